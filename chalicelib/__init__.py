@@ -1,0 +1,1 @@
+"""The patent-navigation evaluation domain: filings, interactions, counters, scoring."""

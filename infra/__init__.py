@@ -1,0 +1,1 @@
+"""Deployable AWS resources, declared once and used by local runs and tests too."""
