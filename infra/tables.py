@@ -27,7 +27,7 @@ TABLES = (
 )
 
 
-def _schema(spec: TableSpec) -> dict[str, Any]:
+def _schema(spec: TableSpec, api: bool = False) -> dict[str, Any]:
     base, indexes = models.TABLES[spec.key]
     schema = base._get_schema()
     attributes = {a["AttributeName"]: a["AttributeType"] for a in schema["attribute_definitions"]}
@@ -50,6 +50,8 @@ def _schema(spec: TableSpec) -> dict[str, Any]:
         out["GlobalSecondaryIndexes"] = gsis
     if spec.stream:
         out["StreamSpecification"] = {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+        if api:  # the CreateTable API wants the flag CloudFormation does without
+            out["StreamSpecification"]["StreamEnabled"] = True
     return out
 
 
@@ -82,7 +84,7 @@ def create_tables(client: Any, settings: Settings) -> dict[str, str | None]:
     for spec in TABLES:
         name = models.table_name(settings, spec.key)
         if name not in existing:
-            client.create_table(TableName=name, **_schema(spec))
+            client.create_table(TableName=name, **_schema(spec, api=True))
             if spec.ttl_attribute:
                 client.update_time_to_live(
                     TableName=name,

@@ -1,0 +1,249 @@
+"""Routes and triggers of patentnavi-eval. Each handler parses, authorizes, calls one domain
+function and shapes the answer; the rules live in chalicelib/."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+from typing import Any, Callable
+
+from aws_lambda_powertools import Logger
+from chalice import Chalice, Cron, Response
+
+from chalicelib import filings, http, publications, reference, runtime
+from chalicelib.auth import Authenticator, Caller
+from chalicelib.cycles import cycles_until
+from chalicelib.errors import Problem, Unauthorized
+from chalicelib.paging import parse_limit
+from chalicelib.schemas import ApplicationChangeIn, FilingIn, PublicationIn, ReviewIn, parse
+
+app = Chalice(app_name="patentnavi-eval", configure_logs=False)  # Powertools writes the log lines
+logger = Logger(service="patentnavi-eval")
+
+# Chalice packages this literal; the merge template in infra/ rewires it to the table's stream.
+FACTS_STREAM_ARN = os.environ.get(
+    "NAVI_FACTS_STREAM_ARN", "arn:aws:dynamodb:cn-north-1:000000000000:table/navi-facts/stream/placeholder")
+
+_authenticator: Authenticator | None = None
+
+
+def _services():
+    return runtime.services()
+
+
+def _now():
+    return _services().clock.now()
+
+
+def _caller() -> Caller | None:
+    global _authenticator
+    settings = _services().settings
+    if _authenticator is None or _authenticator._settings is not settings:
+        _authenticator = Authenticator(settings)
+    return _authenticator.caller(app.current_request.headers.get("authorization"))
+
+
+def _body(model):
+    request = app.current_request
+    return parse(model, http.json_body(request.raw_body, request.headers.get("content-type")))
+
+
+def _query(name: str) -> str | None:
+    return (app.current_request.query_params or {}).get(name)
+
+
+def _problem_response(status: int, body: dict, headers: dict | None = None) -> Response:
+    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
+                    headers={"Content-Type": http.PROBLEM_TYPE, **(headers or {})})
+
+
+def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
+                    headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+
+
+def route(path: str, method: str, summary: str, *, body: type | None = None, query: dict | None = None,
+          auth: str = "optional", status: int = 200, tag: str = "platform", **chalice_kw):
+    """Register a Chalice route, record it for the OpenAPI document, render Problems."""
+    http.ROUTES.append(http.RouteDoc(method, path, summary, body, query or {}, auth, status, tag=tag))
+
+    def decorate(view: Callable[..., Any]):
+        @functools.wraps(view)
+        def handle(**params):
+            try:
+                answer = view(**params)
+                return answer if isinstance(answer, Response) else _json(answer, status)
+            except Problem as problem:
+                return _problem_response(*http.problem_body(problem))
+        # Accept any content type here so a wrong one gets our 415 problem, not Chalice's.
+        return app.route(path, methods=[method], content_types=["*/*"], **chalice_kw)(handle)
+    return decorate
+
+
+@app.middleware("http")
+def problems_and_logging(event, get_response):
+    """Every error leaves as problem+json, including Chalice's own (405, bad JSON, 500)."""
+    context = app.lambda_context
+    logger.append_keys(request_id=getattr(context, "aws_request_id", None),
+                       method=event.method, path=event.path)
+    try:
+        response = get_response(event)
+    except Exception:
+        logger.exception("unhandled error")
+        return _problem_response(500, http.generic_problem(500, "An internal error occurred"))
+    content_type = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
+    if response.status_code >= 400 and http.PROBLEM_TYPE not in content_type:
+        detail = response.body.get("Message") if isinstance(response.body, dict) else None
+        if response.status_code >= 500:
+            logger.error("server error", extra={"status": response.status_code})
+        body = http.generic_problem(response.status_code, detail or "The request could not be served")
+        extra = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
+        response = _problem_response(response.status_code, body, extra)
+    logger.info("request", extra={"status": response.status_code})
+    return response
+
+
+# ---- platform ------------------------------------------------------------------------
+
+@route("/health", "GET", "Liveness of the API and its store", auth="none")
+def health():
+    from chalicelib.models import Counter
+    try:
+        Counter.count("HEALTH")
+    except Exception:  # any store failure means not healthy
+        logger.exception("store unreachable")
+        return _problem_response(503, http.generic_problem(503, "The store is not reachable"))
+    return {"status": "ok"}
+
+
+@route("/openapi.json", "GET", "This API's OpenAPI 3.1 document", auth="none")
+def openapi_document():
+    from chalicelib.openapi import document
+    return document(http.ROUTES)
+
+
+@route("/provinces", "GET", "The 32 evaluated provincial units", auth="none")
+def list_provinces():
+    return {"items": reference.province_list()}
+
+
+@route("/industries", "GET", "Industry fields filings are tagged and pushed by", auth="none")
+def list_industries():
+    return {"classification": reference.INDUSTRY_CLASSIFICATION, "items": reference.industry_list()}
+
+
+@route("/cycles", "GET", "Evaluation cycles up to the current one", auth="none")
+def list_cycles():
+    now = _now()
+    return {"items": [c.to_dict(now) for c in cycles_until(now)]}
+
+
+# ---- filings -------------------------------------------------------------------------
+
+LIST_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": 200}, "cursor": {"type": "string"}}
+FILING_FILTERS = {name: {"type": "string"} for name in ("province", "kind", "status", "cycle", "industry")}
+
+
+@route("/filings", "POST", "File a result (备案) for the caller's province", body=FilingIn, auth="required",
+       status=201, tag="filings")
+def create_filing():
+    caller = _caller()
+    filing = filings.create(caller, _body(FilingIn), _now())
+    return _json(filings.render(filing), 201, {"Location": f"/filings/{filing.id}"})
+
+
+@route("/filings", "GET", "List filings visible to the caller", query={**LIST_QUERY, **FILING_FILTERS},
+       tag="filings")
+def list_filings():
+    caller = _caller()
+    params = {name: _query(name) for name in FILING_FILTERS}
+    page = filings.list_page(caller, params, parse_limit(_query("limit")), _query("cursor"),
+                             _services().settings.cursor_secret)
+    return page.to_dict(filings.render)
+
+
+@route("/filings/{filing_id}", "GET", "One filing", tag="filings")
+def get_filing(filing_id):
+    return filings.render(filings.get(_caller(), filing_id))
+
+
+@route("/filings/{filing_id}/review", "POST", "Approve or reject a filing (national admin)", body=ReviewIn,
+       auth="required", tag="filings")
+def review_filing(filing_id):
+    caller = _caller()
+    return filings.render(filings.review(caller, filing_id, _body(ReviewIn), _now()))
+
+
+@route("/filings/{filing_id}/application", "PUT", "Record a change of how the result is applied",
+       body=ApplicationChangeIn, auth="required", tag="filings")
+def change_application(filing_id):
+    caller = _caller()
+    update = filings.change_application(caller, filing_id, _body(ApplicationChangeIn), _now())
+    return filings.render_application(update)
+
+
+@route("/filings/{filing_id}/application", "GET", "Every application change of a filing", tag="filings")
+def application_history(filing_id):
+    return {"items": [filings.render_application(u) for u in filings.application_history(_caller(), filing_id)]}
+
+
+@route("/filings/{filing_id}/history", "GET", "Audit trail of a filing (its province, national admins)",
+       auth="required", tag="filings")
+def filing_history(filing_id):
+    caller = _caller()
+    if caller is None:
+        raise Unauthorized("This action needs a bearer token")
+    return {"items": filings.history(caller, filing_id)}
+
+
+# ---- publications --------------------------------------------------------------------
+
+PUBLICATION_FILTERS = {name: {"type": "string"} for name in ("province", "kind", "status", "cycle")}
+
+
+@route("/publications", "POST", "Publish news, a notice, a policy or navigation info", body=PublicationIn,
+       auth="required", status=201, tag="publications")
+def create_publication():
+    caller = _caller()
+    publication = publications.create(caller, _body(PublicationIn), _now())
+    return _json(publications.render(publication), 201, {"Location": f"/publications/{publication.id}"})
+
+
+@route("/publications", "GET", "List publications visible to the caller",
+       query={**LIST_QUERY, **PUBLICATION_FILTERS}, tag="publications")
+def list_publications():
+    caller = _caller()
+    params = {name: _query(name) for name in PUBLICATION_FILTERS}
+    page = publications.list_page(caller, params, parse_limit(_query("limit")), _query("cursor"),
+                                  _services().settings.cursor_secret)
+    return page.to_dict(publications.render)
+
+
+@route("/publications/{publication_id}", "GET", "One publication", tag="publications")
+def get_publication(publication_id):
+    return publications.render(publications.get(_caller(), publication_id))
+
+
+@route("/publications/{publication_id}/review", "POST", "Approve or reject a publication (national admin)",
+       body=ReviewIn, auth="required", tag="publications")
+def review_publication(publication_id):
+    caller = _caller()
+    return publications.render(publications.review(caller, publication_id, _body(ReviewIn), _now()))
+
+
+# ---- interactions and counters (stream triggers) -------------------------------------
+# ---- scoring -------------------------------------------------------------------------
+# ---- push and excellence -------------------------------------------------------------
+
+
+@app.on_dynamodb_record(stream_arn=FACTS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
+                        name="facts_stream")
+def on_fact_change(event):
+    """Keep the running counters in step with the facts (placeholder until counters land)."""
+    return {"batchItemFailures": []}
+
+
+@app.schedule(Cron(0, 15, 31, 12, "?", "*"), name="year_end")
+def year_end_scoring(event):
+    """23:00 China time on 31 December: score every cycle that closed this year."""
+    return {"scored": []}

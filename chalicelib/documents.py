@@ -1,0 +1,109 @@
+"""The life cycle filings and publications share: filed pending, reviewed, listed by visibility."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import TransactWriteError
+
+from . import audit
+from .auth import Caller, PROVINCE_ROLES
+from .errors import Conflict, Invalid, NotFound
+from .models import FactBase
+from .paging import Page, decode_cursor, scope_of, take_page
+from .store import transaction
+
+STATUSES = ("pending", "approved", "rejected")
+
+
+def index_keys(prefix: str, doc: Any) -> None:
+    """Set the three list-index keys of a filing or publication from its fields."""
+    order = f"{doc.filed_at.isoformat()}#{doc.id}"
+    doc.gsi1pk, doc.gsi1sk = f"{prefix}#P#{doc.province}", order
+    doc.gsi2pk, doc.gsi2sk = f"{prefix}#S#{doc.status}", order
+    doc.gsi3pk, doc.gsi3sk = prefix, order
+
+
+def save_new(doc: FactBase, entity: str, caller: Caller, now: datetime, data: dict) -> None:
+    """Store a new document and its audit entry together; nothing is stored if either fails."""
+    with transaction() as tx:
+        tx.save(doc, condition=FactBase.pk.does_not_exist())
+        tx.save(audit.entry(entity, doc.id, "filed", caller, now, data))
+
+
+def get_visible(model: type[FactBase], key: str, caller: Caller | None, what: str) -> Any:
+    """The document if this caller may see it; 404 otherwise (existence is not revealed)."""
+    try:
+        doc = model.get(key, "A")
+    except model.DoesNotExist:
+        raise NotFound(f"No {what} {key.split('#', 1)[1]}") from None
+    if doc.status != "approved" and not (caller and caller.sees_all_of(doc.province)):
+        raise NotFound(f"No {what} {doc.id}")
+    return doc
+
+
+def review(doc: Any, prefix: str, entity: str, caller: Caller, decision: str, note: str | None,
+           now: datetime) -> Any:
+    """Apply a national admin's decision; every decision is kept in the audit trail."""
+    before = doc.status
+    doc.status = "approved" if decision == "approve" else "rejected"
+    doc.reviewed_at, doc.reviewed_by, doc.review_note = now, caller.sub, note
+    if doc.status == "approved" and hasattr(doc, "first_approved_at") and doc.first_approved_at is None:
+        doc.first_approved_at = now
+    index_keys(prefix, doc)
+    try:
+        with transaction() as tx:
+            tx.save(doc)  # the version attribute makes this conditional on what we read
+            tx.save(audit.entry(entity, doc.id, f"review:{decision}", caller, now,
+                                {"from": before, "to": doc.status, "note": note}))
+    except TransactWriteError:
+        raise Conflict(f"The {entity} changed while it was being reviewed; read it again and retry") from None
+    return doc
+
+
+def list_page(model: type[FactBase], prefix: str, caller: Caller | None, filters: dict[str, str | None],
+              limit: int, cursor: str | None, secret: str) -> Page:
+    """Newest first, filtered, restricted to what the caller may see."""
+    filters = {k: v for k, v in filters.items() if v is not None}
+    province, status = filters.get("province"), filters.get("status")
+    public = caller is None or not (caller.is_national_admin or caller.role in PROVINCE_ROLES)
+    if province:
+        index, hash_key = model.by_province, f"{prefix}#P#{province}"
+    elif status:
+        index, hash_key = model.by_status, f"{prefix}#S#{status}"
+    elif public:
+        index, hash_key = model.by_status, f"{prefix}#S#approved"
+    else:
+        index, hash_key = model.by_time, prefix
+
+    condition = None
+    for name, value in filters.items():
+        if (name == "province" and province) or (name == "status" and index is model.by_status):
+            continue
+        term = getattr(model, name) == value
+        condition = term if condition is None else condition & term
+    visibility = None
+    if public:
+        visibility = model.status == "approved"
+    elif not caller.is_national_admin:
+        visibility = (model.status == "approved") | (model.province == caller.province)
+    if visibility is not None:
+        condition = visibility if condition is None else condition & visibility
+
+    visibility_scope = "public" if public else ("national" if caller.is_national_admin else caller.province)
+    scope = scope_of(prefix, who=visibility_scope, **filters)
+    start = decode_cursor(cursor, scope, secret)
+    gsi = index.Meta.index_name
+    results = index.query(hash_key, filter_condition=condition, scan_index_forward=False,
+                          last_evaluated_key=start, page_size=min(limit + 1, 200))
+
+    def key_of(doc: Any) -> dict:
+        return {name: {"S": getattr(doc, name)} for name in ("pk", "sk", f"{gsi}pk", f"{gsi}sk")}
+
+    return take_page(results, limit, key_of, scope, secret)
+
+
+def check_choice(field: str, value: str | None, allowed) -> None:
+    """422 when a list filter names a value that cannot exist."""
+    if value is not None and value not in allowed:
+        raise Invalid(f"Unknown {field} {value!r}", errors=[{"field": field, "message": "unknown value"}])

@@ -1,0 +1,73 @@
+"""Publications: news, notices, policy documents and navigation info, reviewed like filings."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from . import documents
+from .auth import Caller, require, require_province
+from .clock import iso
+from .cycles import cycle_by_id, cycle_for
+from .errors import Conflict
+from .models import Publication
+from .paging import Page
+from .reference import PROVINCES
+from .schemas import PUBLICATION_KINDS, PublicationIn, ReviewIn
+
+PREFIX = "PUBS"
+
+
+def key(publication_id: str) -> str:
+    return f"PUB#{publication_id}"
+
+
+def create(caller: Caller | None, body: PublicationIn, now: datetime) -> Publication:
+    """Publish for the caller's own province; it waits for review as `pending`."""
+    caller = require(caller, "filer", "province_admin")
+    require_province(caller, body.province)
+    cycle = cycle_for(now)
+    if cycle is None:
+        raise Conflict("No evaluation cycle holds the current time")
+    publication_id = str(uuid.uuid4())
+    publication = Publication(
+        key(publication_id), "A", entity="publication", id=publication_id, kind=body.kind,
+        title=body.title, province=body.province, body=body.body, status="pending", filed_at=now,
+        cycle=cycle.id, author=caller.sub,
+    )
+    documents.index_keys(PREFIX, publication)
+    documents.save_new(publication, "publication", caller, now, body.model_dump())
+    return publication
+
+
+def get(caller: Caller | None, publication_id: str) -> Publication:
+    return documents.get_visible(Publication, key(publication_id), caller, "publication")
+
+
+def list_page(caller: Caller | None, params: dict[str, str | None], limit: int, cursor: str | None,
+              secret: str) -> Page:
+    """Publications newest first, filtered by province, kind, status and cycle."""
+    documents.check_choice("province", params.get("province"), PROVINCES)
+    documents.check_choice("kind", params.get("kind"), PUBLICATION_KINDS)
+    documents.check_choice("status", params.get("status"), documents.STATUSES)
+    if params.get("cycle") is not None and cycle_by_id(params["cycle"]) is None:
+        documents.check_choice("cycle", params["cycle"], ())
+    filters = {k: params.get(k) for k in ("province", "kind", "status", "cycle")}
+    return documents.list_page(Publication, PREFIX, caller, filters, limit, cursor, secret)
+
+
+def review(caller: Caller | None, publication_id: str, body: ReviewIn, now: datetime) -> Publication:
+    """Approve or reject a publication (national admins)."""
+    caller = require(caller, "national_admin")
+    publication = get(caller, publication_id)
+    return documents.review(publication, PREFIX, "publication", caller, body.decision, body.note, now)
+
+
+def render(publication: Publication) -> dict[str, Any]:
+    return {
+        "id": publication.id, "kind": publication.kind, "title": publication.title,
+        "province": publication.province, "body": publication.body, "status": publication.status,
+        "filed_at": iso(publication.filed_at), "cycle": publication.cycle,
+        "reviewed_at": iso(publication.reviewed_at) if publication.reviewed_at else None,
+        "review_note": publication.review_note,
+    }

@@ -1,0 +1,142 @@
+"""Request bodies: the pydantic models that validate input and generate the OpenAPI document."""
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+
+from .errors import Invalid
+from .reference import INDUSTRIES, PROVINCES
+
+Text = lambda lo, hi: Annotated[str, StringConstraints(strip_whitespace=True, min_length=lo, max_length=hi)]  # noqa: E731
+
+FILING_KINDS = ("report", "database", "tool", "application_proof")
+REPORT_TYPES = ("regional_planning", "industry_planning", "enterprise_operation",
+                "rd_activity", "talent_management", "other")
+PUBLICATION_KINDS = ("news", "notice", "policy", "navigation_info")
+APPLICATION_STATUSES = ("not_started", "in_progress", "applied", "paused", "discontinued")
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class FilingIn(Body):
+    kind: Literal["report", "database", "tool", "application_proof"]
+    title: Text(1, 200)
+    province: str = Field(description="6-digit province code from /provinces")
+    unit: Text(1, 100)
+    industry: str = Field(description="industry code from /industries")
+    report_type: Optional[Literal["regional_planning", "industry_planning", "enterprise_operation",
+                                  "rd_activity", "talent_management", "other"]] = None
+    fiscal_funded: bool = False
+    summary: Optional[Text(0, 2000)] = None
+    proves: Optional[str] = Field(default=None, description="for application_proof: the id of the filing it proves")
+
+    @field_validator("province")
+    @classmethod
+    def _known_province(cls, v: str) -> str:
+        if v not in PROVINCES:
+            raise ValueError("not a provincial unit code from /provinces")
+        return v
+
+    @field_validator("industry")
+    @classmethod
+    def _known_industry(cls, v: str) -> str:
+        if v not in INDUSTRIES:
+            raise ValueError("not an industry code from /industries")
+        return v
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> "FilingIn":
+        problems = []
+        if self.kind != "report" and self.report_type is not None:
+            problems.append(("report_type", "only reports have a report_type"))
+        if self.kind == "application_proof" and not self.proves:
+            problems.append(("proves", "an application_proof names the filing it proves"))
+        if self.kind != "application_proof" and self.proves is not None:
+            problems.append(("proves", "only an application_proof proves another filing"))
+        if problems:
+            raise FieldErrors(problems)
+        return self
+
+
+class PublicationIn(Body):
+    kind: Literal["news", "notice", "policy", "navigation_info"]
+    title: Text(1, 200)
+    province: str
+    body: Text(1, 20000)
+
+    _known_province = field_validator("province")(FilingIn._known_province.__func__)
+
+
+class ReviewIn(Body):
+    decision: Literal["approve", "reject"]
+    note: Optional[Text(0, 2000)] = None
+
+
+class ApplicationChangeIn(Body):
+    status: Literal["not_started", "in_progress", "applied", "paused", "discontinued"]
+    note: Optional[Text(0, 2000)] = None
+
+
+class EventIn(Body):
+    id: str = Field(description="client-generated UUID; a resent id is a duplicate")
+    type: Literal["view", "download"]
+    filing: Text(1, 64)
+    user_agent: Optional[Text(0, 1000)] = None
+
+    @field_validator("id")
+    @classmethod
+    def _uuid(cls, v: str) -> str:
+        try:
+            return str(uuid.UUID(v))
+        except ValueError:
+            raise ValueError("must be a UUID") from None
+
+
+class EventsIn(Body):
+    events: list[EventIn] = Field(min_length=1, max_length=100)
+
+
+class CommentIn(Body):
+    text: Text(1, 2000)
+
+
+class EvaluationIn(Body):
+    score: int = Field(ge=1, le=5)
+    feedback: Optional[Text(0, 2000)] = None
+
+
+class FieldErrors(ValueError):
+    """Several field errors found by one cross-field rule."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        super().__init__("; ".join(f"{f}: {m}" for f, m in problems))
+        self.problems = problems
+
+
+def parse(model: type[Body], data: object) -> Body:
+    """Validate `data` against `model`; a 422 naming every bad field otherwise."""
+    if not isinstance(data, dict):
+        raise Invalid("The body must be a JSON object", errors=[{"field": "", "message": "must be a JSON object"}])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid("The body has invalid fields", errors=_errors(exc)) from None
+
+
+def _errors(exc: ValidationError) -> list[dict]:
+    out = []
+    for err in exc.errors():
+        ctx_error = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_error, FieldErrors):
+            out.extend({"field": f, "message": m} for f, m in ctx_error.problems)
+            continue
+        field = ".".join(str(p) for p in err["loc"])
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown field"
+        out.append({"field": field, "message": message})
+    return out
