@@ -65,7 +65,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwt_issuer=env.get("NAVI_JWT_ISSUER") or None,
         jwt_audience=env.get("NAVI_JWT_AUDIENCE") or None,
         jwks_url=env.get("NAVI_JWKS_URL") or None,
-        cursor_secret=env.get("NAVI_CURSOR_SECRET") or "navi-local-cursor-secret",
+        cursor_secret=env.get("NAVI_CURSOR_SECRET") or "navi-local-cursor-secret-not-for-deployed-stages",
         start_at=parse_instant(start) if start else None,
         robots_file=env.get("NAVI_ROBOTS_FILE") or None,
     )
