@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from .auth import Caller
-from .clock import iso
+from .clock import iso, sortable
 from .models import AuditEntry
 
 
@@ -15,9 +15,9 @@ def entry(entity: str, entity_id: str, action: str, caller: Caller | None, at: d
     """An audit entry to save in the same transaction as the change it records."""
     return AuditEntry(
         pk=f"AUDIT#{entity}#{entity_id}",
-        sk=f"{at.isoformat()}#{uuid.uuid4().hex[:12]}",
+        sk=f"{sortable(at)}#{uuid.uuid4().hex[:12]}",
         gsi1pk=f"AUDIT#{at.date().isoformat()[:7]}",
-        gsi1sk=f"{at.isoformat()}#{entity}#{entity_id}",
+        gsi1sk=f"{sortable(at)}#{entity}#{entity_id}",
         entity=entity,
         entity_id=entity_id,
         action=action,

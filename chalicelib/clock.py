@@ -64,3 +64,8 @@ def parse_instant(text: str) -> datetime:
 def iso(instant: datetime) -> str:
     """ISO 8601 with the China offset, the form every API answer uses."""
     return china(instant).isoformat(timespec="seconds")
+
+
+def sortable(instant: datetime) -> str:
+    """Fixed-width UTC text that sorts like the instants it names (for sort keys)."""
+    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

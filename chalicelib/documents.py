@@ -8,6 +8,7 @@ from pynamodb.exceptions import TransactWriteError
 
 from . import audit
 from .auth import Caller, PROVINCE_ROLES
+from .clock import sortable
 from .errors import Conflict, Invalid, NotFound
 from .models import FactBase
 from .paging import Page, decode_cursor, scope_of, take_page
@@ -18,7 +19,7 @@ STATUSES = ("pending", "approved", "rejected")
 
 def index_keys(prefix: str, doc: Any) -> None:
     """Set the three list-index keys of a filing or publication from its fields."""
-    order = f"{doc.filed_at.isoformat()}#{doc.id}"
+    order = f"{sortable(doc.filed_at)}#{doc.id}"
     doc.gsi1pk, doc.gsi1sk = f"{prefix}#P#{doc.province}", order
     doc.gsi2pk, doc.gsi2sk = f"{prefix}#S#{doc.status}", order
     doc.gsi3pk, doc.gsi3sk = prefix, order

@@ -7,7 +7,7 @@ from typing import Any
 
 from . import audit, documents
 from .auth import Caller, require, require_province
-from .clock import iso
+from .clock import iso, sortable
 from .cycles import cycle_by_id, cycle_for
 from .errors import Conflict, Invalid, NotFound
 from .models import ApplicationUpdate, Filing
@@ -91,7 +91,7 @@ def change_application(caller: Caller | None, filing_id: str, body: ApplicationC
         raise Conflict(f"Filing {filing_id} is {filing.status}; application changes need an approved filing")
     change_id = uuid.uuid4().hex
     update = ApplicationUpdate(
-        key(filing_id), f"APP#{now.isoformat()}#{change_id}", entity="application_update", id=change_id,
+        key(filing_id), f"APP#{sortable(now)}#{change_id}", entity="application_update", id=change_id,
         filing=filing_id, province=filing.province, status=body.status, note=body.note, by=caller.sub, at=now,
     )
     with transaction() as tx:

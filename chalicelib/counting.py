@@ -1,0 +1,223 @@
+"""Counting rules (COUNTER R5.1 as the contract states them), as pure functions of facts.
+
+Every counter change is f(NewImage) - f(OldImage) for state-like facts (reactions,
+comments, evaluations, filings, publications, application updates), so a replay, a
+duplicate or an out-of-order record nets to the same final value. View and download
+events are immutable; an event's contribution depends only on the stored events of its
+chain (same type, user and filing) that precede it, which is why the totals are exact
+whatever order the stream delivers them in:
+
+- total: an event within 30 s of the previous one of its chain replaces it, so a chain of
+  such clicks counts once; an event adds 1 exactly when no earlier event of its chain
+  lies within 30 s before it (it starts a new run of clicks).
+- unique: distinct (user, filing, China date, hour); an event adds 1 exactly when no
+  earlier event of its chain falls in the same China hour.
+Robots and the filing's own author never count.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Mapping
+
+from .auth import SIDES
+from .clock import china
+from .cycles import cycle_by_id, cycle_for
+
+DOUBLE_CLICK = timedelta(seconds=30)
+NEAR_CUTOFF = timedelta(days=14)
+
+USAGE_NAMES = ("views_total", "views_unique", "downloads_total", "downloads_unique", "likes", "favorites",
+               "comments", "application_updates", "evaluations", "evaluation_score_sum",
+               *(f"evaluations_{s}" for s in SIDES), *(f"evaluation_score_sum_{s}" for s in SIDES))
+
+Deltas = dict[tuple[str, str], dict[str, int]]  # (pk, sk) -> {counter name: change}
+
+
+def filing_key(filing_id: str) -> tuple[str, str]:
+    return f"FILING#{filing_id}", "STATS"
+
+
+def cycle_key(province: str, cycle_id: str) -> tuple[str, str]:
+    return f"PROV#{province}", f"CYCLE#{cycle_id}"
+
+
+def month_key(province: str, instant: datetime) -> tuple[str, str]:
+    return f"PROV#{province}", f"MONTH#{china(instant):%Y-%m}"
+
+
+def account_key(province: str, cycle_id: str, user: str) -> tuple[str, str]:
+    return f"ACCT#{province}#{cycle_id}", user
+
+
+def add(deltas: Deltas, key: tuple[str, str], values: Mapping[str, int], sign: int = 1) -> None:
+    """Accumulate `values` (times `sign`) under `key`, dropping what nets to zero."""
+    bucket = deltas.setdefault(key, {})
+    for name, value in values.items():
+        total = bucket.get(name, 0) + sign * value
+        if total:
+            bucket[name] = total
+        else:
+            bucket.pop(name, None)
+    if not bucket:
+        deltas.pop(key, None)
+
+
+def merge(into: Deltas, other: Deltas) -> None:
+    for key, values in other.items():
+        add(into, key, values)
+
+
+def _usage(deltas: Deltas, filing: str, province: str, at: datetime, values: dict[str, int],
+           user: str | None = None, account_values: dict[str, int] | None = None, sign: int = 1) -> None:
+    cycle = cycle_for(at)
+    add(deltas, filing_key(filing), values, sign)
+    if cycle is None:
+        return
+    add(deltas, cycle_key(province, cycle.id), values, sign)
+    add(deltas, month_key(province, at), values, sign)
+    if user is not None and account_values:
+        add(deltas, account_key(province, cycle.id, user), account_values, sign)
+
+
+def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
+    """What one stored state of a fact adds to the counters (the f in f(new) - f(old))."""
+    deltas: Deltas = {}
+    if not image:
+        return deltas
+    entity = image.get("entity")
+    if entity == "reaction":
+        if image.get("active") and not image.get("author"):
+            name = "likes" if image["kind"] == "like" else "favorites"
+            _usage(deltas, image["filing"], image["province"], _time(image["since"]), {name: 1},
+                   image["user"], {name: 1})
+    elif entity == "comment":
+        if not image.get("deleted_at") and not image.get("author"):
+            _usage(deltas, image["filing"], image["province"], _time(image["created_at"]), {"comments": 1},
+                   image["user"], {"comments": 1})
+    elif entity == "evaluation":
+        if not image.get("author"):
+            score, side = int(image["score"]), image["side"]
+            values = {"evaluations": 1, "evaluation_score_sum": score}
+            if side in SIDES:
+                values.update({f"evaluations_{side}": 1, f"evaluation_score_sum_{side}": score})
+            _usage(deltas, image["filing"], image["province"], _time(image["updated_at"]), values,
+                   image["user"], {"evaluations": 1})
+    elif entity == "application_update":
+        _usage(deltas, image["filing"], image["province"], _time(image["at"]), {"application_updates": 1})
+    elif entity == "filing":
+        if image.get("status") == "approved":
+            add(deltas, cycle_key(image["province"], image["cycle"]), filing_values(image))
+    elif entity == "publication":
+        if image.get("status") == "approved":
+            add(deltas, cycle_key(image["province"], image["cycle"]),
+                {"publications_approved": 1, f"publications_approved_{image['kind']}": 1})
+    return deltas
+
+
+def filing_values(image: Mapping[str, Any]) -> dict[str, int]:
+    """The province×cycle counters one approved filing adds."""
+    kind = image["kind"]
+    values = {"filings_approved": 1, f"filings_approved_{kind}": 1}
+    if kind == "report":
+        values[f"reports_approved_{image.get('report_type') or 'none'}"] = 1
+    if image.get("fiscal_funded"):
+        values["filings_approved_fiscal"] = 1
+    cycle = cycle_by_id(image["cycle"])
+    if cycle is not None and cycle.ends_before - _time(image["filed_at"]) <= NEAR_CUTOFF:
+        values["filings_approved_near_cutoff"] = 1
+    return values
+
+
+def state_change(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Deltas:
+    """f(new) - f(old) for a state-like fact."""
+    deltas = state_contribution(new)
+    for key, values in state_contribution(old).items():
+        add(deltas, key, values, -1)
+    return deltas
+
+
+@dataclass(frozen=True)
+class Click:
+    """A counted view or download: its place in its chain is (at, id)."""
+
+    at: datetime
+    id: str
+
+    @property
+    def order(self) -> tuple[datetime, str]:
+        return self.at, self.id
+
+
+def event_values(click: Click, previous: Click | None, kind: str) -> dict[str, int]:
+    """What one counted event adds, given the latest counted event of its chain before it.
+
+    Only that predecessor matters: it is the closest earlier click (the double-click test)
+    and, if it is not in the same China hour, no earlier click is (the unique test).
+    """
+    plural = "views" if kind == "view" else "downloads"
+    values = {}
+    if previous is None or click.at - previous.at > DOUBLE_CLICK:
+        values[f"{plural}_total"] = 1
+    if previous is None or _hour(previous.at) != _hour(click.at):
+        values[f"{plural}_unique"] = 1
+    return values
+
+
+def counts(image: Mapping[str, Any]) -> bool:
+    """Robots and the filing's own author are stored but never counted."""
+    return not image.get("robot") and not image.get("author")
+
+
+def click_of(image: Mapping[str, Any]) -> Click:
+    return Click(_time(image["at"]), image["id"])
+
+
+def chain_of(image: Mapping[str, Any]) -> str:
+    return f"CHAIN#{image['filing']}#{image['type']}#{image['user']}"
+
+
+def event_contribution(image: Mapping[str, Any], previous: Click | None) -> Deltas:
+    """The counters one stored event adds, given its chain's latest counted earlier event."""
+    deltas: Deltas = {}
+    if not counts(image):
+        return deltas
+    click = click_of(image)
+    _usage(deltas, image["filing"], image["province"], click.at, event_values(click, previous, image["type"]))
+    return deltas
+
+
+def lookback_start(at: datetime) -> datetime:
+    """Earliest instant a predecessor can matter from: the hour's start or 30 s before."""
+    return min(_hour(at), at - DOUBLE_CLICK)
+
+
+def recount(facts: Iterable[Mapping[str, Any]]) -> Deltas:
+    """Every counter recomputed from the stored facts alone (the reference for drift)."""
+    totals: Deltas = {}
+    chains: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for fact in facts:
+        if fact.get("entity") == "event":
+            if counts(fact):
+                chains[chain_of(fact)].append(fact)
+        else:
+            merge(totals, state_contribution(fact))
+    for events in chains.values():
+        events.sort(key=lambda e: click_of(e).order)
+        previous = None
+        for event in events:
+            merge(totals, event_contribution(event, previous))
+            previous = click_of(event)
+    return totals
+
+
+def _hour(at: datetime) -> datetime:
+    return china(at).replace(minute=0, second=0, microsecond=0)
+
+
+def _time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    from .clock import parse_instant
+    return parse_instant(str(value))
