@@ -15,7 +15,8 @@ from chalicelib.auth import Authenticator, Caller
 from chalicelib.cycles import cycles_until
 from chalicelib.errors import Problem, Unauthorized
 from chalicelib.paging import parse_limit
-from chalicelib.schemas import ApplicationChangeIn, FilingIn, PublicationIn, ReviewIn, parse
+from chalicelib.schemas import (ApplicationChangeIn, CommentIn, EvaluationIn, EventsIn, FilingIn, PublicationIn,
+                                ReviewIn, parse)
 
 app = Chalice(app_name="patentnavi-eval", configure_logs=False)  # Powertools writes the log lines
 logger = Logger(service="patentnavi-eval")
@@ -232,6 +233,102 @@ def review_publication(publication_id):
 
 
 # ---- interactions and counters (stream triggers) -------------------------------------
+
+_robots = None
+
+
+def _robot_list():
+    global _robots
+    if _robots is None:
+        from chalicelib import robots
+        _robots = robots.load(_services().settings.robots_file)
+    return _robots
+
+
+@route("/events", "POST", "Record views and downloads (at most 100; resent ids are duplicates)",
+       body=EventsIn, auth="required", status=202, tag="interactions")
+def post_events():
+    from chalicelib import interactions
+    caller = _caller()
+    batch = _body(EventsIn)
+    receipt = interactions.record_events(caller, batch, app.current_request.headers.get("user-agent"),
+                                         _robot_list(), _now())
+    return _json(receipt.to_dict(), 202)
+
+
+def _reaction_routes(kind: str) -> None:
+    path = f"/filings/{{filing_id}}/{kind}"
+
+    @route(path, "PUT", f"Hold a {kind} on an approved filing (idempotent)", auth="required", tag="interactions")
+    def hold(filing_id):
+        from chalicelib import interactions
+        return interactions.set_reaction(_caller(), filing_id, kind, True, _now())
+
+    @route(path, "DELETE", f"Let go of a {kind} (idempotent)", auth="required", tag="interactions")
+    def release(filing_id):
+        from chalicelib import interactions
+        return interactions.set_reaction(_caller(), filing_id, kind, False, _now())
+
+    hold.__name__, release.__name__ = f"hold_{kind}", f"release_{kind}"
+
+
+_reaction_routes("like")
+_reaction_routes("favorite")
+
+
+@route("/filings/{filing_id}/comments", "POST", "Comment on an approved filing", body=CommentIn,
+       auth="required", status=201, tag="interactions")
+def post_comment(filing_id):
+    from chalicelib import interactions
+    caller = _caller()
+    comment = interactions.add_comment(caller, filing_id, _body(CommentIn), _now())
+    return _json(interactions.render_comment(comment), 201)
+
+
+@route("/filings/{filing_id}/comments", "GET", "Comments of a filing, oldest first", tag="interactions")
+def get_comments(filing_id):
+    from chalicelib import interactions
+    return {"items": [interactions.render_comment(c) for c in interactions.list_comments(_caller(), filing_id)]}
+
+
+@route("/filings/{filing_id}/comments/{comment_id}", "DELETE", "Delete a comment (its author or a national admin)",
+       auth="required", status=204, tag="interactions")
+def delete_comment(filing_id, comment_id):
+    from chalicelib import interactions
+    interactions.delete_comment(_caller(), filing_id, comment_id, _now())
+    return Response(body="", status_code=204)
+
+
+@route("/filings/{filing_id}/evaluation", "PUT", "Evaluate an approved filing (role user; replaces your last)",
+       body=EvaluationIn, auth="required", tag="interactions")
+def put_evaluation(filing_id):
+    from chalicelib import interactions
+    caller = _caller()
+    evaluation = interactions.evaluate(caller, filing_id, _body(EvaluationIn), _now())
+    return interactions.render_evaluation(evaluation)
+
+
+@route("/filings/{filing_id}/stats", "GET", "Usage counters of a filing (settle within seconds)", tag="interactions")
+def get_filing_stats(filing_id):
+    from chalicelib import stats
+    return stats.filing_stats(_caller(), filing_id)
+
+
+@route("/provinces/{code}/activity", "GET", "A province's running counters for a cycle",
+       query={"cycle": {"type": "string"}}, tag="interactions")
+def get_province_activity(code):
+    from chalicelib import stats
+    from chalicelib.cycles import cycle_by_id, cycle_for
+    from chalicelib.errors import Invalid, NotFound
+    if code not in reference.PROVINCES:
+        raise NotFound(f"No provincial unit {code}")
+    cycle_id = _query("cycle")
+    cycle = cycle_by_id(cycle_id) if cycle_id is not None else cycle_for(_now())
+    if cycle is None:
+        raise Invalid("Unknown cycle", errors=[{"field": "cycle", "message": "not a cycle id from /cycles"}])
+    return stats.province_activity(code, cycle)
+
+
 # ---- scoring -------------------------------------------------------------------------
 # ---- push and excellence -------------------------------------------------------------
 
@@ -239,8 +336,9 @@ def review_publication(publication_id):
 @app.on_dynamodb_record(stream_arn=FACTS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
                         name="facts_stream")
 def on_fact_change(event):
-    """Keep the running counters in step with the facts (placeholder until counters land)."""
-    return {"batchItemFailures": []}
+    """Keep the running counters in step with the facts; reports records it could not use."""
+    from chalicelib import counters
+    return counters.handle_stream_batch(event.to_dict(), _now())
 
 
 @app.schedule(Cron(0, 15, 31, 12, "?", "*"), name="year_end")

@@ -1,0 +1,49 @@
+"""What /filings/{id}/stats and /provinces/{code}/activity answer, shaped from counters."""
+from __future__ import annotations
+
+from typing import Any
+
+from . import counters
+from .auth import SIDES, Caller
+from .cycles import Cycle
+from .counting import USAGE_NAMES
+
+
+def _mean(total: int, count: int) -> float | None:
+    return round(total / count, 4) if count else None
+
+
+def shape(numbers: dict[str, int]) -> dict[str, Any]:
+    """The contract's stats document from a bag of counters."""
+    n = lambda name: numbers.get(name, 0)  # noqa: E731
+    return {
+        "views": {"total": n("views_total"), "unique": n("views_unique")},
+        "downloads": {"total": n("downloads_total"), "unique": n("downloads_unique")},
+        "likes": n("likes"),
+        "favorites": n("favorites"),
+        "comments": n("comments"),
+        "application_updates": n("application_updates"),
+        "evaluations": {
+            "count": n("evaluations"),
+            "mean": _mean(n("evaluation_score_sum"), n("evaluations")),
+            "by_side": {side: {"count": n(f"evaluations_{side}"),
+                               "mean": _mean(n(f"evaluation_score_sum_{side}"), n(f"evaluations_{side}"))}
+                        for side in SIDES},
+        },
+    }
+
+
+def filing_stats(caller: Caller | None, filing_id: str) -> dict[str, Any]:
+    """Stats of a filing visible to the caller."""
+    from . import filings
+    filings.get(caller, filing_id)
+    return {"filing": filing_id, **shape(counters.filing_stats(filing_id))}
+
+
+def province_activity(province: str, cycle: Cycle) -> dict[str, Any]:
+    """A province's running counters for one cycle, with its months inside the cycle."""
+    numbers = counters.province_cycle(province, cycle.id)
+    first, last = f"{cycle.first_day:%Y-%m}", f"{cycle.last_day:%Y-%m}"
+    months = {m: shape(v) for m, v in sorted(counters.province_months(province).items()) if first <= m <= last}
+    filed = {k: v for k, v in sorted(numbers.items()) if k not in USAGE_NAMES}
+    return {"province": province, "cycle": cycle.id, **shape(numbers), "approved": filed, "months": months}
