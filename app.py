@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from chalice import Chalice, Cron, Response
 
 from chalicelib import filings, http, publications, reference, runtime
-from chalicelib.auth import Authenticator, Caller
+from chalicelib.auth import Authenticator, Caller, require
 from chalicelib.cycles import cycles_until
 from chalicelib.errors import Problem, Unauthorized
 from chalicelib.paging import parse_limit
@@ -38,10 +38,14 @@ def _now():
 
 def _caller() -> Caller | None:
     global _authenticator
+    request = app.current_request
+    if hasattr(request, "navi_caller"):  # the token is decoded once per request
+        return request.navi_caller
     settings = _services().settings
     if _authenticator is None or _authenticator._settings is not settings:
         _authenticator = Authenticator(settings)
-    return _authenticator.caller(app.current_request.headers.get("authorization"))
+    request.navi_caller = _authenticator.caller(request.headers.get("authorization"))
+    return request.navi_caller
 
 
 def _body(model):
@@ -72,6 +76,9 @@ def route(path: str, method: str, summary: str, *, body: type | None = None, que
         @functools.wraps(view)
         def handle(**params):
             try:
+                # A write without a good token is 401 before its body is even read.
+                if auth == "required" and _caller() is None:
+                    raise Unauthorized("This action needs a bearer token")
                 answer = view(**params)
                 return answer if isinstance(answer, Response) else _json(answer, status)
             except Problem as problem:
@@ -148,7 +155,7 @@ FILING_FILTERS = {name: {"type": "string"} for name in ("province", "kind", "sta
 @route("/filings", "POST", "File a result (备案) for the caller's province", body=FilingIn, auth="required",
        status=201, tag="filings")
 def create_filing():
-    caller = _caller()
+    caller = require(_caller(), *filings.FILERS)  # 403 before the body is judged
     filing = filings.create(caller, _body(FilingIn), _now())
     return _json(filings.render(filing), 201, {"Location": f"/filings/{filing.id}"})
 
@@ -171,7 +178,7 @@ def get_filing(filing_id):
 @route("/filings/{filing_id}/review", "POST", "Approve or reject a filing (national admin)", body=ReviewIn,
        auth="required", tag="filings")
 def review_filing(filing_id):
-    caller = _caller()
+    caller = require(_caller(), "national_admin")
     return filings.render(filings.review(caller, filing_id, _body(ReviewIn), _now()))
 
 
@@ -179,6 +186,7 @@ def review_filing(filing_id):
        body=ApplicationChangeIn, auth="required", tag="filings")
 def change_application(filing_id):
     caller = _caller()
+    filings.writable(caller, filing_id)  # 401/403/404 before the body is judged
     update = filings.change_application(caller, filing_id, _body(ApplicationChangeIn), _now())
     return filings.render_application(update)
 
@@ -205,7 +213,7 @@ PUBLICATION_FILTERS = {name: {"type": "string"} for name in ("province", "kind",
 @route("/publications", "POST", "Publish news, a notice, a policy or navigation info", body=PublicationIn,
        auth="required", status=201, tag="publications")
 def create_publication():
-    caller = _caller()
+    caller = require(_caller(), *filings.FILERS)
     publication = publications.create(caller, _body(PublicationIn), _now())
     return _json(publications.render(publication), 201, {"Location": f"/publications/{publication.id}"})
 
@@ -228,7 +236,7 @@ def get_publication(publication_id):
 @route("/publications/{publication_id}/review", "POST", "Approve or reject a publication (national admin)",
        body=ReviewIn, auth="required", tag="publications")
 def review_publication(publication_id):
-    caller = _caller()
+    caller = require(_caller(), "national_admin")
     return publications.render(publications.review(caller, publication_id, _body(ReviewIn), _now()))
 
 
@@ -330,6 +338,150 @@ def get_province_activity(code):
 
 
 # ---- scoring -------------------------------------------------------------------------
+# Schemes, annual forms, manual checks, excellent projects, runs and exports; the rules live in
+# chalicelib/scheme.py, annual_forms.py, adjustments.py, bonus.py, flags.py, scoring.py, exports.py.
+# The .xlsx export is binary: Chalice/API Gateway return it base64-encoded only because its content
+# type is in app.api.binary_types AND the request's Accept header names that type; without the
+# header Chalice answers 400 (a problem). Clients send
+# `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`.
+from chalicelib.adjustments import AdjustmentIn  # noqa: E402
+from chalicelib.annual_forms import AnnualFormIn  # noqa: E402
+from chalicelib.auth import require as _require  # noqa: E402
+from chalicelib.bonus import ExcellentIn  # noqa: E402
+from chalicelib.scheme import SchemeIn  # noqa: E402
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+if XLSX_TYPE not in app.api.binary_types:
+    app.api.binary_types.append(XLSX_TYPE)
+RUN_QUERY = {"run_id": {"type": "string", "description": "national admins: a run other than the latest"}}
+
+
+@route("/scoring-scheme", "GET", "The scoring scheme runs use: areas, indicators, weights, caps, flags",
+       query={"version": {"type": "integer", "minimum": 1}}, auth="none", tag="scoring")
+def get_scoring_scheme():
+    from chalicelib import scheme
+    version = scheme.parse_version(_query("version"))
+    return scheme.describe(scheme.current() if version is None else scheme.get_version(version))
+
+
+@route("/scoring-scheme", "PUT", "Store a new scheme version (national admin); later runs use it",
+       body=SchemeIn, auth="required", status=201, tag="scoring")
+def put_scoring_scheme():
+    from chalicelib import scheme
+    caller = _require(_caller(), "national_admin")
+    return _json(scheme.describe(scheme.store_new(caller, _body(SchemeIn), _now())), 201)
+
+
+@route("/provinces/{code}/annual-forms/{year}", "PUT",
+       "File the province's annual information form (15–31 Oct of year, China time; its province_admin)",
+       body=AnnualFormIn, auth="required", tag="scoring")
+def put_annual_form(code, year):
+    from chalicelib import annual_forms
+    caller = _require(_caller(), "province_admin")
+    form_year = annual_forms.parse_year(year)
+    body = _body(AnnualFormIn)
+    rendered, created = annual_forms.put(caller, code, form_year, body, _now())
+    return _json(rendered, 201 if created else 200)
+
+
+@route("/provinces/{code}/annual-forms/{year}", "GET",
+       "A province's annual information form (its staff and national admins)", auth="required", tag="scoring")
+def get_annual_form(code, year):
+    from chalicelib import annual_forms
+    caller = _caller()
+    return annual_forms.get(caller, code, annual_forms.parse_year(year))
+
+
+@route("/cycles/{cycle}/adjustments", "POST", "Record a manual-check adjustment with its reason (national admin)",
+       body=AdjustmentIn, auth="required", status=201, tag="scoring")
+def post_adjustment(cycle):
+    from chalicelib import adjustments, scheme
+    caller = _require(_caller(), "national_admin")
+    body = _body(AdjustmentIn)
+    ids = {ind["id"] for _, ind in scheme.indicators(scheme.current())}
+    return _json(adjustments.record(caller, cycle, body, ids, _now()), 201)
+
+
+@route("/cycles/{cycle}/adjustments", "GET", "Every manual-check adjustment of a cycle (national admin)",
+       auth="required", tag="scoring")
+def get_adjustments(cycle):
+    from chalicelib import adjustments
+    return {"items": adjustments.list_for(_caller(), cycle)}
+
+
+@route("/cycles/{cycle}/excellent-projects", "POST", "Record an excellent project of the cycle (national admin)",
+       body=ExcellentIn, auth="required", status=201, tag="scoring")
+def post_excellent_project(cycle):
+    from chalicelib import bonus
+    caller = _require(_caller(), "national_admin")
+    project, created = bonus.record_direct(caller, cycle, _body(ExcellentIn), _now())
+    return _json(project, 201 if created else 200)
+
+
+@route("/cycles/{cycle}/excellent-projects", "GET",
+       "Excellent projects of a cycle (public once the cycle's scores are published)", tag="scoring")
+def get_excellent_projects(cycle):
+    from chalicelib import bonus
+    return {"items": bonus.list_for(_caller(), cycle)}
+
+
+@route("/cycles/{cycle}/scoring-runs", "POST", "Score the cycle now (national admin; provisional while open)",
+       auth="required", status=201, tag="scoring")
+def post_scoring_run(cycle):
+    from chalicelib import scoring
+    caller = _require(_caller(), "national_admin")
+    started = scoring.run(cycle, caller, _now(), trigger="api")
+    return _json(started, 201, {"Location": started["links"]["scores"]})
+
+
+@route("/cycles/{cycle}/scoring-runs", "GET", "Scoring runs of a cycle, newest first (national admin)",
+       query=LIST_QUERY, auth="required", tag="scoring")
+def get_scoring_runs(cycle):
+    from chalicelib import scoring
+    return scoring.list_runs(_caller(), cycle, parse_limit(_query("limit")), _query("cursor"),
+                             _services().settings.cursor_secret)
+
+
+@route("/cycles/{cycle}/scoring-runs/{run_id}/publish", "POST",
+       "Publish a run as the cycle's final result (national admin)", auth="required", tag="scoring")
+def publish_scoring_run(cycle, run_id):
+    from chalicelib import scoring
+    return scoring.publish(_caller(), cycle, run_id, _now())
+
+
+def _scores():
+    from chalicelib import scoring
+    return scoring.load(_caller(), app.current_request.uri_params["cycle"], _query("run_id"))
+
+
+@route("/cycles/{cycle}/scores", "GET", "Scores of all 32 units, best first (public: the published run)",
+       query=RUN_QUERY, tag="scoring")
+def get_scores(cycle):
+    from chalicelib import scoring
+    return scoring.render(_scores())
+
+
+@route("/cycles/{cycle}/scores.csv", "GET", "The scores as CSV (same visibility as /scores)", query=RUN_QUERY,
+       tag="scoring")
+def get_scores_csv(cycle):
+    from chalicelib import exports
+    loaded = _scores()
+    return Response(body=exports.to_csv(loaded).decode("utf-8"), status_code=200, headers={
+        "Content-Type": exports.CSV_TYPE,
+        "Content-Disposition": f'attachment; filename="{exports.filename(loaded, "csv")}"'})
+
+
+@route("/cycles/{cycle}/scores.xlsx", "GET",
+       "The scores as an Excel workbook with a bar chart (send Accept: " + XLSX_TYPE + ")", query=RUN_QUERY,
+       tag="scoring")
+def get_scores_xlsx(cycle):
+    from chalicelib import exports
+    loaded = _scores()
+    return Response(body=exports.to_xlsx(loaded), status_code=200, headers={
+        "Content-Type": XLSX_TYPE,
+        "Content-Disposition": f'attachment; filename="{exports.filename(loaded, "xlsx")}"'})
+
+
 # ---- push and excellence -------------------------------------------------------------
 
 
@@ -344,4 +496,7 @@ def on_fact_change(event):
 @app.schedule(Cron(0, 15, 31, 12, "?", "*"), name="year_end")
 def year_end_scoring(event):
     """23:00 China time on 31 December: score every cycle that closed this year."""
-    return {"scored": []}
+    from chalicelib import scoring
+    runs = scoring.year_end(_now())
+    logger.info("year-end scoring", extra={"runs": [r["run_id"] for r in runs]})
+    return {"scored": [{"cycle": r["cycle"], "run_id": r["run_id"]} for r in runs]}

@@ -1,0 +1,376 @@
+"""Year-end scoring runs: read the running counters, score all 32 units, keep the run immutably.
+
+A run reads a fixed number of items whatever the number of interaction events: the 32
+province×cycle counter items (one BatchGet), each unit's month counters and per-account
+counters (for the anomaly flags), the annual forms, excellent projects, adjustments and the
+scheme. It stores the scheme it used, every input value, every indicator score, bonus,
+adjustments, total and rank of all 32 units in one transaction (header + 32 results +
+audit), so a run is either whole or absent and is never changed afterwards.
+Same facts, same numbers: everything is computed in a fixed order; ties go to the lower
+province code.
+
+Keys (records table): run header pk `RUNS#{cycle}` sk `<run id>`; results pk `RUN#{run id}`
+sk `<province>`; the published run of a cycle pk `PUBLISHED` sk `<cycle>`.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from datetime import datetime
+from typing import Any, Mapping
+
+from . import adjustments as adjustments_mod
+from . import annual_forms, audit, bonus, counters, flags, scheme as scheme_mod
+from .auth import Caller, require
+from .clock import china, iso
+from .cycles import Cycle, cycle_by_id, cycles_closing_in
+from .errors import Conflict, Invalid, NotFound
+from .models import Record
+from .paging import Page, decode_cursor, scope_of, take_page
+from .reference import PROVINCES
+from .store import TransactWriteError, cancelled_by_condition, transaction
+
+RUNS = "RUNS#"
+PUBLISHED = "PUBLISHED"
+SIDES = scheme_mod.SIDES
+
+
+def cycle_or_404(cycle_id: str) -> Cycle:
+    cycle = cycle_by_id(cycle_id)
+    if cycle is None:
+        raise NotFound(f"No cycle {cycle_id}; see /cycles")
+    return cycle
+
+
+# ---- inputs --------------------------------------------------------------------------
+
+def derived_inputs(numbers: Mapping[str, int], form: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The inputs computed from counters and the annual form (None: not known without a form)."""
+    funding = form["funding"] if form else None
+    return {
+        "form_filed": 1 if form else 0,
+        "form_completeness": round(annual_forms.completeness(form), 6),
+        "form_funding": round(funding["provincial_funds"] + funding["other_funds"], 6) if funding else 0,
+        "form_fiscal_projects": form["projects"]["fiscal_funded"] if form else None,
+        "filings_on_time": max(0, numbers.get("filings_approved", 0) - numbers.get("filings_approved_near_cutoff", 0)),
+        "evaluation_sides": sum(1 for s in SIDES if numbers.get(f"evaluations_{s}", 0) > 0),
+    }
+
+
+def _forms(cycle: Cycle, provisional: bool) -> dict[str, tuple[int, dict]]:
+    """province → (form year, form). A provisional run falls back to the year before, since the
+    cycle's own form is only due after it closes."""
+    year = cycle.closing_year
+    found = {code: (year, form) for code, form in annual_forms.forms_of(year).items()}
+    if provisional and len(found) < len(PROVINCES):
+        for code, form in annual_forms.forms_of(year - 1).items():
+            found.setdefault(code, (year - 1, form))
+    return found
+
+
+def gather(cycle: Cycle, provisional: bool) -> dict[str, Any]:
+    """Everything a run reads, per unit: counters, derived inputs, flag evidence, bonus, adjustments."""
+    scheme = scheme_mod.current()
+    rules = scheme["flags"]
+    numbers = counters.province_cycle_all(cycle.id)
+    forms = _forms(cycle, provisional)
+    units: dict[str, Any] = {}
+    for code in PROVINCES:
+        unit_numbers = {k: int(v) for k, v in sorted(numbers.get(code, {}).items())}
+        form_year, form = forms.get(code, (None, None))
+        months = counters.province_months(code)
+        accounts = counters.accounts(code, cycle.id)
+        unit_flags = (flags.usage_spikes(months, cycle.first_day, cycle.last_day, rules)
+                      + flags.concentrated_bursts(accounts, rules)
+                      + flags.cutoff_bulk(unit_numbers, rules)
+                      + flags.form_checks(form, unit_numbers))
+        units[code] = {
+            "counters": unit_numbers,
+            "derived": derived_inputs(unit_numbers, form),
+            "form_year": form_year,
+            "flags": unit_flags,
+            "evidence": _evidence(months, accounts, cycle, rules),
+        }
+    return {"scheme": scheme, "units": units,
+            "excellent": bonus.excellent_projects(cycle.id),
+            "adjustments": adjustments_mod.of_cycle(cycle.id)}
+
+
+def _evidence(months: Mapping[str, Mapping[str, int]], accounts: Mapping[str, Mapping[str, int]],
+              cycle: Cycle, rules: Mapping[str, Any]) -> dict[str, Any]:
+    """The values the flag checks looked at, kept with the run (months of the window and the
+    year before; for accounts the totals and top shares rather than every account)."""
+    start = f"{cycle.first_day.year - 1:04d}-{cycle.first_day.month:02d}"
+    end = f"{cycle.last_day.year:04d}-{cycle.last_day.month:02d}"
+    kept_months = {m: {n: int(v.get(n, 0)) for n in rules["spike_counters"]}
+                   for m, v in sorted(months.items()) if start <= m <= end}
+    kept_accounts = {}
+    for name in rules["burst_counters"]:
+        values = sorted((int(c.get(name, 0)) for c in accounts.values()), reverse=True)
+        kept_accounts[name] = {"accounts": sum(1 for v in values if v), "total": sum(values),
+                               "top": values[:rules["burst_top_accounts"]]}
+    return {"months": kept_months, "accounts": kept_accounts}
+
+
+# ---- computation (pure) --------------------------------------------------------------
+
+def indicator_value(ind: Mapping[str, Any], inputs: Mapping[str, Any]) -> float | None:
+    """The raw value of one indicator for one unit (before normalisation)."""
+    total = sum(factor * (inputs.get(name) or 0) for name, factor in ind["inputs"].items())
+    if ind["measure"] == "ratio":
+        denominator = inputs.get(ind["denominator"])
+        if denominator is None:
+            return 0.0
+        return ind["if_denominator_zero"] if denominator == 0 else total / denominator
+    if ind["measure"] == "mean":
+        count = inputs.get(ind["count"]) or 0
+        if count <= 0:
+            return None  # no evaluation: no mean, and no points
+        return (total + ind["prior"] * ind["prior_weight"]) / (count + ind["prior_weight"])
+    return float(total)
+
+
+def normalise(ind: Mapping[str, Any], values: Mapping[str, float | None]) -> dict[str, dict[str, Any]]:
+    """code → {"value", "score" in [0, 1]} for one indicator across all units."""
+    kind = ind["normalise"]
+    out: dict[str, dict[str, Any]] = {}
+    if kind == "log_best":
+        positive = sorted(v for v in values.values() if v and v > 0)
+        cap = ind["cap_median_multiple"] * statistics.median(positive) if positive and ind.get("cap_median_multiple") else None
+        capped = {c: min(v or 0.0, cap) if cap is not None else (v or 0.0) for c, v in values.items()}
+        best = max(capped.values(), default=0.0)
+        for code, v in values.items():
+            score = math.log1p(max(capped[code], 0)) / math.log1p(best) if best > 0 else 0.0
+            out[code] = {"value": v, "capped_at": cap if cap is not None and (v or 0) > cap else None, "score": score}
+        return out
+    for code, v in values.items():
+        if kind == "ratio":
+            score = min(max(v or 0.0, 0.0), 1.0)
+        elif kind == "mean":
+            score = 0.0 if v is None else min(max((v - 1) / 4, 0.0), 1.0)
+        else:  # flag
+            score = 1.0 if (v or 0) > 0 else 0.0
+        out[code] = {"value": v, "score": score}
+    return out
+
+
+def _r(x: float | None, places: int = 4) -> float | None:
+    return None if x is None else round(x, places)
+
+
+def compute(scheme: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]],
+            excellent: list[dict[str, Any]], adjustments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Score every unit; returns the units best first with rank, total, areas, indicators."""
+    inputs = {code: {**u["counters"], **u["derived"]} for code, u in units.items()}
+    codes = sorted(units)
+    known = {ind["id"] for _, ind in scheme_mod.indicators(scheme)}
+    bonuses = bonus.bonus_points(excellent, scheme["bonus"])
+    results: dict[str, dict[str, Any]] = {
+        code: {"province": code, "name": PROVINCES.get(code, code), "indicators": {}, "areas": {},
+               "adjustments": [], "flags": list(units[code]["flags"]),
+               "excellent_projects": bonuses.get(code, {}).get("count", 0),
+               "bonus": bonuses.get(code, {}).get("points", 0.0)} for code in codes}
+    indicator_adjustment: dict[tuple[str, str], float] = {}
+    total_adjustment: dict[str, float] = {}
+    for adj in adjustments:
+        if adj["province"] not in results:
+            continue
+        target = adj["indicator"] if adj["indicator"] in known else adjustments_mod.TOTAL
+        results[adj["province"]]["adjustments"].append({**adj, "applied_to": target})
+        if target == adjustments_mod.TOTAL:
+            total_adjustment[adj["province"]] = total_adjustment.get(adj["province"], 0.0) + adj["points"]
+        else:
+            k = (adj["province"], target)
+            indicator_adjustment[k] = indicator_adjustment.get(k, 0.0) + adj["points"]
+
+    for area_id, ind in scheme_mod.indicators(scheme):
+        scored = normalise(ind, {code: indicator_value(ind, inputs[code]) for code in codes})
+        for code in codes:
+            s = scored[code]
+            points = ind["weight"] * s["score"]
+            adjust = indicator_adjustment.get((code, ind["id"]), 0.0)
+            results[code]["indicators"][ind["id"]] = {
+                "area": area_id, "value": _r(s["value"], 6), "capped_at": _r(s.get("capped_at"), 6),
+                "score": _r(s["score"], 6), "points": _r(points), "adjustment": _r(adjust),
+                "final": _r(points + adjust)}
+            areas = results[code]["areas"]
+            areas[area_id] = areas.get(area_id, 0.0) + points + adjust
+
+    for code in codes:
+        r = results[code]
+        r["areas"] = {a: _r(p) for a, p in r["areas"].items()}
+        r["total_adjustment"] = _r(total_adjustment.get(code, 0.0))
+        subtotal = sum(i["points"] + i["adjustment"] for i in r["indicators"].values())
+        r["total"] = _r(subtotal + r["bonus"] + r["total_adjustment"])
+    ranked = sorted(results.values(), key=lambda r: (-r["total"], r["province"]))
+    for rank, r in enumerate(ranked, 1):
+        r["rank"] = rank
+    return ranked
+
+
+# ---- runs ----------------------------------------------------------------------------
+
+def _next_run_id(cycle: Cycle) -> str:
+    latest = next(iter(Record.query(RUNS + cycle.id, scan_index_forward=False, limit=1)), None)
+    seq = int(latest.sk.rsplit("-", 1)[1]) + 1 if latest else 1
+    return f"run-{cycle.id}-{seq:04d}"
+
+
+def run(cycle_id: str, caller: Caller | None, now: datetime, trigger: str = "api") -> dict[str, Any]:
+    """Score the cycle from the current counters and keep the run; returns its header."""
+    cycle = cycle_or_404(cycle_id)
+    if now < cycle.starts_at:
+        raise Conflict(f"Cycle {cycle.id} has not started; it opens at {iso(cycle.starts_at)}")
+    provisional = not cycle.is_closed(now)
+    gathered = gather(cycle, provisional)
+    ranked = compute(gathered["scheme"], gathered["units"], gathered["excellent"], gathered["adjustments"])
+    for r in ranked:
+        unit = gathered["units"][r["province"]]
+        r["inputs"] = {"counters": unit["counters"], "derived": unit["derived"], "form_year": unit["form_year"],
+                       "flag_evidence": unit["evidence"]}
+    header = {
+        "cycle": cycle.id, "scheme_version": gathered["scheme"]["version"], "provisional": provisional,
+        "trigger": trigger, "created_at": iso(now), "created_by": caller.sub if caller else "schedule",
+        "window": {"start": cycle.first_day.isoformat(), "end": cycle.last_day.isoformat()},
+        "scheme": gathered["scheme"], "excellent_projects": gathered["excellent"],
+        "flagged_units": sum(1 for r in ranked if r["flags"]),
+    }
+    for _ in range(3):  # two runs started at once: the loser takes the next sequence number
+        run_id = _next_run_id(cycle)
+        items = [Record(RUNS + cycle.id, run_id, kind="scoring_run", data={"run_id": run_id, **header},
+                        created_at=now, updated_at=now)]
+        items += [Record(f"RUN#{run_id}", r["province"], kind="scoring_result", data={"run_id": run_id, **r},
+                         created_at=now, updated_at=now) for r in ranked]
+        try:
+            with transaction() as tx:
+                for item in items:
+                    tx.save(item, condition=Record.pk.does_not_exist())
+                tx.save(audit.entry("scoring_run", run_id, "scored", caller, now,
+                                    {"cycle": cycle.id, "scheme_version": header["scheme_version"],
+                                     "provisional": provisional, "trigger": trigger}))
+            return summary({"run_id": run_id, **header}, None)
+        except TransactWriteError as error:
+            if not cancelled_by_condition(error):
+                raise
+    raise Conflict("Other runs of this cycle were being stored at the same time; try again")
+
+
+def year_end(now: datetime) -> list[dict[str, Any]]:
+    """The scheduled run: score every cycle whose window closed in this China-time year."""
+    year = china(now).year
+    return [run(c.id, None, now, trigger="schedule") for c in cycles_closing_in(year) if c.is_closed(now)]
+
+
+def _published(cycle_id: str) -> dict[str, Any] | None:
+    try:
+        return Record.get(PUBLISHED, cycle_id).data
+    except Record.DoesNotExist:
+        return None
+
+
+def _header(cycle_id: str, run_id: str) -> dict[str, Any]:
+    try:
+        return Record.get(RUNS + cycle_id, run_id).data
+    except Record.DoesNotExist:
+        raise NotFound(f"No scoring run {run_id} of cycle {cycle_id}") from None
+
+
+def summary(header: Mapping[str, Any], published: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What run lists and the POST answer show: the header without the scheme copy."""
+    out = {k: v for k, v in header.items() if k not in ("scheme", "excellent_projects")}
+    out["published"] = bool(published and published["run_id"] == header["run_id"])
+    out["links"] = {"scores": f"/cycles/{header['cycle']}/scores?run_id={header['run_id']}"}
+    return out
+
+
+def publish(caller: Caller | None, cycle_id: str, run_id: str, now: datetime) -> dict[str, Any]:
+    """Freeze a run as the cycle's published result. Final: another run cannot replace it."""
+    caller = require(caller, "national_admin")
+    cycle_or_404(cycle_id)
+    header = _header(cycle_id, run_id)
+    current = _published(cycle_id)
+    if current and current["run_id"] == run_id:
+        return summary(header, current)
+    if current:
+        raise Conflict(f"Cycle {cycle_id} already has a published run ({current['run_id']}); "
+                       "published results are final")
+    if header["provisional"]:
+        raise Conflict(f"Run {run_id} is provisional (the cycle was still open); run the cycle again after "
+                       "it closes and publish that run")
+    record = {"run_id": run_id, "cycle": cycle_id, "published_at": iso(now), "published_by": caller.sub}
+    try:
+        with transaction() as tx:
+            tx.save(Record(PUBLISHED, cycle_id, kind="published_run", data=record, created_at=now, updated_at=now),
+                    condition=Record.pk.does_not_exist())
+            tx.save(audit.entry("scoring_run", run_id, "published", caller, now, record))
+    except TransactWriteError as error:
+        if not cancelled_by_condition(error):
+            raise
+        return publish(caller, cycle_id, run_id, now)  # someone published meanwhile: answer as they decided
+    return summary(header, record)
+
+
+def list_runs(caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict:
+    """The cycle's runs, newest first (national admins)."""
+    require(caller, "national_admin")
+    cycle_or_404(cycle_id)
+    published = _published(cycle_id)
+    scope = scope_of("scoring-runs", cycle=cycle_id)
+    start = decode_cursor(cursor, scope, secret)
+    results = Record.query(RUNS + cycle_id, scan_index_forward=False, last_evaluated_key=start,
+                           page_size=min(limit + 1, 200))
+    page = take_page(results, limit, lambda r: {"pk": {"S": r.pk}, "sk": {"S": r.sk}}, scope, secret)
+    return Page(page.items, page.next_cursor).to_dict(lambda r: summary(r.data, published))
+
+
+def load(caller: Caller | None, cycle_id: str, run_id: str | None) -> dict[str, Any]:
+    """The run the caller may see with all 32 results, best first.
+
+    The public (and every role but national admins) sees the published run only; national
+    admins see the latest run, or the one named by `run_id`."""
+    cycle_or_404(cycle_id)
+    published = _published(cycle_id)
+    admin = caller is not None and caller.is_national_admin
+    if run_id is not None and not run_id.strip():
+        raise Invalid("run_id must not be empty", errors=[{"field": "run_id", "message": "empty"}])
+    if not admin:
+        if published is None or (run_id is not None and run_id != published["run_id"]):
+            raise NotFound(f"Cycle {cycle_id} has no published scores yet")
+        run_id = published["run_id"]
+    elif run_id is None:
+        latest = next(iter(Record.query(RUNS + cycle_id, scan_index_forward=False, limit=1)), None)
+        if latest is None:
+            raise NotFound(f"Cycle {cycle_id} has not been scored yet")
+        run_id = latest.sk
+    header = _header(cycle_id, run_id)
+    results = sorted((r.data for r in Record.query(f"RUN#{run_id}")), key=lambda r: r["rank"])
+    return {"header": header, "published": published, "results": results, "admin": admin}
+
+
+def render(loaded: Mapping[str, Any]) -> dict[str, Any]:
+    """GET /cycles/{cycle}/scores: the contract's shape, plus areas, adjustments and (admins) inputs."""
+    header, admin = loaded["header"], loaded["admin"]
+    published = bool(loaded["published"] and loaded["published"]["run_id"] == header["run_id"])
+    provinces = []
+    for r in loaded["results"]:
+        row = {"province": r["province"], "name": r["name"], "rank": r["rank"], "total": r["total"],
+               "areas": r["areas"], "indicators": r["indicators"], "bonus": r["bonus"],
+               "excellent_projects": r["excellent_projects"], "adjustments": r["adjustments"],
+               "total_adjustment": r["total_adjustment"], "flags": r["flags"]}
+        if admin:
+            row["inputs"] = r["inputs"]
+        provinces.append(row)
+    return {"run_id": header["run_id"], "cycle": header["cycle"], "scheme_version": header["scheme_version"],
+            "published": published, "provisional": header["provisional"], "created_at": header["created_at"],
+            "published_at": loaded["published"]["published_at"] if published else None,
+            "provinces": provinces}
+
+
+def indicator_names(header: Mapping[str, Any]) -> list[tuple[str, str, str, float]]:
+    """(area id, indicator id, name, weight) of the scheme the run used, in order."""
+    return [(a, i["id"], i["name"], i["weight"]) for a, i in scheme_mod.indicators(header["scheme"])]
+
+
+def area_names(header: Mapping[str, Any]) -> dict[str, str]:
+    return {a["id"]: a["name"] for a in header["scheme"]["areas"]}
+
