@@ -1,0 +1,233 @@
+"""The merge template that turns `chalice package` output into the whole deployable system.
+
+`merge_template(sam, stage)` reads the functions and events Chalice packaged and returns
+what `chalice package --merge-template` deep-merges into them (dicts merge, lists
+replace): the tables from infra/tables.py, one least-privilege role and log group per
+function, the stream wiring with partial-batch failures, the on-failure queue and the
+alarms. Every ARN is built from `${AWS::Partition}` so one template serves aws and aws-cn.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from infra.tables import TABLES, TableSpec, cloudformation_resources
+
+READ = "read"
+WRITE = "write"
+
+# Which tables each packaged function reads or writes, by the logical id Chalice gives it.
+# A function missing here fails packaging: a new handler gets a deliberate policy.
+ACCESS: dict[str, dict[str, str]] = {
+    "APIHandler": {"facts": WRITE, "counters": WRITE, "records": WRITE},
+    # Counts facts into counters; looks up a usage event's chain on the facts index.
+    "FactsStream": {"facts": READ, "counters": WRITE},
+    # Push feed: reads approved filings, keeps subscriptions and feeds in records.
+    "PushStream": {"facts": READ, "records": WRITE},
+    # Year-end scoring: reads filings and counters, writes runs and results to records.
+    "YearEnd": {"facts": READ, "counters": READ, "records": WRITE},
+}
+
+READ_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
+# Transactions are authorized as their parts: TransactWriteItems needs no action of its own.
+WRITE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+                 "dynamodb:PutItem", "dynamodb:UpdateItem"]
+STREAM_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+
+ENV_TABLES = {"facts": "NAVI_FACTS_TABLE", "counters": "NAVI_COUNTERS_TABLE", "records": "NAVI_RECORDS_TABLE"}
+IDENTITY = {  # template parameter -> environment variable; defaults come from the stage config
+    "JwtIssuer": "NAVI_JWT_ISSUER",
+    "JwtAudience": "NAVI_JWT_AUDIENCE",
+    "JwksUrl": "NAVI_JWKS_URL",
+}
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Settings of every stream trigger's event source mapping."""
+    max_retries: int = 5
+    iterator_age_alarm_ms: int = 120_000  # counters "settle within seconds": two minutes is trouble
+    log_retention_days: int = 180
+
+
+class PackagingError(RuntimeError):
+    """The packaged app cannot be wired into a deployable template."""
+
+
+def _getatt(resource: str, attribute: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [resource, attribute]}
+
+
+def table_of_stream(stream: Any) -> TableSpec:
+    """The table whose stream a packaged event names.
+
+    Chalice bakes the decorator's literal ARN into the template; its table name ends in
+    the table's key (`.../table/navi-facts/stream/...` -> facts), which is all we keep of it.
+    """
+    if not isinstance(stream, str) or ":table/" not in stream:
+        raise PackagingError(f"cannot tell which table stream {stream!r} belongs to")
+    name = stream.split(":table/", 1)[1].split("/", 1)[0]
+    for spec in TABLES:
+        if name == spec.key or name.endswith("-" + spec.key):
+            if not spec.stream:
+                raise PackagingError(f"table {spec.key!r} has no stream; enable it in infra/tables.py")
+            return spec
+    raise PackagingError(f"stream {stream!r} names no table of infra/tables.py")
+
+
+def _spec(key: str) -> TableSpec:
+    return next(s for s in TABLES if s.key == key)
+
+
+def _index_names(spec: TableSpec, tables: dict[str, Any]) -> list[str]:
+    return [i["IndexName"] for i in tables[spec.logical_id]["Properties"].get("GlobalSecondaryIndexes", [])]
+
+
+def _table_statements(function: str, tables: dict[str, Any]) -> list[dict[str, Any]]:
+    try:
+        access = ACCESS[function]
+    except KeyError:
+        raise PackagingError(f"function {function} has no entry in infra/template.py ACCESS") from None
+    statements = []
+    for key, level in sorted(access.items()):
+        spec = _spec(key)
+        table_arn = _getatt(spec.logical_id, "Arn")
+        indexes = [{"Fn::Sub": f"${{{spec.logical_id}.Arn}}/index/{name}"} for name in _index_names(spec, tables)]
+        statements.append({"Sid": f"Read{spec.logical_id}", "Effect": "Allow", "Action": READ_ACTIONS,
+                           "Resource": [table_arn, *indexes]})
+        if level == WRITE:
+            statements.append({"Sid": f"Write{spec.logical_id}", "Effect": "Allow", "Action": WRITE_ACTIONS,
+                               "Resource": [table_arn]})
+    return statements
+
+
+def _role(function: str, streams: list[TableSpec], tables: dict[str, Any]) -> dict[str, Any]:
+    statements = [
+        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+         "Resource": [_getatt(f"{function}LogGroup", "Arn")]},
+        # X-Ray has no resource-level permissions: these two actions only accept "*".
+        {"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+         "Resource": "*"},
+        *_table_statements(function, tables),
+    ]
+    for spec in streams:
+        statements.append({"Sid": f"Stream{spec.logical_id}", "Effect": "Allow", "Action": STREAM_ACTIONS,
+                           "Resource": [_getatt(spec.logical_id, "StreamArn")]})
+        statements.append({"Sid": f"ListStreams{spec.logical_id}", "Effect": "Allow",
+                           "Action": ["dynamodb:ListStreams"],
+                           "Resource": [{"Fn::Sub": f"${{{spec.logical_id}.Arn}}/stream/*"}]})
+    if streams:
+        statements.append({"Sid": "OnFailure", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+                           "Resource": [_getatt("FailureQueue", "Arn")]})
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "Policies": [{"PolicyName": f"{function}Access",
+                          "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
+        },
+    }
+
+
+def _alarm(description: str, namespace: str, metric: str, dimensions: list[dict[str, Any]], statistic: str,
+           threshold: float, periods: int = 1) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmDescription": description,
+            "Namespace": namespace,
+            "MetricName": metric,
+            "Dimensions": dimensions,
+            "Statistic": statistic,
+            "Period": 60,
+            "EvaluationPeriods": periods,
+            "DatapointsToAlarm": periods,
+            "Threshold": threshold,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [{"Ref": "AlarmTopic"}],
+            "OKActions": [{"Ref": "AlarmTopic"}],
+        },
+    }
+
+
+def functions_of(sam: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The `AWS::Serverless::Function` resources of a packaged template, by logical id."""
+    return {name: r for name, r in sam.get("Resources", {}).items() if r.get("Type") == "AWS::Serverless::Function"}
+
+
+def merge_template(sam: dict[str, Any], stage_env: dict[str, str], wiring: Wiring = Wiring()) -> dict[str, Any]:
+    """What to merge into the packaged `sam` template for a stage with environment `stage_env`."""
+    tables = cloudformation_resources()
+    resources: dict[str, Any] = dict(tables)
+    resources["FailureQueue"] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True},
+    }
+    resources["AlarmTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
+    resources["FailureQueueDepthAlarm"] = _alarm(
+        "Stream records gave up on after retries wait in the on-failure queue", "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible", [{"Name": "QueueName", "Value": _getatt("FailureQueue", "QueueName")}],
+        "Maximum", 1)
+
+    environment = {var: {"Ref": spec.logical_id} for spec in TABLES for key, var in ENV_TABLES.items()
+                   if spec.key == key}
+    environment.update({var: {"Ref": param} for param, var in IDENTITY.items()})
+    environment["NAVI_CURSOR_SECRET"] = {"Ref": "CursorSecret"}
+
+    for function, definition in sorted(functions_of(sam).items()):
+        events: dict[str, Any] = {}
+        streams: list[TableSpec] = []
+        for event_name, event in (definition["Properties"].get("Events") or {}).items():
+            if event.get("Type") != "DynamoDB":
+                continue
+            spec = table_of_stream(event["Properties"].get("Stream"))
+            streams.append(spec)
+            events[event_name] = {"Properties": {
+                "Stream": _getatt(spec.logical_id, "StreamArn"),
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "MaximumRetryAttempts": wiring.max_retries,
+                "BisectBatchOnFunctionError": True,
+                "DestinationConfig": {"OnFailure": {"Destination": _getatt("FailureQueue", "Arn")}},
+            }}
+            resources[f"{function}IteratorAgeAlarm"] = _alarm(
+                f"{function} is falling behind the {spec.key} stream", "AWS/Lambda", "IteratorAge",
+                [{"Name": "FunctionName", "Value": {"Ref": function}}], "Maximum", wiring.iterator_age_alarm_ms, 3)
+        resources[f"{function}Role"] = _role(function, streams, tables)
+        resources[f"{function}LogGroup"] = {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{function}"},
+                           "RetentionInDays": wiring.log_retention_days},
+        }
+        resources[f"{function}ErrorsAlarm"] = _alarm(
+            f"{function} raised errors", "AWS/Lambda", "Errors",
+            [{"Name": "FunctionName", "Value": {"Ref": function}}], "Sum", 1)
+        properties: dict[str, Any] = {
+            # A fixed name lets the log group (and its policy) exist before the function runs.
+            "FunctionName": {"Fn::Sub": f"${{AWS::StackName}}-{function}"},
+            "Role": _getatt(f"{function}Role", "Arn"),
+            "Tracing": "Active",
+            "Environment": {"Variables": environment},
+        }
+        if events:
+            properties["Events"] = events
+        resources[function] = {"DependsOn": [f"{function}LogGroup"], "Properties": properties}
+
+    parameters: dict[str, Any] = {
+        param: {"Type": "String", "Default": stage_env[var], "MinLength": 1,
+                "Description": f"{var} of this stage (the portal identity provider)"}
+        for param, var in IDENTITY.items()
+    }
+    parameters["CursorSecret"] = {
+        "Type": "String", "NoEcho": True, "MinLength": 32,
+        "Description": "Secret that signs paging cursors (NAVI_CURSOR_SECRET); at least 32 characters",
+    }
+    outputs = {
+        **{f"{spec.logical_id}Name": {"Value": {"Ref": spec.logical_id}} for spec in TABLES},
+        "FailureQueueUrl": {"Value": {"Ref": "FailureQueue"}},
+        "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+    }
+    return {"Parameters": parameters, "Resources": resources, "Outputs": outputs}
