@@ -85,8 +85,7 @@ def change_application(caller: Caller | None, filing_id: str, body: ApplicationC
                        now: datetime) -> ApplicationUpdate:
     """Record a change of how an approved result is applied; every change is kept."""
     caller = require(caller, *FILERS)
-    filing = get(caller, filing_id)
-    require_province(caller, filing.province)
+    filing = writable(caller, filing_id)
     if filing.status != "approved":
         raise Conflict(f"Filing {filing_id} is {filing.status}; application changes need an approved filing")
     change_id = uuid.uuid4().hex
@@ -99,6 +98,20 @@ def change_application(caller: Caller | None, filing_id: str, body: ApplicationC
         tx.update(filing, actions=[Filing.application_status.set(body.status)])
         tx.save(audit.entry("filing", filing_id, "application_change", caller, now, body.model_dump()))
     return update
+
+
+def writable(caller: Caller | None, filing_id: str) -> Filing:
+    """A filing the caller may change: 404 when it does not exist, 403 when it is another province's.
+
+    Writes answer 403 even for another province's unapproved filing (ids are random UUIDs):
+    the token's province is what does not allow the action."""
+    caller = require(caller, *FILERS)
+    try:
+        filing = Filing.get(key(filing_id), "A")
+    except Filing.DoesNotExist:
+        raise NotFound(f"No filing {filing_id}") from None
+    require_province(caller, filing.province)
+    return filing
 
 
 def application_history(caller: Caller | None, filing_id: str) -> list[ApplicationUpdate]:
