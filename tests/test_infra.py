@@ -1,0 +1,204 @@
+"""The deployable template: `make package` output is wired, partition-neutral, least-privilege
+and lint-clean. One module fixture runs the real `chalice package` (twice, ~5 s with the
+wheel cache in .chalice/deployments, ~30 s cold); the rest are fast unit tests."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import template
+from infra.package import package, stage_environment
+from infra.tables import TABLES, cloudformation_resources
+
+ROOT = Path(__file__).resolve().parent.parent
+LINT_REGIONS = ["cn-north-1", "cn-northwest-1", "us-east-1"]
+PLACEHOLDER = "arn:aws:dynamodb:cn-north-1:000000000000:table/navi-{}/stream/placeholder"
+
+
+def chalice_like(**events: dict[str, Any]) -> dict[str, Any]:
+    """A template shaped like `chalice package` output: an API handler plus the given functions."""
+    def function(handler: str, function_events: dict | None = None) -> dict[str, Any]:
+        props: dict[str, Any] = {"Handler": handler, "Role": "placeholder",
+                                 "Environment": {"Variables": {"NAVI_STAGE": "dev"}}}
+        if function_events:
+            props["Events"] = function_events
+        return {"Type": "AWS::Serverless::Function", "Properties": props}
+
+    resources = {"APIHandler": function("app.app")}
+    for name, function_events in events.items():
+        resources[name] = function(f"app.{name}", function_events)
+    return {"Resources": resources}
+
+
+def stream_event(table: str) -> dict[str, Any]:
+    return {"Type": "DynamoDB", "Properties": {"Stream": PLACEHOLDER.format(table), "BatchSize": 100,
+                                               "StartingPosition": "TRIM_HORIZON"}}
+
+
+def merged(sam: dict[str, Any]) -> dict[str, Any]:
+    return template.merge_template(sam, stage_environment("dev"))
+
+
+def statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [s for p in resources[role]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def dynamodb_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for name, r in resources.items() if r.get("Type") == "AWS::IAM::Role"
+            for s in statements(resources, name) if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
+
+
+# ---- merge template (fast) -----------------------------------------------------------
+
+def test_a_stream_event_is_rewired_to_its_tables_stream_with_partial_batch_failures():
+    out = merged(chalice_like(FactsStream={"FactsStreamDynamodbEventSource": stream_event("facts")}))
+    props = out["Resources"]["FactsStream"]["Properties"]["Events"]["FactsStreamDynamodbEventSource"]["Properties"]
+    assert props["Stream"] == {"Fn::GetAtt": ["FactsTable", "StreamArn"]}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["MaximumRetryAttempts"] == template.Wiring().max_retries
+    assert props["BisectBatchOnFunctionError"] is True
+    assert props["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]}}}
+    assert out["Resources"]["FailureQueue"]["Type"] == "AWS::SQS::Queue"
+    assert "FactsStreamIteratorAgeAlarm" in out["Resources"]
+
+
+def test_the_tables_are_the_single_declaration_of_infra_tables():
+    out = merged(chalice_like())
+    for logical_id, resource in cloudformation_resources().items():
+        assert out["Resources"][logical_id] == resource
+
+
+def test_a_stream_on_a_table_without_one_refuses_to_package():
+    with pytest.raises(template.PackagingError, match="no stream"):
+        merged(chalice_like(FactsStream={"E": stream_event("counters")}))
+
+
+def test_a_stream_naming_no_known_table_refuses_to_package():
+    with pytest.raises(template.PackagingError, match="names no table"):
+        merged(chalice_like(FactsStream={"E": stream_event("ledger")}))
+
+
+def test_a_function_without_a_declared_access_refuses_to_package():
+    with pytest.raises(template.PackagingError, match="ACCESS"):
+        merged(chalice_like(Surprise={}))
+
+
+def test_every_function_gets_its_own_role_table_names_and_identity_parameters():
+    out = merged(chalice_like(FactsStream={"E": stream_event("facts")},
+                              YearEnd={"Y": {"Type": "Schedule", "Properties": {"Schedule": "cron(0 15 31 12 ? *)"}}}))
+    for function in ("APIHandler", "FactsStream", "YearEnd"):
+        props = out["Resources"][function]["Properties"]
+        assert props["Role"] == {"Fn::GetAtt": [f"{function}Role", "Arn"]}
+        variables = props["Environment"]["Variables"]
+        assert variables["NAVI_FACTS_TABLE"] == {"Ref": "FactsTable"}
+        assert variables["NAVI_COUNTERS_TABLE"] == {"Ref": "CountersTable"}
+        assert variables["NAVI_RECORDS_TABLE"] == {"Ref": "RecordsTable"}
+        assert variables["NAVI_JWT_ISSUER"] == {"Ref": "JwtIssuer"}
+        assert variables["NAVI_JWKS_URL"] == {"Ref": "JwksUrl"}
+        assert variables["NAVI_CURSOR_SECRET"] == {"Ref": "CursorSecret"}
+    env = stage_environment("dev")
+    assert out["Parameters"]["JwtAudience"]["Default"] == env["NAVI_JWT_AUDIENCE"]
+    assert out["Parameters"]["CursorSecret"]["NoEcho"] is True
+    assert "Default" not in out["Parameters"]["CursorSecret"]  # "replace-at-deploy" must not deploy
+    assert "Events" not in out["Resources"]["YearEnd"]["Properties"]  # schedules keep Chalice's event
+
+
+def test_stream_read_and_failure_queue_are_granted_only_to_stream_functions():
+    out = merged(chalice_like(FactsStream={"E": stream_event("facts")}))
+    api = {a for s in statements(out["Resources"], "APIHandlerRole") for a in as_list(s["Action"])}
+    stream = {a for s in statements(out["Resources"], "FactsStreamRole") for a in as_list(s["Action"])}
+    assert "dynamodb:GetRecords" not in api and "sqs:SendMessage" not in api
+    assert {"dynamodb:GetRecords", "dynamodb:GetShardIterator", "sqs:SendMessage"} <= stream
+    # The counters trigger only reads facts.
+    writes = [s for s in statements(out["Resources"], "FactsStreamRole") if "dynamodb:PutItem" in s["Action"]]
+    assert [s["Resource"] for s in writes] == [[{"Fn::GetAtt": ["CountersTable", "Arn"]}]]
+
+
+# ---- the real package (one run of `chalice package`) ---------------------------------
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory):
+    result = package("dev", "cn-north-1", tmp_path_factory.mktemp("package") / "out")
+    sam = json.loads(result.sam.read_text())
+    cfn = json.loads(result.cloudformation.read_text())
+    return result, sam, cfn
+
+
+def test_packaging_writes_the_template_its_translation_and_the_zip(packaged):
+    result, sam, cfn = packaged
+    assert sam["Transform"] == "AWS::Serverless-2016-10-31" and "Transform" not in cfn
+    assert result.zip.stat().st_size > 1_000_000
+    print(f"packaged in {result.seconds:.1f} s, zip {result.zip.stat().st_size / 1e6:.1f} MB")
+
+
+def test_every_packaged_stream_trigger_reports_item_failures_retries_bisects_and_parks_failures(packaged):
+    _, sam, cfn = packaged
+    functions = template.functions_of(sam)
+    assert "FactsStream" in functions and "YearEnd" in functions  # discovered, not declared
+    stream_events = [e for f in functions.values() for e in (f["Properties"].get("Events") or {}).values()
+                     if e["Type"] == "DynamoDB"]
+    assert stream_events
+    for event in stream_events:
+        props = event["Properties"]
+        assert props["Stream"] == {"Fn::GetAtt": ["FactsTable", "StreamArn"]}
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert props["MaximumRetryAttempts"] == template.Wiring().max_retries
+        assert props["BisectBatchOnFunctionError"] is True
+        assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    mappings = [r["Properties"] for r in cfn["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert len(mappings) == len(stream_events)
+    for mapping in mappings:
+        assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["FactsTable", "StreamArn"]}
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailureQueue", "Arn"]}
+    assert cfn["Resources"]["FailureQueue"]["Type"] == "AWS::SQS::Queue"
+
+
+def test_the_package_has_no_partition_literal_so_it_deploys_to_aws_cn(packaged):
+    result, _, _ = packaged
+    for path in (result.sam, result.cloudformation):
+        assert "arn:aws:" not in path.read_text()
+
+
+def test_every_packaged_function_runs_under_its_own_role_with_the_real_table_names(packaged):
+    _, sam, _ = packaged
+    for name, function in template.functions_of(sam).items():
+        props = function["Properties"]
+        assert props["Role"] == {"Fn::GetAtt": [f"{name}Role", "Arn"]}
+        assert sam["Resources"][f"{name}Role"]["Type"] == "AWS::IAM::Role"
+        for spec in TABLES:
+            assert {"Ref": spec.logical_id} in props["Environment"]["Variables"].values()
+    roles = [r for r in sam["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert len(roles) == len(template.functions_of(sam))  # no unused chalice default role
+
+
+def test_no_dynamodb_permission_names_a_wildcard_resource(packaged):
+    _, sam, cfn = packaged
+    for resources in (sam["Resources"], cfn["Resources"]):
+        found = dynamodb_statements(resources)
+        assert found
+        for statement in found:
+            for resource in as_list(statement["Resource"]):
+                assert resource != "*"
+                assert isinstance(resource, dict), resource  # always a reference to one of our tables
+                text = json.dumps(resource)
+                assert any(spec.logical_id in text for spec in TABLES), resource
+                if "Fn::Sub" in resource:  # index and stream paths below exactly one table
+                    assert resource["Fn::Sub"].split("}")[1] in {f"/index/{i}" for i in ("gsi1", "gsi2", "gsi3")} \
+                        | {"/stream/*"}, resource
+
+
+def test_cfn_lint_finds_nothing_in_the_template_or_its_translation(packaged):
+    result, _, _ = packaged
+    done = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), "--regions", *LINT_REGIONS, "--",
+                           str(result.sam), str(result.cloudformation)], capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, ""), done.stdout + done.stderr
