@@ -483,6 +483,134 @@ def get_scores_xlsx(cycle):
 
 
 # ---- push and excellence -------------------------------------------------------------
+# Subscriptions and the feed (role user or expert), the approval push trigger, and the
+# excellence selection. Rules and storage: chalicelib/subscriptions.py, chalicelib/excellence.py.
+from chalicelib import excellence as _excellence  # noqa: E402  (body models for the OpenAPI document)
+from chalicelib import subscriptions as _subscriptions  # noqa: E402
+
+FEED_QUERY = {**LIST_QUERY, "unread": {"type": "boolean", "description": "true: only items not read yet"}}
+CANDIDATE_QUERY = {**LIST_QUERY, "industry": {"type": "string"},
+                   "status": {"type": "string", "enum": list(_excellence.STATUSES)}}
+
+
+def _flag(name: str) -> bool:
+    raw = _query(name)
+    if raw is None or raw == "false":
+        return False
+    if raw == "true":
+        return True
+    from chalicelib.errors import Invalid
+    raise Invalid(f"{name} must be true or false", errors=[{"field": name, "message": "must be true or false"}])
+
+
+@route("/me/subscriptions", "GET", "The industry fields and kinds pushed to you (user, expert)",
+       auth="required", tag="push")
+def get_subscriptions():
+    return _subscriptions.get(_caller())
+
+
+@route("/me/subscriptions", "PUT", "Choose the industry fields and kinds pushed to you (replaces; user, expert)",
+       body=_subscriptions.SubscriptionsIn, auth="required", tag="push")
+def put_subscriptions():
+    caller = _caller()
+    from chalicelib.auth import require
+    require(caller, *_subscriptions.SUBSCRIBERS)
+    return _subscriptions.put(caller, _body(_subscriptions.SubscriptionsIn), _now())
+
+
+@route("/me/feed", "GET", "Results pushed to you, newest first, with read and evaluated state",
+       query=FEED_QUERY, auth="required", tag="push")
+def get_feed():
+    caller = _caller()
+    found = _subscriptions.page(caller, _flag("unread"), parse_limit(_query("limit")), _query("cursor"),
+                                _services().settings.cursor_secret)
+    return _subscriptions.render_page(caller, found)
+
+
+@route("/me/feed/{filing_id}/read", "POST", "Mark a feed item read (idempotent)", auth="required", tag="push")
+def read_feed_item(filing_id):
+    return _subscriptions.mark_read(_caller(), filing_id, _now())
+
+
+@app.on_dynamodb_record(stream_arn=FACTS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
+                        name="push_stream")
+def on_approval_push(event):
+    """Push each newly approved filing to its field's subscribers; reports records it could not use."""
+    return _subscriptions.handle_stream_batch(event.to_dict(), _now())
+
+
+@route("/excellence-rules", "GET", "Rules of the excellence selection: screening, ranking, confirmation",
+       auth="none", tag="excellence")
+def get_excellence_rules():
+    return _excellence.describe_rules()
+
+
+@route("/excellence-rules", "PUT", "Replace the excellence selection rules (national admin)",
+       body=_excellence.RulesIn, auth="required", tag="excellence")
+def put_excellence_rules():
+    caller = _caller()
+    from chalicelib.auth import require
+    require(caller, "national_admin")
+    return _excellence.put_rules(caller, _body(_excellence.RulesIn), _now())
+
+
+@route("/experts/{sub}/fields", "PUT", "Assign an expert the industry fields they score (national admin)",
+       body=_excellence.ExpertFieldsIn, auth="required", tag="excellence")
+def put_expert_fields(sub):
+    caller = _caller()
+    from chalicelib.auth import require
+    require(caller, "national_admin")
+    return _excellence.put_fields(caller, sub, _body(_excellence.ExpertFieldsIn), _now())
+
+
+@route("/experts/{sub}/fields", "GET", "An expert's assigned fields (national admin, or the expert)",
+       auth="required", tag="excellence")
+def get_expert_fields(sub):
+    return _excellence.get_fields(_caller(), sub)
+
+
+@route("/cycles/{cycle}/candidates", "POST",
+       "Screen an approved filing into the cycle's candidates and push it to its field (national admin)",
+       body=_excellence.NominationIn, auth="required", status=201, tag="excellence")
+def post_candidate(cycle):
+    caller = _caller()
+    from chalicelib.auth import require
+    require(caller, "national_admin")
+    candidate, created = _excellence.nominate(caller, cycle, _body(_excellence.NominationIn), _now())
+    return _json(candidate, 201 if created else 200, {"Location": candidate["links"]["self"]})
+
+
+@route("/cycles/{cycle}/candidates", "GET",
+       "The candidate case library, ranked by online evaluation (national admin, expert)",
+       query=CANDIDATE_QUERY, auth="required", tag="excellence")
+def get_candidates(cycle):
+    return _excellence.library(_caller(), cycle, _query("industry"), _query("status"),
+                               parse_limit(_query("limit")), _query("cursor"), _services().settings.cursor_secret)
+
+
+@route("/cycles/{cycle}/candidates/{filing_id}", "GET",
+       "One candidate with evaluations, expert scores and its history (national admin, expert)",
+       auth="required", tag="excellence")
+def get_candidate(cycle, filing_id):
+    return _excellence.detail(_caller(), cycle, filing_id)
+
+
+@route("/cycles/{cycle}/candidates/{filing_id}/expert-score", "PUT",
+       "Score a candidate of your fields 0-100 (expert; not your own province; replaces your last)",
+       body=_excellence.ExpertScoreIn, auth="required", tag="excellence")
+def put_expert_score(cycle, filing_id):
+    caller = _caller()
+    from chalicelib.auth import require
+    require(caller, "expert")
+    return _excellence.score(caller, cycle, filing_id, _body(_excellence.ExpertScoreIn), _now())
+
+
+@route("/cycles/{cycle}/candidates/{filing_id}/confirm", "POST",
+       "Confirm a candidate as an excellent project: bonus points for its province (national admin)",
+       auth="required", tag="excellence")
+def confirm_candidate(cycle, filing_id):
+    return _excellence.confirm(_caller(), cycle, filing_id, _now())
+
 
 
 @app.on_dynamodb_record(stream_arn=FACTS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
