@@ -19,7 +19,7 @@ from chalicelib.schemas import (ApplicationChangeIn, CommentIn, EvaluationIn, Ev
                                 ReviewIn, parse)
 
 app = Chalice(app_name="patentnavi-eval", configure_logs=False)  # Powertools writes the log lines
-logger = Logger(service="patentnavi-eval")
+logger = Logger(service="patentnavi-eval", json_serializer=http.redacted_json)  # no token reaches a log
 
 # Chalice packages this literal; the merge template in infra/ rewires it to the table's stream.
 FACTS_STREAM_ARN = os.environ.get(

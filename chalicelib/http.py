@@ -3,12 +3,15 @@ that the OpenAPI document is generated from. No Chalice import: app.py adapts.""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import BadRequest, Problem, UnsupportedMediaType
 
 PROBLEM_TYPE = "application/problem+json"
+# A JWT (header.payload.signature, the header always base64 of '{"'), or a credential after a scheme.
+_SECRETS = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*|(?i:\b(bearer|basic)\s+)[^\s\"'\\,]+")
 MAX_BODY_BYTES = 256 * 1024
 
 
@@ -58,3 +61,9 @@ def json_body(raw: bytes | None, content_type: str | None) -> Any:
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"The body is not valid UTF-8 JSON: {exc}",
                          errors=[{"field": "", "message": "malformed JSON"}]) from None
+
+
+def redacted_json(log: dict) -> str:
+    """Powertools' log serializer with tokens cut out, whatever carried them (an exception, a header)."""
+    text = json.dumps(log, default=str, separators=(",", ":"), ensure_ascii=False)
+    return _SECRETS.sub(lambda m: f"{m.group(1)} [redacted]" if m.group(1) else "[redacted-jwt]", text)
