@@ -404,7 +404,7 @@ class Stack:
     _moto: Any
     _http: Any
     _dynamodb: Any
-    _settings: Any
+    services: Any
     _previous_env: dict[str, str | None]
     _previous_services: Any
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -414,25 +414,45 @@ class Stack:
         """Block until every stream handler has seen every record written so far."""
         self.poller.drain(timeout)
 
-    def reset_data(self) -> None:
-        """Empty moto and recreate the tables (handlers start over on the new stream)."""
-        import requests
+    def ensure(self) -> None:
+        """Take back the process-wide services and recreate the tables if someone removed them.
 
+        Tests that use moto's `mock_aws` reset every moto backend in the process, this
+        server's included, and test fixtures install their own services.
+        """
+        from chalicelib import runtime
         from infra.tables import create_tables
         with self.poller.lock:
-            requests.post(f"{self.moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
-            self.stream_arn = create_tables(self._dynamodb, self._settings)["facts"]
-            self.poller.reset(self.stream_arn)
-            self.poller.start_positions()
+            runtime.install(self.services)
+            arn = create_tables(self._dynamodb, self.services.settings)["facts"]
+            if arn != self.stream_arn:
+                self.stream_arn = arn
+                self.poller.reset(arn)
+                self.poller.start_positions()
+
+    def reset_data(self) -> None:
+        """Drop and recreate this stack's tables; stream handlers start over on the new stream."""
+        from chalicelib import models
+        with self.poller.lock:
+            existing = set(self._dynamodb.list_tables()["TableNames"])
+            for key in ("facts", "counters", "records"):
+                # Only our own tables: other stacks in this process share moto's backends.
+                name = models.table_name(self.services.settings, key)
+                if name in existing:
+                    self._dynamodb.delete_table(TableName=name)
+            self.ensure()
 
     def _loop(self, interval: float, work: Callable[[], Any], what: str) -> None:
-        while not self._stop.is_set():
+        failing = False
+        while not self._stop.wait(interval):
             try:
                 work()
+                failing = False
             except Exception:
-                # Keep polling: a bad tick (moto restarting, a handler import error) must not kill the thread.
-                log.exception("%s tick failed", what)
-            self._stop.wait(interval)
+                # Keep going (moto reset by a test, a bad deploy of a handler); one traceback per outage.
+                if not failing:
+                    log.exception("%s tick failed; retrying quietly", what)
+                failing = True
 
     def start_threads(self, poll_interval: float, schedule_interval: float) -> None:
         for name, interval, work in (("stream-poller", poll_interval, self.poller.poll_once),
@@ -440,7 +460,8 @@ class Stack:
             t = threading.Thread(target=self._loop, args=(interval, work, name), name=name, daemon=True)
             t.start()
             self._threads.append(t)
-        t = threading.Thread(target=self._http.serve_forever, name="http", daemon=True)
+        # The server's own serve_forever, not LocalDevServer's: that one prints the requested port (0).
+        t = threading.Thread(target=self._http.server.serve_forever, name="http", daemon=True)
         t.start()
         self._threads.append(t)
 
@@ -470,6 +491,8 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
     from chalice.local import LocalDevServer
     from moto.server import ThreadedMotoServer
 
+    # moto's werkzeug logs every AWS call at INFO, drowning the app's own lines.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     moto = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
     moto.start()
     moto_host, moto_port = moto.get_host_and_port()
@@ -482,10 +505,13 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
         from infra.tables import create_tables
         previous_services = getattr(runtime, "_services", None)
         settings = load_settings()
-        runtime.install(runtime.build(settings))
+        services = runtime.build(settings)
+        runtime.install(services)
 
         dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name=settings.region)
         stream_arn = create_tables(dynamodb, settings)["facts"]
+        # app.py reads its stream ARN from here at import (a placeholder otherwise).
+        previous_env.update(apply_environment({"NAVI_FACTS_STREAM_ARN": stream_arn}))
         module = importlib.import_module(app_module) if isinstance(app_module, str) else app_module
         app = module.app
 
@@ -519,7 +545,7 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
         raise
     stack = Stack(url=url, moto_endpoint=moto_endpoint, app_module=module, stream_arn=stream_arn,
                   poller=poller, scheduler=scheduler, _moto=moto, _http=http, _dynamodb=dynamodb,
-                  _settings=settings, _previous_env=previous_env, _previous_services=previous_services)
+                  services=services, _previous_env=previous_env, _previous_services=previous_services)
     stack.start_threads(poll_interval, schedule_interval)
     log.info("stream handlers: %s; schedules: %s", [m.name for m in mappings] or "none",
              [f"{j.name}@{j.cron.next_after(scheduler.now())}" for j in jobs] or "none")
@@ -553,7 +579,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

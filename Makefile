@@ -1,0 +1,41 @@
+# Local workflow: `make run` serves the whole system, `make test` runs the suite.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# Rewritten whenever the requirements change, so installs run only when needed.
+STAMP  := $(VENV)/.requirements.stamp
+
+.PHONY: install run test
+
+install: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# chalice pins pip<26.3; everything comes from PyPI through the ordinary client.
+$(STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --upgrade "pip<26.3"
+	$(PY) -m pip install -r requirements-dev.txt
+	touch $@
+
+run: install
+	$(PY) scripts/devstack.py
+
+test: install
+	$(PY) -m pytest -q
+
+# One deployable SAM template (+ its CloudFormation translation) in build/package/, linted.
+STAGE  ?= dev
+REGION ?= cn-north-1
+LINT_REGIONS ?= cn-north-1 cn-northwest-1 us-east-1
+.PHONY: package lint-template
+
+package: install
+	$(PY) -m infra.package --stage $(STAGE) --region $(REGION) --out build/package
+	$(MAKE) lint-template
+
+# cfn-lint skips SAM Events, so the CloudFormation translation is linted as well.
+lint-template:
+	$(VENV)/bin/cfn-lint --regions $(LINT_REGIONS) -- build/package/sam.json build/package/cloudformation.json
+
+# bench:   (load benchmarks)                  - added by the bench owner
