@@ -22,11 +22,12 @@ ACCESS: dict[str, dict[str, str]] = {
     "APIHandler": {"facts": WRITE, "counters": WRITE, "records": WRITE},
     # Counts facts into counters; looks up a usage event's chain on the facts index.
     "FactsStream": {"facts": READ, "counters": WRITE},
-    # Push feed: reads approved filings, keeps subscriptions and feeds in records.
-    "PushStream": {"facts": READ, "records": WRITE},
-    # Year-end scoring: reads filings and counters, writes runs and results to records.
-    "YearEnd": {"facts": READ, "counters": READ, "records": WRITE},
+    # Push feed: the approved filing comes in the stream image; subscribers and feeds are records.
+    "PushStream": {"records": WRITE},
+    # Year-end scoring: reads counters, forms, schemes and selections; writes runs to records.
+    "YearEnd": {"counters": READ, "records": WRITE},
 }
+# tests/test_infra_policy.py runs every function on moto and checks each call against these.
 
 READ_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
 # Transactions are authorized as their parts: TransactWriteItems needs no action of its own.
