@@ -53,7 +53,7 @@ def _chalice(args: list[str], region: str, root: Path) -> None:
     env.pop("NAVI_FACTS_STREAM_ARN", None)  # the literal placeholder is what names the table
     chalice = Path(sys.executable).with_name("chalice")
     command = [str(chalice) if chalice.exists() else "chalice", *args]
-    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from infra import template
-from infra.package import package, stage_environment
+from infra.package import package, stage_environment, to_cloudformation
 from infra.tables import TABLES, cloudformation_resources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,6 +167,11 @@ def test_the_package_has_no_partition_literal_so_it_deploys_to_aws_cn(packaged):
     result, _, _ = packaged
     for path in (result.sam, result.cloudformation):
         assert "arn:aws:" not in path.read_text()
+
+
+def test_the_translation_is_the_same_in_every_partition(packaged):
+    _, sam, cfn = packaged
+    assert to_cloudformation(sam, "us-east-1") == to_cloudformation(sam, "cn-northwest-1") == cfn
 
 
 def test_every_packaged_function_runs_under_its_own_role_with_the_real_table_names(packaged):
