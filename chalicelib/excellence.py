@@ -32,6 +32,7 @@ STEPS = ("nominated", "pushed", "expert_score", "confirmed")  # a journey's orde
 STATUSES = ("candidate", "excellent")
 SIDES = ("government", "enterprise", "university", "research_institute")
 ELIGIBLE_KINDS = ("report", "database", "tool")
+MAX_ID, MAX_SUB = 64, 256
 
 
 # ---- request bodies --------------------------------------------------------------------
@@ -123,7 +124,7 @@ def _cycle(cycle_id: str):
 
 def _candidate(cycle_id: str, filing_id: str) -> Record:
     _cycle(cycle_id)
-    found = _get(candidate_key(cycle_id, filing_id))
+    found = _get(candidate_key(cycle_id, filing_id)) if len(filing_id) <= MAX_ID else None
     if found is None:
         raise NotFound(f"Filing {filing_id} is not a candidate of cycle {cycle_id}")
     return found
@@ -189,9 +190,15 @@ def assigned_fields(expert: str) -> list[str]:
     return list(doc.data["industries"]) if doc else []
 
 
+def _check_sub(expert: str) -> None:
+    if len(expert) > MAX_SUB:
+        raise Invalid("The expert id is too long", errors=[{"field": "sub", "message": f"at most {MAX_SUB} characters"}])
+
+
 def put_fields(caller: Caller | None, expert: str, body: ExpertFieldsIn, now: datetime) -> dict[str, Any]:
     """Assign an expert the industry fields they score (national admins; replaces the last assignment)."""
     caller = require(caller, "national_admin")
+    _check_sub(expert)
     doc = _get(fields_key(expert)) or Record(*fields_key(expert), kind="expert_fields", created_at=now)
     before = doc.data["industries"] if doc.data else []
     doc.data = {"expert": expert, "industries": body.industries, "assigned_by": caller.sub, "assigned_at": iso(now)}
@@ -211,6 +218,7 @@ def get_fields(caller: Caller | None, expert: str) -> dict[str, Any]:
     caller = require(caller, "national_admin", "expert")
     if not caller.is_national_admin and caller.sub != expert:
         raise Forbidden("An expert sees only their own fields")
+    _check_sub(expert)
     doc = _get(fields_key(expert))
     return doc.data if doc else {"expert": expert, "industries": [], "assigned_by": None, "assigned_at": None}
 

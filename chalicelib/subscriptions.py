@@ -32,6 +32,7 @@ from .store import TransactWriteError, transaction
 PUSHED_KINDS = ("report", "database", "tool")  # what the seed pushes; proofs of application are not
 SUBSCRIBERS = ("user", "expert")
 REASONS = ("approved", "candidate")
+MAX_ID = 64
 
 
 class SubscriptionsIn(BaseModel):
@@ -223,6 +224,8 @@ def mark_read(caller: Caller | None, filing_id: str, now: datetime) -> dict[str,
     caller = _subscriber(caller)
     for _ in range(5):
         try:
+            if len(filing_id) > MAX_ID:  # longer than any filing id, and than DynamoDB takes as a key
+                raise Record.DoesNotExist()
             item = Record.get(feed_pk(caller.sub), filing_id, consistent_read=True)
         except Record.DoesNotExist:
             raise NotFound(f"Filing {filing_id} is not in your feed") from None

@@ -378,3 +378,9 @@ def test_from_approval_to_feed_to_evaluation_to_selection_to_bonus_points(store,
     scores = client.get(f"/cycles/{CYCLE}/scores?run_id={run.json['run_id']}", headers=auth(**ADMIN)).json
     jiangsu = next(p for p in scores["provinces"] if p["province"] == "320000")
     assert jiangsu["excellent_projects"] == 1 and jiangsu["bonus"] > 0
+
+
+def test_absurdly_long_ids_are_4xx_not_store_errors(client):
+    assert client.get(f"/cycles/{CYCLE}/candidates/{'x' * 2000}", headers=auth(**ADMIN)).status == 404
+    long_sub = "e" * 3000
+    assert client.put(f"/experts/{long_sub}/fields", {"industries": ["1"]}, headers=auth(**ADMIN)).status == 422

@@ -298,3 +298,7 @@ def test_an_empty_batch_is_fine(store):
 def _caller(who):
     from chalicelib.auth import Caller
     return Caller(who["sub"], who["role"], side=who.get("side"))
+
+
+def test_an_absurdly_long_feed_id_is_404_not_a_store_error(client):
+    assert client.post(f"/me/feed/{'x' * 2000}/read", headers=auth(**READER)).status == 404
