@@ -1,7 +1,6 @@
 """Small storage plumbing shared by the domain modules: transactions and key helpers."""
 from __future__ import annotations
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -12,8 +11,9 @@ __all__ = ["transaction", "TransactWriteError", "cancelled_by_condition"]
 
 def transaction() -> TransactWrite:
     """A write transaction on the bound endpoint (spans the facts and records tables)."""
-    meta = FactBase.Meta
-    return TransactWrite(connection=Connection(region=meta.region, host=meta.host))
+    # Reuse the models' cached connection: a new Connection builds a botocore client (~200 ms)
+    # on every write. `models.bind` drops the cache when the endpoint changes.
+    return TransactWrite(connection=FactBase._get_connection().connection)
 
 
 def cancelled_by_condition(error: TransactWriteError) -> bool:
