@@ -25,7 +25,7 @@ from .auth import Caller, require
 from .clock import china, iso
 from .cycles import Cycle, cycle_by_id, cycles_closing_in
 from .errors import Conflict, Invalid, NotFound
-from .models import Record
+from .models import Counter, Record
 from .paging import Page, decode_cursor, scope_of, take_page
 from .reference import PROVINCES
 from .store import TransactWriteError, cancelled_by_condition, transaction
@@ -74,11 +74,12 @@ def gather(cycle: Cycle, provisional: bool) -> dict[str, Any]:
     rules = scheme["flags"]
     numbers = counters.province_cycle_all(cycle.id)
     forms = _forms(cycle, provisional)
+    month_counters = _months(cycle)
     units: dict[str, Any] = {}
     for code in PROVINCES:
         unit_numbers = {k: int(v) for k, v in sorted(numbers.get(code, {}).items())}
         form_year, form = forms.get(code, (None, None))
-        months = counters.province_months(code)
+        months = month_counters.get(code, {})
         accounts = counters.accounts(code, cycle.id)
         unit_flags = (flags.usage_spikes(months, cycle.first_day, cycle.last_day, rules)
                       + flags.concentrated_bursts(accounts, rules)
@@ -94,6 +95,27 @@ def gather(cycle: Cycle, provisional: bool) -> dict[str, Any]:
     return {"scheme": scheme, "units": units,
             "excellent": bonus.excellent_projects(cycle.id),
             "adjustments": adjustments_mod.of_cycle(cycle.id)}
+
+
+def spike_months(cycle: Cycle) -> list[str]:
+    """"YYYY-MM" of the cycle's months and the 12 before them: all the spike check can look at."""
+    year, month = cycle.first_day.year - 1, cycle.first_day.month
+    out = []
+    while (year, month) <= (cycle.last_day.year, cycle.last_day.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def _months(cycle: Cycle) -> dict[str, dict[str, dict[str, int]]]:
+    """province → month → usage counters, read by exact key (BatchGet: 32 × 24 keys for a one-year
+    cycle). A Query per unit would read the same items but cost a request per unit."""
+    keys = [(f"PROV#{code}", f"MONTH#{m}") for code in PROVINCES for m in spike_months(cycle)]
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for item in Counter.batch_get(keys):
+        raw = item.n.as_dict() if item.n is not None else {}
+        out.setdefault(item.pk.split("#", 1)[1], {})[item.sk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
+    return out
 
 
 def _evidence(months: Mapping[str, Mapping[str, int]], accounts: Mapping[str, Mapping[str, int]],

@@ -1,0 +1,282 @@
+"""Rehearse a national year against the running local stack, through the real HTTP API.
+
+    make run                                   # or: NAVI_NOW=2024-10-20T09:00:00+08:00 make run
+    .venv/bin/python scripts/rehearse.py [URL] [--scale 1.0] [--publish] [--export scores.xlsx]
+
+It files and reviews thousands of results for all 32 units (activity varies by unit),
+publishes news, records views and downloads, likes, favorites, comments, evaluations from
+every user side and application changes, files each unit's annual form when the server's
+clock is inside 15–31 October, waits for the counters to settle, starts a scoring run of
+the cycle the server is in and prints the ranking. Tokens are HS256, signed with the local
+secret (env NAVI_JWT_SECRET, default navi-local-dev-secret): this works on the local stage
+only. Start the server with NAVI_NOW inside 15–31 October to rehearse the annual forms;
+the run of the (then still open) cycle is provisional and uses the forms of that year.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Iterable
+
+import jwt
+import requests
+
+LOCAL_SECRET = "navi-local-dev-secret"
+SIDES = ("government", "enterprise", "university", "research_institute")
+REPORT_TYPES = ("regional_planning", "industry_planning", "enterprise_operation", "rd_activity",
+                "talent_management", "other")
+FILINGS_PER_UNIT = 100  # at scale 1: ~3,200 filings nationally
+
+
+class Api:
+    """requests with a session per thread, bearer tokens, and loud failures."""
+
+    def __init__(self, url: str, secret: str):
+        self.url, self.secret = url.rstrip("/"), secret
+        self._local = threading.local()
+        self.calls = 0
+
+    def token(self, sub: str, role: str, province: str | None = None, side: str | None = None) -> str:
+        claims = {"sub": sub, "role": role, "exp": int(time.time()) + 6 * 3600}
+        if province:
+            claims["province"] = province
+        if side:
+            claims["side"] = side
+        return jwt.encode(claims, self.secret, algorithm="HS256")
+
+    def call(self, method: str, path: str, token: str | None = None, body: Any = None,
+             ok: Iterable[int] = (200, 201, 202, 204), headers: dict | None = None) -> requests.Response:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        headers = dict(headers or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.calls += 1
+        answer = session.request(method, self.url + path, json=body, headers=headers, timeout=300)
+        if answer.status_code not in ok:
+            raise RuntimeError(f"{method} {path} -> {answer.status_code}: {answer.text[:300]}")
+        return answer
+
+
+def parallel(workers: int, fn, items: list) -> list:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
+def activity_weights(provinces: list[str], rng: random.Random) -> dict[str, float]:
+    """Uneven activity: a few busy units, a long tail (Zipf-like), shuffled so codes do not decide."""
+    order = provinces[:]
+    rng.shuffle(order)
+    return {code: 2.0 / (1 + rank) ** 0.6 for rank, code in enumerate(order)}
+
+
+def annual_form(rng: random.Random, declared_fiscal: int) -> dict:
+    return {
+        "mechanisms": {"leading_group": rng.random() < 0.8, "work_plan": rng.random() < 0.7,
+                       "coordination_meetings": rng.randint(0, 8)},
+        "funding": {"provincial_funds": round(rng.uniform(50, 2000), 1), "other_funds": round(rng.uniform(0, 300), 1)},
+        "carriers": [{"name": f"专利导航服务基地{i + 1}", "type": "navigation_service_base"}
+                     for i in range(rng.randint(0, 4))],
+        "projects": {"declared": declared_fiscal + rng.randint(0, 10), "fiscal_funded": declared_fiscal,
+                     "completed": rng.randint(0, declared_fiscal)},
+        "policies": [{"title": "专利导航工程实施方案", "issued_on": "2024-03-01"}] if rng.random() < 0.6 else [],
+        "training": {"sessions": rng.randint(0, 10), "participants": rng.randint(0, 800)},
+        "summary": "年度专利导航工作总结" if rng.random() < 0.9 else None,
+    }
+
+
+def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 1, publish: bool = False,
+             export: str | None = None, out=sys.stdout) -> dict:
+    """Fill the stack, score the current cycle; returns the scores document."""
+    rng = random.Random(seed)
+    api = Api(url, os.environ.get("NAVI_JWT_SECRET", LOCAL_SECRET))
+    started = time.monotonic()
+
+    def say(*parts):
+        print(f"[{time.monotonic() - started:7.1f}s]", *parts, file=out, flush=True)
+
+    api.call("GET", "/health")
+    provinces = [p["code"] for p in api.call("GET", "/provinces").json()["items"]]
+    admin = api.token("rehearsal-admin", "national_admin")
+    weights = activity_weights(provinces, rng)
+
+    # ---- filings, reviewed
+    plan = []
+    for code in provinces:
+        n = max(1, round(FILINGS_PER_UNIT * scale * weights[code]))
+        for i in range(n):
+            kind = rng.choices(("report", "database", "tool", "application_proof"), (55, 15, 15, 15))[0]
+            plan.append((code, i, kind))
+
+    def file(item):
+        code, i, kind = item
+        body = {"kind": "report" if kind == "application_proof" else kind, "title": f"{code} 专利导航成果 {i}",
+                "province": code, "unit": f"{code} 知识产权局", "industry": str(rng.randint(1, 9)),
+                "fiscal_funded": rng.random() < 0.4, "summary": "产业专利导航分析", "proves": None}
+        if body["kind"] == "report":
+            body["report_type"] = rng.choice(REPORT_TYPES)
+        token = api.token(f"filer-{code}", "filer", code)
+        created = api.call("POST", "/filings", token, body).json()
+        if kind == "application_proof":  # prove the use of the report just filed
+            proof = {**body, "kind": "application_proof", "title": f"{body['title']} 应用证明",
+                     "proves": created["id"], "report_type": None}
+            return [created, api.call("POST", "/filings", token, proof).json()]
+        return [created]
+
+    filed = [f for group in parallel(workers, file, plan) for f in group]
+    server_now = datetime.fromisoformat(filed[0]["filed_at"])
+    cycle = filed[0]["cycle"]
+    say(f"filed {len(filed)} results in cycle {cycle} (server time {server_now.isoformat()})")
+
+    def review(f):
+        decision = "approve" if rng.random() < 0.9 else "reject"
+        return api.call("POST", f"/filings/{f['id']}/review", admin, {"decision": decision}).json()
+
+    approved = [f for f in parallel(workers, review, filed) if f["status"] == "approved"]
+    say(f"approved {len(approved)}")
+
+    def publication(item):
+        code, i = item
+        token = api.token(f"filer-{code}", "filer", code)
+        kind = rng.choice(("news", "notice", "policy", "navigation_info"))
+        created = api.call("POST", "/publications", token, {"kind": kind, "title": f"{code} 动态 {i}",
+                                                              "province": code, "body": "专利导航工作动态"}).json()
+        api.call("POST", f"/publications/{created['id']}/review", admin, {"decision": "approve"})
+
+    parallel(workers, publication, [(c, i) for c in provinces for i in range(max(1, round(5 * scale * weights[c])))])
+
+    # ---- interactions on approved filings, from users of every side
+    users = [(f"user-{i}", SIDES[i % 4]) for i in range(max(8, int(400 * scale)))]
+    popular = sorted(approved, key=lambda f: weights[f["province"]] * rng.random(), reverse=True)
+
+    def usage(user_index: int):
+        sub, side = users[user_index % len(users)]
+        token = api.token(sub, "user", side=side)
+        targets = rng.sample(popular, min(len(popular), 100))
+        events = [{"id": str(uuid.uuid4()), "type": rng.choice(("view", "view", "download")), "filing": f["id"],
+                   "user_agent": "Mozilla/5.0 (rehearsal)"} for f in targets]
+        answer = api.call("POST", "/events", token, {"events": events}, ok=(202, 404, 405))
+        for f in targets[:rng.randint(0, 6)]:
+            api.call("PUT", f"/filings/{f['id']}/like", token, ok=(200, 201, 204, 404, 405))
+            if rng.random() < 0.4:
+                api.call("PUT", f"/filings/{f['id']}/favorite", token, ok=(200, 201, 204, 404, 405))
+            if rng.random() < 0.5:
+                api.call("PUT", f"/filings/{f['id']}/evaluation", token,
+                         {"score": rng.choices((2, 3, 4, 5), (1, 3, 5, 3))[0], "feedback": "有参考价值"},
+                         ok=(200, 201, 404, 405))
+            if rng.random() < 0.2:
+                api.call("POST", f"/filings/{f['id']}/comments", token, {"text": "很有帮助"}, ok=(201, 404, 405))
+        return answer.status_code
+
+    statuses = parallel(workers, usage, list(range(max(16, int(600 * scale)))))
+    say(f"recorded usage and reactions of {len(users)} users")
+    if 202 not in statuses:
+        say("warning: POST /events is not served by this stack; usage indicators will be 0")
+
+    def application_change(f):
+        token = api.token(f"filer-{f['province']}", "filer", f["province"])
+        api.call("PUT", f"/filings/{f['id']}/application", token, {"status": rng.choice(("in_progress", "applied"))})
+
+    parallel(workers, application_change, rng.sample(approved, len(approved) // 5))
+
+    # ---- annual forms, when the server's clock is in the window
+    year = server_now.year
+    fiscal = {code: sum(1 for f in filed if f["province"] == code and f["fiscal_funded"]) for code in provinces}
+
+    def form(code):
+        token = api.token(f"admin-{code}", "province_admin", code)
+        declared = max(0, fiscal[code] + rng.randint(-2, 6))
+        return api.call("PUT", f"/provinces/{code}/annual-forms/{year}", token, annual_form(rng, declared),
+                        ok=(200, 201, 409)).status_code
+
+    if set(parallel(workers, form, provinces)) == {409}:
+        say(f"annual forms skipped: the server's clock is outside 15–31 October {year} "
+            f"(start the stack with NAVI_NOW={year}-10-20T09:00:00+08:00 to rehearse them)")
+    else:
+        say(f"filed the {year} annual forms of {len(provinces)} units")
+
+    settle(api, cycle, provinces, approved, say)
+    run = api.call("POST", f"/cycles/{cycle}/scoring-runs", admin).json()
+    say(f"scoring run {run['run_id']} (scheme v{run['scheme_version']}, "
+        f"{'provisional' if run['provisional'] else 'final'})")
+    if publish and not run["provisional"]:
+        api.call("POST", f"/cycles/{cycle}/scoring-runs/{run['run_id']}/publish", admin)
+    scores = api.call("GET", f"/cycles/{cycle}/scores?run_id={run['run_id']}", admin).json()
+    say(table(scores))
+    if export:
+        fmt = "xlsx" if export.endswith(".xlsx") else "csv"
+        accept = {"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} if fmt == "xlsx" else {}
+        body = api.call("GET", f"/cycles/{cycle}/scores.{fmt}?run_id={run['run_id']}", admin, headers=accept).content
+        with open(export, "wb") as fh:
+            fh.write(body)
+        say(f"wrote {export}")
+    say(f"{api.calls} API calls in {time.monotonic() - started:.1f} s")
+    return scores
+
+
+def settle(api: Api, cycle: str, provinces: list[str], approved: list[dict], say, timeout: float = 60.0) -> None:
+    """Wait until every unit's approved-filing counter matches what was approved and stops moving."""
+    expected = {code: sum(1 for f in approved if f["province"] == code) for code in provinces}
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        seen = {}
+        for code in provinces:
+            answer = api.call("GET", f"/provinces/{code}/activity?cycle={cycle}", ok=(200, 404))
+            body = answer.json() if answer.status_code == 200 else {}
+            seen[code] = body
+        if seen == last and all(_approved(seen[c]) >= expected[c] for c in provinces):
+            return
+        last = seen
+        time.sleep(2.5)
+    say("warning: counters had not settled; scoring anyway")
+
+
+def _approved(activity: dict) -> int:
+    for key in ("filings_approved",):
+        if key in activity:
+            return int(activity[key])
+        for value in activity.values():
+            if isinstance(value, dict) and key in value:
+                return int(value[key])
+    return 0
+
+
+def table(scores: dict) -> str:
+    """The ranking as a fixed-width table."""
+    areas = list(scores["provinces"][0]["areas"]) if scores["provinces"] else []
+    head = f"{'rank':>4}  {'code':6}  {'unit':<12}{'total':>8}" + "".join(f"{a[:12]:>14}" for a in areas) \
+        + f"{'bonus':>7}  flags"
+    lines = [f"cycle {scores['cycle']}  run {scores['run_id']}  scheme v{scores['scheme_version']}"
+             f"{'  (provisional)' if scores['provisional'] else ''}", head]
+    for p in scores["provinces"]:
+        name = p["name"][:6]
+        lines.append(f"{p['rank']:>4}  {p['province']:6}  {name}{'　' * (6 - len(name))}{p['total']:>8.2f}"
+                     + "".join(f"{p['areas'].get(a, 0):>14.2f}" for a in areas)
+                     + f"{p['bonus']:>7.1f}  {', '.join(f['kind'] for f in p['flags'])}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("url", nargs="?", default="http://127.0.0.1:8000")
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ 3,200 filings; tests use 0.02")
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--workers", type=int, default=1, help="parallel clients; keep 1 against the local moto stack, whose "
+                        "TransactWriteItems is not thread-safe")
+    parser.add_argument("--publish", action="store_true", help="publish the run when the cycle has closed")
+    parser.add_argument("--export", help="also write the run as .csv or .xlsx to this path")
+    args = parser.parse_args(argv)
+    rehearse(args.url, args.scale, args.seed, args.workers, args.publish, args.export)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
