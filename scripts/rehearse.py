@@ -94,7 +94,7 @@ def annual_form(rng: random.Random, declared_fiscal: int) -> dict:
 
 
 def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 1, publish: bool = False,
-             export: str | None = None, out=sys.stdout) -> dict:
+             export: str | None = None, out=sys.stdout, events_per_batch: int = 100) -> dict:
     """Fill the stack, score the current cycle; returns the scores document."""
     rng = random.Random(seed)
     api = Api(url, os.environ.get("NAVI_JWT_SECRET", LOCAL_SECRET))
@@ -160,7 +160,7 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 1, p
     def usage(user_index: int):
         sub, side = users[user_index % len(users)]
         token = api.token(sub, "user", side=side)
-        targets = rng.sample(popular, min(len(popular), 100))
+        targets = rng.sample(popular, min(len(popular), events_per_batch))
         events = [{"id": str(uuid.uuid4()), "type": rng.choice(("view", "view", "download")), "filing": f["id"],
                    "user_agent": "Mozilla/5.0 (rehearsal)"} for f in targets]
         answer = api.call("POST", "/events", token, {"events": events}, ok=(202, 404, 405))
@@ -271,10 +271,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--workers", type=int, default=1, help="parallel clients; keep 1 against the local moto stack, whose "
                         "TransactWriteItems is not thread-safe")
+    parser.add_argument("--events-per-batch", type=int, default=100, help="views/downloads per POST /events (≤100)")
     parser.add_argument("--publish", action="store_true", help="publish the run when the cycle has closed")
     parser.add_argument("--export", help="also write the run as .csv or .xlsx to this path")
     args = parser.parse_args(argv)
-    rehearse(args.url, args.scale, args.seed, args.workers, args.publish, args.export)
+    rehearse(args.url, args.scale, args.seed, args.workers, args.publish, args.export,
+             events_per_batch=max(1, min(100, args.events_per_batch)))
     return 0
 
 
