@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from . import audit
 from .auth import Caller, require, require_province
-from .clock import CHINA, china, iso
+from .clock import CHINA, iso
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import Record
 from .reference import PROVINCES
@@ -187,7 +187,3 @@ def completeness(form: dict | None) -> float:
     ]
     return sum(filled) / len(filled)
 
-
-def window_open(now: datetime) -> bool:
-    opens, closes = window(china(now).year)
-    return opens <= now < closes
