@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError
 
 from . import filings
 from .auth import Caller, require
@@ -18,10 +18,6 @@ from .errors import Forbidden, NotFound
 from .models import Comment, Evaluation, Filing, Reaction, UsageEvent
 from .robots import Robots
 from .schemas import CommentIn, EvaluationIn, EventsIn
-from .store import transaction
-
-MAX_TRANSACTION_ITEMS = 100
-
 
 @dataclass(frozen=True)
 class Receipt:
@@ -73,25 +69,25 @@ def record_events(caller: Caller | None, batch: EventsIn, request_agent: str | N
 
 
 def _put_new(items: list[UsageEvent]) -> int:
-    """Write events whose key is new; returns how many were new (the rest are resends)."""
+    """Write events whose key is new; returns how many were new (the rest are resends).
+
+    One conditional put each: events are independent, so a transaction would only double
+    the write cost, and BatchWriteItem cannot refuse a resent id.
+    """
     stored = 0
-    for start in range(0, len(items), MAX_TRANSACTION_ITEMS):
-        chunk = items[start:start + MAX_TRANSACTION_ITEMS]
-        while chunk:
-            try:
-                with transaction() as tx:
-                    for item in chunk:
-                        tx.save(item, condition=UsageEvent.pk.does_not_exist())
-            except TransactWriteError as error:
-                reasons = error.cancellation_reasons or []
-                clashes = {i for i, r in enumerate(reasons) if r is not None and r.code == "ConditionalCheckFailed"}
-                if not clashes:
-                    raise
-                chunk = [item for i, item in enumerate(chunk) if i not in clashes]
-                continue
-            stored += len(chunk)
-            break
+    for item in items:
+        try:
+            item.save(condition=UsageEvent.pk.does_not_exist())
+        except PutError as error:
+            if not _condition_failed(error):
+                raise
+            continue
+        stored += 1
     return stored
+
+
+def _condition_failed(error: PutError) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 # ---- likes and favorites ------------------------------------------------------------

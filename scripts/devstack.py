@@ -157,6 +157,7 @@ class StreamMapping:
     retries: int = 0
     delivered: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)  # records "sent" to on-failure
+    resume: tuple[str, str] | None = None  # (iterator type, sequence number) to read from next
 
 
 class StreamPoller:
@@ -182,7 +183,7 @@ class StreamPoller:
         with self.lock:
             self.stream_arn, self._shard_id = stream_arn, None
             for m in self.mappings:
-                m.iterator, m.failing_seq, m.retries = None, None, 0
+                m.iterator, m.failing_seq, m.retries, m.resume = None, None, 0, None
 
     def _shard(self) -> str:
         if self._shard_id is None:
@@ -206,7 +207,11 @@ class StreamPoller:
 
     def step(self, m: StreamMapping) -> bool:
         """Deliver at most one batch to `m`; True when records were delivered."""
-        if m.iterator is None:
+        if m.resume is not None:
+            # A fresh iterator every time: a moto transaction that fails restores its table
+            # from a copy, and an old iterator keeps reading the replaced (dead) shard.
+            m.iterator = self._iterator(*m.resume)
+        elif m.iterator is None:
             m.iterator = self._iterator(m.starting_position)
         page = self.streams.get_records(ShardIterator=m.iterator, Limit=m.batch_size)
         raw = page.get("Records", [])
@@ -218,6 +223,7 @@ class StreamPoller:
         failed = self._invoke(m, batch)
         if not failed:
             m.iterator = page["NextShardIterator"]
+            m.resume = ("AFTER_SEQUENCE_NUMBER", batch[-1]["dynamodb"]["SequenceNumber"])
             m.delivered += len(batch)
             m.failing_seq, m.retries = None, 0
             return True
@@ -230,7 +236,7 @@ class StreamPoller:
         if m.retries < self.retry_limit:
             log.info("%s: batch failed at %s, retry %d of %d", m.name, lowest, m.retries + 1, self.retry_limit)
             m.delivered += seqs.index(lowest)
-            m.iterator = self._iterator("AT_SEQUENCE_NUMBER", lowest)
+            m.resume = ("AT_SEQUENCE_NUMBER", lowest)
             return True
         dropped = [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed]
         m.failed.extend(dropped)
@@ -240,6 +246,7 @@ class StreamPoller:
         m.delivered += len(batch) - len(dropped)
         m.failing_seq, m.retries = None, 0
         m.iterator = page["NextShardIterator"]
+        m.resume = ("AFTER_SEQUENCE_NUMBER", seqs[-1])
         return True
 
     def _invoke(self, m: StreamMapping, batch: list[dict[str, Any]]) -> set[str]:

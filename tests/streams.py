@@ -13,20 +13,28 @@ class StreamTap:
         self.arn = stream_arn
         self.region = region
         self._client = boto3.client("dynamodbstreams", region_name=region)
-        shard = self._client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        self._iterator = self._client.get_shard_iterator(
-            StreamArn=stream_arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        self._shard = self._client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        self._last: str | None = None
         self.history: list[dict] = []
+
+    def _iterator(self) -> str:
+        # Fresh each time: a failed moto transaction restores its table from a copy, and an
+        # old iterator keeps reading the replaced shard, missing every later record.
+        where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last} if self._last \
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        return self._client.get_shard_iterator(StreamArn=self.arn, ShardId=self._shard, **where)["ShardIterator"]
 
     def take(self) -> list[dict]:
         """Every record not taken yet, oldest first."""
         out = []
+        iterator = self._iterator()
         while True:
-            page = self._client.get_records(ShardIterator=self._iterator, Limit=1000)
-            self._iterator = page["NextShardIterator"]
+            page = self._client.get_records(ShardIterator=iterator, Limit=1000)
+            iterator = page["NextShardIterator"]
             if not page["Records"]:
                 break
             out.extend(lambda_record(r, self.arn, self.region) for r in page["Records"])
+            self._last = page["Records"][-1]["dynamodb"]["SequenceNumber"]
         self.history.extend(out)
         return out
 
