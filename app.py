@@ -14,6 +14,7 @@ from chalicelib import filings, http, publications, reference, runtime
 from chalicelib.auth import Authenticator, Caller, require
 from chalicelib.cycles import cycles_until
 from chalicelib.errors import Problem, Unauthorized
+from chalicelib.observability import flush, flushed
 from chalicelib.paging import parse_limit
 from chalicelib.schemas import (ApplicationChangeIn, CommentIn, EvaluationIn, EventsIn, FilingIn, PublicationIn,
                                 ReviewIn, parse)
@@ -95,10 +96,17 @@ def problems_and_logging(event, get_response):
     logger.append_keys(request_id=getattr(context, "aws_request_id", None),
                        method=event.method, path=event.path)
     try:
-        response = get_response(event)
+        return _as_problem(get_response(event))
     except Exception:
         logger.exception("unhandled error")
         return _problem_response(500, http.generic_problem(500, "An internal error occurred"))
+    finally:
+        flush()
+        # The request's keys must not leak into the next invocation's log lines.
+        logger.remove_keys(["request_id", "method", "path"])
+
+
+def _as_problem(response: Response) -> Response:
     content_type = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
     if response.status_code >= 400 and http.PROBLEM_TYPE not in content_type:
         detail = response.body.get("Message") if isinstance(response.body, dict) else None
@@ -261,6 +269,10 @@ def post_events():
     batch = _body(EventsIn)
     receipt = interactions.record_events(caller, batch, app.current_request.headers.get("user-agent"),
                                          _robot_list(), _now())
+    from chalicelib import observability as obs
+    for name, value in ((obs.EVENTS_ACCEPTED, receipt.accepted), (obs.EVENTS_DUPLICATE, receipt.duplicates),
+                        (obs.ROBOTS_DROPPED, receipt.robots)):
+        obs.metrics.add_metric(name=name, unit=obs.MetricUnit.Count, value=value)
     return _json(receipt.to_dict(), 202)
 
 
@@ -615,10 +627,22 @@ def confirm_candidate(cycle, filing_id):
 
 @app.on_dynamodb_record(stream_arn=FACTS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
                         name="facts_stream")
+@flushed
 def on_fact_change(event):
     """Keep the running counters in step with the facts; reports records it could not use."""
+    import time
+
     from chalicelib import counters
-    return counters.handle_stream_batch(event.to_dict(), _now())
+    from chalicelib import observability as obs
+    raw = event.to_dict()
+    answer = counters.handle_stream_batch(raw, _now())
+    obs.metrics.add_metric(name=obs.BATCH_FAILURES, unit=obs.MetricUnit.Count,
+                           value=len(answer.get("batchItemFailures", [])))
+    written = [r["dynamodb"].get("ApproximateCreationDateTime") for r in raw.get("Records", [])]
+    if any(written):
+        obs.metrics.add_metric(name=obs.COUNTER_LAG_SECONDS, unit=obs.MetricUnit.Seconds,
+                               value=max(0.0, time.time() - min(float(w) for w in written if w)))
+    return answer
 
 
 @app.schedule(Cron(0, 15, 31, 12, "?", "*"), name="year_end")
