@@ -226,9 +226,24 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], wiring: Wirin
         "Type": "String", "NoEcho": True, "MinLength": 32,
         "Description": "Secret that signs paging cursors (NAVI_CURSOR_SECRET); at least 32 characters",
     }
+    resources.update(gateway_problems())
     outputs = {
         **{f"{spec.logical_id}Name": {"Value": {"Ref": spec.logical_id}} for spec in TABLES},
         "FailureQueueUrl": {"Value": {"Ref": "FailureQueue"}},
         "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
     }
     return {"Parameters": parameters, "Resources": resources, "Outputs": outputs}
+
+
+# API Gateway answers an unknown path itself (403 "Missing Authentication Token"); this makes
+# that answer the same 404 problem+json the local server gives. It goes into the API's own
+# definition: a separate GatewayResponse resource would drift from the swagger body.
+def gateway_problems() -> dict[str, Any]:
+    """The RestAPI fragment turning unknown routes into a 404 problem (deep-merged by chalice)."""
+    body = '{"type": "/problems/not-found", "title": "Not found", "status": 404, "detail": "No such route"}'
+    responses = {"MISSING_AUTHENTICATION_TOKEN": {
+        "statusCode": 404,
+        "responseParameters": {"gatewayresponse.header.Content-Type": "'application/problem+json'"},
+        "responseTemplates": {"application/json": body},
+    }}
+    return {"RestAPI": {"Properties": {"DefinitionBody": {"x-amazon-apigateway-gateway-responses": responses}}}}

@@ -207,3 +207,11 @@ def test_cfn_lint_finds_nothing_in_the_template_or_its_translation(packaged):
     done = subprocess.run([str(Path(sys.executable).with_name("cfn-lint")), "--regions", *LINT_REGIONS, "--",
                            str(result.sam), str(result.cloudformation)], capture_output=True, text=True)
     assert (done.returncode, done.stdout) == (0, ""), done.stdout + done.stderr
+
+
+def test_unknown_routes_on_the_deployed_api_answer_a_404_problem():
+    from infra.template import gateway_problems
+    body = gateway_problems()["RestAPI"]["Properties"]["DefinitionBody"]
+    response = body["x-amazon-apigateway-gateway-responses"]["MISSING_AUTHENTICATION_TOKEN"]
+    assert response["statusCode"] == 404
+    assert "problem+json" in response["responseParameters"]["gatewayresponse.header.Content-Type"]
