@@ -80,16 +80,15 @@ def main() -> None:
         import app as app_module
 
         with Client(app_module.app, stage_name="local") as client:
+            bodies = []
+            for _ in range(args.batches):
+                batch = [{"id": str(uuid.uuid4()), "type": "view" if rng.random() < 0.8 else "download",
+                          "filing": rng.choice(filings),
+                          "user_agent": "Googlebot/2.1" if rng.random() < 0.05 else "Mozilla/5.0 Chrome/120"}
+                         for _ in range(100)]
+                bodies.append((rng.choice(readers), batch))
             events = 0
             start = time.perf_counter()
-            with counter.window() as ingest_writes:
-                bodies = []
-                for _ in range(args.batches):
-                    batch = [{"id": str(uuid.uuid4()), "type": "view" if rng.random() < 0.8 else "download",
-                              "filing": rng.choice(filings),
-                              "user_agent": "Googlebot/2.1" if rng.random() < 0.05 else "Mozilla/5.0 Chrome/120"}
-                             for _ in range(100)]
-                    bodies.append((rng.choice(readers), batch))
             with counter.window() as ingest:
                 for reader, batch in bodies:
                     clock.advance(seconds=rng.choice([2, 20, 45, 400]))

@@ -19,7 +19,7 @@ import types
 import uuid
 from calendar import monthrange
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -493,7 +493,7 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
                 poll_interval: float = 0.2, schedule_interval: float = 0.2, retry_limit: int = 3) -> Stack:
     """Start moto, the tables, the API on host:port (0 = any free port), the stream poller and the scheduler."""
     import boto3
-    from chalice.app import Cron, DynamoDBEventConfig, ScheduledEventConfig
+    from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
     from chalice.config import Config
     from chalice.local import LocalDevServer
     from moto.server import ThreadedMotoServer

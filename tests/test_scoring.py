@@ -40,7 +40,7 @@ def test_a_run_scores_all_32_units_from_the_counters_and_stores_everything(store
     started = run(client)
     assert started.status == 201, started.json
     assert started.json["provisional"] is False and started.json["scheme_version"] == 1
-    scores = client.get(f"/cycles/2024/scores", headers=ADMIN)
+    scores = client.get("/cycles/2024/scores", headers=ADMIN)
     assert scores.status == 200, scores.json
     body = scores.json
     assert body["run_id"] == started.json["run_id"] and body["published"] is False
