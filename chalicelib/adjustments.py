@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from . import audit
 from .auth import Caller, require
@@ -19,26 +19,17 @@ from .clock import iso
 from .cycles import cycle_by_id
 from .errors import Invalid, NotFound
 from .models import Record
-from .reference import PROVINCES
 from .store import transaction
+from .schemas import Body, ProvinceCode
 
 TOTAL = "total"
 
 
-class AdjustmentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    province: str
+class AdjustmentIn(Body):
+    province: ProvinceCode
     indicator: str = Field(TOTAL, description="an indicator id of the current scheme, or 'total'")
     points: float = Field(ge=-100, le=100, description="points added (negative: removed)")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-
-    @field_validator("province")
-    @classmethod
-    def _known_province(cls, v: str) -> str:
-        if v not in PROVINCES:
-            raise ValueError("not a provincial unit code from /provinces")
-        return v
 
     @field_validator("points", mode="before")
     @classmethod

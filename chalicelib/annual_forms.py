@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from . import audit
 from .auth import Caller, require, require_province
@@ -20,6 +20,7 @@ from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import Record
 from .reference import PROVINCES
 from .store import TransactWriteError, transaction
+from .schemas import Body
 
 FIRST_YEAR = 2023  # the first cycle closed on 30 September 2023
 
@@ -28,30 +29,26 @@ Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Money = Annotated[float, Field(ge=0, le=10_000_000, description="10k yuan (万元)")]
 
 
-class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class Mechanisms(_Part):
+class Mechanisms(Body):
     leading_group: bool = Field(description="a leading group or joint meeting for patent navigation exists")
     work_plan: bool = Field(description="a provincial patent-navigation work plan is in force")
     coordination_meetings: Count = 0
     description: Optional[Text(0, 2000)] = None
 
 
-class Funding(_Part):
+class Funding(Body):
     provincial_funds: Money = Field(description="provincial fiscal funds for navigation work, 10k yuan")
     other_funds: Money = 0.0
     description: Optional[Text(0, 2000)] = None
 
 
-class Carrier(_Part):
+class Carrier(Body):
     name: Text(1, 200)
     type: Literal["navigation_service_base", "ip_service_center", "industry_alliance", "university_center", "other"]
     city: Optional[Text(0, 50)] = None
 
 
-class Projects(_Part):
+class Projects(Body):
     declared: Count = Field(description="patent-navigation projects under way in the year")
     fiscal_funded: Count = Field(description="of which funded by public money; each should be filed")
     completed: Count = 0
@@ -63,7 +60,7 @@ class Projects(_Part):
         return self
 
 
-class Policy(_Part):
+class Policy(Body):
     model_config = ConfigDict(extra="forbid", strict=False)  # issued_on arrives as an ISO date string
 
     title: Text(1, 200)
@@ -71,12 +68,12 @@ class Policy(_Part):
     document_number: Optional[Text(0, 100)] = None
 
 
-class Training(_Part):
+class Training(Body):
     sessions: Count = 0
     participants: Count = 0
 
 
-class AnnualFormIn(_Part):
+class AnnualFormIn(Body):
     """The whole form; a PUT replaces the previous one of the same year."""
 
     mechanisms: Mechanisms

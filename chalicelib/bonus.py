@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Optional
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import StringConstraints
 
 from . import audit
 from .auth import Caller, require
@@ -19,13 +19,12 @@ from .cycles import cycle_by_id
 from .errors import Conflict, Invalid, NotFound
 from .models import Filing, Record
 from .store import TransactWriteError, cancelled_by_condition, transaction
+from .schemas import Body
 
 SOURCES = ("selection", "direct")
 
 
-class ExcellentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class ExcellentIn(Body):
     filing: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     note: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]] = None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
 from . import audit, bonus, subscriptions
 from .auth import Caller, require
@@ -26,6 +26,7 @@ from .models import Counter, Filing, Record
 from .paging import Page, decode_cursor, encode_cursor, scope_of
 from .reference import INDUSTRIES
 from .store import TransactWriteError, cancelled_by_condition, transaction
+from .schemas import Body, IndustryCodes
 
 ENTITY = "excellence_candidate"
 STEPS = ("nominated", "pushed", "expert_score", "confirmed")  # a journey's order within one instant
@@ -37,11 +38,7 @@ MAX_ID, MAX_SUB = 64, 256
 
 # ---- request bodies --------------------------------------------------------------------
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class RulesIn(_Body):
+class RulesIn(Body):
     """Screening and ranking rules of the selection (national admins change them)."""
 
     kinds: list[Literal["report", "database", "tool"]] = Field(
@@ -67,26 +64,18 @@ class RulesIn(_Body):
 DEFAULT_RULES = RulesIn().model_dump()
 
 
-class ExpertFieldsIn(_Body):
-    industries: list[str] = Field(max_length=len(INDUSTRIES),
-                                  description="industry codes from /industries the expert scores")
-
-    @field_validator("industries")
-    @classmethod
-    def _known(cls, v: list[str]) -> list[str]:
-        unknown = [code for code in v if code not in INDUSTRIES]
-        if unknown:
-            raise ValueError(f"not industry codes from /industries: {', '.join(map(str, unknown))}")
-        return sorted(set(v), key=int)
+class ExpertFieldsIn(Body):
+    industries: IndustryCodes = Field(max_length=len(INDUSTRIES),
+                                      description="industry codes from /industries the expert scores")
 
 
-class NominationIn(_Body):
+class NominationIn(Body):
     filing: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
         description="id of an approved filing of the cycle")
     note: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]] = None
 
 
-class ExpertScoreIn(_Body):
+class ExpertScoreIn(Body):
     score: int = Field(ge=0, le=100)
     comment: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]] = None
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator,
+                      model_validator)
 
 from .errors import Invalid
 from .reference import INDUSTRIES, PROVINCES
@@ -19,34 +20,46 @@ APPLICATION_STATUSES = ("not_started", "in_progress", "applied", "paused", "disc
 
 
 class Body(BaseModel):
+    """Every request body: unknown fields and loose types are refused."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _province(code: str) -> str:
+    if code not in PROVINCES:
+        raise ValueError("not a provincial unit code from /provinces")
+    return code
+
+
+def _industry(code: str) -> str:
+    if code not in INDUSTRIES:
+        raise ValueError("not an industry code from /industries")
+    return code
+
+
+def _industries(codes: list[str]) -> list[str]:
+    unknown = [code for code in codes if code not in INDUSTRIES]
+    if unknown:
+        raise ValueError(f"not industry codes from /industries: {', '.join(map(str, unknown))}")
+    return sorted(set(codes), key=int)
+
+
+ProvinceCode = Annotated[str, AfterValidator(_province)]
+IndustryCode = Annotated[str, AfterValidator(_industry)]
+IndustryCodes = Annotated[list[str], AfterValidator(_industries)]  # deduplicated, in code order
 
 
 class FilingIn(Body):
     kind: Literal["report", "database", "tool", "application_proof"]
     title: Text(1, 200)
-    province: str = Field(description="6-digit province code from /provinces")
+    province: ProvinceCode = Field(description="6-digit province code from /provinces")
     unit: Text(1, 100)
-    industry: str = Field(description="industry code from /industries")
+    industry: IndustryCode = Field(description="industry code from /industries")
     report_type: Optional[Literal["regional_planning", "industry_planning", "enterprise_operation",
                                   "rd_activity", "talent_management", "other"]] = None
     fiscal_funded: bool = False
     summary: Optional[Text(0, 2000)] = None
     proves: Optional[str] = Field(default=None, description="for application_proof: the id of the filing it proves")
-
-    @field_validator("province")
-    @classmethod
-    def _known_province(cls, v: str) -> str:
-        if v not in PROVINCES:
-            raise ValueError("not a provincial unit code from /provinces")
-        return v
-
-    @field_validator("industry")
-    @classmethod
-    def _known_industry(cls, v: str) -> str:
-        if v not in INDUSTRIES:
-            raise ValueError("not an industry code from /industries")
-        return v
 
     @model_validator(mode="after")
     def _kind_rules(self) -> "FilingIn":
@@ -65,10 +78,8 @@ class FilingIn(Body):
 class PublicationIn(Body):
     kind: Literal["news", "notice", "policy", "navigation_info"]
     title: Text(1, 200)
-    province: str
+    province: ProvinceCode
     body: Text(1, 20000)
-
-    _known_province = field_validator("province")(FilingIn._known_province.__func__)
 
 
 class ReviewIn(Body):

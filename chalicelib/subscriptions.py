@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Iterable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 
@@ -28,6 +28,7 @@ from .models import Evaluation, Filing, Record
 from .paging import Page, decode_cursor, scope_of, take_page
 from .reference import INDUSTRIES
 from .store import TransactWriteError, transaction
+from .schemas import Body, IndustryCodes
 
 PUSHED_KINDS = ("report", "database", "tool")  # what the seed pushes; proofs of application are not
 SUBSCRIBERS = ("user", "expert")
@@ -35,24 +36,14 @@ REASONS = ("approved", "candidate")
 MAX_ID = 64
 
 
-class SubscriptionsIn(BaseModel):
+class SubscriptionsIn(Body):
     """The industry fields (codes from /industries) and result kinds a user wants pushed."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    industries: list[str] = Field(max_length=len(INDUSTRIES),
+    industries: IndustryCodes = Field(max_length=len(INDUSTRIES),
                                   description="industry codes from /industries; [] stops every push")
     kinds: list[Literal["report", "database", "tool"]] = Field(
         default_factory=lambda: list(PUSHED_KINDS), min_length=1, max_length=3,
         description="result kinds to push; default all three")
-
-    @field_validator("industries")
-    @classmethod
-    def _known_industries(cls, v: list[str]) -> list[str]:
-        unknown = [code for code in v if code not in INDUSTRIES]
-        if unknown:
-            raise ValueError(f"not industry codes from /industries: {', '.join(map(str, unknown))}")
-        return sorted(set(v), key=int)
 
     @field_validator("kinds")
     @classmethod
