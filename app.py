@@ -119,6 +119,15 @@ def _as_problem(response: Response) -> Response:
     return response
 
 
+def _list(domain, filters: dict) -> dict:
+    """One page of filings or publications: filters, limit and cursor from the query string."""
+    caller = _caller()
+    params = {name: _query(name) for name in filters}
+    page = domain.list_page(caller, params, parse_limit(_query("limit")), _query("cursor"),
+                            _services().settings.cursor_secret)
+    return page.to_dict(domain.render)
+
+
 # ---- platform ------------------------------------------------------------------------
 
 @route("/health", "GET", "Liveness of the API and its store", auth="none")
@@ -171,11 +180,7 @@ def create_filing():
 @route("/filings", "GET", "List filings visible to the caller", query={**LIST_QUERY, **FILING_FILTERS},
        tag="filings")
 def list_filings():
-    caller = _caller()
-    params = {name: _query(name) for name in FILING_FILTERS}
-    page = filings.list_page(caller, params, parse_limit(_query("limit")), _query("cursor"),
-                             _services().settings.cursor_secret)
-    return page.to_dict(filings.render)
+    return _list(filings, FILING_FILTERS)
 
 
 @route("/filings/{filing_id}", "GET", "One filing", tag="filings")
@@ -207,10 +212,7 @@ def application_history(filing_id):
 @route("/filings/{filing_id}/history", "GET", "Audit trail of a filing (its province, national admins)",
        auth="required", tag="filings")
 def filing_history(filing_id):
-    caller = _caller()
-    if caller is None:
-        raise Unauthorized("This action needs a bearer token")
-    return {"items": filings.history(caller, filing_id)}
+    return {"items": filings.history(_caller(), filing_id)}
 
 
 # ---- publications --------------------------------------------------------------------
@@ -229,11 +231,7 @@ def create_publication():
 @route("/publications", "GET", "List publications visible to the caller",
        query={**LIST_QUERY, **PUBLICATION_FILTERS}, tag="publications")
 def list_publications():
-    caller = _caller()
-    params = {name: _query(name) for name in PUBLICATION_FILTERS}
-    page = publications.list_page(caller, params, parse_limit(_query("limit")), _query("cursor"),
-                                  _services().settings.cursor_secret)
-    return page.to_dict(publications.render)
+    return _list(publications, PUBLICATION_FILTERS)
 
 
 @route("/publications/{publication_id}", "GET", "One publication", tag="publications")

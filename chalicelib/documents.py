@@ -2,19 +2,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Collection, Mapping
 
 from pynamodb.exceptions import TransactWriteError
 
 from . import audit
-from .auth import Caller, PROVINCE_ROLES
+from .auth import Caller, PROVINCE_ROLES, require, require_province
 from .clock import sortable
+from .cycles import Cycle, cycle_by_id, cycle_for
 from .errors import Conflict, Invalid, NotFound
 from .models import FactBase
 from .paging import Page, decode_cursor, scope_of, take_page
 from .store import transaction
 
 STATUSES = ("pending", "approved", "rejected")
+FILERS = ("filer", "province_admin")
+
+
+def filing_cycle(caller: Caller | None, province: str, now: datetime) -> tuple[Caller, Cycle]:
+    """The caller, if it files for `province`, and the cycle a document filed `now` belongs to."""
+    caller = require(caller, *FILERS)
+    require_province(caller, province)
+    cycle = cycle_for(now)
+    if cycle is None:
+        raise Conflict("No evaluation cycle holds the current time")
+    return caller, cycle
 
 
 def index_keys(prefix: str, doc: Any) -> None:
@@ -104,7 +116,16 @@ def list_page(model: type[FactBase], prefix: str, caller: Caller | None, filters
     return take_page(results, limit, key_of, scope, secret)
 
 
-def check_choice(field: str, value: str | None, allowed) -> None:
-    """422 when a list filter names a value that cannot exist."""
+def checked_filters(params: Mapping[str, str | None],
+                    choices: Mapping[str, Collection[str]]) -> dict[str, str | None]:
+    """The list filters asked for (`choices` plus `cycle`); 422 for a value that cannot exist."""
+    for field, allowed in choices.items():
+        _check_choice(field, params.get(field), allowed)
+    if params.get("cycle") is not None and cycle_by_id(params["cycle"]) is None:
+        _check_choice("cycle", params["cycle"], ())
+    return {name: params.get(name) for name in (*choices, "cycle")}
+
+
+def _check_choice(field: str, value: str | None, allowed: Collection[str]) -> None:
     if value is not None and value not in allowed:
         raise Invalid(f"Unknown {field} {value!r}", errors=[{"field": field, "message": "unknown value"}])

@@ -8,7 +8,7 @@ from typing import Any
 from . import audit, documents
 from .auth import Caller, require, require_province
 from .clock import iso, sortable
-from .cycles import cycle_by_id, cycle_for
+from .documents import FILERS
 from .errors import Conflict, Invalid, NotFound
 from .models import ApplicationUpdate, Filing
 from .paging import Page
@@ -17,7 +17,6 @@ from .schemas import FILING_KINDS, ApplicationChangeIn, FilingIn, ReviewIn
 from .store import transaction
 
 PREFIX = "FILINGS"
-FILERS = ("filer", "province_admin")
 
 
 def key(filing_id: str) -> str:
@@ -26,11 +25,7 @@ def key(filing_id: str) -> str:
 
 def create(caller: Caller | None, body: FilingIn, now: datetime) -> Filing:
     """File a result for the caller's own province; it waits for review as `pending`."""
-    caller = require(caller, *FILERS)
-    require_province(caller, body.province)
-    cycle = cycle_for(now)
-    if cycle is None:
-        raise Conflict("No evaluation cycle holds the current time")
+    caller, cycle = documents.filing_cycle(caller, body.province, now)
     if body.proves is not None:
         try:
             Filing.get(key(body.proves), "A")
@@ -64,13 +59,8 @@ def get_approved(caller: Caller | None, filing_id: str) -> Filing:
 def list_page(caller: Caller | None, params: dict[str, str | None], limit: int, cursor: str | None,
               secret: str) -> Page:
     """Filings newest first, filtered by province, kind, status, cycle and industry."""
-    documents.check_choice("province", params.get("province"), PROVINCES)
-    documents.check_choice("kind", params.get("kind"), FILING_KINDS)
-    documents.check_choice("status", params.get("status"), documents.STATUSES)
-    documents.check_choice("industry", params.get("industry"), INDUSTRIES)
-    if params.get("cycle") is not None and cycle_by_id(params["cycle"]) is None:
-        documents.check_choice("cycle", params["cycle"], ())
-    filters = {k: params.get(k) for k in ("province", "kind", "status", "cycle", "industry")}
+    filters = documents.checked_filters(params, {"province": PROVINCES, "kind": FILING_KINDS,
+                                                 "status": documents.STATUSES, "industry": INDUSTRIES})
     return documents.list_page(Filing, PREFIX, caller, filters, limit, cursor, secret)
 
 

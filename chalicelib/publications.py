@@ -6,10 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from . import documents
-from .auth import Caller, require, require_province
+from .auth import Caller, require
 from .clock import iso
-from .cycles import cycle_by_id, cycle_for
-from .errors import Conflict
 from .models import Publication
 from .paging import Page
 from .reference import PROVINCES
@@ -24,11 +22,7 @@ def key(publication_id: str) -> str:
 
 def create(caller: Caller | None, body: PublicationIn, now: datetime) -> Publication:
     """Publish for the caller's own province; it waits for review as `pending`."""
-    caller = require(caller, "filer", "province_admin")
-    require_province(caller, body.province)
-    cycle = cycle_for(now)
-    if cycle is None:
-        raise Conflict("No evaluation cycle holds the current time")
+    caller, cycle = documents.filing_cycle(caller, body.province, now)
     publication_id = str(uuid.uuid4())
     publication = Publication(
         key(publication_id), "A", entity="publication", id=publication_id, kind=body.kind,
@@ -47,12 +41,8 @@ def get(caller: Caller | None, publication_id: str) -> Publication:
 def list_page(caller: Caller | None, params: dict[str, str | None], limit: int, cursor: str | None,
               secret: str) -> Page:
     """Publications newest first, filtered by province, kind, status and cycle."""
-    documents.check_choice("province", params.get("province"), PROVINCES)
-    documents.check_choice("kind", params.get("kind"), PUBLICATION_KINDS)
-    documents.check_choice("status", params.get("status"), documents.STATUSES)
-    if params.get("cycle") is not None and cycle_by_id(params["cycle"]) is None:
-        documents.check_choice("cycle", params["cycle"], ())
-    filters = {k: params.get(k) for k in ("province", "kind", "status", "cycle")}
+    filters = documents.checked_filters(params, {"province": PROVINCES, "kind": PUBLICATION_KINDS,
+                                                 "status": documents.STATUSES})
     return documents.list_page(Publication, PREFIX, caller, filters, limit, cursor, secret)
 
 
