@@ -58,14 +58,16 @@ class Chains:
         self._stored: dict[str, list[Click]] = {}
 
     def previous(self, image: dict) -> Click | None:
+        """The latest counted event of `image`'s chain before it (`image` is one of the batch's)."""
         chain = counting.chain_of(image)
         click = counting.click_of(image)
-        known = self._batch.get(chain, []) + self._read(chain, [click, *self._batch.get(chain, [])])
-        earlier = [c for c in known if c.order < click.order]
+        earlier = [c for c in self._batch[chain] + self._read(chain) if c.order < click.order]
         return max(earlier, key=lambda c: c.order, default=None)
 
-    def _read(self, chain: str, clicks: list[Click]) -> list[Click]:
+    def _read(self, chain: str) -> list[Click]:
+        """The chain's stored counted events that any of the batch's events could follow."""
         if chain not in self._stored:
+            clicks = self._batch[chain]
             low = sortable(min(counting.lookback_start(c.at) for c in clicks))
             high = sortable(max(c.at for c in clicks)) + "\uffff"
             found = UsageEvent.chain.query(
