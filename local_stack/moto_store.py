@@ -263,8 +263,27 @@ def _put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any
     return item
 
 
-def expire(table: Table, now_epoch: float) -> int:
-    """Delete the table's items whose TTL lies before `now_epoch`, as DynamoDB's TTL does."""
+def table(name: str, region: str) -> Table:
+    """The embedded server's table `name` (moto keeps one account for the local stack)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(name)
+
+
+def expire(table_name: str, region: str, now_epoch: float) -> int:
+    """Delete the items whose TTL lies before `now_epoch`, as DynamoDB's TTL does; returns how many."""
+    with STORE_LOCK:
+        return _expire(table(table_name, region), now_epoch)
+
+
+def trim_stream(table_name: str, region: str, before_sequence: int) -> int:
+    """Drop the table's stream records before `before_sequence` (every reader has passed them)."""
+    with STORE_LOCK:
+        shard = table(table_name, region).stream_shard
+        return _trim(shard, before_sequence) if shard is not None else 0
+
+
+def _expire(table: Table, now_epoch: float) -> int:
     heap = _expiries.get(id(table), [])
     attribute = table.ttl.get("AttributeName")
     removed = 0
@@ -281,12 +300,9 @@ def expire(table: Table, now_epoch: float) -> int:
 
 # ---- streams ----------------------------------------------------------------------------
 
-def trim_stream(shard: StreamShard, before_sequence: int) -> int:
-    """Drop the records before `before_sequence` (every reader has passed them); returns how many.
-
-    The trim horizon moves forward as DynamoDB's does after 24 hours: sequence numbers of
-    the records kept do not change.
-    """
+def _trim(shard: StreamShard, before_sequence: int) -> int:
+    # The trim horizon moves forward as DynamoDB's does after 24 hours: the sequence
+    # numbers of the records kept do not change.
     count = max(0, min(before_sequence - shard.starting_sequence_number, len(shard.items)))
     if count:
         del shard.items[:count]
