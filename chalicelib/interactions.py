@@ -38,7 +38,8 @@ def record_events(caller: Caller | None, batch: EventsIn, request_agent: str | N
     """
     caller = require(caller)
     wanted = {e.filing for e in batch.events}
-    found = {f.id: f for f in Filing.batch_get([(filings.key(fid), "A") for fid in wanted])}
+    found = {f.id: f for f in Filing.batch_get([(filings.key(fid), "A") for fid in wanted],
+                                               attributes_to_get=["pk", "sk", "id", "status", "province", "author"])}
     approved = {fid: f for fid, f in found.items() if f.status == "approved"}
 
     items: list[UsageEvent] = []

@@ -180,6 +180,8 @@ class StreamPoller:
         self.retry_limit = retry_limit
         self.lock = threading.RLock()
         self._shard_id: str | None = None
+        self._first: int | None = None  # the shard's first sequence number, where TRIM_HORIZON starts
+        self._page: tuple[Any, dict] | None = None  # this pass's last page, by (position, batch size)
 
     def reset(self, stream_arn: str) -> None:
         """Follow a new stream (tables recreated) from its start."""
@@ -190,9 +192,11 @@ class StreamPoller:
 
     def _shard(self) -> str:
         if self._shard_id is None:
+            self._first = None
             shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
             # moto keeps one shard per stream; DynamoDB would split, which a local run never needs.
             self._shard_id = shards[0]["ShardId"]
+            self._first = int(shards[0]["SequenceNumberRange"]["StartingSequenceNumber"])
         return self._shard_id
 
     def _iterator(self, kind: str, seq: str | None = None) -> str:
@@ -210,13 +214,15 @@ class StreamPoller:
 
     def step(self, m: StreamMapping) -> bool:
         """Deliver at most one batch to `m`; True when records were delivered."""
-        if m.resume is not None:
-            # A fresh iterator every time: a moto transaction that fails restores its table
-            # from a copy, and an old iterator keeps reading the replaced (dead) shard.
-            m.iterator = self._iterator(*m.resume)
-        elif m.iterator is None:
-            m.iterator = self._iterator(m.starting_position)
-        page = self.streams.get_records(ShardIterator=m.iterator, Limit=m.batch_size)
+        if m.iterator is None:
+            m.iterator = self._iterator(*m.resume) if m.resume is not None else self._iterator(m.starting_position)
+        # Mappings standing at the same place read the same page: read it once per pass.
+        where = (m.resume, m.batch_size)
+        if m.resume is not None and self._page is not None and self._page[0] == where:
+            page = self._page[1]
+        else:
+            page = self.streams.get_records(ShardIterator=m.iterator, Limit=m.batch_size)
+            self._page = (where, page)
         raw = page.get("Records", [])
         if not raw:
             # moto always returns a NextShardIterator; an empty page means caught up.
@@ -239,7 +245,7 @@ class StreamPoller:
         if m.retries < self.retry_limit:
             log.info("%s: batch failed at %s, retry %d of %d", m.name, lowest, m.retries + 1, self.retry_limit)
             m.delivered += seqs.index(lowest)
-            m.resume = ("AT_SEQUENCE_NUMBER", lowest)
+            m.resume, m.iterator = ("AT_SEQUENCE_NUMBER", lowest), None
             return True
         dropped = [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed]
         m.failed.extend(dropped)
@@ -269,7 +275,7 @@ class StreamPoller:
     def poll_once(self) -> bool:
         """One pass over every mapping; True when any of them delivered something."""
         with self.lock:
-            busy = False
+            busy, self._page = False, None
             for m in self.mappings:
                 busy = self.step(m) or busy
             if busy and self.trim is not None:
@@ -281,7 +287,9 @@ class StreamPoller:
         needed = []
         for m in self.mappings:
             if m.resume is None:
-                return 0
+                self._shard()
+                needed.append(self._first or 0)
+                continue
             kind, seq = m.resume
             needed.append(int(seq) + (1 if kind == "AFTER_SEQUENCE_NUMBER" else 0))
         return min(needed, default=0)
@@ -526,6 +534,7 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
     from chalice.config import Config
     from chalice.local import LocalDevServer
     from local_stack.moto_store import LockedMotoServer
+    from local_stack.admission import TriggerPaced
     from local_stack.request_scope import one_request_per_thread
 
     # moto's werkzeug logs every AWS call at INFO, drowning the app's own lines.
@@ -578,7 +587,14 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
         config = Config.create(chalice_stage=STAGE, app_name=app.app_name, project_dir=str(ROOT),
                                chalice_app=app, config_from_disk=json.loads(
                                    (ROOT / ".chalice" / "config.json").read_text()))
-        http = LocalDevServer(app, config, host, port, handler_cls=_request_handler_cls())
+        def backlog() -> int:
+            try:
+                return moto_store.stream_end(settings.facts_table, settings.region) - poller.passed()
+            except Exception:  # tables dropped by a test's mock_aws: nothing to wait for
+                return 0
+
+        paced = TriggerPaced(app, backlog, limit=max(m.batch_size for m in mappings) * 3 if mappings else 0)
+        http = LocalDevServer(paced, config, host, port, handler_cls=_request_handler_cls())
         url = f"http://{host}:{http.server.server_address[1]}"
     except BaseException:
         moto.stop()
