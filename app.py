@@ -248,25 +248,14 @@ def review_publication(publication_id):
 
 # ---- interactions and counters (stream triggers) -------------------------------------
 
-_robots = None
-
-
-def _robot_list():
-    global _robots
-    if _robots is None:
-        from chalicelib import robots
-        _robots = robots.load(_services().settings.robots_file)
-    return _robots
-
-
 @route("/events", "POST", "Record views and downloads (at most 100; resent ids are duplicates)",
        body=EventsIn, auth="required", status=202, tag="interactions")
 def post_events():
-    from chalicelib import interactions
+    from chalicelib import interactions, robots
     caller = _caller()
     batch = _body(EventsIn)
     receipt = interactions.record_events(caller, batch, app.current_request.headers.get("user-agent"),
-                                         _robot_list(), _now())
+                                         robots.counter(), _now())
     from chalicelib import observability as obs
     for name, value in ((obs.EVENTS_ACCEPTED, receipt.accepted), (obs.EVENTS_DUPLICATE, receipt.duplicates),
                         (obs.ROBOTS_DROPPED, receipt.robots)):

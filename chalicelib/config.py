@@ -30,7 +30,6 @@ class Settings:
     jwks_url: str | None
     cursor_secret: str
     start_at: datetime | None
-    robots_file: str | None
 
     @property
     def is_local(self) -> bool:
@@ -67,5 +66,4 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwks_url=env.get("NAVI_JWKS_URL") or None,
         cursor_secret=env.get("NAVI_CURSOR_SECRET") or "navi-local-cursor-secret-not-for-deployed-stages",
         start_at=parse_instant(start) if start else None,
-        robots_file=env.get("NAVI_ROBOTS_FILE") or None,
     )
