@@ -12,7 +12,7 @@ whatever order the stream delivers them in:
   lies within 30 s before it (it starts a new run of clicks).
 - unique: distinct (user, filing, China date, hour); an event adds 1 exactly when no
   earlier event of its chain falls in the same China hour.
-Robots and the filing's own author never count.
+Robots and the evaluated province's own staff (own_staff.py) never count.
 """
 from __future__ import annotations
 
@@ -166,7 +166,7 @@ def event_values(click: Click, previous: Click | None, kind: str) -> dict[str, i
 
 
 def counts(image: Mapping[str, Any]) -> bool:
-    """Robots and the filing's own author are stored but never counted."""
+    """Robots and the evaluated province's own staff are stored but never counted."""
     return not image.get("robot") and not image.get("author")
 
 

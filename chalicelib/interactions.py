@@ -16,6 +16,7 @@ from .auth import Caller, require
 from .clock import iso, sortable
 from .errors import Forbidden, NotFound
 from .models import Comment, Evaluation, Filing, Reaction, UsageEvent
+from .own_staff import is_own_staff
 from .robots import Robots
 from .schemas import CommentIn, EvaluationIn, EventsIn
 
@@ -60,7 +61,7 @@ def record_events(caller: Caller | None, batch: EventsIn, request_agent: str | N
         items.append(UsageEvent(
             f"EVENT#{caller.sub}#{event.id}", "A", entity="event", id=event.id, type=event.type,
             filing=filing.id, user=caller.sub, at=now, province=filing.province, user_agent=agent,
-            robot=robot, author=filing.author == caller.sub,
+            robot=robot, author=is_own_staff(caller, filing),
             gsi1pk=f"CHAIN#{filing.id}#{event.type}#{caller.sub}", gsi1sk=f"{sortable(now)}#{event.id}",
         ))
     stored = _put_new(items)
@@ -108,7 +109,7 @@ def set_reaction(caller: Caller | None, filing_id: str, kind: str, active: bool,
         since = now if active else current.since
         Reaction(filings.key(filing_id), sk, entity="reaction", kind=kind, filing=filing_id, user=caller.sub,
                  province=filing.province, active=active, since=since, changed_at=now,
-                 author=filing.author == caller.sub).save()
+                 author=is_own_staff(caller, filing)).save()
     return {"filing": filing_id, kind: active}
 
 
@@ -121,7 +122,7 @@ def add_comment(caller: Caller | None, filing_id: str, body: CommentIn, now: dat
     comment_id = f"{int(now.timestamp() * 1000):013d}{uuid.uuid4().hex[:8]}"
     comment = Comment(filings.key(filing_id), f"COMMENT#{comment_id}", entity="comment", id=comment_id,
                       filing=filing_id, user=caller.sub, province=filing.province, text=body.text,
-                      created_at=now, author=filing.author == caller.sub)
+                      created_at=now, author=is_own_staff(caller, filing))
     comment.save(condition=Comment.pk.does_not_exist())
     return comment
 
@@ -162,7 +163,7 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
     filing = filings.get_approved(caller, filing_id)
     evaluation = Evaluation(filings.key(filing_id), f"EVAL#{caller.sub}", entity="evaluation", filing=filing_id,
                             user=caller.sub, side=caller.side, province=filing.province, score=body.score,
-                            feedback=body.feedback, updated_at=now, author=filing.author == caller.sub)
+                            feedback=body.feedback, updated_at=now, author=is_own_staff(caller, filing))
     evaluation.save()
     return evaluation
 

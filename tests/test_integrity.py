@@ -1,0 +1,88 @@
+"""Scores that cannot be bought: own staff, repeated application changes, puppet swarms.
+
+Each scenario gives two provinces the same honest activity, then adds what must not buy
+points to one of them, runs the stream trigger and a scoring run, and compares."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from chalicelib import counters
+from tests.streams import StreamTap, deliver
+from tests.support import approved_filing, auth, client, store  # noqa: F401
+
+A, B, C = "320000", "330000", "440000"
+ADMIN = auth(sub="admin", role="national_admin")
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0 Safari/537.36"
+
+
+@pytest.fixture
+def world(store, client):
+    """client, a `settle()` running the stream trigger, the store, and 3 approved results per province."""
+    tap = StreamTap(store.stream_arn)
+
+    def settle():
+        deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
+
+    results = {code: [approved_filing(client, code)["id"] for _ in range(3)] for code in (A, B, C)}
+    return client, settle, store, results
+
+
+def view(client, filing_id, who):
+    body = {"events": [{"id": str(uuid.uuid4()), "type": "view", "filing": filing_id, "user_agent": BROWSER}]}
+    assert client.post("/events", body, headers=auth(**who)).status == 202
+
+
+def honest(client, results, province, users=6):
+    """The same activity on any province's results: views, likes, favorites, a comment, evaluations."""
+    for i in range(users):
+        who = dict(sub=f"reader-{i}", role="user", side=("enterprise", "university")[i % 2])
+        for j, filing_id in enumerate(results[province]):
+            view(client, filing_id, who)
+            client.put(f"/filings/{filing_id}/like", headers=auth(**who))
+            if (i + j) % 2:
+                client.put(f"/filings/{filing_id}/favorite", headers=auth(**who))
+            if i == j:
+                client.post(f"/filings/{filing_id}/comments", {"text": "很有参考价值"}, headers=auth(**who))
+            client.put(f"/filings/{filing_id}/evaluation", {"score": 3 + (i + j) % 3}, headers=auth(**who))
+
+
+def scores(client):
+    run_id = client.post("/cycles/2024/scoring-runs", headers=ADMIN).json["run_id"]
+    rows = client.get(f"/cycles/2024/scores?run_id={run_id}", headers=ADMIN).json["provinces"]
+    return run_id, {row["province"]: row for row in rows}
+
+
+# ---- own staff -------------------------------------------------------------------------
+
+def test_the_evaluated_provinces_own_staff_are_stored_and_shown_but_never_counted(world):
+    client, settle, store, results = world
+    honest(client, results, A)
+    honest(client, results, B)
+    staff = [dict(sub=f"filer-{A}", role="filer", province=A),           # the results' author
+             dict(sub="colleague", role="filer", province=A),            # another filer of A
+             dict(sub="boss", role="province_admin", province=A)]
+    for who in staff:
+        for filing_id in results[A]:
+            view(client, filing_id, who)
+            assert client.put(f"/filings/{filing_id}/like", headers=auth(**who)).status == 200
+            client.put(f"/filings/{filing_id}/favorite", headers=auth(**who))
+            assert client.post(f"/filings/{filing_id}/comments", {"text": "本省同事点评"},
+                               headers=auth(**who)).status == 201
+    settle()
+    _, rows = scores(client)
+    assert rows[A]["total"] == rows[B]["total"] > 0
+    assert rows[A]["inputs"]["counters"] == rows[B]["inputs"]["counters"]
+    shown = client.get(f"/filings/{results[A][0]}/comments").json["items"]
+    assert sum(c["text"] == "本省同事点评" for c in shown) == 3  # stored and shown
+    assert client.get(f"/filings/{results[A][0]}/stats").json["comments"] == \
+        client.get(f"/filings/{results[B][0]}/stats").json["comments"]
+
+
+def test_another_provinces_staff_count_on_results_that_are_not_theirs(world):
+    client, settle, _, results = world
+    visitor = dict(sub="zj-filer", role="filer", province=B)
+    client.put(f"/filings/{results[A][0]}/like", headers=auth(**visitor))
+    settle()
+    assert client.get(f"/filings/{results[A][0]}/stats").json["likes"] == 1
