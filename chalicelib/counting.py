@@ -105,7 +105,8 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
             _usage(deltas, image["filing"], image["province"], _time(image["updated_at"]), values,
                    image["user"], {"evaluations": 1})
     elif entity == "application_update":
-        _usage(deltas, image["filing"], image["province"], _time(image["at"]), {"application_updates": 1})
+        if image.get("earned"):  # a new state of the progression, with proof (filings.change_application)
+            _usage(deltas, image["filing"], image["province"], _time(image["at"]), {"application_updates": 1})
     elif entity == "filing":
         if image.get("status") == "approved":
             add(deltas, cycle_key(image["province"], image["cycle"]), filing_values(image))

@@ -86,3 +86,39 @@ def test_another_provinces_staff_count_on_results_that_are_not_theirs(world):
     client.put(f"/filings/{results[A][0]}/like", headers=auth(**visitor))
     settle()
     assert client.get(f"/filings/{results[A][0]}/stats").json["likes"] == 1
+
+
+# ---- application changes ---------------------------------------------------------------
+
+def change(client, filing_id, province, status, proof):
+    answer = client.put(f"/filings/{filing_id}/application", {"status": status, "proof": proof},
+                        headers=auth(sub=f"filer-{province}", role="filer", province=province))
+    assert answer.status == 200, answer.json
+
+
+def test_repeated_and_backward_application_changes_leave_two_units_equal_even_when_redelivered(world):
+    from tests.test_filings import proof_of
+    client, settle, store, results = world
+    tap = StreamTap(store.stream_arn)
+    tap.take()  # what the world fixture wrote; from here on every record is delivered twice
+    proofs = {code: {f: proof_of(client, f, code) for f in results[code]} for code in (A, B)}
+    for filing_id in results[A]:
+        for status in ("in_progress", "applied"):
+            store.clock.advance(minutes=1)
+            change(client, filing_id, A, status, proofs[A][filing_id])
+    for filing_id in results[B]:
+        for status in ("in_progress", "in_progress", "applied", "paused", "in_progress", "applied", "applied",
+                       "not_started", "applied"):
+            store.clock.advance(minutes=1)
+            change(client, filing_id, B, status, proofs[B][filing_id])
+    records = tap.take()
+    handler = lambda event: counters.handle_stream_batch(event, store.clock.now())  # noqa: E731
+    deliver(handler, records)
+    deliver(handler, records[::-1], batch_size=7)  # a late, reordered redelivery changes nothing
+    settle()
+    _, rows = scores(client)
+    assert rows[A]["inputs"]["counters"]["application_updates"] == 6
+    assert rows[A]["inputs"]["counters"] == rows[B]["inputs"]["counters"]
+    assert rows[A]["total"] == rows[B]["total"]
+    assert len(client.get(f"/filings/{results[B][0]}/application").json["items"]) == 9  # all kept
+    assert counters.drift() == []
