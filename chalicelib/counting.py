@@ -51,6 +51,29 @@ def account_key(province: str, cycle_id: str, user: str) -> tuple[str, str]:
     return f"ACCT#{province}#{cycle_id}", user
 
 
+# Per-account counters for the puppet-swarm check (flags.py). On a unit's account item:
+# the account's counted facts (ACCOUNT_ACTIVITY), its evaluation score sum, and how many of
+# its facts fall in each minute ("minute#<minutes since the epoch>"): the smallest minute
+# holding any is its first action on the unit. On the account's own item: how many counted
+# facts it has on each unit in each cycle ("<cycle>#<province>"), which tells whether it is
+# new in a cycle and whether all its activity lies on one unit. All are sums of facts, so
+# f(new) - f(old) keeps them exact like every other counter.
+ACCOUNT_ACTIVITY = ("likes", "favorites", "comments", "evaluations")
+MINUTE = "minute#"
+
+
+def user_key(user: str) -> tuple[str, str]:
+    return f"USER#{user}", "UNITS"
+
+
+def minute_name(at: datetime) -> str:
+    return f"{MINUTE}{int(at.timestamp()) // 60}"
+
+
+def unit_name(cycle_id: str, province: str) -> str:
+    return f"{cycle_id}#{province}"
+
+
 def add(deltas: Deltas, key: tuple[str, str], values: Mapping[str, int], sign: int = 1) -> None:
     """Accumulate `values` (times `sign`) under `key`, dropping what nets to zero."""
     bucket = deltas.setdefault(key, {})
@@ -78,7 +101,8 @@ def _usage(deltas: Deltas, filing: str, province: str, at: datetime, values: dic
     add(deltas, cycle_key(province, cycle.id), values, sign)
     add(deltas, month_key(province, at), values, sign)
     if user is not None and account_values:
-        add(deltas, account_key(province, cycle.id, user), account_values, sign)
+        add(deltas, account_key(province, cycle.id, user), {**account_values, minute_name(at): 1}, sign)
+        add(deltas, user_key(user), {unit_name(cycle.id, province): 1}, sign)
 
 
 def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
@@ -103,7 +127,7 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
             if side in SIDES:
                 values.update({f"evaluations_{side}": 1, f"evaluation_score_sum_{side}": score})
             _usage(deltas, image["filing"], image["province"], _time(image["updated_at"]), values,
-                   image["user"], {"evaluations": 1})
+                   image["user"], {"evaluations": 1, "evaluation_score_sum": score})
     elif entity == "application_update":
         if image.get("earned"):  # a new state of the progression, with proof (filings.change_application)
             _usage(deltas, image["filing"], image["province"], _time(image["at"]), {"application_updates": 1})

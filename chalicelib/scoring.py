@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from . import adjustments as adjustments_mod
-from . import annual_forms, audit, bonus, counters, flags, scheme as scheme_mod
+from . import annual_forms, audit, bonus, counters, counting, flags, scheme as scheme_mod
 from .auth import Caller, require
 from .clock import china, iso
 from .cycles import Cycle, cycle_by_id, cycles_closing_in
@@ -71,18 +71,21 @@ def _forms(cycle: Cycle, provisional: bool) -> dict[str, tuple[int, dict]]:
 def gather(cycle: Cycle, provisional: bool) -> dict[str, Any]:
     """Everything a run reads, per unit: counters, derived inputs, flag evidence, bonus, adjustments."""
     scheme = scheme_mod.current()
-    rules = scheme["flags"]
+    rules = scheme_mod.flag_rules(scheme)
     numbers = counters.province_cycle_all(cycle.id)
     forms = _forms(cycle, provisional)
     month_counters = _months(cycle)
+    accounts_of = {code: counters.accounts(code, cycle.id) for code in PROVINCES}
+    units_of = _units_of(set().union(*(flags.swarm_candidates(a, rules) for a in accounts_of.values())))
     units: dict[str, Any] = {}
     for code in PROVINCES:
         unit_numbers = {k: int(v) for k, v in sorted(numbers.get(code, {}).items())}
         form_year, form = forms.get(code, (None, None))
         months = month_counters.get(code, {})
-        accounts = counters.accounts(code, cycle.id)
+        accounts = accounts_of[code]
         unit_flags = (flags.usage_spikes(months, cycle.first_day, cycle.last_day, rules)
                       + flags.concentrated_bursts(accounts, rules)
+                      + flags.puppet_swarms(accounts, units_of, code, cycle, rules)
                       + flags.cutoff_bulk(unit_numbers, rules)
                       + flags.form_checks(form, unit_numbers))
         units[code] = {
@@ -115,6 +118,16 @@ def _months(cycle: Cycle) -> dict[str, dict[str, dict[str, int]]]:
     for item in Counter.batch_get(keys):
         raw = item.n.as_dict() if item.n is not None else {}
         out.setdefault(item.pk.split("#", 1)[1], {})[item.sk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
+    return out
+
+
+def _units_of(users: set[str]) -> dict[str, dict[str, int]]:
+    """account → counted activity per "<cycle>#<province>", for the swarm candidates only
+    (BatchGet by exact key: one request per 100 candidates, none when there are none)."""
+    out: dict[str, dict[str, int]] = {}
+    for item in Counter.batch_get([counting.user_key(u) for u in sorted(users)]):
+        raw = item.n.as_dict() if item.n is not None else {}
+        out[item.pk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
     return out
 
 

@@ -5,10 +5,12 @@ points to one of them, runs the stream trigger and a scoring run, and compares."
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
 from chalicelib import counters
+from chalicelib.clock import parse_instant
 from tests.streams import StreamTap, deliver
 from tests.support import approved_filing, auth, client, store  # noqa: F401
 
@@ -122,3 +124,51 @@ def test_repeated_and_backward_application_changes_leave_two_units_equal_even_wh
     assert rows[A]["total"] == rows[B]["total"]
     assert len(client.get(f"/filings/{results[B][0]}/application").json["items"]) == 9  # all kept
     assert counters.drift() == []
+
+
+# ---- puppet swarms ---------------------------------------------------------------------
+
+def act(client, store, filing_ids, prefix, n=40):
+    """`n` brand-new accounts, one a second, each liking and giving 5 stars to every one of `filing_ids`."""
+    for i in range(n):
+        store.clock.advance(seconds=1)
+        who = dict(sub=f"{prefix}-{i:02d}", role="user", side="enterprise")
+        for filing_id in filing_ids:
+            assert client.put(f"/filings/{filing_id}/like", headers=auth(**who)).status == 200
+            assert client.put(f"/filings/{filing_id}/evaluation", {"score": 5}, headers=auth(**who)).status == 200
+
+
+def test_forty_new_single_purpose_accounts_within_a_minute_are_flagged_and_the_honest_twin_is_not(world):
+    client, settle, store, results = world
+    honest(client, results, A)
+    honest(client, results, B)
+    store.clock.advance(days=3)
+    swarm_started = store.clock.now()
+    act(client, store, results[A], "puppet")
+    settle()
+    _, rows = scores(client)
+    assert rows[B]["flags"] == [] and rows[C]["flags"] == []
+    assert rows[A]["total"] > rows[B]["total"]  # the swarm bought points: the flag is what catches it
+    flagged = {f["kind"]: f for f in rows[A]["flags"]}
+    assert set(flagged) == {"puppet_swarm", "puppet_extreme_scores"}
+    swarm = flagged["puppet_swarm"]["evidence"]
+    assert swarm["accounts"] == [f"puppet-{i:02d}" for i in range(40)] and swarm["account_count"] == 40
+    start, end = (parse_instant(swarm["window"][k]) for k in ("first_action_from", "first_action_until"))
+    assert start <= swarm_started + timedelta(seconds=1) and end - start <= timedelta(minutes=2)
+    own = 40 * 3 * 2  # a like and an evaluation on each of three results
+    honest_activity = sum(rows[B]["inputs"]["counters"][n] for n in ("likes", "favorites", "comments", "evaluations"))
+    assert swarm["share"] == pytest.approx(own / (own + honest_activity), abs=1e-4)
+    assert "40 accounts" in flagged["puppet_swarm"]["detail"]
+    assert flagged["puppet_extreme_scores"]["evidence"]["account_count"] == 40
+    assert counters.drift() == []  # the account counters the flag reads equal a recount from the facts
+
+
+def test_many_new_real_users_spread_over_several_provinces_are_not_a_swarm(world):
+    client, settle, store, results = world
+    honest(client, results, A)
+    honest(client, results, B)
+    store.clock.advance(days=3)
+    act(client, store, results[A] + results[B][:1] + results[C][:1], "reader-new")
+    settle()
+    _, rows = scores(client)
+    assert all(rows[code]["flags"] == [] for code in (A, B, C)), {c: rows[c]["flags"] for c in (A, B, C)}
