@@ -69,9 +69,10 @@ def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response
 
 
 def route(path: str, method: str, summary: str, *, body: type | None = None, query: dict | None = None,
-          auth: str = "optional", status: int = 200, tag: str = "platform", **chalice_kw):
+          auth: str = "optional", status: int = 200, tag: str = "platform", response: dict | None = None,
+          **chalice_kw):
     """Register a Chalice route, record it for the OpenAPI document, render Problems."""
-    http.ROUTES.append(http.RouteDoc(method, path, summary, body, query or {}, auth, status, tag=tag))
+    http.ROUTES.append(http.RouteDoc(method, path, summary, body, query or {}, auth, status, response, tag=tag))
 
     def decorate(view: Callable[..., Any]):
         @functools.wraps(view)
@@ -446,6 +447,20 @@ def get_scoring_runs(cycle):
 def publish_scoring_run(cycle, run_id):
     from chalicelib import scoring
     return scoring.publish(_caller(), cycle, run_id, _now())
+
+
+def _explanation_schema() -> dict:
+    from chalicelib.explanations import SCHEMA
+    return SCHEMA
+
+
+@route("/cycles/{cycle}/scoring-runs/{run_id}/units/{province}/explanation", "GET",
+       "Why a unit scored what it did in a run: each indicator's points, the inputs and the counters behind "
+       "them, the flags with their evidence, the adjustments with their authors (national admin)",
+       auth="required", tag="scoring", response=_explanation_schema())
+def explain_unit(cycle, run_id, province):
+    from chalicelib import explanations
+    return explanations.explain(_caller(), cycle, run_id, province)
 
 
 def _scores():

@@ -57,6 +57,19 @@ def derived_inputs(numbers: Mapping[str, int], form: Mapping[str, Any] | None) -
     }
 
 
+# How each derived input is made, and the province×cycle counters it is made from (the
+# annual-form inputs come from the form of the run's `form_year`).
+DERIVED_FROM: dict[str, tuple[str, tuple[str, ...]]] = {
+    "form_filed": ("1 when the province's annual form is on file, else 0", ()),
+    "form_completeness": ("share of the annual form's sections with substance", ()),
+    "form_funding": ("provincial_funds + other_funds declared on the annual form (10k yuan)", ()),
+    "form_fiscal_projects": ("fiscal-funded projects declared on the annual form (none without a form)", ()),
+    "filings_on_time": ("max(0, filings_approved - filings_approved_near_cutoff)",
+                        ("filings_approved", "filings_approved_near_cutoff")),
+    "evaluation_sides": ("number of sides whose evaluations_<side> > 0", tuple(f"evaluations_{s}" for s in SIDES)),
+}
+
+
 def _forms(cycle: Cycle, provisional: bool) -> dict[str, tuple[int, dict]]:
     """province → (form year, form). A provisional run falls back to the year before, since the
     cycle's own form is only due after it closes."""
@@ -165,15 +178,22 @@ def indicator_value(ind: Mapping[str, Any], inputs: Mapping[str, Any]) -> float 
     return float(total)
 
 
+def log_reference(ind: Mapping[str, Any], values: Mapping[str, float | None]) -> tuple[float | None, float]:
+    """(cap, best) of a log_best indicator: cap = k × median of the non-zero values, best = the
+    highest capped value."""
+    positive = sorted(v for v in values.values() if v and v > 0)
+    cap = ind["cap_median_multiple"] * statistics.median(positive) if positive and ind.get("cap_median_multiple") else None
+    best = max((min(v or 0.0, cap) if cap is not None else (v or 0.0) for v in values.values()), default=0.0)
+    return cap, best
+
+
 def normalise(ind: Mapping[str, Any], values: Mapping[str, float | None]) -> dict[str, dict[str, Any]]:
     """code → {"value", "score" in [0, 1]} for one indicator across all units."""
     kind = ind["normalise"]
     out: dict[str, dict[str, Any]] = {}
     if kind == "log_best":
-        positive = sorted(v for v in values.values() if v and v > 0)
-        cap = ind["cap_median_multiple"] * statistics.median(positive) if positive and ind.get("cap_median_multiple") else None
+        cap, best = log_reference(ind, values)
         capped = {c: min(v or 0.0, cap) if cap is not None else (v or 0.0) for c, v in values.items()}
-        best = max(capped.values(), default=0.0)
         for code, v in values.items():
             score = math.log1p(max(capped[code], 0)) / math.log1p(best) if best > 0 else 0.0
             out[code] = {"value": v, "capped_at": cap if cap is not None and (v or 0) > cap else None, "score": score}

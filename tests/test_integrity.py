@@ -146,7 +146,7 @@ def test_forty_new_single_purpose_accounts_within_a_minute_are_flagged_and_the_h
     swarm_started = store.clock.now()
     act(client, store, results[A], "puppet")
     settle()
-    _, rows = scores(client)
+    run_id, rows = scores(client)
     assert rows[B]["flags"] == [] and rows[C]["flags"] == []
     assert rows[A]["total"] > rows[B]["total"]  # the swarm bought points: the flag is what catches it
     flagged = {f["kind"]: f for f in rows[A]["flags"]}
@@ -161,6 +161,8 @@ def test_forty_new_single_purpose_accounts_within_a_minute_are_flagged_and_the_h
     assert "40 accounts" in flagged["puppet_swarm"]["detail"]
     assert flagged["puppet_extreme_scores"]["evidence"]["account_count"] == 40
     assert counters.drift() == []  # the account counters the flag reads equal a recount from the facts
+    explained = client.get(f"/cycles/2024/scoring-runs/{run_id}/units/{A}/explanation", headers=ADMIN).json
+    assert explained["flags"] == rows[A]["flags"]  # a national admin checks the flag without leaving the API
 
 
 def test_many_new_real_users_spread_over_several_provinces_are_not_a_swarm(world):
