@@ -61,8 +61,8 @@ ACCOUNT_ACTIVITY = ("likes", "favorites", "comments", "evaluations")
 MINUTE = "minute#"
 
 
-def user_key(user: str) -> tuple[str, str]:
-    return f"USER#{user}", "UNITS"
+def account_units_key(user: str) -> tuple[str, str]:
+    return f"ACCOUNT#{user}", "UNITS"
 
 
 def minute_name(at: datetime) -> str:
@@ -71,6 +71,12 @@ def minute_name(at: datetime) -> str:
 
 def unit_name(cycle_id: str, province: str) -> str:
     return f"{cycle_id}#{province}"
+
+
+def unit_of(name: str) -> tuple[str, str]:
+    """(cycle id, province) of a `unit_name`."""
+    cycle_id, _, province = name.partition("#")
+    return cycle_id, province
 
 
 def add(deltas: Deltas, key: tuple[str, str], values: Mapping[str, int], sign: int = 1) -> None:
@@ -101,7 +107,7 @@ def _usage(deltas: Deltas, filing: str, province: str, at: datetime, values: dic
     add(deltas, month_key(province, at), values, sign)
     if user is not None and account_values:
         add(deltas, account_key(province, cycle.id, user), {**account_values, minute_name(at): 1}, sign)
-        add(deltas, user_key(user), {unit_name(cycle.id, province): 1}, sign)
+        add(deltas, account_units_key(user), {unit_name(cycle.id, province): 1}, sign)
 
 
 def state_contribution(image: Mapping[str, Any] | None) -> Deltas:

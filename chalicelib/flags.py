@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Mapping
 
 from .clock import iso
-from .counting import ACCOUNT_ACTIVITY, MINUTE
+from .counting import ACCOUNT_ACTIVITY, MINUTE, unit_of
 from .cycles import Cycle, cycle_by_id
 
 Flag = dict[str, Any]  # {"kind", "detail"} and, where a check has it, "evidence"
@@ -165,7 +165,7 @@ def _suspect(units: Mapping[str, int], province: str, cycle: Cycle) -> bool:
     for name, value in units.items():
         if value <= 0:
             continue
-        cycle_id, _, code = name.partition("#")
+        cycle_id, code = unit_of(name)
         if cycle_id == cycle.id and code != province:
             return False
         earlier = cycle_by_id(cycle_id)

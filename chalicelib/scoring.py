@@ -138,7 +138,7 @@ def _units_of(users: set[str]) -> dict[str, dict[str, int]]:
     """account → counted activity per "<cycle>#<province>", for the swarm candidates only
     (BatchGet by exact key: one request per 100 candidates, none when there are none)."""
     out: dict[str, dict[str, int]] = {}
-    for item in Counter.batch_get([counting.user_key(u) for u in sorted(users)]):
+    for item in Counter.batch_get([counting.account_units_key(u) for u in sorted(users)]):
         raw = item.n.as_dict() if item.n is not None else {}
         out[item.pk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
     return out
