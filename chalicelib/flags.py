@@ -119,10 +119,10 @@ class _Account:
     evaluations: int
     score_sum: int
 
-    @property
-    def extreme(self) -> bool:
-        """Every evaluation it gave is a 5 (or every one a 1)."""
-        return self.evaluations > 0 and self.score_sum in (self.evaluations, 5 * self.evaluations)
+    def extreme(self, rules: Mapping[str, Any]) -> bool:
+        """It gave at least `swarm_extreme_min_evaluations` scores, all 5s (or all 1s)."""
+        return self.evaluations >= rules["swarm_extreme_min_evaluations"] and \
+            self.score_sum in (self.evaluations, 5 * self.evaluations)
 
 
 def _accounts(accounts: Mapping[str, Mapping[str, int]]) -> list[_Account]:
@@ -135,25 +135,31 @@ def _accounts(accounts: Mapping[str, Mapping[str, int]]) -> list[_Account]:
     return out
 
 
-def _windows(accounts: list[_Account], minutes: int) -> list[list[_Account]]:
-    """For each account, the accounts whose first action lies in the `minutes` from its own."""
+def _windows(accounts: list[_Account], minutes: int) -> tuple[list[_Account], list[tuple[int, int]]]:
+    """The accounts by first action, and for each one the span [start, end) of those whose
+    first action lies within `minutes` from its own (two pointers: linear in the accounts)."""
     ordered = sorted(accounts, key=lambda a: (a.first_minute, a.id))
-    found, end = [], 0
+    spans, end = [], 0
     for start, account in enumerate(ordered):
         end = max(end, start)
         while end < len(ordered) and ordered[end].first_minute < account.first_minute + minutes:
             end += 1
-        found.append(ordered[start:end])
-    return found
+        spans.append((start, end))
+    return ordered, spans
 
 
 def swarm_candidates(accounts: Mapping[str, Mapping[str, int]], rules: Mapping[str, Any]) -> set[str]:
     """Accounts whose own counters the swarm check needs: those in a window crowded enough to
     flag, and (when there are enough of them to flag) those giving only extreme scores."""
     parsed = _accounts(accounts)
-    found = {a.id for window in _windows(parsed, rules["swarm_window_minutes"])
-             if len(window) >= rules["swarm_min_accounts"] for a in window}
-    extreme = {a.id for a in parsed if a.extreme}
+    ordered, spans = _windows(parsed, rules["swarm_window_minutes"])
+    found: set[str] = set()
+    covered = 0
+    for start, end in spans:
+        if end - start >= rules["swarm_min_accounts"]:
+            found.update(a.id for a in ordered[max(start, covered):end])
+            covered = max(covered, end)
+    extreme = {a.id for a in parsed if a.extreme(rules)}
     if len(extreme) >= rules["swarm_extreme_min_accounts"]:
         found |= extreme
     return found
@@ -183,7 +189,9 @@ def puppet_swarms(accounts: Mapping[str, Mapping[str, int]], units_of: Mapping[s
     unit_evaluations = sum(a.evaluations for a in parsed)
     suspects = [a for a in parsed if a.id in units_of and _suspect(units_of[a.id], province, cycle)]
     flags: list[Flag] = []
-    crowded = max(_windows(suspects, rules["swarm_window_minutes"]), key=len, default=[])
+    ordered, spans = _windows(suspects, rules["swarm_window_minutes"])
+    start, end = max(spans, key=lambda span: (span[1] - span[0], -span[0]), default=(0, 0))
+    crowded = ordered[start:end]
     if len(crowded) >= rules["swarm_min_accounts"]:
         share = sum(a.activity for a in crowded) / unit_activity if unit_activity else 0.0
         flags.append(_swarm_flag(
@@ -192,7 +200,7 @@ def puppet_swarms(accounts: Mapping[str, Mapping[str, int]], units_of: Mapping[s
             f"on it within {rules['swarm_window_minutes']} minute(s) and hold {share:.0%} of its counted activity "
             f"(threshold {rules['swarm_min_accounts']} accounts)"))
     evaluators = [a for a in suspects if a.evaluations]
-    extreme = [a for a in evaluators if a.extreme]
+    extreme = [a for a in evaluators if a.extreme(rules)]
     if len(extreme) >= rules["swarm_extreme_min_accounts"] and \
             len(extreme) / len(evaluators) >= rules["swarm_extreme_share"]:
         share = sum(a.evaluations for a in extreme) / unit_evaluations

@@ -121,6 +121,8 @@ class FlagRulesIn(Strict):
     swarm_window_minutes: int = Field(10, ge=1, le=1440, description="puppet swarm: the window, in minutes")
     swarm_extreme_min_accounts: int = Field(20, ge=2, description="puppet scores: such accounts giving only "
                                             "extreme scores (all 5s or all 1s)")
+    swarm_extreme_min_evaluations: int = Field(3, ge=1, description="puppet scores: an account's scores are "
+                                               "uniformly extreme when it gave at least this many, all 5 or all 1")
     swarm_extreme_share: float = Field(0.9, gt=0, le=1, description="puppet scores: their share of such "
                                        "accounts that evaluated the unit")
 

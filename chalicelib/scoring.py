@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter as Tally
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -89,7 +90,10 @@ def gather(cycle: Cycle, provisional: bool) -> dict[str, Any]:
     forms = _forms(cycle, provisional)
     month_counters = _months(cycle)
     accounts_of = {code: counters.accounts(code, cycle.id) for code in PROVINCES}
-    units_of = _units_of(set().union(*(flags.swarm_candidates(a, rules) for a in accounts_of.values())))
+    # An account acting on two units is no puppet of either: only single-unit candidates are read.
+    seen_on = Tally(account for accounts in accounts_of.values() for account in accounts)
+    units_of = _units_of({account for accounts in accounts_of.values()
+                          for account in flags.swarm_candidates(accounts, rules) if seen_on[account] == 1})
     units: dict[str, Any] = {}
     for code in PROVINCES:
         unit_numbers = {k: int(v) for k, v in sorted(numbers.get(code, {}).items())}

@@ -187,6 +187,12 @@ def test_too_few_accounts_are_not_a_swarm_and_the_candidates_stay_few():
     assert flags.swarm_candidates({**honest, **_swarm(40, 30_000_000)}, RULES) == set(_swarm(40, 30_000_000))
 
 
+def test_one_or_two_top_scores_per_account_are_not_uniformly_extreme():
+    fans = _swarm(40, 29_000_000, spacing=60 * 24, evaluations=2)
+    assert _judge(fans) == [] and flags.swarm_candidates(fans, RULES) == set()
+    assert _judge(_swarm(40, 29_000_000, spacing=60 * 24)) == ["puppet_extreme_scores"]  # three 5s each
+
+
 def test_a_scheme_stored_before_the_swarm_thresholds_existed_gets_their_defaults():
     old = scheme.default_scheme()
     old["flags"] = {k: v for k, v in old["flags"].items() if not k.startswith("swarm_")}
