@@ -1,9 +1,10 @@
 """Year-end scoring runs: read the running counters, score all 32 units, keep the run immutably.
 
-A run reads a fixed number of items whatever the number of interaction events: the 32
+A run reads a number of items that does not grow with the interaction events: the 32
 province×cycle counter items (one BatchGet), each unit's month counters and per-account
-counters (for the anomaly flags), the annual forms, excellent projects, adjustments and the
-scheme. It stores the scheme it used, every input value, every indicator score, bonus,
+counters (for the anomaly flags), the own counters of the few accounts that could be puppets
+(one BatchGet per 100; see flags.swarm_candidates), the annual forms, excellent projects,
+adjustments and the scheme. It stores the scheme it used, every input value, every indicator score, bonus,
 adjustments, total and rank of all 32 units in one transaction (header + 32 results +
 audit), so a run is either whole or absent and is never changed afterwards.
 Same facts, same numbers: everything is computed in a fixed order; ties go to the lower
