@@ -358,3 +358,25 @@ def test_the_explanation_shows_one_units_total_down_to_its_counters(store, clien
     assert client.get(path).status == 401
     assert client.get(f"/cycles/2024/scoring-runs/{run_id}/units/999999/explanation", headers=ADMIN).status == 404
     assert client.get("/cycles/2024/scoring-runs/run-2024-0099/units/510000/explanation", headers=ADMIN).status == 404
+
+
+def test_the_swarm_check_reads_only_accounts_seen_on_one_unit_in_one_batch(store, client, count_requests):
+    store.at(CLOSED)
+    minute = int(datetime(2024, 3, 1, tzinfo=timezone.utc).timestamp()) // 60
+    for i in range(40):  # a crowd acting on two units at once: not single-purpose, never read
+        for code in ("440000", "330000"):
+            Counter(f"ACCT#{code}#2024", f"r{i}", n={"likes": 1, "evaluations": 3, "evaluation_score_sum": 15,
+                                                     f"minute#{minute}": 4}).save()
+    count_requests.clear()
+    scoring.run("2024", None, datetime(2024, 11, 20, 2, tzinfo=timezone.utc))
+    crowd_only = count_requests.count("BatchGetItem")
+    for i in range(40):
+        Counter("ACCT#510000#2024", f"p{i}", n={"likes": 3, "evaluations": 3, "evaluation_score_sum": 15,
+                                                f"minute#{minute}": 6}).save()
+        Counter(f"ACCOUNT#p{i}", "UNITS", n={"2024#510000": 6}).save()
+    count_requests.clear()
+    run_id = scoring.run("2024", None, datetime(2024, 11, 20, 3, tzinfo=timezone.utc))["run_id"]
+    assert count_requests.count("BatchGetItem") == crowd_only + 1
+    rows = {r["province"]: r for r in client.get(f"/cycles/2024/scores?run_id={run_id}", headers=ADMIN).json["provinces"]}
+    assert [f["kind"] for f in rows["510000"]["flags"]] == ["puppet_swarm", "puppet_extreme_scores"]
+    assert rows["440000"]["flags"] == [] and rows["330000"]["flags"] == []
