@@ -19,14 +19,18 @@ that the functions it replaces are the ones it was written against.
 """
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import heapq
 import inspect
+import json
 import threading
+from datetime import datetime
 from typing import Any, Callable
 
 import moto
+from moto.core.responses import ActionResult, BaseResponse
 from moto.dynamodb.exceptions import (
     MockValidationException,
     MultipleTransactionsException,
@@ -51,7 +55,17 @@ REPLACED = {
     "Table.query": "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
     "Table.put_item": "de23933013ef842639046c19bcf7e418bce0474d810f6719368be4cedce11d47",
     "DynamoDBStreamsBackend.get_records": "db8c6cb04430c08f76be9e6b3cc9317387643b4fee26f43071c5ac22e25d2b64",
+    "ActionResult.execute_result": "6333faa349b58671258985778d2aaf02d31e0617aae380442e4c683c36ab248d",
+    "BaseResponse.parse_parameters": "fd3d04c9194814f4f8dd755aa8eedae7155fbef66a1421cb934be8ce8f2c7b59",
 }
+# The hot operations, whose requests and results are plain DynamoDB JSON: read with json.loads
+# and written with json.dumps instead of moto's shape-walking parser and serializer, which
+# cost more than the operations themselves.
+PLAIN_JSON = frozenset({
+    ("dynamodb", "GetItem"), ("dynamodb", "BatchGetItem"), ("dynamodb", "Query"), ("dynamodb", "PutItem"),
+    ("dynamodb", "UpdateItem"), ("dynamodb", "DeleteItem"), ("dynamodb", "TransactWriteItems"),
+    ("dynamodbstreams", "GetRecords"), ("dynamodbstreams", "GetShardIterator"),
+})
 MAX_SHARD_ITERATORS = 1_000
 
 STORE_LOCK = threading.RLock()
@@ -68,9 +82,9 @@ def _source_digest(function: Callable[..., Any]) -> str:
 
 
 def _targets() -> dict[str, tuple[type, str]]:
-    return {name: ({"DynamoDBBackend": DynamoDBBackend, "Table": Table,
-                    "DynamoDBStreamsBackend": DynamoDBStreamsBackend}[name.split(".")[0]], name.split(".")[1])
-            for name in REPLACED}
+    owners = {"DynamoDBBackend": DynamoDBBackend, "Table": Table, "DynamoDBStreamsBackend": DynamoDBStreamsBackend,
+              "ActionResult": ActionResult, "BaseResponse": BaseResponse}
+    return {name: (owners[name.split(".")[0]], name.split(".")[1]) for name in REPLACED}
 
 
 def check_moto() -> None:
@@ -98,6 +112,8 @@ def install() -> None:
             "Table.query": _query,
             "Table.put_item": _put_item,
             "DynamoDBStreamsBackend.get_records": _get_records,
+            "ActionResult.execute_result": _execute_result,
+            "BaseResponse.parse_parameters": _parse_parameters,
         }
         for name, (owner, attr) in _targets().items():
             _originals[name] = getattr(owner, attr)
@@ -318,6 +334,39 @@ def _get_records(self: DynamoDBStreamsBackend, iterator_arn: str, limit: int) ->
         for arn in list(self.shard_iterators)[:excess]:
             del self.shard_iterators[arn]
     return result
+
+
+# ---- answers ------------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    """What moto's JSON serializer makes of a result: no nulls, epoch seconds, base64 blobs."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def _parse_parameters(self: BaseResponse, request: Any) -> None:
+    """moto's parse_parameters, with a plain json.loads for the hot operations' requests."""
+    if (self.boto3_service_name, self._get_action()) not in PLAIN_JSON:
+        return _originals["BaseResponse.parse_parameters"](self, request)
+    self.params = json.loads(request.data or b"{}")
+
+
+def _execute_result(self: ActionResult, context: Any) -> Any:
+    """moto's execute_result, with a plain json.dumps for the hot operations' results."""
+    operation = (context.service_model.service_name, context.operation_model.name)
+    if operation not in PLAIN_JSON or not isinstance(self.result, dict):
+        return _originals["ActionResult.execute_result"](self, context)
+    serializer = context.serializer_class(operation_model=context.operation_model)
+    response = serializer._create_default_response()
+    response["headers"]["Content-Type"] = serializer._get_protocol_specific_content_type()
+    return response["status_code"], response["headers"], json.dumps(_plain(self.result), separators=(",", ":"))
 
 
 # ---- the server ---------------------------------------------------------------------------

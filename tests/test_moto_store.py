@@ -72,13 +72,30 @@ def _scenario() -> dict[str, Any]:
                                 ExpressionAttributeValues={":p": {"S": "P1"}, ":s": {"S": "000"}})
     seen["page"].pop("ResponseMetadata")
     seen["miss"] = client.get_item(TableName="t", Key={"pk": {"S": "nope"}, "sk": {"S": "x"}}).get("Item")
+    seen["hit"] = client.get_item(TableName="t", Key={"pk": {"S": "P9"}, "sk": {"S": "a"}}, ConsistentRead=True)["Item"]
+    seen["batch"] = client.batch_get_item(RequestItems={"t": {"Keys": [
+        {"pk": {"S": "P0"}, "sk": {"S": "000"}}, {"pk": {"S": "P1"}, "sk": {"S": "003"}},
+        {"pk": {"S": "none"}, "sk": {"S": "x"}}], "ConsistentRead": True}})["Responses"]["t"]
+    seen["batch"].sort(key=lambda i: i["sk"]["S"])
+    seen["updated"] = client.update_item(TableName="t", Key={"pk": {"S": "P0"}, "sk": {"S": "002"}},
+                                         UpdateExpression="ADD v :one SET m = :m", ReturnValues="ALL_NEW",
+                                         ExpressionAttributeValues={":one": {"N": "1"},
+                                                                    ":m": {"M": {"a": {"N": "1"}}}})["Attributes"]
+    seen["deleted"] = client.delete_item(TableName="t", Key={"pk": {"S": "P1"}, "sk": {"S": "003"}},
+                                         ReturnValues="ALL_OLD")["Attributes"]
+    seen["put"] = client.put_item(TableName="t", Item={"pk": {"S": "P7"}, "sk": {"S": "b"}, "bin": {"B": b"\x00\xff"}})
+    seen["put"].pop("ResponseMetadata")
+    seen["paged"] = client.query(TableName="t", KeyConditionExpression="pk = :p", Limit=1,
+                                 ExpressionAttributeValues={":p": {"S": "P0"}})["LastEvaluatedKey"]
     seen["items"] = sorted(client.scan(TableName="t")["Items"], key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
     arn = client.describe_table(TableName="t")["Table"]["LatestStreamArn"]
     streams = boto3.client("dynamodbstreams", region_name=REGION)
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-    seen["stream"] = [(r["eventName"], r["dynamodb"].get("NewImage"), r["dynamodb"].get("OldImage"))
-                      for r in streams.get_records(ShardIterator=it)["Records"]]
+    records = streams.get_records(ShardIterator=it)["Records"]
+    seen["stream"] = [(r["eventName"], r["dynamodb"].get("NewImage"), r["dynamodb"].get("OldImage"),
+                       sorted(r), sorted(r["dynamodb"]), type(r["dynamodb"]["ApproximateCreationDateTime"]))
+                      for r in records]
     return seen
 
 
