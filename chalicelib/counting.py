@@ -191,7 +191,9 @@ def event_contribution(image: Mapping[str, Any]) -> Deltas:
         return deltas
     at = _time(image["at"])
     prev_at = _time(image["prev_at"]) if image.get("prev_at") else None
-    _usage(deltas, image["filing"], image["province"], at, event_values(image["type"], at, prev_at))
+    # Every counted click is account activity too: an account that reads widely is no puppet.
+    _usage(deltas, image["filing"], image["province"], at, event_values(image["type"], at, prev_at),
+           image["user"], {"views" if image["type"] == "view" else "downloads": 1})
     return deltas
 
 

@@ -34,7 +34,6 @@ log = logging.getLogger("devstack")
 
 STAGE = "local"
 DEFAULT_PORT = 8000
-ROBOTS_FILE = ROOT.parent / "shared" / "data" / "counter_bots.json"
 FAKE_ACCOUNT = "123456789012"
 
 
@@ -63,8 +62,6 @@ def local_environment(moto_endpoint: str, overrides: Mapping[str, str | None] | 
     }
     env["AWS_DEFAULT_REGION"] = env["AWS_REGION"]
     env.update(stage_environment())
-    if not os.environ.get("NAVI_ROBOTS_FILE") and ROBOTS_FILE.exists():
-        env["NAVI_ROBOTS_FILE"] = str(ROBOTS_FILE)
     # NAVI_NOW and NAVI_JWT_SECRET are not touched: the caller's values pass through.
     env.update(overrides or {})
     return env
@@ -642,9 +639,6 @@ def main(argv: list[str] | None = None) -> int:
     """Serve on $PORT (default 8000) until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
-    parser.add_argument("--robots", default=os.environ.get("NAVI_ROBOTS_FILE") or
-                        (str(ROBOTS_FILE) if ROBOTS_FILE.exists() else None),
-                        help="COUNTER robots list (default: ../shared/data/counter_bots.json if present)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -652,8 +646,7 @@ def main(argv: list[str] | None = None) -> int:
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    overrides = {"NAVI_ROBOTS_FILE": args.robots} if args.robots else None
-    stack = start_stack(port=args.port, env_overrides=overrides)
+    stack = start_stack(port=args.port)
     try:
         wait_until_up(stack.url, has_health="/health" in stack.app_module.app.routes)
         print(f"patentnavi-eval serving on {stack.url}", flush=True)
