@@ -191,9 +191,12 @@ def event_contribution(image: Mapping[str, Any]) -> Deltas:
         return deltas
     at = _time(image["at"])
     prev_at = _time(image["prev_at"]) if image.get("prev_at") else None
-    # Every counted click is account activity too: an account that reads widely is no puppet.
-    _usage(deltas, image["filing"], image["province"], at, event_values(image["type"], at, prev_at),
-           image["user"], {"views" if image["type"] == "view" else "downloads": 1})
+    _usage(deltas, image["filing"], image["province"], at, event_values(image["type"], at, prev_at))
+    cycle = cycle_for(at)
+    if cycle is not None:
+        # A counted click is activity on its unit: an account that reads widely is no single-purpose
+        # puppet. Not per minute: a reader's clicks would grow its account item without bound.
+        add(deltas, account_units_key(image["user"]), {unit_name(cycle.id, image["province"]): 1})
     return deltas
 
 
