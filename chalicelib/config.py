@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
@@ -10,6 +11,8 @@ from .clock import parse_instant
 
 LOCAL_STAGES = frozenset({"local", "test"})
 LOCAL_JWT_SECRET = "navi-local-dev-secret"
+# A browser origin: scheme, host and optional port, nothing else (no path, no wildcard).
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?", re.ASCII)
 
 
 class ConfigError(RuntimeError):
@@ -31,6 +34,7 @@ class Settings:
     cursor_secret: str
     start_at: datetime | None
     robots_file: str | None
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API (the portal's)
 
     @property
     def is_local(self) -> bool:
@@ -54,6 +58,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if missing:
             raise ConfigError(f"deployed stage {stage!r} needs {', '.join(missing)}")
     start = env.get("NAVI_NOW")
+    cors_origins = _origins(env.get("NAVI_CORS_ORIGINS", ""), https_only=not local)
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "cn-north-1",
@@ -68,4 +73,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cursor_secret=env.get("NAVI_CURSOR_SECRET") or "navi-local-cursor-secret-not-for-deployed-stages",
         start_at=parse_instant(start) if start else None,
         robots_file=env.get("NAVI_ROBOTS_FILE") or None,
+        cors_origins=cors_origins,
     )
+
+
+def _origins(raw: str, https_only: bool) -> tuple[str, ...]:
+    """NAVI_CORS_ORIGINS: comma-separated exact origins; deployed stages allow https only."""
+    origins = tuple(o.strip().lower().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin) or (https_only and not origin.startswith("https://")):
+            raise ConfigError(f"NAVI_CORS_ORIGINS holds {origin!r}; give exact origins like https://portal.example.cn")
+    return origins
