@@ -108,6 +108,8 @@ def _preflight_route(path: str) -> None:
     if path in _PREFLIGHTS:
         return
     _PREFLIGHTS.add(path)
+    http.ROUTES.append(http.RouteDoc("OPTIONS", path, "CORS preflight: allowed for the stage's portal origins",
+                                     auth="none", status=204, tag="platform"))
 
     def preflight(**_params):
         request = app.current_request
