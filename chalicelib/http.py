@@ -16,10 +16,13 @@ MAX_BODY_BYTES = 256 * 1024
 MAX_DEPTH = 32  # the deepest body model nests 5 levels; Python's parser dies near 1,000
 
 # A JWT (header.payload.signature, the header always base64 of '{"'), a credential after a scheme,
-# or a token in a query string or form (`access_token=...`).
+# a token in a query string or form (`access_token=...`) or a JSON body (`"access_token": "..."`,
+# its quotes escaped once or more when a message quoting it is itself logged as JSON).
+_TOKEN_NAMES = r"(?:access|id|refresh)_token"
 _SECRETS = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
                       r"|(?i:\b(bearer|basic)\s+)[^\s\"'\\,]+"
-                      r"|(?i:\b((?:access|id|refresh)_token)=)[^&\s\"'\\,]+")
+                      rf"|(?i:\b({_TOKEN_NAMES})=)[^&\s\"'\\,]+"
+                      rf'|(?i:(\\*"{_TOKEN_NAMES}\\*"\s*:\s*\\*"))[^"\\]*')
 
 # Path and query parameter formats, each declared once: (regex, what the 422 says, OpenAPI pattern).
 # Only ASCII: str.isdigit() and \d accept superscripts and other scripts' digits that int() refuses
@@ -231,6 +234,8 @@ def redact(text: str) -> str:
             return f"{m.group(1)} [redacted]"
         if m.group(2):
             return f"{m.group(2)}=[redacted]"
+        if m.group(3):
+            return f"{m.group(3)}[redacted]"
         return "[redacted-jwt]"
     return _SECRETS.sub(replace, text)
 

@@ -298,3 +298,37 @@ def test_actual_responses_and_problems_carry_the_portal_origin(api):
                      api.post("/filings", json={}, headers={"Origin": PORTAL})):
         assert response.headers["Access-Control-Allow-Origin"] == PORTAL
         assert "Origin" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize("text", [
+    "GET /filings?access_token=opaque-secret-1&x=1",
+    '{"access_token": "opaque-secret-1", "score": 5}',
+    'message quoting a body {\\"refresh_token\\": \\"opaque-secret-1\\"}',
+    "Authorization: Bearer opaque-secret-1",
+])
+def test_tokens_are_redacted_whatever_carried_them(text):
+    from chalicelib.http import redact
+    assert "opaque-secret-1" not in redact(text) and "[redacted]" in redact(text)
+
+
+def test_a_crash_quoting_the_query_string_and_body_logs_no_token(client, store, monkeypatch):
+    import io
+
+    import app
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(app.logger.registered_formatter)
+    logging.getLogger(app.logger.name).addHandler(handler)
+    secret = token(sub="leaky", role="user")
+    from chalicelib import filings
+
+    def explode(*args, **kwargs):  # a careless message quoting what the caller sent
+        raise RuntimeError(f"failed /filings?access_token=opaque-77 body {{\"access_token\": \"opaque-77\"}} {secret}")
+    monkeypatch.setattr(filings, "list_page", explode)
+    try:
+        assert client.get(f"/filings?access_token={secret}").status == 500
+    finally:
+        logging.getLogger(app.logger.name).removeHandler(handler)
+    logged = stream.getvalue()
+    assert "RuntimeError" in logged  # the traceback was logged, tokens cut out
+    assert "opaque-77" not in logged and secret not in logged and secret.split(".")[2] not in logged
