@@ -332,3 +332,27 @@ def test_a_crash_quoting_the_query_string_and_body_logs_no_token(client, store, 
     logged = stream.getvalue()
     assert "RuntimeError" in logged  # the traceback was logged, tokens cut out
     assert "opaque-77" not in logged and secret not in logged and secret.split(".")[2] not in logged
+
+
+def test_cors_origins_are_exact_per_stage_and_https_when_deployed():
+    from chalicelib.config import ConfigError, load_settings
+    deployed = {"NAVI_STAGE": "prod", "NAVI_JWT_ISSUER": "i", "NAVI_JWT_AUDIENCE": "a", "NAVI_JWKS_URL": "u",
+                "NAVI_CURSOR_SECRET": "s" * 32}
+    local = load_settings({"NAVI_STAGE": "local", "NAVI_CORS_ORIGINS": "http://localhost:3000, HTTP://127.0.0.1:3000/"})
+    assert local.cors_origins == ("http://localhost:3000", "http://127.0.0.1:3000")
+    assert load_settings({**deployed, "NAVI_CORS_ORIGINS": "https://portal.example.gov.cn"}).cors_origins == (
+        "https://portal.example.gov.cn",)
+    assert load_settings(deployed).cors_origins == ()
+    for bad in ("*", "http://portal.example.gov.cn", "https://portal.example.gov.cn/app", "portal.example.gov.cn"):
+        with pytest.raises(ConfigError):
+            load_settings({**deployed, "NAVI_CORS_ORIGINS": bad})
+
+
+def test_every_stage_in_chalice_config_names_its_portal_origins():
+    from pathlib import Path
+
+    from chalicelib.config import load_settings
+    stages = json.loads((Path(__file__).parent.parent / ".chalice" / "config.json").read_text())["stages"]
+    for name, stage in stages.items():
+        env = {**stage["environment_variables"], "NAVI_CURSOR_SECRET": "s" * 32}
+        assert load_settings(env).cors_origins, name
