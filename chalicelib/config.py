@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Mapping
 
 from .clock import parse_instant
@@ -35,6 +35,8 @@ class Settings:
     start_at: datetime | None
     robots_file: str | None
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API (the portal's)
+    # How long a stream record's dedup marker is kept: longer than the stream can deliver it again.
+    marker_ttl: timedelta = timedelta(days=7)
 
     @property
     def is_local(self) -> bool:
@@ -74,6 +76,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         start_at=parse_instant(start) if start else None,
         robots_file=env.get("NAVI_ROBOTS_FILE") or None,
         cors_origins=cors_origins,
+        marker_ttl=timedelta(seconds=int(env.get("NAVI_MARKER_TTL_SECONDS") or 7 * 86400)),
     )
 
 
