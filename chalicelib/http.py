@@ -24,7 +24,8 @@ _SECRETS = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
                       rf"|(?i:\b({_TOKEN_NAMES})=)[^&\s\"'\\,]+"
                       rf'|(?i:(\\*"{_TOKEN_NAMES}\\*"\s*:\s*\\*"))[^"\\]*')
 
-# Path and query parameter formats, each declared once: (regex, what the 422 says, OpenAPI pattern).
+# Path and query parameter formats, each declared once: (regex, what the 422 says); the OpenAPI
+# document publishes the same regex as the parameter's pattern.
 # Only ASCII: str.isdigit() and \d accept superscripts and other scripts' digits that int() refuses
 # or reads differently, and those would reach keys of the table.
 PARAM_FORMATS: dict[str, tuple[str, str]] = {
@@ -56,7 +57,6 @@ class RouteDoc:
     status: int = 200
     response: dict | None = None
     tag: str = "platform"
-    params: dict[str, str] = field(default_factory=dict)  # path parameter -> PARAM_FORMATS key
 
 
 ROUTES: list[RouteDoc] = []
@@ -228,7 +228,7 @@ def _has_surrogate(text: str) -> bool:
 
 
 def redact(text: str) -> str:
-    """`text` with every token cut out (JWTs, bearer/basic credentials, access_token= values)."""
+    """`text` with every token cut out (JWTs, bearer/basic credentials, access_token= and JSON values)."""
     def replace(m: re.Match) -> str:
         if m.group(1):
             return f"{m.group(1)} [redacted]"

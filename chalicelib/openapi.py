@@ -41,7 +41,8 @@ def document(routes: list[RouteDoc]) -> dict[str, Any]:
             ],
             "responses": {
                 str(r.status): {"description": "Success"} if r.status == 204 else {
-                    "description": "Success", "content": {"application/json": {"schema": r.response or {"type": "object"}}}},
+                    "description": "Success",
+                    "content": {"application/json": {"schema": r.response or {"type": "object"}}}},
                 "400": _problem("Malformed request"),
                 "404": _problem("Not found"),
             },
@@ -58,9 +59,9 @@ def document(routes: list[RouteDoc]) -> dict[str, Any]:
             op["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{r.body.__name__}"}}}}
             op["responses"]["415"] = _problem("Body is not JSON")
-            op["responses"]["422"] = _problem("Invalid fields, each named in errors")
+            op["responses"]["422"] = _problem("Invalid fields or parameters, each named in errors")
         if op["parameters"]:
-            op["responses"]["422"] = _problem("A parameter outside its documented format, named in errors")
+            op["responses"].setdefault("422", _problem("A parameter outside its documented format, named in errors"))
         if r.method == "OPTIONS":
             op["responses"]["403"] = _problem("The Origin is not one of the stage's portal origins")
         if r.method in ("POST", "PUT", "DELETE"):

@@ -100,7 +100,8 @@ def test_the_coverage_phase_gets_no_5xx_and_only_problems(api, fuzz_schema):
 def test_generated_requests_get_no_5xx_and_only_problems(api, fuzz_schema):
     failures: list[str] = []
     # Preflights answer the same whatever is generated; the coverage phase reaches them.
-    operations = [op for op in (result.ok() for result in fuzz_schema.get_all_operations()) if op.method.lower() != "options"]
+    operations = [op for op in (result.ok() for result in fuzz_schema.get_all_operations())
+                  if op.method.lower() != "options"]
     assert len(operations) > 30
     tokens = _tokens(api)
     callers = {who: tokens[who] for who in ("anonymous", "national_admin", "filer", "user")}

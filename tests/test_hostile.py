@@ -13,7 +13,7 @@ import pytest
 from chalicelib import scheme
 from tests.support import approved_filing, auth, client, report_body, store, token  # noqa: F401
 from tests.test_errors import PROBLEM, assert_problem, live_problem
-from tests.test_filings import FILER, NATIONAL, stored_items
+from tests.test_filings import FILER, stored_items
 
 ADMIN = dict(sub="admin", role="national_admin")
 CYCLE = "2024"
