@@ -146,7 +146,7 @@ def json_body(raw: bytes | None, content_type: str | None) -> Any:
     except UnicodeDecodeError as exc:
         raise BadRequest(f"The body is not valid UTF-8: {exc}",
                          errors=[{"field": "", "message": "malformed JSON"}]) from None
-    if _depth(text) > MAX_DEPTH:
+    if _too_deep(text):
         raise BadRequest(f"The body nests deeper than {MAX_DEPTH} levels",
                          errors=[{"field": "", "message": f"nested deeper than {MAX_DEPTH}"}])
     try:
@@ -176,26 +176,18 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _depth(text: str) -> int:
-    """Deepest [ / { nesting, counted without recursion (brackets inside strings do not count)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _too_deep(text: str) -> bool:
+    """True when [ / { nest deeper than MAX_DEPTH; counted without recursion, strings left out."""
+    depth = 0
+    for bracket in _BRACKET.finditer(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > MAX_DEPTH:
+            return True
+    return False
 
 
 def _refuse_untrustworthy_values(data: Any) -> None:

@@ -23,7 +23,7 @@ from schemathesis.generation.overrides import Override
 
 from tests.support import report_body
 
-MAX_EXAMPLES = 20          # generated cases per operation and mode
+MAX_EXAMPLES = 15          # generated cases per operation and mode
 HOSTILE_EXAMPLES = 6       # hostile bodies per write route and role
 ROLES = ("anonymous", "national_admin", "province_admin", "filer", "user", "expert")
 
