@@ -364,3 +364,17 @@ def test_every_stage_in_chalice_config_names_its_portal_origins():
     for name, stage in stages.items():
         env = {**stage["environment_variables"], "NAVI_CURSOR_SECRET": "s" * 32}
         assert load_settings(env).cors_origins, name
+
+
+def test_names_titles_and_reasons_elsewhere_refuse_controls_and_invisible_text_too(client, store):
+    from tests.test_annual_forms import JS_ADMIN, PATH, form
+    store.at("2024-10-20T10:00:00+08:00")
+    carrier = {"name": "\u200b", "type": "other"}
+    refused(client, store, "PUT", PATH, 422, "carriers.0.name", body=form(carriers=[carrier]), headers=JS_ADMIN)
+    policy = {"title": "方案\u202e", "issued_on": "2024-03-01"}
+    refused(client, store, "PUT", PATH, 422, "policies.0.title", body=form(policies=[policy]), headers=JS_ADMIN)
+    refused(client, store, "POST", f"/cycles/{CYCLE}/adjustments", 422, "reason",
+            body={"province": "110000", "points": 1, "reason": "\x00"}, headers=auth(**ADMIN))
+    refused(client, store, "POST", f"/cycles/{CYCLE}/excellent-projects", 422, "note",
+            body={"filing": "x", "note": "\u2066\u2069"}, headers=auth(**ADMIN))
+    assert client.put(PATH, form(summary="第一行\n第二行"), headers=JS_ADMIN).status == 201
