@@ -74,9 +74,10 @@ def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response
 
 
 def route(path: str, method: str, summary: str, *, body: type | None = None, query: dict | None = None,
-          auth: str = "optional", status: int = 200, tag: str = "platform", **chalice_kw):
+          auth: str = "optional", status: int = 200, tag: str = "platform", response: dict | None = None,
+          **chalice_kw):
     """Register a Chalice route, record it for the OpenAPI document, render Problems."""
-    http.ROUTES.append(http.RouteDoc(method, path, summary, body, query or {}, auth, status, tag=tag))
+    http.ROUTES.append(http.RouteDoc(method, path, summary, body, query or {}, auth, status, response, tag=tag))
     path_params = {name: http.PATH_PARAMS[name] for name in re.findall(r"{(\w+)}", path)}  # KeyError: declare it
     _preflight_route(path)
 
@@ -290,25 +291,14 @@ def review_publication(publication_id):
 
 # ---- interactions and counters (stream triggers) -------------------------------------
 
-_robots = None
-
-
-def _robot_list():
-    global _robots
-    if _robots is None:
-        from chalicelib import robots
-        _robots = robots.load(_services().settings.robots_file)
-    return _robots
-
-
 @route("/events", "POST", "Record views and downloads (at most 100; resent ids are duplicates)",
        body=EventsIn, auth="required", status=202, tag="interactions")
 def post_events():
-    from chalicelib import interactions
+    from chalicelib import interactions, robots
     caller = _caller()
     batch = _body(EventsIn)
     receipt = interactions.record_events(caller, batch, app.current_request.headers.get("user-agent"),
-                                         _robot_list(), _now())
+                                         robots.counter(), _now())
     from chalicelib import observability as obs
     for name, value in ((obs.EVENTS_ACCEPTED, receipt.accepted), (obs.EVENTS_DUPLICATE, receipt.duplicates),
                         (obs.ROBOTS_DROPPED, receipt.robots)):
@@ -498,6 +488,20 @@ def get_scoring_runs(cycle):
 def publish_scoring_run(cycle, run_id):
     from chalicelib import scoring
     return scoring.publish(_caller(), cycle, run_id, _now())
+
+
+def _explanation_schema() -> dict:
+    from chalicelib.explanations import SCHEMA
+    return SCHEMA
+
+
+@route("/cycles/{cycle}/scoring-runs/{run_id}/units/{province}/explanation", "GET",
+       "Why a unit scored what it did in a run: each indicator's points, the inputs and the counters behind "
+       "them, the flags with their evidence, the adjustments with their authors (national admin)",
+       auth="required", tag="scoring", response=_explanation_schema())
+def explain_unit(cycle, run_id, province):
+    from chalicelib import explanations
+    return explanations.explain(_caller(), cycle, run_id, province)
 
 
 def _scores():

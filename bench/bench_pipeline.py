@@ -140,7 +140,7 @@ def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
         shard = facts.stream_shard
         last = shard.starting_sequence_number + len(shard.items) - 1
         for m in stack.poller.mappings:
-            m.resume = ("AFTER_SEQUENCE_NUMBER", str(last))
+            m.resume, m.iterator = ("AFTER_SEQUENCE_NUMBER", str(last)), None
         moto_store._trim(shard, last + 1)
 
 
@@ -152,9 +152,7 @@ def _keys(table, pk, sk):
 def stream_end(stack) -> int:
     from local_stack import moto_store
     settings = stack.services.settings
-    with moto_store.STORE_LOCK:
-        shard = moto_store.table(settings.facts_table, settings.region).stream_shard
-        return shard.starting_sequence_number + len(shard.items)
+    return moto_store.stream_end(settings.facts_table, settings.region)
 
 
 def wait_settled(stack, end: int, timeout: float = 600) -> float:

@@ -33,7 +33,6 @@ class Settings:
     jwks_url: str | None
     cursor_secret: str
     start_at: datetime | None
-    robots_file: str | None
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API (the portal's)
     # How long a stream record's dedup marker is kept: longer than the stream can deliver it again.
     marker_ttl: timedelta = timedelta(days=7)
@@ -74,7 +73,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwks_url=env.get("NAVI_JWKS_URL") or None,
         cursor_secret=env.get("NAVI_CURSOR_SECRET") or "navi-local-cursor-secret-not-for-deployed-stages",
         start_at=parse_instant(start) if start else None,
-        robots_file=env.get("NAVI_ROBOTS_FILE") or None,
         cors_origins=cors_origins,
         marker_ttl=timedelta(seconds=int(env.get("NAVI_MARKER_TTL_SECONDS") or 7 * 86400)),
     )

@@ -13,7 +13,7 @@ so the trigger and the recount agree whatever the delivery order or timing:
   more than 30 s earlier (or there is none).
 - unique: distinct (user, filing, China date, hour); an event adds 1 exactly when the
   chain's event before it falls in another China hour (chain times never go back).
-Robots and the filing's own author never count.
+Robots and the evaluated province's own staff (own_staff.py) never count.
 """
 from __future__ import annotations
 
@@ -50,6 +50,35 @@ def account_key(province: str, cycle_id: str, user: str) -> tuple[str, str]:
     return f"ACCT#{province}#{cycle_id}", user
 
 
+# Per-account counters for the puppet-swarm check (flags.py). On a unit's account item:
+# the account's counted facts (ACCOUNT_ACTIVITY), its evaluation score sum, and how many of
+# its facts fall in each minute ("minute#<minutes since the epoch>"): the smallest minute
+# holding any is its first action on the unit. On the account's own item: how many counted
+# facts it has on each unit in each cycle ("<cycle>#<province>"), which tells whether it is
+# new in a cycle and whether all its activity lies on one unit. All are sums of facts, so
+# f(new) - f(old) keeps them exact like every other counter.
+ACCOUNT_ACTIVITY = ("likes", "favorites", "comments", "evaluations")
+MINUTE = "minute#"
+
+
+def account_units_key(user: str) -> tuple[str, str]:
+    return f"ACCOUNT#{user}", "UNITS"
+
+
+def minute_name(at: datetime) -> str:
+    return f"{MINUTE}{int(at.timestamp()) // 60}"
+
+
+def unit_name(cycle_id: str, province: str) -> str:
+    return f"{cycle_id}#{province}"
+
+
+def unit_of(name: str) -> tuple[str, str]:
+    """(cycle id, province) of a `unit_name`."""
+    cycle_id, _, province = name.partition("#")
+    return cycle_id, province
+
+
 def add(deltas: Deltas, key: tuple[str, str], values: Mapping[str, int], sign: int = 1) -> None:
     """Accumulate `values` (times `sign`) under `key`, dropping what nets to zero."""
     bucket = deltas.setdefault(key, {})
@@ -77,7 +106,8 @@ def _usage(deltas: Deltas, filing: str, province: str, at: datetime, values: dic
     add(deltas, cycle_key(province, cycle.id), values, sign)
     add(deltas, month_key(province, at), values, sign)
     if user is not None and account_values:
-        add(deltas, account_key(province, cycle.id, user), account_values, sign)
+        add(deltas, account_key(province, cycle.id, user), {**account_values, minute_name(at): 1}, sign)
+        add(deltas, account_units_key(user), {unit_name(cycle.id, province): 1}, sign)
 
 
 def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
@@ -102,9 +132,10 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
             if side in SIDES:
                 values.update({f"evaluations_{side}": 1, f"evaluation_score_sum_{side}": score})
             _usage(deltas, image["filing"], image["province"], _time(image["updated_at"]), values,
-                   image["user"], {"evaluations": 1})
+                   image["user"], {"evaluations": 1, "evaluation_score_sum": score})
     elif entity == "application_update":
-        _usage(deltas, image["filing"], image["province"], _time(image["at"]), {"application_updates": 1})
+        if image.get("earned"):  # a new state of the progression, with proof (filings.change_application)
+            _usage(deltas, image["filing"], image["province"], _time(image["at"]), {"application_updates": 1})
     elif entity == "filing":
         if image.get("status") == "approved":
             add(deltas, cycle_key(image["province"], image["cycle"]), filing_values(image))
@@ -149,7 +180,7 @@ def event_values(kind: str, at: datetime, prev_at: datetime | None) -> dict[str,
 
 
 def counts(image: Mapping[str, Any]) -> bool:
-    """Robots and the filing's own author are stored but never counted."""
+    """Robots and the evaluated province's own staff are stored but never counted."""
     return not image.get("robot") and not image.get("author")
 
 
@@ -161,6 +192,11 @@ def event_contribution(image: Mapping[str, Any]) -> Deltas:
     at = _time(image["at"])
     prev_at = _time(image["prev_at"]) if image.get("prev_at") else None
     _usage(deltas, image["filing"], image["province"], at, event_values(image["type"], at, prev_at))
+    cycle = cycle_for(at)
+    if cycle is not None:
+        # A counted click is activity on its unit: an account that reads widely is no single-purpose
+        # puppet. Not per minute: a reader's clicks would grow its account item without bound.
+        add(deltas, account_units_key(image["user"]), {unit_name(cycle.id, image["province"]): 1})
     return deltas
 
 

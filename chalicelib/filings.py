@@ -13,8 +13,8 @@ from .errors import Conflict, Invalid, NotFound
 from .models import ApplicationUpdate, Filing
 from .paging import Page
 from .reference import INDUSTRIES, PROVINCES
-from .schemas import FILING_KINDS, ApplicationChangeIn, FilingIn, ReviewIn
-from .store import transaction
+from .schemas import APPLICATION_PROGRESSION, FILING_KINDS, ApplicationChangeIn, FilingIn, ReviewIn
+from .store import TransactWriteError, cancelled_by_condition, transaction
 
 PREFIX = "FILINGS"
 
@@ -73,21 +73,55 @@ def review(caller: Caller | None, filing_id: str, body: ReviewIn, now: datetime)
 
 def change_application(caller: Caller | None, filing_id: str, body: ApplicationChangeIn,
                        now: datetime) -> ApplicationUpdate:
-    """Record a change of how an approved result is applied; every change is kept."""
+    """Record a change of how an approved result is applied; every change is kept.
+
+    The change earns points when it reaches a state of the progression further than any the
+    result earned before, with its proof attached. That is decided here, against the
+    filing's `application_reached` under its version condition, and stored with the change:
+    the counters then depend on this one fact alone, so redelivery cannot change them.
+    """
     caller = require(caller, *FILERS)
     filing = writable(caller, filing_id)
     if filing.status != "approved":
         raise Conflict(f"Filing {filing_id} is {filing.status}; application changes need an approved filing")
+    if body.proof is not None:
+        _check_proof(body.proof, filing)
+    rank = APPLICATION_PROGRESSION.index(body.status) if body.status in APPLICATION_PROGRESSION else 0
+    earned = body.proof is not None and rank > (filing.application_reached or 0)
     change_id = uuid.uuid4().hex
     update = ApplicationUpdate(
         key(filing_id), f"APP#{sortable(now)}#{change_id}", entity="application_update", id=change_id,
         filing=filing_id, province=filing.province, status=body.status, note=body.note, by=caller.sub, at=now,
+        proof=body.proof, earned=earned,
     )
-    with transaction() as tx:
-        tx.save(update, condition=ApplicationUpdate.pk.does_not_exist())
-        tx.update(filing, actions=[Filing.application_status.set(body.status)])
-        tx.save(audit.entry("filing", filing_id, "application_change", caller, now, body.model_dump()))
+    actions = [Filing.application_status.set(body.status)]
+    if earned:
+        actions.append(Filing.application_reached.set(rank))
+    try:
+        with transaction() as tx:
+            tx.save(update, condition=ApplicationUpdate.pk.does_not_exist())
+            tx.update(filing, actions=actions)  # conditional on the version read above
+            tx.save(audit.entry("filing", filing_id, "application_change", caller, now,
+                                {**body.model_dump(), "earned": earned}))
+    except TransactWriteError as error:
+        if not cancelled_by_condition(error):
+            raise
+        raise Conflict(f"Filing {filing_id} changed meanwhile; read its application history and retry") from None
     return update
+
+
+def _check_proof(proof_id: str, filing: Filing) -> None:
+    """The proof must be an approved application_proof of the same province proving this result."""
+    try:
+        proof = Filing.get(key(proof_id), "A")
+    except Filing.DoesNotExist:
+        proof = None
+    problem = ("names no filing" if proof is None or proof.province != filing.province
+               else "is not an application_proof" if proof.kind != "application_proof"
+               else "proves another result" if proof.proves != filing.id
+               else f"is {proof.status}; only an approved proof counts" if proof.status != "approved" else None)
+    if problem:
+        raise Invalid(f"proof {problem}", errors=[{"field": "proof", "message": problem}])
 
 
 def writable(caller: Caller | None, filing_id: str) -> Filing:
@@ -132,4 +166,4 @@ def render(filing: Filing) -> dict[str, Any]:
 
 def render_application(update: ApplicationUpdate) -> dict[str, Any]:
     return {"id": update.id, "filing": update.filing, "status": update.status, "note": update.note,
-            "by": update.by, "at": iso(update.at)}
+            "proof": update.proof, "earned": bool(update.earned), "by": update.by, "at": iso(update.at)}

@@ -6,10 +6,16 @@ Thresholds come from the scheme's `flags` section.
 """
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from typing import Any, Mapping
 
-Flag = dict[str, str]
+from .clock import iso
+from .counting import ACCOUNT_ACTIVITY, MINUTE, unit_of
+from .cycles import Cycle, cycle_by_id
+
+Flag = dict[str, Any]  # {"kind", "detail"} and, where a check has it, "evidence"
+NAMED_ACCOUNTS = 100  # a flag names at most this many accounts (and says how many there are)
 
 
 def _month(key: str) -> tuple[int, int]:
@@ -96,3 +102,125 @@ def form_checks(form: Mapping[str, Any] | None, counters: Mapping[str, int]) -> 
         return [{"kind": "fiscal_projects_declared_none",
                  "detail": "the annual form declares no fiscal-funded projects; the completeness ratio counts as full"}]
     return []
+
+
+# ---- puppet swarms ---------------------------------------------------------------------
+# A swarm is many accounts that are new in the cycle and single-purpose (all their counted
+# activity of the cycle lies on this unit) acting on the unit within a short window, or
+# giving it uniformly extreme scores. The run reads the unit's account counters, picks the
+# accounts that could belong to a swarm (swarm_candidates), reads only those accounts' own
+# counters, and judges (puppet_swarms). See counting.py for the counters.
+
+@dataclass(frozen=True)
+class _Account:
+    id: str
+    first_minute: int
+    activity: int
+    evaluations: int
+    score_sum: int
+
+    def extreme(self, rules: Mapping[str, Any]) -> bool:
+        """It gave at least `swarm_extreme_min_evaluations` scores, all 5s (or all 1s)."""
+        return self.evaluations >= rules["swarm_extreme_min_evaluations"] and \
+            self.score_sum in (self.evaluations, 5 * self.evaluations)
+
+
+def _accounts(accounts: Mapping[str, Mapping[str, int]]) -> list[_Account]:
+    out = []
+    for account, numbers in sorted(accounts.items()):
+        minutes = [int(name[len(MINUTE):]) for name, v in numbers.items() if name.startswith(MINUTE) and v > 0]
+        if minutes:
+            out.append(_Account(account, min(minutes), sum(int(numbers.get(n, 0)) for n in ACCOUNT_ACTIVITY),
+                                int(numbers.get("evaluations", 0)), int(numbers.get("evaluation_score_sum", 0))))
+    return out
+
+
+def _windows(accounts: list[_Account], minutes: int) -> tuple[list[_Account], list[tuple[int, int]]]:
+    """The accounts by first action, and for each one the span [start, end) of those whose
+    first action lies within `minutes` from its own (two pointers: linear in the accounts)."""
+    ordered = sorted(accounts, key=lambda a: (a.first_minute, a.id))
+    spans, end = [], 0
+    for start, account in enumerate(ordered):
+        end = max(end, start)
+        while end < len(ordered) and ordered[end].first_minute < account.first_minute + minutes:
+            end += 1
+        spans.append((start, end))
+    return ordered, spans
+
+
+def swarm_candidates(accounts: Mapping[str, Mapping[str, int]], rules: Mapping[str, Any]) -> set[str]:
+    """Accounts whose own counters the swarm check needs: those in a window crowded enough to
+    flag, and (when there are enough of them to flag) those giving only extreme scores."""
+    parsed = _accounts(accounts)
+    ordered, spans = _windows(parsed, rules["swarm_window_minutes"])
+    found: set[str] = set()
+    covered = 0
+    for start, end in spans:
+        if end - start >= rules["swarm_min_accounts"]:
+            found.update(a.id for a in ordered[max(start, covered):end])
+            covered = max(covered, end)
+    extreme = {a.id for a in parsed if a.extreme(rules)}
+    if len(extreme) >= rules["swarm_extreme_min_accounts"]:
+        found |= extreme
+    return found
+
+
+def _suspect(units: Mapping[str, int], province: str, cycle: Cycle) -> bool:
+    """New in the cycle (no counted activity in an earlier one) and single-purpose (all its
+    counted activity in the cycle lies on `province`)."""
+    for name, value in units.items():
+        if value <= 0:
+            continue
+        cycle_id, code = unit_of(name)
+        if cycle_id == cycle.id and code != province:
+            return False
+        earlier = cycle_by_id(cycle_id)
+        if earlier is not None and earlier.starts_at < cycle.starts_at:
+            return False
+    return True
+
+
+def puppet_swarms(accounts: Mapping[str, Mapping[str, int]], units_of: Mapping[str, Mapping[str, int]],
+                  province: str, cycle: Cycle, rules: Mapping[str, Any]) -> list[Flag]:
+    """Flags for swarms of new, single-purpose accounts on the unit; `units_of` holds each
+    candidate account's activity per unit and cycle (accounts missing from it are not suspects)."""
+    parsed = _accounts(accounts)
+    unit_activity = sum(a.activity for a in parsed)
+    unit_evaluations = sum(a.evaluations for a in parsed)
+    suspects = [a for a in parsed if a.id in units_of and _suspect(units_of[a.id], province, cycle)]
+    flags: list[Flag] = []
+    ordered, spans = _windows(suspects, rules["swarm_window_minutes"])
+    start, end = max(spans, key=lambda span: (span[1] - span[0], -span[0]), default=(0, 0))
+    crowded = ordered[start:end]
+    if len(crowded) >= rules["swarm_min_accounts"]:
+        share = sum(a.activity for a in crowded) / unit_activity if unit_activity else 0.0
+        flags.append(_swarm_flag(
+            "puppet_swarm", crowded, share, "activity",
+            f"{len(crowded)} accounts new in cycle {cycle.id}, whose whole activity lies on this unit, first acted "
+            f"on it within {rules['swarm_window_minutes']} minute(s) and hold {share:.0%} of its counted activity "
+            f"(threshold {rules['swarm_min_accounts']} accounts)"))
+    evaluators = [a for a in suspects if a.evaluations]
+    extreme = [a for a in evaluators if a.extreme(rules)]
+    if len(extreme) >= rules["swarm_extreme_min_accounts"] and \
+            len(extreme) / len(evaluators) >= rules["swarm_extreme_share"]:
+        share = sum(a.evaluations for a in extreme) / unit_evaluations
+        flags.append(_swarm_flag(
+            "puppet_extreme_scores", extreme, share, "evaluations",
+            f"{len(extreme)} of the {len(evaluators)} accounts new in cycle {cycle.id} that evaluated only this "
+            f"unit gave nothing but extreme scores; they hold {share:.0%} of its evaluations (threshold "
+            f"{rules['swarm_extreme_min_accounts']} accounts and {rules['swarm_extreme_share']:.0%} of such evaluators)"))
+    return flags
+
+
+def _swarm_flag(kind: str, members: list[_Account], share: float, of: str, detail: str) -> Flag:
+    names = sorted(a.id for a in members)
+    first = min(a.first_minute for a in members)
+    last = max(a.first_minute for a in members)
+    return {"kind": kind, "detail": detail, "evidence": {
+        "accounts": names[:NAMED_ACCOUNTS], "account_count": len(names),
+        "window": {"first_action_from": _minute(first), "first_action_until": _minute(last + 1)},
+        "share": round(share, 4), "share_of": of}}
+
+
+def _minute(index: int) -> str:
+    return iso(datetime.fromtimestamp(index * 60, tz=timezone.utc))

@@ -14,6 +14,7 @@ from .auth import Caller, require
 from .clock import iso
 from .errors import Forbidden, NotFound
 from .models import Comment, Evaluation, Filing, Reaction, UsageEvent
+from .own_staff import is_own_staff
 from .robots import Robots
 from .schemas import CommentIn, EvaluationIn, EventsIn
 
@@ -38,7 +39,8 @@ def record_events(caller: Caller | None, batch: EventsIn, request_agent: str | N
     """
     caller = require(caller)
     wanted = {e.filing for e in batch.events}
-    found = {f.id: f for f in Filing.batch_get([(filings.key(fid), "A") for fid in wanted])}
+    found = {f.id: f for f in Filing.batch_get([(filings.key(fid), "A") for fid in wanted],
+                                               attributes_to_get=["pk", "sk", "id", "status", "province", "author"])}
     approved = {fid: f for fid, f in found.items() if f.status == "approved"}
 
     items: list[UsageEvent] = []
@@ -57,7 +59,7 @@ def record_events(caller: Caller | None, batch: EventsIn, request_agent: str | N
         items.append(UsageEvent(
             *usage_order.event_key(caller.sub, event.id), entity="event", id=event.id, type=event.type,
             filing=filing.id, user=caller.sub, at=now, province=filing.province, user_agent=agent,
-            robot=robots.is_robot(agent), author=filing.author == caller.sub,
+            robot=robots.is_robot(agent), author=is_own_staff(caller, filing),
         ))
     outcome = usage_order.store(items, [counting.counts({"robot": e.robot, "author": e.author}) for e in items], now)
     return Receipt(accepted=len(outcome.stored), duplicates=duplicates + len(outcome.duplicates),
@@ -82,7 +84,7 @@ def set_reaction(caller: Caller | None, filing_id: str, kind: str, active: bool,
         since = now if active else current.since
         Reaction(filings.key(filing_id), sk, entity="reaction", kind=kind, filing=filing_id, user=caller.sub,
                  province=filing.province, active=active, since=since, changed_at=now,
-                 author=filing.author == caller.sub).save()
+                 author=is_own_staff(caller, filing)).save()
     return {"filing": filing_id, kind: active}
 
 
@@ -95,7 +97,7 @@ def add_comment(caller: Caller | None, filing_id: str, body: CommentIn, now: dat
     comment_id = f"{int(now.timestamp() * 1000):013d}{uuid.uuid4().hex[:8]}"
     comment = Comment(filings.key(filing_id), f"COMMENT#{comment_id}", entity="comment", id=comment_id,
                       filing=filing_id, user=caller.sub, province=filing.province, text=body.text,
-                      created_at=now, author=filing.author == caller.sub)
+                      created_at=now, author=is_own_staff(caller, filing))
     comment.save(condition=Comment.pk.does_not_exist())
     return comment
 
@@ -136,7 +138,7 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
     filing = filings.get_approved(caller, filing_id)
     evaluation = Evaluation(filings.key(filing_id), f"EVAL#{caller.sub}", entity="evaluation", filing=filing_id,
                             user=caller.sub, side=caller.side, province=filing.province, score=body.score,
-                            feedback=body.feedback, updated_at=now, author=filing.author == caller.sub)
+                            feedback=body.feedback, updated_at=now, author=is_own_staff(caller, filing))
     evaluation.save()
     return evaluation
 

@@ -97,6 +97,7 @@ class Filing(FactBase):
     review_note = UnicodeAttribute(null=True)
     first_approved_at = UTCDateTimeAttribute(null=True)
     application_status = UnicodeAttribute(null=True)
+    application_reached = NumberAttribute(default=0)  # furthest progression state earned, by index
     version = VersionAttribute()
 
 
@@ -138,6 +139,8 @@ class ApplicationUpdate(FactBase):
     note = UnicodeAttribute(null=True)
     by = UnicodeAttribute()
     at = UTCDateTimeAttribute()
+    proof = UnicodeAttribute(null=True)
+    earned = BooleanAttribute(default=False)  # decided when stored, so the counters only read this fact
 
 
 class UsageEvent(FactBase):

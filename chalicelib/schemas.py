@@ -126,9 +126,19 @@ class ReviewIn(Body):
     note: Optional[Text(0, 2000, multiline=True)] = None
 
 
+# How a result is applied. A result earns application points for each state of the
+# progression it reaches, in this order and once each; a pause or a discontinuation is
+# recorded and earns nothing, and so does a change back or to a state already reached.
+APPLICATION_PROGRESSION = ("not_started", "in_progress", "applied")
+APPLICATION_STATES = APPLICATION_PROGRESSION + ("paused", "discontinued")
+
+
 class ApplicationChangeIn(Body):
-    status: Literal["not_started", "in_progress", "applied", "paused", "discontinued"]
+    status: Literal[APPLICATION_STATES]
     note: Optional[Text(0, 2000, multiline=True)] = None
+    proof: Optional[Text(1, 64)] = Field(
+        default=None, description="id of an approved application_proof filing of the same province that "
+                                  "proves this result; a change earns points only with its proof attached")
 
 
 class EventIn(Body):

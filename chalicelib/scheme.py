@@ -117,6 +117,15 @@ class FlagRulesIn(Strict):
     burst_counters: list[str] = ["evaluations", "likes"]
     cutoff_min_filings: int = Field(20, ge=1)
     cutoff_share: float = Field(0.5, gt=0, le=1, description="share of approved filings filed in the last 14 days")
+    swarm_min_accounts: int = Field(20, ge=2, description="puppet swarm: accounts new in the cycle whose whole "
+                                    "activity lies on the unit, first acting on it within the window")
+    swarm_window_minutes: int = Field(10, ge=1, le=1440, description="puppet swarm: the window, in minutes")
+    swarm_extreme_min_accounts: int = Field(20, ge=2, description="puppet scores: such accounts giving only "
+                                            "extreme scores (all 5s or all 1s)")
+    swarm_extreme_min_evaluations: int = Field(3, ge=1, description="puppet scores: an account's scores are "
+                                               "uniformly extreme when it gave at least this many, all 5 or all 1")
+    swarm_extreme_share: float = Field(0.9, gt=0, le=1, description="puppet scores: their share of such "
+                                       "accounts that evaluated the unit")
 
 
 class SchemeIn(Strict):
@@ -250,6 +259,11 @@ def store_new(caller: Caller | None, body: SchemeIn, now: datetime) -> dict[str,
     except TransactWriteError:
         raise Conflict("Another scheme version was stored at the same time; read it and retry") from None
     return data
+
+
+def flag_rules(scheme: dict[str, Any]) -> dict[str, Any]:
+    """The scheme's flag thresholds; a version stored before a check existed gets its defaults."""
+    return {**FlagRulesIn().model_dump(), **scheme.get("flags", {})}
 
 
 def indicators(scheme: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

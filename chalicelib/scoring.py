@@ -1,9 +1,10 @@
 """Year-end scoring runs: read the running counters, score all 32 units, keep the run immutably.
 
-A run reads a fixed number of items whatever the number of interaction events: the 32
+A run reads a number of items that does not grow with the interaction events: the 32
 province×cycle counter items (one BatchGet), each unit's month counters and per-account
-counters (for the anomaly flags), the annual forms, excellent projects, adjustments and the
-scheme. It stores the scheme it used, every input value, every indicator score, bonus,
+counters (for the anomaly flags), the own counters of the few accounts that could be puppets
+(one BatchGet per 100; see flags.swarm_candidates), the annual forms, excellent projects,
+adjustments and the scheme. It stores the scheme it used, every input value, every indicator score, bonus,
 adjustments, total and rank of all 32 units in one transaction (header + 32 results +
 audit), so a run is either whole or absent and is never changed afterwards.
 Same facts, same numbers: everything is computed in a fixed order; ties go to the lower
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter as Tally
 from datetime import datetime
 from typing import Any, Mapping
 
 from . import adjustments as adjustments_mod
-from . import annual_forms, audit, bonus, counters, flags, scheme as scheme_mod
+from . import annual_forms, audit, bonus, counters, counting, flags, scheme as scheme_mod
 from .auth import Caller, require
 from .clock import china, iso
 from .cycles import Cycle, cycle_by_id, cycles_closing_in
@@ -57,6 +59,19 @@ def derived_inputs(numbers: Mapping[str, int], form: Mapping[str, Any] | None) -
     }
 
 
+# How each derived input is made, and the province×cycle counters it is made from (the
+# annual-form inputs come from the form of the run's `form_year`).
+DERIVED_FROM: dict[str, tuple[str, tuple[str, ...]]] = {
+    "form_filed": ("1 when the province's annual form is on file, else 0", ()),
+    "form_completeness": ("share of the annual form's sections with substance", ()),
+    "form_funding": ("provincial_funds + other_funds declared on the annual form (10k yuan)", ()),
+    "form_fiscal_projects": ("fiscal-funded projects declared on the annual form (none without a form)", ()),
+    "filings_on_time": ("max(0, filings_approved - filings_approved_near_cutoff)",
+                        ("filings_approved", "filings_approved_near_cutoff")),
+    "evaluation_sides": ("number of sides whose evaluations_<side> > 0", tuple(f"evaluations_{s}" for s in SIDES)),
+}
+
+
 def _forms(cycle: Cycle, provisional: bool) -> dict[str, tuple[int, dict]]:
     """province → (form year, form). A provisional run falls back to the year before, since the
     cycle's own form is only due after it closes."""
@@ -71,18 +86,24 @@ def _forms(cycle: Cycle, provisional: bool) -> dict[str, tuple[int, dict]]:
 def gather(cycle: Cycle, provisional: bool) -> dict[str, Any]:
     """Everything a run reads, per unit: counters, derived inputs, flag evidence, bonus, adjustments."""
     scheme = scheme_mod.current()
-    rules = scheme["flags"]
+    rules = scheme_mod.flag_rules(scheme)
     numbers = counters.province_cycle_all(cycle.id)
     forms = _forms(cycle, provisional)
     month_counters = _months(cycle)
+    accounts_of = {code: counters.accounts(code, cycle.id) for code in PROVINCES}
+    # An account acting on two units is no puppet of either: only single-unit candidates are read.
+    seen_on = Tally(account for accounts in accounts_of.values() for account in accounts)
+    units_of = _units_of({account for accounts in accounts_of.values()
+                          for account in flags.swarm_candidates(accounts, rules) if seen_on[account] == 1})
     units: dict[str, Any] = {}
     for code in PROVINCES:
         unit_numbers = {k: int(v) for k, v in sorted(numbers.get(code, {}).items())}
         form_year, form = forms.get(code, (None, None))
         months = month_counters.get(code, {})
-        accounts = counters.accounts(code, cycle.id)
+        accounts = accounts_of[code]
         unit_flags = (flags.usage_spikes(months, cycle.first_day, cycle.last_day, rules)
                       + flags.concentrated_bursts(accounts, rules)
+                      + flags.puppet_swarms(accounts, units_of, code, cycle, rules)
                       + flags.cutoff_bulk(unit_numbers, rules)
                       + flags.form_checks(form, unit_numbers))
         units[code] = {
@@ -115,6 +136,16 @@ def _months(cycle: Cycle) -> dict[str, dict[str, dict[str, int]]]:
     for item in Counter.batch_get(keys):
         raw = item.n.as_dict() if item.n is not None else {}
         out.setdefault(item.pk.split("#", 1)[1], {})[item.sk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
+    return out
+
+
+def _units_of(users: set[str]) -> dict[str, dict[str, int]]:
+    """account → counted activity per "<cycle>#<province>", for the swarm candidates only
+    (BatchGet by exact key: one request per 100 candidates, none when there are none)."""
+    out: dict[str, dict[str, int]] = {}
+    for item in Counter.batch_get([counting.account_units_key(u) for u in sorted(users)]):
+        raw = item.n.as_dict() if item.n is not None else {}
+        out[item.pk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
     return out
 
 
@@ -152,15 +183,22 @@ def indicator_value(ind: Mapping[str, Any], inputs: Mapping[str, Any]) -> float 
     return float(total)
 
 
+def log_reference(ind: Mapping[str, Any], values: Mapping[str, float | None]) -> tuple[float | None, float]:
+    """(cap, best) of a log_best indicator: cap = k × median of the non-zero values, best = the
+    highest capped value."""
+    positive = sorted(v for v in values.values() if v and v > 0)
+    cap = ind["cap_median_multiple"] * statistics.median(positive) if positive and ind.get("cap_median_multiple") else None
+    best = max((min(v or 0.0, cap) if cap is not None else (v or 0.0) for v in values.values()), default=0.0)
+    return cap, best
+
+
 def normalise(ind: Mapping[str, Any], values: Mapping[str, float | None]) -> dict[str, dict[str, Any]]:
     """code → {"value", "score" in [0, 1]} for one indicator across all units."""
     kind = ind["normalise"]
     out: dict[str, dict[str, Any]] = {}
     if kind == "log_best":
-        positive = sorted(v for v in values.values() if v and v > 0)
-        cap = ind["cap_median_multiple"] * statistics.median(positive) if positive and ind.get("cap_median_multiple") else None
+        cap, best = log_reference(ind, values)
         capped = {c: min(v or 0.0, cap) if cap is not None else (v or 0.0) for c, v in values.items()}
-        best = max(capped.values(), default=0.0)
         for code, v in values.items():
             score = math.log1p(max(capped[code], 0)) / math.log1p(best) if best > 0 else 0.0
             out[code] = {"value": v, "capped_at": cap if cap is not None and (v or 0) > cap else None, "score": score}

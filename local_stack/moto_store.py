@@ -171,7 +171,7 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
     for op_type, op, key in ops:
         current = self.get_item(op["TableName"], key)
         condition = op.get("ConditionExpression")
-        if condition is not None and not get_filter_expression(
+        if condition is not None and not _condition(
                 condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")).expr(current):
             old = (current.to_json()["Attributes"]
                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current else None)
@@ -201,6 +201,20 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
             failed = [(None, None, None)] * len(ops)
             failed[index] = (type(error).__name__, str(error), None)
             raise TransactionCanceledException(failed) from error
+
+
+_conditions: dict[str, Any] = {}
+
+
+def _condition(expression: str, names: dict | None, values: dict | None) -> Any:
+    """A parsed condition, kept per text: a transaction of 100 puts repeats one condition 100 times."""
+    key = json.dumps([expression, names, values], sort_keys=True)
+    parsed = _conditions.get(key)
+    if parsed is None:
+        if len(_conditions) > 10_000:
+            _conditions.clear()
+        parsed = _conditions[key] = get_filter_expression(expression, names, values)
+    return parsed
 
 
 class _Undo:
@@ -290,6 +304,13 @@ def expire(table_name: str, region: str, now_epoch: float) -> int:
     """Delete the items whose TTL lies before `now_epoch`, as DynamoDB's TTL does; returns how many."""
     with STORE_LOCK:
         return _expire(table(table_name, region), now_epoch)
+
+
+def stream_end(table_name: str, region: str) -> int:
+    """The sequence number the table's next stream record will get."""
+    with STORE_LOCK:
+        shard = table(table_name, region).stream_shard
+        return shard.starting_sequence_number + len(shard.items) if shard is not None else 0
 
 
 def trim_stream(table_name: str, region: str, before_sequence: int) -> int:

@@ -34,7 +34,6 @@ log = logging.getLogger("devstack")
 
 STAGE = "local"
 DEFAULT_PORT = 8000
-ROBOTS_FILE = ROOT.parent / "shared" / "data" / "counter_bots.json"
 FAKE_ACCOUNT = "123456789012"
 
 
@@ -63,8 +62,6 @@ def local_environment(moto_endpoint: str, overrides: Mapping[str, str | None] | 
     }
     env["AWS_DEFAULT_REGION"] = env["AWS_REGION"]
     env.update(stage_environment())
-    if not os.environ.get("NAVI_ROBOTS_FILE") and ROBOTS_FILE.exists():
-        env["NAVI_ROBOTS_FILE"] = str(ROBOTS_FILE)
     # NAVI_NOW and NAVI_JWT_SECRET are not touched: the caller's values pass through.
     env.update(overrides or {})
     return env
@@ -227,6 +224,8 @@ class StreamPoller:
         self.retry_limit = retry_limit
         self.lock = threading.RLock()
         self._shard_id: str | None = None
+        self._first: int | None = None  # the shard's first sequence number, where TRIM_HORIZON starts
+        self._page: tuple[Any, dict] | None = None  # this pass's last page, by (position, batch size)
 
     def reset(self, stream_arn: str) -> None:
         """Follow a new stream (tables recreated) from its start."""
@@ -237,9 +236,11 @@ class StreamPoller:
 
     def _shard(self) -> str:
         if self._shard_id is None:
+            self._first = None
             shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
             # moto keeps one shard per stream; DynamoDB would split, which a local run never needs.
             self._shard_id = shards[0]["ShardId"]
+            self._first = int(shards[0]["SequenceNumberRange"]["StartingSequenceNumber"])
         return self._shard_id
 
     def _iterator(self, kind: str, seq: str | None = None) -> str:
@@ -257,13 +258,15 @@ class StreamPoller:
 
     def step(self, m: StreamMapping) -> bool:
         """Deliver at most one batch to `m`; True when records were delivered."""
-        if m.resume is not None:
-            # A fresh iterator every time: a moto transaction that fails restores its table
-            # from a copy, and an old iterator keeps reading the replaced (dead) shard.
-            m.iterator = self._iterator(*m.resume)
-        elif m.iterator is None:
-            m.iterator = self._iterator(m.starting_position)
-        page = self.streams.get_records(ShardIterator=m.iterator, Limit=m.batch_size)
+        if m.iterator is None:
+            m.iterator = self._iterator(*m.resume) if m.resume is not None else self._iterator(m.starting_position)
+        # Mappings standing at the same place read the same page: read it once per pass.
+        where = (m.resume, m.batch_size)
+        if m.resume is not None and self._page is not None and self._page[0] == where:
+            page = self._page[1]
+        else:
+            page = self.streams.get_records(ShardIterator=m.iterator, Limit=m.batch_size)
+            self._page = (where, page)
         raw = page.get("Records", [])
         if not raw:
             # moto always returns a NextShardIterator; an empty page means caught up.
@@ -286,7 +289,7 @@ class StreamPoller:
         if m.retries < self.retry_limit:
             log.info("%s: batch failed at %s, retry %d of %d", m.name, lowest, m.retries + 1, self.retry_limit)
             m.delivered += seqs.index(lowest)
-            m.resume = ("AT_SEQUENCE_NUMBER", lowest)
+            m.resume, m.iterator = ("AT_SEQUENCE_NUMBER", lowest), None
             return True
         dropped = [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed]
         m.failed.extend(dropped)
@@ -316,7 +319,7 @@ class StreamPoller:
     def poll_once(self) -> bool:
         """One pass over every mapping; True when any of them delivered something."""
         with self.lock:
-            busy = False
+            busy, self._page = False, None
             for m in self.mappings:
                 busy = self.step(m) or busy
             if busy and self.trim is not None:
@@ -328,7 +331,9 @@ class StreamPoller:
         needed = []
         for m in self.mappings:
             if m.resume is None:
-                return 0
+                self._shard()
+                needed.append(self._first or 0)
+                continue
             kind, seq = m.resume
             needed.append(int(seq) + (1 if kind == "AFTER_SEQUENCE_NUMBER" else 0))
         return min(needed, default=0)
@@ -566,18 +571,20 @@ class Stack:
 
 def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = None, *,
                 app_module: str | types.ModuleType = "app", host: str = "127.0.0.1",
-                poll_interval: float = 0.2, schedule_interval: float = 0.2, retry_limit: int = 5) -> Stack:
+                poll_interval: float = 0.2, schedule_interval: float = 0.2, retry_limit: int = 5,
+                store_port: int = 0) -> Stack:
     """Start moto, the tables, the API on host:port (0 = any free port), the stream poller and the scheduler."""
     import boto3
     from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
     from chalice.config import Config
     from chalice.local import LocalDevServer
     from local_stack.moto_store import LockedMotoServer
+    from local_stack.admission import TriggerPaced
     from local_stack.request_scope import one_request_per_thread
 
     # moto's werkzeug logs every AWS call at INFO, drowning the app's own lines.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    moto = LockedMotoServer(ip_address=host, port=0, verbose=False)
+    moto = LockedMotoServer(ip_address=host, port=store_port, verbose=False)
     moto.start()
     moto_host, moto_port = moto.get_host_and_port()
     moto_endpoint = f"http://{moto_host}:{moto_port}"
@@ -625,7 +632,14 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
         config = Config.create(chalice_stage=STAGE, app_name=app.app_name, project_dir=str(ROOT),
                                chalice_app=app, config_from_disk=json.loads(
                                    (ROOT / ".chalice" / "config.json").read_text()))
-        http = LocalDevServer(app, config, host, port, handler_cls=_request_handler_cls())
+        def backlog() -> int:
+            try:
+                return moto_store.stream_end(settings.facts_table, settings.region) - poller.passed()
+            except Exception:  # tables dropped by a test's mock_aws: nothing to wait for
+                return 0
+
+        paced = TriggerPaced(app, backlog, limit=max(m.batch_size for m in mappings) * 3 if mappings else 0)
+        http = LocalDevServer(paced, config, host, port, handler_cls=_request_handler_cls())
         url = f"http://{host}:{http.server.server_address[1]}"
     except BaseException:
         moto.stop()
@@ -673,9 +687,8 @@ def main(argv: list[str] | None = None) -> int:
     """Serve on $PORT (default 8000) until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
-    parser.add_argument("--robots", default=os.environ.get("NAVI_ROBOTS_FILE") or
-                        (str(ROBOTS_FILE) if ROBOTS_FILE.exists() else None),
-                        help="COUNTER robots list (default: ../shared/data/counter_bots.json if present)")
+    parser.add_argument("--store-port", type=int, default=None,
+                        help="port of the embedded DynamoDB (moto) for recount and scripts (default: port + 1)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -683,11 +696,12 @@ def main(argv: list[str] | None = None) -> int:
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    overrides = {"NAVI_ROBOTS_FILE": args.robots} if args.robots else None
-    stack = start_stack(port=args.port, env_overrides=overrides)
+    stack = start_stack(port=args.port, store_port=args.port + 1 if args.store_port is None else args.store_port)
     try:
         wait_until_up(stack.url, has_health="/health" in stack.app_module.app.routes)
         print(f"patentnavi-eval serving on {stack.url}", flush=True)
+        print(f"embedded DynamoDB (moto) on {stack.moto_endpoint}: "
+              f"python scripts/recount.py --endpoint {stack.moto_endpoint}", flush=True)
         while not stopping.wait(0.5):
             pass
     except KeyboardInterrupt:

@@ -140,11 +140,13 @@ def test_province_activity_counts_approved_filings_and_usage_for_the_cycle(pipel
     client, settle, store = pipeline
     filing = approved_filing(client)
     client.post("/events", events(filing["id"], "download"), headers=auth(**USER))
-    client.put(f"/filings/{filing['id']}/application", {"status": "applied", "note": "已在企业应用"},
+    from tests.test_filings import proof_of  # a change earns its point with its proof attached
+    client.put(f"/filings/{filing['id']}/application", {"status": "applied", "note": "已在企业应用",
+                                                        "proof": proof_of(client, filing["id"])},
                headers=auth(sub="filer-320000", role="filer", province="320000"))
     settle()
     activity = client.get("/provinces/320000/activity?cycle=2024").json
-    assert activity["approved"]["filings_approved"] == 1
+    assert activity["approved"]["filings_approved"] == 2  # the result and its proof
     assert activity["approved"]["filings_approved_report"] == 1
     assert activity["downloads"]["total"] == 1 and activity["application_updates"] == 1
     assert activity["months"]["2024-05"]["downloads"]["total"] == 1

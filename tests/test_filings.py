@@ -279,21 +279,70 @@ def test_each_review_is_kept_in_the_history(client, store):
 
 # ---- application changes ---------------------------------------------------------------
 
+def proof_of(client, filing_id: str, province: str = "320000", approve: bool = True) -> str:
+    """An application_proof filing proving `filing_id` (approved unless told otherwise)."""
+    who = dict(sub=f"filer-{province}", role="filer", province=province)
+    created = client.post("/filings", report_body(province, kind="application_proof", report_type=None,
+                                                  proves=filing_id), headers=auth(**who))
+    assert created.status == 201, created.json
+    if approve:
+        client.post(f"/filings/{created.json['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL))
+    return created.json["id"]
+
+
 def test_the_filings_province_records_each_application_change(client, store):
     filing = approved_filing(client)
+    proof = proof_of(client, filing["id"])
     changes = [("in_progress", "已在园区推广"), ("applied", None), ("paused", "经费调整")]
     for i, (status, note) in enumerate(changes):
         store.at(f"2024-07-0{i + 1}T08:00:00+08:00")
         who = FILER if i % 2 == 0 else ADMIN_JS
-        response = client.put(f"/filings/{filing['id']}/application", {"status": status, "note": note},
-                              headers=auth(**who))
+        response = client.put(f"/filings/{filing['id']}/application", {"status": status, "note": note,
+                                                                       "proof": proof}, headers=auth(**who))
         assert response.status == 200, response.json
         assert response.json["status"] == status and response.json["note"] == note
-        assert response.json["at"] == f"2024-07-0{i + 1}T08:00:00+08:00"
+        assert response.json["at"] == f"2024-07-0{i + 1}T08:00:00+08:00" and response.json["proof"] == proof
     history = client.get(f"/filings/{filing['id']}/application")
     assert history.status == 200
     assert [(c["status"], c["note"]) for c in history.json["items"]] == changes
     assert client.get(f"/filings/{filing['id']}").json["application_status"] == "paused"
+
+
+def test_a_change_earns_only_for_a_state_reached_further_in_order_with_its_proof(client, store):
+    filing = approved_filing(client)
+    proof = proof_of(client, filing["id"])
+    steps = [("in_progress", None, False),   # no proof attached: kept, earns nothing
+             ("in_progress", proof, True),
+             ("in_progress", proof, False),  # repeated
+             ("not_started", proof, False),  # backwards
+             ("paused", proof, False),       # not a step of the progression
+             ("applied", proof, True),
+             ("in_progress", proof, False),
+             ("applied", proof, False)]
+    for status, attached, earns in steps:
+        store.clock.advance(minutes=1)
+        answer = client.put(f"/filings/{filing['id']}/application", {"status": status, "proof": attached},
+                            headers=auth(**FILER))
+        assert answer.status == 200, answer.json
+        assert answer.json["earned"] is earns, (status, attached)
+    history = client.get(f"/filings/{filing['id']}/application").json["items"]
+    assert [(c["status"], c["earned"]) for c in history] == [(s, e) for s, _, e in steps]
+
+
+@pytest.mark.parametrize("problem", ["unknown", "not_a_proof", "proves_another", "pending", "other_province"])
+def test_a_proof_that_does_not_prove_this_result_is_a_422_and_stores_nothing(client, store, problem):
+    filing = approved_filing(client)
+    other = approved_filing(client)
+    proof = {"unknown": lambda: "nope",
+             "not_a_proof": lambda: other["id"],
+             "proves_another": lambda: proof_of(client, other["id"]),
+             "pending": lambda: proof_of(client, filing["id"], approve=False),
+             "other_province": lambda: proof_of(client, approved_filing(client, "330000")["id"], "330000")}[problem]()
+    before = stored_items(store)
+    answer = client.put(f"/filings/{filing['id']}/application", {"status": "applied", "proof": proof},
+                        headers=auth(**FILER))
+    assert answer.status == 422 and [e["field"] for e in answer.json["errors"]] == ["proof"], answer.json
+    assert stored_items(store) == before
 
 
 @pytest.mark.parametrize("who", [FILER_ZJ, dict(sub="pa", role="province_admin", province="330000"),

@@ -321,3 +321,68 @@ def test_a_run_makes_the_same_number_of_requests_when_events_grow_100_times(stor
         counts.append(list(count_requests))
     assert counts[0] == counts[1]
     assert len(counts[0]) < 80, counts[0]
+
+
+# ---- explanation -----------------------------------------------------------------------
+
+def test_the_explanation_shows_one_units_total_down_to_its_counters(store, client):
+    import math
+    store.at(CLOSED)
+    seed_counters()
+    Counter("PROV#510000", "CYCLE#2024", n={"filings_approved": 40, "filings_approved_near_cutoff": 35,
+                                            "views_unique": 900, "evaluations": 5, "evaluation_score_sum": 21,
+                                            "evaluations_government": 5, "evaluation_score_sum_government": 21}).save()
+    client.post("/cycles/2024/adjustments", {"province": "510000", "indicator": "views", "points": -1.5,
+                                             "reason": "人工校验：机器人流量"}, headers=ADMIN)
+    run_id = run(client).json["run_id"]
+    path = f"/cycles/2024/scoring-runs/{run_id}/units/510000/explanation"
+    answer = client.get(path, headers=ADMIN)
+    assert answer.status == 200, answer.json
+    body = answer.json
+    row = next(p for p in client.get(f"/cycles/2024/scores?run_id={run_id}", headers=ADMIN).json["provinces"]
+               if p["province"] == "510000")
+    assert (body["total"], body["rank"]) == (row["total"], row["rank"])
+    parts = body["total_is"]
+    assert body["total"] == pytest.approx(parts["indicators"] + parts["bonus"] + parts["total_adjustment"], abs=1e-3)
+    assert body["counters"] == {"key": {"pk": "PROV#510000", "sk": "CYCLE#2024"},
+                                "values": Counter.get("PROV#510000", "CYCLE#2024").n.as_dict()}
+    by_id = {i["id"]: i for i in body["indicators"]}
+    views = by_id["views"]
+    assert views["inputs"] == [{"name": "views_unique", "role": "input", "factor": 1, "value": 900,
+                                "source": {"counter": "views_unique", "key": body["counters"]["key"]}}]
+    ref = views["reference"]
+    assert views["score"] == pytest.approx(math.log1p(min(900, ref["cap"])) / math.log1p(ref["best"]), abs=1e-6)
+    assert views["final"] == pytest.approx(views["points"] - 1.5) and views["points"] == pytest.approx(
+        views["weight"] * views["score"], abs=1e-4)
+    on_time = next(i for i in by_id["timeliness"]["inputs"] if i["name"] == "filings_on_time")
+    assert on_time["value"] == 5 and on_time["source"]["counters"]["values"] == {
+        "filings_approved": 40, "filings_approved_near_cutoff": 35}
+    assert {i["role"] for i in by_id["evaluation_mean"]["inputs"]} == {"input", "count"}
+    assert [(a["points"], a["by"], a["reason"]) for a in body["adjustments"]] == [(-1.5, "admin", "人工校验：机器人流量")]
+    assert [f["kind"] for f in body["flags"]] == ["filings_near_cutoff"]
+    assert client.get(path, headers=auth(role="province_admin", province="510000")).status == 403
+    assert client.get(path).status == 401
+    assert client.get(f"/cycles/2024/scoring-runs/{run_id}/units/999999/explanation", headers=ADMIN).status == 404
+    assert client.get("/cycles/2024/scoring-runs/run-2024-0099/units/510000/explanation", headers=ADMIN).status == 404
+
+
+def test_the_swarm_check_reads_only_accounts_seen_on_one_unit_in_one_batch(store, client, count_requests):
+    store.at(CLOSED)
+    minute = int(datetime(2024, 3, 1, tzinfo=timezone.utc).timestamp()) // 60
+    for i in range(40):  # a crowd acting on two units at once: not single-purpose, never read
+        for code in ("440000", "330000"):
+            Counter(f"ACCT#{code}#2024", f"r{i}", n={"likes": 1, "evaluations": 3, "evaluation_score_sum": 15,
+                                                     f"minute#{minute}": 4}).save()
+    count_requests.clear()
+    scoring.run("2024", None, datetime(2024, 11, 20, 2, tzinfo=timezone.utc))
+    crowd_only = count_requests.count("BatchGetItem")
+    for i in range(40):
+        Counter("ACCT#510000#2024", f"p{i}", n={"likes": 3, "evaluations": 3, "evaluation_score_sum": 15,
+                                                f"minute#{minute}": 6}).save()
+        Counter(f"ACCOUNT#p{i}", "UNITS", n={"2024#510000": 6}).save()
+    count_requests.clear()
+    run_id = scoring.run("2024", None, datetime(2024, 11, 20, 3, tzinfo=timezone.utc))["run_id"]
+    assert count_requests.count("BatchGetItem") == crowd_only + 1
+    rows = {r["province"]: r for r in client.get(f"/cycles/2024/scores?run_id={run_id}", headers=ADMIN).json["provinces"]}
+    assert [f["kind"] for f in rows["510000"]["flags"]] == ["puppet_swarm", "puppet_extreme_scores"]
+    assert rows["440000"]["flags"] == [] and rows["330000"]["flags"] == []

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from chalicelib import bonus, flags, scheme
+from chalicelib.cycles import cycle_by_id
 from chalicelib.reference import PROVINCES
 from chalicelib.scoring import compute, derived_inputs, indicator_value, normalise
 
@@ -141,6 +142,61 @@ def test_bulk_filings_just_before_the_cutoff_are_flagged():
     assert flags.cutoff_bulk({"filings_approved": 40, "filings_approved_near_cutoff": 30}, RULES)[0]["kind"] == \
         "filings_near_cutoff"
     assert flags.cutoff_bulk({"filings_approved": 400, "filings_approved_near_cutoff": 30}, RULES) == []
+
+
+def _swarm(n: int, minute: int, spacing: int = 0, score: int = 5, evaluations: int = 3) -> dict[str, dict[str, int]]:
+    """Account counters of `n` accounts, the i-th first acting at `minute` + i × `spacing`."""
+    return {f"p{i:02d}": {"likes": 3, "evaluations": evaluations, "evaluation_score_sum": score * evaluations,
+                          f"minute#{minute + i * spacing}": 6} for i in range(n)}
+
+
+CYCLE_2024 = cycle_by_id("2024")
+
+
+def _judge(accounts, units_of=None, province="320000"):
+    units_of = units_of if units_of is not None else {a: {f"2024#{province}": 6} for a in accounts}
+    found = flags.swarm_candidates(accounts, RULES)
+    return [f["kind"] for f in flags.puppet_swarms(accounts, {a: u for a, u in units_of.items() if a in found},
+                                                   province, CYCLE_2024, RULES)]
+
+
+def test_new_single_purpose_accounts_crowding_a_window_are_a_swarm_with_uniformly_extreme_scores():
+    assert _judge(_swarm(40, 29_000_000)) == ["puppet_swarm", "puppet_extreme_scores"]
+    assert _judge(_swarm(40, 29_000_000, score=1)) == ["puppet_swarm", "puppet_extreme_scores"]
+
+
+def test_the_same_accounts_arriving_over_days_with_mixed_scores_are_not_a_swarm():
+    spread = _swarm(40, 29_000_000, spacing=60 * 24)
+    for i, account in enumerate(spread.values()):
+        account["evaluation_score_sum"] = 9 + i % 4  # three evaluations of mixed scores
+    assert _judge(spread) == [] and flags.swarm_candidates(spread, RULES) == set()
+
+
+def test_accounts_active_on_other_units_or_in_an_earlier_cycle_are_not_puppets():
+    accounts = _swarm(40, 29_000_000)
+    elsewhere = {a: {"2024#320000": 6, "2024#330000": 1} for a in accounts}
+    veterans = {a: {"2024#320000": 6, "2021-2023#320000": 1} for a in accounts}
+    assert _judge(accounts, elsewhere) == [] and _judge(accounts, veterans) == []
+    assert _judge(accounts, {a: {"2024#320000": 6, "2025#330000": 2} for a in accounts}) != []  # later is fine
+
+
+def test_too_few_accounts_are_not_a_swarm_and_the_candidates_stay_few():
+    few = _swarm(19, 29_000_000)
+    assert _judge(few) == [] and flags.swarm_candidates(few, RULES) == set()
+    honest = {f"u{i}": {"likes": 1, f"minute#{29_000_000 + 97 * i}": 1} for i in range(5000)}
+    assert flags.swarm_candidates({**honest, **_swarm(40, 30_000_000)}, RULES) == set(_swarm(40, 30_000_000))
+
+
+def test_one_or_two_top_scores_per_account_are_not_uniformly_extreme():
+    fans = _swarm(40, 29_000_000, spacing=60 * 24, evaluations=2)
+    assert _judge(fans) == [] and flags.swarm_candidates(fans, RULES) == set()
+    assert _judge(_swarm(40, 29_000_000, spacing=60 * 24)) == ["puppet_extreme_scores"]  # three 5s each
+
+
+def test_a_scheme_stored_before_the_swarm_thresholds_existed_gets_their_defaults():
+    old = scheme.default_scheme()
+    old["flags"] = {k: v for k, v in old["flags"].items() if not k.startswith("swarm_")}
+    assert scheme.flag_rules(old)["swarm_min_accounts"] == RULES["swarm_min_accounts"]
 
 
 # ---- scheme --------------------------------------------------------------------------
