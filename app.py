@@ -130,8 +130,9 @@ def _preflight_route(path: str) -> None:
 def problems_and_logging(event, get_response):
     """Every error leaves as problem+json, including Chalice's own (405, bad JSON, 500)."""
     context = app.lambda_context
-    logger.append_keys(request_id=getattr(context, "aws_request_id", None),
-                       method=event.method, path=event.path)
+    # Per thread: the local server runs requests side by side, and each line must name its own.
+    logger.thread_safe_append_keys(request_id=getattr(context, "aws_request_id", None),
+                                   method=event.method, path=event.path)
     try:
         response = _as_problem(get_response(event))
     except Exception:
@@ -144,7 +145,7 @@ def problems_and_logging(event, get_response):
     finally:
         flush()
         # The request's keys must not leak into the next invocation's log lines.
-        logger.remove_keys(["request_id", "method", "path"])
+        logger.thread_safe_remove_keys(["request_id", "method", "path"])
 
 
 def _as_problem(response: Response) -> Response:
