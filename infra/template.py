@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.observability import BATCH_FAILURES, COUNTER_LAG_SECONDS, EVENTS_ACCEPTED, EVENTS_DUPLICATE
 from infra.tables import TABLES, TableSpec, cloudformation_resources
 
 READ = "read"
@@ -418,18 +419,18 @@ def dashboard(deployment: Deployment, functions: list[str]) -> dict[str, Any]:
     streams = [f for f in functions if f in STREAM_FUNCTIONS]
     widgets = [
         widget("Events accepted per second", [
-            [ns, "EventsAccepted", *emf, {"id": "accepted", "stat": "Sum", "visible": False}],
+            [ns, EVENTS_ACCEPTED, *emf, {"id": "accepted", "stat": "Sum", "visible": False}],
             [{"expression": "accepted / PERIOD(accepted)", "label": "events/s", "id": "rate"}],
-            [ns, "EventsDuplicate", *emf, {"stat": "Sum", "label": "duplicates / min"}],
+            [ns, EVENTS_DUPLICATE, *emf, {"stat": "Sum", "label": "duplicates / min"}],
         ], 0, 0),
         widget("Counter lag: fact written -> counted (s)", [
-            [ns, "CounterLagSeconds", *emf, {"stat": "p95", "label": "lag p95"}],
-            [ns, "CounterLagSeconds", *emf, {"stat": "Maximum", "label": "lag max"}],
+            [ns, COUNTER_LAG_SECONDS, *emf, {"stat": "p95", "label": "lag p95"}],
+            [ns, COUNTER_LAG_SECONDS, *emf, {"stat": "Maximum", "label": "lag max"}],
             *[["AWS/Lambda", "IteratorAge", *function(f), {"stat": "Maximum", "label": f"{f} iterator age (ms)",
                                                            "yAxis": "right"}] for f in streams],
         ], 12, 0),
         widget("Stream batch failures", [
-            [ns, "BatchFailures", *emf, {"stat": "Sum", "label": "records reported failed"}],
+            [ns, BATCH_FAILURES, *emf, {"stat": "Sum", "label": "records reported failed"}],
             ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${FailureQueue.QueueName}",
              {"stat": "Maximum", "label": "parked in the failure queue"}],
             *[["AWS/Lambda", "Errors", *function(f), {"stat": "Sum", "label": f"{f} errors"}] for f in streams],
