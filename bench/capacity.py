@@ -1,8 +1,10 @@
 """DynamoDB on-demand request units of whatever code runs, counted with botocore event hooks.
 
     meter = CapacityMeter(region="cn-north-1"); meter.install()   # before the code builds its clients
-    with meter.phase("api"):
-        ...                                                         # real handlers on moto
+    with mock_aws():
+        meter.restart()                                             # its private reader, on this mock
+        with meter.phase("api"):
+            ...                                                     # real handlers on moto
     meter.units["api"]  # {"write": WRU, "read": RRU, "requests": n, "seconds": time inside DynamoDB}
 
 moto reports no meaningful ConsumedCapacity, so the units are computed from the items as
@@ -68,7 +70,7 @@ class CapacityMeter:
         self.region = region
         self.units: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.by_operation: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        self._phase = "other"
+        self._phase: str | None = None  # outside a phase the hooks do nothing
         self._peek: Any = None
         self._create_client: Any = None
         self._schemas: dict[str, tuple[list[str], list[tuple[str, ...]]]] = {}
@@ -93,6 +95,12 @@ class CapacityMeter:
         botocore.session.Session.create_client = create_client
         self._installed = True
 
+    def uninstall(self) -> None:
+        """Stop hooking new clients (clients already hooked stay quiet outside a phase)."""
+        if self._installed:
+            botocore.session.Session.create_client = self._create_client
+            self._installed = False
+
     def restart(self) -> None:
         """Forget table schemas and the private client: a new moto mock has begun."""
         self._schemas.clear()
@@ -110,11 +118,15 @@ class CapacityMeter:
     # ---- hooks ------------------------------------------------------------------------
 
     def _before(self, model, params, context, **_):
+        if self._phase is None:
+            return
         request = _request_params(params)
         context["capacity"] = (time.perf_counter(), request, self._old_items(model.name, request))
 
     def _after(self, model, parsed, context, **_):
-        started, request, old = context.pop("capacity", (time.perf_counter(), {}, {}))
+        if self._phase is None or "capacity" not in context:
+            return
+        started, request, old = context.pop("capacity")
         totals = self.units[self._phase]
         write, read = self._units(model.name, request, parsed, old)
         totals["write"] += write

@@ -172,7 +172,7 @@ def _role(function: str, streams: list[TableSpec], tables: dict[str, Any]) -> di
 
 
 def _alarm(description: str, namespace: str, metric: str, dimensions: list[dict[str, Any]], statistic: str,
-           threshold: float, periods: int = 1, period: int = 60) -> dict[str, Any]:
+           threshold: float, periods: int = 1) -> dict[str, Any]:
     return {
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
@@ -181,7 +181,7 @@ def _alarm(description: str, namespace: str, metric: str, dimensions: list[dict[
             "MetricName": metric,
             "Dimensions": dimensions,
             "Statistic": statistic,
-            "Period": period,
+            "Period": 60,
             "EvaluationPeriods": periods,
             "DatapointsToAlarm": periods,
             "Threshold": threshold,
@@ -287,7 +287,8 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], deployment: D
         "Description": "Secret that signs paging cursors (NAVI_CURSOR_SECRET); at least 32 characters",
     }
     api = api_stage(deployment)
-    api["RestAPI"]["Properties"]["DefinitionBody"].update(gateway_problems()["RestAPI"]["Properties"]["DefinitionBody"])
+    body = api["RestAPI"]["Properties"]["DefinitionBody"]
+    body.update(gateway_problems()["RestAPI"]["Properties"]["DefinitionBody"])
     resources.update(api)
     resources.update(api_alarms(deployment))
     resources["Dashboard"] = dashboard(deployment, sorted(functions_of(sam)))
@@ -348,9 +349,9 @@ def api_stage(deployment: Deployment, wiring: Wiring = Wiring()) -> dict[str, An
             "Properties": {
                 "LogGroupName": {"Ref": "ApiAccessLogGroup"},
                 "FilterPattern": "{ $.status = \"429\" }",
-                "MetricTransformations": [{"MetricName": THROTTLED_METRIC, "MetricNamespace": deployment.metrics_namespace,
-                                           "MetricValue": "1", "Unit": "Count",
-                                           "Dimensions": [{"Key": "ApiId", "Value": "$.apiId"}]}],
+                "MetricTransformations": [{
+                    "MetricName": THROTTLED_METRIC, "MetricNamespace": deployment.metrics_namespace,
+                    "MetricValue": "1", "Unit": "Count", "Dimensions": [{"Key": "ApiId", "Value": "$.apiId"}]}],
             },
         },
         # API Gateway writes logs through one role per account and region (AWS::ApiGateway::Account).
@@ -447,7 +448,8 @@ def dashboard(deployment: Deployment, functions: list[str]) -> dict[str, Any]:
         widgets.append(widget("Year-end run duration (s); set the range to include 31 December", [
             ["AWS/Lambda", "Duration", *function(YEAR_END_FUNCTION), {"id": "ms", "stat": "Maximum", "visible": False}],
             [{"expression": "ms / 1000", "label": "year-end run (s)", "id": "seconds"}],
-            ["AWS/Lambda", "Errors", *function(YEAR_END_FUNCTION), {"stat": "Sum", "label": "errors", "yAxis": "right"}],
+            ["AWS/Lambda", "Errors", *function(YEAR_END_FUNCTION),
+             {"stat": "Sum", "label": "errors", "yAxis": "right"}],
         ], 0, 12, period=3600))
     body = json.dumps({"widgets": widgets}, ensure_ascii=False, separators=(",", ":"))
     return {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
