@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -40,7 +39,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="cn-north-1",
-                  AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled", POWERTOOLS_LOG_LEVEL="WARNING")
+                  AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled", POWERTOOLS_LOG_LEVEL="WARNING",
+                  POWERTOOLS_METRICS_DISABLED="true")
 warnings.filterwarnings("ignore", message="The HMAC key")  # the local stage's short test secret
 
 from bench.capacity import CapacityMeter  # noqa: E402
@@ -52,6 +52,8 @@ import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 FULL_VCPU_MB = 1769
+POWER_VALUES = (256, 512, 1024, 1769)
+COLD_IMPORT_S = 0.323  # `import app` on a full core, bench/bench_coldstart.py (median of 9)
 PRICES = ROOT / "bench" / "prices.json"
 # National volumes: scripts/rehearse.py --scale 1.0 (100 filings per unit weighted, 600 users x
 # 100 events) and bench/bench_scoring.py's defaults (20,000 filings, counters of 10 M events).
@@ -186,8 +188,8 @@ def file_and_approve(stack: Stack, filings: int, rng: random.Random) -> list[str
     for i in range(filings):
         code = codes[i % len(codes)]
         filer = headers_for(f"filer-{code}", "filer", province=code)
-        created = stack.http(phase, "post", "/filings", report_body(code, title=f"{code} 专利导航成果 {i}"), filer,
-                             trace=i < 3)
+        body = report_body(code, title=f"{code} 专利导航成果 {i}")
+        created = stack.http(phase, "post", "/filings", body, filer, trace=i < 3)
         stack.http(phase, "post", f"/filings/{created['id']}/review", {"decision": "approve"}, admin)
         ids.append(created["id"])
     return ids
@@ -212,7 +214,8 @@ def post_events(stack: Stack, filings: list[str], events: int, per_request: int,
 
 def baseline_rss_mb() -> float:
     """Resident memory of a fresh interpreter after `import app` (what every function starts with)."""
-    code = "import resource, app; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    # VmHWM belongs to the new process image; ru_maxrss would carry this (moto-swollen) parent's over exec.
+    code = "import app, re; print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NAVI_", "AWS_ENDPOINT_URL"))}
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     return int(done.stdout.strip().splitlines()[-1]) / 1024
@@ -269,7 +272,8 @@ def money(phase: Phase, memory: dict[str, int], price: dict[str, float], latency
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--events", type=int, default=1000, help="moto copies a table per transaction item: "
+                        "memory grows with events x batch size (2,000 events peaked at ~7 GB)")
     parser.add_argument("--filings", type=int, default=60)
     parser.add_argument("--per-request", type=int, default=10, help="events per POST /events (portal batching)")
     parser.add_argument("--region", default="cn-north-1", choices=["cn-north-1", "cn-northwest-1", "us-east-1"])
@@ -297,7 +301,24 @@ def main(argv: list[str] | None = None) -> int:
               f"{phase.lambda_seconds(mb, latency) / phase.invocations * 1000:>14.1f}"
               f"{phase.peak_bytes / 2**20:>9.1f}")
     base = baseline_rss_mb()
-    print(f"fresh interpreter after `import app`: {base:.0f} MB resident (add the peak above for a function's need)")
+    print(f"fresh interpreter after `import app`: {base:.0f} MB resident; sizing of the prod stage:")
+    for function, mb in memory.items():
+        phases = [p for p in run.phases.values() if p.function == function]
+        if not phases:
+            continue  # year_end: bench/bench_scoring.py
+        need = base + max(p.peak_bytes for p in phases) / 2**20
+        longest = max(p.lambda_seconds(mb, latency) / p.invocations for p in phases)
+        timeout = config["lambda_functions"][function]["lambda_timeout"]
+        print(f"  {function:<13} {mb:>5} MB, needs ~{need:.0f} MB ({need / mb:.0%});  est. {longest * 1000:6.0f} ms "
+              f"per call, timeout {timeout} s ({timeout / longest:,.0f}x)")
+        busiest = max(phases, key=lambda p: p.lambda_seconds(mb, latency) / p.invocations)
+        options = []
+        for size in POWER_VALUES:  # what Power Tuning would try: own CPU time scales, waiting does not
+            seconds = busiest.lambda_seconds(size, latency) / busiest.invocations
+            gb_s = seconds * size / 1024 * price[f"lambda_gb_second_{arch}"] * 1e6
+            options.append(f"{size} MB {seconds * 1000:5.0f} ms {currency} {gb_s:6.2f}/M calls")
+        cold = COLD_IMPORT_S * max(1.0, FULL_VCPU_MB / mb)
+        print("      " + " | ".join(options) + f"  (cold `import app` ~{cold:.2f} s at {mb} MB)")
 
     per_event = {k: p for k, p in run.phases.items() if k.startswith("events:")}
     per_filing = {k: p for k, p in run.phases.items() if k.startswith("filings:")}
@@ -305,10 +326,12 @@ def main(argv: list[str] | None = None) -> int:
     filing_cost = sum(money(p, memory, price, latency, arch) for p in per_filing.values()) / f
     wru_event = sum(p.units.get("write", 0) for p in per_event.values()) / n
     rru_event = sum(p.units.get("read", 0) for p in per_event.values()) / n
-    print(f"\nper event:  {wru_event:.2f} WRU, {rru_event:.2f} RRU, {currency} {event_cost * 1e6:,.2f} per million events")
+    print(f"\nper event:  {wru_event:.2f} WRU, {rru_event:.2f} RRU, "
+          f"{currency} {event_cost * 1e6:,.2f} per million events")
     for name, p in per_event.items():
+        cost = money(p, memory, price, latency, arch) / n
         print(f"  {name:<20} {p.units.get('write', 0) / n:6.2f} WRU {p.units.get('read', 0) / n:6.2f} RRU "
-              f"{p.invocations / n:6.3f} invocations  {currency} {money(p, memory, price, latency, arch) / n * 1e6:9.2f}/M")
+              f"{p.invocations / n:6.3f} invocations  {currency} {cost * 1e6:9.2f}/M")
     print(f"per filing: {currency} {filing_cost:.5f} (file + approve + its stream records)")
 
     stored_events = run.storage["facts"][1] / max(1, run.storage["facts"][0])
@@ -318,14 +341,23 @@ def main(argv: list[str] | None = None) -> int:
           f"{counters_bytes / 1e6:.2f} MB (markers expire after 7 days)")
 
     # ---- batching: cost per event and settle lag against the delivered batch size -------
-    sweep = [int(b) for b in args.sweep.split(",")]
-    trigger: dict[int, tuple[float, float]] = {}
-    for size in sweep:
-        small = measure(args.sweep_events, 4, size, args.per_request, args.seed)
-        phases = [p for k, p in small.phases.items() if k.startswith("events:") and p.function != "api_handler"]
-        cost = sum(money(p, memory, price, latency, arch) for p in phases) / small.events
-        facts = small.phases["events:facts_stream"]
-        trigger[size] = (cost, facts.lambda_seconds(memory["facts_stream"], latency) / facts.invocations)
+    sweep: dict[int, Run] = {}
+    for size in (int(b) for b in args.sweep.split(",")):
+        sweep[size] = measure(args.sweep_events, args.filings, size, args.per_request, args.seed)
+    night_run = measure(args.sweep_events, args.filings, batching["batch_size"], args.per_request, args.seed,
+                        nightly=True)
+
+    def trigger_table(price: dict[str, float]) -> dict[int, tuple[float, float]]:
+        """Per delivered batch size: the stream functions' cost per event, est. seconds per facts batch."""
+        out = {}
+        for size, small in sweep.items():
+            phases = [p for k, p in small.phases.items() if k.startswith("events:") and p.function != "api_handler"]
+            facts = small.phases["events:facts_stream"]
+            out[size] = (sum(money(p, memory, price, latency, arch) for p in phases) / small.events,
+                         facts.lambda_seconds(memory["facts_stream"], latency) / facts.invocations)
+        return out
+
+    trigger = trigger_table(price)
     print(f"\nstream trigger (facts + push) by delivered batch: {currency}/M events and est. handler seconds")
     for size, (cost, seconds) in trigger.items():
         print(f"  batch {size:>4}: {cost * 1e6:9.2f}/M   {seconds:6.3f} s per batch")
@@ -340,28 +372,34 @@ def main(argv: list[str] | None = None) -> int:
             row.append(f"batch {delivered:5.1f}: lag <= {window + seconds:5.1f} s, {cost * 1e6:8.2f}/M")
         print(f"  window {window:>2} s   " + "   |   ".join(row))
 
-    # ---- 1 million events and national years, real time vs nightly -----------------------
-    night_run = measure(args.sweep_events, 4, batching["batch_size"], args.per_request, args.seed, nightly=True)
-    night = night_run.nightly
-    night_cost = money(night, memory, price, latency, arch) / night_run.events
-    day_events = stored_events / 8192  # RRU to read an event back once, eventually consistent
+    # ---- 1 million events and national years, real time vs nightly, in every priced region
     window = batching["window_seconds"]
     delivered = max(1.0, min(batching["batch_size"], rate * window))
-    realtime_trigger, _ = _interpolate(trigger, delivered)
-    ingest = sum(money(p, memory, price, latency, arch) for k, p in per_event.items() if p.function == "api_handler") / n
-    realtime = ingest + realtime_trigger
-    nightly = ingest + night_cost + day_events / 1e6 * price["dynamodb_read_per_million"]
-    print(f"\ncost per million events ({currency}): real time (window {window} s, {delivered:.1f}/batch) "
-          f"{realtime * 1e6:,.2f}  |  nightly batch {nightly * 1e6:,.2f}  |  price of real time "
-          f"{(realtime - nightly) * 1e6:,.2f}")
-    storage_month = price["dynamodb_storage_per_gb_month"]
+    print(f"\nreal time = POST /events + both stream functions at the configured window ({window} s: "
+          f"{delivered:.1f} events per batch at the national rate); nightly = POST /events + the same counting "
+          f"handler once a night over the day's records + reading them back once")
+    print(f"{'region':<16}{'1 M events: real time':>22}{'nightly':>10}{'real-time price':>17}"
+          + "".join(f"{label.split(' (')[0] + ': real time / nightly':>40}" for label in YEARS))
+    for region in json.loads(PRICES.read_text())["regions"]:
+        money_unit, region_price, _ = prices(region)
+        ingest = sum(money(p, memory, region_price, latency, arch) for p in per_event.values()
+                     if p.function == "api_handler") / n
+        realtime = ingest + _interpolate(trigger_table(region_price), delivered)[0]
+        read_back = stored_events / 8192 / 1e6 * region_price["dynamodb_read_per_million"]  # eventual, once
+        nightly = ingest + money(night_run.nightly, memory, region_price, latency, arch) / night_run.events + read_back
+        filing = sum(money(p, memory, region_price, latency, arch) for p in per_filing.values()) / f
+        years = []
+        for year_filings, year_events in YEARS.values():
+            # Facts grow through the year: half the year-end size is stored on average.
+            storage = year_events * stored_events / 1e9 / 2 * 12 * region_price["dynamodb_storage_per_gb_month"]
+            fixed = year_filings * filing + storage
+            real, batch = year_events * realtime + fixed, year_events * nightly + fixed
+            years.append(f"{money_unit} {real:>9,.1f} / {batch:>9,.1f}")
+        print(f"{region:<16}{money_unit:>5} {realtime * 1e6:>15,.2f}{nightly * 1e6:>10,.2f}"
+              f"{(realtime - nightly) * 1e6:>17,.2f}" + "".join(f"{y:>40}" for y in years))
     for label, (year_filings, year_events) in YEARS.items():
-        gb = year_events * stored_events / 1e9
-        storage = gb / 2 * 12 * storage_month  # grows through the year: half the final size on average
-        rt = year_events * realtime + year_filings * filing_cost + storage
-        nb = year_events * nightly + year_filings * filing_cost + storage
-        print(f"{label}: {year_filings:,} filings, {year_events:,} events, {gb:.2f} GB of facts at year end -> "
-              f"real time {currency} {rt:,.0f}, nightly {currency} {nb:,.0f} (storage {currency} {storage:,.0f})")
+        print(f"  {label}: {year_filings:,} filings, {year_events:,} events, "
+              f"{year_events * stored_events / 1e9:.2f} GB of facts at year end")
     return 0
 
 
