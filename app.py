@@ -633,7 +633,7 @@ def on_fact_change(event):
     from chalicelib import counters
     from chalicelib import observability as obs
     raw = event.to_dict()
-    answer = counters.handle_stream_batch(raw, _now())
+    answer = counters.handle_stream_batch(raw, _now(), _services().settings.marker_ttl)
     obs.metrics.add_metric(name=obs.BATCH_FAILURES, unit=obs.MetricUnit.Count,
                            value=len(answer.get("batchItemFailures", [])))
     written = [r["dynamodb"].get("ApproximateCreationDateTime") for r in raw.get("Records", [])]

@@ -1,122 +1,329 @@
-"""Pipeline benchmark: raw moto put_item/s vs the whole events pipeline, and writes per event.
+"""The black-box pipeline on the local stack as its data grows: HTTP -> facts -> stream -> counters.
 
-    .venv/bin/python bench/bench_pipeline.py [--batches 20]
+    .venv/bin/python bench/bench_pipeline.py [--sizes 10000,100000,300000] [--batches 30] [--clients 8]
 
-Everything runs in one process against in-process moto, measured in the same run, so the
-ratios hold on a noisy machine even when the absolute rates do not. The mix: 100-event
-batches over 10 filings, 20 readers, 80% views, 5% robots, a few seconds between batches.
+For each table size (facts already stored, their counters already kept, as after a
+national year), in one run: a raw moto put_item rate into the same facts table, the
+pipeline's rate (one client posting 100-event batches until the counters settle) and its
+ratio to the raw put, with 8 concurrent clients at the middle size the p50/p95 answer
+time of a 100-event POST and the p50/p95 settle lag (response until the trigger has
+applied the request's records; the contract says 2 s), the write units per event by kind
+(event, chain head, dedup marker, counter; DynamoDB bills a transactional write twice),
+and the stack's memory with what moto keeps of the stream. Ratios are measured in the
+same run, so they hold on a noisy machine when the absolute rates do not.
 """
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import os
 import random
+import statistics
 import sys
+import threading
 import time
 import uuid
+from collections import Counter as Tally
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="cn-north-1",
-                  AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled")
 
-from bench.request_count import RequestCounter  # noqa: E402
+import botocore.session  # noqa: E402
 
-counter = RequestCounter()
-counter.install()
-
-import boto3  # noqa: E402
-from moto import mock_aws  # noqa: E402
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+FILINGS = 50
 
 
-def raw_put_rate(n: int) -> float:
-    client = boto3.client("dynamodb", region_name="cn-north-1")
-    client.create_table(TableName="raw", BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                              {"AttributeName": "sk", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                   {"AttributeName": "sk", "KeyType": "RANGE"}])
+# ---- write units by kind, from the requests the code really sends -------------------------
+
+def _size(item: dict) -> int:
+    """DynamoDB's item size: attribute names plus values (numbers ~ their digits)."""
+    total = 0
+    for name, value in item.items():
+        (kind, raw), = value.items()
+        total += len(name.encode()) + (len(str(raw).encode()) if kind != "M" else _size(raw) + 3)
+    return total
+
+
+def _kind(key: str) -> str:
+    for prefix, kind in (("EVENT#", "event"), ("CHAIN#", "chain head"), ("SEEN#", "dedup marker")):
+        if key.startswith(prefix):
+            return kind
+    return "counter"
+
+
+class WriteUnits:
+    """Write capacity units per kind of item, from TransactWriteItems/PutItem/UpdateItem parameters."""
+
+    def __init__(self):
+        self.units: Tally[str] = Tally()
+        self.lock = threading.Lock()
+
+    def hook(self, params, model, **_):
+        writes = []
+        if model.name == "TransactWriteItems":
+            for entry in params.get("TransactItems", []):
+                (op, body), = entry.items()
+                item = body.get("Item") or body.get("Key") or {}
+                writes.append((item, 2))  # a transactional write costs two units per KB
+        elif model.name in ("PutItem", "UpdateItem", "DeleteItem"):
+            writes.append((params.get("Item") or params.get("Key") or {}, 1))
+        with self.lock:
+            for item, factor in writes:
+                pk = item.get("pk", {}).get("S", "")
+                self.units[_kind(pk)] += factor * max(1, math.ceil(_size(item) / 1024))
+
+    def install(self) -> None:
+        original = botocore.session.Session.create_client
+        hook = self.hook
+
+        def create_client(session, *args, **kwargs):
+            client = original(session, *args, **kwargs)
+            client.meta.events.register("before-parameter-build.dynamodb", hook)
+            return client
+
+        botocore.session.Session.create_client = create_client
+
+    def take(self) -> Tally[str]:
+        with self.lock:
+            out, self.units = self.units, Tally()
+        return out
+
+
+# ---- the stack and its data -------------------------------------------------------------------
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
+    """Grow the facts table to `total` items with events (and chain heads) counted as the trigger
+    would have, written straight into the embedded store; their counters are kept too."""
+    from chalicelib import counting
+    from chalicelib.clock import parse_instant
+    from chalicelib.models import ChainHead, Counter, UsageEvent
+    from local_stack import moto_store
+
+    settings = stack.services.settings
+    facts = moto_store.table(settings.facts_table, settings.region)
+    counter_table = moto_store.table(settings.counters_table, settings.region)
+    have = sum(len(p) for p in facts.items.values())
+    heads: dict[tuple, tuple[int, object]] = {}
+    at = parse_instant("2024-03-01T09:00:00+08:00")
+    deltas: counting.Deltas = {}
+    with stack.poller.lock, moto_store.STORE_LOCK:
+        for n in range(have, total):
+            user, filing, kind = f"old-{rng.randrange(5000)}", rng.choice(filings), rng.choice(["view", "download"])
+            at += timedelta(seconds=rng.choice([1, 20, 40, 900]))
+            chain = (filing, kind, user)
+            seq, prev = heads.get(chain, (0, None))
+            event = UsageEvent(f"EVENT#{user}#{uuid.uuid4()}", "A", entity="event", id=str(n), type=kind,
+                               filing=filing, user=user, at=at, province="320000", user_agent=BROWSER,
+                               seq=seq + 1, prev_at=prev)
+            facts.put_item(event.serialize())
+            heads[chain] = (seq + 1, at)
+            counting.merge(deltas, counting.event_contribution(event.attribute_values | {"at": at, "prev_at": prev}))
+        for (filing, kind, user), (seq, last) in heads.items():
+            facts.put_item(ChainHead(f"CHAIN#{filing}#{kind}#{user}", "HEAD", entity="chain", seq=seq,
+                                     last_at=last).serialize())
+        for (pk, sk), values in deltas.items():
+            current = counter_table.get_item(*_keys(counter_table, pk, sk))
+            numbers = {k: int(v.value) for k, v in current.attrs["n"].value.items()} if current else {}
+            for name, value in values.items():
+                numbers[name] = numbers.get(name, 0) + value
+            counter_table.put_item(Counter(pk, sk, n=numbers).serialize())
+        # What was preloaded counts as already delivered: every mapping starts after it.
+        shard = facts.stream_shard
+        last = shard.starting_sequence_number + len(shard.items) - 1
+        for m in stack.poller.mappings:
+            m.resume = ("AFTER_SEQUENCE_NUMBER", str(last))
+        moto_store._trim(shard, last + 1)
+
+
+def _keys(table, pk, sk):
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    return DynamoType({"S": pk}), DynamoType({"S": sk})
+
+
+def stream_end(stack) -> int:
+    from local_stack import moto_store
+    settings = stack.services.settings
+    with moto_store.STORE_LOCK:
+        shard = moto_store.table(settings.facts_table, settings.region).stream_shard
+        return shard.starting_sequence_number + len(shard.items)
+
+
+def wait_settled(stack, end: int, timeout: float = 600) -> float:
+    """Seconds until every mapping has passed the records before `end`."""
     start = time.perf_counter()
-    for i in range(n):
-        client.put_item(TableName="raw", Item={"pk": {"S": f"EVENT#{i}"}, "sk": {"S": "A"},
-                                               "type": {"S": "view"}, "filing": {"S": "f"}})
-    return n / (time.perf_counter() - start)
+    while stack.poller.passed() < end:
+        if time.perf_counter() - start > timeout:
+            raise TimeoutError("the trigger did not settle")
+        time.sleep(0.005)
+    return time.perf_counter() - start
+
+
+def raw_put_rate(stack, n: int) -> float:
+    """boto3 put_item/s into the facts table through the embedded server (the trigger paused)."""
+    import boto3
+    settings = stack.services.settings
+    client = boto3.client("dynamodb", endpoint_url=stack.moto_endpoint, region_name=settings.region)
+    with stack.poller.lock:
+        start = time.perf_counter()
+        for i in range(n):
+            client.put_item(TableName=settings.facts_table,
+                            Item={"pk": {"S": f"RAW#{uuid.uuid4()}"}, "sk": {"S": "A"}, "entity": {"S": "raw"},
+                                  "type": {"S": "view"}, "filing": {"S": "f"}, "user": {"S": "u"}})
+        return n / (time.perf_counter() - start)
+
+
+def batch(rng: random.Random, filings: list[str]) -> list[dict]:
+    return [{"id": str(uuid.uuid4()), "type": "view" if rng.random() < 0.8 else "download",
+             "filing": rng.choice(filings),
+             "user_agent": "Googlebot/2.1" if rng.random() < 0.05 else BROWSER} for _ in range(100)]
+
+
+def pipeline_rate(stack, api, tokens, filings, batches: int, rng) -> float:
+    """Events/s from the first POST until the counters settled, one client, 100-event batches."""
+    events = 0
+    start = time.perf_counter()
+    for _ in range(batches):
+        answer = api.post("/events", {"events": batch(rng, filings)}, token=rng.choice(tokens))
+        assert answer.status_code == 202, answer.text
+        events += answer.json()["accepted"]
+    wait_settled(stack, stream_end(stack))
+    return events / (time.perf_counter() - start)
+
+
+def concurrent(stack, api_factory, tokens, filings, clients: int, seconds: float) -> dict:
+    """`clients` threads posting 100-event batches for `seconds`: answer times and settle lags."""
+    answers: list[float] = []
+    pending: list[tuple[int, float]] = []  # (stream end after the answer, answered at)
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client(n: int) -> None:
+        api, rng = api_factory(), random.Random(n)
+        while time.perf_counter() < stop:
+            t0 = time.perf_counter()
+            answer = api.post("/events", {"events": batch(rng, filings)}, token=rng.choice(tokens))
+            t1 = time.perf_counter()
+            assert answer.status_code == 202, answer.text
+            end = stream_end(stack)
+            with lock:
+                answers.append(t1 - t0)
+                pending.append((end, t1))
+
+    lags: list[float] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set() or pending:
+            passed, now = stack.poller.passed(), time.perf_counter()
+            with lock:
+                ready = [p for p in pending if p[0] <= passed]
+                for p in ready:
+                    pending.remove(p)
+                    lags.append(now - p[1])
+            time.sleep(0.005)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done.set()
+    watcher.join(timeout=600)
+    elapsed = time.perf_counter() - t0
+    q = lambda xs, p: statistics.quantiles(xs, n=100)[p - 1] if len(xs) > 1 else (xs or [0])[0]  # noqa: E731
+    return {"requests": len(answers), "events_per_s": 95 * len(answers) / elapsed,
+            "answer_p50": q(answers, 50), "answer_p95": q(answers, 95), "lag_p50": q(lags, 50), "lag_p95": q(lags, 95)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--batches", type=int, default=20)
-    parser.add_argument("--raw", type=int, default=2000)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,300000", help="facts in the table at each step")
+    parser.add_argument("--batches", type=int, default=30, help="100-event batches per rate measurement")
+    parser.add_argument("--raw", type=int, default=2000, help="raw put_item calls per measurement")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=30, help="length of the concurrent run")
+    parser.add_argument("--concurrent-at", type=int, default=100_000, help="table size of the concurrent run")
     args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    units = WriteUnits()
+    units.install()
+    from scripts.devstack import quiet_console, start_stack
+    from tests.conftest import Api
+    quiet_console()
+    stack = start_stack(port=0, env_overrides={"NAVI_NOW": None})
+    api = Api(stack)
     rng = random.Random(7)
-    with mock_aws():
-        from chalice.test import Client
+    filer = api.token(role="filer", province="320000", sub="bench-filer")
+    admin = api.token(role="national_admin", sub="bench-admin")
+    filings = []
+    for n in range(FILINGS):
+        created = api.post("/filings", {"kind": "report", "title": f"基准报告 {n}", "province": "320000",
+                                        "unit": "江苏省知识产权局", "industry": "5",
+                                        "report_type": "industry_planning"}, token=filer).json()
+        api.post(f"/filings/{created['id']}/review", {"decision": "approve"}, token=admin)
+        filings.append(created["id"])
+    tokens = [api.token(role="user", side="enterprise", sub=f"reader-{i}") for i in range(40)]
+    stack.drain()
 
-        from chalicelib import counters, runtime
-        from chalicelib.clock import FixedClock, parse_instant
-        from chalicelib.config import load_settings
-        from chalicelib.models import Filing
-        from infra.tables import create_tables
-        from tests.streams import StreamTap
-        from tests.support import token
+    rows = []
+    try:
+        for size in sizes:
+            preload(stack, size, filings, rng)
+            raw = raw_put_rate(stack, args.raw)
+            units.take()
+            rate = pipeline_rate(stack, api, tokens, filings, args.batches, rng)
+            used = units.take()
+            events = args.batches * 95  # ~5% robots are stored and not counted; all are written
+            row = {"size": size, "raw": raw, "rate": rate, "units": {k: v / (args.batches * 100) for k, v in used.items()},
+                   "rss": rss_mb(), "stream": len(_shard(stack).items)}
+            if size == args.concurrent_at:
+                row["concurrent"] = concurrent(stack, lambda: Api(stack), tokens, filings, args.clients, args.seconds)
+            rows.append(row)
+            _print(row, rows[0])
+            assert events
+    finally:
+        from chalicelib import counters
+        facts = list(counters.facts())
+        drifted, order = counters.drift(counters.recount(facts)), counters.order_problems(facts)
+        print(f"after the run: {len(facts)} facts, counters == recount: {not drifted} "
+              f"({len(drifted)} drifted), click-order problems: {len(order)}")
+        stack.stop()
 
-        raw = raw_put_rate(args.raw)
 
-        settings = load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "bench"})
-        arns = create_tables(boto3.client("dynamodb", region_name="cn-north-1"), settings)
-        clock = FixedClock(parse_instant("2024-05-15T09:00:00+08:00"))
-        runtime.install(runtime.Services(settings=settings, clock=clock))
-        filings = [f"f{i}" for i in range(10)]
-        for fid in filings:
-            Filing(f"FILING#{fid}", "A", entity="filing", id=fid, kind="report", title="t", province="320000",
-                   unit="u", industry="1", status="approved", filed_at=clock.now(), cycle="2024",
-                   author="someone").save()
-        tap = StreamTap(arns["facts"])
-        counters.handle_stream_batch({"Records": tap.take()}, clock.now())  # the filings' own records
-        readers = [f"reader-{i}" for i in range(20)]
-        headers = {r: {"Authorization": f"Bearer {token(sub=r, role='user', side='enterprise')}",
-                       "Content-Type": "application/json"} for r in readers}
-        import app as app_module
+def _shard(stack):
+    from local_stack import moto_store
+    settings = stack.services.settings
+    return moto_store.table(settings.facts_table, settings.region).stream_shard
 
-        with Client(app_module.app, stage_name="local") as client:
-            bodies = []
-            for _ in range(args.batches):
-                batch = [{"id": str(uuid.uuid4()), "type": "view" if rng.random() < 0.8 else "download",
-                          "filing": rng.choice(filings),
-                          "user_agent": "Googlebot/2.1" if rng.random() < 0.05 else "Mozilla/5.0 Chrome/120"}
-                         for _ in range(100)]
-                bodies.append((rng.choice(readers), batch))
-            events = 0
-            start = time.perf_counter()
-            with counter.window() as ingest:
-                for reader, batch in bodies:
-                    clock.advance(seconds=rng.choice([2, 20, 45, 400]))
-                    answer = client.http.post("/events", headers=headers[reader], body=json.dumps({"events": batch}))
-                    assert answer.status_code == 202, answer.body
-                    events += json.loads(answer.body)["accepted"]
-            ingest_time = time.perf_counter() - start
-            with counter.window() as trigger:
-                t0 = time.perf_counter()
-                records = tap.take()
-                for i in range(0, len(records), 100):
-                    counters.handle_stream_batch({"Records": records[i:i + 100]}, clock.now())
-                trigger_time = time.perf_counter() - t0
-        elapsed = ingest_time + trigger_time
-        found = counters.drift()
-        assert not found, f"benchmark counters drifted: {found[:5]}"
 
-    rate = events / elapsed
-    print(f"raw moto put_item:                 {raw:8.0f} /s")
-    print(f"pipeline (HTTP -> facts -> stream -> counters): {rate:8.0f} events/s "
-          f"(ingest {events / ingest_time:.0f}/s, trigger {len(records) / trigger_time:.0f} records/s)")
-    print(f"pipeline / raw put ratio:          {rate / raw:8.2f}   (target >= 0.5)")
-    print(f"ingest write requests per event:   {ingest['write_requests'] / events:8.3f}  "
-          f"({ingest['items_written'] / events:.2f} items)")
-    print(f"counter write requests per event:  {trigger['write_requests'] / events:8.3f}  "
-          f"({trigger['items_written'] / events:.2f} items incl. dedup markers; target <= 0.1 requests)")
-    print(f"all requests per event (reads too): {(ingest['requests'] + trigger['requests']) / events:7.3f}")
-    print(f"events: {events} in {args.batches} batches of 100 over 10 filings; counters == recount: yes")
+def _print(row: dict, first: dict) -> None:
+    print(f"\n== {row['size']:,} facts in the table")
+    print(f"raw moto put_item (same table):   {row['raw']:8.0f} /s")
+    print(f"pipeline, 1 client, settled:      {row['rate']:8.0f} events/s = {row['rate'] / row['raw']:.2f}x raw put "
+          f"(target >= 1.0x on a small table); {row['rate'] / first['rate']:.2f}x the rate at "
+          f"{first['size']:,} (target >= 0.8x)")
+    units = row["units"]
+    print("write units per event:            " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(units.items()))
+          + f"; total {sum(units.values()):.2f} (no index writes: events carry no GSI keys)")
+    print(f"stack memory: {row['rss']:.0f} MB RSS; stream records kept by moto: {row['stream']}")
+    if "concurrent" in row:
+        c = row["concurrent"]
+        print(f"8 clients for a while: {c['requests']} requests, {c['events_per_s']:.0f} accepted events/s; "
+              f"POST p50 {c['answer_p50']:.2f} s, p95 {c['answer_p95']:.2f} s (target <= 1 s); "
+              f"settle lag p50 {c['lag_p50']:.2f} s, p95 {c['lag_p95']:.2f} s (target <= 2 s)")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Mapping
 
 from .clock import parse_instant
@@ -31,6 +31,8 @@ class Settings:
     cursor_secret: str
     start_at: datetime | None
     robots_file: str | None
+    # How long a stream record's dedup marker is kept: longer than the stream can deliver it again.
+    marker_ttl: timedelta = timedelta(days=7)
 
     @property
     def is_local(self) -> bool:
@@ -68,4 +70,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cursor_secret=env.get("NAVI_CURSOR_SECRET") or "navi-local-cursor-secret-not-for-deployed-stages",
         start_at=parse_instant(start) if start else None,
         robots_file=env.get("NAVI_ROBOTS_FILE") or None,
+        marker_ttl=timedelta(seconds=int(env.get("NAVI_MARKER_TTL_SECONDS") or 7 * 86400)),
     )

@@ -19,13 +19,12 @@ from typing import Any, Iterable
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
-from . import counting
-from .clock import sortable
-from .counting import Click, Deltas
-from .models import Counter, FactBase, UsageEvent
+from . import counting, usage_order
+from .counting import Deltas
+from .models import Counter, FactBase
 from .store import transaction
 
-MARKER_TTL = timedelta(days=7)
+MARKER_TTL = timedelta(days=7)  # outlives the stream's 24 h retention: a replay finds its markers
 MAX_TRANSACTION_ITEMS = 100
 
 
@@ -43,42 +42,7 @@ def marker_key(marker: str) -> tuple[str, str]:
 
 # ---- computing a record's changes ------------------------------------------------------
 
-class Chains:
-    """Finds the latest counted earlier event of a chain, once per chain per batch.
-
-    Events of the same batch are taken from the batch itself as well as from the index,
-    so a predecessor that the index has not caught up with is still seen.
-    """
-
-    def __init__(self, images: Iterable[dict]):
-        self._batch: dict[str, list[Click]] = {}
-        for image in images:
-            if image.get("entity") == "event" and counting.counts(image):
-                self._batch.setdefault(counting.chain_of(image), []).append(counting.click_of(image))
-        self._stored: dict[str, list[Click]] = {}
-
-    def previous(self, image: dict) -> Click | None:
-        """The latest counted event of `image`'s chain before it (`image` is one of the batch's)."""
-        chain = counting.chain_of(image)
-        click = counting.click_of(image)
-        earlier = [c for c in self._batch[chain] + self._read(chain) if c.order < click.order]
-        return max(earlier, key=lambda c: c.order, default=None)
-
-    def _read(self, chain: str) -> list[Click]:
-        """The chain's stored counted events that any of the batch's events could follow."""
-        if chain not in self._stored:
-            clicks = self._batch[chain]
-            low = sortable(min(counting.lookback_start(c.at) for c in clicks))
-            high = sortable(max(c.at for c in clicks)) + "\uffff"
-            found = UsageEvent.chain.query(
-                chain, UsageEvent.gsi1sk.between(low, high),
-                filter_condition=UsageEvent.robot == False,  # noqa: E712 (a PynamoDB condition)
-            )
-            self._stored[chain] = [Click(e.at, e.id) for e in found]
-        return self._stored[chain]
-
-
-def delivery_of(event_id: str, event_name: str, old: dict | None, new: dict | None, chains: Chains) -> Delivery:
+def delivery_of(event_id: str, event_name: str, old: dict | None, new: dict | None) -> Delivery:
     """The counter changes of one stream record (raises on a malformed image: a poison record)."""
     entity = (new or old or {}).get("entity")
     if entity == "event":
@@ -86,14 +50,13 @@ def delivery_of(event_id: str, event_name: str, old: dict | None, new: dict | No
         # a keys-only INSERT or a no-op MODIFY, which carry nothing).
         if event_name != "INSERT" or old or not new:
             return Delivery(event_id)
-        previous = chains.previous(new) if counting.counts(new) else None
-        return Delivery(event_id, counting.event_contribution(new, previous))
+        return Delivery(event_id, counting.event_contribution(new))
     return Delivery(event_id, counting.state_change(old, new))
 
 
 # ---- applying changes exactly once ---------------------------------------------------
 
-def apply(deliveries: list[Delivery], now: datetime) -> int:
+def apply(deliveries: list[Delivery], now: datetime, marker_ttl: timedelta = MARKER_TTL) -> int:
     """Apply each delivery's changes unless its marker shows it was applied; returns how many were."""
     pending = {d.marker: d for d in deliveries if d.deltas}
     if not pending:
@@ -108,7 +71,7 @@ def apply(deliveries: list[Delivery], now: datetime) -> int:
             counting.merge(summed, delivery.deltas)
         existing = {(c.pk, c.sk) for c in Counter.batch_get(list(summed), consistent_read=True,
                                                              attributes_to_get=["pk", "sk"])}
-        expires = int((now + MARKER_TTL).timestamp())
+        expires = int((now + marker_ttl).timestamp())
         # A failed condition (a concurrent writer) cancels the whole transaction; the
         # stream retries the batch and the markers sort out what already landed.
         with transaction() as tx:
@@ -140,7 +103,7 @@ def _chunks(deliveries: list[Delivery]) -> Iterable[list[Delivery]]:
 
 # ---- the stream handler --------------------------------------------------------------
 
-def handle_stream_batch(raw_event: dict, now: datetime) -> dict:
+def handle_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = MARKER_TTL) -> dict:
     """Process a Lambda DynamoDB-stream event; returns the partial batch response.
 
     A record whose changes cannot be computed is reported as a batch item failure, so
@@ -153,33 +116,21 @@ def handle_stream_batch(raw_event: dict, now: datetime) -> dict:
     records = raw_event.get("Records") or []
     if not records:
         return {"batchItemFailures": []}
-    chains = Chains(_new_images(records))
     deliveries: list[Delivery] = []
 
     def one(record) -> None:
         dynamodb = record.dynamodb
         deliveries.append(delivery_of(record.event_id, record.event_name.name, dynamodb.old_image or None,
-                                      dynamodb.new_image or None, chains))
+                                      dynamodb.new_image or None))
 
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
     with processor(records=records, handler=one):
         processor.process()
-    apply(deliveries, now)
+    apply(deliveries, now, marker_ttl)
     return processor.response()
 
 
 _deserializer = TypeDeserializer()
-
-
-def _new_images(records: list[dict]) -> list[dict]:
-    images = []
-    for record in records:
-        try:
-            raw = record["dynamodb"]["NewImage"]
-            images.append({k: _deserializer.deserialize(v) for k, v in raw.items()})
-        except (KeyError, TypeError, ValueError):
-            continue  # the record handler reports malformed records
-    return images
 
 
 # ---- reading -------------------------------------------------------------------------
@@ -249,9 +200,19 @@ def _scan(table: str) -> Iterable[dict[str, Any]]:
             yield {k: _deserializer.deserialize(v) for k, v in item.items()}
 
 
-def recount() -> Deltas:
-    """Every counter recomputed from the facts table alone."""
-    return counting.recount(_scan(FactBase.Meta.table_name))
+def facts() -> Iterable[dict[str, Any]]:
+    """Every stored fact, read consistently (the recount's input)."""
+    return _scan(FactBase.Meta.table_name)
+
+
+def recount(stored_facts: Iterable[dict[str, Any]] | None = None) -> Deltas:
+    """Every counter recomputed from the facts alone."""
+    return counting.recount(facts() if stored_facts is None else stored_facts)
+
+
+def order_problems(stored_facts: Iterable[dict[str, Any]] | None = None) -> list[str]:
+    """Places in click chains that break the order rule (none, by construction)."""
+    return usage_order.chain_problems(facts() if stored_facts is None else stored_facts)
 
 
 def stored() -> Deltas:

@@ -3,21 +3,20 @@
 Every counter change is f(NewImage) - f(OldImage) for state-like facts (reactions,
 comments, evaluations, filings, publications, application updates), so a replay, a
 duplicate or an out-of-order record nets to the same final value. View and download
-events are immutable; an event's contribution depends only on the stored events of its
-chain (same type, user and filing) that precede it, which is why the totals are exact
-whatever order the stream delivers them in:
+events are immutable; each counted one holds its place in its chain (same type, user and
+filing), given once when it was stored (usage_order.py): `prev_at`, the time of the
+chain's event before it. An event's contribution is a function of its own stored image,
+so the trigger and the recount agree whatever the delivery order or timing:
 
 - total: an event within 30 s of the previous one of its chain replaces it, so a chain of
-  such clicks counts once; an event adds 1 exactly when no earlier event of its chain
-  lies within 30 s before it (it starts a new run of clicks).
-- unique: distinct (user, filing, China date, hour); an event adds 1 exactly when no
-  earlier event of its chain falls in the same China hour.
+  such clicks counts once; an event adds 1 exactly when the chain's event before it lies
+  more than 30 s earlier (or there is none).
+- unique: distinct (user, filing, China date, hour); an event adds 1 exactly when the
+  chain's event before it falls in another China hour (chain times never go back).
 Robots and the filing's own author never count.
 """
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
@@ -138,29 +137,13 @@ def state_change(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -
     return deltas
 
 
-@dataclass(frozen=True)
-class Click:
-    """A counted view or download: its place in its chain is (at, id)."""
-
-    at: datetime
-    id: str
-
-    @property
-    def order(self) -> tuple[datetime, str]:
-        return self.at, self.id
-
-
-def event_values(click: Click, previous: Click | None, kind: str) -> dict[str, int]:
-    """What one counted event adds, given the latest counted event of its chain before it.
-
-    Only that predecessor matters: it is the closest earlier click (the double-click test)
-    and, if it is not in the same China hour, no earlier click is (the unique test).
-    """
+def event_values(kind: str, at: datetime, prev_at: datetime | None) -> dict[str, int]:
+    """What one counted event adds, given the time of its chain's event before it (its stored place)."""
     plural = "views" if kind == "view" else "downloads"
     values = {}
-    if previous is None or click.at - previous.at > DOUBLE_CLICK:
+    if prev_at is None or at - prev_at > DOUBLE_CLICK:
         values[f"{plural}_total"] = 1
-    if previous is None or _hour(previous.at) != _hour(click.at):
+    if prev_at is None or _hour(prev_at) != _hour(at):
         values[f"{plural}_unique"] = 1
     return values
 
@@ -170,45 +153,25 @@ def counts(image: Mapping[str, Any]) -> bool:
     return not image.get("robot") and not image.get("author")
 
 
-def click_of(image: Mapping[str, Any]) -> Click:
-    return Click(_time(image["at"]), image["id"])
-
-
-def chain_of(image: Mapping[str, Any]) -> str:
-    return f"CHAIN#{image['filing']}#{image['type']}#{image['user']}"
-
-
-def event_contribution(image: Mapping[str, Any], previous: Click | None) -> Deltas:
-    """The counters one stored event adds, given its chain's latest counted earlier event."""
+def event_contribution(image: Mapping[str, Any]) -> Deltas:
+    """The counters one stored event adds, judged from its own stored place."""
     deltas: Deltas = {}
     if not counts(image):
         return deltas
-    click = click_of(image)
-    _usage(deltas, image["filing"], image["province"], click.at, event_values(click, previous, image["type"]))
+    at = _time(image["at"])
+    prev_at = _time(image["prev_at"]) if image.get("prev_at") else None
+    _usage(deltas, image["filing"], image["province"], at, event_values(image["type"], at, prev_at))
     return deltas
-
-
-def lookback_start(at: datetime) -> datetime:
-    """Earliest instant a predecessor can matter from: the hour's start or 30 s before."""
-    return min(_hour(at), at - DOUBLE_CLICK)
 
 
 def recount(facts: Iterable[Mapping[str, Any]]) -> Deltas:
     """Every counter recomputed from the stored facts alone (the reference for drift)."""
     totals: Deltas = {}
-    chains: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for fact in facts:
         if fact.get("entity") == "event":
-            if counts(fact):
-                chains[chain_of(fact)].append(fact)
+            merge(totals, event_contribution(fact))
         else:
             merge(totals, state_contribution(fact))
-    for events in chains.values():
-        events.sort(key=lambda e: click_of(e).order)
-        previous = None
-        for event in events:
-            merge(totals, event_contribution(event, previous))
-            previous = click_of(event)
     return totals
 
 

@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import PutError
-
-from . import filings
+from . import counting, filings, usage_order
 from .auth import Caller, require
-from .clock import iso, sortable
+from .clock import iso
 from .errors import Forbidden, NotFound
 from .models import Comment, Evaluation, Filing, Reaction, UsageEvent
 from .robots import Robots
@@ -35,7 +33,8 @@ def record_events(caller: Caller | None, batch: EventsIn, request_agent: str | N
     """Store a batch of views/downloads; a resent id is a duplicate, a stale filing is ignored.
 
     Robots (by the event's user agent, else the request's) are stored for the record but
-    flagged so they never count. All events of a batch carry the server's receipt time.
+    flagged so they never count. All events of a batch carry the server's receipt time;
+    counted ones take their places in their chains in request order (usage_order.py).
     """
     caller = require(caller)
     wanted = {e.filing for e in batch.events}
@@ -44,7 +43,7 @@ def record_events(caller: Caller | None, batch: EventsIn, request_agent: str | N
 
     items: list[UsageEvent] = []
     seen_ids: set[str] = set()
-    duplicates = ignored = robot_count = 0
+    duplicates = ignored = 0
     for event in batch.events:
         filing = approved.get(event.filing)
         if filing is None:
@@ -55,39 +54,14 @@ def record_events(caller: Caller | None, batch: EventsIn, request_agent: str | N
             continue
         seen_ids.add(event.id)
         agent = event.user_agent if event.user_agent is not None else request_agent
-        robot = robots.is_robot(agent)
-        robot_count += robot
         items.append(UsageEvent(
-            f"EVENT#{caller.sub}#{event.id}", "A", entity="event", id=event.id, type=event.type,
+            *usage_order.event_key(caller.sub, event.id), entity="event", id=event.id, type=event.type,
             filing=filing.id, user=caller.sub, at=now, province=filing.province, user_agent=agent,
-            robot=robot, author=filing.author == caller.sub,
-            gsi1pk=f"CHAIN#{filing.id}#{event.type}#{caller.sub}", gsi1sk=f"{sortable(now)}#{event.id}",
+            robot=robots.is_robot(agent), author=filing.author == caller.sub,
         ))
-    stored = _put_new(items)
-    duplicates += len(items) - stored
-    return Receipt(accepted=stored, duplicates=duplicates, ignored=ignored, robots=robot_count)
-
-
-def _put_new(items: list[UsageEvent]) -> int:
-    """Write events whose key is new; returns how many were new (the rest are resends).
-
-    One conditional put each: events are independent, so a transaction would only double
-    the write cost, and BatchWriteItem cannot refuse a resent id.
-    """
-    stored = 0
-    for item in items:
-        try:
-            item.save(condition=UsageEvent.pk.does_not_exist())
-        except PutError as error:
-            if not _condition_failed(error):
-                raise
-            continue
-        stored += 1
-    return stored
-
-
-def _condition_failed(error: PutError) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+    outcome = usage_order.store(items, [counting.counts({"robot": e.robot, "author": e.author}) for e in items], now)
+    return Receipt(accepted=len(outcome.stored), duplicates=duplicates + len(outcome.duplicates),
+                   ignored=ignored, robots=sum(e.robot for e in outcome.stored))
 
 
 # ---- likes and favorites ------------------------------------------------------------

@@ -143,14 +143,14 @@ class ApplicationUpdate(FactBase):
 class UsageEvent(FactBase):
     """A view or download request, keyed by (user, client event id) so a resend is a duplicate.
 
-    The chain index (gsi1) groups events of one type, user and filing in time order:
-    that is what the 30-second double-click rule and the hourly uniques look at.
+    A counted event holds its place in its chain (same type, user and filing), given when
+    it was stored and never changed: `seq` (1, 2, ...) and `prev_at`, the time of the chain's
+    event before it (absent for the first). Double clicks and uniques are judged from that
+    place alone, so no event stored later can precede it (see usage_order.py).
     """
 
     class Meta(FactBase.Meta):
         pass
-
-    chain = ByGroup()
 
     id = UnicodeAttribute()
     type = UnicodeAttribute()
@@ -161,6 +161,22 @@ class UsageEvent(FactBase):
     user_agent = UnicodeAttribute(null=True)
     robot = BooleanAttribute(default=False)
     author = BooleanAttribute(default=False)
+    seq = NumberAttribute(null=True)
+    prev_at = UTCDateTimeAttribute(null=True)
+
+
+class ChainHead(FactBase):
+    """The last place given in one chain: its `seq` and the time of its latest event.
+
+    Written in the same transaction as the events that take the places after it,
+    conditional on the `seq` read before, so two writers can never give one place twice.
+    """
+
+    class Meta(FactBase.Meta):
+        pass
+
+    seq = NumberAttribute()
+    last_at = UTCDateTimeAttribute()
 
 
 class Reaction(FactBase):
@@ -270,7 +286,7 @@ class Record(RecordBase):
     version = VersionAttribute()
 
 
-FACT_MODELS = (Filing, Publication, ApplicationUpdate, UsageEvent, Reaction, Comment, Evaluation)
+FACT_MODELS = (Filing, Publication, ApplicationUpdate, UsageEvent, ChainHead, Reaction, Comment, Evaluation)
 RECORD_MODELS = (AuditEntry, Record)
 TABLES = {
     "facts": (FactBase, (ByGroup, ByStatus, ByAll)),

@@ -28,6 +28,8 @@ if str(ROOT) not in sys.path:
     # Run as `python scripts/devstack.py`, the app and chalicelib live one level up.
     sys.path.insert(0, str(ROOT))
 
+from local_stack import moto_store  # noqa: E402  (needs ROOT on the path when run as a script)
+
 log = logging.getLogger("devstack")
 
 STAGE = "local"
@@ -169,8 +171,9 @@ class StreamPoller:
     """
 
     def __init__(self, streams: Any, stream_arn: str, region: str, mappings: list[StreamMapping],
-                 retry_limit: int = 3):
+                 retry_limit: int = 5, trim: Callable[[int], Any] | None = None):
         self.streams = streams
+        self.trim = trim  # drops records every mapping has passed, as the 24-hour retention would
         self.stream_arn = stream_arn
         self.region = region
         self.mappings = mappings
@@ -269,7 +272,19 @@ class StreamPoller:
             busy = False
             for m in self.mappings:
                 busy = self.step(m) or busy
+            if busy and self.trim is not None:
+                self.trim(self.passed())
             return busy
+
+    def passed(self) -> int:
+        """The first sequence number some mapping may still need (records before it are done)."""
+        needed = []
+        for m in self.mappings:
+            if m.resume is None:
+                return 0
+            kind, seq = m.resume
+            needed.append(int(seq) + (1 if kind == "AFTER_SEQUENCE_NUMBER" else 0))
+        return min(needed, default=0)
 
     def drain(self, timeout: float = 30.0) -> None:
         """Deliver until every mapping has caught up with the stream (handlers may write more)."""
@@ -450,20 +465,27 @@ class Stack:
             self.ensure()
 
     def _loop(self, interval: float, work: Callable[[], Any], what: str) -> None:
-        failing = False
-        while not self._stop.wait(interval):
+        failing = busy = False
+        # A busy worker goes again at once (a backlog drains at full speed); an idle one waits.
+        while not (self._stop.is_set() if busy else self._stop.wait(interval)):
             try:
-                work()
+                busy = bool(work())
                 failing = False
             except Exception:
                 # Keep going (moto reset by a test, a bad deploy of a handler); one traceback per outage.
                 if not failing:
                     log.exception("%s tick failed; retrying quietly", what)
-                failing = True
+                failing, busy = True, False
+
+    def expire(self) -> int:
+        """Delete counters-table items whose TTL passed on the app clock (the dedup markers)."""
+        settings = self.services.settings
+        return moto_store.expire(settings.counters_table, settings.region, self.services.clock.now().timestamp())
 
     def start_threads(self, poll_interval: float, schedule_interval: float) -> None:
         for name, interval, work in (("stream-poller", poll_interval, self.poller.poll_once),
-                                     ("scheduler", schedule_interval, self.scheduler.check)):
+                                     ("scheduler", schedule_interval, self.scheduler.check),
+                                     ("ttl", 1.0, self.expire)):
             t = threading.Thread(target=self._loop, args=(interval, work, name), name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -472,15 +494,22 @@ class Stack:
         t.start()
         self._threads.append(t)
 
-    def stop(self) -> None:
-        """Stop the threads, the HTTP server and moto; give back the environment and services."""
+    def stop(self, grace: float = 1.5) -> None:
+        """Stop the threads, the HTTP server and moto within `grace` seconds; give back the environment.
+
+        Workers are daemon threads: one still inside a handler after the grace period is
+        left to die with the process rather than holding Ctrl-C or SIGTERM hostage.
+        """
         from chalicelib import runtime
         self._stop.set()
-        self._http.shutdown()
-        self._http.server.server_close()
+        deadline = time.monotonic() + grace
+        threading.Thread(target=self._http.shutdown, daemon=True).start()
         for t in self._threads:
-            t.join(timeout=5)
-        self._moto.stop()
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._http.server.server_close()
+        stopper = threading.Thread(target=self._moto.stop, daemon=True)
+        stopper.start()
+        stopper.join(timeout=max(0.1, deadline - time.monotonic()))
         restore_environment(self._previous_env)
         if self._previous_services is not None:
             runtime.install(self._previous_services)
@@ -490,17 +519,18 @@ class Stack:
 
 def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = None, *,
                 app_module: str | types.ModuleType = "app", host: str = "127.0.0.1",
-                poll_interval: float = 0.2, schedule_interval: float = 0.2, retry_limit: int = 3) -> Stack:
+                poll_interval: float = 0.2, schedule_interval: float = 0.2, retry_limit: int = 5) -> Stack:
     """Start moto, the tables, the API on host:port (0 = any free port), the stream poller and the scheduler."""
     import boto3
     from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
     from chalice.config import Config
     from chalice.local import LocalDevServer
-    from moto.server import ThreadedMotoServer
+    from local_stack.moto_store import LockedMotoServer
+    from local_stack.request_scope import one_request_per_thread
 
     # moto's werkzeug logs every AWS call at INFO, drowning the app's own lines.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    moto = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
+    moto = LockedMotoServer(ip_address=host, port=0, verbose=False)
     moto.start()
     moto_host, moto_port = moto.get_host_and_port()
     moto_endpoint = f"http://{moto_host}:{moto_port}"
@@ -521,6 +551,7 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
         previous_env.update(apply_environment({"NAVI_FACTS_STREAM_ARN": stream_arn}))
         module = importlib.import_module(app_module) if isinstance(app_module, str) else app_module
         app = module.app
+        one_request_per_thread(app)
 
         mappings, jobs = [], []
         for source in app.event_sources:
@@ -538,7 +569,9 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
                     continue
                 jobs.append(ScheduledJob(source.name, _handler(module, source.handler_string), cron, function_name))
         streams = boto3.client("dynamodbstreams", endpoint_url=moto_endpoint, region_name=settings.region)
-        poller = StreamPoller(streams, stream_arn, settings.region, mappings, retry_limit)
+        poller = StreamPoller(streams, stream_arn, settings.region, mappings, retry_limit,
+                              trim=lambda before: moto_store.trim_stream(settings.facts_table, settings.region,
+                                                                         before))
         poller.start_positions()
         scheduler = Scheduler(jobs, lambda: runtime.services().clock.now(), settings.region)
 
@@ -576,6 +609,19 @@ def wait_until_up(url: str, has_health: bool = True, timeout: float = 30.0) -> N
         time.sleep(0.1)
 
 
+def quiet_console() -> None:
+    """One console line per request: the access line. The app's own JSON request log, client
+    set-up notes and the warning about the contract's short local HS256 secret would repeat
+    on every request; warnings and errors still show."""
+    import warnings
+
+    from jwt.warnings import InsecureKeyLengthWarning
+    warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
+    for name in ("botocore", "pynamodb", "werkzeug"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve on $PORT (default 8000) until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -586,6 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_console()
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -599,7 +646,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        log.info("stopping")
         stack.stop()
+        log.info("stopped")
     return 0
 
 

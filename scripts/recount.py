@@ -30,15 +30,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from chalicelib import counters, runtime
     runtime.services()  # binds the models to the stage's tables
-    expected, kept = counters.recount(), counters.stored()
+    facts = list(counters.facts())
+    expected, kept = counters.recount(facts), counters.stored()
     found = counters.drift(expected, kept)
-    print(f"counters kept: {len(kept)} keys; recounted from facts: {len(expected)} keys; drifted: {len(found)}")
+    problems = counters.order_problems(facts)
+    print(f"counters kept: {len(kept)} keys; recounted from {len(facts)} facts: {len(expected)} keys; "
+          f"drifted: {len(found)}; click-order problems: {len(problems)}")
+    for problem in problems[:args.limit]:
+        print(f"  {problem}")
     for d in found[:args.limit]:
         print(f"  {d.pk} {d.sk} {d.name}: kept {d.stored}, facts say {d.expected} ({d.expected - d.stored:+d})")
     if found and args.repair:
         print(f"repaired {counters.repair(found)} counters")
-        return 0
-    return 1 if found else 0
+        return 1 if problems else 0
+    return 1 if found or problems else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,396 @@
+"""The embedded DynamoDB of the local stack: moto, made safe for threads and flat in cost.
+
+moto 5.2.5 serves one backend to every thread without a lock, copies whole tables for
+each transaction item, answers a table query by walking every item, keeps every stream
+record and every shard iterator for ever, and never expires TTL items. The local stack
+serves concurrent clients and a national year of data on it, so this module:
+
+- serializes every request to the embedded server (`LockedMotoServer`), as DynamoDB
+  serializes writes to one item: no request sees another half-applied;
+- runs a transaction by checking every condition first and writing only when all hold
+  (what DynamoDB does), snapshotting just the items it touches in case a write fails;
+- answers a base-table query from its partition, and a lookup of a missing key without
+  creating an empty partition;
+- trims stream records every reader has passed (`trim_stream`), bounds the shard
+  iterators kept, and deletes items whose TTL has passed (`expire`), as DynamoDB does.
+
+Everything here is pinned to one moto version: `install` refuses any other, and checks
+that the functions it replaces are the ones it was written against.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import heapq
+import inspect
+import json
+import threading
+from datetime import datetime
+from typing import Any, Callable
+
+import moto
+from moto.core.responses import ActionResult, BaseResponse
+from moto.dynamodb.exceptions import (
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+MOTO_VERSION = "5.2.5"
+# sha256 of the source of each moto function replaced here, as written for MOTO_VERSION.
+REPLACED = {
+    "DynamoDBBackend.transact_write_items": "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
+    "Table.get_item": "b08e98fe37b7e5836afe03b010d637ef50df5dea6cbecd9cf8816eef326a21cd",
+    "Table.query": "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
+    "Table.put_item": "de23933013ef842639046c19bcf7e418bce0474d810f6719368be4cedce11d47",
+    "DynamoDBStreamsBackend.get_records": "db8c6cb04430c08f76be9e6b3cc9317387643b4fee26f43071c5ac22e25d2b64",
+    "ActionResult.execute_result": "6333faa349b58671258985778d2aaf02d31e0617aae380442e4c683c36ab248d",
+    "BaseResponse.parse_parameters": "fd3d04c9194814f4f8dd755aa8eedae7155fbef66a1421cb934be8ce8f2c7b59",
+}
+# The hot operations, whose requests and results are plain DynamoDB JSON: read with json.loads
+# and written with json.dumps instead of moto's shape-walking parser and serializer, which
+# cost more than the operations themselves.
+PLAIN_JSON = frozenset({
+    ("dynamodb", "GetItem"), ("dynamodb", "BatchGetItem"), ("dynamodb", "Query"), ("dynamodb", "PutItem"),
+    ("dynamodb", "UpdateItem"), ("dynamodb", "DeleteItem"), ("dynamodb", "TransactWriteItems"),
+    ("dynamodbstreams", "GetRecords"), ("dynamodbstreams", "GetShardIterator"),
+})
+MAX_SHARD_ITERATORS = 1_000
+
+STORE_LOCK = threading.RLock()
+_installed = False
+_originals: dict[str, Callable[..., Any]] = {}
+
+
+class MotoChanged(RuntimeError):
+    """moto is not the version this module adapts: its patches could corrupt data silently."""
+
+
+def _source_digest(function: Callable[..., Any]) -> str:
+    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()
+
+
+def _targets() -> dict[str, tuple[type, str]]:
+    owners = {"DynamoDBBackend": DynamoDBBackend, "Table": Table, "DynamoDBStreamsBackend": DynamoDBStreamsBackend,
+              "ActionResult": ActionResult, "BaseResponse": BaseResponse}
+    return {name: (owners[name.split(".")[0]], name.split(".")[1]) for name in REPLACED}
+
+
+def check_moto() -> None:
+    """Raise MotoChanged unless moto is the pinned version with the functions patched here."""
+    if moto.__version__ != MOTO_VERSION:
+        raise MotoChanged(f"local_stack.moto_store adapts moto {MOTO_VERSION}; found {moto.__version__}. "
+                          "Re-check every patch against the new moto before changing MOTO_VERSION.")
+    for name, (owner, attr) in _targets().items():
+        function = _originals.get(name) or getattr(owner, attr)
+        digest = _source_digest(function)
+        if digest != REPLACED[name]:
+            raise MotoChanged(f"moto's {name} changed (sha256 {digest}); re-check its patch")
+
+
+def install() -> None:
+    """Patch moto in this process (idempotent). Semantics stay DynamoDB's; only cost changes."""
+    global _installed
+    with STORE_LOCK:
+        if _installed:
+            return
+        check_moto()
+        replacements = {
+            "DynamoDBBackend.transact_write_items": _transact_write_items,
+            "Table.get_item": _get_item,
+            "Table.query": _query,
+            "Table.put_item": _put_item,
+            "DynamoDBStreamsBackend.get_records": _get_records,
+            "ActionResult.execute_result": _execute_result,
+            "BaseResponse.parse_parameters": _parse_parameters,
+        }
+        for name, (owner, attr) in _targets().items():
+            _originals[name] = getattr(owner, attr)
+            setattr(owner, attr, replacements[name])
+        _installed = True
+
+
+def uninstall() -> None:
+    """Give moto its own functions back (tests of the patches compare both)."""
+    global _installed
+    with STORE_LOCK:
+        for name, (owner, attr) in _targets().items():
+            if name in _originals:
+                setattr(owner, attr, _originals.pop(name))
+        _installed = False
+
+
+# ---- transactions ----------------------------------------------------------------------
+
+def _op_key(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return op["Key"]
+    table = backend.get_table(op["TableName"])
+    attrs = op["Item"]
+    key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = attrs[table.range_key_attr]
+    return key
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    """DynamoDB's TransactWriteItems: all conditions are judged first, then all writes land.
+
+    moto's own version writes item by item and, on a failure, puts back deep copies of
+    every table taken before (O(table) per item, and it undoes other clients' writes).
+    """
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    ops: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    seen: set[tuple[str, str]] = set()
+    for item in transact_items:
+        if len(item) > 1:
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(item.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            raise MockValidationException("Unsupported transaction operation")
+        key = _op_key(self, op_type, op)
+        unique = (str(op["TableName"]), str(dict(sorted(key.items()))))
+        if unique in seen:
+            raise MultipleTransactionsException()
+        seen.add(unique)
+        ops.append((op_type, op, key))
+
+    errors: list[tuple[Any, Any, Any]] = []
+    for op_type, op, key in ops:
+        current = self.get_item(op["TableName"], key)
+        condition = op.get("ConditionExpression")
+        if condition is not None and not get_filter_expression(
+                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")).expr(current):
+            old = (current.to_json()["Attributes"]
+                   if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current else None)
+            errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+        else:
+            errors.append((None, None, None))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+
+    undo = _Undo(self)
+    for index, (op_type, op, key) in enumerate(ops):
+        undo.remember(op["TableName"], key)
+        try:
+            if op_type == "Put":
+                self.put_item(op["TableName"], op["Item"])
+            elif op_type == "Delete":
+                self.delete_item(op["TableName"], key)
+            elif op_type == "Update":
+                self.update_item(op["TableName"], key, update_expression=op["UpdateExpression"],
+                                 expression_attribute_names=op.get("ExpressionAttributeNames"),
+                                 expression_attribute_values=op.get("ExpressionAttributeValues"))
+        except MockValidationException:
+            undo.rollback()
+            raise
+        except Exception as error:  # as moto does: any other failure cancels the transaction
+            undo.rollback()
+            failed = [(None, None, None)] * len(ops)
+            failed[index] = (type(error).__name__, str(error), None)
+            raise TransactionCanceledException(failed) from error
+
+
+class _Undo:
+    """Copies of just the items a transaction touches, and the stream length before it."""
+
+    def __init__(self, backend: DynamoDBBackend):
+        self.backend = backend
+        self.items: list[tuple[Table, DynamoType, DynamoType | None, Item | None]] = []
+        self.streams: dict[str, int] = {}
+
+    def remember(self, table_name: str, key: dict[str, Any]) -> None:
+        table = self.backend.get_table(table_name)
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        self.items.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
+        if table.stream_shard is not None:
+            self.streams.setdefault(table_name, len(table.stream_shard.items))
+
+    def rollback(self) -> None:
+        for table, hash_value, range_value, item in reversed(self.items):
+            partition = table.items[hash_value] if range_value is not None else table.items
+            slot = range_value if range_value is not None else hash_value
+            if item is None:
+                partition.pop(slot, None)
+            else:
+                partition[slot] = item
+        for table_name, length in self.streams.items():
+            del self.backend.get_table(table_name).stream_shard.items[length:]
+
+
+# ---- reads ------------------------------------------------------------------------------
+
+def _get_item(self: Table, hash_key: DynamoType, range_key: DynamoType | None = None,
+              projection_expression: list[list[str]] | None = None) -> Item | None:
+    """moto's get_item without creating an empty partition for every key it misses."""
+    if self.has_range_key and not range_key:
+        raise MockValidationException("Table has a range key, but no range key was passed into get_item")
+    if range_key:
+        result = self.items.get(hash_key, {}).get(range_key)
+    else:
+        result = self.items.get(hash_key)
+    if projection_expression and result:
+        result = result.project(projection_expression)
+    return result
+
+
+def _query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any):
+    """A base-table query reads its own partition, not every item of the table."""
+    index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+    original = _originals["Table.query"]
+    if index_name or hash_key is None or not self.has_range_key:
+        return original(self, hash_key, *args, **kwargs)
+    partition = list(self.items.get(hash_key, {}).values())
+    self.all_items = lambda: partition  # the original walks all_items(); shadow it for this call
+    try:
+        return original(self, hash_key, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
+# ---- TTL ----------------------------------------------------------------------------------
+
+_expiries: dict[int, list[tuple[int, int, DynamoType, DynamoType | None]]] = {}
+_tick = 0
+
+
+def _put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any) -> Item:
+    """moto's put_item, also noting when the item's TTL attribute says it expires."""
+    global _tick
+    item = _originals["Table.put_item"](self, item_attrs, *args, **kwargs)
+    attribute = self.ttl.get("AttributeName") if self.ttl.get("TimeToLiveStatus") == "ENABLED" else None
+    if attribute and attribute in item_attrs and "N" in item_attrs[attribute]:
+        _tick += 1
+        heapq.heappush(_expiries.setdefault(id(self), []),
+                       (int(float(item_attrs[attribute]["N"])), _tick, item.hash_key, item.range_key))
+    return item
+
+
+def table(name: str, region: str) -> Table:
+    """The embedded server's table `name` (moto keeps one account for the local stack)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(name)
+
+
+def expire(table_name: str, region: str, now_epoch: float) -> int:
+    """Delete the items whose TTL lies before `now_epoch`, as DynamoDB's TTL does; returns how many."""
+    with STORE_LOCK:
+        return _expire(table(table_name, region), now_epoch)
+
+
+def trim_stream(table_name: str, region: str, before_sequence: int) -> int:
+    """Drop the table's stream records before `before_sequence` (every reader has passed them)."""
+    with STORE_LOCK:
+        shard = table(table_name, region).stream_shard
+        return _trim(shard, before_sequence) if shard is not None else 0
+
+
+def _expire(table: Table, now_epoch: float) -> int:
+    heap = _expiries.get(id(table), [])
+    attribute = table.ttl.get("AttributeName")
+    removed = 0
+    while heap and heap[0][0] < now_epoch:
+        _, _, hash_key, range_key = heapq.heappop(heap)
+        item = table.get_item(hash_key, range_key)
+        # A later write may have moved or removed the expiry: judge the stored item.
+        stored = item.attrs.get(attribute) if item is not None else None
+        if stored is not None and float(stored.value) < now_epoch:
+            table.delete_item(hash_key, range_key)
+            removed += 1
+    return removed
+
+
+# ---- streams ----------------------------------------------------------------------------
+
+def _trim(shard: StreamShard, before_sequence: int) -> int:
+    # The trim horizon moves forward as DynamoDB's does after 24 hours: the sequence
+    # numbers of the records kept do not change.
+    count = max(0, min(before_sequence - shard.starting_sequence_number, len(shard.items)))
+    if count:
+        del shard.items[:count]
+        shard.starting_sequence_number += count
+    return count
+
+
+def _get_records(self: DynamoDBStreamsBackend, iterator_arn: str, limit: int) -> dict[str, Any]:
+    """moto's get_records, keeping only the newest shard iterators (DynamoDB's expire in 15 minutes)."""
+    result = _originals["DynamoDBStreamsBackend.get_records"](self, iterator_arn, limit)
+    excess = len(self.shard_iterators) - MAX_SHARD_ITERATORS
+    if excess > 0:
+        for arn in list(self.shard_iterators)[:excess]:
+            del self.shard_iterators[arn]
+    return result
+
+
+# ---- answers ------------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    """What moto's JSON serializer makes of a result: no nulls, epoch seconds, base64 blobs."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def _parse_parameters(self: BaseResponse, request: Any) -> None:
+    """moto's parse_parameters, with a plain json.loads for the hot operations' requests."""
+    if (self.boto3_service_name, self._get_action()) not in PLAIN_JSON:
+        return _originals["BaseResponse.parse_parameters"](self, request)
+    self.params = json.loads(request.data or b"{}")
+
+
+def _execute_result(self: ActionResult, context: Any) -> Any:
+    """moto's execute_result, with a plain json.dumps for the hot operations' results."""
+    operation = (context.service_model.service_name, context.operation_model.name)
+    if operation not in PLAIN_JSON or not isinstance(self.result, dict):
+        return _originals["ActionResult.execute_result"](self, context)
+    serializer = context.serializer_class(operation_model=context.operation_model)
+    response = serializer._create_default_response()
+    response["headers"]["Content-Type"] = serializer._get_protocol_specific_content_type()
+    return response["status_code"], response["headers"], json.dumps(_plain(self.result), separators=(",", ":"))
+
+
+# ---- the server ---------------------------------------------------------------------------
+
+class _Serialized:
+    """WSGI middleware: one request at a time inside moto, its body built under the lock."""
+
+    def __init__(self, app: Callable[..., Any]):
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with STORE_LOCK:
+            return list(self.app(environ, start_response))
+
+
+class LockedMotoServer(ThreadedMotoServer):
+    """moto's threaded server with every request serialized and the speed patches installed."""
+
+    def _server_entry(self) -> None:
+        app = _Serialized(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    def start(self) -> None:
+        install()
+        super().start()
