@@ -227,6 +227,7 @@ class Run:
     filings: int
     phases: dict[str, Phase]
     storage: dict[str, tuple[int, int]]
+    event_bytes: float  # facts storage the events added, per event (items they wrote, index copies)
     nightly: Phase | None = None
 
 
@@ -239,7 +240,9 @@ def measure(events: int, filings: int, batch_size: int, per_request: int, seed: 
         with stack.client:
             ids = file_and_approve(stack, filings, rng)
             stack.drain("filings")
+            before = meter.stored_bytes(stack.tables["facts"])[1]
             accepted = post_events(stack, ids, events, per_request, rng)
+            event_bytes = (meter.stored_bytes(stack.tables["facts"])[1] - before) / max(1, accepted)
             night = None
             if nightly:
                 # The alternative: the same counting handler once a night over the day's records.
@@ -253,7 +256,7 @@ def measure(events: int, filings: int, batch_size: int, per_request: int, seed: 
             storage = {key: meter.stored_bytes(name) for key, name in stack.tables.items()}
         from chalicelib import runtime
         runtime.reset()
-    return Run(accepted, filings, stack.phases, storage, night)
+    return Run(accepted, filings, stack.phases, storage, event_bytes, night)
 
 
 def money(phase: Phase, memory: dict[str, int], price: dict[str, float], latency: dict[str, float],
@@ -334,10 +337,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{p.invocations / n:6.3f} invocations  {currency} {cost * 1e6:9.2f}/M")
     print(f"per filing: {currency} {filing_cost:.5f} (file + approve + its stream records)")
 
-    stored_events = run.storage["facts"][1] / max(1, run.storage["facts"][0])
+    stored_events = run.event_bytes
     counters_items, counters_bytes = run.storage["counters"]
     print(f"storage: facts {run.storage['facts'][0]} items {run.storage['facts'][1] / 1e6:.2f} MB "
-          f"(~{stored_events:.0f} B/item incl. index copies); counters {counters_items} items "
+          f"(~{stored_events:.0f} B per event incl. index copies); counters {counters_items} items "
           f"{counters_bytes / 1e6:.2f} MB (markers expire after 7 days)")
 
     # ---- batching: cost per event and settle lag against the delivered batch size -------
