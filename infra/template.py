@@ -25,8 +25,8 @@ WRITE = "write"
 # A function missing here fails packaging: a new handler gets a deliberate policy.
 ACCESS: dict[str, dict[str, str]] = {
     "APIHandler": {"facts": WRITE, "counters": WRITE, "records": WRITE},
-    # Counts facts into counters; looks up a usage event's chain on the facts index.
-    "FactsStream": {"facts": READ, "counters": WRITE},
+    # Counts facts into counters from the records alone: an event carries its place in its chain.
+    "FactsStream": {"counters": WRITE},
     # Push feed: the approved filing comes in the stream image; subscribers and feeds are records.
     "PushStream": {"records": WRITE},
     # Year-end scoring: reads counters, forms, schemes and selections; writes runs to records.
