@@ -95,6 +95,7 @@ def sizing() -> dict[str, int]:
 
 
 def prices(region: str) -> tuple[str, dict[str, float], dict[str, float]]:
+    """(currency, price by item, DynamoDB latency ms by operation) of a region in bench/prices.json."""
     table = json.loads(PRICES.read_text())
     entry = table["regions"][region]
     if "same_as" in entry:
@@ -110,7 +111,7 @@ class Stack:
     def __init__(self, batch_size: int):
         from chalice.test import Client
 
-        from chalicelib import runtime
+        from chalicelib import models, runtime
         from chalicelib.clock import FixedClock, parse_instant
         from chalicelib.config import load_settings
         from infra.tables import create_tables
@@ -118,7 +119,7 @@ class Stack:
 
         self.batch_size = batch_size
         settings = load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "cost"})
-        self.tables = {key: f"cost-{key}" for key in ("facts", "counters", "records")}
+        self.tables = {key: models.table_name(settings, key) for key in models.TABLES}
         arns = create_tables(boto3.client("dynamodb", region_name="cn-north-1"), settings)
         self.clock = FixedClock(parse_instant("2024-05-15T09:00:00+08:00"))
         runtime.install(runtime.Services(settings=settings, clock=self.clock))
