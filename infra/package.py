@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.template import merge_template
+from infra.template import Deployment, PackagingError, merge_template
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGION = "cn-north-1"
@@ -38,14 +38,40 @@ class Packaged:
     seconds: float
 
 
+def stage_config(stage: str, root: Path = ROOT) -> dict[str, Any]:
+    """The stage's block of .chalice/config.json, over the file's top-level keys."""
+    config = json.loads((root / ".chalice" / "config.json").read_text())
+    try:
+        return {**{k: v for k, v in config.items() if k != "stages"}, **config["stages"][stage]}
+    except KeyError:
+        raise SystemExit(f"no stage {stage!r} in .chalice/config.json") from None
+
+
 def stage_environment(stage: str, root: Path = ROOT) -> dict[str, str]:
     """The stage's environment variables from .chalice/config.json."""
     config = json.loads((root / ".chalice" / "config.json").read_text())
-    try:
-        stage_config = config["stages"][stage]
-    except KeyError:
-        raise SystemExit(f"no stage {stage!r} in .chalice/config.json") from None
-    return {**config.get("environment_variables", {}), **stage_config.get("environment_variables", {})}
+    return {**config.get("environment_variables", {}), **stage_config(stage, root).get("environment_variables", {})}
+
+
+def stage_deployment(stage: str, root: Path = ROOT) -> Deployment:
+    """The stage's throttling, batching and metric names."""
+    return Deployment.of_stage(stage_config(stage, root), stage_environment(stage, root))
+
+
+# Compiled extensions name their machine (`*.cpython-311-x86_64-linux-gnu.so`); abi3 ones do not.
+MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
+
+
+def check_architecture(zip_path: Path, sam: dict[str, Any]) -> None:
+    """Refuse a package whose compiled wheels were built for another CPU than its functions run on."""
+    import zipfile
+    wanted = {a for r in sam["Resources"].values() if r.get("Type") == "AWS::Serverless::Function"
+              for a in r["Properties"].get("Architectures", ["x86_64"])}
+    with zipfile.ZipFile(zip_path) as archive:
+        built = {machine for name in archive.namelist() if name.endswith(".so")
+                 for arch, machine in MACHINES.items() if f"-{machine}-linux" in name}
+    if len(wanted) != 1 or built - {MACHINES[a] for a in wanted}:
+        raise PackagingError(f"functions run on {sorted(wanted)} but the package holds {sorted(built)} extensions")
 
 
 def _chalice(args: list[str], region: str, root: Path) -> None:
@@ -99,11 +125,13 @@ def package(stage: str = "dev", region: str = DEFAULT_REGION, out: Path = ROOT /
     _chalice(["package", "--stage", stage, str(discovery)], region, root)
     discovered = json.loads((discovery / "sam.json").read_text())
     merge = out.parent / f"{out.name}-merge.json"
-    merge.write_text(json.dumps(merge_template(discovered, stage_environment(stage, root)), indent=2))
+    merge.write_text(json.dumps(merge_template(discovered, stage_environment(stage, root),
+                                               stage_deployment(stage, root)), indent=2))
     shutil.rmtree(discovery, ignore_errors=True)
 
     _chalice(["package", "--stage", stage, "--merge-template", str(merge), str(out)], region, root)
     sam_path = out / "sam.json"
+    check_architecture(out / "deployment.zip", json.loads(sam_path.read_text()))
     cfn_path = out / "cloudformation.json"
     cfn_path.write_text(json.dumps(to_cloudformation(json.loads(sam_path.read_text()), region), indent=2))
     return Packaged(sam=sam_path, cloudformation=cfn_path, merge=merge, zip=out / "deployment.zip",

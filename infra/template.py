@@ -1,16 +1,21 @@
 """The merge template that turns `chalice package` output into the whole deployable system.
 
-`merge_template(sam, stage)` reads the functions and events Chalice packaged and returns
-what `chalice package --merge-template` deep-merges into them (dicts merge, lists
+`merge_template(sam, stage_env, deployment)` reads the functions and events Chalice packaged
+and returns what `chalice package --merge-template` deep-merges into them (dicts merge, lists
 replace): the tables from infra/tables.py, one least-privilege role and log group per
-function, the stream wiring with partial-batch failures, the on-failure queue and the
-alarms. Every ARN is built from `${AWS::Partition}` so one template serves aws and aws-cn.
+function, the stream wiring with partial-batch failures and the stage's batching, the
+on-failure queue, the API stage's throttling and access log, the alarms and the dashboard.
+Every ARN is built from `${AWS::Partition}` so one template serves aws and aws-cn.
+Memory, timeout and architecture are Chalice's own stage keys (`lambda_functions`,
+`lambda_architecture` in .chalice/config.json); this module only checks them.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.observability import BATCH_FAILURES, COUNTER_LAG_SECONDS, EVENTS_ACCEPTED, EVENTS_DUPLICATE
 from infra.tables import TABLES, TableSpec, cloudformation_resources
 
 READ = "read"
@@ -20,8 +25,8 @@ WRITE = "write"
 # A function missing here fails packaging: a new handler gets a deliberate policy.
 ACCESS: dict[str, dict[str, str]] = {
     "APIHandler": {"facts": WRITE, "counters": WRITE, "records": WRITE},
-    # Counts facts into counters; looks up a usage event's chain on the facts index.
-    "FactsStream": {"facts": READ, "counters": WRITE},
+    # Counts facts into counters from the records alone: an event carries its place in its chain.
+    "FactsStream": {"counters": WRITE},
     # Push feed: the approved filing comes in the stream image; subscribers and feeds are records.
     "PushStream": {"records": WRITE},
     # Year-end scoring: reads counters, forms, schemes and selections; writes runs to records.
@@ -49,6 +54,41 @@ class Wiring:
     max_retries: int = 5
     iterator_age_alarm_ms: int = 120_000  # counters "settle within seconds": two minutes is trouble
     log_retention_days: int = 180
+
+
+# API Gateway ends every integration after 29 s; a Lambda still running then works for nobody.
+API_GATEWAY_INTEGRATION_LIMIT_S = 29
+API_FUNCTION = "APIHandler"
+YEAR_END_FUNCTION = "YearEnd"
+STREAM_FUNCTIONS = ("FactsStream", "PushStream")
+# Counted from the access log: API Gateway publishes 429s only inside 4XXError.
+THROTTLED_METRIC = "ApiThrottled"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Per-stage operating settings from .chalice/config.json (`api_throttling`, `stream_batching`)."""
+    rate_limit: float
+    burst_limit: int
+    batch_size: int
+    window_seconds: int
+    metrics_namespace: str
+    service: str
+    api_stage: str = "api"
+
+    @classmethod
+    def of_stage(cls, stage_config: dict[str, Any], stage_env: dict[str, str]) -> "Deployment":
+        """The settings of one stage's config block; a missing key fails packaging."""
+        try:
+            throttling, batching = stage_config["api_throttling"], stage_config["stream_batching"]
+            return cls(rate_limit=float(throttling["rate_limit"]), burst_limit=int(throttling["burst_limit"]),
+                       batch_size=int(batching["batch_size"]), window_seconds=int(batching["window_seconds"]),
+                       metrics_namespace=stage_env["POWERTOOLS_METRICS_NAMESPACE"],
+                       service=stage_env["POWERTOOLS_SERVICE_NAME"],
+                       api_stage=stage_config.get("api_gateway_stage", "api"))
+        except KeyError as missing:
+            raise PackagingError(f"stage config lacks {missing} (api_throttling, stream_batching, "
+                                 "POWERTOOLS_* environment)") from None
 
 
 class PackagingError(RuntimeError):
@@ -158,8 +198,22 @@ def functions_of(sam: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: r for name, r in sam.get("Resources", {}).items() if r.get("Type") == "AWS::Serverless::Function"}
 
 
-def merge_template(sam: dict[str, Any], stage_env: dict[str, str], wiring: Wiring = Wiring()) -> dict[str, Any]:
+def check_sizing(sam: dict[str, Any]) -> None:
+    """Refuse an API that could outlive API Gateway, or a function left at Chalice's defaults."""
+    for name, function in functions_of(sam).items():
+        props = function["Properties"]
+        if "MemorySize" not in props or "Timeout" not in props:
+            raise PackagingError(f"{name} has no lambda_memory_size/lambda_timeout in .chalice/config.json")
+    api = functions_of(sam).get(API_FUNCTION)
+    if api and api["Properties"]["Timeout"] >= API_GATEWAY_INTEGRATION_LIMIT_S:
+        raise PackagingError(f"{API_FUNCTION} timeout {api['Properties']['Timeout']} s is not under API Gateway's "
+                             f"{API_GATEWAY_INTEGRATION_LIMIT_S} s integration limit")
+
+
+def merge_template(sam: dict[str, Any], stage_env: dict[str, str], deployment: Deployment,
+                   wiring: Wiring = Wiring()) -> dict[str, Any]:
     """What to merge into the packaged `sam` template for a stage with environment `stage_env`."""
+    check_sizing(sam)
     tables = cloudformation_resources()
     resources: dict[str, Any] = dict(tables)
     resources["FailureQueue"] = {
@@ -191,6 +245,8 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], wiring: Wirin
                 "MaximumRetryAttempts": wiring.max_retries,
                 "BisectBatchOnFunctionError": True,
                 "DestinationConfig": {"OnFailure": {"Destination": _getatt("FailureQueue", "Arn")}},
+                "BatchSize": deployment.batch_size,
+                "MaximumBatchingWindowInSeconds": deployment.window_seconds,
             }}
             resources[f"{function}IteratorAgeAlarm"] = _alarm(
                 f"{function} is falling behind the {spec.key} stream", "AWS/Lambda", "IteratorAge",
@@ -206,11 +262,15 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], wiring: Wirin
         resources[f"{function}ErrorsAlarm"] = _alarm(
             f"{function} raised errors", "AWS/Lambda", "Errors",
             [{"Name": "FunctionName", "Value": {"Ref": function}}], "Sum", 1)
+        resources[f"{function}ThrottlesAlarm"] = _alarm(
+            f"{function} invocations were throttled (account or reserved concurrency exhausted)", "AWS/Lambda",
+            "Throttles", [{"Name": "FunctionName", "Value": {"Ref": function}}], "Sum", 1)
         properties: dict[str, Any] = {
             # A fixed name lets the log group (and its policy) exist before the function runs.
             "FunctionName": {"Fn::Sub": f"${{AWS::StackName}}-{function}"},
             "Role": _getatt(f"{function}Role", "Arn"),
-            "Tracing": "Active",
+            # Lambda's X-Ray integration is not offered in the China regions.
+            "Tracing": {"Fn::If": ["InChina", "PassThrough", "Active"]},
             "Environment": {"Variables": environment},
         }
         if events:
@@ -226,13 +286,107 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], wiring: Wirin
         "Type": "String", "NoEcho": True, "MinLength": 32,
         "Description": "Secret that signs paging cursors (NAVI_CURSOR_SECRET); at least 32 characters",
     }
-    resources.update(gateway_problems())
+    api = api_stage(deployment)
+    body = api["RestAPI"]["Properties"]["DefinitionBody"]
+    body.update(gateway_problems()["RestAPI"]["Properties"]["DefinitionBody"])
+    resources.update(api)
+    resources.update(api_alarms(deployment))
+    resources["Dashboard"] = dashboard(deployment, sorted(functions_of(sam)))
     outputs = {
         **{f"{spec.logical_id}Name": {"Value": {"Ref": spec.logical_id}} for spec in TABLES},
         "FailureQueueUrl": {"Value": {"Ref": "FailureQueue"}},
         "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+        "DashboardName": {"Value": {"Ref": "Dashboard"}},
+        "ApiAccessLogGroup": {"Value": {"Ref": "ApiAccessLogGroup"}},
     }
-    return {"Parameters": parameters, "Resources": resources, "Outputs": outputs}
+    conditions = {"InChina": {"Fn::Equals": [{"Ref": "AWS::Partition"}, "aws-cn"]}}
+    return {"Parameters": parameters, "Conditions": conditions, "Resources": resources, "Outputs": outputs}
+
+
+# One JSON line per request. `requestId` is API Gateway's (the x-amzn-RequestId answer header);
+# `lambdaRequestId` is the id of the Lambda invocation that served it: the `request_id` key of
+# the API's log lines and of Lambda's START/END/REPORT lines.
+ACCESS_LOG_FORMAT = {
+    "apiId": "$context.apiId",
+    "requestId": "$context.requestId",
+    "extendedRequestId": "$context.extendedRequestId",
+    "lambdaRequestId": "$context.awsEndpointRequestId",
+    "requestTime": "$context.requestTimeEpoch",
+    "ip": "$context.identity.sourceIp",
+    "method": "$context.httpMethod",
+    "path": "$context.resourcePath",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "latencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integrationLatency",
+    "error": "$context.error.responseType",
+}
+
+
+def api_stage(deployment: Deployment, wiring: Wiring = Wiring()) -> dict[str, Any]:
+    """The RestAPI's stage throttling and JSON access log, with the log group and the account's
+    CloudWatch role API Gateway needs to write it."""
+    return {
+        "RestAPI": {"DependsOn": ["ApiGatewayAccount"], "Properties": {
+            # A stack-specific name keeps each stage's AWS/ApiGateway metrics (dimension ApiName) apart.
+            "Name": {"Fn::Sub": "${AWS::StackName}"},
+            "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*",
+                                "ThrottlingRateLimit": deployment.rate_limit,
+                                "ThrottlingBurstLimit": deployment.burst_limit}],
+            "AccessLogSetting": {"DestinationArn": _getatt("ApiAccessLogGroup", "Arn"),
+                                 "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":"))},
+            "DefinitionBody": {"info": {"title": {"Fn::Sub": "${AWS::StackName}"}}},
+        }},
+        "ApiAccessLogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {"LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}-access"},
+                           "RetentionInDays": wiring.log_retention_days},
+        },
+        "ApiThrottledMetric": {
+            "Type": "AWS::Logs::MetricFilter",
+            "Properties": {
+                "LogGroupName": {"Ref": "ApiAccessLogGroup"},
+                "FilterPattern": "{ $.status = \"429\" }",
+                "MetricTransformations": [{
+                    "MetricName": THROTTLED_METRIC, "MetricNamespace": deployment.metrics_namespace,
+                    "MetricValue": "1", "Unit": "Count", "Dimensions": [{"Key": "ApiId", "Value": "$.apiId"}]}],
+            },
+        },
+        # API Gateway writes logs through one role per account and region (AWS::ApiGateway::Account).
+        "ApiGatewayCloudWatchRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+                    "Action": "sts:AssumeRole"}]},
+                "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                                                  "AmazonAPIGatewayPushToCloudWatchLogs"}],
+            },
+        },
+        "ApiGatewayAccount": {
+            "Type": "AWS::ApiGateway::Account",
+            "Properties": {"CloudWatchRoleArn": _getatt("ApiGatewayCloudWatchRole", "Arn")},
+        },
+    }
+
+
+def _api_dimensions(deployment: Deployment) -> list[dict[str, Any]]:
+    return [{"Name": "ApiName", "Value": {"Fn::Sub": "${AWS::StackName}"}},
+            {"Name": "Stage", "Value": deployment.api_stage}]
+
+
+def api_alarms(deployment: Deployment) -> dict[str, Any]:
+    """Alarms on any 5xx (the API promises none) and on requests the stage throttled (429)."""
+    throttled = _alarm("API Gateway throttled requests (429) at the stage's rate/burst limit",
+                       deployment.metrics_namespace, THROTTLED_METRIC,
+                       [{"Name": "ApiId", "Value": {"Ref": "RestAPI"}}], "Sum", 1)
+    return {
+        "Api5xxAlarm": _alarm("The API answered 5xx", "AWS/ApiGateway", "5XXError", _api_dimensions(deployment),
+                              "Sum", 1),
+        "ApiThrottledAlarm": throttled,
+    }
 
 
 # API Gateway answers an unknown path itself (403 "Missing Authentication Token"); this makes
@@ -247,3 +401,57 @@ def gateway_problems() -> dict[str, Any]:
         "responseTemplates": {"application/json": body},
     }}
     return {"RestAPI": {"Properties": {"DefinitionBody": {"x-amazon-apigateway-gateway-responses": responses}}}}
+
+
+def dashboard(deployment: Deployment, functions: list[str]) -> dict[str, Any]:
+    """One CloudWatch dashboard: intake, counter lag, stream failures, API latency and errors, year-end."""
+    ns, service = deployment.metrics_namespace, deployment.service
+    emf = ["service", service]  # Powertools puts every EMF metric under the service dimension
+    api = ["ApiName", "${AWS::StackName}", "Stage", deployment.api_stage]
+
+    def function(name: str) -> list[str]:
+        return ["FunctionName", f"${{AWS::StackName}}-{name}"]
+
+    def widget(title: str, metrics: list[list[Any]], x: int, y: int, **extra: Any) -> dict[str, Any]:
+        return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6, "properties": {
+            "title": title, "region": "${AWS::Region}", "view": "timeSeries", "stacked": False,
+            "metrics": metrics, "period": 60, **extra}}
+
+    streams = [f for f in functions if f in STREAM_FUNCTIONS]
+    widgets = [
+        widget("Events accepted per second", [
+            [ns, EVENTS_ACCEPTED, *emf, {"id": "accepted", "stat": "Sum", "visible": False}],
+            [{"expression": "accepted / PERIOD(accepted)", "label": "events/s", "id": "rate"}],
+            [ns, EVENTS_DUPLICATE, *emf, {"stat": "Sum", "label": "duplicates / min"}],
+        ], 0, 0),
+        widget("Counter lag: fact written -> counted (s)", [
+            [ns, COUNTER_LAG_SECONDS, *emf, {"stat": "p95", "label": "lag p95"}],
+            [ns, COUNTER_LAG_SECONDS, *emf, {"stat": "Maximum", "label": "lag max"}],
+            *[["AWS/Lambda", "IteratorAge", *function(f), {"stat": "Maximum", "label": f"{f} iterator age (ms)",
+                                                           "yAxis": "right"}] for f in streams],
+        ], 12, 0),
+        widget("Stream batch failures", [
+            [ns, BATCH_FAILURES, *emf, {"stat": "Sum", "label": "records reported failed"}],
+            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${FailureQueue.QueueName}",
+             {"stat": "Maximum", "label": "parked in the failure queue"}],
+            *[["AWS/Lambda", "Errors", *function(f), {"stat": "Sum", "label": f"{f} errors"}] for f in streams],
+        ], 0, 6),
+        widget("API latency p95 (ms) and errors", [
+            ["AWS/ApiGateway", "Latency", *api, {"stat": "p95", "label": "latency p95"}],
+            ["AWS/ApiGateway", "IntegrationLatency", *api, {"stat": "p95", "label": "integration p95"}],
+            ["AWS/ApiGateway", "5XXError", *api, {"stat": "Sum", "label": "5xx", "yAxis": "right"}],
+            ["AWS/ApiGateway", "4XXError", *api, {"stat": "Sum", "label": "4xx", "yAxis": "right"}],
+            [ns, THROTTLED_METRIC, "ApiId", "${RestAPI}", {"stat": "Sum", "label": "429 throttled", "yAxis": "right"}],
+        ], 12, 6),
+    ]
+    if YEAR_END_FUNCTION in functions:
+        widgets.append(widget("Year-end run duration (s); set the range to include 31 December", [
+            ["AWS/Lambda", "Duration", *function(YEAR_END_FUNCTION), {"id": "ms", "stat": "Maximum", "visible": False}],
+            [{"expression": "ms / 1000", "label": "year-end run (s)", "id": "seconds"}],
+            ["AWS/Lambda", "Errors", *function(YEAR_END_FUNCTION),
+             {"stat": "Sum", "label": "errors", "yAxis": "right"}],
+        ], 0, 12, period=3600))
+    body = json.dumps({"widgets": widgets}, ensure_ascii=False, separators=(",", ":"))
+    return {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
+        "DashboardName": {"Fn::Sub": "${AWS::StackName}"},
+        "DashboardBody": {"Fn::Sub": body}}}

@@ -12,18 +12,23 @@ from typing import Any
 import pytest
 
 from infra import template
-from infra.package import package, stage_environment, to_cloudformation
+from infra.package import check_architecture, package, stage_config, stage_deployment, stage_environment, \
+    to_cloudformation
 from infra.tables import TABLES, cloudformation_resources
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_REGIONS = ["cn-north-1", "cn-northwest-1", "us-east-1"]
+STAGE = "prod"  # what `make package STAGE=prod` deploys
+YEAR_END_MOTO_S = 55  # bench/bench_scoring.py at national scale on moto, an upper bound (README "Deploy")
+CHALICE_NAMES = {"APIHandler": "api_handler", "FactsStream": "facts_stream", "PushStream": "push_stream",
+                 "YearEnd": "year_end"}
 PLACEHOLDER = "arn:aws:dynamodb:cn-north-1:000000000000:table/navi-{}/stream/placeholder"
 
 
 def chalice_like(**events: dict[str, Any]) -> dict[str, Any]:
     """A template shaped like `chalice package` output: an API handler plus the given functions."""
     def function(handler: str, function_events: dict | None = None) -> dict[str, Any]:
-        props: dict[str, Any] = {"Handler": handler, "Role": "placeholder",
+        props: dict[str, Any] = {"Handler": handler, "Role": "placeholder", "MemorySize": 512, "Timeout": 20,
                                  "Environment": {"Variables": {"NAVI_STAGE": "dev"}}}
         if function_events:
             props["Events"] = function_events
@@ -40,12 +45,12 @@ def stream_event(table: str) -> dict[str, Any]:
                                                "StartingPosition": "TRIM_HORIZON"}}
 
 
-def merged(sam: dict[str, Any]) -> dict[str, Any]:
-    return template.merge_template(sam, stage_environment("dev"))
+def merged(sam: dict[str, Any], stage: str = "dev") -> dict[str, Any]:
+    return template.merge_template(sam, stage_environment(stage), stage_deployment(stage))
 
 
 def statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    return [s for p in resources[role]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    return [s for p in resources[role]["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
 
 
 def as_list(value: Any) -> list[Any]:
@@ -127,7 +132,7 @@ def test_stream_read_and_failure_queue_are_granted_only_to_stream_functions():
 
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory):
-    result = package("dev", "cn-north-1", tmp_path_factory.mktemp("package") / "out")
+    result = package(STAGE, "cn-north-1", tmp_path_factory.mktemp("package") / "out")
     sam = json.loads(result.sam.read_text())
     cfn = json.loads(result.cloudformation.read_text())
     return result, sam, cfn
@@ -182,7 +187,8 @@ def test_every_packaged_function_runs_under_its_own_role_with_the_real_table_nam
         assert sam["Resources"][f"{name}Role"]["Type"] == "AWS::IAM::Role"
         for spec in TABLES:
             assert {"Ref": spec.logical_id} in props["Environment"]["Variables"].values()
-    roles = [r for r in sam["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    roles = [r for r in sam["Resources"].values() if r["Type"] == "AWS::IAM::Role"
+             and "lambda.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])]
     assert len(roles) == len(template.functions_of(sam))  # no unused chalice default role
 
 
@@ -215,3 +221,150 @@ def test_unknown_routes_on_the_deployed_api_answer_a_404_problem():
     response = body["x-amazon-apigateway-gateway-responses"]["MISSING_AUTHENTICATION_TOKEN"]
     assert response["statusCode"] == 404
     assert "problem+json" in response["responseParameters"]["gatewayresponse.header.Content-Type"]
+
+
+# ---- sizing, throttling, access log, alarms, dashboard -------------------------------
+
+def resources_of_type(cfn: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {name: r for name, r in cfn["Resources"].items() if r["Type"] == kind}
+
+
+def test_every_packaged_function_has_its_stages_memory_timeout_and_architecture(packaged):
+    _, sam, cfn = packaged
+    config = stage_config(STAGE)
+    functions = template.functions_of(sam)
+    assert set(functions) == set(CHALICE_NAMES)
+    for name, function in functions.items():
+        wanted = config["lambda_functions"][CHALICE_NAMES[name]]
+        props = cfn["Resources"][name]["Properties"]
+        assert props["MemorySize"] == wanted["lambda_memory_size"] > 128
+        assert props["Timeout"] == wanted["lambda_timeout"]
+        assert props["Architectures"] == [config["lambda_architecture"]]
+    assert cfn["Resources"]["APIHandler"]["Properties"]["Timeout"] < template.API_GATEWAY_INTEGRATION_LIMIT_S
+    assert cfn["Resources"]["YearEnd"]["Properties"]["Timeout"] >= 5 * YEAR_END_MOTO_S
+
+
+def test_an_api_timeout_reaching_api_gateways_limit_refuses_to_package():
+    sam = chalice_like()
+    sam["Resources"]["APIHandler"]["Properties"]["Timeout"] = template.API_GATEWAY_INTEGRATION_LIMIT_S
+    with pytest.raises(template.PackagingError, match="29 s integration limit"):
+        merged(sam)
+
+
+def test_a_function_left_at_chalices_default_size_refuses_to_package():
+    sam = chalice_like(YearEnd={})
+    del sam["Resources"]["YearEnd"]["Properties"]["MemorySize"]
+    with pytest.raises(template.PackagingError, match="lambda_memory_size"):
+        merged(sam)
+
+
+def test_a_stage_without_throttling_or_batching_refuses_to_package():
+    config = {k: v for k, v in stage_config("prod").items() if k != "api_throttling"}
+    with pytest.raises(template.PackagingError, match="api_throttling"):
+        template.Deployment.of_stage(config, stage_environment("prod"))
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_deployed_stage_declares_sizes_throttling_and_batching(stage):
+    config, deployment = stage_config(stage), stage_deployment(stage)
+    assert set(config["lambda_functions"]) == set(CHALICE_NAMES.values())
+    assert 0 < deployment.rate_limit <= deployment.burst_limit
+    assert 1 <= deployment.batch_size <= 1000 and 0 <= deployment.window_seconds <= 300
+    assert config["lambda_architecture"] in ("x86_64", "arm64")
+
+
+def test_a_package_whose_wheels_were_built_for_another_cpu_is_refused(tmp_path):
+    import zipfile
+    archive = tmp_path / "deployment.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu.so", b"")
+        z.writestr("cryptography/hazmat/bindings/_rust.abi3.so", b"")
+    sam = chalice_like()
+    sam["Resources"]["APIHandler"]["Properties"]["Architectures"] = ["x86_64"]
+    check_architecture(archive, sam)
+    sam["Resources"]["APIHandler"]["Properties"]["Architectures"] = ["arm64"]
+    with pytest.raises(template.PackagingError, match="aarch64|x86_64"):
+        check_architecture(archive, sam)
+
+
+def test_the_api_stage_is_throttled_and_access_logged_with_both_request_ids(packaged):
+    _, _, cfn = packaged
+    deployment = stage_deployment(STAGE)
+    (stage,) = resources_of_type(cfn, "AWS::ApiGateway::Stage").values()
+    (throttle,) = stage["Properties"]["MethodSettings"]
+    assert (throttle["ResourcePath"], throttle["HttpMethod"]) == ("/*", "*")
+    assert throttle["ThrottlingRateLimit"] == deployment.rate_limit
+    assert throttle["ThrottlingBurstLimit"] == deployment.burst_limit
+    access = stage["Properties"]["AccessLogSetting"]
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    fields = json.loads(access["Format"])
+    assert fields["requestId"] == "$context.requestId"
+    assert fields["lambdaRequestId"] == "$context.awsEndpointRequestId"  # = the Lambda log lines' request_id
+    assert fields["status"] == "$context.status"
+    log_groups = resources_of_type(cfn, "AWS::Logs::LogGroup")
+    assert log_groups and all(g["Properties"]["RetentionInDays"] == template.Wiring().log_retention_days
+                              for g in log_groups.values())
+    assert cfn["Resources"]["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"] == \
+        {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}
+
+
+def test_alarms_fire_on_5xx_on_throttled_requests_and_on_throttled_functions(packaged):
+    _, sam, cfn = packaged
+    alarms = resources_of_type(cfn, "AWS::CloudWatch::Alarm")
+    five = alarms["Api5xxAlarm"]["Properties"]
+    assert (five["Namespace"], five["MetricName"], five["Threshold"]) == ("AWS/ApiGateway", "5XXError", 1)
+    assert {"Name": "Stage", "Value": stage_config(STAGE)["api_gateway_stage"]} in five["Dimensions"]
+    throttled = alarms["ApiThrottledAlarm"]["Properties"]
+    (metric,) = cfn["Resources"]["ApiThrottledMetric"]["Properties"]["MetricTransformations"]
+    assert (throttled["Namespace"], throttled["MetricName"]) == (metric["MetricNamespace"], metric["MetricName"])
+    assert "429" in cfn["Resources"]["ApiThrottledMetric"]["Properties"]["FilterPattern"]
+    assert cfn["Resources"]["ApiThrottledMetric"]["Properties"]["LogGroupName"] == {"Ref": "ApiAccessLogGroup"}
+    for function in template.functions_of(sam):
+        assert alarms[f"{function}ThrottlesAlarm"]["Properties"]["MetricName"] == "Throttles"
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_stream_mappings_batch_by_the_stages_size_and_window(packaged):
+    _, _, cfn = packaged
+    deployment = stage_deployment(STAGE)
+    mappings = resources_of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
+    assert mappings
+    for mapping in mappings:
+        assert mapping["Properties"]["BatchSize"] == deployment.batch_size
+        assert mapping["Properties"]["MaximumBatchingWindowInSeconds"] == deployment.window_seconds
+
+
+def test_functions_trace_with_x_ray_except_in_china_where_lambda_offers_none(packaged):
+    _, _, cfn = packaged
+    assert cfn["Conditions"]["InChina"] == {"Fn::Equals": [{"Ref": "AWS::Partition"}, "aws-cn"]}
+    for name in CHALICE_NAMES:
+        assert cfn["Resources"][name]["Properties"]["TracingConfig"]["Mode"] == \
+            {"Fn::If": ["InChina", "PassThrough", "Active"]}
+
+
+def test_the_dashboard_shows_intake_lag_failures_api_latency_and_the_year_end_run(packaged):
+    from chalicelib import observability as obs
+    _, _, cfn = packaged
+    (board,) = resources_of_type(cfn, "AWS::CloudWatch::Dashboard").values()
+    body = json.loads(board["Properties"]["DashboardBody"]["Fn::Sub"])
+    env = stage_environment(STAGE)
+    lines = {w["properties"]["title"]: w["properties"]["metrics"] for w in body["widgets"]}
+
+    def has(title_part: str, namespace: str, metric: str, stat: str | None = None) -> bool:
+        return any(title_part in title and line[:2] == [namespace, metric]
+                   and (stat is None or line[-1].get("stat") == stat)
+                   for title, metrics in lines.items() for line in metrics if isinstance(line[0], str))
+
+    ns = env["POWERTOOLS_METRICS_NAMESPACE"]
+    assert has("Events accepted", ns, obs.EVENTS_ACCEPTED)
+    assert any("PERIOD" in line[0].get("expression", "") for m in lines.values() for line in m
+               if isinstance(line[0], dict))  # per second, not per period
+    assert has("Counter lag", ns, obs.COUNTER_LAG_SECONDS, "p95")
+    assert has("batch failures", ns, obs.BATCH_FAILURES)
+    assert has("API latency", "AWS/ApiGateway", "Latency", "p95")
+    assert has("API latency", "AWS/ApiGateway", "5XXError")
+    assert has("Year-end", "AWS/Lambda", "Duration")
+    service_lines = [line for m in lines.values() for line in m if isinstance(line[0], str) and line[0] == ns
+                     and "service" in line]
+    assert all(line[line.index("service") + 1] == env["POWERTOOLS_SERVICE_NAME"] for line in service_lines)

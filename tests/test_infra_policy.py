@@ -10,7 +10,7 @@ import botocore.client
 import pytest
 
 from infra import template
-from infra.package import stage_environment
+from infra.package import stage_deployment, stage_environment
 from infra.tables import TABLES
 from tests.streams import StreamTap
 from tests.support import approved_filing, auth, client, store  # noqa: F401
@@ -27,7 +27,8 @@ def packaged_like() -> dict[str, Any]:
     resources = {}
     for logical_id in FUNCTIONS:
         events = {"E": stream} if logical_id.endswith("Stream") else {}
-        resources[logical_id] = {"Type": "AWS::Serverless::Function", "Properties": {"Events": events}}
+        resources[logical_id] = {"Type": "AWS::Serverless::Function",
+                                 "Properties": {"Events": events, "MemorySize": 512, "Timeout": 20}}
     return {"Resources": resources}
 
 
@@ -42,7 +43,7 @@ def _target(resource: Any) -> tuple[str, str | None]:
 
 def allowed(function: str) -> set[tuple[str, str, str | None]]:
     """(action, table logical id, index) the function's role allows on DynamoDB."""
-    resources = template.merge_template(packaged_like(), stage_environment("dev"))["Resources"]
+    resources = template.merge_template(packaged_like(), stage_environment("dev"), stage_deployment("dev"))["Resources"]
     out = set()
     for policy in resources[f"{function}Role"]["Properties"]["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
