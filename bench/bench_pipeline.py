@@ -15,7 +15,6 @@ same run, so they hold on a noisy machine when the absolute rates do not.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import random
 import statistics
@@ -23,72 +22,27 @@ import sys
 import threading
 import time
 import uuid
-from collections import Counter as Tally
 from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import botocore.session  # noqa: E402
+from bench.capacity import CapacityMeter  # noqa: E402
 
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 FILINGS = 50
+UNIT_BATCHES = 5  # 100-event batches metered for write units
 
 
-# ---- write units by kind, from the requests the code really sends -------------------------
+# ---- write units by kind ----------------------------------------------------------------------
 
-def _size(item: dict) -> int:
-    """DynamoDB's item size: attribute names plus values (numbers ~ their digits)."""
-    total = 0
-    for name, value in item.items():
-        (kind, raw), = value.items()
-        total += len(name.encode()) + (len(str(raw).encode()) if kind != "M" else _size(raw) + 3)
-    return total
-
-
-def _kind(key: str) -> str:
+def kind_of(table: str, key: dict) -> str:
+    """What a written item is, by its key (the write units per event are split by this)."""
+    pk = key.get("pk", {}).get("S", "")
     for prefix, kind in (("EVENT#", "event"), ("CHAIN#", "chain head"), ("SEEN#", "dedup marker")):
-        if key.startswith(prefix):
+        if pk.startswith(prefix):
             return kind
-    return "counter"
-
-
-class WriteUnits:
-    """Write capacity units per kind of item, from TransactWriteItems/PutItem/UpdateItem parameters."""
-
-    def __init__(self):
-        self.units: Tally[str] = Tally()
-        self.lock = threading.Lock()
-
-    def hook(self, params, model, **_):
-        writes = []
-        if model.name == "TransactWriteItems":
-            for entry in params.get("TransactItems", []):
-                (op, body), = entry.items()
-                item = body.get("Item") or body.get("Key") or {}
-                writes.append((item, 2))  # a transactional write costs two units per KB
-        elif model.name in ("PutItem", "UpdateItem", "DeleteItem"):
-            writes.append((params.get("Item") or params.get("Key") or {}, 1))
-        with self.lock:
-            for item, factor in writes:
-                pk = item.get("pk", {}).get("S", "")
-                self.units[_kind(pk)] += factor * max(1, math.ceil(_size(item) / 1024))
-
-    def install(self) -> None:
-        original = botocore.session.Session.create_client
-        hook = self.hook
-
-        def create_client(session, *args, **kwargs):
-            client = original(session, *args, **kwargs)
-            client.meta.events.register("before-parameter-build.dynamodb", hook)
-            return client
-
-        botocore.session.Session.create_client = create_client
-
-    def take(self) -> Tally[str]:
-        with self.lock:
-            out, self.units = self.units, Tally()
-        return out
+    return "counter" if table.endswith("-counters") else "other"
 
 
 # ---- the stack and its data -------------------------------------------------------------------
@@ -256,12 +210,13 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    units = WriteUnits()
-    units.install()
+    meter = CapacityMeter(region="cn-north-1", classify=kind_of)
+    meter.install()  # every DynamoDB client built from here on is metered inside a phase
     from scripts.devstack import quiet_console, start_stack
     from tests.conftest import Api
     quiet_console()
     stack = start_stack(port=0, env_overrides={"NAVI_NOW": None})
+    meter.restart()  # its own reader, on the stack's embedded store
     api = Api(stack)
     rng = random.Random(7)
     filer = api.token(role="filer", province="320000", sub="bench-filer")
@@ -281,17 +236,17 @@ def main() -> None:
         for size in sizes:
             preload(stack, size, filings, rng)
             raw = raw_put_rate(stack, args.raw)
-            units.take()
             rate = pipeline_rate(stack, api, tokens, filings, args.batches, rng)
-            used = units.take()
-            events = args.batches * 95  # ~5% robots are stored and not counted; all are written
-            row = {"size": size, "raw": raw, "rate": rate, "units": {k: v / (args.batches * 100) for k, v in used.items()},
-                   "rss": rss_mb(), "stream": len(_shard(stack).items)}
+            # Units on a separate run: the meter reads each written item back, which would slow the rate.
+            with meter.phase(f"units at {size}") as used:
+                pipeline_rate(stack, api, tokens, filings, UNIT_BATCHES, rng)
+            per_event = {k.split(":", 1)[1]: v / (UNIT_BATCHES * 100) for k, v in used.items() if k.startswith("write:")}
+            row = {"size": size, "raw": raw, "rate": rate, "units": per_event,
+                   "reads": used["read"] / (UNIT_BATCHES * 100), "rss": rss_mb(), "stream": len(_shard(stack).items)}
             if size == args.concurrent_at:
                 row["concurrent"] = concurrent(stack, lambda: Api(stack), tokens, filings, args.clients, args.seconds)
             rows.append(row)
             _print(row, rows[0])
-            assert events
     finally:
         from chalicelib import counters
         facts = list(counters.facts())
@@ -315,7 +270,8 @@ def _print(row: dict, first: dict) -> None:
           f"{first['size']:,} (target >= 0.8x)")
     units = row["units"]
     print("write units per event:            " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(units.items()))
-          + f"; total {sum(units.values()):.2f} (no index writes: events carry no GSI keys)")
+          + f"; total {sum(units.values()):.2f} (index writes included; transactional writes count twice); "
+          f"read units per event {row['reads']:.2f}")
     print(f"stack memory: {row['rss']:.0f} MB RSS; stream records kept by moto: {row['stream']}")
     if "concurrent" in row:
         c = row["concurrent"]

@@ -66,8 +66,10 @@ def item_size(item: dict[str, Any] | None) -> int:
 class CapacityMeter:
     """Counts request units, requests and time inside DynamoDB per named phase."""
 
-    def __init__(self, region: str):
+    def __init__(self, region: str, classify: Any = None):
         self.region = region
+        # Optional (table, key) -> kind: write units are also summed per kind, as "write:<kind>".
+        self.classify = classify
         self.units: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self.by_operation: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._phase: str | None = None  # outside a phase the hooks do nothing
@@ -128,7 +130,7 @@ class CapacityMeter:
             return
         started, request, old = context.pop("capacity")
         totals = self.units[self._phase]
-        write, read = self._units(model.name, request, parsed, old)
+        write, read = self._units(model.name, request, parsed, old, totals)
         totals["write"] += write
         totals["read"] += read
         totals["requests"] += 1
@@ -184,19 +186,22 @@ class CapacityMeter:
         return {i: self._get(table, key) for i, (table, key, _, _) in enumerate(self._writes_of(operation, request))}
 
     def _units(self, operation: str, request: dict[str, Any], parsed: dict[str, Any],
-               old: dict[int, dict | None]) -> tuple[float, float]:
+               old: dict[int, dict | None], totals: dict[str, float]) -> tuple[float, float]:
         write = 0.0
         failed = "Error" in parsed
         for i, (table, key, new, transactional) in enumerate(self._writes_of(operation, request)):
             before = old.get(i)
             after = None if failed else self._get(table, key)
             if operation == "TransactWriteItems" and "ConditionCheck" in request["TransactItems"][i]:
-                write += 2 * max(1, math.ceil(item_size(before) / WRITE_UNIT))
-                continue
-            size = max(item_size(before), item_size(after if not failed else new))
-            write += (2 if transactional else 1) * max(1, math.ceil(size / WRITE_UNIT))
-            if not failed:
-                write += self._index_writes(table, before, after)
+                units = 2 * max(1, math.ceil(item_size(before) / WRITE_UNIT))
+            else:
+                size = max(item_size(before), item_size(after if not failed else new))
+                units = (2 if transactional else 1) * max(1, math.ceil(size / WRITE_UNIT))
+                if not failed:
+                    units += self._index_writes(table, before, after)
+            write += units
+            if self.classify is not None:
+                totals[f"write:{self.classify(table, key)}"] += units
         return write, self._read_units(operation, request, parsed)
 
     def _index_writes(self, table: str, before: dict | None, after: dict | None) -> float:
