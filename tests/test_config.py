@@ -56,3 +56,13 @@ def test_a_packaged_function_environment_names_the_tables_and_overrides_the_pref
     settings = load_settings(env)
     assert (settings.facts_table, settings.counters_table, settings.records_table) == \
         ("stack-FactsTable-1A2B", "stack-CountersTable-3C4D", "stack-RecordsTable-5E6F")
+
+
+def test_disabled_metrics_never_reach_the_console(monkeypatch, capsys):
+    """The local stage disables metrics; 150 flushed invocations must print no EMF line."""
+    from chalicelib import observability as obs
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    for _ in range(150):
+        obs.metrics.add_metric(name=obs.BATCH_FAILURES, unit=obs.MetricUnit.Count, value=0)
+        obs.flush()
+    assert "_aws" not in capsys.readouterr().out
