@@ -344,6 +344,7 @@ def get_province_activity(code):
 # type is in app.api.binary_types AND the request's Accept header names that type; without the
 # header Chalice answers 400 (a problem). Clients send
 # `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`.
+from chalicelib import announcements as _announcements  # noqa: E402
 from chalicelib.adjustments import AdjustmentIn  # noqa: E402
 from chalicelib.annual_forms import AnnualFormIn  # noqa: E402
 from chalicelib.auth import require as _require  # noqa: E402
@@ -442,11 +443,56 @@ def get_scoring_runs(cycle):
                              _services().settings.cursor_secret)
 
 
+def _publish_body():
+    from chalicelib.announcements import PublishIn
+    raw = app.current_request.raw_body
+    return _body(PublishIn) if raw else PublishIn()
+
+
 @route("/cycles/{cycle}/scoring-runs/{run_id}/publish", "POST",
-       "Publish a run as the cycle's final result (national admin)", auth="required", tag="scoring")
+       "Publish a run with its notice (公布) and excellent projects (通报) (national admin); a later run with a "
+       "written reason supersedes the published one", body=_announcements.PublishIn, auth="required", tag="scoring")
 def publish_scoring_run(cycle, run_id):
     from chalicelib import scoring
-    return scoring.publish(_caller(), cycle, run_id, _now())
+    caller = _require(_caller(), "national_admin")
+    return scoring.publish(caller, cycle, run_id, _publish_body().reason, _now())
+
+
+@route("/cycles/{cycle}/announcement", "GET", "The newest publication of the cycle: notice, ranking, excellent "
+       "projects, and what it corrected", auth="none", tag="scoring")
+def get_announcement(cycle):
+    from chalicelib import scoring
+    scoring.cycle_or_404(cycle)
+    return _announcements.latest(cycle)
+
+
+@route("/cycles/{cycle}/announcements", "GET", "Every publication of the cycle, newest first, with the reasons "
+       "for corrections", query=LIST_QUERY, auth="none", tag="scoring")
+def get_announcements(cycle):
+    from chalicelib import scoring
+    scoring.cycle_or_404(cycle)
+    return _announcements.history(cycle, parse_limit(_query("limit")), _query("cursor"),
+                                  _services().settings.cursor_secret)
+
+
+@route("/cycles/{cycle}/announcement/excellent-projects", "GET",
+       "The excellent projects announced (通报) with the newest publication, by field and province",
+       query={**LIST_QUERY, "industry": {"type": "string"}, "province": {"type": "string"}}, auth="none",
+       tag="scoring")
+def get_announced_excellent(cycle):
+    from chalicelib import scoring
+    scoring.cycle_or_404(cycle)
+    return _announcements.excellent_projects(cycle, _query("industry"), _query("province"),
+                                             parse_limit(_query("limit")), _query("cursor"),
+                                             _services().settings.cursor_secret)
+
+
+@route("/cycles/{cycle}/announcements/history", "GET", "Audit trail of the cycle's publications (national admin)",
+       auth="required", tag="scoring")
+def get_announcement_trail(cycle):
+    from chalicelib import scoring
+    scoring.cycle_or_404(cycle)
+    return {"items": _announcements.trail(_caller(), cycle)}
 
 
 def _explanation_schema() -> dict:
