@@ -311,7 +311,8 @@ def delete_comment(filing_id, comment_id):
        body=EvaluationIn, auth="required", tag="interactions")
 def put_evaluation(filing_id):
     from chalicelib import interactions
-    caller = _caller()
+    from chalicelib.organisations import as_member
+    caller = as_member(_caller())  # a member evaluates as its organisation's side
     evaluation = interactions.evaluate(caller, filing_id, _body(EvaluationIn), _now())
     return interactions.render_evaluation(evaluation)
 
@@ -671,6 +672,64 @@ def put_expert_score(cycle, filing_id):
 def confirm_candidate(cycle, filing_id):
     return _excellence.confirm(_caller(), cycle, filing_id, _now())
 
+
+
+# ---- invited organisations -----------------------------------------------------------
+# National admins register national organisations, province admins their own departments;
+# invitations are single-use codes. Rules and storage: chalicelib/organisations.py.
+from chalicelib import organisations as _organisations  # noqa: E402
+
+
+@route("/organisations", "POST", "Register an invited organisation (national admin; province admin: its own "
+       "province's departments)", body=_organisations.OrganisationIn, auth="required", status=201,
+       tag="organisations")
+def post_organisation():
+    caller = _require(_caller(), "national_admin", "province_admin")
+    org = _organisations.register(caller, _body(_organisations.OrganisationIn), _now())
+    return _json(org, 201, {"Location": f"/organisations/{org['id']}"})
+
+
+@route("/organisations", "GET", "Organisations the caller manages", auth="required", tag="organisations",
+       query={**LIST_QUERY, "province": {"type": "string"}})
+def get_organisations():
+    return _organisations.list_page(_caller(), _query("province"), parse_limit(_query("limit")), _query("cursor"),
+                                    _services().settings.cursor_secret)
+
+
+@route("/organisations/{org_id}", "GET", "One organisation (its managers)", auth="required", tag="organisations")
+def get_organisation(org_id):
+    return _organisations.get(_caller(), org_id)
+
+
+@route("/organisations/{org_id}/invitations", "POST", "Issue a single-use invitation code (its managers)",
+       body=_organisations.InvitationIn, auth="required", status=201, tag="organisations")
+def post_invitation(org_id):
+    caller = _require(_caller(), "national_admin", "province_admin")
+    _organisations.get(caller, org_id)  # 403/404 before the body is judged
+    return _json(_organisations.invite(caller, org_id, _body(_organisations.InvitationIn), _now()), 201)
+
+
+@route("/organisations/{org_id}/invitations", "GET", "The organisation's invitations, newest first",
+       auth="required", tag="organisations")
+def get_invitations(org_id):
+    return {"items": _organisations.invitations(_caller(), org_id), "next_cursor": None}
+
+
+@route("/organisations/{org_id}/members", "GET", "Users who accepted the organisation's invitations",
+       auth="required", tag="organisations")
+def get_members(org_id):
+    return {"items": _organisations.members(_caller(), org_id), "next_cursor": None}
+
+
+@route("/invitations/{code}/accept", "POST", "Join the invitation's organisation (signed-in user; single use)",
+       auth="required", tag="organisations")
+def accept_invitation(code):
+    return _organisations.accept(_caller(), code, _now())
+
+
+@route("/me/organisation", "GET", "The organisation you belong to", auth="required", tag="organisations")
+def get_my_organisation():
+    return _organisations.mine(_caller())
 
 
 @app.on_dynamodb_record(stream_arn=FACTS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",

@@ -4,6 +4,7 @@ Storage (records table):
 - `USER#{sub}` / `SUBSCRIPTIONS`: the user's choice of industries and kinds (kind `subscriptions`).
 - `SUBS#{industry}` / `{sub}`: one row per subscriber of a field, kept in step with the
   choice in the same transaction; the fan-out reads these (kind `subscriber`).
+- members of invited organisations are pushed their organisation's fields (organisations.py).
 - `FEED#{sub}` / `{filing id}`: one feed item per user and filing (kind `feed_item`), listed
   newest first through the `by_group` index (gsi1pk `FEED#{sub}`, gsi1sk `<pushed at>#<filing>`).
 
@@ -20,7 +21,7 @@ from pydantic import Field, field_validator
 from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 
-from . import audit
+from . import audit, organisations
 from .auth import Caller, require
 from .clock import iso, sortable
 from .errors import Conflict, NotFound
@@ -32,7 +33,7 @@ from .schemas import Body, IndustryCodes
 
 PUSHED_KINDS = ("report", "database", "tool")  # what the seed pushes; proofs of application are not
 SUBSCRIBERS = ("user", "expert")
-REASONS = ("approved", "candidate")
+REASONS = ("approved", "candidate", "assigned")
 MAX_ID = 64
 
 
@@ -113,10 +114,10 @@ def put(caller: Caller | None, body: SubscriptionsIn, now: datetime) -> dict[str
 
 
 def subscribers(industry: str, kind: str) -> Iterable[str]:
-    """Users subscribed to `industry` who want results of `kind`."""
-    for row in Record.query(f"SUBS#{industry}"):
-        if kind in (row.data or {}).get("kinds", PUSHED_KINDS):
-            yield row.sk
+    """Users subscribed to `industry` who want results of `kind`, and the members of invited
+    organisations covering `industry` (they get every pushed kind without subscribing)."""
+    own = {row.sk for row in Record.query(f"SUBS#{industry}") if kind in (row.data or {}).get("kinds", PUSHED_KINDS)}
+    return sorted(own | set(organisations.members_of_field(industry)))
 
 
 # ---- the feed --------------------------------------------------------------------------
