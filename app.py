@@ -732,6 +732,70 @@ def get_my_organisation():
     return _organisations.mine(_caller())
 
 
+# ---- selection workflow --------------------------------------------------------------
+# Declarations (参与意愿), screening (初筛), assignments to invited evaluators, completion and
+# reminders. Rules and storage: chalicelib/selection.py.
+from chalicelib import selection as _selection  # noqa: E402
+
+
+@route("/cycles/{cycle}/declarations/{filing_id}", "PUT",
+       "Declare a result of your province for the cycle's selection (参与意愿; province admin)", auth="required",
+       tag="excellence")
+def put_declaration(cycle, filing_id):
+    declared, created = _selection.declare(_caller(), cycle, filing_id, _now())
+    return _json(declared, 201 if created else 200)
+
+
+@route("/cycles/{cycle}/declarations/{filing_id}", "DELETE",
+       "Withdraw a declaration before the result becomes a candidate (province admin)", auth="required",
+       status=204, tag="excellence")
+def delete_declaration(cycle, filing_id):
+    _selection.withdraw(_caller(), cycle, filing_id, _now())
+    return Response(body="", status_code=204)
+
+
+@route("/cycles/{cycle}/declarations", "GET", "The cycle's declarations (national admin; province admin: its own)",
+       auth="required", tag="excellence")
+def get_declarations(cycle):
+    return {"items": _selection.declarations(_caller(), cycle), "next_cursor": None}
+
+
+@route("/cycles/{cycle}/screening", "GET",
+       "Every declared result of the cycle, eligible first, with the rules each ineligible one broke (national admin)",
+       auth="required", tag="excellence")
+def get_screening(cycle):
+    return _selection.screening(_caller(), cycle)
+
+
+@route("/cycles/{cycle}/candidates/{filing_id}/assignments", "POST",
+       "Ask invited evaluators of the candidate's field to evaluate it; it appears in their feed (national admin)",
+       body=_selection.AssignmentIn, auth="required", tag="excellence")
+def post_assignments(cycle, filing_id):
+    caller = _require(_caller(), "national_admin")
+    return _selection.assign(caller, cycle, filing_id, _body(_selection.AssignmentIn), _now())
+
+
+@route("/cycles/{cycle}/assignments", "GET",
+       "Assignments with completion per candidate and per evaluator (national admin)",
+       query={"filing": {"type": "string"}, "evaluator": {"type": "string"}}, auth="required", tag="excellence")
+def get_assignments(cycle):
+    return _selection.completion(_caller(), cycle, _query("filing"), _query("evaluator"))
+
+
+@route("/me/assignments", "GET", "Candidates you were asked to evaluate, with whether you did", auth="required",
+       tag="excellence")
+def get_my_assignments():
+    return _selection.mine(_caller())
+
+
+@app.schedule(Cron(0, 1, "*", "*", "?", "*"), name="selection_reminders")
+def selection_reminders(event):
+    """09:00 China time daily: remind evaluators of candidates they have not evaluated yet."""
+    sent = _selection.remind(_now())
+    logger.info("selection reminders", extra=sent)
+    return sent
+
+
 @app.on_dynamodb_record(stream_arn=FACTS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
                         name="facts_stream")
 @flushed

@@ -141,7 +141,7 @@ def deliver(user: str, data: dict[str, Any], at: datetime) -> bool:
     """Put one filing in one user's feed; True when that pushed something new.
 
     An approval push writes only if the item is absent (read state survives redeliveries).
-    A candidate push adds the `candidate` reason once, moves the item to the top and marks
+    A candidate or assignment push adds its reason once, moves the item to the top and marks
     it unread again: it asks the user for a fresh look.
     """
     reason = data["reasons"][0]
@@ -169,6 +169,24 @@ def deliver(user: str, data: dict[str, Any], at: datetime) -> bool:
         except PutError as error:
             if not _conditional_failure(error):
                 raise  # lost a race with a read mark: read again
+    raise Conflict("The feed item kept changing; try again")
+
+
+def remind(user: str, filing_id: str, at: datetime) -> bool:
+    """Bring a feed item back to the top, unread, with the time of the reminder; False when absent."""
+    for _ in range(5):
+        try:
+            current = Record.get(feed_pk(user), filing_id, consistent_read=True)
+        except Record.DoesNotExist:
+            return False
+        current.data = {**current.data, "read_at": None, "reminded_at": iso(at)}
+        current.gsi1sk, current.updated_at = f"{sortable(at)}#{filing_id}", at
+        try:
+            current.save()
+            return True
+        except PutError as error:
+            if not _conditional_failure(error):
+                raise
     raise Conflict("The feed item kept changing; try again")
 
 
@@ -205,7 +223,8 @@ def render_page(caller: Caller, found: Page) -> dict[str, Any]:
 
 def render(item: Record, status: str | None = None, my_score: int | None = None) -> dict[str, Any]:
     data = item.data
-    return {**data, "candidate": "candidate" in data["reasons"], "read": data["read_at"] is not None,
+    return {**data, "candidate": "candidate" in data["reasons"], "assigned": "assigned" in data["reasons"],
+            "read": data["read_at"] is not None,
             "available": status == "approved" if status is not None else None,
             "evaluated": my_score is not None, "my_score": my_score,
             "links": {"filing": f"/filings/{item.sk}", "evaluation": f"/filings/{item.sk}/evaluation"}}
