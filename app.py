@@ -796,6 +796,90 @@ def selection_reminders(event):
     return sent
 
 
+# ---- evaluated populations -----------------------------------------------------------
+# The provincial units, national patent navigation service bases and support institutions:
+# registries, schemes, attribution of filings, runs and publications. chalicelib/populations.py.
+from chalicelib import populations as _populations  # noqa: E402
+
+POPULATION_BASE = "/populations/{population}/cycles/{cycle}"
+
+
+@route("/populations", "GET", "The evaluated populations", auth="none", tag="populations")
+def get_populations():
+    return {"items": _populations.describe()}
+
+
+@route("/populations/{population}/units", "GET", "A population's registry of evaluated units", auth="none",
+       tag="populations")
+def get_population_units(population):
+    return {"items": _populations.units(population), "next_cursor": None}
+
+
+@route("/populations/{population}/units", "POST", "Register a service base or support institution (national admin)",
+       body=_populations.UnitIn, auth="required", status=201, tag="populations")
+def post_population_unit(population):
+    caller = _require(_caller(), "national_admin")
+    return _json(_populations.register_unit(caller, population, _body(_populations.UnitIn), _now()), 201)
+
+
+@route("/populations/{population}/scoring-scheme", "GET", "The population's own scoring scheme",
+       query={"version": {"type": "integer", "minimum": 1}}, auth="none", tag="populations")
+def get_population_scheme(population):
+    from chalicelib import scheme
+    version = scheme.parse_version(_query("version"))
+    found = (_populations.current_scheme(population) if version is None
+             else _populations.scheme_version(population, version))
+    return scheme.describe(found)
+
+
+@route("/populations/{population}/scoring-scheme", "PUT", "Store a new version of the population's scheme "
+       "(national admin)", body=SchemeIn, auth="required", status=201, tag="populations")
+def put_population_scheme(population):
+    from chalicelib import scheme
+    caller = _require(_caller(), "national_admin")
+    _populations.population_or_404(population)
+    return _json(scheme.describe(_populations.store_scheme(caller, population, _body(SchemeIn), _now())), 201)
+
+
+@route("/filings/{filing_id}/attribution", "PUT", "Attribute a filing to a service base or support institution "
+       "(the filing's province staff for a unit there, or a national admin)", body=_populations.AttributionIn,
+       auth="required", tag="populations")
+def put_attribution(filing_id):
+    caller = _require(_caller(), "national_admin", "province_admin", "filer")
+    return _populations.attribute(caller, filing_id, _body(_populations.AttributionIn), _now())
+
+
+@route(POPULATION_BASE + "/scoring-runs", "POST", "Score the population for the cycle (national admin)",
+       auth="required", status=201, tag="populations")
+def post_population_run(population, cycle):
+    return _json(_populations.run(_caller(), population, cycle, _now()), 201)
+
+
+@route(POPULATION_BASE + "/scores", "GET", "The population's scores, best first (public: the newest publication)",
+       query=RUN_QUERY, tag="populations")
+def get_population_scores(population, cycle):
+    return _populations.scores(_caller(), population, cycle, _query("run_id"))
+
+
+@route(POPULATION_BASE + "/scoring-runs/{run_id}/publish", "POST", "Publish the population's run with its notice; "
+       "a later run with a written reason supersedes it (national admin)", body=_announcements.PublishIn,
+       auth="required", tag="populations")
+def publish_population_run(population, cycle, run_id):
+    caller = _require(_caller(), "national_admin")
+    return _populations.publish(caller, population, cycle, run_id, _publish_body().reason, _now())
+
+
+@route(POPULATION_BASE + "/announcements", "GET", "Every publication of the population's cycle, newest first",
+       query=LIST_QUERY, auth="none", tag="populations")
+def get_population_announcements(population, cycle):
+    from chalicelib import scoring
+    _populations.population_or_404(population)
+    scoring.cycle_or_404(cycle)
+    scope = _announcements.scope_key(cycle, None if population == _populations.PROVINCES_ID else population)
+    return _announcements.history(scope, parse_limit(_query("limit")), _query("cursor"),
+                                  _services().settings.cursor_secret)
+
+
 @app.on_dynamodb_record(stream_arn=FACTS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
                         name="facts_stream")
 @flushed

@@ -38,14 +38,20 @@ class PublishIn(Body):
     reason: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]] = None
 
 
-def announcements_pk(cycle_id: str) -> str:
-    return f"ANNOUNCEMENTS#{cycle_id}"
+def scope_key(cycle_id: str, population: str | None = None) -> str:
+    """What publications are kept under: the cycle for the provinces, "<population>#<cycle>" for
+    another evaluated population (populations.py)."""
+    return cycle_id if population is None else f"{population}#{cycle_id}"
 
 
-def current(cycle_id: str) -> Record | None:
-    """The cycle's current publication pointer (None before the first publication)."""
+def announcements_pk(scope: str) -> str:
+    return f"ANNOUNCEMENTS#{scope}"
+
+
+def current(scope: str) -> Record | None:
+    """The scope's current publication pointer (None before the first publication)."""
     try:
-        return Record.get(PUBLISHED, cycle_id, consistent_read=True)
+        return Record.get(PUBLISHED, scope, consistent_read=True)
     except Record.DoesNotExist:
         return None
 
@@ -64,7 +70,8 @@ def _industries_of(projects: list[Mapping[str, Any]]) -> dict[str, str]:
 
 
 def announcement(cycle_id: str, header: Mapping[str, Any], ranking: list[Mapping[str, Any]], seq: int,
-                 caller: Caller, now: datetime, reason: str | None, supersedes: Mapping[str, Any] | None) -> dict:
+                 caller: Caller, now: datetime, reason: str | None, supersedes: Mapping[str, Any] | None,
+                 subject: str = "专利导航工作") -> dict:
     """The notice and the excellent-project list of one publication (pure but for old projects' fields)."""
     projects = list(header.get("excellent_projects") or [])
     industries = _industries_of(projects)
@@ -72,23 +79,25 @@ def announcement(cycle_id: str, header: Mapping[str, Any], ranking: list[Mapping
                          "province": p["province"], "province_name": PROVINCES.get(p["province"], p["province"]),
                          "industry": p.get("industry") or industries.get(p["filing"])} for p in projects),
                        key=lambda p: (p["province"], p["filing"]))
-    top = [{"rank": r["rank"], "province": r["province"], "name": r["name"], "total": r["total"]}
-           for r in ranking[:RANKING_SHOWN]]
-    title = f"{cycle_id} 年度专利导航工作评价结果公布"
+    population = header.get("population")
+    key = "unit" if population else "province"  # the provinces' rows keep the contract's field name
+    top = [{"rank": r["rank"], key: r[key], "name": r["name"], "total": r["total"]} for r in ranking[:RANKING_SHOWN]]
+    title = f"{cycle_id} 年度{subject}评价结果公布"
     lines = [f"{cycle_id} 年度评价结果（评分方案第 {header['scheme_version']} 版，{header['run_id']}）。"]
     lines += [f"第 {r['rank']} 名 {r['name']}（{r['total']} 分）" for r in top]
     lines.append(f"优秀项目 {len(excellent)} 项，名单见通报。")
     if supersedes:
-        title = f"{cycle_id} 年度专利导航工作评价结果更正公布"
+        title = f"{cycle_id} 年度{subject}评价结果更正公布"
         lines.insert(0, f"本公布更正 {supersedes['run_id']}（{supersedes['published_at']} 公布），原因：{reason}")
-    return {"cycle": cycle_id, "seq": seq, "run_id": header["run_id"], "scheme_version": header["scheme_version"],
+    return {"cycle": cycle_id, "population": population, "seq": seq, "run_id": header["run_id"],
+            "scheme_version": header["scheme_version"],
             "published_at": iso(now), "published_by": caller.sub, "reason": reason,
             "supersedes": dict(supersedes) if supersedes else None,
             "notice": {"title": title, "text": "\n".join(lines)}, "ranking": top, "excellent_projects": excellent}
 
 
 def publish(caller: Caller | None, cycle_id: str, header: Mapping[str, Any], ranking: list[Mapping[str, Any]],
-            reason: str | None, now: datetime) -> tuple[dict[str, Any], bool]:
+            reason: str | None, now: datetime, subject: str = "专利导航工作") -> tuple[dict[str, Any], bool]:
     """Publish a stored, final run: (pointer data, newly published?).
 
     Publishing the run already published changes nothing. Replacing a published run needs a
@@ -96,7 +105,8 @@ def publish(caller: Caller | None, cycle_id: str, header: Mapping[str, Any], ran
     """
     caller = require(caller, "national_admin")
     run_id = header["run_id"]
-    pointer = current(cycle_id)
+    scope = scope_key(cycle_id, header.get("population"))
+    pointer = current(scope)
     before = pointer.data if pointer else None
     if before and before["run_id"] == run_id:
         return before, False
@@ -113,26 +123,26 @@ def publish(caller: Caller | None, cycle_id: str, header: Mapping[str, Any], ran
                            "run of the cycle can supersede it")
     seq = before["seq"] + 1 if before and before.get("seq") else (2 if before else 1)
     supersedes = {"run_id": before["run_id"], "published_at": before["published_at"]} if before else None
-    notice = announcement(cycle_id, header, ranking, seq, caller, now, reason, supersedes)
+    notice = announcement(cycle_id, header, ranking, seq, caller, now, reason, supersedes, subject)
     data = {"run_id": run_id, "cycle": cycle_id, "published_at": iso(now), "published_by": caller.sub,
             "seq": seq, "reason": reason, "supersedes": supersedes}
     if pointer is None:
-        pointer = Record(PUBLISHED, cycle_id, kind="published_run", created_at=now)
+        pointer = Record(PUBLISHED, scope, kind="published_run", created_at=now)
     pointer.data, pointer.updated_at = data, now
     action = "superseded" if before else "published"
     try:
         with transaction() as tx:
             # A new pointer must not exist yet; an existing one must be the version read above.
             tx.save(pointer, condition=Record.pk.does_not_exist() if before is None else None)
-            tx.save(Record(announcements_pk(cycle_id), f"{seq:04d}", kind="announcement", data=notice,
+            tx.save(Record(announcements_pk(scope), f"{seq:04d}", kind="announcement", data=notice,
                            created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
-            tx.save(audit.entry(ENTITY, cycle_id, action, caller, now,
+            tx.save(audit.entry(ENTITY, scope, action, caller, now,
                                 {"run_id": run_id, "seq": seq, "reason": reason, "supersedes": supersedes}))
             tx.save(audit.entry("scoring_run", run_id, "published", caller, now, data))
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
             raise
-        raise Conflict(f"Cycle {cycle_id}'s publication changed meanwhile; read it again and retry") from None
+        raise Conflict(f"The publication of {scope} changed meanwhile; read it again and retry") from None
     return data, True
 
 
@@ -140,37 +150,38 @@ def publish(caller: Caller | None, cycle_id: str, header: Mapping[str, Any], ran
 
 def _render(record: Record, newest_seq: int | None) -> dict[str, Any]:
     data = record.data
+    base = f"/populations/{data['population']}/cycles/{data['cycle']}" if data.get("population") \
+        else f"/cycles/{data['cycle']}"
     return {**data, "current": data["seq"] == newest_seq,
-            "links": {"scores": f"/cycles/{data['cycle']}/scores",
-                      "excellent_projects": f"/cycles/{data['cycle']}/announcement/excellent-projects"}}
+            "links": {"scores": f"{base}/scores", "excellent_projects": f"{base}/announcement/excellent-projects"}}
 
 
-def newest(cycle_id: str) -> Record:
-    found = next(iter(Record.query(announcements_pk(cycle_id), scan_index_forward=False, limit=1)), None)
+def newest(scope: str) -> Record:
+    found = next(iter(Record.query(announcements_pk(scope), scan_index_forward=False, limit=1)), None)
     if found is None:
-        raise NotFound(f"Cycle {cycle_id} has no published results yet")
+        raise NotFound(f"No results of {scope} have been published yet")
     return found
 
 
-def latest(cycle_id: str) -> dict[str, Any]:
+def latest(scope: str) -> dict[str, Any]:
     """The newest announcement of the cycle (public)."""
-    found = newest(cycle_id)
+    found = newest(scope)
     return _render(found, found.data["seq"])
 
 
-def history(cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
-    """Every announcement of the cycle, newest first, each with its reason (public)."""
-    scope = scope_of("ANNOUNCEMENTS", cycle=cycle_id)
-    start = decode_cursor(cursor, scope, secret)
+def history(scope: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """Every announcement of the scope, newest first, each with its reason (public)."""
+    query = scope_of("ANNOUNCEMENTS", scope=scope)
+    start = decode_cursor(cursor, query, secret)
     after = start.get("after") if start else None
     if start and not isinstance(after, str):
         raise BadRequest("The cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor this server issued"}])
-    newest_seq = next((r.data["seq"] for r in Record.query(announcements_pk(cycle_id), scan_index_forward=False,
+    newest_seq = next((r.data["seq"] for r in Record.query(announcements_pk(scope), scan_index_forward=False,
                                                            limit=1)), None)
-    rows = Record.query(announcements_pk(cycle_id), Record.sk < after if after else None, scan_index_forward=False,
+    rows = Record.query(announcements_pk(scope), Record.sk < after if after else None, scan_index_forward=False,
                         limit=limit + 1)
     items = list(rows)
-    next_cursor = encode_cursor({"after": items[limit - 1].sk}, scope, secret) if len(items) > limit else None
+    next_cursor = encode_cursor({"after": items[limit - 1].sk}, query, secret) if len(items) > limit else None
     return Page(items[:limit], next_cursor).to_dict(lambda r: _render(r, newest_seq))
 
 
@@ -197,7 +208,8 @@ def excellent_projects(cycle_id: str, industry: str | None, province: str | None
             **page.to_dict(lambda p: p)}
 
 
-def trail(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
-    """The audit trail of the cycle's publications (national admins)."""
+def trail(caller: Caller | None, scope: str) -> list[dict[str, Any]]:
+    """The audit trail of the scope's publications (national admins)."""
     require(caller, "national_admin")
-    return audit.trail(ENTITY, cycle_id)
+    # Entries of one instant sort by a random suffix; the publication's seq orders them.
+    return sorted(audit.trail(ENTITY, scope), key=lambda e: (e["at"], (e["data"] or {}).get("seq", 0)))

@@ -220,14 +220,17 @@ def _r(x: float | None, places: int = 4) -> float | None:
 
 
 def compute(scheme: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]],
-            excellent: list[dict[str, Any]], adjustments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Score every unit; returns the units best first with rank, total, areas, indicators."""
+            excellent: list[dict[str, Any]], adjustments: list[dict[str, Any]],
+            names: Mapping[str, str] = PROVINCES, key: str = "province") -> list[dict[str, Any]]:
+    """Score every unit of a population; returns the units best first with rank, total, areas,
+    indicators. `names` names the units and `key` is the field a row names its unit in (the
+    provinces' rows keep "province", as the contract has it)."""
     inputs = {code: {**u["counters"], **u["derived"]} for code, u in units.items()}
     codes = sorted(units)
     known = {ind["id"] for _, ind in scheme_mod.indicators(scheme)}
     bonuses = bonus.bonus_points(excellent, scheme["bonus"])
     results: dict[str, dict[str, Any]] = {
-        code: {"province": code, "name": PROVINCES.get(code, code), "indicators": {}, "areas": {},
+        code: {key: code, "name": names.get(code, code), "indicators": {}, "areas": {},
                "adjustments": [], "flags": list(units[code]["flags"]),
                "excellent_projects": bonuses.get(code, {}).get("count", 0),
                "bonus": bonuses.get(code, {}).get("points", 0.0)} for code in codes}
@@ -263,7 +266,7 @@ def compute(scheme: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]],
         r["total_adjustment"] = _r(total_adjustment.get(code, 0.0))
         subtotal = sum(i["points"] + i["adjustment"] for i in r["indicators"].values())
         r["total"] = _r(subtotal + r["bonus"] + r["total_adjustment"])
-    ranked = sorted(results.values(), key=lambda r: (-r["total"], r["province"]))
+    ranked = sorted(results.values(), key=lambda r: (-r["total"], r[key]))
     for rank, r in enumerate(ranked, 1):
         r["rank"] = rank
     return ranked

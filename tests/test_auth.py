@@ -76,6 +76,11 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("PUT", "/cycles/{cycle}/declarations/{filing_id}"): {"province_admin"},
     ("DELETE", "/cycles/{cycle}/declarations/{filing_id}"): {"province_admin"},
     ("POST", "/cycles/{cycle}/candidates/{filing_id}/assignments"): NATIONAL,
+    ("POST", "/populations/{population}/units"): NATIONAL,
+    ("PUT", "/populations/{population}/scoring-scheme"): NATIONAL,
+    ("PUT", "/filings/{filing_id}/attribution"): {"national_admin", "province_admin", "filer"},
+    ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs"): NATIONAL,
+    ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs/{run_id}/publish"): NATIONAL,
 }
 # Routes whose records belong to a province: a same-role token of another province is 403.
 PROVINCE_BOUND = {("POST", "/filings"), ("PUT", "/filings/{filing_id}/application"), ("POST", "/publications"),
@@ -112,7 +117,7 @@ def targets(client):
                               headers=auth(**who("filer"))).json
     return {"filing_id": filing["id"], "publication_id": publication["id"], "comment_id": "c-1",
             "code": HOME, "year": "2024", "cycle": "2024", "run_id": "r-1", "sub": "expert-x",
-            "org_id": "org-x"}
+            "org_id": "org-x", "population": "service_bases"}
 
 
 def concrete(path: str, targets: dict) -> str:
