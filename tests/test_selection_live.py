@@ -102,3 +102,34 @@ def test_a_published_run_is_announced_then_superseded_with_a_reason(api):
     assert listed.status_code == 200 and listed.json()["run_id"] == second
     trail = api.get(f"/cycles/{cycle}/announcements/history", token=admin).json()["items"]
     assert trail[-1]["action"] == "superseded" and trail[-1]["data"]["reason"] == "核查后更正浏览数据"
+
+
+def test_a_run_over_service_bases_ranks_them_with_their_own_scheme(api):
+    tag = uuid.uuid4().hex[:6].upper()
+    admin = api.token(role="national_admin", sub="admin")
+    cycle = _cycles(api)["open"]
+    bases = {"320000": f"SB-JS-{tag}", "330000": f"SB-ZJ-{tag}"}
+    for province, code in bases.items():
+        made = api.post("/populations/service_bases/units", {"code": code, "name": f"{code} 国家级专利导航服务基地",
+                                                            "province": province}, token=admin)
+        assert made.status_code == 201, made.text
+    for province, count in (("320000", 3), ("330000", 1)):
+        filer = api.token(role="filer", province=province, sub=f"filer-{province}")
+        for i in range(count):
+            body = {"kind": "database", "title": f"专题数据库{tag}-{i}", "province": province, "unit": "服务基地",
+                    "industry": "2"}
+            filing_id = api.post("/filings", body, token=filer).json()["id"]
+            assert api.post(f"/filings/{filing_id}/review", {"decision": "approve"}, token=admin).status_code == 200
+            attributed = api.put(f"/filings/{filing_id}/attribution",
+                                 {"population": "service_bases", "unit": bases[province]}, token=filer)
+            assert attributed.status_code == 200, attributed.text
+    api.drain()
+    started = api.post(f"/populations/service_bases/cycles/{cycle}/scoring-runs", token=admin)
+    assert started.status_code == 201, started.text
+    scores = api.get(f"/populations/service_bases/cycles/{cycle}/scores?run_id={started.json()['run_id']}",
+                     token=admin).json()
+    ranked = [u["unit"] for u in scores["units"] if u["unit"] in bases.values()]
+    assert ranked == [bases["320000"], bases["330000"]]
+    assert "服务基地" in scores["scheme_name"] and "annual_form" not in scores["units"][0]["indicators"]
+    mine = next(u for u in scores["units"] if u["unit"] == bases["320000"])
+    assert mine["inputs"]["counters"]["filings_approved_database"] == 3
