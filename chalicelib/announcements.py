@@ -148,6 +148,11 @@ def publish(caller: Caller | None, cycle_id: str, header: Mapping[str, Any], ran
 
 # ---- what the public reads ---------------------------------------------------------------
 
+def _bad_cursor() -> BadRequest:
+    return BadRequest("The cursor is not valid",
+                      errors=[{"field": "cursor", "message": "not a cursor this server issued"}])
+
+
 def _render(record: Record, newest_seq: int | None) -> dict[str, Any]:
     data = record.data
     base = f"/populations/{data['population']}/cycles/{data['cycle']}" if data.get("population") \
@@ -175,7 +180,7 @@ def history(scope: str, limit: int, cursor: str | None, secret: str) -> dict[str
     start = decode_cursor(cursor, query, secret)
     after = start.get("after") if start else None
     if start and not isinstance(after, str):
-        raise BadRequest("The cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor this server issued"}])
+        raise _bad_cursor()
     newest_seq = next((r.data["seq"] for r in Record.query(announcements_pk(scope), scan_index_forward=False,
                                                            limit=1)), None)
     rows = Record.query(announcements_pk(scope), Record.sk < after if after else None, scan_index_forward=False,
@@ -201,7 +206,7 @@ def excellent_projects(cycle_id: str, industry: str | None, province: str | None
     scope = scope_of("ANNOUNCED-EXCELLENT", cycle=cycle_id, seq=found["seq"], industry=industry, province=province)
     offset = (decode_cursor(cursor, scope, secret) or {"offset": 0}).get("offset")
     if not isinstance(offset, int) or offset < 0:
-        raise BadRequest("The cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor this server issued"}])
+        raise _bad_cursor()
     more = offset + limit < len(rows)
     page = Page(rows[offset:offset + limit], encode_cursor({"offset": offset + limit}, scope, secret) if more else None)
     return {"cycle": cycle_id, "seq": found["seq"], "run_id": found["run_id"], "published_at": found["published_at"],

@@ -256,7 +256,8 @@ def store_new(caller: Caller | None, body: SchemeIn, now: datetime, pk: str = PK
     try:
         with transaction() as tx:
             tx.save(record, condition=Record.pk.does_not_exist())
-            tx.save(audit.entry("scoring_scheme", str(version) if pk == PK else f"{pk}/{version}", "created", caller, now,
+            entity_id = str(version) if pk == PK else f"{pk}/{version}"
+            tx.save(audit.entry("scoring_scheme", entity_id, "created", caller, now,
                                 {"name": body.name, "note": body.note}))
     except TransactWriteError:
         raise Conflict("Another scheme version was stored at the same time; read it and retry") from None

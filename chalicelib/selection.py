@@ -164,7 +164,8 @@ def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: Assignmen
             members[evaluator] = member
     if errors:
         raise Invalid(f"Some evaluators cannot evaluate candidate {filing_id} (field {industry})", errors=errors)
-    existing = {r.sk.rsplit("#", 1)[1] for r in Record.query(f"ASSIGN#{cycle_id}", Record.sk.startswith(f"{filing_id}#"))}
+    existing = {r.data["evaluator"]
+                for r in Record.query(f"ASSIGN#{cycle_id}", Record.sk.startswith(f"{filing_id}#"))}
     new = [e for e in body.evaluators if e not in existing]
     if new:
         with transaction() as tx:

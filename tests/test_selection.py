@@ -8,7 +8,7 @@ from chalicelib import selection
 from tests.support import approved_filing, auth, client, store  # noqa: F401
 from tests.test_excellence import ADMIN, CYCLE, evaluated, nominate
 from tests.test_filings import stored_items
-from tests.test_organisations import ENTERPRISE, joined, register
+from tests.test_organisations import ENTERPRISE, joined
 
 JS_ADMIN = dict(sub="js-admin", role="province_admin", province="320000")
 ZJ_ADMIN = dict(sub="zj-admin", role="province_admin", province="330000")
