@@ -163,3 +163,29 @@ def test_attribution_counts_are_a_pure_function_of_the_filing_image():
     assert moved[counting.unit_cycle_key("service_bases#SB-1", "2024")]["filings_approved"] == -1
     assert moved[counting.unit_cycle_key("service_bases#SB-2", "2024")]["filings_approved"] == 1
     assert counting.cycle_key("320000", "2024") not in moved
+
+
+def test_a_population_run_reads_counters_only_whatever_the_number_of_events(client, store, bases, monkeypatch):
+    from datetime import datetime, timezone
+
+    from chalicelib import populations
+    from chalicelib.auth import Caller
+    from tests.test_scoring import _events
+    from pynamodb.connection.base import Connection
+    calls: list[str] = []
+    original = Connection._make_api_call
+
+    def counted(self, operation_name, *args, **kwargs):
+        calls.append(operation_name)
+        return original(self, operation_name, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", counted)
+    admin = Caller(sub="admin", role="national_admin")
+    counts = []
+    for events in (20, 2000):
+        _events(events)
+        calls.clear()
+        populations.run(admin, "service_bases", "2024", datetime(2024, 11, 20, 2, tzinfo=timezone.utc))
+        counts.append(list(calls))
+    assert counts[0] == counts[1]
+    assert "Scan" not in counts[0] and len(counts[0]) < 12, counts[0]
