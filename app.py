@@ -903,7 +903,7 @@ def on_fact_change(event):
 @app.schedule(Cron(0, 15, 31, 12, "?", "*"), name="year_end")
 def year_end_scoring(event):
     """23:00 China time on 31 December: score every cycle that closed this year."""
-    from chalicelib import scoring
-    runs = scoring.year_end(_now())
+    from chalicelib import populations, scoring
+    runs = scoring.year_end(_now()) + populations.year_end(_now())
     logger.info("year-end scoring", extra={"runs": [r["run_id"] for r in runs]})
     return {"scored": [{"cycle": r["cycle"], "run_id": r["run_id"]} for r in runs]}

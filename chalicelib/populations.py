@@ -24,7 +24,8 @@ from pydantic import Field, StringConstraints
 
 from . import announcements, audit, counters, counting, flags, scheme as scheme_mod, scoring
 from .auth import Caller, require
-from .clock import iso
+from .clock import china, iso
+from .cycles import cycles_closing_in
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import Counter, Filing, Record
 from .reference import PROVINCES
@@ -222,10 +223,24 @@ def _runs_pk(population: str, cycle_id: str) -> str:
 
 
 def run(caller: Caller | None, population: str, cycle_id: str, now: datetime) -> dict[str, Any]:
-    """Score a population's units for a cycle from their counters; keeps the run whole."""
+    """Score a population's units for a cycle from their counters (national admins)."""
     caller = require(caller, "national_admin")
     if population_or_404(population) == PROVINCES_ID:
         return scoring.run(cycle_id, caller, now)
+    return _run(caller, population, cycle_id, now, "api")
+
+
+def year_end(now: datetime) -> list[dict[str, Any]]:
+    """The scheduled run of every population beyond the provinces that has units, for each cycle
+    that closed in this China-time year (the provinces' year-end run is scoring.year_end)."""
+    year = china(now).year
+    return [_run(None, population, c.id, now, "schedule")
+            for population in NAMES if population != PROVINCES_ID and _units(population)
+            for c in cycles_closing_in(year) if c.is_closed(now)]
+
+
+def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, trigger: str) -> dict[str, Any]:
+    """Score the population and keep the run whole (header + results + audit in one transaction)."""
     cycle = scoring.cycle_or_404(cycle_id)
     if now < cycle.starts_at:
         raise Conflict(f"Cycle {cycle.id} has not started; it opens at {iso(cycle.starts_at)}")
@@ -245,7 +260,8 @@ def run(caller: Caller | None, population: str, cycle_id: str, now: datetime) ->
         r["inputs"] = {"counters": gathered[r["unit"]]["counters"], "derived": gathered[r["unit"]]["derived"]}
     provisional = not cycle.is_closed(now)
     header = {"population": population, "cycle": cycle.id, "scheme_version": scheme["version"],
-              "provisional": provisional, "trigger": "api", "created_at": iso(now), "created_by": caller.sub,
+              "provisional": provisional, "trigger": trigger, "created_at": iso(now),
+              "created_by": caller.sub if caller else "schedule",
               "window": {"start": cycle.first_day.isoformat(), "end": cycle.last_day.isoformat()},
               "scheme": scheme, "excellent_projects": [], "flagged_units": sum(1 for r in ranked if r["flags"])}
     for _ in range(3):  # two runs started at once: the loser takes the next sequence number

@@ -189,3 +189,16 @@ def test_a_population_run_reads_counters_only_whatever_the_number_of_events(clie
         counts.append(list(calls))
     assert counts[0] == counts[1]
     assert "Scan" not in counts[0] and len(counts[0]) < 12, counts[0]
+
+
+def test_the_year_end_schedule_scores_populations_with_units_too(client, store, bases):
+    import app
+    from scripts.devstack import lambda_context, scheduled_event
+    store.at("2024-12-31T23:00:00+08:00")
+    answer = app.year_end_scoring(scheduled_event("year_end", store.clock.now(), "cn-north-1"),
+                                  lambda_context("year_end"))
+    assert {"cycle": "2024", "run_id": "run-service_bases-2024-0001"} in answer["scored"]
+    assert {"cycle": "2024", "run_id": "run-2024-0001"} in answer["scored"]
+    assert not any("support_institutions" in r["run_id"] for r in answer["scored"])  # none registered
+    header = client.get(f"{BASES}/cycles/2024/scores", headers=auth(**ADMIN)).json
+    assert header["run_id"] == "run-service_bases-2024-0001" and header["units"][0]["unit"] == "SB-JS"
