@@ -213,7 +213,9 @@ def accept(caller: Caller | None, code: str, now: datetime) -> dict[str, Any]:
     if org is None:
         raise NotFound("The invitation's organisation no longer exists")
     existing = _get(member_key(caller.sub))
-    if existing is not None and existing.data["organisation"] != org.data["id"]:
+    if existing is not None:
+        if existing.data["organisation"] == org.data["id"]:
+            return existing.data  # already a member: the code stays unused for someone else
         raise Conflict(f"You already belong to {existing.data['organisation_name']}")
     member = {"user": caller.sub, "organisation": org.data["id"], "organisation_name": org.data["name"],
               "kind": org.data["kind"], "side": org.data["side"], "industries": org.data["industries"],

@@ -134,3 +134,11 @@ def test_members_are_pushed_their_organisations_fields_without_subscribing(clien
     assert [i["filing"] for i in feed] == [in_field["id"]]
     assert elsewhere["id"] not in {i["filing"] for i in feed}
     assert client.get("/me/subscriptions", headers=auth(**MEMBER)).json["industries"] == []
+
+
+def test_a_member_accepting_a_second_code_of_its_organisation_leaves_that_code_unused(client):
+    org, _ = joined(client)
+    code = invitation(client, org["id"])["code"]
+    assert client.post(f"/invitations/{code}/accept", headers=auth(**MEMBER)).status == 200
+    other = client.post(f"/invitations/{code}/accept", headers=auth(sub="colleague", role="user"))
+    assert other.status == 200 and other.json["organisation"] == org["id"]
