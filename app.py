@@ -354,7 +354,8 @@ def delete_comment(filing_id, comment_id):
        body=EvaluationIn, auth="required", tag="interactions")
 def put_evaluation(filing_id):
     from chalicelib import interactions
-    caller = _caller()
+    from chalicelib.organisations import as_member
+    caller = as_member(_caller())  # a member evaluates as its organisation's side
     evaluation = interactions.evaluate(caller, filing_id, _body(EvaluationIn), _now())
     return interactions.render_evaluation(evaluation)
 
@@ -387,6 +388,7 @@ def get_province_activity(code):
 # type is in app.api.binary_types AND the request's Accept header names that type; without the
 # header Chalice answers 400 (a problem). Clients send
 # `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`.
+from chalicelib import announcements as _announcements  # noqa: E402
 from chalicelib.adjustments import AdjustmentIn  # noqa: E402
 from chalicelib.annual_forms import AnnualFormIn  # noqa: E402
 from chalicelib.auth import require as _require  # noqa: E402
@@ -484,11 +486,56 @@ def get_scoring_runs(cycle):
     return scoring.list_runs(_caller(), cycle, _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
 
 
+def _publish_body():
+    from chalicelib.announcements import PublishIn
+    raw = app.current_request.raw_body
+    return _body(PublishIn) if raw else PublishIn()
+
+
 @route("/cycles/{cycle}/scoring-runs/{run_id}/publish", "POST",
-       "Publish a run as the cycle's final result (national admin)", auth="required", tag="scoring")
+       "Publish a run with its notice (公布) and excellent projects (通报) (national admin); a later run with a "
+       "written reason supersedes the published one", body=_announcements.PublishIn, auth="required", tag="scoring")
 def publish_scoring_run(cycle, run_id):
     from chalicelib import scoring
-    return scoring.publish(_caller(), cycle, run_id, _now())
+    caller = _require(_caller(), "national_admin")
+    return scoring.publish(caller, cycle, run_id, _publish_body().reason, _now())
+
+
+@route("/cycles/{cycle}/announcement", "GET", "The newest publication of the cycle: notice, ranking, excellent "
+       "projects, and what it corrected", auth="none", tag="scoring")
+def get_announcement(cycle):
+    from chalicelib import scoring
+    scoring.cycle_or_404(cycle)
+    return _announcements.latest(cycle)
+
+
+@route("/cycles/{cycle}/announcements", "GET", "Every publication of the cycle, newest first, with the reasons "
+       "for corrections", query=LIST_QUERY, auth="none", tag="scoring")
+def get_announcements(cycle):
+    from chalicelib import scoring
+    scoring.cycle_or_404(cycle)
+    return _announcements.history(cycle, parse_limit(_query("limit")), _query("cursor"),
+                                  _services().settings.cursor_secret)
+
+
+@route("/cycles/{cycle}/announcement/excellent-projects", "GET",
+       "The excellent projects announced (通报) with the newest publication, by field and province",
+       query={**LIST_QUERY, "industry": {"type": "string"}, "province": {"type": "string"}}, auth="none",
+       tag="scoring")
+def get_announced_excellent(cycle):
+    from chalicelib import scoring
+    scoring.cycle_or_404(cycle)
+    return _announcements.excellent_projects(cycle, _query("industry"), _query("province"),
+                                             parse_limit(_query("limit")), _query("cursor"),
+                                             _services().settings.cursor_secret)
+
+
+@route("/cycles/{cycle}/announcements/history", "GET", "Audit trail of the cycle's publications (national admin)",
+       auth="required", tag="scoring")
+def get_announcement_trail(cycle):
+    from chalicelib import scoring
+    scoring.cycle_or_404(cycle)
+    return {"items": _announcements.trail(_caller(), cycle)}
 
 
 def _explanation_schema() -> dict:
@@ -678,6 +725,212 @@ def confirm_candidate(cycle, filing_id):
 
 
 
+# ---- invited organisations -----------------------------------------------------------
+# National admins register national organisations, province admins their own departments;
+# invitations are single-use codes. Rules and storage: chalicelib/organisations.py.
+from chalicelib import organisations as _organisations  # noqa: E402
+
+
+@route("/organisations", "POST", "Register an invited organisation (national admin; province admin: its own "
+       "province's departments)", body=_organisations.OrganisationIn, auth="required", status=201,
+       tag="organisations")
+def post_organisation():
+    caller = _require(_caller(), "national_admin", "province_admin")
+    org = _organisations.register(caller, _body(_organisations.OrganisationIn), _now())
+    return _json(org, 201, {"Location": f"/organisations/{org['id']}"})
+
+
+@route("/organisations", "GET", "Organisations the caller manages", auth="required", tag="organisations",
+       query={**LIST_QUERY, "province": {"type": "string"}})
+def get_organisations():
+    return _organisations.list_page(_caller(), _query("province"), parse_limit(_query("limit")), _query("cursor"),
+                                    _services().settings.cursor_secret)
+
+
+@route("/organisations/{org_id}", "GET", "One organisation (its managers)", auth="required", tag="organisations")
+def get_organisation(org_id):
+    return _organisations.get(_caller(), org_id)
+
+
+@route("/organisations/{org_id}/invitations", "POST", "Issue a single-use invitation code (its managers)",
+       body=_organisations.InvitationIn, auth="required", status=201, tag="organisations")
+def post_invitation(org_id):
+    caller = _require(_caller(), "national_admin", "province_admin")
+    _organisations.get(caller, org_id)  # 403/404 before the body is judged
+    return _json(_organisations.invite(caller, org_id, _body(_organisations.InvitationIn), _now()), 201)
+
+
+@route("/organisations/{org_id}/invitations", "GET", "The organisation's invitations, newest first",
+       auth="required", tag="organisations")
+def get_invitations(org_id):
+    return {"items": _organisations.invitations(_caller(), org_id), "next_cursor": None}
+
+
+@route("/organisations/{org_id}/members", "GET", "Users who accepted the organisation's invitations",
+       auth="required", tag="organisations")
+def get_members(org_id):
+    return {"items": _organisations.members(_caller(), org_id), "next_cursor": None}
+
+
+@route("/invitations/{code}/accept", "POST", "Join the invitation's organisation (signed-in user; single use)",
+       auth="required", tag="organisations")
+def accept_invitation(code):
+    return _organisations.accept(_caller(), code, _now())
+
+
+@route("/me/organisation", "GET", "The organisation you belong to", auth="required", tag="organisations")
+def get_my_organisation():
+    return _organisations.mine(_caller())
+
+
+# ---- selection workflow --------------------------------------------------------------
+# Declarations (参与意愿), screening (初筛), assignments to invited evaluators, completion and
+# reminders. Rules and storage: chalicelib/selection.py.
+from chalicelib import selection as _selection  # noqa: E402
+
+
+@route("/cycles/{cycle}/declarations/{filing_id}", "PUT",
+       "Declare a result of your province for the cycle's selection (参与意愿; province admin)", auth="required",
+       tag="excellence")
+def put_declaration(cycle, filing_id):
+    declared, created = _selection.declare(_caller(), cycle, filing_id, _now())
+    return _json(declared, 201 if created else 200)
+
+
+@route("/cycles/{cycle}/declarations/{filing_id}", "DELETE",
+       "Withdraw a declaration before the result becomes a candidate (province admin)", auth="required",
+       status=204, tag="excellence")
+def delete_declaration(cycle, filing_id):
+    _selection.withdraw(_caller(), cycle, filing_id, _now())
+    return Response(body="", status_code=204)
+
+
+@route("/cycles/{cycle}/declarations", "GET", "The cycle's declarations (national admin; province admin: its own)",
+       auth="required", tag="excellence")
+def get_declarations(cycle):
+    return {"items": _selection.declarations(_caller(), cycle), "next_cursor": None}
+
+
+@route("/cycles/{cycle}/screening", "GET",
+       "Every declared result of the cycle, eligible first, with the rules each ineligible one broke (national admin)",
+       auth="required", tag="excellence")
+def get_screening(cycle):
+    return _selection.screening(_caller(), cycle)
+
+
+@route("/cycles/{cycle}/candidates/{filing_id}/assignments", "POST",
+       "Ask invited evaluators of the candidate's field to evaluate it; it appears in their feed (national admin)",
+       body=_selection.AssignmentIn, auth="required", tag="excellence")
+def post_assignments(cycle, filing_id):
+    caller = _require(_caller(), "national_admin")
+    return _selection.assign(caller, cycle, filing_id, _body(_selection.AssignmentIn), _now())
+
+
+@route("/cycles/{cycle}/assignments", "GET",
+       "Assignments with completion per candidate and per evaluator (national admin)",
+       query={"filing": {"type": "string"}, "evaluator": {"type": "string"}}, auth="required", tag="excellence")
+def get_assignments(cycle):
+    return _selection.completion(_caller(), cycle, _query("filing"), _query("evaluator"))
+
+
+@route("/me/assignments", "GET", "Candidates you were asked to evaluate, with whether you did", auth="required",
+       tag="excellence")
+def get_my_assignments():
+    return _selection.mine(_caller())
+
+
+@app.schedule(Cron(0, 1, "*", "*", "?", "*"), name="selection_reminders")
+def selection_reminders(event):
+    """09:00 China time daily: remind evaluators of candidates they have not evaluated yet."""
+    sent = _selection.remind(_now())
+    logger.info("selection reminders", extra=sent)
+    return sent
+
+
+# ---- evaluated populations -----------------------------------------------------------
+# The provincial units, national patent navigation service bases and support institutions:
+# registries, schemes, attribution of filings, runs and publications. chalicelib/populations.py.
+from chalicelib import populations as _populations  # noqa: E402
+
+POPULATION_BASE = "/populations/{population}/cycles/{cycle}"
+
+
+@route("/populations", "GET", "The evaluated populations", auth="none", tag="populations")
+def get_populations():
+    return {"items": _populations.describe()}
+
+
+@route("/populations/{population}/units", "GET", "A population's registry of evaluated units", auth="none",
+       tag="populations")
+def get_population_units(population):
+    return {"items": _populations.units(population), "next_cursor": None}
+
+
+@route("/populations/{population}/units", "POST", "Register a service base or support institution (national admin)",
+       body=_populations.UnitIn, auth="required", status=201, tag="populations")
+def post_population_unit(population):
+    caller = _require(_caller(), "national_admin")
+    return _json(_populations.register_unit(caller, population, _body(_populations.UnitIn), _now()), 201)
+
+
+@route("/populations/{population}/scoring-scheme", "GET", "The population's own scoring scheme",
+       query={"version": {"type": "integer", "minimum": 1}}, auth="none", tag="populations")
+def get_population_scheme(population):
+    from chalicelib import scheme
+    version = scheme.parse_version(_query("version"))
+    found = (_populations.current_scheme(population) if version is None
+             else _populations.scheme_version(population, version))
+    return scheme.describe(found)
+
+
+@route("/populations/{population}/scoring-scheme", "PUT", "Store a new version of the population's scheme "
+       "(national admin)", body=SchemeIn, auth="required", status=201, tag="populations")
+def put_population_scheme(population):
+    from chalicelib import scheme
+    caller = _require(_caller(), "national_admin")
+    _populations.population_or_404(population)
+    return _json(scheme.describe(_populations.store_scheme(caller, population, _body(SchemeIn), _now())), 201)
+
+
+@route("/filings/{filing_id}/attribution", "PUT", "Attribute a filing to a service base or support institution "
+       "(the filing's province staff for a unit there, or a national admin)", body=_populations.AttributionIn,
+       auth="required", tag="populations")
+def put_attribution(filing_id):
+    caller = _require(_caller(), "national_admin", "province_admin", "filer")
+    return _populations.attribute(caller, filing_id, _body(_populations.AttributionIn), _now())
+
+
+@route(POPULATION_BASE + "/scoring-runs", "POST", "Score the population for the cycle (national admin)",
+       auth="required", status=201, tag="populations")
+def post_population_run(population, cycle):
+    return _json(_populations.run(_caller(), population, cycle, _now()), 201)
+
+
+@route(POPULATION_BASE + "/scores", "GET", "The population's scores, best first (public: the newest publication)",
+       query=RUN_QUERY, tag="populations")
+def get_population_scores(population, cycle):
+    return _populations.scores(_caller(), population, cycle, _query("run_id"))
+
+
+@route(POPULATION_BASE + "/scoring-runs/{run_id}/publish", "POST", "Publish the population's run with its notice; "
+       "a later run with a written reason supersedes it (national admin)", body=_announcements.PublishIn,
+       auth="required", tag="populations")
+def publish_population_run(population, cycle, run_id):
+    caller = _require(_caller(), "national_admin")
+    return _populations.publish(caller, population, cycle, run_id, _publish_body().reason, _now())
+
+
+@route(POPULATION_BASE + "/announcements", "GET", "Every publication of the population's cycle, newest first",
+       query=LIST_QUERY, auth="none", tag="populations")
+def get_population_announcements(population, cycle):
+    from chalicelib import scoring
+    _populations.population_or_404(population)
+    scoring.cycle_or_404(cycle)
+    scope = _announcements.scope_key(cycle, None if population == _populations.PROVINCES_ID else population)
+    return _announcements.history(scope, parse_limit(_query("limit")), _query("cursor"),
+                                  _services().settings.cursor_secret)
+
+
 @app.on_dynamodb_record(stream_arn=FACTS_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
                         name="facts_stream")
 @flushed
@@ -701,7 +954,7 @@ def on_fact_change(event):
 @app.schedule(Cron(0, 15, 31, 12, "?", "*"), name="year_end")
 def year_end_scoring(event):
     """23:00 China time on 31 December: score every cycle that closed this year."""
-    from chalicelib import scoring
-    runs = scoring.year_end(_now())
+    from chalicelib import populations, scoring
+    runs = scoring.year_end(_now()) + populations.year_end(_now())
     logger.info("year-end scoring", extra={"runs": [r["run_id"] for r in runs]})
     return {"scored": [{"cycle": r["cycle"], "run_id": r["run_id"]} for r in runs]}

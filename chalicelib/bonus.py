@@ -57,9 +57,9 @@ def record_excellent(cycle_id: str, filing: Filing | str, caller: Caller | None,
         raise Conflict(f"Filing {found.id} is {found.status}; only approved filings can be excellent projects")
     if found.cycle != cycle_id:
         raise Conflict(f"Filing {found.id} belongs to cycle {found.cycle}, not {cycle_id}")
-    data = {"filing": found.id, "province": found.province, "kind": found.kind, "title": found.title,
-            "unit": found.unit, "note": note, "source": source, "by": caller.sub if caller else "system",
-            "at": iso(now)}
+    data = {"filing": found.id, "province": found.province, "kind": found.kind, "industry": found.industry,
+            "title": found.title, "unit": found.unit, "note": note, "source": source,
+            "by": caller.sub if caller else "system", "at": iso(now)}
     record = Record(key(cycle_id), found.id, kind="excellent_project", data=data, created_at=now, updated_at=now)
     try:
         with transaction() as tx:

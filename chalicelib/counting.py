@@ -42,6 +42,12 @@ def cycle_key(province: str, cycle_id: str) -> tuple[str, str]:
     return f"PROV#{province}", f"CYCLE#{cycle_id}"
 
 
+def unit_cycle_key(unit_ref: str, cycle_id: str) -> tuple[str, str]:
+    """The cycle counters of an evaluated unit of another population ("<population>#<code>",
+    e.g. a national patent navigation service base) that approved filings are attributed to."""
+    return f"UNIT#{unit_ref}", f"CYCLE#{cycle_id}"
+
+
 def month_key(province: str, instant: datetime) -> tuple[str, str]:
     return f"PROV#{province}", f"MONTH#{china(instant):%Y-%m}"
 
@@ -139,6 +145,8 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
     elif entity == "filing":
         if image.get("status") == "approved":
             add(deltas, cycle_key(image["province"], image["cycle"]), filing_values(image))
+            if image.get("attributed_to"):  # also counts for the service base or institution it names
+                add(deltas, unit_cycle_key(image["attributed_to"], image["cycle"]), filing_values(image))
     elif entity == "publication":
         if image.get("status") == "approved":
             add(deltas, cycle_key(image["province"], image["cycle"]),

@@ -98,6 +98,7 @@ class Filing(FactBase):
     first_approved_at = UTCDateTimeAttribute(null=True)
     application_status = UnicodeAttribute(null=True)
     application_reached = NumberAttribute(default=0)  # furthest progression state earned, by index
+    attributed_to = UnicodeAttribute(null=True)  # "<population>#<unit code>" beyond its province (populations.py)
     version = VersionAttribute()
 
 

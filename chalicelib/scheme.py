@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Callable, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -220,18 +220,20 @@ def _sk(version: int) -> str:
     return f"V#{version:06d}"
 
 
-def current() -> dict[str, Any]:
-    """The newest scheme version (the built-in default until a national admin stores one)."""
-    for record in Record.query(PK, Record.sk.startswith("V#"), scan_index_forward=False, limit=1):
+def current(pk: str = PK, default: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The newest scheme version (the built-in default until a national admin stores one).
+
+    Another evaluated population keeps its own versions under its own `pk`, with its own default."""
+    for record in Record.query(pk, Record.sk.startswith("V#"), scan_index_forward=False, limit=1):
         return record.data
-    return default_scheme()
+    return (default or default_scheme)()
 
 
-def get_version(version: int) -> dict[str, Any]:
+def get_version(version: int, pk: str = PK, default: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
     if version == DEFAULT_VERSION:
-        return default_scheme()
+        return (default or default_scheme)()
     try:
-        return Record.get(PK, _sk(version)).data
+        return Record.get(pk, _sk(version)).data
     except Record.DoesNotExist:
         raise NotFound(f"No scoring scheme version {version}") from None
 
@@ -245,16 +247,18 @@ def parse_version(raw: str | None) -> int | None:
     return int(raw)
 
 
-def store_new(caller: Caller | None, body: SchemeIn, now: datetime) -> dict[str, Any]:
+def store_new(caller: Caller | None, body: SchemeIn, now: datetime, pk: str = PK,
+              default: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Store `body` as the next version; runs from now on use it (older runs keep theirs)."""
     caller = require(caller, "national_admin")
-    version = current()["version"] + 1
+    version = current(pk, default)["version"] + 1
     data = {"version": version, "created_at": iso(now), "created_by": caller.sub, **body.model_dump()}
-    record = Record(PK, _sk(version), kind="scoring_scheme", data=data, created_at=now, updated_at=now)
+    record = Record(pk, _sk(version), kind="scoring_scheme", data=data, created_at=now, updated_at=now)
     try:
         with transaction() as tx:
             tx.save(record, condition=Record.pk.does_not_exist())
-            tx.save(audit.entry("scoring_scheme", str(version), "created", caller, now,
+            entity_id = str(version) if pk == PK else f"{pk}/{version}"
+            tx.save(audit.entry("scoring_scheme", entity_id, "created", caller, now,
                                 {"name": body.name, "note": body.note}))
     except TransactWriteError:
         raise Conflict("Another scheme version was stored at the same time; read it and retry") from None

@@ -11,7 +11,8 @@ Same facts, same numbers: everything is computed in a fixed order; ties go to th
 province code.
 
 Keys (records table): run header pk `RUNS#{cycle}` sk `<run id>`; results pk `RUN#{run id}`
-sk `<province>`; the published run of a cycle pk `PUBLISHED` sk `<cycle>`.
+sk `<province>`; the published run of a cycle pk `PUBLISHED` sk `<cycle>` (announcements.py keeps
+every publication and its notice).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from . import adjustments as adjustments_mod
-from . import annual_forms, audit, bonus, counters, counting, flags, scheme as scheme_mod
+from . import announcements, annual_forms, audit, bonus, counters, counting, flags, scheme as scheme_mod
 from .auth import Caller, require
 from .clock import china, iso
 from .cycles import Cycle, cycle_by_id, cycles_closing_in
@@ -33,7 +34,7 @@ from .reference import PROVINCES
 from .store import TransactWriteError, cancelled_by_condition, transaction
 
 RUNS = "RUNS#"
-PUBLISHED = "PUBLISHED"
+PUBLISHED = announcements.PUBLISHED
 SIDES = scheme_mod.SIDES
 
 
@@ -219,14 +220,17 @@ def _r(x: float | None, places: int = 4) -> float | None:
 
 
 def compute(scheme: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]],
-            excellent: list[dict[str, Any]], adjustments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Score every unit; returns the units best first with rank, total, areas, indicators."""
+            excellent: list[dict[str, Any]], adjustments: list[dict[str, Any]],
+            names: Mapping[str, str] = PROVINCES, key: str = "province") -> list[dict[str, Any]]:
+    """Score every unit of a population; returns the units best first with rank, total, areas,
+    indicators. `names` names the units and `key` is the field a row names its unit in (the
+    provinces' rows keep "province", as the contract has it)."""
     inputs = {code: {**u["counters"], **u["derived"]} for code, u in units.items()}
     codes = sorted(units)
     known = {ind["id"] for _, ind in scheme_mod.indicators(scheme)}
     bonuses = bonus.bonus_points(excellent, scheme["bonus"])
     results: dict[str, dict[str, Any]] = {
-        code: {"province": code, "name": PROVINCES.get(code, code), "indicators": {}, "areas": {},
+        code: {key: code, "name": names.get(code, code), "indicators": {}, "areas": {},
                "adjustments": [], "flags": list(units[code]["flags"]),
                "excellent_projects": bonuses.get(code, {}).get("count", 0),
                "bonus": bonuses.get(code, {}).get("points", 0.0)} for code in codes}
@@ -262,7 +266,7 @@ def compute(scheme: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]],
         r["total_adjustment"] = _r(total_adjustment.get(code, 0.0))
         subtotal = sum(i["points"] + i["adjustment"] for i in r["indicators"].values())
         r["total"] = _r(subtotal + r["bonus"] + r["total_adjustment"])
-    ranked = sorted(results.values(), key=lambda r: (-r["total"], r["province"]))
+    ranked = sorted(results.values(), key=lambda r: (-r["total"], r[key]))
     for rank, r in enumerate(ranked, 1):
         r["rank"] = rank
     return ranked
@@ -343,31 +347,15 @@ def summary(header: Mapping[str, Any], published: Mapping[str, Any] | None) -> d
     return out
 
 
-def publish(caller: Caller | None, cycle_id: str, run_id: str, now: datetime) -> dict[str, Any]:
-    """Freeze a run as the cycle's published result. Final: another run cannot replace it."""
-    caller = require(caller, "national_admin")
+def publish(caller: Caller | None, cycle_id: str, run_id: str, reason: str | None, now: datetime) -> dict[str, Any]:
+    """Publish a final run with its notice and excellent-project list; a later run with a reason
+    supersedes the published one (see announcements.py)."""
+    require(caller, "national_admin")
     cycle_or_404(cycle_id)
     header = _header(cycle_id, run_id)
-    current = _published(cycle_id)
-    if current and current["run_id"] == run_id:
-        return summary(header, current)
-    if current:
-        raise Conflict(f"Cycle {cycle_id} already has a published run ({current['run_id']}); "
-                       "published results are final")
-    if header["provisional"]:
-        raise Conflict(f"Run {run_id} is provisional (the cycle was still open); run the cycle again after "
-                       "it closes and publish that run")
-    record = {"run_id": run_id, "cycle": cycle_id, "published_at": iso(now), "published_by": caller.sub}
-    try:
-        with transaction() as tx:
-            tx.save(Record(PUBLISHED, cycle_id, kind="published_run", data=record, created_at=now, updated_at=now),
-                    condition=Record.pk.does_not_exist())
-            tx.save(audit.entry("scoring_run", run_id, "published", caller, now, record))
-    except TransactWriteError as error:
-        if not cancelled_by_condition(error):
-            raise
-        return publish(caller, cycle_id, run_id, now)  # someone published meanwhile: answer as they decided
-    return summary(header, record)
+    ranking = sorted((r.data for r in Record.query(f"RUN#{run_id}")), key=lambda r: r["rank"])
+    record, _ = announcements.publish(caller, cycle_id, header, ranking, reason, now)
+    return {**summary(header, record), "announcement": f"/cycles/{cycle_id}/announcement"}
 
 
 def list_runs(caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict:

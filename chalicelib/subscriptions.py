@@ -4,6 +4,7 @@ Storage (records table):
 - `USER#{sub}` / `SUBSCRIPTIONS`: the user's choice of industries and kinds (kind `subscriptions`).
 - `SUBS#{industry}` / `{sub}`: one row per subscriber of a field, kept in step with the
   choice in the same transaction; the fan-out reads these (kind `subscriber`).
+- members of invited organisations are pushed their organisation's fields (organisations.py).
 - `FEED#{sub}` / `{filing id}`: one feed item per user and filing (kind `feed_item`), listed
   newest first through the `by_group` index (gsi1pk `FEED#{sub}`, gsi1sk `<pushed at>#<filing>`).
 
@@ -20,7 +21,7 @@ from pydantic import Field, field_validator
 from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 
-from . import audit
+from . import audit, organisations
 from .auth import Caller, require
 from .clock import iso, sortable
 from .errors import Conflict, NotFound
@@ -32,7 +33,7 @@ from .schemas import Body, IndustryCodes
 
 PUSHED_KINDS = ("report", "database", "tool")  # what the seed pushes; proofs of application are not
 SUBSCRIBERS = ("user", "expert")
-REASONS = ("approved", "candidate")
+REASONS = ("approved", "candidate", "assigned")
 MAX_ID = 64
 
 
@@ -113,10 +114,10 @@ def put(caller: Caller | None, body: SubscriptionsIn, now: datetime) -> dict[str
 
 
 def subscribers(industry: str, kind: str) -> Iterable[str]:
-    """Users subscribed to `industry` who want results of `kind`."""
-    for row in Record.query(f"SUBS#{industry}"):
-        if kind in (row.data or {}).get("kinds", PUSHED_KINDS):
-            yield row.sk
+    """Users subscribed to `industry` who want results of `kind`, and the members of invited
+    organisations covering `industry` (they get every pushed kind without subscribing)."""
+    own = {row.sk for row in Record.query(f"SUBS#{industry}") if kind in (row.data or {}).get("kinds", PUSHED_KINDS)}
+    return sorted(own | set(organisations.members_of_field(industry)))
 
 
 # ---- the feed --------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def deliver(user: str, data: dict[str, Any], at: datetime) -> bool:
     """Put one filing in one user's feed; True when that pushed something new.
 
     An approval push writes only if the item is absent (read state survives redeliveries).
-    A candidate push adds the `candidate` reason once, moves the item to the top and marks
+    A candidate or assignment push adds its reason once, moves the item to the top and marks
     it unread again: it asks the user for a fresh look.
     """
     reason = data["reasons"][0]
@@ -168,6 +169,24 @@ def deliver(user: str, data: dict[str, Any], at: datetime) -> bool:
         except PutError as error:
             if not _conditional_failure(error):
                 raise  # lost a race with a read mark: read again
+    raise Conflict("The feed item kept changing; try again")
+
+
+def remind(user: str, filing_id: str, at: datetime) -> bool:
+    """Bring a feed item back to the top, unread, with the time of the reminder; False when absent."""
+    for _ in range(5):
+        try:
+            current = Record.get(feed_pk(user), filing_id, consistent_read=True)
+        except Record.DoesNotExist:
+            return False
+        current.data = {**current.data, "read_at": None, "reminded_at": iso(at)}
+        current.gsi1sk, current.updated_at = f"{sortable(at)}#{filing_id}", at
+        try:
+            current.save()
+            return True
+        except PutError as error:
+            if not _conditional_failure(error):
+                raise
     raise Conflict("The feed item kept changing; try again")
 
 
@@ -204,7 +223,8 @@ def render_page(caller: Caller, found: Page) -> dict[str, Any]:
 
 def render(item: Record, status: str | None = None, my_score: int | None = None) -> dict[str, Any]:
     data = item.data
-    return {**data, "candidate": "candidate" in data["reasons"], "read": data["read_at"] is not None,
+    return {**data, "candidate": "candidate" in data["reasons"], "assigned": "assigned" in data["reasons"],
+            "read": data["read_at"] is not None,
             "available": status == "approved" if status is not None else None,
             "evaluated": my_score is not None, "my_score": my_score,
             "links": {"filing": f"/filings/{item.sk}", "evaluation": f"/filings/{item.sk}/evaluation"}}

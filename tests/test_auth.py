@@ -71,6 +71,17 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/cycles/{cycle}/candidates"): NATIONAL,
     ("PUT", "/cycles/{cycle}/candidates/{filing_id}/expert-score"): {"expert"},
     ("POST", "/cycles/{cycle}/candidates/{filing_id}/confirm"): NATIONAL,
+    ("POST", "/organisations"): {"national_admin", "province_admin"},
+    ("POST", "/organisations/{org_id}/invitations"): {"national_admin", "province_admin"},
+    ("POST", "/invitations/{code}/accept"): {"user"},
+    ("PUT", "/cycles/{cycle}/declarations/{filing_id}"): {"province_admin"},
+    ("DELETE", "/cycles/{cycle}/declarations/{filing_id}"): {"province_admin"},
+    ("POST", "/cycles/{cycle}/candidates/{filing_id}/assignments"): NATIONAL,
+    ("POST", "/populations/{population}/units"): NATIONAL,
+    ("PUT", "/populations/{population}/scoring-scheme"): NATIONAL,
+    ("PUT", "/filings/{filing_id}/attribution"): {"national_admin", "province_admin", "filer"},
+    ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs"): NATIONAL,
+    ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs/{run_id}/publish"): NATIONAL,
 }
 # Routes whose records belong to a province: a same-role token of another province is 403.
 PROVINCE_BOUND = {("POST", "/filings"), ("PUT", "/filings/{filing_id}/application"), ("POST", "/publications"),
@@ -106,7 +117,8 @@ def targets(client):
     publication = client.post("/publications", valid_body("POST", "/publications", ""),
                               headers=auth(**who("filer"))).json
     return {"filing_id": filing["id"], "publication_id": publication["id"], "comment_id": "c-1",
-            "code": HOME, "year": "2024", "cycle": "2024", "run_id": "r-1", "sub": "expert-x"}
+            "code": HOME, "year": "2024", "cycle": "2024", "run_id": "r-1", "sub": "expert-x",
+            "org_id": "org-x", "population": "service_bases"}
 
 
 def concrete(path: str, targets: dict) -> str:

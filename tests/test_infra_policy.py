@@ -17,7 +17,7 @@ from tests.support import approved_filing, auth, client, store  # noqa: F401
 
 # Chalice's logical id of each function, as the merge template sees them after `chalice package`.
 FUNCTIONS = {"APIHandler": "api_handler", "FactsStream": "facts_stream", "PushStream": "push_stream",
-             "YearEnd": "year_end"}
+             "YearEnd": "year_end", "SelectionReminders": "selection_reminders"}
 USER = dict(sub="reader-1", role="user", side="enterprise")
 
 
@@ -127,6 +127,8 @@ def test_each_function_role_allows_every_dynamodb_call_it_makes(store, client, r
                                                  resources=[])
         with recorder.acting_as("YearEnd"):
             lambdas.lambda_.invoke(FUNCTIONS["YearEnd"], event)
+        with recorder.acting_as("SelectionReminders"):
+            lambdas.lambda_.invoke(FUNCTIONS["SelectionReminders"], event)
 
     names = {store.settings.facts_table: "FactsTable", store.settings.counters_table: "CountersTable",
              store.settings.records_table: "RecordsTable"}
