@@ -514,19 +514,19 @@ def get_announcement(cycle):
 def get_announcements(cycle):
     from chalicelib import scoring
     scoring.cycle_or_404(cycle)
-    return _announcements.history(cycle, parse_limit(_query("limit")), _query("cursor"),
+    return _announcements.history(cycle, _limit(), _query("cursor", "cursor"),
                                   _services().settings.cursor_secret)
 
 
 @route("/cycles/{cycle}/announcement/excellent-projects", "GET",
        "The excellent projects announced (通报) with the newest publication, by field and province",
-       query={**LIST_QUERY, "industry": {"type": "string"}, "province": {"type": "string"}}, auth="none",
+       query={**LIST_QUERY, "industry": http.param_schema("industry"), "province": http.param_schema("province")}, auth="none",
        tag="scoring")
 def get_announced_excellent(cycle):
     from chalicelib import scoring
     scoring.cycle_or_404(cycle)
-    return _announcements.excellent_projects(cycle, _query("industry"), _query("province"),
-                                             parse_limit(_query("limit")), _query("cursor"),
+    return _announcements.excellent_projects(cycle, _query("industry", "industry"), _query("province", "province"),
+                                             _limit(), _query("cursor", "cursor"),
                                              _services().settings.cursor_secret)
 
 
@@ -741,9 +741,9 @@ def post_organisation():
 
 
 @route("/organisations", "GET", "Organisations the caller manages", auth="required", tag="organisations",
-       query={**LIST_QUERY, "province": {"type": "string"}})
+       query={**LIST_QUERY, "province": http.param_schema("province")})
 def get_organisations():
-    return _organisations.list_page(_caller(), _query("province"), parse_limit(_query("limit")), _query("cursor"),
+    return _organisations.list_page(_caller(), _query("province", "province"), _limit(), _query("cursor", "cursor"),
                                     _services().settings.cursor_secret)
 
 
@@ -772,10 +772,10 @@ def get_members(org_id):
     return {"items": _organisations.members(_caller(), org_id), "next_cursor": None}
 
 
-@route("/invitations/{code}/accept", "POST", "Join the invitation's organisation (signed-in user; single use)",
+@route("/invitations/{invitation}/accept", "POST", "Join the invitation's organisation (signed-in user; single use)",
        auth="required", tag="organisations")
-def accept_invitation(code):
-    return _organisations.accept(_caller(), code, _now())
+def accept_invitation(invitation):
+    return _organisations.accept(_caller(), invitation, _now())
 
 
 @route("/me/organisation", "GET", "The organisation you belong to", auth="required", tag="organisations")
@@ -828,9 +828,9 @@ def post_assignments(cycle, filing_id):
 
 @route("/cycles/{cycle}/assignments", "GET",
        "Assignments with completion per candidate and per evaluator (national admin)",
-       query={"filing": {"type": "string"}, "evaluator": {"type": "string"}}, auth="required", tag="excellence")
+       query={"filing": http.param_schema("id"), "evaluator": http.param_schema("sub")}, auth="required", tag="excellence")
 def get_assignments(cycle):
-    return _selection.completion(_caller(), cycle, _query("filing"), _query("evaluator"))
+    return _selection.completion(_caller(), cycle, _query("filing", "id"), _query("evaluator", "sub"))
 
 
 @route("/me/assignments", "GET", "Candidates you were asked to evaluate, with whether you did", auth="required",
@@ -877,7 +877,7 @@ def post_population_unit(population):
        query={"version": {"type": "integer", "minimum": 1}}, auth="none", tag="populations")
 def get_population_scheme(population):
     from chalicelib import scheme
-    version = scheme.parse_version(_query("version"))
+    version = scheme.parse_version(_query("version", "digits"))
     found = (_populations.current_scheme(population) if version is None
              else _populations.scheme_version(population, version))
     return scheme.describe(found)
@@ -909,7 +909,7 @@ def post_population_run(population, cycle):
 @route(POPULATION_BASE + "/scores", "GET", "The population's scores, best first (public: the newest publication)",
        query=RUN_QUERY, tag="populations")
 def get_population_scores(population, cycle):
-    return _populations.scores(_caller(), population, cycle, _query("run_id"))
+    return _populations.scores(_caller(), population, cycle, _query("run_id", "id"))
 
 
 @route(POPULATION_BASE + "/scoring-runs/{run_id}/publish", "POST", "Publish the population's run with its notice; "
@@ -927,7 +927,7 @@ def get_population_announcements(population, cycle):
     _populations.population_or_404(population)
     scoring.cycle_or_404(cycle)
     scope = _announcements.scope_key(cycle, None if population == _populations.PROVINCES_ID else population)
-    return _announcements.history(scope, parse_limit(_query("limit")), _query("cursor"),
+    return _announcements.history(scope, _limit(), _query("cursor", "cursor"),
                                   _services().settings.cursor_secret)
 
 

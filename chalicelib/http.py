@@ -39,6 +39,7 @@ PARAM_FORMATS: dict[str, tuple[str, str]] = {
     "industry": (r"[0-9]{1,3}", "must be an industry code from /industries"),
     "cursor": (r"[A-Za-z0-9_-]{1,4096}", "must be a next_cursor this API returned"),
     "flag": (r"true|false", "must be true or false"),
+    "invitation": (r"[A-Za-z0-9_-]{32}", "must be the 32-character code of an invitation"),
 }
 # A value the client cannot read, only return: altered, it is a bad request (400), not invalid input.
 OPAQUE_FORMATS = frozenset({"cursor"})
@@ -71,7 +72,7 @@ def param_schema(kind: str, **extra: Any) -> dict[str, Any]:
 # Every path parameter of every route, by name; the route wrapper checks them all before the view.
 PATH_PARAMS: dict[str, str] = {"filing_id": "id", "publication_id": "id", "comment_id": "id", "run_id": "id",
                                "cycle": "cycle", "code": "province", "province": "province", "year": "year",
-                               "sub": "sub"}
+                               "sub": "sub", "org_id": "id", "population": "word", "invitation": "invitation"}
 
 
 def param(name: str, raw: str | None, kind: str) -> str | None:

@@ -73,7 +73,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/cycles/{cycle}/candidates/{filing_id}/confirm"): NATIONAL,
     ("POST", "/organisations"): {"national_admin", "province_admin"},
     ("POST", "/organisations/{org_id}/invitations"): {"national_admin", "province_admin"},
-    ("POST", "/invitations/{code}/accept"): {"user"},
+    ("POST", "/invitations/{invitation}/accept"): {"user"},
     ("PUT", "/cycles/{cycle}/declarations/{filing_id}"): {"province_admin"},
     ("DELETE", "/cycles/{cycle}/declarations/{filing_id}"): {"province_admin"},
     ("POST", "/cycles/{cycle}/candidates/{filing_id}/assignments"): NATIONAL,
@@ -117,7 +117,7 @@ def targets(client):
     publication = client.post("/publications", valid_body("POST", "/publications", ""),
                               headers=auth(**who("filer"))).json
     return {"filing_id": filing["id"], "publication_id": publication["id"], "comment_id": "c-1",
-            "code": HOME, "year": "2024", "cycle": "2024", "run_id": "r-1", "sub": "expert-x",
+            "code": HOME, "invitation": "A" * 32, "year": "2024", "cycle": "2024", "run_id": "r-1", "sub": "expert-x",
             "org_id": "org-x", "population": "service_bases"}
 
 

@@ -112,8 +112,9 @@ def test_an_expired_invitation_is_refused_and_changes_nothing(client, store):
 
 
 def test_unknown_codes_wrong_roles_and_second_organisations_are_refused(client):
-    assert client.post("/invitations/nope/accept", headers=auth(**MEMBER)).status == 404
-    assert client.post("/invitations/" + "x" * 300 + "/accept", headers=auth(**MEMBER)).status == 404
+    assert client.post("/invitations/" + "A" * 32 + "/accept", headers=auth(**MEMBER)).status == 404
+    assert client.post("/invitations/nope/accept", headers=auth(**MEMBER)).status == 422  # not a code's format
+    assert client.post("/invitations/" + "x" * 300 + "/accept", headers=auth(**MEMBER)).status == 422
     org, _ = joined(client)
     second = register(client, {**ENTERPRISE, "name": "另一家企业"}).json
     code = invitation(client, second["id"])["code"]
