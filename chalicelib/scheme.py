@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from . import audit
 from .auth import Caller, require
 from .clock import iso
+from .schemas import Text
 from .errors import Conflict, Invalid, NotFound
 from .models import Record
 from .store import TransactWriteError, transaction
@@ -58,7 +59,7 @@ DERIVED_INPUTS = (
 INPUTS = tuple(COUNTER_INPUTS) + DERIVED_INPUTS
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Text(1, 100)
 
 
 class Strict(BaseModel):
@@ -81,7 +82,7 @@ class IndicatorIn(Strict):
     prior: float = Field(3.0, ge=1, le=5, description="mean: the neutral score shrunk towards")
     prior_weight: float = Field(10.0, ge=0, description="mean: pseudo-evaluations at the prior")
     weight: float = Field(ge=0, le=100)
-    note: Optional[Annotated[str, StringConstraints(max_length=1000)]] = None
+    note: Optional[Text(0, 1000, multiline=True)] = None
 
     @model_validator(mode="after")
     def _known_inputs(self) -> "IndicatorIn":
@@ -132,7 +133,7 @@ class SchemeIn(Strict):
     """A new scheme version (PUT /scoring-scheme). Indicator weights must add up to 100."""
 
     name: Name
-    note: Optional[Annotated[str, StringConstraints(max_length=2000)]] = None
+    note: Optional[Text(0, 2000, multiline=True)] = None
     areas: list[AreaIn] = Field(min_length=1, max_length=10)
     bonus: BonusIn
     flags: FlagRulesIn = FlagRulesIn()

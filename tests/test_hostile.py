@@ -73,6 +73,14 @@ def test_a_scheme_with_nan_or_infinite_factors_is_a_422_naming_the_field(client,
     assert described.status == 200 and described.json["version"] == 1 and b"NaN" not in described.body
 
 
+@pytest.mark.parametrize("name", ["\u202e方案", "\u200b\u200b", "方案\x00"])
+def test_a_scheme_whose_name_hides_or_controls_text_is_a_422_naming_it(client, store, name):
+    body = {k: copy.deepcopy(scheme.DEFAULT_SCHEME)[k] for k in ("name", "areas", "bonus", "flags")}
+    body["name"] = name
+    refused(client, store, "PUT", "/scoring-scheme", 422, "name", raw=json.dumps(body).encode(),
+            headers=auth(**ADMIN))
+
+
 def test_the_scheme_models_refuse_nan_even_without_the_http_layer():
     body = {k: copy.deepcopy(scheme.DEFAULT_SCHEME)[k] for k in ("name", "areas", "bonus", "flags")}
     body["bonus"]["cap"] = float("nan")
