@@ -71,7 +71,8 @@ def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
     deltas: counting.Deltas = {}
     with stack.poller.lock, moto_store.STORE_LOCK:
         for n in range(have, total):
-            user, filing, kind = f"old-{rng.randrange(5000)}", rng.choice(filings), rng.choice(["view", "download"])
+            # Users of their own per size: a chain never spans two preloads (each starts its heads afresh).
+            user, filing, kind = f"old-{total}-{rng.randrange(5000)}", rng.choice(filings), rng.choice(["view", "download"])
             at += timedelta(seconds=rng.choice([1, 20, 40, 900]))
             chain = (filing, kind, user)
             seq, prev = heads.get(chain, (0, None))

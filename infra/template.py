@@ -32,7 +32,7 @@ ACCESS: dict[str, dict[str, str]] = {
     # Year-end scoring: reads counters, forms, schemes and selections; writes runs to records.
     "YearEnd": {"counters": READ, "records": WRITE},
     # Selection reminders: assignments and feeds are records; completion is read from evaluations.
-    "SelectionReminders": {"facts": READ, "records": WRITE},
+    "SelectionReminders": {"facts": READ, "counters": READ, "records": WRITE},
 }
 # tests/test_infra_policy.py runs every function on moto and checks each call against these.
 

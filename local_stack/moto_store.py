@@ -68,7 +68,7 @@ PLAIN_JSON = frozenset({
     ("dynamodb", "UpdateItem"), ("dynamodb", "DeleteItem"), ("dynamodb", "TransactWriteItems"), ("dynamodb", "Scan"),
     ("dynamodbstreams", "GetRecords"), ("dynamodbstreams", "GetShardIterator"),
 })
-MAX_SHARD_ITERATORS = 1_000
+MAX_SHARD_ITERATORS = 10_000
 
 STORE_LOCK = threading.RLock()
 _installed = False

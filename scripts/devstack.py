@@ -265,7 +265,13 @@ class StreamPoller:
         if m.resume is not None and self._page is not None and self._page[0] == where:
             page = self._page[1]
         else:
-            page = self.streams.get_records(ShardIterator=m.iterator, Limit=m.batch_size)
+            try:
+                page = self.streams.get_records(ShardIterator=m.iterator, Limit=m.batch_size)
+            except Exception:
+                # An iterator expires (DynamoDB: after 15 minutes; the embedded store keeps the
+                # newest): read again from where the mapping stood, next pass.
+                m.iterator = None
+                raise
             self._page = (where, page)
         raw = page.get("Records", [])
         if not raw:
