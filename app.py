@@ -186,7 +186,8 @@ def list_filings():
 
 @route("/filings/{filing_id}", "GET", "One filing", tag="filings")
 def get_filing(filing_id):
-    return filings.render(filings.get(_caller(), filing_id))
+    from chalicelib import attachments
+    return attachments.with_files("filing", filings.render(filings.get(_caller(), filing_id)))
 
 
 @route("/filings/{filing_id}/review", "POST", "Approve or reject a filing (national admin)", body=ReviewIn,
@@ -237,7 +238,8 @@ def list_publications():
 
 @route("/publications/{publication_id}", "GET", "One publication", tag="publications")
 def get_publication(publication_id):
-    return publications.render(publications.get(_caller(), publication_id))
+    from chalicelib import attachments
+    return attachments.with_files("publication", publications.render(publications.get(_caller(), publication_id)))
 
 
 @route("/publications/{publication_id}/review", "POST", "Approve or reject a publication (national admin)",
@@ -247,9 +249,57 @@ def review_publication(publication_id):
     return publications.render(publications.review(caller, publication_id, _body(ReviewIn), _now()))
 
 
+# ---- files of filings and publications ------------------------------------------------
+# Upload by presigned PUT, checked on completion; downloads answer 303 to a short-lived URL
+# and are counted by the platform (chalicelib/attachments.py).
+from chalicelib.attachments import UploadIn  # noqa: E402
+
+
+def _file_routes(owner: str) -> None:
+    param = f"{owner}_id"  # API Gateway wants one name per path level: /filings/{filing_id}
+    base = f"/{owner}s/{{{param}}}/files"
+    tag = f"{owner}s"
+
+    @route(base, "POST", f"Declare a file of a {owner} and get its presigned upload (its province, before "
+           "approval)", body=UploadIn, auth="required", status=201, tag=tag)
+    def start_upload(**path):
+        from chalicelib import attachments
+        caller = _caller()
+        attachments.writable(caller, owner, path[param])  # 401/403/404/409 before the body is judged
+        return _json(attachments.start_upload(caller, owner, path[param], _body(UploadIn), _services().settings,
+                                              _now()), 201)
+
+    @route(f"{base}/{{file_id}}/complete", "POST", f"Check an uploaded file of a {owner} and attach it",
+           auth="required", tag=tag)
+    def complete_upload(file_id, **path):
+        from chalicelib import attachments
+        return attachments.complete_upload(_caller(), owner, path[param], file_id, _services().settings, _now())
+
+    @route(base, "GET", f"The files of a {owner}", tag=tag)
+    def list_files(**path):
+        from chalicelib import attachments
+        return attachments.files_of(_caller(), owner, path[param])
+
+    @route(f"{base}/{{file_id}}", "GET", f"Download a file of a {owner}: 303 to a short-lived URL; the "
+           "platform counts the download", auth="required", status=303, tag=tag)
+    def download_file(file_id, **path):
+        from chalicelib import attachments, robots
+        url = attachments.download(_caller(), owner, path[param], file_id,
+                                   app.current_request.headers.get("user-agent"), robots.counter(),
+                                   _services().settings, _now())
+        return Response(body="", status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
+
+    for view in (start_upload, complete_upload, list_files, download_file):
+        view.__name__ = f"{view.__name__}_{owner}"
+
+
+_file_routes("filing")
+_file_routes("publication")
+
+
 # ---- interactions and counters (stream triggers) -------------------------------------
 
-@route("/events", "POST", "Record views and downloads (at most 100; resent ids are duplicates)",
+@route("/events", "POST", "Record views of filings and publications (at most 100; resent ids are duplicates)",
        body=EventsIn, auth="required", status=202, tag="interactions")
 def post_events():
     from chalicelib import interactions, robots
@@ -320,6 +370,13 @@ def put_evaluation(filing_id):
 def get_filing_stats(filing_id):
     from chalicelib import stats
     return stats.filing_stats(_caller(), filing_id)
+
+
+@route("/publications/{publication_id}/stats", "GET", "Usage counters of a publication (settle within seconds)",
+       tag="interactions")
+def get_publication_stats(publication_id):
+    from chalicelib import stats
+    return stats.publication_stats(_caller(), publication_id)
 
 
 @route("/provinces/{code}/activity", "GET", "A province's running counters for a cycle",

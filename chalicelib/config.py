@@ -30,6 +30,8 @@ class Settings:
     jwks_url: str | None
     cursor_secret: str
     start_at: datetime | None
+    files_bucket: str = "navi-local-files"  # attachments (attachments.py)
+    s3_endpoint: str | None = None  # moto's server locally: presigned URLs must name it
     # How long a stream record's dedup marker is kept: longer than the stream can deliver it again.
     marker_ttl: timedelta = timedelta(days=7)
 
@@ -69,4 +71,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cursor_secret=env.get("NAVI_CURSOR_SECRET") or "navi-local-cursor-secret-not-for-deployed-stages",
         start_at=parse_instant(start) if start else None,
         marker_ttl=timedelta(seconds=int(env.get("NAVI_MARKER_TTL_SECONDS") or 7 * 86400)),
+        files_bucket=env.get("NAVI_FILES_BUCKET") or f"{prefix}-files",
+        s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
     )

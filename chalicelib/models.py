@@ -144,9 +144,11 @@ class ApplicationUpdate(FactBase):
 
 
 class UsageEvent(FactBase):
-    """A view or download request, keyed by (user, client event id) so a resend is a duplicate.
+    """A view or download request, keyed by (user, event id) so a resend is a duplicate.
 
-    A counted event holds its place in its chain (same type, user and filing), given when
+    Views come from clients (their event id); downloads are recorded by the platform when it
+    serves a file (an id of its own). A counted event holds its place in its chain (same
+    type, user and filing or publication), given when
     it was stored and never changed: `seq` (1, 2, ...) and `prev_at`, the time of the chain's
     event before it (absent for the first). Double clicks and uniques are judged from that
     place alone, so no event stored later can precede it (see usage_order.py).
@@ -157,7 +159,9 @@ class UsageEvent(FactBase):
 
     id = UnicodeAttribute()
     type = UnicodeAttribute()
-    filing = UnicodeAttribute()
+    filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting.TARGETS)
+    publication = UnicodeAttribute(null=True)
+    file = UnicodeAttribute(null=True)  # a download: the attachment the platform served
     user = UnicodeAttribute()
     at = UTCDateTimeAttribute()
     province = UnicodeAttribute()
@@ -216,10 +220,16 @@ class Comment(FactBase):
 
 
 class Evaluation(FactBase):
-    """One user's online evaluation of a filing; a second PUT replaces it."""
+    """One user's online evaluation of a filing; a second PUT replaces it.
+
+    One with feedback is indexed on by_province (feedback.py) so the filing's province reads it.
+    """
 
     class Meta(FactBase.Meta):
         pass
+
+    by_province = ByGroup()
+    industry = UnicodeAttribute(null=True)
 
     filing = UnicodeAttribute()
     user = UnicodeAttribute()
@@ -274,6 +284,28 @@ class AuditEntry(RecordBase):
     data = JSONAttribute(null=True)
 
 
+class Attachment(RecordBase):
+    """A file of a filing or publication, registered once its upload was checked (attachments.py)."""
+
+    class Meta(RecordBase.Meta):
+        pass
+
+    id = UnicodeAttribute()
+    owner = UnicodeAttribute()  # "filing" | "publication"
+    owner_id = UnicodeAttribute()
+    province = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    name = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()
+    sha256 = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    state = UnicodeAttribute()  # "uploading" until checked, then "stored"
+    created_at = UTCDateTimeAttribute()
+    stored_at = UTCDateTimeAttribute(null=True)
+    by = UnicodeAttribute()
+
+
 class Record(RecordBase):
     """A document kept in the records table: `kind` names it, `data` holds it."""
 
@@ -290,7 +322,7 @@ class Record(RecordBase):
 
 
 FACT_MODELS = (Filing, Publication, ApplicationUpdate, UsageEvent, ChainHead, Reaction, Comment, Evaluation)
-RECORD_MODELS = (AuditEntry, Record)
+RECORD_MODELS = (AuditEntry, Attachment, Record)
 TABLES = {
     "facts": (FactBase, (ByGroup, ByStatus, ByAll)),
     "counters": (Counter, ()),

@@ -104,9 +104,24 @@ class ApplicationChangeIn(Body):
 
 class EventIn(Body):
     id: str = Field(description="client-generated UUID; a resent id is a duplicate")
-    type: Literal["view", "download"]
-    filing: Text(1, 64)
+    type: Literal["view"] = Field(description="views only: the platform counts downloads when it serves a file")
+    filing: Optional[Text(1, 64)] = Field(default=None, description="the filing viewed (or name a publication)")
+    publication: Optional[Text(1, 64)] = Field(default=None, description="the publication viewed")
     user_agent: Optional[Text(0, 1000)] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_client_downloads(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("type") == "download":
+            raise FieldErrors([("type", "downloads are counted by the platform when it serves the file "
+                                        "(GET /filings/{id}/files/{file_id}); clients do not send them")])
+        return data
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "EventIn":
+        if (self.filing is None) == (self.publication is None):
+            raise FieldErrors([("filing", "name exactly one of filing and publication")])
+        return self
 
     @field_validator("id")
     @classmethod
@@ -152,10 +167,11 @@ def _errors(exc: ValidationError) -> list[dict]:
     out = []
     for err in exc.errors():
         ctx_error = (err.get("ctx") or {}).get("error")
-        if isinstance(ctx_error, FieldErrors):
-            out.extend({"field": f, "message": m} for f, m in ctx_error.problems)
-            continue
         field = ".".join(str(p) for p in err["loc"])
+        if isinstance(ctx_error, FieldErrors):
+            # A nested model's rule names its fields below where the model sits (events.3.type).
+            out.extend({"field": f"{field}.{f}" if field else f, "message": m} for f, m in ctx_error.problems)
+            continue
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown field"

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import counters
+from . import counters, counting
 from .auth import SIDES, Caller
 from .cycles import Cycle
-from .counting import USAGE_NAMES
+from .counting import PUBLICATION_PREFIX, PUBLICATION_USAGE_NAMES, USAGE_NAMES
 
 
 def _mean(total: int, count: int) -> float | None:
@@ -40,10 +40,25 @@ def filing_stats(caller: Caller | None, filing_id: str) -> dict[str, Any]:
     return {"filing": filing_id, **shape(counters.filing_stats(filing_id))}
 
 
+def publication_stats(caller: Caller | None, publication_id: str) -> dict[str, Any]:
+    """Stats of a publication visible to the caller, in the shape of filing stats."""
+    from . import publications
+    publications.get(caller, publication_id)
+    return {"publication": publication_id, **shape(counters.values(*counting.publication_key(publication_id)))}
+
+
+def _publication_usage(numbers: dict[str, int]) -> dict[str, Any]:
+    n = {name[len(PUBLICATION_PREFIX):]: numbers.get(name, 0) for name in PUBLICATION_USAGE_NAMES}
+    return {"views": {"total": n["views_total"], "unique": n["views_unique"]},
+            "downloads": {"total": n["downloads_total"], "unique": n["downloads_unique"]}}
+
+
 def province_activity(province: str, cycle: Cycle) -> dict[str, Any]:
     """A province's running counters for one cycle, with its months inside the cycle."""
     numbers = counters.province_cycle(province, cycle.id)
     first, last = f"{cycle.first_day:%Y-%m}", f"{cycle.last_day:%Y-%m}"
-    months = {m: shape(v) for m, v in sorted(counters.province_months(province).items()) if first <= m <= last}
-    filed = {k: v for k, v in sorted(numbers.items()) if k not in USAGE_NAMES}
-    return {"province": province, "cycle": cycle.id, **shape(numbers), "approved": filed, "months": months}
+    months = {m: {**shape(v), "publications": _publication_usage(v)}
+              for m, v in sorted(counters.province_months(province).items()) if first <= m <= last}
+    filed = {k: v for k, v in sorted(numbers.items()) if k not in USAGE_NAMES and k not in PUBLICATION_USAGE_NAMES}
+    return {"province": province, "cycle": cycle.id, **shape(numbers), "publications": _publication_usage(numbers),
+            "approved": filed, "months": months}

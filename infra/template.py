@@ -232,7 +232,22 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], wiring: Wirin
         "FailureQueueUrl": {"Value": {"Ref": "FailureQueue"}},
         "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
     }
+    add_files_bucket(resources, outputs)
     return {"Parameters": parameters, "Resources": resources, "Outputs": outputs}
+
+
+def add_files_bucket(resources: dict[str, Any], outputs: dict[str, Any]) -> None:
+    """The attachments bucket (infra/files.py), its name in every function's environment, and the
+    S3 statements of the functions that use it."""
+    from infra import files
+    resources.update(files.cloudformation_resources())
+    for function in (name for name, r in resources.items() if f"{name}Role" in resources and "Properties" in r
+                     and "Environment" in r["Properties"]):
+        resources[function]["Properties"]["Environment"]["Variables"][files.ENV_VAR] = {"Ref": files.LOGICAL_ID}
+        if function in files.FUNCTIONS:
+            policy = resources[f"{function}Role"]["Properties"]["Policies"][0]["PolicyDocument"]
+            policy["Statement"].extend(files.role_statements())
+    outputs[f"{files.LOGICAL_ID}Name"] = {"Value": {"Ref": files.LOGICAL_ID}}
 
 
 # API Gateway answers an unknown path itself (403 "Missing Authentication Token"); this makes
