@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from chalice import Chalice, Cron, Response
 
 from chalicelib import filings, http, publications, reference, runtime
-from chalicelib.auth import Authenticator, Caller, require
+from chalicelib.auth import SIDES, Authenticator, Caller, require
 from chalicelib.cycles import cycles_until
 from chalicelib.errors import Problem, Unauthorized
 from chalicelib.observability import flush, flushed
@@ -364,6 +364,25 @@ def put_evaluation(filing_id):
     caller = _caller()
     evaluation = interactions.evaluate(caller, filing_id, _body(EvaluationIn), _now())
     return interactions.render_evaluation(evaluation)
+
+
+@route("/filings/{filing_id}/evaluations", "GET", "A filing's evaluations with their feedback, oldest first "
+       "(its province's staff, national admins)", query=LIST_QUERY, auth="required", tag="interactions")
+def get_filing_evaluations(filing_id):
+    from chalicelib import feedback
+    return feedback.filing_evaluations(_caller(), filing_id, parse_limit(_query("limit")), _query("cursor"),
+                                       _services().settings.cursor_secret)
+
+
+FEEDBACK_FILTERS = {"industry": {"type": "string"}, "side": {"type": "string", "enum": list(SIDES)}}
+
+
+@route("/provinces/{code}/feedback", "GET", "Feedback (意见建议) users left on a province's results, newest first "
+       "(its staff, national admins)", query={**LIST_QUERY, **FEEDBACK_FILTERS}, auth="required", tag="interactions")
+def get_province_feedback(code):
+    from chalicelib import feedback
+    return feedback.province_feed(_caller(), code, {name: _query(name) for name in FEEDBACK_FILTERS},
+                                  parse_limit(_query("limit")), _query("cursor"), _services().settings.cursor_secret)
 
 
 @route("/filings/{filing_id}/stats", "GET", "Usage counters of a filing (settle within seconds)", tag="interactions")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from . import counting, filings, publications, usage_order
+from . import counting, feedback, filings, publications, usage_order
 from .auth import Caller, require
 from .clock import iso
 from .errors import Forbidden, NotFound
@@ -171,7 +171,9 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
     filing = filings.get_approved(caller, filing_id)
     evaluation = Evaluation(filings.key(filing_id), f"EVAL#{caller.sub}", entity="evaluation", filing=filing_id,
                             user=caller.sub, side=caller.side, province=filing.province, score=body.score,
-                            feedback=body.feedback, updated_at=now, author=is_own_staff(caller, filing))
+                            feedback=body.feedback, updated_at=now, author=is_own_staff(caller, filing),
+                            industry=filing.industry)
+    feedback.index(evaluation)
     evaluation.save()
     return evaluation
 
