@@ -217,6 +217,20 @@ def filing_history(filing_id):
     return {"items": filings.history(_caller(), filing_id)}
 
 
+@route("/filings/{filing_id}/revisions", "POST", "Correct and resubmit a filing (its province): back to review; "
+       "an approved one stays public as approved until the change is", body=FilingIn, auth="required", tag="filings")
+def revise_filing(filing_id):
+    caller = _caller()
+    filings.writable(caller, filing_id)
+    return filings.render(filings.revise(caller, filing_id, _body(FilingIn), _now()))
+
+
+@route("/filings/{filing_id}/withdraw", "POST", "Withdraw a filing before approval (its province)", auth="required",
+       tag="filings")
+def withdraw_filing(filing_id):
+    return filings.render(filings.withdraw(_caller(), filing_id, _now()))
+
+
 # ---- publications --------------------------------------------------------------------
 
 PUBLICATION_FILTERS = {name: {"type": "string"} for name in ("province", "kind", "status", "cycle")}
@@ -247,6 +261,28 @@ def get_publication(publication_id):
 def review_publication(publication_id):
     caller = require(_caller(), "national_admin")
     return publications.render(publications.review(caller, publication_id, _body(ReviewIn), _now()))
+
+
+@route("/publications/{publication_id}/revisions", "POST", "Correct and resubmit a publication (its province): "
+       "back to review", body=PublicationIn, auth="required", tag="publications")
+def revise_publication(publication_id):
+    caller = _caller()
+    publications.writable(caller, publication_id)
+    return publications.render(publications.revise(caller, publication_id, _body(PublicationIn), _now()))
+
+
+@route("/publications/{publication_id}/withdraw", "POST", "Withdraw a publication before approval (its province)",
+       auth="required", tag="publications")
+def withdraw_publication(publication_id):
+    return publications.render(publications.withdraw(_caller(), publication_id, _now()))
+
+
+@route("/me/notifications", "GET", "What concerns you, newest first: review decisions on what you filed",
+       query=LIST_QUERY, auth="required", tag="push")
+def get_notifications():
+    from chalicelib import notifications
+    return notifications.page(_caller(), parse_limit(_query("limit")), _query("cursor"),
+                              _services().settings.cursor_secret)
 
 
 # ---- files of filings and publications ------------------------------------------------

@@ -98,6 +98,8 @@ class Filing(FactBase):
     first_approved_at = UTCDateTimeAttribute(null=True)
     application_status = UnicodeAttribute(null=True)
     application_reached = NumberAttribute(default=0)  # furthest progression state earned, by index
+    revision = NumberAttribute(default=1)  # the version the province submitted last (documents.revise)
+    proposed = JSONAttribute(null=True)  # a change to an approved record, waiting for review
     version = VersionAttribute()
 
 
@@ -123,6 +125,8 @@ class Publication(FactBase):
     reviewed_at = UTCDateTimeAttribute(null=True)
     reviewed_by = UnicodeAttribute(null=True)
     review_note = UnicodeAttribute(null=True)
+    revision = NumberAttribute(default=1)  # the version the province submitted last (documents.revise)
+    proposed = JSONAttribute(null=True)  # a change to an approved record, waiting for review
     version = VersionAttribute()
 
 
