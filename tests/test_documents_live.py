@@ -70,3 +70,21 @@ def test_a_news_items_views_count_and_feedback_reaches_the_province(api):
                    token=reader).status_code == 200
     feed = api.get("/provinces/510000/feedback?side=university", token=filer).json()["items"]
     assert [e["feedback"] for e in feed if e["filing"] == tool["id"]] == ["希望增加英文检索"]
+
+
+def test_a_rejected_filing_is_corrected_resubmitted_and_approved_and_its_filer_saw_both_decisions(api):
+    filer_sub = f"filer-hb-{uuid.uuid4().hex[:6]}"
+    filer = api.token(role="filer", province="420000", sub=filer_sub)
+    admin = api.token(role="national_admin", sub="admin")
+    body = {"kind": "database", "title": "光电子专题数据库", "province": "420000", "unit": "湖北省知识产权局",
+            "industry": "5"}
+    filing = api.post("/filings", body, token=filer).json()
+    api.post(f"/filings/{filing['id']}/review", {"decision": "reject", "note": "请补充数据来源说明"}, token=admin)
+    revised = api.post(f"/filings/{filing['id']}/revisions", {**body, "summary": "数据来源：国家知识产权局"},
+                       token=filer)
+    assert revised.json()["status"] == "pending"
+    assert api.post(f"/filings/{filing['id']}/review", {"decision": "approve"}, token=admin).json()["status"] == \
+        "approved"
+    told = api.get("/me/notifications", token=filer).json()["items"]
+    assert [(n["decision"], n["note"]) for n in told if n["id"] == filing["id"]] == \
+        [("approve", None), ("reject", "请补充数据来源说明")]
