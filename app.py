@@ -449,6 +449,50 @@ def get_province_activity(code):
     return stats.province_activity(code, cycle)
 
 
+@route("/activity", "GET", "Every unit's running counters for a cycle in one call (the national overview)",
+       query={"cycle": {"type": "string"}}, tag="interactions")
+def get_national_activity():
+    from chalicelib import stats
+    return stats.national_activity(_query("cycle"), _now())
+
+
+# ---- usage reports (COUNTER R5.1 tabular shape) ---------------------------------------
+USAGE_QUERY = {"begin": {"type": "string", "description": "first month, YYYY-MM (default: 11 months before end)"},
+               "end": {"type": "string", "description": "last month, YYYY-MM (default: this month, China time)"}}
+
+
+def _usage_report_routes(path: str, summary: str, build: Callable[..., Any]) -> None:
+    from chalicelib import usage_reports
+
+    def answer(report, extension: str) -> Response:
+        body = usage_reports.to_tsv(report) if extension == "tsv" else usage_reports.to_xlsx(report)
+        return Response(body=body, status_code=200, headers={
+            "Content-Type": usage_reports.TSV_TYPE if extension == "tsv" else usage_reports.XLSX_TYPE,
+            "Content-Disposition": f'attachment; filename="{usage_reports.filename(report, extension)}"'})
+
+    for extension in ("tsv", "xlsx"):
+        note = "" if extension == "tsv" else " (send Accept: " + XLSX_TYPE + ")"
+
+        @route(f"{path}.{extension}", "GET", f"{summary} as {extension.upper()}{note}", query=USAGE_QUERY,
+               tag="interactions")
+        def view(_extension=extension, **params):
+            return answer(build(_caller(), params, _query("begin"), _query("end"), _now()), _extension)
+
+        view.__name__ = f"usage_report_{path.strip('/').split('/')[0]}_{extension}"
+
+
+def _province_usage(caller, params, begin, end, now):
+    from chalicelib import usage_reports
+    return usage_reports.province_report(caller, params["code"], begin, end, now)
+
+
+def _item_usage(kind: str):
+    def build(caller, params, begin, end, now):
+        from chalicelib import usage_reports
+        return usage_reports.item_report(caller, kind, params[f"{kind}_id"], begin, end, now)
+    return build
+
+
 # ---- scoring -------------------------------------------------------------------------
 # Schemes, annual forms, manual checks, excellent projects, runs and exports; the rules live in
 # chalicelib/scheme.py, annual_forms.py, adjustments.py, bonus.py, flags.py, scoring.py, exports.py.
@@ -466,6 +510,11 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 if XLSX_TYPE not in app.api.binary_types:
     app.api.binary_types.append(XLSX_TYPE)
 RUN_QUERY = {"run_id": {"type": "string", "description": "national admins: a run other than the latest"}}
+_usage_report_routes("/provinces/{code}/usage-report", "A province's monthly usage (its staff, national admins)",
+                     _province_usage)
+_usage_report_routes("/filings/{filing_id}/usage-report", "A filing's monthly usage", _item_usage("filing"))
+_usage_report_routes("/publications/{publication_id}/usage-report", "A publication's monthly usage",
+                     _item_usage("publication"))
 
 
 @route("/scoring-scheme", "GET", "The scoring scheme runs use: areas, indicators, weights, caps, flags",

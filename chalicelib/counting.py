@@ -54,6 +54,11 @@ def publication_key(publication_id: str) -> tuple[str, str]:
 STATS_KEYS = {"filing": filing_key, "publication": publication_key}
 
 
+def item_month_key(kind: str, target: str, instant: datetime) -> tuple[str, str]:
+    """One filing's or publication's views and downloads in one China month (usage reports)."""
+    return STATS_KEYS[kind](target)[0], f"MONTH#{china(instant):%Y-%m}"
+
+
 def target_of(image: Mapping[str, Any]) -> tuple[str, str]:
     """(kind, id) of the filing or publication an event names (ValueError unless exactly one)."""
     named = [(kind, image[kind]) for kind in TARGETS if image.get(kind)]
@@ -217,6 +222,7 @@ def event_contribution(image: Mapping[str, Any]) -> Deltas:
     prev_at = _time(image["prev_at"]) if image.get("prev_at") else None
     values = event_values(image["type"], at, prev_at)
     kind, target = target_of(image)
+    add(deltas, item_month_key(kind, target, at), values)
     if kind == "publication":
         _publication_usage(deltas, target, image["province"], at, values)
         return deltas

@@ -59,6 +59,25 @@ def province_activity(province: str, cycle: Cycle) -> dict[str, Any]:
     first, last = f"{cycle.first_day:%Y-%m}", f"{cycle.last_day:%Y-%m}"
     months = {m: {**shape(v), "publications": _publication_usage(v)}
               for m, v in sorted(counters.province_months(province).items()) if first <= m <= last}
-    filed = {k: v for k, v in sorted(numbers.items()) if k not in USAGE_NAMES and k not in PUBLICATION_USAGE_NAMES}
     return {"province": province, "cycle": cycle.id, **shape(numbers), "publications": _publication_usage(numbers),
-            "approved": filed, "months": months}
+            "approved": _approved(numbers), "months": months}
+
+
+def _approved(numbers: dict[str, int]) -> dict[str, int]:
+    """The province×cycle counters of approved records (everything but usage)."""
+    return {k: v for k, v in sorted(numbers.items()) if k not in USAGE_NAMES and k not in PUBLICATION_USAGE_NAMES}
+
+
+def national_activity(cycle_id: str | None, now) -> dict[str, Any]:
+    """Every unit's counters for one cycle (default: the current one) from one batched read."""
+    from .cycles import cycle_by_id, cycle_for
+    from .errors import Invalid
+    from .reference import PROVINCES
+    cycle = cycle_by_id(cycle_id) if cycle_id is not None else cycle_for(now)
+    if cycle is None:
+        raise Invalid("Unknown cycle", errors=[{"field": "cycle", "message": "not a cycle id from /cycles"}])
+    units = counters.province_cycle_all(cycle.id)
+    return {"cycle": cycle.id, "items": [
+        {"province": code, "name": PROVINCES[code], **shape(numbers), "publications": _publication_usage(numbers),
+         "approved": _approved(numbers)}
+        for code, numbers in units.items()]}
