@@ -71,7 +71,7 @@ def test_a_provinces_report_opens_in_a_spreadsheet_with_filings_and_publications
     assert answer.status == 200 and answer.headers["Content-Type"] == XLSX
     sheet = load_workbook(io.BytesIO(answer.body)).active
     rows = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
-    assert rows[1][:2] == ("Report_ID", "PR")
+    assert rows[1][:2] == ["Report_ID", "PR"]
     data = [r for r in rows[15:] if r[4] == "Total_Item_Investigations"]
     assert [(r[3], r[5], r[10]) for r in data] == [("Other", 1, 1), ("News_Item", 1, 1)]  # May is column 10
 
