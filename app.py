@@ -808,6 +808,13 @@ def on_fact_change(event):
     return answer
 
 
+@app.schedule(Cron(1, 16, "*", "*", "?", "*"), name="annual_form_reminders")
+def annual_form_reminders(event):
+    """00:01 China time each day: tell province admins the annual-form window opens or closes soon."""
+    from chalicelib import notifications
+    return {"written": notifications.remind_province_admins(_now())}
+
+
 @app.schedule(Cron(0, 15, 31, 12, "?", "*"), name="year_end")
 def year_end_scoring(event):
     """23:00 China time on 31 December: score every cycle that closed this year."""

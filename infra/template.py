@@ -26,6 +26,8 @@ ACCESS: dict[str, dict[str, str]] = {
     "PushStream": {"records": WRITE},
     # Year-end scoring: reads counters, forms, schemes and selections; writes runs to records.
     "YearEnd": {"counters": READ, "records": WRITE},
+    # Annual-form window reminders: one notification per province into records.
+    "AnnualFormReminders": {"records": WRITE},
 }
 # tests/test_infra_policy.py runs every function on moto and checks each call against these.
 

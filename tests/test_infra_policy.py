@@ -17,7 +17,7 @@ from tests.support import approved_filing, auth, client, store  # noqa: F401
 
 # Chalice's logical id of each function, as the merge template sees them after `chalice package`.
 FUNCTIONS = {"APIHandler": "api_handler", "FactsStream": "facts_stream", "PushStream": "push_stream",
-             "YearEnd": "year_end"}
+             "YearEnd": "year_end", "AnnualFormReminders": "annual_form_reminders"}
 USER = dict(sub="reader-1", role="user", side="enterprise")
 
 
@@ -111,6 +111,9 @@ def test_each_function_role_allows_every_dynamodb_call_it_makes(store, client, r
                                             "user_agent": "Mozilla/5.0 Chrome/120"}]}, headers=auth(**USER))
         client.put(f"/filings/{filing['id']}/like", headers=auth(**USER))
         client.post(f"/filings/{filing['id']}/comments", {"text": "很有参考价值"}, headers=auth(**USER))
+        client.put(f"/filings/{filing['id']}/evaluation", {"score": 4, "feedback": "有用"}, headers=auth(**USER))
+        client.get("/provinces/320000/feedback", headers=auth(sub="admin", role="national_admin"))
+        client.get("/me/notifications", headers=auth(sub="filer-320000", role="province_admin", province="320000"))
     records = tap.take()
     assert records
     with Client(app_module.app, stage_name="local") as lambdas:
@@ -126,6 +129,9 @@ def test_each_function_role_allows_every_dynamodb_call_it_makes(store, client, r
                                                  resources=[])
         with recorder.acting_as("YearEnd"):
             lambdas.lambda_.invoke(FUNCTIONS["YearEnd"], event)
+        store.at("2025-10-15T00:01:00+08:00")
+        with recorder.acting_as("AnnualFormReminders"):
+            assert lambdas.lambda_.invoke(FUNCTIONS["AnnualFormReminders"], event).payload == {"written": 32}
 
     names = {store.settings.facts_table: "FactsTable", store.settings.counters_table: "CountersTable",
              store.settings.records_table: "RecordsTable"}
