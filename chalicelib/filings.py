@@ -31,7 +31,7 @@ def create(caller: Caller | None, body: FilingIn, now: datetime) -> Filing:
     filing = Filing(
         key(filing_id), "A", entity="filing", id=filing_id, kind=body.kind, title=body.title,
         province=body.province, unit=body.unit, industry=body.industry, report_type=body.report_type,
-        fiscal_funded=body.fiscal_funded, summary=body.summary, proves=body.proves,
+        fiscal_funded=body.fiscal_funded, summary=body.summary, proves=body.proves, access_url=body.access_url,
         status="pending", filed_at=now, cycle=cycle.id, author=caller.sub,
     )
     documents.index_keys(PREFIX, filing)
@@ -174,7 +174,7 @@ def render(filing: Filing) -> dict[str, Any]:
     return {
         "id": filing.id, "kind": filing.kind, "title": filing.title, "province": filing.province,
         "unit": filing.unit, "industry": filing.industry, "report_type": filing.report_type,
-        "fiscal_funded": filing.fiscal_funded, "summary": filing.summary, "proves": filing.proves,
+        "fiscal_funded": filing.fiscal_funded, "summary": filing.summary, "proves": filing.proves, "access_url": filing.access_url,
         "status": filing.status, "filed_at": iso(filing.filed_at), "cycle": filing.cycle,
         "application_status": filing.application_status,
         "reviewed_at": iso(filing.reviewed_at) if filing.reviewed_at else None,

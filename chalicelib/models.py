@@ -88,6 +88,7 @@ class Filing(FactBase):
     fiscal_funded = BooleanAttribute(default=False)
     summary = UnicodeAttribute(null=True)
     proves = UnicodeAttribute(null=True)
+    access_url = UnicodeAttribute(null=True)  # a database's or tool's address
     status = UnicodeAttribute()
     filed_at = UTCDateTimeAttribute()
     cycle = UnicodeAttribute()

@@ -13,6 +13,7 @@ from .reference import INDUSTRIES, PROVINCES
 Text = lambda lo, hi: Annotated[str, StringConstraints(strip_whitespace=True, min_length=lo, max_length=hi)]  # noqa: E731
 
 FILING_KINDS = ("report", "database", "tool", "application_proof")
+ACCESSIBLE_KINDS = ("database", "tool")  # results used online: they name where (access_url)
 REPORT_TYPES = ("regional_planning", "industry_planning", "enterprise_operation",
                 "rd_activity", "talent_management", "other")
 PUBLICATION_KINDS = ("news", "notice", "policy", "navigation_info")
@@ -60,6 +61,8 @@ class FilingIn(Body):
     fiscal_funded: bool = False
     summary: Optional[Text(0, 2000)] = None
     proves: Optional[str] = Field(default=None, description="for application_proof: the id of the filing it proves")
+    access_url: Optional[Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s]+$")]] = Field(
+        default=None, description="for a database or tool: where it is used (http or https URL)")
 
     @model_validator(mode="after")
     def _kind_rules(self) -> "FilingIn":
@@ -70,6 +73,8 @@ class FilingIn(Body):
             problems.append(("proves", "an application_proof names the filing it proves"))
         if self.kind != "application_proof" and self.proves is not None:
             problems.append(("proves", "only an application_proof proves another filing"))
+        if self.access_url is not None and self.kind not in ACCESSIBLE_KINDS:
+            problems.append(("access_url", "only a database or a tool has an access URL"))
         if problems:
             raise FieldErrors(problems)
         return self

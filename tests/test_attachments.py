@@ -177,3 +177,14 @@ def test_a_publication_carries_files_and_its_downloads_count(client, settle):
     settle()
     assert client.get(f"/publications/{publication['id']}/stats").json["downloads"] == {"total": 1, "unique": 1}
     assert client.get("/provinces/320000/activity?cycle=2024").json["publications"]["downloads"]["total"] == 1
+
+
+def test_a_database_names_where_it_is_used_and_a_report_cannot(client):
+    body = report_body(kind="database", report_type=None, access_url="https://db.example.gov.cn/nev")
+    created = client.post("/filings", body, headers=auth(**FILER))
+    assert created.status == 201 and created.json["access_url"] == "https://db.example.gov.cn/nev"
+    description = upload(client, "filing", created.json["id"], purpose="description")
+    assert description.status == 200 and description.json["purpose"] == "description"
+    for bad in (report_body(access_url="https://x.cn"), {**body, "access_url": "javascript:alert(1)"}):
+        answer = client.post("/filings", bad, headers=auth(**FILER))
+        assert answer.status == 422 and answer.json["errors"][0]["field"] == "access_url"
