@@ -13,7 +13,7 @@ from infra import template
 from infra.package import stage_environment
 from infra.tables import TABLES
 from tests.streams import StreamTap
-from tests.support import approved_filing, auth, client, store  # noqa: F401
+from tests.support import approved_filing, auth, client, report_body, store  # noqa: F401
 
 # Chalice's logical id of each function, as the merge template sees them after `chalice package`.
 FUNCTIONS = {"APIHandler": "api_handler", "FactsStream": "facts_stream", "PushStream": "push_stream",
@@ -68,12 +68,36 @@ def needed(operation: str, params: dict[str, Any]) -> list[tuple[str, str, str |
     return [(f"dynamodb:{operation}", params["TableName"], f"index/{index}" if index else None)]
 
 
+S3_ACTIONS = {"GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "PutObject": "s3:PutObject",
+              "DeleteObject": "s3:DeleteObject", "ListObjectsV2": "s3:ListBucket"}
+
+
+def s3_needed(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """(IAM action, object key) an S3 call is authorized as (CopyObject: read the source, write the copy)."""
+    if operation == "CopyObject":
+        return [("s3:GetObject", params["CopySource"]["Key"]), ("s3:PutObject", params["Key"])]
+    return [(S3_ACTIONS.get(operation, f"s3:{operation}"), params.get("Key", ""))]
+
+
+def s3_allowed(function: str) -> list[tuple[str, str]]:
+    """(action, object key pattern; "" the bucket itself) the function's role allows on the files bucket."""
+    resources = template.merge_template(packaged_like(), stage_environment("dev"))["Resources"]
+    out = []
+    for policy in resources[f"{function}Role"]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            for action in (a for a in statement["Action"] if a.startswith("s3:")):
+                for resource in statement["Resource"]:
+                    out.append((action, resource["Fn::Sub"].split(".Arn}/", 1)[1] if "Fn::Sub" in resource else ""))
+    return out
+
+
 class Recorder:
     """Records each DynamoDB call with the function it was made for."""
 
     def __init__(self) -> None:
         self.function = "outside"
         self.calls: list[tuple[str, str, str, str | None]] = []
+        self.s3_calls: list[tuple[str, str, str]] = []  # (function, action, object key; "" the bucket)
 
     @contextlib.contextmanager
     def acting_as(self, function: str) -> Iterator[None]:
@@ -90,9 +114,12 @@ def recorder(monkeypatch, store):
     original = botocore.client.BaseClient._make_api_call
 
     def spy(client, operation, params):
-        if client.meta.service_model.service_name == "dynamodb" and recorded.function != "outside":
+        service = client.meta.service_model.service_name
+        if service == "dynamodb" and recorded.function != "outside":
             for action, table, index in needed(operation, params):
                 recorded.calls.append((recorded.function, action, table, index))
+        if service == "s3" and recorded.function != "outside":
+            recorded.s3_calls.extend((recorded.function, action, key) for action, key in s3_needed(operation, params))
         return original(client, operation, params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", spy)
@@ -114,6 +141,11 @@ def test_each_function_role_allows_every_dynamodb_call_it_makes(store, client, r
         client.put(f"/filings/{filing['id']}/evaluation", {"score": 4, "feedback": "有用"}, headers=auth(**USER))
         client.get("/provinces/320000/feedback", headers=auth(sub="admin", role="national_admin"))
         client.get("/me/notifications", headers=auth(sub="filer-320000", role="province_admin", province="320000"))
+        from tests.test_attachments import attached_filing, upload
+        _, file = attached_filing(client)
+        client.get(file["links"]["download"], headers=auth(**USER))
+        cheat = client.post("/filings", report_body(), headers=auth(sub="filer-320000", role="filer", province="320000"))
+        assert upload(client, "filing", cheat.json["id"], sent=b"x" * 10, data=b"y" * 10).status == 422
     records = tap.take()
     assert records
     with Client(app_module.app, stage_name="local") as lambdas:
@@ -133,6 +165,13 @@ def test_each_function_role_allows_every_dynamodb_call_it_makes(store, client, r
         with recorder.acting_as("AnnualFormReminders"):
             assert lambdas.lambda_.invoke(FUNCTIONS["AnnualFormReminders"], event).payload == {"written": 32}
 
+    from fnmatch import fnmatchcase
+    assert {(f, a) for f, a, _ in recorder.s3_calls} >= {("APIHandler", "s3:GetObject"), ("APIHandler", "s3:PutObject"),
+                                                          ("APIHandler", "s3:DeleteObject")}
+    s3_denied = sorted({(f, a, k) for f, a, k in recorder.s3_calls
+                        if not any(a == allowed_action and (fnmatchcase(k, pattern) if pattern else k == "")
+                                   for allowed_action, pattern in s3_allowed(f))})
+    assert s3_denied == []
     names = {store.settings.facts_table: "FactsTable", store.settings.counters_table: "CountersTable",
              store.settings.records_table: "RecordsTable"}
     seen = {function for function, *_ in recorder.calls}
