@@ -226,9 +226,12 @@ def event_contribution(image: Mapping[str, Any]) -> Deltas:
     if kind == "publication":
         _publication_usage(deltas, target, image["province"], at, values)
         return deltas
-    # Every counted click is account activity too: an account that reads widely is no puppet.
-    _usage(deltas, target, image["province"], at, values,
-           image["user"], {"views" if image["type"] == "view" else "downloads": 1})
+    _usage(deltas, target, image["province"], at, values)
+    cycle = cycle_for(at)
+    if cycle is not None:
+        # A counted click is activity on its unit: an account that reads widely is no single-purpose
+        # puppet. Not per minute: a reader's clicks would grow its account item without bound.
+        add(deltas, account_units_key(image["user"]), {unit_name(cycle.id, image["province"]): 1})
     return deltas
 
 

@@ -110,7 +110,7 @@ def store(events: Sequence[UsageEvent], counted: Sequence[bool], received: datet
     pending = list(zip(events, counted))
     outcome = Outcome([], [])
     for round_ in range(MAX_ROUNDS):
-        heads = _read_heads({chain_of(_image(e)) for e, c in pending if c})
+        heads = _read_heads({_chain(e) for e, c in pending if c})
         settled: set[int] = set()
         for group in _transactions(_assign(pending, heads, received)):
             duplicate = _write(group)
@@ -128,8 +128,9 @@ def store(events: Sequence[UsageEvent], counted: Sequence[bool], received: datet
     raise Busy("Too many concurrent writes to the same click chains; send the batch again")
 
 
-def _image(event: UsageEvent) -> dict:
-    return {"filing": event.filing, "publication": event.publication, "type": event.type, "user": event.user}
+def _chain(event: UsageEvent) -> tuple[str, str]:
+    return chain_of({"filing": event.filing, "publication": event.publication, "type": event.type,
+                     "user": event.user})
 
 
 def _read_heads(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Head]:
@@ -145,7 +146,7 @@ def _assign(pending: list[tuple[UsageEvent, bool]], heads: dict[tuple[str, str],
     segments: list[list[Entry]] = []
     for event, is_counted in pending:
         if is_counted:
-            by_chain.setdefault(chain_of(_image(event)), []).append(event)
+            by_chain.setdefault(_chain(event), []).append(event)
         else:
             event.at, event.seq, event.prev_at = received, None, None
             segments.append([(event, None)])

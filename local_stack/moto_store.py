@@ -20,6 +20,7 @@ that the functions it replaces are the ones it was written against.
 from __future__ import annotations
 
 import base64
+import bisect
 import copy
 import hashlib
 import heapq
@@ -57,13 +58,14 @@ REPLACED = {
     "DynamoDBStreamsBackend.get_records": "db8c6cb04430c08f76be9e6b3cc9317387643b4fee26f43071c5ac22e25d2b64",
     "ActionResult.execute_result": "6333faa349b58671258985778d2aaf02d31e0617aae380442e4c683c36ab248d",
     "BaseResponse.parse_parameters": "fd3d04c9194814f4f8dd755aa8eedae7155fbef66a1421cb934be8ce8f2c7b59",
+    "Table.scan": "5ef1ab21eef06a74d4d142aaf817f31c3147c39fd9aaaa5dd037cb62d64e4af3",
 }
 # The hot operations, whose requests and results are plain DynamoDB JSON: read with json.loads
 # and written with json.dumps instead of moto's shape-walking parser and serializer, which
 # cost more than the operations themselves.
 PLAIN_JSON = frozenset({
     ("dynamodb", "GetItem"), ("dynamodb", "BatchGetItem"), ("dynamodb", "Query"), ("dynamodb", "PutItem"),
-    ("dynamodb", "UpdateItem"), ("dynamodb", "DeleteItem"), ("dynamodb", "TransactWriteItems"),
+    ("dynamodb", "UpdateItem"), ("dynamodb", "DeleteItem"), ("dynamodb", "TransactWriteItems"), ("dynamodb", "Scan"),
     ("dynamodbstreams", "GetRecords"), ("dynamodbstreams", "GetShardIterator"),
 })
 MAX_SHARD_ITERATORS = 1_000
@@ -114,6 +116,7 @@ def install() -> None:
             "DynamoDBStreamsBackend.get_records": _get_records,
             "ActionResult.execute_result": _execute_result,
             "BaseResponse.parse_parameters": _parse_parameters,
+            "Table.scan": _scan,
         }
         for name, (owner, attr) in _targets().items():
             _originals[name] = getattr(owner, attr)
@@ -273,6 +276,41 @@ def _query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any):
         return original(self, hash_key, *args, **kwargs)
     finally:
         del self.all_items
+
+
+def _scan(self: Table, filters: dict[str, Any], limit: int, exclusive_start_key: dict[str, Any] | None,
+          *args: Any, **kwargs: Any):
+    """A base-table scan page that starts at its start key instead of re-walking every earlier item.
+
+    moto sorts all items with DynamoType comparisons and then compares each one before the
+    start key again, on every page: a full scan costs O(n^2). Keys of type S sort as their
+    strings do, so the start is found by bisection.
+    """
+    original = _originals["Table.scan"]
+    index_name = kwargs.get("index_name", args[1] if len(args) > 1 else None)
+    string_keys = self.hash_key_type == "S" and (not self.range_key_attr or self.range_key_type == "S")
+    if index_name or not string_keys:
+        return original(self, filters, limit, exclusive_start_key, *args, **kwargs)
+
+    def order(item: Item) -> tuple[str, str]:
+        return item.hash_key.value, item.range_key.value if item.range_key is not None else ""
+
+    items = sorted(_unsorted_items(self), key=order)
+    if exclusive_start_key:
+        start = (exclusive_start_key[self.hash_key_attr]["S"],
+                 exclusive_start_key[self.range_key_attr]["S"] if self.range_key_attr else "")
+        items = items[bisect.bisect_right([order(i) for i in items], start):]
+    self.all_items = lambda: items
+    try:
+        return original(self, filters, limit, None, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
+def _unsorted_items(table: Table) -> list[Item]:
+    if table.range_key_attr:
+        return [item for partition in table.items.values() for item in partition.values()]
+    return list(table.items.values())
 
 
 # ---- TTL ----------------------------------------------------------------------------------

@@ -532,7 +532,8 @@ class Stack:
 
 def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = None, *,
                 app_module: str | types.ModuleType = "app", host: str = "127.0.0.1",
-                poll_interval: float = 0.2, schedule_interval: float = 0.2, retry_limit: int = 5) -> Stack:
+                poll_interval: float = 0.2, schedule_interval: float = 0.2, retry_limit: int = 5,
+                store_port: int = 0) -> Stack:
     """Start moto, the tables, the API on host:port (0 = any free port), the stream poller and the scheduler."""
     import boto3
     from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
@@ -544,7 +545,7 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
 
     # moto's werkzeug logs every AWS call at INFO, drowning the app's own lines.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    moto = LockedMotoServer(ip_address=host, port=0, verbose=False)
+    moto = LockedMotoServer(ip_address=host, port=store_port, verbose=False)
     moto.start()
     moto_host, moto_port = moto.get_host_and_port()
     moto_endpoint = f"http://{moto_host}:{moto_port}"
@@ -648,6 +649,8 @@ def main(argv: list[str] | None = None) -> int:
     """Serve on $PORT (default 8000) until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    parser.add_argument("--store-port", type=int, default=None,
+                        help="port of the embedded DynamoDB (moto) for recount and scripts (default: port + 1)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -655,10 +658,12 @@ def main(argv: list[str] | None = None) -> int:
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    stack = start_stack(port=args.port)
+    stack = start_stack(port=args.port, store_port=args.port + 1 if args.store_port is None else args.store_port)
     try:
         wait_until_up(stack.url, has_health="/health" in stack.app_module.app.routes)
         print(f"patentnavi-eval serving on {stack.url}", flush=True)
+        print(f"embedded DynamoDB (moto) on {stack.moto_endpoint}: "
+              f"python scripts/recount.py --endpoint {stack.moto_endpoint}", flush=True)
         while not stopping.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -671,4 +676,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Tearing down a national year of moto objects one by one takes the interpreter many
+    # seconds; nothing is left to save, so leave at once (Ctrl-C and SIGTERM within 2 s).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -17,13 +17,16 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import subprocess
 import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Iterable
+from urllib.parse import urlsplit
 
 import jwt
 import requests
@@ -66,9 +69,54 @@ class Api:
         return answer
 
 
-def parallel(workers: int, fn, items: list) -> list:
+class Progress:
+    """One line per phase: what, how far, the rate and the time left (redrawn in place on a terminal)."""
+
+    def __init__(self, out=sys.stdout, every: float = 2.0):
+        self.out, self.every = out, every
+        self.live = getattr(out, "isatty", lambda: False)()
+
+    def track(self, phase: str, total: int):
+        return _Phase(self, phase, total)
+
+
+class _Phase:
+    def __init__(self, progress: Progress, name: str, total: int):
+        self.progress, self.name, self.total = progress, name, total
+        self.done, self.started, self.shown = 0, time.monotonic(), 0.0
+        self.lock = threading.Lock()
+
+    def step(self, n: int = 1) -> None:
+        with self.lock:
+            self.done += n
+            now = time.monotonic()
+            if now - self.shown >= self.progress.every or self.done == self.total:
+                self.shown = now
+                self._show(now)
+
+    def _show(self, now: float) -> None:
+        elapsed = max(now - self.started, 1e-9)
+        rate = self.done / elapsed
+        left = (self.total - self.done) / rate if rate else float("inf")
+        line = (f"  {self.name}: {self.done:,}/{self.total:,} ({100 * self.done / max(self.total, 1):3.0f}%) "
+                f"{rate:,.0f}/s, {elapsed:,.0f} s so far, ~{left:,.0f} s left")
+        out = self.progress.out
+        if self.progress.live:
+            print("\r" + line + " " * 8, end="" if self.done < self.total else "\n", file=out, flush=True)
+        else:
+            print(line, file=out, flush=True)
+
+
+def parallel(workers: int, fn, items: list, phase: _Phase | None = None) -> list:
+    """fn over items on `workers` threads, in order; each finished item advances `phase`."""
+    def run(item):
+        result = fn(item)
+        if phase is not None:
+            phase.step()
+        return result
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, items))
+        return list(pool.map(run, items))
 
 
 def activity_weights(provinces: list[str], rng: random.Random) -> dict[str, float]:
@@ -93,12 +141,13 @@ def annual_form(rng: random.Random, declared_fiscal: int) -> dict:
     }
 
 
-def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 1, publish: bool = False,
-             export: str | None = None, out=sys.stdout, events_per_batch: int = 100) -> dict:
-    """Fill the stack, score the current cycle; returns the scores document."""
+def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 4, publish: bool = False,
+             export: str | None = None, out=sys.stdout, events_per_batch: int = 100, store: str | None = None) -> dict:
+    """Fill the stack, score the current cycle, recount against `store`; returns the scores document."""
     rng = random.Random(seed)
     api = Api(url, os.environ.get("NAVI_JWT_SECRET", LOCAL_SECRET))
     started = time.monotonic()
+    progress = Progress(out)
 
     def say(*parts):
         print(f"[{time.monotonic() - started:7.1f}s]", *parts, file=out, flush=True)
@@ -131,7 +180,7 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 1, p
             return [created, api.call("POST", "/filings", token, proof).json()]
         return [created]
 
-    filed = [f for group in parallel(workers, file, plan) for f in group]
+    filed = [f for group in parallel(workers, file, plan, progress.track("filing", len(plan))) for f in group]
     server_now = datetime.fromisoformat(filed[0]["filed_at"])
     cycle = filed[0]["cycle"]
     say(f"filed {len(filed)} results in cycle {cycle} (server time {server_now.isoformat()})")
@@ -140,7 +189,8 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 1, p
         decision = "approve" if rng.random() < 0.9 else "reject"
         return api.call("POST", f"/filings/{f['id']}/review", admin, {"decision": decision}).json()
 
-    approved = [f for f in parallel(workers, review, filed) if f["status"] == "approved"]
+    approved = [f for f in parallel(workers, review, filed, progress.track("reviewing", len(filed)))
+                if f["status"] == "approved"]
     say(f"approved {len(approved)}")
 
     def publication(item):
@@ -151,7 +201,8 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 1, p
                                                               "province": code, "body": "专利导航工作动态"}).json()
         api.call("POST", f"/publications/{created['id']}/review", admin, {"decision": "approve"})
 
-    parallel(workers, publication, [(c, i) for c in provinces for i in range(max(1, round(5 * scale * weights[c])))])
+    news = [(c, i) for c in provinces for i in range(max(1, round(5 * scale * weights[c])))]
+    parallel(workers, publication, news, progress.track("publishing", len(news)))
 
     # ---- interactions on approved filings, from users of every side
     users = [(f"user-{i}", SIDES[i % 4]) for i in range(max(8, int(400 * scale)))]
@@ -176,7 +227,8 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 1, p
                 api.call("POST", f"/filings/{f['id']}/comments", token, {"text": "很有帮助"}, ok=(201, 404, 405))
         return answer.status_code
 
-    statuses = parallel(workers, usage, list(range(max(16, int(600 * scale)))))
+    batches = max(16, int(600 * scale))
+    statuses = parallel(workers, usage, list(range(batches)), progress.track("usage batches", batches))
     say(f"recorded usage and reactions of {len(users)} users")
     if 202 not in statuses:
         say("warning: POST /events is not served by this stack; usage indicators will be 0")
@@ -185,7 +237,8 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 1, p
         token = api.token(f"filer-{f['province']}", "filer", f["province"])
         api.call("PUT", f"/filings/{f['id']}/application", token, {"status": rng.choice(("in_progress", "applied"))})
 
-    parallel(workers, application_change, rng.sample(approved, len(approved) // 5))
+    changed = rng.sample(approved, len(approved) // 5)
+    parallel(workers, application_change, changed, progress.track("application changes", len(changed)))
 
     # ---- annual forms, when the server's clock is in the window
     year = server_now.year
@@ -197,7 +250,7 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 1, p
         return api.call("PUT", f"/provinces/{code}/annual-forms/{year}", token, annual_form(rng, declared),
                         ok=(200, 201, 409)).status_code
 
-    if set(parallel(workers, form, provinces)) == {409}:
+    if set(parallel(workers, form, provinces, progress.track("annual forms", len(provinces)))) == {409}:
         say(f"annual forms skipped: the server's clock is outside 15–31 October {year} "
             f"(start the stack with NAVI_NOW={year}-10-20T09:00:00+08:00 to rehearse them)")
     else:
@@ -219,6 +272,13 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 1, p
             fh.write(body)
         say(f"wrote {export}")
     say(f"{api.calls} API calls in {time.monotonic() - started:.1f} s")
+    if store:
+        say(f"recounting every counter from the stored facts ({store})")
+        recount = subprocess.run([sys.executable, str(Path(__file__).with_name("recount.py")), "--endpoint", store],
+                                 capture_output=True, text=True)
+        print(recount.stdout.rstrip(), file=out, flush=True)
+        scores["recount_clean"] = recount.returncode == 0
+        say("counters == recount" if recount.returncode == 0 else "counters DRIFTED from the recount")
     return scores
 
 
@@ -269,15 +329,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("url", nargs="?", default="http://127.0.0.1:8000")
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ 3,200 filings; tests use 0.02")
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--workers", type=int, default=1, help="parallel clients; keep 1 against the local moto stack, whose "
-                        "TransactWriteItems is not thread-safe")
+    parser.add_argument("--workers", type=int, default=4, help="parallel clients (default 4)")
     parser.add_argument("--events-per-batch", type=int, default=100, help="views per POST /events (≤100)")
     parser.add_argument("--publish", action="store_true", help="publish the run when the cycle has closed")
     parser.add_argument("--export", help="also write the run as .csv or .xlsx to this path")
+    parser.add_argument("--store", help="the stack's embedded DynamoDB, to recount against at the end "
+                        "(default: the API's port + 1 on this machine, as make run serves it; 'none' to skip)")
     args = parser.parse_args(argv)
-    rehearse(args.url, args.scale, args.seed, args.workers, args.publish, args.export,
-             events_per_batch=max(1, min(100, args.events_per_batch)))
-    return 0
+    scores = rehearse(args.url, args.scale, args.seed, args.workers, args.publish, args.export,
+                      events_per_batch=max(1, min(100, args.events_per_batch)), store=_store(args.url, args.store))
+    return 0 if scores.get("recount_clean", True) else 1
+
+
+def _store(url: str, given: str | None) -> str | None:
+    """The embedded store next to a local API (make run serves it on the API's port + 1)."""
+    if given:
+        return None if given == "none" else given
+    parts = urlsplit(url)
+    if parts.hostname in ("127.0.0.1", "localhost") and parts.port:
+        return f"{parts.scheme}://{parts.hostname}:{parts.port + 1}"
+    return None
 
 
 if __name__ == "__main__":

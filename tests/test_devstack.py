@@ -237,3 +237,45 @@ def test_stack_recovers_after_a_mock_aws_test_resets_moto(start_fake):
     put_facts(stack, "fresh")
     stack.drain()
     assert seen == ["before", "after", "fresh"]
+
+
+def test_stop_returns_promptly_while_the_trigger_is_stuck_in_a_handler(start_fake):
+    """Ctrl-C/SIGTERM must not wait for a busy trigger (a generous bound: the contract is 2 s)."""
+    import threading
+    inside, release = threading.Event(), threading.Event()
+
+    def on_batch(event):
+        inside.set()
+        release.wait(60)
+
+    stack = start_fake(on_batch, poll_interval=0.05)
+    put_facts(stack, "slow")
+    assert inside.wait(10)
+    began = time.monotonic()
+    stack.stop()
+    took = time.monotonic() - began
+    release.set()
+    assert took < 5, f"stop took {took:.1f} s"
+
+
+def test_stream_records_every_mapping_passed_are_trimmed_from_the_embedded_store(start_fake):
+    from local_stack import moto_store
+    stack = start_fake()
+    put_facts(stack, *[f"t{i}" for i in range(30)])
+    stack.drain()
+    settings = stack.services.settings
+    assert len(moto_store.table(settings.facts_table, settings.region).stream_shard.items) == 0
+    put_facts(stack, "after")  # a later record is still delivered from where the poller stood
+    stack.drain()
+    assert stack.poller.passed() == moto_store.stream_end(settings.facts_table, settings.region)
+
+
+def test_writes_wait_for_a_trigger_that_fell_behind():
+    """Admission: a write is served only once the backlog is within the limit."""
+    from local_stack.admission import TriggerPaced
+    backlog = iter([900, 700, 100])
+    served = []
+    paced = TriggerPaced(lambda event, context: served.append(event) or "ok", lambda: next(backlog), limit=300)
+    assert paced({"requestContext": {"httpMethod": "POST"}}, None) == "ok"
+    assert next(backlog, None) is None  # polled until it fell under the limit
+    assert paced({"requestContext": {"httpMethod": "GET"}}, None) == "ok"  # reads never wait

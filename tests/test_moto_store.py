@@ -88,6 +88,8 @@ def _scenario() -> dict[str, Any]:
     seen["paged"] = client.query(TableName="t", KeyConditionExpression="pk = :p", Limit=1,
                                  ExpressionAttributeValues={":p": {"S": "P0"}})["LastEvaluatedKey"]
     seen["items"] = sorted(client.scan(TableName="t")["Items"], key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
+    seen["pages"] = [page["Items"] for page in client.get_paginator("scan").paginate(
+        TableName="t", ConsistentRead=True, PaginationConfig={"PageSize": 2})]
     arn = client.describe_table(TableName="t")["Table"]["LatestStreamArn"]
     streams = boto3.client("dynamodbstreams", region_name=REGION)
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]

@@ -10,12 +10,15 @@ from scripts.rehearse import rehearse
 def test_a_small_rehearsal_scores_all_32_units_and_prints_the_ranking(api, tmp_path):
     out = io.StringIO()
     export = tmp_path / "scores.csv"
-    scores = rehearse(api.url, scale=0.01, events_per_batch=5, out=out, export=str(export))
+    scores = rehearse(api.url, scale=0.01, events_per_batch=5, out=out, export=str(export),
+                      store=api.stack.moto_endpoint)
+    assert scores["recount_clean"], out.getvalue()
     assert len(scores["provinces"]) == 32
     assert [p["rank"] for p in scores["provinces"]] == list(range(1, 33))
     assert any(p["indicators"]["reports"]["value"] > 0 for p in scores["provinces"])
     printed = out.getvalue()
     assert f"run {scores['run_id']}" in printed and "北京市" in printed
+    assert "filing: " in printed and "s left" in printed and "counters == recount" in printed
     assert export.read_bytes().decode("utf-8-sig").count("\r\n") == 33
 
 

@@ -1,0 +1,41 @@
+"""Pure counting rules for clicks: judged from the event's stored place alone."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chalicelib import counting
+from chalicelib.clock import parse_instant
+
+AT = parse_instant("2024-05-15T10:59:50+08:00")
+
+
+def _event(at=AT, prev_at=None, **extra):
+    return {"entity": "event", "type": "view", "filing": "f1", "user": "reader", "province": "320000",
+            "at": at, "prev_at": prev_at, "seq": 2 if prev_at else 1, **extra}
+
+
+def test_the_first_click_of_a_chain_counts_total_and_unique():
+    assert counting.event_values("view", AT, None) == {"views_total": 1, "views_unique": 1}
+
+
+def test_a_click_within_30_seconds_of_the_one_before_counts_nothing():
+    assert counting.event_values("download", AT, AT - timedelta(seconds=30)) == {}
+
+
+def test_a_click_after_31_seconds_counts_total_but_not_unique_in_the_same_china_hour():
+    assert counting.event_values("view", AT, AT - timedelta(seconds=31)) == {"views_total": 1}
+
+
+def test_a_click_in_the_next_china_hour_is_unique_even_within_30_seconds():
+    assert counting.event_values("view", AT + timedelta(seconds=15), AT) == {"views_unique": 1}
+
+
+def test_robots_and_own_staff_never_count():
+    assert counting.event_contribution(_event(robot=True)) == {}
+    assert counting.event_contribution(_event(author=True)) == {}
+
+
+def test_a_counted_click_is_account_activity_on_its_unit_without_minute_buckets():
+    deltas = counting.event_contribution(_event())
+    assert deltas[counting.account_units_key("reader")] == {counting.unit_name("2024", "320000"): 1}
+    assert not any(k[0].startswith("ACCT#") for k in deltas)  # per-minute items stay bounded
