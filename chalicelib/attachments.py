@@ -22,9 +22,6 @@ from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import quote
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError
 from pydantic import Field, field_validator, model_validator
 
 from . import audit, filings, interactions, publications
@@ -96,6 +93,9 @@ def key(owner: str, owner_id: str, file_id: str) -> tuple[str, str]:
 
 @lru_cache(maxsize=4)
 def _s3(endpoint: str | None, region: str) -> Any:
+    # boto3 is imported here, not with the module: app.py imports UploadIn at cold start.
+    import boto3
+    from botocore.config import Config
     # Path style for a local endpoint (moto serves every bucket on one host and port).
     style = "path" if endpoint else "virtual"
     return boto3.client("s3", region_name=region, endpoint_url=endpoint,
@@ -207,6 +207,7 @@ def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: s
 
 def _check_object(client: Any, bucket: str, declared: Attachment) -> list[tuple[str, str]]:
     """Where the uploaded object differs from its declaration (409 when nothing was uploaded)."""
+    from botocore.exceptions import ClientError
     try:
         got = client.get_object(Bucket=bucket, Key=declared.object_key)
     except ClientError as error:
