@@ -3,14 +3,14 @@ function and shapes the answer; the rules live in chalicelib/."""
 from __future__ import annotations
 
 import functools
-import json
 import os
+import re
 from typing import Any, Callable
 
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Cron, Response
 
-from chalicelib import filings, http, publications, reference, runtime
+from chalicelib import cors, filings, http, publications, reference, runtime
 from chalicelib.auth import SIDES, Authenticator, Caller, require
 from chalicelib.cycles import cycles_until
 from chalicelib.errors import Problem, Unauthorized
@@ -54,17 +54,22 @@ def _body(model):
     return parse(model, http.json_body(request.raw_body, request.headers.get("content-type")))
 
 
-def _query(name: str) -> str | None:
-    return (app.current_request.query_params or {}).get(name)
+def _query(name: str, kind: str) -> str | None:
+    """A query parameter in its declared format (chalicelib.http.PARAM_FORMATS); 422 otherwise."""
+    return http.param(name, (app.current_request.query_params or {}).get(name), kind)
+
+
+def _limit() -> int:
+    return parse_limit((app.current_request.query_params or {}).get("limit"))
 
 
 def _problem_response(status: int, body: dict, headers: dict | None = None) -> Response:
-    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
+    return Response(body=http.dumps(body), status_code=status,
                     headers={"Content-Type": http.PROBLEM_TYPE, **(headers or {})})
 
 
 def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(body=json.dumps(body, ensure_ascii=False), status_code=status,
+    return Response(body=http.dumps(body), status_code=status,
                     headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
 
 
@@ -73,11 +78,15 @@ def route(path: str, method: str, summary: str, *, body: type | None = None, que
           **chalice_kw):
     """Register a Chalice route, record it for the OpenAPI document, render Problems."""
     http.ROUTES.append(http.RouteDoc(method, path, summary, body, query or {}, auth, status, response, tag=tag))
+    path_params = {name: http.PATH_PARAMS[name] for name in re.findall(r"{(\w+)}", path)}  # KeyError: declare it
+    _preflight_route(path)
 
     def decorate(view: Callable[..., Any]):
         @functools.wraps(view)
         def handle(**params):
             try:
+                for name, kind in path_params.items():
+                    http.param(name, params[name], kind)
                 # A write without a good token is 401 before its body is even read.
                 if auth == "required" and _caller() is None:
                     raise Unauthorized("This action needs a bearer token")
@@ -90,21 +99,53 @@ def route(path: str, method: str, summary: str, *, body: type | None = None, que
     return decorate
 
 
+# ---- CORS: the stage's portal origins (NAVI_CORS_ORIGINS), answered by the app itself so the
+# local server and API Gateway (which proxies OPTIONS to the function) behave the same.
+_PREFLIGHTS: set[str] = set()
+
+
+def _preflight_route(path: str) -> None:
+    """Register the OPTIONS handler of `path` once; it answers CORS preflights."""
+    if path in _PREFLIGHTS:
+        return
+    _PREFLIGHTS.add(path)
+    http.ROUTES.append(http.RouteDoc("OPTIONS", path, "CORS preflight: allowed for the stage's portal origins",
+                                     auth="none", status=204, tag="platform"))
+
+    def preflight(**_params):
+        request = app.current_request
+        allowed = sorted(m for m in app.routes[path] if m != "OPTIONS") + ["OPTIONS"]
+        headers = cors.preflight_headers(request.headers.get("origin"),
+                                         request.headers.get("access-control-request-method"),
+                                         allowed, _services().settings.cors_origins)
+        if headers is None:
+            return _problem_response(403, http.generic_problem(
+                403, "This origin may not call the API from a browser"), {"Allow": ", ".join(allowed)})
+        return Response(body="", status_code=204, headers={"Allow": ", ".join(allowed), **headers})
+    preflight.__name__ = "preflight_" + (re.sub(r"\W+", "_", path).strip("_") or "root")
+    app.route(path, methods=["OPTIONS"], content_types=["*/*"])(preflight)
+
+
 @app.middleware("http")
 def problems_and_logging(event, get_response):
     """Every error leaves as problem+json, including Chalice's own (405, bad JSON, 500)."""
     context = app.lambda_context
-    logger.append_keys(request_id=getattr(context, "aws_request_id", None),
-                       method=event.method, path=event.path)
+    # Per thread: the local server runs requests side by side, and each line must name its own.
+    logger.thread_safe_append_keys(request_id=getattr(context, "aws_request_id", None),
+                                   method=event.method, path=event.path)
     try:
-        return _as_problem(get_response(event))
+        response = _as_problem(get_response(event))
     except Exception:
         logger.exception("unhandled error")
-        return _problem_response(500, http.generic_problem(500, "An internal error occurred"))
+        response = _problem_response(500, http.generic_problem(500, "An internal error occurred"))
+    try:
+        response.headers.update(cors.response_headers(event.headers.get("origin"),
+                                                      _services().settings.cors_origins))
+        return response
     finally:
         flush()
         # The request's keys must not leak into the next invocation's log lines.
-        logger.remove_keys(["request_id", "method", "path"])
+        logger.thread_safe_remove_keys(["request_id", "method", "path"])
 
 
 def _as_problem(response: Response) -> Response:
@@ -123,9 +164,8 @@ def _as_problem(response: Response) -> Response:
 def _list(domain, filters: dict) -> dict:
     """One page of filings or publications: filters, limit and cursor from the query string."""
     caller = _caller()
-    params = {name: _query(name) for name in filters}
-    page = domain.list_page(caller, params, parse_limit(_query("limit")), _query("cursor"),
-                            _services().settings.cursor_secret)
+    params = {name: _query(name, kind) for name, kind in filters.items()}
+    page = domain.list_page(caller, params, _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
     return page.to_dict(domain.render)
 
 
@@ -166,8 +206,14 @@ def list_cycles():
 
 # ---- filings -------------------------------------------------------------------------
 
-LIST_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": 200}, "cursor": {"type": "string"}}
-FILING_FILTERS = {name: {"type": "string"} for name in ("province", "kind", "status", "cycle", "industry")}
+LIST_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": 200}, "cursor": http.param_schema("cursor")}
+# List filters and the parameter format each is checked against.
+FILING_FILTERS = {"province": "province", "kind": "word", "status": "word", "cycle": "cycle", "industry": "industry"}
+PUBLICATION_FILTERS = {"province": "province", "kind": "word", "status": "word", "cycle": "cycle"}
+
+
+def _documented(filters: dict[str, str]) -> dict[str, dict]:
+    return {name: http.param_schema(kind) for name, kind in filters.items()}
 
 
 @route("/filings", "POST", "File a result (备案) for the caller's province", body=FilingIn, auth="required",
@@ -178,7 +224,7 @@ def create_filing():
     return _json(filings.render(filing), 201, {"Location": f"/filings/{filing.id}"})
 
 
-@route("/filings", "GET", "List filings visible to the caller", query={**LIST_QUERY, **FILING_FILTERS},
+@route("/filings", "GET", "List filings visible to the caller", query={**LIST_QUERY, **_documented(FILING_FILTERS)},
        tag="filings")
 def list_filings():
     return _list(filings, FILING_FILTERS)
@@ -233,9 +279,6 @@ def withdraw_filing(filing_id):
 
 # ---- publications --------------------------------------------------------------------
 
-PUBLICATION_FILTERS = {name: {"type": "string"} for name in ("province", "kind", "status", "cycle")}
-
-
 @route("/publications", "POST", "Publish news, a notice, a policy or navigation info", body=PublicationIn,
        auth="required", status=201, tag="publications")
 def create_publication():
@@ -245,7 +288,7 @@ def create_publication():
 
 
 @route("/publications", "GET", "List publications visible to the caller",
-       query={**LIST_QUERY, **PUBLICATION_FILTERS}, tag="publications")
+       query={**LIST_QUERY, **_documented(PUBLICATION_FILTERS)}, tag="publications")
 def list_publications():
     return _list(publications, PUBLICATION_FILTERS)
 
@@ -281,8 +324,7 @@ def withdraw_publication(publication_id):
        query=LIST_QUERY, auth="required", tag="push")
 def get_notifications():
     from chalicelib import notifications
-    return notifications.page(_caller(), parse_limit(_query("limit")), _query("cursor"),
-                              _services().settings.cursor_secret)
+    return notifications.page(_caller(), _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
 
 
 # ---- files of filings and publications ------------------------------------------------
@@ -406,19 +448,21 @@ def put_evaluation(filing_id):
        "(its province's staff, national admins)", query=LIST_QUERY, auth="required", tag="interactions")
 def get_filing_evaluations(filing_id):
     from chalicelib import feedback
-    return feedback.filing_evaluations(_caller(), filing_id, parse_limit(_query("limit")), _query("cursor"),
+    return feedback.filing_evaluations(_caller(), filing_id, _limit(), _query("cursor", "cursor"),
                                        _services().settings.cursor_secret)
 
 
-FEEDBACK_FILTERS = {"industry": {"type": "string"}, "side": {"type": "string", "enum": list(SIDES)}}
+FEEDBACK_FILTERS = {"industry": "industry", "side": "word"}  # and the format each is checked against
+FEEDBACK_QUERY = {**LIST_QUERY, "industry": http.param_schema("industry"),
+                  "side": {"type": "string", "enum": list(SIDES)}}
 
 
 @route("/provinces/{code}/feedback", "GET", "Feedback (意见建议) users left on a province's results, newest first "
-       "(its staff, national admins)", query={**LIST_QUERY, **FEEDBACK_FILTERS}, auth="required", tag="interactions")
+       "(its staff, national admins)", query=FEEDBACK_QUERY, auth="required", tag="interactions")
 def get_province_feedback(code):
     from chalicelib import feedback
-    return feedback.province_feed(_caller(), code, {name: _query(name) for name in FEEDBACK_FILTERS},
-                                  parse_limit(_query("limit")), _query("cursor"), _services().settings.cursor_secret)
+    return feedback.province_feed(_caller(), code, {name: _query(name, kind) for name, kind in FEEDBACK_FILTERS.items()},
+                                  _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
 
 
 @route("/filings/{filing_id}/stats", "GET", "Usage counters of a filing (settle within seconds)", tag="interactions")
@@ -435,14 +479,14 @@ def get_publication_stats(publication_id):
 
 
 @route("/provinces/{code}/activity", "GET", "A province's running counters for a cycle",
-       query={"cycle": {"type": "string"}}, tag="interactions")
+       query={"cycle": http.param_schema("cycle")}, tag="interactions")
 def get_province_activity(code):
     from chalicelib import stats
     from chalicelib.cycles import cycle_by_id, cycle_for
     from chalicelib.errors import Invalid, NotFound
     if code not in reference.PROVINCES:
         raise NotFound(f"No provincial unit {code}")
-    cycle_id = _query("cycle")
+    cycle_id = _query("cycle", "cycle")
     cycle = cycle_by_id(cycle_id) if cycle_id is not None else cycle_for(_now())
     if cycle is None:
         raise Invalid("Unknown cycle", errors=[{"field": "cycle", "message": "not a cycle id from /cycles"}])
@@ -450,15 +494,15 @@ def get_province_activity(code):
 
 
 @route("/activity", "GET", "Every unit's running counters for a cycle in one call (the national overview)",
-       query={"cycle": {"type": "string"}}, tag="interactions")
+       query={"cycle": http.param_schema("cycle")}, tag="interactions")
 def get_national_activity():
     from chalicelib import stats
-    return stats.national_activity(_query("cycle"), _now())
+    return stats.national_activity(_query("cycle", "cycle"), _now())
 
 
 # ---- usage reports (COUNTER R5.1 tabular shape) ---------------------------------------
-USAGE_QUERY = {"begin": {"type": "string", "description": "first month, YYYY-MM (default: 11 months before end)"},
-               "end": {"type": "string", "description": "last month, YYYY-MM (default: this month, China time)"}}
+USAGE_QUERY = {"begin": http.param_schema("month", description="first month (default: 11 months before end)"),
+               "end": http.param_schema("month", description="last month (default: this month, China time)")}
 
 
 def _usage_report_routes(path: str, summary: str, build: Callable[..., Any]) -> None:
@@ -476,7 +520,8 @@ def _usage_report_routes(path: str, summary: str, build: Callable[..., Any]) -> 
         @route(f"{path}.{extension}", "GET", f"{summary} as {extension.upper()}{note}", query=USAGE_QUERY,
                tag="interactions")
         def view(_extension=extension, **params):
-            return answer(build(_caller(), params, _query("begin"), _query("end"), _now()), _extension)
+            return answer(build(_caller(), params, _query("begin", "month"), _query("end", "month"), _now()),
+                          _extension)
 
         view.__name__ = f"usage_report_{path.strip('/').split('/')[0]}_{extension}"
 
@@ -509,7 +554,7 @@ from chalicelib.scheme import SchemeIn  # noqa: E402
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 if XLSX_TYPE not in app.api.binary_types:
     app.api.binary_types.append(XLSX_TYPE)
-RUN_QUERY = {"run_id": {"type": "string", "description": "national admins: a run other than the latest"}}
+RUN_QUERY = {"run_id": http.param_schema("id", description="national admins: a run other than the latest")}
 _usage_report_routes("/provinces/{code}/usage-report", "A province's monthly usage (its staff, national admins)",
                      _province_usage)
 _usage_report_routes("/filings/{filing_id}/usage-report", "A filing's monthly usage", _item_usage("filing"))
@@ -521,7 +566,7 @@ _usage_report_routes("/publications/{publication_id}/usage-report", "A publicati
        query={"version": {"type": "integer", "minimum": 1}}, auth="none", tag="scoring")
 def get_scoring_scheme():
     from chalicelib import scheme
-    version = scheme.parse_version(_query("version"))
+    version = scheme.parse_version(_query("version", "digits"))
     return scheme.describe(scheme.current() if version is None else scheme.get_version(version))
 
 
@@ -599,8 +644,7 @@ def post_scoring_run(cycle):
        query=LIST_QUERY, auth="required", tag="scoring")
 def get_scoring_runs(cycle):
     from chalicelib import scoring
-    return scoring.list_runs(_caller(), cycle, parse_limit(_query("limit")), _query("cursor"),
-                             _services().settings.cursor_secret)
+    return scoring.list_runs(_caller(), cycle, _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
 
 
 @route("/cycles/{cycle}/scoring-runs/{run_id}/publish", "POST",
@@ -626,7 +670,7 @@ def explain_unit(cycle, run_id, province):
 
 def _scores():
     from chalicelib import scoring
-    return scoring.load(_caller(), app.current_request.uri_params["cycle"], _query("run_id"))
+    return scoring.load(_caller(), app.current_request.uri_params["cycle"], _query("run_id", "id"))
 
 
 @route("/cycles/{cycle}/scores", "GET", "Scores of all 32 units, best first (public: the published run)",
@@ -661,21 +705,16 @@ def get_scores_xlsx(cycle):
 # Subscriptions and the feed (role user or expert), the approval push trigger, and the
 # excellence selection. Rules and storage: chalicelib/subscriptions.py, chalicelib/excellence.py.
 from chalicelib import excellence as _excellence  # noqa: E402  (body models for the OpenAPI document)
+from chalicelib import home_provinces as _home_provinces  # noqa: E402
 from chalicelib import subscriptions as _subscriptions  # noqa: E402
 
 FEED_QUERY = {**LIST_QUERY, "unread": {"type": "boolean", "description": "true: only items not read yet"}}
-CANDIDATE_QUERY = {**LIST_QUERY, "industry": {"type": "string"},
+CANDIDATE_QUERY = {**LIST_QUERY, "industry": http.param_schema("industry"),
                    "status": {"type": "string", "enum": list(_excellence.STATUSES)}}
 
 
 def _flag(name: str) -> bool:
-    raw = _query(name)
-    if raw is None or raw == "false":
-        return False
-    if raw == "true":
-        return True
-    from chalicelib.errors import Invalid
-    raise Invalid(f"{name} must be true or false", errors=[{"field": name, "message": "must be true or false"}])
+    return _query(name, "flag") == "true"
 
 
 @route("/me/subscriptions", "GET", "The industry fields and kinds pushed to you (user, expert)",
@@ -697,7 +736,7 @@ def put_subscriptions():
        query=FEED_QUERY, auth="required", tag="push")
 def get_feed():
     caller = _caller()
-    found = _subscriptions.page(caller, _flag("unread"), parse_limit(_query("limit")), _query("cursor"),
+    found = _subscriptions.page(caller, _flag("unread"), _limit(), _query("cursor", "cursor"),
                                 _services().settings.cursor_secret)
     return _subscriptions.render_page(caller, found)
 
@@ -744,6 +783,20 @@ def get_expert_fields(sub):
     return _excellence.get_fields(_caller(), sub)
 
 
+@route("/experts/{sub}/home-province", "PUT",
+       "Register the home province conflicts of interest are judged from (national admin)",
+       body=_home_provinces.HomeProvinceIn, auth="required", tag="excellence")
+def put_home_province(sub):
+    caller = _require(_caller(), "national_admin")
+    return _home_provinces.register(caller, sub, _body(_home_provinces.HomeProvinceIn), _now())
+
+
+@route("/experts/{sub}/home-province", "GET", "A registered home province (national admin, or the person)",
+       auth="required", tag="excellence")
+def get_home_province(sub):
+    return _home_provinces.describe(_caller(), sub)
+
+
 @route("/cycles/{cycle}/candidates", "POST",
        "Screen an approved filing into the cycle's candidates and push it to its field (national admin)",
        body=_excellence.NominationIn, auth="required", status=201, tag="excellence")
@@ -759,8 +812,8 @@ def post_candidate(cycle):
        "The candidate case library, ranked by online evaluation (national admin, expert)",
        query=CANDIDATE_QUERY, auth="required", tag="excellence")
 def get_candidates(cycle):
-    return _excellence.library(_caller(), cycle, _query("industry"), _query("status"),
-                               parse_limit(_query("limit")), _query("cursor"), _services().settings.cursor_secret)
+    return _excellence.library(_caller(), cycle, _query("industry", "industry"), _query("status", "word"),
+                               _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
 
 
 @route("/cycles/{cycle}/candidates/{filing_id}", "GET",

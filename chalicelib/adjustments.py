@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, field_validator
 
 from . import audit
 from .auth import Caller, require
@@ -20,7 +20,7 @@ from .cycles import cycle_by_id
 from .errors import Invalid, NotFound
 from .models import Record
 from .store import transaction
-from .schemas import Body, ProvinceCode
+from .schemas import Body, ProvinceCode, Text
 
 TOTAL = "total"
 
@@ -29,7 +29,7 @@ class AdjustmentIn(Body):
     province: ProvinceCode
     indicator: str = Field(TOTAL, description="an indicator id of the current scheme, or 'total'")
     points: float = Field(ge=-100, le=100, description="points added (negative: removed)")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Text(1, 2000, multiline=True)
 
     @field_validator("points", mode="before")
     @classmethod

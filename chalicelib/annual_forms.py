@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from . import audit
 from .auth import Caller, require, require_province
@@ -20,11 +20,10 @@ from .errors import Conflict, Forbidden, Invalid, NotFound
 from .models import Record
 from .reference import PROVINCES
 from .store import TransactWriteError, transaction
-from .schemas import Body
+from .schemas import Body, Text
 
 FIRST_YEAR = 2023  # the first cycle closed on 30 September 2023
 
-Text = lambda lo, hi: Annotated[str, StringConstraints(strip_whitespace=True, min_length=lo, max_length=hi)]  # noqa: E731
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Money = Annotated[float, Field(ge=0, le=10_000_000, description="10k yuan (万元)")]
 
@@ -33,13 +32,13 @@ class Mechanisms(Body):
     leading_group: bool = Field(description="a leading group or joint meeting for patent navigation exists")
     work_plan: bool = Field(description="a provincial patent-navigation work plan is in force")
     coordination_meetings: Count = 0
-    description: Optional[Text(0, 2000)] = None
+    description: Optional[Text(0, 2000, multiline=True)] = None
 
 
 class Funding(Body):
     provincial_funds: Money = Field(description="provincial fiscal funds for navigation work, 10k yuan")
     other_funds: Money = 0.0
-    description: Optional[Text(0, 2000)] = None
+    description: Optional[Text(0, 2000, multiline=True)] = None
 
 
 class Carrier(Body):
@@ -82,7 +81,7 @@ class AnnualFormIn(Body):
     projects: Projects
     policies: list[Policy] = Field(default_factory=list, max_length=500)
     training: Training = Training()
-    summary: Optional[Text(0, 5000)] = None
+    summary: Optional[Text(0, 5000, multiline=True)] = None
 
 
 def window(year: int) -> tuple[datetime, datetime]:

@@ -73,9 +73,15 @@ class Authenticator:
 
 
 def _caller_from(claims: dict) -> Caller:
+    # Claims are attacker-shaped JSON even when signed by a careless issuer: a list or an object
+    # where a string belongs is refused here, before it meets a set lookup or a key.
+    for name in ("sub", "role", "province", "side"):
+        value = claims.get(name)
+        if value is not None and not isinstance(value, str):
+            raise Unauthorized(f"The token's {name} claim must be a string")
     sub, role = claims.get("sub"), claims.get("role")
-    if not isinstance(sub, str) or not sub:
-        raise Unauthorized("The token's sub claim must be a non-empty string")
+    if not sub or len(sub) > 256 or not sub.isprintable():
+        raise Unauthorized("The token's sub claim must be 1 to 256 printable characters")
     if role not in ROLES:
         raise Unauthorized(f"The token's role must be one of {', '.join(ROLES)}")
     province = claims.get("province")

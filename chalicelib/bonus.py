@@ -8,9 +8,7 @@ confirming it twice changes nothing.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Optional
-
-from pydantic import StringConstraints
+from typing import Any, Optional
 
 from . import audit
 from .auth import Caller, require
@@ -19,14 +17,14 @@ from .cycles import cycle_by_id
 from .errors import Conflict, Invalid, NotFound
 from .models import Filing, Record
 from .store import TransactWriteError, cancelled_by_condition, transaction
-from .schemas import Body
+from .schemas import Body, Text
 
 SOURCES = ("selection", "direct")
 
 
 class ExcellentIn(Body):
-    filing: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    note: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]] = None
+    filing: Text(1, 64)
+    note: Optional[Text(0, 2000, multiline=True)] = None
 
 
 def key(cycle_id: str) -> str:

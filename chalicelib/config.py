@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Mapping
@@ -10,6 +11,8 @@ from .clock import parse_instant
 
 LOCAL_STAGES = frozenset({"local", "test"})
 LOCAL_JWT_SECRET = "navi-local-dev-secret"
+# A browser origin: scheme, host and optional port, nothing else (no path, no wildcard).
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?", re.ASCII)
 
 
 class ConfigError(RuntimeError):
@@ -30,6 +33,7 @@ class Settings:
     jwks_url: str | None
     cursor_secret: str
     start_at: datetime | None
+    cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API (the portal's)
     files_bucket: str = "navi-local-files"  # attachments (attachments.py)
     s3_endpoint: str | None = None  # moto's server locally: presigned URLs must name it
     # How long a stream record's dedup marker is kept: longer than the stream can deliver it again.
@@ -57,6 +61,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if missing:
             raise ConfigError(f"deployed stage {stage!r} needs {', '.join(missing)}")
     start = env.get("NAVI_NOW")
+    cors_origins = _origins(env.get("NAVI_CORS_ORIGINS", ""), https_only=not local)
     return Settings(
         stage=stage,
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "cn-north-1",
@@ -70,7 +75,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         jwks_url=env.get("NAVI_JWKS_URL") or None,
         cursor_secret=env.get("NAVI_CURSOR_SECRET") or "navi-local-cursor-secret-not-for-deployed-stages",
         start_at=parse_instant(start) if start else None,
+        cors_origins=cors_origins,
         marker_ttl=timedelta(seconds=int(env.get("NAVI_MARKER_TTL_SECONDS") or 7 * 86400)),
         files_bucket=env.get("NAVI_FILES_BUCKET") or f"{prefix}-files",
         s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
     )
+
+
+def _origins(raw: str, https_only: bool) -> tuple[str, ...]:
+    """NAVI_CORS_ORIGINS: comma-separated exact origins; deployed stages allow https only."""
+    origins = tuple(o.strip().lower().rstrip("/") for o in raw.split(",") if o.strip())
+    for origin in origins:
+        if not _ORIGIN.fullmatch(origin) or (https_only and not origin.startswith("https://")):
+            raise ConfigError(f"NAVI_CORS_ORIGINS holds {origin!r}; give exact origins like https://portal.example.cn")
+    return origins

@@ -12,11 +12,11 @@ the same transaction, so a candidate's journey can be read back.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Optional
+from typing import Any, Literal, Optional
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, field_validator
 
-from . import audit, bonus, subscriptions
+from . import audit, bonus, home_provinces, subscriptions
 from .auth import Caller, require
 from .clock import iso
 from .counting import filing_key
@@ -26,7 +26,7 @@ from .models import Counter, Filing, Record
 from .paging import Page, decode_cursor, encode_cursor, scope_of
 from .reference import INDUSTRIES
 from .store import TransactWriteError, cancelled_by_condition, transaction
-from .schemas import Body, IndustryCodes
+from .schemas import Body, IndustryCodes, Text
 
 ENTITY = "excellence_candidate"
 STEPS = ("nominated", "pushed", "expert_score", "confirmed")  # a journey's order within one instant
@@ -70,14 +70,13 @@ class ExpertFieldsIn(Body):
 
 
 class NominationIn(Body):
-    filing: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] = Field(
-        description="id of an approved filing of the cycle")
-    note: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]] = None
+    filing: Text(1, 64) = Field(description="id of an approved filing of the cycle")
+    note: Optional[Text(0, 2000, multiline=True)] = None
 
 
 class ExpertScoreIn(Body):
     score: int = Field(ge=0, le=100)
-    comment: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]] = None
+    comment: Optional[Text(0, 2000, multiline=True)] = None
 
 
 # ---- keys and small reads --------------------------------------------------------------
@@ -301,8 +300,9 @@ def _approved_at(filing_id: str, now: datetime) -> datetime:
 def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScoreIn, now: datetime) -> dict:
     """An expert's score of a candidate in their fields; a second PUT replaces the first.
 
-    Refused (403) outside the expert's assigned fields and for candidates of the expert's
-    own province (conflict of interest); 409 once the candidate is confirmed.
+    Refused (403) outside the expert's assigned fields, without a registered home province, when
+    the token's province claim disagrees with it, and for candidates of the registered home
+    province (conflict of interest); 409 once the candidate is confirmed.
     """
     caller = require(caller, "expert")
     candidate = _candidate(cycle_id, filing_id)
@@ -310,11 +310,12 @@ def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScor
     if data["industry"] not in assigned_fields(caller.sub):
         raise Forbidden(f"Industry field {data['industry']} is not assigned to you; a national admin assigns "
                         "fields at PUT /experts/{sub}/fields")
-    if caller.province is not None and caller.province == data["province"]:
-        raise Forbidden(f"Conflict of interest: the candidate is from your own province {caller.province}")
+    home = home_provinces.home_of(caller)
+    if home == data["province"]:
+        raise Forbidden(f"Conflict of interest: the candidate is from your registered home province {home}")
     if data["status"] != "candidate":
         raise Conflict(f"Filing {filing_id} was already confirmed; its scores are closed")
-    scored = {"filing": filing_id, "cycle": cycle_id, "expert": caller.sub, "expert_province": caller.province,
+    scored = {"filing": filing_id, "cycle": cycle_id, "expert": caller.sub, "expert_province": home,
               "score": body.score, "comment": body.comment, "scored_at": iso(now)}
     previous = _get(score_key(cycle_id, filing_id, caller.sub))
     with transaction() as tx:

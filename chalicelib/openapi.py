@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .http import RouteDoc
+from .http import PATH_PARAMS, RouteDoc, param_schema
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -33,15 +33,16 @@ def document(routes: list[RouteDoc]) -> dict[str, Any]:
             "operationId": f"{r.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', r.path.lower()).strip('_') or 'root'}",
             "tags": [r.tag],
             "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                {"name": name, "in": "path", "required": True, "schema": param_schema(PATH_PARAMS[name])}
                 for name in re.findall(r"{(\w+)}", r.path)
             ] + [
                 {"name": name, "in": "query", "required": False, "schema": schema}
                 for name, schema in r.query.items()
             ],
             "responses": {
-                str(r.status): {"description": "Success",
-                                "content": {"application/json": {"schema": r.response or {"type": "object"}}}},
+                str(r.status): {"description": "Success"} if r.status == 204 else {
+                    "description": "Success",
+                    "content": {"application/json": {"schema": r.response or {"type": "object"}}}},
                 "400": _problem("Malformed request"),
                 "404": _problem("Not found"),
             },
@@ -58,7 +59,11 @@ def document(routes: list[RouteDoc]) -> dict[str, Any]:
             op["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{r.body.__name__}"}}}}
             op["responses"]["415"] = _problem("Body is not JSON")
-            op["responses"]["422"] = _problem("Invalid fields, each named in errors")
+            op["responses"]["422"] = _problem("Invalid fields or parameters, each named in errors")
+        if op["parameters"]:
+            op["responses"].setdefault("422", _problem("A parameter outside its documented format, named in errors"))
+        if r.method == "OPTIONS":
+            op["responses"]["403"] = _problem("The Origin is not one of the stage's portal origins")
         if r.method in ("POST", "PUT", "DELETE"):
             op["responses"]["409"] = _problem("Conflicts with the current state")
         paths.setdefault(r.path, {})[r.method.lower()] = op

@@ -1,6 +1,7 @@
 """Request bodies: the pydantic models that validate input and generate the OpenAPI document."""
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from typing import Annotated, Literal, Optional
 
@@ -10,7 +11,45 @@ from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstr
 from .errors import Invalid
 from .reference import INDUSTRIES, PROVINCES
 
-Text = lambda lo, hi: Annotated[str, StringConstraints(strip_whitespace=True, min_length=lo, max_length=hi)]  # noqa: E731
+# What no name, title or text may hold: controls (NUL included), surrogates, private-use and
+# unassigned code points, and the bidirectional controls that make text display otherwise than
+# it is stored (U+202E and friends, "Trojan Source").
+REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+LINE_BREAKS = frozenset("\n\r\t")  # allowed in multi-line text only
+# Text made only of these shows nothing: separators, format characters (zero-width space and
+# joiners, BOM, word joiner) and the blank letters fonts draw as nothing.
+INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf"})
+BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def _visible_text(text: str, multiline: bool) -> str:
+    for char in text:
+        if char in LINE_BREAKS and multiline:
+            continue
+        if char in BIDI_CONTROLS:
+            raise ValueError(f"bidirectional control U+{ord(char):04X} is not allowed")
+        if unicodedata.category(char) in REFUSED_CATEGORIES:
+            raise ValueError(f"control or unassigned character U+{ord(char):04X} is not allowed")
+    if text and all(c.isspace() or c in BLANK_LETTERS or unicodedata.category(c) in INVISIBLE_CATEGORIES
+                    for c in text):
+        raise ValueError("must contain visible characters")
+    return text
+
+
+def _one_line(text: str) -> str:
+    return _visible_text(text, multiline=False)
+
+
+def _lines(text: str) -> str:
+    return _visible_text(text, multiline=True)
+
+
+def Text(lo: int, hi: int, multiline: bool = False):  # noqa: N802  (used as a type)
+    """A trimmed string of `lo`..`hi` characters holding something visible and no control characters."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=lo, max_length=hi),
+                     AfterValidator(_lines if multiline else _one_line)]
+
 
 FILING_KINDS = ("report", "database", "tool", "application_proof")
 ACCESSIBLE_KINDS = ("database", "tool")  # results used online: they name where (access_url)
@@ -23,7 +62,7 @@ APPLICATION_STATUSES = ("not_started", "in_progress", "applied", "paused", "disc
 class Body(BaseModel):
     """Every request body: unknown fields and loose types are refused."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 def _province(code: str) -> str:
@@ -59,7 +98,7 @@ class FilingIn(Body):
     report_type: Optional[Literal["regional_planning", "industry_planning", "enterprise_operation",
                                   "rd_activity", "talent_management", "other"]] = None
     fiscal_funded: bool = False
-    summary: Optional[Text(0, 2000)] = None
+    summary: Optional[Text(0, 2000, multiline=True)] = None
     proves: Optional[str] = Field(default=None, description="for application_proof: the id of the filing it proves")
     access_url: Optional[Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s]+$")]] = Field(
         default=None, description="for a database or tool: where it is used (http or https URL)")
@@ -84,12 +123,12 @@ class PublicationIn(Body):
     kind: Literal["news", "notice", "policy", "navigation_info"]
     title: Text(1, 200)
     province: ProvinceCode
-    body: Text(1, 20000)
+    body: Text(1, 20000, multiline=True)
 
 
 class ReviewIn(Body):
     decision: Literal["approve", "reject"]
-    note: Optional[Text(0, 2000)] = None
+    note: Optional[Text(0, 2000, multiline=True)] = None
 
 
 # How a result is applied. A result earns application points for each state of the
@@ -101,7 +140,7 @@ APPLICATION_STATES = APPLICATION_PROGRESSION + ("paused", "discontinued")
 
 class ApplicationChangeIn(Body):
     status: Literal[APPLICATION_STATES]
-    note: Optional[Text(0, 2000)] = None
+    note: Optional[Text(0, 2000, multiline=True)] = None
     proof: Optional[Text(1, 64)] = Field(
         default=None, description="id of an approved application_proof filing of the same province that "
                                   "proves this result; a change earns points only with its proof attached")
@@ -142,12 +181,12 @@ class EventsIn(Body):
 
 
 class CommentIn(Body):
-    text: Text(1, 2000)
+    text: Text(1, 2000, multiline=True)
 
 
 class EvaluationIn(Body):
     score: int = Field(ge=1, le=5)
-    feedback: Optional[Text(0, 2000)] = None
+    feedback: Optional[Text(0, 2000, multiline=True)] = None
 
 
 class FieldErrors(ValueError):

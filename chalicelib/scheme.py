@@ -64,7 +64,8 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and Infinity would pass every ge/le bound and turn scores and the stored scheme into NaN.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class IndicatorIn(Strict):

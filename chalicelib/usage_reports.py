@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from . import counting, filings, publications
+from . import counting, filings, http, publications
 from .auth import Caller, require
 from .clock import china
 from .errors import Forbidden, Invalid, NotFound
@@ -36,7 +35,6 @@ DATA_TYPES = {"report": "Report", "database": "Database_Full_Item", "tool": "Sof
               "navigation_info": "Other"}
 TSV_TYPE = "text/tab-separated-values; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass
@@ -76,8 +74,7 @@ class Report:
 def months(begin: str | None, end: str | None, now: datetime) -> list[str]:
     """The report's months ("YYYY-MM", China time); default the twelve up to this month."""
     for name, value in (("begin", begin), ("end", end)):
-        if value is not None and not _MONTH.match(value):
-            raise Invalid(f"{name} must be a month YYYY-MM", errors=[{"field": name, "message": "not YYYY-MM"}])
+        http.param(name, value, "month")
     this = china(now)
     last = end or f"{this:%Y-%m}"
     if begin is None:

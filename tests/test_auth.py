@@ -67,6 +67,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/me/feed/{filing_id}/read"): None,
     ("PUT", "/excellence-rules"): NATIONAL,
     ("PUT", "/experts/{sub}/fields"): NATIONAL,
+    ("PUT", "/experts/{sub}/home-province"): NATIONAL,
     ("POST", "/cycles/{cycle}/candidates"): NATIONAL,
     ("PUT", "/cycles/{cycle}/candidates/{filing_id}/expert-score"): {"expert"},
     ("POST", "/cycles/{cycle}/candidates/{filing_id}/confirm"): NATIONAL,

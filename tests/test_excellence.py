@@ -33,8 +33,12 @@ def nominate(client, filing_id, cycle=CYCLE, who=ADMIN, **extra):
 
 
 def assign(client, expert=EXPERT, industries=("5",)):
+    """Assign the expert fields and register their home province (their token's claim here)."""
     answer = client.put(f"/experts/{expert['sub']}/fields", {"industries": list(industries)}, headers=auth(**ADMIN))
     assert answer.status == 200, answer.json
+    home = client.put(f"/experts/{expert['sub']}/home-province", {"province": expert["province"]},
+                      headers=auth(**ADMIN))
+    assert home.status == 200, home.json
 
 
 def expert_score(client, filing_id, score=80, who=EXPERT, cycle=CYCLE, **extra):
@@ -381,6 +385,7 @@ def test_from_approval_to_feed_to_evaluation_to_selection_to_bonus_points(store,
 
 
 def test_absurdly_long_ids_are_4xx_not_store_errors(client):
-    assert client.get(f"/cycles/{CYCLE}/candidates/{'x' * 2000}", headers=auth(**ADMIN)).status == 404
+    too_long = client.get(f"/cycles/{CYCLE}/candidates/{'x' * 2000}", headers=auth(**ADMIN))
+    assert too_long.status == 422 and too_long.json["errors"][0]["field"] == "filing_id"
     long_sub = "e" * 3000
     assert client.put(f"/experts/{long_sub}/fields", {"industries": ["1"]}, headers=auth(**ADMIN)).status == 422

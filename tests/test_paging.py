@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
+import jwt
+
 import pytest
 
 from chalicelib import filings
@@ -110,13 +112,16 @@ def test_items_filed_while_walking_do_not_cause_duplicates_or_misses(client, sto
 
 
 def _tamper(cursor: str) -> list[str]:
-    head, payload, signature = cursor.split(".")
-    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    data["k"] = {**data["k"], "pk": {"S": "FILING#someone-else"}}
-    forged = base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-    flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
-    return [f"{head}.{forged}.{signature}", f"{head}.{payload}.{flipped}", cursor[:-5], cursor + "x",
-            "not-a-cursor", base64.urlsafe_b64encode(b'{"k": {}}').decode()]
+    raw = bytearray(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    variants = []
+    for at in (0, 5, len(raw) // 2, len(raw) - 1):  # version byte, nonce, sealed key, tag
+        flipped = bytearray(raw)
+        flipped[at] ^= 0x01
+        variants.append(base64.urlsafe_b64encode(bytes(flipped)).rstrip(b"=").decode())
+    # The old signed-JWT format, made with this very secret, and a readable key are refused too.
+    old = jwt.encode({"k": {"pk": {"S": "FILING#x"}}, "s": "whatever"}, "navi-local-cursor-secret-not-for-deployed-stages")
+    return variants + [cursor[:-5], cursor + "x", cursor[:20], "not-a-cursor", old, "x" * 5000,
+                       base64.urlsafe_b64encode(b'{"k": {}}').decode(), "%C2%B2"]
 
 
 def test_a_tampered_cursor_is_a_400_problem(client, store):
@@ -127,6 +132,17 @@ def test_a_tampered_cursor_is_a_400_problem(client, store):
         assert response.status == 400, (bad, response.json)
         assert response.headers["Content-Type"] == "application/problem+json"
         assert response.json["errors"][0]["field"] == "cursor"
+
+
+def test_a_cursor_reveals_nothing_of_the_table_layout(client, store):
+    seed(store, 3)
+    for path in ("/filings?limit=1", "/filings?province=320000&limit=1"):
+        cursor = client.get(path).json["next_cursor"]
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        for secret in (b'"pk"', b'"sk"', b"gsi", b"FILING", b"320000"):
+            assert secret not in raw, (path, secret)  # the old cursors carried all of these readably
+        with pytest.raises(ValueError):
+            json.loads(raw)
 
 
 def test_a_cursor_only_works_for_the_query_that_made_it(client, store):

@@ -300,5 +300,6 @@ def _caller(who):
     return Caller(who["sub"], who["role"], side=who.get("side"))
 
 
-def test_an_absurdly_long_feed_id_is_404_not_a_store_error(client):
-    assert client.post(f"/me/feed/{'x' * 2000}/read", headers=auth(**READER)).status == 404
+def test_an_absurdly_long_feed_id_is_a_422_not_a_store_error(client):
+    answer = client.post(f"/me/feed/{'x' * 2000}/read", headers=auth(**READER))
+    assert answer.status == 422 and answer.json["errors"][0]["field"] == "filing_id"

@@ -108,10 +108,16 @@ def test_a_run_of_an_open_cycle_is_provisional_and_cannot_be_published(store, cl
     assert refused.status == 409 and "provisional" in refused.json["detail"]
 
 
-@pytest.mark.parametrize("path", ["/cycles/1999/scores", "/cycles/nope/scoring-runs", "/cycles/x/scores.csv"])
+@pytest.mark.parametrize("path", ["/cycles/1999/scores", "/cycles/2019/scoring-runs", "/cycles/9999/scores.csv"])
 def test_an_unknown_cycle_is_a_404_problem(store, client, path):
     answer = client.get(path, headers=ADMIN)
     assert answer.status == 404 and answer.json["status"] == 404
+
+
+@pytest.mark.parametrize("path", ["/cycles/nope/scoring-runs", "/cycles/x/scores.csv"])
+def test_a_cycle_outside_the_cycle_id_format_is_a_422_naming_it(store, client, path):
+    answer = client.get(path, headers=ADMIN)
+    assert answer.status == 422 and answer.json["errors"][0]["field"] == "cycle"
 
 
 def test_only_national_admins_start_runs_publish_or_list_them(store, client):
