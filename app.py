@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from chalice import Chalice, Cron, Response
 
 from chalicelib import cors, filings, http, publications, reference, runtime
-from chalicelib.auth import Authenticator, Caller, require
+from chalicelib.auth import SIDES, Authenticator, Caller, require
 from chalicelib.cycles import cycles_until
 from chalicelib.errors import Problem, Unauthorized
 from chalicelib.observability import flush, flushed
@@ -232,7 +232,8 @@ def list_filings():
 
 @route("/filings/{filing_id}", "GET", "One filing", tag="filings")
 def get_filing(filing_id):
-    return filings.render(filings.get(_caller(), filing_id))
+    from chalicelib import attachments
+    return attachments.with_files("filing", filings.render(filings.get(_caller(), filing_id)))
 
 
 @route("/filings/{filing_id}/review", "POST", "Approve or reject a filing (national admin)", body=ReviewIn,
@@ -262,6 +263,20 @@ def filing_history(filing_id):
     return {"items": filings.history(_caller(), filing_id)}
 
 
+@route("/filings/{filing_id}/revisions", "POST", "Correct and resubmit a filing (its province): back to review; "
+       "an approved one stays public as approved until the change is", body=FilingIn, auth="required", tag="filings")
+def revise_filing(filing_id):
+    caller = _caller()
+    filings.writable(caller, filing_id)
+    return filings.render(filings.revise(caller, filing_id, _body(FilingIn), _now()))
+
+
+@route("/filings/{filing_id}/withdraw", "POST", "Withdraw a filing before approval (its province)", auth="required",
+       tag="filings")
+def withdraw_filing(filing_id):
+    return filings.render(filings.withdraw(_caller(), filing_id, _now()))
+
+
 # ---- publications --------------------------------------------------------------------
 
 @route("/publications", "POST", "Publish news, a notice, a policy or navigation info", body=PublicationIn,
@@ -280,7 +295,8 @@ def list_publications():
 
 @route("/publications/{publication_id}", "GET", "One publication", tag="publications")
 def get_publication(publication_id):
-    return publications.render(publications.get(_caller(), publication_id))
+    from chalicelib import attachments
+    return attachments.with_files("publication", publications.render(publications.get(_caller(), publication_id)))
 
 
 @route("/publications/{publication_id}/review", "POST", "Approve or reject a publication (national admin)",
@@ -290,9 +306,78 @@ def review_publication(publication_id):
     return publications.render(publications.review(caller, publication_id, _body(ReviewIn), _now()))
 
 
+@route("/publications/{publication_id}/revisions", "POST", "Correct and resubmit a publication (its province): "
+       "back to review", body=PublicationIn, auth="required", tag="publications")
+def revise_publication(publication_id):
+    caller = _caller()
+    publications.writable(caller, publication_id)
+    return publications.render(publications.revise(caller, publication_id, _body(PublicationIn), _now()))
+
+
+@route("/publications/{publication_id}/withdraw", "POST", "Withdraw a publication before approval (its province)",
+       auth="required", tag="publications")
+def withdraw_publication(publication_id):
+    return publications.render(publications.withdraw(_caller(), publication_id, _now()))
+
+
+@route("/me/notifications", "GET", "What concerns you, newest first: review decisions on what you filed",
+       query=LIST_QUERY, auth="required", tag="push")
+def get_notifications():
+    from chalicelib import notifications
+    return notifications.page(_caller(), _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
+
+
+# ---- files of filings and publications ------------------------------------------------
+# Upload by presigned PUT, checked on completion; downloads answer 303 to a short-lived URL
+# and are counted by the platform (chalicelib/attachments.py).
+from chalicelib.attachments import UploadIn  # noqa: E402
+
+
+def _file_routes(owner: str) -> None:
+    param = f"{owner}_id"  # API Gateway wants one name per path level: /filings/{filing_id}
+    base = f"/{owner}s/{{{param}}}/files"
+    tag = f"{owner}s"
+
+    @route(base, "POST", f"Declare a file of a {owner} and get its presigned upload (its province, before "
+           "approval)", body=UploadIn, auth="required", status=201, tag=tag)
+    def start_upload(**path):
+        from chalicelib import attachments
+        caller = _caller()
+        attachments.writable(caller, owner, path[param])  # 401/403/404/409 before the body is judged
+        return _json(attachments.start_upload(caller, owner, path[param], _body(UploadIn), _services().settings,
+                                              _now()), 201)
+
+    @route(f"{base}/{{file_id}}/complete", "POST", f"Check an uploaded file of a {owner} and attach it",
+           auth="required", tag=tag)
+    def complete_upload(file_id, **path):
+        from chalicelib import attachments
+        return attachments.complete_upload(_caller(), owner, path[param], file_id, _services().settings, _now())
+
+    @route(base, "GET", f"The files of a {owner}", tag=tag)
+    def list_files(**path):
+        from chalicelib import attachments
+        return attachments.files_of(_caller(), owner, path[param])
+
+    @route(f"{base}/{{file_id}}", "GET", f"Download a file of a {owner}: 303 to a short-lived URL; the "
+           "platform counts the download", auth="required", status=303, tag=tag)
+    def download_file(file_id, **path):
+        from chalicelib import attachments, robots
+        url = attachments.download(_caller(), owner, path[param], file_id,
+                                   app.current_request.headers.get("user-agent"), robots.counter(),
+                                   _services().settings, _now())
+        return Response(body="", status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
+
+    for view in (start_upload, complete_upload, list_files, download_file):
+        view.__name__ = f"{view.__name__}_{owner}"
+
+
+_file_routes("filing")
+_file_routes("publication")
+
+
 # ---- interactions and counters (stream triggers) -------------------------------------
 
-@route("/events", "POST", "Record views and downloads (at most 100; resent ids are duplicates)",
+@route("/events", "POST", "Record views of filings and publications (at most 100; resent ids are duplicates)",
        body=EventsIn, auth="required", status=202, tag="interactions")
 def post_events():
     from chalicelib import interactions, robots
@@ -360,10 +445,38 @@ def put_evaluation(filing_id):
     return interactions.render_evaluation(evaluation)
 
 
+@route("/filings/{filing_id}/evaluations", "GET", "A filing's evaluations with their feedback, oldest first "
+       "(its province's staff, national admins)", query=LIST_QUERY, auth="required", tag="interactions")
+def get_filing_evaluations(filing_id):
+    from chalicelib import feedback
+    return feedback.filing_evaluations(_caller(), filing_id, _limit(), _query("cursor", "cursor"),
+                                       _services().settings.cursor_secret)
+
+
+FEEDBACK_FILTERS = {"industry": "industry", "side": "word"}  # and the format each is checked against
+FEEDBACK_QUERY = {**LIST_QUERY, "industry": http.param_schema("industry"),
+                  "side": {"type": "string", "enum": list(SIDES)}}
+
+
+@route("/provinces/{code}/feedback", "GET", "Feedback (意见建议) users left on a province's results, newest first "
+       "(its staff, national admins)", query=FEEDBACK_QUERY, auth="required", tag="interactions")
+def get_province_feedback(code):
+    from chalicelib import feedback
+    return feedback.province_feed(_caller(), code, {name: _query(name, kind) for name, kind in FEEDBACK_FILTERS.items()},
+                                  _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
+
+
 @route("/filings/{filing_id}/stats", "GET", "Usage counters of a filing (settle within seconds)", tag="interactions")
 def get_filing_stats(filing_id):
     from chalicelib import stats
     return stats.filing_stats(_caller(), filing_id)
+
+
+@route("/publications/{publication_id}/stats", "GET", "Usage counters of a publication (settle within seconds)",
+       tag="interactions")
+def get_publication_stats(publication_id):
+    from chalicelib import stats
+    return stats.publication_stats(_caller(), publication_id)
 
 
 @route("/provinces/{code}/activity", "GET", "A province's running counters for a cycle",
@@ -379,6 +492,51 @@ def get_province_activity(code):
     if cycle is None:
         raise Invalid("Unknown cycle", errors=[{"field": "cycle", "message": "not a cycle id from /cycles"}])
     return stats.province_activity(code, cycle)
+
+
+@route("/activity", "GET", "Every unit's running counters for a cycle in one call (the national overview)",
+       query={"cycle": http.param_schema("cycle")}, tag="interactions")
+def get_national_activity():
+    from chalicelib import stats
+    return stats.national_activity(_query("cycle", "cycle"), _now())
+
+
+# ---- usage reports (COUNTER R5.1 tabular shape) ---------------------------------------
+USAGE_QUERY = {"begin": http.param_schema("month", description="first month (default: 11 months before end)"),
+               "end": http.param_schema("month", description="last month (default: this month, China time)")}
+
+
+def _usage_report_routes(path: str, summary: str, build: Callable[..., Any]) -> None:
+    from chalicelib import usage_reports
+
+    def answer(report, extension: str) -> Response:
+        body = usage_reports.to_tsv(report) if extension == "tsv" else usage_reports.to_xlsx(report)
+        return Response(body=body, status_code=200, headers={
+            "Content-Type": usage_reports.TSV_TYPE if extension == "tsv" else usage_reports.XLSX_TYPE,
+            "Content-Disposition": f'attachment; filename="{usage_reports.filename(report, extension)}"'})
+
+    for extension in ("tsv", "xlsx"):
+        note = "" if extension == "tsv" else " (send Accept: " + XLSX_TYPE + ")"
+
+        @route(f"{path}.{extension}", "GET", f"{summary} as {extension.upper()}{note}", query=USAGE_QUERY,
+               tag="interactions")
+        def view(_extension=extension, **params):
+            return answer(build(_caller(), params, _query("begin", "month"), _query("end", "month"), _now()),
+                          _extension)
+
+        view.__name__ = f"usage_report_{path.strip('/').split('/')[0]}_{extension}"
+
+
+def _province_usage(caller, params, begin, end, now):
+    from chalicelib import usage_reports
+    return usage_reports.province_report(caller, params["code"], begin, end, now)
+
+
+def _item_usage(kind: str):
+    def build(caller, params, begin, end, now):
+        from chalicelib import usage_reports
+        return usage_reports.item_report(caller, kind, params[f"{kind}_id"], begin, end, now)
+    return build
 
 
 # ---- scoring -------------------------------------------------------------------------
@@ -399,6 +557,11 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 if XLSX_TYPE not in app.api.binary_types:
     app.api.binary_types.append(XLSX_TYPE)
 RUN_QUERY = {"run_id": http.param_schema("id", description="national admins: a run other than the latest")}
+_usage_report_routes("/provinces/{code}/usage-report", "A province's monthly usage (its staff, national admins)",
+                     _province_usage)
+_usage_report_routes("/filings/{filing_id}/usage-report", "A filing's monthly usage", _item_usage("filing"))
+_usage_report_routes("/publications/{publication_id}/usage-report", "A publication's monthly usage",
+                     _item_usage("publication"))
 
 
 @route("/scoring-scheme", "GET", "The scoring scheme runs use: areas, indicators, weights, caps, flags",
@@ -949,6 +1112,13 @@ def on_fact_change(event):
         obs.metrics.add_metric(name=obs.COUNTER_LAG_SECONDS, unit=obs.MetricUnit.Seconds,
                                value=max(0.0, time.time() - min(float(w) for w in written if w)))
     return answer
+
+
+@app.schedule(Cron(1, 16, "*", "*", "?", "*"), name="annual_form_reminders")
+def annual_form_reminders(event):
+    """00:01 China time each day: tell province admins the annual-form window opens or closes soon."""
+    from chalicelib import notifications
+    return {"written": notifications.remind_province_admins(_now())}
 
 
 @app.schedule(Cron(0, 15, 31, 12, "?", "*"), name="year_end")

@@ -135,7 +135,7 @@ def raw_put_rate(stack, n: int) -> float:
 
 
 def batch(rng: random.Random, filings: list[str]) -> list[dict]:
-    return [{"id": str(uuid.uuid4()), "type": "view" if rng.random() < 0.8 else "download",
+    return [{"id": str(uuid.uuid4()), "type": "view",
              "filing": rng.choice(filings),
              "user_agent": "Googlebot/2.1" if rng.random() < 0.05 else BROWSER} for _ in range(100)]
 

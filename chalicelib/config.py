@@ -34,6 +34,8 @@ class Settings:
     cursor_secret: str
     start_at: datetime | None
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API (the portal's)
+    files_bucket: str = "navi-local-files"  # attachments (attachments.py)
+    s3_endpoint: str | None = None  # moto's server locally: presigned URLs must name it
     # How long a stream record's dedup marker is kept: longer than the stream can deliver it again.
     marker_ttl: timedelta = timedelta(days=7)
 
@@ -75,6 +77,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         start_at=parse_instant(start) if start else None,
         cors_origins=cors_origins,
         marker_ttl=timedelta(seconds=int(env.get("NAVI_MARKER_TTL_SECONDS") or 7 * 86400)),
+        files_bucket=env.get("NAVI_FILES_BUCKET") or f"{prefix}-files",
+        s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
     )
 
 

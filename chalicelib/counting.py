@@ -4,7 +4,7 @@ Every counter change is f(NewImage) - f(OldImage) for state-like facts (reaction
 comments, evaluations, filings, publications, application updates), so a replay, a
 duplicate or an out-of-order record nets to the same final value. View and download
 events are immutable; each counted one holds its place in its chain (same type, user and
-filing), given once when it was stored (usage_order.py): `prev_at`, the time of the
+filing or publication), given once when it was stored (usage_order.py): `prev_at`, the time of the
 chain's event before it. An event's contribution is a function of its own stored image,
 so the trigger and the recount agree whatever the delivery order or timing:
 
@@ -36,6 +36,35 @@ Deltas = dict[tuple[str, str], dict[str, int]]  # (pk, sk) -> {counter name: cha
 
 def filing_key(filing_id: str) -> tuple[str, str]:
     return f"FILING#{filing_id}", "STATS"
+
+
+# What views and downloads count on: an event names exactly one of these (its attribute of that name).
+TARGETS = ("filing", "publication")
+# Publications' usage goes into the province counters under names of its own: the scheme's
+# filing indicators keep reading filings' views and downloads alone.
+PUBLICATION_PREFIX = "publication_"
+EVENT_NAMES = ("views_total", "views_unique", "downloads_total", "downloads_unique")
+PUBLICATION_USAGE_NAMES = tuple(PUBLICATION_PREFIX + name for name in EVENT_NAMES)
+
+
+def publication_key(publication_id: str) -> tuple[str, str]:
+    return f"PUB#{publication_id}", "STATS"
+
+
+STATS_KEYS = {"filing": filing_key, "publication": publication_key}
+
+
+def item_month_key(kind: str, target: str, instant: datetime) -> tuple[str, str]:
+    """One filing's or publication's views and downloads in one China month (usage reports)."""
+    return STATS_KEYS[kind](target)[0], f"MONTH#{china(instant):%Y-%m}"
+
+
+def target_of(image: Mapping[str, Any]) -> tuple[str, str]:
+    """(kind, id) of the filing or publication an event names (ValueError unless exactly one)."""
+    named = [(kind, image[kind]) for kind in TARGETS if image.get(kind)]
+    if len(named) != 1:
+        raise ValueError("an event names exactly one of " + ", ".join(TARGETS))
+    return named[0]
 
 
 def cycle_key(province: str, cycle_id: str) -> tuple[str, str]:
@@ -199,13 +228,30 @@ def event_contribution(image: Mapping[str, Any]) -> Deltas:
         return deltas
     at = _time(image["at"])
     prev_at = _time(image["prev_at"]) if image.get("prev_at") else None
-    _usage(deltas, image["filing"], image["province"], at, event_values(image["type"], at, prev_at))
+    values = event_values(image["type"], at, prev_at)
+    kind, target = target_of(image)
+    add(deltas, item_month_key(kind, target, at), values)
+    if kind == "publication":
+        _publication_usage(deltas, target, image["province"], at, values)
+        return deltas
+    _usage(deltas, target, image["province"], at, values)
     cycle = cycle_for(at)
     if cycle is not None:
         # A counted click is activity on its unit: an account that reads widely is no single-purpose
         # puppet. Not per minute: a reader's clicks would grow its account item without bound.
         add(deltas, account_units_key(image["user"]), {unit_name(cycle.id, image["province"]): 1})
     return deltas
+
+
+def _publication_usage(deltas: Deltas, publication: str, province: str, at: datetime,
+                       values: dict[str, int]) -> None:
+    add(deltas, publication_key(publication), values)
+    cycle = cycle_for(at)
+    if cycle is None:
+        return
+    prefixed = {PUBLICATION_PREFIX + name: value for name, value in values.items()}
+    add(deltas, cycle_key(province, cycle.id), prefixed)
+    add(deltas, month_key(province, at), prefixed)
 
 
 def recount(facts: Iterable[Mapping[str, Any]]) -> Deltas:

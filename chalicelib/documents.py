@@ -6,16 +6,16 @@ from typing import Any, Collection, Mapping
 
 from pynamodb.exceptions import TransactWriteError
 
-from . import audit
+from . import audit, notifications
 from .auth import Caller, PROVINCE_ROLES, require, require_province
-from .clock import sortable
+from .clock import iso, sortable
 from .cycles import Cycle, cycle_by_id, cycle_for
 from .errors import Conflict, Invalid, NotFound
 from .models import FactBase
 from .paging import Page, decode_cursor, scope_of, take_page
 from .store import transaction
 
-STATUSES = ("pending", "approved", "rejected")
+STATUSES = ("pending", "approved", "rejected", "withdrawn")
 FILERS = ("filer", "province_admin")
 
 
@@ -57,21 +57,92 @@ def get_visible(model: type[FactBase], key: str, caller: Caller | None, what: st
 
 def review(doc: Any, prefix: str, entity: str, caller: Caller, decision: str, note: str | None,
            now: datetime) -> Any:
-    """Apply a national admin's decision; every decision is kept in the audit trail."""
+    """Apply a national admin's decision; kept in the audit trail and told to the filer.
+
+    An approved record with a proposed change has the change reviewed: approving applies it,
+    rejecting drops it; the record stays approved either way.
+    """
+    if doc.status == "withdrawn":
+        raise Conflict(f"The {entity} was withdrawn; there is nothing to review")
     before = doc.status
-    doc.status = "approved" if decision == "approve" else "rejected"
+    if doc.status == "approved" and doc.proposed:
+        proposal, doc.proposed = doc.proposed, None
+        if decision == "approve":
+            _apply(doc, proposal["fields"])
+            doc.revision = proposal["revision"]
+        action, revision = f"review-revision:{decision}", proposal["revision"]
+    else:
+        doc.status = "approved" if decision == "approve" else "rejected"
+        if doc.status == "approved" and hasattr(doc, "first_approved_at") and doc.first_approved_at is None:
+            doc.first_approved_at = now
+        action, revision = f"review:{decision}", int(doc.revision or 1)
     doc.reviewed_at, doc.reviewed_by, doc.review_note = now, caller.sub, note
-    if doc.status == "approved" and hasattr(doc, "first_approved_at") and doc.first_approved_at is None:
-        doc.first_approved_at = now
     index_keys(prefix, doc)
+    told = notifications.review_decision(doc, entity, decision, note, revision, now)
+    _save(doc, entity, caller, now, action, {"from": before, "to": doc.status, "note": note, "revision": revision},
+          told)
+    return doc
+
+
+def revise(doc: Any, prefix: str, entity: str, caller: Caller, fields: dict[str, Any], now: datetime) -> Any:
+    """Correct and resubmit (the record's province): a new version goes back to review.
+
+    A pending or rejected record changes in place and is pending again. An approved one keeps
+    what the public sees; the change waits in `proposed` until reviewed. Counters belong to
+    the record, not the version, so none of this touches them.
+    """
+    if doc.status == "withdrawn":
+        raise Conflict(f"The {entity} was withdrawn; file a new one")
+    before, revision = doc.status, int(doc.revision or 1) + 1
+    if doc.status == "approved":
+        doc.proposed = {"revision": revision, "fields": fields, "submitted_at": iso(now), "by": caller.sub}
+    else:
+        _apply(doc, fields)
+        doc.status, doc.revision, doc.proposed = "pending", revision, None
+        index_keys(prefix, doc)
+    _save(doc, entity, caller, now, "revised", {"from": before, "revision": revision, "fields": fields})
+    return doc
+
+
+def withdraw(doc: Any, prefix: str, entity: str, caller: Caller, now: datetime) -> Any:
+    """Withdraw a record before approval (idempotent); an approved one stays."""
+    if doc.status == "withdrawn":
+        return doc
+    if doc.status == "approved":
+        raise Conflict(f"The {entity} is approved; an approved record cannot be withdrawn")
+    before, doc.status = doc.status, "withdrawn"
+    index_keys(prefix, doc)
+    _save(doc, entity, caller, now, "withdrawn", {"from": before})
+    return doc
+
+
+def same_province(asked: str, own: str) -> None:
+    """A revision keeps its record's province (422 otherwise)."""
+    if asked != own:
+        raise Invalid("A revision keeps the record's province",
+                      errors=[{"field": "province", "message": f"must stay {own}"}])
+
+
+def revision_state(doc: Any) -> dict[str, Any]:
+    """What every reader may know of a record's versions (the proposed content stays in its history)."""
+    return {"revision": int(doc.revision or 1), "revision_pending": bool(doc.proposed)}
+
+
+def _apply(doc: Any, fields: dict[str, Any]) -> None:
+    for name, value in fields.items():
+        setattr(doc, name, value)
+
+
+def _save(doc: Any, entity: str, caller: Caller, now: datetime, action: str, data: dict, *also: Any) -> None:
+    """Save a changed record with its audit entry (and `also`) in one transaction, on the version read."""
     try:
         with transaction() as tx:
             tx.save(doc)  # the version attribute makes this conditional on what we read
-            tx.save(audit.entry(entity, doc.id, f"review:{decision}", caller, now,
-                                {"from": before, "to": doc.status, "note": note}))
+            tx.save(audit.entry(entity, doc.id, action, caller, now, data))
+            for extra in also:
+                tx.save(extra)
     except TransactWriteError:
-        raise Conflict(f"The {entity} changed while it was being reviewed; read it again and retry") from None
-    return doc
+        raise Conflict(f"The {entity} changed meanwhile; read it again and retry") from None
 
 
 def list_page(model: type[FactBase], prefix: str, caller: Caller | None, filters: dict[str, str | None],

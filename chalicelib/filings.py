@@ -26,21 +26,39 @@ def key(filing_id: str) -> str:
 def create(caller: Caller | None, body: FilingIn, now: datetime) -> Filing:
     """File a result for the caller's own province; it waits for review as `pending`."""
     caller, cycle = documents.filing_cycle(caller, body.province, now)
-    if body.proves is not None:
-        try:
-            Filing.get(key(body.proves), "A")
-        except Filing.DoesNotExist:
-            raise Invalid("proves names no filing", errors=[{"field": "proves", "message": "no such filing"}]) from None
+    _check_proves(body)
     filing_id = str(uuid.uuid4())
     filing = Filing(
         key(filing_id), "A", entity="filing", id=filing_id, kind=body.kind, title=body.title,
         province=body.province, unit=body.unit, industry=body.industry, report_type=body.report_type,
-        fiscal_funded=body.fiscal_funded, summary=body.summary, proves=body.proves,
+        fiscal_funded=body.fiscal_funded, summary=body.summary, proves=body.proves, access_url=body.access_url,
         status="pending", filed_at=now, cycle=cycle.id, author=caller.sub,
     )
     documents.index_keys(PREFIX, filing)
     documents.save_new(filing, "filing", caller, now, body.model_dump())
     return filing
+
+
+def _check_proves(body: FilingIn) -> None:
+    if body.proves is not None:
+        try:
+            Filing.get(key(body.proves), "A")
+        except Filing.DoesNotExist:
+            raise Invalid("proves names no filing", errors=[{"field": "proves", "message": "no such filing"}]) from None
+
+
+def revise(caller: Caller | None, filing_id: str, body: FilingIn, now: datetime) -> Filing:
+    """Correct and resubmit a filing of the caller's province (documents.revise)."""
+    filing = writable(caller, filing_id)
+    documents.same_province(body.province, filing.province)
+    _check_proves(body)
+    return documents.revise(filing, PREFIX, "filing", caller, body.model_dump(exclude={"province"}), now)
+
+
+def withdraw(caller: Caller | None, filing_id: str, now: datetime) -> Filing:
+    """Withdraw a filing of the caller's province before approval."""
+    filing = writable(caller, filing_id)
+    return documents.withdraw(filing, PREFIX, "filing", caller, now)
 
 
 def get(caller: Caller | None, filing_id: str) -> Filing:
@@ -156,11 +174,11 @@ def render(filing: Filing) -> dict[str, Any]:
     return {
         "id": filing.id, "kind": filing.kind, "title": filing.title, "province": filing.province,
         "unit": filing.unit, "industry": filing.industry, "report_type": filing.report_type,
-        "fiscal_funded": filing.fiscal_funded, "summary": filing.summary, "proves": filing.proves,
+        "fiscal_funded": filing.fiscal_funded, "summary": filing.summary, "proves": filing.proves, "access_url": filing.access_url,
         "status": filing.status, "filed_at": iso(filing.filed_at), "cycle": filing.cycle,
         "application_status": filing.application_status,
         "reviewed_at": iso(filing.reviewed_at) if filing.reviewed_at else None,
-        "review_note": filing.review_note,
+        "review_note": filing.review_note, **documents.revision_state(filing),
     }
 
 

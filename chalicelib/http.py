@@ -40,6 +40,7 @@ PARAM_FORMATS: dict[str, tuple[str, str]] = {
     "cursor": (r"[A-Za-z0-9_-]{1,4096}", "must be a next_cursor this API returned"),
     "flag": (r"true|false", "must be true or false"),
     "invitation": (r"[A-Za-z0-9_-]{32}", "must be the 32-character code of an invitation"),
+    "month": (r"[0-9]{4}-(?:0[1-9]|1[0-2])", "must be a month YYYY-MM"),
 }
 # A value the client cannot read, only return: altered, it is a bad request (400), not invalid input.
 OPAQUE_FORMATS = frozenset({"cursor"})
@@ -71,7 +72,7 @@ def param_schema(kind: str, **extra: Any) -> dict[str, Any]:
 
 # Every path parameter of every route, by name; the route wrapper checks them all before the view.
 PATH_PARAMS: dict[str, str] = {"filing_id": "id", "publication_id": "id", "comment_id": "id", "run_id": "id",
-                               "cycle": "cycle", "code": "province", "province": "province", "year": "year",
+                               "file_id": "id", "cycle": "cycle", "code": "province", "province": "province", "year": "year",
                                "sub": "sub", "org_id": "id", "population": "word", "invitation": "invitation"}
 
 

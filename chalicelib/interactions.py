@@ -1,4 +1,4 @@
-"""Interactions on approved filings: usage events, likes, favorites, comments, evaluations.
+"""Interactions on approved filings (views also on publications): usage events, likes, favorites, comments, evaluations.
 
 Endpoints store facts only; the stream trigger turns them into counters (counters.py).
 """
@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from . import counting, filings, usage_order
+from . import counting, feedback, filings, publications, usage_order
 from .auth import Caller, require
 from .clock import iso
 from .errors import Forbidden, NotFound
-from .models import Comment, Evaluation, Filing, Reaction, UsageEvent
+from .models import Comment, Evaluation, Filing, Publication, Reaction, UsageEvent
 from .own_staff import is_own_staff
 from .robots import Robots
 from .schemas import CommentIn, EvaluationIn, EventsIn
@@ -31,24 +31,22 @@ class Receipt:
 
 def record_events(caller: Caller | None, batch: EventsIn, request_agent: str | None, robots: Robots,
                   now: datetime) -> Receipt:
-    """Store a batch of views/downloads; a resent id is a duplicate, a stale filing is ignored.
+    """Store a batch of views; a resent id is a duplicate, a stale filing or publication is ignored.
 
     Robots (by the event's user agent, else the request's) are stored for the record but
     flagged so they never count. All events of a batch carry the server's receipt time;
     counted ones take their places in their chains in request order (usage_order.py).
     """
     caller = require(caller)
-    wanted = {e.filing for e in batch.events}
-    found = {f.id: f for f in Filing.batch_get([(filings.key(fid), "A") for fid in wanted],
-                                               attributes_to_get=["pk", "sk", "id", "status", "province", "author"])}
-    approved = {fid: f for fid, f in found.items() if f.status == "approved"}
+    named = [counting.target_of(event.model_dump()) for event in batch.events]
+    approved = _approved_targets(set(named))
 
     items: list[UsageEvent] = []
     seen_ids: set[str] = set()
     duplicates = ignored = 0
-    for event in batch.events:
-        filing = approved.get(event.filing)
-        if filing is None:
+    for event, target in zip(batch.events, named):
+        doc = approved.get(target)
+        if doc is None:
             ignored += 1
             continue
         if event.id in seen_ids:
@@ -56,14 +54,49 @@ def record_events(caller: Caller | None, batch: EventsIn, request_agent: str | N
             continue
         seen_ids.add(event.id)
         agent = event.user_agent if event.user_agent is not None else request_agent
-        items.append(UsageEvent(
-            *usage_order.event_key(caller.sub, event.id), entity="event", id=event.id, type=event.type,
-            filing=filing.id, user=caller.sub, at=now, province=filing.province, user_agent=agent,
-            robot=robots.is_robot(agent), author=is_own_staff(caller, filing),
-        ))
-    outcome = usage_order.store(items, [counting.counts({"robot": e.robot, "author": e.author}) for e in items], now)
+        items.append(usage_event(caller, event.id, event.type, target[0], doc, agent, robots, now))
+    outcome = _store(items, now)
     return Receipt(accepted=len(outcome.stored), duplicates=duplicates + len(outcome.duplicates),
                    ignored=ignored, robots=sum(e.robot for e in outcome.stored))
+
+
+def record_download(caller: Caller, kind: str, doc: Filing | Publication, file_id: str, agent: str | None,
+                    robots: Robots, now: datetime) -> UsageEvent | None:
+    """Count one download the platform served (approved records only), by the same rules as views."""
+    if doc.status != "approved":
+        return None
+    event = usage_event(caller, uuid.uuid4().hex, "download", kind, doc, agent, robots, now, file_id)
+    return _store([event], now).stored[0]
+
+
+def usage_event(caller: Caller, event_id: str, type_: str, kind: str, doc: Filing | Publication,
+                agent: str | None, robots: Robots, now: datetime, file_id: str | None = None) -> UsageEvent:
+    """A view or download of `doc` (a filing or publication, named by `kind`) before it takes its place."""
+    return UsageEvent(
+        *usage_order.event_key(caller.sub, event_id), entity="event", id=event_id, type=type_, user=caller.sub,
+        at=now, province=doc.province, user_agent=agent, robot=robots.is_robot(agent),
+        author=is_own_staff(caller, doc), file=file_id, **{kind: doc.id})
+
+
+def _store(items: list[UsageEvent], now: datetime) -> usage_order.Outcome:
+    return usage_order.store(items, [counting.counts({"robot": e.robot, "author": e.author}) for e in items], now)
+
+
+_TARGET_MODELS = {"filing": (Filing, filings.key), "publication": (Publication, publications.key)}
+
+
+def _approved_targets(named: set[tuple[str, str]]) -> dict[tuple[str, str], Filing | Publication]:
+    """The approved filings and publications among `named` ((kind, id) pairs), in one read per kind."""
+    found: dict[tuple[str, str], Filing | Publication] = {}
+    for kind, (model, key) in _TARGET_MODELS.items():
+        ids = {target for named_kind, target in named if named_kind == kind}
+        if not ids:
+            continue
+        for doc in model.batch_get([(key(i), "A") for i in ids],
+                                   attributes_to_get=["pk", "sk", "id", "status", "province", "author"]):
+            if doc.status == "approved":
+                found[(kind, doc.id)] = doc
+    return found
 
 
 # ---- likes and favorites ------------------------------------------------------------
@@ -138,7 +171,9 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
     filing = filings.get_approved(caller, filing_id)
     evaluation = Evaluation(filings.key(filing_id), f"EVAL#{caller.sub}", entity="evaluation", filing=filing_id,
                             user=caller.sub, side=caller.side, province=filing.province, score=body.score,
-                            feedback=body.feedback, updated_at=now, author=is_own_staff(caller, filing))
+                            feedback=body.feedback, updated_at=now, author=is_own_staff(caller, filing),
+                            industry=filing.industry)
+    feedback.index(evaluation)
     evaluation.save()
     return evaluation
 

@@ -88,6 +88,7 @@ class Filing(FactBase):
     fiscal_funded = BooleanAttribute(default=False)
     summary = UnicodeAttribute(null=True)
     proves = UnicodeAttribute(null=True)
+    access_url = UnicodeAttribute(null=True)  # a database's or tool's address
     status = UnicodeAttribute()
     filed_at = UTCDateTimeAttribute()
     cycle = UnicodeAttribute()
@@ -99,6 +100,8 @@ class Filing(FactBase):
     application_status = UnicodeAttribute(null=True)
     application_reached = NumberAttribute(default=0)  # furthest progression state earned, by index
     attributed_to = UnicodeAttribute(null=True)  # "<population>#<unit code>" beyond its province (populations.py)
+    revision = NumberAttribute(default=1)  # the version the province submitted last (documents.revise)
+    proposed = JSONAttribute(null=True)  # a change to an approved record, waiting for review
     version = VersionAttribute()
 
 
@@ -124,6 +127,8 @@ class Publication(FactBase):
     reviewed_at = UTCDateTimeAttribute(null=True)
     reviewed_by = UnicodeAttribute(null=True)
     review_note = UnicodeAttribute(null=True)
+    revision = NumberAttribute(default=1)  # the version the province submitted last (documents.revise)
+    proposed = JSONAttribute(null=True)  # a change to an approved record, waiting for review
     version = VersionAttribute()
 
 
@@ -145,9 +150,11 @@ class ApplicationUpdate(FactBase):
 
 
 class UsageEvent(FactBase):
-    """A view or download request, keyed by (user, client event id) so a resend is a duplicate.
+    """A view or download request, keyed by (user, event id) so a resend is a duplicate.
 
-    A counted event holds its place in its chain (same type, user and filing), given when
+    Views come from clients (their event id); downloads are recorded by the platform when it
+    serves a file (an id of its own). A counted event holds its place in its chain (same
+    type, user and filing or publication), given when
     it was stored and never changed: `seq` (1, 2, ...) and `prev_at`, the time of the chain's
     event before it (absent for the first). Double clicks and uniques are judged from that
     place alone, so no event stored later can precede it (see usage_order.py).
@@ -158,7 +165,9 @@ class UsageEvent(FactBase):
 
     id = UnicodeAttribute()
     type = UnicodeAttribute()
-    filing = UnicodeAttribute()
+    filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting.TARGETS)
+    publication = UnicodeAttribute(null=True)
+    file = UnicodeAttribute(null=True)  # a download: the attachment the platform served
     user = UnicodeAttribute()
     at = UTCDateTimeAttribute()
     province = UnicodeAttribute()
@@ -217,10 +226,16 @@ class Comment(FactBase):
 
 
 class Evaluation(FactBase):
-    """One user's online evaluation of a filing; a second PUT replaces it."""
+    """One user's online evaluation of a filing; a second PUT replaces it.
+
+    One with feedback is indexed on by_province (feedback.py) so the filing's province reads it.
+    """
 
     class Meta(FactBase.Meta):
         pass
+
+    by_province = ByGroup()
+    industry = UnicodeAttribute(null=True)
 
     filing = UnicodeAttribute()
     user = UnicodeAttribute()
@@ -275,6 +290,28 @@ class AuditEntry(RecordBase):
     data = JSONAttribute(null=True)
 
 
+class Attachment(RecordBase):
+    """A file of a filing or publication, registered once its upload was checked (attachments.py)."""
+
+    class Meta(RecordBase.Meta):
+        pass
+
+    id = UnicodeAttribute()
+    owner = UnicodeAttribute()  # "filing" | "publication"
+    owner_id = UnicodeAttribute()
+    province = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    name = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()
+    sha256 = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    state = UnicodeAttribute()  # "uploading" until checked, then "stored"
+    created_at = UTCDateTimeAttribute()
+    stored_at = UTCDateTimeAttribute(null=True)
+    by = UnicodeAttribute()
+
+
 class Record(RecordBase):
     """A document kept in the records table: `kind` names it, `data` holds it."""
 
@@ -291,7 +328,7 @@ class Record(RecordBase):
 
 
 FACT_MODELS = (Filing, Publication, ApplicationUpdate, UsageEvent, ChainHead, Reaction, Comment, Evaluation)
-RECORD_MODELS = (AuditEntry, Record)
+RECORD_MODELS = (AuditEntry, Attachment, Record)
 TABLES = {
     "facts": (FactBase, (ByGroup, ByStatus, ByAll)),
     "counters": (Counter, ()),

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from . import documents
-from .auth import Caller, require
+from .auth import Caller, require, require_province
 from .clock import iso
+from .errors import NotFound
 from .models import Publication
 from .paging import Page
 from .reference import PROVINCES
@@ -32,6 +33,30 @@ def create(caller: Caller | None, body: PublicationIn, now: datetime) -> Publica
     documents.index_keys(PREFIX, publication)
     documents.save_new(publication, "publication", caller, now, body.model_dump())
     return publication
+
+
+def writable(caller: Caller | None, publication_id: str) -> Publication:
+    """A publication the caller's province may change (404 missing, 403 another province's)."""
+    caller = require(caller, *documents.FILERS)
+    try:
+        publication = Publication.get(key(publication_id), "A")
+    except Publication.DoesNotExist:
+        raise NotFound(f"No publication {publication_id}") from None
+    require_province(caller, publication.province)
+    return publication
+
+
+def revise(caller: Caller | None, publication_id: str, body: PublicationIn, now: datetime) -> Publication:
+    """Correct and resubmit a publication of the caller's province (documents.revise)."""
+    publication = writable(caller, publication_id)
+    documents.same_province(body.province, publication.province)
+    return documents.revise(publication, PREFIX, "publication", caller, body.model_dump(exclude={"province"}), now)
+
+
+def withdraw(caller: Caller | None, publication_id: str, now: datetime) -> Publication:
+    """Withdraw a publication of the caller's province before approval."""
+    publication = writable(caller, publication_id)
+    return documents.withdraw(publication, PREFIX, "publication", caller, now)
 
 
 def get(caller: Caller | None, publication_id: str) -> Publication:
@@ -59,5 +84,5 @@ def render(publication: Publication) -> dict[str, Any]:
         "province": publication.province, "body": publication.body, "status": publication.status,
         "filed_at": iso(publication.filed_at), "cycle": publication.cycle,
         "reviewed_at": iso(publication.reviewed_at) if publication.reviewed_at else None,
-        "review_note": publication.review_note,
+        "review_note": publication.review_note, **documents.revision_state(publication),
     }

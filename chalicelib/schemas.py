@@ -52,6 +52,7 @@ def Text(lo: int, hi: int, multiline: bool = False):  # noqa: N802  (used as a t
 
 
 FILING_KINDS = ("report", "database", "tool", "application_proof")
+ACCESSIBLE_KINDS = ("database", "tool")  # results used online: they name where (access_url)
 REPORT_TYPES = ("regional_planning", "industry_planning", "enterprise_operation",
                 "rd_activity", "talent_management", "other")
 PUBLICATION_KINDS = ("news", "notice", "policy", "navigation_info")
@@ -99,6 +100,8 @@ class FilingIn(Body):
     fiscal_funded: bool = False
     summary: Optional[Text(0, 2000, multiline=True)] = None
     proves: Optional[str] = Field(default=None, description="for application_proof: the id of the filing it proves")
+    access_url: Optional[Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s]+$")]] = Field(
+        default=None, description="for a database or tool: where it is used (http or https URL)")
 
     @model_validator(mode="after")
     def _kind_rules(self) -> "FilingIn":
@@ -109,6 +112,8 @@ class FilingIn(Body):
             problems.append(("proves", "an application_proof names the filing it proves"))
         if self.kind != "application_proof" and self.proves is not None:
             problems.append(("proves", "only an application_proof proves another filing"))
+        if self.access_url is not None and self.kind not in ACCESSIBLE_KINDS:
+            problems.append(("access_url", "only a database or a tool has an access URL"))
         if problems:
             raise FieldErrors(problems)
         return self
@@ -143,9 +148,24 @@ class ApplicationChangeIn(Body):
 
 class EventIn(Body):
     id: str = Field(description="client-generated UUID; a resent id is a duplicate")
-    type: Literal["view", "download"]
-    filing: Text(1, 64)
+    type: Literal["view"] = Field(description="views only: the platform counts downloads when it serves a file")
+    filing: Optional[Text(1, 64)] = Field(default=None, description="the filing viewed (or name a publication)")
+    publication: Optional[Text(1, 64)] = Field(default=None, description="the publication viewed")
     user_agent: Optional[Text(0, 1000)] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_client_downloads(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("type") == "download":
+            raise FieldErrors([("type", "downloads are counted by the platform when it serves the file "
+                                        "(GET /filings/{id}/files/{file_id}); clients do not send them")])
+        return data
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "EventIn":
+        if (self.filing is None) == (self.publication is None):
+            raise FieldErrors([("filing", "name exactly one of filing and publication")])
+        return self
 
     @field_validator("id")
     @classmethod
@@ -191,10 +211,11 @@ def _errors(exc: ValidationError) -> list[dict]:
     out = []
     for err in exc.errors():
         ctx_error = (err.get("ctx") or {}).get("error")
-        if isinstance(ctx_error, FieldErrors):
-            out.extend({"field": f, "message": m} for f, m in ctx_error.problems)
-            continue
         field = ".".join(str(p) for p in err["loc"])
+        if isinstance(ctx_error, FieldErrors):
+            # A nested model's rule names its fields below where the model sits (events.3.type).
+            out.extend({"field": f"{field}.{f}" if field else f, "message": m} for f, m in ctx_error.problems)
+            continue
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown field"

@@ -29,6 +29,7 @@ from . import audit
 from .auth import Caller, require
 from .clock import iso
 from .schemas import Text
+from .counting import PUBLICATION_USAGE_NAMES
 from .errors import Conflict, Invalid, NotFound
 from .models import Record
 from .store import TransactWriteError, transaction
@@ -47,6 +48,7 @@ COUNTER_INPUTS = (
     + [f"reports_approved_{t}" for t in ("regional_planning", "industry_planning", "enterprise_operation",
                                            "rd_activity", "talent_management", "other", "none")]
     + [f"publications_approved_{k}" for k in ("news", "notice", "policy", "navigation_info")]
+    + list(PUBLICATION_USAGE_NAMES)  # views and downloads of the unit's publications (活跃度)
 )
 DERIVED_INPUTS = (
     "form_filed",            # 1 when the province's annual form for the cycle's closing year is on file

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import counters
+from . import counters, counting
 from .auth import SIDES, Caller
 from .cycles import Cycle
-from .counting import USAGE_NAMES
+from .counting import PUBLICATION_PREFIX, PUBLICATION_USAGE_NAMES, USAGE_NAMES
 
 
 def _mean(total: int, count: int) -> float | None:
@@ -40,10 +40,44 @@ def filing_stats(caller: Caller | None, filing_id: str) -> dict[str, Any]:
     return {"filing": filing_id, **shape(counters.filing_stats(filing_id))}
 
 
+def publication_stats(caller: Caller | None, publication_id: str) -> dict[str, Any]:
+    """Stats of a publication visible to the caller, in the shape of filing stats."""
+    from . import publications
+    publications.get(caller, publication_id)
+    return {"publication": publication_id, **shape(counters.values(*counting.publication_key(publication_id)))}
+
+
+def _publication_usage(numbers: dict[str, int]) -> dict[str, Any]:
+    n = {name[len(PUBLICATION_PREFIX):]: numbers.get(name, 0) for name in PUBLICATION_USAGE_NAMES}
+    return {"views": {"total": n["views_total"], "unique": n["views_unique"]},
+            "downloads": {"total": n["downloads_total"], "unique": n["downloads_unique"]}}
+
+
 def province_activity(province: str, cycle: Cycle) -> dict[str, Any]:
     """A province's running counters for one cycle, with its months inside the cycle."""
     numbers = counters.province_cycle(province, cycle.id)
     first, last = f"{cycle.first_day:%Y-%m}", f"{cycle.last_day:%Y-%m}"
-    months = {m: shape(v) for m, v in sorted(counters.province_months(province).items()) if first <= m <= last}
-    filed = {k: v for k, v in sorted(numbers.items()) if k not in USAGE_NAMES}
-    return {"province": province, "cycle": cycle.id, **shape(numbers), "approved": filed, "months": months}
+    months = {m: {**shape(v), "publications": _publication_usage(v)}
+              for m, v in sorted(counters.province_months(province).items()) if first <= m <= last}
+    return {"province": province, "cycle": cycle.id, **shape(numbers), "publications": _publication_usage(numbers),
+            "approved": _approved(numbers), "months": months}
+
+
+def _approved(numbers: dict[str, int]) -> dict[str, int]:
+    """The province×cycle counters of approved records (everything but usage)."""
+    return {k: v for k, v in sorted(numbers.items()) if k not in USAGE_NAMES and k not in PUBLICATION_USAGE_NAMES}
+
+
+def national_activity(cycle_id: str | None, now) -> dict[str, Any]:
+    """Every unit's counters for one cycle (default: the current one) from one batched read."""
+    from .cycles import cycle_by_id, cycle_for
+    from .errors import Invalid
+    from .reference import PROVINCES
+    cycle = cycle_by_id(cycle_id) if cycle_id is not None else cycle_for(now)
+    if cycle is None:
+        raise Invalid("Unknown cycle", errors=[{"field": "cycle", "message": "not a cycle id from /cycles"}])
+    units = counters.province_cycle_all(cycle.id)
+    return {"cycle": cycle.id, "items": [
+        {"province": code, "name": PROVINCES[code], **shape(numbers), "publications": _publication_usage(numbers),
+         "approved": _approved(numbers)}
+        for code, numbers in units.items()]}

@@ -1,6 +1,6 @@
 """The counting order of views and downloads: each counted event's place, given once, when stored.
 
-A chain is the events of one type, user and filing. Its head item holds the last place
+A chain is the events of one type, user and filing (or publication). Its head item holds the last place
 given (`seq`) and the time of that event (`last_at`). A request's counted events are
 written in DynamoDB transactions together with their chain heads: each head is put on
 condition that its `seq` is still the one read, each event on condition that its key is
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Mapping, Sequence
 
+from . import counting
 from .clock import parse_instant
 from .errors import Problem
 from .models import ChainHead, UsageEvent
@@ -37,12 +38,14 @@ def event_key(user: str, event_id: str) -> tuple[str, str]:
     return f"EVENT#{user}#{event_id}", "A"
 
 
-def chain_key(filing: str, kind: str, user: str) -> tuple[str, str]:
-    return f"CHAIN#{filing}#{kind}#{user}", "HEAD"
+def chain_key(target_kind: str, target: str, kind: str, user: str) -> tuple[str, str]:
+    """A filing's chains keep their first key format; other targets name their kind."""
+    named = target if target_kind == "filing" else f"{target_kind}:{target}"
+    return f"CHAIN#{named}#{kind}#{user}", "HEAD"
 
 
 def chain_of(event: Mapping) -> tuple[str, str]:
-    return chain_key(event["filing"], event["type"], event["user"])
+    return chain_key(*counting.target_of(event), event["type"], event["user"])
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,8 @@ def store(events: Sequence[UsageEvent], counted: Sequence[bool], received: datet
 
 
 def _chain(event: UsageEvent) -> tuple[str, str]:
-    return chain_key(event.filing, event.type, event.user)
+    return chain_of({"filing": event.filing, "publication": event.publication, "type": event.type,
+                     "user": event.user})
 
 
 def _read_heads(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Head]:

@@ -33,6 +33,8 @@ ACCESS: dict[str, dict[str, str]] = {
     "YearEnd": {"counters": READ, "records": WRITE},
     # Selection reminders: assignments and feeds are records; completion is read from evaluations.
     "SelectionReminders": {"facts": READ, "counters": READ, "records": WRITE},
+    # Annual-form window reminders: one notification per province into records.
+    "AnnualFormReminders": {"records": WRITE},
 }
 # tests/test_infra_policy.py runs every function on moto and checks each call against these.
 
@@ -301,6 +303,7 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], deployment: D
         "DashboardName": {"Value": {"Ref": "Dashboard"}},
         "ApiAccessLogGroup": {"Value": {"Ref": "ApiAccessLogGroup"}},
     }
+    add_files_bucket(resources, outputs)
     conditions = {"InChina": {"Fn::Equals": [{"Ref": "AWS::Partition"}, "aws-cn"]}}
     return {"Parameters": parameters, "Conditions": conditions, "Resources": resources, "Outputs": outputs}
 
@@ -389,6 +392,20 @@ def api_alarms(deployment: Deployment) -> dict[str, Any]:
                               "Sum", 1),
         "ApiThrottledAlarm": throttled,
     }
+
+
+def add_files_bucket(resources: dict[str, Any], outputs: dict[str, Any]) -> None:
+    """The attachments bucket (infra/files.py), its name in every function's environment, and the
+    S3 statements of the functions that use it."""
+    from infra import files
+    resources.update(files.cloudformation_resources())
+    for function in (name for name, r in resources.items() if f"{name}Role" in resources and "Properties" in r
+                     and "Environment" in r["Properties"]):
+        resources[function]["Properties"]["Environment"]["Variables"][files.ENV_VAR] = {"Ref": files.LOGICAL_ID}
+        if function in files.FUNCTIONS:
+            policy = resources[f"{function}Role"]["Properties"]["Policies"][0]["PolicyDocument"]
+            policy["Statement"].extend(files.role_statements())
+    outputs[f"{files.LOGICAL_ID}Name"] = {"Value": {"Ref": files.LOGICAL_ID}}
 
 
 # API Gateway answers an unknown path itself (403 "Missing Authentication Token"); this makes

@@ -465,6 +465,13 @@ class Scheduler:
 
 # ---- the stack -----------------------------------------------------------------------
 
+def create_files_bucket(settings: Any) -> str:
+    """The attachments bucket on moto's S3 (the stage's endpoint, so presigned URLs name it)."""
+    from chalicelib import attachments
+    from infra.files import create_bucket
+    return create_bucket(attachments.s3(settings), settings)
+
+
 def _handler(module: types.ModuleType, handler_string: str) -> Callable[[dict, Any], Any]:
     """The object Lambda would call for `handler_string`: the decorated function itself."""
     module_name, attr = handler_string.rsplit(".", 1)
@@ -504,6 +511,7 @@ class Stack:
         from infra.tables import create_tables
         with self.poller.lock:
             runtime.install(self.services)
+            create_files_bucket(self.services.settings)
             arn = create_tables(self._dynamodb, self.services.settings)["facts"]
             if arn != self.stream_arn:
                 self.stream_arn = arn
@@ -607,6 +615,7 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
 
         dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name=settings.region)
         stream_arn = create_tables(dynamodb, settings)["facts"]
+        create_files_bucket(settings)
         # app.py reads its stream ARN from here at import (a placeholder otherwise).
         previous_env.update(apply_environment({"NAVI_FACTS_STREAM_ARN": stream_arn}))
         module = importlib.import_module(app_module) if isinstance(app_module, str) else app_module

@@ -4,7 +4,7 @@
     .venv/bin/python scripts/rehearse.py [URL] [--scale 1.0] [--publish] [--export scores.xlsx]
 
 It files and reviews thousands of results for all 32 units (activity varies by unit),
-publishes news, records views and downloads, likes, favorites, comments, evaluations from
+publishes news, records views (downloads are counted only when files are served), likes, favorites, comments, evaluations from
 every user side and application changes, files each unit's annual form when the server's
 clock is inside 15–31 October, waits for the counters to settle, starts a scoring run of
 the cycle the server is in and prints the ranking. Tokens are HS256, signed with the local
@@ -212,7 +212,7 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 4, p
         sub, side = users[user_index % len(users)]
         token = api.token(sub, "user", side=side)
         targets = rng.sample(popular, min(len(popular), events_per_batch))
-        events = [{"id": str(uuid.uuid4()), "type": rng.choice(("view", "view", "download")), "filing": f["id"],
+        events = [{"id": str(uuid.uuid4()), "type": "view", "filing": f["id"],
                    "user_agent": "Mozilla/5.0 (rehearsal)"} for f in targets]
         answer = api.call("POST", "/events", token, {"events": events}, ok=(202, 404, 405))
         for f in targets[:rng.randint(0, 6)]:
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ 3,200 filings; tests use 0.02")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--workers", type=int, default=4, help="parallel clients (default 4)")
-    parser.add_argument("--events-per-batch", type=int, default=100, help="views/downloads per POST /events (≤100)")
+    parser.add_argument("--events-per-batch", type=int, default=100, help="views per POST /events (≤100)")
     parser.add_argument("--publish", action="store_true", help="publish the run when the cycle has closed")
     parser.add_argument("--export", help="also write the run as .csv or .xlsx to this path")
     parser.add_argument("--store", help="the stack's embedded DynamoDB, to recount against at the end "

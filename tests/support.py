@@ -24,6 +24,7 @@ from moto import mock_aws  # noqa: E402
 from chalicelib import runtime  # noqa: E402
 from chalicelib.clock import FixedClock, parse_instant  # noqa: E402
 from chalicelib.config import LOCAL_JWT_SECRET, load_settings  # noqa: E402
+from infra.files import create_bucket  # noqa: E402
 from infra.tables import create_tables  # noqa: E402
 
 DEFAULT_NOW = "2024-05-15T10:00:00+08:00"
@@ -63,6 +64,7 @@ def store():
         settings = load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "navi-test",
                                   "AWS_REGION": "cn-north-1"})
         arns = create_tables(boto3.client("dynamodb", region_name="cn-north-1"), settings)
+        create_bucket(boto3.client("s3", region_name="cn-north-1"), settings)
         clock = FixedClock(parse_instant(DEFAULT_NOW))
         runtime.install(runtime.Services(settings=settings, clock=clock))
         yield Store(clock, arns["facts"])

@@ -82,10 +82,14 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("PUT", "/filings/{filing_id}/attribution"): {"national_admin", "province_admin", "filer"},
     ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs"): NATIONAL,
     ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs/{run_id}/publish"): NATIONAL,
+    **{(method, f"/{owner}s/{{{owner}_id}}{rest}"): FILERS for owner in ("filing", "publication")
+       for method, rest in (("POST", "/files"), ("POST", "/files/{file_id}/complete"), ("POST", "/revisions"),
+                            ("POST", "/withdraw"))},
 }
 # Routes whose records belong to a province: a same-role token of another province is 403.
 PROVINCE_BOUND = {("POST", "/filings"), ("PUT", "/filings/{filing_id}/application"), ("POST", "/publications"),
-                  ("PUT", "/provinces/{code}/annual-forms/{year}")}
+                  ("PUT", "/provinces/{code}/annual-forms/{year}"),
+                  *(route for route in ALLOWED if route[1].endswith(("/files", "/complete", "/revisions", "/withdraw")))}
 
 
 def write_routes() -> list[tuple[str, str]]:
@@ -107,6 +111,12 @@ def valid_body(method: str, path: str, filing_id: str, province: str = HOME):
         ("POST", "/filings/{filing_id}/comments"): {"text": "很有参考价值"},
         ("PUT", "/filings/{filing_id}/evaluation"): {"score": 4, "feedback": "好"},
         ("PUT", "/provinces/{code}/annual-forms/{year}"): annual_form(),
+        ("POST", "/filings/{filing_id}/revisions"): report_body(province),
+        ("POST", "/publications/{publication_id}/revisions"): {"kind": "news", "title": "新闻", "province": province,
+                                                              "body": "修订正文"},
+        **{("POST", f"/{owner}s/{{{owner}_id}}/files"): {
+            "name": "报告.pdf", "purpose": "report", "content_type": "application/pdf", "size": 10, "sha256": "0" * 64}
+           for owner in ("filing", "publication")},
     }.get((method, path), {})
 
 
@@ -118,7 +128,8 @@ def targets(client):
                               headers=auth(**who("filer"))).json
     return {"filing_id": filing["id"], "publication_id": publication["id"], "comment_id": "c-1",
             "code": HOME, "invitation": "A" * 32, "year": "2024", "cycle": "2024", "run_id": "r-1", "sub": "expert-x",
-            "org_id": "org-x", "population": "service_bases"}
+            "org_id": "org-x", "population": "service_bases",
+            "file_id": "file-1"}
 
 
 def concrete(path: str, targets: dict) -> str:

@@ -1,7 +1,7 @@
 """Eight clients at once on the live local stack: every request acts as its own caller, every
 fresh event is kept once, and the settled counters equal the recount and the COUNTER rules.
 
-Clients post batches of views and downloads whose chains span requests and stream batches,
+Clients post batches of views whose chains span requests and stream batches,
 resend earlier batches, and comment; a `user` keeps trying to review filings while a
 national admin reviews others. The stream trigger runs throughout (no drain until the end).
 """
@@ -59,7 +59,7 @@ def test_eight_concurrent_clients_are_counted_exactly_and_never_act_as_each_othe
                                                                    "ignored": 0}:
                     problems.append(f"{user} resend: {answer.status_code} {answer.text}")
                 continue
-            batch = [{"id": str(uuid.uuid4()), "type": rng.choice(["view", "download"]),
+            batch = [{"id": str(uuid.uuid4()), "type": "view",
                       "filing": rng.choice(filings), "user_agent": BROWSER} for _ in range(rng.randint(20, 60))]
             sent[user].append(batch)
             answer = api.post("/events", {"events": batch}, token=token)

@@ -21,7 +21,7 @@ from chalicelib import counters, interactions, runtime
 from chalicelib.auth import Caller
 from chalicelib.clock import FixedClock, parse_instant
 from chalicelib.config import load_settings
-from chalicelib.models import Filing
+from chalicelib.models import Filing, Publication
 from chalicelib.robots import Robots
 from chalicelib.schemas import ApplicationChangeIn, CommentIn, EvaluationIn, EventsIn
 from infra.tables import create_tables
@@ -32,9 +32,11 @@ ROBOTS = Robots(["bot", "crawl"])
 USERS = [Caller("u1", "user", side="government"), Caller("u2", "user", side="enterprise"),
          Caller("u3", "user", side="university"), Caller("author", "filer", province="320000")]
 FILINGS = ["f1", "f2"]
+# What views and downloads land on: both filings and a publication of the same unit.
+TARGETS = [("filing", "f1"), ("filing", "f2"), ("publication", "p1")]
 
 operation = st.one_of(
-    st.tuples(st.just("event"), st.sampled_from(["view", "download"]), st.integers(0, 3), st.integers(0, 1),
+    st.tuples(st.just("event"), st.sampled_from(["view", "download"]), st.integers(0, 3), st.integers(0, 2),
               st.booleans(), st.sampled_from([0, 1, 10, 29, 30, 31, 600, 3599, 3600, 86400])),
     st.tuples(st.just("resend"), st.integers(0, 50)),
     st.tuples(st.just("reaction"), st.sampled_from(["like", "favorite"]), st.integers(0, 3), st.integers(0, 1),
@@ -66,6 +68,8 @@ def world():
             f = Filing(f"FILING#{fid}", "A", entity="filing", id=fid, kind="report", title="t", province="320000",
                        unit="u", industry="1", status="approved", filed_at=now, cycle="2024", author="author")
             f.save()
+        Publication("PUB#p1", "A", entity="publication", id="p1", kind="news", title="t", province="320000",
+                    body="b", status="approved", filed_at=now, cycle="2024", author="author").save()
         try:
             yield clock, StreamTap(arns["facts"])
         finally:
@@ -79,13 +83,11 @@ def play(history, clock) -> None:
     for op in history:
         kind = op[0]
         if kind == "event":
-            _, etype, user, filing, robot, step = op
+            _, etype, user, target, robot, step = op
             clock.advance(seconds=step)
-            event = {"id": str(uuid.uuid4()), "type": etype, "filing": FILINGS[filing],
-                     "user_agent": "crawlbot/1" if robot else "Mozilla/5.0"}
-            sent.append((USERS[user], event))
-            interactions.record_events(USERS[user], EventsIn.model_validate({"events": [event]}), None, ROBOTS,
-                                       clock.now())
+            views = send_usage(USERS[user], etype, TARGETS[target], "crawlbot/1" if robot else "Mozilla/5.0",
+                               clock.now())
+            sent.extend((USERS[user], event) for event in views)
         elif kind == "resend" and sent:
             caller, event = sent[op[1] % len(sent)]
             interactions.record_events(caller, EventsIn.model_validate({"events": [event]}), None, ROBOTS,
@@ -109,6 +111,21 @@ def play(history, clock) -> None:
             filings.change_application(USERS[3], FILINGS[op[1]], ApplicationChangeIn(status=op[2]), clock.now())
         elif kind == "later":
             clock.advance(seconds=op[1])
+
+
+def send_usage(caller: Caller, etype: str, target: tuple[str, str], agent: str, now, count: int = 1) -> list[dict]:
+    """`count` views (one request) or downloads (served one by one) of a target at `now`; returns the views sent."""
+    kind, target_id = target
+    if etype == "download":
+        model, key = (Filing, f"FILING#{target_id}") if kind == "filing" else (Publication, f"PUB#{target_id}")
+        doc = model.get(key, "A")
+        for _ in range(count):
+            assert interactions.record_download(caller, kind, doc, "file-1", agent, ROBOTS, now) is not None
+        return []
+    events = [{"id": str(uuid.uuid4()), "type": "view", kind: target_id, "user_agent": agent} for _ in range(count)]
+    receipt = interactions.record_events(caller, EventsIn.model_validate({"events": events}), None, ROBOTS, now)
+    assert receipt.accepted == count and receipt.duplicates == 0
+    return events
 
 
 def poison_record(template: dict) -> dict:

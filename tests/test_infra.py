@@ -21,7 +21,8 @@ LINT_REGIONS = ["cn-north-1", "cn-northwest-1", "us-east-1"]
 STAGE = "prod"  # what `make package STAGE=prod` deploys
 YEAR_END_MOTO_S = 55  # bench/bench_scoring.py at national scale on moto, an upper bound (README "Deploy")
 CHALICE_NAMES = {"APIHandler": "api_handler", "FactsStream": "facts_stream", "PushStream": "push_stream",
-                 "YearEnd": "year_end", "SelectionReminders": "selection_reminders"}
+                 "YearEnd": "year_end", "SelectionReminders": "selection_reminders",
+                 "AnnualFormReminders": "annual_form_reminders"}
 PLACEHOLDER = "arn:aws:dynamodb:cn-north-1:000000000000:table/navi-{}/stream/placeholder"
 
 
