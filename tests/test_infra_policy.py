@@ -84,7 +84,7 @@ def s3_needed(operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
 
 def s3_allowed(function: str) -> list[tuple[str, str]]:
     """(action, object key pattern; "" the bucket itself) the function's role allows on the files bucket."""
-    resources = template.merge_template(packaged_like(), stage_environment("dev"))["Resources"]
+    resources = template.merge_template(packaged_like(), stage_environment("dev"), stage_deployment("dev"))["Resources"]
     out = []
     for policy in resources[f"{function}Role"]["Properties"]["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
