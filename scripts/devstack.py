@@ -435,13 +435,15 @@ def scheduled_event(name: str, at: datetime, region: str) -> dict[str, Any]:
 class Scheduler:
     """Fires each schedule when the app clock crosses its next cron instant (once per crossing)."""
 
-    def __init__(self, jobs: list[ScheduledJob], now: Callable[[], datetime], region: str):
+    def __init__(self, jobs: list[ScheduledJob], now: Callable[[], datetime | None], region: str):
         self.jobs, self.now, self.region = jobs, now, region
         self._last: datetime | None = None
 
     def check(self) -> list[str]:
-        """Fire what is due; return the names fired."""
+        """Fire what is due; return the names fired (none while the app clock is not the stack's)."""
         now = self.now()
+        if now is None:
+            return []
         if self._last is None or now < self._last:
             # First look, or the clock was set back (tests): aim at the next instant from here.
             for job in self.jobs:
@@ -642,7 +644,13 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
                               trim=lambda before: moto_store.trim_stream(settings.facts_table, settings.region,
                                                                          before))
         poller.start_positions()
-        scheduler = Scheduler(jobs, lambda: runtime.services().clock.now(), settings.region)
+        def app_clock() -> datetime | None:
+            current = runtime.services()
+            # Services of another store (a moto-backed test in this process) own the clock then:
+            # the stack's schedules must not fire into that store.
+            return current.clock.now() if current.settings == settings else None
+
+        scheduler = Scheduler(jobs, app_clock, settings.region)
 
         config = Config.create(chalice_stage=STAGE, app_name=app.app_name, project_dir=str(ROOT),
                                chalice_app=app, config_from_disk=json.loads(

@@ -298,3 +298,15 @@ def test_the_poller_reads_on_after_its_shard_iterator_expired(start_fake):
         except Exception:
             continue  # the expired iterator's read fails once; the next pass reads from the position
     assert seen == ["before", "after"]
+
+
+def test_schedules_do_not_fire_into_another_stores_clock(start_fake):
+    """A moto-backed test in this process installs its own store and clock: the stack must not act on it."""
+    from chalicelib.config import load_settings
+    stack = start_fake()
+    clock = FixedClock(parse_instant("2025-12-31T22:59:58+08:00"))
+    runtime.install(runtime.Services(settings=load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "other"}),
+                                     clock=clock))
+    stack.scheduler.check()
+    clock.advance(seconds=3)
+    assert stack.scheduler.check() == [] and stack.app_module.fired == []
