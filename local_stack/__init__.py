@@ -1,1 +1,1 @@
-"""The embedded local stack: moto made safe and flat in cost, the stream poller and the schedules."""
+"""What the local stack adds to moto and Chalice's local server: a safe, flat embedded store, one request per thread, writes paced by the trigger."""

@@ -9,8 +9,10 @@ serves concurrent clients and a national year of data on it, so this module:
   serializes writes to one item: no request sees another half-applied;
 - runs a transaction by checking every condition first and writing only when all hold
   (what DynamoDB does), snapshotting just the items it touches in case a write fails;
-- answers a base-table query from its partition, and a lookup of a missing key without
-  creating an empty partition;
+- answers a base-table query from its partition, a lookup of a missing key without
+  creating an empty partition, and a scan page from its start key;
+- reads and writes the hot calls' plain DynamoDB JSON with json instead of moto's
+  shape-walking parser and serializer;
 - trims stream records every reader has passed (`trim_stream`), bounds the shard
   iterators kept, and deletes items whose TTL has passed (`expire`), as DynamoDB does.
 
