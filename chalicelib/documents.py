@@ -55,6 +55,18 @@ def get_visible(model: type[FactBase], key: str, caller: Caller | None, what: st
     return doc
 
 
+def get_writable(model: type[FactBase], key: str, caller: Caller | None, what: str) -> Any:
+    """The document if the caller's province may change it: 404 when it does not exist, 403 when it is
+    another province's (ids are random UUIDs: the token's province is what does not allow the action)."""
+    caller = require(caller, *FILERS)
+    try:
+        doc = model.get(key, "A")
+    except model.DoesNotExist:
+        raise NotFound(f"No {what} {key.split('#', 1)[1]}") from None
+    require_province(caller, doc.province)
+    return doc
+
+
 def review(doc: Any, prefix: str, entity: str, caller: Caller, decision: str, note: str | None,
            now: datetime) -> Any:
     """Apply a national admin's decision; kept in the audit trail and told to the filer.

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from . import audit, documents
-from .auth import Caller, require, require_province
+from .auth import Caller, require
 from .clock import iso, sortable
 from .documents import FILERS
 from .errors import Conflict, Invalid, NotFound
@@ -143,17 +143,8 @@ def _check_proof(proof_id: str, filing: Filing) -> None:
 
 
 def writable(caller: Caller | None, filing_id: str) -> Filing:
-    """A filing the caller may change: 404 when it does not exist, 403 when it is another province's.
-
-    Writes answer 403 even for another province's unapproved filing (ids are random UUIDs):
-    the token's province is what does not allow the action."""
-    caller = require(caller, *FILERS)
-    try:
-        filing = Filing.get(key(filing_id), "A")
-    except Filing.DoesNotExist:
-        raise NotFound(f"No filing {filing_id}") from None
-    require_province(caller, filing.province)
-    return filing
+    """A filing the caller may change: 404 when it does not exist, 403 when it is another province's."""
+    return documents.get_writable(Filing, key(filing_id), caller, "filing")
 
 
 def application_history(caller: Caller | None, filing_id: str) -> list[ApplicationUpdate]:

@@ -6,9 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from . import documents
-from .auth import Caller, require, require_province
+from .auth import Caller, require
 from .clock import iso
-from .errors import NotFound
 from .models import Publication
 from .paging import Page
 from .reference import PROVINCES
@@ -37,13 +36,7 @@ def create(caller: Caller | None, body: PublicationIn, now: datetime) -> Publica
 
 def writable(caller: Caller | None, publication_id: str) -> Publication:
     """A publication the caller's province may change (404 missing, 403 another province's)."""
-    caller = require(caller, *documents.FILERS)
-    try:
-        publication = Publication.get(key(publication_id), "A")
-    except Publication.DoesNotExist:
-        raise NotFound(f"No publication {publication_id}") from None
-    require_province(caller, publication.province)
-    return publication
+    return documents.get_writable(Publication, key(publication_id), caller, "publication")
 
 
 def revise(caller: Caller | None, publication_id: str, body: PublicationIn, now: datetime) -> Publication:
