@@ -10,14 +10,15 @@ from typing import Any, Callable
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Cron, Response
 
-from chalicelib import cors, filings, http, publications, reference, runtime
-from chalicelib.auth import SIDES, Authenticator, Caller, require
-from chalicelib.cycles import cycles_until
-from chalicelib.errors import Problem, Unauthorized
-from chalicelib.observability import flush, flushed
-from chalicelib.paging import parse_limit
-from chalicelib.schemas import (ApplicationChangeIn, CommentIn, EvaluationIn, EventsIn, FilingIn, PublicationIn,
-                                ReviewIn, parse)
+from chalicelib.core import cors, http, reference, runtime
+from chalicelib.documents import filings, publications
+from chalicelib.core.auth import SIDES, Authenticator, Caller, require
+from chalicelib.core.cycles import cycles_until
+from chalicelib.core.errors import Problem, Unauthorized
+from chalicelib.core.observability import flush, flushed
+from chalicelib.core.paging import parse_limit
+from chalicelib.core.schemas import (ApplicationChangeIn, CommentIn, EvaluationIn, EventsIn, FilingIn, PublicationIn,
+                                     ReviewIn, parse)
 
 app = Chalice(app_name="patentnavi-eval", configure_logs=False)  # Powertools writes the log lines
 logger = Logger(service="patentnavi-eval", json_serializer=http.redacted_json)  # no token reaches a log
@@ -55,7 +56,7 @@ def _body(model):
 
 
 def _query(name: str, kind: str) -> str | None:
-    """A query parameter in its declared format (chalicelib.http.PARAM_FORMATS); 422 otherwise."""
+    """A query parameter in its declared format (chalicelib.core.http.PARAM_FORMATS); 422 otherwise."""
     return http.param(name, (app.current_request.query_params or {}).get(name), kind)
 
 
@@ -173,7 +174,7 @@ def _list(domain, filters: dict) -> dict:
 
 @route("/health", "GET", "Liveness of the API and its store", auth="none")
 def health():
-    from chalicelib.models import Counter
+    from chalicelib.core.models import Counter
     try:
         Counter.count("HEALTH")
     except Exception:  # any store failure means not healthy
@@ -184,7 +185,7 @@ def health():
 
 @route("/openapi.json", "GET", "This API's OpenAPI 3.1 document", auth="none")
 def openapi_document():
-    from chalicelib.openapi import document
+    from chalicelib.core.openapi import document
     return document(http.ROUTES)
 
 
@@ -232,7 +233,7 @@ def list_filings():
 
 @route("/filings/{filing_id}", "GET", "One filing", tag="filings")
 def get_filing(filing_id):
-    from chalicelib import attachments
+    from chalicelib.documents import attachments
     return attachments.with_files("filing", filings.render(filings.get(_caller(), filing_id)))
 
 
@@ -295,7 +296,7 @@ def list_publications():
 
 @route("/publications/{publication_id}", "GET", "One publication", tag="publications")
 def get_publication(publication_id):
-    from chalicelib import attachments
+    from chalicelib.documents import attachments
     return attachments.with_files("publication", publications.render(publications.get(_caller(), publication_id)))
 
 
@@ -323,14 +324,14 @@ def withdraw_publication(publication_id):
 @route("/me/notifications", "GET", "What concerns you, newest first: review decisions on what you filed",
        query=LIST_QUERY, auth="required", tag="push")
 def get_notifications():
-    from chalicelib import notifications
+    from chalicelib.documents import notifications
     return notifications.page(_caller(), _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
 
 
 # ---- files of filings and publications ------------------------------------------------
 # Upload by presigned PUT, checked on completion; downloads answer 303 to a short-lived URL
 # and are counted by the platform (chalicelib/attachments.py).
-from chalicelib.attachments import UploadIn  # noqa: E402
+from chalicelib.documents.attachments import UploadIn  # noqa: E402
 
 
 def _file_routes(owner: str) -> None:
@@ -341,7 +342,7 @@ def _file_routes(owner: str) -> None:
     @route(base, "POST", f"Declare a file of a {owner} and get its presigned upload (its province, before "
            "approval)", body=UploadIn, auth="required", status=201, tag=tag)
     def start_upload(**path):
-        from chalicelib import attachments
+        from chalicelib.documents import attachments
         caller = _caller()
         attachments.writable(caller, owner, path[param])  # 401/403/404/409 before the body is judged
         return _json(attachments.start_upload(caller, owner, path[param], _body(UploadIn), _services().settings,
@@ -350,18 +351,19 @@ def _file_routes(owner: str) -> None:
     @route(f"{base}/{{file_id}}/complete", "POST", f"Check an uploaded file of a {owner} and attach it",
            auth="required", tag=tag)
     def complete_upload(file_id, **path):
-        from chalicelib import attachments
+        from chalicelib.documents import attachments
         return attachments.complete_upload(_caller(), owner, path[param], file_id, _services().settings, _now())
 
     @route(base, "GET", f"The files of a {owner}", tag=tag)
     def list_files(**path):
-        from chalicelib import attachments
+        from chalicelib.documents import attachments
         return attachments.files_of(_caller(), owner, path[param])
 
     @route(f"{base}/{{file_id}}", "GET", f"Download a file of a {owner}: 303 to a short-lived URL; the "
            "platform counts the download", auth="required", status=303, tag=tag)
     def download_file(file_id, **path):
-        from chalicelib import attachments, robots
+        from chalicelib.documents import attachments
+        from chalicelib.usage import robots
         url = attachments.download(_caller(), owner, path[param], file_id,
                                    app.current_request.headers.get("user-agent"), robots.counter(),
                                    _services().settings, _now())
@@ -380,12 +382,12 @@ _file_routes("publication")
 @route("/events", "POST", "Record views of filings and publications (at most 100; resent ids are duplicates)",
        body=EventsIn, auth="required", status=202, tag="interactions")
 def post_events():
-    from chalicelib import interactions, robots
+    from chalicelib.usage import interactions, robots
     caller = _caller()
     batch = _body(EventsIn)
     receipt = interactions.record_events(caller, batch, app.current_request.headers.get("user-agent"),
                                          robots.counter(), _now())
-    from chalicelib import observability as obs
+    from chalicelib.core import observability as obs
     for name, value in ((obs.EVENTS_ACCEPTED, receipt.accepted), (obs.EVENTS_DUPLICATE, receipt.duplicates),
                         (obs.ROBOTS_DROPPED, receipt.robots)):
         obs.metrics.add_metric(name=name, unit=obs.MetricUnit.Count, value=value)
@@ -397,12 +399,12 @@ def _reaction_routes(kind: str) -> None:
 
     @route(path, "PUT", f"Hold a {kind} on an approved filing (idempotent)", auth="required", tag="interactions")
     def hold(filing_id):
-        from chalicelib import interactions
+        from chalicelib.usage import interactions
         return interactions.set_reaction(_caller(), filing_id, kind, True, _now())
 
     @route(path, "DELETE", f"Let go of a {kind} (idempotent)", auth="required", tag="interactions")
     def release(filing_id):
-        from chalicelib import interactions
+        from chalicelib.usage import interactions
         return interactions.set_reaction(_caller(), filing_id, kind, False, _now())
 
     hold.__name__, release.__name__ = f"hold_{kind}", f"release_{kind}"
@@ -415,7 +417,7 @@ _reaction_routes("favorite")
 @route("/filings/{filing_id}/comments", "POST", "Comment on an approved filing", body=CommentIn,
        auth="required", status=201, tag="interactions")
 def post_comment(filing_id):
-    from chalicelib import interactions
+    from chalicelib.usage import interactions
     caller = _caller()
     comment = interactions.add_comment(caller, filing_id, _body(CommentIn), _now())
     return _json(interactions.render_comment(comment), 201)
@@ -423,14 +425,14 @@ def post_comment(filing_id):
 
 @route("/filings/{filing_id}/comments", "GET", "Comments of a filing, oldest first", tag="interactions")
 def get_comments(filing_id):
-    from chalicelib import interactions
+    from chalicelib.usage import interactions
     return {"items": [interactions.render_comment(c) for c in interactions.list_comments(_caller(), filing_id)]}
 
 
 @route("/filings/{filing_id}/comments/{comment_id}", "DELETE", "Delete a comment (its author or a national admin)",
        auth="required", status=204, tag="interactions")
 def delete_comment(filing_id, comment_id):
-    from chalicelib import interactions
+    from chalicelib.usage import interactions
     interactions.delete_comment(_caller(), filing_id, comment_id, _now())
     return Response(body="", status_code=204)
 
@@ -438,8 +440,8 @@ def delete_comment(filing_id, comment_id):
 @route("/filings/{filing_id}/evaluation", "PUT", "Evaluate an approved filing (role user; replaces your last)",
        body=EvaluationIn, auth="required", tag="interactions")
 def put_evaluation(filing_id):
-    from chalicelib import interactions
-    from chalicelib.organisations import as_member
+    from chalicelib.usage import interactions
+    from chalicelib.selection.organisations import as_member
     caller = as_member(_caller())  # a member evaluates as its organisation's side
     evaluation = interactions.evaluate(caller, filing_id, _body(EvaluationIn), _now())
     return interactions.render_evaluation(evaluation)
@@ -448,7 +450,7 @@ def put_evaluation(filing_id):
 @route("/filings/{filing_id}/evaluations", "GET", "A filing's evaluations with their feedback, oldest first "
        "(its province's staff, national admins)", query=LIST_QUERY, auth="required", tag="interactions")
 def get_filing_evaluations(filing_id):
-    from chalicelib import feedback
+    from chalicelib.documents import feedback
     return feedback.filing_evaluations(_caller(), filing_id, _limit(), _query("cursor", "cursor"),
                                        _services().settings.cursor_secret)
 
@@ -461,30 +463,30 @@ FEEDBACK_QUERY = {**LIST_QUERY, "industry": http.param_schema("industry"),
 @route("/provinces/{code}/feedback", "GET", "Feedback (意见建议) users left on a province's results, newest first "
        "(its staff, national admins)", query=FEEDBACK_QUERY, auth="required", tag="interactions")
 def get_province_feedback(code):
-    from chalicelib import feedback
+    from chalicelib.documents import feedback
     return feedback.province_feed(_caller(), code, {name: _query(name, kind) for name, kind in FEEDBACK_FILTERS.items()},
                                   _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
 
 
 @route("/filings/{filing_id}/stats", "GET", "Usage counters of a filing (settle within seconds)", tag="interactions")
 def get_filing_stats(filing_id):
-    from chalicelib import stats
+    from chalicelib.usage import stats
     return stats.filing_stats(_caller(), filing_id)
 
 
 @route("/publications/{publication_id}/stats", "GET", "Usage counters of a publication (settle within seconds)",
        tag="interactions")
 def get_publication_stats(publication_id):
-    from chalicelib import stats
+    from chalicelib.usage import stats
     return stats.publication_stats(_caller(), publication_id)
 
 
 @route("/provinces/{code}/activity", "GET", "A province's running counters for a cycle",
        query={"cycle": http.param_schema("cycle")}, tag="interactions")
 def get_province_activity(code):
-    from chalicelib import stats
-    from chalicelib.cycles import cycle_by_id, cycle_for
-    from chalicelib.errors import Invalid, NotFound
+    from chalicelib.usage import stats
+    from chalicelib.core.cycles import cycle_by_id, cycle_for
+    from chalicelib.core.errors import Invalid, NotFound
     if code not in reference.PROVINCES:
         raise NotFound(f"No provincial unit {code}")
     cycle_id = _query("cycle", "cycle")
@@ -497,7 +499,7 @@ def get_province_activity(code):
 @route("/activity", "GET", "Every unit's running counters for a cycle in one call (the national overview)",
        query={"cycle": http.param_schema("cycle")}, tag="interactions")
 def get_national_activity():
-    from chalicelib import stats
+    from chalicelib.usage import stats
     return stats.national_activity(_query("cycle", "cycle"), _now())
 
 
@@ -507,7 +509,7 @@ USAGE_QUERY = {"begin": http.param_schema("month", description="first month (def
 
 
 def _usage_report_routes(path: str, summary: str, build: Callable[..., Any]) -> None:
-    from chalicelib import usage_reports
+    from chalicelib.usage import usage_reports
 
     def answer(report, extension: str) -> Response:
         body = usage_reports.to_tsv(report) if extension == "tsv" else usage_reports.to_xlsx(report)
@@ -528,30 +530,30 @@ def _usage_report_routes(path: str, summary: str, build: Callable[..., Any]) -> 
 
 
 def _province_usage(caller, params, begin, end, now):
-    from chalicelib import usage_reports
+    from chalicelib.usage import usage_reports
     return usage_reports.province_report(caller, params["code"], begin, end, now)
 
 
 def _item_usage(kind: str):
     def build(caller, params, begin, end, now):
-        from chalicelib import usage_reports
+        from chalicelib.usage import usage_reports
         return usage_reports.item_report(caller, kind, params[f"{kind}_id"], begin, end, now)
     return build
 
 
 # ---- scoring -------------------------------------------------------------------------
 # Schemes, annual forms, manual checks, excellent projects, runs and exports; the rules live in
-# chalicelib/scheme.py, annual_forms.py, adjustments.py, bonus.py, flags.py, scoring.py, exports.py.
+# chalicelib/scheme.py, annual_forms.py, adjustments.py, bonus.py, flags.py, runs.py, exports.py.
 # The .xlsx export is binary: Chalice/API Gateway return it base64-encoded only because its content
 # type is in app.api.binary_types AND the request's Accept header names that type; without the
 # header Chalice answers 400 (a problem). Clients send
 # `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`.
-from chalicelib import announcements as _announcements  # noqa: E402
-from chalicelib.adjustments import AdjustmentIn  # noqa: E402
-from chalicelib.annual_forms import AnnualFormIn  # noqa: E402
-from chalicelib.auth import require as _require  # noqa: E402
-from chalicelib.bonus import ExcellentIn  # noqa: E402
-from chalicelib.scheme import SchemeIn  # noqa: E402
+from chalicelib.scoring import announcements as _announcements  # noqa: E402
+from chalicelib.scoring.adjustments import AdjustmentIn  # noqa: E402
+from chalicelib.scoring.annual_forms import AnnualFormIn  # noqa: E402
+from chalicelib.core.auth import require as _require  # noqa: E402
+from chalicelib.scoring.bonus import ExcellentIn  # noqa: E402
+from chalicelib.scoring.scheme import SchemeIn  # noqa: E402
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 if XLSX_TYPE not in app.api.binary_types:
@@ -567,7 +569,7 @@ _usage_report_routes("/publications/{publication_id}/usage-report", "A publicati
 @route("/scoring-scheme", "GET", "The scoring scheme runs use: areas, indicators, weights, caps, flags",
        query={"version": {"type": "integer", "minimum": 1}}, auth="none", tag="scoring")
 def get_scoring_scheme():
-    from chalicelib import scheme
+    from chalicelib.scoring import scheme
     version = scheme.parse_version(_query("version", "digits"))
     return scheme.describe(scheme.current() if version is None else scheme.get_version(version))
 
@@ -575,7 +577,7 @@ def get_scoring_scheme():
 @route("/scoring-scheme", "PUT", "Store a new scheme version (national admin); later runs use it",
        body=SchemeIn, auth="required", status=201, tag="scoring")
 def put_scoring_scheme():
-    from chalicelib import scheme
+    from chalicelib.scoring import scheme
     caller = _require(_caller(), "national_admin")
     return _json(scheme.describe(scheme.store_new(caller, _body(SchemeIn), _now())), 201)
 
@@ -584,7 +586,7 @@ def put_scoring_scheme():
        "File the province's annual information form (15–31 Oct of year, China time; its province_admin)",
        body=AnnualFormIn, auth="required", tag="scoring")
 def put_annual_form(code, year):
-    from chalicelib import annual_forms
+    from chalicelib.scoring import annual_forms
     caller = _require(_caller(), "province_admin")
     form_year = annual_forms.parse_year(year)
     body = _body(AnnualFormIn)
@@ -595,7 +597,7 @@ def put_annual_form(code, year):
 @route("/provinces/{code}/annual-forms/{year}", "GET",
        "A province's annual information form (its staff and national admins)", auth="required", tag="scoring")
 def get_annual_form(code, year):
-    from chalicelib import annual_forms
+    from chalicelib.scoring import annual_forms
     caller = _caller()
     return annual_forms.get(caller, code, annual_forms.parse_year(year))
 
@@ -603,7 +605,7 @@ def get_annual_form(code, year):
 @route("/cycles/{cycle}/adjustments", "POST", "Record a manual-check adjustment with its reason (national admin)",
        body=AdjustmentIn, auth="required", status=201, tag="scoring")
 def post_adjustment(cycle):
-    from chalicelib import adjustments, scheme
+    from chalicelib.scoring import adjustments, scheme
     caller = _require(_caller(), "national_admin")
     body = _body(AdjustmentIn)
     ids = {ind["id"] for _, ind in scheme.indicators(scheme.current())}
@@ -613,14 +615,14 @@ def post_adjustment(cycle):
 @route("/cycles/{cycle}/adjustments", "GET", "Every manual-check adjustment of a cycle (national admin)",
        auth="required", tag="scoring")
 def get_adjustments(cycle):
-    from chalicelib import adjustments
+    from chalicelib.scoring import adjustments
     return {"items": adjustments.list_for(_caller(), cycle)}
 
 
 @route("/cycles/{cycle}/excellent-projects", "POST", "Record an excellent project of the cycle (national admin)",
        body=ExcellentIn, auth="required", status=201, tag="scoring")
 def post_excellent_project(cycle):
-    from chalicelib import bonus
+    from chalicelib.scoring import bonus
     caller = _require(_caller(), "national_admin")
     project, created = bonus.record_direct(caller, cycle, _body(ExcellentIn), _now())
     return _json(project, 201 if created else 200)
@@ -629,28 +631,28 @@ def post_excellent_project(cycle):
 @route("/cycles/{cycle}/excellent-projects", "GET",
        "Excellent projects of a cycle (public once the cycle's scores are published)", tag="scoring")
 def get_excellent_projects(cycle):
-    from chalicelib import bonus
+    from chalicelib.scoring import bonus
     return {"items": bonus.list_for(_caller(), cycle)}
 
 
 @route("/cycles/{cycle}/scoring-runs", "POST", "Score the cycle now (national admin; provisional while open)",
        auth="required", status=201, tag="scoring")
 def post_scoring_run(cycle):
-    from chalicelib import scoring
+    from chalicelib.scoring import runs
     caller = _require(_caller(), "national_admin")
-    started = scoring.run(cycle, caller, _now(), trigger="api")
+    started = runs.run(cycle, caller, _now(), trigger="api")
     return _json(started, 201, {"Location": started["links"]["scores"]})
 
 
 @route("/cycles/{cycle}/scoring-runs", "GET", "Scoring runs of a cycle, newest first (national admin)",
        query=LIST_QUERY, auth="required", tag="scoring")
 def get_scoring_runs(cycle):
-    from chalicelib import scoring
-    return scoring.list_runs(_caller(), cycle, _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
+    from chalicelib.scoring import runs
+    return runs.list_runs(_caller(), cycle, _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
 
 
 def _publish_body():
-    from chalicelib.announcements import PublishIn
+    from chalicelib.scoring.announcements import PublishIn
     raw = app.current_request.raw_body
     return _body(PublishIn) if raw else PublishIn()
 
@@ -659,24 +661,24 @@ def _publish_body():
        "Publish a run with its notice (公布) and excellent projects (通报) (national admin); a later run with a "
        "written reason supersedes the published one", body=_announcements.PublishIn, auth="required", tag="scoring")
 def publish_scoring_run(cycle, run_id):
-    from chalicelib import scoring
+    from chalicelib.scoring import runs
     caller = _require(_caller(), "national_admin")
-    return scoring.publish(caller, cycle, run_id, _publish_body().reason, _now())
+    return runs.publish(caller, cycle, run_id, _publish_body().reason, _now())
 
 
 @route("/cycles/{cycle}/announcement", "GET", "The newest publication of the cycle: notice, ranking, excellent "
        "projects, and what it corrected", auth="none", tag="scoring")
 def get_announcement(cycle):
-    from chalicelib import scoring
-    scoring.cycle_or_404(cycle)
+    from chalicelib.scoring import runs
+    runs.cycle_or_404(cycle)
     return _announcements.latest(cycle)
 
 
 @route("/cycles/{cycle}/announcements", "GET", "Every publication of the cycle, newest first, with the reasons "
        "for corrections", query=LIST_QUERY, auth="none", tag="scoring")
 def get_announcements(cycle):
-    from chalicelib import scoring
-    scoring.cycle_or_404(cycle)
+    from chalicelib.scoring import runs
+    runs.cycle_or_404(cycle)
     return _announcements.history(cycle, _limit(), _query("cursor", "cursor"),
                                   _services().settings.cursor_secret)
 
@@ -686,8 +688,8 @@ def get_announcements(cycle):
        query={**LIST_QUERY, "industry": http.param_schema("industry"), "province": http.param_schema("province")}, auth="none",
        tag="scoring")
 def get_announced_excellent(cycle):
-    from chalicelib import scoring
-    scoring.cycle_or_404(cycle)
+    from chalicelib.scoring import runs
+    runs.cycle_or_404(cycle)
     return _announcements.excellent_projects(cycle, _query("industry", "industry"), _query("province", "province"),
                                              _limit(), _query("cursor", "cursor"),
                                              _services().settings.cursor_secret)
@@ -696,13 +698,13 @@ def get_announced_excellent(cycle):
 @route("/cycles/{cycle}/announcements/history", "GET", "Audit trail of the cycle's publications (national admin)",
        auth="required", tag="scoring")
 def get_announcement_trail(cycle):
-    from chalicelib import scoring
-    scoring.cycle_or_404(cycle)
+    from chalicelib.scoring import runs
+    runs.cycle_or_404(cycle)
     return {"items": _announcements.trail(_caller(), cycle)}
 
 
 def _explanation_schema() -> dict:
-    from chalicelib.explanations import SCHEMA
+    from chalicelib.scoring.explanations import SCHEMA
     return SCHEMA
 
 
@@ -711,26 +713,26 @@ def _explanation_schema() -> dict:
        "them, the flags with their evidence, the adjustments with their authors (national admin)",
        auth="required", tag="scoring", response=_explanation_schema())
 def explain_unit(cycle, run_id, province):
-    from chalicelib import explanations
+    from chalicelib.scoring import explanations
     return explanations.explain(_caller(), cycle, run_id, province)
 
 
 def _scores():
-    from chalicelib import scoring
-    return scoring.load(_caller(), app.current_request.uri_params["cycle"], _query("run_id", "id"))
+    from chalicelib.scoring import runs
+    return runs.load(_caller(), app.current_request.uri_params["cycle"], _query("run_id", "id"))
 
 
 @route("/cycles/{cycle}/scores", "GET", "Scores of all 32 units, best first (public: the published run)",
        query=RUN_QUERY, tag="scoring")
 def get_scores(cycle):
-    from chalicelib import scoring
-    return scoring.render(_scores())
+    from chalicelib.scoring import runs
+    return runs.render(_scores())
 
 
 @route("/cycles/{cycle}/scores.csv", "GET", "The scores as CSV (same visibility as /scores)", query=RUN_QUERY,
        tag="scoring")
 def get_scores_csv(cycle):
-    from chalicelib import exports
+    from chalicelib.scoring import exports
     loaded = _scores()
     return Response(body=exports.to_csv(loaded).decode("utf-8"), status_code=200, headers={
         "Content-Type": exports.CSV_TYPE,
@@ -741,7 +743,7 @@ def get_scores_csv(cycle):
        "The scores as an Excel workbook with a bar chart (send Accept: " + XLSX_TYPE + ")", query=RUN_QUERY,
        tag="scoring")
 def get_scores_xlsx(cycle):
-    from chalicelib import exports
+    from chalicelib.scoring import exports
     loaded = _scores()
     return Response(body=exports.to_xlsx(loaded), status_code=200, headers={
         "Content-Type": XLSX_TYPE,
@@ -751,9 +753,9 @@ def get_scores_xlsx(cycle):
 # ---- push and excellence -------------------------------------------------------------
 # Subscriptions and the feed (role user or expert), the approval push trigger, and the
 # excellence selection. Rules and storage: chalicelib/subscriptions.py, chalicelib/excellence.py.
-from chalicelib import excellence as _excellence  # noqa: E402  (body models for the OpenAPI document)
-from chalicelib import home_provinces as _home_provinces  # noqa: E402
-from chalicelib import subscriptions as _subscriptions  # noqa: E402
+from chalicelib.selection import excellence as _excellence  # noqa: E402  (body models for the OpenAPI document)
+from chalicelib.selection import home_provinces as _home_provinces  # noqa: E402
+from chalicelib.selection import subscriptions as _subscriptions  # noqa: E402
 
 FEED_QUERY = {**LIST_QUERY, "unread": {"type": "boolean", "description": "true: only items not read yet"}}
 CANDIDATE_QUERY = {**LIST_QUERY, "industry": http.param_schema("industry"),
@@ -774,7 +776,7 @@ def get_subscriptions():
        body=_subscriptions.SubscriptionsIn, auth="required", tag="push")
 def put_subscriptions():
     caller = _caller()
-    from chalicelib.auth import require
+    from chalicelib.core.auth import require
     require(caller, *_subscriptions.SUBSCRIBERS)
     return _subscriptions.put(caller, _body(_subscriptions.SubscriptionsIn), _now())
 
@@ -810,7 +812,7 @@ def get_excellence_rules():
        body=_excellence.RulesIn, auth="required", tag="excellence")
 def put_excellence_rules():
     caller = _caller()
-    from chalicelib.auth import require
+    from chalicelib.core.auth import require
     require(caller, "national_admin")
     return _excellence.put_rules(caller, _body(_excellence.RulesIn), _now())
 
@@ -819,7 +821,7 @@ def put_excellence_rules():
        body=_excellence.ExpertFieldsIn, auth="required", tag="excellence")
 def put_expert_fields(sub):
     caller = _caller()
-    from chalicelib.auth import require
+    from chalicelib.core.auth import require
     require(caller, "national_admin")
     return _excellence.put_fields(caller, sub, _body(_excellence.ExpertFieldsIn), _now())
 
@@ -849,7 +851,7 @@ def get_home_province(sub):
        body=_excellence.NominationIn, auth="required", status=201, tag="excellence")
 def post_candidate(cycle):
     caller = _caller()
-    from chalicelib.auth import require
+    from chalicelib.core.auth import require
     require(caller, "national_admin")
     candidate, created = _excellence.nominate(caller, cycle, _body(_excellence.NominationIn), _now())
     return _json(candidate, 201 if created else 200, {"Location": candidate["links"]["self"]})
@@ -875,7 +877,7 @@ def get_candidate(cycle, filing_id):
        body=_excellence.ExpertScoreIn, auth="required", tag="excellence")
 def put_expert_score(cycle, filing_id):
     caller = _caller()
-    from chalicelib.auth import require
+    from chalicelib.core.auth import require
     require(caller, "expert")
     return _excellence.score(caller, cycle, filing_id, _body(_excellence.ExpertScoreIn), _now())
 
@@ -891,7 +893,7 @@ def confirm_candidate(cycle, filing_id):
 # ---- invited organisations -----------------------------------------------------------
 # National admins register national organisations, province admins their own departments;
 # invitations are single-use codes. Rules and storage: chalicelib/organisations.py.
-from chalicelib import organisations as _organisations  # noqa: E402
+from chalicelib.selection import organisations as _organisations  # noqa: E402
 
 
 @route("/organisations", "POST", "Register an invited organisation (national admin; province admin: its own "
@@ -949,7 +951,7 @@ def get_my_organisation():
 # ---- selection workflow --------------------------------------------------------------
 # Declarations (参与意愿), screening (初筛), assignments to invited evaluators, completion and
 # reminders. Rules and storage: chalicelib/selection.py.
-from chalicelib import selection as _selection  # noqa: E402
+from chalicelib.selection import workflow as _selection  # noqa: E402
 
 
 @route("/cycles/{cycle}/declarations/{filing_id}", "PUT",
@@ -1013,7 +1015,7 @@ def selection_reminders(event):
 # ---- evaluated populations -----------------------------------------------------------
 # The provincial units, national patent navigation service bases and support institutions:
 # registries, schemes, attribution of filings, runs and publications. chalicelib/populations.py.
-from chalicelib import populations as _populations  # noqa: E402
+from chalicelib.scoring import populations as _populations  # noqa: E402
 
 POPULATION_BASE = "/populations/{population}/cycles/{cycle}"
 
@@ -1039,7 +1041,7 @@ def post_population_unit(population):
 @route("/populations/{population}/scoring-scheme", "GET", "The population's own scoring scheme",
        query={"version": {"type": "integer", "minimum": 1}}, auth="none", tag="populations")
 def get_population_scheme(population):
-    from chalicelib import scheme
+    from chalicelib.scoring import scheme
     version = scheme.parse_version(_query("version", "digits"))
     found = (_populations.current_scheme(population) if version is None
              else _populations.scheme_version(population, version))
@@ -1049,7 +1051,7 @@ def get_population_scheme(population):
 @route("/populations/{population}/scoring-scheme", "PUT", "Store a new version of the population's scheme "
        "(national admin)", body=SchemeIn, auth="required", status=201, tag="populations")
 def put_population_scheme(population):
-    from chalicelib import scheme
+    from chalicelib.scoring import scheme
     caller = _require(_caller(), "national_admin")
     _populations.population_or_404(population)
     return _json(scheme.describe(_populations.store_scheme(caller, population, _body(SchemeIn), _now())), 201)
@@ -1086,9 +1088,9 @@ def publish_population_run(population, cycle, run_id):
 @route(POPULATION_BASE + "/announcements", "GET", "Every publication of the population's cycle, newest first",
        query=LIST_QUERY, auth="none", tag="populations")
 def get_population_announcements(population, cycle):
-    from chalicelib import scoring
+    from chalicelib.scoring import runs
     _populations.population_or_404(population)
-    scoring.cycle_or_404(cycle)
+    runs.cycle_or_404(cycle)
     scope = _announcements.scope_key(cycle, None if population == _populations.PROVINCES_ID else population)
     return _announcements.history(scope, _limit(), _query("cursor", "cursor"),
                                   _services().settings.cursor_secret)
@@ -1101,8 +1103,8 @@ def on_fact_change(event):
     """Keep the running counters in step with the facts; reports records it could not use."""
     import time
 
-    from chalicelib import counters
-    from chalicelib import observability as obs
+    from chalicelib.usage import counters
+    from chalicelib.core import observability as obs
     raw = event.to_dict()
     answer = counters.handle_stream_batch(raw, _now(), _services().settings.marker_ttl)
     obs.metrics.add_metric(name=obs.BATCH_FAILURES, unit=obs.MetricUnit.Count,
@@ -1117,14 +1119,14 @@ def on_fact_change(event):
 @app.schedule(Cron(1, 16, "*", "*", "?", "*"), name="annual_form_reminders")
 def annual_form_reminders(event):
     """00:01 China time each day: tell province admins the annual-form window opens or closes soon."""
-    from chalicelib import notifications
+    from chalicelib.documents import notifications
     return {"written": notifications.remind_province_admins(_now())}
 
 
 @app.schedule(Cron(0, 15, 31, 12, "?", "*"), name="year_end")
 def year_end_scoring(event):
     """23:00 China time on 31 December: score every cycle that closed this year."""
-    from chalicelib import populations, scoring
-    runs = scoring.year_end(_now()) + populations.year_end(_now())
-    logger.info("year-end scoring", extra={"runs": [r["run_id"] for r in runs]})
-    return {"scored": [{"cycle": r["cycle"], "run_id": r["run_id"]} for r in runs]}
+    from chalicelib.scoring import populations, runs
+    scored = runs.year_end(_now()) + populations.year_end(_now())
+    logger.info("year-end scoring", extra={"runs": [r["run_id"] for r in scored]})
+    return {"scored": [{"cycle": r["cycle"], "run_id": r["run_id"]} for r in scored]}

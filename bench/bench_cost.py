@@ -117,9 +117,9 @@ class Stack:
     def __init__(self, batch_size: int):
         from chalice.test import Client
 
-        from chalicelib import models, runtime
-        from chalicelib.clock import FixedClock, parse_instant
-        from chalicelib.config import load_settings
+        from chalicelib.core import models, runtime
+        from chalicelib.core.clock import FixedClock, parse_instant
+        from chalicelib.core.config import load_settings
         from infra.tables import create_tables
         from tests.streams import StreamTap
 
@@ -186,7 +186,7 @@ def headers_for(sub: str, role: str, **claims: str) -> dict[str, str]:
 
 
 def file_and_approve(stack: Stack, filings: int, rng: random.Random) -> list[str]:
-    from chalicelib.reference import PROVINCES
+    from chalicelib.core.reference import PROVINCES
     from tests.support import report_body
     phase = stack.phase("filings:api", "api_handler")
     admin = headers_for("admin", "national_admin")
@@ -260,10 +260,10 @@ def measure(events: int, filings: int, batch_size: int, per_request: int, seed: 
                 stack.call(night, lambda: stack.client.lambda_.invoke("facts_stream", {"Records": records}).payload)
             else:
                 delivered = stack.drain("events")
-            from chalicelib import counters
+            from chalicelib.usage import counters
             assert not counters.drift(), "counters differ from a recount"
             storage = {key: meter.stored_bytes(name) for key, name in stack.tables.items()}
-        from chalicelib import runtime
+        from chalicelib.core import runtime
         runtime.reset()
     return Run(accepted, filings, stack.phases, storage, event_bytes, delivered / max(1, accepted), night)
 

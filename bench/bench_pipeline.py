@@ -57,9 +57,9 @@ def rss_mb() -> float:
 def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
     """Grow the facts table to `total` items with events (and chain heads) counted as the trigger
     would have, written straight into the embedded store; their counters are kept too."""
-    from chalicelib import counting
-    from chalicelib.clock import parse_instant
-    from chalicelib.models import ChainHead, Counter, UsageEvent
+    from chalicelib.usage import counting
+    from chalicelib.core.clock import parse_instant
+    from chalicelib.core.models import ChainHead, Counter, UsageEvent
     from local_stack import moto_store
 
     settings = stack.services.settings
@@ -249,7 +249,7 @@ def main() -> None:
             rows.append(row)
             _print(row, rows[0])
     finally:
-        from chalicelib import counters
+        from chalicelib.usage import counters
         facts = list(counters.facts())
         drifted, order = counters.drift(counters.recount(facts)), counters.order_problems(facts)
         print(f"after the run: {len(facts)} facts, counters == recount: {not drifted} "

@@ -6,7 +6,7 @@ Writes the counter items directly (no events are replayed): 32 province×cycle i
 numbers add up to `--events` interaction events, one stats item per approved filing, 24
 month items per unit (the cycle and the year before, for the COUNTER spike check) and
 per-account items for the burst check; plus 32 annual forms, excellent projects and
-adjustments. Then it times `scoring.run` and counts its DynamoDB requests by operation.
+adjustments. Then it times `runs.run` and counts its DynamoDB requests by operation.
 A scheduled Lambda may run 15 minutes with up to 10,240 MB; the synchronous
 `POST /cycles/{cycle}/scoring-runs` must also fit API Gateway's 29 s integration timeout.
 """
@@ -32,10 +32,10 @@ os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from chalicelib import runtime  # noqa: E402
-from chalicelib.clock import FixedClock  # noqa: E402
-from chalicelib.config import load_settings  # noqa: E402
-from chalicelib.reference import PROVINCES  # noqa: E402
+from chalicelib.core import runtime  # noqa: E402
+from chalicelib.core.clock import FixedClock  # noqa: E402
+from chalicelib.core.config import load_settings  # noqa: E402
+from chalicelib.core.reference import PROVINCES  # noqa: E402
 from infra.tables import create_tables  # noqa: E402
 
 CYCLE = "2024"
@@ -46,7 +46,7 @@ USAGE_SHARE = {"views_total": 0.55, "downloads_total": 0.2, "likes": 0.08, "favo
 
 def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[str, float]:
     """Write the counters, forms and records; returns seconds per step."""
-    from chalicelib.models import Counter, Record
+    from chalicelib.core.models import Counter, Record
     timings: dict[str, float] = {}
     codes = sorted(PROVINCES)
     weight = {c: rng.uniform(0.3, 3.0) for c in codes}
@@ -156,21 +156,21 @@ def main(argv: list[str] | None = None) -> int:
         for step, seconds in seed(args.filings, args.events, args.accounts, random.Random(args.seed)).items():
             print(f"  {step:<40} {seconds:6.1f} s")
 
-        from chalicelib import scoring
+        from chalicelib.scoring import runs
         requests = Requests()
         t = time.perf_counter()
-        header = scoring.run(CYCLE, None, NOW, trigger="bench")
+        header = runs.run(CYCLE, None, NOW, trigger="bench")
         elapsed = time.perf_counter() - t
         in_store, items, by_operation = requests.seconds, requests.items, dict(requests.count)
         calls = sum(by_operation.values())
 
         # Memory is measured on a second run: tracemalloc slows every allocation several times.
         tracemalloc.start()
-        scoring.run(CYCLE, None, NOW, trigger="bench")
+        runs.run(CYCLE, None, NOW, trigger="bench")
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
 
-        from chalicelib.models import Record
+        from chalicelib.core.models import Record
         stored = sum(len(str(r.data)) for r in Record.query(f"RUN#{header['run_id']}"))
         own = elapsed - in_store
         # DynamoDB answers a GetItem/Query page in ~5-10 ms from Lambda in-region; take 25 ms to be safe.

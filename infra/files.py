@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.attachments import INCOMING_PREFIX, STORED_PREFIX
-from chalicelib.config import Settings
+from chalicelib.documents.attachments import INCOMING_PREFIX, STORED_PREFIX
+from chalicelib.core.config import Settings
 
 LOGICAL_ID = "FilesBucket"
 ENV_VAR = "NAVI_FILES_BUCKET"

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib import models
-from chalicelib.config import Settings
+from chalicelib.core import models
+from chalicelib.core.config import Settings
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.observability import BATCH_FAILURES, COUNTER_LAG_SECONDS, EVENTS_ACCEPTED, EVENTS_DUPLICATE
+from chalicelib.core.observability import BATCH_FAILURES, COUNTER_LAG_SECONDS, EVENTS_ACCEPTED, EVENTS_DUPLICATE
 from infra.tables import TABLES, TableSpec, cloudformation_resources
 
 READ = "read"

@@ -90,8 +90,8 @@ def _request_handler_cls() -> type:
 
     from chalice.local import ChaliceRequestHandler, ForbiddenError
 
-    from chalicelib import http
-    from chalicelib.errors import NotFound
+    from chalicelib.core import http
+    from chalicelib.core.errors import NotFound
 
     class ProblemRequestHandler(ChaliceRequestHandler):
         max_request_bytes = 10 * 1024 * 1024  # API Gateway's own limit: nothing larger is read
@@ -469,7 +469,7 @@ class Scheduler:
 
 def create_files_bucket(settings: Any) -> str:
     """The attachments bucket on moto's S3 (the stage's endpoint, so presigned URLs name it)."""
-    from chalicelib import attachments
+    from chalicelib.documents import attachments
     from infra.files import create_bucket
     return create_bucket(attachments.s3(settings), settings)
 
@@ -509,7 +509,7 @@ class Stack:
         Tests that use moto's `mock_aws` reset every moto backend in the process, this
         server's included, and test fixtures install their own services.
         """
-        from chalicelib import runtime
+        from chalicelib.core import runtime
         from infra.tables import create_tables
         with self.poller.lock:
             runtime.install(self.services)
@@ -522,7 +522,7 @@ class Stack:
 
     def reset_data(self) -> None:
         """Drop and recreate this stack's tables; stream handlers start over on the new stream."""
-        from chalicelib import models
+        from chalicelib.core import models
         with self.poller.lock:
             existing = set(self._dynamodb.list_tables()["TableNames"])
             for key in ("facts", "counters", "records"):
@@ -568,7 +568,7 @@ class Stack:
         Workers are daemon threads: one still inside a handler after the grace period is
         left to die with the process rather than holding Ctrl-C or SIGTERM hostage.
         """
-        from chalicelib import runtime
+        from chalicelib.core import runtime
         self._stop.set()
         deadline = time.monotonic() + grace
         threading.Thread(target=self._http.shutdown, daemon=True).start()
@@ -607,8 +607,8 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
     try:
         previous_env = apply_environment(local_environment(moto_endpoint, env_overrides))
         # Settings, models and the app read the environment: all of it is set before they load.
-        from chalicelib import runtime
-        from chalicelib.config import load_settings
+        from chalicelib.core import runtime
+        from chalicelib.core.config import load_settings
         from infra.tables import create_tables
         previous_services = getattr(runtime, "_services", None)
         settings = load_settings()

@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
             os.environ.setdefault(name, value)
 
-    from chalicelib import counters, runtime
+    from chalicelib.usage import counters
+    from chalicelib.core import runtime
     runtime.services()  # binds the models to the stage's tables
     facts = list(counters.facts())
     expected, kept = counters.recount(facts), counters.stored()

@@ -21,9 +21,9 @@ os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
 
 from moto import mock_aws  # noqa: E402
 
-from chalicelib import runtime  # noqa: E402
-from chalicelib.clock import FixedClock, parse_instant  # noqa: E402
-from chalicelib.config import LOCAL_JWT_SECRET, load_settings  # noqa: E402
+from chalicelib.core import runtime  # noqa: E402
+from chalicelib.core.clock import FixedClock, parse_instant  # noqa: E402
+from chalicelib.core.config import LOCAL_JWT_SECRET, load_settings  # noqa: E402
 from infra.files import create_bucket  # noqa: E402
 from infra.tables import create_tables  # noqa: E402
 

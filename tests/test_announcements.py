@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import announcements
+from chalicelib.scoring import announcements
 from tests.support import approved_filing, auth, client, store  # noqa: F401
 from tests.test_scoring import ADMIN, CLOSED, run, seed_counters
 

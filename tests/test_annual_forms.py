@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import audit
+from chalicelib.core import audit
 from tests.support import auth, client, store  # noqa: F401
 
 JS_ADMIN = auth(sub="js-admin", role="province_admin", province="320000")
@@ -104,7 +104,7 @@ def test_the_provinces_staff_and_national_admins_read_a_form_and_nobody_else(sto
 
 
 def test_scoring_reads_the_form_of_the_year_the_cycle_closes(store, client):
-    from chalicelib.models import Counter
+    from chalicelib.core.models import Counter
     store.at("2024-10-20T10:00:00+08:00")
     client.put(PATH, form(), headers=JS_ADMIN)
     Counter("PROV#320000", "CYCLE#2024", n={"filings_approved": 20, "filings_approved_fiscal": 6}).save()

@@ -7,8 +7,9 @@ import uuid
 import pytest
 import requests
 
-from chalicelib import attachments, counters
-from chalicelib.models import UsageEvent
+from chalicelib.documents import attachments
+from chalicelib.usage import counters
+from chalicelib.core.models import UsageEvent
 from tests.streams import StreamTap, deliver
 from tests.support import auth, client, report_body, store  # noqa: F401
 
@@ -137,7 +138,7 @@ def test_a_declaration_outside_the_rules_is_refused_and_stores_nothing(client, o
     filing = filed(client)
     answer = client.post(f"/filings/{filing['id']}/files", declaration(**overrides), headers=auth(**FILER))
     assert answer.status == 422 and field in [e["field"] for e in answer.json["errors"]]
-    from chalicelib.models import Attachment
+    from chalicelib.core.models import Attachment
     assert list(Attachment.scan(Attachment.pk.startswith("FILES#"))) == []
 
 

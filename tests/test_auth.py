@@ -14,10 +14,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib import runtime
-from chalicelib.auth import Authenticator
-from chalicelib.config import LOCAL_JWT_SECRET, ConfigError, load_settings
-from chalicelib.errors import Unauthorized
+from chalicelib.core import runtime
+from chalicelib.core.auth import Authenticator
+from chalicelib.core.config import LOCAL_JWT_SECRET, ConfigError, load_settings
+from chalicelib.core.errors import Unauthorized
 from tests.test_annual_forms import form as annual_form
 from tests.support import approved_filing, auth, client, report_body, store, token  # noqa: F401
 from tests.test_filings import stored_items
@@ -142,7 +142,7 @@ def test_every_write_route_is_in_the_matrix():
 
 
 def test_every_write_route_is_documented_as_needing_a_token():
-    from chalicelib import http
+    from chalicelib.core import http
     documented = {(r.method, r.path): r.auth for r in http.ROUTES}
     assert {r: documented.get(r) for r in write_routes()} == {r: "required" for r in write_routes()}
 
@@ -430,7 +430,7 @@ def test_log_lines_carry_a_request_id_and_never_the_token(client, store, log_lin
     assert client.get("/filings", headers={"Authorization": f"Bearer {expired}"}).status == 401
     assert client.post("/filings", raw=b"{oops", headers=headers).status == 400
 
-    from chalicelib import filings
+    from chalicelib.documents import filings
 
     credential = headers["Authorization"]
 

@@ -13,8 +13,8 @@ import uuid
 from collections import defaultdict
 from datetime import timedelta
 
-from chalicelib import counters
-from chalicelib.clock import china, parse_instant
+from chalicelib.usage import counters
+from chalicelib.core.clock import china, parse_instant
 
 CLIENTS = 8
 REQUESTS_PER_CLIENT = 12

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.config import LOCAL_JWT_SECRET, ConfigError, load_settings
+from chalicelib.core.config import LOCAL_JWT_SECRET, ConfigError, load_settings
 from infra.package import stage_environment
 
 DEPLOYED = ("dev", "prod")
@@ -60,7 +60,7 @@ def test_a_packaged_function_environment_names_the_tables_and_overrides_the_pref
 
 def test_disabled_metrics_never_reach_the_console(monkeypatch, capsys):
     """The local stage disables metrics; 150 flushed invocations must print no EMF line."""
-    from chalicelib import observability as obs
+    from chalicelib.core import observability as obs
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     for _ in range(150):
         obs.metrics.add_metric(name=obs.BATCH_FAILURES, unit=obs.MetricUnit.Count, value=0)

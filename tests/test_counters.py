@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from chalicelib import counters
+from chalicelib.usage import counters
 from tests.streams import StreamTap, deliver
 from tests.support import approved_filing, auth, client, store  # noqa: F401
 
@@ -172,8 +172,8 @@ def test_records_written_after_a_failed_moto_transaction_still_reach_the_trigger
     # old shard iterator then missed every later record (found by the fault-injection test).
     client, settle, _ = pipeline
     filing = approved_filing(client)
-    from chalicelib.models import Filing
-    from chalicelib.store import transaction
+    from chalicelib.core.models import Filing
+    from chalicelib.core.store import transaction
     from pynamodb.exceptions import TransactWriteError
     with pytest.raises(TransactWriteError):
         with transaction() as tx:

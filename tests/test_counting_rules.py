@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib import counting
-from chalicelib.clock import parse_instant
+from chalicelib.usage import counting
+from chalicelib.core.clock import parse_instant
 
 AT = parse_instant("2024-05-15T10:59:50+08:00")
 

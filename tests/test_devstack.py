@@ -10,8 +10,8 @@ import boto3
 import pytest
 from chalice import Chalice, Cron
 
-from chalicelib import runtime
-from chalicelib.clock import FixedClock, parse_instant
+from chalicelib.core import runtime
+from chalicelib.core.clock import FixedClock, parse_instant
 from scripts.devstack import CronSchedule, start_stack
 
 
@@ -302,7 +302,7 @@ def test_the_poller_reads_on_after_its_shard_iterator_expired(start_fake):
 
 def test_schedules_do_not_fire_into_another_stores_clock(start_fake):
     """A moto-backed test in this process installs its own store and clock: the stack must not act on it."""
-    from chalicelib.config import load_settings
+    from chalicelib.core.config import load_settings
     stack = start_fake()
     clock = FixedClock(parse_instant("2025-12-31T22:59:58+08:00"))
     runtime.install(runtime.Services(settings=load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "other"}),

@@ -112,7 +112,7 @@ def test_refusals_of_every_kind_store_nothing(client, store):
 
 
 def test_an_unexpected_failure_is_a_500_problem_that_reveals_nothing(client, monkeypatch):
-    from chalicelib import filings
+    from chalicelib.documents import filings
 
     def broken(*args, **kwargs):
         raise KeyError("secret internal detail")
@@ -124,7 +124,7 @@ def test_an_unexpected_failure_is_a_500_problem_that_reveals_nothing(client, mon
 
 
 def test_health_is_a_503_problem_when_the_store_is_gone(client, monkeypatch):
-    from chalicelib.models import Counter
+    from chalicelib.core.models import Counter
 
     def unreachable(*args, **kwargs):
         raise ConnectionError("no route to DynamoDB")

@@ -17,13 +17,14 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from moto import mock_aws
 
 import tests.support  # noqa: F401  (sets the AWS test environment)
-from chalicelib import counters, interactions, runtime
-from chalicelib.auth import Caller
-from chalicelib.clock import FixedClock, parse_instant
-from chalicelib.config import load_settings
-from chalicelib.models import Filing, Publication
-from chalicelib.robots import Robots
-from chalicelib.schemas import ApplicationChangeIn, CommentIn, EvaluationIn, EventsIn
+from chalicelib.usage import counters, interactions
+from chalicelib.core import runtime
+from chalicelib.core.auth import Caller
+from chalicelib.core.clock import FixedClock, parse_instant
+from chalicelib.core.config import load_settings
+from chalicelib.core.models import Filing, Publication
+from chalicelib.usage.robots import Robots
+from chalicelib.core.schemas import ApplicationChangeIn, CommentIn, EvaluationIn, EventsIn
 from infra.tables import create_tables
 from tests.streams import StreamTap
 
@@ -107,7 +108,7 @@ def play(history, clock) -> None:
             _, user, filing, score = op
             interactions.evaluate(USERS[user], FILINGS[filing], EvaluationIn(score=score), clock.now())
         elif kind == "apply":
-            from chalicelib import filings
+            from chalicelib.documents import filings
             filings.change_application(USERS[3], FILINGS[op[1]], ApplicationChangeIn(status=op[2]), clock.now())
         elif kind == "later":
             clock.advance(seconds=op[1])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import counters, excellence
-from chalicelib.counting import filing_key
-from chalicelib.models import Record
+from chalicelib.usage import counters
+from chalicelib.selection import excellence
+from chalicelib.usage.counting import filing_key
+from chalicelib.core.models import Record
 from tests.streams import StreamTap, deliver
 from tests.support import approved_filing, auth, client, report_body, store  # noqa: F401
 

@@ -5,7 +5,7 @@ import csv
 import io
 import zipfile
 
-from chalicelib import exports
+from chalicelib.scoring import exports
 from tests.support import auth, client, store  # noqa: F401
 from tests.test_scoring import ADMIN, CLOSED, seed_counters
 

@@ -194,7 +194,7 @@ def _stored(api) -> int:
 
 def test_hostile_bodies_on_every_write_route_as_every_role_are_refused_and_store_nothing(api, fuzz_schema):
     import app
-    from chalicelib import http
+    from chalicelib.core import http
     targets = {"filing_id": api.filing_id, "publication_id": "p-1", "comment_id": "c-1", "code": "320000",
                "year": "2024", "cycle": "2024", "run_id": "run-2024-0001", "sub": "fuzz-expert",
                "org_id": "org-fuzz", "population": "service_bases", "invitation": "A" * 32, "file_id": "file-1"}

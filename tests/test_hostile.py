@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from chalicelib import scheme
+from chalicelib.scoring import scheme
 from tests.support import approved_filing, auth, client, report_body, store, token  # noqa: F401
 from tests.test_errors import PROBLEM, assert_problem, live_problem
 from tests.test_filings import FILER, stored_items
@@ -175,8 +175,8 @@ def test_a_signed_token_with_claims_of_the_wrong_type_is_a_401_problem(client, s
 # ---- conflicts of interest from the registered home province --------------------------------
 
 def _candidate(client) -> dict:
-    from chalicelib import counters
-    from chalicelib.counting import filing_key
+    from chalicelib.usage import counters
+    from chalicelib.usage.counting import filing_key
     filing = approved_filing(client)  # a 320000 (Jiangsu) filing
     counters.seed(*filing_key(filing["id"]), {"evaluations": 3, "evaluation_score_sum": 12})
     nominated = client.post(f"/cycles/{CYCLE}/candidates", {"filing": filing["id"]}, headers=auth(**ADMIN))
@@ -323,7 +323,7 @@ def test_actual_responses_and_problems_carry_the_portal_origin(api):
     "Authorization: Bearer opaque-secret-1",
 ])
 def test_tokens_are_redacted_whatever_carried_them(text):
-    from chalicelib.http import redact
+    from chalicelib.core.http import redact
     assert "opaque-secret-1" not in redact(text) and "[redacted]" in redact(text)
 
 
@@ -336,7 +336,7 @@ def test_a_crash_quoting_the_query_string_and_body_logs_no_token(client, store, 
     handler.setFormatter(app.logger.registered_formatter)
     logging.getLogger(app.logger.name).addHandler(handler)
     secret = token(sub="leaky", role="user")
-    from chalicelib import filings
+    from chalicelib.documents import filings
 
     def explode(*args, **kwargs):  # a careless message quoting what the caller sent
         raise RuntimeError(f"failed /filings?access_token=opaque-77 body {{\"access_token\": \"opaque-77\"}} {secret}")
@@ -351,7 +351,7 @@ def test_a_crash_quoting_the_query_string_and_body_logs_no_token(client, store, 
 
 
 def test_cors_origins_are_exact_per_stage_and_https_when_deployed():
-    from chalicelib.config import ConfigError, load_settings
+    from chalicelib.core.config import ConfigError, load_settings
     deployed = {"NAVI_STAGE": "prod", "NAVI_JWT_ISSUER": "i", "NAVI_JWT_AUDIENCE": "a", "NAVI_JWKS_URL": "u",
                 "NAVI_CURSOR_SECRET": "s" * 32}
     local = load_settings({"NAVI_STAGE": "local", "NAVI_CORS_ORIGINS": "http://localhost:3000, HTTP://127.0.0.1:3000/"})
@@ -367,7 +367,7 @@ def test_cors_origins_are_exact_per_stage_and_https_when_deployed():
 def test_every_stage_in_chalice_config_names_its_portal_origins():
     from pathlib import Path
 
-    from chalicelib.config import load_settings
+    from chalicelib.core.config import load_settings
     stages = json.loads((Path(__file__).parent.parent / ".chalice" / "config.json").read_text())["stages"]
     for name, stage in stages.items():
         env = {**stage["environment_variables"], "NAVI_CURSOR_SECRET": "s" * 32}

@@ -345,7 +345,7 @@ def test_functions_trace_with_x_ray_except_in_china_where_lambda_offers_none(pac
 
 
 def test_the_dashboard_shows_intake_lag_failures_api_latency_and_the_year_end_run(packaged):
-    from chalicelib import observability as obs
+    from chalicelib.core import observability as obs
     _, _, cfn = packaged
     (board,) = resources_of_type(cfn, "AWS::CloudWatch::Dashboard").values()
     body = json.loads(board["Properties"]["DashboardBody"]["Fn::Sub"])

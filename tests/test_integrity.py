@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib import counters
-from chalicelib.clock import parse_instant
+from chalicelib.usage import counters
+from chalicelib.core.clock import parse_instant
 from tests.streams import StreamTap, deliver
 from tests.support import approved_filing, auth, client, store  # noqa: F401
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import notifications
-from chalicelib.clock import CHINA
+from chalicelib.documents import notifications
+from chalicelib.core.clock import CHINA
 from scripts.devstack import CronSchedule
 from tests.support import auth, client, report_body, store  # noqa: F401
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import subscriptions
+from chalicelib.selection import subscriptions
 from tests.streams import StreamTap, deliver
 from tests.support import approved_filing, auth, client, store  # noqa: F401
 from tests.test_filings import stored_items
@@ -84,7 +84,7 @@ def test_accepting_makes_the_user_a_member_with_the_organisations_side(client):
         == ["ent-user"]
     filing = approved_filing(client, industry="5")
     assert client.put(f"/filings/{filing['id']}/evaluation", {"score": 4}, headers=auth(**MEMBER)).status == 200
-    from chalicelib.models import Evaluation
+    from chalicelib.core.models import Evaluation
     assert Evaluation.get(f"FILING#{filing['id']}", "EVAL#ent-user").side == "enterprise"
 
 

@@ -9,9 +9,9 @@ import jwt
 
 import pytest
 
-from chalicelib import filings
-from chalicelib.auth import Caller
-from chalicelib.schemas import FilingIn
+from chalicelib.documents import filings
+from chalicelib.core.auth import Caller
+from chalicelib.core.schemas import FilingIn
 from tests.support import auth, client, report_body, store  # noqa: F401
 
 NATIONAL = Caller("boss", "national_admin")
@@ -34,7 +34,7 @@ def seed(store, count: int, *, approve=lambda i: True, province=lambda i: "32000
 
 
 def _approve():
-    from chalicelib.schemas import ReviewIn
+    from chalicelib.core.schemas import ReviewIn
     return ReviewIn(decision="approve")
 
 
@@ -163,7 +163,7 @@ def test_a_cursor_only_works_for_the_query_that_made_it(client, store):
 
 
 def test_a_cursor_from_another_deployment_secret_is_refused(client, store):
-    from chalicelib import paging
+    from chalicelib.core import paging
     seed(store, 3)
     foreign = paging.encode_cursor({"pk": {"S": "x"}}, "whatever", "another-secret-entirely-0123456789")
     assert client.get(f"/filings?cursor={foreign}").status == 400

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import counters, counting
+from chalicelib.usage import counters, counting
 from tests.streams import StreamTap, deliver
 from tests.support import approved_filing, auth, client, store  # noqa: F401
 from tests.test_filings import stored_items
@@ -168,8 +168,8 @@ def test_attribution_counts_are_a_pure_function_of_the_filing_image():
 def test_a_population_run_reads_counters_only_whatever_the_number_of_events(client, store, bases, monkeypatch):
     from datetime import datetime, timezone
 
-    from chalicelib import populations
-    from chalicelib.auth import Caller
+    from chalicelib.scoring import populations
+    from chalicelib.core.auth import Caller
     from tests.test_scoring import _events
     from pynamodb.connection.base import Connection
     calls: list[str] = []

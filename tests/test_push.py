@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from chalicelib import subscriptions
-from chalicelib.models import Record
+from chalicelib.selection import subscriptions
+from chalicelib.core.models import Record
 from tests.streams import StreamTap, deliver
 from tests.support import approved_filing, auth, client, report_body, store  # noqa: F401
 
@@ -296,7 +296,7 @@ def test_an_empty_batch_is_fine(store):
 
 
 def _caller(who):
-    from chalicelib.auth import Caller
+    from chalicelib.core.auth import Caller
     return Caller(who["sub"], who["role"], side=who.get("side"))
 
 

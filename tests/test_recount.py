@@ -1,8 +1,8 @@
 """The operator's recount finds drift per counter and repairs it."""
 from __future__ import annotations
 
-from chalicelib import counters
-from chalicelib.models import Counter
+from chalicelib.usage import counters
+from chalicelib.core.models import Counter
 from scripts import recount
 from tests.test_counters import events, pipeline  # noqa: F401
 from tests.support import approved_filing, auth, client, store  # noqa: F401

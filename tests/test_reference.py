@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib.clock import CHINA, SystemClock, parse_instant
-from chalicelib.cycles import cycle_by_id, cycle_for, cycles_closing_in, cycles_until
+from chalicelib.core.clock import CHINA, SystemClock, parse_instant
+from chalicelib.core.cycles import cycle_by_id, cycle_for, cycles_closing_in, cycles_until
 from tests.support import auth, client, report_body, store  # noqa: F401
 
 # GB/T 2260 codes of the 31 provinces, autonomous regions and municipalities, and the XPCC.

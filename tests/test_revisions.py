@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from chalicelib import counters
+from chalicelib.usage import counters
 from tests.streams import StreamTap, deliver
 from tests.support import auth, client, report_body, store  # noqa: F401
 

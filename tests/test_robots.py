@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import robots
-from chalicelib.config import load_settings
+from chalicelib.usage import robots
+from chalicelib.core.config import load_settings
 
 AGENTS = {
     "Mozilla/5.0 (compatible; SemrushBot/7~bl)": True,   # the package's own helper calls this a human

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from chalicelib import scheme, scoring
-from chalicelib.models import Counter, Record, UsageEvent
-from chalicelib.reference import PROVINCES
+from chalicelib.scoring import scheme, runs
+from chalicelib.core.models import Counter, Record, UsageEvent
+from chalicelib.core.reference import PROVINCES
 from tests.support import approved_filing, auth, client, store  # noqa: F401
 
 ADMIN = auth(sub="admin", role="national_admin")
@@ -150,7 +150,7 @@ def test_adjustments_are_kept_audited_and_applied_by_later_runs(store, client):
                 headers=ADMIN)
     listed = client.get("/cycles/2024/adjustments", headers=ADMIN).json["items"]
     assert [a["points"] for a in listed] == [-1.5, 3.0] and listed[0]["reason"] == "人工校验：机器人流量"
-    from chalicelib import audit
+    from chalicelib.core import audit
     assert [e["action"] for e in audit.trail("adjustment", "2024/" + listed[0]["id"])] == ["recorded"]
     run(client)
     after = {p["province"]: p for p in client.get("/cycles/2024/scores", headers=ADMIN).json["provinces"]}
@@ -223,7 +223,7 @@ def test_excellent_projects_add_capped_bonus_points_to_their_unit(store, client)
 
 
 def test_the_selection_workflow_confirms_through_record_excellent(store, client):
-    from chalicelib import bonus
+    from chalicelib.scoring import bonus
     f = approved_filing(client, "110000")
     now = datetime(2024, 11, 1, tzinfo=timezone.utc)
     data, created = bonus.record_excellent("2024", f["id"], None, now, source="selection")
@@ -276,7 +276,7 @@ def test_the_year_end_schedule_scores_the_cycle_that_closed_that_year(store, cli
 
 
 def test_the_schedule_scores_the_long_first_cycle_in_2023():
-    assert [c.id for c in scoring.cycles_closing_in(2023)] == ["2021-2023"]
+    assert [c.id for c in runs.cycles_closing_in(2023)] == ["2021-2023"]
 
 
 # ---- request budget ------------------------------------------------------------------
@@ -317,7 +317,7 @@ def test_a_run_makes_the_same_number_of_requests_when_events_grow_100_times(stor
         _events(events)
         seed_counters(scale=events)
         count_requests.clear()
-        scoring.run("2024", None, datetime(2024, 11, 20, 2, tzinfo=timezone.utc))
+        runs.run("2024", None, datetime(2024, 11, 20, 2, tzinfo=timezone.utc))
         counts.append(list(count_requests))
     assert counts[0] == counts[1]
     assert len(counts[0]) < 80, counts[0]
@@ -374,14 +374,14 @@ def test_the_swarm_check_reads_only_accounts_seen_on_one_unit_in_one_batch(store
             Counter(f"ACCT#{code}#2024", f"r{i}", n={"likes": 1, "evaluations": 3, "evaluation_score_sum": 15,
                                                      f"minute#{minute}": 4}).save()
     count_requests.clear()
-    scoring.run("2024", None, datetime(2024, 11, 20, 2, tzinfo=timezone.utc))
+    runs.run("2024", None, datetime(2024, 11, 20, 2, tzinfo=timezone.utc))
     crowd_only = count_requests.count("BatchGetItem")
     for i in range(40):
         Counter("ACCT#510000#2024", f"p{i}", n={"likes": 3, "evaluations": 3, "evaluation_score_sum": 15,
                                                 f"minute#{minute}": 6}).save()
         Counter(f"ACCOUNT#p{i}", "UNITS", n={"2024#510000": 6}).save()
     count_requests.clear()
-    run_id = scoring.run("2024", None, datetime(2024, 11, 20, 3, tzinfo=timezone.utc))["run_id"]
+    run_id = runs.run("2024", None, datetime(2024, 11, 20, 3, tzinfo=timezone.utc))["run_id"]
     assert count_requests.count("BatchGetItem") == crowd_only + 1
     rows = {r["province"]: r for r in client.get(f"/cycles/2024/scores?run_id={run_id}", headers=ADMIN).json["provinces"]}
     assert [f["kind"] for f in rows["510000"]["flags"]] == ["puppet_swarm", "puppet_extreme_scores"]

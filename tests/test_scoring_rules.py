@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from chalicelib import bonus, flags, scheme
-from chalicelib.cycles import cycle_by_id
-from chalicelib.reference import PROVINCES
-from chalicelib.scoring import compute, derived_inputs, indicator_value, normalise
+from chalicelib.scoring import bonus, flags, scheme
+from chalicelib.core.cycles import cycle_by_id
+from chalicelib.core.reference import PROVINCES
+from chalicelib.scoring.runs import compute, derived_inputs, indicator_value, normalise
 
 RULES = scheme.default_scheme()["flags"]
 LOG = {"id": "x", "normalise": "log_best", "cap_median_multiple": 3.0, "measure": "sum", "inputs": {"a": 1}}

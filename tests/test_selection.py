@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import selection
+from chalicelib.selection import workflow
 from tests.support import approved_filing, auth, client, store  # noqa: F401
 from tests.test_excellence import ADMIN, CYCLE, evaluated, nominate
 from tests.test_filings import stored_items
@@ -133,9 +133,9 @@ def test_reminders_go_to_unfinished_assignments_once_a_day_on_the_app_clock(clie
     assert sent["reminders"] == {CYCLE: 1}
     item = next(i for i in client.get("/me/feed", headers=auth(**EVALUATOR)).json["items"] if i["filing"] == candidate["id"])
     assert item["read"] is False and item["reminded_at"] == "2024-05-16T09:00:00+08:00"
-    assert selection.remind(store.clock.now())["reminders"] == {}  # the same day: nothing again
+    assert workflow.remind(store.clock.now())["reminders"] == {}  # the same day: nothing again
     store.at("2024-05-17T09:00:00+08:00")
-    assert selection.remind(store.clock.now())["reminders"] == {CYCLE: 1}
+    assert workflow.remind(store.clock.now())["reminders"] == {CYCLE: 1}
     rows = client.get(f"/cycles/{CYCLE}/assignments?evaluator=ent-user", headers=auth(**ADMIN)).json["items"]
     assert {r["filing"]: r["reminders"] for r in rows} == {candidate["id"]: 2, second["id"]: 0}
 
@@ -145,5 +145,5 @@ def test_the_reminder_schedule_runs_daily_at_nine_china_time():
     from scripts.devstack import CronSchedule
     source = next(s for s in app.app.event_sources if s.name == "selection_reminders")
     cron = CronSchedule.parse(source.schedule_expression)
-    from chalicelib.clock import parse_instant
+    from chalicelib.core.clock import parse_instant
     assert cron.next_after(parse_instant("2024-05-16T08:59:00+08:00")) == parse_instant("2024-05-16T09:00:00+08:00")

@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 import pytest
 from openpyxl import load_workbook
 
-from chalicelib import counters, usage_reports
-from chalicelib.errors import Invalid
+from chalicelib.usage import counters, usage_reports
+from chalicelib.core.errors import Invalid
 from tests.streams import StreamTap, deliver
 from tests.support import approved_filing, auth, client, store  # noqa: F401
 from tests.test_attachments import BROWSER, attached_filing

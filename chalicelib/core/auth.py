@@ -1,0 +1,110 @@
+"""Who is calling: bearer JWTs, HS256 on the local stage and RS256 via JWKS when deployed."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import jwt
+
+from chalicelib.core.config import Settings
+from chalicelib.core.errors import Forbidden, Unauthorized
+from chalicelib.core.reference import PROVINCES
+
+ROLES = ("national_admin", "province_admin", "filer", "user", "expert")
+SIDES = ("government", "enterprise", "university", "research_institute")
+PROVINCE_ROLES = ("province_admin", "filer")
+
+
+@dataclass(frozen=True)
+class Caller:
+    sub: str
+    role: str
+    province: str | None = None
+    side: str | None = None
+
+    @property
+    def is_national_admin(self) -> bool:
+        return self.role == "national_admin"
+
+    def acts_for(self, province: str) -> bool:
+        """True when this caller may write that province's records."""
+        return self.role in PROVINCE_ROLES and self.province == province
+
+    def sees_all_of(self, province: str) -> bool:
+        """National admins and the province's own staff see unapproved records too."""
+        return self.is_national_admin or self.acts_for(province)
+
+
+class Authenticator:
+    """Turns an Authorization header into a Caller, or refuses it with 401."""
+
+    def __init__(self, settings: Settings, jwks_client: jwt.PyJWKClient | None = None):
+        self._settings = settings
+        self._jwks_client = jwks_client
+
+    @cached_property
+    def _jwks(self) -> jwt.PyJWKClient:
+        if self._jwks_client is not None:
+            return self._jwks_client
+        return jwt.PyJWKClient(self._settings.jwks_url, cache_keys=True, lifespan=3600)
+
+    def caller(self, authorization: str | None) -> Caller | None:
+        """The caller named by the header; None when there is no header at all."""
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Authorization must be 'Bearer <JWT>'")
+        claims = self._decode(token.strip())
+        return _caller_from(claims)
+
+    def _decode(self, token: str) -> dict:
+        options = {"require": ["exp", "sub", "role"]}
+        try:
+            if self._settings.is_local:
+                return jwt.decode(token, self._settings.jwt_secret, algorithms=["HS256"], options=options)
+            key = self._jwks.get_signing_key_from_jwt(token).key
+            return jwt.decode(token, key, algorithms=["RS256"], options=options,
+                              issuer=self._settings.jwt_issuer, audience=self._settings.jwt_audience)
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("The token has expired") from None
+        except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
+            raise Unauthorized(f"The token is not valid: {exc}") from None
+
+
+def _caller_from(claims: dict) -> Caller:
+    # Claims are attacker-shaped JSON even when signed by a careless issuer: a list or an object
+    # where a string belongs is refused here, before it meets a set lookup or a key.
+    for name in ("sub", "role", "province", "side"):
+        value = claims.get(name)
+        if value is not None and not isinstance(value, str):
+            raise Unauthorized(f"The token's {name} claim must be a string")
+    sub, role = claims.get("sub"), claims.get("role")
+    if not sub or len(sub) > 256 or not sub.isprintable():
+        raise Unauthorized("The token's sub claim must be 1 to 256 printable characters")
+    if role not in ROLES:
+        raise Unauthorized(f"The token's role must be one of {', '.join(ROLES)}")
+    province = claims.get("province")
+    if role in PROVINCE_ROLES and province not in PROVINCES:
+        raise Unauthorized("A province_admin or filer token needs a valid 6-digit province claim")
+    if province is not None and province not in PROVINCES:
+        raise Unauthorized("The token's province claim is not a known provincial unit")
+    side = claims.get("side")
+    if side is not None and side not in SIDES:
+        raise Unauthorized(f"The token's side claim must be one of {', '.join(SIDES)}")
+    return Caller(sub=sub, role=role, province=province, side=side)
+
+
+def require(caller: Caller | None, *roles: str) -> Caller:
+    """The caller, if signed in with one of `roles` (401 when anonymous, 403 otherwise)."""
+    if caller is None:
+        raise Unauthorized("This action needs a bearer token")
+    if roles and caller.role not in roles:
+        raise Forbidden(f"Role {caller.role} may not do this; allowed: {', '.join(roles)}")
+    return caller
+
+
+def require_province(caller: Caller, province: str) -> None:
+    """Refuse writes to another province's records."""
+    if not caller.acts_for(province):
+        raise Forbidden(f"A {caller.role} of {caller.province or 'no province'} may not act for {province}")

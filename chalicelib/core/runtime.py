@@ -1,0 +1,64 @@
+"""Builds the process-wide services (settings, clock, table binding) once, lazily.
+
+Lambda and `chalice local` import app.py before the stage environment matters to us, so
+nothing here runs at import: the first call to `services()` reads the environment.
+Tests swap pieces with `override`.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
+
+from chalicelib.core import models
+from chalicelib.core.clock import Clock, StartedClock, SystemClock
+from chalicelib.core.config import Settings, load_settings
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    clock: Clock
+
+
+_lock = threading.Lock()
+_services: Services | None = None
+
+
+def build(settings: Settings) -> Services:
+    """Wire the services for `settings`: bind the models and choose the clock."""
+    models.bind(settings)
+    clock: Clock = StartedClock(settings.start_at) if settings.start_at else SystemClock()
+    return Services(settings=settings, clock=clock)
+
+
+def services() -> Services:
+    """The services of this process, built on first use."""
+    global _services
+    if _services is None:
+        with _lock:
+            if _services is None:
+                _services = build(load_settings())
+    return _services
+
+
+def install(built: Services) -> None:
+    """Use these services from now on (local runner, tests)."""
+    global _services
+    with _lock:
+        models.bind(built.settings)
+        _services = built
+
+
+def override(**changes: Any) -> Services:
+    """Replace some services (e.g. the clock) and return the new set."""
+    updated = replace(services(), **changes)
+    install(updated)
+    return updated
+
+
+def reset() -> None:
+    """Forget the services; the next call rebuilds them from the environment."""
+    global _services
+    with _lock:
+        _services = None

@@ -1,0 +1,280 @@
+"""Files of filings and publications: presigned uploads checked before they count, served downloads.
+
+Upload: the record's own province declares a file (name, purpose, content type, size,
+SHA-256) and gets a short-lived presigned PUT to `incoming/<file id>`; the signature covers
+the content type, the length and the checksum, so S3 itself refuses other bytes. The
+declaration is kept (state `uploading`) but is no attachment: nothing lists or serves it.
+Completing reads the object back, checks its size, type and SHA-256 against the
+declaration, moves it under `files/` and only then stores the attachment. Bytes of an
+upload never completed expire under `incoming/` by the bucket's lifecycle (infra/files.py).
+
+Download: the platform answers 303 to a presigned GET valid for DOWNLOAD_TTL and counts
+the download itself (interactions.record_download): clients no longer report downloads.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import uuid
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pydantic import Field, field_validator, model_validator
+
+from chalicelib.core import audit
+from chalicelib.documents import filings, publications
+from chalicelib.usage import interactions
+from chalicelib.core.auth import Caller, require, require_province
+from chalicelib.core.clock import iso
+from chalicelib.core.config import Settings
+from chalicelib.documents.lifecycle import FILERS
+from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.models import Attachment, Filing, Publication
+from chalicelib.usage.robots import Robots
+from chalicelib.core.schemas import Body, FieldErrors, Text
+from chalicelib.core.store import TransactWriteError, transaction
+
+MAX_SIZE = 50 * 1024 * 1024  # 50 MiB: a report or a scan, not a database dump (databases are linked)
+UPLOAD_TTL = timedelta(minutes=15)
+DOWNLOAD_TTL = timedelta(minutes=5)
+INCOMING_PREFIX = "incoming/"  # unchecked bytes; the bucket expires them (infra/files.py)
+STORED_PREFIX = "files/"
+CHUNK = 1024 * 1024
+
+PDF, DOC, DOCX = "application/pdf", "application/msword", \
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLS, XLSX = "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV, ZIP, PNG, JPEG = "text/csv", "application/zip", "image/png", "image/jpeg"
+# What each purpose may be: the report itself (PDF, Word), a database's or tool's description,
+# scans of application proofs, and sample data.
+PURPOSE_TYPES: dict[str, tuple[str, ...]] = {
+    "report": (PDF, DOC, DOCX),
+    "description": (PDF, DOC, DOCX),
+    "proof_scan": (PDF, PNG, JPEG),
+    "data": (CSV, XLS, XLSX, ZIP),
+}
+PURPOSES = tuple(PURPOSE_TYPES)
+CONTENT_TYPES = tuple(dict.fromkeys(t for types in PURPOSE_TYPES.values() for t in types))
+OWNERS = {"filing": (Filing, filings.key), "publication": (Publication, publications.key)}
+STATES = ("uploading", "stored")
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\"]')
+
+
+class UploadIn(Body):
+    """A file about to be uploaded: what it is and what its bytes will be."""
+
+    name: Text(1, 200) = Field(description="file name shown on download, e.g. 报告.pdf")
+    purpose: Literal[PURPOSES]
+    content_type: str = Field(description="one of the types the purpose allows")
+    size: int = Field(ge=1, le=MAX_SIZE, description=f"bytes, at most {MAX_SIZE}")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the bytes")
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if _UNSAFE_NAME.search(v):
+            raise ValueError("must not contain control characters, slashes, backslashes or quotes")
+        return v
+
+    @model_validator(mode="after")
+    def _type_fits_purpose(self) -> "UploadIn":
+        allowed = PURPOSE_TYPES[self.purpose]
+        if self.content_type not in allowed:
+            raise FieldErrors([("content_type", f"a {self.purpose} must be one of: {', '.join(allowed)}")])
+        return self
+
+
+# ---- storage ---------------------------------------------------------------------------
+
+def key(owner: str, owner_id: str, file_id: str) -> tuple[str, str]:
+    return f"FILES#{owner}#{owner_id}", file_id
+
+
+@lru_cache(maxsize=4)
+def _s3(endpoint: str | None, region: str) -> Any:
+    # boto3 is imported here, not with the module: app.py imports UploadIn at cold start.
+    import boto3
+    from botocore.config import Config
+    # Path style for a local endpoint (moto serves every bucket on one host and port).
+    style = "path" if endpoint else "virtual"
+    return boto3.client("s3", region_name=region, endpoint_url=endpoint,
+                        config=Config(signature_version="s3v4", s3={"addressing_style": style}))
+
+
+def s3(settings: Settings) -> Any:
+    """The S3 client of the stage (its presigned URLs name the stage's endpoint)."""
+    return _s3(settings.s3_endpoint, settings.region)
+
+
+def _owner(owner: str, owner_id: str) -> Filing | Publication:
+    model, owner_key = OWNERS[owner]
+    try:
+        return model.get(owner_key(owner_id), "A")
+    except model.DoesNotExist:
+        raise NotFound(f"No {owner} {owner_id}") from None
+
+
+def writable(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publication:
+    """The record, if the caller's province owns it (404 missing, 403 another province's)."""
+    caller = require(caller, *FILERS)
+    doc = _owner(owner, owner_id)
+    require_province(caller, doc.province)
+    if doc.status == "approved":
+        # What the public sees was reviewed; a new file would change it without review.
+        raise Conflict(f"The {owner} is approved; its files can no longer change")
+    return doc
+
+
+def _visible(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publication:
+    module = filings if owner == "filing" else publications
+    return module.get(caller, owner_id)
+
+
+def _stored(owner: str, owner_id: str, file_id: str) -> Attachment:
+    try:
+        found = Attachment.get(*key(owner, owner_id, file_id), consistent_read=True)
+    except Attachment.DoesNotExist:
+        found = None
+    if found is None or found.state != "stored":
+        raise NotFound(f"No file {file_id} on {owner} {owner_id}")
+    return found
+
+
+def _sha256_b64(hex_digest: str) -> str:
+    return base64.b64encode(bytes.fromhex(hex_digest)).decode("ascii")
+
+
+# ---- uploading -------------------------------------------------------------------------
+
+def start_upload(caller: Caller | None, owner: str, owner_id: str, body: UploadIn, settings: Settings,
+                 now: datetime) -> dict[str, Any]:
+    """Declare a file and get its presigned PUT (the record's own province, before approval)."""
+    doc = writable(caller, owner, owner_id)
+    file_id = uuid.uuid4().hex
+    declared = Attachment(
+        *key(owner, doc.id, file_id), id=file_id, owner=owner, owner_id=doc.id, province=doc.province,
+        purpose=body.purpose, name=body.name, content_type=body.content_type, size=body.size, sha256=body.sha256,
+        object_key=f"{INCOMING_PREFIX}{file_id}", state="uploading", created_at=now, by=caller.sub)
+    declared.save(condition=Attachment.pk.does_not_exist())
+    checksum = _sha256_b64(body.sha256)
+    url = s3(settings).generate_presigned_url("put_object", ExpiresIn=int(UPLOAD_TTL.total_seconds()), Params={
+        "Bucket": settings.files_bucket, "Key": declared.object_key, "ContentType": body.content_type,
+        "ContentLength": body.size, "ChecksumSHA256": checksum})
+    base = f"/{owner}s/{doc.id}/files/{file_id}"
+    return {"file": render(declared), "upload": {
+        "method": "PUT", "url": url, "expires_at": iso(now + UPLOAD_TTL),
+        "headers": {"Content-Type": body.content_type, "x-amz-checksum-sha256": checksum}},
+        "links": {"complete": f"{base}/complete"}}
+
+
+def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: str, settings: Settings,
+                    now: datetime) -> dict[str, Any]:
+    """Check the uploaded bytes against the declaration and register the attachment (idempotent)."""
+    caller = require(caller, *FILERS)
+    doc = _owner(owner, owner_id)
+    require_province(caller, doc.province)
+    try:
+        declared = Attachment.get(*key(owner, doc.id, file_id), consistent_read=True)
+    except Attachment.DoesNotExist:
+        raise NotFound(f"No upload {file_id} on {owner} {owner_id}") from None
+    if declared.state == "stored":
+        return render(declared)
+    if doc.status == "approved":
+        raise Conflict(f"The {owner} is approved; its files can no longer change")
+    client, bucket = s3(settings), settings.files_bucket
+    problems = _check_object(client, bucket, declared)
+    if problems:
+        client.delete_object(Bucket=bucket, Key=declared.object_key)  # the declaration may be uploaded again
+        raise Invalid("The uploaded file is not the one declared", errors=[
+            {"field": field, "message": message} for field, message in problems])
+    stored_key = f"{STORED_PREFIX}{owner}/{doc.id}/{file_id}"
+    client.copy_object(Bucket=bucket, Key=stored_key, CopySource={"Bucket": bucket, "Key": declared.object_key},
+                       ContentType=declared.content_type, MetadataDirective="REPLACE")
+    incoming = declared.object_key
+    declared.state, declared.stored_at, declared.object_key = "stored", now, stored_key
+    try:
+        with transaction() as tx:
+            tx.save(declared, condition=Attachment.state == "uploading")
+            tx.save(audit.entry(owner, doc.id, "file_added", caller, now,
+                                {"file": file_id, "name": declared.name, "purpose": declared.purpose,
+                                 "size": int(declared.size), "sha256": declared.sha256}))
+    except TransactWriteError:
+        raise Conflict("The upload was completed meanwhile; read the record's files") from None
+    client.delete_object(Bucket=bucket, Key=incoming)
+    return render(declared)
+
+
+def _check_object(client: Any, bucket: str, declared: Attachment) -> list[tuple[str, str]]:
+    """Where the uploaded object differs from its declaration (409 when nothing was uploaded)."""
+    from botocore.exceptions import ClientError
+    try:
+        got = client.get_object(Bucket=bucket, Key=declared.object_key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise Conflict("Nothing was uploaded for this file yet: PUT it to the upload URL first") from None
+        raise
+    problems = []
+    if got.get("ContentType") != declared.content_type:
+        problems.append(("content_type", f"uploaded as {got.get('ContentType')}, declared {declared.content_type}"))
+    digest, size = hashlib.sha256(), 0
+    for chunk in got["Body"].iter_chunks(CHUNK):
+        size += len(chunk)
+        if size > declared.size:
+            break  # longer than declared: no need to read the rest
+        digest.update(chunk)
+    got["Body"].close()
+    if size != declared.size:
+        problems.append(("size", f"uploaded {'more than ' if size > declared.size else ''}{size} bytes, "
+                                 f"declared {int(declared.size)}"))
+    elif digest.hexdigest() != declared.sha256:
+        problems.append(("sha256", "the uploaded bytes have another SHA-256"))
+    return problems
+
+
+# ---- listing and downloading -----------------------------------------------------------
+
+def listing(owner: str, owner_id: str) -> list[dict[str, Any]]:
+    """The stored files of a record, oldest first (declarations not completed are not files)."""
+    return [render(a) for a in Attachment.query(f"FILES#{owner}#{owner_id}") if a.state == "stored"]
+
+
+def with_files(owner: str, rendered: dict[str, Any]) -> dict[str, Any]:
+    """A rendered record with its files (one record: lists leave them out)."""
+    return {**rendered, "files": listing(owner, rendered["id"])}
+
+
+def files_of(caller: Caller | None, owner: str, owner_id: str) -> dict[str, Any]:
+    """The files of a record the caller may see."""
+    doc = _visible(caller, owner, owner_id)
+    return {"items": listing(owner, doc.id)}
+
+
+def download(caller: Caller | None, owner: str, owner_id: str, file_id: str, agent: str | None, robots: Robots,
+             settings: Settings, now: datetime) -> str:
+    """A short-lived URL of the file's bytes; the download is counted here, not by the client."""
+    caller = require(caller)
+    doc = _visible(caller, owner, owner_id)  # the public cannot see a pending record, nor its files
+    attachment = _stored(owner, doc.id, file_id)
+    interactions.record_download(caller, owner, doc, file_id, agent, robots, now)
+    return s3(settings).generate_presigned_url("get_object", ExpiresIn=int(DOWNLOAD_TTL.total_seconds()), Params={
+        "Bucket": settings.files_bucket, "Key": attachment.object_key,
+        "ResponseContentType": attachment.content_type,
+        "ResponseContentDisposition": content_disposition(attachment.name)})
+
+
+def content_disposition(name: str) -> str:
+    """RFC 6266 attachment header: an ASCII fallback and the UTF-8 name (Chinese names survive)."""
+    fallback = name.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def render(attachment: Attachment) -> dict[str, Any]:
+    base = f"/{attachment.owner}s/{attachment.owner_id}/files/{attachment.id}"
+    return {"id": attachment.id, "purpose": attachment.purpose, "name": attachment.name,
+            "content_type": attachment.content_type, "size": int(attachment.size), "sha256": attachment.sha256,
+            "state": attachment.state, "created_at": iso(attachment.created_at),
+            "stored_at": iso(attachment.stored_at) if attachment.stored_at else None,
+            "links": {"download": base} if attachment.state == "stored" else {}}

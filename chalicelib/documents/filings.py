@@ -1,0 +1,179 @@
+"""Filings (备案): reports, thematic databases, tools and proofs of application."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from chalicelib.core import audit
+from chalicelib.documents import lifecycle
+from chalicelib.core.auth import Caller, require
+from chalicelib.core.clock import iso, sortable
+from chalicelib.documents.lifecycle import FILERS
+from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.models import ApplicationUpdate, Filing
+from chalicelib.core.paging import Page
+from chalicelib.core.reference import INDUSTRIES, PROVINCES
+from chalicelib.core.schemas import APPLICATION_PROGRESSION, FILING_KINDS, ApplicationChangeIn, FilingIn, ReviewIn
+from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
+
+PREFIX = "FILINGS"
+
+
+def key(filing_id: str) -> str:
+    return f"FILING#{filing_id}"
+
+
+def create(caller: Caller | None, body: FilingIn, now: datetime) -> Filing:
+    """File a result for the caller's own province; it waits for review as `pending`."""
+    caller, cycle = lifecycle.filing_cycle(caller, body.province, now)
+    _check_proves(body)
+    filing_id = str(uuid.uuid4())
+    filing = Filing(
+        key(filing_id), "A", entity="filing", id=filing_id, kind=body.kind, title=body.title,
+        province=body.province, unit=body.unit, industry=body.industry, report_type=body.report_type,
+        fiscal_funded=body.fiscal_funded, summary=body.summary, proves=body.proves, access_url=body.access_url,
+        status="pending", filed_at=now, cycle=cycle.id, author=caller.sub,
+    )
+    lifecycle.index_keys(PREFIX, filing)
+    lifecycle.save_new(filing, "filing", caller, now, body.model_dump())
+    return filing
+
+
+def _check_proves(body: FilingIn) -> None:
+    if body.proves is not None:
+        try:
+            Filing.get(key(body.proves), "A")
+        except Filing.DoesNotExist:
+            raise Invalid("proves names no filing", errors=[{"field": "proves", "message": "no such filing"}]) from None
+
+
+def revise(caller: Caller | None, filing_id: str, body: FilingIn, now: datetime) -> Filing:
+    """Correct and resubmit a filing of the caller's province (lifecycle.revise)."""
+    filing = writable(caller, filing_id)
+    lifecycle.same_province(body.province, filing.province)
+    _check_proves(body)
+    return lifecycle.revise(filing, PREFIX, "filing", caller, body.model_dump(exclude={"province"}), now)
+
+
+def withdraw(caller: Caller | None, filing_id: str, now: datetime) -> Filing:
+    """Withdraw a filing of the caller's province before approval."""
+    filing = writable(caller, filing_id)
+    return lifecycle.withdraw(filing, PREFIX, "filing", caller, now)
+
+
+def get(caller: Caller | None, filing_id: str) -> Filing:
+    """A filing the caller may see (approved, or their own province's, or any for national admins)."""
+    return lifecycle.get_visible(Filing, key(filing_id), caller, "filing")
+
+
+def get_approved(caller: Caller | None, filing_id: str) -> Filing:
+    """A visible filing that has been approved: what interactions may target."""
+    filing = get(caller, filing_id)
+    if filing.status != "approved":
+        raise Conflict(f"Filing {filing_id} is {filing.status}; only approved filings take this")
+    return filing
+
+
+def list_page(caller: Caller | None, params: dict[str, str | None], limit: int, cursor: str | None,
+              secret: str) -> Page:
+    """Filings newest first, filtered by province, kind, status, cycle and industry."""
+    filters = lifecycle.checked_filters(params, {"province": PROVINCES, "kind": FILING_KINDS,
+                                                 "status": lifecycle.STATUSES, "industry": INDUSTRIES})
+    return lifecycle.list_page(Filing, PREFIX, caller, filters, limit, cursor, secret)
+
+
+def review(caller: Caller | None, filing_id: str, body: ReviewIn, now: datetime) -> Filing:
+    """Approve or reject a filing (national admins); only approved filings count anywhere."""
+    caller = require(caller, "national_admin")
+    filing = get(caller, filing_id)
+    return lifecycle.review(filing, PREFIX, "filing", caller, body.decision, body.note, now)
+
+
+def change_application(caller: Caller | None, filing_id: str, body: ApplicationChangeIn,
+                       now: datetime) -> ApplicationUpdate:
+    """Record a change of how an approved result is applied; every change is kept.
+
+    The change earns points when it reaches a state of the progression further than any the
+    result earned before, with its proof attached. That is decided here, against the
+    filing's `application_reached` under its version condition, and stored with the change:
+    the counters then depend on this one fact alone, so redelivery cannot change them.
+    """
+    caller = require(caller, *FILERS)
+    filing = writable(caller, filing_id)
+    if filing.status != "approved":
+        raise Conflict(f"Filing {filing_id} is {filing.status}; application changes need an approved filing")
+    if body.proof is not None:
+        _check_proof(body.proof, filing)
+    rank = APPLICATION_PROGRESSION.index(body.status) if body.status in APPLICATION_PROGRESSION else 0
+    earned = body.proof is not None and rank > (filing.application_reached or 0)
+    change_id = uuid.uuid4().hex
+    update = ApplicationUpdate(
+        key(filing_id), f"APP#{sortable(now)}#{change_id}", entity="application_update", id=change_id,
+        filing=filing_id, province=filing.province, status=body.status, note=body.note, by=caller.sub, at=now,
+        proof=body.proof, earned=earned,
+    )
+    actions = [Filing.application_status.set(body.status)]
+    if earned:
+        actions.append(Filing.application_reached.set(rank))
+    try:
+        with transaction() as tx:
+            tx.save(update, condition=ApplicationUpdate.pk.does_not_exist())
+            tx.update(filing, actions=actions)  # conditional on the version read above
+            tx.save(audit.entry("filing", filing_id, "application_change", caller, now,
+                                {**body.model_dump(), "earned": earned}))
+    except TransactWriteError as error:
+        if not cancelled_by_condition(error):
+            raise
+        raise Conflict(f"Filing {filing_id} changed meanwhile; read its application history and retry") from None
+    return update
+
+
+def _check_proof(proof_id: str, filing: Filing) -> None:
+    """The proof must be an approved application_proof of the same province proving this result."""
+    try:
+        proof = Filing.get(key(proof_id), "A")
+    except Filing.DoesNotExist:
+        proof = None
+    problem = ("names no filing" if proof is None or proof.province != filing.province
+               else "is not an application_proof" if proof.kind != "application_proof"
+               else "proves another result" if proof.proves != filing.id
+               else f"is {proof.status}; only an approved proof counts" if proof.status != "approved" else None)
+    if problem:
+        raise Invalid(f"proof {problem}", errors=[{"field": "proof", "message": problem}])
+
+
+def writable(caller: Caller | None, filing_id: str) -> Filing:
+    """A filing the caller may change: 404 when it does not exist, 403 when it is another province's."""
+    return lifecycle.get_writable(Filing, key(filing_id), caller, "filing")
+
+
+def application_history(caller: Caller | None, filing_id: str) -> list[ApplicationUpdate]:
+    """Every application change of a visible filing, oldest first."""
+    get(caller, filing_id)
+    return list(ApplicationUpdate.query(key(filing_id), ApplicationUpdate.sk.startswith("APP#")))
+
+
+def history(caller: Caller | None, filing_id: str) -> list[dict[str, Any]]:
+    """The audit trail of a filing (its province and national admins)."""
+    filing = get(caller, filing_id)
+    if caller is None or not caller.sees_all_of(filing.province):
+        raise NotFound(f"No filing {filing_id}")
+    return audit.trail("filing", filing_id)
+
+
+def render(filing: Filing) -> dict[str, Any]:
+    return {
+        "id": filing.id, "kind": filing.kind, "title": filing.title, "province": filing.province,
+        "unit": filing.unit, "industry": filing.industry, "report_type": filing.report_type,
+        "fiscal_funded": filing.fiscal_funded, "summary": filing.summary, "proves": filing.proves, "access_url": filing.access_url,
+        "status": filing.status, "filed_at": iso(filing.filed_at), "cycle": filing.cycle,
+        "application_status": filing.application_status,
+        "reviewed_at": iso(filing.reviewed_at) if filing.reviewed_at else None,
+        "review_note": filing.review_note, **lifecycle.revision_state(filing),
+    }
+
+
+def render_application(update: ApplicationUpdate) -> dict[str, Any]:
+    return {"id": update.id, "filing": update.filing, "status": update.status, "note": update.note,
+            "proof": update.proof, "earned": bool(update.earned), "by": update.by, "at": iso(update.at)}

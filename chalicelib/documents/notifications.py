@@ -1,0 +1,108 @@
+"""Told, not polling: feed items for the people something concerns.
+
+- A review decision (with its note) goes to the record's filer, written in the same
+  transaction as the decision (documents.review), so no decision is recorded untold.
+- Each province's admins are told when the annual-form window opens and two days before it
+  closes: a daily schedule (app clock, China dates) writes one item per province to the
+  audience `NOTE#ROLE#province_admin#<province>`, keyed by year and topic so a second run
+  writes nothing. The platform keeps no list of admins; every token of the role reads it.
+
+Items live in the records table, sorted by time; GET /me/notifications merges the caller's
+own items with its role's, newest first.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import PutError
+
+from chalicelib.core.auth import Caller, require
+from chalicelib.core.clock import china, iso, sortable
+from chalicelib.core.models import Record
+from chalicelib.core.paging import decode_cursor, encode_cursor, scope_of
+
+KIND = "notification"
+TOPICS = ("review_decision", "annual_form_window_opens", "annual_form_window_closing")
+REMIND_BEFORE_CLOSE = timedelta(days=2)
+REMINDED_ROLE = "province_admin"
+
+
+def pk(user: str) -> str:
+    return f"NOTE#{user}"
+
+
+def role_pk(role: str, province: str) -> str:
+    return f"NOTE#ROLE#{role}#{province}"
+
+
+def audiences(caller: Caller) -> list[str]:
+    """Where the caller's notifications live: its own, and its role's in its province."""
+    own = [pk(caller.sub)]
+    return own + [role_pk(caller.role, caller.province)] if caller.role == REMINDED_ROLE else own
+
+
+def item(user: str, topic: str, data: dict[str, Any], now: datetime) -> Record:
+    """A notification to save (in the transaction of what it tells about)."""
+    return Record(pk(user), f"{sortable(now)}#{uuid.uuid4().hex[:12]}", kind=KIND, created_at=now,
+                  data={"topic": topic, "at": iso(now), **data})
+
+
+def review_decision(doc: Any, entity: str, decision: str, note: str | None, revision: int, now: datetime) -> Record:
+    """Tell a record's filer how its review went, with the reviewer's note."""
+    return item(doc.author, "review_decision", {
+        "entity": entity, "id": doc.id, "title": doc.title, "decision": decision, "note": note,
+        "revision": revision, "status": doc.status, "link": f"/{entity}s/{doc.id}"}, now)
+
+
+def page(caller: Caller | None, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """The caller's notifications, newest first (its own and its role's, merged by time)."""
+    caller = require(caller)
+    scope = scope_of("NOTE", user=caller.sub, role=caller.role, province=caller.province)
+    start = decode_cursor(cursor, scope, secret)
+    before = start.get("sk") if start else None
+    found: list[Record] = []
+    for audience in audiences(caller):
+        condition = (Record.sk < before) if isinstance(before, str) else None
+        found.extend(Record.query(audience, condition, scan_index_forward=False, limit=limit + 1))
+    found.sort(key=lambda r: r.sk, reverse=True)
+    items = found[:limit]
+    more = len(found) > limit
+    return {"items": [r.data for r in items],
+            "next_cursor": encode_cursor({"sk": items[-1].sk}, scope, secret) if more else None}
+
+
+# ---- the annual-form window ----------------------------------------------------------
+
+def due_reminders(now: datetime) -> list[tuple[str, int, datetime]]:
+    """(topic, year, instant it names) of the window reminders whose China day is today."""
+    from chalicelib.scoring.annual_forms import window
+    today = china(now).date()
+    opens, closes = window(today.year)
+    due = []
+    for topic, at in (("annual_form_window_opens", opens), ("annual_form_window_closing", closes - REMIND_BEFORE_CLOSE)):
+        if at.date() == today:
+            due.append((topic, today.year, at))
+    return due
+
+
+def remind_province_admins(now: datetime) -> int:
+    """Write today's window reminders for every province (once each); returns how many were new."""
+    from chalicelib.scoring.annual_forms import window
+    from chalicelib.core.reference import PROVINCES
+    written = 0
+    for topic, year, at in due_reminders(now):
+        opens, closes = window(year)
+        for province in PROVINCES:
+            note = Record(role_pk(REMINDED_ROLE, province), f"{sortable(at)}#{topic}#{year}", kind=KIND,
+                          created_at=now, data={"topic": topic, "at": iso(at), "year": year, "province": province,
+                                                "opens_at": iso(opens), "closes_at": iso(closes),
+                                                "link": f"/provinces/{province}/annual-forms/{year}"})
+            try:
+                note.save(condition=Record.pk.does_not_exist())
+                written += 1
+            except PutError as error:
+                if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+                    raise
+    return written

@@ -1,0 +1,81 @@
+"""Publications: news, notices, policy documents and navigation info, reviewed like filings."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from chalicelib.documents import lifecycle
+from chalicelib.core.auth import Caller, require
+from chalicelib.core.clock import iso
+from chalicelib.core.models import Publication
+from chalicelib.core.paging import Page
+from chalicelib.core.reference import PROVINCES
+from chalicelib.core.schemas import PUBLICATION_KINDS, PublicationIn, ReviewIn
+
+PREFIX = "PUBS"
+
+
+def key(publication_id: str) -> str:
+    return f"PUB#{publication_id}"
+
+
+def create(caller: Caller | None, body: PublicationIn, now: datetime) -> Publication:
+    """Publish for the caller's own province; it waits for review as `pending`."""
+    caller, cycle = lifecycle.filing_cycle(caller, body.province, now)
+    publication_id = str(uuid.uuid4())
+    publication = Publication(
+        key(publication_id), "A", entity="publication", id=publication_id, kind=body.kind,
+        title=body.title, province=body.province, body=body.body, status="pending", filed_at=now,
+        cycle=cycle.id, author=caller.sub,
+    )
+    lifecycle.index_keys(PREFIX, publication)
+    lifecycle.save_new(publication, "publication", caller, now, body.model_dump())
+    return publication
+
+
+def writable(caller: Caller | None, publication_id: str) -> Publication:
+    """A publication the caller's province may change (404 missing, 403 another province's)."""
+    return lifecycle.get_writable(Publication, key(publication_id), caller, "publication")
+
+
+def revise(caller: Caller | None, publication_id: str, body: PublicationIn, now: datetime) -> Publication:
+    """Correct and resubmit a publication of the caller's province (lifecycle.revise)."""
+    publication = writable(caller, publication_id)
+    lifecycle.same_province(body.province, publication.province)
+    return lifecycle.revise(publication, PREFIX, "publication", caller, body.model_dump(exclude={"province"}), now)
+
+
+def withdraw(caller: Caller | None, publication_id: str, now: datetime) -> Publication:
+    """Withdraw a publication of the caller's province before approval."""
+    publication = writable(caller, publication_id)
+    return lifecycle.withdraw(publication, PREFIX, "publication", caller, now)
+
+
+def get(caller: Caller | None, publication_id: str) -> Publication:
+    return lifecycle.get_visible(Publication, key(publication_id), caller, "publication")
+
+
+def list_page(caller: Caller | None, params: dict[str, str | None], limit: int, cursor: str | None,
+              secret: str) -> Page:
+    """Publications newest first, filtered by province, kind, status and cycle."""
+    filters = lifecycle.checked_filters(params, {"province": PROVINCES, "kind": PUBLICATION_KINDS,
+                                                 "status": lifecycle.STATUSES})
+    return lifecycle.list_page(Publication, PREFIX, caller, filters, limit, cursor, secret)
+
+
+def review(caller: Caller | None, publication_id: str, body: ReviewIn, now: datetime) -> Publication:
+    """Approve or reject a publication (national admins)."""
+    caller = require(caller, "national_admin")
+    publication = get(caller, publication_id)
+    return lifecycle.review(publication, PREFIX, "publication", caller, body.decision, body.note, now)
+
+
+def render(publication: Publication) -> dict[str, Any]:
+    return {
+        "id": publication.id, "kind": publication.kind, "title": publication.title,
+        "province": publication.province, "body": publication.body, "status": publication.status,
+        "filed_at": iso(publication.filed_at), "cycle": publication.cycle,
+        "reviewed_at": iso(publication.reviewed_at) if publication.reviewed_at else None,
+        "review_note": publication.review_note, **lifecycle.revision_state(publication),
+    }

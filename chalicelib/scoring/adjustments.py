@@ -1,0 +1,75 @@
+"""Manual checks (人工校验): national admins' point adjustments, each with its reason.
+
+An adjustment adds (or, negative, removes) points on one indicator or on the total of one
+province in one cycle. Adjustments are never edited or deleted: a correction is another
+adjustment. Every later run applies all of them and lists them with the unit.
+Stored under pk `ADJUST#{cycle}`, sk `<ISO time>#<id>` (so they read back in order).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from chalicelib.core import audit
+from chalicelib.core.auth import Caller, require
+from chalicelib.core.clock import iso
+from chalicelib.core.cycles import cycle_by_id
+from chalicelib.core.errors import Invalid, NotFound
+from chalicelib.core.models import Record
+from chalicelib.core.store import transaction
+from chalicelib.core.schemas import Body, ProvinceCode, Text
+
+TOTAL = "total"
+
+
+class AdjustmentIn(Body):
+    province: ProvinceCode
+    indicator: str = Field(TOTAL, description="an indicator id of the current scheme, or 'total'")
+    points: float = Field(ge=-100, le=100, description="points added (negative: removed)")
+    reason: Text(1, 2000, multiline=True)
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _not_zero(cls, v: Any) -> Any:
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0:
+            raise ValueError("an adjustment of 0 points changes nothing")
+        return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+def key(cycle_id: str) -> str:
+    return f"ADJUST#{cycle_id}"
+
+
+def record(caller: Caller | None, cycle_id: str, body: AdjustmentIn, indicator_ids: set[str],
+           now: datetime) -> dict[str, Any]:
+    """Keep one adjustment (national admins); `indicator_ids` are those of the current scheme."""
+    caller = require(caller, "national_admin")
+    if cycle_by_id(cycle_id) is None:
+        raise NotFound(f"No cycle {cycle_id}")
+    if body.indicator != TOTAL and body.indicator not in indicator_ids:
+        raise Invalid(f"Unknown indicator {body.indicator!r}",
+                      errors=[{"field": "indicator", "message": "not an indicator of the current scheme, nor 'total'"}])
+    adjustment_id = uuid.uuid4().hex[:16]
+    data = {"id": adjustment_id, "cycle": cycle_id, "province": body.province, "indicator": body.indicator,
+            "points": body.points, "reason": body.reason, "by": caller.sub, "at": iso(now)}
+    item = Record(key(cycle_id), f"{now.isoformat()}#{adjustment_id}", kind="adjustment", data=data,
+                  created_at=now, updated_at=now)
+    with transaction() as tx:
+        tx.save(item, condition=Record.pk.does_not_exist())
+        tx.save(audit.entry("adjustment", f"{cycle_id}/{adjustment_id}", "recorded", caller, now, data))
+    return data
+
+
+def of_cycle(cycle_id: str) -> list[dict[str, Any]]:
+    """Every adjustment of the cycle, oldest first."""
+    return [r.data for r in Record.query(key(cycle_id))]
+
+
+def list_for(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
+    require(caller, "national_admin")
+    if cycle_by_id(cycle_id) is None:
+        raise NotFound(f"No cycle {cycle_id}")
+    return of_cycle(cycle_id)

@@ -1,0 +1,220 @@
+"""Publishing scoring results: the notice (公布), the list of excellent projects (通报), and
+corrections. A published run can be superseded by a later run of the same cycle with a
+written reason; the public sees the newest publication, the history keeps every one.
+
+Storage (records table):
+- `PUBLISHED` / `{cycle}`: the cycle's current publication (what /scores shows the public),
+  versioned, so two corrections racing cannot both land.
+- `ANNOUNCEMENTS#{cycle}` / `{seq:04d}`: one announcement per publication, never changed:
+  the run, who and when, the reason and the run it corrects, the notice, the ranking and the
+  excellent projects as they stood in the run.
+Each publication writes all three (pointer, announcement, audit entries) in one transaction.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Mapping, Optional
+
+from pydantic import StringConstraints
+
+from chalicelib.core import audit
+from chalicelib.core.auth import Caller, require
+from chalicelib.core.clock import iso
+from chalicelib.core.errors import BadRequest, Conflict, Invalid, NotFound
+from chalicelib.core.models import Filing, Record
+from chalicelib.core.paging import Page, decode_cursor, encode_cursor, scope_of
+from chalicelib.core.reference import INDUSTRIES, PROVINCES
+from chalicelib.core.schemas import Body
+from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
+
+PUBLISHED = "PUBLISHED"
+ENTITY = "scoring_publication"
+RANKING_SHOWN = 32  # the notice names every unit's rank; the list is short enough to print whole
+
+
+class PublishIn(Body):
+    """Why this run replaces the published one (required to supersede; kept with the announcement)."""
+
+    reason: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]] = None
+
+
+def scope_key(cycle_id: str, population: str | None = None) -> str:
+    """What publications are kept under: the cycle for the provinces, "<population>#<cycle>" for
+    another evaluated population (populations.py)."""
+    return cycle_id if population is None else f"{population}#{cycle_id}"
+
+
+def announcements_pk(scope: str) -> str:
+    return f"ANNOUNCEMENTS#{scope}"
+
+
+def current(scope: str) -> Record | None:
+    """The scope's current publication pointer (None before the first publication)."""
+    try:
+        return Record.get(PUBLISHED, scope, consistent_read=True)
+    except Record.DoesNotExist:
+        return None
+
+
+def run_sequence(run_id: str) -> int:
+    """The run's place among its cycle's runs (run ids end in a zero-padded counter)."""
+    return int(run_id.rsplit("-", 1)[1])
+
+
+def _industries_of(projects: list[Mapping[str, Any]]) -> dict[str, str]:
+    """filing → industry, for excellent projects recorded before they carried it."""
+    missing = [p["filing"] for p in projects if not p.get("industry")]
+    if not missing:
+        return {}
+    return {f.id: f.industry for f in Filing.batch_get([(f"FILING#{i}", "A") for i in missing])}
+
+
+def announcement(cycle_id: str, header: Mapping[str, Any], ranking: list[Mapping[str, Any]], seq: int,
+                 caller: Caller, now: datetime, reason: str | None, supersedes: Mapping[str, Any] | None,
+                 subject: str = "专利导航工作") -> dict:
+    """The notice and the excellent-project list of one publication (pure but for old projects' fields)."""
+    projects = list(header.get("excellent_projects") or [])
+    industries = _industries_of(projects)
+    excellent = sorted(({"filing": p["filing"], "title": p["title"], "kind": p["kind"], "unit": p["unit"],
+                         "province": p["province"], "province_name": PROVINCES.get(p["province"], p["province"]),
+                         "industry": p.get("industry") or industries.get(p["filing"])} for p in projects),
+                       key=lambda p: (p["province"], p["filing"]))
+    population = header.get("population")
+    key = "unit" if population else "province"  # the provinces' rows keep the contract's field name
+    top = [{"rank": r["rank"], key: r[key], "name": r["name"], "total": r["total"]} for r in ranking[:RANKING_SHOWN]]
+    title = f"{cycle_id} 年度{subject}评价结果公布"
+    lines = [f"{cycle_id} 年度评价结果（评分方案第 {header['scheme_version']} 版，{header['run_id']}）。"]
+    lines += [f"第 {r['rank']} 名 {r['name']}（{r['total']} 分）" for r in top]
+    lines.append(f"优秀项目 {len(excellent)} 项，名单见通报。")
+    if supersedes:
+        title = f"{cycle_id} 年度{subject}评价结果更正公布"
+        lines.insert(0, f"本公布更正 {supersedes['run_id']}（{supersedes['published_at']} 公布），原因：{reason}")
+    return {"cycle": cycle_id, "population": population, "seq": seq, "run_id": header["run_id"],
+            "scheme_version": header["scheme_version"],
+            "published_at": iso(now), "published_by": caller.sub, "reason": reason,
+            "supersedes": dict(supersedes) if supersedes else None,
+            "notice": {"title": title, "text": "\n".join(lines)}, "ranking": top, "excellent_projects": excellent}
+
+
+def publish(caller: Caller | None, cycle_id: str, header: Mapping[str, Any], ranking: list[Mapping[str, Any]],
+            reason: str | None, now: datetime, subject: str = "专利导航工作") -> tuple[dict[str, Any], bool]:
+    """Publish a stored, final run: (pointer data, newly published?).
+
+    Publishing the run already published changes nothing. Replacing a published run needs a
+    later run of the cycle and a reason (409 otherwise; nothing changes).
+    """
+    caller = require(caller, "national_admin")
+    run_id = header["run_id"]
+    scope = scope_key(cycle_id, header.get("population"))
+    pointer = current(scope)
+    before = pointer.data if pointer else None
+    if before and before["run_id"] == run_id:
+        return before, False
+    if header["provisional"]:
+        raise Conflict(f"Run {run_id} is provisional (the cycle was still open); run the cycle again after "
+                       "it closes and publish that run")
+    if before:
+        if not reason:
+            raise Conflict(f"Cycle {cycle_id} already has a published run ({before['run_id']}); to supersede it, "
+                           "publish a later run with a written reason",
+                           errors=[{"field": "reason", "message": "required to supersede a published run"}])
+        if run_sequence(run_id) <= run_sequence(before["run_id"]):
+            raise Conflict(f"Run {run_id} is not later than the published run {before['run_id']}; only a later "
+                           "run of the cycle can supersede it")
+    seq = before["seq"] + 1 if before and before.get("seq") else (2 if before else 1)
+    supersedes = {"run_id": before["run_id"], "published_at": before["published_at"]} if before else None
+    notice = announcement(cycle_id, header, ranking, seq, caller, now, reason, supersedes, subject)
+    data = {"run_id": run_id, "cycle": cycle_id, "published_at": iso(now), "published_by": caller.sub,
+            "seq": seq, "reason": reason, "supersedes": supersedes}
+    if pointer is None:
+        pointer = Record(PUBLISHED, scope, kind="published_run", created_at=now)
+    pointer.data, pointer.updated_at = data, now
+    action = "superseded" if before else "published"
+    try:
+        with transaction() as tx:
+            # A new pointer must not exist yet; an existing one must be the version read above.
+            tx.save(pointer, condition=Record.pk.does_not_exist() if before is None else None)
+            tx.save(Record(announcements_pk(scope), f"{seq:04d}", kind="announcement", data=notice,
+                           created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
+            tx.save(audit.entry(ENTITY, scope, action, caller, now,
+                                {"run_id": run_id, "seq": seq, "reason": reason, "supersedes": supersedes}))
+            tx.save(audit.entry("scoring_run", run_id, "published", caller, now, data))
+    except TransactWriteError as error:
+        if not cancelled_by_condition(error):
+            raise
+        raise Conflict(f"The publication of {scope} changed meanwhile; read it again and retry") from None
+    return data, True
+
+
+# ---- what the public reads ---------------------------------------------------------------
+
+def _bad_cursor() -> BadRequest:
+    return BadRequest("The cursor is not valid",
+                      errors=[{"field": "cursor", "message": "not a cursor this server issued"}])
+
+
+def _render(record: Record, newest_seq: int | None) -> dict[str, Any]:
+    data = record.data
+    base = f"/populations/{data['population']}/cycles/{data['cycle']}" if data.get("population") \
+        else f"/cycles/{data['cycle']}"
+    return {**data, "current": data["seq"] == newest_seq,
+            "links": {"scores": f"{base}/scores", "excellent_projects": f"{base}/announcement/excellent-projects"}}
+
+
+def newest(scope: str) -> Record:
+    found = next(iter(Record.query(announcements_pk(scope), scan_index_forward=False, limit=1)), None)
+    if found is None:
+        raise NotFound(f"No results of {scope} have been published yet")
+    return found
+
+
+def latest(scope: str) -> dict[str, Any]:
+    """The newest announcement of the cycle (public)."""
+    found = newest(scope)
+    return _render(found, found.data["seq"])
+
+
+def history(scope: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """Every announcement of the scope, newest first, each with its reason (public)."""
+    query = scope_of("ANNOUNCEMENTS", scope=scope)
+    start = decode_cursor(cursor, query, secret)
+    after = start.get("after") if start else None
+    if start and not isinstance(after, str):
+        raise _bad_cursor()
+    newest_seq = next((r.data["seq"] for r in Record.query(announcements_pk(scope), scan_index_forward=False,
+                                                           limit=1)), None)
+    rows = Record.query(announcements_pk(scope), Record.sk < after if after else None, scan_index_forward=False,
+                        limit=limit + 1)
+    items = list(rows)
+    next_cursor = encode_cursor({"after": items[limit - 1].sk}, query, secret) if len(items) > limit else None
+    return Page(items[:limit], next_cursor).to_dict(lambda r: _render(r, newest_seq))
+
+
+def excellent_projects(cycle_id: str, industry: str | None, province: str | None, limit: int,
+                       cursor: str | None, secret: str) -> dict[str, Any]:
+    """The 通报 of the newest publication, filtered by industry field and province (public)."""
+    errors = []
+    if industry is not None and industry not in INDUSTRIES:
+        errors.append({"field": "industry", "message": "not an industry code from /industries"})
+    if province is not None and province not in PROVINCES:
+        errors.append({"field": "province", "message": "not a provincial unit code from /provinces"})
+    if errors:
+        raise Invalid("Unknown filter value", errors=errors)
+    found = newest(cycle_id).data
+    rows = [p for p in found["excellent_projects"]
+            if (industry is None or p["industry"] == industry) and (province is None or p["province"] == province)]
+    scope = scope_of("ANNOUNCED-EXCELLENT", cycle=cycle_id, seq=found["seq"], industry=industry, province=province)
+    offset = (decode_cursor(cursor, scope, secret) or {"offset": 0}).get("offset")
+    if not isinstance(offset, int) or offset < 0:
+        raise _bad_cursor()
+    more = offset + limit < len(rows)
+    page = Page(rows[offset:offset + limit], encode_cursor({"offset": offset + limit}, scope, secret) if more else None)
+    return {"cycle": cycle_id, "seq": found["seq"], "run_id": found["run_id"], "published_at": found["published_at"],
+            **page.to_dict(lambda p: p)}
+
+
+def trail(caller: Caller | None, scope: str) -> list[dict[str, Any]]:
+    """The audit trail of the scope's publications (national admins)."""
+    require(caller, "national_admin")
+    # Entries of one instant sort by a random suffix; the publication's seq orders them.
+    return sorted(audit.trail(ENTITY, scope), key=lambda e: (e["at"], (e["data"] or {}).get("seq", 0)))

@@ -1,0 +1,185 @@
+"""Annual information forms (年度信息表): what a provincial office reports each year.
+
+A form for `year` is accepted from 15 October 00:00:00 to 31 October 23:59:59 of that year,
+China time; it describes the cycle closing on 30 September of `year` and feeds that cycle's
+"basic support" indicators and the fiscal-filing completeness ratio.
+Forms are internal administrative reports: the province's own staff and national admins
+read them; the public sees only the points they earn in published scores.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import ConfigDict, Field, model_validator
+
+from chalicelib.core import audit
+from chalicelib.core.auth import Caller, require, require_province
+from chalicelib.core.clock import CHINA, iso
+from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
+from chalicelib.core.models import Record
+from chalicelib.core.reference import PROVINCES
+from chalicelib.core.store import TransactWriteError, transaction
+from chalicelib.core.schemas import Body, Text
+
+FIRST_YEAR = 2023  # the first cycle closed on 30 September 2023
+
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+Money = Annotated[float, Field(ge=0, le=10_000_000, description="10k yuan (万元)")]
+
+
+class Mechanisms(Body):
+    leading_group: bool = Field(description="a leading group or joint meeting for patent navigation exists")
+    work_plan: bool = Field(description="a provincial patent-navigation work plan is in force")
+    coordination_meetings: Count = 0
+    description: Optional[Text(0, 2000, multiline=True)] = None
+
+
+class Funding(Body):
+    provincial_funds: Money = Field(description="provincial fiscal funds for navigation work, 10k yuan")
+    other_funds: Money = 0.0
+    description: Optional[Text(0, 2000, multiline=True)] = None
+
+
+class Carrier(Body):
+    name: Text(1, 200)
+    type: Literal["navigation_service_base", "ip_service_center", "industry_alliance", "university_center", "other"]
+    city: Optional[Text(0, 50)] = None
+
+
+class Projects(Body):
+    declared: Count = Field(description="patent-navigation projects under way in the year")
+    fiscal_funded: Count = Field(description="of which funded by public money; each should be filed")
+    completed: Count = 0
+
+    @model_validator(mode="after")
+    def _parts(self) -> "Projects":
+        if self.fiscal_funded > self.declared or self.completed > self.declared:
+            raise ValueError("fiscal_funded and completed cannot exceed declared")
+        return self
+
+
+class Policy(Body):
+    model_config = ConfigDict(extra="forbid", strict=False)  # issued_on arrives as an ISO date string
+
+    title: Text(1, 200)
+    issued_on: date
+    document_number: Optional[Text(0, 100)] = None
+
+
+class Training(Body):
+    sessions: Count = 0
+    participants: Count = 0
+
+
+class AnnualFormIn(Body):
+    """The whole form; a PUT replaces the previous one of the same year."""
+
+    mechanisms: Mechanisms
+    funding: Funding
+    carriers: list[Carrier] = Field(default_factory=list, max_length=500)
+    projects: Projects
+    policies: list[Policy] = Field(default_factory=list, max_length=500)
+    training: Training = Training()
+    summary: Optional[Text(0, 5000, multiline=True)] = None
+
+
+def window(year: int) -> tuple[datetime, datetime]:
+    """[opens, closes) of the form window of `year` in China time: 15 Oct 00:00 to 1 Nov 00:00."""
+    return datetime(year, 10, 15, tzinfo=CHINA), datetime(year, 11, 1, tzinfo=CHINA)
+
+
+def parse_year(raw: str) -> int:
+    if not (raw.isdigit() and len(raw) == 4 and FIRST_YEAR <= int(raw) <= 9999):
+        raise Invalid(f"year must be a four-digit year from {FIRST_YEAR}",
+                      errors=[{"field": "year", "message": f"must be a year from {FIRST_YEAR}"}])
+    return int(raw)
+
+
+def _province(code: str) -> str:
+    if code not in PROVINCES:
+        raise NotFound(f"No provincial unit {code}")
+    return code
+
+
+def check_window(year: int, now: datetime) -> None:
+    """409 outside 15–31 October of `year`, saying when the window opens or that it closed."""
+    opens, closes = window(year)
+    if now < opens:
+        raise Conflict(f"The {year} annual form window opens at {iso(opens)} "
+                       f"(15–31 October {year}, China time)", opens_at=iso(opens), closes_at=iso(closes))
+    if now >= closes:
+        raise Conflict(f"The {year} annual form window closed at {iso(closes)} "
+                       f"(it was open 15–31 October {year}, China time)", opens_at=iso(opens), closes_at=iso(closes))
+
+
+def key(province: str) -> str:
+    return f"FORM#{province}"
+
+
+def put(caller: Caller | None, province: str, year: int, body: AnnualFormIn, now: datetime) -> tuple[dict, bool]:
+    """Store the province's form for `year`; (rendered form, created?). Every PUT is audited."""
+    caller = require(caller, "province_admin")
+    require_province(caller, _province(province))
+    check_window(year, now)
+    data = body.model_dump(mode="json")
+    try:
+        record = Record.get(key(province), str(year))
+        created = False
+        record.data, record.updated_at = data, now
+    except Record.DoesNotExist:
+        record = Record(key(province), str(year), kind="annual_form", data=data, created_at=now, updated_at=now)
+        created = True
+    try:
+        with transaction() as tx:
+            tx.save(record)  # the version attribute makes this conditional on what we read
+            tx.save(audit.entry("annual_form", f"{province}/{year}", "created" if created else "replaced",
+                                caller, now, data))
+    except TransactWriteError:
+        raise Conflict("The form changed while it was being saved; read it again and retry") from None
+    return render(province, year, record), created
+
+
+def get(caller: Caller | None, province: str, year: int) -> dict:
+    """The province's form for `year`: its own staff and national admins only."""
+    caller = require(caller)
+    if not caller.sees_all_of(_province(province)):
+        raise Forbidden("Annual forms are read by the province's own staff and national admins")
+    try:
+        return render(province, year, Record.get(key(province), str(year)))
+    except Record.DoesNotExist:
+        raise NotFound(f"No {year} annual form from {province}") from None
+
+
+def render(province: str, year: int, record: Record) -> dict[str, Any]:
+    opens, closes = window(year)
+    return {"province": province, "year": year, "form": record.data, "revision": record.version,
+            "created_at": iso(record.created_at), "updated_at": iso(record.updated_at),
+            "window": {"opens_at": iso(opens), "closes_at": iso(closes)}}
+
+
+def forms_of(year: int) -> dict[str, dict]:
+    """Every province's form for `year` (one BatchGet of 32 keys): code → form data."""
+    return {r.pk.split("#", 1)[1]: r.data
+            for r in Record.batch_get([(key(code), str(year)) for code in PROVINCES])}
+
+
+SECTIONS = ("mechanisms", "funding", "carriers", "projects", "policies", "training", "summary")
+
+
+def completeness(form: dict | None) -> float:
+    """Share of the form's sections that carry substance (0 without a form)."""
+    if not form:
+        return 0.0
+    m, f, p, t = form["mechanisms"], form["funding"], form["projects"], form["training"]
+    filled = [
+        m["leading_group"] or m["work_plan"] or m["coordination_meetings"] > 0,
+        f["provincial_funds"] + f["other_funds"] > 0,
+        len(form["carriers"]) > 0,
+        p["declared"] > 0,
+        len(form["policies"]) > 0,
+        t["sessions"] > 0,
+        bool((form.get("summary") or "").strip()),
+    ]
+    return sum(filled) / len(filled)
+

@@ -1,0 +1,146 @@
+"""Every number explains itself: one unit's total in one run, down to the counters behind it.
+
+Everything comes from the stored run (header and its 32 results), never from the live
+counters: a run's numbers are final, and its explanation must not drift after it. The
+normalisation references (the cap and the best unit's value) are recomputed from the 32
+stored indicator values with the same function the run used.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from chalicelib.usage import counting
+from chalicelib.scoring import scheme as scheme_mod, runs
+from chalicelib.core.auth import Caller, require
+from chalicelib.core.errors import NotFound
+from chalicelib.core.models import Record
+from chalicelib.core.reference import PROVINCES
+
+HOW = {
+    "log_best": "score = log(1 + min(value, cap)) / log(1 + best); points = weight × score",
+    "ratio": "score = min(max(value, 0), 1); points = weight × score",
+    "mean": "value = (Σ inputs + prior × prior_weight) / (count + prior_weight); score = (value - 1) / 4; "
+            "points = weight × score (no evaluation: no points)",
+    "flag": "score = 1 if value > 0 else 0; points = weight × score",
+}
+MEASURE = {
+    "sum": "value = Σ factor × input",
+    "ratio": "value = Σ factor × input / denominator (denominator 0: if_denominator_zero; unknown: 0)",
+    "mean": "Σ factor × input is the score sum; count is the number of evaluations",
+}
+
+_NUMBER = {"type": ["number", "null"]}
+_OBJECT = {"type": "object"}
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["run_id", "cycle", "province", "rank", "total", "total_is", "indicators", "bonus", "adjustments",
+                 "flags", "counters"],
+    "properties": {
+        "run_id": {"type": "string"}, "cycle": {"type": "string"}, "scheme_version": {"type": "integer"},
+        "provisional": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"},
+        "province": {"type": "string"}, "name": {"type": "string"}, "rank": {"type": "integer"},
+        "total": {"type": "number"},
+        "total_is": {"type": "object", "description": "the total's parts: indicators + bonus + total_adjustment",
+                     "properties": {"indicators": {"type": "number"}, "bonus": {"type": "number"},
+                                    "total_adjustment": {"type": "number"}, "formula": {"type": "string"}}},
+        "indicators": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "area": {"type": "string"},
+            "weight": {"type": "number"}, "measure": {"type": "string"}, "normalise": {"type": "string"},
+            "how": {"type": "string", "description": "how value, score and points are made"},
+            "value": _NUMBER, "capped_at": _NUMBER, "score": _NUMBER, "points": _NUMBER, "adjustment": _NUMBER,
+            "final": _NUMBER,
+            "reference": {**_OBJECT, "description": "log_best: cap and best unit's value; mean: the prior"},
+            "inputs": {"type": "array", "items": {"type": "object", "properties": {
+                "name": {"type": "string"}, "role": {"enum": ["input", "denominator", "count"]},
+                "factor": {"type": "number"}, "value": _NUMBER,
+                "source": {**_OBJECT, "description": "{counter, key}: a province×cycle counter; "
+                                                     "{derived, counters}: the formula and its counters"}}}},
+        }}},
+        "bonus": {"type": "object", "properties": {"points": {"type": "number"}, "rule": _OBJECT,
+                                                   "excellent_projects": {"type": "array", "items": _OBJECT}}},
+        "adjustments": {"type": "array", "items": {"type": "object", "properties": {
+            "points": {"type": "number"}, "indicator": {"type": "string"}, "applied_to": {"type": "string"},
+            "reason": {"type": "string"}, "by": {"type": "string"}, "at": {"type": "string"}}}},
+        "flags": {"type": "array", "items": {"type": "object", "required": ["kind", "detail"], "properties": {
+            "kind": {"type": "string"}, "detail": {"type": "string"},
+            "evidence": {**_OBJECT, "description": "puppet flags: accounts, account_count, window, share"}}}},
+        "flag_evidence": {**_OBJECT, "description": "the month and account counters the flag checks looked at"},
+        "counters": {"type": "object", "properties": {"key": _OBJECT, "values": _OBJECT}},
+        "annual_form_year": {"type": ["integer", "null"]},
+    },
+}
+
+
+def explain(caller: Caller | None, cycle_id: str, run_id: str, province: str) -> dict[str, Any]:
+    """One unit's result in one run: indicators → inputs → counters, flags with evidence,
+    adjustments with their authors, bonus (national admins)."""
+    require(caller, "national_admin")
+    runs.cycle_or_404(cycle_id)
+    if province not in PROVINCES:
+        raise NotFound(f"No provincial unit {province}")
+    loaded = runs.load(caller, cycle_id, run_id)
+    header, results = loaded["header"], {r["province"]: r for r in loaded["results"]}
+    result = results[province]
+    counters = result["inputs"]["counters"]
+    derived = result["inputs"]["derived"]
+    counter_key = dict(zip(("pk", "sk"), counting.cycle_key(province, cycle_id)))
+    indicators = []
+    for area_id, ind in scheme_mod.indicators(header["scheme"]):
+        scored = result["indicators"][ind["id"]]
+        values = {code: r["indicators"][ind["id"]]["value"] for code, r in results.items()}
+        indicators.append({
+            "id": ind["id"], "name": ind["name"], "area": area_id, "weight": ind["weight"],
+            "measure": ind.get("measure", "sum"), "normalise": ind["normalise"],
+            "how": f"{MEASURE[ind.get('measure', 'sum')]}; {HOW[ind['normalise']]}",
+            **{k: scored[k] for k in ("value", "capped_at", "score", "points", "adjustment", "final")},
+            "reference": _reference(ind, values),
+            "inputs": _inputs(ind, counters, derived, counter_key),
+        })
+    subtotal = round(sum(i["final"] for i in indicators), 4)
+    return {
+        "run_id": header["run_id"], "cycle": header["cycle"], "scheme_version": header["scheme_version"],
+        "provisional": header["provisional"], "created_at": header["created_at"],
+        "province": province, "name": result["name"], "rank": result["rank"], "total": result["total"],
+        "total_is": {"indicators": subtotal, "bonus": result["bonus"], "total_adjustment": result["total_adjustment"],
+                     "formula": "Σ indicator final (points + adjustment) + bonus + total_adjustment"},
+        "indicators": indicators,
+        "bonus": {"points": result["bonus"], "rule": header["scheme"]["bonus"],
+                  "excellent_projects": [p for p in header.get("excellent_projects", []) if p.get("province") == province]},
+        "adjustments": result["adjustments"],
+        "flags": result["flags"],
+        "flag_evidence": result["inputs"].get("flag_evidence"),
+        "counters": {"key": counter_key, "values": counters},
+        "annual_form_year": result["inputs"].get("form_year"),
+    }
+
+
+def _reference(ind: Mapping[str, Any], values: Mapping[str, float | None]) -> dict[str, Any]:
+    """What the unit's value was measured against (log_best: the cap and the best unit)."""
+    if ind["normalise"] == "log_best":
+        cap, best = runs.log_reference(ind, values)
+        return {"cap": cap, "cap_median_multiple": ind.get("cap_median_multiple"), "best": best}
+    if ind["normalise"] == "mean":
+        return {"prior": ind["prior"], "prior_weight": ind["prior_weight"]}
+    if ind.get("measure") == "ratio":
+        return {"if_denominator_zero": ind["if_denominator_zero"]}
+    return {}
+
+
+def _inputs(ind: Mapping[str, Any], counters: Mapping[str, int], derived: Mapping[str, Any],
+            counter_key: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Each input the indicator read (its factors, denominator, count) and where it came from."""
+    roles = [(name, "input", factor) for name, factor in ind["inputs"].items()]
+    roles += [(ind[r], r, None) for r in ("denominator", "count") if ind.get(r)]
+    out = []
+    for name, role, factor in roles:
+        entry: dict[str, Any] = {"name": name, "role": role}
+        if factor is not None:
+            entry["factor"] = factor
+        if name in runs.DERIVED_FROM:
+            formula, sources = runs.DERIVED_FROM[name]
+            entry.update(value=derived.get(name), source={"derived": formula, "counters": {
+                "key": counter_key, "values": {s: counters.get(s, 0) for s in sources}} if sources else None})
+        else:
+            entry.update(value=counters.get(name, 0), source={"counter": name, "key": counter_key})
+        out.append(entry)
+    return out

@@ -1,0 +1,113 @@
+"""Exports of a scoring run for officials: CSV (UTF-8 with BOM, so Excel reads the Chinese names)
+and an .xlsx workbook with a ranking sheet, an indicator breakdown, flags and a native bar chart.
+
+openpyxl is imported only when a workbook is built: it costs import time the API does not
+otherwise need.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Mapping
+
+from chalicelib.scoring import runs
+
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _columns(header: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[tuple[str, str, str, float]]]:
+    return list(runs.area_names(header).items()), runs.indicator_names(header)
+
+
+def ranking_rows(loaded: Mapping[str, Any]) -> list[list[Any]]:
+    """The ranking table: one header row, then one row per unit, best first."""
+    header = loaded["header"]
+    areas, indicators = _columns(header)
+    head = (["rank", "province", "name", "total"] + [f"{name} ({aid})" for aid, name in areas]
+            + ["bonus", "excellent_projects", "total_adjustment"]
+            + [f"{name} ({iid})" for _, iid, name, _ in indicators] + ["flags"])
+    rows = [head]
+    for r in loaded["results"]:
+        rows.append([r["rank"], r["province"], r["name"], r["total"]]
+                    + [r["areas"].get(aid, 0.0) for aid, _ in areas]
+                    + [r["bonus"], r["excellent_projects"], r["total_adjustment"]]
+                    + [r["indicators"][iid]["final"] for _, iid, _, _ in indicators]
+                    + ["; ".join(f"{f['kind']}: {f['detail']}" for f in r["flags"])])
+    return rows
+
+
+def to_csv(loaded: Mapping[str, Any]) -> bytes:
+    """The ranking with every indicator's points, as CSV."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerows(ranking_rows(loaded))
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def filename(loaded: Mapping[str, Any], ext: str) -> str:
+    return f"scores-{loaded['header']['cycle']}-{loaded['header']['run_id']}.{ext}"
+
+
+def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
+    """Workbook: 排名 (ranking + bar chart of totals), 指标明细 (indicator breakdown), 待核查 (flags), 说明 (run)."""
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+
+    header = loaded["header"]
+    areas, indicators = _columns(header)
+    results = loaded["results"]
+    book = Workbook()
+
+    ranking = book.active
+    ranking.title = "排名"
+    ranking.append(["名次 rank", "代码 province", "单位 unit", "总分 total"] + [name for _, name in areas]
+                   + ["加分 bonus", "人工校验 adjustment", "待核查 flags"])
+    for r in results:
+        ranking.append([r["rank"], r["province"], r["name"], r["total"]]
+                       + [r["areas"].get(aid, 0.0) for aid, _ in areas]
+                       + [r["bonus"], r["total_adjustment"], len(r["flags"])])
+    for cell in ranking[1]:
+        cell.font = Font(bold=True)
+    ranking.column_dimensions["C"].width = 22
+    chart = BarChart()
+    chart.type = "bar"  # horizontal bars read better with 32 unit names
+    chart.title = f"{header['cycle']} 总分 (run {header['run_id']})"
+    chart.y_axis.title = "总分"
+    chart.x_axis.title = "单位"
+    chart.height, chart.width = 18, 24
+    chart.add_data(Reference(ranking, min_col=4, min_row=1, max_row=len(results) + 1), titles_from_data=True)
+    chart.set_categories(Reference(ranking, min_col=3, min_row=2, max_row=len(results) + 1))
+    chart.x_axis.scaling.orientation = "maxMin"  # best unit at the top
+    ranking.add_chart(chart, "M2")
+
+    detail = book.create_sheet("指标明细")
+    detail.append(["代码 province", "单位 unit", "领域 area", "指标 indicator", "id", "权重 weight", "原始值 value",
+                   "封顶 capped_at", "得分率 score", "得分 points", "人工校验 adjustment", "最终 final"])
+    area_name = dict(areas)
+    for r in results:
+        for aid, iid, name, weight in indicators:
+            i = r["indicators"][iid]
+            detail.append([r["province"], r["name"], area_name.get(aid, aid), name, iid, weight, i["value"],
+                           i["capped_at"], i["score"], i["points"], i["adjustment"], i["final"]])
+    for cell in detail[1]:
+        cell.font = Font(bold=True)
+
+    flagged = book.create_sheet("待核查")
+    flagged.append(["代码 province", "单位 unit", "kind", "detail"])
+    for r in results:
+        for f in r["flags"]:
+            flagged.append([r["province"], r["name"], f["kind"], f["detail"]])
+
+    about = book.create_sheet("说明")
+    published = loaded.get("published")
+    for row in (["run_id", header["run_id"]], ["cycle", header["cycle"]],
+                ["scheme_version", header["scheme_version"]], ["scheme", header["scheme"]["name"]],
+                ["provisional", header["provisional"]], ["created_at", header["created_at"]],
+                ["published", bool(published and published["run_id"] == header["run_id"])]):
+        about.append(row)
+
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,344 @@
+"""Evaluated populations: who a scoring run ranks. The 32 provincial units (the reference list,
+scored by runs.py as the contract describes) and, under the same notice, the national patent
+navigation service bases (国家级专利导航服务基地) and support institutions (专利导航支撑服务机构),
+each with its own registry, its own scheme (versioned data) and its own runs and publications.
+
+A filing counts for a base or institution once its province (or a national admin) attributes
+it (`Filing.attributed_to`, "<population>#<code>"); the counters keep each unit's approved
+filings per cycle (counting.unit_cycle_key). Like the provinces' runs, these runs read only
+counters: one BatchGet for all units of the population.
+
+Storage (records table):
+- `POPULATION#{population}` / `UNIT#{code}`: a registered unit (kind `population_unit`).
+- `SCHEME#{population}` / `V#{version}`: the population's stored scheme versions.
+- `RUNS#{population}#{cycle}` / `<run id>` and `RUN#{run id}` / `<code>`: runs and results.
+- Publications through announcements.py under the scope "<population>#<cycle>".
+"""
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Annotated, Any, Callable
+
+from pydantic import Field, StringConstraints
+
+from chalicelib.scoring import announcements, flags, scheme as scheme_mod, runs
+from chalicelib.core import audit
+from chalicelib.usage import counters, counting
+from chalicelib.core.auth import Caller, require
+from chalicelib.core.clock import china, iso
+from chalicelib.core.cycles import cycles_closing_in
+from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
+from chalicelib.core.models import Counter, Filing, Record
+from chalicelib.core.reference import PROVINCES
+from chalicelib.core.schemas import Body, ProvinceCode
+from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
+
+PROVINCES_ID = "provinces"
+# A run is stored in one transaction (header + one result per unit + audit, at most 100 items).
+MAX_UNITS = 90
+
+
+def _ind(id, name, inputs, weight, normalise="log_best", **kw) -> dict:
+    body = {"id": id, "name": name, "inputs": inputs, "weight": weight, "normalise": normalise, **kw}
+    if normalise == "log_best":
+        body.setdefault("cap_median_multiple", 3.0)
+    return body
+
+
+_REPORTS = {"reports_approved_regional_planning": 1.0, "reports_approved_industry_planning": 1.5,
+            "reports_approved_enterprise_operation": 1.5, "reports_approved_rd_activity": 1.2,
+            "reports_approved_talent_management": 1.0, "reports_approved_other": 0.8, "reports_approved_none": 0.8}
+# The built-in version 1 of each population's scheme (platform proposals; national admins store others).
+DEFAULT_SCHEMES: dict[str, dict[str, Any]] = {
+    "service_bases": {
+        "name": "国家级专利导航服务基地评价指标（平台建议稿）",
+        "note": "Service bases are judged on the navigation services they deliver and how they are applied.",
+        "areas": [
+            {"id": "services", "name": "导航服务成果", "indicators": [
+                _ind("reports", "导航报告（按类型加权）", _REPORTS, 35),
+                _ind("databases", "专题数据库", {"filings_approved_database": 1}, 15),
+                _ind("tools", "导航工具", {"filings_approved_tool": 1}, 10)]},
+            {"id": "application", "name": "应用成效", "indicators": [
+                _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, 30)]},
+            {"id": "conduct", "name": "规范运行", "indicators": [
+                _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 10, "ratio", measure="ratio",
+                     denominator="filings_approved")]},
+        ],
+        "bonus": {"points_per_excellent_project": 0, "cap": 0},
+    },
+    "support_institutions": {
+        "name": "专利导航支撑服务机构评价指标（平台建议稿）",
+        "note": "Support institutions are judged on the databases and tools they build and their use.",
+        "areas": [
+            {"id": "support", "name": "支撑能力", "indicators": [
+                _ind("databases", "专题数据库", {"filings_approved_database": 1}, 30),
+                _ind("tools", "导航工具", {"filings_approved_tool": 1}, 25),
+                _ind("reports", "导航报告", _REPORTS, 15)]},
+            {"id": "application", "name": "应用成效", "indicators": [
+                _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, 20)]},
+            {"id": "conduct", "name": "规范运行", "indicators": [
+                _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 10, "ratio", measure="ratio",
+                     denominator="filings_approved")]},
+        ],
+        "bonus": {"points_per_excellent_project": 0, "cap": 0},
+    },
+}
+NAMES = {PROVINCES_ID: "省级专利导航工作（32个省级单位）", "service_bases": "国家级专利导航服务基地",
+         "support_institutions": "专利导航支撑服务机构"}
+
+
+class UnitIn(Body):
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")] = Field(
+        description="the unit's code within its population")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    province: ProvinceCode = Field(description="where it is located: that province's staff attribute filings to it")
+
+
+class AttributionIn(Body):
+    population: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+
+
+# ---- populations and registries ------------------------------------------------------------
+
+def population_or_404(population: str) -> str:
+    if population not in NAMES:
+        raise NotFound(f"No evaluated population {population}; see /populations")
+    return population
+
+
+def _custom(population: str) -> str:
+    """A population with a stored registry (every one but the provinces)."""
+    population_or_404(population)
+    if population == PROVINCES_ID:
+        raise Conflict("The provincial units are the reference list of /provinces and are scored at /cycles")
+    return population
+
+
+def describe() -> list[dict[str, Any]]:
+    return [{"id": p, "name": n, "links": {"units": f"/populations/{p}/units",
+                                          "scheme": f"/populations/{p}/scoring-scheme"}} for p, n in NAMES.items()]
+
+
+def _units(population: str) -> dict[str, dict[str, Any]]:
+    return {r.data["code"]: r.data for r in Record.query(f"POPULATION#{population}", Record.sk.startswith("UNIT#"))}
+
+
+def units(population: str) -> list[dict[str, Any]]:
+    """The population's registry in code order (public)."""
+    population_or_404(population)
+    if population == PROVINCES_ID:
+        return [{"code": c, "name": n, "province": c} for c, n in PROVINCES.items()]
+    return sorted(_units(population).values(), key=lambda u: u["code"])
+
+
+def register_unit(caller: Caller | None, population: str, body: UnitIn, now: datetime) -> dict[str, Any]:
+    """Add a base or institution to its population's registry (national admins)."""
+    caller = require(caller, "national_admin")
+    _custom(population)
+    if len(_units(population)) >= MAX_UNITS:
+        raise Conflict(f"A population holds at most {MAX_UNITS} units")
+    data = {**body.model_dump(), "population": population, "registered_by": caller.sub, "registered_at": iso(now)}
+    try:
+        with transaction() as tx:
+            tx.save(Record(f"POPULATION#{population}", f"UNIT#{body.code}", kind="population_unit", data=data,
+                           created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
+            tx.save(audit.entry("population_unit", f"{population}/{body.code}", "registered", caller, now, data))
+    except TransactWriteError as error:
+        if not cancelled_by_condition(error):
+            raise
+        raise Conflict(f"{population} already has a unit {body.code}") from None
+    return data
+
+
+# ---- schemes ---------------------------------------------------------------------------------
+
+def _scheme_pk(population: str) -> str:
+    return scheme_mod.PK if population == PROVINCES_ID else f"{scheme_mod.PK}#{population}"
+
+
+def default_scheme(population: str) -> Callable[[], dict[str, Any]]:
+    if population == PROVINCES_ID:
+        return scheme_mod.default_scheme
+
+    def built_in() -> dict[str, Any]:
+        body = scheme_mod.SchemeIn.model_validate(copy.deepcopy(DEFAULT_SCHEMES[population])).model_dump()
+        return {"version": scheme_mod.DEFAULT_VERSION, "created_at": None, "created_by": "built-in", **body}
+    return built_in
+
+
+def current_scheme(population: str) -> dict[str, Any]:
+    population_or_404(population)
+    return scheme_mod.current(_scheme_pk(population), default_scheme(population))
+
+
+def scheme_version(population: str, version: int) -> dict[str, Any]:
+    population_or_404(population)
+    return scheme_mod.get_version(version, _scheme_pk(population), default_scheme(population))
+
+
+def store_scheme(caller: Caller | None, population: str, body: scheme_mod.SchemeIn, now: datetime) -> dict:
+    population_or_404(population)
+    return scheme_mod.store_new(caller, body, now, _scheme_pk(population), default_scheme(population))
+
+
+# ---- attribution -----------------------------------------------------------------------------
+
+def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: datetime) -> dict[str, Any]:
+    """Attribute a filing to a base or institution: the filing's own province staff (for a unit in
+    their province) or a national admin. Its approved filings then count in that unit's runs."""
+    caller = require(caller, "national_admin", "province_admin", "filer")
+    try:
+        filing = Filing.get(f"FILING#{filing_id}", "A") if len(filing_id) <= 64 else None
+    except Filing.DoesNotExist:
+        filing = None
+    if filing is None:
+        raise NotFound(f"No filing {filing_id}")
+    if not caller.sees_all_of(filing.province):
+        raise Forbidden(f"Filing {filing_id} belongs to {filing.province}")
+    if body.population not in NAMES or body.population == PROVINCES_ID:
+        raise Invalid("Unknown population", errors=[{"field": "population",
+                                                     "message": "a population other than the provinces"}])
+    unit = _units(body.population).get(body.unit)
+    if unit is None:
+        raise Invalid(f"{body.population} has no unit {body.unit}",
+                      errors=[{"field": "unit", "message": "not in the population's registry"}])
+    if not caller.is_national_admin and unit["province"] != filing.province:
+        raise Forbidden(f"{unit['name']} is located in {unit['province']}, not in the filing's province")
+    ref = f"{body.population}#{body.unit}"
+    before = filing.attributed_to
+    if before != ref:
+        try:
+            with transaction() as tx:
+                tx.update(filing, actions=[Filing.attributed_to.set(ref)])  # versioned: refused if it changed
+                tx.save(audit.entry("filing", filing.id, "attributed", caller, now, {"from": before, "to": ref}))
+        except TransactWriteError:
+            raise Conflict("The filing changed meanwhile; try again") from None
+    return {"filing": filing.id, "population": body.population, "unit": body.unit, "unit_name": unit["name"]}
+
+
+# ---- runs ------------------------------------------------------------------------------------
+
+def _runs_pk(population: str, cycle_id: str) -> str:
+    return f"{runs.RUNS}{population}#{cycle_id}"
+
+
+def run(caller: Caller | None, population: str, cycle_id: str, now: datetime) -> dict[str, Any]:
+    """Score a population's units for a cycle from their counters (national admins)."""
+    caller = require(caller, "national_admin")
+    if population_or_404(population) == PROVINCES_ID:
+        return runs.run(cycle_id, caller, now)
+    return _run(caller, population, cycle_id, now, "api")
+
+
+def year_end(now: datetime) -> list[dict[str, Any]]:
+    """The scheduled run of every population beyond the provinces that has units, for each cycle
+    that closed in this China-time year (the provinces' year-end run is runs.year_end)."""
+    year = china(now).year
+    return [_run(None, population, c.id, now, "schedule")
+            for population in NAMES if population != PROVINCES_ID and _units(population)
+            for c in cycles_closing_in(year) if c.is_closed(now)]
+
+
+def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, trigger: str) -> dict[str, Any]:
+    """Score the population and keep the run whole (header + results + audit in one transaction)."""
+    cycle = runs.cycle_or_404(cycle_id)
+    if now < cycle.starts_at:
+        raise Conflict(f"Cycle {cycle.id} has not started; it opens at {iso(cycle.starts_at)}")
+    registry = _units(population)
+    if not registry:
+        raise Conflict(f"{population} has no registered units to score")
+    scheme = current_scheme(population)
+    rules = scheme_mod.flag_rules(scheme)
+    numbers = {code: {} for code in registry}
+    keys = [counting.unit_cycle_key(f"{population}#{code}", cycle.id) for code in sorted(registry)]
+    for item in Counter.batch_get(keys):
+        numbers[item.pk.split("#", 2)[2]] = counters._numbers(item)
+    gathered = {code: {"counters": dict(sorted(n.items())), "derived": runs.derived_inputs(n, None),
+                       "flags": flags.cutoff_bulk(n, rules)} for code, n in numbers.items()}
+    ranked = runs.compute(scheme, gathered, [], [], {c: u["name"] for c, u in registry.items()}, key="unit")
+    for r in ranked:
+        r["inputs"] = {"counters": gathered[r["unit"]]["counters"], "derived": gathered[r["unit"]]["derived"]}
+    provisional = not cycle.is_closed(now)
+    header = {"population": population, "cycle": cycle.id, "scheme_version": scheme["version"],
+              "provisional": provisional, "trigger": trigger, "created_at": iso(now),
+              "created_by": caller.sub if caller else "schedule",
+              "window": {"start": cycle.first_day.isoformat(), "end": cycle.last_day.isoformat()},
+              "scheme": scheme, "excellent_projects": [], "flagged_units": sum(1 for r in ranked if r["flags"])}
+    for _ in range(3):  # two runs started at once: the loser takes the next sequence number
+        latest = next(iter(Record.query(_runs_pk(population, cycle.id), scan_index_forward=False, limit=1)), None)
+        run_id = f"run-{population}-{cycle.id}-{(announcements.run_sequence(latest.sk) + 1 if latest else 1):04d}"
+        try:
+            with transaction() as tx:
+                tx.save(Record(_runs_pk(population, cycle.id), run_id, kind="scoring_run",
+                               data={"run_id": run_id, **header}, created_at=now, updated_at=now),
+                        condition=Record.pk.does_not_exist())
+                for r in ranked:
+                    tx.save(Record(f"RUN#{run_id}", r["unit"], kind="scoring_result", data={"run_id": run_id, **r},
+                                   created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
+                tx.save(audit.entry("scoring_run", run_id, "scored", caller, now,
+                                    {"population": population, "cycle": cycle.id, "provisional": provisional,
+                                     "scheme_version": scheme["version"]}))
+            return _summary({"run_id": run_id, **header}, None)
+        except TransactWriteError as error:
+            if not cancelled_by_condition(error):
+                raise
+    raise Conflict("Other runs of this population and cycle were being stored at the same time; try again")
+
+
+def _summary(header: dict[str, Any], published: dict[str, Any] | None) -> dict[str, Any]:
+    out = {k: v for k, v in header.items() if k not in ("scheme", "excellent_projects")}
+    out["published"] = bool(published and published["run_id"] == header["run_id"])
+    out["links"] = {"scores": f"/populations/{header['population']}/cycles/{header['cycle']}/scores"
+                              f"?run_id={header['run_id']}"}
+    return out
+
+
+def _header(population: str, cycle_id: str, run_id: str) -> dict[str, Any]:
+    try:
+        if len(run_id) > 128:
+            raise Record.DoesNotExist()
+        return Record.get(_runs_pk(population, cycle_id), run_id).data
+    except Record.DoesNotExist:
+        raise NotFound(f"No scoring run {run_id} of {population} in cycle {cycle_id}") from None
+
+
+def scores(caller: Caller | None, population: str, cycle_id: str, run_id: str | None) -> dict[str, Any]:
+    """The units of a run, best first: the public sees the newest publication, national admins
+    the latest run or the one named."""
+    if population_or_404(population) == PROVINCES_ID:
+        return runs.render(runs.load(caller, cycle_id, run_id))
+    runs.cycle_or_404(cycle_id)
+    pointer = announcements.current(announcements.scope_key(cycle_id, population))
+    published = pointer.data if pointer else None
+    admin = caller is not None and caller.is_national_admin
+    if not admin:
+        if published is None or (run_id is not None and run_id != published["run_id"]):
+            raise NotFound(f"{population} has no published scores for cycle {cycle_id} yet")
+        run_id = published["run_id"]
+    elif run_id is None:
+        latest = next(iter(Record.query(_runs_pk(population, cycle_id), scan_index_forward=False, limit=1)), None)
+        if latest is None:
+            raise NotFound(f"{population} has not been scored for cycle {cycle_id} yet")
+        run_id = latest.sk
+    header = _header(population, cycle_id, run_id)
+    rows = sorted((r.data for r in Record.query(f"RUN#{run_id}")), key=lambda r: r["rank"])
+    shown = ("unit", "name", "rank", "total", "areas", "indicators", "flags") + (("inputs",) if admin else ())
+    return {"run_id": run_id, "population": population, "cycle": cycle_id, "scheme_version": header["scheme_version"],
+            "scheme_name": header["scheme"]["name"], "provisional": header["provisional"],
+            "published": bool(published and published["run_id"] == run_id), "created_at": header["created_at"],
+            "units": [{k: r[k] for k in shown} for r in rows]}
+
+
+def publish(caller: Caller | None, population: str, cycle_id: str, run_id: str, reason: str | None,
+            now: datetime) -> dict[str, Any]:
+    """Publish a population's run with its notice; a later run with a reason supersedes it."""
+    require(caller, "national_admin")
+    if population_or_404(population) == PROVINCES_ID:
+        return runs.publish(caller, cycle_id, run_id, reason, now)
+    runs.cycle_or_404(cycle_id)
+    header = _header(population, cycle_id, run_id)
+    ranking = sorted((r.data for r in Record.query(f"RUN#{run_id}")), key=lambda r: r["rank"])
+    record, _ = announcements.publish(caller, cycle_id, header, ranking, reason, now, subject=NAMES[population])
+    return _summary(header, record)

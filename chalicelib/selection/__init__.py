@@ -1,0 +1,1 @@
+"""Push by field, invited organisations, and the excellent-project selection workflow."""

@@ -1,0 +1,459 @@
+"""Excellence selection (优秀项目遴选) per cycle: screening, push by field, online evaluation,
+the candidate case library, expert scores and confirmation into bonus points.
+
+Storage (records table):
+- `EXCELLENCE` / `RULES`: the screening and ranking rules (kind `excellence_rules`).
+- `EXPERT#{sub}` / `FIELDS`: the industry fields national admins assigned to an expert.
+- `CANDIDATE#{cycle}` / `{filing id}`: a candidate and its state (kind `excellence_candidate`).
+- `EXPERTSCORE#{cycle}` / `{filing id}#{expert}`: one expert's score of one candidate.
+Every step writes an audit entry (entity `excellence_candidate`, id `{cycle}/{filing}`) in
+the same transaction, so a candidate's journey can be read back.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Optional
+
+from pydantic import Field, field_validator
+
+from chalicelib.core import audit
+from chalicelib.scoring import bonus
+from chalicelib.selection import home_provinces, subscriptions
+from chalicelib.core.auth import Caller, require
+from chalicelib.core.clock import iso
+from chalicelib.usage.counting import filing_key
+from chalicelib.core.cycles import cycle_by_id
+from chalicelib.core.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
+from chalicelib.core.models import Counter, Filing, Record
+from chalicelib.core.paging import Page, decode_cursor, encode_cursor, scope_of
+from chalicelib.core.reference import INDUSTRIES
+from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
+from chalicelib.core.schemas import Body, IndustryCodes, Text
+
+ENTITY = "excellence_candidate"
+STEPS = ("nominated", "pushed", "expert_score", "confirmed")  # a journey's order within one instant
+STATUSES = ("candidate", "excellent")
+SIDES = ("government", "enterprise", "university", "research_institute")
+ELIGIBLE_KINDS = ("report", "database", "tool")
+MAX_ID, MAX_SUB = 64, 256
+
+
+# ---- request bodies --------------------------------------------------------------------
+
+class RulesIn(Body):
+    """Screening and ranking rules of the selection (national admins change them)."""
+
+    kinds: list[Literal["report", "database", "tool"]] = Field(
+        default_factory=lambda: list(ELIGIBLE_KINDS), min_length=1, max_length=3,
+        description="result kinds that may become candidates")
+    min_evaluations: int = Field(default=3, ge=0, le=10000,
+                                 description="online evaluations a filing needs before it can be screened in")
+    min_sample: int = Field(default=3, ge=1, le=10000,
+                            description="a mean (overall or by side) is shown only with at least this many evaluations")
+    prior_mean: float = Field(default=3.0, ge=1, le=5,
+                              description="the 1-5 score every candidate is pulled towards when ranking")
+    prior_weight: int = Field(default=5, ge=0, le=10000,
+                              description="how many evaluations' worth the prior counts for")
+    min_expert_scores: int = Field(default=1, ge=0, le=100,
+                                   description="expert scores a candidate needs before it can be confirmed")
+
+    @field_validator("kinds")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        return [k for k in ELIGIBLE_KINDS if k in v]
+
+
+DEFAULT_RULES = RulesIn().model_dump()
+
+
+class ExpertFieldsIn(Body):
+    industries: IndustryCodes = Field(max_length=len(INDUSTRIES),
+                                      description="industry codes from /industries the expert scores")
+
+
+class NominationIn(Body):
+    filing: Text(1, 64) = Field(description="id of an approved filing of the cycle")
+    note: Optional[Text(0, 2000, multiline=True)] = None
+
+
+class ExpertScoreIn(Body):
+    score: int = Field(ge=0, le=100)
+    comment: Optional[Text(0, 2000, multiline=True)] = None
+
+
+# ---- keys and small reads --------------------------------------------------------------
+
+RULES_KEY = ("EXCELLENCE", "RULES")
+
+
+def candidate_key(cycle_id: str, filing_id: str) -> tuple[str, str]:
+    return f"CANDIDATE#{cycle_id}", filing_id
+
+
+def score_key(cycle_id: str, filing_id: str, expert: str) -> tuple[str, str]:
+    return f"EXPERTSCORE#{cycle_id}", f"{filing_id}#{expert}"
+
+
+def fields_key(expert: str) -> tuple[str, str]:
+    return f"EXPERT#{expert}", "FIELDS"
+
+
+def _get(key: tuple[str, str]) -> Record | None:
+    try:
+        return Record.get(*key, consistent_read=True)
+    except Record.DoesNotExist:
+        return None
+
+
+def _cycle(cycle_id: str):
+    cycle = cycle_by_id(cycle_id)
+    if cycle is None:
+        raise NotFound(f"No cycle {cycle_id}")
+    return cycle
+
+
+def _candidate(cycle_id: str, filing_id: str) -> Record:
+    _cycle(cycle_id)
+    found = _get(candidate_key(cycle_id, filing_id)) if len(filing_id) <= MAX_ID else None
+    if found is None:
+        raise NotFound(f"Filing {filing_id} is not a candidate of cycle {cycle_id}")
+    return found
+
+
+def _entity_id(cycle_id: str, filing_id: str) -> str:
+    return f"{cycle_id}/{filing_id}"
+
+
+def evaluations_of(filing_id: str) -> dict[str, int]:
+    """The filing's evaluation counters (missing means none yet)."""
+    try:
+        raw = Counter.get(*filing_key(filing_id)).n
+    except Counter.DoesNotExist:
+        return {}
+    return {k: int(v) for k, v in (raw.as_dict() if raw is not None else {}).items()}
+
+
+# ---- rules -----------------------------------------------------------------------------
+
+def rules() -> dict[str, Any]:
+    """The rules in force (defaults until a national admin stores others)."""
+    stored = _get(RULES_KEY)
+    return {**DEFAULT_RULES, **(stored.data if stored else {})}
+
+
+def describe_rules() -> dict[str, Any]:
+    stored = _get(RULES_KEY)
+    current = rules()
+    return {**current, "updated_at": iso(stored.updated_at) if stored and stored.updated_at else None,
+            "screening": [
+                "the filing is approved",
+                "the filing belongs to the cycle",
+                f"its kind is one of: {', '.join(current['kinds'])}",
+                f"it has at least {current['min_evaluations']} online evaluations",
+            ],
+            "ranking": (f"candidates rank by a shrunk mean (prior_weight x prior_mean + sum of scores) / "
+                        f"(prior_weight + evaluations); means are shown with at least {current['min_sample']} "
+                        "evaluations; ties break on the expert mean, then the evaluation count"),
+            "confirmation": f"a candidate needs at least {current['min_expert_scores']} expert scores"}
+
+
+def put_rules(caller: Caller | None, body: RulesIn, now: datetime) -> dict[str, Any]:
+    """Replace the rules (national admins); later screenings and rankings use them."""
+    caller = require(caller, "national_admin")
+    doc = _get(RULES_KEY) or Record(*RULES_KEY, kind="excellence_rules", created_at=now)
+    before = doc.data
+    doc.data, doc.updated_at = body.model_dump(), now
+    try:
+        with transaction() as tx:
+            tx.save(doc)
+            tx.save(audit.entry("excellence_rules", "current", "replaced", caller, now,
+                                {"from": before, "to": doc.data}))
+    except TransactWriteError:
+        raise Conflict("The rules changed meanwhile; read them again and retry") from None
+    return describe_rules()
+
+
+# ---- experts' fields -------------------------------------------------------------------
+
+def assigned_fields(expert: str) -> list[str]:
+    doc = _get(fields_key(expert))
+    return list(doc.data["industries"]) if doc else []
+
+
+def _check_sub(expert: str) -> None:
+    if len(expert) > MAX_SUB:
+        raise Invalid("The expert id is too long", errors=[{"field": "sub", "message": f"at most {MAX_SUB} characters"}])
+
+
+def put_fields(caller: Caller | None, expert: str, body: ExpertFieldsIn, now: datetime) -> dict[str, Any]:
+    """Assign an expert the industry fields they score (national admins; replaces the last assignment)."""
+    caller = require(caller, "national_admin")
+    _check_sub(expert)
+    doc = _get(fields_key(expert)) or Record(*fields_key(expert), kind="expert_fields", created_at=now)
+    before = doc.data["industries"] if doc.data else []
+    doc.data = {"expert": expert, "industries": body.industries, "assigned_by": caller.sub, "assigned_at": iso(now)}
+    doc.updated_at = now
+    try:
+        with transaction() as tx:
+            tx.save(doc)
+            tx.save(audit.entry("expert_fields", expert, "assigned", caller, now,
+                                {"from": before, "to": body.industries}))
+    except TransactWriteError:
+        raise Conflict("The assignment changed meanwhile; read it again and retry") from None
+    return doc.data
+
+
+def get_fields(caller: Caller | None, expert: str) -> dict[str, Any]:
+    """An expert's fields: national admins see anyone's, an expert their own."""
+    caller = require(caller, "national_admin", "expert")
+    if not caller.is_national_admin and caller.sub != expert:
+        raise Forbidden("An expert sees only their own fields")
+    _check_sub(expert)
+    doc = _get(fields_key(expert))
+    return doc.data if doc else {"expert": expert, "industries": [], "assigned_by": None, "assigned_at": None}
+
+
+# ---- screening into candidates ---------------------------------------------------------
+
+def screening_failures(filing: Filing, cycle_id: str, current: dict[str, Any], evaluations: int) -> list[str]:
+    """Which rules a filing breaks for becoming a candidate of `cycle_id` (empty: eligible)."""
+    failures = []
+    if filing.status != "approved":
+        failures.append(f"the filing is {filing.status}, not approved")
+    if filing.cycle != cycle_id:
+        failures.append(f"the filing belongs to cycle {filing.cycle}, not {cycle_id}")
+    if filing.kind not in current["kinds"]:
+        failures.append(f"a {filing.kind} cannot be a candidate (kinds: {', '.join(current['kinds'])})")
+    if evaluations < current["min_evaluations"]:
+        failures.append(f"{evaluations} online evaluations; the rules ask for at least {current['min_evaluations']}")
+    return failures
+
+
+def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: datetime) -> tuple[dict, bool]:
+    """Screen an approved filing into the cycle's candidates and push it to its field; (candidate, new?).
+
+    Nominating again changes nothing but finishes an interrupted push.
+    """
+    caller = require(caller, "national_admin")
+    _cycle(cycle_id)
+    try:
+        filing = Filing.get(f"FILING#{body.filing}", "A")
+    except Filing.DoesNotExist:
+        raise Invalid(f"No filing {body.filing}", errors=[{"field": "filing", "message": "no such filing"}]) from None
+    existing = _get(candidate_key(cycle_id, filing.id))
+    if existing is not None:
+        return render(_push(existing, caller, now)), False
+    current = rules()
+    evaluations = evaluations_of(filing.id).get("evaluations", 0)
+    failures = screening_failures(filing, cycle_id, current, evaluations)
+    if failures:
+        raise Invalid(f"Filing {filing.id} does not meet the excellence rules (see /excellence-rules)",
+                      errors=[{"field": "filing", "message": f} for f in failures])
+    data = {"filing": filing.id, "cycle": cycle_id, "title": filing.title, "kind": filing.kind,
+            "industry": filing.industry, "province": filing.province, "unit": filing.unit,
+            "status": "candidate", "note": body.note, "nominated_by": caller.sub, "nominated_at": iso(now),
+            "evaluations_at_nomination": evaluations, "pushed_to": 0, "pushed_at": None,
+            "confirmed_by": None, "confirmed_at": None}
+    candidate = Record(*candidate_key(cycle_id, filing.id), kind=ENTITY, data=data, created_at=now, updated_at=now)
+    try:
+        with transaction() as tx:
+            tx.save(candidate, condition=Record.pk.does_not_exist())
+            tx.save(audit.entry(ENTITY, _entity_id(cycle_id, filing.id), "nominated", caller, now,
+                                {"note": body.note, "evaluations": evaluations, "rules": current}))
+    except TransactWriteError as error:
+        if not cancelled_by_condition(error):
+            raise
+        return render(_push(_candidate(cycle_id, filing.id), caller, now)), False
+    return render(_push(Record.get(*candidate_key(cycle_id, filing.id), consistent_read=True), caller, now)), True
+
+
+def _push(candidate: Record, caller: Caller, now: datetime) -> Record:
+    """Push the candidate to the users of its field; records how many new pushes were made."""
+    data = candidate.data
+    filing = {k: data[k] for k in ("title", "kind", "industry", "province", "unit", "cycle")}
+    filing["id"] = data["filing"]
+    approved_at = _approved_at(data["filing"], now)
+    item = subscriptions.item_data(filing, approved_at, "candidate", now, cycle=data["cycle"])
+    delivered = subscriptions.push(filing, item, now)
+    if not delivered and data["pushed_at"] is not None:
+        return candidate
+    candidate.data = {**data, "pushed_to": data["pushed_to"] + delivered, "pushed_at": iso(now)}
+    candidate.updated_at = now
+    try:
+        with transaction() as tx:
+            tx.save(candidate)
+            tx.save(audit.entry(ENTITY, _entity_id(data["cycle"], data["filing"]), "pushed", caller, now,
+                                {"new_feed_items": delivered, "industry": data["industry"]}))
+    except TransactWriteError:
+        raise Conflict("The candidate changed while it was being pushed; nominate it again to finish") from None
+    return candidate
+
+
+def _approved_at(filing_id: str, now: datetime) -> datetime:
+    try:
+        filing = Filing.get(f"FILING#{filing_id}", "A")
+    except Filing.DoesNotExist:
+        return now
+    return filing.first_approved_at or filing.reviewed_at or now
+
+
+# ---- expert scores ---------------------------------------------------------------------
+
+def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScoreIn, now: datetime) -> dict:
+    """An expert's score of a candidate in their fields; a second PUT replaces the first.
+
+    Refused (403) outside the expert's assigned fields, without a registered home province, when
+    the token's province claim disagrees with it, and for candidates of the registered home
+    province (conflict of interest); 409 once the candidate is confirmed.
+    """
+    caller = require(caller, "expert")
+    candidate = _candidate(cycle_id, filing_id)
+    data = candidate.data
+    if data["industry"] not in assigned_fields(caller.sub):
+        raise Forbidden(f"Industry field {data['industry']} is not assigned to you; a national admin assigns "
+                        "fields at PUT /experts/{sub}/fields")
+    home = home_provinces.home_of(caller)
+    if home == data["province"]:
+        raise Forbidden(f"Conflict of interest: the candidate is from your registered home province {home}")
+    if data["status"] != "candidate":
+        raise Conflict(f"Filing {filing_id} was already confirmed; its scores are closed")
+    scored = {"filing": filing_id, "cycle": cycle_id, "expert": caller.sub, "expert_province": home,
+              "score": body.score, "comment": body.comment, "scored_at": iso(now)}
+    previous = _get(score_key(cycle_id, filing_id, caller.sub))
+    with transaction() as tx:
+        # Last write wins: an expert's own two PUTs are the only writers of this row.
+        tx.update(Record(*score_key(cycle_id, filing_id, caller.sub)), add_version_condition=False, actions=[
+            Record.kind.set("expert_score"), Record.data.set(scored), Record.updated_at.set(now)])
+        tx.save(audit.entry(ENTITY, _entity_id(cycle_id, filing_id), "expert_score", caller, now,
+                            {"score": body.score, "comment": body.comment,
+                             "replaces": previous.data["score"] if previous else None}))
+    return scored
+
+
+def expert_scores(cycle_id: str, filing_id: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Expert scores of the cycle (or one candidate), by filing id."""
+    condition = Record.sk.startswith(f"{filing_id}#") if filing_id else None
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in Record.query(f"EXPERTSCORE#{cycle_id}", condition):
+        out.setdefault(row.data["filing"], []).append(row.data)
+    return out
+
+
+# ---- confirmation ----------------------------------------------------------------------
+
+def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> dict[str, Any]:
+    """Confirm a candidate as an excellent project (national admins): it adds bonus points to its province."""
+    caller = require(caller, "national_admin")
+    candidate = _candidate(cycle_id, filing_id)
+    if candidate.data["status"] == "excellent":
+        return render(candidate)
+    needed = rules()["min_expert_scores"]
+    have = len(expert_scores(cycle_id, filing_id).get(filing_id, []))
+    if have < needed:
+        raise Conflict(f"Filing {filing_id} has {have} expert scores; confirming needs at least {needed}")
+    project, _ = bonus.record_excellent(cycle_id, filing_id, caller, now, source="selection")
+    candidate.data = {**candidate.data, "status": "excellent", "confirmed_by": caller.sub, "confirmed_at": iso(now)}
+    candidate.updated_at = now
+    try:
+        with transaction() as tx:
+            tx.save(candidate)
+            tx.save(audit.entry(ENTITY, _entity_id(cycle_id, filing_id), "confirmed", caller, now,
+                                {"expert_scores": have, "excellent_project": project}))
+    except TransactWriteError:
+        raise Conflict("The candidate changed while it was being confirmed; try again") from None
+    return render(candidate)
+
+
+# ---- the candidate case library ----------------------------------------------------------
+
+def _mean(total: float, count: int, min_sample: int) -> float | None:
+    return round(total / count, 3) if count >= min_sample and count else None
+
+
+def evaluation_summary(numbers: dict[str, int], current: dict[str, Any]) -> dict[str, Any]:
+    """Count, mean (only with the minimum sample), by side, and the shrunk mean candidates rank by."""
+    count, total = numbers.get("evaluations", 0), numbers.get("evaluation_score_sum", 0)
+    k, prior = current["prior_weight"], current["prior_mean"]
+    shrunk = (k * prior + total) / (k + count) if k + count else prior
+    return {
+        "count": count, "mean": _mean(total, count, current["min_sample"]),
+        "by_side": {side: {"count": numbers.get(f"evaluations_{side}", 0),
+                           "mean": _mean(numbers.get(f"evaluation_score_sum_{side}", 0),
+                                         numbers.get(f"evaluations_{side}", 0), current["min_sample"])}
+                    for side in SIDES},
+        "ranking_score": round(shrunk, 4),
+    }
+
+
+def expert_summary(scores: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"count": len(scores),
+            "mean": round(sum(s["score"] for s in scores) / len(scores), 2) if scores else None}
+
+
+def _library_rows(cycle_id: str, industry: str | None, status: str | None) -> list[dict[str, Any]]:
+    current = rules()
+    candidates = [c for c in Record.query(f"CANDIDATE#{cycle_id}")
+                  if (industry is None or c.data["industry"] == industry)
+                  and (status is None or c.data["status"] == status)]
+    numbers = {}
+    keys = [filing_key(c.sk) for c in candidates]
+    for counter in Counter.batch_get(keys) if keys else ():
+        raw = counter.n.as_dict() if counter.n is not None else {}
+        numbers[counter.pk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
+    scores = expert_scores(cycle_id)
+    rows = []
+    for c in candidates:
+        evaluation = evaluation_summary(numbers.get(c.sk, {}), current)
+        experts = expert_summary(scores.get(c.sk, []))
+        rows.append({**render(c), "evaluations": evaluation, "expert_scores": experts})
+    rows.sort(key=lambda r: (-r["evaluations"]["ranking_score"], -(r["expert_scores"]["mean"] or -1),
+                             -r["evaluations"]["count"], r["filing"]))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
+    return rows
+
+
+def library(caller: Caller | None, cycle_id: str, industry: str | None, status: str | None, limit: int,
+            cursor: str | None, secret: str) -> dict[str, Any]:
+    """The cycle's candidates ranked by online evaluation, with expert score summaries (admins, experts)."""
+    require(caller, "national_admin", "expert")
+    _cycle(cycle_id)
+    if industry is not None and industry not in INDUSTRIES:
+        raise Invalid(f"Unknown industry {industry!r}", errors=[{"field": "industry", "message": "unknown value"}])
+    if status is not None and status not in STATUSES:
+        raise Invalid(f"Unknown status {status!r}", errors=[{"field": "status", "message": "unknown value"}])
+    # A ranking is computed whole (a cycle has tens of candidates), so the cursor carries an offset.
+    scope = scope_of("CANDIDATES", cycle=cycle_id, industry=industry, status=status)
+    start = decode_cursor(cursor, scope, secret) or {"offset": 0}
+    offset = start.get("offset")
+    if not isinstance(offset, int) or offset < 0:
+        raise BadRequest("The cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor this server issued"}])
+    rows = _library_rows(cycle_id, industry, status)
+    items = rows[offset:offset + limit]
+    more = offset + limit < len(rows)
+    page = Page(items, encode_cursor({"offset": offset + limit}, scope, secret) if more else None)
+    return {"rules": {k: rules()[k] for k in ("min_sample", "prior_mean", "prior_weight")},
+            **page.to_dict(lambda r: r)}
+
+
+def detail(caller: Caller | None, cycle_id: str, filing_id: str) -> dict[str, Any]:
+    """One candidate with its evaluations, expert scores and its whole journey (audit trail).
+
+    National admins see every expert's score and comment; an expert sees their own.
+    """
+    caller = require(caller, "national_admin", "expert")
+    candidate = _candidate(cycle_id, filing_id)
+    scores = expert_scores(cycle_id, filing_id).get(filing_id, [])
+    visible = scores if caller.is_national_admin else [s for s in scores if s["expert"] == caller.sub]
+    # Steps of one request share an instant, and the trail orders those randomly.
+    history = sorted(audit.trail(ENTITY, _entity_id(cycle_id, filing_id)),
+                     key=lambda h: (h["at"], STEPS.index(h["action"]) if h["action"] in STEPS else len(STEPS)))
+    if not caller.is_national_admin:
+        history = [h for h in history if h["action"] != "expert_score" or h["actor"] == caller.sub]
+    return {**render(candidate), "evaluations": evaluation_summary(evaluations_of(filing_id), rules()),
+            "expert_scores": {**expert_summary(scores), "items": visible}, "history": history}
+
+
+def render(candidate: Record) -> dict[str, Any]:
+    return {**candidate.data, "links": {"filing": f"/filings/{candidate.sk}",
+                                        "self": f"/cycles/{candidate.data['cycle']}/candidates/{candidate.sk}"}}

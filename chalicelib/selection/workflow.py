@@ -1,0 +1,260 @@
+"""Selection as a workflow: 参与意愿 (provinces declare results) → 初筛 (screening of every
+declared result in one call) → 推送 and 线上评价 by invited evaluators assigned by field →
+completion per candidate and per evaluator, with reminders on the app clock. Candidates,
+expert scores and confirmation stay in excellence.py.
+
+Storage (records table):
+- `DECLARED#{cycle}` / `{filing id}`: a province's declaration that a result enters selection.
+- `ASSIGN#{cycle}` / `{filing id}#{evaluator}`: an evaluator asked to evaluate a candidate;
+  gsi1pk `ASSIGNED#{evaluator}` lists an evaluator's assignments.
+Completion is read from the evaluations themselves (one BatchGet by exact key), so it can
+never disagree with what the evaluator did.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, field_validator
+
+from chalicelib.core import audit
+from chalicelib.selection import excellence, organisations, subscriptions
+from chalicelib.usage.counting import filing_key
+from chalicelib.core.auth import Caller, require
+from chalicelib.core.clock import china, iso, sortable
+from chalicelib.core.cycles import cycles_until
+from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
+from chalicelib.core.models import Counter, Evaluation, Filing, Record
+from chalicelib.core.schemas import Body
+from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
+
+MAX_EVALUATORS = 50
+Sub = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=excellence.MAX_SUB)]
+
+
+class AssignmentIn(Body):
+    evaluators: list[Sub] = Field(min_length=1, max_length=MAX_EVALUATORS,
+                                  description="user ids (sub) of members of invited organisations covering the "
+                                              "candidate's industry field")
+
+    @field_validator("evaluators")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v))
+
+
+def declared_pk(cycle_id: str) -> str:
+    return f"DECLARED#{cycle_id}"
+
+
+def assignment_key(cycle_id: str, filing_id: str, evaluator: str) -> tuple[str, str]:
+    return f"ASSIGN#{cycle_id}", f"{filing_id}#{evaluator}"
+
+
+def _filing(filing_id: str) -> Filing:
+    try:
+        if len(filing_id) > excellence.MAX_ID:
+            raise Filing.DoesNotExist()
+        return Filing.get(f"FILING#{filing_id}", "A")
+    except Filing.DoesNotExist:
+        raise NotFound(f"No filing {filing_id}") from None
+
+
+# ---- 参与意愿: declarations ----------------------------------------------------------------
+
+def declare(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> tuple[dict[str, Any], bool]:
+    """The filing's province admin enters it into the cycle's selection; (declaration, new?)."""
+    caller = require(caller, "province_admin")
+    excellence._cycle(cycle_id)
+    filing = _filing(filing_id)
+    if not caller.acts_for(filing.province):
+        raise Forbidden(f"Filing {filing_id} belongs to {filing.province}; only its province declares it")
+    data = {"filing": filing.id, "cycle": cycle_id, "province": filing.province, "declared_by": caller.sub,
+            "declared_at": iso(now)}
+    try:
+        with transaction() as tx:
+            tx.save(Record(declared_pk(cycle_id), filing.id, kind="declaration", data=data, created_at=now,
+                           updated_at=now), condition=Record.pk.does_not_exist())
+            tx.save(audit.entry(excellence.ENTITY, f"{cycle_id}/{filing.id}", "declared", caller, now, data))
+    except TransactWriteError as error:
+        if not cancelled_by_condition(error):
+            raise
+        return Record.get(declared_pk(cycle_id), filing.id, consistent_read=True).data, False
+    return data, True
+
+
+def withdraw(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> None:
+    """The province takes a declaration back, until the result has become a candidate."""
+    caller = require(caller, "province_admin")
+    excellence._cycle(cycle_id)
+    filing = _filing(filing_id)
+    if not caller.acts_for(filing.province):
+        raise Forbidden(f"Filing {filing_id} belongs to {filing.province}; only its province withdraws it")
+    if excellence._get(excellence.candidate_key(cycle_id, filing.id)) is not None:
+        raise Conflict(f"Filing {filing_id} is already a candidate; its declaration stands")
+    try:
+        declared = Record.get(declared_pk(cycle_id), filing.id, consistent_read=True)
+    except Record.DoesNotExist:
+        raise NotFound(f"Filing {filing_id} is not declared for cycle {cycle_id}") from None
+    with transaction() as tx:
+        tx.delete(declared)
+        tx.save(audit.entry(excellence.ENTITY, f"{cycle_id}/{filing.id}", "withdrawn", caller, now))
+
+
+def declarations(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
+    """The cycle's declarations: national admins all, a province admin its own."""
+    caller = require(caller, "national_admin", "province_admin")
+    excellence._cycle(cycle_id)
+    rows = [r.data for r in Record.query(declared_pk(cycle_id))]
+    return rows if caller.is_national_admin else [r for r in rows if r["province"] == caller.province]
+
+
+# ---- 初筛: screening -----------------------------------------------------------------------
+
+def _counters(filing_ids: list[str]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for counter in Counter.batch_get([filing_key(i) for i in filing_ids]) if filing_ids else ():
+        raw = counter.n.as_dict() if counter.n is not None else {}
+        out[counter.pk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
+    return out
+
+
+def screening(caller: Caller | None, cycle_id: str) -> dict[str, Any]:
+    """Every declared result of the cycle, eligible first, each ineligible one with the rules it broke."""
+    require(caller, "national_admin")
+    excellence._cycle(cycle_id)
+    declared = [r.data for r in Record.query(declared_pk(cycle_id))]
+    ids = [d["filing"] for d in declared]
+    filings = {f.id: f for f in Filing.batch_get([(f"FILING#{i}", "A") for i in ids])} if ids else {}
+    numbers = _counters(ids)
+    candidates = {c.sk for c in Record.query(f"CANDIDATE#{cycle_id}")}
+    current = excellence.rules()
+    items = []
+    for d in declared:
+        filing = filings[d["filing"]]
+        evaluations = numbers.get(filing.id, {}).get("evaluations", 0)
+        failures = excellence.screening_failures(filing, cycle_id, current, evaluations)
+        items.append({"filing": filing.id, "title": filing.title, "kind": filing.kind, "industry": filing.industry,
+                      "province": filing.province, "unit": filing.unit, "status": filing.status,
+                      "evaluations": evaluations, "declared_at": d["declared_at"], "eligible": not failures,
+                      "failures": failures, "candidate": filing.id in candidates,
+                      "links": {"nominate": f"/cycles/{cycle_id}/candidates"}})
+    items.sort(key=lambda i: (not i["eligible"], i["province"], i["filing"]))
+    return {"cycle": cycle_id, "rules": current, "declared": len(items),
+            "eligible": sum(1 for i in items if i["eligible"]), "items": items}
+
+
+# ---- assignments to invited evaluators ----------------------------------------------------
+
+def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: AssignmentIn,
+           now: datetime) -> dict[str, Any]:
+    """Ask invited evaluators to evaluate a candidate; each must belong to an organisation covering
+    the candidate's field (422 naming each one that does not; nothing is stored then)."""
+    caller = require(caller, "national_admin")
+    candidate = excellence._candidate(cycle_id, filing_id).data
+    industry = candidate["industry"]
+    members, errors = {}, []
+    for i, evaluator in enumerate(body.evaluators):
+        member = organisations.membership(evaluator)
+        if member is None:
+            errors.append({"field": f"evaluators.{i}", "message": f"{evaluator} has not accepted an invitation"})
+        elif industry not in member["industries"]:
+            errors.append({"field": f"evaluators.{i}", "message": f"{evaluator}'s organisation "
+                           f"{member['organisation_name']} does not cover industry field {industry}"})
+        else:
+            members[evaluator] = member
+    if errors:
+        raise Invalid(f"Some evaluators cannot evaluate candidate {filing_id} (field {industry})", errors=errors)
+    existing = {r.data["evaluator"]
+                for r in Record.query(f"ASSIGN#{cycle_id}", Record.sk.startswith(f"{filing_id}#"))}
+    new = [e for e in body.evaluators if e not in existing]
+    if new:
+        with transaction() as tx:
+            for evaluator in new:
+                m = members[evaluator]
+                data = {"cycle": cycle_id, "filing": filing_id, "title": candidate["title"], "industry": industry,
+                        "province": candidate["province"], "evaluator": evaluator, "organisation": m["organisation"],
+                        "organisation_name": m["organisation_name"], "side": m["side"], "assigned_by": caller.sub,
+                        "assigned_at": iso(now), "reminders": 0, "last_reminded_on": None}
+                tx.save(Record(*assignment_key(cycle_id, filing_id, evaluator), kind="assignment", data=data,
+                               created_at=now, updated_at=now, gsi1pk=f"ASSIGNED#{evaluator}",
+                               gsi1sk=f"{sortable(now)}#{cycle_id}#{filing_id}"),
+                        condition=Record.pk.does_not_exist())
+            tx.save(audit.entry(excellence.ENTITY, f"{cycle_id}/{filing_id}", "assigned", caller, now,
+                                {"evaluators": new}))
+    filing = {k: candidate[k] for k in ("title", "kind", "industry", "province", "unit", "cycle")}
+    filing["id"] = filing_id
+    item = subscriptions.item_data(filing, excellence._approved_at(filing_id, now), "assigned", now, cycle=cycle_id)
+    for evaluator in body.evaluators:  # also finishes the pushes of an interrupted earlier call
+        subscriptions.deliver(evaluator, item, now)
+    return completion(caller, cycle_id, filing_id, None)
+
+
+def _with_completion(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keys = [(f"FILING#{r['filing']}", f"EVAL#{r['evaluator']}") for r in rows]
+    done = {(e.filing, e.user): e for e in Evaluation.batch_get(keys)} if keys else {}
+    out = []
+    for r in rows:
+        evaluation = done.get((r["filing"], r["evaluator"]))
+        out.append({**r, "completed": evaluation is not None,
+                    "score": int(evaluation.score) if evaluation else None,
+                    "evaluated_at": iso(evaluation.updated_at) if evaluation else None})
+    return out
+
+
+def _tally(rows: list[dict[str, Any]], by: str) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        t = out.setdefault(r[by], {"assigned": 0, "completed": 0})
+        t["assigned"] += 1
+        t["completed"] += r["completed"]
+    return out
+
+
+def completion(caller: Caller | None, cycle_id: str, filing_id: str | None, evaluator: str | None) -> dict[str, Any]:
+    """Assignments of the cycle with completion, per candidate and per evaluator (national admins)."""
+    require(caller, "national_admin")
+    excellence._cycle(cycle_id)
+    condition = Record.sk.startswith(f"{filing_id}#") if filing_id else None
+    rows = [r.data for r in Record.query(f"ASSIGN#{cycle_id}", condition)
+            if evaluator is None or r.data["evaluator"] == evaluator]
+    rows = _with_completion(rows)
+    return {"cycle": cycle_id, "assigned": len(rows), "completed": sum(r["completed"] for r in rows),
+            "by_candidate": _tally(rows, "filing"), "by_evaluator": _tally(rows, "evaluator"), "items": rows}
+
+
+def mine(caller: Caller | None) -> dict[str, Any]:
+    """The caller's assignments, newest first, with whether each is done."""
+    caller = require(caller, *organisations.MEMBER_ROLES)
+    rows = _with_completion([r.data for r in Record.by_group.query(f"ASSIGNED#{caller.sub}", scan_index_forward=False)])
+    return {"assigned": len(rows), "completed": sum(r["completed"] for r in rows),
+            "items": [{**r, "links": {"evaluation": f"/filings/{r['filing']}/evaluation"}} for r in rows]}
+
+
+# ---- reminders (the app's daily schedule) ------------------------------------------------
+
+def remind(now: datetime) -> dict[str, Any]:
+    """Remind every evaluator with an unfinished assignment of the current or previous cycle: the
+    feed item comes back to the top, unread. At most once per assignment and China day."""
+    today = china(now).date().isoformat()
+    sent: dict[str, int] = {}
+    for cycle in cycles_until(now)[-2:]:
+        pending = [r for r in Record.query(f"ASSIGN#{cycle.id}") if r.data.get("last_reminded_on") != today]
+        done = {(row["filing"], row["evaluator"]) for row in _with_completion([r.data for r in pending])
+                if row["completed"]}
+        for record in pending:
+            data = record.data
+            if (data["filing"], data["evaluator"]) in done:
+                continue
+            record.data = {**data, "reminders": data["reminders"] + 1, "last_reminded_on": today}
+            record.updated_at = now
+            try:
+                with transaction() as tx:
+                    tx.save(record)  # versioned: a second firing the same day finds it changed
+                    tx.save(audit.entry(excellence.ENTITY, f"{cycle.id}/{data['filing']}", "reminded", None, now,
+                                        {"evaluator": data["evaluator"], "reminders": data["reminders"] + 1}))
+            except TransactWriteError:
+                continue
+            subscriptions.remind(data["evaluator"], data["filing"], now)
+            sent[cycle.id] = sent.get(cycle.id, 0) + 1
+    return {"day": today, "reminders": sent}

@@ -1,0 +1,255 @@
+"""Running counters: applied exactly once from the facts stream, read by stats and scoring.
+
+Why exactly once: a stream record's counter changes are written in one DynamoDB
+transaction together with a marker item named by the record's eventID (conditional on
+the marker not existing). Either both land or neither does. Before writing, the batch
+reads its markers and drops records already applied, so a duplicate delivery, a retried
+batch, a crash between two transactions or a replay hours later (markers live 7 days,
+the stream keeps records 24 hours) changes nothing. The changes themselves are
+f(new) - f(old) of stored facts (see counting.py), so order does not matter either.
+Within a batch, the changes to one counter are summed: N events on one filing cost one
+counter update per transaction (a transaction holds at most 100 writes).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer
+
+from chalicelib.usage import counting, usage_order
+from chalicelib.usage.counting import Deltas
+from chalicelib.core.models import Counter, FactBase
+from chalicelib.core.store import transaction
+
+MARKER_TTL = timedelta(days=7)  # outlives the stream's 24 h retention: a replay finds its markers
+MAX_TRANSACTION_ITEMS = 100
+
+
+@dataclass
+class Delivery:
+    """One stream record's counter changes; `marker` is the record's eventID."""
+
+    marker: str
+    deltas: Deltas = field(default_factory=dict)
+
+
+def marker_key(marker: str) -> tuple[str, str]:
+    return f"SEEN#{marker}", "A"
+
+
+# ---- computing a record's changes ------------------------------------------------------
+
+def delivery_of(event_id: str, event_name: str, old: dict | None, new: dict | None) -> Delivery:
+    """The counter changes of one stream record (raises on a malformed image: a poison record)."""
+    entity = (new or old or {}).get("entity")
+    if entity == "event":
+        # Events are immutable: only their first full image counts (moto may also send
+        # a keys-only INSERT or a no-op MODIFY, which carry nothing).
+        if event_name != "INSERT" or old or not new:
+            return Delivery(event_id)
+        return Delivery(event_id, counting.event_contribution(new))
+    return Delivery(event_id, counting.state_change(old, new))
+
+
+# ---- applying changes exactly once ---------------------------------------------------
+
+def apply(deliveries: list[Delivery], now: datetime, marker_ttl: timedelta = MARKER_TTL) -> int:
+    """Apply each delivery's changes unless its marker shows it was applied; returns how many were."""
+    pending = {d.marker: d for d in deliveries if d.deltas}
+    if not pending:
+        return 0
+    seen = {c.pk for c in Counter.batch_get([marker_key(m) for m in pending], consistent_read=True,
+                                            attributes_to_get=["pk", "sk"])}
+    fresh = [d for m, d in pending.items() if marker_key(m)[0] not in seen]
+    applied = 0
+    for chunk in _chunks(fresh):
+        summed: Deltas = {}
+        for delivery in chunk:
+            counting.merge(summed, delivery.deltas)
+        existing = {(c.pk, c.sk) for c in Counter.batch_get(list(summed), consistent_read=True,
+                                                             attributes_to_get=["pk", "sk"])}
+        expires = int((now + marker_ttl).timestamp())
+        # A failed condition (a concurrent writer) cancels the whole transaction; the
+        # stream retries the batch and the markers sort out what already landed.
+        with transaction() as tx:
+            for delivery in chunk:
+                tx.save(Counter(*marker_key(delivery.marker), expires_at=expires),
+                        condition=Counter.pk.does_not_exist())
+            for key, values in summed.items():
+                if key in existing:
+                    tx.update(Counter(*key), actions=[Counter.n[name].add(v) for name, v in values.items()])
+                else:
+                    tx.save(Counter(*key, n=values), condition=Counter.pk.does_not_exist())
+        applied += len(chunk)
+    return applied
+
+
+def _chunks(deliveries: list[Delivery]) -> Iterable[list[Delivery]]:
+    chunk: list[Delivery] = []
+    keys: set[tuple[str, str]] = set()
+    for delivery in deliveries:
+        new_keys = set(delivery.deltas) - keys
+        if chunk and len(chunk) + 1 + len(keys) + len(new_keys) > MAX_TRANSACTION_ITEMS:
+            yield chunk
+            chunk, keys, new_keys = [], set(), set(delivery.deltas)
+        chunk.append(delivery)
+        keys |= new_keys
+    if chunk:
+        yield chunk
+
+
+# ---- the stream handler --------------------------------------------------------------
+
+def handle_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = MARKER_TTL) -> dict:
+    """Process a Lambda DynamoDB-stream event; returns the partial batch response.
+
+    A record whose changes cannot be computed is reported as a batch item failure, so
+    Lambda retries from it and finally sends it to the on-failure queue without blocking
+    the shard. A failure while writing raises: the whole batch is retried, and the
+    markers make the retry apply only what had not landed.
+    """
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    records = raw_event.get("Records") or []
+    if not records:
+        return {"batchItemFailures": []}
+    deliveries: list[Delivery] = []
+
+    def one(record) -> None:
+        dynamodb = record.dynamodb
+        deliveries.append(delivery_of(record.event_id, record.event_name.name, dynamodb.old_image or None,
+                                      dynamodb.new_image or None))
+
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+    with processor(records=records, handler=one):
+        processor.process()
+    apply(deliveries, now, marker_ttl)
+    return processor.response()
+
+
+_deserializer = TypeDeserializer()
+
+
+# ---- reading -------------------------------------------------------------------------
+
+def values(pk: str, sk: str) -> dict[str, int]:
+    """The numbers under one counter key (empty when nothing was counted yet)."""
+    try:
+        return _numbers(Counter.get(pk, sk))
+    except Counter.DoesNotExist:
+        return {}
+
+
+def filing_stats(filing_id: str) -> dict[str, int]:
+    return values(*counting.filing_key(filing_id))
+
+
+def province_cycle(province: str, cycle_id: str) -> dict[str, int]:
+    return values(*counting.cycle_key(province, cycle_id))
+
+
+def province_cycle_all(cycle_id: str, provinces: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
+    """Province×cycle counters of every unit in one batched read."""
+    from chalicelib.core.reference import PROVINCES
+    codes = list(provinces or PROVINCES)
+    found = {c.pk.split("#", 1)[1]: _numbers(c)
+             for c in Counter.batch_get([counting.cycle_key(p, cycle_id) for p in codes])}
+    return {code: found.get(code, {}) for code in codes}
+
+
+def province_months(province: str) -> dict[str, dict[str, int]]:
+    """Province×month counters, keyed "YYYY-MM" (China time)."""
+    return {c.sk.split("#", 1)[1]: _numbers(c)
+            for c in Counter.query(f"PROV#{province}", Counter.sk.startswith("MONTH#"))}
+
+
+def accounts(province: str, cycle_id: str) -> dict[str, dict[str, int]]:
+    """Per-account interaction counts on one unit's results in one cycle."""
+    return {c.sk: _numbers(c) for c in Counter.query(f"ACCT#{province}#{cycle_id}")}
+
+
+def seed(pk: str, sk: str, numbers: dict[str, int]) -> None:
+    """Write a counter item outright (benchmarks and tests that need counters without events)."""
+    Counter(pk, sk, n=numbers).save()
+
+
+def _numbers(counter: Counter) -> dict[str, int]:
+    raw = counter.n.as_dict() if counter.n is not None else {}
+    return {k: int(v) for k, v in raw.items()}
+
+
+# ---- recount and repair --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Drift:
+    pk: str
+    sk: str
+    name: str
+    stored: int
+    expected: int
+
+
+def _scan(table: str) -> Iterable[dict[str, Any]]:
+    meta = FactBase.Meta
+    client = boto3.client("dynamodb", region_name=meta.region, endpoint_url=meta.host)
+    for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
+        for item in page["Items"]:
+            yield {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def facts() -> Iterable[dict[str, Any]]:
+    """Every stored fact, read consistently (the recount's input)."""
+    return _scan(FactBase.Meta.table_name)
+
+
+def recount(stored_facts: Iterable[dict[str, Any]] | None = None) -> Deltas:
+    """Every counter recomputed from the facts alone."""
+    return counting.recount(facts() if stored_facts is None else stored_facts)
+
+
+def order_problems(stored_facts: Iterable[dict[str, Any]] | None = None) -> list[str]:
+    """Places in click chains that break the order rule (none, by construction)."""
+    return usage_order.chain_problems(facts() if stored_facts is None else stored_facts)
+
+
+def stored() -> Deltas:
+    """Every counter as kept (markers excluded)."""
+    out: Deltas = {}
+    for item in _scan(Counter.Meta.table_name):
+        if item["pk"].startswith("SEEN#"):
+            continue
+        numbers = {k: int(v) for k, v in (item.get("n") or {}).items() if int(v)}
+        if numbers:
+            out[(item["pk"], item["sk"])] = numbers
+    return out
+
+
+def drift(expected: Deltas | None = None, kept: Deltas | None = None) -> list[Drift]:
+    """Every counter whose kept value differs from the recount."""
+    expected = recount() if expected is None else expected
+    kept = stored() if kept is None else kept
+    found = []
+    for key in sorted(set(expected) | set(kept)):
+        want, have = expected.get(key, {}), kept.get(key, {})
+        for name in sorted(set(want) | set(have)):
+            if want.get(name, 0) != have.get(name, 0):
+                found.append(Drift(key[0], key[1], name, have.get(name, 0), want.get(name, 0)))
+    return found
+
+
+def repair(found: list[Drift]) -> int:
+    """Set each drifted counter to its recounted value; returns how many were fixed."""
+    by_key: dict[tuple[str, str], dict[str, int]] = {}
+    for d in found:
+        by_key.setdefault((d.pk, d.sk), {})[d.name] = d.expected
+    for (pk, sk), fixes in by_key.items():
+        try:
+            Counter.get(pk, sk, consistent_read=True)
+        except Counter.DoesNotExist:
+            Counter(pk, sk, n=fixes).save()
+            continue
+        Counter(pk, sk).update(actions=[Counter.n[name].set(value) for name, value in fixes.items()])
+    return len(found)

@@ -1,0 +1,276 @@
+"""Counting rules (COUNTER R5.1 as the contract states them), as pure functions of facts.
+
+Every counter change is f(NewImage) - f(OldImage) for state-like facts (reactions,
+comments, evaluations, filings, publications, application updates), so a replay, a
+duplicate or an out-of-order record nets to the same final value. View and download
+events are immutable; each counted one holds its place in its chain (same type, user and
+filing or publication), given once when it was stored (usage_order.py): `prev_at`, the time of the
+chain's event before it. An event's contribution is a function of its own stored image,
+so the trigger and the recount agree whatever the delivery order or timing:
+
+- total: an event within 30 s of the previous one of its chain replaces it, so a chain of
+  such clicks counts once; an event adds 1 exactly when the chain's event before it lies
+  more than 30 s earlier (or there is none).
+- unique: distinct (user, filing, China date, hour); an event adds 1 exactly when the
+  chain's event before it falls in another China hour (chain times never go back).
+Robots and the evaluated province's own staff (own_staff.py) never count.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Mapping
+
+from chalicelib.core.auth import SIDES
+from chalicelib.core.clock import china
+from chalicelib.core.cycles import cycle_by_id, cycle_for
+
+DOUBLE_CLICK = timedelta(seconds=30)
+NEAR_CUTOFF = timedelta(days=14)
+
+USAGE_NAMES = ("views_total", "views_unique", "downloads_total", "downloads_unique", "likes", "favorites",
+               "comments", "application_updates", "evaluations", "evaluation_score_sum",
+               *(f"evaluations_{s}" for s in SIDES), *(f"evaluation_score_sum_{s}" for s in SIDES))
+
+Deltas = dict[tuple[str, str], dict[str, int]]  # (pk, sk) -> {counter name: change}
+
+
+def filing_key(filing_id: str) -> tuple[str, str]:
+    return f"FILING#{filing_id}", "STATS"
+
+
+# What views and downloads count on: an event names exactly one of these (its attribute of that name).
+TARGETS = ("filing", "publication")
+# Publications' usage goes into the province counters under names of its own: the scheme's
+# filing indicators keep reading filings' views and downloads alone.
+PUBLICATION_PREFIX = "publication_"
+EVENT_NAMES = ("views_total", "views_unique", "downloads_total", "downloads_unique")
+PUBLICATION_USAGE_NAMES = tuple(PUBLICATION_PREFIX + name for name in EVENT_NAMES)
+
+
+def publication_key(publication_id: str) -> tuple[str, str]:
+    return f"PUB#{publication_id}", "STATS"
+
+
+STATS_KEYS = {"filing": filing_key, "publication": publication_key}
+
+
+def item_month_key(kind: str, target: str, instant: datetime) -> tuple[str, str]:
+    """One filing's or publication's views and downloads in one China month (usage reports)."""
+    return STATS_KEYS[kind](target)[0], f"MONTH#{china(instant):%Y-%m}"
+
+
+def target_of(image: Mapping[str, Any]) -> tuple[str, str]:
+    """(kind, id) of the filing or publication an event names (ValueError unless exactly one)."""
+    named = [(kind, image[kind]) for kind in TARGETS if image.get(kind)]
+    if len(named) != 1:
+        raise ValueError("an event names exactly one of " + ", ".join(TARGETS))
+    return named[0]
+
+
+def cycle_key(province: str, cycle_id: str) -> tuple[str, str]:
+    return f"PROV#{province}", f"CYCLE#{cycle_id}"
+
+
+def unit_cycle_key(unit_ref: str, cycle_id: str) -> tuple[str, str]:
+    """The cycle counters of an evaluated unit of another population ("<population>#<code>",
+    e.g. a national patent navigation service base) that approved filings are attributed to."""
+    return f"UNIT#{unit_ref}", f"CYCLE#{cycle_id}"
+
+
+def month_key(province: str, instant: datetime) -> tuple[str, str]:
+    return f"PROV#{province}", f"MONTH#{china(instant):%Y-%m}"
+
+
+def account_key(province: str, cycle_id: str, user: str) -> tuple[str, str]:
+    return f"ACCT#{province}#{cycle_id}", user
+
+
+# Per-account counters for the puppet-swarm check (flags.py). On a unit's account item:
+# the account's counted facts (ACCOUNT_ACTIVITY), its evaluation score sum, and how many of
+# its facts fall in each minute ("minute#<minutes since the epoch>"): the smallest minute
+# holding any is its first action on the unit. On the account's own item: how many counted
+# facts it has on each unit in each cycle ("<cycle>#<province>"), which tells whether it is
+# new in a cycle and whether all its activity lies on one unit. All are sums of facts, so
+# f(new) - f(old) keeps them exact like every other counter.
+ACCOUNT_ACTIVITY = ("likes", "favorites", "comments", "evaluations")
+MINUTE = "minute#"
+
+
+def account_units_key(user: str) -> tuple[str, str]:
+    return f"ACCOUNT#{user}", "UNITS"
+
+
+def minute_name(at: datetime) -> str:
+    return f"{MINUTE}{int(at.timestamp()) // 60}"
+
+
+def unit_name(cycle_id: str, province: str) -> str:
+    return f"{cycle_id}#{province}"
+
+
+def unit_of(name: str) -> tuple[str, str]:
+    """(cycle id, province) of a `unit_name`."""
+    cycle_id, _, province = name.partition("#")
+    return cycle_id, province
+
+
+def add(deltas: Deltas, key: tuple[str, str], values: Mapping[str, int], sign: int = 1) -> None:
+    """Accumulate `values` (times `sign`) under `key`, dropping what nets to zero."""
+    bucket = deltas.setdefault(key, {})
+    for name, value in values.items():
+        total = bucket.get(name, 0) + sign * value
+        if total:
+            bucket[name] = total
+        else:
+            bucket.pop(name, None)
+    if not bucket:
+        deltas.pop(key, None)
+
+
+def merge(into: Deltas, other: Deltas) -> None:
+    for key, values in other.items():
+        add(into, key, values)
+
+
+def _usage(deltas: Deltas, filing: str, province: str, at: datetime, values: dict[str, int],
+           user: str | None = None, account_values: dict[str, int] | None = None, sign: int = 1) -> None:
+    cycle = cycle_for(at)
+    add(deltas, filing_key(filing), values, sign)
+    if cycle is None:
+        return
+    add(deltas, cycle_key(province, cycle.id), values, sign)
+    add(deltas, month_key(province, at), values, sign)
+    if user is not None and account_values:
+        add(deltas, account_key(province, cycle.id, user), {**account_values, minute_name(at): 1}, sign)
+        add(deltas, account_units_key(user), {unit_name(cycle.id, province): 1}, sign)
+
+
+def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
+    """What one stored state of a fact adds to the counters (the f in f(new) - f(old))."""
+    deltas: Deltas = {}
+    if not image:
+        return deltas
+    entity = image.get("entity")
+    if entity == "reaction":
+        if image.get("active") and not image.get("author"):
+            name = "likes" if image["kind"] == "like" else "favorites"
+            _usage(deltas, image["filing"], image["province"], _time(image["since"]), {name: 1},
+                   image["user"], {name: 1})
+    elif entity == "comment":
+        if not image.get("deleted_at") and not image.get("author"):
+            _usage(deltas, image["filing"], image["province"], _time(image["created_at"]), {"comments": 1},
+                   image["user"], {"comments": 1})
+    elif entity == "evaluation":
+        if not image.get("author"):
+            score, side = int(image["score"]), image["side"]
+            values = {"evaluations": 1, "evaluation_score_sum": score}
+            if side in SIDES:
+                values.update({f"evaluations_{side}": 1, f"evaluation_score_sum_{side}": score})
+            _usage(deltas, image["filing"], image["province"], _time(image["updated_at"]), values,
+                   image["user"], {"evaluations": 1, "evaluation_score_sum": score})
+    elif entity == "application_update":
+        if image.get("earned"):  # a new state of the progression, with proof (filings.change_application)
+            _usage(deltas, image["filing"], image["province"], _time(image["at"]), {"application_updates": 1})
+    elif entity == "filing":
+        if image.get("status") == "approved":
+            add(deltas, cycle_key(image["province"], image["cycle"]), filing_values(image))
+            if image.get("attributed_to"):  # also counts for the service base or institution it names
+                add(deltas, unit_cycle_key(image["attributed_to"], image["cycle"]), filing_values(image))
+    elif entity == "publication":
+        if image.get("status") == "approved":
+            add(deltas, cycle_key(image["province"], image["cycle"]),
+                {"publications_approved": 1, f"publications_approved_{image['kind']}": 1})
+    return deltas
+
+
+def filing_values(image: Mapping[str, Any]) -> dict[str, int]:
+    """The province×cycle counters one approved filing adds."""
+    kind = image["kind"]
+    values = {"filings_approved": 1, f"filings_approved_{kind}": 1}
+    if kind == "report":
+        values[f"reports_approved_{image.get('report_type') or 'none'}"] = 1
+    if image.get("fiscal_funded"):
+        values["filings_approved_fiscal"] = 1
+    cycle = cycle_by_id(image["cycle"])
+    if cycle is not None and cycle.ends_before - _time(image["filed_at"]) <= NEAR_CUTOFF:
+        values["filings_approved_near_cutoff"] = 1
+    return values
+
+
+def state_change(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> Deltas:
+    """f(new) - f(old) for a state-like fact."""
+    deltas = state_contribution(new)
+    for key, values in state_contribution(old).items():
+        add(deltas, key, values, -1)
+    return deltas
+
+
+def event_values(kind: str, at: datetime, prev_at: datetime | None) -> dict[str, int]:
+    """What one counted event adds, given the time of its chain's event before it (its stored place)."""
+    plural = "views" if kind == "view" else "downloads"
+    values = {}
+    if prev_at is None or at - prev_at > DOUBLE_CLICK:
+        values[f"{plural}_total"] = 1
+    if prev_at is None or _hour(prev_at) != _hour(at):
+        values[f"{plural}_unique"] = 1
+    return values
+
+
+def counts(image: Mapping[str, Any]) -> bool:
+    """Robots and the evaluated province's own staff are stored but never counted."""
+    return not image.get("robot") and not image.get("author")
+
+
+def event_contribution(image: Mapping[str, Any]) -> Deltas:
+    """The counters one stored event adds, judged from its own stored place."""
+    deltas: Deltas = {}
+    if not counts(image):
+        return deltas
+    at = _time(image["at"])
+    prev_at = _time(image["prev_at"]) if image.get("prev_at") else None
+    values = event_values(image["type"], at, prev_at)
+    kind, target = target_of(image)
+    add(deltas, item_month_key(kind, target, at), values)
+    if kind == "publication":
+        _publication_usage(deltas, target, image["province"], at, values)
+        return deltas
+    _usage(deltas, target, image["province"], at, values)
+    cycle = cycle_for(at)
+    if cycle is not None:
+        # A counted click is activity on its unit: an account that reads widely is no single-purpose
+        # puppet. Not per minute: a reader's clicks would grow its account item without bound.
+        add(deltas, account_units_key(image["user"]), {unit_name(cycle.id, image["province"]): 1})
+    return deltas
+
+
+def _publication_usage(deltas: Deltas, publication: str, province: str, at: datetime,
+                       values: dict[str, int]) -> None:
+    add(deltas, publication_key(publication), values)
+    cycle = cycle_for(at)
+    if cycle is None:
+        return
+    prefixed = {PUBLICATION_PREFIX + name: value for name, value in values.items()}
+    add(deltas, cycle_key(province, cycle.id), prefixed)
+    add(deltas, month_key(province, at), prefixed)
+
+
+def recount(facts: Iterable[Mapping[str, Any]]) -> Deltas:
+    """Every counter recomputed from the stored facts alone (the reference for drift)."""
+    totals: Deltas = {}
+    for fact in facts:
+        if fact.get("entity") == "event":
+            merge(totals, event_contribution(fact))
+        else:
+            merge(totals, state_contribution(fact))
+    return totals
+
+
+def _hour(at: datetime) -> datetime:
+    return china(at).replace(minute=0, second=0, microsecond=0)
+
+
+def _time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    from chalicelib.core.clock import parse_instant
+    return parse_instant(str(value))

@@ -1,0 +1,83 @@
+"""What /filings/{id}/stats and /provinces/{code}/activity answer, shaped from counters."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.usage import counters, counting
+from chalicelib.core.auth import SIDES, Caller
+from chalicelib.core.cycles import Cycle
+from chalicelib.usage.counting import PUBLICATION_PREFIX, PUBLICATION_USAGE_NAMES, USAGE_NAMES
+
+
+def _mean(total: int, count: int) -> float | None:
+    return round(total / count, 4) if count else None
+
+
+def shape(numbers: dict[str, int]) -> dict[str, Any]:
+    """The contract's stats document from a bag of counters."""
+    n = lambda name: numbers.get(name, 0)  # noqa: E731
+    return {
+        "views": {"total": n("views_total"), "unique": n("views_unique")},
+        "downloads": {"total": n("downloads_total"), "unique": n("downloads_unique")},
+        "likes": n("likes"),
+        "favorites": n("favorites"),
+        "comments": n("comments"),
+        "application_updates": n("application_updates"),
+        "evaluations": {
+            "count": n("evaluations"),
+            "mean": _mean(n("evaluation_score_sum"), n("evaluations")),
+            "by_side": {side: {"count": n(f"evaluations_{side}"),
+                               "mean": _mean(n(f"evaluation_score_sum_{side}"), n(f"evaluations_{side}"))}
+                        for side in SIDES},
+        },
+    }
+
+
+def filing_stats(caller: Caller | None, filing_id: str) -> dict[str, Any]:
+    """Stats of a filing visible to the caller."""
+    from chalicelib.documents import filings
+    filings.get(caller, filing_id)
+    return {"filing": filing_id, **shape(counters.filing_stats(filing_id))}
+
+
+def publication_stats(caller: Caller | None, publication_id: str) -> dict[str, Any]:
+    """Stats of a publication visible to the caller, in the shape of filing stats."""
+    from chalicelib.documents import publications
+    publications.get(caller, publication_id)
+    return {"publication": publication_id, **shape(counters.values(*counting.publication_key(publication_id)))}
+
+
+def _publication_usage(numbers: dict[str, int]) -> dict[str, Any]:
+    n = {name[len(PUBLICATION_PREFIX):]: numbers.get(name, 0) for name in PUBLICATION_USAGE_NAMES}
+    return {"views": {"total": n["views_total"], "unique": n["views_unique"]},
+            "downloads": {"total": n["downloads_total"], "unique": n["downloads_unique"]}}
+
+
+def province_activity(province: str, cycle: Cycle) -> dict[str, Any]:
+    """A province's running counters for one cycle, with its months inside the cycle."""
+    numbers = counters.province_cycle(province, cycle.id)
+    first, last = f"{cycle.first_day:%Y-%m}", f"{cycle.last_day:%Y-%m}"
+    months = {m: {**shape(v), "publications": _publication_usage(v)}
+              for m, v in sorted(counters.province_months(province).items()) if first <= m <= last}
+    return {"province": province, "cycle": cycle.id, **shape(numbers), "publications": _publication_usage(numbers),
+            "approved": _approved(numbers), "months": months}
+
+
+def _approved(numbers: dict[str, int]) -> dict[str, int]:
+    """The province×cycle counters of approved records (everything but usage)."""
+    return {k: v for k, v in sorted(numbers.items()) if k not in USAGE_NAMES and k not in PUBLICATION_USAGE_NAMES}
+
+
+def national_activity(cycle_id: str | None, now) -> dict[str, Any]:
+    """Every unit's counters for one cycle (default: the current one) from one batched read."""
+    from chalicelib.core.cycles import cycle_by_id, cycle_for
+    from chalicelib.core.errors import Invalid
+    from chalicelib.core.reference import PROVINCES
+    cycle = cycle_by_id(cycle_id) if cycle_id is not None else cycle_for(now)
+    if cycle is None:
+        raise Invalid("Unknown cycle", errors=[{"field": "cycle", "message": "not a cycle id from /cycles"}])
+    units = counters.province_cycle_all(cycle.id)
+    return {"cycle": cycle.id, "items": [
+        {"province": code, "name": PROVINCES[code], **shape(numbers), "publications": _publication_usage(numbers),
+         "approved": _approved(numbers)}
+        for code, numbers in units.items()]}
