@@ -173,11 +173,15 @@ def _as_problem(response: Response) -> Response:
     return response
 
 
+def _filters(filters: dict[str, str]) -> dict[str, str | None]:
+    """The list filters of the query string, each checked against its declared format."""
+    return {name: _query(name, kind) for name, kind in filters.items()}
+
+
 def _list(domain, filters: dict) -> dict:
     """One page of filings or publications: filters, limit and cursor from the query string."""
     caller = _caller()
-    params = {name: _query(name, kind) for name, kind in filters.items()}
-    page = domain.list_page(caller, params, _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
+    page = domain.list_page(caller, _filters(filters), _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
     return page.to_dict(domain.render)
 
 
@@ -253,7 +257,7 @@ def review_filing(filing_id):
 
 
 @route("/filings/{filing_id}/application", "PUT", "Record a change of how the result is applied",
-       body=ApplicationChangeIn, auth="required", tag="filings")
+       body=ApplicationChangeIn, roles=filings.FILERS, tag="filings")
 def change_application(filing_id):
     caller = _caller()
     filings.writable(caller, filing_id)  # 401/403/404 before the body is judged
@@ -273,15 +277,16 @@ def filing_history(filing_id):
 
 
 @route("/filings/{filing_id}/revisions", "POST", "Correct and resubmit a filing (its province): back to review; "
-       "an approved one stays public as approved until the change is", body=FilingIn, auth="required", tag="filings")
+       "an approved one stays public as approved until the change is", body=FilingIn, roles=filings.FILERS,
+       tag="filings")
 def revise_filing(filing_id):
     caller = _caller()
     filings.writable(caller, filing_id)
     return filings.render(filings.revise(caller, filing_id, _body(FilingIn), _now()))
 
 
-@route("/filings/{filing_id}/withdraw", "POST", "Withdraw a filing before approval (its province)", auth="required",
-       tag="filings")
+@route("/filings/{filing_id}/withdraw", "POST", "Withdraw a filing before approval (its province)",
+       roles=filings.FILERS,        tag="filings")
 def withdraw_filing(filing_id):
     return filings.render(filings.withdraw(_caller(), filing_id, _now()))
 
@@ -315,7 +320,7 @@ def review_publication(publication_id):
 
 
 @route("/publications/{publication_id}/revisions", "POST", "Correct and resubmit a publication (its province): "
-       "back to review", body=PublicationIn, auth="required", tag="publications")
+       "back to review", body=PublicationIn, roles=filings.FILERS, tag="publications")
 def revise_publication(publication_id):
     caller = _caller()
     publications.writable(caller, publication_id)
@@ -323,7 +328,7 @@ def revise_publication(publication_id):
 
 
 @route("/publications/{publication_id}/withdraw", "POST", "Withdraw a publication before approval (its province)",
-       auth="required", tag="publications")
+       roles=filings.FILERS, tag="publications")
 def withdraw_publication(publication_id):
     return publications.render(publications.withdraw(_caller(), publication_id, _now()))
 
@@ -345,7 +350,7 @@ def _file_routes(owner: str) -> None:
     tag = f"{owner}s"
 
     @route(base, "POST", f"Declare a file of a {owner} and get its presigned upload (its province, before "
-           "approval)", body=UploadIn, auth="required", status=201, tag=tag)
+           "approval)", body=UploadIn, roles=filings.FILERS, status=201, tag=tag)
     def start_upload(**path):
         caller = _caller()
         attachments.writable(caller, owner, path[param])  # 401/403/404/409 before the body is judged
@@ -353,7 +358,7 @@ def _file_routes(owner: str) -> None:
                                               _now()), 201)
 
     @route(f"{base}/{{file_id}}/complete", "POST", f"Check an uploaded file of a {owner} and attach it",
-           auth="required", tag=tag)
+           roles=filings.FILERS, tag=tag)
     def complete_upload(file_id, **path):
         return attachments.complete_upload(_caller(), owner, path[param], file_id, _services().settings, _now())
 
@@ -449,7 +454,7 @@ FEEDBACK_QUERY = {**LIST_QUERY, "industry": http.param_schema("industry"),
 @route("/provinces/{code}/feedback", "GET", "Feedback (意见建议) users left on a province's results, newest first "
        "(its staff, national admins)", query=FEEDBACK_QUERY, auth="required", tag="interactions")
 def get_province_feedback(code):
-    return feedback.province_feed(_caller(), code, {name: _query(name, kind) for name, kind in FEEDBACK_FILTERS.items()},
+    return feedback.province_feed(_caller(), code, _filters(FEEDBACK_FILTERS),
                                   _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
 
 
@@ -567,7 +572,7 @@ def post_adjustment(cycle):
 
 
 @route("/cycles/{cycle}/adjustments", "GET", "Every manual-check adjustment of a cycle (national admin)",
-       auth="required", tag="scoring")
+       roles=("national_admin",), tag="scoring")
 def get_adjustments(cycle):
     return {"items": adjustments.list_for(_caller(), cycle)}
 
@@ -607,7 +612,8 @@ def _publish_body() -> announcements.PublishIn:
 
 @route("/cycles/{cycle}/scoring-runs/{run_id}/publish", "POST",
        "Publish a run with its notice (公布) and excellent projects (通报) (national admin); a later run with a "
-       "written reason supersedes the published one", body=announcements.PublishIn, roles=("national_admin",), tag="scoring")
+       "written reason supersedes the published one", body=announcements.PublishIn, roles=("national_admin",),
+       tag="scoring")
 def publish_scoring_run(cycle, run_id):
     return runs.publish(_caller(), cycle, run_id, _publish_body().reason, _now())
 
@@ -648,7 +654,7 @@ def get_announcement_trail(cycle):
 @route("/cycles/{cycle}/scoring-runs/{run_id}/units/{province}/explanation", "GET",
        "Why a unit scored what it did in a run: each indicator's points, the inputs and the counters behind "
        "them, the flags with their evidence, the adjustments with their authors (national admin)",
-       auth="required", tag="scoring", response=explanations.SCHEMA)
+       roles=("national_admin",), tag="scoring", response=explanations.SCHEMA)
 def explain_unit(cycle, run_id, province):
     return explanations.explain(_caller(), cycle, run_id, province)
 
@@ -696,7 +702,7 @@ def _flag(name: str) -> bool:
 
 
 @route("/me/subscriptions", "GET", "The industry fields and kinds pushed to you (user, expert)",
-       auth="required", tag="push")
+       roles=subscriptions.SUBSCRIBERS, tag="push")
 def get_subscriptions():
     return subscriptions.get(_caller())
 
@@ -716,7 +722,8 @@ def get_feed():
     return subscriptions.render_page(caller, found)
 
 
-@route("/me/feed/{filing_id}/read", "POST", "Mark a feed item read (idempotent)", auth="required", tag="push")
+@route("/me/feed/{filing_id}/read", "POST", "Mark a feed item read (idempotent)", roles=subscriptions.SUBSCRIBERS,
+       tag="push")
 def read_feed_item(filing_id):
     return subscriptions.mark_read(_caller(), filing_id, _now())
 
@@ -746,7 +753,7 @@ def put_expert_fields(sub):
 
 
 @route("/experts/{sub}/fields", "GET", "An expert's assigned fields (national admin, or the expert)",
-       auth="required", tag="excellence")
+       roles=("national_admin", "expert"), tag="excellence")
 def get_expert_fields(sub):
     return excellence.get_fields(_caller(), sub)
 
@@ -783,7 +790,7 @@ def get_candidates(cycle):
 
 @route("/cycles/{cycle}/candidates/{filing_id}", "GET",
        "One candidate with evaluations, expert scores and its history (national admin, expert)",
-       auth="required", tag="excellence")
+       roles=("national_admin", "expert"), tag="excellence")
 def get_candidate(cycle, filing_id):
     return excellence.detail(_caller(), cycle, filing_id)
 
@@ -797,7 +804,7 @@ def put_expert_score(cycle, filing_id):
 
 @route("/cycles/{cycle}/candidates/{filing_id}/confirm", "POST",
        "Confirm a candidate as an excellent project: bonus points for its province (national admin)",
-       auth="required", tag="excellence")
+       roles=("national_admin",), tag="excellence")
 def confirm_candidate(cycle, filing_id):
     return excellence.confirm(_caller(), cycle, filing_id, _now())
 
@@ -809,8 +816,8 @@ def confirm_candidate(cycle, filing_id):
 
 
 @route("/organisations", "POST", "Register an invited organisation (national admin; province admin: its own "
-       "province's departments)", body=organisations.OrganisationIn, roles=("national_admin", "province_admin"), status=201,
-       tag="organisations")
+       "province's departments)", body=organisations.OrganisationIn, roles=("national_admin", "province_admin"),
+       status=201,        tag="organisations")
 def post_organisation():
     caller = _caller()
     org = organisations.register(caller, _body(organisations.OrganisationIn), _now())
@@ -824,7 +831,8 @@ def get_organisations():
                                     _services().settings.cursor_secret)
 
 
-@route("/organisations/{org_id}", "GET", "One organisation (its managers)", auth="required", tag="organisations")
+@route("/organisations/{org_id}", "GET", "One organisation (its managers)", roles=("national_admin", "province_admin"),
+       tag="organisations")
 def get_organisation(org_id):
     return organisations.get(_caller(), org_id)
 
@@ -838,19 +846,19 @@ def post_invitation(org_id):
 
 
 @route("/organisations/{org_id}/invitations", "GET", "The organisation's invitations, newest first",
-       auth="required", tag="organisations")
+       roles=("national_admin", "province_admin"), tag="organisations")
 def get_invitations(org_id):
     return {"items": organisations.invitations(_caller(), org_id), "next_cursor": None}
 
 
 @route("/organisations/{org_id}/members", "GET", "Users who accepted the organisation's invitations",
-       auth="required", tag="organisations")
+       roles=("national_admin", "province_admin"), tag="organisations")
 def get_members(org_id):
     return {"items": organisations.members(_caller(), org_id), "next_cursor": None}
 
 
 @route("/invitations/{invitation}/accept", "POST", "Join the invitation's organisation (signed-in user; single use)",
-       auth="required", tag="organisations")
+       roles=organisations.MEMBER_ROLES, tag="organisations")
 def accept_invitation(invitation):
     return organisations.accept(_caller(), invitation, _now())
 
@@ -866,15 +874,15 @@ def get_my_organisation():
 
 
 @route("/cycles/{cycle}/declarations/{filing_id}", "PUT",
-       "Declare a result of your province for the cycle's selection (参与意愿; province admin)", auth="required",
-       tag="excellence")
+       "Declare a result of your province for the cycle's selection (参与意愿; province admin)",
+       roles=("province_admin",),        tag="excellence")
 def put_declaration(cycle, filing_id):
     declared, created = workflow.declare(_caller(), cycle, filing_id, _now())
     return _json(declared, 201 if created else 200)
 
 
 @route("/cycles/{cycle}/declarations/{filing_id}", "DELETE",
-       "Withdraw a declaration before the result becomes a candidate (province admin)", auth="required",
+       "Withdraw a declaration before the result becomes a candidate (province admin)", roles=("province_admin",),
        status=204, tag="excellence")
 def delete_declaration(cycle, filing_id):
     workflow.withdraw(_caller(), cycle, filing_id, _now())
@@ -882,14 +890,14 @@ def delete_declaration(cycle, filing_id):
 
 
 @route("/cycles/{cycle}/declarations", "GET", "The cycle's declarations (national admin; province admin: its own)",
-       auth="required", tag="excellence")
+       roles=("national_admin", "province_admin"), tag="excellence")
 def get_declarations(cycle):
     return {"items": workflow.declarations(_caller(), cycle), "next_cursor": None}
 
 
 @route("/cycles/{cycle}/screening", "GET",
        "Every declared result of the cycle, eligible first, with the rules each ineligible one broke (national admin)",
-       auth="required", tag="excellence")
+       roles=("national_admin",), tag="excellence")
 def get_screening(cycle):
     return workflow.screening(_caller(), cycle)
 
@@ -908,8 +916,8 @@ def get_assignments(cycle):
     return workflow.completion(_caller(), cycle, _query("filing", "id"), _query("evaluator", "sub"))
 
 
-@route("/me/assignments", "GET", "Candidates you were asked to evaluate, with whether you did", auth="required",
-       tag="excellence")
+@route("/me/assignments", "GET", "Candidates you were asked to evaluate, with whether you did",
+       roles=organisations.MEMBER_ROLES,        tag="excellence")
 def get_my_assignments():
     return workflow.mine(_caller())
 
@@ -969,7 +977,7 @@ def put_attribution(filing_id):
 
 
 @route(POPULATION_BASE + "/scoring-runs", "POST", "Score the population for the cycle (national admin)",
-       auth="required", status=201, tag="populations")
+       roles=("national_admin",), status=201, tag="populations")
 def post_population_run(population, cycle):
     return _json(populations.run(_caller(), population, cycle, _now()), 201)
 

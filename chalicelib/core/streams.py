@@ -11,8 +11,8 @@ def each_record(raw_event: dict, handle: Callable[[Any], None]) -> dict:
     """Run `handle` on every record of a stream event; the partial batch response.
 
     A record whose handler raises is reported as a batch item failure, so Lambda retries from
-    it and finally sends it to the on-failure queue without blocking the shard. `handle` gets
-    Powertools' DynamoDBRecord (typed images, event name)."""
+    it and finally sends it to the on-failure queue without blocking the shard. `handle(record)`
+    gets Powertools' DynamoDBRecord (typed images, event name), passed by that keyword."""
     records = raw_event.get("Records") or []
     if not records:
         return {"batchItemFailures": []}
