@@ -36,6 +36,7 @@ logger = Logger(service="patentnavi-eval", json_serializer=http.redacted_json)  
 FACTS_STREAM_ARN = os.environ.get(
     "NAVI_FACTS_STREAM_ARN", "arn:aws:dynamodb:cn-north-1:000000000000:table/navi-facts/stream/placeholder")
 
+
 def _services() -> runtime.Services:
     return runtime.services()
 
@@ -180,8 +181,8 @@ def _filters(filters: dict[str, str]) -> dict[str, str | None]:
 
 def _list(domain, filters: dict) -> dict:
     """One page of filings or publications: filters, limit and cursor from the query string."""
-    caller = _caller()
-    page = domain.list_page(caller, _filters(filters), _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
+    page = domain.list_page(_caller(), _filters(filters), _limit(), _query("cursor", "cursor"),
+                            _services().settings.cursor_secret)
     return page.to_dict(domain.render)
 
 
@@ -252,8 +253,7 @@ def get_filing(filing_id):
 @route("/filings/{filing_id}/review", "POST", "Approve or reject a filing (national admin)", body=ReviewIn,
        roles=("national_admin",), tag="filings")
 def review_filing(filing_id):
-    caller = _caller()
-    return filings.render(filings.review(caller, filing_id, _body(ReviewIn), _now()))
+    return filings.render(filings.review(_caller(), filing_id, _body(ReviewIn), _now()))
 
 
 @route("/filings/{filing_id}/application", "PUT", "Record a change of how the result is applied",
@@ -315,8 +315,7 @@ def get_publication(publication_id):
 @route("/publications/{publication_id}/review", "POST", "Approve or reject a publication (national admin)",
        body=ReviewIn, roles=("national_admin",), tag="publications")
 def review_publication(publication_id):
-    caller = _caller()
-    return publications.render(publications.review(caller, publication_id, _body(ReviewIn), _now()))
+    return publications.render(publications.review(_caller(), publication_id, _body(ReviewIn), _now()))
 
 
 @route("/publications/{publication_id}/revisions", "POST", "Correct and resubmit a publication (its province): "
@@ -544,8 +543,7 @@ def get_scoring_scheme():
 @route("/scoring-scheme", "PUT", "Store a new scheme version (national admin); later runs use it",
        body=SchemeIn, roles=("national_admin",), status=201, tag="scoring")
 def put_scoring_scheme():
-    caller = _caller()
-    return _json(scheme.describe(scheme.store_new(caller, _body(SchemeIn), _now())), 201)
+    return _json(scheme.describe(scheme.store_new(_caller(), _body(SchemeIn), _now())), 201)
 
 
 @route("/provinces/{code}/annual-forms/{year}", "PUT",
@@ -951,8 +949,7 @@ def get_population_units(population):
 @route("/populations/{population}/units", "POST", "Register a service base or support institution (national admin)",
        body=populations.UnitIn, roles=("national_admin",), status=201, tag="populations")
 def post_population_unit(population):
-    caller = _caller()
-    return _json(populations.register_unit(caller, population, _body(populations.UnitIn), _now()), 201)
+    return _json(populations.register_unit(_caller(), population, _body(populations.UnitIn), _now()), 201)
 
 
 @route("/populations/{population}/scoring-scheme", "GET", "The population's own scoring scheme",
