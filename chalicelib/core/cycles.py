@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from chalicelib.core.clock import CHINA, china
+from chalicelib.core.errors import NotFound
 
 FIRST_CYCLE_ID = "2021-2023"
 FIRST_START = date(2021, 1, 1)
@@ -89,3 +90,11 @@ def cycles_closing_in(year: int) -> list[Cycle]:
         return [cycle_of_year(year)]
     except KeyError:
         return []
+
+
+def cycle_or_404(cycle_id: str) -> Cycle:
+    """The cycle with this id; NotFound (404) when the id names no cycle."""
+    cycle = cycle_by_id(cycle_id)
+    if cycle is None:
+        raise NotFound(f"No cycle {cycle_id}; see /cycles")
+    return cycle

@@ -59,6 +59,7 @@ class RouteDoc:
     status: int = 200
     response: dict | None = None
     tag: str = "platform"
+    roles: tuple[str, ...] = ()  # who may call it (checked before the body); empty: anyone the auth admits
 
 
 ROUTES: list[RouteDoc] = []

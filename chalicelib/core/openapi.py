@@ -47,6 +47,10 @@ def document(routes: list[RouteDoc]) -> dict[str, Any]:
                 "404": _problem("Not found"),
             },
         }
+        if r.roles:
+            # Machine-readable for generated clients, and a line a reader of the rendered docs sees.
+            op["x-roles"] = list(r.roles)
+            op["description"] = "Roles: " + ", ".join(r.roles) + "."
         if r.auth != "none":
             op["security"] = [{"bearer": []}] if r.auth == "required" else [{"bearer": []}, {}]
             op["responses"]["401"] = _problem("Missing or bad token")

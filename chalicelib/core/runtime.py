@@ -1,4 +1,4 @@
-"""Builds the process-wide services (settings, clock, table binding) once, lazily.
+"""Builds the process-wide services (settings, clock, authenticator, robots list, table binding) once, lazily.
 
 Lambda and `chalice local` import app.py before the stage environment matters to us, so
 nothing here runs at import: the first call to `services()` reads the environment.
@@ -8,17 +8,32 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from chalicelib.core import models
+from chalicelib.core.auth import Authenticator
 from chalicelib.core.clock import Clock, StartedClock, SystemClock
 from chalicelib.core.config import Settings, load_settings
+from chalicelib.usage import robots
 
 
 @dataclass(frozen=True)
 class Services:
+    """Everything a handler needs besides its request: one set per process (or per test)."""
+
     settings: Settings
     clock: Clock
+    authenticator: Authenticator | None = None  # None: the settings' own, built here
+
+    def __post_init__(self) -> None:
+        if self.authenticator is None:
+            object.__setattr__(self, "authenticator", Authenticator(self.settings))
+
+    @cached_property
+    def robots(self) -> robots.Robots:
+        """The COUNTER robots matcher; compiled on first use, since most requests never ask."""
+        return robots.counter()
 
 
 _lock = threading.Lock()
@@ -52,6 +67,8 @@ def install(built: Services) -> None:
 
 def override(**changes: Any) -> Services:
     """Replace some services (e.g. the clock) and return the new set."""
+    if "settings" in changes:
+        changes.setdefault("authenticator", None)  # a token is judged by the settings in force
     updated = replace(services(), **changes)
     install(updated)
     return updated

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.core.models import FactBase
+from chalicelib.core.models import Counter, FactBase
 
 __all__ = ["transaction", "TransactWriteError", "cancelled_by_condition"]
 
@@ -20,3 +20,8 @@ def cancelled_by_condition(error: TransactWriteError) -> bool:
     """True when a transaction failed only because a condition did not hold."""
     reasons = error.cancellation_reasons or []
     return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+
+
+def ping() -> None:
+    """One cheap read of the counters table; raises whatever the store raises when unreachable."""
+    Counter.count("HEALTH")

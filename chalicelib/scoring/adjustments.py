@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from chalicelib.core import audit
+from chalicelib.scoring import scheme
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_by_id
@@ -73,3 +74,9 @@ def list_for(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
     if cycle_by_id(cycle_id) is None:
         raise NotFound(f"No cycle {cycle_id}")
     return of_cycle(cycle_id)
+
+
+def record_against_current(caller: Caller | None, cycle_id: str, body: AdjustmentIn, now: datetime) -> dict[str, Any]:
+    """Keep one adjustment whose indicator must be one of the scheme in force (or 'total')."""
+    ids = {indicator["id"] for _, indicator in scheme.indicators(scheme.current())}
+    return record(caller, cycle_id, body, ids, now)

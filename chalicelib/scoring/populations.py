@@ -342,3 +342,23 @@ def publish(caller: Caller | None, population: str, cycle_id: str, run_id: str, 
     ranking = sorted((r.data for r in Record.query(f"RUN#{run_id}")), key=lambda r: r["rank"])
     record, _ = announcements.publish(caller, cycle_id, header, ranking, reason, now, subject=NAMES[population])
     return _summary(header, record)
+
+
+def describe_scheme(population: str, raw_version: str | None) -> dict[str, Any]:
+    """The population's scheme as published: the version asked for (checked), else its current one."""
+    version = scheme_mod.parse_version(raw_version)
+    return scheme_mod.describe(current_scheme(population) if version is None
+                               else scheme_version(population, version))
+
+
+def announcements_page(population: str, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict:
+    """Every publication of the population's cycle, newest first (the provinces' are the cycle's own)."""
+    population_or_404(population)
+    runs.cycle_or_404(cycle_id)
+    scope = announcements.scope_key(cycle_id, None if population == PROVINCES_ID else population)
+    return announcements.history(scope, limit, cursor, secret)
+
+
+def year_end_all(now: datetime) -> list[dict[str, Any]]:
+    """The 31 December schedule: the provinces' year-end runs, then every other population's."""
+    return runs.year_end(now) + year_end(now)

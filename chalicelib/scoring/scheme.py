@@ -282,3 +282,9 @@ def describe(scheme: dict[str, Any]) -> dict[str, Any]:
     """The scheme as served, with the list of inputs indicators may use."""
     return {**scheme, "total_weight": round(sum(i["weight"] for _, i in indicators(scheme)), 6),
             "inputs": {"counters": list(COUNTER_INPUTS), "derived": list(DERIVED_INPUTS)}}
+
+
+def describe_version(raw_version: str | None) -> dict[str, Any]:
+    """GET /scoring-scheme: the version asked for (a query parameter, checked), else the current one."""
+    version = parse_version(raw_version)
+    return describe(current() if version is None else get_version(version))

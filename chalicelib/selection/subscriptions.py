@@ -21,7 +21,7 @@ from pydantic import Field, field_validator
 from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 
-from chalicelib.core import audit
+from chalicelib.core import audit, streams
 from chalicelib.selection import organisations
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
@@ -279,12 +279,6 @@ def handle_stream_batch(raw_event: dict, now: datetime) -> dict:
     A malformed record is reported as a batch item failure so it cannot block the shard;
     records that succeeded and are delivered again push nothing new.
     """
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-
-    records = raw_event.get("Records") or []
-    if not records:
-        return {"batchItemFailures": []}
-
     def one(record) -> None:
         old, new = record.dynamodb.old_image or None, record.dynamodb.new_image or None
         if not newly_approved(old, new):
@@ -294,7 +288,4 @@ def handle_stream_batch(raw_event: dict, now: datetime) -> dict:
             return
         push(filing, item_data(filing, approved_at, "approved", approved_at), approved_at)
 
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    with processor(records=records, handler=one):
-        processor.process()
-    return processor.response()
+    return streams.each_record(raw_event, one)

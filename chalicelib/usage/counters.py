@@ -21,6 +21,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from chalicelib.usage import counting, usage_order
 from chalicelib.usage.counting import Deltas
+from chalicelib.core import observability as obs, streams
 from chalicelib.core.models import Counter, FactBase
 from chalicelib.core.store import transaction
 
@@ -111,10 +112,7 @@ def handle_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = 
     the shard. A failure while writing raises: the whole batch is retried, and the
     markers make the retry apply only what had not landed.
     """
-    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-
-    records = raw_event.get("Records") or []
-    if not records:
+    if not raw_event.get("Records"):
         return {"batchItemFailures": []}
     deliveries: list[Delivery] = []
 
@@ -123,11 +121,14 @@ def handle_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = 
         deliveries.append(delivery_of(record.event_id, record.event_name.name, dynamodb.old_image or None,
                                       dynamodb.new_image or None))
 
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-    with processor(records=records, handler=one):
-        processor.process()
+    answer = streams.each_record(raw_event, one)
     apply(deliveries, now, marker_ttl)
-    return processor.response()
+    return answer
+
+
+def count_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = MARKER_TTL) -> dict:
+    """The facts-stream trigger: count the batch, then record its failures and counting lag as metrics."""
+    return streams.measure(raw_event, handle_stream_batch(raw_event, now, marker_ttl), obs.COUNTER_LAG_SECONDS)
 
 
 _deserializer = TypeDeserializer()

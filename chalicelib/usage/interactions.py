@@ -11,6 +11,7 @@ from typing import Any
 
 from chalicelib.usage import counting, usage_order
 from chalicelib.documents import feedback, filings, publications
+from chalicelib.core import observability as obs
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import Forbidden, NotFound
@@ -183,3 +184,13 @@ def render_evaluation(evaluation: Evaluation) -> dict[str, Any]:
     return {"filing": evaluation.filing, "user": evaluation.user, "side": evaluation.side,
             "score": int(evaluation.score), "feedback": evaluation.feedback,
             "updated_at": iso(evaluation.updated_at)}
+
+
+def receive_events(caller: Caller | None, batch: EventsIn, request_agent: str | None, robots: Robots,
+                   now: datetime) -> Receipt:
+    """POST /events: record the batch, then add what was accepted, resent and dropped as robots to the metrics."""
+    receipt = record_events(caller, batch, request_agent, robots, now)
+    for name, value in ((obs.EVENTS_ACCEPTED, receipt.accepted), (obs.EVENTS_DUPLICATE, receipt.duplicates),
+                        (obs.ROBOTS_DROPPED, receipt.robots)):
+        obs.metrics.add_metric(name=name, unit=obs.MetricUnit.Count, value=value)
+    return receipt

@@ -70,14 +70,29 @@ def _approved(numbers: dict[str, int]) -> dict[str, int]:
 
 def national_activity(cycle_id: str | None, now) -> dict[str, Any]:
     """Every unit's counters for one cycle (default: the current one) from one batched read."""
-    from chalicelib.core.cycles import cycle_by_id, cycle_for
-    from chalicelib.core.errors import Invalid
     from chalicelib.core.reference import PROVINCES
-    cycle = cycle_by_id(cycle_id) if cycle_id is not None else cycle_for(now)
-    if cycle is None:
-        raise Invalid("Unknown cycle", errors=[{"field": "cycle", "message": "not a cycle id from /cycles"}])
+    cycle = _asked_cycle(cycle_id, now)
     units = counters.province_cycle_all(cycle.id)
     return {"cycle": cycle.id, "items": [
         {"province": code, "name": PROVINCES[code], **shape(numbers), "publications": _publication_usage(numbers),
          "approved": _approved(numbers)}
         for code, numbers in units.items()]}
+
+
+def province_activity_in(code: str, cycle_id: str | None, now) -> dict[str, Any]:
+    """A province's counters for one cycle (default: the current one); 404 for an unknown province."""
+    from chalicelib.core.errors import NotFound
+    from chalicelib.core.reference import PROVINCES
+    if code not in PROVINCES:
+        raise NotFound(f"No provincial unit {code}")
+    return province_activity(code, _asked_cycle(cycle_id, now))
+
+
+def _asked_cycle(cycle_id: str | None, now) -> Cycle:
+    """The cycle a `cycle` query parameter names, or the current one; 422 for an id naming none."""
+    from chalicelib.core.cycles import cycle_by_id, cycle_for
+    from chalicelib.core.errors import Invalid
+    cycle = cycle_by_id(cycle_id) if cycle_id is not None else cycle_for(now)
+    if cycle is None:
+        raise Invalid("Unknown cycle", errors=[{"field": "cycle", "message": "not a cycle id from /cycles"}])
+    return cycle
