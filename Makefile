@@ -19,7 +19,7 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 	touch $@
 
 run: install
-	$(PY) scripts/devstack.py
+	$(PY) -m local_stack
 
 test: install
 	$(PY) -m pytest -q

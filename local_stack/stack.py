@@ -2,39 +2,32 @@
 
 `chalice local` runs only the routes; this adds what Lambda and EventBridge would do
 (stream mappings with partial batch responses, cron schedules) against an in-process moto.
+The mappings take their batch size and retries from infra/, as the deployed ones do.
 """
 from __future__ import annotations
 
-import argparse
-import base64
 import importlib
 import json
 import logging
 import os
-import signal
-import sys
 import threading
 import time
 import types
-import uuid
-from calendar import monthrange
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from local_stack import moto_store
+from local_stack.gateway import request_handler_cls
+from local_stack.poller import StreamMapping, StreamPoller
+from local_stack.scheduler import CronSchedule, ScheduledJob, Scheduler
+
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    # Run as `python scripts/devstack.py`, the app and chalicelib live one level up.
-    sys.path.insert(0, str(ROOT))
-
-from local_stack import moto_store  # noqa: E402  (needs ROOT on the path when run as a script)
-
-log = logging.getLogger("devstack")
+log = logging.getLogger("local_stack")
 
 STAGE = "local"
 DEFAULT_PORT = 8000
-FAKE_ACCOUNT = "123456789012"
 
 
 # ---- environment ---------------------------------------------------------------------
@@ -79,390 +72,6 @@ def apply_environment(env: Mapping[str, str | None]) -> dict[str, str | None]:
 
 
 restore_environment = apply_environment
-
-
-# ---- HTTP ----------------------------------------------------------------------------
-
-def _request_handler_cls() -> type:
-    """ChaliceRequestHandler whose every own answer is a problem, like the app's, and whose access
-    log never holds a token (`?access_token=` is redacted like the Authorization header)."""
-    from http import HTTPStatus
-
-    from chalice.local import ChaliceRequestHandler, ForbiddenError
-
-    from chalicelib.core import http
-    from chalicelib.core.errors import NotFound
-
-    class ProblemRequestHandler(ChaliceRequestHandler):
-        max_request_bytes = 10 * 1024 * 1024  # API Gateway's own limit: nothing larger is read
-
-        def _send_error_response(self, error: Any) -> None:
-            # API Gateway says 403 "Missing Authentication Token" for a path it does not know;
-            # the portal contract wants a 404 problem. Authorizer refusals keep their codes.
-            unknown_route = (isinstance(error, ForbiddenError)
-                             and error.headers.get("x-amzn-ErrorType") == "UnauthorizedException")
-            if not unknown_route:
-                return super()._send_error_response(error)
-            path = self.path.split("?", 1)[0]
-            body = NotFound(f"No resource at {self.command} {path}").to_dict()
-            headers = {"Content-Type": "application/problem+json",
-                       "x-amzn-RequestId": error.headers.get("x-amzn-RequestId", "")}
-            self._send_http_response(404, headers, json.dumps(body))
-
-        def _allowed_methods(self) -> list[str]:
-            """What the request's route serves; for a target that is no route, what this server serves."""
-            try:
-                match = self.local_gateway.event_converter._route_matcher.match_route(self.path or "/")
-                methods = set(self.local_gateway._app_object.routes[match.route])
-            except (ValueError, KeyError):
-                methods = {name[3:] for name in dir(self) if name.startswith("do_")}
-            return sorted(methods)
-
-        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-            # http.server answers what it cannot parse or serve with its own HTML page: an unknown
-            # method (TRACE, CONNECT: 501), oversized headers (431), a long request line (414).
-            # A method this server does not know is one no route serves: 405 with Allow.
-            status, extra = code, {}
-            if code == HTTPStatus.NOT_IMPLEMENTED:
-                status, extra = HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": ", ".join(self._allowed_methods())}
-                message = f"{self.command} is not served here; see Allow"
-            self.log_error("code %d, message %s", status, message)
-            body = json.dumps(http.generic_problem(status, message or HTTPStatus(status).phrase)).encode()
-            self.send_response(status)
-            for name, value in {"Content-Type": http.PROBLEM_TYPE, "Content-Length": str(len(body)),
-                                "Connection": "close", **extra}.items():
-                self.send_header(name, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-            self.close_connection = True
-
-        def _generic_handle(self) -> None:
-            # Chalice's handler int()s Content-Length unchecked (a crash, no answer) and would read
-            # any length it is told.
-            length = self.headers.get("content-length", "0").strip()
-            if not (length.isascii() and length.isdigit()):
-                return self.send_error(HTTPStatus.BAD_REQUEST, "Content-Length must be ASCII digits")
-            if int(length) > self.max_request_bytes:
-                return self.send_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                                       f"The request is larger than {self.max_request_bytes} bytes")
-            super()._generic_handle()
-
-        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.info("%s %s", self.address_string(), http.redact(format % args))
-
-    return ProblemRequestHandler
-
-
-# ---- stream --------------------------------------------------------------------------
-
-def _lambda_value(value: Any) -> Any:
-    """boto3 hands binary attributes back as bytes; Lambda events carry them as base64 text."""
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dict):
-        return {k: _lambda_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_lambda_value(v) for v in value]
-    return value
-
-
-def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
-    """One boto3 `get_records` record as it appears in a Lambda DynamoDB event."""
-    out = _lambda_value({k: v for k, v in record.items() if k != "dynamodb"})
-    ddb = _lambda_value({k: v for k, v in record["dynamodb"].items() if k != "ApproximateCreationDateTime"})
-    created = record["dynamodb"].get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        created = created.timestamp()
-    # Chalice's DynamoDBRecord needs epoch seconds here and raises on a datetime.
-    ddb["ApproximateCreationDateTime"] = float(created if created is not None else time.time())
-    out.update({"eventSource": "aws:dynamodb", "awsRegion": out.get("awsRegion") or region,
-                "eventSourceARN": stream_arn, "dynamodb": ddb})
-    return out
-
-
-def lambda_context(function_name: str) -> Any:
-    """A Lambda context like the one chalice local passes to routes."""
-    from chalice.local import LambdaContext
-    return LambdaContext(function_name, memory_size=128, max_runtime_ms=60_000)
-
-
-@dataclass
-class StreamMapping:
-    """One event source mapping: a handler, its batch size and its own position in the stream."""
-
-    name: str
-    handler: Callable[[dict, Any], Any]
-    batch_size: int
-    starting_position: str
-    function_name: str
-    iterator: str | None = None
-    failing_seq: str | None = None  # lowest failed sequence number of the last failed batch
-    retries: int = 0
-    delivered: int = 0
-    failed: list[dict[str, Any]] = field(default_factory=list)  # records "sent" to on-failure
-    resume: tuple[str, str] | None = None  # (iterator type, sequence number) to read from next
-
-
-class StreamPoller:
-    """Reads the facts stream the way Lambda's event source mappings do and calls the handlers.
-
-    Each mapping retries from the lowest failed sequence number (batchItemFailures or a
-    raise), `retry_limit` times, then logs the failed records as sent to its on-failure
-    destination and moves past the batch.
-    """
-
-    def __init__(self, streams: Any, stream_arn: str, region: str, mappings: list[StreamMapping],
-                 retry_limit: int = 5, trim: Callable[[int], Any] | None = None):
-        self.streams = streams
-        self.trim = trim  # drops records every mapping has passed, as the 24-hour retention would
-        self.stream_arn = stream_arn
-        self.region = region
-        self.mappings = mappings
-        self.retry_limit = retry_limit
-        self.lock = threading.RLock()
-        self._shard_id: str | None = None
-        self._first: int | None = None  # the shard's first sequence number, where TRIM_HORIZON starts
-        self._page: tuple[Any, dict] | None = None  # this pass's last page, by (position, batch size)
-
-    def reset(self, stream_arn: str) -> None:
-        """Follow a new stream (tables recreated) from its start."""
-        with self.lock:
-            self.stream_arn, self._shard_id = stream_arn, None
-            for m in self.mappings:
-                m.iterator, m.failing_seq, m.retries, m.resume = None, None, 0, None
-
-    def _shard(self) -> str:
-        if self._shard_id is None:
-            self._first = None
-            shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
-            # moto keeps one shard per stream; DynamoDB would split, which a local run never needs.
-            self._shard_id = shards[0]["ShardId"]
-            self._first = int(shards[0]["SequenceNumberRange"]["StartingSequenceNumber"])
-        return self._shard_id
-
-    def _iterator(self, kind: str, seq: str | None = None) -> str:
-        args: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": self._shard(), "ShardIteratorType": kind}
-        if seq is not None:
-            args["SequenceNumber"] = seq
-        return self.streams.get_shard_iterator(**args)["ShardIterator"]
-
-    def start_positions(self) -> None:
-        """Place every mapping at its starting position (TRIM_HORIZON or LATEST)."""
-        with self.lock:
-            for m in self.mappings:
-                if m.iterator is None:
-                    m.iterator = self._iterator(m.starting_position)
-
-    def step(self, m: StreamMapping) -> bool:
-        """Deliver at most one batch to `m`; True when records were delivered."""
-        if m.iterator is None:
-            m.iterator = self._iterator(*m.resume) if m.resume is not None else self._iterator(m.starting_position)
-        # Mappings standing at the same place read the same page: read it once per pass.
-        where = (m.resume, m.batch_size)
-        if m.resume is not None and self._page is not None and self._page[0] == where:
-            page = self._page[1]
-        else:
-            try:
-                page = self.streams.get_records(ShardIterator=m.iterator, Limit=m.batch_size)
-            except Exception:
-                # An iterator expires (DynamoDB: after 15 minutes; the embedded store keeps the
-                # newest): read again from where the mapping stood, next pass.
-                m.iterator = None
-                raise
-            self._page = (where, page)
-        raw = page.get("Records", [])
-        if not raw:
-            # moto always returns a NextShardIterator; an empty page means caught up.
-            m.iterator = page.get("NextShardIterator") or m.iterator
-            return False
-        batch = [lambda_record(r, self.stream_arn, self.region) for r in raw]
-        failed = self._invoke(m, batch)
-        if not failed:
-            m.iterator = page["NextShardIterator"]
-            m.resume = ("AFTER_SEQUENCE_NUMBER", batch[-1]["dynamodb"]["SequenceNumber"])
-            m.delivered += len(batch)
-            m.failing_seq, m.retries = None, 0
-            return True
-        seqs = [r["dynamodb"]["SequenceNumber"] for r in batch]
-        lowest = min(failed, key=seqs.index)
-        if lowest == m.failing_seq:
-            m.retries += 1
-        else:
-            m.failing_seq, m.retries = lowest, 0
-        if m.retries < self.retry_limit:
-            log.info("%s: batch failed at %s, retry %d of %d", m.name, lowest, m.retries + 1, self.retry_limit)
-            m.delivered += seqs.index(lowest)
-            m.resume, m.iterator = ("AT_SEQUENCE_NUMBER", lowest), None
-            return True
-        dropped = [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed]
-        m.failed.extend(dropped)
-        for r in dropped:
-            log.error("%s: retries exhausted, sent to on-failure destination: %s %s keys=%s", m.name,
-                      r["dynamodb"]["SequenceNumber"], r["eventName"], json.dumps(r["dynamodb"].get("Keys")))
-        m.delivered += len(batch) - len(dropped)
-        m.failing_seq, m.retries = None, 0
-        m.iterator = page["NextShardIterator"]
-        m.resume = ("AFTER_SEQUENCE_NUMBER", seqs[-1])
-        return True
-
-    def _invoke(self, m: StreamMapping, batch: list[dict[str, Any]]) -> set[str]:
-        """Call the handler; return the sequence numbers Lambda would treat as failed."""
-        seqs = {r["dynamodb"]["SequenceNumber"] for r in batch}
-        try:
-            result = m.handler({"Records": batch}, lambda_context(m.function_name))
-        except Exception:
-            log.exception("%s: handler raised on a batch of %d", m.name, len(batch))
-            return seqs
-        if not isinstance(result, dict) or not result.get("batchItemFailures"):
-            return set()
-        ids = {str(f.get("itemIdentifier") or "") for f in result["batchItemFailures"] if isinstance(f, dict)}
-        # Lambda fails the whole batch when an identifier is empty or not in the batch.
-        return ids if ids and ids <= seqs else seqs
-
-    def poll_once(self) -> bool:
-        """One pass over every mapping; True when any of them delivered something."""
-        with self.lock:
-            busy, self._page = False, None
-            for m in self.mappings:
-                busy = self.step(m) or busy
-            if busy and self.trim is not None:
-                self.trim(self.passed())
-            return busy
-
-    def passed(self) -> int:
-        """The first sequence number some mapping may still need (records before it are done)."""
-        needed = []
-        for m in self.mappings:
-            if m.resume is None:
-                self._shard()
-                needed.append(self._first or 0)
-                continue
-            kind, seq = m.resume
-            needed.append(int(seq) + (1 if kind == "AFTER_SEQUENCE_NUMBER" else 0))
-        return min(needed, default=0)
-
-    def drain(self, timeout: float = 30.0) -> None:
-        """Deliver until every mapping has caught up with the stream (handlers may write more)."""
-        deadline = time.monotonic() + timeout
-        with self.lock:
-            while self.poll_once():
-                if time.monotonic() > deadline:
-                    raise TimeoutError("stream did not settle")
-
-
-# ---- schedules -----------------------------------------------------------------------
-
-_FIELD_RANGES = {"minutes": (0, 59), "hours": (0, 23), "day_of_month": (1, 31), "month": (1, 12),
-                 "year": (1970, 2199)}
-
-
-def _cron_values(text: Any, low: int, high: int) -> list[int]:
-    """Values of one cron field: `*`, `?`, numbers, lists, ranges and `/` steps."""
-    values: set[int] = set()
-    for part in str(text).split(","):
-        part, _, step = part.partition("/")
-        if part in ("*", "?"):
-            start, end = low, high
-        elif "-" in part:
-            start, end = (int(p) for p in part.split("-", 1))
-        else:
-            start = int(part)
-            end = high if step else start
-        values.update(range(start, end + 1, int(step or 1)))
-    return sorted(v for v in values if low <= v <= high)
-
-
-class CronSchedule:
-    """The UTC minute/hour/day-of-month/month/year fields of an EventBridge cron."""
-
-    def __init__(self, minutes: Any, hours: Any, day_of_month: Any, month: Any, day_of_week: Any, year: Any):
-        if str(day_of_week) not in ("?", "*"):
-            raise ValueError("day-of-week cron fields are not supported locally")
-        self.fields = {name: _cron_values(value, *_FIELD_RANGES[name]) for name, value in
-                       zip(_FIELD_RANGES, (minutes, hours, day_of_month, month, year))}
-
-    @classmethod
-    def parse(cls, expression: Any) -> "CronSchedule":
-        """From a chalice Cron or a `cron(...)` string."""
-        if hasattr(expression, "to_string"):
-            expression = expression.to_string()
-        text = str(expression).strip()
-        if not (text.startswith("cron(") and text.endswith(")")):
-            raise ValueError(f"not a cron expression: {text}")
-        return cls(*text[5:-1].split())
-
-    def next_after(self, after: datetime) -> datetime | None:
-        """The first instant strictly after `after` that the cron names."""
-        a = after.astimezone(timezone.utc)
-        f = self.fields
-        for year in (y for y in f["year"] if y >= a.year):
-            for month in (m for m in f["month"] if (year, m) >= (a.year, a.month)):
-                for day in f["day_of_month"]:
-                    if day > monthrange(year, month)[1] or (year, month, day) < (a.year, a.month, a.day):
-                        continue
-                    for hour in (h for h in f["hours"] if (year, month, day, h) >= (a.year, a.month, a.day, a.hour)):
-                        for minute in f["minutes"]:
-                            t = datetime(year, month, day, hour, minute, tzinfo=timezone.utc)
-                            if t > a:
-                                return t
-        return None
-
-
-@dataclass
-class ScheduledJob:
-    name: str
-    handler: Callable[[dict, Any], Any]
-    cron: CronSchedule
-    function_name: str
-    next_at: datetime | None = None
-    fired: list[datetime] = field(default_factory=list)
-
-
-def scheduled_event(name: str, at: datetime, region: str) -> dict[str, Any]:
-    """The EventBridge "Scheduled Event" a rule delivers at `at`."""
-    return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": FAKE_ACCOUNT,
-        "time": at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region, "resources": [f"arn:aws:events:{region}:{FAKE_ACCOUNT}:rule/{name}"],
-        "detail": {},
-    }
-
-
-class Scheduler:
-    """Fires each schedule when the app clock crosses its next cron instant (once per crossing)."""
-
-    def __init__(self, jobs: list[ScheduledJob], now: Callable[[], datetime | None], region: str):
-        self.jobs, self.now, self.region = jobs, now, region
-        self._last: datetime | None = None
-
-    def check(self) -> list[str]:
-        """Fire what is due; return the names fired (none while the app clock is not the stack's)."""
-        now = self.now()
-        if now is None:
-            return []
-        if self._last is None or now < self._last:
-            # First look, or the clock was set back (tests): aim at the next instant from here.
-            for job in self.jobs:
-                job.next_at = job.cron.next_after(now)
-        self._last = now
-        fired = []
-        for job in self.jobs:
-            if job.next_at is None or now < job.next_at:
-                continue
-            at, job.next_at = job.next_at, job.cron.next_after(now)
-            log.info("schedule %s fires for %s (app clock %s)", job.name, at.isoformat(), now.isoformat())
-            try:
-                job.handler(scheduled_event(job.name, at, self.region), lambda_context(job.function_name))
-            except Exception:
-                # EventBridge would retry; locally the log is the useful part.
-                log.exception("schedule %s raised", job.name)
-            job.fired.append(at)
-            fired.append(job.name)
-        return fired
 
 
 # ---- the stack -----------------------------------------------------------------------
@@ -587,16 +196,25 @@ class Stack:
 
 def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = None, *,
                 app_module: str | types.ModuleType = "app", host: str = "127.0.0.1",
-                poll_interval: float = 0.2, schedule_interval: float = 0.2, retry_limit: int = 5,
-                store_port: int = 0) -> Stack:
-    """Start moto, the tables, the API on host:port (0 = any free port), the stream poller and the scheduler."""
+                poll_interval: float = 0.2, schedule_interval: float = 0.2, retry_limit: int | None = None,
+                batch_size: int | None = None, store_port: int = 0) -> Stack:
+    """Start moto, the tables, the API on host:port (0 = any free port), the stream poller and the scheduler.
+
+    Stream mappings batch and retry as the deployed ones (`infra.package.stream_mapping`);
+    `batch_size` and `retry_limit` override that for tests of the poller itself.
+    """
     import boto3
     from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
     from chalice.config import Config
     from chalice.local import LocalDevServer
-    from local_stack.moto_store import LockedMotoServer
+    from infra.package import stream_mapping
     from local_stack.admission import TriggerPaced
+    from local_stack.moto_store import LockedMotoServer
     from local_stack.request_scope import one_request_per_thread
+
+    deployed = stream_mapping(STAGE)
+    batch_size = deployed.batch_size if batch_size is None else batch_size
+    retry_limit = deployed.max_retries if retry_limit is None else retry_limit
 
     # moto's werkzeug logs every AWS call at INFO, drowning the app's own lines.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -629,9 +247,10 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
             function_name = f"{app.app_name}-{STAGE}-{source.name}"
             if isinstance(source, DynamoDBEventConfig):
                 # Every stream handler reads the facts stream, the only one; the ARN in the
-                # decorator is a deploy-time placeholder.
+                # decorator is a deploy-time placeholder, and so is its batch size: the
+                # template sets the stage's, and so does this.
                 mappings.append(StreamMapping(source.name, _handler(module, source.handler_string),
-                                              source.batch_size, source.starting_position, function_name))
+                                              batch_size, source.starting_position, function_name))
             elif isinstance(source, ScheduledEventConfig):
                 try:
                     cron = CronSchedule.parse(source.schedule_expression)
@@ -644,6 +263,7 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
                               trim=lambda before: moto_store.trim_stream(settings.facts_table, settings.region,
                                                                          before))
         poller.start_positions()
+
         def app_clock() -> datetime | None:
             current = runtime.services()
             # Services of another store (a moto-backed test in this process) own the clock then:
@@ -655,6 +275,7 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
         config = Config.create(chalice_stage=STAGE, app_name=app.app_name, project_dir=str(ROOT),
                                chalice_app=app, config_from_disk=json.loads(
                                    (ROOT / ".chalice" / "config.json").read_text()))
+
         def backlog() -> int:
             try:
                 return moto_store.stream_end(settings.facts_table, settings.region) - poller.passed()
@@ -662,7 +283,7 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
                 return 0
 
         paced = TriggerPaced(app, backlog, limit=max(m.batch_size for m in mappings) * 3 if mappings else 0)
-        http = LocalDevServer(paced, config, host, port, handler_cls=_request_handler_cls())
+        http = LocalDevServer(paced, config, host, port, handler_cls=request_handler_cls())
         url = f"http://{host}:{http.server.server_address[1]}"
     except BaseException:
         moto.stop()
@@ -704,43 +325,3 @@ def quiet_console() -> None:
     for name in ("botocore", "pynamodb", "werkzeug"):
         logging.getLogger(name).setLevel(logging.WARNING)
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Serve on $PORT (default 8000) until Ctrl-C or SIGTERM."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
-    parser.add_argument("--store-port", type=int, default=None,
-                        help="port of the embedded DynamoDB (moto) for recount and scripts (default: port + 1)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    quiet_console()
-
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    stack = start_stack(port=args.port, store_port=args.port + 1 if args.store_port is None else args.store_port)
-    try:
-        wait_until_up(stack.url, has_health="/health" in stack.app_module.app.routes)
-        print(f"patentnavi-eval serving on {stack.url}", flush=True)
-        print(f"embedded DynamoDB (moto) on {stack.moto_endpoint}: "
-              f"python scripts/recount.py --endpoint {stack.moto_endpoint}", flush=True)
-        while not stopping.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        log.info("stopping")
-        stack.stop()
-        log.info("stopped")
-    return 0
-
-
-if __name__ == "__main__":
-    code = main()
-    # Tearing down a national year of moto objects one by one takes the interpreter many
-    # seconds; nothing is left to save, so leave at once (Ctrl-C and SIGTERM within 2 s).
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)

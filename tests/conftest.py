@@ -33,7 +33,7 @@ def stack_env() -> dict[str, str | None]:
 @pytest.fixture(scope="session")
 def stack(stack_env) -> Iterator[Any]:
     """The real app served with moto, its stream handlers and its schedules."""
-    from scripts.devstack import start_stack
+    from local_stack.stack import start_stack
     running = start_stack(port=0, env_overrides=stack_env)
     yield running
     running.stop()

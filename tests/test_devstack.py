@@ -12,7 +12,8 @@ from chalice import Chalice, Cron
 
 from chalicelib.core import runtime
 from chalicelib.core.clock import FixedClock, parse_instant
-from scripts.devstack import CronSchedule, start_stack
+from local_stack.scheduler import CronSchedule
+from local_stack.stack import start_stack
 
 
 def fake_app(on_batch, batch_size: int = 100) -> types.ModuleType:
@@ -49,7 +50,7 @@ def start_fake():
         module = fake_app(on_batch, batch_size)
         env = {"NAVI_TABLE_PREFIX": f"devstack-{uuid.uuid4().hex[:8]}"}
         s = start_stack(port=0, env_overrides=env, app_module=module, poll_interval=poll_interval,
-                        schedule_interval=0.05, **kw)
+                        schedule_interval=0.05, batch_size=batch_size, **kw)
         started.append(s)
         return s
 
@@ -221,6 +222,20 @@ def test_real_app_is_served_with_its_handlers(api):
     assert "year_end" in {j.name for j in api.stack.scheduler.jobs}
     api.drain()
 
+
+
+def test_the_local_mappings_batch_and_retry_exactly_as_the_deployed_ones(api):
+    from infra.package import stage_deployment, stream_mapping
+    from infra.template import Wiring
+    local = stream_mapping("local")
+    for stage in ("dev", "prod"):
+        # The template wires every stream trigger from these two sources.
+        assert (local.batch_size, local.window_seconds) == (stage_deployment(stage).batch_size,
+                                                            stage_deployment(stage).window_seconds)
+    assert local.max_retries == Wiring().max_retries
+    poller = api.stack.poller
+    assert poller.retry_limit == local.max_retries
+    assert poller.mappings and {m.batch_size for m in poller.mappings} == {local.batch_size}
 
 def test_stack_recovers_after_a_mock_aws_test_resets_moto(start_fake):
     from moto import mock_aws

@@ -267,7 +267,7 @@ def test_a_bad_content_length_is_a_400_problem_not_a_dropped_connection(api):
 def test_a_token_in_the_query_string_never_reaches_the_access_log(api):
     jwt_token = api.token("user", sub="leaky")
     opaque = "opaque-" + uuid.uuid4().hex
-    access_log, records = logging.getLogger("devstack"), []
+    access_log, records = logging.getLogger("local_stack"), []
     handler, level = logging.Handler(logging.INFO), access_log.level
     handler.emit = records.append
     access_log.addHandler(handler)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from chalicelib.documents import notifications
 from chalicelib.core.clock import CHINA
-from scripts.devstack import CronSchedule
+from local_stack.scheduler import CronSchedule
 from tests.support import auth, client, report_body, store  # noqa: F401
 
 ADMIN_JS = dict(sub="admin-js", role="province_admin", province="320000")

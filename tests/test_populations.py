@@ -193,7 +193,7 @@ def test_a_population_run_reads_counters_only_whatever_the_number_of_events(clie
 
 def test_the_year_end_schedule_scores_populations_with_units_too(client, store, bases):
     import app
-    from scripts.devstack import lambda_context, scheduled_event
+    from local_stack.events import lambda_context, scheduled_event
     store.at("2024-12-31T23:00:00+08:00")
     answer = app.year_end_scoring(scheduled_event("year_end", store.clock.now(), "cn-north-1"),
                                   lambda_context("year_end"))

@@ -127,7 +127,7 @@ def test_reminders_go_to_unfinished_assignments_once_a_day_on_the_app_clock(clie
     client.put(f"/filings/{second['id']}/evaluation", {"score": 4}, headers=auth(**EVALUATOR))
     store.at("2024-05-16T09:00:00+08:00")
     import app
-    from scripts.devstack import lambda_context, scheduled_event
+    from local_stack.events import lambda_context, scheduled_event
     sent = app.selection_reminders(scheduled_event("selection_reminders", store.clock.now(), "cn-north-1"),
                                    lambda_context("selection_reminders"))
     assert sent["reminders"] == {CYCLE: 1}
@@ -142,7 +142,7 @@ def test_reminders_go_to_unfinished_assignments_once_a_day_on_the_app_clock(clie
 
 def test_the_reminder_schedule_runs_daily_at_nine_china_time():
     import app
-    from scripts.devstack import CronSchedule
+    from local_stack.scheduler import CronSchedule
     source = next(s for s in app.app.event_sources if s.name == "selection_reminders")
     cron = CronSchedule.parse(source.schedule_expression)
     from chalicelib.core.clock import parse_instant
