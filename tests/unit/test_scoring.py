@@ -1,0 +1,8 @@
+"""Scoring runs through the API on the moto store: runs, visibility, publish, adjustments, (unit part: the tests here need neither moto nor the stack)."""
+from __future__ import annotations
+
+from chalicelib.scoring import runs
+
+
+def test_the_schedule_scores_the_long_first_cycle_in_2023():
+    assert [c.id for c in runs.cycles_closing_in(2023)] == ["2021-2023"]
