@@ -28,10 +28,10 @@ def _filings(api, filer, admin, count, approve=True) -> list[str]:
         body = {"kind": "report", "title": f"并发导航报告 {n}", "province": "320000", "unit": "江苏省知识产权局",
                 "industry": "5", "report_type": "industry_planning"}
         created = api.post("/filings", body, token=filer)
-        assert created.status_code == 201, created.text
-        ids.append(created.json()["id"])
+        assert created.status == 201, created.text
+        ids.append(created.json["id"])
         if approve:
-            assert api.post(f"/filings/{ids[-1]}/review", {"decision": "approve"}, token=admin).status_code == 200
+            assert api.post(f"/filings/{ids[-1]}/review", {"decision": "approve"}, token=admin).status == 200
     return ids
 
 
@@ -55,35 +55,35 @@ def test_eight_concurrent_clients_are_counted_exactly_and_never_act_as_each_othe
             if r and rng.random() < 0.2:
                 batch = rng.choice(sent[user])
                 answer = api.post("/events", {"events": batch}, token=token)
-                if answer.status_code != 202 or answer.json() != {"accepted": 0, "duplicates": len(batch),
+                if answer.status != 202 or answer.json != {"accepted": 0, "duplicates": len(batch),
                                                                    "ignored": 0}:
-                    problems.append(f"{user} resend: {answer.status_code} {answer.text}")
+                    problems.append(f"{user} resend: {answer.status} {answer.text}")
                 continue
             batch = [{"id": str(uuid.uuid4()), "type": "view",
                       "filing": rng.choice(filings), "user_agent": BROWSER} for _ in range(rng.randint(20, 60))]
             sent[user].append(batch)
             answer = api.post("/events", {"events": batch}, token=token)
-            if answer.status_code != 202 or answer.json() != {"accepted": len(batch), "duplicates": 0, "ignored": 0}:
-                problems.append(f"{user} batch {r}: {answer.status_code} {answer.text}")
+            if answer.status != 202 or answer.json != {"accepted": len(batch), "duplicates": 0, "ignored": 0}:
+                problems.append(f"{user} batch {r}: {answer.status} {answer.text}")
             if r % 4 == 0:
                 text = f"{user} says {r}"
                 said.append(text)
                 made = api.post(f"/filings/{filings[0]}/comments", {"text": text}, token=token)
-                if made.status_code != 201 or made.json()["user"] != user or made.json()["text"] != text:
-                    problems.append(f"{user} comment: {made.status_code} {made.text}")
+                if made.status != 201 or made.json["user"] != user or made.json["text"] != text:
+                    problems.append(f"{user} comment: {made.status} {made.text}")
 
     def intruder() -> None:
         token = api.token(role="user", side="government", sub=f"intruder-{run}")
         for r in range(40):
             answer = api.post(f"/filings/{targets_of_intruder[r % 3]}/review", {"decision": "approve"}, token=token)
-            if answer.status_code != 403:
-                problems.append(f"intruder review answered {answer.status_code}")
+            if answer.status != 403:
+                problems.append(f"intruder review answered {answer.status}")
 
     def reviewer() -> None:
         for filing_id in to_review:
             answer = api.post(f"/filings/{filing_id}/review", {"decision": "approve"}, token=admin)
-            if answer.status_code != 200:
-                problems.append(f"admin review answered {answer.status_code} {answer.text}")
+            if answer.status != 200:
+                problems.append(f"admin review answered {answer.status} {answer.text}")
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
     threads += [threading.Thread(target=intruder), threading.Thread(target=reviewer)]
@@ -96,11 +96,11 @@ def test_eight_concurrent_clients_are_counted_exactly_and_never_act_as_each_othe
 
     public = api.token(role="user", side="enterprise", sub=f"reader-{run}-0")
     for filing_id in targets_of_intruder:
-        assert api.get(f"/filings/{filing_id}", token=filer).json()["status"] == "pending"
+        assert api.get(f"/filings/{filing_id}", token=filer).json["status"] == "pending"
     for filing_id in to_review:
-        history = api.get(f"/filings/{filing_id}/history", token=admin).json()["items"]
+        history = api.get(f"/filings/{filing_id}/history", token=admin).json["items"]
         assert [e["actor"] for e in history if e["action"].startswith("review")] == [f"admin-{run}"]
-    comments = api.get(f"/filings/{filings[0]}/comments", token=public).json()["items"]
+    comments = api.get(f"/filings/{filings[0]}/comments", token=public).json["items"]
     mine = [c for c in comments if c["user"].startswith(f"reader-{run}-")]
     assert sorted(c["text"] for c in mine) == sorted(said)  # each stored once, none lost
     assert all(c["text"].startswith(c["user"] + " ") for c in mine)  # under its own author
@@ -130,6 +130,6 @@ def test_eight_concurrent_clients_are_counted_exactly_and_never_act_as_each_othe
                     expected[filing_id][f"{plural}_unique"] += 1
                 prev = at
     for filing_id in filings:
-        stats = api.get(f"/filings/{filing_id}/stats").json()
+        stats = api.get(f"/filings/{filing_id}/stats").json
         seen = {f"{k}_{m}": stats[k][m] for k in ("views", "downloads") for m in ("total", "unique")}
         assert seen == {k: expected[filing_id].get(k, 0) for k in seen}, filing_id

@@ -27,8 +27,8 @@ def test_the_export_command_writes_the_workbook_of_the_latest_run(api, tmp_path)
 
     from scripts.export_scores import main
     admin = api.token(role="national_admin", sub="admin")
-    cycle = next(c["id"] for c in api.get("/cycles").json()["items"] if c["status"] == "open")
-    assert api.post(f"/cycles/{cycle}/scoring-runs", token=admin).status_code == 201
+    cycle = next(c["id"] for c in api.get("/cycles").json["items"] if c["status"] == "open")
+    assert api.post(f"/cycles/{cycle}/scoring-runs", token=admin).status == 201
     path = tmp_path / "scores.xlsx"
     assert main([cycle, str(path), "--url", api.url]) == 0
     assert load_workbook(path)["排名"].max_row == 33
