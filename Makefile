@@ -1,11 +1,12 @@
-# Local workflow: `make run` serves the whole system, `make test` runs the suite.
+# Local workflow: `make run` serves the whole system, `make test` runs the suite,
+# `make unit` only the pure tests (tests/unit: no moto, no stack; seconds).
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 # Rewritten whenever the requirements change, so installs run only when needed.
 STAMP  := $(VENV)/.requirements.stamp
 
-.PHONY: install run test
+.PHONY: install run test unit
 
 install: $(STAMP)
 
@@ -23,6 +24,9 @@ run: install
 
 test: install
 	$(PY) -m pytest -q
+
+unit: install
+	$(PY) -m pytest -q tests/unit
 
 # One deployable SAM template (+ its CloudFormation translation) in build/package/, linted.
 STAGE  ?= dev
