@@ -1,4 +1,4 @@
-"""Every error leaves as application/problem+json (RFC 9457) and a refused request stores nothing, (e2e part: the tests here need the live local stack)."""
+"""Chalice's own errors (unknown path, method, bad JSON, size) are problems too, over real HTTP."""
 from __future__ import annotations
 
 from tests.integration.test_errors import PROBLEM

@@ -1,4 +1,5 @@
-"""Hostile and clumsy input (issue 15): every row answers with a 4xx problem, never a 5xx, and a (e2e part: the tests here need the live local stack)."""
+"""Hostile input over real HTTP: unknown methods, oversized headers, bad Content-Length, CORS,
+and tokens kept out of the access log."""
 from __future__ import annotations
 
 import http.client

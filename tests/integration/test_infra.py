@@ -1,11 +1,12 @@
-"""The deployable template: `make package` output is wired, partition-neutral, least-privilege (integration part: the tests here need the moto store or the packaging tools)."""
+"""The real `make package` output (chalice package, then cfn-lint): wired, partition-neutral,
+least-privilege and lint-clean."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
 import json
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""COUNTER robots and machines come from the counter-robots package, matched case-insensitively (integration part: the tests here need the moto store or the packaging tools)."""
+"""A packaged Lambda classifies COUNTER robots and machines from the files it ships."""
 from __future__ import annotations
 
 import subprocess

@@ -1,4 +1,4 @@
-"""Pure scoring rules: normalisation, caps, ranking, flags, bonus and the scheme's validation (integration part: the tests here need the moto store or the packaging tools)."""
+"""A scheme stored before the swarm thresholds existed reads back with their defaults."""
 from __future__ import annotations
 
 from chalicelib.scoring import scheme

@@ -1,4 +1,4 @@
-"""Publishing results: the notice (公布), the excellent-project list (通报) with filters, and (unit part: the tests here need neither moto nor the stack)."""
+"""Scoring run ids sort in the order the runs were made."""
 from __future__ import annotations
 
 from chalicelib.scoring import announcements

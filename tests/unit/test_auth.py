@@ -1,4 +1,4 @@
-"""Who may call what: bearer tokens (HS256 locally, RS256 via JWKS when deployed), the (unit part: the tests here need neither moto nor the stack)."""
+"""Every write route is in the role matrix and documented as needing a token."""
 from __future__ import annotations
 
 from tests.integration.test_auth import ALLOWED, write_routes

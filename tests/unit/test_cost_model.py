@@ -1,4 +1,4 @@
-"""The cost model's request-unit meter bills what DynamoDB's on-demand rules bill (bench/capacity.py) (unit part: the tests here need neither moto nor the stack)."""
+"""Item sizes are counted by DynamoDB's rules (bench/capacity.py)."""
 from __future__ import annotations
 
 from bench.capacity import item_size

@@ -1,4 +1,4 @@
-"""The local stack does what Lambda, EventBridge and API Gateway would: checked against a fake app (unit part: the tests here need neither moto nor the stack)."""
+"""The local stack's cron arithmetic and write admission, without a stack."""
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -1,4 +1,4 @@
-"""Excellence selection: rules, screening into candidates, push by field, the ranked case (unit part: the tests here need neither moto nor the stack)."""
+"""The evaluation summary hides small-sample means and shrinks towards the prior."""
 from __future__ import annotations
 
 from chalicelib.selection import excellence

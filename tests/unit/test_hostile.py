@@ -1,4 +1,4 @@
-"""Hostile and clumsy input (issue 15): every row answers with a 4xx problem, never a 5xx, and a (unit part: the tests here need neither moto nor the stack)."""
+"""Hostile input refused by the rules themselves: scheme models, CORS origins per stage, token redaction."""
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,4 @@
-"""The packaged roles allow what each function really does: every DynamoDB call a handler makes (unit part: the tests here need neither moto nor the stack)."""
+"""The declared table access: stream triggers never write their own source, every table has a function."""
 from __future__ import annotations
 
 from infra import template

@@ -1,4 +1,4 @@
-"""The local stack's adaptation of moto: pinned, loud when moto changes, DynamoDB's semantics kept (unit part: the tests here need neither moto nor the stack)."""
+"""The local stack's moto adaptation refuses any other moto than the one it was written against."""
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
-"""Told, not polling: province admins hear of the annual-form window on the app clock, merged (unit part: the tests here need neither moto nor the stack)."""
+"""Annual-form reminders fall on the window's first day and two days before it closes, just after
+midnight China time."""
 from __future__ import annotations
 
 from chalicelib.core.clock import CHINA

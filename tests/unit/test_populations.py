@@ -1,4 +1,4 @@
-"""Evaluated populations beyond the provinces: registries of service bases and support (unit part: the tests here need neither moto nor the stack)."""
+"""Attribution counts are a pure function of the filing image."""
 from __future__ import annotations
 
 from chalicelib.usage import counting

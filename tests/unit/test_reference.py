@@ -1,4 +1,4 @@
-"""Reference data (provinces, industries, cycles) and the cycle rule, to the second, in China time (unit part: the tests here need neither moto nor the stack)."""
+"""The cycle rule alone: no cycle before 2021, cycle ids round-trip, cycles closing in a year."""
 from __future__ import annotations
 
 from chalicelib.core.clock import parse_instant

@@ -1,4 +1,4 @@
-"""Scoring runs through the API on the moto store: runs, visibility, publish, adjustments, (unit part: the tests here need neither moto nor the stack)."""
+"""The year-end schedule scores the long first cycle in 2023."""
 from __future__ import annotations
 
 from chalicelib.scoring import runs

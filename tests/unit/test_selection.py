@@ -1,4 +1,4 @@
-"""Selection as a workflow: declarations by provinces, screening of every declared result, (unit part: the tests here need neither moto nor the stack)."""
+"""The selection reminder schedule runs daily at nine, China time."""
 from __future__ import annotations
 
 
