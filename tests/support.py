@@ -5,8 +5,6 @@ from typing import Any
 
 from tests.conftest import Client, auth
 
-DEFAULT_NOW = "2024-05-15T10:00:00+08:00"
-
 
 def report_body(province: str = "320000", **overrides: Any) -> dict:
     body = {"kind": "report", "title": "新能源汽车产业专利导航报告", "province": province, "unit": "江苏省知识产权局",

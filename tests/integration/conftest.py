@@ -16,7 +16,8 @@ from infra.files import create_bucket
 from infra.tables import create_tables
 from tests.conftest import Client, in_process
 from tests.streams import StreamTap, deliver
-from tests.support import DEFAULT_NOW
+
+DEFAULT_NOW = "2024-05-15T10:00:00+08:00"  # the store's clock until a test moves it
 
 
 class Store:
