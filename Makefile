@@ -1,11 +1,12 @@
-# Local workflow: `make run` serves the whole system, `make test` runs the suite.
+# Local workflow: `make run` serves the whole system, `make test` runs the suite,
+# `make unit` only the pure tests (tests/unit: no moto, no stack; seconds).
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 # Rewritten whenever the requirements change, so installs run only when needed.
 STAMP  := $(VENV)/.requirements.stamp
 
-.PHONY: install run test
+.PHONY: install run test unit
 
 install: $(STAMP)
 
@@ -19,10 +20,13 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 	touch $@
 
 run: install
-	$(PY) scripts/devstack.py
+	$(PY) -m local_stack
 
 test: install
 	$(PY) -m pytest -q
+
+unit: install
+	$(PY) -m pytest -q tests/unit
 
 # One deployable SAM template (+ its CloudFormation translation) in build/package/, linted.
 STAGE  ?= dev

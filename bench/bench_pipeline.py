@@ -213,7 +213,7 @@ def main() -> None:
 
     meter = CapacityMeter(region="cn-north-1", classify=kind_of)
     meter.install()  # every DynamoDB client built from here on is metered inside a phase
-    from scripts.devstack import quiet_console, start_stack
+    from local_stack.stack import quiet_console, start_stack
     from tests.conftest import Api
     quiet_console()
     stack = start_stack(port=0, env_overrides={"NAVI_NOW": None})

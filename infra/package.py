@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.template import Deployment, PackagingError, merge_template
+from infra.template import Deployment, PackagingError, Wiring, merge_template
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REGION = "cn-north-1"
@@ -56,6 +56,27 @@ def stage_environment(stage: str, root: Path = ROOT) -> dict[str, str]:
 def stage_deployment(stage: str, root: Path = ROOT) -> Deployment:
     """The stage's throttling, batching and metric names."""
     return Deployment.of_stage(stage_config(stage, root), stage_environment(stage, root))
+
+
+@dataclass(frozen=True)
+class StreamMappingSettings:
+    """What every stream trigger's event source mapping is set to on one stage."""
+    batch_size: int
+    window_seconds: int
+    max_retries: int
+
+
+def stream_mapping(stage: str, root: Path = ROOT) -> StreamMappingSettings:
+    """The stage's stream mapping settings, from the same keys the deployed template is built from.
+
+    The local stack's poller reads these too, so it batches and retries as a deployed stage does.
+    """
+    batching = stage_config(stage, root).get("stream_batching")
+    if not batching:
+        raise PackagingError(f"stage {stage!r} lacks stream_batching in .chalice/config.json")
+    return StreamMappingSettings(batch_size=int(batching["batch_size"]),
+                                 window_seconds=int(batching["window_seconds"]),
+                                 max_retries=Wiring().max_retries)
 
 
 # Compiled extensions name their machine (`*.cpython-311-x86_64-linux-gnu.so`); abi3 ones do not.

@@ -36,7 +36,7 @@ ACCESS: dict[str, dict[str, str]] = {
     # Annual-form window reminders: one notification per province into records.
     "AnnualFormReminders": {"records": WRITE},
 }
-# tests/test_infra_policy.py runs every function on moto and checks each call against these.
+# tests/integration/test_infra_policy.py runs every function on moto and checks each call against these.
 
 READ_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
 # Transactions are authorized as their parts: TransactWriteItems needs no action of its own.

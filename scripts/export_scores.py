@@ -12,11 +12,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 import urllib.parse
+from pathlib import Path
 
-import jwt
 import requests
+
+# Run as `python scripts/export_scores.py`: the repository root holds local_stack.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from local_stack.tokens import LOCAL_JWT_SECRET, token as local_token  # noqa: E402
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -48,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     token = args.token
     if token is None and not args.public:
-        token = jwt.encode({"sub": "export-operator", "role": "national_admin", "exp": int(time.time()) + 600},
-                           os.environ.get("NAVI_JWT_SECRET", "navi-local-dev-secret"), algorithm="HS256")
+        token = local_token("national_admin", sub="export-operator", ttl=600,
+                            secret=os.environ.get("NAVI_JWT_SECRET", LOCAL_JWT_SECRET))
     size = export(args.url, args.cycle, args.path, args.run_id, token)
     print(f"wrote {args.path} ({size:,} bytes)")
     return 0

@@ -28,10 +28,12 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit
 
-import jwt
 import requests
 
-LOCAL_SECRET = "navi-local-dev-secret"
+# Run as `python scripts/rehearse.py`: the repository root holds local_stack.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from local_stack.tokens import LOCAL_JWT_SECRET, token as local_token  # noqa: E402
+
 SIDES = ("government", "enterprise", "university", "research_institute")
 REPORT_TYPES = ("regional_planning", "industry_planning", "enterprise_operation", "rd_activity",
                 "talent_management", "other")
@@ -47,12 +49,8 @@ class Api:
         self.calls = 0
 
     def token(self, sub: str, role: str, province: str | None = None, side: str | None = None) -> str:
-        claims = {"sub": sub, "role": role, "exp": int(time.time()) + 6 * 3600}
-        if province:
-            claims["province"] = province
-        if side:
-            claims["side"] = side
-        return jwt.encode(claims, self.secret, algorithm="HS256")
+        """A local-stage token valid for the whole rehearsal (six hours)."""
+        return local_token(role, sub=sub, province=province, side=side, ttl=6 * 3600, secret=self.secret)
 
     def call(self, method: str, path: str, token: str | None = None, body: Any = None,
              ok: Iterable[int] = (200, 201, 202, 204), headers: dict | None = None) -> requests.Response:
@@ -145,7 +143,7 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 4, p
              export: str | None = None, out=sys.stdout, events_per_batch: int = 100, store: str | None = None) -> dict:
     """Fill the stack, score the current cycle, recount against `store`; returns the scores document."""
     rng = random.Random(seed)
-    api = Api(url, os.environ.get("NAVI_JWT_SECRET", LOCAL_SECRET))
+    api = Api(url, os.environ.get("NAVI_JWT_SECRET", LOCAL_JWT_SECRET))
     started = time.monotonic()
     progress = Progress(out)
 

@@ -1,17 +1,18 @@
-"""Stack fixtures: the whole system served in-process (moto, API, stream poller, scheduler).
+"""The one API harness and the one token helper, for every level of the suite.
 
-`stack` starts once per session; override `stack_env` in a nearer conftest to change its
-environment (e.g. {"NAVI_NOW": "2025-12-31T22:59:00+08:00"}). `api` talks to it over HTTP.
+`Client` speaks one call convention over either transport: chalice.test in-process (the
+`client` fixture of tests/integration) or HTTP to the live local stack (the `api` fixture of
+tests/e2e). `token` mints a local-stage bearer token; `auth` makes the headers that carry it.
+tests/unit needs neither moto nor the stack; tests/integration/conftest.py holds the moto
+store, tests/e2e/conftest.py the session stack.
 """
 from __future__ import annotations
 
+import json
 import os
-import time
-from typing import Any, Iterator
+from typing import Any, Callable, Mapping
 
-import jwt
-import pytest
-import requests
+from local_stack.tokens import token
 
 # moto needs credentials and a region before any client exists; botocore 1.44 would route
 # stream calls to an account-id host moto does not answer.
@@ -21,70 +22,88 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_REGION", "cn-north-1")
 os.environ.setdefault("AWS_DEFAULT_REGION", os.environ["AWS_REGION"])
 
-JWT_SECRET = "navi-local-dev-secret"
+__all__ = ["Answer", "Client", "auth", "token"]
 
 
-@pytest.fixture(scope="session")
-def stack_env() -> dict[str, str | None]:
-    """Environment overrides for the session stack (None removes a variable)."""
-    return {}
+def auth(**claims: Any) -> dict[str, str]:
+    """Headers of a JSON request carrying a local-stage token with `claims` (see `token`)."""
+    return {"Authorization": f"Bearer {token(**claims)}", "Content-Type": "application/json"}
 
 
-@pytest.fixture(scope="session")
-def stack(stack_env) -> Iterator[Any]:
-    """The real app served with moto, its stream handlers and its schedules."""
-    from scripts.devstack import start_stack
-    running = start_stack(port=0, env_overrides=stack_env)
-    yield running
-    running.stop()
+class Answer:
+    """One response, alike over both transports: .status, .headers, .body (bytes), .text, .json (None if not JSON)."""
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes):
+        self.status, self.headers, self.body = status, headers, body or b""
+        self.text = self.body.decode("utf-8", errors="replace")
+        try:
+            self.json = json.loads(self.body) if self.body else None
+        except ValueError:
+            self.json = None
+
+    def __repr__(self) -> str:
+        return f"<Answer {self.status} {self.text[:200]!r}>"
 
 
-class Api:
-    """A small HTTP client for the stack: base URL, JSON bodies, bearer tokens."""
+# A transport sends (method, path, body bytes or None, headers, follow redirects) and answers.
+Transport = Callable[[str, str, "bytes | None", dict, bool], Answer]
 
-    def __init__(self, stack: Any):
-        self.stack = stack
-        self.url = stack.url
-        self.session = requests.Session()
 
-    def token(self, role: str = "user", province: str | None = None, side: str | None = None,
-              sub: str = "u1", ttl: int = 3600, **claims: Any) -> str:
-        """A local-stage HS256 token."""
-        payload = {"sub": sub, "role": role, "exp": int(time.time()) + ttl, **claims}
-        if province:
-            payload["province"] = province
-        if side:
-            payload["side"] = side
-        return jwt.encode(payload, JWT_SECRET, algorithm="HS256")
+def in_process(http: Any) -> Transport:
+    """chalice.test's client: the app called in this process, no socket."""
+    def send(method: str, path: str, data: bytes | None, headers: dict, redirects: bool) -> Answer:
+        kwargs: dict[str, Any] = {"headers": headers}
+        if data is not None:
+            kwargs["body"] = data
+        response = getattr(http, method.lower())(path, **kwargs)
+        return Answer(response.status_code, response.headers, response.body)
+    return send
 
-    def request(self, method: str, path: str, json: Any = None, token: str | None = None,
-                headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response:
+
+def over_http(url: str, session: Any) -> Transport:
+    """requests to a served stack."""
+    def send(method: str, path: str, data: bytes | None, headers: dict, redirects: bool) -> Answer:
+        response = session.request(method, url + path, data=data, headers=headers, timeout=30,
+                                   allow_redirects=redirects)
+        return Answer(response.status_code, response.headers, response.content)
+    return send
+
+
+class Client:
+    """The app's API with JSON bodies and bearer tokens, over chalice.test or HTTP alike.
+
+    `call(method, path, body, token=..., headers=..., raw=...)`: `body` is sent as JSON, `raw`
+    as given bytes; `token` is a bearer token (`auth(...)` headers work too).
+    """
+
+    token = staticmethod(token)
+
+    def __init__(self, transport: Transport, url: str = "", stack: Any = None, session: Any = None):
+        self._send, self.url, self.stack, self.session = transport, url, stack, session
+
+    def call(self, method: str, path: str, body: Any = None, *, token: str | None = None,
+             headers: dict[str, str] | None = None, raw: bytes | None = None, redirects: bool = True) -> Answer:
+        """Send one request; answers with its status, headers and body."""
         headers = dict(headers or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return self.session.request(method, self.url + path, json=json, headers=headers, timeout=30, **kwargs)
+        data = raw if raw is not None else (json.dumps(body, ensure_ascii=False).encode() if body is not None else None)
+        if body is not None and raw is None:
+            headers.setdefault("Content-Type", "application/json")
+        return self._send(method, path, data, headers, redirects)
 
-    def get(self, path: str, **kw: Any) -> requests.Response:
-        return self.request("GET", path, **kw)
+    def get(self, path: str, **kw: Any) -> Answer:
+        return self.call("GET", path, **kw)
 
-    def post(self, path: str, json: Any = None, **kw: Any) -> requests.Response:
-        return self.request("POST", path, json=json, **kw)
+    def post(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.call("POST", path, body, **kw)
 
-    def put(self, path: str, json: Any = None, **kw: Any) -> requests.Response:
-        return self.request("PUT", path, json=json, **kw)
+    def put(self, path: str, body: Any = None, **kw: Any) -> Answer:
+        return self.call("PUT", path, body, **kw)
 
-    def delete(self, path: str, **kw: Any) -> requests.Response:
-        return self.request("DELETE", path, **kw)
+    def delete(self, path: str, **kw: Any) -> Answer:
+        return self.call("DELETE", path, **kw)
 
     def drain(self) -> None:
-        """Wait until the stream handlers have seen every write so far."""
+        """Wait until the stack's stream handlers have seen every write so far (HTTP transport only)."""
         self.stack.drain()
-
-
-@pytest.fixture
-def api(stack) -> Iterator[Api]:
-    """HTTP client for the session stack; restores its tables and services first."""
-    stack.ensure()
-    client = Api(stack)
-    yield client
-    client.session.close()

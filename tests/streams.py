@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import boto3
 
-from scripts.devstack import lambda_record
+from local_stack.events import lambda_record
 
 
 class StreamTap:

@@ -1,0 +1,53 @@
+"""`python -m local_stack` (make run): serve the whole system on $PORT until Ctrl-C or SIGTERM."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+
+from local_stack.stack import DEFAULT_PORT, quiet_console, start_stack, wait_until_up
+
+log = logging.getLogger("local_stack")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve on $PORT (default 8000) until Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(description=__doc__, prog="python -m local_stack")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
+    parser.add_argument("--store-port", type=int, default=None,
+                        help="port of the embedded DynamoDB (moto) for recount and scripts (default: port + 1)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_console()
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    stack = start_stack(port=args.port, store_port=args.port + 1 if args.store_port is None else args.store_port)
+    try:
+        wait_until_up(stack.url, has_health="/health" in stack.app_module.app.routes)
+        print(f"patentnavi-eval serving on {stack.url}", flush=True)
+        print(f"embedded DynamoDB (moto) on {stack.moto_endpoint}: "
+              f"python scripts/recount.py --endpoint {stack.moto_endpoint}", flush=True)
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        log.info("stopping")
+        stack.stop()
+        log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    # Tearing down a national year of moto objects one by one takes the interpreter many
+    # seconds; nothing is left to save, so leave at once (Ctrl-C and SIGTERM within 2 s).
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

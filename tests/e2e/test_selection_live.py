@@ -1,0 +1,135 @@
+"""The issue's "done when", on the running local stack (HTTP, moto, stream poller, schedules):
+an invited enterprise user accepts, is pushed a result of its field, is assigned the candidate
+and evaluates it, and the national admin sees the completion; a run is published, announced
+and superseded with a reason, and the public sees the new one and the history both."""
+from __future__ import annotations
+
+import time
+import uuid
+
+PUSH_WITHIN_SECONDS = 5.0
+
+
+def _cycles(api) -> dict[str, str]:
+    """status → newest cycle id with that status."""
+    out: dict[str, str] = {}
+    for c in api.get("/cycles").json["items"]:
+        out[c["status"]] = c["id"]
+    return out
+
+
+def _wait_for(predicate, seconds: float = PUSH_WITHIN_SECONDS):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_an_invited_enterprise_user_is_pushed_assigned_and_evaluates_and_the_admin_sees_it(api):
+    tag = uuid.uuid4().hex[:8]
+    admin = api.token(role="national_admin", sub="admin")
+    gd_admin = api.token(role="province_admin", province="440000", sub="gd-admin")
+    filer = api.token(role="filer", province="440000", sub="gd-filer")
+    member = api.token(role="user", sub=f"ent-{tag}")  # no side claim: it comes from the organisation
+    cycle = _cycles(api)["open"]
+
+    org = api.post("/organisations", {"kind": "demonstration_enterprise", "name": f"优势示范企业{tag}",
+                                      "industries": ["7"]}, token=admin)
+    assert org.status == 201, org.text
+    invitation = api.post(f"/organisations/{org.json['id']}/invitations", {"valid_days": 7}, token=admin).json
+    accepted = api.post(invitation["links"]["accept"], token=member)
+    assert accepted.status == 200 and accepted.json["side"] == "enterprise", accepted.text
+
+    body = {"kind": "report", "title": f"节能环保产业专利导航{tag}", "province": "440000", "unit": "广东省知识产权局",
+            "industry": "7", "report_type": "industry_planning"}
+    filing_id = api.post("/filings", body, token=filer).json["id"]
+    assert api.post(f"/filings/{filing_id}/review", {"decision": "approve"}, token=admin).status == 200
+    pushed = _wait_for(lambda: [i for i in api.get("/me/feed", token=member).json["items"] if i["filing"] == filing_id])
+    assert pushed, "the member was not pushed the result of its field"
+
+    assert api.put(f"/cycles/{cycle}/declarations/{filing_id}", token=gd_admin).status == 201
+    for i in range(3):  # the screening rule: at least 3 online evaluations
+        reader = api.token(role="user", side="government", sub=f"reader-{tag}-{i}")
+        assert api.put(f"/filings/{filing_id}/evaluation", {"score": 4}, token=reader).status == 200
+    api.drain()
+    screened = {i["filing"]: i for i in api.get(f"/cycles/{cycle}/screening", token=admin).json["items"]}
+    assert screened[filing_id]["eligible"], screened[filing_id]
+    assert api.post(f"/cycles/{cycle}/candidates", {"filing": filing_id}, token=admin).status == 201
+    assigned = api.post(f"/cycles/{cycle}/candidates/{filing_id}/assignments", {"evaluators": [f"ent-{tag}"]},
+                        token=admin)
+    assert assigned.status == 200, assigned.text
+
+    mine = api.get("/me/assignments", token=member).json["items"]
+    assert [a["filing"] for a in mine] == [filing_id]
+    assert api.get("/me/feed", token=member).json["items"][0]["assigned"] is True
+    assert api.put(mine[0]["links"]["evaluation"], {"score": 5, "feedback": "可直接用于企业专利布局"},
+                   token=member).status == 200
+    seen = api.get(f"/cycles/{cycle}/assignments?filing={filing_id}", token=admin).json
+    assert seen["by_candidate"][filing_id] == {"assigned": 1, "completed": 1}
+    assert seen["by_evaluator"][f"ent-{tag}"] == {"assigned": 1, "completed": 1}
+    api.drain()
+    stats = api.get(f"/filings/{filing_id}/stats").json
+    assert stats["evaluations"]["by_side"]["enterprise"]["count"] == 1
+
+
+def test_a_published_run_is_announced_then_superseded_with_a_reason(api):
+    admin = api.token(role="national_admin", sub="admin")
+    cycle = _cycles(api)["closed"]
+    first = api.post(f"/cycles/{cycle}/scoring-runs", token=admin).json["run_id"]
+    # Another test may have published this cycle already: a reason lets this run supersede it.
+    published = api.post(f"/cycles/{cycle}/scoring-runs/{first}/publish", {"reason": "年度结果"}, token=admin)
+    assert published.status == 200, published.text
+    notice = api.get(f"/cycles/{cycle}/announcement").json
+    assert notice["run_id"] == first and "公布" in notice["notice"]["title"]
+
+    second = api.post(f"/cycles/{cycle}/scoring-runs", token=admin).json["run_id"]
+    refused = api.post(f"/cycles/{cycle}/scoring-runs/{second}/publish", token=admin)
+    assert refused.status == 409 and refused.headers["Content-Type"] == "application/problem+json"
+    corrected = api.post(f"/cycles/{cycle}/scoring-runs/{second}/publish", {"reason": "核查后更正浏览数据"},
+                         token=admin)
+    assert corrected.status == 200, corrected.text
+
+    assert api.get(f"/cycles/{cycle}/scores").json["run_id"] == second
+    newest = api.get(f"/cycles/{cycle}/announcement").json
+    assert newest["run_id"] == second and newest["reason"] == "核查后更正浏览数据"
+    assert newest["supersedes"]["run_id"] == first
+    history = api.get(f"/cycles/{cycle}/announcements").json["items"]
+    assert [(h["run_id"], h["current"]) for h in history[:2]] == [(second, True), (first, False)]
+    listed = api.get(f"/cycles/{cycle}/announcement/excellent-projects?industry=7")
+    assert listed.status == 200 and listed.json["run_id"] == second
+    trail = api.get(f"/cycles/{cycle}/announcements/history", token=admin).json["items"]
+    assert trail[-1]["action"] == "superseded" and trail[-1]["data"]["reason"] == "核查后更正浏览数据"
+
+
+def test_a_run_over_service_bases_ranks_them_with_their_own_scheme(api):
+    tag = uuid.uuid4().hex[:6].upper()
+    admin = api.token(role="national_admin", sub="admin")
+    cycle = _cycles(api)["open"]
+    bases = {"320000": f"SB-JS-{tag}", "330000": f"SB-ZJ-{tag}"}
+    for province, code in bases.items():
+        made = api.post("/populations/service_bases/units", {"code": code, "name": f"{code} 国家级专利导航服务基地",
+                                                            "province": province}, token=admin)
+        assert made.status == 201, made.text
+    for province, count in (("320000", 3), ("330000", 1)):
+        filer = api.token(role="filer", province=province, sub=f"filer-{province}")
+        for i in range(count):
+            body = {"kind": "database", "title": f"专题数据库{tag}-{i}", "province": province, "unit": "服务基地",
+                    "industry": "2"}
+            filing_id = api.post("/filings", body, token=filer).json["id"]
+            assert api.post(f"/filings/{filing_id}/review", {"decision": "approve"}, token=admin).status == 200
+            attributed = api.put(f"/filings/{filing_id}/attribution",
+                                 {"population": "service_bases", "unit": bases[province]}, token=filer)
+            assert attributed.status == 200, attributed.text
+    api.drain()
+    started = api.post(f"/populations/service_bases/cycles/{cycle}/scoring-runs", token=admin)
+    assert started.status == 201, started.text
+    scores = api.get(f"/populations/service_bases/cycles/{cycle}/scores?run_id={started.json['run_id']}",
+                     token=admin).json
+    ranked = [u["unit"] for u in scores["units"] if u["unit"] in bases.values()]
+    assert ranked == [bases["320000"], bases["330000"]]
+    assert "服务基地" in scores["scheme_name"] and "annual_form" not in scores["units"][0]["indicators"]
+    mine = next(u for u in scores["units"] if u["unit"] == bases["320000"])
+    assert mine["inputs"]["counters"]["filings_approved_database"] == 3

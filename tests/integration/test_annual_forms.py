@@ -1,0 +1,118 @@
+"""Annual information forms: the 15–31 October window (China time, to the second), who may
+file and read them, validation, the audit trail, and their use by scoring."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.core import audit
+from tests.conftest import auth
+
+JS_ADMIN = auth(sub="js-admin", role="province_admin", province="320000")
+PATH = "/provinces/320000/annual-forms/2024"
+
+
+def form(**overrides) -> dict:
+    body = {
+        "mechanisms": {"leading_group": True, "work_plan": True, "coordination_meetings": 4,
+                       "description": "省专利导航工作联席会议"},
+        "funding": {"provincial_funds": 850.5, "other_funds": 120},
+        "carriers": [{"name": "江苏省产业专利导航服务基地", "type": "navigation_service_base", "city": "南京"}],
+        "projects": {"declared": 30, "fiscal_funded": 12, "completed": 8},
+        "policies": [{"title": "江苏省专利导航工程实施方案", "issued_on": "2024-03-01", "document_number": "苏知发〔2024〕5号"}],
+        "training": {"sessions": 6, "participants": 480},
+        "summary": "年度专利导航工作总结",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.mark.parametrize("instant", ["2024-10-15T00:00:00+08:00", "2024-10-31T23:59:59+08:00",
+                                     "2024-10-14T16:00:00+00:00"])
+def test_a_form_is_accepted_from_15_to_31_october_china_time_inclusive(store, client, instant):
+    store.at(instant)
+    answer = client.put(PATH, form(), headers=JS_ADMIN)
+    assert answer.status == 201, answer.json
+    assert answer.json["form"]["carriers"][0]["name"] == "江苏省产业专利导航服务基地"
+
+
+def test_before_the_window_the_problem_says_when_it_opens(store, client):
+    store.at("2024-10-14T23:59:59+08:00")
+    answer = client.put(PATH, form(), headers=JS_ADMIN)
+    assert answer.status == 409 and answer.headers["Content-Type"].startswith("application/problem+json")
+    assert "opens at 2024-10-15T00:00:00+08:00" in answer.json["detail"]
+    assert answer.json["opens_at"] == "2024-10-15T00:00:00+08:00"
+
+
+def test_after_the_window_the_problem_says_it_closed(store, client):
+    store.at("2024-11-01T00:00:00+08:00")
+    answer = client.put(PATH, form(), headers=JS_ADMIN)
+    assert answer.status == 409 and "closed" in answer.json["detail"] and "31 October 2024" in answer.json["detail"]
+
+
+def test_a_form_for_another_year_is_outside_its_window(store, client):
+    store.at("2024-10-20T10:00:00+08:00")
+    assert client.put("/provinces/320000/annual-forms/2025", form(), headers=JS_ADMIN).status == 409
+
+
+def test_only_that_provinces_admin_may_file(store, client):
+    store.at("2024-10-20T10:00:00+08:00")
+    assert client.put(PATH, form(), headers={"Content-Type": "application/json"}).status == 401
+    assert client.put(PATH, form(), headers=auth(role="province_admin", province="110000")).status == 403
+    assert client.put(PATH, form(), headers=auth(role="filer", province="320000")).status == 403
+    assert client.put(PATH, form(), headers=auth(role="national_admin")).status == 403
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"projects": {"declared": 3, "fiscal_funded": 5, "completed": 0}}, "projects"),
+    ({"funding": {"provincial_funds": -1}}, "funding.provincial_funds"),
+    ({"carriers": [{"name": "x", "type": "castle"}]}, "carriers.0.type"),
+    ({"policies": [{"title": "x", "issued_on": "yesterday"}]}, "policies.0.issued_on"),
+    ({"surprise": 1}, "surprise"),
+])
+def test_a_bad_form_is_a_422_naming_the_field_and_stores_nothing(store, client, change, field):
+    store.at("2024-10-20T10:00:00+08:00")
+    answer = client.put(PATH, form(**change), headers=JS_ADMIN)
+    assert answer.status == 422
+    assert any(e["field"].startswith(field) for e in answer.json["errors"]), answer.json
+    assert client.get(PATH, headers=JS_ADMIN).status == 404
+
+
+def test_a_bad_year_or_province_is_a_4xx(store, client):
+    store.at("2024-10-20T10:00:00+08:00")
+    assert client.put("/provinces/320000/annual-forms/24", form(), headers=JS_ADMIN).status == 422
+    assert client.get("/provinces/999999/annual-forms/2024", headers=auth(role="national_admin")).status == 404
+
+
+def test_every_put_is_audited_and_a_second_put_replaces_the_form(store, client):
+    store.at("2024-10-20T10:00:00+08:00")
+    assert client.put(PATH, form(), headers=JS_ADMIN).status == 201
+    store.clock.advance(hours=1)
+    replaced = client.put(PATH, form(summary="修订"), headers=JS_ADMIN)
+    assert replaced.status == 200 and replaced.json["revision"] == 2
+    assert [e["action"] for e in audit.trail("annual_form", "320000/2024")] == ["created", "replaced"]
+    assert client.get(PATH, headers=JS_ADMIN).json["form"]["summary"] == "修订"
+
+
+def test_the_provinces_staff_and_national_admins_read_a_form_and_nobody_else(store, client):
+    store.at("2024-10-20T10:00:00+08:00")
+    client.put(PATH, form(), headers=JS_ADMIN)
+    assert client.get(PATH, headers=auth(role="filer", province="320000")).status == 200
+    assert client.get(PATH, headers=auth(role="national_admin")).status == 200
+    assert client.get(PATH).status == 401
+    assert client.get(PATH, headers=auth(role="province_admin", province="110000")).status == 403
+    assert client.get(PATH, headers=auth(role="user")).status == 403
+
+
+def test_scoring_reads_the_form_of_the_year_the_cycle_closes(store, client):
+    from chalicelib.core.models import Counter
+    store.at("2024-10-20T10:00:00+08:00")
+    client.put(PATH, form(), headers=JS_ADMIN)
+    Counter("PROV#320000", "CYCLE#2024", n={"filings_approved": 20, "filings_approved_fiscal": 6}).save()
+    store.at("2024-12-31T23:00:00+08:00")
+    admin = auth(role="national_admin")
+    assert client.post("/cycles/2024/scoring-runs", headers=admin).status == 201
+    js = next(p for p in client.get("/cycles/2024/scores", headers=admin).json["provinces"] if p["province"] == "320000")
+    assert js["inputs"]["form_year"] == 2024
+    assert js["indicators"]["fiscal_completeness"]["score"] == 0.5  # 6 filed of 12 declared
+    assert js["indicators"]["annual_form"]["points"] == 4.0
+    assert js["indicators"]["form_completeness"]["score"] == 1.0

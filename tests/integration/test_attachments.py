@@ -1,0 +1,192 @@
+"""Files in S3: presigned uploads checked before they attach, downloads served and counted by the platform."""
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+import pytest
+import requests
+
+from chalicelib.documents import attachments
+from chalicelib.usage import counters
+from chalicelib.core.models import UsageEvent
+from tests.streams import StreamTap, deliver
+from tests.conftest import auth
+from tests.support import report_body
+
+PDF = b"%PDF-1.7\n" + "新能源汽车产业专利导航报告".encode() * 200
+FILER = dict(sub="filer-320000", role="filer", province="320000")
+ADMIN = dict(sub="admin", role="national_admin")
+USER = dict(sub="reader-1", role="user", side="enterprise")
+BROWSER = "Mozilla/5.0 (Windows NT 10.0) Chrome/120"
+
+
+def declaration(data: bytes = PDF, **overrides) -> dict:
+    body = {"name": "导航报告.pdf", "purpose": "report", "content_type": "application/pdf", "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest()}
+    body.update(overrides)
+    return body
+
+
+def upload(client, owner: str, owner_id: str, data: bytes = PDF, sent: bytes | None = None, who=FILER, **overrides):
+    """Declare, PUT the bytes to the presigned URL (`sent` instead of `data` to cheat), complete."""
+    started = client.post(f"/{owner}s/{owner_id}/files", declaration(data, **overrides), headers=auth(**who))
+    assert started.status == 201, started.json
+    put = started.json["upload"]
+    answer = requests.put(put["url"], data=data if sent is None else sent, headers=put["headers"], timeout=10)
+    assert answer.status_code == 200, answer.text
+    return client.post(started.json["links"]["complete"], headers=auth(**who))
+
+
+def filed(client, province: str = "320000") -> dict:
+    created = client.post("/filings", report_body(province),
+                          headers=auth(sub=f"filer-{province}", role="filer", province=province))
+    assert created.status == 201, created.json
+    return created.json
+
+
+def approve(client, owner: str, owner_id: str) -> None:
+    assert client.post(f"/{owner}s/{owner_id}/review", {"decision": "approve"}, headers=auth(**ADMIN)).status == 200
+
+
+def attached_filing(client) -> tuple[dict, dict]:
+    """An approved report with its PDF attached: (filing, file)."""
+    filing = filed(client)
+    completed = upload(client, "filing", filing["id"])
+    assert completed.status == 200, completed.json
+    approve(client, "filing", filing["id"])
+    return filing, completed.json
+
+
+@pytest.fixture
+def settle(store):
+    tap = StreamTap(store.stream_arn)
+    return lambda: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
+
+
+def test_an_uploaded_report_is_listed_with_its_checksum_and_downloads_through_a_303(client, settle):
+    filing, file = attached_filing(client)
+    assert file["state"] == "stored" and file["sha256"] == hashlib.sha256(PDF).hexdigest()
+    listed = client.get(f"/filings/{filing['id']}/files").json["items"]
+    assert [f["id"] for f in listed] == [file["id"]] and listed[0]["size"] == len(PDF)
+    assert client.get(f"/filings/{filing['id']}").json["files"][0]["id"] == file["id"]
+
+    answer = client.get(file["links"]["download"], headers={**auth(**USER), "User-Agent": BROWSER})
+    assert answer.status == 303
+    fetched = requests.get(answer.headers["Location"], timeout=10)
+    assert fetched.content == PDF
+    assert "filename*=UTF-8''%E5%AF%BC" in fetched.headers["content-disposition"]
+    settle()
+    assert client.get(f"/filings/{filing['id']}/stats").json["downloads"] == {"total": 1, "unique": 1}
+    assert counters.drift() == [] and counters.order_problems() == []
+
+
+def test_downloads_follow_the_counter_rules_robots_and_own_staff_do_not_count(client, settle, store):
+    filing, file = attached_filing(client)
+    path = file["links"]["download"]
+    for who, agent in ((USER, BROWSER), (USER, BROWSER), (USER, "Googlebot/2.1"), (FILER, BROWSER),
+                       (dict(sub="admin-js", role="province_admin", province="320000"), BROWSER)):
+        assert client.get(path, headers={**auth(**who), "User-Agent": agent}).status == 303
+    store.clock.advance(seconds=31)  # a new chain: a second total, same hour so not a second unique
+    client.get(path, headers={**auth(**USER), "User-Agent": BROWSER})
+    settle()
+    assert client.get(f"/filings/{filing['id']}/stats").json["downloads"] == {"total": 2, "unique": 1}
+    stored = list(UsageEvent.scan(UsageEvent.entity == "event"))
+    assert len(stored) == 6 and {e.file for e in stored} == {file["id"]}  # every download is kept
+    assert counters.drift() == [] and counters.order_problems() == []
+
+
+def test_a_client_download_event_is_malformed_and_rejects_the_whole_batch(client):
+    filing, _ = attached_filing(client)
+    batch = {"events": [{"id": str(uuid.uuid4()), "type": "view", "filing": filing["id"]},
+                        {"id": str(uuid.uuid4()), "type": "download", "filing": filing["id"]}]}
+    answer = client.post("/events", batch, headers=auth(**USER))
+    assert answer.status == 422 and answer.json["errors"][0]["field"] == "events.1.type"
+    assert list(UsageEvent.scan(UsageEvent.entity == "event")) == []
+
+
+def test_an_upload_never_completed_leaves_no_attachment(client):
+    filing = filed(client)
+    started = client.post(f"/filings/{filing['id']}/files", declaration(), headers=auth(**FILER))
+    assert started.status == 201
+    assert client.get(f"/filings/{filing['id']}/files", headers=auth(**FILER)).json["items"] == []
+    early = client.post(started.json["links"]["complete"], headers=auth(**FILER))
+    assert early.status == 409 and early.headers["Content-Type"] == "application/problem+json"
+    file_id = started.json["file"]["id"]
+    approve(client, "filing", filing["id"])
+    assert client.get(f"/filings/{filing['id']}/files/{file_id}", headers=auth(**USER)).status == 404
+
+
+def test_bytes_other_than_declared_are_refused_and_dropped(client, store):
+    filing = filed(client)
+    cheat = PDF[:-1] + b"X"  # same size, other bytes
+    # S3 itself checks the signed checksum; the platform checks again on completion (moto does not).
+    refused = upload(client, "filing", filing["id"], sent=cheat)
+    assert refused.status == 422 and refused.json["errors"][0]["field"] == "sha256"
+    assert client.get(f"/filings/{filing['id']}/files", headers=auth(**FILER)).json["items"] == []
+    s3 = attachments.s3(store.settings)
+    assert s3.list_objects_v2(Bucket=store.settings.files_bucket).get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"size": attachments.MAX_SIZE + 1}, "size"),
+    ({"content_type": "application/x-msdownload"}, "content_type"),
+    ({"purpose": "proof_scan", "content_type": "application/msword"}, "content_type"),
+    ({"name": "../../etc/passwd"}, "name"),
+    ({"sha256": "abc"}, "sha256"),
+])
+def test_a_declaration_outside_the_rules_is_refused_and_stores_nothing(client, overrides, field):
+    filing = filed(client)
+    answer = client.post(f"/filings/{filing['id']}/files", declaration(**overrides), headers=auth(**FILER))
+    assert answer.status == 422 and field in [e["field"] for e in answer.json["errors"]]
+    from chalicelib.core.models import Attachment
+    assert list(Attachment.scan(Attachment.pk.startswith("FILES#"))) == []
+
+
+def test_only_the_records_own_province_gets_upload_urls(client):
+    filing = filed(client)
+    path = f"/filings/{filing['id']}/files"
+    assert client.post(path, declaration(), headers=auth(sub="f", role="filer", province="110000")).status == 403
+    assert client.post(path, declaration(), headers=auth(**USER)).status == 403
+    assert client.post(path, declaration()).status == 401
+    assert client.post(f"/filings/{uuid.uuid4()}/files", declaration(), headers=auth(**FILER)).status == 404
+
+
+def test_a_pending_records_files_are_not_served_to_the_public(client):
+    filing = filed(client)
+    file = upload(client, "filing", filing["id"]).json
+    path = f"/filings/{filing['id']}/files/{file['id']}"
+    assert client.get(path, headers=auth(**USER)).status == 404
+    assert client.get(f"/filings/{filing['id']}/files", headers=auth(**USER)).status == 404
+    assert client.get(path).status == 401
+    assert client.get(path, headers=auth(**ADMIN)).status == 303  # reviewers read it before deciding
+    assert list(UsageEvent.scan(UsageEvent.entity == "event")) == []  # nothing counted before approval
+
+
+def test_an_approved_record_takes_no_new_files(client):
+    filing, _ = attached_filing(client)
+    answer = client.post(f"/filings/{filing['id']}/files", declaration(), headers=auth(**FILER))
+    assert answer.status == 409
+
+
+def test_a_publication_carries_files_and_its_downloads_count(client, settle):
+    created = client.post("/publications", {"kind": "policy", "title": "专利导航政策", "province": "320000",
+                                             "body": "政策全文见附件"}, headers=auth(**FILER))
+    publication = created.json
+    file = upload(client, "publication", publication["id"]).json
+    approve(client, "publication", publication["id"])
+    assert client.get(file["links"]["download"], headers={**auth(**USER), "User-Agent": BROWSER}).status == 303
+    settle()
+    assert client.get(f"/publications/{publication['id']}/stats").json["downloads"] == {"total": 1, "unique": 1}
+    assert client.get("/provinces/320000/activity?cycle=2024").json["publications"]["downloads"]["total"] == 1
+
+
+def test_a_database_names_where_it_is_used_and_a_report_cannot(client):
+    body = report_body(kind="database", report_type=None, access_url="https://db.example.gov.cn/nev")
+    created = client.post("/filings", body, headers=auth(**FILER))
+    assert created.status == 201 and created.json["access_url"] == "https://db.example.gov.cn/nev"
+    description = upload(client, "filing", created.json["id"], purpose="description")
+    assert description.status == 200 and description.json["purpose"] == "description"
+    for bad in (report_body(access_url="https://x.cn"), {**body, "access_url": "javascript:alert(1)"}):
+        answer = client.post("/filings", bad, headers=auth(**FILER))
+        assert answer.status == 422 and answer.json["errors"][0]["field"] == "access_url"

@@ -1,0 +1,146 @@
+"""Invited organisations: who registers what, single-use invitations that expire, membership
+(side from the organisation) and pushes of the organisation's fields without subscribing."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.selection import subscriptions
+from tests.streams import StreamTap, deliver
+from tests.conftest import auth
+from tests.support import approved_filing
+from tests.integration.test_filings import stored_items
+
+ADMIN = dict(sub="admin", role="national_admin")
+JS_ADMIN = dict(sub="js-admin", role="province_admin", province="320000")
+ZJ_ADMIN = dict(sub="zj-admin", role="province_admin", province="330000")
+MEMBER = dict(sub="ent-user", role="user", side="government")  # the token's side loses to the organisation's
+ENTERPRISE = {"kind": "demonstration_enterprise", "name": "某新能源汽车股份有限公司", "industries": ["5", "6"]}
+JS_DEPT = {"kind": "province_department", "name": "江苏省科学技术厅", "industries": ["1"], "province": "320000",
+           "department_area": "science_technology"}
+
+
+def register(client, body=ENTERPRISE, who=ADMIN):
+    return client.post("/organisations", body, headers=auth(**who))
+
+
+def invitation(client, org_id, who=ADMIN, **body):
+    answer = client.post(f"/organisations/{org_id}/invitations", body, headers=auth(**who))
+    assert answer.status == 201, answer.json
+    return answer.json
+
+
+def joined(client, body=ENTERPRISE, user=MEMBER):
+    org = register(client, body).json
+    code = invitation(client, org["id"])["code"]
+    answer = client.post(f"/invitations/{code}/accept", headers=auth(**user))
+    assert answer.status == 200, answer.json
+    return org, answer.json
+
+
+def test_national_admins_register_organisations_with_their_side_from_the_kind(client):
+    for kind, side in [("demonstration_enterprise", "enterprise"), ("pilot_university", "university"),
+                       ("research_institute", "research_institute"), ("central_department", "government")]:
+        answer = register(client, {**ENTERPRISE, "kind": kind})
+        assert answer.status == 201 and answer.json["side"] == side, answer.json
+    listed = client.get("/organisations", headers=auth(**ADMIN)).json["items"]
+    assert len(listed) == 4
+
+
+def test_a_province_admin_registers_only_its_own_provinces_departments(client, store):
+    own = register(client, JS_DEPT, JS_ADMIN)
+    assert own.status == 201 and own.json["side"] == "government"
+    before = stored_items(store)
+    assert register(client, {**JS_DEPT, "province": "330000"}, JS_ADMIN).status == 403
+    assert register(client, ENTERPRISE, JS_ADMIN).status == 403
+    assert stored_items(store) == before
+    assert [o["id"] for o in client.get("/organisations", headers=auth(**JS_ADMIN)).json["items"]] == [own.json["id"]]
+    assert client.get("/organisations", headers=auth(**ZJ_ADMIN)).json["items"] == []
+    assert client.get("/organisations?province=320000", headers=auth(**ZJ_ADMIN)).status == 403
+    assert client.get(f"/organisations/{own.json['id']}", headers=auth(**ZJ_ADMIN)).status == 403
+
+
+def test_an_invitation_for_another_provinces_department_is_403_and_stores_nothing(client, store):
+    dept = register(client, JS_DEPT, JS_ADMIN).json
+    before = stored_items(store)
+    answer = client.post(f"/organisations/{dept['id']}/invitations", {}, headers=auth(**ZJ_ADMIN))
+    assert answer.status == 403 and answer.headers["Content-Type"] == "application/problem+json"
+    assert stored_items(store) == before
+    assert invitation(client, dept["id"], JS_ADMIN)["organisation"] == dept["id"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({**ENTERPRISE, "industries": []}, "industries"), ({**ENTERPRISE, "industries": ["42"]}, "industries"),
+    ({**ENTERPRISE, "kind": "bank"}, "kind"), ({**ENTERPRISE, "name": ""}, "name"),
+    ({**JS_DEPT, "department_area": None}, ""), ({**ENTERPRISE, "department_area": "finance"}, "")])
+def test_a_bad_organisation_is_422(client, body, field):
+    answer = register(client, body)
+    assert answer.status == 422 and field in [e["field"] for e in answer.json["errors"]], answer.json
+
+
+def test_accepting_makes_the_user_a_member_with_the_organisations_side(client):
+    org, member = joined(client)
+    assert member["organisation"] == org["id"] and member["side"] == "enterprise"
+    assert client.get("/me/organisation", headers=auth(**MEMBER)).json["industries"] == ["5", "6"]
+    assert [m["user"] for m in client.get(f"/organisations/{org['id']}/members", headers=auth(**ADMIN)).json["items"]] \
+        == ["ent-user"]
+    filing = approved_filing(client, industry="5")
+    assert client.put(f"/filings/{filing['id']}/evaluation", {"score": 4}, headers=auth(**MEMBER)).status == 200
+    from chalicelib.core.models import Evaluation
+    assert Evaluation.get(f"FILING#{filing['id']}", "EVAL#ent-user").side == "enterprise"
+
+
+def test_a_used_invitation_is_refused_and_changes_nothing(client, store):
+    org = register(client).json
+    code = invitation(client, org["id"])["code"]
+    assert client.post(f"/invitations/{code}/accept", headers=auth(**MEMBER)).status == 200
+    again = client.post(f"/invitations/{code}/accept", headers=auth(**MEMBER))
+    assert again.status == 200  # the same user again: nothing new
+    before = stored_items(store)
+    other = client.post(f"/invitations/{code}/accept", headers=auth(sub="someone-else", role="user"))
+    assert other.status == 409 and "already been used" in other.json["detail"]
+    assert stored_items(store) == before
+
+
+def test_an_expired_invitation_is_refused_and_changes_nothing(client, store):
+    org = register(client).json
+    code = invitation(client, org["id"], valid_days=1)["code"]
+    store.at("2024-05-16T10:00:00+08:00")  # DEFAULT_NOW + 1 day: expired at that instant
+    before = stored_items(store)
+    answer = client.post(f"/invitations/{code}/accept", headers=auth(**MEMBER))
+    assert answer.status == 409 and "expired" in answer.json["detail"]
+    assert stored_items(store) == before
+    assert client.get("/me/organisation", headers=auth(**MEMBER)).status == 404
+
+
+def test_unknown_codes_wrong_roles_and_second_organisations_are_refused(client):
+    assert client.post("/invitations/" + "A" * 32 + "/accept", headers=auth(**MEMBER)).status == 404
+    assert client.post("/invitations/nope/accept", headers=auth(**MEMBER)).status == 422  # not a code's format
+    assert client.post("/invitations/" + "x" * 300 + "/accept", headers=auth(**MEMBER)).status == 422
+    org, _ = joined(client)
+    second = register(client, {**ENTERPRISE, "name": "另一家企业"}).json
+    code = invitation(client, second["id"])["code"]
+    assert client.post(f"/invitations/{code}/accept", headers=auth(**ADMIN)).status == 403
+    answer = client.post(f"/invitations/{code}/accept", headers=auth(**MEMBER))
+    assert answer.status == 409 and org["name"] in answer.json["detail"]
+    listed = client.get(f"/organisations/{second['id']}/invitations", headers=auth(**ADMIN)).json["items"]
+    assert listed[0]["status"] == "open"
+
+
+def test_members_are_pushed_their_organisations_fields_without_subscribing(client, store):
+    tap = StreamTap(store.stream_arn)
+    joined(client)
+    in_field = approved_filing(client, industry="6")
+    elsewhere = approved_filing(client, industry="1")
+    deliver(lambda event: subscriptions.handle_stream_batch(event, store.clock.now()), tap.take())
+    feed = client.get("/me/feed", headers=auth(**MEMBER)).json["items"]
+    assert [i["filing"] for i in feed] == [in_field["id"]]
+    assert elsewhere["id"] not in {i["filing"] for i in feed}
+    assert client.get("/me/subscriptions", headers=auth(**MEMBER)).json["industries"] == []
+
+
+def test_a_member_accepting_a_second_code_of_its_organisation_leaves_that_code_unused(client):
+    org, _ = joined(client)
+    code = invitation(client, org["id"])["code"]
+    assert client.post(f"/invitations/{code}/accept", headers=auth(**MEMBER)).status == 200
+    other = client.post(f"/invitations/{code}/accept", headers=auth(sub="colleague", role="user"))
+    assert other.status == 200 and other.json["organisation"] == org["id"]

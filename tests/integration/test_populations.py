@@ -1,0 +1,196 @@
+"""Evaluated populations beyond the provinces: registries of service bases and support
+institutions, their own schemes as data, filings attributed to them, runs and publications."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.usage import counters, counting
+from tests.streams import StreamTap, deliver
+from tests.conftest import auth
+from tests.support import approved_filing
+from tests.integration.test_filings import stored_items
+
+ADMIN = dict(sub="admin", role="national_admin")
+JS_FILER = dict(sub="filer-320000", role="filer", province="320000")
+ZJ_FILER = dict(sub="filer-330000", role="filer", province="330000")
+CLOSED = "2024-11-20T10:00:00+08:00"
+BASES = "/populations/service_bases"
+
+
+@pytest.fixture
+def settle(store):
+    tap = StreamTap(store.stream_arn)
+    return lambda: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
+
+
+def register(client, code, province, population="service_bases", name=None):
+    return client.post(f"/populations/{population}/units", {"code": code, "name": name or f"{code} 服务基地",
+                                                              "province": province}, headers=auth(**ADMIN))
+
+
+def attribute(client, filing_id, unit, who=JS_FILER, population="service_bases"):
+    return client.put(f"/filings/{filing_id}/attribution", {"population": population, "unit": unit},
+                      headers=auth(**who))
+
+
+@pytest.fixture
+def bases(client, settle):
+    """Two bases (JS with 3 approved reports and a database, ZJ with 1 report) and counters settled."""
+    assert register(client, "SB-JS", "320000").status == 201
+    assert register(client, "SB-ZJ", "330000").status == 201
+    js = [approved_filing(client, "320000") for _ in range(3)]
+    js.append(approved_filing(client, "320000", kind="database", report_type=None))
+    zj = approved_filing(client, "330000")
+    for f in js:
+        assert attribute(client, f["id"], "SB-JS").status == 200
+    assert attribute(client, zj["id"], "SB-ZJ", ZJ_FILER).status == 200
+    settle()
+    return {"js": js, "zj": zj}
+
+
+def test_the_populations_and_their_registries_are_listed(client):
+    ids = [p["id"] for p in client.get("/populations").json["items"]]
+    assert ids == ["provinces", "service_bases", "support_institutions"]
+    assert len(client.get("/populations/provinces/units").json["items"]) == 32
+    assert register(client, "SI-1", "110000", "support_institutions").status == 201
+    assert [u["code"] for u in client.get("/populations/support_institutions/units").json["items"]] == ["SI-1"]
+    assert client.get("/populations/nope/units").status == 404
+
+
+def test_registering_a_unit_twice_or_badly_or_as_non_admin_is_refused(client, store):
+    assert register(client, "SB-1", "320000").status == 201
+    before = stored_items(store)
+    assert register(client, "SB-1", "320000").status == 409
+    assert register(client, "bad code!", "320000").status == 422
+    assert register(client, "SB-2", "999999").status == 422
+    assert register(client, "SB-3", "320000", population="provinces").status == 409
+    assert client.post(f"{BASES}/units", {"code": "SB-4", "name": "x", "province": "320000"},
+                       headers=auth(**JS_FILER)).status == 403
+    assert stored_items(store) == before
+
+
+def test_each_population_has_its_own_scheme_as_data(client):
+    bases_scheme = client.get(f"{BASES}/scoring-scheme").json
+    provinces_scheme = client.get("/scoring-scheme").json
+    assert "服务基地" in bases_scheme["name"] and bases_scheme["total_weight"] == 100
+    ids = {i["id"] for a in bases_scheme["areas"] for i in a["indicators"]}
+    assert "annual_form" not in ids and "application_proofs" in ids
+    assert client.get("/populations/provinces/scoring-scheme").json == provinces_scheme
+    new = {k: bases_scheme[k] for k in ("name", "areas", "bonus")}
+    new["name"] = "服务基地指标 第二版"
+    stored = client.put(f"{BASES}/scoring-scheme", new, headers=auth(**ADMIN))
+    assert stored.status == 201 and stored.json["version"] == 2
+    assert client.get(f"{BASES}/scoring-scheme").json["version"] == 2
+    assert client.get("/scoring-scheme").json["version"] == 1
+    assert client.get("/populations/support_institutions/scoring-scheme").json["version"] == 1
+
+
+def test_attribution_is_the_filings_own_province_to_a_unit_located_there(client, store):
+    register(client, "SB-JS", "320000")
+    register(client, "SB-ZJ", "330000")
+    filing = approved_filing(client, "320000")
+    before = stored_items(store)
+    assert attribute(client, filing["id"], "SB-JS", ZJ_FILER).status == 403
+    assert attribute(client, filing["id"], "SB-ZJ").status == 403
+    assert attribute(client, filing["id"], "SB-XX").status == 422
+    assert attribute(client, filing["id"], "320000", population="provinces").status == 422
+    assert attribute(client, "nope", "SB-JS").status == 404
+    assert stored_items(store) == before
+    assert attribute(client, filing["id"], "SB-JS").status == 200
+    assert attribute(client, filing["id"], "SB-ZJ", ADMIN).status == 200  # national admins may attribute anywhere
+
+
+def test_attributed_filings_count_for_the_unit_and_still_for_their_province(client, bases):
+    js = counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))
+    assert js["filings_approved"] == 4 and js["filings_approved_database"] == 1
+    assert counters.province_cycle("320000", "2024")["filings_approved"] == 4
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))["filings_approved"] == 1
+
+
+def test_moving_an_attribution_moves_the_count(client, bases, settle):
+    assert attribute(client, bases["js"][0]["id"], "SB-ZJ", ADMIN).status == 200
+    settle()
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 3
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))["filings_approved"] == 2
+    assert counters.drift() == []
+
+
+def test_a_run_over_service_bases_ranks_them_with_their_own_scheme(client, store, bases):
+    store.at(CLOSED)
+    started = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN))
+    assert started.status == 201, started.json
+    assert started.json["run_id"] == "run-service_bases-2024-0001" and started.json["provisional"] is False
+    scores = client.get(f"{BASES}/cycles/2024/scores", headers=auth(**ADMIN)).json
+    assert [(u["unit"], u["rank"]) for u in scores["units"]] == [("SB-JS", 1), ("SB-ZJ", 2)]
+    assert "服务基地" in scores["scheme_name"] and "annual_form" not in scores["units"][0]["indicators"]
+    assert scores["units"][0]["inputs"]["counters"]["filings_approved"] == 4
+    assert client.get(f"{BASES}/cycles/2024/scores").status == 404  # not published yet
+    # The provinces' runs are untouched: still all 32 units under their own scheme.
+    provinces = client.post("/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json
+    assert provinces["run_id"] == "run-2024-0001"
+    assert len(client.get("/cycles/2024/scores", headers=auth(**ADMIN)).json["provinces"]) == 32
+
+
+def test_a_population_run_is_published_and_superseded_like_the_provinces(client, store, bases):
+    store.at(CLOSED)
+    first = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    assert client.post(f"{BASES}/cycles/2024/scoring-runs/{first}/publish", headers=auth(**ADMIN)).status == 200
+    public = client.get(f"{BASES}/cycles/2024/scores").json
+    assert public["run_id"] == first and public["published"] and "inputs" not in public["units"][0]
+    second = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    assert client.post(f"{BASES}/cycles/2024/scoring-runs/{second}/publish", headers=auth(**ADMIN)).status == 409
+    assert client.post(f"{BASES}/cycles/2024/scoring-runs/{second}/publish", {"reason": "补录备案"},
+                       headers=auth(**ADMIN)).status == 200
+    assert client.get(f"{BASES}/cycles/2024/scores").json["run_id"] == second
+    history = client.get(f"{BASES}/cycles/2024/announcements").json["items"]
+    assert [h["run_id"] for h in history] == [second, first] and "服务基地" in history[0]["notice"]["title"]
+    assert history[0]["ranking"][0]["unit"] == "SB-JS"
+    assert client.get("/cycles/2024/announcements").json["items"] == []  # the provinces' publications are apart
+
+
+def test_a_population_without_units_or_an_unknown_run_is_refused(client, store):
+    store.at(CLOSED)
+    assert client.post("/populations/support_institutions/cycles/2024/scoring-runs",
+                       headers=auth(**ADMIN)).status == 409
+    assert client.post(f"{BASES}/cycles/2024/scoring-runs/run-x-0001/publish", headers=auth(**ADMIN)).status == 404
+    assert client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**JS_FILER)).status == 403
+    assert client.get(f"{BASES}/cycles/1999/scores").status == 404
+
+
+def test_a_population_run_reads_counters_only_whatever_the_number_of_events(client, store, bases, monkeypatch):
+    from datetime import datetime, timezone
+
+    from chalicelib.scoring import populations
+    from chalicelib.core.auth import Caller
+    from tests.integration.test_scoring import _events
+    from pynamodb.connection.base import Connection
+    calls: list[str] = []
+    original = Connection._make_api_call
+
+    def counted(self, operation_name, *args, **kwargs):
+        calls.append(operation_name)
+        return original(self, operation_name, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "_make_api_call", counted)
+    admin = Caller(sub="admin", role="national_admin")
+    counts = []
+    for events in (20, 2000):
+        _events(events)
+        calls.clear()
+        populations.run(admin, "service_bases", "2024", datetime(2024, 11, 20, 2, tzinfo=timezone.utc))
+        counts.append(list(calls))
+    assert counts[0] == counts[1]
+    assert "Scan" not in counts[0] and len(counts[0]) < 12, counts[0]
+
+
+def test_the_year_end_schedule_scores_populations_with_units_too(client, store, bases):
+    import app
+    from local_stack.events import lambda_context, scheduled_event
+    store.at("2024-12-31T23:00:00+08:00")
+    answer = app.year_end_scoring(scheduled_event("year_end", store.clock.now(), "cn-north-1"),
+                                  lambda_context("year_end"))
+    assert {"cycle": "2024", "run_id": "run-service_bases-2024-0001"} in answer["scored"]
+    assert {"cycle": "2024", "run_id": "run-2024-0001"} in answer["scored"]
+    assert not any("support_institutions" in r["run_id"] for r in answer["scored"])  # none registered
+    header = client.get(f"{BASES}/cycles/2024/scores", headers=auth(**ADMIN)).json
+    assert header["run_id"] == "run-service_bases-2024-0001" and header["units"][0]["unit"] == "SB-JS"

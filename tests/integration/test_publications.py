@@ -1,0 +1,90 @@
+"""Publications (news, notices, policies, navigation info): filed by a province, reviewed nationally."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import auth
+from tests.integration.test_filings import ADMIN_JS, EXPERT, FILER, FILER_ZJ, NATIONAL, USER, stored_items
+
+
+def news(province="320000", **overrides):
+    body = {"kind": "news", "title": "江苏省召开专利导航工作推进会", "province": province,
+            "body": "会议指出，要深入实施专利导航工程。\n第二段：𠮷"}
+    body.update(overrides)
+    return body
+
+
+def publish(client, who=FILER, **overrides):
+    response = client.post("/publications", news(who.get("province", "320000"), **overrides), headers=auth(**who))
+    assert response.status == 201, response.json
+    return response.json
+
+
+def ids(response):
+    assert response.status == 200, response.json
+    assert set(response.json) == {"items", "next_cursor"}
+    return {p["id"] for p in response.json["items"]}
+
+
+@pytest.mark.parametrize("kind", ["news", "notice", "policy", "navigation_info"])
+def test_a_province_publishes_each_kind_pending_review(client, store, kind):
+    store.at("2023-09-30T23:59:59+08:00")
+    created = publish(client, kind=kind)
+    assert created["kind"] == kind and created["status"] == "pending"
+    assert created["filed_at"] == "2023-09-30T23:59:59+08:00" and created["cycle"] == "2021-2023"
+    assert created["body"] == news()["body"] and created["title"] == news()["title"]
+
+
+@pytest.mark.parametrize("who", [NATIONAL, USER, EXPERT, FILER_ZJ])
+def test_only_the_provinces_own_staff_publish(client, store, who):
+    before = stored_items(store)
+    assert client.post("/publications", news(), headers=auth(**who)).status == 403
+    assert client.post("/publications", news()).status == 401
+    assert stored_items(store) == before
+
+
+@pytest.mark.parametrize("overrides,fields", [
+    ({"kind": "blog"}, {"kind"}), ({"title": ""}, {"title"}), ({"body": ""}, {"body"}),
+    ({"province": "000000"}, {"province"}), ({"author": "me"}, {"author"}),
+    ({"kind": "x", "title": "t" * 201}, {"kind", "title"}),
+])
+def test_a_bad_publication_is_refused_naming_the_fields(client, store, overrides, fields):
+    before = stored_items(store)
+    response = client.post("/publications", news(**overrides), headers=auth(**FILER))
+    assert response.status in (400, 422)
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert {e["field"] for e in response.json["errors"]} == fields
+    assert stored_items(store) == before
+
+
+def test_review_makes_a_publication_public(client):
+    pending, approved = publish(client), publish(client, ADMIN_JS, kind="policy")
+    response = client.post(f"/publications/{approved['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL))
+    assert response.status == 200 and response.json["status"] == "approved"
+    assert ids(client.get("/publications")) == {approved["id"]}
+    assert client.get(f"/publications/{pending['id']}").status == 404
+    assert client.get(f"/publications/{pending['id']}", headers=auth(**FILER_ZJ)).status == 404
+    assert client.get(f"/publications/{pending['id']}", headers=auth(**FILER)).status == 200
+    assert ids(client.get("/publications", headers=auth(**FILER))) == {pending["id"], approved["id"]}
+    assert ids(client.get("/publications", headers=auth(**NATIONAL))) == {pending["id"], approved["id"]}
+    assert ids(client.get("/publications?kind=policy")) == {approved["id"]}
+    assert ids(client.get("/publications?province=330000")) == set()
+
+
+@pytest.mark.parametrize("who", [FILER, ADMIN_JS, USER, EXPERT])
+def test_only_national_admins_review_publications(client, who):
+    created = publish(client)
+    assert client.post(f"/publications/{created['id']}/review", {"decision": "approve"},
+                       headers=auth(**who)).status == 403
+    assert client.post(f"/publications/{created['id']}/review", {"decision": "approve"}).status == 401
+
+
+def test_a_rejected_publication_stays_hidden(client):
+    created = publish(client)
+    response = client.post(f"/publications/{created['id']}/review", {"decision": "reject", "note": "重复"},
+                           headers=auth(**NATIONAL))
+    assert response.status == 200 and response.json["review_note"] == "重复"
+    assert client.get(f"/publications/{created['id']}").status == 404
+    bad = client.post(f"/publications/{created['id']}/review", {"decision": "later"}, headers=auth(**NATIONAL))
+    assert bad.status == 422 and [e["field"] for e in bad.json["errors"]] == ["decision"]
+    assert client.post("/publications/nope/review", {"decision": "approve"}, headers=auth(**NATIONAL)).status == 404

@@ -1,0 +1,8 @@
+"""The year-end schedule scores the long first cycle in 2023."""
+from __future__ import annotations
+
+from chalicelib.scoring import runs
+
+
+def test_the_schedule_scores_the_long_first_cycle_in_2023():
+    assert [c.id for c in runs.cycles_closing_in(2023)] == ["2021-2023"]
