@@ -11,9 +11,9 @@ from aws_lambda_powertools import Logger
 from chalice import Chalice, Cron, Response
 
 from chalicelib.core import cors, http, openapi, reference, runtime, store
-from chalicelib.core.auth import SIDES, Caller, require
+from chalicelib.core.auth import SIDES, Caller, admit
 from chalicelib.core.cycles import cycle_or_404, cycles_until
-from chalicelib.core.errors import Problem, Unauthorized
+from chalicelib.core.errors import Problem
 from chalicelib.core.observability import flush, flushed
 from chalicelib.core.paging import parse_limit
 from chalicelib.core.schemas import (ApplicationChangeIn, CommentIn, EvaluationIn, EventsIn, FilingIn, PublicationIn,
@@ -99,10 +99,8 @@ def route(path: str, method: str, summary: str, *, roles: tuple[str, ...] = (), 
                 for name, kind in path_params.items():
                     http.param(name, params[name], kind)
                 # A write without a good token is 401 before its body is even read.
-                if roles:
-                    require(_caller(), *roles)  # the one role check of the API's routes
-                elif auth == "required" and _caller() is None:
-                    raise Unauthorized("This action needs a bearer token")
+                if auth == "required":
+                    admit(_caller(), roles)  # the one role check of the API's routes
                 answer = view(**params)
                 return answer if isinstance(answer, Response) else _json(answer, status)
             except Problem as problem:

@@ -103,9 +103,10 @@ def test_app_imports_only_at_the_top():
 def test_roles_are_checked_in_one_place():
     tree = ast.parse(APP.read_text(encoding="utf-8"))
     checks = [n.lineno for n in ast.walk(tree)
-              if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) == "require"]
+              if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) in ("require", "admit")]
     route = next(f for f in _functions(tree) if f.name == "route")
     assert len(checks) == 1 and route.lineno < checks[0] <= route.end_lineno  # in route()'s wrapper only
+    assert "require(" not in APP.read_text(encoding="utf-8")  # no hand-written checks in handlers
 
 
 def test_app_keeps_no_services_of_its_own():
