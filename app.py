@@ -10,7 +10,7 @@ from typing import Any, Callable
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Cron, Response
 
-from chalicelib.core import cors, http, reference, runtime
+from chalicelib.core import cors, cycles, http, reference, runtime
 from chalicelib.documents import filings, publications
 from chalicelib.core.auth import SIDES, Authenticator, Caller, require
 from chalicelib.core.cycles import cycles_until
@@ -670,7 +670,7 @@ def publish_scoring_run(cycle, run_id):
        "projects, and what it corrected", auth="none", tag="scoring")
 def get_announcement(cycle):
     from chalicelib.scoring import runs
-    runs.cycle_or_404(cycle)
+    cycles.cycle_or_404(cycle)
     return _announcements.latest(cycle)
 
 
@@ -678,7 +678,7 @@ def get_announcement(cycle):
        "for corrections", query=LIST_QUERY, auth="none", tag="scoring")
 def get_announcements(cycle):
     from chalicelib.scoring import runs
-    runs.cycle_or_404(cycle)
+    cycles.cycle_or_404(cycle)
     return _announcements.history(cycle, _limit(), _query("cursor", "cursor"),
                                   _services().settings.cursor_secret)
 
@@ -689,7 +689,7 @@ def get_announcements(cycle):
        tag="scoring")
 def get_announced_excellent(cycle):
     from chalicelib.scoring import runs
-    runs.cycle_or_404(cycle)
+    cycles.cycle_or_404(cycle)
     return _announcements.excellent_projects(cycle, _query("industry", "industry"), _query("province", "province"),
                                              _limit(), _query("cursor", "cursor"),
                                              _services().settings.cursor_secret)
@@ -699,7 +699,7 @@ def get_announced_excellent(cycle):
        auth="required", tag="scoring")
 def get_announcement_trail(cycle):
     from chalicelib.scoring import runs
-    runs.cycle_or_404(cycle)
+    cycles.cycle_or_404(cycle)
     return {"items": _announcements.trail(_caller(), cycle)}
 
 
@@ -1090,7 +1090,7 @@ def publish_population_run(population, cycle, run_id):
 def get_population_announcements(population, cycle):
     from chalicelib.scoring import runs
     _populations.population_or_404(population)
-    runs.cycle_or_404(cycle)
+    cycles.cycle_or_404(cycle)
     scope = _announcements.scope_key(cycle, None if population == _populations.PROVINCES_ID else population)
     return _announcements.history(scope, _limit(), _query("cursor", "cursor"),
                                   _services().settings.cursor_secret)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from chalicelib.core.clock import CHINA, china
+from chalicelib.core.errors import NotFound
 
 FIRST_CYCLE_ID = "2021-2023"
 FIRST_START = date(2021, 1, 1)
@@ -64,6 +65,14 @@ def cycle_by_id(cycle_id: str) -> Cycle | None:
     if len(cycle_id) == 4 and cycle_id.isdigit() and 2024 <= int(cycle_id) <= 9999:
         return cycle_of_year(int(cycle_id))
     return None
+
+
+def cycle_or_404(cycle_id: str) -> Cycle:
+    """The cycle with this id; NotFound (404) when the id names no cycle."""
+    cycle = cycle_by_id(cycle_id)
+    if cycle is None:
+        raise NotFound(f"No cycle {cycle_id}; see /cycles")
+    return cycle
 
 
 def cycle_for(instant: datetime) -> Cycle | None:

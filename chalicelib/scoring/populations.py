@@ -27,7 +27,7 @@ from chalicelib.core import audit
 from chalicelib.usage import counters, counting
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
-from chalicelib.core.cycles import cycles_closing_in
+from chalicelib.core.cycles import cycle_or_404, cycles_closing_in
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Counter, Filing, Record
 from chalicelib.core.reference import PROVINCES
@@ -243,7 +243,7 @@ def year_end(now: datetime) -> list[dict[str, Any]]:
 
 def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, trigger: str) -> dict[str, Any]:
     """Score the population and keep the run whole (header + results + audit in one transaction)."""
-    cycle = runs.cycle_or_404(cycle_id)
+    cycle = cycle_or_404(cycle_id)
     if now < cycle.starts_at:
         raise Conflict(f"Cycle {cycle.id} has not started; it opens at {iso(cycle.starts_at)}")
     registry = _units(population)
@@ -309,7 +309,7 @@ def scores(caller: Caller | None, population: str, cycle_id: str, run_id: str | 
     the latest run or the one named."""
     if population_or_404(population) == PROVINCES_ID:
         return runs.render(runs.load(caller, cycle_id, run_id))
-    runs.cycle_or_404(cycle_id)
+    cycle_or_404(cycle_id)
     pointer = announcements.current(announcements.scope_key(cycle_id, population))
     published = pointer.data if pointer else None
     admin = caller is not None and caller.is_national_admin
@@ -337,7 +337,7 @@ def publish(caller: Caller | None, population: str, cycle_id: str, run_id: str, 
     require(caller, "national_admin")
     if population_or_404(population) == PROVINCES_ID:
         return runs.publish(caller, cycle_id, run_id, reason, now)
-    runs.cycle_or_404(cycle_id)
+    cycle_or_404(cycle_id)
     header = _header(population, cycle_id, run_id)
     ranking = sorted((r.data for r in Record.query(f"RUN#{run_id}")), key=lambda r: r["rank"])
     record, _ = announcements.publish(caller, cycle_id, header, ranking, reason, now, subject=NAMES[population])

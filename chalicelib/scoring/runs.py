@@ -28,7 +28,7 @@ from chalicelib.core import audit
 from chalicelib.usage import counters, counting
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
-from chalicelib.core.cycles import Cycle, cycle_by_id, cycles_closing_in
+from chalicelib.core.cycles import Cycle, cycle_or_404, cycles_closing_in
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Counter, Record
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
@@ -38,13 +38,6 @@ from chalicelib.core.store import TransactWriteError, cancelled_by_condition, tr
 RUNS = "RUNS#"
 PUBLISHED = announcements.PUBLISHED
 SIDES = scheme_mod.SIDES
-
-
-def cycle_or_404(cycle_id: str) -> Cycle:
-    cycle = cycle_by_id(cycle_id)
-    if cycle is None:
-        raise NotFound(f"No cycle {cycle_id}; see /cycles")
-    return cycle
 
 
 # ---- inputs --------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from chalicelib.selection import home_provinces, subscriptions
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.usage.counting import filing_key
-from chalicelib.core.cycles import cycle_by_id
+from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Counter, Filing, Record
 from chalicelib.core.paging import Page, decode_cursor, encode_cursor, scope_of
@@ -105,15 +105,8 @@ def _get(key: tuple[str, str]) -> Record | None:
         return None
 
 
-def _cycle(cycle_id: str):
-    cycle = cycle_by_id(cycle_id)
-    if cycle is None:
-        raise NotFound(f"No cycle {cycle_id}")
-    return cycle
-
-
 def _candidate(cycle_id: str, filing_id: str) -> Record:
-    _cycle(cycle_id)
+    cycle_or_404(cycle_id)
     found = _get(candidate_key(cycle_id, filing_id)) if len(filing_id) <= MAX_ID else None
     if found is None:
         raise NotFound(f"Filing {filing_id} is not a candidate of cycle {cycle_id}")
@@ -235,7 +228,7 @@ def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: date
     Nominating again changes nothing but finishes an interrupted push.
     """
     caller = require(caller, "national_admin")
-    _cycle(cycle_id)
+    cycle_or_404(cycle_id)
     try:
         filing = Filing.get(f"FILING#{body.filing}", "A")
     except Filing.DoesNotExist:
@@ -417,7 +410,7 @@ def library(caller: Caller | None, cycle_id: str, industry: str | None, status: 
             cursor: str | None, secret: str) -> dict[str, Any]:
     """The cycle's candidates ranked by online evaluation, with expert score summaries (admins, experts)."""
     require(caller, "national_admin", "expert")
-    _cycle(cycle_id)
+    cycle_or_404(cycle_id)
     if industry is not None and industry not in INDUSTRIES:
         raise Invalid(f"Unknown industry {industry!r}", errors=[{"field": "industry", "message": "unknown value"}])
     if status is not None and status not in STATUSES:
