@@ -22,7 +22,7 @@ from chalicelib.selection import excellence, organisations, subscriptions
 from chalicelib.usage.counting import filing_key
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso, sortable
-from chalicelib.core.cycles import cycles_until
+from chalicelib.core.cycles import cycle_or_404, cycles_until
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Counter, Evaluation, Filing, Record
 from chalicelib.core.schemas import Body
@@ -65,7 +65,7 @@ def _filing(filing_id: str) -> Filing:
 def declare(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> tuple[dict[str, Any], bool]:
     """The filing's province admin enters it into the cycle's selection; (declaration, new?)."""
     caller = require(caller, "province_admin")
-    excellence._cycle(cycle_id)
+    cycle_or_404(cycle_id)
     filing = _filing(filing_id)
     if not caller.acts_for(filing.province):
         raise Forbidden(f"Filing {filing_id} belongs to {filing.province}; only its province declares it")
@@ -86,7 +86,7 @@ def declare(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
 def withdraw(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> None:
     """The province takes a declaration back, until the result has become a candidate."""
     caller = require(caller, "province_admin")
-    excellence._cycle(cycle_id)
+    cycle_or_404(cycle_id)
     filing = _filing(filing_id)
     if not caller.acts_for(filing.province):
         raise Forbidden(f"Filing {filing_id} belongs to {filing.province}; only its province withdraws it")
@@ -104,7 +104,7 @@ def withdraw(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime
 def declarations(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
     """The cycle's declarations: national admins all, a province admin its own."""
     caller = require(caller, "national_admin", "province_admin")
-    excellence._cycle(cycle_id)
+    cycle_or_404(cycle_id)
     rows = [r.data for r in Record.query(declared_pk(cycle_id))]
     return rows if caller.is_national_admin else [r for r in rows if r["province"] == caller.province]
 
@@ -122,7 +122,7 @@ def _counters(filing_ids: list[str]) -> dict[str, dict[str, int]]:
 def screening(caller: Caller | None, cycle_id: str) -> dict[str, Any]:
     """Every declared result of the cycle, eligible first, each ineligible one with the rules it broke."""
     require(caller, "national_admin")
-    excellence._cycle(cycle_id)
+    cycle_or_404(cycle_id)
     declared = [r.data for r in Record.query(declared_pk(cycle_id))]
     ids = [d["filing"] for d in declared]
     filings = {f.id: f for f in Filing.batch_get([(f"FILING#{i}", "A") for i in ids])} if ids else {}
@@ -214,7 +214,7 @@ def _tally(rows: list[dict[str, Any]], by: str) -> dict[str, dict[str, int]]:
 def completion(caller: Caller | None, cycle_id: str, filing_id: str | None, evaluator: str | None) -> dict[str, Any]:
     """Assignments of the cycle with completion, per candidate and per evaluator (national admins)."""
     require(caller, "national_admin")
-    excellence._cycle(cycle_id)
+    cycle_or_404(cycle_id)
     condition = Record.sk.startswith(f"{filing_id}#") if filing_id else None
     rows = [r.data for r in Record.query(f"ASSIGN#{cycle_id}", condition)
             if evaluator is None or r.data["evaluator"] == evaluator]
