@@ -12,13 +12,15 @@ from chalice import Chalice, Cron, Response
 
 from chalicelib.core import cors, cycles, http, reference, runtime
 from chalicelib.documents import filings, publications
-from chalicelib.core.auth import SIDES, Authenticator, Caller, require
+from chalicelib.core.auth import Authenticator, Caller, require
+from chalicelib.core.vocabulary import SIDES
 from chalicelib.core.cycles import cycles_until
 from chalicelib.core.errors import Problem, Unauthorized
 from chalicelib.core.observability import flush, flushed
 from chalicelib.core.paging import parse_limit
-from chalicelib.core.schemas import (ApplicationChangeIn, CommentIn, EvaluationIn, EventsIn, FilingIn, PublicationIn,
-                                     ReviewIn, parse)
+from chalicelib.core.schemas import parse
+from chalicelib.documents.requests import ApplicationChangeIn, FilingIn, PublicationIn, ReviewIn
+from chalicelib.usage.requests import CommentIn, EvaluationIn, EventsIn
 
 app = Chalice(app_name="patentnavi-eval", configure_logs=False)  # Powertools writes the log lines
 logger = Logger(service="patentnavi-eval", json_serializer=http.redacted_json)  # no token reaches a log

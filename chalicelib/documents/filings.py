@@ -14,14 +14,21 @@ from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import ApplicationUpdate, Filing
 from chalicelib.core.paging import Page
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
-from chalicelib.core.schemas import APPLICATION_PROGRESSION, FILING_KINDS, ApplicationChangeIn, FilingIn, ReviewIn
+from chalicelib.core.vocabulary import APPLICATION_PROGRESSION, FILING_KINDS, REVIEW_STATUSES
+from chalicelib.documents.requests import ApplicationChangeIn, FilingIn, ReviewIn
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
 PREFIX = "FILINGS"
 
 
 def key(filing_id: str) -> str:
+    """The partition of a filing: its own item, its counters, its evaluations and comments."""
     return f"FILING#{filing_id}"
+
+
+def doc_key(filing_id: str) -> tuple[str, str]:
+    """The filing's own item."""
+    return key(filing_id), lifecycle.DOC_SK
 
 
 def create(caller: Caller | None, body: FilingIn, now: datetime) -> Filing:
@@ -79,7 +86,7 @@ def list_page(caller: Caller | None, params: dict[str, str | None], limit: int, 
               secret: str) -> Page:
     """Filings newest first, filtered by province, kind, status, cycle and industry."""
     filters = lifecycle.checked_filters(params, {"province": PROVINCES, "kind": FILING_KINDS,
-                                                 "status": lifecycle.STATUSES, "industry": INDUSTRIES})
+                                                 "status": REVIEW_STATUSES, "industry": INDUSTRIES})
     return lifecycle.list_page(Filing, PREFIX, caller, filters, limit, cursor, secret)
 
 

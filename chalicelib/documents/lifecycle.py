@@ -8,7 +8,8 @@ from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.core import audit
 from chalicelib.documents import notifications
-from chalicelib.core.auth import Caller, PROVINCE_ROLES, require, require_province
+from chalicelib.core.auth import Caller, require, require_province
+from chalicelib.core.vocabulary import PROVINCE_ROLES
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.cycles import Cycle, cycle_by_id, cycle_for
 from chalicelib.core.errors import Conflict, Invalid, NotFound
@@ -16,8 +17,8 @@ from chalicelib.core.models import FactBase
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.store import transaction
 
-STATUSES = ("pending", "approved", "rejected", "withdrawn")
-FILERS = ("filer", "province_admin")
+FILERS = PROVINCE_ROLES  # who files and edits a province's documents
+DOC_SK = "A"  # the sort key of a filing's or publication's own item in its partition
 
 
 def filing_cycle(caller: Caller | None, province: str, now: datetime) -> tuple[Caller, Cycle]:

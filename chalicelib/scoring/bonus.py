@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any, Optional
 
 from chalicelib.core import audit
+from chalicelib.documents import filings
+from chalicelib.scoring import announcements
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
@@ -35,7 +37,7 @@ def _filing(filing: Filing | str) -> Filing:
     if isinstance(filing, Filing):
         return filing
     try:
-        return Filing.get(f"FILING#{filing}", "A")
+        return Filing.get(*filings.doc_key(filing))
     except Filing.DoesNotExist:
         raise Invalid(f"No filing {filing}", errors=[{"field": "filing", "message": "no such filing"}]) from None
 
@@ -98,7 +100,7 @@ def list_for(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
     cycle_or_404(cycle_id)
     if not (caller and caller.is_national_admin):
         try:
-            Record.get("PUBLISHED", cycle_id)
+            Record.get(*announcements.published_key(cycle_id))
         except Record.DoesNotExist:
             raise NotFound(f"Excellent projects of cycle {cycle_id} are announced with its published scores") from None
     projects = excellent_projects(cycle_id)

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Callable
 
 from pydantic import Field, StringConstraints
 
+from chalicelib.documents import filings
 from chalicelib.scoring import announcements, flags, scheme as scheme_mod, runs
 from chalicelib.core import audit
 from chalicelib.usage import counters, counting
@@ -29,7 +30,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
 from chalicelib.core.cycles import cycle_or_404, cycles_closing_in
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
-from chalicelib.core.models import Counter, Filing, Record
+from chalicelib.core.models import Filing, Record
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.schemas import Body, ProvinceCode
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
@@ -121,8 +122,18 @@ def describe() -> list[dict[str, Any]]:
                                           "scheme": f"/populations/{p}/scoring-scheme"}} for p, n in NAMES.items()]
 
 
+def registry_pk(population: str) -> str:
+    return f"POPULATION#{population}"
+
+
+def registry_key(population: str, code: str) -> tuple[str, str]:
+    """A unit's entry in its population's registry (the prefix is the one its counters use)."""
+    return registry_pk(population), f"{counting.UNIT}{code}"
+
+
 def _units(population: str) -> dict[str, dict[str, Any]]:
-    return {r.data["code"]: r.data for r in Record.query(f"POPULATION#{population}", Record.sk.startswith("UNIT#"))}
+    return {r.data["code"]: r.data
+            for r in Record.query(registry_pk(population), Record.sk.startswith(counting.UNIT))}
 
 
 def units(population: str) -> list[dict[str, Any]]:
@@ -142,7 +153,7 @@ def register_unit(caller: Caller | None, population: str, body: UnitIn, now: dat
     data = {**body.model_dump(), "population": population, "registered_by": caller.sub, "registered_at": iso(now)}
     try:
         with transaction() as tx:
-            tx.save(Record(f"POPULATION#{population}", f"UNIT#{body.code}", kind="population_unit", data=data,
+            tx.save(Record(*registry_key(population, body.code), kind="population_unit", data=data,
                            created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
             tx.save(audit.entry("population_unit", f"{population}/{body.code}", "registered", caller, now, data))
     except TransactWriteError as error:
@@ -190,7 +201,7 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
     their province) or a national admin. Its approved filings then count in that unit's runs."""
     caller = require(caller, "national_admin", "province_admin", "filer")
     try:
-        filing = Filing.get(f"FILING#{filing_id}", "A") if len(filing_id) <= 64 else None
+        filing = Filing.get(*filings.doc_key(filing_id)) if len(filing_id) <= 64 else None
     except Filing.DoesNotExist:
         filing = None
     if filing is None:
@@ -221,7 +232,7 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
 # ---- runs ------------------------------------------------------------------------------------
 
 def _runs_pk(population: str, cycle_id: str) -> str:
-    return f"{runs.RUNS}{population}#{cycle_id}"
+    return runs.runs_pk(f"{population}#{cycle_id}")
 
 
 def run(caller: Caller | None, population: str, cycle_id: str, now: datetime) -> dict[str, Any]:
@@ -251,10 +262,9 @@ def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, t
         raise Conflict(f"{population} has no registered units to score")
     scheme = current_scheme(population)
     rules = scheme_mod.flag_rules(scheme)
-    numbers = {code: {} for code in registry}
-    keys = [counting.unit_cycle_key(f"{population}#{code}", cycle.id) for code in sorted(registry)]
-    for item in Counter.batch_get(keys):
-        numbers[item.pk.split("#", 2)[2]] = counters._numbers(item)
+    found = counters.read_many({code: counting.unit_cycle_key(f"{population}#{code}", cycle.id)
+                                for code in sorted(registry)})
+    numbers = {code: found.get(code, {}) for code in registry}
     gathered = {code: {"counters": dict(sorted(n.items())), "derived": runs.derived_inputs(n, None),
                        "flags": flags.cutoff_bulk(n, rules)} for code, n in numbers.items()}
     ranked = runs.compute(scheme, gathered, [], [], {c: u["name"] for c, u in registry.items()}, key="unit")
@@ -275,7 +285,7 @@ def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, t
                                data={"run_id": run_id, **header}, created_at=now, updated_at=now),
                         condition=Record.pk.does_not_exist())
                 for r in ranked:
-                    tx.save(Record(f"RUN#{run_id}", r["unit"], kind="scoring_result", data={"run_id": run_id, **r},
+                    tx.save(Record(runs.results_pk(run_id), r["unit"], kind="scoring_result", data={"run_id": run_id, **r},
                                    created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
                 tx.save(audit.entry("scoring_run", run_id, "scored", caller, now,
                                     {"population": population, "cycle": cycle.id, "provisional": provisional,
@@ -323,7 +333,7 @@ def scores(caller: Caller | None, population: str, cycle_id: str, run_id: str | 
             raise NotFound(f"{population} has not been scored for cycle {cycle_id} yet")
         run_id = latest.sk
     header = _header(population, cycle_id, run_id)
-    rows = sorted((r.data for r in Record.query(f"RUN#{run_id}")), key=lambda r: r["rank"])
+    rows = runs.ranked_results(run_id)
     shown = ("unit", "name", "rank", "total", "areas", "indicators", "flags") + (("inputs",) if admin else ())
     return {"run_id": run_id, "population": population, "cycle": cycle_id, "scheme_version": header["scheme_version"],
             "scheme_name": header["scheme"]["name"], "provisional": header["provisional"],
@@ -339,6 +349,6 @@ def publish(caller: Caller | None, population: str, cycle_id: str, run_id: str, 
         return runs.publish(caller, cycle_id, run_id, reason, now)
     cycle_or_404(cycle_id)
     header = _header(population, cycle_id, run_id)
-    ranking = sorted((r.data for r in Record.query(f"RUN#{run_id}")), key=lambda r: r["rank"])
+    ranking = runs.ranked_results(run_id)
     record, _ = announcements.publish(caller, cycle_id, header, ranking, reason, now, subject=NAMES[population])
     return _summary(header, record)

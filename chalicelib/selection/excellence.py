@@ -12,29 +12,31 @@ the same transaction, so a candidate's journey can be read back.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Optional
+from typing import Any, Optional
 
 from pydantic import Field, field_validator
 
 from chalicelib.core import audit
+from chalicelib.documents import filings
 from chalicelib.scoring import bonus
 from chalicelib.selection import home_provinces, subscriptions
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
+from chalicelib.usage import counters
 from chalicelib.usage.counting import filing_key
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
-from chalicelib.core.models import Counter, Filing, Record
+from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import Page, decode_cursor, encode_cursor, scope_of
 from chalicelib.core.reference import INDUSTRIES
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.schemas import Body, IndustryCodes, Text
+from chalicelib.core.vocabulary import CANDIDATE_STATUSES, RESULT_KINDS, SIDES, ResultKind
 
 ENTITY = "excellence_candidate"
 STEPS = ("nominated", "pushed", "expert_score", "confirmed")  # a journey's order within one instant
-STATUSES = ("candidate", "excellent")
-SIDES = ("government", "enterprise", "university", "research_institute")
-ELIGIBLE_KINDS = ("report", "database", "tool")
+STATUSES = CANDIDATE_STATUSES
+ELIGIBLE_KINDS = RESULT_KINDS  # proofs of application are not results and are never selected
 MAX_ID, MAX_SUB = 64, 256
 
 
@@ -43,8 +45,8 @@ MAX_ID, MAX_SUB = 64, 256
 class RulesIn(Body):
     """Screening and ranking rules of the selection (national admins change them)."""
 
-    kinds: list[Literal["report", "database", "tool"]] = Field(
-        default_factory=lambda: list(ELIGIBLE_KINDS), min_length=1, max_length=3,
+    kinds: list[ResultKind] = Field(
+        default_factory=lambda: list(ELIGIBLE_KINDS), min_length=1, max_length=len(RESULT_KINDS),
         description="result kinds that may become candidates")
     min_evaluations: int = Field(default=3, ge=0, le=10000,
                                  description="online evaluations a filing needs before it can be screened in")
@@ -86,8 +88,13 @@ class ExpertScoreIn(Body):
 RULES_KEY = ("EXCELLENCE", "RULES")
 
 
+def candidates_pk(cycle_id: str) -> str:
+    """The partition holding every candidate of one cycle (sort key: the filing id)."""
+    return f"CANDIDATE#{cycle_id}"
+
+
 def candidate_key(cycle_id: str, filing_id: str) -> tuple[str, str]:
-    return f"CANDIDATE#{cycle_id}", filing_id
+    return candidates_pk(cycle_id), filing_id
 
 
 def score_key(cycle_id: str, filing_id: str, expert: str) -> tuple[str, str]:
@@ -119,11 +126,7 @@ def _entity_id(cycle_id: str, filing_id: str) -> str:
 
 def evaluations_of(filing_id: str) -> dict[str, int]:
     """The filing's evaluation counters (missing means none yet)."""
-    try:
-        raw = Counter.get(*filing_key(filing_id)).n
-    except Counter.DoesNotExist:
-        return {}
-    return {k: int(v) for k, v in (raw.as_dict() if raw is not None else {}).items()}
+    return counters.values(*filing_key(filing_id))
 
 
 # ---- rules -----------------------------------------------------------------------------
@@ -230,7 +233,7 @@ def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: date
     caller = require(caller, "national_admin")
     cycle_or_404(cycle_id)
     try:
-        filing = Filing.get(f"FILING#{body.filing}", "A")
+        filing = Filing.get(*filings.doc_key(body.filing))
     except Filing.DoesNotExist:
         raise Invalid(f"No filing {body.filing}", errors=[{"field": "filing", "message": "no such filing"}]) from None
     existing = _get(candidate_key(cycle_id, filing.id))
@@ -284,7 +287,7 @@ def _push(candidate: Record, caller: Caller, now: datetime) -> Record:
 
 def _approved_at(filing_id: str, now: datetime) -> datetime:
     try:
-        filing = Filing.get(f"FILING#{filing_id}", "A")
+        filing = Filing.get(*filings.doc_key(filing_id))
     except Filing.DoesNotExist:
         return now
     return filing.first_approved_at or filing.reviewed_at or now
@@ -385,14 +388,10 @@ def expert_summary(scores: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _library_rows(cycle_id: str, industry: str | None, status: str | None) -> list[dict[str, Any]]:
     current = rules()
-    candidates = [c for c in Record.query(f"CANDIDATE#{cycle_id}")
+    candidates = [c for c in Record.query(candidates_pk(cycle_id))
                   if (industry is None or c.data["industry"] == industry)
                   and (status is None or c.data["status"] == status)]
-    numbers = {}
-    keys = [filing_key(c.sk) for c in candidates]
-    for counter in Counter.batch_get(keys) if keys else ():
-        raw = counter.n.as_dict() if counter.n is not None else {}
-        numbers[counter.pk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
+    numbers = counters.read_many({c.sk: filing_key(c.sk) for c in candidates})
     scores = expert_scores(cycle_id)
     rows = []
     for c in candidates:

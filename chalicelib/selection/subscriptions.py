@@ -15,13 +15,14 @@ record or a second approval pushes nothing twice and never resets the read state
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable, Literal
+from typing import Any, Iterable
 
 from pydantic import Field, field_validator
 from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 
 from chalicelib.core import audit
+from chalicelib.documents import feedback, filings
 from chalicelib.selection import organisations
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
@@ -29,10 +30,11 @@ from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.core.models import Evaluation, Filing, Record
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.reference import INDUSTRIES
-from chalicelib.core.store import TransactWriteError, transaction
+from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.schemas import Body, IndustryCodes
+from chalicelib.core.vocabulary import RESULT_KINDS, ResultKind
 
-PUSHED_KINDS = ("report", "database", "tool")  # what the seed pushes; proofs of application are not
+PUSHED_KINDS = RESULT_KINDS  # what the seed pushes; proofs of application are not
 SUBSCRIBERS = ("user", "expert")
 REASONS = ("approved", "candidate", "assigned")
 MAX_ID = 64
@@ -43,8 +45,8 @@ class SubscriptionsIn(Body):
 
     industries: IndustryCodes = Field(max_length=len(INDUSTRIES),
                                   description="industry codes from /industries; [] stops every push")
-    kinds: list[Literal["report", "database", "tool"]] = Field(
-        default_factory=lambda: list(PUSHED_KINDS), min_length=1, max_length=3,
+    kinds: list[ResultKind] = Field(
+        default_factory=lambda: list(PUSHED_KINDS), min_length=1, max_length=len(RESULT_KINDS),
         description="result kinds to push; default all three")
 
     @field_validator("kinds")
@@ -134,10 +136,6 @@ def item_data(filing: dict[str, Any], approved_at: datetime, reason: str, at: da
     }
 
 
-def _conditional_failure(error: PutError) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def deliver(user: str, data: dict[str, Any], at: datetime) -> bool:
     """Put one filing in one user's feed; True when that pushed something new.
 
@@ -153,7 +151,7 @@ def deliver(user: str, data: dict[str, Any], at: datetime) -> bool:
         item.save(condition=Record.pk.does_not_exist())
         return True
     except PutError as error:
-        if not _conditional_failure(error):
+        if not cancelled_by_condition(error):
             raise
     if reason == "approved":
         return False
@@ -168,7 +166,7 @@ def deliver(user: str, data: dict[str, Any], at: datetime) -> bool:
             current.save()
             return True
         except PutError as error:
-            if not _conditional_failure(error):
+            if not cancelled_by_condition(error):
                 raise  # lost a race with a read mark: read again
     raise Conflict("The feed item kept changing; try again")
 
@@ -186,7 +184,7 @@ def remind(user: str, filing_id: str, at: datetime) -> bool:
             current.save()
             return True
         except PutError as error:
-            if not _conditional_failure(error):
+            if not cancelled_by_condition(error):
                 raise
     raise Conflict("The feed item kept changing; try again")
 
@@ -217,8 +215,8 @@ def render_page(caller: Caller, found: Page) -> dict[str, Any]:
     """Feed items with the filing's current status and whether the caller has evaluated it."""
     ids = [item.sk for item in found.items]
     evaluated = {e.filing: int(e.score) for e in
-                 Evaluation.batch_get([(f"FILING#{i}", f"EVAL#{caller.sub}") for i in ids])} if ids else {}
-    status = {f.id: f.status for f in Filing.batch_get([(f"FILING#{i}", "A") for i in ids])} if ids else {}
+                 Evaluation.batch_get([feedback.evaluation_key(i, caller.sub) for i in ids])} if ids else {}
+    status = {f.id: f.status for f in Filing.batch_get([filings.doc_key(i) for i in ids])} if ids else {}
     return found.to_dict(lambda item: render(item, status.get(item.sk), evaluated.get(item.sk)))
 
 
@@ -249,7 +247,7 @@ def mark_read(caller: Caller | None, filing_id: str, now: datetime) -> dict[str,
             item.save()
             return render(item)
         except PutError as error:
-            if not _conditional_failure(error):
+            if not cancelled_by_condition(error):
                 raise
     raise Conflict("The feed item kept changing; try again")
 

@@ -18,13 +18,15 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator
 
 from chalicelib.core import audit
+from chalicelib.documents import feedback, filings
 from chalicelib.selection import excellence, organisations, subscriptions
+from chalicelib.usage import counters
 from chalicelib.usage.counting import filing_key
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso, sortable
 from chalicelib.core.cycles import cycle_or_404, cycles_until
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
-from chalicelib.core.models import Counter, Evaluation, Filing, Record
+from chalicelib.core.models import Evaluation, Filing, Record
 from chalicelib.core.schemas import Body
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
@@ -55,7 +57,7 @@ def _filing(filing_id: str) -> Filing:
     try:
         if len(filing_id) > excellence.MAX_ID:
             raise Filing.DoesNotExist()
-        return Filing.get(f"FILING#{filing_id}", "A")
+        return Filing.get(*filings.doc_key(filing_id))
     except Filing.DoesNotExist:
         raise NotFound(f"No filing {filing_id}") from None
 
@@ -111,27 +113,19 @@ def declarations(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
 
 # ---- 初筛: screening -----------------------------------------------------------------------
 
-def _counters(filing_ids: list[str]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for counter in Counter.batch_get([filing_key(i) for i in filing_ids]) if filing_ids else ():
-        raw = counter.n.as_dict() if counter.n is not None else {}
-        out[counter.pk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
-    return out
-
-
 def screening(caller: Caller | None, cycle_id: str) -> dict[str, Any]:
     """Every declared result of the cycle, eligible first, each ineligible one with the rules it broke."""
     require(caller, "national_admin")
     cycle_or_404(cycle_id)
     declared = [r.data for r in Record.query(declared_pk(cycle_id))]
     ids = [d["filing"] for d in declared]
-    filings = {f.id: f for f in Filing.batch_get([(f"FILING#{i}", "A") for i in ids])} if ids else {}
-    numbers = _counters(ids)
-    candidates = {c.sk for c in Record.query(f"CANDIDATE#{cycle_id}")}
+    found = {f.id: f for f in Filing.batch_get([filings.doc_key(i) for i in ids])} if ids else {}
+    numbers = counters.read_many({i: filing_key(i) for i in ids})
+    candidates = {c.sk for c in Record.query(excellence.candidates_pk(cycle_id))}
     current = excellence.rules()
     items = []
     for d in declared:
-        filing = filings[d["filing"]]
+        filing = found[d["filing"]]
         evaluations = numbers.get(filing.id, {}).get("evaluations", 0)
         failures = excellence.screening_failures(filing, cycle_id, current, evaluations)
         items.append({"filing": filing.id, "title": filing.title, "kind": filing.kind, "industry": filing.industry,
@@ -191,7 +185,7 @@ def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: Assignmen
 
 
 def _with_completion(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = [(f"FILING#{r['filing']}", f"EVAL#{r['evaluator']}") for r in rows]
+    keys = [feedback.evaluation_key(r["filing"], r["evaluator"]) for r in rows]
     done = {(e.filing, e.user): e for e in Evaluation.batch_get(keys)} if keys else {}
     out = []
     for r in rows:

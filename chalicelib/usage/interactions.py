@@ -17,7 +17,7 @@ from chalicelib.core.errors import Forbidden, NotFound
 from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Reaction, UsageEvent
 from chalicelib.usage.own_staff import is_own_staff
 from chalicelib.usage.robots import Robots
-from chalicelib.core.schemas import CommentIn, EvaluationIn, EventsIn
+from chalicelib.usage.requests import CommentIn, EvaluationIn, EventsIn
 
 @dataclass(frozen=True)
 class Receipt:
@@ -170,7 +170,7 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
     if caller.side is None:
         raise Forbidden("Evaluations are counted by side: the token needs a side claim")
     filing = filings.get_approved(caller, filing_id)
-    evaluation = Evaluation(filings.key(filing_id), f"EVAL#{caller.sub}", entity="evaluation", filing=filing_id,
+    evaluation = Evaluation(*feedback.evaluation_key(filing_id, caller.sub), entity="evaluation", filing=filing_id,
                             user=caller.sub, side=caller.side, province=filing.province, score=body.score,
                             feedback=body.feedback, updated_at=now, author=is_own_staff(caller, filing),
                             industry=filing.industry)
