@@ -50,40 +50,39 @@ def _ind(id, name, inputs, weight, normalise="log_best", **kw) -> dict:
 _REPORTS = {"reports_approved_regional_planning": 1.0, "reports_approved_industry_planning": 1.5,
             "reports_approved_enterprise_operation": 1.5, "reports_approved_rd_activity": 1.2,
             "reports_approved_talent_management": 1.0, "reports_approved_other": 0.8, "reports_approved_none": 0.8}
+
+
+def _default_scheme(name: str, note: str, own_area: dict[str, Any], proof_weight: float) -> dict[str, Any]:
+    """A population's built-in scheme: its own area first, then the application and conduct areas
+    every population shares (only the weight of proofs of application differs); no bonus."""
+    return {"name": name, "note": note, "areas": [
+        own_area,
+        {"id": "application", "name": "应用成效", "indicators": [
+            _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, proof_weight)]},
+        {"id": "conduct", "name": "规范运行", "indicators": [
+            _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 10, "ratio", measure="ratio",
+                 denominator="filings_approved")]},
+    ], "bonus": {"points_per_excellent_project": 0, "cap": 0}}
+
+
 # The built-in version 1 of each population's scheme (platform proposals; national admins store others).
 DEFAULT_SCHEMES: dict[str, dict[str, Any]] = {
-    "service_bases": {
-        "name": "国家级专利导航服务基地评价指标（平台建议稿）",
-        "note": "Service bases are judged on the navigation services they deliver and how they are applied.",
-        "areas": [
-            {"id": "services", "name": "导航服务成果", "indicators": [
-                _ind("reports", "导航报告（按类型加权）", _REPORTS, 35),
-                _ind("databases", "专题数据库", {"filings_approved_database": 1}, 15),
-                _ind("tools", "导航工具", {"filings_approved_tool": 1}, 10)]},
-            {"id": "application", "name": "应用成效", "indicators": [
-                _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, 30)]},
-            {"id": "conduct", "name": "规范运行", "indicators": [
-                _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 10, "ratio", measure="ratio",
-                     denominator="filings_approved")]},
-        ],
-        "bonus": {"points_per_excellent_project": 0, "cap": 0},
-    },
-    "support_institutions": {
-        "name": "专利导航支撑服务机构评价指标（平台建议稿）",
-        "note": "Support institutions are judged on the databases and tools they build and their use.",
-        "areas": [
-            {"id": "support", "name": "支撑能力", "indicators": [
-                _ind("databases", "专题数据库", {"filings_approved_database": 1}, 30),
-                _ind("tools", "导航工具", {"filings_approved_tool": 1}, 25),
-                _ind("reports", "导航报告", _REPORTS, 15)]},
-            {"id": "application", "name": "应用成效", "indicators": [
-                _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, 20)]},
-            {"id": "conduct", "name": "规范运行", "indicators": [
-                _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 10, "ratio", measure="ratio",
-                     denominator="filings_approved")]},
-        ],
-        "bonus": {"points_per_excellent_project": 0, "cap": 0},
-    },
+    "service_bases": _default_scheme(
+        "国家级专利导航服务基地评价指标（平台建议稿）",
+        "Service bases are judged on the navigation services they deliver and how they are applied.",
+        {"id": "services", "name": "导航服务成果", "indicators": [
+            _ind("reports", "导航报告（按类型加权）", _REPORTS, 35),
+            _ind("databases", "专题数据库", {"filings_approved_database": 1}, 15),
+            _ind("tools", "导航工具", {"filings_approved_tool": 1}, 10)]},
+        proof_weight=30),
+    "support_institutions": _default_scheme(
+        "专利导航支撑服务机构评价指标（平台建议稿）",
+        "Support institutions are judged on the databases and tools they build and their use.",
+        {"id": "support", "name": "支撑能力", "indicators": [
+            _ind("databases", "专题数据库", {"filings_approved_database": 1}, 30),
+            _ind("tools", "导航工具", {"filings_approved_tool": 1}, 25),
+            _ind("reports", "导航报告", _REPORTS, 15)]},
+        proof_weight=20),
 }
 NAMES = {PROVINCES_ID: "省级专利导航工作（32个省级单位）", "service_bases": "国家级专利导航服务基地",
          "support_institutions": "专利导航支撑服务机构"}

@@ -112,9 +112,15 @@ def _get(key: tuple[str, str]) -> Record | None:
         return None
 
 
-def _candidate(cycle_id: str, filing_id: str) -> Record:
+def find_candidate(cycle_id: str, filing_id: str) -> Record | None:
+    """The filing's candidate record of the cycle, None when it is not a candidate."""
+    return _get(candidate_key(cycle_id, filing_id))
+
+
+def candidate_or_404(cycle_id: str, filing_id: str) -> Record:
+    """The filing's candidate record of the cycle; 404 for an unknown cycle or a non-candidate."""
     cycle_or_404(cycle_id)
-    found = _get(candidate_key(cycle_id, filing_id)) if len(filing_id) <= MAX_ID else None
+    found = find_candidate(cycle_id, filing_id) if len(filing_id) <= MAX_ID else None
     if found is None:
         raise NotFound(f"Filing {filing_id} is not a candidate of cycle {cycle_id}")
     return found
@@ -159,13 +165,9 @@ def put_rules(caller: Caller | None, body: RulesIn, now: datetime) -> dict[str, 
     doc = _get(RULES_KEY) or Record(*RULES_KEY, kind="excellence_rules", created_at=now)
     before = doc.data
     doc.data, doc.updated_at = body.model_dump(), now
-    try:
-        with transaction() as tx:
-            tx.save(doc)
-            tx.save(audit.entry("excellence_rules", "current", "replaced", caller, now,
-                                {"from": before, "to": doc.data}))
-    except TransactWriteError:
-        raise Conflict("The rules changed meanwhile; read them again and retry") from None
+    audit.replace(doc, audit.entry("excellence_rules", "current", "replaced", caller, now,
+                                   {"from": before, "to": doc.data}),
+                  "The rules changed meanwhile; read them again and retry")
     return describe_rules()
 
 
@@ -189,13 +191,9 @@ def put_fields(caller: Caller | None, expert: str, body: ExpertFieldsIn, now: da
     before = doc.data["industries"] if doc.data else []
     doc.data = {"expert": expert, "industries": body.industries, "assigned_by": caller.sub, "assigned_at": iso(now)}
     doc.updated_at = now
-    try:
-        with transaction() as tx:
-            tx.save(doc)
-            tx.save(audit.entry("expert_fields", expert, "assigned", caller, now,
-                                {"from": before, "to": body.industries}))
-    except TransactWriteError:
-        raise Conflict("The assignment changed meanwhile; read it again and retry") from None
+    audit.replace(doc, audit.entry("expert_fields", expert, "assigned", caller, now,
+                                   {"from": before, "to": body.industries}),
+                  "The assignment changed meanwhile; read it again and retry")
     return doc.data
 
 
@@ -236,7 +234,7 @@ def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: date
         filing = Filing.get(*filings.doc_key(body.filing))
     except Filing.DoesNotExist:
         raise Invalid(f"No filing {body.filing}", errors=[{"field": "filing", "message": "no such filing"}]) from None
-    existing = _get(candidate_key(cycle_id, filing.id))
+    existing = find_candidate(cycle_id, filing.id)
     if existing is not None:
         return render(_push(existing, caller, now)), False
     current = rules()
@@ -259,7 +257,7 @@ def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: date
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
             raise
-        return render(_push(_candidate(cycle_id, filing.id), caller, now)), False
+        return render(_push(candidate_or_404(cycle_id, filing.id), caller, now)), False
     return render(_push(Record.get(*candidate_key(cycle_id, filing.id), consistent_read=True), caller, now)), True
 
 
@@ -268,7 +266,7 @@ def _push(candidate: Record, caller: Caller, now: datetime) -> Record:
     data = candidate.data
     filing = {k: data[k] for k in ("title", "kind", "industry", "province", "unit", "cycle")}
     filing["id"] = data["filing"]
-    approved_at = _approved_at(data["filing"], now)
+    approved_at = approved_at(data["filing"], now)
     item = subscriptions.item_data(filing, approved_at, "candidate", now, cycle=data["cycle"])
     delivered = subscriptions.push(filing, item, now)
     if not delivered and data["pushed_at"] is not None:
@@ -285,7 +283,8 @@ def _push(candidate: Record, caller: Caller, now: datetime) -> Record:
     return candidate
 
 
-def _approved_at(filing_id: str, now: datetime) -> datetime:
+def approved_at(filing_id: str, now: datetime) -> datetime:
+    """When the filing was first approved (what a push is dated by); `now` when unknown."""
     try:
         filing = Filing.get(*filings.doc_key(filing_id))
     except Filing.DoesNotExist:
@@ -303,7 +302,7 @@ def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScor
     province (conflict of interest); 409 once the candidate is confirmed.
     """
     caller = require(caller, "expert")
-    candidate = _candidate(cycle_id, filing_id)
+    candidate = candidate_or_404(cycle_id, filing_id)
     data = candidate.data
     if data["industry"] not in assigned_fields(caller.sub):
         raise Forbidden(f"Industry field {data['industry']} is not assigned to you; a national admin assigns "
@@ -340,7 +339,7 @@ def expert_scores(cycle_id: str, filing_id: str | None = None) -> dict[str, list
 def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> dict[str, Any]:
     """Confirm a candidate as an excellent project (national admins): it adds bonus points to its province."""
     caller = require(caller, "national_admin")
-    candidate = _candidate(cycle_id, filing_id)
+    candidate = candidate_or_404(cycle_id, filing_id)
     if candidate.data["status"] == "excellent":
         return render(candidate)
     needed = rules()["min_expert_scores"]
@@ -434,7 +433,7 @@ def detail(caller: Caller | None, cycle_id: str, filing_id: str) -> dict[str, An
     National admins see every expert's score and comment; an expert sees their own.
     """
     caller = require(caller, "national_admin", "expert")
-    candidate = _candidate(cycle_id, filing_id)
+    candidate = candidate_or_404(cycle_id, filing_id)
     scores = expert_scores(cycle_id, filing_id).get(filing_id, [])
     visible = scores if caller.is_national_admin else [s for s in scores if s["expert"] == caller.sub]
     # Steps of one request share an instant, and the trail orders those randomly.

@@ -15,7 +15,7 @@ record or a second approval pushes nothing twice and never resets the read state
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from pydantic import Field, field_validator
 from pynamodb.attributes import UTCDateTimeAttribute
@@ -38,6 +38,7 @@ PUSHED_KINDS = RESULT_KINDS  # what the seed pushes; proofs of application are n
 SUBSCRIBERS = ("user", "expert")
 REASONS = ("approved", "candidate", "assigned")
 MAX_ID = 64
+FEED_RETRIES = 5  # reads of a feed item that other writes keep changing, before 409
 
 
 class SubscriptionsIn(Body):
@@ -155,37 +156,42 @@ def deliver(user: str, data: dict[str, Any], at: datetime) -> bool:
             raise
     if reason == "approved":
         return False
-    for _ in range(5):
-        current = Record.get(feed_pk(user), sk, consistent_read=True)
+
+    def add_reason(current: Record) -> bool:
         if reason in current.data["reasons"]:
             return False
         current.data = {**current.data, "reasons": [*current.data["reasons"], reason], "read_at": None,
                         "pushed_at": iso(at), "candidate_cycle": data.get("candidate_cycle")}
         current.gsi1sk, current.updated_at = f"{sortable(at)}#{sk}", at
-        try:
-            current.save()
-            return True
-        except PutError as error:
-            if not cancelled_by_condition(error):
-                raise  # lost a race with a read mark: read again
-    raise Conflict("The feed item kept changing; try again")
+        return True
+    return _change(user, sk, add_reason)[1]
 
 
 def remind(user: str, filing_id: str, at: datetime) -> bool:
     """Bring a feed item back to the top, unread, with the time of the reminder; False when absent."""
-    for _ in range(5):
+    def bring_back(current: Record) -> bool:
+        current.data = {**current.data, "read_at": None, "reminded_at": iso(at)}
+        current.gsi1sk, current.updated_at = f"{sortable(at)}#{filing_id}", at
+        return True
+    return _change(user, filing_id, bring_back)[1]
+
+
+def _change(user: str, filing_id: str, change: Callable[[Record], bool]) -> tuple[Record | None, bool]:
+    """Read one feed item, let `change` edit it (False: nothing to write) and save it on the version
+    read, reading again after a lost race; (the item, or None when absent; whether it was written)."""
+    for _ in range(FEED_RETRIES):
         try:
             current = Record.get(feed_pk(user), filing_id, consistent_read=True)
         except Record.DoesNotExist:
-            return False
-        current.data = {**current.data, "read_at": None, "reminded_at": iso(at)}
-        current.gsi1sk, current.updated_at = f"{sortable(at)}#{filing_id}", at
+            return None, False
+        if not change(current):
+            return current, False
         try:
             current.save()
-            return True
+            return current, True
         except PutError as error:
             if not cancelled_by_condition(error):
-                raise
+                raise  # lost a race with another write of the item (a push, a read mark): read again
     raise Conflict("The feed item kept changing; try again")
 
 
@@ -232,24 +238,18 @@ def render(item: Record, status: str | None = None, my_score: int | None = None)
 def mark_read(caller: Caller | None, filing_id: str, now: datetime) -> dict[str, Any]:
     """Mark one feed item read (idempotent: the first read time is kept)."""
     caller = _subscriber(caller)
-    for _ in range(5):
-        try:
-            if len(filing_id) > MAX_ID:  # longer than any filing id, and than DynamoDB takes as a key
-                raise Record.DoesNotExist()
-            item = Record.get(feed_pk(caller.sub), filing_id, consistent_read=True)
-        except Record.DoesNotExist:
-            raise NotFound(f"Filing {filing_id} is not in your feed") from None
+
+    def read(item: Record) -> bool:
         if item.data.get("read_at") is not None:
-            return render(item)
+            return False
         item.data = {**item.data, "read_at": iso(now)}
         item.updated_at = now
-        try:
-            item.save()
-            return render(item)
-        except PutError as error:
-            if not cancelled_by_condition(error):
-                raise
-    raise Conflict("The feed item kept changing; try again")
+        return True
+    # An id longer than any filing id (and than DynamoDB takes as a key) is in no feed.
+    item = _change(caller.sub, filing_id, read)[0] if len(filing_id) <= MAX_ID else None
+    if item is None:
+        raise NotFound(f"Filing {filing_id} is not in your feed")
+    return render(item)
 
 
 # ---- the stream trigger ----------------------------------------------------------------

@@ -92,7 +92,7 @@ def withdraw(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime
     filing = _filing(filing_id)
     if not caller.acts_for(filing.province):
         raise Forbidden(f"Filing {filing_id} belongs to {filing.province}; only its province withdraws it")
-    if excellence._get(excellence.candidate_key(cycle_id, filing.id)) is not None:
+    if excellence.find_candidate(cycle_id, filing.id) is not None:
         raise Conflict(f"Filing {filing_id} is already a candidate; its declaration stands")
     try:
         declared = Record.get(declared_pk(cycle_id), filing.id, consistent_read=True)
@@ -145,7 +145,7 @@ def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: Assignmen
     """Ask invited evaluators to evaluate a candidate; each must belong to an organisation covering
     the candidate's field (422 naming each one that does not; nothing is stored then)."""
     caller = require(caller, "national_admin")
-    candidate = excellence._candidate(cycle_id, filing_id).data
+    candidate = excellence.candidate_or_404(cycle_id, filing_id).data
     industry = candidate["industry"]
     members, errors = {}, []
     for i, evaluator in enumerate(body.evaluators):
@@ -178,7 +178,7 @@ def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: Assignmen
                                 {"evaluators": new}))
     filing = {k: candidate[k] for k in ("title", "kind", "industry", "province", "unit", "cycle")}
     filing["id"] = filing_id
-    item = subscriptions.item_data(filing, excellence._approved_at(filing_id, now), "assigned", now, cycle=cycle_id)
+    item = subscriptions.item_data(filing, excellence.approved_at(filing_id, now), "assigned", now, cycle=cycle_id)
     for evaluator in body.evaluators:  # also finishes the pushes of an interrupted earlier call
         subscriptions.deliver(evaluator, item, now)
     return completion(caller, cycle_id, filing_id, None)

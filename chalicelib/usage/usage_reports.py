@@ -30,6 +30,7 @@ METRICS = (("Total_Item_Investigations", "views_total"), ("Unique_Item_Investiga
            ("Total_Item_Requests", "downloads_total"), ("Unique_Item_Requests", "downloads_unique"))
 MAX_MONTHS = 36
 DEFAULT_MONTHS = 12
+DEFAULT_BEGIN_TEXT = f"{DEFAULT_MONTHS - 1} months before end"  # what the API docs say `begin` defaults to
 # COUNTER Data_Type of each kind of record.
 DATA_TYPES = {"report": "Report", "database": "Database_Full_Item", "tool": "Software",
               "application_proof": "Other", "news": "News_Item", "notice": "Other", "policy": "Other",
