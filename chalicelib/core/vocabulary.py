@@ -16,39 +16,39 @@ from chalicelib.core.reference import INDUSTRIES
 # ---- who calls ---------------------------------------------------------------------------
 
 Role = Literal["national_admin", "province_admin", "filer", "user", "expert"]
-ROLES: tuple[str, ...] = get_args(Role)
+ROLES = get_args(Role)
 ProvinceRole = Literal["filer", "province_admin"]  # staff of one province: write its records
-PROVINCE_ROLES: tuple[str, ...] = get_args(ProvinceRole)
+PROVINCE_ROLES = get_args(ProvinceRole)
 
 # The four sides of users whose evaluations the scheme weighs separately.
 Side = Literal["government", "enterprise", "university", "research_institute"]
-SIDES: tuple[str, ...] = get_args(Side)
+SIDES = get_args(Side)
 
 # ---- what is filed and published ----------------------------------------------------------
 
 FilingKind = Literal["report", "database", "tool", "application_proof"]
-FILING_KINDS: tuple[str, ...] = get_args(FilingKind)
+FILING_KINDS = get_args(FilingKind)
 # Navigation results proper (a proof of application is not one): pushed to subscribers and
 # eligible for the excellent-project selection.
 ResultKind = Literal["report", "database", "tool"]
-RESULT_KINDS: tuple[str, ...] = get_args(ResultKind)
+RESULT_KINDS = get_args(ResultKind)
 AccessibleKind = Literal["database", "tool"]  # results used online: they name where (access_url)
-ACCESSIBLE_KINDS: tuple[str, ...] = get_args(AccessibleKind)
+ACCESSIBLE_KINDS = get_args(AccessibleKind)
 
 ReportType = Literal["regional_planning", "industry_planning", "enterprise_operation",
                      "rd_activity", "talent_management", "other"]
-REPORT_TYPES: tuple[str, ...] = get_args(ReportType)
+REPORT_TYPES = get_args(ReportType)
 NO_REPORT_TYPE = "none"  # a report filed without a report_type counts under this name
 
 PublicationKind = Literal["news", "notice", "policy", "navigation_info"]
-PUBLICATION_KINDS: tuple[str, ...] = get_args(PublicationKind)
+PUBLICATION_KINDS = get_args(PublicationKind)
 
 # ---- review -------------------------------------------------------------------------------
 
 ReviewStatus = Literal["pending", "approved", "rejected", "withdrawn"]
-REVIEW_STATUSES: tuple[str, ...] = get_args(ReviewStatus)
+REVIEW_STATUSES = get_args(ReviewStatus)
 ReviewDecision = Literal["approve", "reject"]
-REVIEW_DECISIONS: tuple[str, ...] = get_args(ReviewDecision)
+REVIEW_DECISIONS = get_args(ReviewDecision)
 
 # ---- how a result is applied --------------------------------------------------------------
 # A result earns application points for each state of the progression it reaches, in this
@@ -56,24 +56,24 @@ REVIEW_DECISIONS: tuple[str, ...] = get_args(ReviewDecision)
 # a change back or to a state already reached.
 
 ApplicationProgression = Literal["not_started", "in_progress", "applied"]
-APPLICATION_PROGRESSION: tuple[str, ...] = get_args(ApplicationProgression)
+APPLICATION_PROGRESSION = get_args(ApplicationProgression)
 ApplicationState = Literal[ApplicationProgression, "paused", "discontinued"]
-APPLICATION_STATES: tuple[str, ...] = get_args(ApplicationState)
+APPLICATION_STATES = get_args(ApplicationState)
 
 # ---- usage --------------------------------------------------------------------------------
 
 EventType = Literal["view", "download"]
-EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+EVENT_TYPES = get_args(EventType)
 ClientEventType = Literal["view"]  # downloads are counted by the platform when it serves a file
 
 # ---- the excellent-project selection ------------------------------------------------------
 
 CandidateStatus = Literal["candidate", "excellent"]
-CANDIDATE_STATUSES: tuple[str, ...] = get_args(CandidateStatus)
+CANDIDATE_STATUSES = get_args(CandidateStatus)
 
 # ---- industry fields (reference data) -----------------------------------------------------
 
-INDUSTRY_CODES: tuple[str, ...] = tuple(INDUSTRIES)
+INDUSTRY_CODES = tuple(INDUSTRIES)
 
 # ---- rule durations -----------------------------------------------------------------------
 

@@ -29,8 +29,8 @@ from chalicelib.core import audit
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.schemas import Text
-from chalicelib.usage.counting import PUBLICATION_USAGE_NAMES
-from chalicelib.core.vocabulary import FILING_KINDS, NEAR_CUTOFF_TEXT, NO_REPORT_TYPE, PUBLICATION_KINDS, REPORT_TYPES, SIDES
+from chalicelib.usage.counting import APPROVED_NAMES, PUBLICATION_USAGE_NAMES, USAGE_NAMES
+from chalicelib.core.vocabulary import NEAR_CUTOFF_TEXT
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Record
 from chalicelib.core.store import TransactWriteError, transaction
@@ -39,14 +39,10 @@ PK = "SCHEME"
 DEFAULT_VERSION = 1
 
 # Inputs an indicator may read: counter names of the province×cycle item, plus facts the run derives.
+# Derived from counting.py's names, so a new kind, report type or side is an input at once.
 COUNTER_INPUTS = (
-    ["views_total", "views_unique", "downloads_total", "downloads_unique", "likes", "favorites", "comments",
-     "application_updates", "evaluations", "evaluation_score_sum"]
-    + [f"evaluations_{s}" for s in SIDES] + [f"evaluation_score_sum_{s}" for s in SIDES]
-    + ["filings_approved", "filings_approved_fiscal", "filings_approved_near_cutoff", "publications_approved"]
-    + [f"filings_approved_{k}" for k in FILING_KINDS]
-    + [f"reports_approved_{t}" for t in (*REPORT_TYPES, NO_REPORT_TYPE)]
-    + [f"publications_approved_{k}" for k in PUBLICATION_KINDS]
+    list(USAGE_NAMES)
+    + list(APPROVED_NAMES)
     + list(PUBLICATION_USAGE_NAMES)  # views and downloads of the unit's publications (活跃度)
 )
 DERIVED_INPUTS = (

@@ -23,13 +23,18 @@ from typing import Any, Iterable, Mapping
 from chalicelib.core.clock import china
 from chalicelib.core.cycles import cycle_by_id, cycle_for
 from chalicelib.documents import filings, publications
-from chalicelib.core.vocabulary import NEAR_CUTOFF, NO_REPORT_TYPE, SIDES
+from chalicelib.core.vocabulary import FILING_KINDS, NEAR_CUTOFF, NO_REPORT_TYPE, PUBLICATION_KINDS, REPORT_TYPES, SIDES
 
 DOUBLE_CLICK = timedelta(seconds=30)
 
 USAGE_NAMES = ("views_total", "views_unique", "downloads_total", "downloads_unique", "likes", "favorites",
                "comments", "application_updates", "evaluations", "evaluation_score_sum",
                *(f"evaluations_{s}" for s in SIDES), *(f"evaluation_score_sum_{s}" for s in SIDES))
+# What approved filings and publications add to their province×cycle item (filing_values).
+APPROVED_NAMES = ("filings_approved", "filings_approved_fiscal", "filings_approved_near_cutoff", "publications_approved",
+                  *(f"filings_approved_{k}" for k in FILING_KINDS),
+                  *(f"reports_approved_{t}" for t in (*REPORT_TYPES, NO_REPORT_TYPE)),
+                  *(f"publications_approved_{k}" for k in PUBLICATION_KINDS))
 
 Deltas = dict[tuple[str, str], dict[str, int]]  # (pk, sk) -> {counter name: change}
 
