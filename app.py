@@ -19,8 +19,10 @@ from chalicelib.core.errors import Problem, Unauthorized
 from chalicelib.core.observability import flush, flushed
 from chalicelib.core.paging import parse_limit
 from chalicelib.core.schemas import parse
-from chalicelib.documents.requests import ApplicationChangeIn, FilingIn, PublicationIn, ReviewIn
-from chalicelib.usage.requests import CommentIn, EvaluationIn, EventsIn
+from chalicelib.documents.filings import ApplicationChangeIn, FilingIn
+from chalicelib.documents.lifecycle import ReviewIn
+from chalicelib.documents.publications import PublicationIn
+from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn
 
 app = Chalice(app_name="patentnavi-eval", configure_logs=False)  # Powertools writes the log lines
 logger = Logger(service="patentnavi-eval", json_serializer=http.redacted_json)  # no token reaches a log

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.documents import filings
 from chalicelib.core.auth import Caller
-from chalicelib.documents.requests import FilingIn
+from chalicelib.documents.filings import FilingIn
 from tests.support import auth, client, report_body, store  # noqa: F401
 
 NATIONAL = Caller("boss", "national_admin")
@@ -34,7 +34,7 @@ def seed(store, count: int, *, approve=lambda i: True, province=lambda i: "32000
 
 
 def _approve():
-    from chalicelib.documents.requests import ReviewIn
+    from chalicelib.documents.lifecycle import ReviewIn
     return ReviewIn(decision="approve")
 
 

@@ -15,12 +15,14 @@ from chalicelib.core import store, vocabulary
 from chalicelib.core.clock import CHINA
 from chalicelib.core.cycles import cycle_by_id
 from chalicelib.core.errors import Conflict
-from chalicelib.documents.requests import ApplicationChangeIn, FilingIn, PublicationIn, ReviewIn
+from chalicelib.documents.filings import ApplicationChangeIn, FilingIn
+from chalicelib.documents.lifecycle import ReviewIn
+from chalicelib.documents.publications import PublicationIn
 from chalicelib.scoring import annual_forms, flags, scheme
 from chalicelib.selection.excellence import RulesIn
 from chalicelib.selection.subscriptions import SubscriptionsIn
 from chalicelib.usage import counters, counting
-from chalicelib.usage.requests import EventIn
+from chalicelib.usage.interactions import EventIn
 
 CHALICELIB = Path(__file__).resolve().parents[1] / "chalicelib"
 SOURCES = {path: path.read_text(encoding="utf-8") for path in CHALICELIB.rglob("*.py")}

@@ -1,7 +1,8 @@
 """What every request body shares: the strict Body base, Text, province and industry codes, parse.
 
-Each capability package keeps its own bodies (documents/requests.py, usage/requests.py, or
-beside the rules they check, e.g. scoring/scheme.py's SchemeIn); they all build on these.
+Each request body lives in the domain module that consumes it (FilingIn in documents/filings.py,
+SchemeIn in scoring/scheme.py; ReviewIn, shared by filings and publications, in their review
+workflow documents/lifecycle.py); they all build on these.
 """
 from __future__ import annotations
 

@@ -11,10 +11,19 @@ from chalicelib.core.clock import iso
 from chalicelib.core.models import Publication
 from chalicelib.core.paging import Page
 from chalicelib.core.reference import PROVINCES
-from chalicelib.core.vocabulary import PUBLICATION_KINDS, REVIEW_STATUSES
-from chalicelib.documents.requests import PublicationIn, ReviewIn
+from chalicelib.core.schemas import Body, ProvinceCode, Text
+from chalicelib.core.vocabulary import PUBLICATION_KINDS, REVIEW_STATUSES, PublicationKind
+from chalicelib.documents.lifecycle import ReviewIn
 
 PREFIX = "PUBS"
+
+
+class PublicationIn(Body):
+    kind: PublicationKind
+    title: Text(1, 200)
+    province: ProvinceCode
+    body: Text(1, 20000, multiline=True)
+
 
 
 def key(publication_id: str) -> str:
