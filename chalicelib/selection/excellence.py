@@ -266,8 +266,7 @@ def _push(candidate: Record, caller: Caller, now: datetime) -> Record:
     data = candidate.data
     filing = {k: data[k] for k in ("title", "kind", "industry", "province", "unit", "cycle")}
     filing["id"] = data["filing"]
-    approved_at = approved_at(data["filing"], now)
-    item = subscriptions.item_data(filing, approved_at, "candidate", now, cycle=data["cycle"])
+    item = subscriptions.item_data(filing, approved_at(data["filing"], now), "candidate", now, cycle=data["cycle"])
     delivered = subscriptions.push(filing, item, now)
     if not delivered and data["pushed_at"] is not None:
         return candidate
