@@ -182,3 +182,9 @@ def test_each_key_prefix_lives_in_one_module():
             owners.setdefault(prefix, set()).add(str(path.relative_to(CHALICELIB)))
     shared = {prefix: sorted(modules) for prefix, modules in owners.items() if len(modules) > 1}
     assert shared == {}
+
+
+def test_organisation_kinds_evaluate_as_known_sides():
+    from chalicelib.selection import organisations
+    assert {side for side, _ in organisations.KINDS.values()} <= set(vocabulary.SIDES)
+    assert _enum(organisations.OrganisationIn, "kind") == organisations.ORGANISATION_KINDS
