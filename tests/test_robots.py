@@ -55,7 +55,7 @@ def test_a_packaged_lambda_classifies_robots_and_machines_from_its_own_files(tmp
     with zipfile.ZipFile(packaged.zip) as archive:
         archive.extractall(root)
     # -S: no site-packages, so counter_robots can only come from the deployment package.
-    probe = ("from chalicelib import robots; m = robots.counter(); "
+    probe = ("from chalicelib.usage import robots; m = robots.counter(); "
              "print(m.size, m.is_robot('Mozilla/5.0 (compatible; SemrushBot/7~bl)'), "
              "m.is_robot('python-requests/2.32'), m.is_robot('Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0'))")
     done = subprocess.run([sys.executable, "-S", "-c", probe], cwd=root, capture_output=True, text=True,
