@@ -11,15 +11,18 @@ from aws_lambda_powertools import Logger
 from chalice import Chalice, Cron, Response
 
 from chalicelib.core import cors, http, openapi, reference, runtime, store
-from chalicelib.core.auth import SIDES, Caller, admit
+from chalicelib.core.auth import Caller, admit
 from chalicelib.core.cycles import cycle_or_404, cycles_until
 from chalicelib.core.errors import Problem
 from chalicelib.core.observability import flush, flushed
 from chalicelib.core.paging import parse_limit
-from chalicelib.core.schemas import (ApplicationChangeIn, CommentIn, EvaluationIn, EventsIn, FilingIn, PublicationIn,
-                                     ReviewIn, parse)
+from chalicelib.core.schemas import parse
+from chalicelib.core.vocabulary import SIDES
 from chalicelib.documents import attachments, feedback, filings, notifications, publications
 from chalicelib.documents.attachments import UploadIn
+from chalicelib.documents.filings import ApplicationChangeIn, FilingIn
+from chalicelib.documents.lifecycle import ReviewIn
+from chalicelib.documents.publications import PublicationIn
 from chalicelib.scoring import (adjustments, announcements, annual_forms, bonus, explanations, exports, populations,
                                 runs, scheme)
 from chalicelib.scoring.adjustments import AdjustmentIn
@@ -28,6 +31,7 @@ from chalicelib.scoring.bonus import ExcellentIn
 from chalicelib.scoring.scheme import SchemeIn
 from chalicelib.selection import excellence, home_provinces, organisations, subscriptions, workflow
 from chalicelib.usage import counters, interactions, stats, usage_reports
+from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn
 
 app = Chalice(app_name="patentnavi-eval", configure_logs=False)  # Powertools writes the log lines
 logger = Logger(service="patentnavi-eval", json_serializer=http.redacted_json)  # no token reaches a log
@@ -479,7 +483,8 @@ def get_national_activity():
 
 
 # ---- usage reports (COUNTER R5.1 tabular shape) ---------------------------------------
-USAGE_QUERY = {"begin": http.param_schema("month", description="first month (default: 11 months before end)"),
+USAGE_QUERY = {"begin": http.param_schema("month",
+                                          description=f"first month (default: {usage_reports.DEFAULT_BEGIN_TEXT})"),
                "end": http.param_schema("month", description="last month (default: this month, China time)")}
 
 

@@ -7,7 +7,9 @@ from typing import Any
 
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso, sortable
-from chalicelib.core.models import AuditEntry
+from chalicelib.core.errors import Conflict
+from chalicelib.core.models import AuditEntry, RecordBase
+from chalicelib.core.store import TransactWriteError, transaction
 
 
 def entry(entity: str, entity_id: str, action: str, caller: Caller | None, at: datetime,
@@ -26,6 +28,17 @@ def entry(entity: str, entity_id: str, action: str, caller: Caller | None, at: d
         at=at,
         data=data,
     )
+
+
+def replace(doc: RecordBase, entry_: AuditEntry, conflict: str) -> None:
+    """Save a replaced record and its audit entry in one transaction; 409 (`conflict`) when the
+    record changed since it was read (its version attribute makes the save conditional)."""
+    try:
+        with transaction() as tx:
+            tx.save(doc)
+            tx.save(entry_)
+    except TransactWriteError:
+        raise Conflict(conflict) from None
 
 
 def trail(entity: str, entity_id: str) -> list[dict[str, Any]]:

@@ -10,10 +10,7 @@ import jwt
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import Forbidden, Unauthorized
 from chalicelib.core.reference import PROVINCES
-
-ROLES = ("national_admin", "province_admin", "filer", "user", "expert")
-SIDES = ("government", "enterprise", "university", "research_institute")
-PROVINCE_ROLES = ("province_admin", "filer")
+from chalicelib.core.vocabulary import PROVINCE_ROLES, ROLES, SIDES
 
 
 @dataclass(frozen=True)

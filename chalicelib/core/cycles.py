@@ -67,6 +67,14 @@ def cycle_by_id(cycle_id: str) -> Cycle | None:
     return None
 
 
+def cycle_or_404(cycle_id: str) -> Cycle:
+    """The cycle with this id; NotFound (404) when the id names no cycle."""
+    cycle = cycle_by_id(cycle_id)
+    if cycle is None:
+        raise NotFound(f"No cycle {cycle_id}; see /cycles")
+    return cycle
+
+
 def cycle_for(instant: datetime) -> Cycle | None:
     """The cycle whose window holds `instant` in China time; None before 2021."""
     local = china(instant)

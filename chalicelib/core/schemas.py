@@ -1,12 +1,15 @@
-"""Request bodies: the pydantic models that validate input and generate the OpenAPI document."""
+"""What every request body shares: the strict Body base, Text, province and industry codes, parse.
+
+Each request body lives in the domain module that consumes it (FilingIn in documents/filings.py,
+SchemeIn in scoring/scheme.py; ReviewIn, shared by filings and publications, in their review
+workflow documents/lifecycle.py); they all build on these.
+"""
 from __future__ import annotations
 
 import unicodedata
-import uuid
-from typing import Annotated, Literal, Optional
+from typing import Annotated
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator,
-                      model_validator)
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from chalicelib.core.errors import Invalid
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
@@ -51,12 +54,6 @@ def Text(lo: int, hi: int, multiline: bool = False):  # noqa: N802  (used as a t
                      AfterValidator(_lines if multiline else _one_line)]
 
 
-FILING_KINDS = ("report", "database", "tool", "application_proof")
-ACCESSIBLE_KINDS = ("database", "tool")  # results used online: they name where (access_url)
-REPORT_TYPES = ("regional_planning", "industry_planning", "enterprise_operation",
-                "rd_activity", "talent_management", "other")
-PUBLICATION_KINDS = ("news", "notice", "policy", "navigation_info")
-APPLICATION_STATUSES = ("not_started", "in_progress", "applied", "paused", "discontinued")
 
 
 class Body(BaseModel):
@@ -87,106 +84,6 @@ def _industries(codes: list[str]) -> list[str]:
 ProvinceCode = Annotated[str, AfterValidator(_province)]
 IndustryCode = Annotated[str, AfterValidator(_industry)]
 IndustryCodes = Annotated[list[str], AfterValidator(_industries)]  # deduplicated, in code order
-
-
-class FilingIn(Body):
-    kind: Literal["report", "database", "tool", "application_proof"]
-    title: Text(1, 200)
-    province: ProvinceCode = Field(description="6-digit province code from /provinces")
-    unit: Text(1, 100)
-    industry: IndustryCode = Field(description="industry code from /industries")
-    report_type: Optional[Literal["regional_planning", "industry_planning", "enterprise_operation",
-                                  "rd_activity", "talent_management", "other"]] = None
-    fiscal_funded: bool = False
-    summary: Optional[Text(0, 2000, multiline=True)] = None
-    proves: Optional[str] = Field(default=None, description="for application_proof: the id of the filing it proves")
-    access_url: Optional[Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s]+$")]] = Field(
-        default=None, description="for a database or tool: where it is used (http or https URL)")
-
-    @model_validator(mode="after")
-    def _kind_rules(self) -> "FilingIn":
-        problems = []
-        if self.kind != "report" and self.report_type is not None:
-            problems.append(("report_type", "only reports have a report_type"))
-        if self.kind == "application_proof" and not self.proves:
-            problems.append(("proves", "an application_proof names the filing it proves"))
-        if self.kind != "application_proof" and self.proves is not None:
-            problems.append(("proves", "only an application_proof proves another filing"))
-        if self.access_url is not None and self.kind not in ACCESSIBLE_KINDS:
-            problems.append(("access_url", "only a database or a tool has an access URL"))
-        if problems:
-            raise FieldErrors(problems)
-        return self
-
-
-class PublicationIn(Body):
-    kind: Literal["news", "notice", "policy", "navigation_info"]
-    title: Text(1, 200)
-    province: ProvinceCode
-    body: Text(1, 20000, multiline=True)
-
-
-class ReviewIn(Body):
-    decision: Literal["approve", "reject"]
-    note: Optional[Text(0, 2000, multiline=True)] = None
-
-
-# How a result is applied. A result earns application points for each state of the
-# progression it reaches, in this order and once each; a pause or a discontinuation is
-# recorded and earns nothing, and so does a change back or to a state already reached.
-APPLICATION_PROGRESSION = ("not_started", "in_progress", "applied")
-APPLICATION_STATES = APPLICATION_PROGRESSION + ("paused", "discontinued")
-
-
-class ApplicationChangeIn(Body):
-    status: Literal[APPLICATION_STATES]
-    note: Optional[Text(0, 2000, multiline=True)] = None
-    proof: Optional[Text(1, 64)] = Field(
-        default=None, description="id of an approved application_proof filing of the same province that "
-                                  "proves this result; a change earns points only with its proof attached")
-
-
-class EventIn(Body):
-    id: str = Field(description="client-generated UUID; a resent id is a duplicate")
-    type: Literal["view"] = Field(description="views only: the platform counts downloads when it serves a file")
-    filing: Optional[Text(1, 64)] = Field(default=None, description="the filing viewed (or name a publication)")
-    publication: Optional[Text(1, 64)] = Field(default=None, description="the publication viewed")
-    user_agent: Optional[Text(0, 1000)] = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_client_downloads(cls, data: object) -> object:
-        if isinstance(data, dict) and data.get("type") == "download":
-            raise FieldErrors([("type", "downloads are counted by the platform when it serves the file "
-                                        "(GET /filings/{id}/files/{file_id}); clients do not send them")])
-        return data
-
-    @model_validator(mode="after")
-    def _one_target(self) -> "EventIn":
-        if (self.filing is None) == (self.publication is None):
-            raise FieldErrors([("filing", "name exactly one of filing and publication")])
-        return self
-
-    @field_validator("id")
-    @classmethod
-    def _uuid(cls, v: str) -> str:
-        try:
-            return str(uuid.UUID(v))
-        except ValueError:
-            raise ValueError("must be a UUID") from None
-
-
-class EventsIn(Body):
-    events: list[EventIn] = Field(min_length=1, max_length=100)
-
-
-class CommentIn(Body):
-    text: Text(1, 2000, multiline=True)
-
-
-class EvaluationIn(Body):
-    score: int = Field(ge=1, le=5)
-    feedback: Optional[Text(0, 2000, multiline=True)] = None
 
 
 class FieldErrors(ValueError):

@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.documents import filings
-from chalicelib.core.auth import SIDES, Caller, require
+from chalicelib.core.auth import Caller, require
+from chalicelib.core.vocabulary import SIDES
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Forbidden, Invalid, NotFound
 from chalicelib.core.models import Evaluation
@@ -18,6 +19,12 @@ from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
 
 PREFIX = "FEEDBACK"
+EVALUATION = "EVAL#"  # sort-key prefix of the evaluations in a filing's partition
+
+
+def evaluation_key(filing_id: str, user: str) -> tuple[str, str]:
+    """One user's evaluation of one filing (a second evaluation replaces the first)."""
+    return filings.key(filing_id), f"{EVALUATION}{user}"
 
 
 def index(evaluation: Evaluation) -> None:
@@ -42,7 +49,7 @@ def filing_evaluations(caller: Caller | None, filing_id: str, limit: int, cursor
     filing = filings.get(caller, filing_id)
     caller = _reader(caller, filing.province)
     scope = scope_of("EVALUATIONS", filing=filing_id)
-    results = Evaluation.query(filings.key(filing_id), Evaluation.sk.startswith("EVAL#"),
+    results = Evaluation.query(filings.key(filing_id), Evaluation.sk.startswith(EVALUATION),
                                last_evaluated_key=decode_cursor(cursor, scope, secret), page_size=min(limit + 1, 200))
     page = take_page(results, limit, lambda e: {"pk": {"S": e.pk}, "sk": {"S": e.sk}}, scope, secret)
     return page.to_dict(lambda e: render(e, caller))

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Optional
+
+from pydantic import Field, StringConstraints, model_validator
 
 from chalicelib.core import audit
 from chalicelib.documents import lifecycle
@@ -14,14 +16,65 @@ from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import ApplicationUpdate, Filing
 from chalicelib.core.paging import Page
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
-from chalicelib.core.schemas import APPLICATION_PROGRESSION, FILING_KINDS, ApplicationChangeIn, FilingIn, ReviewIn
+from chalicelib.core.schemas import Body, FieldErrors, IndustryCode, ProvinceCode, Text
+from chalicelib.core.vocabulary import (ACCESSIBLE_KINDS, APPLICATION_PROGRESSION, FILING_KINDS, REVIEW_STATUSES,
+                                        ApplicationState, FilingKind, ReportType)
+from chalicelib.documents.lifecycle import ReviewIn
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
 PREFIX = "FILINGS"
 
 
+# ---- request bodies ---------------------------------------------------------------------
+
+class FilingIn(Body):
+    kind: FilingKind
+    title: Text(1, 200)
+    province: ProvinceCode = Field(description="6-digit province code from /provinces")
+    unit: Text(1, 100)
+    industry: IndustryCode = Field(description="industry code from /industries")
+    report_type: Optional[ReportType] = None
+    fiscal_funded: bool = False
+    summary: Optional[Text(0, 2000, multiline=True)] = None
+    proves: Optional[str] = Field(default=None, description="for application_proof: the id of the filing it proves")
+    access_url: Optional[Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s]+$")]] = Field(
+        default=None, description=f"for a {' or '.join(ACCESSIBLE_KINDS)}: where it is used (http or https URL)")
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> "FilingIn":
+        problems = []
+        if self.kind != "report" and self.report_type is not None:
+            problems.append(("report_type", "only reports have a report_type"))
+        if self.kind == "application_proof" and not self.proves:
+            problems.append(("proves", "an application_proof names the filing it proves"))
+        if self.kind != "application_proof" and self.proves is not None:
+            problems.append(("proves", "only an application_proof proves another filing"))
+        if self.access_url is not None and self.kind not in ACCESSIBLE_KINDS:
+            problems.append(("access_url", f"only a {' or a '.join(ACCESSIBLE_KINDS)} has an access URL"))
+        if problems:
+            raise FieldErrors(problems)
+        return self
+
+
+class ApplicationChangeIn(Body):
+    status: ApplicationState
+    note: Optional[Text(0, 2000, multiline=True)] = None
+    proof: Optional[Text(1, 64)] = Field(
+        default=None, description="id of an approved application_proof filing of the same province that "
+                                  "proves this result; a change earns points only with its proof attached")
+
+
+# ---- keys ---------------------------------------------------------------------------------
+
+
 def key(filing_id: str) -> str:
+    """The partition of a filing: its own item, its counters, its evaluations and comments."""
     return f"FILING#{filing_id}"
+
+
+def doc_key(filing_id: str) -> tuple[str, str]:
+    """The filing's own item."""
+    return key(filing_id), lifecycle.DOC_SK
 
 
 def create(caller: Caller | None, body: FilingIn, now: datetime) -> Filing:
@@ -79,7 +132,7 @@ def list_page(caller: Caller | None, params: dict[str, str | None], limit: int, 
               secret: str) -> Page:
     """Filings newest first, filtered by province, kind, status, cycle and industry."""
     filters = lifecycle.checked_filters(params, {"province": PROVINCES, "kind": FILING_KINDS,
-                                                 "status": lifecycle.STATUSES, "industry": INDUSTRIES})
+                                                 "status": REVIEW_STATUSES, "industry": INDUSTRIES})
     return lifecycle.list_page(Filing, PREFIX, caller, filters, limit, cursor, secret)
 
 

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Collection, Mapping
+from typing import Any, Collection, Mapping, Optional
 
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.core import audit
 from chalicelib.documents import notifications
-from chalicelib.core.auth import Caller, PROVINCE_ROLES, require, require_province
+from chalicelib.core.auth import Caller, require, require_province
+from chalicelib.core.schemas import Body, Text
+from chalicelib.core.vocabulary import PROVINCE_ROLES, ReviewDecision
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.cycles import Cycle, cycle_by_id, cycle_for
 from chalicelib.core.errors import Conflict, Invalid, NotFound
@@ -16,8 +18,15 @@ from chalicelib.core.models import FactBase
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.store import transaction
 
-STATUSES = ("pending", "approved", "rejected", "withdrawn")
-FILERS = ("filer", "province_admin")
+FILERS = PROVINCE_ROLES  # who files and edits a province's documents
+DOC_SK = "A"  # the sort key of a filing's or publication's own item in its partition
+
+
+# A national admin's decision on a pending filing or publication, or on its proposed revision
+# (no docstring: pydantic would print it in the OpenAPI document).
+class ReviewIn(Body):
+    decision: ReviewDecision
+    note: Optional[Text(0, 2000, multiline=True)] = None
 
 
 def filing_cycle(caller: Caller | None, province: str, now: datetime) -> tuple[Caller, Cycle]:

@@ -22,6 +22,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso, sortable
 from chalicelib.core.models import Record
 from chalicelib.core.paging import decode_cursor, encode_cursor, scope_of
+from chalicelib.core.store import cancelled_by_condition
 
 KIND = "notification"
 TOPICS = ("review_decision", "annual_form_window_opens", "annual_form_window_closing")
@@ -103,6 +104,6 @@ def remind_province_admins(now: datetime) -> int:
                 note.save(condition=Record.pk.does_not_exist())
                 written += 1
             except PutError as error:
-                if getattr(error, "cause_response_code", None) != "ConditionalCheckFailedException":
+                if not cancelled_by_condition(error):
                     raise
     return written

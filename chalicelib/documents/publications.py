@@ -11,13 +11,29 @@ from chalicelib.core.clock import iso
 from chalicelib.core.models import Publication
 from chalicelib.core.paging import Page
 from chalicelib.core.reference import PROVINCES
-from chalicelib.core.schemas import PUBLICATION_KINDS, PublicationIn, ReviewIn
+from chalicelib.core.schemas import Body, ProvinceCode, Text
+from chalicelib.core.vocabulary import PUBLICATION_KINDS, REVIEW_STATUSES, PublicationKind
+from chalicelib.documents.lifecycle import ReviewIn
 
 PREFIX = "PUBS"
 
 
+class PublicationIn(Body):
+    kind: PublicationKind
+    title: Text(1, 200)
+    province: ProvinceCode
+    body: Text(1, 20000, multiline=True)
+
+
+
 def key(publication_id: str) -> str:
+    """The partition of a publication: its own item and its counters."""
     return f"PUB#{publication_id}"
+
+
+def doc_key(publication_id: str) -> tuple[str, str]:
+    """The publication's own item."""
+    return key(publication_id), lifecycle.DOC_SK
 
 
 def create(caller: Caller | None, body: PublicationIn, now: datetime) -> Publication:
@@ -60,7 +76,7 @@ def list_page(caller: Caller | None, params: dict[str, str | None], limit: int, 
               secret: str) -> Page:
     """Publications newest first, filtered by province, kind, status and cycle."""
     filters = lifecycle.checked_filters(params, {"province": PROVINCES, "kind": PUBLICATION_KINDS,
-                                                 "status": lifecycle.STATUSES})
+                                                 "status": REVIEW_STATUSES})
     return lifecycle.list_page(Publication, PREFIX, caller, filters, limit, cursor, secret)
 
 

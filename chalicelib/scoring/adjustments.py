@@ -17,8 +17,8 @@ from chalicelib.core import audit
 from chalicelib.scoring import scheme
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
-from chalicelib.core.cycles import cycle_by_id
-from chalicelib.core.errors import Invalid, NotFound
+from chalicelib.core.cycles import cycle_or_404
+from chalicelib.core.errors import Invalid
 from chalicelib.core.models import Record
 from chalicelib.core.store import transaction
 from chalicelib.core.schemas import Body, ProvinceCode, Text
@@ -48,8 +48,7 @@ def record(caller: Caller | None, cycle_id: str, body: AdjustmentIn, indicator_i
            now: datetime) -> dict[str, Any]:
     """Keep one adjustment (national admins); `indicator_ids` are those of the current scheme."""
     caller = require(caller, "national_admin")
-    if cycle_by_id(cycle_id) is None:
-        raise NotFound(f"No cycle {cycle_id}")
+    cycle_or_404(cycle_id)
     if body.indicator != TOTAL and body.indicator not in indicator_ids:
         raise Invalid(f"Unknown indicator {body.indicator!r}",
                       errors=[{"field": "indicator", "message": "not an indicator of the current scheme, nor 'total'"}])
@@ -71,8 +70,7 @@ def of_cycle(cycle_id: str) -> list[dict[str, Any]]:
 
 def list_for(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
     require(caller, "national_admin")
-    if cycle_by_id(cycle_id) is None:
-        raise NotFound(f"No cycle {cycle_id}")
+    cycle_or_404(cycle_id)
     return of_cycle(cycle_id)
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Mapping, Optional
 from pydantic import StringConstraints
 
 from chalicelib.core import audit
+from chalicelib.documents import filings
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import BadRequest, Conflict, Invalid, NotFound
@@ -27,7 +28,7 @@ from chalicelib.core.reference import INDUSTRIES, PROVINCES
 from chalicelib.core.schemas import Body
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
-PUBLISHED = "PUBLISHED"
+PUBLISHED = "PUBLISHED"  # partition of the current-publication pointers, one per scope
 ENTITY = "scoring_publication"
 RANKING_SHOWN = 32  # the notice names every unit's rank; the list is short enough to print whole
 
@@ -44,6 +45,11 @@ def scope_key(cycle_id: str, population: str | None = None) -> str:
     return cycle_id if population is None else f"{population}#{cycle_id}"
 
 
+def published_key(scope: str) -> tuple[str, str]:
+    """The pointer to the scope's current publication (what /scores shows the public)."""
+    return PUBLISHED, scope
+
+
 def announcements_pk(scope: str) -> str:
     return f"ANNOUNCEMENTS#{scope}"
 
@@ -51,7 +57,7 @@ def announcements_pk(scope: str) -> str:
 def current(scope: str) -> Record | None:
     """The scope's current publication pointer (None before the first publication)."""
     try:
-        return Record.get(PUBLISHED, scope, consistent_read=True)
+        return Record.get(*published_key(scope), consistent_read=True)
     except Record.DoesNotExist:
         return None
 
@@ -66,7 +72,7 @@ def _industries_of(projects: list[Mapping[str, Any]]) -> dict[str, str]:
     missing = [p["filing"] for p in projects if not p.get("industry")]
     if not missing:
         return {}
-    return {f.id: f.industry for f in Filing.batch_get([(f"FILING#{i}", "A") for i in missing])}
+    return {f.id: f.industry for f in Filing.batch_get([filings.doc_key(i) for i in missing])}
 
 
 def announcement(cycle_id: str, header: Mapping[str, Any], ranking: list[Mapping[str, Any]], seq: int,
@@ -127,7 +133,7 @@ def publish(caller: Caller | None, cycle_id: str, header: Mapping[str, Any], ran
     data = {"run_id": run_id, "cycle": cycle_id, "published_at": iso(now), "published_by": caller.sub,
             "seq": seq, "reason": reason, "supersedes": supersedes}
     if pointer is None:
-        pointer = Record(PUBLISHED, scope, kind="published_run", created_at=now)
+        pointer = Record(*published_key(scope), kind="published_run", created_at=now)
     pointer.data, pointer.updated_at = data, now
     action = "superseded" if before else "published"
     try:

@@ -8,7 +8,7 @@ read them; the public sees only the points they earn in published scores.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import ConfigDict, Field, model_validator
@@ -23,6 +23,8 @@ from chalicelib.core.store import TransactWriteError, transaction
 from chalicelib.core.schemas import Body, Text
 
 FIRST_YEAR = 2023  # the first cycle closed on 30 September 2023
+# The form window: from this day of October to the month's end, China time.
+WINDOW_MONTH, WINDOW_OPENS_ON = 10, 15
 
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 Money = Annotated[float, Field(ge=0, le=10_000_000, description="10k yuan (万元)")]
@@ -86,7 +88,15 @@ class AnnualFormIn(Body):
 
 def window(year: int) -> tuple[datetime, datetime]:
     """[opens, closes) of the form window of `year` in China time: 15 Oct 00:00 to 1 Nov 00:00."""
-    return datetime(year, 10, 15, tzinfo=CHINA), datetime(year, 11, 1, tzinfo=CHINA)
+    closes = (year + 1, 1) if WINDOW_MONTH == 12 else (year, WINDOW_MONTH + 1)
+    return datetime(year, WINDOW_MONTH, WINDOW_OPENS_ON, tzinfo=CHINA), datetime(*closes, 1, tzinfo=CHINA)
+
+
+def window_text() -> str:
+    """The window's days as prose, "15–31 October" (the same every year)."""
+    opens, closes = window(FIRST_YEAR)
+    last_day = closes - timedelta(days=1)
+    return f"{opens.day}–{last_day.day} {opens:%B}"
 
 
 def parse_year(raw: str) -> int:
@@ -103,14 +113,14 @@ def _province(code: str) -> str:
 
 
 def check_window(year: int, now: datetime) -> None:
-    """409 outside 15–31 October of `year`, saying when the window opens or that it closed."""
+    """409 outside the window of `year` (window_text), saying when it opens or that it closed."""
     opens, closes = window(year)
     if now < opens:
         raise Conflict(f"The {year} annual form window opens at {iso(opens)} "
-                       f"(15–31 October {year}, China time)", opens_at=iso(opens), closes_at=iso(closes))
+                       f"({window_text()} {year}, China time)", opens_at=iso(opens), closes_at=iso(closes))
     if now >= closes:
         raise Conflict(f"The {year} annual form window closed at {iso(closes)} "
-                       f"(it was open 15–31 October {year}, China time)", opens_at=iso(opens), closes_at=iso(closes))
+                       f"(it was open {window_text()} {year}, China time)", opens_at=iso(opens), closes_at=iso(closes))
 
 
 def key(province: str) -> str:

@@ -11,9 +11,11 @@ from datetime import datetime
 from typing import Any, Optional
 
 from chalicelib.core import audit
+from chalicelib.documents import filings
+from chalicelib.scoring import announcements
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
-from chalicelib.core.cycles import cycle_by_id
+from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
@@ -35,7 +37,7 @@ def _filing(filing: Filing | str) -> Filing:
     if isinstance(filing, Filing):
         return filing
     try:
-        return Filing.get(f"FILING#{filing}", "A")
+        return Filing.get(*filings.doc_key(filing))
     except Filing.DoesNotExist:
         raise Invalid(f"No filing {filing}", errors=[{"field": "filing", "message": "no such filing"}]) from None
 
@@ -50,8 +52,7 @@ def record_excellent(cycle_id: str, filing: Filing | str, caller: Caller | None,
     """
     if source not in SOURCES:
         raise ValueError(f"source must be one of {SOURCES}")
-    if cycle_by_id(cycle_id) is None:
-        raise NotFound(f"No cycle {cycle_id}")
+    cycle_or_404(cycle_id)
     found = _filing(filing)
     if found.status != "approved":
         raise Conflict(f"Filing {found.id} is {found.status}; only approved filings can be excellent projects")
@@ -75,8 +76,7 @@ def record_excellent(cycle_id: str, filing: Filing | str, caller: Caller | None,
 def record_direct(caller: Caller | None, cycle_id: str, body: ExcellentIn, now: datetime) -> tuple[dict, bool]:
     """The national-admin route: record an excellent project without the selection workflow."""
     caller = require(caller, "national_admin")
-    if cycle_by_id(cycle_id) is None:
-        raise NotFound(f"No cycle {cycle_id}")
+    cycle_or_404(cycle_id)
     return record_excellent(cycle_id, body.filing, caller, now, source="direct", note=body.note)
 
 
@@ -97,11 +97,10 @@ def bonus_points(projects: list[dict[str, Any]], rules: dict[str, float]) -> dic
 def list_for(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
     """National admins always; everyone else once the cycle has published scores (the selection
     is announced with them). 404 for an unknown cycle or before publication."""
-    if cycle_by_id(cycle_id) is None:
-        raise NotFound(f"No cycle {cycle_id}")
+    cycle_or_404(cycle_id)
     if not (caller and caller.is_national_admin):
         try:
-            Record.get("PUBLISHED", cycle_id)
+            Record.get(*announcements.published_key(cycle_id))
         except Record.DoesNotExist:
             raise NotFound(f"Excellent projects of cycle {cycle_id} are announced with its published scores") from None
     projects = excellent_projects(cycle_id)

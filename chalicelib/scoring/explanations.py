@@ -12,6 +12,7 @@ from typing import Any, Mapping
 from chalicelib.usage import counting
 from chalicelib.scoring import scheme as scheme_mod, runs
 from chalicelib.core.auth import Caller, require
+from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import NotFound
 from chalicelib.core.models import Record
 from chalicelib.core.reference import PROVINCES
@@ -75,7 +76,7 @@ def explain(caller: Caller | None, cycle_id: str, run_id: str, province: str) ->
     """One unit's result in one run: indicators → inputs → counters, flags with evidence,
     adjustments with their authors, bonus (national admins)."""
     require(caller, "national_admin")
-    runs.cycle_or_404(cycle_id)
+    cycle_or_404(cycle_id)
     if province not in PROVINCES:
         raise NotFound(f"No provincial unit {province}")
     loaded = runs.load(caller, cycle_id, run_id)

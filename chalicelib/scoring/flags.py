@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from chalicelib.core.clock import iso
 from chalicelib.usage.counting import ACCOUNT_ACTIVITY, MINUTE, unit_of
 from chalicelib.core.cycles import Cycle, cycle_by_id
+from chalicelib.core.vocabulary import NEAR_CUTOFF_TEXT
 
 Flag = dict[str, Any]  # {"kind", "detail"} and, where a check has it, "evidence"
 NAMED_ACCOUNTS = 100  # a flag names at most this many accounts (and says how many there are)
@@ -78,12 +79,12 @@ def concentrated_bursts(accounts: Mapping[str, Mapping[str, int]], rules: Mappin
 
 
 def cutoff_bulk(counters: Mapping[str, int], rules: Mapping[str, Any]) -> list[Flag]:
-    """Many approved filings filed in the last 14 days of the cycle."""
+    """Many approved filings filed within NEAR_CUTOFF of the cycle's end."""
     near, approved = int(counters.get("filings_approved_near_cutoff", 0)), int(counters.get("filings_approved", 0))
     if near >= rules["cutoff_min_filings"] and approved and near / approved >= rules["cutoff_share"]:
         return [{"kind": "filings_near_cutoff",
                  "detail": f"{near} of {approved} approved filings ({near / approved:.0%}) were filed in the "
-                           f"last 14 days of the cycle (threshold {rules['cutoff_share']:.0%}, at least "
+                           f"last {NEAR_CUTOFF_TEXT} of the cycle (threshold {rules['cutoff_share']:.0%}, at least "
                            f"{rules['cutoff_min_filings']})"}]
     return []
 

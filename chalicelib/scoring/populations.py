@@ -22,14 +22,15 @@ from typing import Annotated, Any, Callable
 
 from pydantic import Field, StringConstraints
 
+from chalicelib.documents import filings
 from chalicelib.scoring import announcements, flags, scheme as scheme_mod, runs
 from chalicelib.core import audit
 from chalicelib.usage import counters, counting
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
-from chalicelib.core.cycles import cycles_closing_in
+from chalicelib.core.cycles import cycle_or_404, cycles_closing_in
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
-from chalicelib.core.models import Counter, Filing, Record
+from chalicelib.core.models import Filing, Record
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.schemas import Body, ProvinceCode
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
@@ -49,40 +50,39 @@ def _ind(id, name, inputs, weight, normalise="log_best", **kw) -> dict:
 _REPORTS = {"reports_approved_regional_planning": 1.0, "reports_approved_industry_planning": 1.5,
             "reports_approved_enterprise_operation": 1.5, "reports_approved_rd_activity": 1.2,
             "reports_approved_talent_management": 1.0, "reports_approved_other": 0.8, "reports_approved_none": 0.8}
+
+
+def _default_scheme(name: str, note: str, own_area: dict[str, Any], proof_weight: float) -> dict[str, Any]:
+    """A population's built-in scheme: its own area first, then the application and conduct areas
+    every population shares (only the weight of proofs of application differs); no bonus."""
+    return {"name": name, "note": note, "areas": [
+        own_area,
+        {"id": "application", "name": "应用成效", "indicators": [
+            _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, proof_weight)]},
+        {"id": "conduct", "name": "规范运行", "indicators": [
+            _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 10, "ratio", measure="ratio",
+                 denominator="filings_approved")]},
+    ], "bonus": {"points_per_excellent_project": 0, "cap": 0}}
+
+
 # The built-in version 1 of each population's scheme (platform proposals; national admins store others).
 DEFAULT_SCHEMES: dict[str, dict[str, Any]] = {
-    "service_bases": {
-        "name": "国家级专利导航服务基地评价指标（平台建议稿）",
-        "note": "Service bases are judged on the navigation services they deliver and how they are applied.",
-        "areas": [
-            {"id": "services", "name": "导航服务成果", "indicators": [
-                _ind("reports", "导航报告（按类型加权）", _REPORTS, 35),
-                _ind("databases", "专题数据库", {"filings_approved_database": 1}, 15),
-                _ind("tools", "导航工具", {"filings_approved_tool": 1}, 10)]},
-            {"id": "application", "name": "应用成效", "indicators": [
-                _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, 30)]},
-            {"id": "conduct", "name": "规范运行", "indicators": [
-                _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 10, "ratio", measure="ratio",
-                     denominator="filings_approved")]},
-        ],
-        "bonus": {"points_per_excellent_project": 0, "cap": 0},
-    },
-    "support_institutions": {
-        "name": "专利导航支撑服务机构评价指标（平台建议稿）",
-        "note": "Support institutions are judged on the databases and tools they build and their use.",
-        "areas": [
-            {"id": "support", "name": "支撑能力", "indicators": [
-                _ind("databases", "专题数据库", {"filings_approved_database": 1}, 30),
-                _ind("tools", "导航工具", {"filings_approved_tool": 1}, 25),
-                _ind("reports", "导航报告", _REPORTS, 15)]},
-            {"id": "application", "name": "应用成效", "indicators": [
-                _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, 20)]},
-            {"id": "conduct", "name": "规范运行", "indicators": [
-                _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 10, "ratio", measure="ratio",
-                     denominator="filings_approved")]},
-        ],
-        "bonus": {"points_per_excellent_project": 0, "cap": 0},
-    },
+    "service_bases": _default_scheme(
+        "国家级专利导航服务基地评价指标（平台建议稿）",
+        "Service bases are judged on the navigation services they deliver and how they are applied.",
+        {"id": "services", "name": "导航服务成果", "indicators": [
+            _ind("reports", "导航报告（按类型加权）", _REPORTS, 35),
+            _ind("databases", "专题数据库", {"filings_approved_database": 1}, 15),
+            _ind("tools", "导航工具", {"filings_approved_tool": 1}, 10)]},
+        proof_weight=30),
+    "support_institutions": _default_scheme(
+        "专利导航支撑服务机构评价指标（平台建议稿）",
+        "Support institutions are judged on the databases and tools they build and their use.",
+        {"id": "support", "name": "支撑能力", "indicators": [
+            _ind("databases", "专题数据库", {"filings_approved_database": 1}, 30),
+            _ind("tools", "导航工具", {"filings_approved_tool": 1}, 25),
+            _ind("reports", "导航报告", _REPORTS, 15)]},
+        proof_weight=20),
 }
 NAMES = {PROVINCES_ID: "省级专利导航工作（32个省级单位）", "service_bases": "国家级专利导航服务基地",
          "support_institutions": "专利导航支撑服务机构"}
@@ -121,8 +121,18 @@ def describe() -> list[dict[str, Any]]:
                                           "scheme": f"/populations/{p}/scoring-scheme"}} for p, n in NAMES.items()]
 
 
+def registry_pk(population: str) -> str:
+    return f"POPULATION#{population}"
+
+
+def registry_key(population: str, code: str) -> tuple[str, str]:
+    """A unit's entry in its population's registry (the prefix is the one its counters use)."""
+    return registry_pk(population), f"{counting.UNIT}{code}"
+
+
 def _units(population: str) -> dict[str, dict[str, Any]]:
-    return {r.data["code"]: r.data for r in Record.query(f"POPULATION#{population}", Record.sk.startswith("UNIT#"))}
+    return {r.data["code"]: r.data
+            for r in Record.query(registry_pk(population), Record.sk.startswith(counting.UNIT))}
 
 
 def units(population: str) -> list[dict[str, Any]]:
@@ -142,7 +152,7 @@ def register_unit(caller: Caller | None, population: str, body: UnitIn, now: dat
     data = {**body.model_dump(), "population": population, "registered_by": caller.sub, "registered_at": iso(now)}
     try:
         with transaction() as tx:
-            tx.save(Record(f"POPULATION#{population}", f"UNIT#{body.code}", kind="population_unit", data=data,
+            tx.save(Record(*registry_key(population, body.code), kind="population_unit", data=data,
                            created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
             tx.save(audit.entry("population_unit", f"{population}/{body.code}", "registered", caller, now, data))
     except TransactWriteError as error:
@@ -190,7 +200,7 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
     their province) or a national admin. Its approved filings then count in that unit's runs."""
     caller = require(caller, "national_admin", "province_admin", "filer")
     try:
-        filing = Filing.get(f"FILING#{filing_id}", "A") if len(filing_id) <= 64 else None
+        filing = Filing.get(*filings.doc_key(filing_id)) if len(filing_id) <= 64 else None
     except Filing.DoesNotExist:
         filing = None
     if filing is None:
@@ -221,7 +231,7 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
 # ---- runs ------------------------------------------------------------------------------------
 
 def _runs_pk(population: str, cycle_id: str) -> str:
-    return f"{runs.RUNS}{population}#{cycle_id}"
+    return runs.runs_pk(f"{population}#{cycle_id}")
 
 
 def run(caller: Caller | None, population: str, cycle_id: str, now: datetime) -> dict[str, Any]:
@@ -243,7 +253,7 @@ def year_end(now: datetime) -> list[dict[str, Any]]:
 
 def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, trigger: str) -> dict[str, Any]:
     """Score the population and keep the run whole (header + results + audit in one transaction)."""
-    cycle = runs.cycle_or_404(cycle_id)
+    cycle = cycle_or_404(cycle_id)
     if now < cycle.starts_at:
         raise Conflict(f"Cycle {cycle.id} has not started; it opens at {iso(cycle.starts_at)}")
     registry = _units(population)
@@ -251,10 +261,9 @@ def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, t
         raise Conflict(f"{population} has no registered units to score")
     scheme = current_scheme(population)
     rules = scheme_mod.flag_rules(scheme)
-    numbers = {code: {} for code in registry}
-    keys = [counting.unit_cycle_key(f"{population}#{code}", cycle.id) for code in sorted(registry)]
-    for item in Counter.batch_get(keys):
-        numbers[item.pk.split("#", 2)[2]] = counters._numbers(item)
+    found = counters.read_many({code: counting.unit_cycle_key(f"{population}#{code}", cycle.id)
+                                for code in sorted(registry)})
+    numbers = {code: found.get(code, {}) for code in registry}
     gathered = {code: {"counters": dict(sorted(n.items())), "derived": runs.derived_inputs(n, None),
                        "flags": flags.cutoff_bulk(n, rules)} for code, n in numbers.items()}
     ranked = runs.compute(scheme, gathered, [], [], {c: u["name"] for c, u in registry.items()}, key="unit")
@@ -275,7 +284,7 @@ def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, t
                                data={"run_id": run_id, **header}, created_at=now, updated_at=now),
                         condition=Record.pk.does_not_exist())
                 for r in ranked:
-                    tx.save(Record(f"RUN#{run_id}", r["unit"], kind="scoring_result", data={"run_id": run_id, **r},
+                    tx.save(Record(runs.results_pk(run_id), r["unit"], kind="scoring_result", data={"run_id": run_id, **r},
                                    created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
                 tx.save(audit.entry("scoring_run", run_id, "scored", caller, now,
                                     {"population": population, "cycle": cycle.id, "provisional": provisional,
@@ -309,7 +318,7 @@ def scores(caller: Caller | None, population: str, cycle_id: str, run_id: str | 
     the latest run or the one named."""
     if population_or_404(population) == PROVINCES_ID:
         return runs.render(runs.load(caller, cycle_id, run_id))
-    runs.cycle_or_404(cycle_id)
+    cycle_or_404(cycle_id)
     pointer = announcements.current(announcements.scope_key(cycle_id, population))
     published = pointer.data if pointer else None
     admin = caller is not None and caller.is_national_admin
@@ -323,7 +332,7 @@ def scores(caller: Caller | None, population: str, cycle_id: str, run_id: str | 
             raise NotFound(f"{population} has not been scored for cycle {cycle_id} yet")
         run_id = latest.sk
     header = _header(population, cycle_id, run_id)
-    rows = sorted((r.data for r in Record.query(f"RUN#{run_id}")), key=lambda r: r["rank"])
+    rows = runs.ranked_results(run_id)
     shown = ("unit", "name", "rank", "total", "areas", "indicators", "flags") + (("inputs",) if admin else ())
     return {"run_id": run_id, "population": population, "cycle": cycle_id, "scheme_version": header["scheme_version"],
             "scheme_name": header["scheme"]["name"], "provisional": header["provisional"],
@@ -337,9 +346,9 @@ def publish(caller: Caller | None, population: str, cycle_id: str, run_id: str, 
     require(caller, "national_admin")
     if population_or_404(population) == PROVINCES_ID:
         return runs.publish(caller, cycle_id, run_id, reason, now)
-    runs.cycle_or_404(cycle_id)
+    cycle_or_404(cycle_id)
     header = _header(population, cycle_id, run_id)
-    ranking = sorted((r.data for r in Record.query(f"RUN#{run_id}")), key=lambda r: r["rank"])
+    ranking = runs.ranked_results(run_id)
     record, _ = announcements.publish(caller, cycle_id, header, ranking, reason, now, subject=NAMES[population])
     return _summary(header, record)
 

@@ -28,23 +28,30 @@ from chalicelib.core import audit
 from chalicelib.usage import counters, counting
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
-from chalicelib.core.cycles import Cycle, cycle_by_id, cycles_closing_in
+from chalicelib.core.cycles import Cycle, cycle_or_404, cycles_closing_in
 from chalicelib.core.errors import Conflict, Invalid, NotFound
-from chalicelib.core.models import Counter, Record
+from chalicelib.core.models import Record
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.reference import PROVINCES
+from chalicelib.core.vocabulary import SIDES
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
 RUNS = "RUNS#"
-PUBLISHED = announcements.PUBLISHED
-SIDES = scheme_mod.SIDES
 
 
-def cycle_or_404(cycle_id: str) -> Cycle:
-    cycle = cycle_by_id(cycle_id)
-    if cycle is None:
-        raise NotFound(f"No cycle {cycle_id}; see /cycles")
-    return cycle
+def runs_pk(scope: str) -> str:
+    """The partition of a scope's run headers (a cycle, or "<population>#<cycle>"), sort key the run id."""
+    return f"{RUNS}{scope}"
+
+
+def results_pk(run_id: str) -> str:
+    """The partition of one run's results, one item per unit."""
+    return f"RUN#{run_id}"
+
+
+def ranked_results(run_id: str) -> list[dict[str, Any]]:
+    """The run's results, best rank first."""
+    return sorted((r.data for r in Record.query(results_pk(run_id))), key=lambda r: r["rank"])
 
 
 # ---- inputs --------------------------------------------------------------------------
@@ -134,22 +141,18 @@ def spike_months(cycle: Cycle) -> list[str]:
 def _months(cycle: Cycle) -> dict[str, dict[str, dict[str, int]]]:
     """province → month → usage counters, read by exact key (BatchGet: 32 × 24 keys for a one-year
     cycle). A Query per unit would read the same items but cost a request per unit."""
-    keys = [(f"PROV#{code}", f"MONTH#{m}") for code in PROVINCES for m in spike_months(cycle)]
+    found = counters.read_many({(code, m): counting.province_month_key(code, m)
+                                for code in PROVINCES for m in spike_months(cycle)})
     out: dict[str, dict[str, dict[str, int]]] = {}
-    for item in Counter.batch_get(keys):
-        raw = item.n.as_dict() if item.n is not None else {}
-        out.setdefault(item.pk.split("#", 1)[1], {})[item.sk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
+    for (code, month), numbers in found.items():
+        out.setdefault(code, {})[month] = numbers
     return out
 
 
 def _units_of(users: set[str]) -> dict[str, dict[str, int]]:
     """account → counted activity per "<cycle>#<province>", for the swarm candidates only
     (BatchGet by exact key: one request per 100 candidates, none when there are none)."""
-    out: dict[str, dict[str, int]] = {}
-    for item in Counter.batch_get([counting.account_units_key(u) for u in sorted(users)]):
-        raw = item.n.as_dict() if item.n is not None else {}
-        out[item.pk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
-    return out
+    return counters.read_many({u: counting.account_units_key(u) for u in sorted(users)})
 
 
 def _evidence(months: Mapping[str, Mapping[str, int]], accounts: Mapping[str, Mapping[str, int]],
@@ -277,7 +280,7 @@ def compute(scheme: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]],
 # ---- runs ----------------------------------------------------------------------------
 
 def _next_run_id(cycle: Cycle) -> str:
-    latest = next(iter(Record.query(RUNS + cycle.id, scan_index_forward=False, limit=1)), None)
+    latest = next(iter(Record.query(runs_pk(cycle.id), scan_index_forward=False, limit=1)), None)
     seq = int(latest.sk.rsplit("-", 1)[1]) + 1 if latest else 1
     return f"run-{cycle.id}-{seq:04d}"
 
@@ -303,9 +306,9 @@ def run(cycle_id: str, caller: Caller | None, now: datetime, trigger: str = "api
     }
     for _ in range(3):  # two runs started at once: the loser takes the next sequence number
         run_id = _next_run_id(cycle)
-        items = [Record(RUNS + cycle.id, run_id, kind="scoring_run", data={"run_id": run_id, **header},
+        items = [Record(runs_pk(cycle.id), run_id, kind="scoring_run", data={"run_id": run_id, **header},
                         created_at=now, updated_at=now)]
-        items += [Record(f"RUN#{run_id}", r["province"], kind="scoring_result", data={"run_id": run_id, **r},
+        items += [Record(results_pk(run_id), r["province"], kind="scoring_result", data={"run_id": run_id, **r},
                          created_at=now, updated_at=now) for r in ranked]
         try:
             with transaction() as tx:
@@ -329,14 +332,14 @@ def year_end(now: datetime) -> list[dict[str, Any]]:
 
 def _published(cycle_id: str) -> dict[str, Any] | None:
     try:
-        return Record.get(PUBLISHED, cycle_id).data
+        return Record.get(*announcements.published_key(cycle_id)).data
     except Record.DoesNotExist:
         return None
 
 
 def _header(cycle_id: str, run_id: str) -> dict[str, Any]:
     try:
-        return Record.get(RUNS + cycle_id, run_id).data
+        return Record.get(runs_pk(cycle_id), run_id).data
     except Record.DoesNotExist:
         raise NotFound(f"No scoring run {run_id} of cycle {cycle_id}") from None
 
@@ -355,7 +358,7 @@ def publish(caller: Caller | None, cycle_id: str, run_id: str, reason: str | Non
     require(caller, "national_admin")
     cycle_or_404(cycle_id)
     header = _header(cycle_id, run_id)
-    ranking = sorted((r.data for r in Record.query(f"RUN#{run_id}")), key=lambda r: r["rank"])
+    ranking = ranked_results(run_id)
     record, _ = announcements.publish(caller, cycle_id, header, ranking, reason, now)
     return {**summary(header, record), "announcement": f"/cycles/{cycle_id}/announcement"}
 
@@ -367,7 +370,7 @@ def list_runs(caller: Caller | None, cycle_id: str, limit: int, cursor: str | No
     published = _published(cycle_id)
     scope = scope_of("scoring-runs", cycle=cycle_id)
     start = decode_cursor(cursor, scope, secret)
-    results = Record.query(RUNS + cycle_id, scan_index_forward=False, last_evaluated_key=start,
+    results = Record.query(runs_pk(cycle_id), scan_index_forward=False, last_evaluated_key=start,
                            page_size=min(limit + 1, 200))
     page = take_page(results, limit, lambda r: {"pk": {"S": r.pk}, "sk": {"S": r.sk}}, scope, secret)
     return Page(page.items, page.next_cursor).to_dict(lambda r: summary(r.data, published))
@@ -388,12 +391,12 @@ def load(caller: Caller | None, cycle_id: str, run_id: str | None) -> dict[str, 
             raise NotFound(f"Cycle {cycle_id} has no published scores yet")
         run_id = published["run_id"]
     elif run_id is None:
-        latest = next(iter(Record.query(RUNS + cycle_id, scan_index_forward=False, limit=1)), None)
+        latest = next(iter(Record.query(runs_pk(cycle_id), scan_index_forward=False, limit=1)), None)
         if latest is None:
             raise NotFound(f"Cycle {cycle_id} has not been scored yet")
         run_id = latest.sk
     header = _header(cycle_id, run_id)
-    results = sorted((r.data for r in Record.query(f"RUN#{run_id}")), key=lambda r: r["rank"])
+    results = ranked_results(run_id)
     return {"header": header, "published": published, "results": results, "admin": admin}
 
 

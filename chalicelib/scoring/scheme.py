@@ -29,25 +29,20 @@ from chalicelib.core import audit
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.schemas import Text
-from chalicelib.usage.counting import PUBLICATION_USAGE_NAMES
+from chalicelib.usage.counting import APPROVED_NAMES, PUBLICATION_USAGE_NAMES, USAGE_NAMES
+from chalicelib.core.vocabulary import NEAR_CUTOFF_TEXT
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Record
 from chalicelib.core.store import TransactWriteError, transaction
 
 PK = "SCHEME"
 DEFAULT_VERSION = 1
-SIDES = ("government", "enterprise", "university", "research_institute")
 
 # Inputs an indicator may read: counter names of the province×cycle item, plus facts the run derives.
+# Derived from counting.py's names, so a new kind, report type or side is an input at once.
 COUNTER_INPUTS = (
-    ["views_total", "views_unique", "downloads_total", "downloads_unique", "likes", "favorites", "comments",
-     "application_updates", "evaluations", "evaluation_score_sum"]
-    + [f"evaluations_{s}" for s in SIDES] + [f"evaluation_score_sum_{s}" for s in SIDES]
-    + ["filings_approved", "filings_approved_fiscal", "filings_approved_near_cutoff", "publications_approved"]
-    + [f"filings_approved_{k}" for k in ("report", "database", "tool", "application_proof")]
-    + [f"reports_approved_{t}" for t in ("regional_planning", "industry_planning", "enterprise_operation",
-                                           "rd_activity", "talent_management", "other", "none")]
-    + [f"publications_approved_{k}" for k in ("news", "notice", "policy", "navigation_info")]
+    list(USAGE_NAMES)
+    + list(APPROVED_NAMES)
     + list(PUBLICATION_USAGE_NAMES)  # views and downloads of the unit's publications (活跃度)
 )
 DERIVED_INPUTS = (
@@ -55,7 +50,7 @@ DERIVED_INPUTS = (
     "form_completeness",     # share of the form's sections with substance, 0..1
     "form_funding",          # provincial + other navigation funding declared, 10k yuan
     "form_fiscal_projects",  # fiscal-funded navigation projects declared on the form
-    "filings_on_time",       # approved filings not filed in the last 14 days of the cycle
+    "filings_on_time",       # approved filings not filed within NEAR_CUTOFF of the cycle's end
     "evaluation_sides",      # user sides (of 4) with at least one evaluation
 )
 INPUTS = tuple(COUNTER_INPUTS) + DERIVED_INPUTS
@@ -119,7 +114,7 @@ class FlagRulesIn(Strict):
     burst_share: float = Field(0.5, gt=0, le=1, description="share held by the top accounts that flags")
     burst_counters: list[str] = ["evaluations", "likes"]
     cutoff_min_filings: int = Field(20, ge=1)
-    cutoff_share: float = Field(0.5, gt=0, le=1, description="share of approved filings filed in the last 14 days")
+    cutoff_share: float = Field(0.5, gt=0, le=1, description=f"share of approved filings filed in the last {NEAR_CUTOFF_TEXT}")
     swarm_min_accounts: int = Field(20, ge=2, description="puppet swarm: accounts new in the cycle whose whole "
                                     "activity lies on the unit, first acting on it within the window")
     swarm_window_minutes: int = Field(10, ge=1, le=1440, description="puppet swarm: the window, in minutes")
@@ -182,7 +177,7 @@ DEFAULT_SCHEME: dict[str, Any] = {
                       "capped at 1; no form means 0, a form declaring none means 1 (and a flag)."),
             _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 6, "ratio",
                  measure="ratio", denominator="filings_approved",
-                 note="Share of approved filings filed before the last 14 days of the cycle."),
+                 note=f"Share of approved filings filed before the last {NEAR_CUTOFF_TEXT} of the cycle."),
         ]},
         {"id": "application", "name": "应用成效", "indicators": [
             _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, 9),

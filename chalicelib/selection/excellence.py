@@ -12,29 +12,31 @@ the same transaction, so a candidate's journey can be read back.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Optional
+from typing import Any, Optional
 
 from pydantic import Field, field_validator
 
 from chalicelib.core import audit
+from chalicelib.documents import filings
 from chalicelib.scoring import bonus
 from chalicelib.selection import home_provinces, subscriptions
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
+from chalicelib.usage import counters
 from chalicelib.usage.counting import filing_key
-from chalicelib.core.cycles import cycle_by_id
+from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
-from chalicelib.core.models import Counter, Filing, Record
+from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import Page, decode_cursor, encode_cursor, scope_of
 from chalicelib.core.reference import INDUSTRIES
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.schemas import Body, IndustryCodes, Text
+from chalicelib.core.vocabulary import CANDIDATE_STATUSES, RESULT_KINDS, SIDES, ResultKind
 
 ENTITY = "excellence_candidate"
 STEPS = ("nominated", "pushed", "expert_score", "confirmed")  # a journey's order within one instant
-STATUSES = ("candidate", "excellent")
-SIDES = ("government", "enterprise", "university", "research_institute")
-ELIGIBLE_KINDS = ("report", "database", "tool")
+STATUSES = CANDIDATE_STATUSES
+ELIGIBLE_KINDS = RESULT_KINDS  # proofs of application are not results and are never selected
 MAX_ID, MAX_SUB = 64, 256
 
 
@@ -43,8 +45,8 @@ MAX_ID, MAX_SUB = 64, 256
 class RulesIn(Body):
     """Screening and ranking rules of the selection (national admins change them)."""
 
-    kinds: list[Literal["report", "database", "tool"]] = Field(
-        default_factory=lambda: list(ELIGIBLE_KINDS), min_length=1, max_length=3,
+    kinds: list[ResultKind] = Field(
+        default_factory=lambda: list(ELIGIBLE_KINDS), min_length=1, max_length=len(RESULT_KINDS),
         description="result kinds that may become candidates")
     min_evaluations: int = Field(default=3, ge=0, le=10000,
                                  description="online evaluations a filing needs before it can be screened in")
@@ -86,8 +88,13 @@ class ExpertScoreIn(Body):
 RULES_KEY = ("EXCELLENCE", "RULES")
 
 
+def candidates_pk(cycle_id: str) -> str:
+    """The partition holding every candidate of one cycle (sort key: the filing id)."""
+    return f"CANDIDATE#{cycle_id}"
+
+
 def candidate_key(cycle_id: str, filing_id: str) -> tuple[str, str]:
-    return f"CANDIDATE#{cycle_id}", filing_id
+    return candidates_pk(cycle_id), filing_id
 
 
 def score_key(cycle_id: str, filing_id: str, expert: str) -> tuple[str, str]:
@@ -105,16 +112,15 @@ def _get(key: tuple[str, str]) -> Record | None:
         return None
 
 
-def _cycle(cycle_id: str):
-    cycle = cycle_by_id(cycle_id)
-    if cycle is None:
-        raise NotFound(f"No cycle {cycle_id}")
-    return cycle
+def find_candidate(cycle_id: str, filing_id: str) -> Record | None:
+    """The filing's candidate record of the cycle, None when it is not a candidate."""
+    return _get(candidate_key(cycle_id, filing_id))
 
 
-def _candidate(cycle_id: str, filing_id: str) -> Record:
-    _cycle(cycle_id)
-    found = _get(candidate_key(cycle_id, filing_id)) if len(filing_id) <= MAX_ID else None
+def candidate_or_404(cycle_id: str, filing_id: str) -> Record:
+    """The filing's candidate record of the cycle; 404 for an unknown cycle or a non-candidate."""
+    cycle_or_404(cycle_id)
+    found = find_candidate(cycle_id, filing_id) if len(filing_id) <= MAX_ID else None
     if found is None:
         raise NotFound(f"Filing {filing_id} is not a candidate of cycle {cycle_id}")
     return found
@@ -126,11 +132,7 @@ def _entity_id(cycle_id: str, filing_id: str) -> str:
 
 def evaluations_of(filing_id: str) -> dict[str, int]:
     """The filing's evaluation counters (missing means none yet)."""
-    try:
-        raw = Counter.get(*filing_key(filing_id)).n
-    except Counter.DoesNotExist:
-        return {}
-    return {k: int(v) for k, v in (raw.as_dict() if raw is not None else {}).items()}
+    return counters.values(*filing_key(filing_id))
 
 
 # ---- rules -----------------------------------------------------------------------------
@@ -163,13 +165,9 @@ def put_rules(caller: Caller | None, body: RulesIn, now: datetime) -> dict[str, 
     doc = _get(RULES_KEY) or Record(*RULES_KEY, kind="excellence_rules", created_at=now)
     before = doc.data
     doc.data, doc.updated_at = body.model_dump(), now
-    try:
-        with transaction() as tx:
-            tx.save(doc)
-            tx.save(audit.entry("excellence_rules", "current", "replaced", caller, now,
-                                {"from": before, "to": doc.data}))
-    except TransactWriteError:
-        raise Conflict("The rules changed meanwhile; read them again and retry") from None
+    audit.replace(doc, audit.entry("excellence_rules", "current", "replaced", caller, now,
+                                   {"from": before, "to": doc.data}),
+                  "The rules changed meanwhile; read them again and retry")
     return describe_rules()
 
 
@@ -193,13 +191,9 @@ def put_fields(caller: Caller | None, expert: str, body: ExpertFieldsIn, now: da
     before = doc.data["industries"] if doc.data else []
     doc.data = {"expert": expert, "industries": body.industries, "assigned_by": caller.sub, "assigned_at": iso(now)}
     doc.updated_at = now
-    try:
-        with transaction() as tx:
-            tx.save(doc)
-            tx.save(audit.entry("expert_fields", expert, "assigned", caller, now,
-                                {"from": before, "to": body.industries}))
-    except TransactWriteError:
-        raise Conflict("The assignment changed meanwhile; read it again and retry") from None
+    audit.replace(doc, audit.entry("expert_fields", expert, "assigned", caller, now,
+                                   {"from": before, "to": body.industries}),
+                  "The assignment changed meanwhile; read it again and retry")
     return doc.data
 
 
@@ -235,12 +229,12 @@ def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: date
     Nominating again changes nothing but finishes an interrupted push.
     """
     caller = require(caller, "national_admin")
-    _cycle(cycle_id)
+    cycle_or_404(cycle_id)
     try:
-        filing = Filing.get(f"FILING#{body.filing}", "A")
+        filing = Filing.get(*filings.doc_key(body.filing))
     except Filing.DoesNotExist:
         raise Invalid(f"No filing {body.filing}", errors=[{"field": "filing", "message": "no such filing"}]) from None
-    existing = _get(candidate_key(cycle_id, filing.id))
+    existing = find_candidate(cycle_id, filing.id)
     if existing is not None:
         return render(_push(existing, caller, now)), False
     current = rules()
@@ -263,7 +257,7 @@ def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: date
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
             raise
-        return render(_push(_candidate(cycle_id, filing.id), caller, now)), False
+        return render(_push(candidate_or_404(cycle_id, filing.id), caller, now)), False
     return render(_push(Record.get(*candidate_key(cycle_id, filing.id), consistent_read=True), caller, now)), True
 
 
@@ -272,8 +266,7 @@ def _push(candidate: Record, caller: Caller, now: datetime) -> Record:
     data = candidate.data
     filing = {k: data[k] for k in ("title", "kind", "industry", "province", "unit", "cycle")}
     filing["id"] = data["filing"]
-    approved_at = _approved_at(data["filing"], now)
-    item = subscriptions.item_data(filing, approved_at, "candidate", now, cycle=data["cycle"])
+    item = subscriptions.item_data(filing, approved_at(data["filing"], now), "candidate", now, cycle=data["cycle"])
     delivered = subscriptions.push(filing, item, now)
     if not delivered and data["pushed_at"] is not None:
         return candidate
@@ -289,9 +282,10 @@ def _push(candidate: Record, caller: Caller, now: datetime) -> Record:
     return candidate
 
 
-def _approved_at(filing_id: str, now: datetime) -> datetime:
+def approved_at(filing_id: str, now: datetime) -> datetime:
+    """When the filing was first approved (what a push is dated by); `now` when unknown."""
     try:
-        filing = Filing.get(f"FILING#{filing_id}", "A")
+        filing = Filing.get(*filings.doc_key(filing_id))
     except Filing.DoesNotExist:
         return now
     return filing.first_approved_at or filing.reviewed_at or now
@@ -307,7 +301,7 @@ def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScor
     province (conflict of interest); 409 once the candidate is confirmed.
     """
     caller = require(caller, "expert")
-    candidate = _candidate(cycle_id, filing_id)
+    candidate = candidate_or_404(cycle_id, filing_id)
     data = candidate.data
     if data["industry"] not in assigned_fields(caller.sub):
         raise Forbidden(f"Industry field {data['industry']} is not assigned to you; a national admin assigns "
@@ -344,7 +338,7 @@ def expert_scores(cycle_id: str, filing_id: str | None = None) -> dict[str, list
 def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> dict[str, Any]:
     """Confirm a candidate as an excellent project (national admins): it adds bonus points to its province."""
     caller = require(caller, "national_admin")
-    candidate = _candidate(cycle_id, filing_id)
+    candidate = candidate_or_404(cycle_id, filing_id)
     if candidate.data["status"] == "excellent":
         return render(candidate)
     needed = rules()["min_expert_scores"]
@@ -392,14 +386,10 @@ def expert_summary(scores: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _library_rows(cycle_id: str, industry: str | None, status: str | None) -> list[dict[str, Any]]:
     current = rules()
-    candidates = [c for c in Record.query(f"CANDIDATE#{cycle_id}")
+    candidates = [c for c in Record.query(candidates_pk(cycle_id))
                   if (industry is None or c.data["industry"] == industry)
                   and (status is None or c.data["status"] == status)]
-    numbers = {}
-    keys = [filing_key(c.sk) for c in candidates]
-    for counter in Counter.batch_get(keys) if keys else ():
-        raw = counter.n.as_dict() if counter.n is not None else {}
-        numbers[counter.pk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
+    numbers = counters.read_many({c.sk: filing_key(c.sk) for c in candidates})
     scores = expert_scores(cycle_id)
     rows = []
     for c in candidates:
@@ -417,7 +407,7 @@ def library(caller: Caller | None, cycle_id: str, industry: str | None, status: 
             cursor: str | None, secret: str) -> dict[str, Any]:
     """The cycle's candidates ranked by online evaluation, with expert score summaries (admins, experts)."""
     require(caller, "national_admin", "expert")
-    _cycle(cycle_id)
+    cycle_or_404(cycle_id)
     if industry is not None and industry not in INDUSTRIES:
         raise Invalid(f"Unknown industry {industry!r}", errors=[{"field": "industry", "message": "unknown value"}])
     if status is not None and status not in STATUSES:
@@ -442,7 +432,7 @@ def detail(caller: Caller | None, cycle_id: str, filing_id: str) -> dict[str, An
     National admins see every expert's score and comment; an expert sees their own.
     """
     caller = require(caller, "national_admin", "expert")
-    candidate = _candidate(cycle_id, filing_id)
+    candidate = candidate_or_404(cycle_id, filing_id)
     scores = expert_scores(cycle_id, filing_id).get(filing_id, [])
     visible = scores if caller.is_national_admin else [s for s in scores if s["expert"] == caller.sub]
     # Steps of one request share an instant, and the trail orders those randomly.

@@ -18,10 +18,9 @@ from pydantic import Field
 from chalicelib.core import audit
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
-from chalicelib.core.errors import Conflict, Forbidden
+from chalicelib.core.errors import Forbidden
 from chalicelib.core.models import Record
 from chalicelib.core.schemas import Body, ProvinceCode
-from chalicelib.core.store import TransactWriteError, transaction
 
 ENTITY = "home_province"
 REGISTER_PATH = "PUT /experts/{sub}/home-province"
@@ -49,12 +48,8 @@ def register(caller: Caller | None, sub: str, body: HomeProvinceIn, now: datetim
     before = doc.data["province"] if doc.data else None
     doc.data = {"sub": sub, "province": body.province, "registered_by": caller.sub, "registered_at": iso(now)}
     doc.updated_at = now
-    try:
-        with transaction() as tx:
-            tx.save(doc)
-            tx.save(audit.entry(ENTITY, sub, "registered", caller, now, {"from": before, "to": body.province}))
-    except TransactWriteError:
-        raise Conflict("The home province changed meanwhile; read it again and retry") from None
+    audit.replace(doc, audit.entry(ENTITY, sub, "registered", caller, now, {"from": before, "to": body.province}),
+                  "The home province changed meanwhile; read it again and retry")
     return doc.data
 
 

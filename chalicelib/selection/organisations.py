@@ -33,16 +33,18 @@ from chalicelib.core.models import Record
 from chalicelib.core.paging import decode_cursor, scope_of, take_page
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
 from chalicelib.core.schemas import Body, IndustryCodes, ProvinceCode
+from chalicelib.core.vocabulary import Side
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
 # kind → (side its members evaluate as, who registers it)
-KINDS: dict[str, tuple[str, str]] = {
+KINDS: dict[str, tuple[Side, str]] = {
     "demonstration_enterprise": ("enterprise", "national"),   # 全国知识产权优势示范企业
     "pilot_university": ("university", "national"),           # 试点示范高校
     "research_institute": ("research_institute", "national"),  # 科研机构
     "central_department": ("government", "national"),         # 国务院有关部门
     "province_department": ("government", "province"),       # 省级产业、科技、金融、人才部门
 }
+ORGANISATION_KINDS = tuple(KINDS)
 DEPARTMENT_AREAS = ("industry", "science_technology", "finance", "talent")
 NATIONAL = "NATIONAL"
 MEMBER_ROLES = ("user",)
@@ -53,13 +55,12 @@ MAX_ID = 64
 class OrganisationIn(Body):
     """An organisation to invite: its kind (which fixes its side), name, fields and province."""
 
-    kind: Literal["demonstration_enterprise", "pilot_university", "research_institute", "central_department",
-                  "province_department"]
+    kind: Literal[ORGANISATION_KINDS]
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     industries: IndustryCodes = Field(min_length=1, max_length=len(INDUSTRIES),
                                       description="industry codes from /industries pushed to its members")
     province: Optional[ProvinceCode] = Field(None, description="required for a province_department: its province")
-    department_area: Optional[Literal["industry", "science_technology", "finance", "talent"]] = Field(
+    department_area: Optional[Literal[DEPARTMENT_AREAS]] = Field(
         None, description="province_department only: 产业 / 科技 / 金融 / 人才")
 
     @model_validator(mode="after")

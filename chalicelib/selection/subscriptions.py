@@ -15,13 +15,14 @@ record or a second approval pushes nothing twice and never resets the read state
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Iterable, Literal
+from typing import Any, Callable, Iterable
 
 from pydantic import Field, field_validator
 from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 
 from chalicelib.core import audit, streams
+from chalicelib.documents import feedback, filings
 from chalicelib.selection import organisations
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
@@ -29,13 +30,15 @@ from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.core.models import Evaluation, Filing, Record
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.reference import INDUSTRIES
-from chalicelib.core.store import TransactWriteError, transaction
+from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.schemas import Body, IndustryCodes
+from chalicelib.core.vocabulary import RESULT_KINDS, ResultKind
 
-PUSHED_KINDS = ("report", "database", "tool")  # what the seed pushes; proofs of application are not
+PUSHED_KINDS = RESULT_KINDS  # what the seed pushes; proofs of application are not
 SUBSCRIBERS = ("user", "expert")
 REASONS = ("approved", "candidate", "assigned")
 MAX_ID = 64
+FEED_RETRIES = 5  # reads of a feed item that other writes keep changing, before 409
 
 
 class SubscriptionsIn(Body):
@@ -43,8 +46,8 @@ class SubscriptionsIn(Body):
 
     industries: IndustryCodes = Field(max_length=len(INDUSTRIES),
                                   description="industry codes from /industries; [] stops every push")
-    kinds: list[Literal["report", "database", "tool"]] = Field(
-        default_factory=lambda: list(PUSHED_KINDS), min_length=1, max_length=3,
+    kinds: list[ResultKind] = Field(
+        default_factory=lambda: list(PUSHED_KINDS), min_length=1, max_length=len(RESULT_KINDS),
         description="result kinds to push; default all three")
 
     @field_validator("kinds")
@@ -134,10 +137,6 @@ def item_data(filing: dict[str, Any], approved_at: datetime, reason: str, at: da
     }
 
 
-def _conditional_failure(error: PutError) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
 def deliver(user: str, data: dict[str, Any], at: datetime) -> bool:
     """Put one filing in one user's feed; True when that pushed something new.
 
@@ -153,41 +152,46 @@ def deliver(user: str, data: dict[str, Any], at: datetime) -> bool:
         item.save(condition=Record.pk.does_not_exist())
         return True
     except PutError as error:
-        if not _conditional_failure(error):
+        if not cancelled_by_condition(error):
             raise
     if reason == "approved":
         return False
-    for _ in range(5):
-        current = Record.get(feed_pk(user), sk, consistent_read=True)
+
+    def add_reason(current: Record) -> bool:
         if reason in current.data["reasons"]:
             return False
         current.data = {**current.data, "reasons": [*current.data["reasons"], reason], "read_at": None,
                         "pushed_at": iso(at), "candidate_cycle": data.get("candidate_cycle")}
         current.gsi1sk, current.updated_at = f"{sortable(at)}#{sk}", at
-        try:
-            current.save()
-            return True
-        except PutError as error:
-            if not _conditional_failure(error):
-                raise  # lost a race with a read mark: read again
-    raise Conflict("The feed item kept changing; try again")
+        return True
+    return _change(user, sk, add_reason)[1]
 
 
 def remind(user: str, filing_id: str, at: datetime) -> bool:
     """Bring a feed item back to the top, unread, with the time of the reminder; False when absent."""
-    for _ in range(5):
+    def bring_back(current: Record) -> bool:
+        current.data = {**current.data, "read_at": None, "reminded_at": iso(at)}
+        current.gsi1sk, current.updated_at = f"{sortable(at)}#{filing_id}", at
+        return True
+    return _change(user, filing_id, bring_back)[1]
+
+
+def _change(user: str, filing_id: str, change: Callable[[Record], bool]) -> tuple[Record | None, bool]:
+    """Read one feed item, let `change` edit it (False: nothing to write) and save it on the version
+    read, reading again after a lost race; (the item, or None when absent; whether it was written)."""
+    for _ in range(FEED_RETRIES):
         try:
             current = Record.get(feed_pk(user), filing_id, consistent_read=True)
         except Record.DoesNotExist:
-            return False
-        current.data = {**current.data, "read_at": None, "reminded_at": iso(at)}
-        current.gsi1sk, current.updated_at = f"{sortable(at)}#{filing_id}", at
+            return None, False
+        if not change(current):
+            return current, False
         try:
             current.save()
-            return True
+            return current, True
         except PutError as error:
-            if not _conditional_failure(error):
-                raise
+            if not cancelled_by_condition(error):
+                raise  # lost a race with another write of the item (a push, a read mark): read again
     raise Conflict("The feed item kept changing; try again")
 
 
@@ -217,8 +221,8 @@ def render_page(caller: Caller, found: Page) -> dict[str, Any]:
     """Feed items with the filing's current status and whether the caller has evaluated it."""
     ids = [item.sk for item in found.items]
     evaluated = {e.filing: int(e.score) for e in
-                 Evaluation.batch_get([(f"FILING#{i}", f"EVAL#{caller.sub}") for i in ids])} if ids else {}
-    status = {f.id: f.status for f in Filing.batch_get([(f"FILING#{i}", "A") for i in ids])} if ids else {}
+                 Evaluation.batch_get([feedback.evaluation_key(i, caller.sub) for i in ids])} if ids else {}
+    status = {f.id: f.status for f in Filing.batch_get([filings.doc_key(i) for i in ids])} if ids else {}
     return found.to_dict(lambda item: render(item, status.get(item.sk), evaluated.get(item.sk)))
 
 
@@ -234,24 +238,18 @@ def render(item: Record, status: str | None = None, my_score: int | None = None)
 def mark_read(caller: Caller | None, filing_id: str, now: datetime) -> dict[str, Any]:
     """Mark one feed item read (idempotent: the first read time is kept)."""
     caller = _subscriber(caller)
-    for _ in range(5):
-        try:
-            if len(filing_id) > MAX_ID:  # longer than any filing id, and than DynamoDB takes as a key
-                raise Record.DoesNotExist()
-            item = Record.get(feed_pk(caller.sub), filing_id, consistent_read=True)
-        except Record.DoesNotExist:
-            raise NotFound(f"Filing {filing_id} is not in your feed") from None
+
+    def read(item: Record) -> bool:
         if item.data.get("read_at") is not None:
-            return render(item)
+            return False
         item.data = {**item.data, "read_at": iso(now)}
         item.updated_at = now
-        try:
-            item.save()
-            return render(item)
-        except PutError as error:
-            if not _conditional_failure(error):
-                raise
-    raise Conflict("The feed item kept changing; try again")
+        return True
+    # An id longer than any filing id (and than DynamoDB takes as a key) is in no feed.
+    item = _change(caller.sub, filing_id, read)[0] if len(filing_id) <= MAX_ID else None
+    if item is None:
+        raise NotFound(f"Filing {filing_id} is not in your feed")
+    return render(item)
 
 
 # ---- the stream trigger ----------------------------------------------------------------

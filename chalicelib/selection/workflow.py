@@ -18,13 +18,15 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, field_validator
 
 from chalicelib.core import audit
+from chalicelib.documents import feedback, filings
 from chalicelib.selection import excellence, organisations, subscriptions
+from chalicelib.usage import counters
 from chalicelib.usage.counting import filing_key
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso, sortable
-from chalicelib.core.cycles import cycles_until
+from chalicelib.core.cycles import cycle_or_404, cycles_until
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
-from chalicelib.core.models import Counter, Evaluation, Filing, Record
+from chalicelib.core.models import Evaluation, Filing, Record
 from chalicelib.core.schemas import Body
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
@@ -55,7 +57,7 @@ def _filing(filing_id: str) -> Filing:
     try:
         if len(filing_id) > excellence.MAX_ID:
             raise Filing.DoesNotExist()
-        return Filing.get(f"FILING#{filing_id}", "A")
+        return Filing.get(*filings.doc_key(filing_id))
     except Filing.DoesNotExist:
         raise NotFound(f"No filing {filing_id}") from None
 
@@ -65,7 +67,7 @@ def _filing(filing_id: str) -> Filing:
 def declare(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> tuple[dict[str, Any], bool]:
     """The filing's province admin enters it into the cycle's selection; (declaration, new?)."""
     caller = require(caller, "province_admin")
-    excellence._cycle(cycle_id)
+    cycle_or_404(cycle_id)
     filing = _filing(filing_id)
     if not caller.acts_for(filing.province):
         raise Forbidden(f"Filing {filing_id} belongs to {filing.province}; only its province declares it")
@@ -86,11 +88,11 @@ def declare(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
 def withdraw(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> None:
     """The province takes a declaration back, until the result has become a candidate."""
     caller = require(caller, "province_admin")
-    excellence._cycle(cycle_id)
+    cycle_or_404(cycle_id)
     filing = _filing(filing_id)
     if not caller.acts_for(filing.province):
         raise Forbidden(f"Filing {filing_id} belongs to {filing.province}; only its province withdraws it")
-    if excellence._get(excellence.candidate_key(cycle_id, filing.id)) is not None:
+    if excellence.find_candidate(cycle_id, filing.id) is not None:
         raise Conflict(f"Filing {filing_id} is already a candidate; its declaration stands")
     try:
         declared = Record.get(declared_pk(cycle_id), filing.id, consistent_read=True)
@@ -104,34 +106,26 @@ def withdraw(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime
 def declarations(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
     """The cycle's declarations: national admins all, a province admin its own."""
     caller = require(caller, "national_admin", "province_admin")
-    excellence._cycle(cycle_id)
+    cycle_or_404(cycle_id)
     rows = [r.data for r in Record.query(declared_pk(cycle_id))]
     return rows if caller.is_national_admin else [r for r in rows if r["province"] == caller.province]
 
 
 # ---- 初筛: screening -----------------------------------------------------------------------
 
-def _counters(filing_ids: list[str]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for counter in Counter.batch_get([filing_key(i) for i in filing_ids]) if filing_ids else ():
-        raw = counter.n.as_dict() if counter.n is not None else {}
-        out[counter.pk.split("#", 1)[1]] = {k: int(v) for k, v in raw.items()}
-    return out
-
-
 def screening(caller: Caller | None, cycle_id: str) -> dict[str, Any]:
     """Every declared result of the cycle, eligible first, each ineligible one with the rules it broke."""
     require(caller, "national_admin")
-    excellence._cycle(cycle_id)
+    cycle_or_404(cycle_id)
     declared = [r.data for r in Record.query(declared_pk(cycle_id))]
     ids = [d["filing"] for d in declared]
-    filings = {f.id: f for f in Filing.batch_get([(f"FILING#{i}", "A") for i in ids])} if ids else {}
-    numbers = _counters(ids)
-    candidates = {c.sk for c in Record.query(f"CANDIDATE#{cycle_id}")}
+    found = {f.id: f for f in Filing.batch_get([filings.doc_key(i) for i in ids])} if ids else {}
+    numbers = counters.read_many({i: filing_key(i) for i in ids})
+    candidates = {c.sk for c in Record.query(excellence.candidates_pk(cycle_id))}
     current = excellence.rules()
     items = []
     for d in declared:
-        filing = filings[d["filing"]]
+        filing = found[d["filing"]]
         evaluations = numbers.get(filing.id, {}).get("evaluations", 0)
         failures = excellence.screening_failures(filing, cycle_id, current, evaluations)
         items.append({"filing": filing.id, "title": filing.title, "kind": filing.kind, "industry": filing.industry,
@@ -151,7 +145,7 @@ def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: Assignmen
     """Ask invited evaluators to evaluate a candidate; each must belong to an organisation covering
     the candidate's field (422 naming each one that does not; nothing is stored then)."""
     caller = require(caller, "national_admin")
-    candidate = excellence._candidate(cycle_id, filing_id).data
+    candidate = excellence.candidate_or_404(cycle_id, filing_id).data
     industry = candidate["industry"]
     members, errors = {}, []
     for i, evaluator in enumerate(body.evaluators):
@@ -184,14 +178,14 @@ def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: Assignmen
                                 {"evaluators": new}))
     filing = {k: candidate[k] for k in ("title", "kind", "industry", "province", "unit", "cycle")}
     filing["id"] = filing_id
-    item = subscriptions.item_data(filing, excellence._approved_at(filing_id, now), "assigned", now, cycle=cycle_id)
+    item = subscriptions.item_data(filing, excellence.approved_at(filing_id, now), "assigned", now, cycle=cycle_id)
     for evaluator in body.evaluators:  # also finishes the pushes of an interrupted earlier call
         subscriptions.deliver(evaluator, item, now)
     return completion(caller, cycle_id, filing_id, None)
 
 
 def _with_completion(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = [(f"FILING#{r['filing']}", f"EVAL#{r['evaluator']}") for r in rows]
+    keys = [feedback.evaluation_key(r["filing"], r["evaluator"]) for r in rows]
     done = {(e.filing, e.user): e for e in Evaluation.batch_get(keys)} if keys else {}
     out = []
     for r in rows:
@@ -214,7 +208,7 @@ def _tally(rows: list[dict[str, Any]], by: str) -> dict[str, dict[str, int]]:
 def completion(caller: Caller | None, cycle_id: str, filing_id: str | None, evaluator: str | None) -> dict[str, Any]:
     """Assignments of the cycle with completion, per candidate and per evaluator (national admins)."""
     require(caller, "national_admin")
-    excellence._cycle(cycle_id)
+    cycle_or_404(cycle_id)
     condition = Record.sk.startswith(f"{filing_id}#") if filing_id else None
     rows = [r.data for r in Record.query(f"ASSIGN#{cycle_id}", condition)
             if evaluator is None or r.data["evaluator"] == evaluator]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping, TypeVar
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -24,6 +24,8 @@ from chalicelib.usage.counting import Deltas
 from chalicelib.core import observability as obs, streams
 from chalicelib.core.models import Counter, FactBase
 from chalicelib.core.store import transaction
+
+K = TypeVar("K")
 
 MARKER_TTL = timedelta(days=7)  # outlives the stream's 24 h retention: a replay finds its markers
 MAX_TRANSACTION_ITEMS = 100
@@ -37,8 +39,11 @@ class Delivery:
     deltas: Deltas = field(default_factory=dict)
 
 
+MARKER = "SEEN#"  # partition prefix of the applied-delivery markers (not counters)
+
+
 def marker_key(marker: str) -> tuple[str, str]:
-    return f"SEEN#{marker}", "A"
+    return f"{MARKER}{marker}", "A"
 
 
 # ---- computing a record's changes ------------------------------------------------------
@@ -139,7 +144,7 @@ _deserializer = TypeDeserializer()
 def values(pk: str, sk: str) -> dict[str, int]:
     """The numbers under one counter key (empty when nothing was counted yet)."""
     try:
-        return _numbers(Counter.get(pk, sk))
+        return numbers(Counter.get(pk, sk))
     except Counter.DoesNotExist:
         return {}
 
@@ -156,30 +161,48 @@ def province_cycle_all(cycle_id: str, provinces: Iterable[str] | None = None) ->
     """Province×cycle counters of every unit in one batched read."""
     from chalicelib.core.reference import PROVINCES
     codes = list(provinces or PROVINCES)
-    found = {c.pk.split("#", 1)[1]: _numbers(c)
-             for c in Counter.batch_get([counting.cycle_key(p, cycle_id) for p in codes])}
+    found = read_many({p: counting.cycle_key(p, cycle_id) for p in codes})
     return {code: found.get(code, {}) for code in codes}
+
+
+def read_many(keys: Mapping[K, tuple[str, str]]) -> dict[K, dict[str, int]]:
+    """The numbers under each of `keys` in batched reads by exact key, named as the caller names
+    each key; a key with nothing counted yet is left out."""
+    names = {key: name for name, key in keys.items()}
+    if not names:
+        return {}
+    return {names[(c.pk, c.sk)]: numbers(c) for c in Counter.batch_get(list(names))}
+
+
+def months(pk: str) -> dict[str, dict[str, int]]:
+    """The per-month counters under one partition (a province, a filing, a publication), keyed "YYYY-MM"."""
+    return {c.sk[len(counting.MONTH):]: numbers(c)
+            for c in Counter.query(pk, Counter.sk.startswith(counting.MONTH))}
 
 
 def province_months(province: str) -> dict[str, dict[str, int]]:
     """Province×month counters, keyed "YYYY-MM" (China time)."""
-    return {c.sk.split("#", 1)[1]: _numbers(c)
-            for c in Counter.query(f"PROV#{province}", Counter.sk.startswith("MONTH#"))}
+    return months(counting.province_pk(province))
 
 
 def accounts(province: str, cycle_id: str) -> dict[str, dict[str, int]]:
     """Per-account interaction counts on one unit's results in one cycle."""
-    return {c.sk: _numbers(c) for c in Counter.query(f"ACCT#{province}#{cycle_id}")}
+    return {c.sk: numbers(c) for c in Counter.query(counting.account_pk(province, cycle_id))}
 
 
-def seed(pk: str, sk: str, numbers: dict[str, int]) -> None:
+def seed(pk: str, sk: str, counts: dict[str, int]) -> None:
     """Write a counter item outright (benchmarks and tests that need counters without events)."""
-    Counter(pk, sk, n=numbers).save()
+    Counter(pk, sk, n=counts).save()
 
 
-def _numbers(counter: Counter) -> dict[str, int]:
-    raw = counter.n.as_dict() if counter.n is not None else {}
-    return {k: int(v) for k, v in raw.items()}
+def numbers(counter: Counter) -> dict[str, int]:
+    """A counter item's numbers, counter name → int."""
+    return decode(counter.n.as_dict() if counter.n is not None else None)
+
+
+def decode(raw: Mapping[str, Any] | None) -> dict[str, int]:
+    """The one decoding of a counter item's `n` map (read by the model or scanned raw)."""
+    return {name: int(value) for name, value in (raw or {}).items()}
 
 
 # ---- recount and repair --------------------------------------------------------------
@@ -220,11 +243,11 @@ def stored() -> Deltas:
     """Every counter as kept (markers excluded)."""
     out: Deltas = {}
     for item in _scan(Counter.Meta.table_name):
-        if item["pk"].startswith("SEEN#"):
+        if item["pk"].startswith(MARKER):
             continue
-        numbers = {k: int(v) for k, v in (item.get("n") or {}).items() if int(v)}
-        if numbers:
-            out[(item["pk"], item["sk"])] = numbers
+        kept = {name: value for name, value in decode(item.get("n")).items() if value}
+        if kept:
+            out[(item["pk"], item["sk"])] = kept
     return out
 
 

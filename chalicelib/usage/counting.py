@@ -20,22 +20,30 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from chalicelib.core.auth import SIDES
 from chalicelib.core.clock import china
 from chalicelib.core.cycles import cycle_by_id, cycle_for
+from chalicelib.documents import filings, publications
+from chalicelib.core.vocabulary import FILING_KINDS, NEAR_CUTOFF, NO_REPORT_TYPE, PUBLICATION_KINDS, REPORT_TYPES, SIDES
 
 DOUBLE_CLICK = timedelta(seconds=30)
-NEAR_CUTOFF = timedelta(days=14)
 
 USAGE_NAMES = ("views_total", "views_unique", "downloads_total", "downloads_unique", "likes", "favorites",
                "comments", "application_updates", "evaluations", "evaluation_score_sum",
                *(f"evaluations_{s}" for s in SIDES), *(f"evaluation_score_sum_{s}" for s in SIDES))
+# What approved filings and publications add to their province×cycle item (filing_values).
+APPROVED_NAMES = ("filings_approved", "filings_approved_fiscal", "filings_approved_near_cutoff", "publications_approved",
+                  *(f"filings_approved_{k}" for k in FILING_KINDS),
+                  *(f"reports_approved_{t}" for t in (*REPORT_TYPES, NO_REPORT_TYPE)),
+                  *(f"publications_approved_{k}" for k in PUBLICATION_KINDS))
 
 Deltas = dict[tuple[str, str], dict[str, int]]  # (pk, sk) -> {counter name: change}
 
 
+STATS = "STATS"  # sort key of a filing's or publication's counters in its own partition
+
+
 def filing_key(filing_id: str) -> tuple[str, str]:
-    return f"FILING#{filing_id}", "STATS"
+    return filings.key(filing_id), STATS
 
 
 # What views and downloads count on: an event names exactly one of these (its attribute of that name).
@@ -48,15 +56,27 @@ PUBLICATION_USAGE_NAMES = tuple(PUBLICATION_PREFIX + name for name in EVENT_NAME
 
 
 def publication_key(publication_id: str) -> tuple[str, str]:
-    return f"PUB#{publication_id}", "STATS"
+    return publications.key(publication_id), STATS
 
 
 STATS_KEYS = {"filing": filing_key, "publication": publication_key}
 
 
+MONTH = "MONTH#"  # sort-key prefix of the per-month counters under a province or an item
+
+
+def month_of(instant: datetime) -> str:
+    """The China-time month "YYYY-MM" that counts `instant`."""
+    return f"{china(instant):%Y-%m}"
+
+
+def month_sk(month: str) -> str:
+    return f"{MONTH}{month}"
+
+
 def item_month_key(kind: str, target: str, instant: datetime) -> tuple[str, str]:
     """One filing's or publication's views and downloads in one China month (usage reports)."""
-    return STATS_KEYS[kind](target)[0], f"MONTH#{china(instant):%Y-%m}"
+    return STATS_KEYS[kind](target)[0], month_sk(month_of(instant))
 
 
 def target_of(image: Mapping[str, Any]) -> tuple[str, str]:
@@ -67,22 +87,45 @@ def target_of(image: Mapping[str, Any]) -> tuple[str, str]:
     return named[0]
 
 
+def province_pk(province: str) -> str:
+    """The partition of a province's counters (per cycle and per month)."""
+    return f"PROV#{province}"
+
+
+def cycle_sk(cycle_id: str) -> str:
+    return f"CYCLE#{cycle_id}"
+
+
 def cycle_key(province: str, cycle_id: str) -> tuple[str, str]:
-    return f"PROV#{province}", f"CYCLE#{cycle_id}"
+    return province_pk(province), cycle_sk(cycle_id)
+
+
+# An evaluated unit of another population: its counters here, its registry entry in populations.py.
+UNIT = "UNIT#"
 
 
 def unit_cycle_key(unit_ref: str, cycle_id: str) -> tuple[str, str]:
     """The cycle counters of an evaluated unit of another population ("<population>#<code>",
     e.g. a national patent navigation service base) that approved filings are attributed to."""
-    return f"UNIT#{unit_ref}", f"CYCLE#{cycle_id}"
+    return f"{UNIT}{unit_ref}", cycle_sk(cycle_id)
 
 
 def month_key(province: str, instant: datetime) -> tuple[str, str]:
-    return f"PROV#{province}", f"MONTH#{china(instant):%Y-%m}"
+    return province_month_key(province, month_of(instant))
+
+
+def province_month_key(province: str, month: str) -> tuple[str, str]:
+    """A province's counters of one China month "YYYY-MM"."""
+    return province_pk(province), month_sk(month)
+
+
+def account_pk(province: str, cycle_id: str) -> str:
+    """The partition of the per-account counters on one unit in one cycle (sort key: the user)."""
+    return f"ACCT#{province}#{cycle_id}"
 
 
 def account_key(province: str, cycle_id: str, user: str) -> tuple[str, str]:
-    return f"ACCT#{province}#{cycle_id}", user
+    return account_pk(province, cycle_id), user
 
 
 # Per-account counters for the puppet-swarm check (flags.py). On a unit's account item:
@@ -188,7 +231,7 @@ def filing_values(image: Mapping[str, Any]) -> dict[str, int]:
     kind = image["kind"]
     values = {"filings_approved": 1, f"filings_approved_{kind}": 1}
     if kind == "report":
-        values[f"reports_approved_{image.get('report_type') or 'none'}"] = 1
+        values[f"reports_approved_{image.get('report_type') or NO_REPORT_TYPE}"] = 1
     if image.get("fiscal_funded"):
         values["filings_approved_fiscal"] = 1
     cycle = cycle_by_id(image["cycle"])

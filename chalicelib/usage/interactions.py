@@ -7,7 +7,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Optional
+
+from pydantic import Field, field_validator, model_validator
 
 from chalicelib.usage import counting, usage_order
 from chalicelib.documents import feedback, filings, publications
@@ -18,7 +20,56 @@ from chalicelib.core.errors import Forbidden, NotFound
 from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Reaction, UsageEvent
 from chalicelib.usage.own_staff import is_own_staff
 from chalicelib.usage.robots import Robots
-from chalicelib.core.schemas import CommentIn, EvaluationIn, EventsIn
+from chalicelib.core.schemas import Body, FieldErrors, Text
+from chalicelib.core.vocabulary import ClientEventType
+
+
+# ---- request bodies ---------------------------------------------------------------------
+
+class EventIn(Body):
+    id: str = Field(description="client-generated UUID; a resent id is a duplicate")
+    type: ClientEventType = Field(description="views only: the platform counts downloads when it serves a file")
+    filing: Optional[Text(1, 64)] = Field(default=None, description="the filing viewed (or name a publication)")
+    publication: Optional[Text(1, 64)] = Field(default=None, description="the publication viewed")
+    user_agent: Optional[Text(0, 1000)] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_client_downloads(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("type") == "download":
+            raise FieldErrors([("type", "downloads are counted by the platform when it serves the file "
+                                        "(GET /filings/{id}/files/{file_id}); clients do not send them")])
+        return data
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "EventIn":
+        if (self.filing is None) == (self.publication is None):
+            raise FieldErrors([("filing", "name exactly one of filing and publication")])
+        return self
+
+    @field_validator("id")
+    @classmethod
+    def _uuid(cls, v: str) -> str:
+        try:
+            return str(uuid.UUID(v))
+        except ValueError:
+            raise ValueError("must be a UUID") from None
+
+
+class EventsIn(Body):
+    events: list[EventIn] = Field(min_length=1, max_length=100)
+
+
+class CommentIn(Body):
+    text: Text(1, 2000, multiline=True)
+
+
+class EvaluationIn(Body):
+    score: int = Field(ge=1, le=5)
+    feedback: Optional[Text(0, 2000, multiline=True)] = None
+
+
+# ---- usage events -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Receipt:
@@ -171,7 +222,7 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
     if caller.side is None:
         raise Forbidden("Evaluations are counted by side: the token needs a side claim")
     filing = filings.get_approved(caller, filing_id)
-    evaluation = Evaluation(filings.key(filing_id), f"EVAL#{caller.sub}", entity="evaluation", filing=filing_id,
+    evaluation = Evaluation(*feedback.evaluation_key(filing_id, caller.sub), entity="evaluation", filing=filing_id,
                             user=caller.sub, side=caller.side, province=filing.province, score=body.score,
                             feedback=body.feedback, updated_at=now, author=is_own_staff(caller, filing),
                             industry=filing.industry)

@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.usage import counters, counting
-from chalicelib.core.auth import SIDES, Caller
+from chalicelib.core.auth import Caller
+from chalicelib.core.vocabulary import SIDES
 from chalicelib.core.cycles import Cycle
 from chalicelib.usage.counting import PUBLICATION_PREFIX, PUBLICATION_USAGE_NAMES, USAGE_NAMES
 

@@ -27,7 +27,7 @@ from chalicelib.usage import counting
 from chalicelib.core.clock import parse_instant
 from chalicelib.core.errors import Problem
 from chalicelib.core.models import ChainHead, UsageEvent
-from chalicelib.core.store import TransactWriteError, transaction
+from chalicelib.core.store import CONDITION_FAILED, TransactWriteError, cancellation_codes, transaction
 
 MAX_TRANSACTION_ITEMS = 100
 MAX_ROUNDS = 25  # rounds of re-reading heads when another writer took places first
@@ -97,7 +97,7 @@ Entry = tuple[UsageEvent, "HeadWrite | None"]
 
 # Cancellation reasons that mean "try again": a place taken meanwhile, another transaction
 # on the same item (DynamoDB's TransactionConflict), throttling. Anything else is a bug.
-RETRYABLE = frozenset({"ConditionalCheckFailed", "TransactionConflict", "ThrottlingError",
+RETRYABLE = frozenset({CONDITION_FAILED, "TransactionConflict", "ThrottlingError",
                        "ProvisionedThroughputExceeded", "None"})
 
 
@@ -190,11 +190,11 @@ def _write(group: list[Entry]) -> list[bool] | None:
                             else ChainHead.seq == head.expected)
         return None
     except TransactWriteError as error:
-        reasons = [r.code if r is not None else "None" for r in (error.cancellation_reasons or [])]
+        reasons = cancellation_codes(error)
         if not reasons or any(code not in RETRYABLE for code in reasons):
             raise
         # Puts come first in the transaction, in group order: a failed event condition is a resend.
-        return [code == "ConditionalCheckFailed" for code in reasons[:len(group)]]
+        return [code == CONDITION_FAILED for code in reasons[:len(group)]]
 
 
 def chain_problems(facts: Iterable[Mapping]) -> list[str]:

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from chalicelib.usage import counting
+from chalicelib.usage import counters, counting
 from chalicelib.documents import filings, publications
 from chalicelib.core import http
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china
 from chalicelib.core.errors import Forbidden, Invalid, NotFound
-from chalicelib.core.models import Counter
 from chalicelib.core.reference import PROVINCES
 
 RELEASE = "5.1"
@@ -31,6 +30,7 @@ METRICS = (("Total_Item_Investigations", "views_total"), ("Unique_Item_Investiga
            ("Total_Item_Requests", "downloads_total"), ("Unique_Item_Requests", "downloads_unique"))
 MAX_MONTHS = 36
 DEFAULT_MONTHS = 12
+DEFAULT_BEGIN_TEXT = f"{DEFAULT_MONTHS - 1} months before end"  # what the API docs say `begin` defaults to
 # COUNTER Data_Type of each kind of record.
 DATA_TYPES = {"report": "Report", "database": "Database_Full_Item", "tool": "Software",
               "application_proof": "Other", "news": "News_Item", "notice": "Other", "policy": "Other",
@@ -97,8 +97,7 @@ def months(begin: str | None, end: str | None, now: datetime) -> list[str]:
 
 
 def _by_month(pk: str) -> dict[str, dict[str, int]]:
-    return {c.sk.split("#", 1)[1]: {k: int(v) for k, v in (c.n.as_dict() if c.n else {}).items()}
-            for c in Counter.query(pk, Counter.sk.startswith("MONTH#"))}
+    return counters.months(pk)
 
 
 def province_report(caller: Caller | None, province: str, begin: str | None, end: str | None,

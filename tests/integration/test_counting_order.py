@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from chalicelib.usage import counters, counting, interactions, usage_order
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import china
-from chalicelib.core.schemas import EventsIn
+from chalicelib.usage.interactions import EventsIn
 from tests.integration.test_exactly_once import ROBOTS, TARGETS, Crash, poison_record, run_batch, send_usage, world
 
 EXAMPLES = int(os.environ.get("NAVI_FAULT_EXAMPLES", "30"))

@@ -23,7 +23,8 @@ from chalicelib.core.clock import FixedClock, parse_instant
 from chalicelib.core.config import load_settings
 from chalicelib.core.models import Filing, Publication
 from chalicelib.usage.robots import Robots
-from chalicelib.core.schemas import ApplicationChangeIn, CommentIn, EvaluationIn, EventsIn
+from chalicelib.documents.filings import ApplicationChangeIn
+from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn
 from infra.tables import create_tables
 from tests.streams import StreamTap
 

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.documents import filings
 from chalicelib.core.auth import Caller
-from chalicelib.core.schemas import FilingIn
+from chalicelib.documents.filings import FilingIn
 from tests.conftest import auth
 from tests.support import report_body
 
@@ -35,7 +35,7 @@ def seed(store, count: int, *, approve=lambda i: True, province=lambda i: "32000
 
 
 def _approve():
-    from chalicelib.core.schemas import ReviewIn
+    from chalicelib.documents.lifecycle import ReviewIn
     return ReviewIn(decision="approve")
 
 

@@ -1,0 +1,91 @@
+"""The platform's closed vocabularies and rule durations, each declared once.
+
+Every closed set is a `Literal` (what request models and OpenAPI use) and the tuple of its
+members derived from it (what code iterates and checks against). Adding a member here is the
+one edit a new kind, report type or side needs: request models, the scoring scheme's allowed
+inputs, counter names and list filters all derive from these. The set of industry fields is
+reference data (core/reference.py) and its codes are derived here from it.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal, get_args
+
+from chalicelib.core.reference import INDUSTRIES
+
+# ---- who calls ---------------------------------------------------------------------------
+
+Role = Literal["national_admin", "province_admin", "filer", "user", "expert"]
+ROLES = get_args(Role)
+ProvinceRole = Literal["filer", "province_admin"]  # staff of one province: write its records
+PROVINCE_ROLES = get_args(ProvinceRole)
+
+# The four sides of users whose evaluations the scheme weighs separately.
+Side = Literal["government", "enterprise", "university", "research_institute"]
+SIDES = get_args(Side)
+
+# ---- what is filed and published ----------------------------------------------------------
+
+FilingKind = Literal["report", "database", "tool", "application_proof"]
+FILING_KINDS = get_args(FilingKind)
+# Navigation results proper (a proof of application is not one): pushed to subscribers and
+# eligible for the excellent-project selection.
+ResultKind = Literal["report", "database", "tool"]
+RESULT_KINDS = get_args(ResultKind)
+AccessibleKind = Literal["database", "tool"]  # results used online: they name where (access_url)
+ACCESSIBLE_KINDS = get_args(AccessibleKind)
+
+ReportType = Literal["regional_planning", "industry_planning", "enterprise_operation",
+                     "rd_activity", "talent_management", "other"]
+REPORT_TYPES = get_args(ReportType)
+NO_REPORT_TYPE = "none"  # a report filed without a report_type counts under this name
+
+PublicationKind = Literal["news", "notice", "policy", "navigation_info"]
+PUBLICATION_KINDS = get_args(PublicationKind)
+
+# ---- review -------------------------------------------------------------------------------
+
+ReviewStatus = Literal["pending", "approved", "rejected", "withdrawn"]
+REVIEW_STATUSES = get_args(ReviewStatus)
+ReviewDecision = Literal["approve", "reject"]
+REVIEW_DECISIONS = get_args(ReviewDecision)
+
+# ---- how a result is applied --------------------------------------------------------------
+# A result earns application points for each state of the progression it reaches, in this
+# order and once each; a pause or a discontinuation is recorded and earns nothing, and so does
+# a change back or to a state already reached.
+
+ApplicationProgression = Literal["not_started", "in_progress", "applied"]
+APPLICATION_PROGRESSION = get_args(ApplicationProgression)
+ApplicationState = Literal[ApplicationProgression, "paused", "discontinued"]
+APPLICATION_STATES = get_args(ApplicationState)
+
+# ---- usage --------------------------------------------------------------------------------
+
+EventType = Literal["view", "download"]
+EVENT_TYPES = get_args(EventType)
+ClientEventType = Literal["view"]  # downloads are counted by the platform when it serves a file
+
+# ---- the excellent-project selection ------------------------------------------------------
+
+CandidateStatus = Literal["candidate", "excellent"]
+CANDIDATE_STATUSES = get_args(CandidateStatus)
+
+# ---- industry fields (reference data) -----------------------------------------------------
+
+INDUSTRY_CODES = tuple(INDUSTRIES)
+
+# ---- rule durations -----------------------------------------------------------------------
+
+# An approved filing filed this close to its cycle's end counts as "near cutoff" (a flag looks
+# for bulk filing just before the deadline, and the timeliness indicator rewards the rest).
+NEAR_CUTOFF = timedelta(days=14)
+
+
+def days_text(span: timedelta) -> str:
+    """A whole-day duration as prose: '14 days' (what docs and messages print)."""
+    days = span.days
+    return f"{days} day" if days == 1 else f"{days} days"
+
+
+NEAR_CUTOFF_TEXT = days_text(NEAR_CUTOFF)
