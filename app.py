@@ -288,7 +288,7 @@ def revise_filing(filing_id):
 
 
 @route("/filings/{filing_id}/withdraw", "POST", "Withdraw a filing before approval (its province)",
-       roles=filings.FILERS,        tag="filings")
+       roles=filings.FILERS, tag="filings")
 def withdraw_filing(filing_id):
     return filings.render(filings.withdraw(_caller(), filing_id, _now()))
 
@@ -636,8 +636,8 @@ def get_announcements(cycle):
 
 @route("/cycles/{cycle}/announcement/excellent-projects", "GET",
        "The excellent projects announced (通报) with the newest publication, by field and province",
-       query={**LIST_QUERY, "industry": http.param_schema("industry"), "province": http.param_schema("province")}, auth="none",
-       tag="scoring")
+       query={**LIST_QUERY, "industry": http.param_schema("industry"), "province": http.param_schema("province")},
+       auth="none", tag="scoring")
 def get_announced_excellent(cycle):
     cycle_or_404(cycle)
     return announcements.excellent_projects(cycle, _query("industry", "industry"), _query("province", "province"),
@@ -818,7 +818,7 @@ def confirm_candidate(cycle, filing_id):
 
 @route("/organisations", "POST", "Register an invited organisation (national admin; province admin: its own "
        "province's departments)", body=organisations.OrganisationIn, roles=("national_admin", "province_admin"),
-       status=201,        tag="organisations")
+       status=201, tag="organisations")
 def post_organisation():
     caller = _caller()
     org = organisations.register(caller, _body(organisations.OrganisationIn), _now())
@@ -876,7 +876,7 @@ def get_my_organisation():
 
 @route("/cycles/{cycle}/declarations/{filing_id}", "PUT",
        "Declare a result of your province for the cycle's selection (参与意愿; province admin)",
-       roles=("province_admin",),        tag="excellence")
+       roles=("province_admin",), tag="excellence")
 def put_declaration(cycle, filing_id):
     declared, created = workflow.declare(_caller(), cycle, filing_id, _now())
     return _json(declared, 201 if created else 200)
@@ -912,13 +912,14 @@ def post_assignments(cycle, filing_id):
 
 @route("/cycles/{cycle}/assignments", "GET",
        "Assignments with completion per candidate and per evaluator (national admin)",
-       query={"filing": http.param_schema("id"), "evaluator": http.param_schema("sub")}, auth="required", tag="excellence")
+       query={"filing": http.param_schema("id"), "evaluator": http.param_schema("sub")}, auth="required",
+       tag="excellence")
 def get_assignments(cycle):
     return workflow.completion(_caller(), cycle, _query("filing", "id"), _query("evaluator", "sub"))
 
 
 @route("/me/assignments", "GET", "Candidates you were asked to evaluate, with whether you did",
-       roles=organisations.MEMBER_ROLES,        tag="excellence")
+       roles=organisations.MEMBER_ROLES, tag="excellence")
 def get_my_assignments():
     return workflow.mine(_caller())
 

@@ -1,1 +1,2 @@
-"""What every capability stands on: settings, the clock, the tables, errors, HTTP parameters, auth, audit, cycles."""
+"""What every capability stands on: the vocabulary, settings and services, the clock, the tables,
+errors, HTTP parameters, auth, audit and cycles."""

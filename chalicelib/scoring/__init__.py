@@ -1,1 +1,2 @@
-"""Year-end evaluation: schemes, scoring runs, flags, adjustments, bonus, annual forms, exports, announcements, populations."""
+"""Year-end evaluation: schemes, scoring runs, flags, adjustments, bonus, annual forms, exports,
+explanations, announcements and the service-base and support-institution populations."""

@@ -1,1 +1,2 @@
-"""Monitoring use: interaction events, their counting order and rules, exactly-once counters, stats, COUNTER reports."""
+"""Monitoring use: interaction events, their counting order and rules, exactly-once counters, stats
+and COUNTER usage reports."""
