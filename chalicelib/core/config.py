@@ -11,6 +11,9 @@ from chalicelib.core.clock import parse_instant
 
 LOCAL_STAGES = frozenset({"local", "test"})
 LOCAL_JWT_SECRET = "navi-local-dev-secret"
+# How long a stream record's dedup marker is kept by default: far longer than the stream's 24 hours
+# in which it can deliver the record again.
+MARKER_TTL = timedelta(days=7)
 # A browser origin: scheme, host and optional port, nothing else (no path, no wildcard).
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?", re.ASCII)
 
@@ -36,8 +39,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()  # browser origins allowed to call the API (the portal's)
     files_bucket: str = "navi-local-files"  # attachments (attachments.py)
     s3_endpoint: str | None = None  # moto's server locally: presigned URLs must name it
-    # How long a stream record's dedup marker is kept: longer than the stream can deliver it again.
-    marker_ttl: timedelta = timedelta(days=7)
+    marker_ttl: timedelta = MARKER_TTL
 
     @property
     def is_local(self) -> bool:
@@ -76,7 +78,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cursor_secret=env.get("NAVI_CURSOR_SECRET") or "navi-local-cursor-secret-not-for-deployed-stages",
         start_at=parse_instant(start) if start else None,
         cors_origins=cors_origins,
-        marker_ttl=timedelta(seconds=int(env.get("NAVI_MARKER_TTL_SECONDS") or 7 * 86400)),
+        marker_ttl=timedelta(seconds=int(env.get("NAVI_MARKER_TTL_SECONDS") or MARKER_TTL.total_seconds())),
         files_bucket=env.get("NAVI_FILES_BUCKET") or f"{prefix}-files",
         s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
     )

@@ -4,8 +4,8 @@ Why exactly once: a stream record's counter changes are written in one DynamoDB
 transaction together with a marker item named by the record's eventID (conditional on
 the marker not existing). Either both land or neither does. Before writing, the batch
 reads its markers and drops records already applied, so a duplicate delivery, a retried
-batch, a crash between two transactions or a replay hours later (markers live 7 days,
-the stream keeps records 24 hours) changes nothing. The changes themselves are
+batch, a crash between two transactions or a replay hours later (markers live config.MARKER_TTL,
+far longer than the stream's 24 hours) changes nothing. The changes themselves are
 f(new) - f(old) of stored facts (see counting.py), so order does not matter either.
 Within a batch, the changes to one counter are summed: N events on one filing cost one
 counter update per transaction (a transaction holds at most 100 writes).
