@@ -22,3 +22,20 @@ def token(role: str = "user", *, sub: str = "u1", province: str | None = None, s
     if side:
         payload["side"] = side
     return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m local_stack.tokens filer --province 320000`: print a token for curl."""
+    import argparse
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("role")
+    parser.add_argument("--sub", default="u1")
+    parser.add_argument("--province")
+    parser.add_argument("--side")
+    parser.add_argument("--ttl", type=int, default=3600, help="seconds the token lives")
+    args = parser.parse_args(argv)
+    print(token(args.role, sub=args.sub, province=args.province, side=args.side, ttl=args.ttl))
+
+
+if __name__ == "__main__":
+    main()
