@@ -810,7 +810,6 @@ def confirm_candidate(cycle, filing_id):
     return excellence.confirm(_caller(), cycle, filing_id, _now())
 
 
-
 # ---- invited organisations -----------------------------------------------------------
 # National admins register national organisations, province admins their own departments;
 # invitations are single-use codes. Rules and storage: chalicelib/organisations.py.

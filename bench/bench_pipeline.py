@@ -15,7 +15,6 @@ same run, so they hold on a noisy machine when the absolute rates do not.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys

@@ -41,7 +41,6 @@ def lambda_context(function_name: str) -> Any:
     return LambdaContext(function_name, memory_size=128, max_runtime_ms=60_000)
 
 
-
 def scheduled_event(name: str, at: datetime, region: str) -> dict[str, Any]:
     """The EventBridge "Scheduled Event" a rule delivers at `at`."""
     return {

@@ -98,11 +98,3 @@ def cycles_closing_in(year: int) -> list[Cycle]:
         return [cycle_of_year(year)]
     except KeyError:
         return []
-
-
-def cycle_or_404(cycle_id: str) -> Cycle:
-    """The cycle with this id; NotFound (404) when the id names no cycle."""
-    cycle = cycle_by_id(cycle_id)
-    if cycle is None:
-        raise NotFound(f"No cycle {cycle_id}; see /cycles")
-    return cycle

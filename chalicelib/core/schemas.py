@@ -54,8 +54,6 @@ def Text(lo: int, hi: int, multiline: bool = False):  # noqa: N802  (used as a t
                      AfterValidator(_lines if multiline else _one_line)]
 
 
-
-
 class Body(BaseModel):
     """Every request body: unknown fields and loose types are refused."""
 

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from chalicelib.core import observability as obs
 
+
 def each_record(raw_event: dict, handle: Callable[[Any], None]) -> dict:
     """Run `handle` on every record of a stream event; the partial batch response.
 

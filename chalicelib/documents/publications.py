@@ -25,7 +25,6 @@ class PublicationIn(Body):
     body: Text(1, 20000, multiline=True)
 
 
-
 def key(publication_id: str) -> str:
     """The partition of a publication: its own item and its counters."""
     return f"PUB#{publication_id}"

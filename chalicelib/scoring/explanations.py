@@ -14,7 +14,6 @@ from chalicelib.scoring import scheme as scheme_mod, runs
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import NotFound
-from chalicelib.core.models import Record
 from chalicelib.core.reference import PROVINCES
 
 HOW = {

@@ -213,7 +213,6 @@ def test_real_app_is_served_with_its_handlers(api):
     api.drain()
 
 
-
 def test_the_local_mappings_batch_and_retry_exactly_as_the_deployed_ones(api):
     from infra.package import stage_deployment, stream_mapping
     from infra.template import Wiring
@@ -226,6 +225,7 @@ def test_the_local_mappings_batch_and_retry_exactly_as_the_deployed_ones(api):
     poller = api.stack.poller
     assert poller.retry_limit == local.max_retries
     assert poller.mappings and {m.batch_size for m in poller.mappings} == {local.batch_size}
+
 
 def test_stack_recovers_after_a_mock_aws_test_resets_moto(start_fake):
     from moto import mock_aws

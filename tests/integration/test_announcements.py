@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.scoring import announcements
 from tests.conftest import auth
 from tests.support import approved_filing
 from tests.integration.test_scoring import ADMIN, CLOSED, run, seed_counters

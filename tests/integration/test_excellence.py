@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.usage import counters
-from chalicelib.selection import excellence
 from chalicelib.usage.counting import filing_key
 from chalicelib.core.models import Record
 from tests.streams import StreamTap, deliver

@@ -3,7 +3,6 @@ refused request stores nothing. Claims a token can simply make are not trusted."
 from __future__ import annotations
 
 import copy
-import http.client
 import json
 import logging
 import uuid

@@ -3,7 +3,6 @@ and lint-clean. These build the merge template from made-up `chalice package` ou
 real package (and cfn-lint on it) is checked in tests/integration/test_infra.py."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
