@@ -1,16 +1,7 @@
 """Chalice's own errors (unknown path, method, bad JSON, size) are problems too, over real HTTP."""
 from __future__ import annotations
 
-from tests.integration.test_errors import PROBLEM
-from tests.support import report_body
-
-
-def live_problem(response, status: int) -> dict:
-    assert response.status == status, (response.status, response.text[:300])
-    assert response.headers["Content-Type"] == PROBLEM
-    problem = response.json
-    assert {"type", "title", "status", "detail"} <= set(problem) and problem["status"] == status
-    return problem
+from tests.support import live_problem, report_body
 
 
 def test_over_http_chalices_own_errors_are_problems_too(api):

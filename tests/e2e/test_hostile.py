@@ -9,9 +9,7 @@ import uuid
 
 import pytest
 
-from tests.integration.test_hostile import PORTAL
-from tests.e2e.test_errors import live_problem
-from tests.integration.test_errors import PROBLEM
+from tests.support import PORTAL, PROBLEM, live_problem
 
 
 def _raw(api, method: str, target: str, headers: dict | None = None) -> http.client.HTTPResponse:

@@ -130,7 +130,7 @@ def test_province_activity_counts_approved_filings_and_usage_for_the_cycle(pipel
     from tests.integration.test_attachments import BROWSER, attached_filing
     filing, file = attached_filing(client)  # downloads are counted when the platform serves a file
     assert client.get(file["links"]["download"], headers={**auth(**USER), "User-Agent": BROWSER}).status == 303
-    from tests.integration.test_filings import proof_of  # a change earns its point with its proof attached
+    from tests.support import proof_of  # a change earns its point with its proof attached
     client.put(f"/filings/{filing['id']}/application", {"status": "applied", "note": "已在企业应用",
                                                         "proof": proof_of(client, filing["id"])},
                headers=auth(sub="filer-320000", role="filer", province="320000"))

@@ -7,23 +7,9 @@ import json
 import pytest
 
 from tests.conftest import auth
-from tests.support import approved_filing, report_body
-from tests.integration.test_filings import FILER, NATIONAL, stored_items
+from tests.support import FILER, NATIONAL, approved_filing, assert_problem, report_body, stored_items
 
-PROBLEM = "application/problem+json"
 JSON = {"Content-Type": "application/json"}
-
-
-def assert_problem(response, status: int) -> dict:
-    """The answer is a problem of `status` with the four RFC 9457 members."""
-    headers = {k.lower(): v for k, v in response.headers.items()}
-    assert response.status == status, (response.status, response.body[:300])
-    assert headers["content-type"] == PROBLEM
-    problem = json.loads(response.body)
-    assert {"type", "title", "status", "detail"} <= set(problem)
-    assert problem["status"] == status
-    assert all(isinstance(problem[k], str) and problem[k] for k in ("type", "title", "detail"))
-    return problem
 
 
 def test_a_method_a_path_does_not_serve_is_a_405_problem_with_allow(client):

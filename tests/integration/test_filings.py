@@ -1,26 +1,11 @@
 """Filings (备案) through the HTTP API, as the portal contract describes them."""
 from __future__ import annotations
 
-import boto3
 import pytest
 
 from tests.conftest import auth
-from tests.support import approved_filing, report_body
-
-FILER = dict(sub="filer-js", role="filer", province="320000")
-ADMIN_JS = dict(sub="admin-js", role="province_admin", province="320000")
-FILER_ZJ = dict(sub="filer-zj", role="filer", province="330000")
-NATIONAL = dict(sub="boss", role="national_admin")
-USER = dict(sub="reader", role="user", side="enterprise")
-EXPERT = dict(sub="expert", role="expert")
-
-
-def stored_items(store) -> int:
-    """Every item in the three tables: a refused request must not change this."""
-    dynamodb = boto3.client("dynamodb", region_name=store.settings.region)
-    s = store.settings
-    return sum(dynamodb.scan(TableName=t, Select="COUNT")["Count"]
-               for t in (s.facts_table, s.counters_table, s.records_table))
+from tests.support import (ADMIN_JS, EXPERT, FILER, FILER_ZJ, NATIONAL, USER, approved_filing, proof_of, report_body,
+                           stored_items)
 
 
 def file(client, who=FILER, **overrides):
@@ -279,16 +264,6 @@ def test_each_review_is_kept_in_the_history(client, store):
 
 
 # ---- application changes ---------------------------------------------------------------
-
-def proof_of(client, filing_id: str, province: str = "320000", approve: bool = True) -> str:
-    """An application_proof filing proving `filing_id` (approved unless told otherwise)."""
-    who = dict(sub=f"filer-{province}", role="filer", province=province)
-    created = client.post("/filings", report_body(province, kind="application_proof", report_type=None,
-                                                  proves=filing_id), headers=auth(**who))
-    assert created.status == 201, created.json
-    if approve:
-        client.post(f"/filings/{created.json['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL))
-    return created.json["id"]
 
 
 def test_the_filings_province_records_each_application_change(client, store):

@@ -11,9 +11,7 @@ import pytest
 
 from chalicelib.scoring import scheme
 from tests.conftest import auth, token
-from tests.support import approved_filing, report_body
-from tests.integration.test_errors import assert_problem
-from tests.integration.test_filings import FILER, stored_items
+from tests.support import FILER, approved_filing, assert_problem, report_body, stored_items
 
 ADMIN = dict(sub="admin", role="national_admin")
 CYCLE = "2024"
@@ -219,9 +217,7 @@ def test_only_national_admins_keep_the_registry_and_each_reads_their_own(client,
     assert none.status == 200 and none.json["province"] is None
 
 
-# ---- logs, and the portal origin CORS tests (unit, e2e) share -----------------------------
-
-PORTAL = "http://localhost:3000"  # the local stage's NAVI_CORS_ORIGINS in .chalice/config.json
+# ---- logs ------------------------------------------------------------------------------
 
 
 def test_a_crash_quoting_the_query_string_and_body_logs_no_token(client, store, monkeypatch):

@@ -100,7 +100,7 @@ def change(client, filing_id, province, status, proof):
 
 
 def test_repeated_and_backward_application_changes_leave_two_units_equal_even_when_redelivered(world):
-    from tests.integration.test_filings import proof_of
+    from tests.support import proof_of
     client, settle, store, results = world
     tap = StreamTap(store.stream_arn)
     tap.take()  # what the world fixture wrote; from here on every record is delivered twice

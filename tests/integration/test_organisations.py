@@ -7,8 +7,7 @@ import pytest
 from chalicelib.selection import subscriptions
 from tests.streams import StreamTap, deliver
 from tests.conftest import auth
-from tests.support import approved_filing
-from tests.integration.test_filings import stored_items
+from tests.support import approved_filing, stored_items
 
 ADMIN = dict(sub="admin", role="national_admin")
 JS_ADMIN = dict(sub="js-admin", role="province_admin", province="320000")

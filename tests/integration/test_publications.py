@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import auth
-from tests.integration.test_filings import ADMIN_JS, EXPERT, FILER, FILER_ZJ, NATIONAL, USER, stored_items
+from tests.support import ADMIN_JS, EXPERT, FILER, FILER_ZJ, NATIONAL, USER, stored_items
 
 
 def news(province="320000", **overrides):

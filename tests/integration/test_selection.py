@@ -6,9 +6,8 @@ import pytest
 
 from chalicelib.selection import workflow
 from tests.conftest import auth
-from tests.support import approved_filing
+from tests.support import approved_filing, stored_items
 from tests.integration.test_excellence import ADMIN, CYCLE, evaluated, nominate
-from tests.integration.test_filings import stored_items
 from tests.integration.test_organisations import ENTERPRISE, joined
 
 JS_ADMIN = dict(sub="js-admin", role="province_admin", province="320000")
