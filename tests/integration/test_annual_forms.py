@@ -6,24 +6,7 @@ import pytest
 
 from chalicelib.core import audit
 from tests.conftest import auth
-
-JS_ADMIN = auth(sub="js-admin", role="province_admin", province="320000")
-PATH = "/provinces/320000/annual-forms/2024"
-
-
-def form(**overrides) -> dict:
-    body = {
-        "mechanisms": {"leading_group": True, "work_plan": True, "coordination_meetings": 4,
-                       "description": "省专利导航工作联席会议"},
-        "funding": {"provincial_funds": 850.5, "other_funds": 120},
-        "carriers": [{"name": "江苏省产业专利导航服务基地", "type": "navigation_service_base", "city": "南京"}],
-        "projects": {"declared": 30, "fiscal_funded": 12, "completed": 8},
-        "policies": [{"title": "江苏省专利导航工程实施方案", "issued_on": "2024-03-01", "document_number": "苏知发〔2024〕5号"}],
-        "training": {"sessions": 6, "participants": 480},
-        "summary": "年度专利导航工作总结",
-    }
-    body.update(overrides)
-    return body
+from tests.support.documents import JS_ADMIN, PATH, form
 
 
 @pytest.mark.parametrize("instant", ["2024-10-15T00:00:00+08:00", "2024-10-31T23:59:59+08:00",

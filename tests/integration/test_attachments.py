@@ -13,49 +13,10 @@ from chalicelib.core.models import UsageEvent
 from tests.streams import StreamTap, deliver
 from tests.conftest import auth
 from tests.support import report_body
+from tests.support.documents import (ADMIN, BROWSER, FILER, PDF, approve, attached_filing, declaration, filed,
+                                     upload)
 
-PDF = b"%PDF-1.7\n" + "新能源汽车产业专利导航报告".encode() * 200
-FILER = dict(sub="filer-320000", role="filer", province="320000")
-ADMIN = dict(sub="admin", role="national_admin")
 USER = dict(sub="reader-1", role="user", side="enterprise")
-BROWSER = "Mozilla/5.0 (Windows NT 10.0) Chrome/120"
-
-
-def declaration(data: bytes = PDF, **overrides) -> dict:
-    body = {"name": "导航报告.pdf", "purpose": "report", "content_type": "application/pdf", "size": len(data),
-            "sha256": hashlib.sha256(data).hexdigest()}
-    body.update(overrides)
-    return body
-
-
-def upload(client, owner: str, owner_id: str, data: bytes = PDF, sent: bytes | None = None, who=FILER, **overrides):
-    """Declare, PUT the bytes to the presigned URL (`sent` instead of `data` to cheat), complete."""
-    started = client.post(f"/{owner}s/{owner_id}/files", declaration(data, **overrides), headers=auth(**who))
-    assert started.status == 201, started.json
-    put = started.json["upload"]
-    answer = requests.put(put["url"], data=data if sent is None else sent, headers=put["headers"], timeout=10)
-    assert answer.status_code == 200, answer.text
-    return client.post(started.json["links"]["complete"], headers=auth(**who))
-
-
-def filed(client, province: str = "320000") -> dict:
-    created = client.post("/filings", report_body(province),
-                          headers=auth(sub=f"filer-{province}", role="filer", province=province))
-    assert created.status == 201, created.json
-    return created.json
-
-
-def approve(client, owner: str, owner_id: str) -> None:
-    assert client.post(f"/{owner}s/{owner_id}/review", {"decision": "approve"}, headers=auth(**ADMIN)).status == 200
-
-
-def attached_filing(client) -> tuple[dict, dict]:
-    """An approved report with its PDF attached: (filing, file)."""
-    filing = filed(client)
-    completed = upload(client, "filing", filing["id"])
-    assert completed.status == 200, completed.json
-    approve(client, "filing", filing["id"])
-    return filing, completed.json
 
 
 @pytest.fixture

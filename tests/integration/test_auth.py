@@ -18,9 +18,9 @@ from chalicelib.core import runtime
 from chalicelib.core.auth import Authenticator
 from chalicelib.core.config import LOCAL_JWT_SECRET, ConfigError, load_settings
 from chalicelib.core.errors import Unauthorized
-from tests.integration.test_annual_forms import form as annual_form
 from tests.conftest import auth, token
 from tests.support import approved_filing, report_body, stored_items
+from tests.support.documents import form as annual_form
 
 ROLES = ("national_admin", "province_admin", "filer", "user", "expert")
 HOME, ELSEWHERE = "320000", "330000"

@@ -127,7 +127,7 @@ def test_a_second_evaluation_replaces_the_first_and_means_are_by_side(pipeline):
 
 def test_province_activity_counts_approved_filings_and_usage_for_the_cycle(pipeline):
     client, settle, store = pipeline
-    from tests.integration.test_attachments import BROWSER, attached_filing
+    from tests.support.documents import BROWSER, attached_filing
     filing, file = attached_filing(client)  # downloads are counted when the platform serves a file
     assert client.get(file["links"]["download"], headers={**auth(**USER), "User-Agent": BROWSER}).status == 303
     from tests.support import proof_of  # a change earns its point with its proof attached

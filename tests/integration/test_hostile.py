@@ -244,7 +244,7 @@ def test_a_crash_quoting_the_query_string_and_body_logs_no_token(client, store, 
 
 
 def test_names_titles_and_reasons_elsewhere_refuse_controls_and_invisible_text_too(client, store):
-    from tests.integration.test_annual_forms import JS_ADMIN, PATH, form
+    from tests.support.documents import JS_ADMIN, PATH, form
     store.at("2024-10-20T10:00:00+08:00")
     carrier = {"name": "\u200b", "type": "other"}
     refused(client, store, "PUT", PATH, 422, "carriers.0.name", body=form(carriers=[carrier]), headers=JS_ADMIN)

@@ -148,7 +148,7 @@ def test_each_function_role_allows_every_dynamodb_call_it_makes(store, client, r
         client.put(f"/filings/{filing['id']}/evaluation", {"score": 4, "feedback": "有用"}, headers=auth(**USER))
         client.get("/provinces/320000/feedback", headers=auth(sub="admin", role="national_admin"))
         client.get("/me/notifications", headers=auth(sub="filer-320000", role="province_admin", province="320000"))
-        from tests.integration.test_attachments import attached_filing, upload
+        from tests.support.documents import attached_filing, upload
         _, file = attached_filing(client)
         client.get(file["links"]["download"], headers=auth(**USER))
         cheat = client.post("/filings", report_body(), headers=auth(sub="filer-320000", role="filer", province="320000"))

@@ -2,18 +2,12 @@
 with the review decisions they are told of."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from chalicelib.documents import notifications
-from chalicelib.core.clock import CHINA
 from tests.conftest import auth
 from tests.support import report_body
+from tests.support.documents import china
 
 ADMIN_JS = dict(sub="admin-js", role="province_admin", province="320000")
-
-
-def china(*parts) -> datetime:
-    return datetime(*parts, tzinfo=CHINA)
 
 
 def test_every_province_admin_is_told_once_and_only_of_their_province(client, store):

@@ -14,7 +14,7 @@ from chalicelib.core.errors import Invalid
 from tests.streams import StreamTap, deliver
 from tests.conftest import auth
 from tests.support import approved_filing
-from tests.integration.test_attachments import BROWSER, attached_filing
+from tests.support.documents import BROWSER, attached_filing
 
 USER = dict(sub="reader-1", role="user", side="enterprise")
 FILER = dict(sub="filer-320000", role="filer", province="320000")

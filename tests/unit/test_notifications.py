@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.core.clock import CHINA
 from chalicelib.documents import notifications
 from local_stack.scheduler import CronSchedule
-from tests.integration.test_notifications import china
+from tests.support.documents import china
 
 
 def test_reminders_fall_on_the_window_opening_day_and_two_days_before_it_closes():
