@@ -1,20 +1,14 @@
 """Interactions become facts; the stream trigger turns them into exact counters."""
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from chalicelib.usage import counters
 from tests.conftest import auth
 from tests.support import approved_filing
+from tests.support.usage import events
 
 USER = dict(sub="reader-1", role="user", side="enterprise")
-
-
-def events(filing_id, kind="view", n=1, agent="Mozilla/5.0 (Windows NT 10.0) Chrome/120"):
-    return {"events": [{"id": str(uuid.uuid4()), "type": kind, "filing": filing_id, "user_agent": agent}
-                       for _ in range(n)]}
 
 
 def stats(client, filing_id):

@@ -20,7 +20,7 @@ from chalicelib.usage import counters, counting, interactions, usage_order
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import china
 from chalicelib.usage.interactions import EventsIn
-from tests.integration.test_exactly_once import ROBOTS, TARGETS, Crash, poison_record, run_batch, send_usage, world
+from tests.support.usage import ROBOTS, TARGETS, Crash, poison_record, run_batch, send_usage, world
 
 EXAMPLES = int(os.environ.get("NAVI_FAULT_EXAMPLES", "30"))
 USERS = [Caller("u1", "user", side="government"), Caller("u2", "user", side="enterprise")]

@@ -7,34 +7,20 @@ transaction, poison records, a replay of everything at the end) and checks drift
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
-import uuid
 from datetime import timedelta
 
-import boto3
 from hypothesis import HealthCheck, given, settings, strategies as st
-from moto import mock_aws
 
 from chalicelib.usage import counters, interactions
-from chalicelib.core import runtime
 from chalicelib.core.auth import Caller
-from chalicelib.core.clock import FixedClock, parse_instant
-from chalicelib.core.config import load_settings
-from chalicelib.core.models import Filing, Publication
-from chalicelib.usage.robots import Robots
 from chalicelib.documents.filings import ApplicationChangeIn
 from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn
-from infra.tables import create_tables
-from tests.streams import StreamTap
+from tests.support.usage import FILINGS, ROBOTS, TARGETS, Crash, poison_record, run_batch, send_usage, world
 
 EXAMPLES = int(os.environ.get("NAVI_FAULT_EXAMPLES", "30"))
-ROBOTS = Robots(["bot", "crawl"])
 USERS = [Caller("u1", "user", side="government"), Caller("u2", "user", side="enterprise"),
          Caller("u3", "user", side="university"), Caller("author", "filer", province="320000")]
-FILINGS = ["f1", "f2"]
-# What views and downloads land on: both filings and a publication of the same unit.
-TARGETS = [("filing", "f1"), ("filing", "f2"), ("publication", "p1")]
 
 operation = st.one_of(
     st.tuples(st.just("event"), st.sampled_from(["view", "download"]), st.integers(0, 3), st.integers(0, 2),
@@ -51,30 +37,6 @@ operation = st.one_of(
 
 fault = st.sampled_from(["none", "none", "duplicate", "crash_before", "crash_after", "poison", "swap"])
 schedule = st.lists(st.tuples(st.integers(1, 40), fault, st.integers(0, 3)), min_size=1, max_size=30)
-
-
-class Crash(Exception):
-    """A Lambda dying mid-batch."""
-
-
-@contextlib.contextmanager
-def world():
-    with mock_aws():
-        s = load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "navi-prop"})
-        arns = create_tables(boto3.client("dynamodb", region_name="cn-north-1"), s)
-        clock = FixedClock(parse_instant("2024-09-20T10:00:00+08:00"))
-        runtime.install(runtime.Services(settings=s, clock=clock))
-        now = clock.now()
-        for fid in FILINGS:
-            f = Filing(f"FILING#{fid}", "A", entity="filing", id=fid, kind="report", title="t", province="320000",
-                       unit="u", industry="1", status="approved", filed_at=now, cycle="2024", author="author")
-            f.save()
-        Publication("PUB#p1", "A", entity="publication", id="p1", kind="news", title="t", province="320000",
-                    body="b", status="approved", filed_at=now, cycle="2024", author="author").save()
-        try:
-            yield clock, StreamTap(arns["facts"])
-        finally:
-            runtime.reset()
 
 
 def play(history, clock) -> None:
@@ -112,54 +74,6 @@ def play(history, clock) -> None:
             filings.change_application(USERS[3], FILINGS[op[1]], ApplicationChangeIn(status=op[2]), clock.now())
         elif kind == "later":
             clock.advance(seconds=op[1])
-
-
-def send_usage(caller: Caller, etype: str, target: tuple[str, str], agent: str, now, count: int = 1) -> list[dict]:
-    """`count` views (one request) or downloads (served one by one) of a target at `now`; returns the views sent."""
-    kind, target_id = target
-    if etype == "download":
-        model, key = (Filing, f"FILING#{target_id}") if kind == "filing" else (Publication, f"PUB#{target_id}")
-        doc = model.get(key, "A")
-        for _ in range(count):
-            assert interactions.record_download(caller, kind, doc, "file-1", agent, ROBOTS, now) is not None
-        return []
-    events = [{"id": str(uuid.uuid4()), "type": "view", kind: target_id, "user_agent": agent} for _ in range(count)]
-    receipt = interactions.record_events(caller, EventsIn.model_validate({"events": events}), None, ROBOTS, now)
-    assert receipt.accepted == count and receipt.duplicates == 0
-    return events
-
-
-def poison_record(template: dict) -> dict:
-    bad = copy.deepcopy(template)
-    bad["eventID"] = uuid.uuid4().hex
-    bad["eventName"] = "INSERT"
-    bad["dynamodb"]["NewImage"] = {"entity": {"S": "evaluation"}, "filing": {"S": "f1"}}  # no score, no side
-    bad["dynamodb"].pop("OldImage", None)
-    return bad
-
-
-def run_batch(batch: list[dict], now, crash: str | None, crash_at: int) -> dict:
-    """One Lambda invocation, optionally dying before or after its `crash_at`-th transaction."""
-    if crash is None:
-        return counters.handle_stream_batch({"Records": batch}, now)
-    real = counters.transaction
-    calls = {"n": 0}
-
-    @contextlib.contextmanager
-    def failing():
-        calls["n"] += 1
-        if crash == "crash_before" and calls["n"] > crash_at:
-            raise Crash()
-        with real() as tx:
-            yield tx
-        if crash == "crash_after" and calls["n"] > crash_at:
-            raise Crash()
-
-    counters.transaction = failing
-    try:
-        return counters.handle_stream_batch({"Records": batch}, now)
-    finally:
-        counters.transaction = real
 
 
 def deliver_hostile(records: list[dict], plan, now) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from chalicelib.usage import counters
 from chalicelib.core.models import Counter
 from scripts import recount
-from tests.integration.test_counters import events
 from tests.conftest import auth
 from tests.support import approved_filing
+from tests.support.usage import events
 
 
 def test_recount_reports_drift_per_counter_and_repair_sets_it_right(pipeline, capsys):
