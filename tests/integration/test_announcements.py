@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import auth
 from tests.support import approved_filing
-from tests.integration.test_scoring import ADMIN, CLOSED, run, seed_counters
+from tests.support.scoring import ADMIN, CLOSED, run, seed_counters
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import io
 import zipfile
 
 from chalicelib.scoring import exports
-from tests.integration.test_scoring import ADMIN, CLOSED, seed_counters
+from tests.support.scoring import ADMIN, CLOSED, seed_counters
 
 XLSX_ACCEPT = {**ADMIN, "Accept": exports.XLSX_TYPE}
 

@@ -161,7 +161,7 @@ def test_a_population_run_reads_counters_only_whatever_the_number_of_events(clie
 
     from chalicelib.scoring import populations
     from chalicelib.core.auth import Caller
-    from tests.integration.test_scoring import _events
+    from tests.support.scoring import events as _events
     from pynamodb.connection.base import Connection
     calls: list[str] = []
     original = Connection._make_api_call

@@ -3,36 +3,16 @@ excellent projects, scheme versions, the year-end schedule and the request budge
 from __future__ import annotations
 
 import copy
-import uuid
 from datetime import datetime, timezone
 
 import pytest
 
 from chalicelib.scoring import scheme, runs
-from chalicelib.core.models import Counter, Record, UsageEvent
+from chalicelib.core.models import Counter, Record
 from chalicelib.core.reference import PROVINCES
 from tests.conftest import auth
 from tests.support import approved_filing
-
-ADMIN = auth(sub="admin", role="national_admin")
-CLOSED = "2024-11-20T10:00:00+08:00"  # cycle 2024 (2023-10-01 .. 2024-09-30) has closed
-
-
-def seed_counters(cycle: str = "2024", scale: int = 1) -> None:
-    """Province×cycle counters with a clear order: a higher code has more of everything."""
-    for i, code in enumerate(sorted(PROVINCES)):
-        Counter(f"PROV#{code}", f"CYCLE#{cycle}", n={
-            "filings_approved": 10 + i, "filings_approved_database": i % 4, "filings_approved_tool": i % 3,
-            "reports_approved_industry_planning": 2 + i, "filings_approved_application_proof": i // 2,
-            "views_unique": (100 + 10 * i) * scale, "views_total": (150 + 10 * i) * scale,
-            "downloads_unique": (20 + i) * scale, "likes": i, "favorites": i // 2, "comments": i // 3,
-            "evaluations": i, "evaluation_score_sum": 4 * i, "evaluations_enterprise": i,
-            "evaluation_score_sum_enterprise": 4 * i, "publications_approved_news": i % 5,
-        }).save()
-
-
-def run(client, cycle="2024", headers=ADMIN):
-    return client.post(f"/cycles/{cycle}/scoring-runs", headers=headers)
+from tests.support.scoring import ADMIN, CLOSED, events as _events, run, seed_counters
 
 
 def test_a_run_scores_all_32_units_from_the_counters_and_stores_everything(store, client):
@@ -291,18 +271,6 @@ def count_requests(monkeypatch):
 
     monkeypatch.setattr(Connection, "_make_api_call", counting)
     return calls
-
-
-def _events(n: int) -> None:
-    """Store `n` view events on the facts table, as the API would (the run must not read them)."""
-    at = datetime(2024, 3, 1, tzinfo=timezone.utc)
-    with UsageEvent.batch_write() as batch:
-        for i in range(n):
-            code = sorted(PROVINCES)[i % 32]
-            user = f"u{i % 50}"
-            event_id = str(uuid.uuid4())
-            batch.save(UsageEvent(f"EVENT#{user}#{event_id}", "A", entity="usage_event", id=event_id, type="view",
-                                  filing=f"f{i % 200}", user=user, at=at, province=code))
 
 
 def test_a_run_makes_the_same_number_of_requests_when_events_grow_100_times(store, client, count_requests):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from chalicelib.scoring import scheme
-from tests.unit.test_scoring_rules import RULES
+from tests.support.scoring import RULES
 
 
 def test_a_scheme_stored_before_the_swarm_thresholds_existed_gets_their_defaults():

@@ -11,8 +11,8 @@ from chalicelib.scoring import bonus, flags, scheme
 from chalicelib.core.cycles import cycle_by_id
 from chalicelib.core.reference import PROVINCES
 from chalicelib.scoring.runs import compute, derived_inputs, indicator_value, normalise
+from tests.support.scoring import RULES
 
-RULES = scheme.default_scheme()["flags"]
 LOG = {"id": "x", "normalise": "log_best", "cap_median_multiple": 3.0, "measure": "sum", "inputs": {"a": 1}}
 
 
