@@ -4,33 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.usage import counters
-from chalicelib.usage.counting import filing_key
 from chalicelib.core.models import Record
 from tests.streams import StreamTap, deliver
 from tests.conftest import auth
 from tests.support import approved_filing, report_body
+from tests.support.selection import ADMIN, CYCLE, evaluated, nominate
 
-ADMIN = dict(sub="admin", role="national_admin")
 EXPERT = dict(sub="expert-1", role="expert", province="110000")
 LOCAL_EXPERT = dict(sub="expert-js", role="expert", province="320000")  # the filings' own province
 READER = dict(sub="reader-1", role="user", side="enterprise")
 FILER = dict(sub="filer-320000", role="filer", province="320000")
-CYCLE = "2024"  # DEFAULT_NOW 2024-05-15 lies in cycle 2024
-
-
-def evaluated(client, n=3, total=None, **over):
-    """An approved filing with `n` counted evaluations (counters seeded directly)."""
-    filing = approved_filing(client, **over)
-    numbers = {"evaluations": n, "evaluation_score_sum": total if total is not None else 4 * n}
-    if n:
-        numbers.update({"evaluations_enterprise": n, "evaluation_score_sum_enterprise": numbers["evaluation_score_sum"]})
-    counters.seed(*filing_key(filing["id"]), numbers)
-    return filing
-
-
-def nominate(client, filing_id, cycle=CYCLE, who=ADMIN, **extra):
-    return client.post(f"/cycles/{cycle}/candidates", {"filing": filing_id, **extra}, headers=auth(**who))
 
 
 def assign(client, expert=EXPERT, industries=("5",)):

@@ -8,32 +8,12 @@ from chalicelib.selection import subscriptions
 from tests.streams import StreamTap, deliver
 from tests.conftest import auth
 from tests.support import approved_filing, stored_items
+from tests.support.selection import ADMIN, ENTERPRISE, MEMBER, invitation, joined, register
 
-ADMIN = dict(sub="admin", role="national_admin")
 JS_ADMIN = dict(sub="js-admin", role="province_admin", province="320000")
 ZJ_ADMIN = dict(sub="zj-admin", role="province_admin", province="330000")
-MEMBER = dict(sub="ent-user", role="user", side="government")  # the token's side loses to the organisation's
-ENTERPRISE = {"kind": "demonstration_enterprise", "name": "某新能源汽车股份有限公司", "industries": ["5", "6"]}
 JS_DEPT = {"kind": "province_department", "name": "江苏省科学技术厅", "industries": ["1"], "province": "320000",
            "department_area": "science_technology"}
-
-
-def register(client, body=ENTERPRISE, who=ADMIN):
-    return client.post("/organisations", body, headers=auth(**who))
-
-
-def invitation(client, org_id, who=ADMIN, **body):
-    answer = client.post(f"/organisations/{org_id}/invitations", body, headers=auth(**who))
-    assert answer.status == 201, answer.json
-    return answer.json
-
-
-def joined(client, body=ENTERPRISE, user=MEMBER):
-    org = register(client, body).json
-    code = invitation(client, org["id"])["code"]
-    answer = client.post(f"/invitations/{code}/accept", headers=auth(**user))
-    assert answer.status == 200, answer.json
-    return org, answer.json
 
 
 def test_national_admins_register_organisations_with_their_side_from_the_kind(client):

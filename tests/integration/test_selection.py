@@ -7,8 +7,7 @@ import pytest
 from chalicelib.selection import workflow
 from tests.conftest import auth
 from tests.support import approved_filing, stored_items
-from tests.integration.test_excellence import ADMIN, CYCLE, evaluated, nominate
-from tests.integration.test_organisations import ENTERPRISE, joined
+from tests.support.selection import ADMIN, CYCLE, ENTERPRISE, evaluated, joined, nominate
 
 JS_ADMIN = dict(sub="js-admin", role="province_admin", province="320000")
 ZJ_ADMIN = dict(sub="zj-admin", role="province_admin", province="330000")
