@@ -20,9 +20,9 @@ from chalicelib.core.config import LOCAL_JWT_SECRET, ConfigError, load_settings
 from chalicelib.core.errors import Unauthorized
 from tests.conftest import auth, token
 from tests.support import approved_filing, report_body, stored_items
+from tests.support.auth import ALLOWED, PROVINCE_BOUND, ROLES, write_routes
 from tests.support.documents import form as annual_form
 
-ROLES = ("national_admin", "province_admin", "filer", "user", "expert")
 HOME, ELSEWHERE = "320000", "330000"
 
 
@@ -36,68 +36,7 @@ def who(role: str, province: str = HOME) -> dict:
     return claims
 
 
-# ---- the matrix ------------------------------------------------------------------------
-
-ANY = set(ROLES)
-NATIONAL = {"national_admin"}
-FILERS = {"filer", "province_admin"}
-# Who the contract (or the route's own summary) lets call each write route. None: not a
-# matter of role alone (e.g. a comment's author); covered by its own test.
-ALLOWED: dict[tuple[str, str], set[str] | None] = {
-    ("POST", "/filings"): FILERS,
-    ("POST", "/filings/{filing_id}/review"): NATIONAL,
-    ("PUT", "/filings/{filing_id}/application"): FILERS,
-    ("POST", "/publications"): FILERS,
-    ("POST", "/publications/{publication_id}/review"): NATIONAL,
-    ("POST", "/events"): ANY,
-    ("PUT", "/filings/{filing_id}/like"): ANY,
-    ("DELETE", "/filings/{filing_id}/like"): ANY,
-    ("PUT", "/filings/{filing_id}/favorite"): ANY,
-    ("DELETE", "/filings/{filing_id}/favorite"): ANY,
-    ("POST", "/filings/{filing_id}/comments"): ANY,
-    ("DELETE", "/filings/{filing_id}/comments/{comment_id}"): None,
-    ("PUT", "/filings/{filing_id}/evaluation"): {"user"},
-    ("PUT", "/scoring-scheme"): NATIONAL,
-    ("PUT", "/provinces/{code}/annual-forms/{year}"): {"province_admin"},
-    ("POST", "/cycles/{cycle}/adjustments"): NATIONAL,
-    ("POST", "/cycles/{cycle}/excellent-projects"): NATIONAL,
-    ("POST", "/cycles/{cycle}/scoring-runs"): NATIONAL,
-    ("POST", "/cycles/{cycle}/scoring-runs/{run_id}/publish"): NATIONAL,
-    ("PUT", "/me/subscriptions"): {"user", "expert"},
-    ("POST", "/me/feed/{filing_id}/read"): None,
-    ("PUT", "/excellence-rules"): NATIONAL,
-    ("PUT", "/experts/{sub}/fields"): NATIONAL,
-    ("PUT", "/experts/{sub}/home-province"): NATIONAL,
-    ("POST", "/cycles/{cycle}/candidates"): NATIONAL,
-    ("PUT", "/cycles/{cycle}/candidates/{filing_id}/expert-score"): {"expert"},
-    ("POST", "/cycles/{cycle}/candidates/{filing_id}/confirm"): NATIONAL,
-    ("POST", "/organisations"): {"national_admin", "province_admin"},
-    ("POST", "/organisations/{org_id}/invitations"): {"national_admin", "province_admin"},
-    ("POST", "/invitations/{invitation}/accept"): {"user"},
-    ("PUT", "/cycles/{cycle}/declarations/{filing_id}"): {"province_admin"},
-    ("DELETE", "/cycles/{cycle}/declarations/{filing_id}"): {"province_admin"},
-    ("POST", "/cycles/{cycle}/candidates/{filing_id}/assignments"): NATIONAL,
-    ("POST", "/populations/{population}/units"): NATIONAL,
-    ("PUT", "/populations/{population}/scoring-scheme"): NATIONAL,
-    ("PUT", "/filings/{filing_id}/attribution"): {"national_admin", "province_admin", "filer"},
-    ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs"): NATIONAL,
-    ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs/{run_id}/publish"): NATIONAL,
-    **{(method, f"/{owner}s/{{{owner}_id}}{rest}"): FILERS for owner in ("filing", "publication")
-       for method, rest in (("POST", "/files"), ("POST", "/files/{file_id}/complete"), ("POST", "/revisions"),
-                            ("POST", "/withdraw"))},
-}
-# Routes whose records belong to a province: a same-role token of another province is 403.
-PROVINCE_BOUND = {("POST", "/filings"), ("PUT", "/filings/{filing_id}/application"), ("POST", "/publications"),
-                  ("PUT", "/provinces/{code}/annual-forms/{year}"),
-                  *(route for route in ALLOWED if route[1].endswith(("/files", "/complete", "/revisions", "/withdraw")))}
-
-
-def write_routes() -> list[tuple[str, str]]:
-    """Every (method, path) Chalice serves that changes something."""
-    import app
-    return sorted((method, path) for path, entries in app.app.routes.items() for method in entries
-                  if method in ("POST", "PUT", "PATCH", "DELETE"))
-
+# ---- the matrix (declared in tests/support/auth.py) ----------------------------------------
 
 def valid_body(method: str, path: str, filing_id: str, province: str = HOME):
     """A body the route would accept from an allowed caller (as far as the contract says)."""

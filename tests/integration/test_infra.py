@@ -13,7 +13,7 @@ import pytest
 from infra import template
 from infra.package import package, stage_config, stage_deployment, stage_environment, to_cloudformation
 from infra.tables import TABLES
-from tests.unit.test_infra import CHALICE_NAMES, LINT_REGIONS, STAGE, YEAR_END_MOTO_S, as_list, statements
+from tests.support.infra import CHALICE_NAMES, LINT_REGIONS, STAGE, YEAR_END_MOTO_S, as_list, statements
 
 
 def dynamodb_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:

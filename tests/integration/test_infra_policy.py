@@ -15,45 +15,9 @@ from infra.package import stage_deployment, stage_environment
 from tests.streams import StreamTap
 from tests.conftest import auth
 from tests.support import approved_filing, report_body
+from tests.support.infra import CHALICE_NAMES as FUNCTIONS, allowed, packaged_like
 
-# Chalice's logical id of each function, as the merge template sees them after `chalice package`.
-FUNCTIONS = {"APIHandler": "api_handler", "FactsStream": "facts_stream", "PushStream": "push_stream",
-             "YearEnd": "year_end", "SelectionReminders": "selection_reminders",
-             "AnnualFormReminders": "annual_form_reminders"}
 USER = dict(sub="reader-1", role="user", side="enterprise")
-
-
-def packaged_like() -> dict[str, Any]:
-    stream = {"Type": "DynamoDB", "Properties": {
-        "Stream": "arn:aws:dynamodb:cn-north-1:000000000000:table/navi-facts/stream/placeholder"}}
-    resources = {}
-    for logical_id in FUNCTIONS:
-        events = {"E": stream} if logical_id.endswith("Stream") else {}
-        resources[logical_id] = {"Type": "AWS::Serverless::Function",
-                                 "Properties": {"Events": events, "MemorySize": 512, "Timeout": 20}}
-    return {"Resources": resources}
-
-
-def _target(resource: Any) -> tuple[str, str | None]:
-    """(table logical id, None | "index/<name>" | "stream") of a policy resource."""
-    if "Fn::GetAtt" in resource:
-        table, attribute = resource["Fn::GetAtt"]
-        return table, None if attribute == "Arn" else "stream"
-    table, rest = resource["Fn::Sub"][2:].split(".Arn}/", 1)
-    return table, rest
-
-
-def allowed(function: str) -> set[tuple[str, str, str | None]]:
-    """(action, table logical id, index) the function's role allows on DynamoDB."""
-    resources = template.merge_template(packaged_like(), stage_environment("dev"), stage_deployment("dev"))["Resources"]
-    out = set()
-    for policy in resources[f"{function}Role"]["Properties"]["Policies"]:
-        for statement in policy["PolicyDocument"]["Statement"]:
-            for action in statement["Action"]:
-                if action.startswith("dynamodb:"):
-                    for resource in statement["Resource"]:
-                        out.add((action, *_target(resource)))
-    return out
 
 
 TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem",

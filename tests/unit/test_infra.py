@@ -10,13 +10,8 @@ import pytest
 from infra import template
 from infra.package import check_architecture, stage_config, stage_deployment, stage_environment
 from infra.tables import cloudformation_resources
+from tests.support.infra import CHALICE_NAMES, as_list, statements
 
-LINT_REGIONS = ["cn-north-1", "cn-northwest-1", "us-east-1"]
-STAGE = "prod"  # what `make package STAGE=prod` deploys
-YEAR_END_MOTO_S = 55  # bench/bench_scoring.py at national scale on moto, an upper bound (README "Deploy")
-CHALICE_NAMES = {"APIHandler": "api_handler", "FactsStream": "facts_stream", "PushStream": "push_stream",
-                 "YearEnd": "year_end", "SelectionReminders": "selection_reminders",
-                 "AnnualFormReminders": "annual_form_reminders"}
 PLACEHOLDER = "arn:aws:dynamodb:cn-north-1:000000000000:table/navi-{}/stream/placeholder"
 
 
@@ -42,14 +37,6 @@ def stream_event(table: str) -> dict[str, Any]:
 
 def merged(sam: dict[str, Any], stage: str = "dev") -> dict[str, Any]:
     return template.merge_template(sam, stage_environment(stage), stage_deployment(stage))
-
-
-def statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    return [s for p in resources[role]["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 # ---- merge template (fast) -----------------------------------------------------------

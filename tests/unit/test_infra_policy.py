@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from infra import template
 from infra.tables import TABLES
-from tests.integration.test_infra_policy import allowed
+from tests.support.infra import allowed
 
 
 def test_the_stream_triggers_cannot_write_the_facts_table_whose_stream_drives_them():
