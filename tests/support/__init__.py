@@ -15,6 +15,7 @@ from tests.conftest import Client, auth
 
 
 def report_body(province: str = "320000", **overrides: Any) -> dict:
+    """A valid POST /filings body: a report of the province, `overrides` replacing members."""
     body = {"kind": "report", "title": "新能源汽车产业专利导航报告", "province": province, "unit": "江苏省知识产权局",
             "industry": "5", "report_type": "industry_planning", "fiscal_funded": True,
             "summary": "产业专利导航分析", "proves": None}
