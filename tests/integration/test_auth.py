@@ -20,7 +20,7 @@ from chalicelib.core.config import LOCAL_JWT_SECRET, ConfigError, load_settings
 from chalicelib.core.errors import Unauthorized
 from tests.conftest import auth, token
 from tests.support import approved_filing, report_body, stored_items
-from tests.support.auth import ALLOWED, PROVINCE_BOUND, ROLES, write_routes
+from tests.support.roles import ALLOWED, PROVINCE_BOUND, ROLES, write_routes
 from tests.support.documents import form as annual_form
 
 HOME, ELSEWHERE = "320000", "330000"
@@ -36,7 +36,7 @@ def who(role: str, province: str = HOME) -> dict:
     return claims
 
 
-# ---- the matrix (declared in tests/support/auth.py) ----------------------------------------
+# ---- the matrix (declared in tests/support/roles.py) ---------------------------------------
 
 def valid_body(method: str, path: str, filing_id: str, province: str = HOME):
     """A body the route would accept from an allowed caller (as far as the contract says)."""

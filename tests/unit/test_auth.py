@@ -1,12 +1,12 @@
 """Every write route is in the role matrix and documented as needing a token."""
 from __future__ import annotations
 
-from tests.support.auth import ALLOWED, write_routes
+from tests.support.roles import ALLOWED, write_routes
 
 
 def test_every_write_route_is_in_the_matrix():
     unknown = [r for r in write_routes() if r not in ALLOWED]
-    assert not unknown, f"add these write routes to ALLOWED in tests/support/auth.py: {unknown}"
+    assert not unknown, f"add these write routes to ALLOWED in tests/support/roles.py: {unknown}"
 
 
 def test_every_write_route_is_documented_as_needing_a_token():

@@ -44,3 +44,14 @@ def test_the_support_the_unit_tests_use_does_not_import_moto():
     answer = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], cwd=ROOT, capture_output=True,
                             text=True, check=True)
     assert answer.stdout.strip() == "False", modules
+
+
+def test_no_support_module_shadows_a_name_tests_support_holds():
+    # importing tests.support.x sets the package's attribute x: a module named like a helper
+    # (tests/support/auth.py once did) replaces that helper for every function of the package
+    holds = {name for node in ast.walk(ast.parse((ROOT / "tests" / "support" / "__init__.py").read_text("utf-8")))
+             for name in ([a.asname or a.name for a in node.names] if isinstance(node, ast.ImportFrom)
+                          else [t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)]
+                          + ([node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else []))}
+    modules = {path.stem for path in (ROOT / "tests" / "support").glob("*.py")} - {"__init__"}
+    assert modules & holds == set()
