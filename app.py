@@ -342,7 +342,7 @@ def get_notifications():
 
 # ---- files of filings and publications ------------------------------------------------
 # Upload by presigned PUT, checked on completion; downloads answer 303 to a short-lived URL
-# and are counted by the platform (chalicelib/attachments.py).
+# and are counted by the platform (chalicelib/documents/attachments.py).
 
 
 def _file_routes(owner: str) -> None:
@@ -520,7 +520,7 @@ def _item_usage(kind: str):
 
 # ---- scoring -------------------------------------------------------------------------
 # Schemes, annual forms, manual checks, excellent projects, runs and exports; the rules live in
-# chalicelib/scheme.py, annual_forms.py, adjustments.py, bonus.py, flags.py, runs.py, exports.py.
+# chalicelib/scoring/.
 # The .xlsx export is binary: Chalice/API Gateway return it base64-encoded only because its content
 # type is in app.api.binary_types AND the request's Accept header names that type; without the
 # header Chalice answers 400 (a problem). Clients send
@@ -691,7 +691,7 @@ def get_scores_xlsx(cycle):
 
 # ---- push and excellence -------------------------------------------------------------
 # Subscriptions and the feed (role user or expert), the approval push trigger, and the
-# excellence selection. Rules and storage: chalicelib/subscriptions.py, chalicelib/excellence.py.
+# excellence selection. Rules and storage: chalicelib/selection/subscriptions.py, excellence.py.
 
 FEED_QUERY = {**LIST_QUERY, "unread": {"type": "boolean", "description": "true: only items not read yet"}}
 CANDIDATE_QUERY = {**LIST_QUERY, "industry": http.param_schema("industry"),
@@ -812,7 +812,7 @@ def confirm_candidate(cycle, filing_id):
 
 # ---- invited organisations -----------------------------------------------------------
 # National admins register national organisations, province admins their own departments;
-# invitations are single-use codes. Rules and storage: chalicelib/organisations.py.
+# invitations are single-use codes. Rules and storage: chalicelib/selection/organisations.py.
 
 
 @route("/organisations", "POST", "Register an invited organisation (national admin; province admin: its own "
@@ -870,7 +870,7 @@ def get_my_organisation():
 
 # ---- selection workflow --------------------------------------------------------------
 # Declarations (参与意愿), screening (初筛), assignments to invited evaluators, completion and
-# reminders. Rules and storage: chalicelib/selection.py.
+# reminders. Rules and storage: chalicelib/selection/workflow.py.
 
 
 @route("/cycles/{cycle}/declarations/{filing_id}", "PUT",
@@ -933,7 +933,7 @@ def selection_reminders(event):
 
 # ---- evaluated populations -----------------------------------------------------------
 # The provincial units, national patent navigation service bases and support institutions:
-# registries, schemes, attribution of filings, runs and publications. chalicelib/populations.py.
+# registries, schemes, attribution of filings, runs and publications. chalicelib/scoring/populations.py.
 
 POPULATION_BASE = "/populations/{population}/cycles/{cycle}"
 

@@ -1,7 +1,7 @@
 """The attachments bucket: one declaration for CloudFormation, local runs and tests.
 
 Encrypted, public access blocked, versioned; multipart uploads left incomplete are aborted
-and bytes of uploads never completed (chalicelib/attachments.py INCOMING_PREFIX) expire.
+and bytes of uploads never completed (chalicelib/documents/attachments.py INCOMING_PREFIX) expire.
 Only the API function may touch it, and only its objects.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The DynamoDB tables: one declaration for CloudFormation, local runs and tests.
 
-Key schemas come from the PynamoDB models (chalicelib/models.py); what only matters to
+Key schemas come from the PynamoDB models (chalicelib/core/models.py); what only matters to
 a deployment (streams, TTL, recovery, encryption, protection) is declared here.
 """
 from __future__ import annotations
