@@ -32,11 +32,9 @@ import requests
 
 # Run as `python scripts/rehearse.py`: the repository root holds local_stack.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from chalicelib.core.vocabulary import REPORT_TYPES, SIDES  # noqa: E402
 from local_stack.tokens import LOCAL_JWT_SECRET, token as local_token  # noqa: E402
 
-SIDES = ("government", "enterprise", "university", "research_institute")
-REPORT_TYPES = ("regional_planning", "industry_planning", "enterprise_operation", "rd_activity",
-                "talent_management", "other")
 FILINGS_PER_UNIT = 100  # at scale 1: ~3,200 filings nationally
 
 
@@ -203,7 +201,7 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 4, p
     parallel(workers, publication, news, progress.track("publishing", len(news)))
 
     # ---- interactions on approved filings, from users of every side
-    users = [(f"user-{i}", SIDES[i % 4]) for i in range(max(8, int(400 * scale)))]
+    users = [(f"user-{i}", SIDES[i % len(SIDES)]) for i in range(max(8, int(400 * scale)))]
     popular = sorted(approved, key=lambda f: weights[f["province"]] * rng.random(), reverse=True)
 
     def usage(user_index: int):
