@@ -22,6 +22,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso, sortable
 from chalicelib.core.models import Record
 from chalicelib.core.paging import decode_cursor, encode_cursor, scope_of
+from chalicelib.core.reference import PROVINCES
 from chalicelib.core.store import cancelled_by_condition
 
 KIND = "notification"
@@ -91,7 +92,6 @@ def due_reminders(now: datetime) -> list[tuple[str, int, datetime]]:
 def remind_province_admins(now: datetime) -> int:
     """Write today's window reminders for every province (once each); returns how many were new."""
     from chalicelib.scoring.annual_forms import window
-    from chalicelib.core.reference import PROVINCES
     written = 0
     for topic, year, at in due_reminders(now):
         opens, closes = window(year)

@@ -23,6 +23,7 @@ from chalicelib.usage import counting, usage_order
 from chalicelib.usage.counting import Deltas
 from chalicelib.core import observability as obs, streams
 from chalicelib.core.models import Counter, FactBase
+from chalicelib.core.reference import PROVINCES
 from chalicelib.core.store import transaction
 
 K = TypeVar("K")
@@ -159,7 +160,6 @@ def province_cycle(province: str, cycle_id: str) -> dict[str, int]:
 
 def province_cycle_all(cycle_id: str, provinces: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
     """Province×cycle counters of every unit in one batched read."""
-    from chalicelib.core.reference import PROVINCES
     codes = list(provinces or PROVINCES)
     found = read_many({p: counting.cycle_key(p, cycle_id) for p in codes})
     return {code: found.get(code, {}) for code in codes}

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from chalicelib.core.clock import china
+from chalicelib.core.clock import china, parse_instant
 from chalicelib.core.cycles import cycle_by_id, cycle_for
 from chalicelib.documents import filings, publications
 from chalicelib.core.vocabulary import FILING_KINDS, NEAR_CUTOFF, NO_REPORT_TYPE, PUBLICATION_KINDS, REPORT_TYPES, SIDES
@@ -315,5 +315,4 @@ def _hour(at: datetime) -> datetime:
 def _time(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value
-    from chalicelib.core.clock import parse_instant
     return parse_instant(str(value))

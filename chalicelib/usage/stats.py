@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.usage import counters, counting
 from chalicelib.core.auth import Caller
+from chalicelib.core.cycles import Cycle, cycle_by_id, cycle_for
+from chalicelib.core.errors import Invalid, NotFound
+from chalicelib.core.reference import PROVINCES
 from chalicelib.core.vocabulary import SIDES
-from chalicelib.core.cycles import Cycle
+from chalicelib.documents import filings, publications
+from chalicelib.usage import counters, counting
 from chalicelib.usage.counting import PUBLICATION_PREFIX, PUBLICATION_USAGE_NAMES, USAGE_NAMES
 
 
@@ -36,14 +39,12 @@ def shape(numbers: dict[str, int]) -> dict[str, Any]:
 
 def filing_stats(caller: Caller | None, filing_id: str) -> dict[str, Any]:
     """Stats of a filing visible to the caller."""
-    from chalicelib.documents import filings
     filings.get(caller, filing_id)
     return {"filing": filing_id, **shape(counters.filing_stats(filing_id))}
 
 
 def publication_stats(caller: Caller | None, publication_id: str) -> dict[str, Any]:
     """Stats of a publication visible to the caller, in the shape of filing stats."""
-    from chalicelib.documents import publications
     publications.get(caller, publication_id)
     return {"publication": publication_id, **shape(counters.values(*counting.publication_key(publication_id)))}
 
@@ -71,7 +72,6 @@ def _approved(numbers: dict[str, int]) -> dict[str, int]:
 
 def national_activity(cycle_id: str | None, now) -> dict[str, Any]:
     """Every unit's counters for one cycle (default: the current one) from one batched read."""
-    from chalicelib.core.reference import PROVINCES
     cycle = _asked_cycle(cycle_id, now)
     units = counters.province_cycle_all(cycle.id)
     return {"cycle": cycle.id, "items": [
@@ -82,8 +82,6 @@ def national_activity(cycle_id: str | None, now) -> dict[str, Any]:
 
 def province_activity_in(code: str, cycle_id: str | None, now) -> dict[str, Any]:
     """A province's counters for one cycle (default: the current one); 404 for an unknown province."""
-    from chalicelib.core.errors import NotFound
-    from chalicelib.core.reference import PROVINCES
     if code not in PROVINCES:
         raise NotFound(f"No provincial unit {code}")
     return province_activity(code, _asked_cycle(cycle_id, now))
@@ -91,8 +89,6 @@ def province_activity_in(code: str, cycle_id: str | None, now) -> dict[str, Any]
 
 def _asked_cycle(cycle_id: str | None, now) -> Cycle:
     """The cycle a `cycle` query parameter names, or the current one; 422 for an id naming none."""
-    from chalicelib.core.cycles import cycle_by_id, cycle_for
-    from chalicelib.core.errors import Invalid
     cycle = cycle_by_id(cycle_id) if cycle_id is not None else cycle_for(now)
     if cycle is None:
         raise Invalid("Unknown cycle", errors=[{"field": "cycle", "message": "not a cycle id from /cycles"}])
