@@ -118,8 +118,6 @@ def handle_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = 
     the shard. A failure while writing raises: the whole batch is retried, and the
     markers make the retry apply only what had not landed.
     """
-    if not raw_event.get("Records"):
-        return {"batchItemFailures": []}
     deliveries: list[Delivery] = []
 
     def one(record) -> None:
