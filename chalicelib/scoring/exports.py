@@ -6,10 +6,10 @@ otherwise need.
 """
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any, Mapping
 
+from chalicelib.core import spreadsheets
 from chalicelib.scoring import runs
 
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -38,11 +38,8 @@ def ranking_rows(loaded: Mapping[str, Any]) -> list[list[Any]]:
 
 
 def to_csv(loaded: Mapping[str, Any]) -> bytes:
-    """The ranking with every indicator's points, as CSV."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerows(ranking_rows(loaded))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """The ranking with every indicator's points, as CSV (every cell inert: core/spreadsheets.py)."""
+    return ("\ufeff" + spreadsheets.csv_text(ranking_rows(loaded))).encode("utf-8")
 
 
 def filename(loaded: Mapping[str, Any], ext: str) -> str:
@@ -50,7 +47,9 @@ def filename(loaded: Mapping[str, Any], ext: str) -> str:
 
 
 def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
-    """Workbook: 排名 (ranking + bar chart of totals), 指标明细 (indicator breakdown), 待核查 (flags), 说明 (run)."""
+    """Workbook: 排名 (ranking + bar chart of totals), 指标明细 (indicator breakdown), 待核查 (flags), 说明 (run).
+
+    Every cell goes through core/spreadsheets.py: text is inert, never a formula."""
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font
@@ -62,12 +61,12 @@ def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
 
     ranking = book.active
     ranking.title = "排名"
-    ranking.append(["名次 rank", "代码 province", "单位 unit", "总分 total"] + [name for _, name in areas]
-                   + ["加分 bonus", "人工校验 adjustment", "待核查 flags"])
+    spreadsheets.append(ranking, ["名次 rank", "代码 province", "单位 unit", "总分 total"]
+                        + [name for _, name in areas] + ["加分 bonus", "人工校验 adjustment", "待核查 flags"])
     for r in results:
-        ranking.append([r["rank"], r["province"], r["name"], r["total"]]
-                       + [r["areas"].get(aid, 0.0) for aid, _ in areas]
-                       + [r["bonus"], r["total_adjustment"], len(r["flags"])])
+        spreadsheets.append(ranking, [r["rank"], r["province"], r["name"], r["total"]]
+                            + [r["areas"].get(aid, 0.0) for aid, _ in areas]
+                            + [r["bonus"], r["total_adjustment"], len(r["flags"])])
     for cell in ranking[1]:
         cell.font = Font(bold=True)
     ranking.column_dimensions["C"].width = 22
@@ -83,22 +82,24 @@ def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
     ranking.add_chart(chart, "M2")
 
     detail = book.create_sheet("指标明细")
-    detail.append(["代码 province", "单位 unit", "领域 area", "指标 indicator", "id", "权重 weight", "原始值 value",
-                   "封顶 capped_at", "得分率 score", "得分 points", "人工校验 adjustment", "最终 final"])
+    spreadsheets.append(detail, ["代码 province", "单位 unit", "领域 area", "指标 indicator", "id", "权重 weight",
+                                 "原始值 value", "封顶 capped_at", "得分率 score", "得分 points", "人工校验 adjustment",
+                                 "最终 final"])
     area_name = dict(areas)
     for r in results:
         for aid, iid, name, weight in indicators:
             i = r["indicators"][iid]
-            detail.append([r["province"], r["name"], area_name.get(aid, aid), name, iid, weight, i["value"],
-                           i["capped_at"], i["score"], i["points"], i["adjustment"], i["final"]])
+            spreadsheets.append(detail, [r["province"], r["name"], area_name.get(aid, aid), name, iid, weight,
+                                         i["value"], i["capped_at"], i["score"], i["points"], i["adjustment"],
+                                         i["final"]])
     for cell in detail[1]:
         cell.font = Font(bold=True)
 
     flagged = book.create_sheet("待核查")
-    flagged.append(["代码 province", "单位 unit", "kind", "detail"])
+    spreadsheets.append(flagged, ["代码 province", "单位 unit", "kind", "detail"])
     for r in results:
         for f in r["flags"]:
-            flagged.append([r["province"], r["name"], f["kind"], f["detail"]])
+            spreadsheets.append(flagged, [r["province"], r["name"], f["kind"], f["detail"]])
 
     about = book.create_sheet("说明")
     published = loaded.get("published")
@@ -106,7 +107,7 @@ def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
                 ["scheme_version", header["scheme_version"]], ["scheme", header["scheme"]["name"]],
                 ["provisional", header["provisional"]], ["created_at", header["created_at"]],
                 ["published", bool(published and published["run_id"] == header["run_id"])]):
-        about.append(row)
+        spreadsheets.append(about, row)
 
     out = io.BytesIO()
     book.save(out)

@@ -9,7 +9,6 @@ openpyxl is imported only when a workbook is built.
 """
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,7 +16,7 @@ from typing import Any
 
 from chalicelib.usage import counters, counting
 from chalicelib.documents import filings, publications
-from chalicelib.core import http
+from chalicelib.core import http, spreadsheets
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china
 from chalicelib.core.errors import Forbidden, Invalid, NotFound
@@ -127,10 +126,7 @@ def item_report(caller: Caller | None, kind: str, item_id: str, begin: str | Non
 
 
 def to_tsv(report: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter="\t", lineterminator="\r\n")
-    writer.writerows(report.header() + report.table())
-    return out.getvalue()
+    return spreadsheets.tsv_text(report.header() + report.table())
 
 
 def to_xlsx(report: Report) -> bytes:
@@ -139,7 +135,7 @@ def to_xlsx(report: Report) -> bytes:
     sheet = book.active
     sheet.title = report.report_id
     for row in report.header() + report.table():
-        sheet.append(row)
+        spreadsheets.append(sheet, row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
