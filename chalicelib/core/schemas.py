@@ -20,6 +20,11 @@ from chalicelib.core.reference import INDUSTRIES, PROVINCES
 REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 LINE_BREAKS = frozenset("\n\r\t")  # allowed in multi-line text only
+# Characters a one-line name never holds: line and paragraph separators (U+2028, U+2029) and format
+# characters (zero-width space and joiners, BOM, soft hyphen), which break a printed line or hide text.
+ONE_LINE_REFUSED_CATEGORIES = frozenset({"Zl", "Zp", "Cf"})
+# Tag characters spell invisible ASCII ("ASCII smuggling"): refused in every text.
+TAGS = range(0xE0000, 0xE0080)
 # Text made only of these shows nothing: separators, format characters (zero-width space and
 # joiners, BOM, word joiner) and the blank letters fonts draw as nothing.
 INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf"})
@@ -34,6 +39,10 @@ def _visible_text(text: str, multiline: bool) -> str:
             raise ValueError(f"bidirectional control U+{ord(char):04X} is not allowed")
         if unicodedata.category(char) in REFUSED_CATEGORIES:
             raise ValueError(f"control or unassigned character U+{ord(char):04X} is not allowed")
+        if ord(char) in TAGS:
+            raise ValueError(f"invisible tag character U+{ord(char):04X} is not allowed")
+        if not multiline and unicodedata.category(char) in ONE_LINE_REFUSED_CATEGORIES:
+            raise ValueError(f"invisible or line-separator character U+{ord(char):04X} is not allowed on one line")
     if text and all(c.isspace() or c in BLANK_LETTERS or unicodedata.category(c) in INVISIBLE_CATEGORIES
                     for c in text):
         raise ValueError("must contain visible characters")
@@ -49,7 +58,8 @@ def _lines(text: str) -> str:
 
 
 def Text(lo: int, hi: int, multiline: bool = False):  # noqa: N802  (used as a type)
-    """A trimmed string of `lo`..`hi` characters holding something visible and no control characters."""
+    """A trimmed string of `lo`..`hi` characters holding something visible and no control characters;
+    one line (the default) also refuses tabs, line breaks, line separators and invisible format characters."""
     return Annotated[str, StringConstraints(strip_whitespace=True, min_length=lo, max_length=hi),
                      AfterValidator(_lines if multiline else _one_line)]
 

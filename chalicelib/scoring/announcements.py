@@ -13,9 +13,7 @@ Each publication writes all three (pointer, announcement, audit entries) in one 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Mapping, Optional
-
-from pydantic import StringConstraints
+from typing import Any, Mapping, Optional
 
 from chalicelib.core import audit
 from chalicelib.documents import filings
@@ -25,7 +23,7 @@ from chalicelib.core.errors import BadRequest, Conflict, Invalid, NotFound
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import Page, decode_cursor, encode_cursor, scope_of
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
-from chalicelib.core.schemas import Body
+from chalicelib.core.schemas import Body, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
 PUBLISHED = "PUBLISHED"  # partition of the current-publication pointers, one per scope
@@ -36,7 +34,7 @@ RANKING_SHOWN = 32  # the notice names every unit's rank; the list is short enou
 class PublishIn(Body):
     """Why this run replaces the published one (required to supersede; kept with the announcement)."""
 
-    reason: Optional[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]] = None
+    reason: Optional[Text(1, 2000, multiline=True)] = None
 
 
 def scope_key(cycle_id: str, population: str | None = None) -> str:

@@ -32,7 +32,7 @@ from chalicelib.core.cycles import cycle_or_404, cycles_closing_in
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.reference import PROVINCES
-from chalicelib.core.schemas import Body, ProvinceCode
+from chalicelib.core.schemas import Body, ProvinceCode, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
 PROVINCES_ID = "provinces"
@@ -91,7 +91,7 @@ NAMES = {PROVINCES_ID: "省级专利导航工作（32个省级单位）", "servi
 class UnitIn(Body):
     code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")] = Field(
         description="the unit's code within its population")
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Text(1, 100)
     province: ProvinceCode = Field(description="where it is located: that province's staff attribute filings to it")
 
 

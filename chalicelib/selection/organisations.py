@@ -21,9 +21,9 @@ import dataclasses
 import secrets
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, Optional
+from typing import Any, Literal, Optional
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, model_validator
 
 from chalicelib.core import audit
 from chalicelib.core.auth import Caller, require
@@ -32,7 +32,7 @@ from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Record
 from chalicelib.core.paging import decode_cursor, scope_of, take_page
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
-from chalicelib.core.schemas import Body, IndustryCodes, ProvinceCode
+from chalicelib.core.schemas import Body, IndustryCodes, ProvinceCode, Text
 from chalicelib.core.vocabulary import Side
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
@@ -56,7 +56,7 @@ class OrganisationIn(Body):
     """An organisation to invite: its kind (which fixes its side), name, fields and province."""
 
     kind: Literal[ORGANISATION_KINDS]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    name: Text(1, 100)
     industries: IndustryCodes = Field(min_length=1, max_length=len(INDUSTRIES),
                                       description="industry codes from /industries pushed to its members")
     province: Optional[ProvinceCode] = Field(None, description="required for a province_department: its province")
@@ -74,7 +74,7 @@ class OrganisationIn(Body):
 
 class InvitationIn(Body):
     valid_days: int = Field(DEFAULT_VALID_DAYS, ge=1, le=MAX_VALID_DAYS, description="days until the code expires")
-    note: Optional[Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]] = None
+    note: Optional[Text(0, 500, multiline=True)] = None
 
 
 # ---- keys ----------------------------------------------------------------------------------
