@@ -92,6 +92,12 @@ def cycles_until(instant: datetime) -> list[Cycle]:
     return [cycle_of_year(y) for y in range(2023, current.closing_year + 1)]
 
 
+def month_range(now: datetime) -> tuple[str, str]:
+    """The first and last month ("YYYY-MM") the platform can hold data for: from the first cycle's
+    first month to December of next year (China time); a month parameter outside it names nothing."""
+    return f"{FIRST_START:%Y-%m}", f"{china(now).year + 1:04d}-12"
+
+
 def cycles_closing_in(year: int) -> list[Cycle]:
     """Cycles whose window closed during calendar `year` (what the year-end run scores)."""
     try:

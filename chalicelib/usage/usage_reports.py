@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.usage import counters, counting
 from chalicelib.documents import filings, publications
-from chalicelib.core import http, spreadsheets
+from chalicelib.core import cycles, http, spreadsheets
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china
 from chalicelib.core.errors import Forbidden, Invalid, NotFound
@@ -73,16 +73,22 @@ class Report:
 
 
 def months(begin: str | None, end: str | None, now: datetime) -> list[str]:
-    """The report's months ("YYYY-MM", China time); default the twelve up to this month."""
+    """The report's months ("YYYY-MM", China time); default the twelve up to this month.
+
+    Each month given lies in the platform's range (cycles.month_range), else a 422 naming it."""
+    first, latest = cycles.month_range(now)
     for name, value in (("begin", begin), ("end", end)):
         http.param(name, value, "month")
+        if value is not None and not first <= value <= latest:
+            raise Invalid(f"{name} must lie between {first} and {latest}",
+                          errors=[{"field": name, "message": f"must lie between {first} and {latest}"}])
     this = china(now)
     last = end or f"{this:%Y-%m}"
     if begin is None:
         year, month = int(last[:4]), int(last[5:]) - (DEFAULT_MONTHS - 1)
         while month < 1:
             year, month = year - 1, month + 12
-        begin = f"{year:04d}-{month:02d}"
+        begin = max(f"{year:04d}-{month:02d}", first)  # the default never reaches before the platform
     out, year, month = [], int(begin[:4]), int(begin[5:])
     while f"{year:04d}-{month:02d}" <= last:
         out.append(f"{year:04d}-{month:02d}")
