@@ -18,6 +18,7 @@ from typing import Any
 
 from pynamodb.exceptions import PutError
 
+from chalicelib.core import keys
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso, sortable
 from chalicelib.core.models import Record
@@ -32,7 +33,7 @@ REMINDED_ROLE = "province_admin"
 
 
 def pk(user: str) -> str:
-    return f"NOTE#{user}"
+    return f"NOTE#{keys.part(user)}"
 
 
 def role_pk(role: str, province: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 from pydantic import Field, field_validator
 
-from chalicelib.core import audit
+from chalicelib.core import audit, keys
 from chalicelib.documents import filings
 from chalicelib.scoring import bonus
 from chalicelib.selection import home_provinces, subscriptions
@@ -98,11 +98,11 @@ def candidate_key(cycle_id: str, filing_id: str) -> tuple[str, str]:
 
 
 def score_key(cycle_id: str, filing_id: str, expert: str) -> tuple[str, str]:
-    return f"EXPERTSCORE#{cycle_id}", f"{filing_id}#{expert}"
+    return f"EXPERTSCORE#{cycle_id}", f"{filing_id}#{keys.part(expert)}"
 
 
 def fields_key(expert: str) -> tuple[str, str]:
-    return f"EXPERT#{expert}", "FIELDS"
+    return f"EXPERT#{keys.part(expert)}", "FIELDS"
 
 
 def _get(key: tuple[str, str]) -> Record | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
-from chalicelib.core import audit
+from chalicelib.core import audit, keys
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import Forbidden
@@ -31,7 +31,7 @@ class HomeProvinceIn(Body):
 
 
 def key(sub: str) -> tuple[str, str]:
-    return f"EVALUATOR#{sub}", "HOME"
+    return f"EVALUATOR#{keys.part(sub)}", "HOME"
 
 
 def _get(sub: str) -> Record | None:

@@ -25,7 +25,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field, model_validator
 
-from chalicelib.core import audit
+from chalicelib.core import audit, keys
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, parse_instant, sortable
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -88,7 +88,7 @@ def invite_key(code: str) -> tuple[str, str]:
 
 
 def member_key(sub: str) -> tuple[str, str]:
-    return f"MEMBER#{sub}", "ORG"
+    return f"MEMBER#{keys.part(sub)}", "ORG"
 
 
 def field_row_key(industry: str, sub: str) -> tuple[str, str]:

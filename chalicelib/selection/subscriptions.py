@@ -21,7 +21,7 @@ from pydantic import Field, field_validator
 from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 
-from chalicelib.core import audit, streams
+from chalicelib.core import audit, keys, streams
 from chalicelib.documents import feedback, filings
 from chalicelib.selection import organisations
 from chalicelib.core.auth import Caller, require
@@ -59,7 +59,7 @@ class SubscriptionsIn(Body):
 # ---- keys ------------------------------------------------------------------------------
 
 def doc_key(user: str) -> tuple[str, str]:
-    return f"USER#{user}", "SUBSCRIPTIONS"
+    return f"USER#{keys.part(user)}", "SUBSCRIPTIONS"
 
 
 def subscriber_key(industry: str, user: str) -> tuple[str, str]:
@@ -67,7 +67,7 @@ def subscriber_key(industry: str, user: str) -> tuple[str, str]:
 
 
 def feed_pk(user: str) -> str:
-    return f"FEED#{user}"
+    return f"FEED#{keys.part(user)}"
 
 
 # ---- subscriptions ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
 
-from chalicelib.core import audit
+from chalicelib.core import audit, keys
 from chalicelib.documents import feedback, filings
 from chalicelib.selection import excellence, organisations, subscriptions
 from chalicelib.usage import counters
@@ -50,7 +50,7 @@ def declared_pk(cycle_id: str) -> str:
 
 
 def assignment_key(cycle_id: str, filing_id: str, evaluator: str) -> tuple[str, str]:
-    return f"ASSIGN#{cycle_id}", f"{filing_id}#{evaluator}"
+    return f"ASSIGN#{cycle_id}", f"{filing_id}#{keys.part(evaluator)}"
 
 
 def _filing(filing_id: str) -> Filing:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
+from chalicelib.core import keys
 from chalicelib.core.clock import china, parse_instant
 from chalicelib.core.cycles import cycle_by_id, cycle_for
 from chalicelib.documents import filings, publications
@@ -140,7 +141,7 @@ MINUTE = "minute#"
 
 
 def account_units_key(user: str) -> tuple[str, str]:
-    return f"ACCOUNT#{user}", "UNITS"
+    return f"ACCOUNT#{keys.part(user)}", "UNITS"
 
 
 def minute_name(at: datetime) -> str:

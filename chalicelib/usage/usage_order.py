@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Iterable, Mapping, Sequence
 
 from chalicelib.usage import counting
+from chalicelib.core import keys
 from chalicelib.core.clock import parse_instant
 from chalicelib.core.errors import Problem
 from chalicelib.core.models import ChainHead, UsageEvent
@@ -35,13 +36,13 @@ MAX_ROUNDS = 25  # rounds of re-reading heads when another writer took places fi
 
 def event_key(user: str, event_id: str) -> tuple[str, str]:
     """Events are keyed by (user, client event id): a resend hits the same key."""
-    return f"EVENT#{user}#{event_id}", "A"
+    return f"EVENT#{keys.part(user)}#{keys.part(event_id)}", "A"
 
 
 def chain_key(target_kind: str, target: str, kind: str, user: str) -> tuple[str, str]:
     """A filing's chains keep their first key format; other targets name their kind."""
-    named = target if target_kind == "filing" else f"{target_kind}:{target}"
-    return f"CHAIN#{named}#{kind}#{user}", "HEAD"
+    named = keys.part(target) if target_kind == "filing" else f"{target_kind}:{keys.part(target)}"
+    return f"CHAIN#{named}#{kind}#{keys.part(user)}", "HEAD"
 
 
 def chain_of(event: Mapping) -> tuple[str, str]:
