@@ -62,6 +62,16 @@ def request_handler_cls() -> type:
                 self.wfile.write(body)
             self.close_connection = True
 
+        def _send_http_response_with_body(self, code: int, headers: dict, body: str | bytes) -> None:
+            # A HEAD answer has a GET's headers and never a body (RFC 9110 §9.3.2): on a kept-alive
+            # connection the client would read those bytes as the start of its next response.
+            if self.command != "HEAD":
+                return super()._send_http_response_with_body(code, headers, body)
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body.encode("utf-8") if isinstance(body, str) else body)))
+            self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+            self._send_headers(headers)
+
         def _generic_handle(self) -> None:
             # Chalice's handler int()s Content-Length unchecked (a crash, no answer) and would read
             # any length it is told.
