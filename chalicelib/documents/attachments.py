@@ -35,7 +35,7 @@ from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Attachment, Filing, Publication
 from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
-from chalicelib.core.store import TransactWriteError, transaction
+from chalicelib.core.store import CONDITION_FAILED, TransactWriteError, cancellation_codes, transaction
 
 MAX_SIZE = 50 * 1024 * 1024  # 50 MiB: a report or a scan, not a database dump (databases are linked)
 UPLOAD_TTL = timedelta(minutes=15)
@@ -60,6 +60,9 @@ PURPOSES = tuple(PURPOSE_TYPES)
 CONTENT_TYPES = tuple(dict.fromkeys(t for types in PURPOSE_TYPES.values() for t in types))
 OWNERS = {"filing": (Filing, filings.key), "publication": (Publication, publications.key)}
 STATES = ("uploading", "stored")
+# Statuses whose files may still change: what the public sees was reviewed once approved, and a
+# withdrawn record is closed.
+FILES_OPEN = ("pending", "rejected")
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\"]')
 
 
@@ -122,10 +125,16 @@ def writable(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publi
     caller = require(caller, *FILERS)
     doc = _owner(owner, owner_id)
     require_province(caller, doc.province)
+    _files_open(owner, doc)
+    return doc
+
+
+def _files_open(owner: str, doc: Filing | Publication) -> None:
     if doc.status == "approved":
         # What the public sees was reviewed; a new file would change it without review.
         raise Conflict(f"The {owner} is approved; its files can no longer change")
-    return doc
+    if doc.status not in FILES_OPEN:
+        raise Conflict(f"The {owner} is {doc.status}; files cannot be added to it")
 
 
 def _visible(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publication:
@@ -182,8 +191,7 @@ def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: s
         raise NotFound(f"No upload {file_id} on {owner} {owner_id}") from None
     if declared.state == "stored":
         return render(declared)
-    if doc.status == "approved":
-        raise Conflict(f"The {owner} is approved; its files can no longer change")
+    _files_open(owner, doc)
     client, bucket = s3(settings), settings.files_bucket
     problems = _check_object(client, bucket, declared)
     if problems:
@@ -198,10 +206,15 @@ def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: s
     try:
         with transaction() as tx:
             tx.save(declared, condition=Attachment.state == "uploading")
+            # the record is still open when the file lands: a withdrawal or approval meanwhile wins
+            model, owner_key = OWNERS[owner]
+            tx.condition_check(model, owner_key(doc.id), "A", condition=model.status.is_in(*FILES_OPEN))
             tx.save(audit.entry(owner, doc.id, "file_added", caller, now,
                                 {"file": file_id, "name": declared.name, "purpose": declared.purpose,
                                  "size": int(declared.size), "sha256": declared.sha256}))
-    except TransactWriteError:
+    except TransactWriteError as error:
+        if cancellation_codes(error)[1:2] == [CONDITION_FAILED]:
+            raise Conflict(f"The {owner} was approved or withdrawn meanwhile; files cannot be added to it") from None
         raise Conflict("The upload was completed meanwhile; read the record's files") from None
     client.delete_object(Bucket=bucket, Key=incoming)
     return render(declared)
