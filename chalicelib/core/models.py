@@ -312,6 +312,17 @@ class Attachment(RecordBase):
     by = UnicodeAttribute()
 
 
+class Quota(RecordBase):
+    """A bound's bookkeeping (core/quotas.py): a tally, or one slot held until released or expired."""
+
+    class Meta(RecordBase.Meta):
+        pass
+
+    used = NumberAttribute(null=True)  # a tally: how many were created
+    holder = UnicodeAttribute(null=True)  # a slot: what holds it
+    expires_at = UTCDateTimeAttribute(null=True)  # a slot: free again from this instant
+
+
 class Record(RecordBase):
     """A document kept in the records table: `kind` names it, `data` holds it."""
 
@@ -328,7 +339,7 @@ class Record(RecordBase):
 
 
 FACT_MODELS = (Filing, Publication, ApplicationUpdate, UsageEvent, ChainHead, Reaction, Comment, Evaluation)
-RECORD_MODELS = (AuditEntry, Attachment, Record)
+RECORD_MODELS = (AuditEntry, Attachment, Quota, Record)
 TABLES = {
     "facts": (FactBase, (ByGroup, ByStatus, ByAll)),
     "counters": (Counter, ()),

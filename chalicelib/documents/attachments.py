@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from pydantic import Field, field_validator, model_validator
 
-from chalicelib.core import audit
+from chalicelib.core import audit, config, quotas
 from chalicelib.documents import filings, publications
 from chalicelib.usage import interactions
 from chalicelib.core.auth import Caller, require, require_province
@@ -162,12 +162,19 @@ def start_upload(caller: Caller | None, owner: str, owner_id: str, body: UploadI
                  now: datetime) -> dict[str, Any]:
     """Declare a file and get its presigned PUT (the record's own province, before approval)."""
     doc = writable(caller, owner, owner_id)
+    if quotas.used("files", owner, doc.id) >= config.MAX_FILES_PER_RECORD:
+        raise Conflict(f"The {owner} has {config.MAX_FILES_PER_RECORD} files, the most a record may have")
     file_id = uuid.uuid4().hex
     declared = Attachment(
         *key(owner, doc.id, file_id), id=file_id, owner=owner, owner_id=doc.id, province=doc.province,
         purpose=body.purpose, name=body.name, content_type=body.content_type, size=body.size, sha256=body.sha256,
         object_key=f"{INCOMING_PREFIX}{file_id}", state="uploading", created_at=now, by=caller.sub)
-    declared.save(condition=Attachment.pk.does_not_exist())
+    # the declaration holds one of its province's pending-upload slots until completed or expired
+    if not quotas.with_slot(config.MAX_PENDING_UPLOADS_PER_PROVINCE, "uploads", (doc.province,), file_id,
+                            now + UPLOAD_TTL, now,
+                            lambda tx: tx.save(declared, condition=Attachment.pk.does_not_exist())):
+        raise Conflict(f"Province {doc.province} has {config.MAX_PENDING_UPLOADS_PER_PROVINCE} uploads declared "
+                       f"and not completed; complete them or let them expire ({UPLOAD_TTL.total_seconds() / 60:.0f} minutes)")
     checksum = _sha256_b64(body.sha256)
     url = s3(settings).generate_presigned_url("put_object", ExpiresIn=int(UPLOAD_TTL.total_seconds()), Params={
         "Bucket": settings.files_bucket, "Key": declared.object_key, "ContentType": body.content_type,
@@ -192,6 +199,8 @@ def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: s
     if declared.state == "stored":
         return render(declared)
     _files_open(owner, doc)
+    if quotas.used("files", owner, doc.id) >= config.MAX_FILES_PER_RECORD:  # before copying any bytes
+        raise Conflict(f"The {owner} has {config.MAX_FILES_PER_RECORD} files, the most a record may have")
     client, bucket = s3(settings), settings.files_bucket
     problems = _check_object(client, bucket, declared)
     if problems:
@@ -209,13 +218,17 @@ def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: s
             # the record is still open when the file lands: a withdrawal or approval meanwhile wins
             model, owner_key = OWNERS[owner]
             tx.condition_check(model, owner_key(doc.id), "A", condition=model.status.is_in(*FILES_OPEN))
+            quotas.count(tx, config.MAX_FILES_PER_RECORD, "files", owner, doc.id)
             tx.save(audit.entry(owner, doc.id, "file_added", caller, now,
                                 {"file": file_id, "name": declared.name, "purpose": declared.purpose,
                                  "size": int(declared.size), "sha256": declared.sha256}))
     except TransactWriteError as error:
         if cancellation_codes(error)[1:2] == [CONDITION_FAILED]:
             raise Conflict(f"The {owner} was approved or withdrawn meanwhile; files cannot be added to it") from None
+        if quotas.refused(error, 2):
+            raise Conflict(f"The {owner} has {config.MAX_FILES_PER_RECORD} files, the most a record may have") from None
         raise Conflict("The upload was completed meanwhile; read the record's files") from None
+    quotas.release("uploads", (doc.province,), file_id)
     client.delete_object(Bucket=bucket, Key=incoming)
     return render(declared)
 

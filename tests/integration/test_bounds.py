@@ -1,0 +1,80 @@
+"""Bounds on what one caller can create (core/config.py, kept by core/quotas.py): hitting one is a
+409 or 429 problem and stores nothing; notifications keep the newest."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import requests
+
+from chalicelib.core import config
+from tests.conftest import auth
+from tests.support import assert_problem, stored_items
+from tests.support.documents import FILER, PDF, declaration, filed
+
+
+def put_bytes(started: dict, data: bytes) -> None:
+    put = started["upload"]
+    assert requests.put(put["url"], data=data, headers=put["headers"], timeout=10).status_code == 200
+
+
+def declare(client, filing_id: str, data: bytes = PDF):
+    return client.post(f"/filings/{filing_id}/files", declaration(data), headers=auth(**FILER))
+
+
+def test_a_record_holds_at_most_its_bound_of_files(client, store):
+    filing = filed(client)["id"]
+    for n in range(config.MAX_FILES_PER_RECORD):
+        data = PDF + str(n).encode()
+        started = declare(client, filing, data)
+        assert started.status == 201, (n, started.json)
+        put_bytes(started.json, data)
+        assert client.post(started.json["links"]["complete"], headers=auth(**FILER)).status == 200
+    before = stored_items(store)
+    assert_problem(declare(client, filing), 409)
+    assert stored_items(store) == before
+    files = client.get(f"/filings/{filing}/files", headers=auth(**FILER)).json["items"]
+    assert len(files) == config.MAX_FILES_PER_RECORD
+
+
+def test_completions_racing_past_the_files_bound_are_refused_by_the_tally(client, store, monkeypatch):
+    monkeypatch.setattr(config, "MAX_FILES_PER_RECORD", 2)
+    filing = filed(client)["id"]
+    started = []
+    for n in range(3):  # all declared while the record had no file
+        data = PDF + str(n).encode()
+        answer = declare(client, filing, data)
+        assert answer.status == 201
+        put_bytes(answer.json, data)
+        started.append(answer.json)
+    for one in started[:2]:
+        assert client.post(one["links"]["complete"], headers=auth(**FILER)).status == 200
+    from chalicelib.core import quotas
+    monkeypatch.setattr(quotas, "used", lambda *a: 0)  # the early check missed it: only the transaction decides
+    before = stored_items(store)
+    assert_problem(client.post(started[2]["links"]["complete"], headers=auth(**FILER)), 409)
+    assert stored_items(store) == before
+    assert len(client.get(f"/filings/{filing}/files", headers=auth(**FILER)).json["items"]) == 2
+
+
+def test_a_province_has_at_most_its_bound_of_pending_uploads_until_they_complete_or_expire(client, store, monkeypatch):
+    monkeypatch.setattr(config, "MAX_PENDING_UPLOADS_PER_PROVINCE", 3)
+    filings = [filed(client)["id"] for _ in range(2)]
+    pending = [declare(client, filings[n % 2], PDF + str(n).encode()) for n in range(3)]
+    assert all(p.status == 201 for p in pending)
+    before = stored_items(store)
+    problem = assert_problem(declare(client, filings[1]), 409)
+    assert "3 uploads" in problem["detail"] and stored_items(store) == before
+    assert declare_zj(client).status == 201  # another province has its own bound
+    put_bytes(pending[0].json, PDF + b"0")
+    assert client.post(pending[0].json["links"]["complete"], headers=auth(**FILER)).status == 200
+    assert declare(client, filings[0]).status == 201  # a completed upload frees its slot
+    assert_problem(declare(client, filings[0]), 409)
+    store.at(store.clock.now() + timedelta(minutes=16))  # declarations expire with their upload URL
+    assert declare(client, filings[0]).status == 201
+
+
+def declare_zj(client):
+    zj = dict(sub="filer-330000", role="filer", province="330000")
+    filing = client.post("/filings", {"kind": "report", "title": "浙江报告", "province": "330000", "unit": "浙江省知识产权局",
+                                      "industry": "5", "report_type": "industry_planning"}, headers=auth(**zj)).json
+    return client.post(f"/filings/{filing['id']}/files", declaration(), headers=auth(**zj))
