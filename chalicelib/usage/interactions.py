@@ -13,14 +13,15 @@ from pydantic import Field, field_validator, model_validator
 
 from chalicelib.usage import counting, usage_order
 from chalicelib.documents import feedback, filings, publications
-from chalicelib.core import observability as obs
+from chalicelib.core import config, quotas, observability as obs
 from chalicelib.core.auth import Caller, require
-from chalicelib.core.clock import iso
-from chalicelib.core.errors import Forbidden, NotFound
+from chalicelib.core.clock import china, iso
+from chalicelib.core.errors import Forbidden, NotFound, TooManyRequests
 from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Reaction, UsageEvent
 from chalicelib.usage.own_staff import is_own_staff
 from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
+from chalicelib.core.store import TransactWriteError, transaction
 from chalicelib.core.vocabulary import ClientEventType
 
 
@@ -184,7 +185,16 @@ def add_comment(caller: Caller | None, filing_id: str, body: CommentIn, now: dat
     comment = Comment(filings.key(filing_id), f"COMMENT#{comment_id}", entity="comment", id=comment_id,
                       filing=filing_id, user=caller.sub, province=filing.province, text=body.text,
                       created_at=now, author=is_own_staff(caller, filing))
-    comment.save(condition=Comment.pk.does_not_exist())
+    day = china(now).date().isoformat()
+    try:
+        with transaction() as tx:
+            tx.save(comment, condition=Comment.pk.does_not_exist())
+            quotas.count(tx, config.MAX_COMMENTS_PER_DAY, "comments", filing_id, caller.sub, day)
+    except TransactWriteError as error:
+        if quotas.refused(error, 1):
+            raise TooManyRequests(f"At most {config.MAX_COMMENTS_PER_DAY} comments a day on one filing; "
+                                  "try again tomorrow (China time)") from None
+        raise
     return comment
 
 

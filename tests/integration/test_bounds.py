@@ -78,3 +78,20 @@ def declare_zj(client):
     filing = client.post("/filings", {"kind": "report", "title": "浙江报告", "province": "330000", "unit": "浙江省知识产权局",
                                       "industry": "5", "report_type": "industry_planning"}, headers=auth(**zj)).json
     return client.post(f"/filings/{filing['id']}/files", declaration(), headers=auth(**zj))
+
+
+def test_a_user_posts_at_most_its_bound_of_comments_on_one_filing_in_one_china_day(client, store):
+    from tests.support import approved_filing
+    store.at("2024-05-15T23:30:00+08:00")
+    filing, other = approved_filing(client)["id"], approved_filing(client)["id"]
+    reader = auth(sub="chatty", role="user", side="enterprise")
+    for n in range(config.MAX_COMMENTS_PER_DAY):
+        assert client.post(f"/filings/{filing}/comments", {"text": f"意见 {n}"}, headers=reader).status == 201
+    before = stored_items(store)
+    assert_problem(client.post(f"/filings/{filing}/comments", {"text": "再一条"}, headers=reader), 429)
+    assert stored_items(store) == before
+    assert client.post(f"/filings/{other}/comments", {"text": "另一个成果"}, headers=reader).status == 201
+    assert client.post(f"/filings/{filing}/comments", {"text": "别人"},
+                       headers=auth(sub="other", role="user", side="enterprise")).status == 201
+    store.at("2024-05-16T00:00:01+08:00")  # a new China day
+    assert client.post(f"/filings/{filing}/comments", {"text": "次日"}, headers=reader).status == 201
