@@ -103,6 +103,7 @@ def review(doc: Any, prefix: str, entity: str, caller: Caller, decision: str, no
     told = notifications.review_decision(doc, entity, decision, note, revision, now)
     _save(doc, entity, caller, now, action, {"from": before, "to": doc.status, "note": note, "revision": revision},
           told)
+    notifications.trim(doc.author)
     return doc
 
 

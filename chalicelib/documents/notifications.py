@@ -8,7 +8,8 @@
   writes nothing. The platform keeps no list of admins; every token of the role reads it.
 
 Items live in the records table, sorted by time; GET /me/notifications merges the caller's
-own items with its role's, newest first.
+own items with its role's, newest first. A user keeps the newest NOTIFICATIONS_KEPT_PER_USER of
+its own (core/config.py): each write drops the oldest beyond them.
 """
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import DeleteError, PutError
 
-from chalicelib.core import keys
+from chalicelib.core import config, keys, quotas
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso, sortable
 from chalicelib.core.models import Record
@@ -50,6 +51,25 @@ def item(user: str, topic: str, data: dict[str, Any], now: datetime) -> Record:
     """A notification to save (in the transaction of what it tells about)."""
     return Record(pk(user), f"{sortable(now)}#{uuid.uuid4().hex[:12]}", kind=KIND, created_at=now,
                   data={"topic": topic, "at": iso(now), **data})
+
+
+def trim(user: str) -> int:
+    """Count the notification just written to `user` and drop the oldest beyond the newest
+    NOTIFICATIONS_KEPT_PER_USER; returns how many were dropped. Its cost does not grow with the data:
+    one counter update, and a query and deletes only of the few over the bound."""
+    over = quotas.add(1, "notifications", user) - config.NOTIFICATIONS_KEPT_PER_USER
+    dropped = 0
+    if over > 0:
+        for old in Record.query(pk(user), scan_index_forward=True, limit=over):
+            try:
+                old.delete()  # versioned: only the item read
+                dropped += 1
+            except DeleteError as error:
+                if not cancelled_by_condition(error):  # another writer dropped it first
+                    raise
+        if dropped:
+            quotas.add(-dropped, "notifications", user)
+    return dropped
 
 
 def review_decision(doc: Any, entity: str, decision: str, note: str | None, revision: int, now: datetime) -> Record:

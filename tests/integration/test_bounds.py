@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import requests
 
-from chalicelib.core import config
+from chalicelib.core import config, quotas
+from chalicelib.core.models import Record
+from chalicelib.documents import notifications
 from tests.conftest import auth
-from tests.support import assert_problem, stored_items
+from tests.support import approved_filing, assert_problem, report_body, stored_items
 from tests.support.documents import FILER, PDF, declaration, filed
 
 
@@ -48,7 +50,6 @@ def test_completions_racing_past_the_files_bound_are_refused_by_the_tally(client
         started.append(answer.json)
     for one in started[:2]:
         assert client.post(one["links"]["complete"], headers=auth(**FILER)).status == 200
-    from chalicelib.core import quotas
     monkeypatch.setattr(quotas, "used", lambda *a: 0)  # the early check missed it: only the transaction decides
     before = stored_items(store)
     assert_problem(client.post(started[2]["links"]["complete"], headers=auth(**FILER)), 409)
@@ -81,7 +82,6 @@ def declare_zj(client):
 
 
 def test_a_user_posts_at_most_its_bound_of_comments_on_one_filing_in_one_china_day(client, store):
-    from tests.support import approved_filing
     store.at("2024-05-15T23:30:00+08:00")
     filing, other = approved_filing(client)["id"], approved_filing(client)["id"]
     reader = auth(sub="chatty", role="user", side="enterprise")
@@ -95,3 +95,17 @@ def test_a_user_posts_at_most_its_bound_of_comments_on_one_filing_in_one_china_d
                        headers=auth(sub="other", role="user", side="enterprise")).status == 201
     store.at("2024-05-16T00:00:01+08:00")  # a new China day
     assert client.post(f"/filings/{filing}/comments", {"text": "次日"}, headers=reader).status == 201
+
+
+def test_a_user_keeps_the_newest_notifications_up_to_the_bound(client, store, monkeypatch):
+    monkeypatch.setattr(config, "NOTIFICATIONS_KEPT_PER_USER", 3)
+    filing = filed(client)["id"]
+    admin = auth(sub="admin", role="national_admin")
+    for n in range(5):
+        store.at(store.clock.now() + timedelta(minutes=1))
+        note = f"第{n}次"
+        assert client.post(f"/filings/{filing}/review", {"decision": "reject", "note": note}, headers=admin).status == 200
+        assert client.post(f"/filings/{filing}/revisions", report_body(), headers=auth(**FILER)).status == 200
+    told = client.get("/me/notifications?limit=10", headers=auth(**FILER)).json["items"]
+    assert [n["note"] for n in told] == ["第4次", "第3次", "第2次"]
+    assert len(list(Record.query(notifications.pk(FILER["sub"])))) == 3
