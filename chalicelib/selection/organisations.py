@@ -18,6 +18,7 @@ transaction conditional on the invitation being unused, so a code admits exactly
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -25,7 +26,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import Field, model_validator
 
-from chalicelib.core import audit, keys
+from chalicelib.core import audit, config, keys, quotas
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, parse_instant, sortable
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -173,14 +174,26 @@ def invite(caller: Caller | None, org_id: str, body: InvitationIn, now: datetime
     data = {"code": code, "organisation": org_id, "organisation_name": org["name"], "status": "open",
             "note": body.note, "issued_by": caller.sub, "issued_at": iso(now),
             "expires_at": iso(now + timedelta(days=body.valid_days)), "accepted_by": None, "accepted_at": None}
-    with transaction() as tx:
+    def write(tx) -> None:
         tx.save(Record(*invite_key(code), kind="invitation", data=data, created_at=now, updated_at=now,
                        gsi1pk=f"INVITES#{org_id}", gsi1sk=f"{sortable(now)}#{code}"),
                 condition=Record.pk.does_not_exist())
         # The code itself is a credential: the trail keeps only its first characters.
         tx.save(audit.entry("organisation", org_id, "invited", caller, now,
                             {"code_prefix": code[:6], "expires_at": data["expires_at"]}))
+
+    # an open code holds one of its organisation's slots until it is used or expires
+    bound = config.MAX_OPEN_INVITATIONS_PER_ORGANISATION
+    if not quotas.with_slot(bound, "invitations", (org_id,), _slot_holder(code), now + timedelta(days=body.valid_days),
+                            now, write):
+        raise Conflict(f"The organisation has {bound} open invitations, the most it may have; "
+                       "wait until some are used or expire")
     return {**data, "links": {"accept": f"/invitations/{code}/accept"}}
+
+
+def _slot_holder(code: str) -> str:
+    """What names an invitation's slot: a digest, since the code itself is a credential."""
+    return hashlib.sha256(code.encode()).hexdigest()
 
 
 def invitations(caller: Caller | None, org_id: str) -> list[dict[str, Any]]:
@@ -239,6 +252,7 @@ def accept(caller: Caller | None, code: str, now: datetime) -> dict[str, Any]:
         if not cancelled_by_condition(error):
             raise
         raise Conflict("This invitation was used, or you joined an organisation, meanwhile") from None
+    quotas.release("invitations", (org.data["id"],), _slot_holder(code))  # a used code is no longer open
     return member
 
 

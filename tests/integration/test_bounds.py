@@ -109,3 +109,21 @@ def test_a_user_keeps_the_newest_notifications_up_to_the_bound(client, store, mo
     told = client.get("/me/notifications?limit=10", headers=auth(**FILER)).json["items"]
     assert [n["note"] for n in told] == ["第4次", "第3次", "第2次"]
     assert len(list(Record.query(notifications.pk(FILER["sub"])))) == 3
+
+
+def test_an_organisation_has_at_most_its_bound_of_open_invitations(client, store, monkeypatch):
+    monkeypatch.setattr(config, "MAX_OPEN_INVITATIONS_PER_ORGANISATION", 3)
+    admin = auth(sub="admin", role="national_admin")
+    org = client.post("/organisations", {"kind": "demonstration_enterprise", "name": "某企业", "industries": ["5"]},
+                      headers=admin).json["id"]
+    path = f"/organisations/{org}/invitations"
+    codes = [client.post(path, {"valid_days": 1 + n}, headers=admin).json["code"] for n in range(3)]
+    before = stored_items(store)
+    assert_problem(client.post(path, {}, headers=admin), 409)
+    assert stored_items(store) == before
+    member = auth(sub="joiner", role="user", side="enterprise")
+    assert client.post(f"/invitations/{codes[1]}/accept", headers=member).status in (200, 201)
+    assert client.post(path, {}, headers=admin).status == 201  # a used code frees its slot
+    assert_problem(client.post(path, {}, headers=admin), 409)
+    store.at(store.clock.now() + timedelta(days=1, minutes=1))  # the first code expired
+    assert client.post(path, {}, headers=admin).status == 201
