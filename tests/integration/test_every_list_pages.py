@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.core.paging import MAX_LIMIT
 from tests.conftest import auth
-from tests.support import NATIONAL, report_body
+from tests.support import NATIONAL, approved_filing, report_body
 from tests.support.documents import upload
 from tests.support.scoring import CLOSED, seed_counters
 from tests.support.selection import ENTERPRISE, evaluated, invitation, nominate, register
@@ -213,3 +213,32 @@ def _sweep_other_routes(client, world: dict) -> None:
                 offenders.append(template)
                 break
     assert offenders == [], "routes answering items without the list parameters"
+
+
+def test_a_single_read_embeds_one_page_of_files_and_the_files_list_continues_it(client, monkeypatch):
+    from chalicelib.documents import attachments
+    from tests.support.documents import filed
+    monkeypatch.setattr(attachments, "EMBEDDED_FILES", 2)
+    filing = filed(client)
+    names = [f"附件{i}.pdf" for i in range(3)]
+    for name in names:
+        _ok(upload(client, "filing", filing["id"], name=name))
+    one = client.get(f"/filings/{filing['id']}", headers=auth(**FILER)).json
+    assert len(one["files"]) == 2 and isinstance(one["files_next_cursor"], str)
+    rest = client.get(f"/filings/{filing['id']}/files?cursor={one['files_next_cursor']}", headers=auth(**FILER)).json
+    assert sorted(f["name"] for f in one["files"] + rest["items"]) == names and rest["next_cursor"] is None
+    assert client.get(f"/filings/{filing['id']}/comments?cursor={one['files_next_cursor']}").status in (400, 404)
+
+
+def test_deleted_comments_leave_no_short_pages(client, store):
+    target = approved_filing(client)["id"]
+    made = []
+    for i in range(5):
+        store.clock.advance(seconds=1)  # comments of one millisecond have no order among them
+        made.append(_ok(client.post(f"/filings/{target}/comments", {"text": f"评论{i}"}, headers=auth(**USERS[0])))["id"])
+    for gone in (made[1], made[3]):
+        assert client.delete(f"/filings/{target}/comments/{gone}", headers=auth(**USERS[0])).status == 204
+    first = client.get(f"/filings/{target}/comments?limit=2").json
+    assert [c["id"] for c in first["items"]] == [made[0], made[2]] and first["next_cursor"]
+    rest = client.get(f"/filings/{target}/comments?limit=2&cursor={first['next_cursor']}").json
+    assert [c["id"] for c in rest["items"]] == [made[4]] and rest["next_cursor"] is None
