@@ -15,7 +15,7 @@ from chalicelib.core.auth import Caller, admit
 from chalicelib.core.cycles import cycle_or_404, cycles_until
 from chalicelib.core.errors import Problem
 from chalicelib.core.observability import flush, flushed
-from chalicelib.core.paging import parse_limit
+from chalicelib.core.paging import MAX_LIMIT, computed_page, parse_limit, scope_of
 from chalicelib.core.schemas import parse
 from chalicelib.core.vocabulary import SIDES
 from chalicelib.documents import attachments, feedback, filings, notifications, publications
@@ -69,6 +69,19 @@ def _query(name: str, kind: str) -> str | None:
 
 def _limit() -> int:
     return parse_limit((app.current_request.query_params or {}).get("limit"))
+
+
+def _paging() -> tuple[int, str | None, str]:
+    """limit, cursor and the stage's cursor secret: what every list's domain function pages with."""
+    return _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret
+
+
+def _reference_page(name: str, items: list[dict]) -> dict:
+    """A page of a reference list (a few dozen entries known to the code, in their fixed order): paged
+    like every list."""
+    limit, cursor, secret = _paging()
+    page = computed_page(enumerate(items), limit, cursor, scope_of(name), secret, lambda pair: (pair[0],))
+    return page.to_dict(lambda pair: pair[1])
 
 
 def _problem_response(status: int, body: dict, headers: dict | None = None) -> Response:
@@ -205,25 +218,30 @@ def openapi_document():
     return openapi.document(http.ROUTES)
 
 
-@route("/provinces", "GET", "The 32 evaluated provincial units", auth="none")
+# Every list's query: `limit` (1..MAX_LIMIT, default 50) and the opaque `cursor` of the page before.
+LIST_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
+              "cursor": http.param_schema("cursor")}
+
+
+@route("/provinces", "GET", "The 32 evaluated provincial units", query=LIST_QUERY, auth="none")
 def list_provinces():
-    return {"items": reference.province_list()}
+    return _reference_page("PROVINCES", reference.province_list())
 
 
-@route("/industries", "GET", "Industry fields filings are tagged and pushed by", auth="none")
+@route("/industries", "GET", "Industry fields filings are tagged and pushed by", query=LIST_QUERY, auth="none")
 def list_industries():
-    return {"classification": reference.INDUSTRY_CLASSIFICATION, "items": reference.industry_list()}
+    return {"classification": reference.INDUSTRY_CLASSIFICATION,
+            **_reference_page("INDUSTRIES", reference.industry_list())}
 
 
-@route("/cycles", "GET", "Evaluation cycles up to the current one", auth="none")
+@route("/cycles", "GET", "Evaluation cycles up to the current one", query=LIST_QUERY, auth="none")
 def list_cycles():
     now = _now()
-    return {"items": [c.to_dict(now) for c in cycles_until(now)]}
+    return _reference_page("CYCLES", [c.to_dict(now) for c in cycles_until(now)])
 
 
 # ---- filings -------------------------------------------------------------------------
 
-LIST_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": 200}, "cursor": http.param_schema("cursor")}
 # List filters and the parameter format each is checked against.
 FILING_FILTERS = {"province": "province", "kind": "word", "status": "word", "cycle": "cycle", "industry": "industry"}
 PUBLICATION_FILTERS = {"province": "province", "kind": "word", "status": "word", "cycle": "cycle"}
@@ -247,9 +265,11 @@ def list_filings():
     return _list(filings, FILING_FILTERS)
 
 
-@route("/filings/{filing_id}", "GET", "One filing", tag="filings")
+@route("/filings/{filing_id}", "GET", "One filing with the first page of its files (files_next_cursor continues at "
+       "/filings/{filing_id}/files)", tag="filings")
 def get_filing(filing_id):
-    return attachments.with_files("filing", filings.render(filings.get(_caller(), filing_id)))
+    return attachments.with_files("filing", filings.render(filings.get(_caller(), filing_id)),
+                                  _services().settings.cursor_secret)
 
 
 @route("/filings/{filing_id}/review", "POST", "Approve or reject a filing (national admin)", body=ReviewIn,
@@ -267,15 +287,16 @@ def change_application(filing_id):
     return filings.render_application(update)
 
 
-@route("/filings/{filing_id}/application", "GET", "Every application change of a filing", tag="filings")
+@route("/filings/{filing_id}/application", "GET", "Every application change of a filing, oldest first",
+       query=LIST_QUERY, tag="filings")
 def application_history(filing_id):
-    return {"items": [filings.render_application(u) for u in filings.application_history(_caller(), filing_id)]}
+    return filings.application_history(_caller(), filing_id, *_paging())
 
 
 @route("/filings/{filing_id}/history", "GET", "Audit trail of a filing (its province, national admins)",
-       auth="required", tag="filings")
+       query=LIST_QUERY, auth="required", tag="filings")
 def filing_history(filing_id):
-    return {"items": filings.history(_caller(), filing_id)}
+    return filings.history(_caller(), filing_id, *_paging())
 
 
 @route("/filings/{filing_id}/revisions", "POST", "Correct and resubmit a filing (its province): back to review; "
@@ -309,9 +330,11 @@ def list_publications():
     return _list(publications, PUBLICATION_FILTERS)
 
 
-@route("/publications/{publication_id}", "GET", "One publication", tag="publications")
+@route("/publications/{publication_id}", "GET", "One publication with the first page of its files "
+       "(files_next_cursor continues at /publications/{publication_id}/files)", tag="publications")
 def get_publication(publication_id):
-    return attachments.with_files("publication", publications.render(publications.get(_caller(), publication_id)))
+    return attachments.with_files("publication", publications.render(publications.get(_caller(), publication_id)),
+                                  _services().settings.cursor_secret)
 
 
 @route("/publications/{publication_id}/review", "POST", "Approve or reject a publication (national admin)",
@@ -363,9 +386,9 @@ def _file_routes(owner: str) -> None:
     def complete_upload(file_id, **path):
         return attachments.complete_upload(_caller(), owner, path[param], file_id, _services().settings, _now())
 
-    @route(base, "GET", f"The files of a {owner}", tag=tag)
+    @route(base, "GET", f"The files of a {owner}, oldest first", query=LIST_QUERY, tag=tag)
     def list_files(**path):
-        return attachments.files_of(_caller(), owner, path[param])
+        return attachments.files_of(_caller(), owner, path[param], *_paging())
 
     @route(f"{base}/{{file_id}}", "GET", f"Download a file of a {owner}: 303 to a short-lived URL; the "
            "platform counts the download", auth="required", status=303, tag=tag)
@@ -420,9 +443,10 @@ def post_comment(filing_id):
     return _json(interactions.render_comment(comment), 201)
 
 
-@route("/filings/{filing_id}/comments", "GET", "Comments of a filing, oldest first", tag="interactions")
+@route("/filings/{filing_id}/comments", "GET", "Comments of a filing, oldest first", query=LIST_QUERY,
+       tag="interactions")
 def get_comments(filing_id):
-    return {"items": [interactions.render_comment(c) for c in interactions.list_comments(_caller(), filing_id)]}
+    return interactions.comments_page(_caller(), filing_id, *_paging())
 
 
 @route("/filings/{filing_id}/comments/{comment_id}", "DELETE", "Delete a comment (its author or a national admin)",
@@ -477,9 +501,9 @@ def get_province_activity(code):
 
 
 @route("/activity", "GET", "Every unit's running counters for a cycle in one call (the national overview)",
-       query={"cycle": http.param_schema("cycle")}, tag="interactions")
+       query={**LIST_QUERY, "cycle": http.param_schema("cycle")}, tag="interactions")
 def get_national_activity():
-    return stats.national_activity(_query("cycle", "cycle"), _now())
+    return stats.national_activity(_query("cycle", "cycle"), _now(), *_paging())
 
 
 # ---- usage reports (COUNTER R5.1 tabular shape) ---------------------------------------
@@ -572,10 +596,10 @@ def post_adjustment(cycle):
     return _json(adjustments.record_against_current(_caller(), cycle, _body(AdjustmentIn), _now()), 201)
 
 
-@route("/cycles/{cycle}/adjustments", "GET", "Every manual-check adjustment of a cycle (national admin)",
-       roles=("national_admin",), tag="scoring")
+@route("/cycles/{cycle}/adjustments", "GET", "Every manual-check adjustment of a cycle, oldest first (national admin)",
+       query=LIST_QUERY, roles=("national_admin",), tag="scoring")
 def get_adjustments(cycle):
-    return {"items": adjustments.list_for(_caller(), cycle)}
+    return adjustments.list_for(_caller(), cycle, *_paging())
 
 
 @route("/cycles/{cycle}/excellent-projects", "POST", "Record an excellent project of the cycle (national admin)",
@@ -587,9 +611,10 @@ def post_excellent_project(cycle):
 
 
 @route("/cycles/{cycle}/excellent-projects", "GET",
-       "Excellent projects of a cycle (public once the cycle's scores are published)", tag="scoring")
+       "Excellent projects of a cycle (public once the cycle's scores are published)", query=LIST_QUERY,
+       tag="scoring")
 def get_excellent_projects(cycle):
-    return {"items": bonus.list_for(_caller(), cycle)}
+    return bonus.list_for(_caller(), cycle, *_paging())
 
 
 @route("/cycles/{cycle}/scoring-runs", "POST", "Score the cycle now (national admin; provisional while open)",
@@ -646,10 +671,10 @@ def get_announced_excellent(cycle):
 
 
 @route("/cycles/{cycle}/announcements/history", "GET", "Audit trail of the cycle's publications (national admin)",
-       auth="required", tag="scoring")
+       query=LIST_QUERY, auth="required", tag="scoring")
 def get_announcement_trail(cycle):
     cycle_or_404(cycle)
-    return {"items": announcements.trail(_caller(), cycle)}
+    return announcements.trail(_caller(), cycle, *_paging())
 
 
 @route("/cycles/{cycle}/scoring-runs/{run_id}/units/{province}/explanation", "GET",
@@ -845,16 +870,22 @@ def post_invitation(org_id):
     return _json(organisations.invite(caller, org_id, _body(organisations.InvitationIn), _now()), 201)
 
 
-@route("/organisations/{org_id}/invitations", "GET", "The organisation's invitations, newest first",
-       roles=("national_admin", "province_admin"), tag="organisations")
+@route("/organisations/{org_id}/invitations", "GET", "The organisation's invitations, newest first: open, used, "
+       "expired or revoked", query=LIST_QUERY, roles=("national_admin", "province_admin"), tag="organisations")
 def get_invitations(org_id):
-    return {"items": organisations.invitations(_caller(), org_id), "next_cursor": None}
+    return organisations.invitations_page(_caller(), org_id, _now(), *_paging())
+
+
+@route("/organisations/{org_id}/invitations/{invitation}", "DELETE", "Revoke an unused invitation code (its "
+       "managers); it can no longer be accepted", roles=("national_admin", "province_admin"), tag="organisations")
+def revoke_invitation(org_id, invitation):
+    return organisations.revoke(_caller(), org_id, invitation, _now())
 
 
 @route("/organisations/{org_id}/members", "GET", "Users who accepted the organisation's invitations",
-       roles=("national_admin", "province_admin"), tag="organisations")
+       query=LIST_QUERY, roles=("national_admin", "province_admin"), tag="organisations")
 def get_members(org_id):
-    return {"items": organisations.members(_caller(), org_id), "next_cursor": None}
+    return organisations.members_page(_caller(), org_id, *_paging())
 
 
 @route("/invitations/{invitation}/accept", "POST", "Join the invitation's organisation (signed-in user; single use)",
@@ -890,37 +921,38 @@ def delete_declaration(cycle, filing_id):
 
 
 @route("/cycles/{cycle}/declarations", "GET", "The cycle's declarations (national admin; province admin: its own)",
-       roles=("national_admin", "province_admin"), tag="excellence")
+       query=LIST_QUERY, roles=("national_admin", "province_admin"), tag="excellence")
 def get_declarations(cycle):
-    return {"items": workflow.declarations(_caller(), cycle), "next_cursor": None}
+    return workflow.declarations(_caller(), cycle, *_paging())
 
 
 @route("/cycles/{cycle}/screening", "GET",
        "Every declared result of the cycle, eligible first, with the rules each ineligible one broke (national admin)",
-       roles=("national_admin",), tag="excellence")
+       query=LIST_QUERY, roles=("national_admin",), tag="excellence")
 def get_screening(cycle):
-    return workflow.screening(_caller(), cycle)
+    return workflow.screening(_caller(), cycle, *_paging())
 
 
 @route("/cycles/{cycle}/candidates/{filing_id}/assignments", "POST",
        "Ask invited evaluators of the candidate's field to evaluate it; it appears in their feed (national admin)",
        body=workflow.AssignmentIn, roles=("national_admin",), tag="excellence")
 def post_assignments(cycle, filing_id):
-    return workflow.assign(_caller(), cycle, filing_id, _body(workflow.AssignmentIn), _now())
+    return workflow.assign(_caller(), cycle, filing_id, _body(workflow.AssignmentIn), _now(),
+                           _services().settings.cursor_secret)
 
 
 @route("/cycles/{cycle}/assignments", "GET",
        "Assignments with completion per candidate and per evaluator (national admin)",
-       query={"filing": http.param_schema("id"), "evaluator": http.param_schema("sub")}, auth="required",
-       tag="excellence")
+       query={**LIST_QUERY, "filing": http.param_schema("id"), "evaluator": http.param_schema("sub")},
+       auth="required", tag="excellence")
 def get_assignments(cycle):
-    return workflow.completion(_caller(), cycle, _query("filing", "id"), _query("evaluator", "sub"))
+    return workflow.completion(_caller(), cycle, _query("filing", "id"), _query("evaluator", "sub"), *_paging())
 
 
 @route("/me/assignments", "GET", "Candidates you were asked to evaluate, with whether you did",
-       roles=organisations.MEMBER_ROLES, tag="excellence")
+       query=LIST_QUERY, roles=organisations.MEMBER_ROLES, tag="excellence")
 def get_my_assignments():
-    return workflow.mine(_caller())
+    return workflow.mine(_caller(), *_paging())
 
 
 @app.schedule(Cron(0, 1, "*", "*", "?", "*"), name="selection_reminders")
@@ -938,15 +970,15 @@ def selection_reminders(event):
 POPULATION_BASE = "/populations/{population}/cycles/{cycle}"
 
 
-@route("/populations", "GET", "The evaluated populations", auth="none", tag="populations")
+@route("/populations", "GET", "The evaluated populations", query=LIST_QUERY, auth="none", tag="populations")
 def get_populations():
-    return {"items": populations.describe()}
+    return _reference_page("POPULATIONS", populations.describe())
 
 
-@route("/populations/{population}/units", "GET", "A population's registry of evaluated units", auth="none",
-       tag="populations")
+@route("/populations/{population}/units", "GET", "A population's registry of evaluated units, in code order",
+       query=LIST_QUERY, auth="none", tag="populations")
 def get_population_units(population):
-    return {"items": populations.units(population), "next_cursor": None}
+    return populations.units(population, *_paging())
 
 
 @route("/populations/{population}/units", "POST", "Register a service base or support institution (national admin)",

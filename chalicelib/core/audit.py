@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Conflict
 from chalicelib.core.models import AuditEntry, RecordBase
+from chalicelib.core.paging import query_page, scope_of
 from chalicelib.core.store import TransactWriteError, transaction
 
 
@@ -41,9 +43,17 @@ def replace(doc: RecordBase, entry_: AuditEntry, conflict: str) -> None:
         raise Conflict(conflict) from None
 
 
+def _render(e: AuditEntry) -> dict[str, Any]:
+    return {"action": e.action, "actor": e.actor, "role": e.role, "at": iso(e.at), "data": e.data}
+
+
 def trail(entity: str, entity_id: str) -> list[dict[str, Any]]:
     """Every recorded change of one entity, oldest first."""
-    return [
-        {"action": e.action, "actor": e.actor, "role": e.role, "at": iso(e.at), "data": e.data}
-        for e in AuditEntry.query(f"AUDIT#{entity}#{entity_id}")
-    ]
+    return [_render(e) for e in AuditEntry.query(f"AUDIT#{entity}#{entity_id}")]
+
+
+def trail_page(entity: str, entity_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """One page of the recorded changes of one entity, oldest first."""
+    page = query_page(partial(AuditEntry.query, f"AUDIT#{entity}#{entity_id}"), limit, cursor,
+                      scope_of("AUDIT", entity=entity, id=entity_id), secret)
+    return page.to_dict(_render)

@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -96,3 +96,42 @@ def take_page(results: Iterable[Any], limit: int, key_of, scope: str, secret: st
             return Page(items, encode_cursor(key_of(items[-1]), scope, secret))
         items.append(item)
     return Page(items, None)
+
+
+def keys_of(*names: str) -> Callable[[Any], dict]:
+    """A `key_of` for take_page: the item's named key attributes, as DynamoDB's start keys write them."""
+    return lambda item: {name: {"S": getattr(item, name)} for name in names}
+
+
+TABLE_KEY = keys_of("pk", "sk")
+INDEX_KEY = keys_of("pk", "sk", "gsi1pk", "gsi1sk")  # a query on a gsi1 index resumes from all four
+
+
+def query_page(query: Callable[..., Iterable[Any]], limit: int, cursor: str | None, scope: str, secret: str,
+               key_of: Callable[[Any], dict] = TABLE_KEY) -> Page:
+    """One page of a DynamoDB Query: `query` is called with the cursor's start key and a page size,
+    so a page reads about `limit` items whatever the list's length."""
+    results = query(last_evaluated_key=decode_cursor(cursor, scope, secret), page_size=min(limit + 1, MAX_LIMIT))
+    return take_page(results, limit, key_of, scope, secret)
+
+
+def computed_page(items: Iterable[Any], limit: int, cursor: str | None, scope: str, secret: str,
+                  order: Callable[[Any], tuple], newest_first: bool = False) -> Page:
+    """One page of a list computed in memory over a bounded set, in `order` (unique per item, JSON
+    values; descending with `newest_first`): the cursor carries the last item's order, so items
+    added meanwhile are neither repeated nor skipped."""
+    start = decode_cursor(cursor, scope, secret)
+    after = start.get("after") if start is not None else None
+    if start is not None and not isinstance(after, list):
+        raise _refused()
+    ordered = sorted(items, key=order, reverse=newest_first)
+
+    def ahead(item: Any) -> bool:
+        if after is None:
+            return True
+        try:
+            return list(order(item)) < after if newest_first else list(order(item)) > after
+        except TypeError:  # a cursor of this scope always compares; only a forged one cannot
+            raise _refused() from None
+
+    return take_page((i for i in ordered if ahead(i)), limit, lambda i: {"after": list(order(i))}, scope, secret)

@@ -71,6 +71,11 @@ ClientEventType = Literal["view"]  # downloads are counted by the platform when 
 CandidateStatus = Literal["candidate", "excellent"]
 CANDIDATE_STATUSES = get_args(CandidateStatus)
 
+# What an invitation's list shows: stored open, used (accepted) or revoked; an open code past its
+# expiry lists as expired, judged on the clock at read time.
+InvitationStatus = Literal["open", "used", "expired", "revoked"]
+INVITATION_STATUSES = get_args(InvitationStatus)
+
 # ---- industry fields (reference data) -----------------------------------------------------
 
 INDUSTRY_CODES = tuple(INDUSTRIES)

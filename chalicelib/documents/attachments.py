@@ -18,7 +18,7 @@ import hashlib
 import re
 import uuid
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -33,6 +33,7 @@ from chalicelib.core.config import Settings
 from chalicelib.documents.lifecycle import FILERS
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Attachment, Filing, Publication
+from chalicelib.core.paging import DEFAULT_LIMIT, query_page, scope_of
 from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
 from chalicelib.core.store import CONDITION_FAILED, TransactWriteError, cancellation_codes, transaction
@@ -40,6 +41,7 @@ from chalicelib.core.store import CONDITION_FAILED, TransactWriteError, cancella
 MAX_SIZE = 50 * 1024 * 1024  # 50 MiB: a report or a scan, not a database dump (databases are linked)
 UPLOAD_TTL = timedelta(minutes=15)
 DOWNLOAD_TTL = timedelta(minutes=5)
+EMBEDDED_FILES = DEFAULT_LIMIT  # a single read carries one default page of files; the rest page at .../files
 INCOMING_PREFIX = "incoming/"  # unchecked bytes; the bucket expires them (infra/files.py)
 STORED_PREFIX = "files/"
 CHUNK = 1024 * 1024
@@ -262,20 +264,29 @@ def _check_object(client: Any, bucket: str, declared: Attachment) -> list[tuple[
 
 # ---- listing and downloading -----------------------------------------------------------
 
-def listing(owner: str, owner_id: str) -> list[dict[str, Any]]:
+def _files_scope(owner: str, owner_id: str) -> str:
+    return scope_of("FILES", owner=owner, id=owner_id)
+
+
+def _page(owner: str, owner_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
     """The stored files of a record, oldest first (declarations not completed are not files)."""
-    return [render(a) for a in Attachment.query(f"FILES#{owner}#{owner_id}") if a.state == "stored"]
+    query = partial(Attachment.query, key(owner, owner_id, "")[0],
+                    filter_condition=Attachment.state == "stored")
+    return query_page(query, limit, cursor, _files_scope(owner, owner_id), secret).to_dict(render)
 
 
-def with_files(owner: str, rendered: dict[str, Any]) -> dict[str, Any]:
-    """A rendered record with its files (one record: lists leave them out)."""
-    return {**rendered, "files": listing(owner, rendered["id"])}
+def with_files(owner: str, rendered: dict[str, Any], secret: str) -> dict[str, Any]:
+    """A rendered record with the first page of its files (lists leave them out); `files_next_cursor`
+    continues at GET .../files, so a record with many files never makes its own read unbounded."""
+    page = _page(owner, rendered["id"], EMBEDDED_FILES, None, secret)
+    return {**rendered, "files": page["items"], "files_next_cursor": page["next_cursor"]}
 
 
-def files_of(caller: Caller | None, owner: str, owner_id: str) -> dict[str, Any]:
-    """The files of a record the caller may see."""
+def files_of(caller: Caller | None, owner: str, owner_id: str, limit: int, cursor: str | None,
+             secret: str) -> dict[str, Any]:
+    """One page of the files of a record the caller may see."""
     doc = _visible(caller, owner, owner_id)
-    return {"items": listing(owner, doc.id)}
+    return _page(owner, doc.id, limit, cursor, secret)
 
 
 def download(caller: Caller | None, owner: str, owner_id: str, file_id: str, agent: str | None, robots: Robots,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Optional
 
 from pydantic import Field, StringConstraints, model_validator
@@ -14,7 +15,7 @@ from chalicelib.core.clock import iso, sortable
 from chalicelib.documents.lifecycle import FILERS
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import ApplicationUpdate, Filing
-from chalicelib.core.paging import Page
+from chalicelib.core.paging import Page, query_page, scope_of
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
 from chalicelib.core.schemas import Body, FieldErrors, IndustryCode, ProvinceCode, Text
 from chalicelib.core.vocabulary import (ACCESSIBLE_KINDS, APPLICATION_PROGRESSION, FILING_KINDS, REVIEW_STATUSES,
@@ -201,18 +202,20 @@ def writable(caller: Caller | None, filing_id: str) -> Filing:
     return lifecycle.get_writable(Filing, key(filing_id), caller, "filing")
 
 
-def application_history(caller: Caller | None, filing_id: str) -> list[ApplicationUpdate]:
-    """Every application change of a visible filing, oldest first."""
+def application_history(caller: Caller | None, filing_id: str, limit: int, cursor: str | None,
+                        secret: str) -> dict[str, Any]:
+    """One page of the application changes of a visible filing, oldest first."""
     get(caller, filing_id)
-    return list(ApplicationUpdate.query(key(filing_id), ApplicationUpdate.sk.startswith("APP#")))
+    query = partial(ApplicationUpdate.query, key(filing_id), ApplicationUpdate.sk.startswith("APP#"))
+    return query_page(query, limit, cursor, scope_of("APP", filing=filing_id), secret).to_dict(render_application)
 
 
-def history(caller: Caller | None, filing_id: str) -> list[dict[str, Any]]:
-    """The audit trail of a filing (its province and national admins)."""
+def history(caller: Caller | None, filing_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """One page of the audit trail of a filing (its province and national admins)."""
     filing = get(caller, filing_id)
     if caller is None or not caller.sees_all_of(filing.province):
         raise NotFound(f"No filing {filing_id}")
-    return audit.trail("filing", filing_id)
+    return audit.trail_page("filing", filing_id, limit, cursor, secret)
 
 
 def render(filing: Filing) -> dict[str, Any]:

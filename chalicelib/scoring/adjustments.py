@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -20,6 +21,7 @@ from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import Invalid
 from chalicelib.core.models import Record
+from chalicelib.core.paging import query_page, scope_of
 from chalicelib.core.store import transaction
 from chalicelib.core.schemas import Body, ProvinceCode, Text
 
@@ -68,10 +70,12 @@ def of_cycle(cycle_id: str) -> list[dict[str, Any]]:
     return [r.data for r in Record.query(key(cycle_id))]
 
 
-def list_for(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
+def list_for(caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """One page of the cycle's adjustments, oldest first (national admins)."""
     require(caller, "national_admin")
     cycle_or_404(cycle_id)
-    return of_cycle(cycle_id)
+    page = query_page(partial(Record.query, key(cycle_id)), limit, cursor, scope_of("ADJUST", cycle=cycle_id), secret)
+    return page.to_dict(lambda r: r.data)
 
 
 def record_against_current(caller: Caller | None, cycle_id: str, body: AdjustmentIn, now: datetime) -> dict[str, Any]:

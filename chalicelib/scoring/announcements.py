@@ -21,7 +21,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import BadRequest, Conflict, Invalid, NotFound
 from chalicelib.core.models import Filing, Record
-from chalicelib.core.paging import Page, decode_cursor, encode_cursor, scope_of
+from chalicelib.core.paging import Page, computed_page, decode_cursor, encode_cursor, scope_of
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
 from chalicelib.core.schemas import Body, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
@@ -217,8 +217,12 @@ def excellent_projects(cycle_id: str, industry: str | None, province: str | None
             **page.to_dict(lambda p: p)}
 
 
-def trail(caller: Caller | None, scope: str) -> list[dict[str, Any]]:
-    """The audit trail of the scope's publications (national admins)."""
+def trail(caller: Caller | None, scope: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """One page of the audit trail of the scope's publications (national admins)."""
     require(caller, "national_admin")
-    # Entries of one instant sort by a random suffix; the publication's seq orders them.
-    return sorted(audit.trail(ENTITY, scope), key=lambda e: (e["at"], (e["data"] or {}).get("seq", 0)))
+    # Entries of one instant sort by a random suffix; the publication's seq orders them. So the
+    # trail (a few entries per publication of one cycle) is read whole and paged in that order.
+    entries = audit.trail(ENTITY, scope)
+    page = computed_page(entries, limit, cursor, scope_of("PUBLICATION_TRAIL", scope=scope), secret,
+                         lambda e: (e["at"], (e["data"] or {}).get("seq", 0), e["action"], e["actor"]))
+    return page.to_dict(lambda e: e)

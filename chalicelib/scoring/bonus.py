@@ -8,6 +8,7 @@ confirming it twice changes nothing.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any, Optional
 
 from chalicelib.core import audit
@@ -18,6 +19,7 @@ from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Filing, Record
+from chalicelib.core.paging import query_page, scope_of
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.schemas import Body, Text
 
@@ -94,16 +96,19 @@ def bonus_points(projects: list[dict[str, Any]], rules: dict[str, float]) -> dic
             for code, n in counts.items()}
 
 
-def list_for(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
-    """National admins always; everyone else once the cycle has published scores (the selection
-    is announced with them). 404 for an unknown cycle or before publication."""
+def list_for(caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """One page of the cycle's excellent projects, by filing. National admins always; everyone else
+    once the cycle has published scores (the selection is announced with them). 404 for an unknown
+    cycle or before publication."""
     cycle_or_404(cycle_id)
     if not (caller and caller.is_national_admin):
         try:
             Record.get(*announcements.published_key(cycle_id))
         except Record.DoesNotExist:
             raise NotFound(f"Excellent projects of cycle {cycle_id} are announced with its published scores") from None
-    projects = excellent_projects(cycle_id)
-    if caller and caller.is_national_admin:
-        return projects
-    return [{k: v for k, v in p.items() if k not in ("by", "note")} for p in projects]
+    admin = bool(caller and caller.is_national_admin)
+    page = query_page(partial(Record.query, key(cycle_id)), limit, cursor,
+                      scope_of("EXCELLENT", cycle=cycle_id, admin=admin), secret)
+    if admin:
+        return page.to_dict(lambda r: r.data)
+    return page.to_dict(lambda r: {k: v for k, v in r.data.items() if k not in ("by", "note")})

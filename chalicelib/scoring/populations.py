@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any, Callable
 
 from pydantic import Field, StringConstraints
@@ -31,6 +32,7 @@ from chalicelib.core.clock import china, iso
 from chalicelib.core.cycles import cycle_or_404, cycles_closing_in
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Filing, Record
+from chalicelib.core.paging import computed_page, query_page, scope_of
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.schemas import Body, ProvinceCode, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
@@ -135,12 +137,15 @@ def _units(population: str) -> dict[str, dict[str, Any]]:
             for r in Record.query(registry_pk(population), Record.sk.startswith(counting.UNIT))}
 
 
-def units(population: str) -> list[dict[str, Any]]:
-    """The population's registry in code order (public)."""
+def units(population: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """One page of the population's registry in code order (public)."""
     population_or_404(population)
-    if population == PROVINCES_ID:
-        return [{"code": c, "name": n, "province": c} for c, n in PROVINCES.items()]
-    return sorted(_units(population).values(), key=lambda u: u["code"])
+    scope = scope_of("UNITS", population=population)
+    if population == PROVINCES_ID:  # reference data, not stored
+        provinces = [{"code": c, "name": n, "province": c} for c, n in PROVINCES.items()]
+        return computed_page(provinces, limit, cursor, scope, secret, lambda u: (u["code"],)).to_dict(lambda u: u)
+    query = partial(Record.query, registry_pk(population), Record.sk.startswith(counting.UNIT))
+    return query_page(query, limit, cursor, scope, secret).to_dict(lambda r: r.data)
 
 
 def register_unit(caller: Caller | None, population: str, body: UnitIn, now: datetime) -> dict[str, Any]:

@@ -8,7 +8,8 @@ organisation's fields are pushed to them without a subscription.
 
 Storage (records table):
 - `ORGS` / `{org id}`: an organisation (kind `organisation`); gsi1pk `ORGS#{province|NATIONAL}`.
-- `INVITE` / `{code}`: an invitation (kind `invitation`); gsi1pk `INVITES#{org id}`.
+- `INVITE` / `{code}`: an invitation (kind `invitation`; stored `open`, `accepted` or `revoked`, listed
+  as vocabulary.INVITATION_STATUSES); gsi1pk `INVITES#{org id}`.
 - `MEMBER#{sub}` / `ORG`: a user's membership (kind `membership`); gsi1pk `MEMBERS#{org id}`.
 - `ORGSUBS#{industry}` / `{sub}`: one row per member and field of their organisation, read by
   the push fan-out next to the users' own subscriptions.
@@ -22,6 +23,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal, Optional
 
 from pydantic import Field, model_validator
@@ -31,7 +33,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, parse_instant, sortable
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Record
-from chalicelib.core.paging import decode_cursor, scope_of, take_page
+from chalicelib.core.paging import INDEX_KEY, decode_cursor, query_page, scope_of, take_page
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
 from chalicelib.core.schemas import Body, IndustryCodes, ProvinceCode, Text
 from chalicelib.core.vocabulary import Side
@@ -196,17 +198,59 @@ def _slot_holder(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def invitations(caller: Caller | None, org_id: str) -> list[dict[str, Any]]:
-    """The organisation's invitations and their state, newest first."""
-    caller = require(caller, "national_admin", "province_admin")
-    _organisation(caller, org_id)
-    return [r.data for r in Record.by_group.query(f"INVITES#{org_id}", scan_index_forward=False)]
+def invitation_status(data: dict[str, Any], now: datetime) -> str:
+    """What an invitation lists as (vocabulary.INVITATION_STATUSES): expiry is judged at read time."""
+    if data["status"] == "accepted":
+        return "used"
+    if data["status"] == "open" and now >= parse_instant(data["expires_at"]):
+        return "expired"
+    return data["status"]
 
 
-def members(caller: Caller | None, org_id: str) -> list[dict[str, Any]]:
+def _render_invitation(data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {**data, "status": invitation_status(data, now)}
+
+
+def invitations_page(caller: Caller | None, org_id: str, now: datetime, limit: int, cursor: str | None,
+                     secret: str) -> dict[str, Any]:
+    """One page of the organisation's invitations and their state, newest first."""
     caller = require(caller, "national_admin", "province_admin")
     _organisation(caller, org_id)
-    return [r.data for r in Record.by_group.query(f"MEMBERS#{org_id}")]
+    page = query_page(partial(Record.by_group.query, f"INVITES#{org_id}", scan_index_forward=False), limit, cursor,
+                      scope_of("INVITES", organisation=org_id), secret, INDEX_KEY)
+    return page.to_dict(lambda r: _render_invitation(r.data, now))
+
+
+def revoke(caller: Caller | None, org_id: str, code: str, now: datetime) -> dict[str, Any]:
+    """Revoke an unused invitation of an organisation the caller manages (403/404 as for issuing);
+    revoking twice is harmless; a used one is 409: its member stays."""
+    caller = require(caller, "national_admin", "province_admin")
+    _organisation(caller, org_id)
+    invitation = _get(invite_key(code)) if len(code) <= MAX_ID else None
+    if invitation is None or invitation.data["organisation"] != org_id:
+        raise NotFound(f"No such invitation of organisation {org_id}")
+    data = invitation.data
+    if data["status"] == "accepted":
+        raise Conflict("This invitation was used; its member stays")
+    if data["status"] == "revoked":
+        return _render_invitation(data, now)
+    invitation.data = {**data, "status": "revoked", "revoked_by": caller.sub, "revoked_at": iso(now)}
+    invitation.updated_at = now
+    # Versioned: an acceptance landing meanwhile makes this fail rather than revoke a used code.
+    audit.replace(invitation, audit.entry("organisation", org_id, "invitation_revoked", caller, now,
+                                          {"code_prefix": code[:6]}),
+                  "The invitation changed meanwhile (it may have been used); read it again")
+    quotas.release("invitations", (org_id,), _slot_holder(code))  # a revoked code is no longer open
+    return _render_invitation(invitation.data, now)
+
+
+def members_page(caller: Caller | None, org_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """One page of the organisation's members, by user."""
+    caller = require(caller, "national_admin", "province_admin")
+    _organisation(caller, org_id)
+    page = query_page(partial(Record.by_group.query, f"MEMBERS#{org_id}"), limit, cursor,
+                      scope_of("MEMBERS", organisation=org_id), secret, INDEX_KEY)
+    return page.to_dict(lambda r: r.data)
 
 
 def accept(caller: Caller | None, code: str, now: datetime) -> dict[str, Any]:
@@ -217,6 +261,8 @@ def accept(caller: Caller | None, code: str, now: datetime) -> dict[str, Any]:
     if invitation is None:
         raise NotFound("No such invitation")
     data = invitation.data
+    if data["status"] == "revoked":
+        raise Conflict("This invitation was revoked")
     if data["status"] != "open":
         if data["accepted_by"] == caller.sub:
             return membership(caller.sub)

@@ -13,7 +13,7 @@ never disagree with what the evaluator did.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Iterator
 
 from pydantic import Field, StringConstraints, field_validator
 
@@ -27,6 +27,7 @@ from chalicelib.core.clock import china, iso, sortable
 from chalicelib.core.cycles import cycle_or_404, cycles_until
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Evaluation, Filing, Record
+from chalicelib.core.paging import MAX_LIMIT, computed_page, query_page, scope_of
 from chalicelib.core.schemas import Body
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
@@ -103,18 +104,25 @@ def withdraw(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime
         tx.save(audit.entry(excellence.ENTITY, f"{cycle_id}/{filing.id}", "withdrawn", caller, now))
 
 
-def declarations(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
-    """The cycle's declarations: national admins all, a province admin its own."""
+def declarations(caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict:
+    """One page of the cycle's declarations by filing: national admins all, a province admin its own."""
     caller = require(caller, "national_admin", "province_admin")
     cycle_or_404(cycle_id)
-    rows = [r.data for r in Record.query(declared_pk(cycle_id))]
-    return rows if caller.is_national_admin else [r for r in rows if r["province"] == caller.province]
+    province = None if caller.is_national_admin else caller.province
+
+    def query(**kw: Any) -> Iterator[Record]:
+        return (r for r in Record.query(declared_pk(cycle_id), **kw)
+                if province is None or r.data["province"] == province)
+
+    page = query_page(query, limit, cursor, scope_of("DECLARED", cycle=cycle_id, province=province), secret)
+    return page.to_dict(lambda r: r.data)
 
 
 # ---- 初筛: screening -----------------------------------------------------------------------
 
-def screening(caller: Caller | None, cycle_id: str) -> dict[str, Any]:
-    """Every declared result of the cycle, eligible first, each ineligible one with the rules it broke."""
+def screening(caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """The declared results of the cycle, eligible first, each ineligible one with the rules it broke:
+    the counts cover them all, `items` is one page."""
     require(caller, "national_admin")
     cycle_or_404(cycle_id)
     declared = [r.data for r in Record.query(declared_pk(cycle_id))]
@@ -133,15 +141,18 @@ def screening(caller: Caller | None, cycle_id: str) -> dict[str, Any]:
                       "evaluations": evaluations, "declared_at": d["declared_at"], "eligible": not failures,
                       "failures": failures, "candidate": filing.id in candidates,
                       "links": {"nominate": f"/cycles/{cycle_id}/candidates"}})
-    items.sort(key=lambda i: (not i["eligible"], i["province"], i["filing"]))
+    # Eligibility is judged now, over the cycle's declarations (at most the provinces' results
+    # declared for one cycle), so the list is computed whole and paged in its own order.
+    page = computed_page(items, limit, cursor, scope_of("SCREENING", cycle=cycle_id), secret,
+                         lambda i: (not i["eligible"], i["province"], i["filing"]))
     return {"cycle": cycle_id, "rules": current, "declared": len(items),
-            "eligible": sum(1 for i in items if i["eligible"]), "items": items}
+            "eligible": sum(1 for i in items if i["eligible"]), **page.to_dict(lambda i: i)}
 
 
 # ---- assignments to invited evaluators ----------------------------------------------------
 
 def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: AssignmentIn,
-           now: datetime) -> dict[str, Any]:
+           now: datetime, secret: str) -> dict[str, Any]:
     """Ask invited evaluators to evaluate a candidate; each must belong to an organisation covering
     the candidate's field (422 naming each one that does not; nothing is stored then)."""
     caller = require(caller, "national_admin")
@@ -181,7 +192,7 @@ def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: Assignmen
     item = subscriptions.item_data(filing, excellence.approved_at(filing_id, now), "assigned", now, cycle=cycle_id)
     for evaluator in body.evaluators:  # also finishes the pushes of an interrupted earlier call
         subscriptions.deliver(evaluator, item, now)
-    return completion(caller, cycle_id, filing_id, None)
+    return completion(caller, cycle_id, filing_id, None, MAX_LIMIT, None, secret)
 
 
 def _with_completion(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -205,24 +216,35 @@ def _tally(rows: list[dict[str, Any]], by: str) -> dict[str, dict[str, int]]:
     return out
 
 
-def completion(caller: Caller | None, cycle_id: str, filing_id: str | None, evaluator: str | None) -> dict[str, Any]:
-    """Assignments of the cycle with completion, per candidate and per evaluator (national admins)."""
+def completion(caller: Caller | None, cycle_id: str, filing_id: str | None, evaluator: str | None, limit: int,
+               cursor: str | None, secret: str) -> dict[str, Any]:
+    """Assignments of the cycle with completion, per candidate and per evaluator (national admins):
+    the tallies cover them all, `items` is one page by candidate and evaluator."""
     require(caller, "national_admin")
     cycle_or_404(cycle_id)
     condition = Record.sk.startswith(f"{filing_id}#") if filing_id else None
     rows = [r.data for r in Record.query(f"ASSIGN#{cycle_id}", condition)
             if evaluator is None or r.data["evaluator"] == evaluator]
     rows = _with_completion(rows)
+    # The tallies are what this read is for and need every assignment of the query (a cycle's
+    # candidates times their evaluators), so the items are paged over that computed set.
+    page = computed_page(rows, limit, cursor, scope_of("ASSIGN", cycle=cycle_id, filing=filing_id,
+                                                      evaluator=evaluator), secret,
+                         lambda r: (r["filing"], r["evaluator"]))
     return {"cycle": cycle_id, "assigned": len(rows), "completed": sum(r["completed"] for r in rows),
-            "by_candidate": _tally(rows, "filing"), "by_evaluator": _tally(rows, "evaluator"), "items": rows}
+            "by_candidate": _tally(rows, "filing"), "by_evaluator": _tally(rows, "evaluator"),
+            **page.to_dict(lambda r: r)}
 
 
-def mine(caller: Caller | None) -> dict[str, Any]:
-    """The caller's assignments, newest first, with whether each is done."""
+def mine(caller: Caller | None, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """The caller's assignments, newest first, with whether each is done: the counts cover them all,
+    `items` is one page (one evaluator's assignments: computed whole for the counts, like completion)."""
     caller = require(caller, *organisations.MEMBER_ROLES)
     rows = _with_completion([r.data for r in Record.by_group.query(f"ASSIGNED#{caller.sub}", scan_index_forward=False)])
+    page = computed_page(rows, limit, cursor, scope_of("ASSIGNED", evaluator=caller.sub), secret,
+                         lambda r: (r["assigned_at"], r["cycle"], r["filing"]), newest_first=True)
     return {"assigned": len(rows), "completed": sum(r["completed"] for r in rows),
-            "items": [{**r, "links": {"evaluation": f"/filings/{r['filing']}/evaluation"}} for r in rows]}
+            **page.to_dict(lambda r: {**r, "links": {"evaluation": f"/filings/{r['filing']}/evaluation"}})}
 
 
 # ---- reminders (the app's daily schedule) ------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime
 from typing import Any, Optional
 
@@ -18,6 +19,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
 from chalicelib.core.errors import Forbidden, NotFound, TooManyRequests
 from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Reaction, UsageEvent
+from chalicelib.core.paging import query_page, scope_of
 from chalicelib.usage.own_staff import is_own_staff
 from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
@@ -212,11 +214,13 @@ def delete_comment(caller: Caller | None, filing_id: str, comment_id: str, now: 
         comment.update(actions=[Comment.deleted_at.set(now), Comment.deleted_by.set(caller.sub)])
 
 
-def list_comments(caller: Caller | None, filing_id: str) -> list[Comment]:
-    """The comments of a visible filing that are not deleted, oldest first."""
+def comments_page(caller: Caller | None, filing_id: str, limit: int, cursor: str | None, secret: str) -> dict:
+    """One page of the comments of a visible filing that are not deleted, oldest first."""
     filings.get(caller, filing_id)
-    return [c for c in Comment.query(filings.key(filing_id), Comment.sk.startswith("COMMENT#"))
-            if c.deleted_at is None]
+    scope = scope_of("COMMENTS", filing=filing_id)
+    page = query_page(partial(Comment.query, filings.key(filing_id), Comment.sk.startswith("COMMENT#"),
+                              filter_condition=Comment.deleted_at.does_not_exist()), limit, cursor, scope, secret)
+    return page.to_dict(render_comment)
 
 
 def render_comment(comment: Comment) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from typing import Any
 from chalicelib.core.auth import Caller
 from chalicelib.core.cycles import Cycle, cycle_by_id, cycle_for
 from chalicelib.core.errors import Invalid, NotFound
+from chalicelib.core.paging import computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.vocabulary import SIDES
 from chalicelib.documents import filings, publications
@@ -70,14 +71,15 @@ def _approved(numbers: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in sorted(numbers.items()) if k not in USAGE_NAMES and k not in PUBLICATION_USAGE_NAMES}
 
 
-def national_activity(cycle_id: str | None, now) -> dict[str, Any]:
-    """Every unit's counters for one cycle (default: the current one) from one batched read."""
+def national_activity(cycle_id: str | None, now, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """Every unit's counters for one cycle (default: the current one) from one batched read; the 32
+    units are read whole and paged in code order (the default page holds them all)."""
     cycle = _asked_cycle(cycle_id, now)
     units = counters.province_cycle_all(cycle.id)
-    return {"cycle": cycle.id, "items": [
-        {"province": code, "name": PROVINCES[code], **shape(numbers), "publications": _publication_usage(numbers),
-         "approved": _approved(numbers)}
-        for code, numbers in units.items()]}
+    rows = [{"province": code, "name": PROVINCES[code], **shape(numbers), "publications": _publication_usage(numbers),
+             "approved": _approved(numbers)} for code, numbers in units.items()]
+    page = computed_page(rows, limit, cursor, scope_of("ACTIVITY", cycle=cycle.id), secret, lambda r: (r["province"],))
+    return {"cycle": cycle.id, **page.to_dict(lambda r: r)}
 
 
 def province_activity_in(code: str, cycle_id: str | None, now) -> dict[str, Any]:

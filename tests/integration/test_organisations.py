@@ -123,3 +123,84 @@ def test_a_member_accepting_a_second_code_of_its_organisation_leaves_that_code_u
     assert client.post(f"/invitations/{code}/accept", headers=auth(**MEMBER)).status == 200
     other = client.post(f"/invitations/{code}/accept", headers=auth(sub="colleague", role="user"))
     assert other.status == 200 and other.json["organisation"] == org["id"]
+
+
+# ---- revoking, and what each invitation lists as --------------------------------------------
+
+def _listed(client, org_id, who=ADMIN) -> dict[str, str]:
+    """code → listed status, from every page of the organisation's invitations."""
+    found, cursor = {}, None
+    while True:
+        page = client.get(f"/organisations/{org_id}/invitations?limit=2" + (f"&cursor={cursor}" if cursor else ""),
+                          headers=auth(**who)).json
+        found.update({i["code"]: i["status"] for i in page["items"]})
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return found
+
+
+def test_a_revoked_invitation_lists_as_revoked_and_cannot_be_accepted(client, store):
+    from chalicelib.core import audit
+    org = register(client).json
+    code = invitation(client, org["id"])["code"]
+    answer = client.delete(f"/organisations/{org['id']}/invitations/{code}", headers=auth(**ADMIN))
+    assert answer.status == 200 and answer.json["status"] == "revoked" and answer.json["revoked_by"] == "admin"
+    assert _listed(client, org["id"]) == {code: "revoked"}
+    before = stored_items(store)
+    refused = client.post(f"/invitations/{code}/accept", headers=auth(**MEMBER))
+    assert refused.status == 409 and "revoked" in refused.json["detail"]
+    assert stored_items(store) == before
+    assert client.get("/me/organisation", headers=auth(**MEMBER)).status == 404
+    again = client.delete(f"/organisations/{org['id']}/invitations/{code}", headers=auth(**ADMIN))
+    assert again.status == 200 and again.json["status"] == "revoked"  # revoking twice is harmless
+    assert stored_items(store) == before
+    # Entries of one instant have no order among them.
+    assert sorted(e["action"] for e in audit.trail("organisation", org["id"])) == ["invitation_revoked", "invited",
+                                                                                  "registered"]
+
+
+def test_only_the_organisations_managers_revoke_and_a_used_code_stays_used(client, store):
+    dept = register(client, JS_DEPT, JS_ADMIN).json
+    code = invitation(client, dept["id"], JS_ADMIN)["code"]
+    other = register(client).json
+    before = stored_items(store)
+    assert client.delete(f"/organisations/{dept['id']}/invitations/{code}", headers=auth(**ZJ_ADMIN)).status == 403
+    assert client.delete(f"/organisations/{dept['id']}/invitations/{code}", headers=auth(**MEMBER)).status == 403
+    assert client.delete(f"/organisations/{dept['id']}/invitations/{code}").status == 401
+    assert client.delete(f"/organisations/{dept['id']}/invitations/{'A' * 32}", headers=auth(**JS_ADMIN)).status == 404
+    assert client.delete(f"/organisations/{other['id']}/invitations/{code}", headers=auth(**ADMIN)).status == 404
+    assert stored_items(store) == before
+    assert client.post(f"/invitations/{code}/accept", headers=auth(**MEMBER)).status == 200
+    before = stored_items(store)
+    used = client.delete(f"/organisations/{dept['id']}/invitations/{code}", headers=auth(**JS_ADMIN))
+    assert used.status == 409 and used.headers["Content-Type"] == "application/problem+json"
+    assert stored_items(store) == before
+    assert _listed(client, dept["id"], JS_ADMIN) == {code: "used"}
+
+
+def test_an_expired_code_lists_as_expired_from_the_instant_it_expires(client, store):
+    org = register(client).json
+    short = invitation(client, org["id"], valid_days=1)["code"]
+    long = invitation(client, org["id"], valid_days=30)["code"]
+    assert _listed(client, org["id"]) == {short: "open", long: "open"}
+    store.at("2024-05-16T09:59:59+08:00")
+    assert _listed(client, org["id"])[short] == "open"
+    store.at("2024-05-16T10:00:00+08:00")  # DEFAULT_NOW + 1 day
+    assert _listed(client, org["id"]) == {short: "expired", long: "open"}
+
+
+def test_invitations_and_members_page_newest_first_without_repeats(client, store):
+    org = register(client).json
+    codes = []
+    for _ in range(5):
+        store.clock.advance(minutes=1)
+        codes.append(invitation(client, org["id"])["code"])
+    first = client.get(f"/organisations/{org['id']}/invitations?limit=2", headers=auth(**ADMIN)).json
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    assert list(_listed(client, org["id"])) == codes[::-1]
+    for i, code in enumerate(codes[:3]):
+        assert client.post(f"/invitations/{code}/accept", headers=auth(sub=f"m-{i}", role="user")).status == 200
+    page = client.get(f"/organisations/{org['id']}/members?limit=2", headers=auth(**ADMIN)).json
+    rest = client.get(f"/organisations/{org['id']}/members?limit=2&cursor={page['next_cursor']}",
+                      headers=auth(**ADMIN)).json
+    assert [m["user"] for m in page["items"] + rest["items"]] == ["m-0", "m-1", "m-2"] and rest["next_cursor"] is None

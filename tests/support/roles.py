@@ -38,6 +38,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/cycles/{cycle}/candidates/{filing_id}/confirm"): NATIONAL,
     ("POST", "/organisations"): {"national_admin", "province_admin"},
     ("POST", "/organisations/{org_id}/invitations"): {"national_admin", "province_admin"},
+    ("DELETE", "/organisations/{org_id}/invitations/{invitation}"): {"national_admin", "province_admin"},
     ("POST", "/invitations/{invitation}/accept"): {"user"},
     ("PUT", "/cycles/{cycle}/declarations/{filing_id}"): {"province_admin"},
     ("DELETE", "/cycles/{cycle}/declarations/{filing_id}"): {"province_admin"},
