@@ -15,7 +15,7 @@ from chalicelib.core.auth import Caller, admit
 from chalicelib.core.cycles import cycle_or_404, cycles_until
 from chalicelib.core.errors import Problem
 from chalicelib.core.observability import flush, flushed
-from chalicelib.core.paging import MAX_LIMIT, computed_page, parse_limit, scope_of
+from chalicelib.core.paging import DEFAULT_LIMIT, MAX_LIMIT, computed_page, parse_limit, scope_of
 from chalicelib.core.schemas import parse
 from chalicelib.core.vocabulary import SIDES
 from chalicelib.documents import attachments, feedback, filings, notifications, publications
@@ -219,7 +219,7 @@ def openapi_document():
 
 
 # Every list's query: `limit` (1..MAX_LIMIT, default 50) and the opaque `cursor` of the page before.
-LIST_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 50},
+LIST_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
               "cursor": http.param_schema("cursor")}
 
 

@@ -94,8 +94,13 @@ class UploadIn(Body):
 
 # ---- storage ---------------------------------------------------------------------------
 
+def files_pk(owner: str, owner_id: str) -> str:
+    """The partition of one record's files."""
+    return f"FILES#{owner}#{owner_id}"
+
+
 def key(owner: str, owner_id: str, file_id: str) -> tuple[str, str]:
-    return f"FILES#{owner}#{owner_id}", file_id
+    return files_pk(owner, owner_id), file_id
 
 
 @lru_cache(maxsize=4)
@@ -270,8 +275,7 @@ def _files_scope(owner: str, owner_id: str) -> str:
 
 def _page(owner: str, owner_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
     """The stored files of a record, oldest first (declarations not completed are not files)."""
-    query = partial(Attachment.query, key(owner, owner_id, "")[0],
-                    filter_condition=Attachment.state == "stored")
+    query = partial(Attachment.query, files_pk(owner, owner_id), filter_condition=Attachment.state == "stored")
     return query_page(query, limit, cursor, _files_scope(owner, owner_id), secret).to_dict(render)
 
 

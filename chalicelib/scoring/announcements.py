@@ -12,6 +12,7 @@ Each publication writes all three (pointer, announcement, audit entries) in one 
 """
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Mapping, Optional
 
@@ -224,5 +225,6 @@ def trail(caller: Caller | None, scope: str, limit: int, cursor: str | None, sec
     # trail (a few entries per publication of one cycle) is read whole and paged in that order.
     entries = audit.trail(ENTITY, scope)
     page = computed_page(entries, limit, cursor, scope_of("PUBLICATION_TRAIL", scope=scope), secret,
-                         lambda e: (e["at"], (e["data"] or {}).get("seq", 0), e["action"], e["actor"]))
+                         lambda e: (e["at"], (e["data"] or {}).get("seq", 0), e["action"], e["actor"],
+                                    json.dumps(e["data"], sort_keys=True, default=str)))
     return page.to_dict(lambda e: e)
