@@ -30,7 +30,7 @@ from chalicelib.scoring.annual_forms import AnnualFormIn
 from chalicelib.scoring.bonus import ExcellentIn
 from chalicelib.scoring.scheme import SchemeIn
 from chalicelib.selection import excellence, home_provinces, organisations, subscriptions, workflow
-from chalicelib.usage import counters, interactions, stats, usage_reports
+from chalicelib.usage import counters, interactions, stats, sushi, usage_reports
 from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn
 
 app = Chalice(app_name="patentnavi-eval", configure_logs=False)  # Powertools writes the log lines
@@ -165,7 +165,8 @@ def problems_and_logging(event, get_response):
 
 def _as_problem(response: Response) -> Response:
     content_type = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
-    if response.status_code >= 400 and http.PROBLEM_TYPE not in content_type:
+    # A SUSHI Exception is the protocol's own error shape: harvesters read its Code, not a problem.
+    if response.status_code >= 400 and http.PROBLEM_TYPE not in content_type and not getattr(response, "sushi", False):
         detail = response.body.get("Message") if isinstance(response.body, dict) else None
         if response.status_code >= 500:
             logger.error("server error", extra={"status": response.status_code})
@@ -535,6 +536,61 @@ _usage_report_routes("/provinces/{code}/usage-report", "A province's monthly usa
 _usage_report_routes("/filings/{filing_id}/usage-report", "A filing's monthly usage", _item_usage("filing"))
 _usage_report_routes("/publications/{publication_id}/usage-report", "A publication's monthly usage",
                      _item_usage("publication"))
+
+
+# ---- COUNTER_SUSHI API 5.1: the same reports as JSON; refusals are SUSHI Exceptions -------
+def _sushi_query(*names: str) -> dict:
+    return {name: {"type": "string"} for name in names}
+
+
+SUSHI_COMMON = _sushi_query("customer_id", "requestor_id", "api_key", "platform")
+SUSHI_REPORT = {**SUSHI_COMMON, **_sushi_query("begin_date", "end_date", "metric_type", "data_type",
+                                               "access_method", "attributes_to_show", "granularity")}
+
+
+def _sushi(build: Callable[..., Any]) -> Response:
+    """Answer a SUSHI call: the built JSON, or its Exception with the status R5.1 gives it."""
+    params = dict(app.current_request.query_params or {})
+    try:
+        try:
+            caller = _caller()
+        except Problem as problem:  # a bad token, in the harvester's terms
+            raise sushi.problem_as_exception(problem) from None
+        return _json(build(caller, params))
+    except sushi.SushiError as error:
+        response = _json(error.body, error.status)
+        response.sushi = True
+        return response
+
+
+@route(f"{sushi.BASE}/status", "GET", "COUNTER_SUSHI 5.1 server status (public)", auth="none", tag="sushi")
+def sushi_status():
+    return _json(sushi.status())
+
+
+@route(f"{sushi.BASE}/members", "GET", "COUNTER_SUSHI 5.1 member list: the provinces the caller may harvest",
+       query=SUSHI_COMMON, tag="sushi")
+def sushi_members():
+    return _sushi(sushi.members)
+
+
+@route(f"{sushi.BASE}/reports", "GET", "COUNTER_SUSHI 5.1 report list for a customer (a province code)",
+       query=SUSHI_COMMON, tag="sushi")
+def sushi_reports():
+    return _sushi(lambda caller, params: sushi.reports(caller, params, _now()))
+
+
+@route(f"{sushi.BASE}/reports/pr", "GET", "COUNTER_SUSHI 5.1 Platform Report of a province (its staff, national "
+       "admins): the numbers of its TSV usage report", query=SUSHI_REPORT, tag="sushi")
+def sushi_pr():
+    return _sushi(lambda caller, params: sushi.platform_report(caller, params, _now()))
+
+
+@route(f"{sushi.BASE}/reports/ir", "GET", "COUNTER_SUSHI 5.1 Item Report: a province's filings and publications "
+       "(its staff, national admins)", query={**SUSHI_REPORT, **_sushi_query("item_id")}, tag="sushi")
+def sushi_ir():
+    return _sushi(lambda caller, params: sushi.item_report(caller, params, _now(),
+                                                           _services().settings.cursor_secret))
 
 
 @route("/scoring-scheme", "GET", "The scoring scheme runs use: areas, indicators, weights, caps, flags",
