@@ -18,9 +18,10 @@ from chalicelib.core.observability import flush, flushed
 from chalicelib.core.paging import parse_limit
 from chalicelib.core.schemas import parse
 from chalicelib.core.vocabulary import SIDES
-from chalicelib.documents import attachments, feedback, filings, notifications, publications
+from chalicelib.documents import attachments, feedback, filings, imports, notifications, publications
 from chalicelib.documents.attachments import UploadIn
 from chalicelib.documents.filings import ApplicationChangeIn, FilingIn
+from chalicelib.documents.imports import ImportIn
 from chalicelib.documents.lifecycle import ReviewIn
 from chalicelib.documents.publications import PublicationIn
 from chalicelib.scoring import (adjustments, announcements, annual_forms, bonus, explanations, exports, populations,
@@ -240,6 +241,35 @@ def create_filing():
     caller = _caller()
     filing = filings.create(caller, _body(FilingIn), _now())
     return _json(filings.render(filing), 201, {"Location": f"/filings/{filing.id}"})
+
+
+@route("/filings/import-template.csv", "GET", "The bulk-import template of filings as CSV (UTF-8)", auth="none",
+       tag="filings")
+def filing_import_template_csv():
+    return Response(body=imports.template_csv(), status_code=200, headers={
+        "Content-Type": imports.CSV_TYPE, "Content-Disposition": 'attachment; filename="filings-import.csv"'})
+
+
+@route("/filings/import-template.xlsx", "GET", "The bulk-import template of filings as xlsx (send Accept: "
+       + imports.XLSX_TYPE + ")", auth="none", tag="filings")
+def filing_import_template_xlsx():
+    return Response(body=imports.template_xlsx(), status_code=200, headers={
+        "Content-Type": imports.XLSX_TYPE, "Content-Disposition": 'attachment; filename="filings-import.xlsx"'})
+
+
+@route("/filings/imports", "POST", "Bulk-import the province's filings from the template: dry run (per-row "
+       "problems, nothing stored) or commit (idempotent by the sheet's reference column)", body=ImportIn,
+       roles=filings.FILERS, tag="filings")
+def import_filings():
+    caller = _caller()
+    return imports.run(caller, _body(ImportIn), _now())
+
+
+@route("/provinces/{code}/filing-imports", "GET", "A province's bulk imports with their counts, newest first "
+       "(its staff, national admins)", query={"limit": http.param_schema("digits")}, auth="required",
+       tag="filings")
+def list_filing_imports(code):
+    return {"items": imports.jobs(_caller(), code, _limit()), "next_cursor": None}
 
 
 @route("/filings", "GET", "List filings visible to the caller", query={**LIST_QUERY, **_documented(FILING_FILTERS)},
