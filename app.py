@@ -30,7 +30,8 @@ from chalicelib.scoring.adjustments import AdjustmentIn
 from chalicelib.scoring.annual_forms import AnnualFormIn
 from chalicelib.scoring.bonus import ExcellentIn
 from chalicelib.scoring.scheme import SchemeIn
-from chalicelib.selection import excellence, home_provinces, organisations, subscriptions, workflow
+from chalicelib.selection import (excellence, home_provinces, organisations, personal_data, subscriptions,
+                                  workflow)
 from chalicelib.usage import counters, interactions, stats, sushi, usage_reports
 from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn
 
@@ -947,6 +948,19 @@ def get_members(org_id):
        roles=organisations.MEMBER_ROLES, tag="organisations")
 def accept_invitation(invitation):
     return organisations.accept(_caller(), invitation, _now())
+
+
+@route("/me/data", "GET", "Everything the platform holds about you, as JSON (PIPL right of access; audited)",
+       auth="required", tag="organisations")
+def get_my_data():
+    return personal_data.export(_caller(), _now())
+
+
+@route("/me/data", "DELETE", "Erase your likes, favourites, comments, evaluations, membership, subscriptions, "
+       "feed and notifications (PIPL right of deletion; counters follow; audited by counts only)",
+       auth="required", tag="organisations")
+def delete_my_data():
+    return personal_data.erase(_caller(), _now())
 
 
 @route("/me/organisation", "GET", "The organisation you belong to", auth="required", tag="organisations")

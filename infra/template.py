@@ -234,6 +234,7 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], deployment: D
                    if spec.key == key}
     environment.update({var: {"Ref": param} for param, var in IDENTITY.items()})
     environment["NAVI_CURSOR_SECRET"] = {"Ref": "CursorSecret"}
+    environment["NAVI_PSEUDONYM_SECRET"] = {"Ref": "PseudonymSecret"}
 
     for function, definition in sorted(functions_of(sam).items()):
         events: dict[str, Any] = {}
@@ -289,6 +290,11 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], deployment: D
     parameters["CursorSecret"] = {
         "Type": "String", "NoEcho": True, "MinLength": 32,
         "Description": "Secret that signs paging cursors (NAVI_CURSOR_SECRET); at least 32 characters",
+    }
+    parameters["PseudonymSecret"] = {
+        "Type": "String", "NoEcho": True, "MinLength": 32,
+        "Description": "Key of the users' pseudonyms in usage facts (NAVI_PSEUDONYM_SECRET); at least 32 "
+                       "characters; changing it cuts every chain and unique count of the running cycle",
     }
     api = api_stage(deployment)
     body = api["RestAPI"]["Properties"]["DefinitionBody"]

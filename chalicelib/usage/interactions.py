@@ -14,6 +14,8 @@ from pydantic import Field, field_validator, model_validator
 from chalicelib.usage import counting, usage_order
 from chalicelib.documents import feedback, filings, publications
 from chalicelib.core import observability as obs
+from chalicelib.core import pseudonyms
+from chalicelib.core.cycles import cycle_for
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import Forbidden, NotFound
@@ -124,10 +126,14 @@ def record_download(caller: Caller, kind: str, doc: Filing | Publication, file_i
 
 def usage_event(caller: Caller, event_id: str, type_: str, kind: str, doc: Filing | Publication,
                 agent: str | None, robots: Robots, now: datetime, file_id: str | None = None) -> UsageEvent:
-    """A view or download of `doc` (a filing or publication, named by `kind`) before it takes its place."""
+    """A view or download of `doc` (a filing or publication, named by `kind`) before it takes its place.
+
+    It keeps the user's pseudonym in the current cycle and, of the agent, the robot verdict and family."""
+    cycle = cycle_for(now)
+    user = pseudonyms.of(caller.sub, cycle.id if cycle else None)
     return UsageEvent(
-        *usage_order.event_key(caller.sub, event_id), entity="event", id=event_id, type=type_, user=caller.sub,
-        at=now, province=doc.province, user_agent=agent, robot=robots.is_robot(agent),
+        *usage_order.event_key(user, event_id), entity="event", id=event_id, type=type_, user=user,
+        at=now, province=doc.province, agent_family=pseudonyms.agent_family(agent), robot=robots.is_robot(agent),
         author=is_own_staff(caller, doc), file=file_id, **{kind: doc.id})
 
 
@@ -168,9 +174,11 @@ def set_reaction(caller: Caller | None, filing_id: str, kind: str, active: bool,
         current = None
     if (current.active if current else False) != active:
         since = now if active else current.since
-        Reaction(filings.key(filing_id), sk, entity="reaction", kind=kind, filing=filing_id, user=caller.sub,
-                 province=filing.province, active=active, since=since, changed_at=now,
-                 author=is_own_staff(caller, filing)).save()
+        reaction = Reaction(filings.key(filing_id), sk, entity="reaction", kind=kind, filing=filing_id,
+                            user=caller.sub, province=filing.province, active=active, since=since, changed_at=now,
+                            author=is_own_staff(caller, filing))
+        index_by_user(reaction)
+        reaction.save()
     return {"filing": filing_id, kind: active}
 
 
@@ -184,6 +192,7 @@ def add_comment(caller: Caller | None, filing_id: str, body: CommentIn, now: dat
     comment = Comment(filings.key(filing_id), f"COMMENT#{comment_id}", entity="comment", id=comment_id,
                       filing=filing_id, user=caller.sub, province=filing.province, text=body.text,
                       created_at=now, author=is_own_staff(caller, filing))
+    index_by_user(comment)
     comment.save(condition=Comment.pk.does_not_exist())
     return comment
 
@@ -227,6 +236,7 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
                             feedback=body.feedback, updated_at=now, author=is_own_staff(caller, filing),
                             industry=filing.industry)
     feedback.index(evaluation)
+    index_by_user(evaluation)
     evaluation.save()
     return evaluation
 
@@ -245,3 +255,42 @@ def receive_events(caller: Caller | None, batch: EventsIn, request_agent: str | 
                         (obs.ROBOTS_DROPPED, receipt.robots)):
         obs.metrics.add_metric(name=name, unit=obs.MetricUnit.Count, value=value)
     return receipt
+
+
+# ---- what a user's own interactions hold (PIPL access and erasure) -------------------------
+
+PERSONAL = ((Reaction, "reaction"), (Comment, "comment"), (Evaluation, "evaluation"))
+
+
+def by_user_pk(user: str) -> str:
+    """The gsi3 partition of one user's reactions, comments and evaluations."""
+    return f"BYUSER#{user}"
+
+
+def index_by_user(item: Reaction | Comment | Evaluation) -> None:
+    item.gsi3pk, item.gsi3sk = by_user_pk(item.user), f"{item.entity}#{item.pk}#{item.sk}"
+
+
+def held_by(user: str) -> dict[str, list]:
+    """The user's own reactions, comments and evaluations (stored items, every state)."""
+    return {entity: list(model.by_user.query(by_user_pk(user), model.gsi3sk.startswith(f"{entity}#")))
+            for model, entity in PERSONAL}
+
+
+def render_held(held: dict[str, list]) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "reactions": [{"filing": r.filing, "kind": r.kind, "active": r.active, "since": iso(r.since),
+                       "changed_at": iso(r.changed_at)} for r in held["reaction"]],
+        "comments": [{**render_comment(c), "deleted_at": iso(c.deleted_at) if c.deleted_at else None}
+                     for c in held["comment"]],
+        "evaluations": [render_evaluation(e) for e in held["evaluation"]],
+    }
+
+
+def erase(held: dict[str, list]) -> dict[str, int]:
+    """Remove the user's reactions, comments and evaluations. The counting trigger sees each removal
+    as a state change to nothing and takes back exactly what the item counted."""
+    for items in held.values():
+        for item in items:
+            item.delete()
+    return {f"{entity}s": len(items) for entity, items in held.items()}

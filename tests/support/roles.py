@@ -23,6 +23,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/filings/{filing_id}/comments"): ANY,
     ("DELETE", "/filings/{filing_id}/comments/{comment_id}"): None,
     ("PUT", "/filings/{filing_id}/evaluation"): {"user"},
+    ("DELETE", "/me/data"): ANY,
     ("PUT", "/scoring-scheme"): NATIONAL,
     ("PUT", "/provinces/{code}/annual-forms/{year}"): {"province_admin"},
     ("POST", "/cycles/{cycle}/adjustments"): NATIONAL,
