@@ -57,6 +57,10 @@ class Wiring:
     """Settings of every stream trigger's event source mapping."""
     max_retries: int = 5
     iterator_age_alarm_ms: int = 120_000  # counters "settle within seconds": two minutes is trouble
+    # Lambda and API access logs (client IP, path, status, times; no token, no user id, no body) are
+    # deleted after 180 days: long enough for a security review of a year-end dispute. The tables'
+    # point-in-time backups (infra/tables.py) reach back 35 days, DynamoDB's fixed window: an
+    # erasure (DELETE /me/data) or an expired fact leaves the backups within 35 days.
     log_retention_days: int = 180
 
 

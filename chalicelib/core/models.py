@@ -173,6 +173,7 @@ class UsageEvent(FactBase):
     province = UnicodeAttribute()
     user_agent = UnicodeAttribute(null=True)  # no longer written: `agent_family` and `robot` are what is kept
     agent_family = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # TTL (epoch seconds): usage_order.retention_end
     robot = BooleanAttribute(default=False)
     author = BooleanAttribute(default=False)
     seq = NumberAttribute(null=True)
@@ -191,6 +192,7 @@ class ChainHead(FactBase):
 
     seq = NumberAttribute()
     last_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute(null=True)  # TTL, as its events'
 
 
 class Reaction(FactBase):

@@ -23,7 +23,7 @@ from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Rea
 from chalicelib.usage.own_staff import is_own_staff
 from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
-from chalicelib.core.vocabulary import ClientEventType
+from chalicelib.core.vocabulary import RAW_FACTS_GRACE, RAW_FACTS_UNTIL_FINAL, ClientEventType
 
 
 # ---- request bodies ---------------------------------------------------------------------
@@ -131,10 +131,11 @@ def usage_event(caller: Caller, event_id: str, type_: str, kind: str, doc: Filin
     It keeps the user's pseudonym in the current cycle and, of the agent, the robot verdict and family."""
     cycle = cycle_for(now)
     user = pseudonyms.of(caller.sub, cycle.id if cycle else None)
+    kept_until = (cycle.ends_before if cycle else now) + RAW_FACTS_UNTIL_FINAL + RAW_FACTS_GRACE
     return UsageEvent(
         *usage_order.event_key(user, event_id), entity="event", id=event_id, type=type_, user=user,
         at=now, province=doc.province, agent_family=pseudonyms.agent_family(agent), robot=robots.is_robot(agent),
-        author=is_own_staff(caller, doc), file=file_id, **{kind: doc.id})
+        author=is_own_staff(caller, doc), file=file_id, expires_at=int(kept_until.timestamp()), **{kind: doc.id})
 
 
 def _store(items: list[UsageEvent], now: datetime) -> usage_order.Outcome:
