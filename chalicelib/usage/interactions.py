@@ -295,3 +295,26 @@ def erase(held: dict[str, list]) -> dict[str, int]:
         for item in items:
             item.delete()
     return {f"{entity}s": len(items) for entity, items in held.items()}
+
+
+# ---- once, on deploying the PIPL changes (scripts/pipl_backfill.py) -------------------------
+
+def backfill(now: datetime) -> dict[str, int]:
+    """Index older reactions, comments and evaluations by user, and give older usage events their
+    retention TTL without their raw agent. Both are MODIFYs the counting trigger finds no change in."""
+    indexed = 0
+    for model, entity in PERSONAL:
+        for item in model.scan(filter_condition=(model.entity == entity) & model.gsi3pk.does_not_exist()):
+            index_by_user(item)
+            item.update(actions=[model.gsi3pk.set(item.gsi3pk), model.gsi3sk.set(item.gsi3sk)])
+            indexed += 1
+    retained = 0
+    for event in UsageEvent.scan(filter_condition=(UsageEvent.entity == "event")
+                                 & UsageEvent.expires_at.does_not_exist()):
+        cycle = cycle_for(event.at)
+        kept_until = (cycle.ends_before if cycle else now) + RAW_FACTS_UNTIL_FINAL + RAW_FACTS_GRACE
+        event.update(actions=[UsageEvent.expires_at.set(int(kept_until.timestamp())),
+                              UsageEvent.agent_family.set(pseudonyms.agent_family(event.user_agent)),
+                              UsageEvent.user_agent.remove()])
+        retained += 1
+    return {"indexed": indexed, "events_given_ttl": retained}

@@ -102,3 +102,24 @@ def test_recount_stays_equal_when_erasures_interleave_with_new_events_and_late_d
         held_back += later
     deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), held_back)
     assert counters.drift() == []
+
+
+def test_the_backfill_indexes_older_interactions_and_retains_older_events_without_changing_counters(pipeline):
+    from chalicelib.core.models import Reaction, UsageEvent
+    from chalicelib.usage import interactions
+    client, settle, store = pipeline
+    filing = approved_filing(client)
+    interact(client, filing["id"], ME)
+    settle()
+    for reaction in Reaction.scan(Reaction.entity == "reaction"):  # as stored before the change
+        reaction.update(actions=[Reaction.gsi3pk.remove(), Reaction.gsi3sk.remove()])
+    for event in UsageEvent.scan(UsageEvent.entity == "event"):
+        event.update(actions=[UsageEvent.expires_at.remove(), UsageEvent.user_agent.set("Mozilla/5.0 Firefox/1")])
+    assert client.get("/me/data", headers=auth(**ME)).json["reactions"] == []
+    assert interactions.backfill(store.clock.now()) == {"indexed": 2, "events_given_ttl": 1}
+    assert interactions.backfill(store.clock.now()) == {"indexed": 0, "events_given_ttl": 0}
+    assert len(client.get("/me/data", headers=auth(**ME)).json["reactions"]) == 2
+    event = next(iter(UsageEvent.scan(UsageEvent.entity == "event")))
+    assert event.user_agent is None and event.agent_family == "Firefox" and event.expires_at
+    settle()
+    assert counters.drift() == []
