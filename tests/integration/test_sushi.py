@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import uuid
-from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator, FormatChecker
 
 from chalicelib.usage import counters
 from tests.conftest import auth
 from tests.streams import StreamTap, deliver
 from tests.support import approved_filing
 from tests.support.documents import BROWSER, attached_filing
-
-SCHEMA = json.loads((Path(__file__).parents[1] / "support" / "counter_sushi_r51.schema.json").read_text("utf-8"))
+from tests.support.sushi import schema_errors
 USER = dict(sub="reader-1", role="user", side="enterprise")
 FILER = dict(sub="filer-320000", role="filer", province="320000")
 OTHER = dict(sub="filer-110000", role="filer", province="110000")
@@ -25,9 +21,7 @@ ADMIN = dict(sub="admin", role="national_admin")
 
 
 def valid(document, model: str) -> None:
-    validator = Draft202012Validator({**SCHEMA, "$ref": f"#/$defs/{model}"}, format_checker=FormatChecker())
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
-    assert errors == []
+    assert schema_errors(document, model) == []
 
 
 @pytest.fixture
