@@ -118,6 +118,11 @@ def create(caller: Caller | None, body: FilingIn, now: datetime, reference: Reco
     return filing
 
 
+def check_proves(body: FilingIn) -> None:
+    """422 unless an application_proof names an existing filing (bulk imports judge rows with it)."""
+    _check_proves(body)
+
+
 def _check_proves(body: FilingIn) -> None:
     if body.proves is not None:
         try:

@@ -151,7 +151,7 @@ def check(caller: Caller, rows: list[dict[str, str]]) -> tuple[list[tuple[int, s
                 found.append(("province", "you file for your own province only"))
             elif body.proves is not None:
                 try:
-                    filings._check_proves(body)
+                    filings.check_proves(body)
                 except Invalid as invalid:
                     found.extend((e["field"], e["message"]) for e in invalid.errors or [])
         problems.extend({"row": number, "field": f, "message": m} for f, m in found)

@@ -172,3 +172,9 @@ def test_sheets_that_are_not_the_template_are_refused_naming_the_content(client)
             assert answer.status == 422 and answer.json["errors"][0]["field"] == "content_base64"
     too_many = [row(n) for n in range(1, imports.MAX_ROWS + 2)]
     assert send(client, too_many, dry_run=True).status == 422
+
+
+def test_a_proof_row_must_name_an_existing_filing_like_a_single_filing(client):
+    proof = row(3, kind="application_proof", report_type="", proves="no-such-filing")
+    answer = send(client, [row(1), proof], dry_run=True)
+    assert [(p["row"], p["field"]) for p in answer.json["problems"]] == [(3, "proves")]
