@@ -18,9 +18,10 @@ from chalicelib.core.observability import flush, flushed
 from chalicelib.core.paging import DEFAULT_LIMIT, MAX_LIMIT, computed_page, parse_limit, scope_of
 from chalicelib.core.schemas import parse
 from chalicelib.core.vocabulary import SIDES
-from chalicelib.documents import attachments, feedback, filings, notifications, publications
+from chalicelib.documents import attachments, feedback, filings, imports, notifications, publications
 from chalicelib.documents.attachments import UploadIn
 from chalicelib.documents.filings import ApplicationChangeIn, FilingIn
+from chalicelib.documents.imports import ImportIn
 from chalicelib.documents.lifecycle import ReviewIn
 from chalicelib.documents.publications import PublicationIn
 from chalicelib.scoring import (adjustments, announcements, annual_forms, bonus, explanations, exports, populations,
@@ -29,8 +30,9 @@ from chalicelib.scoring.adjustments import AdjustmentIn
 from chalicelib.scoring.annual_forms import AnnualFormIn
 from chalicelib.scoring.bonus import ExcellentIn
 from chalicelib.scoring.scheme import SchemeIn
-from chalicelib.selection import excellence, home_provinces, organisations, subscriptions, workflow
-from chalicelib.usage import counters, interactions, stats, usage_reports
+from chalicelib.selection import (excellence, home_provinces, organisations, personal_data, subscriptions,
+                                  workflow)
+from chalicelib.usage import counters, interactions, stats, sushi, usage_reports
 from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn
 
 app = Chalice(app_name="patentnavi-eval", configure_logs=False)  # Powertools writes the log lines
@@ -178,7 +180,8 @@ def problems_and_logging(event, get_response):
 
 def _as_problem(response: Response) -> Response:
     content_type = next((v for k, v in response.headers.items() if k.lower() == "content-type"), "")
-    if response.status_code >= 400 and http.PROBLEM_TYPE not in content_type:
+    # A SUSHI Exception is the protocol's own error shape: harvesters read its Code, not a problem.
+    if response.status_code >= 400 and http.PROBLEM_TYPE not in content_type and not getattr(response, "sushi", False):
         detail = response.body.get("Message") if isinstance(response.body, dict) else None
         if response.status_code >= 500:
             logger.error("server error", extra={"status": response.status_code})
@@ -257,6 +260,35 @@ def create_filing():
     caller = _caller()
     filing = filings.create(caller, _body(FilingIn), _now())
     return _json(filings.render(filing), 201, {"Location": f"/filings/{filing.id}"})
+
+
+@route("/filings/import-template.csv", "GET", "The bulk-import template of filings as CSV (UTF-8)", auth="none",
+       tag="filings")
+def filing_import_template_csv():
+    return Response(body=imports.template_csv(), status_code=200, headers={
+        "Content-Type": imports.CSV_TYPE, "Content-Disposition": 'attachment; filename="filings-import.csv"'})
+
+
+@route("/filings/import-template.xlsx", "GET", "The bulk-import template of filings as xlsx (send Accept: "
+       + imports.XLSX_TYPE + ")", auth="none", tag="filings")
+def filing_import_template_xlsx():
+    return Response(body=imports.template_xlsx(), status_code=200, headers={
+        "Content-Type": imports.XLSX_TYPE, "Content-Disposition": 'attachment; filename="filings-import.xlsx"'})
+
+
+@route("/filings/imports", "POST", "Bulk-import the province's filings from the template: dry run (per-row "
+       "problems, nothing stored) or commit (idempotent by the sheet's reference column)", body=ImportIn,
+       roles=filings.FILERS, tag="filings")
+def import_filings():
+    caller = _caller()
+    return imports.run(caller, _body(ImportIn), _now())
+
+
+@route("/provinces/{code}/filing-imports", "GET", "A province's bulk imports with their counts, newest first "
+       "(its staff, national admins)", query={"limit": http.param_schema("digits")}, auth="required",
+       tag="filings")
+def list_filing_imports(code):
+    return {"items": imports.jobs(_caller(), code, _limit()), "next_cursor": None}
 
 
 @route("/filings", "GET", "List filings visible to the caller", query={**LIST_QUERY, **_documented(FILING_FILTERS)},
@@ -559,6 +591,61 @@ _usage_report_routes("/provinces/{code}/usage-report", "A province's monthly usa
 _usage_report_routes("/filings/{filing_id}/usage-report", "A filing's monthly usage", _item_usage("filing"))
 _usage_report_routes("/publications/{publication_id}/usage-report", "A publication's monthly usage",
                      _item_usage("publication"))
+
+
+# ---- COUNTER_SUSHI API 5.1: the same reports as JSON; refusals are SUSHI Exceptions -------
+def _sushi_query(*names: str) -> dict:
+    return {name: {"type": "string"} for name in names}
+
+
+SUSHI_COMMON = _sushi_query("customer_id", "requestor_id", "api_key", "platform")
+SUSHI_REPORT = {**SUSHI_COMMON, **_sushi_query("begin_date", "end_date", "metric_type", "data_type",
+                                               "access_method", "attributes_to_show", "granularity")}
+
+
+def _sushi(build: Callable[..., Any]) -> Response:
+    """Answer a SUSHI call: the built JSON, or its Exception with the status R5.1 gives it."""
+    params = dict(app.current_request.query_params or {})
+    try:
+        try:
+            caller = _caller()
+        except Problem as problem:  # a bad token, in the harvester's terms
+            raise sushi.problem_as_exception(problem) from None
+        return _json(build(caller, params))
+    except sushi.SushiError as error:
+        response = _json(error.body, error.status)
+        response.sushi = True
+        return response
+
+
+@route(f"{sushi.BASE}/status", "GET", "COUNTER_SUSHI 5.1 server status (public)", auth="none", tag="sushi")
+def sushi_status():
+    return _json(sushi.status())
+
+
+@route(f"{sushi.BASE}/members", "GET", "COUNTER_SUSHI 5.1 member list: the provinces the caller may harvest",
+       query=SUSHI_COMMON, tag="sushi")
+def sushi_members():
+    return _sushi(sushi.members)
+
+
+@route(f"{sushi.BASE}/reports", "GET", "COUNTER_SUSHI 5.1 report list for a customer (a province code)",
+       query=SUSHI_COMMON, tag="sushi")
+def sushi_reports():
+    return _sushi(lambda caller, params: sushi.reports(caller, params, _now()))
+
+
+@route(f"{sushi.BASE}/reports/pr", "GET", "COUNTER_SUSHI 5.1 Platform Report of a province (its staff, national "
+       "admins): the numbers of its TSV usage report", query=SUSHI_REPORT, tag="sushi")
+def sushi_pr():
+    return _sushi(lambda caller, params: sushi.platform_report(caller, params, _now()))
+
+
+@route(f"{sushi.BASE}/reports/ir", "GET", "COUNTER_SUSHI 5.1 Item Report: a province's filings and publications "
+       "(its staff, national admins)", query={**SUSHI_REPORT, **_sushi_query("item_id")}, tag="sushi")
+def sushi_ir():
+    return _sushi(lambda caller, params: sushi.item_report(caller, params, _now(),
+                                                           _services().settings.cursor_secret))
 
 
 @route("/scoring-scheme", "GET", "The scoring scheme runs use: areas, indicators, weights, caps, flags",
@@ -892,6 +979,19 @@ def get_members(org_id):
        roles=organisations.MEMBER_ROLES, tag="organisations")
 def accept_invitation(invitation):
     return organisations.accept(_caller(), invitation, _now())
+
+
+@route("/me/data", "GET", "Everything the platform holds about you, as JSON (PIPL right of access; audited)",
+       auth="required", tag="organisations")
+def get_my_data():
+    return personal_data.export(_caller(), _now())
+
+
+@route("/me/data", "DELETE", "Erase your likes, favourites, comments, evaluations, membership, subscriptions, "
+       "feed and notifications (PIPL right of deletion; counters follow; audited by counts only)",
+       auth="required", tag="organisations")
+def delete_my_data():
+    return personal_data.erase(_caller(), _now())
 
 
 @route("/me/organisation", "GET", "The organisation you belong to", auth="required", tag="organisations")

@@ -21,7 +21,7 @@ class TableSpec:
 
 
 TABLES = (
-    TableSpec("FactsTable", "facts", stream=True, ttl_attribute=None),
+    TableSpec("FactsTable", "facts", stream=True, ttl_attribute="expires_at"),  # raw usage facts (retention)
     TableSpec("CountersTable", "counters", stream=False, ttl_attribute="expires_at"),
     TableSpec("RecordsTable", "records", stream=False, ttl_attribute=None),
 )
@@ -60,7 +60,7 @@ def cloudformation_resources() -> dict[str, Any]:
     resources = {}
     for spec in TABLES:
         props = _schema(spec)
-        props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
+        props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}  # 35 days back
         props["SSESpecification"] = {"SSEEnabled": True}
         props["DeletionProtectionEnabled"] = True
         if spec.ttl_attribute:

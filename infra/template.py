@@ -57,6 +57,10 @@ class Wiring:
     """Settings of every stream trigger's event source mapping."""
     max_retries: int = 5
     iterator_age_alarm_ms: int = 120_000  # counters "settle within seconds": two minutes is trouble
+    # Lambda and API access logs (client IP, path, status, times; no token, no user id, no body) are
+    # deleted after 180 days: long enough for a security review of a year-end dispute. The tables'
+    # point-in-time backups (infra/tables.py) reach back 35 days, DynamoDB's fixed window: an
+    # erasure (DELETE /me/data) or an expired fact leaves the backups within 35 days.
     log_retention_days: int = 180
 
 
@@ -234,6 +238,7 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], deployment: D
                    if spec.key == key}
     environment.update({var: {"Ref": param} for param, var in IDENTITY.items()})
     environment["NAVI_CURSOR_SECRET"] = {"Ref": "CursorSecret"}
+    environment["NAVI_PSEUDONYM_SECRET"] = {"Ref": "PseudonymSecret"}
 
     for function, definition in sorted(functions_of(sam).items()):
         events: dict[str, Any] = {}
@@ -289,6 +294,11 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], deployment: D
     parameters["CursorSecret"] = {
         "Type": "String", "NoEcho": True, "MinLength": 32,
         "Description": "Secret that signs paging cursors (NAVI_CURSOR_SECRET); at least 32 characters",
+    }
+    parameters["PseudonymSecret"] = {
+        "Type": "String", "NoEcho": True, "MinLength": 32,
+        "Description": "Key of the users' pseudonyms in usage facts (NAVI_PSEUDONYM_SECRET); at least 32 "
+                       "characters; changing it cuts every chain and unique count of the running cycle",
     }
     api = api_stage(deployment)
     body = api["RestAPI"]["Properties"]["DefinitionBody"]

@@ -47,6 +47,7 @@ class Settings:
     files_bucket: str = "navi-local-files"  # attachments (attachments.py)
     s3_endpoint: str | None = None  # moto's server locally: presigned URLs must name it
     marker_ttl: timedelta = MARKER_TTL
+    pseudonym_secret: str = "navi-local-pseudonym-secret-not-for-deployed-stages"  # core/pseudonyms.py
 
     @property
     def is_local(self) -> bool:
@@ -65,8 +66,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"NAVI_NOW is refused on deployed stage {stage!r}")
         if "NAVI_JWT_SECRET" in env:
             raise ConfigError(f"NAVI_JWT_SECRET is refused on deployed stage {stage!r}")
-        missing = [k for k in ("NAVI_JWT_ISSUER", "NAVI_JWT_AUDIENCE", "NAVI_JWKS_URL", "NAVI_CURSOR_SECRET")
-                   if not env.get(k)]
+        missing = [k for k in ("NAVI_JWT_ISSUER", "NAVI_JWT_AUDIENCE", "NAVI_JWKS_URL", "NAVI_CURSOR_SECRET",
+                               "NAVI_PSEUDONYM_SECRET") if not env.get(k)]
         if missing:
             raise ConfigError(f"deployed stage {stage!r} needs {', '.join(missing)}")
     start = env.get("NAVI_NOW")
@@ -88,6 +89,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         marker_ttl=timedelta(seconds=int(env.get("NAVI_MARKER_TTL_SECONDS") or MARKER_TTL.total_seconds())),
         files_bucket=env.get("NAVI_FILES_BUCKET") or f"{prefix}-files",
         s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
+        pseudonym_secret=env.get("NAVI_PSEUDONYM_SECRET") or "navi-local-pseudonym-secret-not-for-deployed-stages",
     )
 
 

@@ -168,10 +168,12 @@ class UsageEvent(FactBase):
     filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting.TARGETS)
     publication = UnicodeAttribute(null=True)
     file = UnicodeAttribute(null=True)  # a download: the attachment the platform served
-    user = UnicodeAttribute()
+    user = UnicodeAttribute()  # the pseudonym in the event's cycle (core/pseudonyms.py), never the user id
     at = UTCDateTimeAttribute()
     province = UnicodeAttribute()
-    user_agent = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)  # no longer written: `agent_family` and `robot` are what is kept
+    agent_family = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True)  # TTL (epoch seconds): usage_order.retention_end
     robot = BooleanAttribute(default=False)
     author = BooleanAttribute(default=False)
     seq = NumberAttribute(null=True)
@@ -190,6 +192,7 @@ class ChainHead(FactBase):
 
     seq = NumberAttribute()
     last_at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute(null=True)  # TTL, as its events'
 
 
 class Reaction(FactBase):
@@ -197,6 +200,8 @@ class Reaction(FactBase):
 
     class Meta(FactBase.Meta):
         pass
+
+    by_user = ByAll()  # gsi3: the user's reactions, comments and evaluations (GET/DELETE /me/data)
 
     kind = UnicodeAttribute()
     filing = UnicodeAttribute()
@@ -213,6 +218,8 @@ class Comment(FactBase):
 
     class Meta(FactBase.Meta):
         pass
+
+    by_user = ByAll()
 
     id = UnicodeAttribute()
     filing = UnicodeAttribute()
@@ -235,6 +242,7 @@ class Evaluation(FactBase):
         pass
 
     by_province = ByGroup()
+    by_user = ByAll()
     industry = UnicodeAttribute(null=True)
 
     filing = UnicodeAttribute()

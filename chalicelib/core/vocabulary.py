@@ -94,3 +94,12 @@ def days_text(span: timedelta) -> str:
 
 
 NEAR_CUTOFF_TEXT = days_text(NEAR_CUTOFF)
+
+# Raw usage facts (views and downloads, their chain heads) expire by TTL this long after their
+# cycle closes (30 September): the year-end run (31 December), its publication, objections and
+# corrections all fall within it, so the result is final by then; the grace covers a late
+# correction. Counters, scores and audit trails are kept.
+RAW_FACTS_UNTIL_FINAL = timedelta(days=180)
+RAW_FACTS_GRACE = timedelta(days=30)
+RAW_FACTS_KEPT_TEXT = (f"{days_text(RAW_FACTS_UNTIL_FINAL)} after the cycle closes + "
+                       f"{days_text(RAW_FACTS_GRACE)} grace")

@@ -14,7 +14,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
 from chalicelib.documents.lifecycle import FILERS
 from chalicelib.core.errors import Conflict, Invalid, NotFound
-from chalicelib.core.models import ApplicationUpdate, Filing
+from chalicelib.core.models import ApplicationUpdate, Filing, Record
 from chalicelib.core.paging import Page, query_page, scope_of
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
 from chalicelib.core.schemas import Body, FieldErrors, IndustryCode, ProvinceCode, Text
@@ -78,7 +78,28 @@ def doc_key(filing_id: str) -> tuple[str, str]:
     return key(filing_id), lifecycle.DOC_SK
 
 
-def create(caller: Caller | None, body: FilingIn, now: datetime) -> Filing:
+def reference_key(province: str, reference: str) -> tuple[str, str]:
+    """A province's own reference of a filing (bulk imports): taken once, so a sheet sent twice files once."""
+    return f"FILINGREF#{province}", reference
+
+
+def create_once(caller: Caller | None, body: FilingIn, reference: str, now: datetime) -> tuple[Filing, bool]:
+    """File under the province's own `reference` unless a filing already holds it: (filing, created)."""
+    pk, sk = reference_key(body.province, reference)
+    taken = Record(pk, sk, kind="filing_reference", data={}, created_at=now)
+    try:
+        return create(caller, body, now, reference=taken), True
+    except TransactWriteError as error:
+        if not cancelled_by_condition(error):
+            raise
+    try:
+        existing = Record.get(pk, sk)
+    except Record.DoesNotExist:  # the filing itself collided: a retry of the same row files it
+        raise Conflict(f"Reference {reference} could not be filed; send the sheet again") from None
+    return Filing.get(key(existing.data["filing"]), lifecycle.DOC_SK), False
+
+
+def create(caller: Caller | None, body: FilingIn, now: datetime, reference: Record | None = None) -> Filing:
     """File a result for the caller's own province; it waits for review as `pending`."""
     caller, cycle = lifecycle.filing_cycle(caller, body.province, now)
     _check_proves(body)
@@ -90,8 +111,17 @@ def create(caller: Caller | None, body: FilingIn, now: datetime) -> Filing:
         status="pending", filed_at=now, cycle=cycle.id, author=caller.sub,
     )
     lifecycle.index_keys(PREFIX, filing)
-    lifecycle.save_new(filing, "filing", caller, now, body.model_dump())
+    also = ()
+    if reference is not None:
+        reference.data = {"filing": filing_id}
+        also = ((reference, Record.pk.does_not_exist()),)
+    lifecycle.save_new(filing, "filing", caller, now, body.model_dump(), also)
     return filing
+
+
+def check_proves(body: FilingIn) -> None:
+    """422 unless an application_proof names an existing filing (bulk imports judge rows with it)."""
+    _check_proves(body)
 
 
 def _check_proves(body: FilingIn) -> None:

@@ -47,11 +47,15 @@ def index_keys(prefix: str, doc: Any) -> None:
     doc.gsi3pk, doc.gsi3sk = prefix, order
 
 
-def save_new(doc: FactBase, entity: str, caller: Caller, now: datetime, data: dict) -> None:
-    """Store a new document and its audit entry together; nothing is stored if either fails."""
+def save_new(doc: FactBase, entity: str, caller: Caller, now: datetime, data: dict,
+             also: tuple[tuple[Any, Any], ...] = ()) -> None:
+    """Store a new document and its audit entry together (with `also`: (item, condition) pairs);
+    nothing is stored if any fails."""
     with transaction() as tx:
         tx.save(doc, condition=FactBase.pk.does_not_exist())
         tx.save(audit.entry(entity, doc.id, "filed", caller, now, data))
+        for item, condition in also:
+            tx.save(item, condition=condition)
 
 
 def get_visible(model: type[FactBase], key: str, caller: Caller | None, what: str) -> Any:

@@ -110,6 +110,15 @@ def _chunks(deliveries: list[Delivery]) -> Iterable[list[Delivery]]:
 
 # ---- the stream handler --------------------------------------------------------------
 
+TTL_PRINCIPAL = "dynamodb.amazonaws.com"  # who DynamoDB names as the remover of an item its TTL expired
+
+
+def expired_by_ttl(record: dict) -> bool:
+    """A REMOVE that DynamoDB's TTL made (raw facts leaving by retention): it must not decrement."""
+    identity = record.get("userIdentity") or {}
+    return (record.get("eventName") == "REMOVE" and identity.get("type") == "Service"
+            and identity.get("principalId") == TTL_PRINCIPAL)
+
 def handle_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = MARKER_TTL) -> dict:
     """Process a Lambda DynamoDB-stream event; returns the partial batch response.
 
@@ -121,6 +130,9 @@ def handle_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = 
     deliveries: list[Delivery] = []
 
     def one(record) -> None:
+        if expired_by_ttl(record.raw_event):
+            deliveries.append(Delivery(record.event_id))  # retention, not a change of what people did
+            return
         dynamodb = record.dynamodb
         deliveries.append(delivery_of(record.event_id, record.event_name.name, dynamodb.old_image or None,
                                       dynamodb.new_image or None))

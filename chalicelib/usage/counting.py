@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 
 from chalicelib.core import keys
 from chalicelib.core.clock import china, parse_instant
+from chalicelib.core import pseudonyms
 from chalicelib.core.cycles import cycle_by_id, cycle_for
 from chalicelib.documents import filings, publications
 from chalicelib.core.vocabulary import FILING_KINDS, NEAR_CUTOFF, NO_REPORT_TYPE, PUBLICATION_KINDS, REPORT_TYPES, SIDES
@@ -185,8 +186,10 @@ def _usage(deltas: Deltas, filing: str, province: str, at: datetime, values: dic
     add(deltas, cycle_key(province, cycle.id), values, sign)
     add(deltas, month_key(province, at), values, sign)
     if user is not None and account_values:
-        add(deltas, account_key(province, cycle.id, user), {**account_values, minute_name(at): 1}, sign)
-        add(deltas, account_units_key(user), {unit_name(cycle.id, province): 1}, sign)
+        # Per-account counters name the cycle's pseudonym, as the account's usage events do.
+        account = pseudonyms.of(user, cycle.id)
+        add(deltas, account_key(province, cycle.id, account), {**account_values, minute_name(at): 1}, sign)
+        add(deltas, account_units_key(account), {unit_name(cycle.id, province): 1}, sign)
 
 
 def state_contribution(image: Mapping[str, Any] | None) -> Deltas:

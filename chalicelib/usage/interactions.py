@@ -14,7 +14,8 @@ from pydantic import Field, field_validator, model_validator
 
 from chalicelib.usage import counting, usage_order
 from chalicelib.documents import feedback, filings, publications
-from chalicelib.core import config, quotas, observability as obs
+from chalicelib.core import config, keys, pseudonyms, quotas, observability as obs
+from chalicelib.core.cycles import cycle_for
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
 from chalicelib.core.errors import Forbidden, NotFound, TooManyRequests
@@ -24,7 +25,7 @@ from chalicelib.usage.own_staff import is_own_staff
 from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
 from chalicelib.core.store import TransactWriteError, transaction
-from chalicelib.core.vocabulary import ClientEventType
+from chalicelib.core.vocabulary import RAW_FACTS_GRACE, RAW_FACTS_UNTIL_FINAL, ClientEventType
 
 
 # ---- request bodies ---------------------------------------------------------------------
@@ -127,11 +128,16 @@ def record_download(caller: Caller, kind: str, doc: Filing | Publication, file_i
 
 def usage_event(caller: Caller, event_id: str, type_: str, kind: str, doc: Filing | Publication,
                 agent: str | None, robots: Robots, now: datetime, file_id: str | None = None) -> UsageEvent:
-    """A view or download of `doc` (a filing or publication, named by `kind`) before it takes its place."""
+    """A view or download of `doc` (a filing or publication, named by `kind`) before it takes its place.
+
+    It keeps the user's pseudonym in the current cycle and, of the agent, the robot verdict and family."""
+    cycle = cycle_for(now)
+    user = pseudonyms.of(caller.sub, cycle.id if cycle else None)
+    kept_until = (cycle.ends_before if cycle else now) + RAW_FACTS_UNTIL_FINAL + RAW_FACTS_GRACE
     return UsageEvent(
-        *usage_order.event_key(caller.sub, event_id), entity="event", id=event_id, type=type_, user=caller.sub,
-        at=now, province=doc.province, user_agent=agent, robot=robots.is_robot(agent),
-        author=is_own_staff(caller, doc), file=file_id, **{kind: doc.id})
+        *usage_order.event_key(user, event_id), entity="event", id=event_id, type=type_, user=user,
+        at=now, province=doc.province, agent_family=pseudonyms.agent_family(agent), robot=robots.is_robot(agent),
+        author=is_own_staff(caller, doc), file=file_id, expires_at=int(kept_until.timestamp()), **{kind: doc.id})
 
 
 def _store(items: list[UsageEvent], now: datetime) -> usage_order.Outcome:
@@ -171,9 +177,11 @@ def set_reaction(caller: Caller | None, filing_id: str, kind: str, active: bool,
         current = None
     if (current.active if current else False) != active:
         since = now if active else current.since
-        Reaction(filings.key(filing_id), sk, entity="reaction", kind=kind, filing=filing_id, user=caller.sub,
-                 province=filing.province, active=active, since=since, changed_at=now,
-                 author=is_own_staff(caller, filing)).save()
+        reaction = Reaction(filings.key(filing_id), sk, entity="reaction", kind=kind, filing=filing_id,
+                            user=caller.sub, province=filing.province, active=active, since=since, changed_at=now,
+                            author=is_own_staff(caller, filing))
+        index_by_user(reaction)
+        reaction.save()
     return {"filing": filing_id, kind: active}
 
 
@@ -187,6 +195,7 @@ def add_comment(caller: Caller | None, filing_id: str, body: CommentIn, now: dat
     comment = Comment(filings.key(filing_id), f"COMMENT#{comment_id}", entity="comment", id=comment_id,
                       filing=filing_id, user=caller.sub, province=filing.province, text=body.text,
                       created_at=now, author=is_own_staff(caller, filing))
+    index_by_user(comment)
     day = china(now).date().isoformat()
     try:
         with transaction() as tx:
@@ -241,6 +250,7 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
                             feedback=body.feedback, updated_at=now, author=is_own_staff(caller, filing),
                             industry=filing.industry)
     feedback.index(evaluation)
+    index_by_user(evaluation)
     evaluation.save()
     return evaluation
 
@@ -259,3 +269,65 @@ def receive_events(caller: Caller | None, batch: EventsIn, request_agent: str | 
                         (obs.ROBOTS_DROPPED, receipt.robots)):
         obs.metrics.add_metric(name=name, unit=obs.MetricUnit.Count, value=value)
     return receipt
+
+
+# ---- what a user's own interactions hold (PIPL access and erasure) -------------------------
+
+PERSONAL = ((Reaction, "reaction"), (Comment, "comment"), (Evaluation, "evaluation"))
+
+
+def by_user_pk(user: str) -> str:
+    """The gsi3 partition of one user's reactions, comments and evaluations."""
+    return f"BYUSER#{keys.part(user)}"
+
+
+def index_by_user(item: Reaction | Comment | Evaluation) -> None:
+    item.gsi3pk, item.gsi3sk = by_user_pk(item.user), f"{item.entity}#{item.pk}#{item.sk}"
+
+
+def held_by(user: str) -> dict[str, list]:
+    """The user's own reactions, comments and evaluations (stored items, every state)."""
+    return {entity: list(model.by_user.query(by_user_pk(user), model.gsi3sk.startswith(f"{entity}#")))
+            for model, entity in PERSONAL}
+
+
+def render_held(held: dict[str, list]) -> dict[str, list[dict[str, Any]]]:
+    return {
+        "reactions": [{"filing": r.filing, "kind": r.kind, "active": r.active, "since": iso(r.since),
+                       "changed_at": iso(r.changed_at)} for r in held["reaction"]],
+        "comments": [{**render_comment(c), "deleted_at": iso(c.deleted_at) if c.deleted_at else None}
+                     for c in held["comment"]],
+        "evaluations": [render_evaluation(e) for e in held["evaluation"]],
+    }
+
+
+def erase(held: dict[str, list]) -> dict[str, int]:
+    """Remove the user's reactions, comments and evaluations. The counting trigger sees each removal
+    as a state change to nothing and takes back exactly what the item counted."""
+    for items in held.values():
+        for item in items:
+            item.delete()
+    return {f"{entity}s": len(items) for entity, items in held.items()}
+
+
+# ---- once, on deploying the PIPL changes (scripts/pipl_backfill.py) -------------------------
+
+def backfill(now: datetime) -> dict[str, int]:
+    """Index older reactions, comments and evaluations by user, and give older usage events their
+    retention TTL without their raw agent. Both are MODIFYs the counting trigger finds no change in."""
+    indexed = 0
+    for model, entity in PERSONAL:
+        for item in model.scan(filter_condition=(model.entity == entity) & model.gsi3pk.does_not_exist()):
+            index_by_user(item)
+            item.update(actions=[model.gsi3pk.set(item.gsi3pk), model.gsi3sk.set(item.gsi3sk)])
+            indexed += 1
+    retained = 0
+    for event in UsageEvent.scan(filter_condition=(UsageEvent.entity == "event")
+                                 & UsageEvent.expires_at.does_not_exist()):
+        cycle = cycle_for(event.at)
+        kept_until = (cycle.ends_before if cycle else now) + RAW_FACTS_UNTIL_FINAL + RAW_FACTS_GRACE
+        event.update(actions=[UsageEvent.expires_at.set(int(kept_until.timestamp())),
+                              UsageEvent.agent_family.set(pseudonyms.agent_family(event.user_agent)),
+                              UsageEvent.user_agent.remove()])
+        retained += 1
+    return {"indexed": indexed, "events_given_ttl": retained}

@@ -158,7 +158,8 @@ def _assign(pending: list[tuple[UsageEvent, bool]], heads: dict[tuple[str, str],
             given = places(head, received, len(run))
             for event, place in zip(run, given):
                 event.seq, event.at, event.prev_at = place.seq, place.at, place.prev_at
-            write = HeadWrite(ChainHead(*key, entity="chain", seq=given[-1].seq, last_at=given[-1].at), head.seq)
+            write = HeadWrite(ChainHead(*key, entity="chain", seq=given[-1].seq, last_at=given[-1].at,
+                                        expires_at=run[-1].expires_at), head.seq)  # kept as long as its events
             segments.append([(e, None) for e in run[:-1]] + [(run[-1], write)])
             head = Head(given[-1].seq, given[-1].at)
     return segments

@@ -211,8 +211,8 @@ class StubJWKS(jwt.PyJWKClient):
 
 def deployed_env(jwks_url: str = "https://idp.invalid/jwks.json") -> dict:
     return {"NAVI_STAGE": "prod", "NAVI_JWT_ISSUER": ISSUER, "NAVI_JWT_AUDIENCE": AUDIENCE,
-            "NAVI_JWKS_URL": jwks_url, "NAVI_CURSOR_SECRET": "c" * 32, "NAVI_TABLE_PREFIX": "navi-test",
-            "AWS_REGION": "cn-north-1"}
+            "NAVI_JWKS_URL": jwks_url, "NAVI_CURSOR_SECRET": "c" * 32, "NAVI_PSEUDONYM_SECRET": "p" * 32,
+            "NAVI_TABLE_PREFIX": "navi-test", "AWS_REGION": "cn-north-1"}
 
 
 @pytest.fixture(scope="module")

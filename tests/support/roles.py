@@ -10,6 +10,7 @@ FILERS = {"filer", "province_admin"}
 # matter of role alone (e.g. a comment's author); covered by its own test.
 ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/filings"): FILERS,
+    ("POST", "/filings/imports"): FILERS,
     ("POST", "/filings/{filing_id}/review"): NATIONAL,
     ("PUT", "/filings/{filing_id}/application"): FILERS,
     ("POST", "/publications"): FILERS,
@@ -22,6 +23,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/filings/{filing_id}/comments"): ANY,
     ("DELETE", "/filings/{filing_id}/comments/{comment_id}"): None,
     ("PUT", "/filings/{filing_id}/evaluation"): {"user"},
+    ("DELETE", "/me/data"): ANY,
     ("PUT", "/scoring-scheme"): NATIONAL,
     ("PUT", "/provinces/{code}/annual-forms/{year}"): {"province_admin"},
     ("POST", "/cycles/{cycle}/adjustments"): NATIONAL,

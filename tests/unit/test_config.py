@@ -31,7 +31,8 @@ def test_a_deployed_stage_refuses_the_clock_override(stage):
         load_settings({**stage_environment(stage), "NAVI_NOW": "2024-10-20T10:00:00+08:00"})
 
 
-@pytest.mark.parametrize("missing", ["NAVI_JWT_ISSUER", "NAVI_JWT_AUDIENCE", "NAVI_JWKS_URL", "NAVI_CURSOR_SECRET"])
+@pytest.mark.parametrize("missing", ["NAVI_JWT_ISSUER", "NAVI_JWT_AUDIENCE", "NAVI_JWKS_URL", "NAVI_CURSOR_SECRET",
+                                     "NAVI_PSEUDONYM_SECRET"])
 def test_a_deployed_stage_without_its_identity_settings_does_not_start(missing):
     env = {k: v for k, v in stage_environment("prod").items() if k != missing}
     with pytest.raises(ConfigError, match=missing):

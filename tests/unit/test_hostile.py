@@ -30,7 +30,8 @@ def test_tokens_are_redacted_whatever_carried_them(text):
 def test_cors_origins_are_exact_per_stage_and_https_when_deployed():
     from chalicelib.core.config import ConfigError, load_settings
     deployed = {"NAVI_STAGE": "prod", "NAVI_JWT_ISSUER": "i", "NAVI_JWT_AUDIENCE": "a", "NAVI_JWKS_URL": "u",
-                "NAVI_CURSOR_SECRET": "s" * 32}
+                "NAVI_CURSOR_SECRET": "s" * 32,
+                "NAVI_PSEUDONYM_SECRET": "p" * 32}
     local = load_settings({"NAVI_STAGE": "local", "NAVI_CORS_ORIGINS": "http://localhost:3000, HTTP://127.0.0.1:3000/"})
     assert local.cors_origins == ("http://localhost:3000", "http://127.0.0.1:3000")
     assert load_settings({**deployed, "NAVI_CORS_ORIGINS": "https://portal.example.gov.cn"}).cors_origins == (
@@ -47,5 +48,5 @@ def test_every_stage_in_chalice_config_names_its_portal_origins():
     from chalicelib.core.config import load_settings
     stages = json.loads((Path(__file__).parent.parent.parent / ".chalice" / "config.json").read_text())["stages"]
     for name, stage in stages.items():
-        env = {**stage["environment_variables"], "NAVI_CURSOR_SECRET": "s" * 32}
+        env = {**stage["environment_variables"], "NAVI_CURSOR_SECRET": "s" * 32, "NAVI_PSEUDONYM_SECRET": "p" * 32}
         assert load_settings(env).cors_origins, name

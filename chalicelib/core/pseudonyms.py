@@ -1,0 +1,47 @@
+"""Pseudonyms of users in usage facts (PIPL minimisation): a keyed hash, never the user id.
+
+pseudonym = HMAC-SHA256(cycle key, user id), cycle key = HMAC-SHA256(stage secret, cycle id).
+The stage secret comes from the secret store (NAVI_PSEUDONYM_SECRET, like the cursor secret), so
+nobody holding the facts alone can test a guessed id; one key per cycle means a user's facts link
+within a cycle (chains, COUNTER uniques, per-account flags) and not across cycles.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import lru_cache
+
+from chalicelib.core import runtime
+
+PREFIX = "u1_"  # marks a pseudonym (and its scheme's version) wherever it is stored
+NO_CYCLE = "-"  # the cycle id of an instant no cycle holds
+
+
+@lru_cache(maxsize=64)
+def _cycle_key(secret: str, cycle_id: str) -> bytes:
+    return hmac.new(secret.encode(), f"cycle:{cycle_id}".encode(), hashlib.sha256).digest()
+
+
+@lru_cache(maxsize=65536)
+def _pseudonym(secret: str, cycle_id: str, user: str) -> str:
+    digest = hmac.new(_cycle_key(secret, cycle_id), user.encode(), hashlib.sha256).hexdigest()
+    return PREFIX + digest[:40]  # 160 bits: no collision among any number of users this platform sees
+
+
+def of(user: str, cycle_id: str | None) -> str:
+    """The user's pseudonym in one cycle (None: an instant outside every cycle)."""
+    return _pseudonym(runtime.services().settings.pseudonym_secret, cycle_id or NO_CYCLE, user)
+
+
+# Coarse browser families, first match wins (Edge and Opera also say Chrome, Chrome also says Safari).
+_FAMILIES = (("edg", "Edge"), ("opr/", "Opera"), ("opera", "Opera"), ("micromessenger", "WeChat"),
+             ("firefox", "Firefox"), ("crios", "Chrome"), ("chrome", "Chrome"), ("safari", "Safari"),
+             ("trident", "IE"), ("msie", "IE"))
+
+
+def agent_family(user_agent: str | None) -> str:
+    """What is kept of a user agent besides the robot verdict: its browser family, no version or system."""
+    agent = (user_agent or "").lower()
+    if not agent:
+        return "none"
+    return next((family for needle, family in _FAMILIES if needle in agent), "other")

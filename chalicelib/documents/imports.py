@@ -1,0 +1,228 @@
+"""Bulk import of filings from the template sheet (CSV or xlsx): the backlog of past cycles.
+
+Each row is judged by the same `FilingIn` model as a single filing. A dry run reports every
+row's problems and stores nothing; a commit refuses a sheet with problems, otherwise files row by
+row under the province's own reference (`filings.create_once`), at most COMMIT_ROWS new ones per
+request, so sending a sheet again files what is left and nothing twice. The job item keeps counts while it runs. Files follow through the usual presigned
+flow: each answer row links to its filing's files.
+
+openpyxl is imported only when a workbook is read or built.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from chalicelib.core.auth import Caller, require
+from chalicelib.core.clock import iso, sortable
+from chalicelib.core.errors import Forbidden, Invalid
+from chalicelib.core.models import Record
+from chalicelib.core.schemas import Body, parse
+from chalicelib.documents import filings
+from chalicelib.documents.filings import FilingIn
+from chalicelib.documents.lifecycle import FILERS
+
+REFERENCE = "reference"
+COLUMNS = (REFERENCE, *FilingIn.model_fields)  # the template's header row, in this order
+MAX_ROWS = 1000
+MAX_SHEET_BYTES = 180_000  # base64 of it stays under the 256 KB body limit
+REFERENCE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./"
+PROGRESS_EVERY = 25  # rows between two updates of the job's counts
+# New filings per commit request: each is one transaction (~10-20 ms on DynamoDB), so a request stays
+# seconds under the API's 25 s; the answer's `remaining` says to send the same sheet again.
+COMMIT_ROWS = 100
+TRUE, FALSE = ("true", "yes", "1", "是"), ("false", "no", "0", "否", "")
+EXAMPLE = {REFERENCE: "JS-2021-001", "kind": "report", "title": "新能源汽车产业专利导航", "province": "320000",
+           "unit": "江苏省知识产权局", "industry": "5", "report_type": "industry_planning", "fiscal_funded": "true",
+           "summary": "", "proves": "", "access_url": ""}
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ImportIn(Body):
+    format: Literal["csv", "xlsx"]
+    content_base64: str = Field(max_length=MAX_SHEET_BYTES * 4 // 3 + 4,
+                                description="the filled-in template (GET /filings/import-template.csv or .xlsx)")
+    dry_run: bool = Field(default=True, description="true: report every row's problems, store nothing")
+
+
+def template_csv() -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerow(EXAMPLE)
+    return "\ufeff" + out.getvalue()  # the BOM makes Excel read UTF-8
+
+
+def template_xlsx() -> bytes:
+    from openpyxl import Workbook
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "filings"
+    sheet.append(list(COLUMNS))
+    sheet.append([EXAMPLE[c] for c in COLUMNS])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _sheet_rows(fmt: str, content: str) -> list[dict[str, str]]:
+    """The sheet's data rows as {column: text}; 422 for what is not the template."""
+    try:
+        data = base64.b64decode(content, validate=True)
+    except (binascii.Error, ValueError):
+        raise Invalid("content_base64 is not base64", errors=[{"field": "content_base64", "message": "not base64"}])
+    if len(data) > MAX_SHEET_BYTES:
+        raise Invalid(f"A sheet holds at most {MAX_SHEET_BYTES} bytes",
+                      errors=[{"field": "content_base64", "message": f"at most {MAX_SHEET_BYTES} bytes"}])
+    table = _csv_table(data) if fmt == "csv" else _xlsx_table(data)
+    if not table:
+        raise Invalid("The sheet is empty", errors=[{"field": "content_base64", "message": "no header row"}])
+    header = [str(c or "").strip() for c in table[0]]
+    while header and not header[-1]:
+        header.pop()
+    if header != list(COLUMNS):
+        raise Invalid("The header row is not the template's", errors=[
+            {"field": "content_base64", "message": "header must be: " + ",".join(COLUMNS)}])
+    rows = [r for r in table[1:] if any(str(c or "").strip() for c in r)]
+    if len(rows) > MAX_ROWS:
+        raise Invalid(f"A sheet holds at most {MAX_ROWS} rows",
+                      errors=[{"field": "content_base64", "message": f"at most {MAX_ROWS} rows"}])
+    return [{c: ("" if v is None else str(v)).strip() for c, v in zip(COLUMNS, [*r, *[""] * len(COLUMNS)])}
+            for r in rows]
+
+
+def _csv_table(data: bytes) -> list[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Invalid("The CSV is not UTF-8", errors=[{"field": "content_base64", "message": "not UTF-8"}]) from None
+    try:
+        return list(csv.reader(io.StringIO(text)))
+    except csv.Error as error:
+        raise Invalid("The CSV cannot be read", errors=[{"field": "content_base64", "message": str(error)}]) from None
+
+
+def _xlsx_table(data: bytes) -> list[list[Any]]:
+    from openpyxl import load_workbook
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+    except Exception:  # openpyxl raises many types for a file that is not a workbook
+        raise Invalid("The xlsx cannot be read", errors=[{"field": "content_base64", "message": "not an xlsx"}]) \
+            from None
+
+
+def _body_of(row: dict[str, str]) -> dict[str, Any]:
+    """The FilingIn fields of a row: empty cells absent, fiscal_funded a boolean when it reads as one."""
+    body: dict[str, Any] = {c: row[c] for c in FilingIn.model_fields if row[c] != ""}
+    flag = row["fiscal_funded"].lower()
+    if flag in TRUE or flag in FALSE:
+        body["fiscal_funded"] = flag in TRUE
+    return body
+
+
+def check(caller: Caller, rows: list[dict[str, str]]) -> tuple[list[tuple[int, str, FilingIn]], list[dict]]:
+    """Each row judged as a single filing would be: (row number, reference, body) and the problems."""
+    good, problems, seen = [], [], {}
+    for number, row in enumerate(rows, start=2):  # row 1 is the header, as a spreadsheet numbers them
+        found = []
+        reference = row[REFERENCE]
+        if not reference or len(reference) > 64 or any(ch not in REFERENCE_CHARS for ch in reference):
+            found.append((REFERENCE, "1–64 characters of A–Z a–z 0–9 - _ . /"))
+        elif reference in seen:
+            found.append((REFERENCE, f"also on row {seen[reference]}"))
+        else:
+            seen[reference] = number
+        body = None
+        try:
+            body = parse(FilingIn, _body_of(row))
+        except Invalid as invalid:
+            found.extend((e["field"], e["message"]) for e in invalid.errors or [])
+        if body is not None:
+            if not caller.acts_for(body.province):
+                found.append(("province", "you file for your own province only"))
+            elif body.proves is not None:
+                try:
+                    filings.check_proves(body)
+                except Invalid as invalid:
+                    found.extend((e["field"], e["message"]) for e in invalid.errors or [])
+        problems.extend({"row": number, "field": f, "message": m} for f, m in found)
+        if not found:
+            good.append((number, reference, body))
+    return good, problems
+
+
+def job_pk(province: str) -> str:
+    """The partition of a province's import jobs, oldest first."""
+    return f"FILINGIMPORT#{province}"
+
+
+def job_key(province: str, started: datetime, job_id: str) -> tuple[str, str]:
+    """An import job: its counts while it runs."""
+    return job_pk(province), f"{sortable(started)}#{job_id}"
+
+
+def run(caller: Caller | None, body: ImportIn, now: datetime) -> dict[str, Any]:
+    """Dry-run or commit one sheet for the caller's own province."""
+    caller = require(caller, *FILERS)
+    rows = _sheet_rows(body.format, body.content_base64)
+    good, problems = check(caller, rows)
+    summary = {"dry_run": body.dry_run, "rows": len(rows), "valid": len(good), "problems": problems}
+    if body.dry_run:
+        return summary
+    if problems:
+        raise Invalid(f"{len(problems)} problems in the sheet; nothing was filed (send it with dry_run for the list)",
+                      errors=[{"field": f"rows.{p['row']}.{p['field']}", "message": p["message"]} for p in problems])
+    job_id = str(uuid.uuid4())
+    taken = _taken(caller.province, [reference for _n, reference, _b in good])
+    todo = [g for g in good if g[1] not in taken][:COMMIT_ROWS]
+    job = Record(*job_key(caller.province, now, job_id), kind="filing_import", created_at=now, updated_at=now,
+                 data={"id": job_id, "state": "running", "rows": len(good), "to_file": len(todo), "created": 0,
+                       "existing": 0, "by": caller.sub})
+    job.save()
+    results, created = [], 0
+    for done, (number, reference, filing_body) in enumerate(todo, start=1):
+        filing, new = filings.create_once(caller, filing_body, reference, now)
+        created += new
+        results.append(_result(number, reference, filing.id, new))
+        if done % PROGRESS_EVERY == 0:
+            _progress(job, created, done - created, "running", now)
+    _progress(job, created, len(todo) - created, "done", now)
+    filed = {r["reference"] for r in results}
+    results += [_result(n, reference, taken[reference], False) for n, reference, _b in good if reference in taken]
+    remaining = len([g for g in good if g[1] not in taken and g[1] not in filed])
+    return {**summary, "job": job.data, "remaining": remaining, "filings": sorted(results, key=lambda r: r["row"])}
+
+
+def _result(row: int, reference: str, filing_id: str, created: bool) -> dict[str, Any]:
+    return {"row": row, "reference": reference, "id": filing_id, "created": created,
+            "links": {"self": f"/filings/{filing_id}", "files": f"/filings/{filing_id}/files"}}
+
+
+def _taken(province: str, references: list[str]) -> dict[str, str]:
+    """reference -> filing id of the references the province has already filed (BatchGet)."""
+    keys = [filings.reference_key(province, r) for r in references]
+    return {item.sk: item.data["filing"] for item in Record.batch_get(keys)}
+
+
+def _progress(job: Record, created: int, existing: int, state: str, now: datetime) -> None:
+    job.data = {**job.data, "created": created, "existing": existing, "state": state}
+    job.updated_at = now
+    job.save()
+
+
+def jobs(caller: Caller | None, province: str, limit: int) -> list[dict[str, Any]]:
+    """A province's import jobs, newest first, with their counts (its staff and national admins)."""
+    caller = require(caller)
+    if not caller.sees_all_of(province):
+        raise Forbidden("Only the province's own staff and national admins read its imports")
+    return [{**j.data, "started_at": iso(j.created_at), "updated_at": iso(j.updated_at)}
+            for j in Record.query(job_pk(province), scan_index_forward=False, limit=limit)]
