@@ -285,10 +285,9 @@ def import_filings():
 
 
 @route("/provinces/{code}/filing-imports", "GET", "A province's bulk imports with their counts, newest first "
-       "(its staff, national admins)", query={"limit": http.param_schema("digits")}, auth="required",
-       tag="filings")
+       "(its staff, national admins)", query=LIST_QUERY, auth="required", tag="filings")
 def list_filing_imports(code):
-    return {"items": imports.jobs(_caller(), code, _limit()), "next_cursor": None}
+    return imports.jobs_page(_caller(), code, *_paging())
 
 
 @route("/filings", "GET", "List filings visible to the caller", query={**LIST_QUERY, **_documented(FILING_FILTERS)},

@@ -16,6 +16,7 @@ import csv
 import io
 import uuid
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import Field
@@ -24,6 +25,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Forbidden, Invalid
 from chalicelib.core.models import Record
+from chalicelib.core.paging import query_page, scope_of
 from chalicelib.core.schemas import Body, parse
 from chalicelib.documents import filings
 from chalicelib.documents.filings import FilingIn
@@ -219,10 +221,11 @@ def _progress(job: Record, created: int, existing: int, state: str, now: datetim
     job.save()
 
 
-def jobs(caller: Caller | None, province: str, limit: int) -> list[dict[str, Any]]:
-    """A province's import jobs, newest first, with their counts (its staff and national admins)."""
+def jobs_page(caller: Caller | None, province: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """One page of a province's import jobs, newest first, with their counts (its staff and national admins)."""
     caller = require(caller)
     if not caller.sees_all_of(province):
         raise Forbidden("Only the province's own staff and national admins read its imports")
-    return [{**j.data, "started_at": iso(j.created_at), "updated_at": iso(j.updated_at)}
-            for j in Record.query(job_pk(province), scan_index_forward=False, limit=limit)]
+    page = query_page(partial(Record.query, job_pk(province), scan_index_forward=False), limit, cursor,
+                      scope_of("FILINGIMPORTS", province=province), secret)
+    return page.to_dict(lambda j: {**j.data, "started_at": iso(j.created_at), "updated_at": iso(j.updated_at)})

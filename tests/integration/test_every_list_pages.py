@@ -11,7 +11,7 @@ import pytest
 from chalicelib.core.paging import MAX_LIMIT
 from tests.conftest import auth
 from tests.support import NATIONAL, approved_filing, report_body
-from tests.support.documents import upload
+from tests.support.documents import import_sheet, upload
 from tests.support.scoring import CLOSED, seed_counters
 from tests.support.selection import ENTERPRISE, evaluated, invitation, nominate, register
 
@@ -41,6 +41,9 @@ def world(store, client):
         _ok(client.post(f"/{owner}s/{doc['id']}/review", {"decision": "approve"}, headers=ADMIN))
     for _ in range(2):
         _ok(client.post("/publications", {"kind": "notice", "title": "通知", "province": "320000", "body": "正文"},
+                        headers=auth(**FILER)))
+    for i in range(3):  # each committing request is one import job
+        _ok(client.post("/filings/imports", {"format": "csv", "content_base64": import_sheet(i), "dry_run": False},
                         headers=auth(**FILER)))
     filing = pending["id"]
     w.update(filing_id=filing, publication_id=publication["id"])
@@ -119,6 +122,7 @@ LISTS = {
     "/cycles/{cycle}/announcements/history": ("/cycles/2024/announcements/history", NATIONAL, 3),
     "/cycles/{cycle}/announcement/excellent-projects": ("/cycles/2024/announcement/excellent-projects", None, 3),
     "/populations/{population}/units": ("/populations/service_bases/units", None, 3),
+    "/provinces/{code}/filing-imports": ("/provinces/320000/filing-imports", FILER, 3),
     "/populations/{population}/cycles/{cycle}/announcements": (
         "/populations/service_bases/cycles/2024/announcements", None, 3),
 }

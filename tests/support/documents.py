@@ -2,12 +2,16 @@
 annual information form, and China wall-clock instants."""
 from __future__ import annotations
 
+import base64
+import csv
 import hashlib
+import io
 from datetime import datetime
 
 import requests
 
 from chalicelib.core.clock import CHINA
+from chalicelib.documents import imports
 from tests.conftest import auth
 from tests.support import report_body
 
@@ -84,3 +88,14 @@ def form(**overrides) -> dict:
 def china(*parts) -> datetime:
     """datetime(*parts) on China's wall clock."""
     return datetime(*parts, tzinfo=CHINA)
+
+
+def import_sheet(n: int, province: str = "320000") -> str:
+    """A one-row bulk-import sheet (CSV, base64) whose reference is its own for each `n`."""
+    row = {"reference": f"SHEET-{n:04d}", "kind": "report", "title": f"导航报告 {n}", "province": province,
+           "unit": "江苏省知识产权局", "industry": "5", "report_type": "industry_planning", "fiscal_funded": "否"}
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=imports.COLUMNS, restval="")
+    writer.writeheader()
+    writer.writerow(row)
+    return base64.b64encode(out.getvalue().encode()).decode()
