@@ -394,42 +394,53 @@ def post_events():
     return _json(receipt.to_dict(), 202)
 
 
-def _reaction_routes(kind: str) -> None:
-    path = f"/filings/{{filing_id}}/{kind}"
+def _reaction_routes(owner: str, kind: str) -> None:
+    param = f"{owner}_id"
+    path = f"/{owner}s/{{{param}}}/{kind}"
 
-    @route(path, "PUT", f"Hold a {kind} on an approved filing (idempotent)", auth="required", tag="interactions")
-    def hold(filing_id):
-        return interactions.set_reaction(_caller(), filing_id, kind, True, _now())
+    @route(path, "PUT", f"Hold a {kind} on an approved {owner} (idempotent)", auth="required", tag="interactions")
+    def hold(**params):
+        return interactions.set_reaction(_caller(), params[param], kind, True, _now(), owner)
 
     @route(path, "DELETE", f"Let go of a {kind} (idempotent)", auth="required", tag="interactions")
-    def release(filing_id):
-        return interactions.set_reaction(_caller(), filing_id, kind, False, _now())
+    def release(**params):
+        return interactions.set_reaction(_caller(), params[param], kind, False, _now(), owner)
 
-    hold.__name__, release.__name__ = f"hold_{kind}", f"release_{kind}"
-
-
-_reaction_routes("like")
-_reaction_routes("favorite")
+    suffix = "" if owner == "filing" else f"_{owner}"
+    hold.__name__, release.__name__ = f"hold_{kind}{suffix}", f"release_{kind}{suffix}"
 
 
-@route("/filings/{filing_id}/comments", "POST", "Comment on an approved filing", body=CommentIn,
-       auth="required", status=201, tag="interactions")
-def post_comment(filing_id):
-    caller = _caller()
-    comment = interactions.add_comment(caller, filing_id, _body(CommentIn), _now())
-    return _json(interactions.render_comment(comment), 201)
+def _comment_routes(owner: str) -> None:
+    param = f"{owner}_id"
+    base = f"/{owner}s/{{{param}}}/comments"
+
+    @route(base, "POST", f"Comment on an approved {owner}", body=CommentIn, auth="required", status=201,
+           tag="interactions")
+    def post_comment(**params):
+        caller = _caller()
+        comment = interactions.add_comment(caller, params[param], _body(CommentIn), _now(), owner)
+        return _json(interactions.render_comment(comment), 201)
+
+    @route(base, "GET", f"Comments of a {owner}, oldest first", tag="interactions")
+    def get_comments(**params):
+        return {"items": [interactions.render_comment(c)
+                          for c in interactions.list_comments(_caller(), params[param], owner)]}
+
+    @route(f"{base}/{{comment_id}}", "DELETE", "Delete a comment (its author or a national admin)",
+           auth="required", status=204, tag="interactions")
+    def delete_comment(comment_id, **params):
+        interactions.delete_comment(_caller(), params[param], comment_id, _now(), owner)
+        return Response(body="", status_code=204)
+
+    if owner != "filing":
+        for view in (post_comment, get_comments, delete_comment):
+            view.__name__ = f"{view.__name__}_{owner}"
 
 
-@route("/filings/{filing_id}/comments", "GET", "Comments of a filing, oldest first", tag="interactions")
-def get_comments(filing_id):
-    return {"items": [interactions.render_comment(c) for c in interactions.list_comments(_caller(), filing_id)]}
-
-
-@route("/filings/{filing_id}/comments/{comment_id}", "DELETE", "Delete a comment (its author or a national admin)",
-       auth="required", status=204, tag="interactions")
-def delete_comment(filing_id, comment_id):
-    interactions.delete_comment(_caller(), filing_id, comment_id, _now())
-    return Response(body="", status_code=204)
+for _owner in ("filing", "publication"):
+    _reaction_routes(_owner, "like")
+    _reaction_routes(_owner, "favorite")
+    _comment_routes(_owner)
 
 
 @route("/filings/{filing_id}/evaluation", "PUT", "Evaluate an approved filing (role user; replaces your last)",

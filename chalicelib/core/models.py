@@ -193,13 +193,14 @@ class ChainHead(FactBase):
 
 
 class Reaction(FactBase):
-    """A user's like or favorite on a filing: present while `active`."""
+    """A user's like or favorite on a filing or a publication: present while `active`."""
 
     class Meta(FactBase.Meta):
         pass
 
     kind = UnicodeAttribute()
-    filing = UnicodeAttribute()
+    filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting.TARGETS)
+    publication = UnicodeAttribute(null=True)
     user = UnicodeAttribute()
     province = UnicodeAttribute()
     active = BooleanAttribute()
@@ -209,13 +210,14 @@ class Reaction(FactBase):
 
 
 class Comment(FactBase):
-    """A comment; deleting sets `deleted_at` so the record stays for audit."""
+    """A comment on a filing or a publication; deleting sets `deleted_at` so the record stays for audit."""
 
     class Meta(FactBase.Meta):
         pass
 
     id = UnicodeAttribute()
-    filing = UnicodeAttribute()
+    filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting.TARGETS)
+    publication = UnicodeAttribute(null=True)
     user = UnicodeAttribute()
     province = UnicodeAttribute()
     text = UnicodeAttribute()

@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.documents import lifecycle
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
+from chalicelib.core.errors import Conflict
 from chalicelib.core.models import Publication
 from chalicelib.core.paging import Page
 from chalicelib.core.reference import PROVINCES
@@ -69,6 +70,14 @@ def withdraw(caller: Caller | None, publication_id: str, now: datetime) -> Publi
 
 def get(caller: Caller | None, publication_id: str) -> Publication:
     return lifecycle.get_visible(Publication, key(publication_id), caller, "publication")
+
+
+def get_approved(caller: Caller | None, publication_id: str) -> Publication:
+    """A visible publication that has been approved: what likes, favorites and comments may target."""
+    publication = get(caller, publication_id)
+    if publication.status != "approved":
+        raise Conflict(f"Publication {publication_id} is {publication.status}; only approved publications take this")
+    return publication
 
 
 def list_page(caller: Caller | None, params: dict[str, str | None], limit: int, cursor: str | None,

@@ -52,7 +52,9 @@ TARGETS = ("filing", "publication")
 # filing indicators keep reading filings' views and downloads alone.
 PUBLICATION_PREFIX = "publication_"
 EVENT_NAMES = ("views_total", "views_unique", "downloads_total", "downloads_unique")
-PUBLICATION_USAGE_NAMES = tuple(PUBLICATION_PREFIX + name for name in EVENT_NAMES)
+# Likes, favorites and comments are held on filings and publications alike (interactions.py).
+REACTION_NAMES = ("likes", "favorites", "comments")
+PUBLICATION_USAGE_NAMES = tuple(PUBLICATION_PREFIX + name for name in (*EVENT_NAMES, *REACTION_NAMES))
 
 
 def publication_key(publication_id: str) -> tuple[str, str]:
@@ -197,12 +199,10 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
     if entity == "reaction":
         if image.get("active") and not image.get("author"):
             name = "likes" if image["kind"] == "like" else "favorites"
-            _usage(deltas, image["filing"], image["province"], _time(image["since"]), {name: 1},
-                   image["user"], {name: 1})
+            _held(deltas, image, _time(image["since"]), name)
     elif entity == "comment":
-        if not image.get("deleted_at") and not image.get("author"):
-            _usage(deltas, image["filing"], image["province"], _time(image["created_at"]), {"comments": 1},
-                   image["user"], {"comments": 1})
+        if comment_counts(image):
+            _held(deltas, image, _time(image["created_at"]), "comments")
     elif entity == "evaluation":
         if not image.get("author"):
             score, side = int(image["score"]), image["side"]
@@ -224,6 +224,20 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
             add(deltas, cycle_key(image["province"], image["cycle"]),
                 {"publications_approved": 1, f"publications_approved_{image['kind']}": 1})
     return deltas
+
+
+def comment_counts(image: Mapping[str, Any]) -> bool:
+    """A comment counts while it is neither deleted nor hidden by a moderator, unless own staff wrote it."""
+    return not image.get("deleted_at") and not image.get("hidden_at") and not image.get("author")
+
+
+def _held(deltas: Deltas, image: Mapping[str, Any], at: datetime, name: str) -> None:
+    """A like, favorite or comment held on a filing (with its account counters) or on a publication."""
+    kind, target = target_of(image)
+    if kind == "publication":
+        _publication_usage(deltas, target, image["province"], at, {name: 1})
+    else:
+        _usage(deltas, target, image["province"], at, {name: 1}, image["user"], {name: 1})
 
 
 def filing_values(image: Mapping[str, Any]) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""Interactions on approved filings (views also on publications): usage events, likes, favorites, comments, evaluations.
+"""Interactions on approved filings and publications: usage events, likes, favorites, comments; evaluations
+(filings only).
 
 Endpoints store facts only; the stream trigger turns them into counters (counters.py).
 """
@@ -152,65 +153,78 @@ def _approved_targets(named: set[tuple[str, str]]) -> dict[tuple[str, str], Fili
     return found
 
 
-# ---- likes and favorites ------------------------------------------------------------
+# ---- likes, favorites and comments (on filings and publications alike) ----------------
+
+# What likes, favorites and comments may be held on (counting.TARGETS): each kind's module reads
+# the record (`get`, `get_approved`) and builds its partition (`key`).
+_OWNERS = {"filing": filings, "publication": publications}
 
 REACTIONS = {"like": "LIKE", "favorite": "FAVORITE"}
 
 
-def set_reaction(caller: Caller | None, filing_id: str, kind: str, active: bool, now: datetime) -> dict[str, Any]:
+def set_reaction(caller: Caller | None, target_id: str, kind: str, active: bool, now: datetime,
+                 owner: str = "filing") -> dict[str, Any]:
     """Idempotent toggle: PUT holds a like/favorite, DELETE lets go; repeating changes nothing."""
     caller = require(caller)
-    filing = filings.get_approved(caller, filing_id)
+    module = _OWNERS[owner]
+    doc = module.get_approved(caller, target_id)
     sk = f"{REACTIONS[kind]}#{caller.sub}"
     try:
-        current = Reaction.get(filings.key(filing_id), sk, consistent_read=True)
+        current = Reaction.get(module.key(target_id), sk, consistent_read=True)
     except Reaction.DoesNotExist:
         current = None
     if (current.active if current else False) != active:
         since = now if active else current.since
-        Reaction(filings.key(filing_id), sk, entity="reaction", kind=kind, filing=filing_id, user=caller.sub,
-                 province=filing.province, active=active, since=since, changed_at=now,
-                 author=is_own_staff(caller, filing)).save()
-    return {"filing": filing_id, kind: active}
+        Reaction(module.key(target_id), sk, entity="reaction", kind=kind, user=caller.sub,
+                 province=doc.province, active=active, since=since, changed_at=now,
+                 author=is_own_staff(caller, doc), **{owner: target_id}).save()
+    return {owner: target_id, kind: active}
 
 
-# ---- comments ------------------------------------------------------------------------
-
-def add_comment(caller: Caller | None, filing_id: str, body: CommentIn, now: datetime) -> Comment:
-    """Comment on an approved filing."""
+def add_comment(caller: Caller | None, target_id: str, body: CommentIn, now: datetime,
+                owner: str = "filing") -> Comment:
+    """Comment on an approved filing or publication."""
     caller = require(caller)
-    filing = filings.get_approved(caller, filing_id)
+    module = _OWNERS[owner]
+    doc = module.get_approved(caller, target_id)
     comment_id = f"{int(now.timestamp() * 1000):013d}{uuid.uuid4().hex[:8]}"
-    comment = Comment(filings.key(filing_id), f"COMMENT#{comment_id}", entity="comment", id=comment_id,
-                      filing=filing_id, user=caller.sub, province=filing.province, text=body.text,
-                      created_at=now, author=is_own_staff(caller, filing))
+    comment = Comment(module.key(target_id), f"COMMENT#{comment_id}", entity="comment", id=comment_id,
+                      user=caller.sub, province=doc.province, text=body.text, created_at=now,
+                      author=is_own_staff(caller, doc), **{owner: target_id})
     comment.save(condition=Comment.pk.does_not_exist())
     return comment
 
 
-def delete_comment(caller: Caller | None, filing_id: str, comment_id: str, now: datetime) -> None:
+def delete_comment(caller: Caller | None, target_id: str, comment_id: str, now: datetime,
+                   owner: str = "filing") -> None:
     """Soft-delete a comment (its author or a national admin); deleting twice is harmless."""
     caller = require(caller)
-    filings.get(caller, filing_id)
-    try:
-        comment = Comment.get(filings.key(filing_id), f"COMMENT#{comment_id}")
-    except Comment.DoesNotExist:
-        raise NotFound(f"No comment {comment_id} on filing {filing_id}") from None
+    _OWNERS[owner].get(caller, target_id)
+    comment = _comment(owner, target_id, comment_id)
     if comment.user != caller.sub and not caller.is_national_admin:
         raise Forbidden("Only the comment's author or a national admin may delete it")
     if comment.deleted_at is None:
         comment.update(actions=[Comment.deleted_at.set(now), Comment.deleted_by.set(caller.sub)])
 
 
-def list_comments(caller: Caller | None, filing_id: str) -> list[Comment]:
-    """The comments of a visible filing that are not deleted, oldest first."""
-    filings.get(caller, filing_id)
-    return [c for c in Comment.query(filings.key(filing_id), Comment.sk.startswith("COMMENT#"))
+def _comment(owner: str, target_id: str, comment_id: str) -> Comment:
+    try:
+        return Comment.get(_OWNERS[owner].key(target_id), f"COMMENT#{comment_id}")
+    except Comment.DoesNotExist:
+        raise NotFound(f"No comment {comment_id} on {owner} {target_id}") from None
+
+
+def list_comments(caller: Caller | None, target_id: str, owner: str = "filing") -> list[Comment]:
+    """The comments of a visible filing or publication that are not deleted, oldest first."""
+    module = _OWNERS[owner]
+    module.get(caller, target_id)
+    return [c for c in Comment.query(module.key(target_id), Comment.sk.startswith("COMMENT#"))
             if c.deleted_at is None]
 
 
 def render_comment(comment: Comment) -> dict[str, Any]:
-    return {"id": comment.id, "filing": comment.filing, "user": comment.user, "text": comment.text,
+    owner, target = counting.target_of(comment.attribute_values)
+    return {"id": comment.id, owner: target, "user": comment.user, "text": comment.text,
             "created_at": iso(comment.created_at)}
 
 

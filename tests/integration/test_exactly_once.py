@@ -26,9 +26,9 @@ operation = st.one_of(
     st.tuples(st.just("event"), st.sampled_from(["view", "download"]), st.integers(0, 3), st.integers(0, 2),
               st.booleans(), st.sampled_from([0, 1, 10, 29, 30, 31, 600, 3599, 3600, 86400])),
     st.tuples(st.just("resend"), st.integers(0, 50)),
-    st.tuples(st.just("reaction"), st.sampled_from(["like", "favorite"]), st.integers(0, 3), st.integers(0, 1),
+    st.tuples(st.just("reaction"), st.sampled_from(["like", "favorite"]), st.integers(0, 3), st.integers(0, 2),
               st.booleans()),
-    st.tuples(st.just("comment"), st.integers(0, 3), st.integers(0, 1)),
+    st.tuples(st.just("comment"), st.integers(0, 3), st.integers(0, 2)),
     st.tuples(st.just("uncomment"), st.integers(0, 20)),
     st.tuples(st.just("evaluate"), st.integers(0, 2), st.integers(0, 1), st.integers(1, 5)),
     st.tuples(st.just("apply"), st.integers(0, 1), st.sampled_from(["in_progress", "applied"])),
@@ -42,7 +42,7 @@ schedule = st.lists(st.tuples(st.integers(1, 40), fault, st.integers(0, 3)), min
 def play(history, clock) -> None:
     """Run an interaction history through the same domain functions the API calls."""
     sent: list[tuple[Caller, dict]] = []
-    comments: list[tuple[Caller, str, str]] = []
+    comments: list[tuple[Caller, str, str, str]] = []
     for op in history:
         kind = op[0]
         if kind == "event":
@@ -55,17 +55,18 @@ def play(history, clock) -> None:
             caller, event = sent[op[1] % len(sent)]
             interactions.record_events(caller, EventsIn.model_validate({"events": [event]}), None, ROBOTS,
                                        clock.now())
-        elif kind == "reaction":
-            _, what, user, filing, active = op
-            interactions.set_reaction(USERS[user], FILINGS[filing], what, active, clock.now())
+        elif kind == "reaction":  # on a filing or the publication (TARGETS)
+            _, what, user, target, active = op
+            owner, target_id = TARGETS[target]
+            interactions.set_reaction(USERS[user], target_id, what, active, clock.now(), owner)
         elif kind == "comment":
-            caller, filing = USERS[op[1]], FILINGS[op[2]]
-            made = interactions.add_comment(caller, filing, CommentIn(text="意见"), clock.now())
-            comments.append((caller, filing, made.id))
+            caller, (owner, target_id) = USERS[op[1]], TARGETS[op[2]]
+            made = interactions.add_comment(caller, target_id, CommentIn(text="意见"), clock.now(), owner)
+            comments.append((caller, owner, target_id, made.id))
             clock.advance(seconds=1)
         elif kind == "uncomment" and comments:
-            caller, filing, cid = comments[op[1] % len(comments)]
-            interactions.delete_comment(caller, filing, cid, clock.now())
+            caller, owner, target_id, cid = comments[op[1] % len(comments)]
+            interactions.delete_comment(caller, target_id, cid, clock.now(), owner)
         elif kind == "evaluate":
             _, user, filing, score = op
             interactions.evaluate(USERS[user], FILINGS[filing], EvaluationIn(score=score), clock.now())

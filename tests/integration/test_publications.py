@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.usage import counters
 from tests.conftest import auth
 from tests.support import ADMIN_JS, EXPERT, FILER, FILER_ZJ, NATIONAL, USER, stored_items
 
@@ -88,3 +89,76 @@ def test_a_rejected_publication_stays_hidden(client):
     bad = client.post(f"/publications/{created['id']}/review", {"decision": "later"}, headers=auth(**NATIONAL))
     assert bad.status == 422 and [e["field"] for e in bad.json["errors"]] == ["decision"]
     assert client.post("/publications/nope/review", {"decision": "approve"}, headers=auth(**NATIONAL)).status == 404
+
+
+# ---- likes, favorites and comments on publications --------------------------------------
+
+def approved_news(client):
+    created = publish(client)
+    assert client.post(f"/publications/{created['id']}/review", {"decision": "approve"},
+                       headers=auth(**NATIONAL)).status == 200
+    return created
+
+
+def test_publications_take_likes_favorites_and_comments_counted_per_publication_and_province(pipeline):
+    client, settle, store = pipeline
+    pub = approved_news(client)
+    base = f"/publications/{pub['id']}"
+    assert client.put(f"{base}/like", headers=auth(**USER)).json == {"publication": pub["id"], "like": True}
+    client.put(f"{base}/like", headers=auth(**USER))  # idempotent
+    client.put(f"{base}/like", headers=auth(sub="reader-2", role="user"))
+    client.put(f"{base}/favorite", headers=auth(**USER))
+    made = client.post(f"{base}/comments", {"text": "及时有用"}, headers=auth(**USER))
+    assert made.status == 201 and made.json["publication"] == pub["id"] and "filing" not in made.json
+    client.post(f"{base}/comments", {"text": "已转发"}, headers=auth(sub="reader-2", role="user"))
+    assert client.delete(f"{base}/comments/{made.json['id']}", headers=auth(sub="reader-2", role="user")).status == 403
+    assert client.delete(f"{base}/comments/{made.json['id']}", headers=auth(**USER)).status == 204
+    client.delete(f"{base}/like", headers=auth(sub="reader-2", role="user"))
+    settle()
+
+    stats = client.get(f"{base}/stats").json
+    assert (stats["likes"], stats["favorites"], stats["comments"]) == (1, 1, 1)
+    assert [c["text"] for c in client.get(f"{base}/comments").json["items"]] == ["已转发"]
+    activity = client.get(f"/provinces/320000/activity?cycle={pub['cycle']}").json
+    assert {k: activity["publications"][k] for k in ("likes", "favorites", "comments")} == \
+        {"likes": 1, "favorites": 1, "comments": 1}
+    assert (activity["likes"], activity["comments"]) == (0, 0)  # filings' own counters stay apart
+    assert "publication_likes" not in activity["approved"]
+    assert counters.drift() == []
+
+
+def test_the_provinces_own_staff_interact_with_its_publications_uncounted(pipeline):
+    client, settle, _ = pipeline
+    pub = approved_news(client)
+    for who in (FILER, ADMIN_JS):
+        client.put(f"/publications/{pub['id']}/like", headers=auth(**who))
+        client.post(f"/publications/{pub['id']}/comments", {"text": "自评"}, headers=auth(**who))
+    client.put(f"/publications/{pub['id']}/favorite", headers=auth(**FILER_ZJ))  # another province's staff count
+    settle()
+    stats = client.get(f"/publications/{pub['id']}/stats").json
+    assert (stats["likes"], stats["favorites"], stats["comments"]) == (0, 1, 0)
+    assert len(client.get(f"/publications/{pub['id']}/comments").json["items"]) == 2  # shown, not counted
+    assert counters.drift() == []
+
+
+def test_a_pending_or_withdrawn_publication_takes_no_interaction(client, store):
+    pending = publish(client)
+    withdrawn = publish(client)
+    assert client.post(f"/publications/{withdrawn['id']}/withdraw", headers=auth(**FILER)).status == 200
+    before = stored_items(store)
+    for pub, status in ((pending, 404), (withdrawn, 404)):
+        assert client.put(f"/publications/{pub['id']}/like", headers=auth(**USER)).status == status
+        assert client.post(f"/publications/{pub['id']}/comments", {"text": "x"}, headers=auth(**USER)).status == status
+        assert client.get(f"/publications/{pub['id']}/comments").status == status
+    # The province's own staff see the pending one but cannot hold a like on it before approval.
+    assert client.put(f"/publications/{pending['id']}/like", headers=auth(**FILER)).status == 409
+    assert client.put(f"/publications/{pending['id']}/like").status == 401
+    assert stored_items(store) == before
+
+
+def test_publication_interactions_appear_in_openapi_for_any_signed_in_caller(client):
+    paths = client.get("/openapi.json").json["paths"]
+    for path in ("/publications/{publication_id}/like", "/publications/{publication_id}/favorite"):
+        assert set(paths[path]) >= {"put", "delete"}
+    assert set(paths["/publications/{publication_id}/comments"]) >= {"get", "post"}
+    assert "delete" in paths["/publications/{publication_id}/comments/{comment_id}"]
