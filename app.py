@@ -419,12 +419,14 @@ def _comment_routes(owner: str) -> None:
     def post_comment(**params):
         caller = _caller()
         comment = interactions.add_comment(caller, params[param], _body(CommentIn), _now(), owner)
-        return _json(interactions.render_comment(comment), 201)
+        return _json(interactions.render_comment(comment, caller, _services().settings.cursor_secret), 201)
 
-    @route(base, "GET", f"Comments of a {owner}, oldest first", tag="interactions")
+    @route(base, "GET", f"Comments of a {owner}, oldest first: authors by pseudonym (user ids for national "
+           "admins); hidden ones for its moderators only", tag="interactions")
     def get_comments(**params):
-        return {"items": [interactions.render_comment(c)
-                          for c in interactions.list_comments(_caller(), params[param], owner)]}
+        caller, secret = _caller(), _services().settings.cursor_secret
+        return {"items": [interactions.render_comment(c, caller, secret)
+                          for c in interactions.list_comments(caller, params[param], owner)]}
 
     @route(f"{base}/{{comment_id}}", "DELETE", "Delete a comment (its author or a national admin)",
            auth="required", status=204, tag="interactions")
@@ -432,8 +434,23 @@ def _comment_routes(owner: str) -> None:
         interactions.delete_comment(_caller(), params[param], comment_id, _now(), owner)
         return Response(body="", status_code=204)
 
+    @route(f"{base}/{{comment_id}}/hide", "POST", f"Hide a comment with a reason (national admins; the {owner}'s "
+           "province admin): audited, no longer shown or counted", body=interactions.HideIn,
+           roles=interactions.MODERATORS, tag="interactions")
+    def hide_comment(comment_id, **params):
+        caller = _caller()
+        comment = interactions.hide_comment(caller, params[param], comment_id, _body(interactions.HideIn), _now(),
+                                            owner)
+        return interactions.render_comment(comment, caller, _services().settings.cursor_secret)
+
+    @route(f"{base}/{{comment_id}}/reports", "POST", "Report a comment to its moderators (once per user)",
+           body=interactions.ReportIn, auth="required", tag="interactions")
+    def report_comment(comment_id, **params):
+        return interactions.report_comment(_caller(), params[param], comment_id, _body(interactions.ReportIn),
+                                           _now(), owner)
+
     if owner != "filing":
-        for view in (post_comment, get_comments, delete_comment):
+        for view in (post_comment, get_comments, delete_comment, hide_comment, report_comment):
             view.__name__ = f"{view.__name__}_{owner}"
 
 

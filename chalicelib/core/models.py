@@ -224,6 +224,10 @@ class Comment(FactBase):
     created_at = UTCDateTimeAttribute()
     deleted_at = UTCDateTimeAttribute(null=True)
     deleted_by = UnicodeAttribute(null=True)
+    hidden_at = UTCDateTimeAttribute(null=True)  # a moderator hid it (interactions.hide_comment): not shown, not counted
+    hidden_by = UnicodeAttribute(null=True)
+    hidden_reason = UnicodeAttribute(null=True)
+    reports = NumberAttribute(default=0)  # users who reported it (one report each, kept in the records table)
     author = BooleanAttribute(default=False)
 
 

@@ -5,6 +5,8 @@ Endpoints store facts only; the stream trigger turns them into counters (counter
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,11 +16,12 @@ from pydantic import Field, field_validator, model_validator
 
 from chalicelib.usage import counting, usage_order
 from chalicelib.documents import feedback, filings, publications
-from chalicelib.core import observability as obs
+from chalicelib.core import audit, observability as obs
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
-from chalicelib.core.errors import Forbidden, NotFound
-from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Reaction, UsageEvent
+from chalicelib.core.errors import Conflict, Forbidden, NotFound
+from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Reaction, Record, UsageEvent
+from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.usage.own_staff import is_own_staff
 from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
@@ -215,17 +218,110 @@ def _comment(owner: str, target_id: str, comment_id: str) -> Comment:
 
 
 def list_comments(caller: Caller | None, target_id: str, owner: str = "filing") -> list[Comment]:
-    """The comments of a visible filing or publication that are not deleted, oldest first."""
+    """The comments of a visible filing or publication that are not deleted, oldest first; hidden
+    ones only for those who moderate it (may_moderate)."""
     module = _OWNERS[owner]
-    module.get(caller, target_id)
+    doc = module.get(caller, target_id)
+    moderator = may_moderate(caller, doc.province)
     return [c for c in Comment.query(module.key(target_id), Comment.sk.startswith("COMMENT#"))
-            if c.deleted_at is None]
+            if c.deleted_at is None and (moderator or c.hidden_at is None)]
 
 
-def render_comment(comment: Comment) -> dict[str, Any]:
+# ---- moderation --------------------------------------------------------------------------
+# A comment item (facts table, the partition of its filing or publication, sort key COMMENT#<id>)
+# holds: id, filing | publication, user, province, text, created_at, deleted_at/by,
+# hidden_at/by/reason, reports (how many users reported it), author (own staff: never counted).
+# Each report is one records item per user (comment_report_key), so a user reports a comment once.
+
+MODERATORS = ("national_admin", "province_admin")
+
+
+class HideIn(Body):
+    reason: Text(1, 500, multiline=True) = Field(description="why the comment is hidden (kept in the audit trail)")
+
+
+class ReportIn(Body):
+    reason: Optional[Text(0, 500, multiline=True)] = None
+
+
+def may_moderate(caller: Caller | None, province: str) -> bool:
+    """National admins moderate every comment; a province admin those on its province's records."""
+    return caller is not None and (caller.is_national_admin
+                                   or (caller.role == "province_admin" and caller.province == province))
+
+
+def hide_comment(caller: Caller | None, target_id: str, comment_id: str, body: HideIn, now: datetime,
+                 owner: str = "filing") -> Comment:
+    """Hide a comment with a reason (audited): it leaves the public list and the counts; hiding twice
+    keeps the first reason."""
+    caller = require(caller, *MODERATORS)
+    doc = _OWNERS[owner].get(caller, target_id)
+    if not may_moderate(caller, doc.province):
+        raise Forbidden(f"A province admin of {caller.province} may not moderate comments of {doc.province}")
+    comment = _comment(owner, target_id, comment_id)
+    if comment.deleted_at is not None:
+        raise NotFound(f"No comment {comment_id} on {owner} {target_id}")
+    if comment.hidden_at is not None:
+        return comment
+    try:
+        with transaction() as tx:
+            tx.update(comment, actions=[Comment.hidden_at.set(now), Comment.hidden_by.set(caller.sub),
+                                        Comment.hidden_reason.set(body.reason)],
+                      condition=Comment.hidden_at.does_not_exist() & Comment.deleted_at.does_not_exist())
+            tx.save(audit.entry("comment", comment_id, "hidden", caller, now,
+                                {owner: target_id, "reason": body.reason}))
+    except TransactWriteError:
+        raise Conflict(f"Comment {comment_id} changed meanwhile; read it again") from None
+    comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, caller.sub, body.reason
+    return comment
+
+
+def comment_report_key(owner: str, target_id: str, comment_id: str, user: str) -> tuple[str, str]:
+    """One user's report of one comment (records table)."""
+    return f"COMMENT_REPORT#{owner}#{target_id}#{comment_id}", user
+
+
+def report_comment(caller: Caller | None, target_id: str, comment_id: str, body: ReportIn, now: datetime,
+                   owner: str = "filing") -> dict[str, Any]:
+    """Report a comment to its moderators; a user's second report of the same comment changes nothing."""
+    caller = require(caller)
+    _OWNERS[owner].get(caller, target_id)
+    comment = _comment(owner, target_id, comment_id)
+    if comment.deleted_at is not None or (comment.hidden_at is not None
+                                          and not may_moderate(caller, comment.province)):
+        raise NotFound(f"No comment {comment_id} on {owner} {target_id}")
+    report = Record(*comment_report_key(owner, target_id, comment_id, caller.sub), kind="comment_report",
+                    data={"reason": body.reason}, created_at=now)
+    try:
+        with transaction() as tx:
+            tx.save(report, condition=Record.pk.does_not_exist())
+            tx.update(comment, actions=[Comment.reports.add(1)])
+    except TransactWriteError as error:
+        if not cancelled_by_condition(error):
+            raise
+        return {"comment": comment_id, "reported": True, "first": False}
+    return {"comment": comment_id, "reported": True, "first": True}
+
+
+def pseudonym(user: str, secret: str) -> str:
+    """A stable public name for a user: a keyed hash, so the id cannot be recovered or guessed from it."""
+    key = hmac.new(secret.encode(), b"comment-pseudonym", hashlib.sha256).digest()
+    return "用户-" + hmac.new(key, user.encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def render_comment(comment: Comment, caller: Caller | None = None, secret: str = "") -> dict[str, Any]:
+    """A comment as `caller` may see it: a pseudonym for the public, the user id for national admins only;
+    moderators also see why it was hidden and how many reported it."""
     owner, target = counting.target_of(comment.attribute_values)
-    return {"id": comment.id, owner: target, "user": comment.user, "text": comment.text,
-            "created_at": iso(comment.created_at)}
+    shown = {"id": comment.id, owner: target, "author_name": pseudonym(comment.user, secret), "text": comment.text,
+             "created_at": iso(comment.created_at), "mine": caller is not None and caller.sub == comment.user}
+    if caller is not None and caller.is_national_admin:
+        shown["user"] = comment.user
+    if may_moderate(caller, comment.province):
+        shown["reports"] = int(comment.reports or 0)
+        shown["hidden"] = None if comment.hidden_at is None else {
+            "at": iso(comment.hidden_at), "reason": comment.hidden_reason}
+    return shown
 
 
 # ---- evaluations ---------------------------------------------------------------------

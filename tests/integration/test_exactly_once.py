@@ -15,12 +15,14 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from chalicelib.usage import counters, interactions
 from chalicelib.core.auth import Caller
 from chalicelib.documents.filings import ApplicationChangeIn
-from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn
+from chalicelib.core.errors import NotFound
+from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn, HideIn
 from tests.support.usage import FILINGS, ROBOTS, TARGETS, Crash, poison_record, run_batch, send_usage, world
 
 EXAMPLES = int(os.environ.get("NAVI_FAULT_EXAMPLES", "30"))
 USERS = [Caller("u1", "user", side="government"), Caller("u2", "user", side="enterprise"),
          Caller("u3", "user", side="university"), Caller("author", "filer", province="320000")]
+MODERATOR = Caller("moderator", "national_admin")
 
 operation = st.one_of(
     st.tuples(st.just("event"), st.sampled_from(["view", "download"]), st.integers(0, 3), st.integers(0, 2),
@@ -30,6 +32,7 @@ operation = st.one_of(
               st.booleans()),
     st.tuples(st.just("comment"), st.integers(0, 3), st.integers(0, 2)),
     st.tuples(st.just("uncomment"), st.integers(0, 20)),
+    st.tuples(st.just("hide"), st.integers(0, 20)),
     st.tuples(st.just("evaluate"), st.integers(0, 2), st.integers(0, 1), st.integers(1, 5)),
     st.tuples(st.just("apply"), st.integers(0, 1), st.sampled_from(["in_progress", "applied"])),
     st.tuples(st.just("later"), st.sampled_from([31, 3600, 40 * 86400, 200 * 86400])),
@@ -67,6 +70,10 @@ def play(history, clock) -> None:
         elif kind == "uncomment" and comments:
             caller, owner, target_id, cid = comments[op[1] % len(comments)]
             interactions.delete_comment(caller, target_id, cid, clock.now(), owner)
+        elif kind == "hide" and comments:  # a moderator hides it (a deleted one is 404: nothing changes)
+            _, owner, target_id, cid = comments[op[1] % len(comments)]
+            with contextlib.suppress(NotFound):
+                interactions.hide_comment(MODERATOR, target_id, cid, HideIn(reason="广告"), clock.now(), owner)
         elif kind == "evaluate":
             _, user, filing, score = op
             interactions.evaluate(USERS[user], FILINGS[filing], EvaluationIn(score=score), clock.now())

@@ -39,3 +39,24 @@ def test_a_counted_click_is_account_activity_on_its_unit_without_minute_buckets(
     deltas = counting.event_contribution(_event())
     assert deltas[counting.account_units_key("reader")] == {counting.unit_name("2024", "320000"): 1}
     assert not any(k[0].startswith("ACCT#") for k in deltas)  # per-minute items stay bounded
+
+
+def _comment(**extra):
+    return {"entity": "comment", "id": "c1", "filing": "f1", "user": "reader", "province": "320000",
+            "created_at": AT, **extra}
+
+
+def test_hiding_a_comment_takes_back_exactly_what_it_added():
+    shown, hidden = _comment(), _comment(hidden_at=AT + timedelta(hours=1))
+    assert counting.state_contribution(hidden) == {}
+    added = counting.state_change(None, shown)
+    taken = counting.state_change(shown, hidden)
+    for key, values in added.items():
+        assert taken[key] == {name: -value for name, value in values.items()}
+
+
+def test_a_publication_comment_counts_on_the_publication_and_as_publication_activity_of_its_province():
+    deltas = counting.state_contribution({**_comment(filing=None), "publication": "p1"})
+    assert deltas[counting.publication_key("p1")] == {"comments": 1}
+    assert deltas[counting.cycle_key("320000", "2024")] == {"publication_comments": 1}
+    assert counting.filing_key("f1") not in deltas and counting.account_units_key("reader") not in deltas
