@@ -21,7 +21,7 @@ from chalicelib.core.vocabulary import SIDES
 from chalicelib.documents import attachments, feedback, filings, notifications, publications
 from chalicelib.documents.attachments import UploadIn
 from chalicelib.documents.filings import ApplicationChangeIn, FilingIn
-from chalicelib.documents.lifecycle import ReviewIn
+from chalicelib.documents.lifecycle import ReviewIn, TakedownIn
 from chalicelib.documents.publications import PublicationIn
 from chalicelib.scoring import (adjustments, announcements, annual_forms, bonus, explanations, exports, populations,
                                 runs, scheme)
@@ -338,6 +338,22 @@ def withdraw_publication(publication_id):
        query=LIST_QUERY, auth="required", tag="push")
 def get_notifications():
     return notifications.page(_caller(), _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
+
+
+def _takedown_route(owner: str, module: Any) -> None:
+    param = f"{owner}_id"
+
+    @route(f"/{owner}s/{{{param}}}/takedown", "POST", f"Take an approved {owner} out of public view with a reason "
+           "(national admin; audited, told to the filer; its counts stay unless exclude_from_scoring)",
+           body=TakedownIn, roles=("national_admin",), tag=f"{owner}s")
+    def take_down(**params):
+        return module.render(module.take_down(_caller(), params[param], _body(TakedownIn), _now()))
+
+    take_down.__name__ = f"take_down_{owner}"
+
+
+_takedown_route("filing", filings)
+_takedown_route("publication", publications)
 
 
 # ---- files of filings and publications ------------------------------------------------

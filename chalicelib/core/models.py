@@ -102,6 +102,9 @@ class Filing(FactBase):
     attributed_to = UnicodeAttribute(null=True)  # "<population>#<unit code>" beyond its province (populations.py)
     revision = NumberAttribute(default=1)  # the version the province submitted last (documents.revise)
     proposed = JSONAttribute(null=True)  # a change to an approved record, waiting for review
+    taken_down_at = UTCDateTimeAttribute(null=True)  # lifecycle.take_down: out of public view, with its reason
+    takedown_reason = UnicodeAttribute(null=True)
+    excluded_from_scoring = BooleanAttribute(default=False)  # a takedown that also takes it out of the counts
     version = VersionAttribute()
 
 
@@ -129,6 +132,9 @@ class Publication(FactBase):
     review_note = UnicodeAttribute(null=True)
     revision = NumberAttribute(default=1)  # the version the province submitted last (documents.revise)
     proposed = JSONAttribute(null=True)  # a change to an approved record, waiting for review
+    taken_down_at = UTCDateTimeAttribute(null=True)  # lifecycle.take_down: out of public view, with its reason
+    takedown_reason = UnicodeAttribute(null=True)
+    excluded_from_scoring = BooleanAttribute(default=False)  # a takedown that also takes it out of the counts
     version = VersionAttribute()
 
 

@@ -45,7 +45,8 @@ PUBLICATION_KINDS = get_args(PublicationKind)
 
 # ---- review -------------------------------------------------------------------------------
 
-ReviewStatus = Literal["pending", "approved", "rejected", "withdrawn"]
+# taken_down: a national admin removed an approved record from public view (lifecycle.take_down).
+ReviewStatus = Literal["pending", "approved", "rejected", "withdrawn", "taken_down"]
 REVIEW_STATUSES = get_args(ReviewStatus)
 ReviewDecision = Literal["approve", "reject"]
 REVIEW_DECISIONS = get_args(ReviewDecision)

@@ -122,9 +122,9 @@ def writable(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publi
     caller = require(caller, *FILERS)
     doc = _owner(owner, owner_id)
     require_province(caller, doc.province)
-    if doc.status == "approved":
+    if doc.status in ("approved", "taken_down"):
         # What the public sees was reviewed; a new file would change it without review.
-        raise Conflict(f"The {owner} is approved; its files can no longer change")
+        raise Conflict(f"The {owner} is {doc.status.replace('_', ' ')}; its files can no longer change")
     return doc
 
 

@@ -215,6 +215,12 @@ def history(caller: Caller | None, filing_id: str) -> list[dict[str, Any]]:
     return audit.trail("filing", filing_id)
 
 
+def take_down(caller: Caller | None, filing_id: str, body: lifecycle.TakedownIn, now: datetime) -> Filing:
+    """Take an approved filing out of public view with a reason (national admins; lifecycle.take_down)."""
+    caller = require(caller, "national_admin")
+    return lifecycle.take_down(get(caller, filing_id), PREFIX, "filing", caller, body, now)
+
+
 def render(filing: Filing) -> dict[str, Any]:
     return {
         "id": filing.id, "kind": filing.kind, "title": filing.title, "province": filing.province,
@@ -223,7 +229,7 @@ def render(filing: Filing) -> dict[str, Any]:
         "status": filing.status, "filed_at": iso(filing.filed_at), "cycle": filing.cycle,
         "application_status": filing.application_status,
         "reviewed_at": iso(filing.reviewed_at) if filing.reviewed_at else None,
-        "review_note": filing.review_note, **lifecycle.revision_state(filing),
+        "review_note": filing.review_note, **lifecycle.revision_state(filing), **lifecycle.takedown_state(filing),
     }
 
 

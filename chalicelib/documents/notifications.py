@@ -26,7 +26,7 @@ from chalicelib.core.reference import PROVINCES
 from chalicelib.core.store import cancelled_by_condition
 
 KIND = "notification"
-TOPICS = ("review_decision", "annual_form_window_opens", "annual_form_window_closing")
+TOPICS = ("review_decision", "taken_down", "annual_form_window_opens", "annual_form_window_closing")
 REMIND_BEFORE_CLOSE = timedelta(days=2)
 REMINDED_ROLE = "province_admin"
 
@@ -56,6 +56,13 @@ def review_decision(doc: Any, entity: str, decision: str, note: str | None, revi
     return item(doc.author, "review_decision", {
         "entity": entity, "id": doc.id, "title": doc.title, "decision": decision, "note": note,
         "revision": revision, "status": doc.status, "link": f"/{entity}s/{doc.id}"}, now)
+
+
+def taken_down(doc: Any, entity: str, now: datetime) -> Record:
+    """Tell a record's filer that a national admin took it down, and why."""
+    return item(doc.author, "taken_down", {
+        "entity": entity, "id": doc.id, "title": doc.title, "reason": doc.takedown_reason,
+        "excluded_from_scoring": bool(doc.excluded_from_scoring), "link": f"/{entity}s/{doc.id}"}, now)
 
 
 def page(caller: Caller | None, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:

@@ -95,6 +95,12 @@ def review(caller: Caller | None, publication_id: str, body: ReviewIn, now: date
     return lifecycle.review(publication, PREFIX, "publication", caller, body.decision, body.note, now)
 
 
+def take_down(caller: Caller | None, publication_id: str, body: lifecycle.TakedownIn, now: datetime) -> Publication:
+    """Take an approved publication out of public view with a reason (national admins; lifecycle.take_down)."""
+    caller = require(caller, "national_admin")
+    return lifecycle.take_down(get(caller, publication_id), PREFIX, "publication", caller, body, now)
+
+
 def render(publication: Publication) -> dict[str, Any]:
     return {
         "id": publication.id, "kind": publication.kind, "title": publication.title,
@@ -102,4 +108,5 @@ def render(publication: Publication) -> dict[str, Any]:
         "filed_at": iso(publication.filed_at), "cycle": publication.cycle,
         "reviewed_at": iso(publication.reviewed_at) if publication.reviewed_at else None,
         "review_note": publication.review_note, **lifecycle.revision_state(publication),
+        **lifecycle.takedown_state(publication),
     }

@@ -215,15 +215,22 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
         if image.get("earned"):  # a new state of the progression, with proof (filings.change_application)
             _usage(deltas, image["filing"], image["province"], _time(image["at"]), {"application_updates": 1})
     elif entity == "filing":
-        if image.get("status") == "approved":
+        if scored(image):
             add(deltas, cycle_key(image["province"], image["cycle"]), filing_values(image))
             if image.get("attributed_to"):  # also counts for the service base or institution it names
                 add(deltas, unit_cycle_key(image["attributed_to"], image["cycle"]), filing_values(image))
     elif entity == "publication":
-        if image.get("status") == "approved":
+        if scored(image):
             add(deltas, cycle_key(image["province"], image["cycle"]),
                 {"publications_approved": 1, f"publications_approved_{image['kind']}": 1})
     return deltas
+
+
+def scored(image: Mapping[str, Any]) -> bool:
+    """An approved filing or publication counts; one taken down keeps counting for its cycle unless the
+    takedown excluded it from scoring (lifecycle.take_down)."""
+    status = image.get("status")
+    return status == "approved" or (status == "taken_down" and not image.get("excluded_from_scoring"))
 
 
 def comment_counts(image: Mapping[str, Any]) -> bool:

@@ -27,6 +27,8 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("DELETE", "/publications/{publication_id}/favorite"): ANY,
     ("POST", "/publications/{publication_id}/comments"): ANY,
     ("DELETE", "/publications/{publication_id}/comments/{comment_id}"): None,
+    ("POST", "/filings/{filing_id}/takedown"): NATIONAL,
+    ("POST", "/publications/{publication_id}/takedown"): NATIONAL,
     ("POST", "/filings/{filing_id}/comments/{comment_id}/hide"): {"national_admin", "province_admin"},
     ("POST", "/publications/{publication_id}/comments/{comment_id}/hide"): {"national_admin", "province_admin"},
     ("POST", "/filings/{filing_id}/comments/{comment_id}/reports"): ANY,
