@@ -249,7 +249,8 @@ def list_filings():
 
 @route("/filings/{filing_id}", "GET", "One filing", tag="filings")
 def get_filing(filing_id):
-    return attachments.with_files("filing", filings.render(filings.get(_caller(), filing_id)))
+    filing = filings.get(_caller(), filing_id)
+    return attachments.with_files("filing", filing, filings.render(filing))
 
 
 @route("/filings/{filing_id}/review", "POST", "Approve or reject a filing (national admin)", body=ReviewIn,
@@ -311,7 +312,8 @@ def list_publications():
 
 @route("/publications/{publication_id}", "GET", "One publication", tag="publications")
 def get_publication(publication_id):
-    return attachments.with_files("publication", publications.render(publications.get(_caller(), publication_id)))
+    publication = publications.get(_caller(), publication_id)
+    return attachments.with_files("publication", publication, publications.render(publication))
 
 
 @route("/publications/{publication_id}/review", "POST", "Approve or reject a publication (national admin)",
@@ -391,7 +393,12 @@ def _file_routes(owner: str) -> None:
                                    _services().settings, _now())
         return Response(body="", status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
 
-    for view in (start_upload, complete_upload, list_files, download_file):
+    @route(f"/{owner}s/{{{param}}}/versions", "GET", f"The approved versions of a {owner} with their files, oldest "
+           "first (its province and national admins also see a revision waiting for review)", tag=tag)
+    def list_versions(**path):
+        return attachments.versions(_caller(), owner, path[param])
+
+    for view in (start_upload, complete_upload, list_files, download_file, list_versions):
         view.__name__ = f"{view.__name__}_{owner}"
 
 

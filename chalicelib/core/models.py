@@ -105,6 +105,7 @@ class Filing(FactBase):
     taken_down_at = UTCDateTimeAttribute(null=True)  # lifecycle.take_down: out of public view, with its reason
     takedown_reason = UnicodeAttribute(null=True)
     excluded_from_scoring = BooleanAttribute(default=False)  # a takedown that also takes it out of the counts
+    versions = JSONAttribute(null=True)  # the approved versions, oldest first (lifecycle.approved_versions)
     version = VersionAttribute()
 
 
@@ -135,6 +136,7 @@ class Publication(FactBase):
     taken_down_at = UTCDateTimeAttribute(null=True)  # lifecycle.take_down: out of public view, with its reason
     takedown_reason = UnicodeAttribute(null=True)
     excluded_from_scoring = BooleanAttribute(default=False)  # a takedown that also takes it out of the counts
+    versions = JSONAttribute(null=True)  # the approved versions, oldest first (lifecycle.approved_versions)
     version = VersionAttribute()
 
 
@@ -322,6 +324,9 @@ class Attachment(RecordBase):
     created_at = UTCDateTimeAttribute()
     stored_at = UTCDateTimeAttribute(null=True)
     by = UnicodeAttribute()
+    proposal = UnicodeAttribute(null=True)  # added with this proposed revision of an approved record (else: before approval)
+    revision = NumberAttribute(null=True)  # that proposal's revision number
+    replaces = UnicodeAttribute(null=True)  # the file of the record it supersedes from its version on
 
 
 class Record(RecordBase):

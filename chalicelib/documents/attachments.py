@@ -19,13 +19,13 @@ import re
 import uuid
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 from urllib.parse import quote
 
 from pydantic import Field, field_validator, model_validator
 
 from chalicelib.core import audit
-from chalicelib.documents import filings, publications
+from chalicelib.documents import filings, lifecycle, publications
 from chalicelib.usage import interactions
 from chalicelib.core.auth import Caller, require, require_province
 from chalicelib.core.clock import iso
@@ -71,6 +71,8 @@ class UploadIn(Body):
     content_type: str = Field(description="one of the types the purpose allows")
     size: int = Field(ge=1, le=MAX_SIZE, description=f"bytes, at most {MAX_SIZE}")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the bytes")
+    replaces: Optional[str] = Field(default=None, max_length=64, description=(
+        "id of a file of the record this one supersedes (e.g. a corrected PDF) from the version it joins on"))
 
     @field_validator("name")
     @classmethod
@@ -118,14 +120,44 @@ def _owner(owner: str, owner_id: str) -> Filing | Publication:
 
 
 def writable(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publication:
-    """The record, if the caller's province owns it (404 missing, 403 another province's)."""
+    """The record, if the caller's province owns it (404 missing, 403 another province's) and its files may
+    change: before approval, or with a revision of the approved record waiting for review (the new files join
+    the record only when that revision is approved)."""
     caller = require(caller, *FILERS)
     doc = _owner(owner, owner_id)
     require_province(caller, doc.province)
-    if doc.status in ("approved", "taken_down"):
-        # What the public sees was reviewed; a new file would change it without review.
-        raise Conflict(f"The {owner} is {doc.status.replace('_', ' ')}; its files can no longer change")
+    _check_open(owner, doc)
     return doc
+
+
+def _check_open(owner: str, doc: Filing | Publication) -> None:
+    if doc.status == "approved" and not doc.proposed:
+        # What the public sees was reviewed; a new file would change it without review.
+        raise Conflict(f"The {owner} is approved; submit a revision (POST /{owner}s/{doc.id}/revisions) "
+                       "and add its files while it waits for review")
+    if doc.status == "taken_down":
+        raise Conflict(f"The {owner} was taken down; its files can no longer change")
+
+
+def _proposal(doc: Filing | Publication) -> tuple[str | None, int | None]:
+    """(proposal id, revision) new files of `doc` belong to: its waiting revision, or none before approval."""
+    if doc.status == "approved" and doc.proposed:
+        return doc.proposed.get("id"), int(doc.proposed["revision"])
+    return None, None
+
+
+def version_files(attachments: list[Attachment], proposals: list[str | None]) -> list[Attachment]:
+    """The files of the version made of `proposals` (None: the files added before approval): each one's files
+    join, and a file that replaces another takes its place."""
+    joined = set(proposals)
+    chosen = [a for a in attachments if a.state == "stored" and a.proposal in joined]
+    replaced = {a.replaces for a in chosen if a.replaces}
+    return [a for a in chosen if a.id not in replaced]
+
+
+def _accepted(doc: Filing | Publication) -> list[str | None]:
+    """The proposals whose files are part of the record: what was filed first and every approved revision."""
+    return [None, *(v.get("proposal") for v in lifecycle.approved_versions(doc) if v.get("proposal"))]
 
 
 def _visible(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publication:
@@ -153,11 +185,15 @@ def start_upload(caller: Caller | None, owner: str, owner_id: str, body: UploadI
                  now: datetime) -> dict[str, Any]:
     """Declare a file and get its presigned PUT (the record's own province, before approval)."""
     doc = writable(caller, owner, owner_id)
+    proposal, revision = _proposal(doc)
+    if body.replaces is not None:
+        _check_replaces(owner, doc, body.replaces, proposal)
     file_id = uuid.uuid4().hex
     declared = Attachment(
         *key(owner, doc.id, file_id), id=file_id, owner=owner, owner_id=doc.id, province=doc.province,
         purpose=body.purpose, name=body.name, content_type=body.content_type, size=body.size, sha256=body.sha256,
-        object_key=f"{INCOMING_PREFIX}{file_id}", state="uploading", created_at=now, by=caller.sub)
+        object_key=f"{INCOMING_PREFIX}{file_id}", state="uploading", created_at=now, by=caller.sub,
+        proposal=proposal, revision=revision, replaces=body.replaces)
     declared.save(condition=Attachment.pk.does_not_exist())
     checksum = _sha256_b64(body.sha256)
     url = s3(settings).generate_presigned_url("put_object", ExpiresIn=int(UPLOAD_TTL.total_seconds()), Params={
@@ -168,6 +204,15 @@ def start_upload(caller: Caller | None, owner: str, owner_id: str, body: UploadI
         "method": "PUT", "url": url, "expires_at": iso(now + UPLOAD_TTL),
         "headers": {"Content-Type": body.content_type, "x-amz-checksum-sha256": checksum}},
         "links": {"complete": f"{base}/complete"}}
+
+
+def _check_replaces(owner: str, doc: Filing | Publication, file_id: str, proposal: str | None) -> None:
+    """A replaced file must be one the new file's version would otherwise hold (422 naming `replaces`)."""
+    files = version_files(list(Attachment.query(f"FILES#{owner}#{doc.id}")),
+                          [*_accepted(doc), proposal] if proposal else _accepted(doc))
+    if file_id not in {a.id for a in files}:
+        raise Invalid("replaces names no file of the record", errors=[
+            {"field": "replaces", "message": "not a file of this record's current or proposed version"}])
 
 
 def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: str, settings: Settings,
@@ -182,8 +227,9 @@ def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: s
         raise NotFound(f"No upload {file_id} on {owner} {owner_id}") from None
     if declared.state == "stored":
         return render(declared)
-    if doc.status == "approved":
-        raise Conflict(f"The {owner} is approved; its files can no longer change")
+    _check_open(owner, doc)
+    if _proposal(doc)[0] != declared.proposal:
+        raise Conflict(f"The {owner} was reviewed since this file was declared; declare it again")
     client, bucket = s3(settings), settings.files_bucket
     problems = _check_object(client, bucket, declared)
     if problems:
@@ -236,20 +282,41 @@ def _check_object(client: Any, bucket: str, declared: Attachment) -> list[tuple[
 
 # ---- listing and downloading -----------------------------------------------------------
 
-def listing(owner: str, owner_id: str) -> list[dict[str, Any]]:
-    """The stored files of a record, oldest first (declarations not completed are not files)."""
-    return [render(a) for a in Attachment.query(f"FILES#{owner}#{owner_id}") if a.state == "stored"]
+def listing(owner: str, doc: Filing | Publication) -> list[dict[str, Any]]:
+    """The files of the record's current version, oldest first (declarations not completed are not files; a
+    waiting revision's files are listed under its versions)."""
+    return [render(a) for a in version_files(list(Attachment.query(f"FILES#{owner}#{doc.id}")), _accepted(doc))]
 
 
-def with_files(owner: str, rendered: dict[str, Any]) -> dict[str, Any]:
+def with_files(owner: str, doc: Filing | Publication, rendered: dict[str, Any]) -> dict[str, Any]:
     """A rendered record with its files (one record: lists leave them out)."""
-    return {**rendered, "files": listing(owner, rendered["id"])}
+    return {**rendered, "files": listing(owner, doc)}
 
 
 def files_of(caller: Caller | None, owner: str, owner_id: str) -> dict[str, Any]:
     """The files of a record the caller may see."""
     doc = _visible(caller, owner, owner_id)
-    return {"items": listing(owner, doc.id)}
+    return {"items": listing(owner, doc)}
+
+
+def versions(caller: Caller | None, owner: str, owner_id: str) -> dict[str, Any]:
+    """The record's approved versions, oldest first, each with its files (old versions stay downloadable and
+    count to the record); its province and national admins also see a revision waiting for review."""
+    doc = _visible(caller, owner, owner_id)
+    attachments = list(Attachment.query(f"FILES#{owner}#{doc.id}"))
+    approved = lifecycle.approved_versions(doc)
+    items, joined = [], [None]
+    for number, version in enumerate(approved):
+        if version.get("proposal"):
+            joined.append(version["proposal"])
+        items.append({"revision": version["revision"], "approved_at": version.get("approved_at"),
+                      "current": number == len(approved) - 1,
+                      "files": [render(a) for a in version_files(attachments, joined)]})
+    proposal, revision = _proposal(doc)
+    if doc.proposed and caller is not None and caller.sees_all_of(doc.province):
+        items.append({"revision": revision, "pending": True, "submitted_at": doc.proposed.get("submitted_at"),
+                      "files": [render(a) for a in version_files(attachments, [*joined, proposal])]})
+    return {"items": items, "next_cursor": None}
 
 
 def download(caller: Caller | None, owner: str, owner_id: str, file_id: str, agent: str | None, robots: Robots,
@@ -258,6 +325,9 @@ def download(caller: Caller | None, owner: str, owner_id: str, file_id: str, age
     caller = require(caller)
     doc = _visible(caller, owner, owner_id)  # the public cannot see a pending record, nor its files
     attachment = _stored(owner, doc.id, file_id)
+    if attachment.proposal not in _accepted(doc) and not (
+            attachment.proposal == _proposal(doc)[0] and caller.sees_all_of(doc.province)):
+        raise NotFound(f"No file {file_id} on {owner} {owner_id}")  # a revision's file before its approval
     interactions.record_download(caller, owner, doc, file_id, agent, robots, now)
     return s3(settings).generate_presigned_url("get_object", ExpiresIn=int(DOWNLOAD_TTL.total_seconds()), Params={
         "Bucket": settings.files_bucket, "Key": attachment.object_key,
@@ -276,5 +346,7 @@ def render(attachment: Attachment) -> dict[str, Any]:
     return {"id": attachment.id, "purpose": attachment.purpose, "name": attachment.name,
             "content_type": attachment.content_type, "size": int(attachment.size), "sha256": attachment.sha256,
             "state": attachment.state, "created_at": iso(attachment.created_at),
+            "revision": int(attachment.revision) if attachment.revision is not None else None,
+            "replaces": attachment.replaces,
             "stored_at": iso(attachment.stored_at) if attachment.stored_at else None,
             "links": {"download": base} if attachment.state == "stored" else {}}

@@ -1,6 +1,7 @@
 """The life cycle filings and publications share: filed pending, reviewed, listed by visibility."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any, Collection, Mapping, Optional
 
@@ -101,8 +102,11 @@ def review(doc: Any, prefix: str, entity: str, caller: Caller, decision: str, no
         if decision == "approve":
             _apply(doc, proposal["fields"])
             doc.revision = proposal["revision"]
+            doc.versions = [*approved_versions(doc), _version(proposal["revision"], proposal.get("id"), caller, now)]
         action, revision = f"review-revision:{decision}", proposal["revision"]
     else:
+        if decision == "approve" and doc.status != "approved":
+            doc.versions = [*approved_versions(doc), _version(int(doc.revision or 1), None, caller, now)]
         doc.status = "approved" if decision == "approve" else "rejected"
         if doc.status == "approved" and hasattr(doc, "first_approved_at") and doc.first_approved_at is None:
             doc.first_approved_at = now
@@ -126,7 +130,11 @@ def revise(doc: Any, prefix: str, entity: str, caller: Caller, fields: dict[str,
         raise Conflict(f"The {entity} was {doc.status.replace('_', ' ')}; file a new one")
     before, revision = doc.status, int(doc.revision or 1) + 1
     if doc.status == "approved":
-        doc.proposed = {"revision": revision, "fields": fields, "submitted_at": iso(now), "by": caller.sub}
+        # A proposal's own id: files added for it (attachments.py) join the record only if it is approved,
+        # even when a dropped proposal had the same revision number.
+        proposal_id = doc.proposed["id"] if doc.proposed and doc.proposed.get("id") else uuid.uuid4().hex
+        doc.proposed = {"revision": revision, "fields": fields, "submitted_at": iso(now), "by": caller.sub,
+                        "id": proposal_id}
     else:
         _apply(doc, fields)
         doc.status, doc.revision, doc.proposed = "pending", revision, None
@@ -176,6 +184,21 @@ def same_province(asked: str, own: str) -> None:
 def revision_state(doc: Any) -> dict[str, Any]:
     """What every reader may know of a record's versions (the proposed content stays in its history)."""
     return {"revision": int(doc.revision or 1), "revision_pending": bool(doc.proposed)}
+
+
+def _version(revision: int, proposal: str | None, caller: Caller, now: datetime) -> dict[str, Any]:
+    return {"revision": revision, "proposal": proposal, "approved_at": iso(now), "by": caller.sub}
+
+
+def approved_versions(doc: Any) -> list[dict[str, Any]]:
+    """The record's approved versions, oldest first: {revision, proposal (None: as first filed), approved_at, by}.
+    A record approved before versions were kept has its current one."""
+    if doc.versions:
+        return list(doc.versions)
+    if doc.status in ("approved", "taken_down"):
+        return [{"revision": int(doc.revision or 1), "proposal": None,
+                 "approved_at": iso(doc.reviewed_at) if doc.reviewed_at else None, "by": doc.reviewed_by}]
+    return []
 
 
 def takedown_state(doc: Any) -> dict[str, Any]:
