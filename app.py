@@ -226,7 +226,7 @@ def list_cycles():
 LIST_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": 200}, "cursor": http.param_schema("cursor")}
 # List filters and the parameter format each is checked against.
 FILING_FILTERS = {"province": "province", "kind": "word", "status": "word", "cycle": "cycle", "industry": "industry"}
-PUBLICATION_FILTERS = {"province": "province", "kind": "word", "status": "word", "cycle": "cycle"}
+PUBLICATION_FILTERS = {"province": "publisher", "kind": "word", "status": "word", "cycle": "cycle"}
 
 
 def _documented(filters: dict[str, str]) -> dict[str, dict]:
@@ -296,8 +296,9 @@ def withdraw_filing(filing_id):
 
 # ---- publications --------------------------------------------------------------------
 
-@route("/publications", "POST", "Publish news, a notice, a policy or navigation info", body=PublicationIn,
-       roles=filings.FILERS, status=201, tag="publications")
+@route("/publications", "POST", "Publish news, a notice, a policy or navigation info: a province's waits for "
+       "review; the national office's (national admins, province absent or 'national') is published at once",
+       body=PublicationIn, roles=publications.PUBLISHERS, status=201, tag="publications")
 def create_publication():
     caller = _caller()
     publication = publications.create(caller, _body(PublicationIn), _now())

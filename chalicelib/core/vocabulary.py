@@ -42,6 +42,10 @@ NO_REPORT_TYPE = "none"  # a report filed without a report_type counts under thi
 
 PublicationKind = Literal["news", "notice", "policy", "navigation_info"]
 PUBLICATION_KINDS = get_args(PublicationKind)
+# The publisher named in place of a province by the national office's own publications (national admins
+# publish them directly: they are the reviewers). They count for no province.
+NationalOffice = Literal["national"]
+NATIONAL_OFFICE = get_args(NationalOffice)[0]
 
 # ---- review -------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from typing import Any, Iterable, Mapping
 from chalicelib.core.clock import china, parse_instant
 from chalicelib.core.cycles import cycle_by_id, cycle_for
 from chalicelib.documents import filings, publications
-from chalicelib.core.vocabulary import FILING_KINDS, NEAR_CUTOFF, NO_REPORT_TYPE, PUBLICATION_KINDS, REPORT_TYPES, SIDES
+from chalicelib.core.vocabulary import NATIONAL_OFFICE, FILING_KINDS, NEAR_CUTOFF, NO_REPORT_TYPE, PUBLICATION_KINDS, REPORT_TYPES, SIDES
 
 DOUBLE_CLICK = timedelta(seconds=30)
 
@@ -220,7 +220,7 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
             if image.get("attributed_to"):  # also counts for the service base or institution it names
                 add(deltas, unit_cycle_key(image["attributed_to"], image["cycle"]), filing_values(image))
     elif entity == "publication":
-        if scored(image):
+        if scored(image) and image["province"] != NATIONAL_OFFICE:
             add(deltas, cycle_key(image["province"], image["cycle"]),
                 {"publications_approved": 1, f"publications_approved_{image['kind']}": 1})
     return deltas
@@ -311,7 +311,7 @@ def _publication_usage(deltas: Deltas, publication: str, province: str, at: date
                        values: dict[str, int]) -> None:
     add(deltas, publication_key(publication), values)
     cycle = cycle_for(at)
-    if cycle is None:
+    if cycle is None or province == NATIONAL_OFFICE:  # the national office's own: counted for no province
         return
     prefixed = {PUBLICATION_PREFIX + name: value for name, value in values.items()}
     add(deltas, cycle_key(province, cycle.id), prefixed)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.core import audit
 from chalicelib.usage import counters
 from tests.conftest import auth
 from tests.support import ADMIN_JS, EXPERT, FILER, FILER_ZJ, NATIONAL, USER, stored_items
@@ -21,6 +22,10 @@ def publish(client, who=FILER, **overrides):
     return response.json
 
 
+def stored_audit(publication_id):
+    return audit.trail("publication", publication_id)
+
+
 def ids(response):
     assert response.status == 200, response.json
     assert set(response.json) == {"items", "next_cursor"}
@@ -36,7 +41,7 @@ def test_a_province_publishes_each_kind_pending_review(client, store, kind):
     assert created["body"] == news()["body"] and created["title"] == news()["title"]
 
 
-@pytest.mark.parametrize("who", [NATIONAL, USER, EXPERT, FILER_ZJ])
+@pytest.mark.parametrize("who", [USER, EXPERT, FILER_ZJ])
 def test_only_the_provinces_own_staff_publish(client, store, who):
     before = stored_items(store)
     assert client.post("/publications", news(), headers=auth(**who)).status == 403
@@ -162,3 +167,42 @@ def test_publication_interactions_appear_in_openapi_for_any_signed_in_caller(cli
         assert set(paths[path]) >= {"put", "delete"}
     assert set(paths["/publications/{publication_id}/comments"]) >= {"get", "post"}
     assert "delete" in paths["/publications/{publication_id}/comments/{comment_id}"]
+
+
+# ---- the national office's own publications ---------------------------------------------
+
+def test_a_national_admin_publishes_for_the_national_office_at_once_and_it_is_on_the_notice_list(pipeline):
+    client, settle, store = pipeline
+    body = {"kind": "notice", "title": "关于开展2024年度专利导航工作评价的通知", "body": "此件公开发布。"}
+    made = client.post("/publications", body, headers=auth(**NATIONAL))
+    assert made.status == 201, made.json
+    assert (made.json["province"], made.json["status"]) == ("national", "approved")
+    named = client.post("/publications", {**body, "province": "national"}, headers=auth(**NATIONAL)).json
+    assert named["status"] == "approved"
+    assert ids(client.get("/publications?kind=notice")) == {made.json["id"], named["id"]}
+    assert ids(client.get("/publications?province=national")) == {made.json["id"], named["id"]}
+    assert client.get(f"/publications/{made.json['id']}").status == 200
+    trail = stored_audit(made.json["id"])
+    assert [(e["action"], e["actor"], e["data"]["published"]) for e in trail] == [("filed", NATIONAL["sub"], True)]
+    client.post("/events", {"events": [{"id": "5f0f5a3c-1d3e-4f7a-9b1e-2a9c8d7e6f50", "type": "view",
+                                        "publication": made.json["id"], "user_agent": "Mozilla/5.0 Chrome/120"}]},
+                headers=auth(**USER))
+    client.put(f"/publications/{made.json['id']}/like", headers=auth(**FILER))
+    settle()
+    stats = client.get(f"/publications/{made.json['id']}/stats").json
+    assert (stats["views"]["total"], stats["likes"]) == (1, 1)  # counted on the notice itself
+    assert client.get("/activity?cycle=2024").json["items"][0]["province"] != "national"
+    assert counters.province_cycle("national", "2024") == {}  # it counts for no province
+    assert counters.drift() == []
+
+
+def test_a_national_admin_cannot_publish_for_a_province_nor_a_province_for_the_national_office(client, store):
+    before = stored_items(store)
+    as_province = client.post("/publications", news(), headers=auth(**NATIONAL))
+    assert as_province.status == 422 and [e["field"] for e in as_province.json["errors"]] == ["province"]
+    for province in (None, "national"):
+        body = {k: v for k, v in news(province=province).items() if v is not None}
+        answer = client.post("/publications", body, headers=auth(**FILER))
+        assert answer.status == 422 and [e["field"] for e in answer.json["errors"]] == ["province"]
+    assert client.get("/publications?province=nation").status == 422
+    assert stored_items(store) == before

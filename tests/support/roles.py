@@ -12,7 +12,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/filings"): FILERS,
     ("POST", "/filings/{filing_id}/review"): NATIONAL,
     ("PUT", "/filings/{filing_id}/application"): FILERS,
-    ("POST", "/publications"): FILERS,
+    ("POST", "/publications"): FILERS | NATIONAL,
     ("POST", "/publications/{publication_id}/review"): NATIONAL,
     ("POST", "/events"): ANY,
     ("PUT", "/filings/{filing_id}/like"): ANY,
