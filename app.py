@@ -18,7 +18,7 @@ from chalicelib.core.observability import flush, flushed
 from chalicelib.core.paging import parse_limit
 from chalicelib.core.schemas import parse
 from chalicelib.core.vocabulary import SIDES
-from chalicelib.documents import attachments, feedback, filings, notifications, publications
+from chalicelib.documents import attachments, feedback, filings, funded_projects, notifications, publications
 from chalicelib.documents.attachments import UploadIn
 from chalicelib.documents.filings import ApplicationChangeIn, FilingIn
 from chalicelib.documents.lifecycle import ReviewIn, TakedownIn
@@ -359,6 +359,27 @@ _takedown_route("filing", filings)
 _takedown_route("publication", publications)
 
 
+# ---- a province's fiscally funded projects, checked against its filings -----------------
+
+@route("/provinces/{code}/funded-projects/{cycle}", "PUT", "Upload the province's list of fiscally funded projects "
+       "of a cycle (its province admin; JSON, or text/csv with the header number,title,funding_source,amount); "
+       "answers which have no filing", body=funded_projects.FundedProjectsIn, roles=("province_admin",),
+       tag="filings")
+def put_funded_projects(code, cycle):
+    request = app.current_request
+    if (request.headers.get("content-type") or "").split(";")[0].strip().lower() == "text/csv":
+        body = funded_projects.from_csv(request.raw_body)
+    else:
+        body = _body(funded_projects.FundedProjectsIn)
+    return funded_projects.put(_caller(), code, cycle, body, _now())
+
+
+@route("/provinces/{code}/funded-projects/{cycle}", "GET", "The province's fiscally funded projects of a cycle, "
+       "each with the filing that names it or null (its staff, national admins)", auth="required", tag="filings")
+def get_funded_projects(code, cycle):
+    return funded_projects.checked(_caller(), code, cycle)
+
+
 # ---- files of filings and publications ------------------------------------------------
 # Upload by presigned PUT, checked on completion; downloads answer 303 to a short-lived URL
 # and are counted by the platform (chalicelib/documents/attachments.py).
@@ -616,6 +637,29 @@ def put_annual_form(code, year):
        "A province's annual information form (its staff and national admins)", auth="required", tag="scoring")
 def get_annual_form(code, year):
     return annual_forms.get(_caller(), code, annual_forms.parse_year(year))
+
+
+@route("/provinces/{code}/annual-forms/{year}/reopen", "POST", "Reopen the annual-form window for one province "
+       "until a deadline, with a reason (national admin; audited)", body=annual_forms.ReopenIn,
+       roles=("national_admin",), tag="scoring")
+def reopen_annual_form(code, year):
+    return annual_forms.reopen(_caller(), code, annual_forms.parse_year(year), _body(annual_forms.ReopenIn), _now())
+
+
+@route("/annual-forms/{year}", "GET", "All 32 units' annual forms of a year: status, submitted at, completeness, "
+       "late, reopened (national admin)", roles=("national_admin",), tag="scoring")
+def get_annual_overview(year):
+    return annual_forms.overview(_caller(), annual_forms.parse_year(year))
+
+
+@route("/annual-forms/{year}/overview.xlsx", "GET", "The annual-form overview as an Excel workbook (national admin; "
+       "send Accept: " + XLSX_TYPE + ")",
+       roles=("national_admin",), tag="scoring")
+def get_annual_overview_xlsx(year):
+    form_year = annual_forms.parse_year(year)
+    return Response(body=exports.annual_overview_xlsx(annual_forms.overview(_caller(), form_year)), status_code=200,
+                    headers={"Content-Type": XLSX_TYPE,
+                             "Content-Disposition": f'attachment; filename="annual-forms-{form_year}.xlsx"'})
 
 
 @route("/cycles/{cycle}/adjustments", "POST", "Record a manual-check adjustment with its reason (national admin)",

@@ -100,6 +100,14 @@ class Filing(FactBase):
     application_status = UnicodeAttribute(null=True)
     application_reached = NumberAttribute(default=0)  # furthest progression state earned, by index
     attributed_to = UnicodeAttribute(null=True)  # "<population>#<unit code>" beyond its province (populations.py)
+    # Scope (filings.in_scope): China dates "YYYY-MM-DD", the funding (投入) in yuan, and the project's number
+    # in its province's list of fiscally funded projects (funded_projects.py).
+    completed_on = UnicodeAttribute(null=True)
+    project_start = UnicodeAttribute(null=True)
+    project_end = UnicodeAttribute(null=True)
+    funding_source = UnicodeAttribute(null=True)
+    funding_amount = NumberAttribute(null=True)
+    funded_project = UnicodeAttribute(null=True)
     revision = NumberAttribute(default=1)  # the version the province submitted last (documents.revise)
     proposed = JSONAttribute(null=True)  # a change to an approved record, waiting for review
     taken_down_at = UTCDateTimeAttribute(null=True)  # lifecycle.take_down: out of public view, with its reason

@@ -47,6 +47,10 @@ PUBLICATION_KINDS = get_args(PublicationKind)
 NationalOffice = Literal["national"]
 NATIONAL_OFFICE = get_args(NationalOffice)[0]
 
+# Where a result's funding came from (投入): the filing's scope fields and a province's funded-projects list.
+FundingSource = Literal["central_fiscal", "local_fiscal", "enterprise", "other"]
+FUNDING_SOURCES = get_args(FundingSource)
+
 # ---- review -------------------------------------------------------------------------------
 
 # taken_down: a national admin removed an approved record from public view (lifecycle.take_down).

@@ -54,6 +54,7 @@ PURPOSE_TYPES: dict[str, tuple[str, ...]] = {
     "report": (PDF, DOC, DOCX),
     "description": (PDF, DOC, DOCX),
     "proof_scan": (PDF, PNG, JPEG),
+    "funding_proof": (PDF, PNG, JPEG),  # the funding (投入) a filing or an annual form states
     "data": (CSV, XLS, XLSX, ZIP),
 }
 PURPOSES = tuple(PURPOSE_TYPES)

@@ -31,7 +31,10 @@ USAGE_NAMES = ("views_total", "views_unique", "downloads_total", "downloads_uniq
                "comments", "application_updates", "evaluations", "evaluation_score_sum",
                *(f"evaluations_{s}" for s in SIDES), *(f"evaluation_score_sum_{s}" for s in SIDES))
 # What approved filings and publications add to their province×cycle item (filing_values).
+# An approved filing out of its cycle's scope (filings.in_scope) adds only filings_approved_out_of_scope;
+# funding_approved sums the funding (投入, yuan) of those in scope.
 APPROVED_NAMES = ("filings_approved", "filings_approved_fiscal", "filings_approved_near_cutoff", "publications_approved",
+                  "filings_approved_out_of_scope", "funding_approved",
                   *(f"filings_approved_{k}" for k in FILING_KINDS),
                   *(f"reports_approved_{t}" for t in (*REPORT_TYPES, NO_REPORT_TYPE)),
                   *(f"publications_approved_{k}" for k in PUBLICATION_KINDS))
@@ -249,13 +252,17 @@ def _held(deltas: Deltas, image: Mapping[str, Any], at: datetime, name: str) -> 
 
 def filing_values(image: Mapping[str, Any]) -> dict[str, int]:
     """The province×cycle counters one approved filing adds."""
+    cycle = cycle_by_id(image["cycle"])
+    if filings.scope_reason(image.get("completed_on"), cycle) is not None:
+        return {"filings_approved_out_of_scope": 1}
     kind = image["kind"]
     values = {"filings_approved": 1, f"filings_approved_{kind}": 1}
+    if image.get("funding_amount"):
+        values["funding_approved"] = int(image["funding_amount"])
     if kind == "report":
         values[f"reports_approved_{image.get('report_type') or NO_REPORT_TYPE}"] = 1
     if image.get("fiscal_funded"):
         values["filings_approved_fiscal"] = 1
-    cycle = cycle_by_id(image["cycle"])
     if cycle is not None and cycle.ends_before - _time(image["filed_at"]) <= NEAR_CUTOFF:
         values["filings_approved_near_cutoff"] = 1
     return values

@@ -50,6 +50,7 @@ def valid_body(method: str, path: str, filing_id: str, province: str = HOME):
         ("POST", "/filings/{filing_id}/comments"): {"text": "很有参考价值"},
         ("PUT", "/filings/{filing_id}/evaluation"): {"score": 4, "feedback": "好"},
         ("PUT", "/provinces/{code}/annual-forms/{year}"): annual_form(),
+        ("PUT", "/provinces/{code}/funded-projects/{cycle}"): {"projects": [{"number": "JS-2024-01", "title": "导航项目"}]},
         ("POST", "/filings/{filing_id}/revisions"): report_body(province),
         ("POST", "/publications/{publication_id}/revisions"): {"kind": "news", "title": "新闻", "province": province,
                                                               "body": "修订正文"},

@@ -28,6 +28,8 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/publications/{publication_id}/comments"): ANY,
     ("DELETE", "/publications/{publication_id}/comments/{comment_id}"): None,
     ("POST", "/filings/{filing_id}/takedown"): NATIONAL,
+    ("PUT", "/provinces/{code}/funded-projects/{cycle}"): {"province_admin"},
+    ("POST", "/provinces/{code}/annual-forms/{year}/reopen"): NATIONAL,
     ("POST", "/publications/{publication_id}/takedown"): NATIONAL,
     ("POST", "/filings/{filing_id}/comments/{comment_id}/hide"): {"national_admin", "province_admin"},
     ("POST", "/publications/{publication_id}/comments/{comment_id}/hide"): {"national_admin", "province_admin"},
@@ -65,7 +67,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
 }
 # Routes whose records belong to a province: a same-role token of another province is 403.
 PROVINCE_BOUND = {("POST", "/filings"), ("PUT", "/filings/{filing_id}/application"), ("POST", "/publications"),
-                  ("PUT", "/provinces/{code}/annual-forms/{year}"),
+                  ("PUT", "/provinces/{code}/annual-forms/{year}"), ("PUT", "/provinces/{code}/funded-projects/{cycle}"),
                   *(route for route in ALLOWED if route[1].endswith(("/files", "/complete", "/revisions", "/withdraw")))}
 
 

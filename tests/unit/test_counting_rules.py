@@ -60,3 +60,20 @@ def test_a_publication_comment_counts_on_the_publication_and_as_publication_acti
     assert deltas[counting.publication_key("p1")] == {"comments": 1}
     assert deltas[counting.cycle_key("320000", "2024")] == {"publication_comments": 1}
     assert counting.filing_key("f1") not in deltas and counting.account_units_key("reader") not in deltas
+
+
+def test_scope_is_judged_on_the_completion_date_against_the_cycles_china_dates():
+    from chalicelib.core.cycles import cycle_by_id
+    from chalicelib.documents import filings
+    cycle = cycle_by_id("2021-2023")
+    assert filings.scope_reason("2021-01-01", cycle) is None and filings.scope_reason("2023-09-30", cycle) is None
+    assert "before" in filings.scope_reason("2020-12-31", cycle)
+    assert "after" in filings.scope_reason("2023-10-01", cycle)
+    assert filings.scope_reason(None, cycle) is None
+
+
+def test_an_approved_filing_out_of_scope_adds_only_its_out_of_scope_count():
+    image = {"entity": "filing", "status": "approved", "kind": "report", "province": "320000", "cycle": "2024",
+             "filed_at": AT, "completed_on": "2022-06-01", "funding_amount": 5, "fiscal_funded": True}
+    assert counting.state_contribution(image) == {counting.cycle_key("320000", "2024"):
+                                                  {"filings_approved_out_of_scope": 1}}
