@@ -17,8 +17,9 @@ from chalicelib.core.errors import Problem
 from chalicelib.core.observability import flush, flushed
 from chalicelib.core.paging import parse_limit
 from chalicelib.core.schemas import parse
-from chalicelib.core.vocabulary import SIDES
-from chalicelib.documents import attachments, feedback, filings, funded_projects, notifications, publications
+from chalicelib.core.vocabulary import DEMAND_STATUSES, SIDES
+from chalicelib.documents import (attachments, demands, feedback, filings, funded_projects, notifications,
+                                  publications)
 from chalicelib.documents.attachments import UploadIn
 from chalicelib.documents.filings import ApplicationChangeIn, FilingIn
 from chalicelib.documents.lifecycle import ReviewIn, TakedownIn
@@ -378,6 +379,44 @@ def put_funded_projects(code, cycle):
        "each with the filing that names it or null (its staff, national admins)", auth="required", tag="filings")
 def get_funded_projects(code, cycle):
     return funded_projects.checked(_caller(), code, cycle)
+
+
+# ---- demands and suggestions users send to a province or the national office ----------
+
+DEMAND_QUERY = {**LIST_QUERY, "to": {**http.param_schema("publisher"), "description": "the addressee (required)"},
+                "status": {"type": "string", "enum": list(DEMAND_STATUSES)}, "industry": http.param_schema("industry")}
+
+
+@route("/demands", "POST", "Send a demand or suggestion to a province or the national office (role user)",
+       body=demands.DemandIn, roles=demands.SENDERS, status=201, tag="demands")
+def post_demand():
+    return _json(demands.send(_caller(), _body(demands.DemandIn), _now()), 201)
+
+
+@route("/demands", "GET", "Demands and suggestions sent to a province or the national office, newest first "
+       "(the province's staff, national admins)", query=DEMAND_QUERY, auth="required", tag="demands")
+def list_demands():
+    page = demands.page(_caller(), _query("to", "publisher"), _query("status", "word"), _query("industry", "industry"), _limit(),
+                        _query("cursor", "cursor"), _services().settings.cursor_secret)
+    return page.to_dict(lambda record: demands.render(record, _caller()))
+
+
+@route("/demands/{demand_id}", "GET", "One demand or suggestion (its sender, the addressee, national admins)",
+       auth="required", tag="demands")
+def get_demand(demand_id):
+    return demands.get(_caller(), demand_id)
+
+
+@route("/demands/{demand_id}/answer", "POST", "Answer a demand (the addressed province's admins, national admins); "
+       "the sender is told", body=demands.AnswerIn, roles=demands.ADDRESSEES, tag="demands")
+def answer_demand(demand_id):
+    return demands.answer(_caller(), demand_id, _body(demands.AnswerIn), _now())
+
+
+@route("/demands/{demand_id}/close", "POST", "Close a demand (the addressed province's admins, national admins); "
+       "the sender is told", body=demands.CloseIn, roles=demands.ADDRESSEES, tag="demands")
+def close_demand(demand_id):
+    return demands.close(_caller(), demand_id, _body(demands.CloseIn), _now())
 
 
 # ---- files of filings and publications ------------------------------------------------

@@ -51,6 +51,12 @@ NATIONAL_OFFICE = get_args(NationalOffice)[0]
 FundingSource = Literal["central_fiscal", "local_fiscal", "enterprise", "other"]
 FUNDING_SOURCES = get_args(FundingSource)
 
+# Demands and suggestions users send to a province or to the national office (demands.py).
+DemandKind = Literal["demand", "suggestion"]
+DEMAND_KINDS = get_args(DemandKind)
+DemandStatus = Literal["open", "answered", "closed"]
+DEMAND_STATUSES = get_args(DemandStatus)
+
 # ---- review -------------------------------------------------------------------------------
 
 # taken_down: a national admin removed an approved record from public view (lifecycle.take_down).

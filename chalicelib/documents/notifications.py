@@ -29,7 +29,7 @@ from chalicelib.core.store import cancelled_by_condition
 
 KIND = "notification"
 TOPICS = ("review_decision", "taken_down", "annual_form_window_opens", "annual_form_window_closing",
-          "filing_cutoff")
+          "filing_cutoff", "demand_answered", "demand_closed")
 REMIND_BEFORE_CLOSE = timedelta(days=2)
 # The filing cutoff (a cycle's last day, 30 September) is announced this many days before it.
 REMIND_BEFORE_CUTOFF = (timedelta(days=14), timedelta(days=2))

@@ -50,6 +50,7 @@ def valid_body(method: str, path: str, filing_id: str, province: str = HOME):
         ("POST", "/filings/{filing_id}/comments"): {"text": "很有参考价值"},
         ("PUT", "/filings/{filing_id}/evaluation"): {"score": 4, "feedback": "好"},
         ("PUT", "/provinces/{code}/annual-forms/{year}"): annual_form(),
+        ("POST", "/demands"): {"to": HOME, "kind": "demand", "industry": "5", "title": "需求", "text": "需要专利导航服务"},
         ("PUT", "/provinces/{code}/funded-projects/{cycle}"): {"projects": [{"number": "JS-2024-01", "title": "导航项目"}]},
         ("POST", "/filings/{filing_id}/revisions"): report_body(province),
         ("POST", "/publications/{publication_id}/revisions"): {"kind": "news", "title": "新闻", "province": province,
@@ -69,7 +70,7 @@ def targets(client):
     return {"filing_id": filing["id"], "publication_id": publication["id"], "comment_id": "c-1",
             "code": HOME, "invitation": "A" * 32, "year": "2024", "cycle": "2024", "run_id": "r-1", "sub": "expert-x",
             "org_id": "org-x", "population": "service_bases",
-            "file_id": "file-1"}
+            "file_id": "file-1", "demand_id": "d-1"}
 
 
 def concrete(path: str, targets: dict) -> str:
