@@ -685,6 +685,45 @@ def reopen_annual_form(code, year):
     return annual_forms.reopen(_caller(), code, annual_forms.parse_year(year), _body(annual_forms.ReopenIn), _now())
 
 
+def _form_proofs(code: str, year: str) -> str:
+    return attachments.form_owner_id(code, annual_forms.parse_year(year))
+
+
+FORM_FILES = "/provinces/{code}/annual-forms/{year}/files"
+
+
+@route(FORM_FILES, "POST", "Declare a proof of the annual form's scored figures (funding_proof or proof_scan) and "
+       "get its presigned upload (the province's staff)", body=UploadIn, roles=filings.FILERS, status=201,
+       tag="scoring")
+def start_form_proof_upload(code, year):
+    caller, owner_id = _caller(), _form_proofs(code, year)
+    attachments.writable(caller, attachments.FORM_OWNER, owner_id)
+    return _json(attachments.start_upload(caller, attachments.FORM_OWNER, owner_id, _body(UploadIn),
+                                          _services().settings, _now()), 201)
+
+
+@route(FORM_FILES + "/{file_id}/complete", "POST", "Check an uploaded proof of the annual form and attach it",
+       roles=filings.FILERS, tag="scoring")
+def complete_form_proof_upload(code, year, file_id):
+    return attachments.complete_upload(_caller(), attachments.FORM_OWNER, _form_proofs(code, year), file_id,
+                                       _services().settings, _now())
+
+
+@route(FORM_FILES, "GET", "The proofs attached to a province's annual form (its staff, national admins)",
+       auth="required", tag="scoring")
+def list_form_proofs(code, year):
+    return attachments.files_of(_caller(), attachments.FORM_OWNER, _form_proofs(code, year))
+
+
+@route(FORM_FILES + "/{file_id}", "GET", "Download a proof of the annual form: 303 to a short-lived URL (its staff, "
+       "national admins; not counted as usage)", auth="required", status=303, tag="scoring")
+def download_form_proof(code, year, file_id):
+    url = attachments.download(_caller(), attachments.FORM_OWNER, _form_proofs(code, year), file_id,
+                               app.current_request.headers.get("user-agent"), _services().robots,
+                               _services().settings, _now())
+    return Response(body="", status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
+
+
 @route("/annual-forms/{year}", "GET", "All 32 units' annual forms of a year: status, submitted at, completeness, "
        "late, reopened (national admin)", roles=("national_admin",), tag="scoring")
 def get_annual_overview(year):

@@ -17,6 +17,7 @@ import base64
 import hashlib
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal, Optional
@@ -33,6 +34,7 @@ from chalicelib.core.config import Settings
 from chalicelib.documents.lifecycle import FILERS
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Attachment, Filing, Publication
+from chalicelib.core.reference import PROVINCES
 from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
 from chalicelib.core.store import TransactWriteError, transaction
@@ -112,7 +114,34 @@ def s3(settings: Settings) -> Any:
     return _s3(settings.s3_endpoint, settings.region)
 
 
+# The proofs of a province's annual form (年度信息表) for the figures that are scored: owned by
+# "<province>-<year>", read by the province's staff and national admins only, never counted.
+FORM_OWNER = "annual_form"
+FORM_PURPOSES = ("funding_proof", "proof_scan")
+
+
+@dataclass(frozen=True)
+class FormProofs:
+    """The owner of an annual form's proof files: writable by its province's staff at any time."""
+
+    id: str
+    province: str
+    year: str
+    status: str = "pending"  # never approved: downloads are not usage and are not counted
+    proposed: None = None
+    versions: None = None
+
+
+def form_owner_id(province: str, year: int) -> str:
+    return f"{province}-{year}"
+
+
 def _owner(owner: str, owner_id: str) -> Filing | Publication:
+    if owner == FORM_OWNER:
+        province, _, year = owner_id.partition("-")
+        if province not in PROVINCES or not year.isdigit():
+            raise NotFound(f"No annual form {owner_id}")
+        return FormProofs(owner_id, province, year)
     model, owner_key = OWNERS[owner]
     try:
         return model.get(owner_key(owner_id), "A")
@@ -162,6 +191,11 @@ def _accepted(doc: Filing | Publication) -> list[str | None]:
 
 
 def _visible(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publication:
+    if owner == FORM_OWNER:
+        proofs = _owner(owner, owner_id)
+        if caller is None or not caller.sees_all_of(proofs.province):
+            raise NotFound(f"No annual form {owner_id}")
+        return proofs
     module = filings if owner == "filing" else publications
     return module.get(caller, owner_id)
 
@@ -186,6 +220,9 @@ def start_upload(caller: Caller | None, owner: str, owner_id: str, body: UploadI
                  now: datetime) -> dict[str, Any]:
     """Declare a file and get its presigned PUT (the record's own province, before approval)."""
     doc = writable(caller, owner, owner_id)
+    if owner == FORM_OWNER and body.purpose not in FORM_PURPOSES:
+        raise Invalid("An annual form takes proofs only",
+                      errors=[{"field": "purpose", "message": f"one of {', '.join(FORM_PURPOSES)}"}])
     proposal, revision = _proposal(doc)
     if body.replaces is not None:
         _check_replaces(owner, doc, body.replaces, proposal)
@@ -200,7 +237,7 @@ def start_upload(caller: Caller | None, owner: str, owner_id: str, body: UploadI
     url = s3(settings).generate_presigned_url("put_object", ExpiresIn=int(UPLOAD_TTL.total_seconds()), Params={
         "Bucket": settings.files_bucket, "Key": declared.object_key, "ContentType": body.content_type,
         "ContentLength": body.size, "ChecksumSHA256": checksum})
-    base = f"/{owner}s/{doc.id}/files/{file_id}"
+    base = f"{_files_path(owner, doc.id)}/{file_id}"
     return {"file": render(declared), "upload": {
         "method": "PUT", "url": url, "expires_at": iso(now + UPLOAD_TTL),
         "headers": {"Content-Type": body.content_type, "x-amz-checksum-sha256": checksum}},
@@ -342,8 +379,15 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+def _files_path(owner: str, owner_id: str) -> str:
+    if owner == FORM_OWNER:
+        province, _, year = owner_id.partition("-")
+        return f"/provinces/{province}/annual-forms/{year}/files"
+    return f"/{owner}s/{owner_id}/files"
+
+
 def render(attachment: Attachment) -> dict[str, Any]:
-    base = f"/{attachment.owner}s/{attachment.owner_id}/files/{attachment.id}"
+    base = f"{_files_path(attachment.owner, attachment.owner_id)}/{attachment.id}"
     return {"id": attachment.id, "purpose": attachment.purpose, "name": attachment.name,
             "content_type": attachment.content_type, "size": int(attachment.size), "sha256": attachment.sha256,
             "state": attachment.state, "created_at": iso(attachment.created_at),

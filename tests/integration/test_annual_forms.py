@@ -2,11 +2,14 @@
 file and read them, validation, the audit trail, and their use by scoring."""
 from __future__ import annotations
 
+import hashlib
+
 import pytest
+import requests
 
 from chalicelib.core import audit
 from tests.conftest import auth
-from tests.support.documents import JS_ADMIN, PATH, form
+from tests.support.documents import JS_ADMIN, PATH, PDF, form
 
 
 @pytest.mark.parametrize("instant", ["2024-10-15T00:00:00+08:00", "2024-10-31T23:59:59+08:00",
@@ -187,3 +190,26 @@ def test_every_province_is_reminded_of_the_30_september_filing_cutoff_14_and_2_d
     told = client.get("/me/notifications", headers=ZJ_ADMIN).json["items"]
     assert [(n["topic"], n["cycle"], n["days_left"], n["cutoff"]) for n in told] == [
         ("filing_cutoff", "2024", days_left, "2024-10-01T00:00:00+08:00")]
+
+
+def test_a_province_attaches_proofs_of_its_scored_figures_read_by_its_staff_and_national_admins(store, client):
+    filer = dict(sub="filer-js", role="filer", province="320000")
+    started = client.post(f"{PATH}/files", {"name": "资金拨付.pdf", "purpose": "funding_proof",
+                                            "content_type": "application/pdf", "size": len(PDF),
+                                            "sha256": hashlib.sha256(PDF).hexdigest()}, headers=auth(**filer))
+    assert started.status == 201, started.json
+    put = started.json["upload"]
+    assert requests.put(put["url"], data=PDF, headers=put["headers"], timeout=10).status_code == 200
+    done = client.post(started.json["links"]["complete"], headers=auth(**filer))
+    assert done.status == 200 and done.json["links"]["download"].startswith(f"{PATH}/files/")
+    assert [f["id"] for f in client.get(f"{PATH}/files", headers=NATIONAL).json["items"]] == [done.json["id"]]
+    assert client.get(done.json["links"]["download"], headers=NATIONAL).status == 303
+    for who in (ZJ_ADMIN, auth(sub="u", role="user")):
+        assert client.get(f"{PATH}/files", headers=who).status == 404
+        assert client.get(done.json["links"]["download"], headers=who).status == 404
+    other = client.post(f"{PATH}/files", {"name": "a.pdf", "purpose": "funding_proof", "content_type": "application/pdf",
+                                          "size": 10, "sha256": "0" * 64}, headers=ZJ_ADMIN)
+    assert other.status == 403
+    report = client.post(f"{PATH}/files", {"name": "a.pdf", "purpose": "report", "content_type": "application/pdf",
+                                           "size": 10, "sha256": "0" * 64}, headers=JS_ADMIN)
+    assert report.status == 422 and report.json["errors"][0]["field"] == "purpose"

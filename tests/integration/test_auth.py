@@ -50,6 +50,9 @@ def valid_body(method: str, path: str, filing_id: str, province: str = HOME):
         ("POST", "/filings/{filing_id}/comments"): {"text": "很有参考价值"},
         ("PUT", "/filings/{filing_id}/evaluation"): {"score": 4, "feedback": "好"},
         ("PUT", "/provinces/{code}/annual-forms/{year}"): annual_form(),
+        ("POST", "/provinces/{code}/annual-forms/{year}/files"): {
+            "name": "资金证明.pdf", "purpose": "funding_proof", "content_type": "application/pdf", "size": 10,
+            "sha256": "0" * 64},
         ("POST", "/demands"): {"to": HOME, "kind": "demand", "industry": "5", "title": "需求", "text": "需要专利导航服务"},
         ("PUT", "/provinces/{code}/funded-projects/{cycle}"): {"projects": [{"number": "JS-2024-01", "title": "导航项目"}]},
         ("POST", "/filings/{filing_id}/revisions"): report_body(province),

@@ -30,6 +30,8 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/filings/{filing_id}/takedown"): NATIONAL,
     ("PUT", "/provinces/{code}/funded-projects/{cycle}"): {"province_admin"},
     ("POST", "/provinces/{code}/annual-forms/{year}/reopen"): NATIONAL,
+    ("POST", "/provinces/{code}/annual-forms/{year}/files"): FILERS,
+    ("POST", "/provinces/{code}/annual-forms/{year}/files/{file_id}/complete"): FILERS,
     ("POST", "/demands"): {"user"},
     ("POST", "/demands/{demand_id}/answer"): {"national_admin", "province_admin"},
     ("POST", "/demands/{demand_id}/close"): {"national_admin", "province_admin"},
