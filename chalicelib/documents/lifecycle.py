@@ -5,13 +5,12 @@ import uuid
 from datetime import datetime
 from typing import Any, Collection, Mapping, Optional
 
+from pydantic import Field
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.core import audit
 from chalicelib.documents import notifications
 from chalicelib.core.auth import Caller, require, require_province
-from pydantic import Field
-
 from chalicelib.core.schemas import Body, Text
 from chalicelib.core.vocabulary import PROVINCE_ROLES, ReviewDecision
 from chalicelib.core.clock import iso, sortable
@@ -100,9 +99,10 @@ def review(doc: Any, prefix: str, entity: str, caller: Caller, decision: str, no
     if doc.status == "approved" and doc.proposed:
         proposal, doc.proposed = doc.proposed, None
         if decision == "approve":
+            before_versions = approved_versions(doc)  # read before the revision number moves
             _apply(doc, proposal["fields"])
             doc.revision = proposal["revision"]
-            doc.versions = [*approved_versions(doc), _version(proposal["revision"], proposal.get("id"), caller, now)]
+            doc.versions = [*before_versions, _version(proposal["revision"], proposal.get("id"), caller, now)]
         action, revision = f"review-revision:{decision}", proposal["revision"]
     else:
         if decision == "approve" and doc.status != "approved":
