@@ -17,12 +17,13 @@ from chalicelib.core.errors import Problem
 from chalicelib.core.observability import flush, flushed
 from chalicelib.core.paging import DEFAULT_LIMIT, MAX_LIMIT, computed_page, parse_limit, scope_of
 from chalicelib.core.schemas import parse
-from chalicelib.core.vocabulary import SIDES
-from chalicelib.documents import attachments, feedback, filings, imports, notifications, publications
+from chalicelib.core.vocabulary import DEMAND_STATUSES, SIDES
+from chalicelib.documents import (attachments, demands, feedback, filings, funded_projects, imports, notifications,
+                                  publications)
 from chalicelib.documents.attachments import UploadIn
 from chalicelib.documents.filings import ApplicationChangeIn, FilingIn
 from chalicelib.documents.imports import ImportIn
-from chalicelib.documents.lifecycle import ReviewIn
+from chalicelib.documents.lifecycle import ReviewIn, TakedownIn
 from chalicelib.documents.publications import PublicationIn
 from chalicelib.scoring import (adjustments, announcements, annual_forms, bonus, explanations, exports, populations,
                                 runs, scheme)
@@ -247,7 +248,7 @@ def list_cycles():
 
 # List filters and the parameter format each is checked against.
 FILING_FILTERS = {"province": "province", "kind": "word", "status": "word", "cycle": "cycle", "industry": "industry"}
-PUBLICATION_FILTERS = {"province": "province", "kind": "word", "status": "word", "cycle": "cycle"}
+PUBLICATION_FILTERS = {"province": "publisher", "kind": "word", "status": "word", "cycle": "cycle"}
 
 
 def _documented(filters: dict[str, str]) -> dict[str, dict]:
@@ -299,8 +300,8 @@ def list_filings():
 @route("/filings/{filing_id}", "GET", "One filing with the first page of its files (files_next_cursor continues at "
        "/filings/{filing_id}/files)", tag="filings")
 def get_filing(filing_id):
-    return attachments.with_files("filing", filings.render(filings.get(_caller(), filing_id)),
-                                  _services().settings.cursor_secret)
+    filing = filings.get(_caller(), filing_id)
+    return attachments.with_files("filing", filing, filings.render(filing), _services().settings.cursor_secret)
 
 
 @route("/filings/{filing_id}/review", "POST", "Approve or reject a filing (national admin)", body=ReviewIn,
@@ -347,8 +348,9 @@ def withdraw_filing(filing_id):
 
 # ---- publications --------------------------------------------------------------------
 
-@route("/publications", "POST", "Publish news, a notice, a policy or navigation info", body=PublicationIn,
-       roles=filings.FILERS, status=201, tag="publications")
+@route("/publications", "POST", "Publish news, a notice, a policy or navigation info: a province's waits for "
+       "review; the national office's (national admins, province absent or 'national') is published at once",
+       body=PublicationIn, roles=publications.PUBLISHERS, status=201, tag="publications")
 def create_publication():
     caller = _caller()
     publication = publications.create(caller, _body(PublicationIn), _now())
@@ -364,7 +366,8 @@ def list_publications():
 @route("/publications/{publication_id}", "GET", "One publication with the first page of its files "
        "(files_next_cursor continues at /publications/{publication_id}/files)", tag="publications")
 def get_publication(publication_id):
-    return attachments.with_files("publication", publications.render(publications.get(_caller(), publication_id)),
+    publication = publications.get(_caller(), publication_id)
+    return attachments.with_files("publication", publication, publications.render(publication),
                                   _services().settings.cursor_secret)
 
 
@@ -392,6 +395,82 @@ def withdraw_publication(publication_id):
        query=LIST_QUERY, auth="required", tag="push")
 def get_notifications():
     return notifications.page(_caller(), _limit(), _query("cursor", "cursor"), _services().settings.cursor_secret)
+
+
+def _takedown_route(owner: str, module: Any) -> None:
+    param = f"{owner}_id"
+
+    @route(f"/{owner}s/{{{param}}}/takedown", "POST", f"Take an approved {owner} out of public view with a reason "
+           "(national admin; audited, told to the filer; its counts stay unless exclude_from_scoring)",
+           body=TakedownIn, roles=("national_admin",), tag=f"{owner}s")
+    def take_down(**params):
+        return module.render(module.take_down(_caller(), params[param], _body(TakedownIn), _now()))
+
+    take_down.__name__ = f"take_down_{owner}"
+
+
+_takedown_route("filing", filings)
+_takedown_route("publication", publications)
+
+
+# ---- a province's fiscally funded projects, checked against its filings -----------------
+
+@route("/provinces/{code}/funded-projects/{cycle}", "PUT", "Upload the province's list of fiscally funded projects "
+       "of a cycle (its province admin; JSON, or text/csv with the header number,title,funding_source,amount); "
+       "answers which have no filing", body=funded_projects.FundedProjectsIn, roles=("province_admin",),
+       tag="filings")
+def put_funded_projects(code, cycle):
+    request = app.current_request
+    if (request.headers.get("content-type") or "").split(";")[0].strip().lower() == "text/csv":
+        body = funded_projects.from_csv(request.raw_body)
+    else:
+        body = _body(funded_projects.FundedProjectsIn)
+    return funded_projects.put(_caller(), code, cycle, body, _now(), _services().settings.cursor_secret)
+
+
+@route("/provinces/{code}/funded-projects/{cycle}", "GET", "The province's fiscally funded projects of a cycle, "
+       "each with the filing that names it or null (its staff, national admins)", query=LIST_QUERY,
+       auth="required", tag="filings")
+def get_funded_projects(code, cycle):
+    return funded_projects.checked(_caller(), code, cycle, *_paging())
+
+
+# ---- demands and suggestions users send to a province or the national office ----------
+
+DEMAND_QUERY = {**LIST_QUERY, "to": {**http.param_schema("publisher"), "description": "the addressee (required)"},
+                "status": {"type": "string", "enum": list(DEMAND_STATUSES)}, "industry": http.param_schema("industry")}
+
+
+@route("/demands", "POST", "Send a demand or suggestion to a province or the national office (role user)",
+       body=demands.DemandIn, roles=demands.SENDERS, status=201, tag="demands")
+def post_demand():
+    return _json(demands.send(_caller(), _body(demands.DemandIn), _now()), 201)
+
+
+@route("/demands", "GET", "Demands and suggestions sent to a province or the national office, newest first "
+       "(the province's staff, national admins)", query=DEMAND_QUERY, auth="required", tag="demands")
+def list_demands():
+    page = demands.page(_caller(), _query("to", "publisher"), _query("status", "word"), _query("industry", "industry"), _limit(),
+                        _query("cursor", "cursor"), _services().settings.cursor_secret)
+    return page.to_dict(lambda record: demands.render(record, _caller()))
+
+
+@route("/demands/{demand_id}", "GET", "One demand or suggestion (its sender, the addressee, national admins)",
+       auth="required", tag="demands")
+def get_demand(demand_id):
+    return demands.get(_caller(), demand_id)
+
+
+@route("/demands/{demand_id}/answer", "POST", "Answer a demand (the addressed province's admins, national admins); "
+       "the sender is told", body=demands.AnswerIn, roles=demands.ADDRESSEES, tag="demands")
+def answer_demand(demand_id):
+    return demands.answer(_caller(), demand_id, _body(demands.AnswerIn), _now())
+
+
+@route("/demands/{demand_id}/close", "POST", "Close a demand (the addressed province's admins, national admins); "
+       "the sender is told", body=demands.CloseIn, roles=demands.ADDRESSEES, tag="demands")
+def close_demand(demand_id):
+    return demands.close(_caller(), demand_id, _body(demands.CloseIn), _now())
 
 
 # ---- files of filings and publications ------------------------------------------------
@@ -429,7 +508,13 @@ def _file_routes(owner: str) -> None:
                                    _services().settings, _now())
         return Response(body="", status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
 
-    for view in (start_upload, complete_upload, list_files, download_file):
+    @route(f"/{owner}s/{{{param}}}/versions", "GET", f"The approved versions of a {owner} with their files, oldest "
+           "first (its province and national admins also see a revision waiting for review)", query=LIST_QUERY,
+           tag=tag)
+    def list_versions(**path):
+        return attachments.versions(_caller(), owner, path[param], *_paging())
+
+    for view in (start_upload, complete_upload, list_files, download_file, list_versions):
         view.__name__ = f"{view.__name__}_{owner}"
 
 
@@ -448,43 +533,68 @@ def post_events():
     return _json(receipt.to_dict(), 202)
 
 
-def _reaction_routes(kind: str) -> None:
-    path = f"/filings/{{filing_id}}/{kind}"
+def _reaction_routes(owner: str, kind: str) -> None:
+    param = f"{owner}_id"
+    path = f"/{owner}s/{{{param}}}/{kind}"
 
-    @route(path, "PUT", f"Hold a {kind} on an approved filing (idempotent)", auth="required", tag="interactions")
-    def hold(filing_id):
-        return interactions.set_reaction(_caller(), filing_id, kind, True, _now())
+    @route(path, "PUT", f"Hold a {kind} on an approved {owner} (idempotent)", auth="required", tag="interactions")
+    def hold(**params):
+        return interactions.set_reaction(_caller(), params[param], kind, True, _now(), owner)
 
     @route(path, "DELETE", f"Let go of a {kind} (idempotent)", auth="required", tag="interactions")
-    def release(filing_id):
-        return interactions.set_reaction(_caller(), filing_id, kind, False, _now())
+    def release(**params):
+        return interactions.set_reaction(_caller(), params[param], kind, False, _now(), owner)
 
-    hold.__name__, release.__name__ = f"hold_{kind}", f"release_{kind}"
-
-
-_reaction_routes("like")
-_reaction_routes("favorite")
+    suffix = "" if owner == "filing" else f"_{owner}"
+    hold.__name__, release.__name__ = f"hold_{kind}{suffix}", f"release_{kind}{suffix}"
 
 
-@route("/filings/{filing_id}/comments", "POST", "Comment on an approved filing", body=CommentIn,
-       auth="required", status=201, tag="interactions")
-def post_comment(filing_id):
-    caller = _caller()
-    comment = interactions.add_comment(caller, filing_id, _body(CommentIn), _now())
-    return _json(interactions.render_comment(comment), 201)
+def _comment_routes(owner: str) -> None:
+    param = f"{owner}_id"
+    base = f"/{owner}s/{{{param}}}/comments"
+
+    @route(base, "POST", f"Comment on an approved {owner}", body=CommentIn, auth="required", status=201,
+           tag="interactions")
+    def post_comment(**params):
+        caller = _caller()
+        comment = interactions.add_comment(caller, params[param], _body(CommentIn), _now(), owner)
+        return _json(interactions.render_comment(comment, caller, _services().settings.cursor_secret), 201)
+
+    @route(base, "GET", f"Comments of a {owner}, oldest first: authors by pseudonym (user ids for national "
+           "admins); hidden ones for its moderators only", query=LIST_QUERY, tag="interactions")
+    def get_comments(**params):
+        return interactions.comments_page(_caller(), params[param], *_paging(), owner)
+
+    @route(f"{base}/{{comment_id}}", "DELETE", "Delete a comment (its author or a national admin)",
+           auth="required", status=204, tag="interactions")
+    def delete_comment(comment_id, **params):
+        interactions.delete_comment(_caller(), params[param], comment_id, _now(), owner)
+        return Response(body="", status_code=204)
+
+    @route(f"{base}/{{comment_id}}/hide", "POST", f"Hide a comment with a reason (national admins; the {owner}'s "
+           "province admin): audited, no longer shown or counted", body=interactions.HideIn,
+           roles=interactions.MODERATORS, tag="interactions")
+    def hide_comment(comment_id, **params):
+        caller = _caller()
+        comment = interactions.hide_comment(caller, params[param], comment_id, _body(interactions.HideIn), _now(),
+                                            owner)
+        return interactions.render_comment(comment, caller, _services().settings.cursor_secret)
+
+    @route(f"{base}/{{comment_id}}/reports", "POST", "Report a comment to its moderators (once per user)",
+           body=interactions.ReportIn, auth="required", tag="interactions")
+    def report_comment(comment_id, **params):
+        return interactions.report_comment(_caller(), params[param], comment_id, _body(interactions.ReportIn),
+                                           _now(), owner)
+
+    if owner != "filing":
+        for view in (post_comment, get_comments, delete_comment, hide_comment, report_comment):
+            view.__name__ = f"{view.__name__}_{owner}"
 
 
-@route("/filings/{filing_id}/comments", "GET", "Comments of a filing, oldest first", query=LIST_QUERY,
-       tag="interactions")
-def get_comments(filing_id):
-    return interactions.comments_page(_caller(), filing_id, *_paging())
-
-
-@route("/filings/{filing_id}/comments/{comment_id}", "DELETE", "Delete a comment (its author or a national admin)",
-       auth="required", status=204, tag="interactions")
-def delete_comment(filing_id, comment_id):
-    interactions.delete_comment(_caller(), filing_id, comment_id, _now())
-    return Response(body="", status_code=204)
+for _owner in ("filing", "publication"):
+    _reaction_routes(_owner, "like")
+    _reaction_routes(_owner, "favorite")
+    _comment_routes(_owner)
 
 
 @route("/filings/{filing_id}/evaluation", "PUT", "Evaluate an approved filing (role user; replaces your last)",
@@ -674,6 +784,68 @@ def put_annual_form(code, year):
        "A province's annual information form (its staff and national admins)", auth="required", tag="scoring")
 def get_annual_form(code, year):
     return annual_forms.get(_caller(), code, annual_forms.parse_year(year))
+
+
+@route("/provinces/{code}/annual-forms/{year}/reopen", "POST", "Reopen the annual-form window for one province "
+       "until a deadline, with a reason (national admin; audited)", body=annual_forms.ReopenIn,
+       roles=("national_admin",), tag="scoring")
+def reopen_annual_form(code, year):
+    return annual_forms.reopen(_caller(), code, annual_forms.parse_year(year), _body(annual_forms.ReopenIn), _now())
+
+
+def _form_proofs(code: str, year: str) -> str:
+    return attachments.form_owner_id(code, annual_forms.parse_year(year))
+
+
+FORM_FILES = "/provinces/{code}/annual-forms/{year}/files"
+
+
+@route(FORM_FILES, "POST", "Declare a proof of the annual form's scored figures (funding_proof or proof_scan) and "
+       "get its presigned upload (the province's staff)", body=UploadIn, roles=filings.FILERS, status=201,
+       tag="scoring")
+def start_form_proof_upload(code, year):
+    caller, owner_id = _caller(), _form_proofs(code, year)
+    attachments.writable(caller, attachments.FORM_OWNER, owner_id)
+    return _json(attachments.start_upload(caller, attachments.FORM_OWNER, owner_id, _body(UploadIn),
+                                          _services().settings, _now()), 201)
+
+
+@route(FORM_FILES + "/{file_id}/complete", "POST", "Check an uploaded proof of the annual form and attach it",
+       roles=filings.FILERS, tag="scoring")
+def complete_form_proof_upload(code, year, file_id):
+    return attachments.complete_upload(_caller(), attachments.FORM_OWNER, _form_proofs(code, year), file_id,
+                                       _services().settings, _now())
+
+
+@route(FORM_FILES, "GET", "The proofs attached to a province's annual form (its staff, national admins)",
+       query=LIST_QUERY, auth="required", tag="scoring")
+def list_form_proofs(code, year):
+    return attachments.files_of(_caller(), attachments.FORM_OWNER, _form_proofs(code, year), *_paging())
+
+
+@route(FORM_FILES + "/{file_id}", "GET", "Download a proof of the annual form: 303 to a short-lived URL (its staff, "
+       "national admins; not counted as usage)", auth="required", status=303, tag="scoring")
+def download_form_proof(code, year, file_id):
+    url = attachments.download(_caller(), attachments.FORM_OWNER, _form_proofs(code, year), file_id,
+                               app.current_request.headers.get("user-agent"), _services().robots,
+                               _services().settings, _now())
+    return Response(body="", status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
+
+
+@route("/annual-forms/{year}", "GET", "All 32 units' annual forms of a year: status, submitted at, completeness, "
+       "late, reopened (national admin)", query=LIST_QUERY, roles=("national_admin",), tag="scoring")
+def get_annual_overview(year):
+    return annual_forms.overview_page(_caller(), annual_forms.parse_year(year), *_paging())
+
+
+@route("/annual-forms/{year}/overview.xlsx", "GET", "The annual-form overview as an Excel workbook (national admin; "
+       "send Accept: " + XLSX_TYPE + ")",
+       roles=("national_admin",), tag="scoring")
+def get_annual_overview_xlsx(year):
+    form_year = annual_forms.parse_year(year)
+    return Response(body=exports.annual_overview_xlsx(annual_forms.overview(_caller(), form_year)), status_code=200,
+                    headers={"Content-Type": XLSX_TYPE,
+                             "Content-Disposition": f'attachment; filename="annual-forms-{form_year}.xlsx"'})
 
 
 @route("/cycles/{cycle}/adjustments", "POST", "Record a manual-check adjustment with its reason (national admin)",

@@ -34,6 +34,7 @@ PARAM_FORMATS: dict[str, tuple[str, str]] = {
     "sub": (r"[\x21-\x7e]{1,256}", "must be 1 to 256 printable ASCII characters"),
     "cycle": (r"2021-2023|[0-9]{4}", "must be a cycle id from /cycles"),
     "province": (r"[0-9]{6}", "must be a 6-digit province code from /provinces"),
+    "publisher": (r"[0-9]{6}|national", "must be a 6-digit province code from /provinces or 'national'"),
     "year": (r"[0-9]{4}", "must be a four-digit year"),
     "word": (r"[a-z_]{1,40}", "must be a lowercase word from the documented values"),
     "industry": (r"[0-9]{1,3}", "must be an industry code from /industries"),
@@ -73,6 +74,7 @@ def param_schema(kind: str, **extra: Any) -> dict[str, Any]:
 
 # Every path parameter of every route, by name; the route wrapper checks them all before the view.
 PATH_PARAMS: dict[str, str] = {"filing_id": "id", "publication_id": "id", "comment_id": "id", "run_id": "id",
+                               "demand_id": "id",
                                "file_id": "id", "cycle": "cycle", "code": "province", "province": "province", "year": "year",
                                "sub": "sub", "org_id": "id", "population": "word", "invitation": "invitation"}
 

@@ -100,8 +100,20 @@ class Filing(FactBase):
     application_status = UnicodeAttribute(null=True)
     application_reached = NumberAttribute(default=0)  # furthest progression state earned, by index
     attributed_to = UnicodeAttribute(null=True)  # "<population>#<unit code>" beyond its province (populations.py)
+    # Scope (filings.in_scope): China dates "YYYY-MM-DD", the funding (投入) in yuan, and the project's number
+    # in its province's list of fiscally funded projects (funded_projects.py).
+    completed_on = UnicodeAttribute(null=True)
+    project_start = UnicodeAttribute(null=True)
+    project_end = UnicodeAttribute(null=True)
+    funding_source = UnicodeAttribute(null=True)
+    funding_amount = NumberAttribute(null=True)
+    funded_project = UnicodeAttribute(null=True)
     revision = NumberAttribute(default=1)  # the version the province submitted last (documents.revise)
     proposed = JSONAttribute(null=True)  # a change to an approved record, waiting for review
+    taken_down_at = UTCDateTimeAttribute(null=True)  # lifecycle.take_down: out of public view, with its reason
+    takedown_reason = UnicodeAttribute(null=True)
+    excluded_from_scoring = BooleanAttribute(default=False)  # a takedown that also takes it out of the counts
+    versions = JSONAttribute(null=True)  # the approved versions, oldest first (lifecycle.approved_versions)
     version = VersionAttribute()
 
 
@@ -129,6 +141,10 @@ class Publication(FactBase):
     review_note = UnicodeAttribute(null=True)
     revision = NumberAttribute(default=1)  # the version the province submitted last (documents.revise)
     proposed = JSONAttribute(null=True)  # a change to an approved record, waiting for review
+    taken_down_at = UTCDateTimeAttribute(null=True)  # lifecycle.take_down: out of public view, with its reason
+    takedown_reason = UnicodeAttribute(null=True)
+    excluded_from_scoring = BooleanAttribute(default=False)  # a takedown that also takes it out of the counts
+    versions = JSONAttribute(null=True)  # the approved versions, oldest first (lifecycle.approved_versions)
     version = VersionAttribute()
 
 
@@ -196,7 +212,7 @@ class ChainHead(FactBase):
 
 
 class Reaction(FactBase):
-    """A user's like or favorite on a filing: present while `active`."""
+    """A user's like or favorite on a filing or a publication: present while `active`."""
 
     class Meta(FactBase.Meta):
         pass
@@ -204,7 +220,8 @@ class Reaction(FactBase):
     by_user = ByAll()  # gsi3: the user's reactions, comments and evaluations (GET/DELETE /me/data)
 
     kind = UnicodeAttribute()
-    filing = UnicodeAttribute()
+    filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting.TARGETS)
+    publication = UnicodeAttribute(null=True)
     user = UnicodeAttribute()
     province = UnicodeAttribute()
     active = BooleanAttribute()
@@ -214,7 +231,7 @@ class Reaction(FactBase):
 
 
 class Comment(FactBase):
-    """A comment; deleting sets `deleted_at` so the record stays for audit."""
+    """A comment on a filing or a publication; deleting sets `deleted_at` so the record stays for audit."""
 
     class Meta(FactBase.Meta):
         pass
@@ -222,13 +239,18 @@ class Comment(FactBase):
     by_user = ByAll()
 
     id = UnicodeAttribute()
-    filing = UnicodeAttribute()
+    filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting.TARGETS)
+    publication = UnicodeAttribute(null=True)
     user = UnicodeAttribute()
     province = UnicodeAttribute()
     text = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     deleted_at = UTCDateTimeAttribute(null=True)
     deleted_by = UnicodeAttribute(null=True)
+    hidden_at = UTCDateTimeAttribute(null=True)  # a moderator hid it (interactions.hide_comment): not shown, not counted
+    hidden_by = UnicodeAttribute(null=True)
+    hidden_reason = UnicodeAttribute(null=True)
+    reports = NumberAttribute(default=0)  # users who reported it (one report each, kept in the records table)
     author = BooleanAttribute(default=False)
 
 
@@ -318,6 +340,9 @@ class Attachment(RecordBase):
     created_at = UTCDateTimeAttribute()
     stored_at = UTCDateTimeAttribute(null=True)
     by = UnicodeAttribute()
+    proposal = UnicodeAttribute(null=True)  # added with this proposed revision of an approved record (else: before approval)
+    revision = NumberAttribute(null=True)  # that proposal's revision number
+    replaces = UnicodeAttribute(null=True)  # the file of the record it supersedes from its version on
 
 
 class Quota(RecordBase):

@@ -42,10 +42,25 @@ NO_REPORT_TYPE = "none"  # a report filed without a report_type counts under thi
 
 PublicationKind = Literal["news", "notice", "policy", "navigation_info"]
 PUBLICATION_KINDS = get_args(PublicationKind)
+# The publisher named in place of a province by the national office's own publications (national admins
+# publish them directly: they are the reviewers). They count for no province.
+NationalOffice = Literal["national"]
+NATIONAL_OFFICE = get_args(NationalOffice)[0]
+
+# Where a result's funding came from (投入): the filing's scope fields and a province's funded-projects list.
+FundingSource = Literal["central_fiscal", "local_fiscal", "enterprise", "other"]
+FUNDING_SOURCES = get_args(FundingSource)
+
+# Demands and suggestions users send to a province or to the national office (demands.py).
+DemandKind = Literal["demand", "suggestion"]
+DEMAND_KINDS = get_args(DemandKind)
+DemandStatus = Literal["open", "answered", "closed"]
+DEMAND_STATUSES = get_args(DemandStatus)
 
 # ---- review -------------------------------------------------------------------------------
 
-ReviewStatus = Literal["pending", "approved", "rejected", "withdrawn"]
+# taken_down: a national admin removed an approved record from public view (lifecycle.take_down).
+ReviewStatus = Literal["pending", "approved", "rejected", "withdrawn", "taken_down"]
 REVIEW_STATUSES = get_args(ReviewStatus)
 ReviewDecision = Literal["approve", "reject"]
 REVIEW_DECISIONS = get_args(ReviewDecision)

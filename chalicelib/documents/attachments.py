@@ -17,15 +17,16 @@ import base64
 import hashlib
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache, partial
-from typing import Any, Literal
+from functools import lru_cache
+from typing import Any, Literal, Optional
 from urllib.parse import quote
 
 from pydantic import Field, field_validator, model_validator
 
 from chalicelib.core import audit, config, quotas
-from chalicelib.documents import filings, publications
+from chalicelib.documents import filings, lifecycle, publications
 from chalicelib.usage import interactions
 from chalicelib.core.auth import Caller, require, require_province
 from chalicelib.core.clock import iso
@@ -33,7 +34,8 @@ from chalicelib.core.config import Settings
 from chalicelib.documents.lifecycle import FILERS
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Attachment, Filing, Publication
-from chalicelib.core.paging import DEFAULT_LIMIT, query_page, scope_of
+from chalicelib.core.paging import DEFAULT_LIMIT, computed_page, scope_of
+from chalicelib.core.reference import PROVINCES
 from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
 from chalicelib.core.store import CONDITION_FAILED, TransactWriteError, cancellation_codes, transaction
@@ -56,6 +58,7 @@ PURPOSE_TYPES: dict[str, tuple[str, ...]] = {
     "report": (PDF, DOC, DOCX),
     "description": (PDF, DOC, DOCX),
     "proof_scan": (PDF, PNG, JPEG),
+    "funding_proof": (PDF, PNG, JPEG),  # the funding (投入) a filing or an annual form states
     "data": (CSV, XLS, XLSX, ZIP),
 }
 PURPOSES = tuple(PURPOSE_TYPES)
@@ -76,6 +79,8 @@ class UploadIn(Body):
     content_type: str = Field(description="one of the types the purpose allows")
     size: int = Field(ge=1, le=MAX_SIZE, description=f"bytes, at most {MAX_SIZE}")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the bytes")
+    replaces: Optional[str] = Field(default=None, max_length=64, description=(
+        "id of a file of the record this one supersedes (e.g. a corrected PDF) from the version it joins on"))
 
     @field_validator("name")
     @classmethod
@@ -119,7 +124,34 @@ def s3(settings: Settings) -> Any:
     return _s3(settings.s3_endpoint, settings.region)
 
 
+# The proofs of a province's annual form (年度信息表) for the figures that are scored: owned by
+# "<province>-<year>", read by the province's staff and national admins only, never counted.
+FORM_OWNER = "annual_form"
+FORM_PURPOSES = ("funding_proof", "proof_scan")
+
+
+@dataclass(frozen=True)
+class FormProofs:
+    """The owner of an annual form's proof files: writable by its province's staff at any time."""
+
+    id: str
+    province: str
+    year: str
+    status: str = "pending"  # never approved: downloads are not usage and are not counted
+    proposed: None = None
+    versions: None = None
+
+
+def form_owner_id(province: str, year: int) -> str:
+    return f"{province}-{year}"
+
+
 def _owner(owner: str, owner_id: str) -> Filing | Publication:
+    if owner == FORM_OWNER:
+        province, _, year = owner_id.partition("-")
+        if province not in PROVINCES or not year.isdigit():
+            raise NotFound(f"No annual form {owner_id}")
+        return FormProofs(owner_id, province, year)
     model, owner_key = OWNERS[owner]
     try:
         return model.get(owner_key(owner_id), "A")
@@ -128,23 +160,62 @@ def _owner(owner: str, owner_id: str) -> Filing | Publication:
 
 
 def writable(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publication:
-    """The record, if the caller's province owns it (404 missing, 403 another province's)."""
+    """The record, if the caller's province owns it (404 missing, 403 another province's) and its files may
+    change: before approval, or with a revision of the approved record waiting for review (the new files join
+    the record only when that revision is approved)."""
     caller = require(caller, *FILERS)
     doc = _owner(owner, owner_id)
     require_province(caller, doc.province)
-    _files_open(owner, doc)
+    _check_open(owner, doc)
     return doc
 
 
-def _files_open(owner: str, doc: Filing | Publication) -> None:
+def _check_open(owner: str, doc: Filing | Publication) -> None:
     if doc.status == "approved":
+        if doc.proposed:
+            return  # the file joins the waiting revision, and the public sees it only once that is approved
         # What the public sees was reviewed; a new file would change it without review.
-        raise Conflict(f"The {owner} is approved; its files can no longer change")
+        raise Conflict(f"The {owner} is approved; submit a revision (POST /{owner}s/{doc.id}/revisions) "
+                       "and add its files while it waits for review")
     if doc.status not in FILES_OPEN:
         raise Conflict(f"The {owner} is {doc.status}; files cannot be added to it")
 
 
+def _still_open(model: Any, proposal: str | None) -> Any:
+    """The condition the record meets when a file lands: open before approval, or still waiting for the
+    revision the file was declared for (a review, withdrawal or takedown meanwhile wins)."""
+    if proposal is None:
+        return model.status.is_in(*FILES_OPEN)
+    return (model.status == "approved") & model.proposed.contains(proposal)
+
+
+def _proposal(doc: Filing | Publication) -> tuple[str | None, int | None]:
+    """(proposal id, revision) new files of `doc` belong to: its waiting revision, or none before approval."""
+    if doc.status == "approved" and doc.proposed:
+        return doc.proposed.get("id"), int(doc.proposed["revision"])
+    return None, None
+
+
+def version_files(attachments: list[Attachment], proposals: list[str | None]) -> list[Attachment]:
+    """The files of the version made of `proposals` (None: the files added before approval): each one's files
+    join, and a file that replaces another takes its place."""
+    joined = set(proposals)
+    chosen = [a for a in attachments if a.state == "stored" and a.proposal in joined]
+    replaced = {a.replaces for a in chosen if a.replaces}
+    return [a for a in chosen if a.id not in replaced]
+
+
+def _accepted(doc: Filing | Publication) -> list[str | None]:
+    """The proposals whose files are part of the record: what was filed first and every approved revision."""
+    return [None, *(v.get("proposal") for v in lifecycle.approved_versions(doc) if v.get("proposal"))]
+
+
 def _visible(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publication:
+    if owner == FORM_OWNER:
+        proofs = _owner(owner, owner_id)
+        if caller is None or not caller.sees_all_of(proofs.province):
+            raise NotFound(f"No annual form {owner_id}")
+        return proofs
     module = filings if owner == "filing" else publications
     return module.get(caller, owner_id)
 
@@ -169,13 +240,20 @@ def start_upload(caller: Caller | None, owner: str, owner_id: str, body: UploadI
                  now: datetime) -> dict[str, Any]:
     """Declare a file and get its presigned PUT (the record's own province, before approval)."""
     doc = writable(caller, owner, owner_id)
+    if owner == FORM_OWNER and body.purpose not in FORM_PURPOSES:
+        raise Invalid("An annual form takes proofs only",
+                      errors=[{"field": "purpose", "message": f"one of {', '.join(FORM_PURPOSES)}"}])
     if quotas.used("files", owner, doc.id) >= config.MAX_FILES_PER_RECORD:
         raise Conflict(f"The {owner} has {config.MAX_FILES_PER_RECORD} files, the most a record may have")
+    proposal, revision = _proposal(doc)
+    if body.replaces is not None:
+        _check_replaces(owner, doc, body.replaces, proposal)
     file_id = uuid.uuid4().hex
     declared = Attachment(
         *key(owner, doc.id, file_id), id=file_id, owner=owner, owner_id=doc.id, province=doc.province,
         purpose=body.purpose, name=body.name, content_type=body.content_type, size=body.size, sha256=body.sha256,
-        object_key=f"{INCOMING_PREFIX}{file_id}", state="uploading", created_at=now, by=caller.sub)
+        object_key=f"{INCOMING_PREFIX}{file_id}", state="uploading", created_at=now, by=caller.sub,
+        proposal=proposal, revision=revision, replaces=body.replaces)
     # the declaration holds one of its province's pending-upload slots until completed or expired
     if not quotas.with_slot(config.MAX_PENDING_UPLOADS_PER_PROVINCE, "uploads", (doc.province,), file_id,
                             now + UPLOAD_TTL, now,
@@ -186,11 +264,20 @@ def start_upload(caller: Caller | None, owner: str, owner_id: str, body: UploadI
     url = s3(settings).generate_presigned_url("put_object", ExpiresIn=int(UPLOAD_TTL.total_seconds()), Params={
         "Bucket": settings.files_bucket, "Key": declared.object_key, "ContentType": body.content_type,
         "ContentLength": body.size, "ChecksumSHA256": checksum})
-    base = f"/{owner}s/{doc.id}/files/{file_id}"
+    base = f"{_files_path(owner, doc.id)}/{file_id}"
     return {"file": render(declared), "upload": {
         "method": "PUT", "url": url, "expires_at": iso(now + UPLOAD_TTL),
         "headers": {"Content-Type": body.content_type, "x-amz-checksum-sha256": checksum}},
         "links": {"complete": f"{base}/complete"}}
+
+
+def _check_replaces(owner: str, doc: Filing | Publication, file_id: str, proposal: str | None) -> None:
+    """A replaced file must be one the new file's version would otherwise hold (422 naming `replaces`)."""
+    files = version_files(list(Attachment.query(f"FILES#{owner}#{doc.id}")),
+                          [*_accepted(doc), proposal] if proposal else _accepted(doc))
+    if file_id not in {a.id for a in files}:
+        raise Invalid("replaces names no file of the record", errors=[
+            {"field": "replaces", "message": "not a file of this record's current or proposed version"}])
 
 
 def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: str, settings: Settings,
@@ -205,7 +292,9 @@ def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: s
         raise NotFound(f"No upload {file_id} on {owner} {owner_id}") from None
     if declared.state == "stored":
         return render(declared)
-    _files_open(owner, doc)
+    _check_open(owner, doc)
+    if _proposal(doc)[0] != declared.proposal:
+        raise Conflict(f"The {owner} was reviewed since this file was declared; declare it again")
     if quotas.used("files", owner, doc.id) >= config.MAX_FILES_PER_RECORD:  # before copying any bytes
         raise Conflict(f"The {owner} has {config.MAX_FILES_PER_RECORD} files, the most a record may have")
     client, bucket = s3(settings), settings.files_bucket
@@ -222,17 +311,19 @@ def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: s
     try:
         with transaction() as tx:
             tx.save(declared, condition=Attachment.state == "uploading")
-            # the record is still open when the file lands: a withdrawal or approval meanwhile wins
-            model, owner_key = OWNERS[owner]
-            tx.condition_check(model, owner_key(doc.id), "A", condition=model.status.is_in(*FILES_OPEN))
+            if owner in OWNERS:  # an annual form's proofs have no record whose status could move
+                model, owner_key = OWNERS[owner]
+                tx.condition_check(model, owner_key(doc.id), "A", condition=_still_open(model, declared.proposal))
             quotas.count(tx, config.MAX_FILES_PER_RECORD, "files", owner, doc.id)
             tx.save(audit.entry(owner, doc.id, "file_added", caller, now,
                                 {"file": file_id, "name": declared.name, "purpose": declared.purpose,
                                  "size": int(declared.size), "sha256": declared.sha256}))
     except TransactWriteError as error:
-        if cancellation_codes(error)[1:2] == [CONDITION_FAILED]:
-            raise Conflict(f"The {owner} was approved or withdrawn meanwhile; files cannot be added to it") from None
-        if quotas.refused(error, 2):
+        checked = 1 if owner in OWNERS else 0
+        if checked and cancellation_codes(error)[1:2] == [CONDITION_FAILED]:
+            raise Conflict(f"The {owner} was reviewed, withdrawn or taken down meanwhile; files cannot be added "
+                           "to it") from None
+        if quotas.refused(error, 1 + checked):
             raise Conflict(f"The {owner} has {config.MAX_FILES_PER_RECORD} files, the most a record may have") from None
         raise Conflict("The upload was completed meanwhile; read the record's files") from None
     quotas.release("uploads", (doc.province,), file_id)
@@ -269,20 +360,24 @@ def _check_object(client: Any, bucket: str, declared: Attachment) -> list[tuple[
 
 # ---- listing and downloading -----------------------------------------------------------
 
-def _files_scope(owner: str, owner_id: str) -> str:
-    return scope_of("FILES", owner=owner, id=owner_id)
+def listing(owner: str, doc: Filing | Publication) -> list[Attachment]:
+    """The files of the record's current version (declarations not completed are not files; a waiting
+    revision's files are listed under its versions)."""
+    return version_files(list(Attachment.query(files_pk(owner, doc.id))), _accepted(doc))
 
 
-def _page(owner: str, owner_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
-    """The stored files of a record, oldest first (declarations not completed are not files)."""
-    query = partial(Attachment.query, files_pk(owner, owner_id), filter_condition=Attachment.state == "stored")
-    return query_page(query, limit, cursor, _files_scope(owner, owner_id), secret).to_dict(render)
+def _page(owner: str, doc: Filing | Publication, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    # Computed, not a Query page: which files make the current version depends on every revision's
+    # files, and a record holds at most config.MAX_FILES_PER_RECORD of them.
+    page = computed_page(listing(owner, doc), limit, cursor, scope_of("FILES", owner=owner, id=doc.id), secret,
+                         order=lambda a: (iso(a.created_at), a.id))
+    return page.to_dict(render)
 
 
-def with_files(owner: str, rendered: dict[str, Any], secret: str) -> dict[str, Any]:
+def with_files(owner: str, doc: Filing | Publication, rendered: dict[str, Any], secret: str) -> dict[str, Any]:
     """A rendered record with the first page of its files (lists leave them out); `files_next_cursor`
-    continues at GET .../files, so a record with many files never makes its own read unbounded."""
-    page = _page(owner, rendered["id"], EMBEDDED_FILES, None, secret)
+    continues at GET .../files."""
+    page = _page(owner, doc, EMBEDDED_FILES, None, secret)
     return {**rendered, "files": page["items"], "files_next_cursor": page["next_cursor"]}
 
 
@@ -290,7 +385,31 @@ def files_of(caller: Caller | None, owner: str, owner_id: str, limit: int, curso
              secret: str) -> dict[str, Any]:
     """One page of the files of a record the caller may see."""
     doc = _visible(caller, owner, owner_id)
-    return _page(owner, doc.id, limit, cursor, secret)
+    return _page(owner, doc, limit, cursor, secret)
+
+
+def versions(caller: Caller | None, owner: str, owner_id: str, limit: int, cursor: str | None,
+             secret: str) -> dict[str, Any]:
+    """The record's approved versions, oldest first, each with its files (old versions stay downloadable and
+    count to the record); its province and national admins also see a revision waiting for review."""
+    doc = _visible(caller, owner, owner_id)
+    attachments = list(Attachment.query(files_pk(owner, doc.id)))
+    approved = lifecycle.approved_versions(doc)
+    items, joined = [], [None]
+    for number, version in enumerate(approved):
+        if version.get("proposal"):
+            joined.append(version["proposal"])
+        items.append({"revision": version["revision"], "approved_at": version.get("approved_at"),
+                      "current": number == len(approved) - 1,
+                      "files": [render(a) for a in version_files(attachments, joined)]})
+    proposal, revision = _proposal(doc)
+    if doc.proposed and caller is not None and caller.sees_all_of(doc.province):
+        items.append({"revision": revision, "pending": True, "submitted_at": doc.proposed.get("submitted_at"),
+                      "files": [render(a) for a in version_files(attachments, [*joined, proposal])]})
+    # Computed over the record's own versions list and its files (at most config.MAX_FILES_PER_RECORD).
+    page = computed_page(items, limit, cursor, scope_of("VERSIONS", owner=owner, id=doc.id), secret,
+                         order=lambda v: (int(v["revision"]),))
+    return page.to_dict(lambda v: v)
 
 
 def download(caller: Caller | None, owner: str, owner_id: str, file_id: str, agent: str | None, robots: Robots,
@@ -299,6 +418,9 @@ def download(caller: Caller | None, owner: str, owner_id: str, file_id: str, age
     caller = require(caller)
     doc = _visible(caller, owner, owner_id)  # the public cannot see a pending record, nor its files
     attachment = _stored(owner, doc.id, file_id)
+    if attachment.proposal not in _accepted(doc) and not (
+            attachment.proposal == _proposal(doc)[0] and caller.sees_all_of(doc.province)):
+        raise NotFound(f"No file {file_id} on {owner} {owner_id}")  # a revision's file before its approval
     interactions.record_download(caller, owner, doc, file_id, agent, robots, now)
     return s3(settings).generate_presigned_url("get_object", ExpiresIn=int(DOWNLOAD_TTL.total_seconds()), Params={
         "Bucket": settings.files_bucket, "Key": attachment.object_key,
@@ -312,10 +434,19 @@ def content_disposition(name: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
+def _files_path(owner: str, owner_id: str) -> str:
+    if owner == FORM_OWNER:
+        province, _, year = owner_id.partition("-")
+        return f"/provinces/{province}/annual-forms/{year}/files"
+    return f"/{owner}s/{owner_id}/files"
+
+
 def render(attachment: Attachment) -> dict[str, Any]:
-    base = f"/{attachment.owner}s/{attachment.owner_id}/files/{attachment.id}"
+    base = f"{_files_path(attachment.owner, attachment.owner_id)}/{attachment.id}"
     return {"id": attachment.id, "purpose": attachment.purpose, "name": attachment.name,
             "content_type": attachment.content_type, "size": int(attachment.size), "sha256": attachment.sha256,
             "state": attachment.state, "created_at": iso(attachment.created_at),
+            "revision": int(attachment.revision) if attachment.revision is not None else None,
+            "replaces": attachment.replaces,
             "stored_at": iso(attachment.stored_at) if attachment.stored_at else None,
             "links": {"download": base} if attachment.state == "stored" else {}}

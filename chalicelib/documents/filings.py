@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Annotated, Any, Optional
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from chalicelib.core import audit
 from chalicelib.documents import lifecycle
@@ -15,11 +15,12 @@ from chalicelib.core.clock import iso, sortable
 from chalicelib.documents.lifecycle import FILERS
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import ApplicationUpdate, Filing, Record
+from chalicelib.core.cycles import Cycle, cycle_by_id
 from chalicelib.core.paging import Page, query_page, scope_of
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
 from chalicelib.core.schemas import Body, FieldErrors, IndustryCode, ProvinceCode, Text
 from chalicelib.core.vocabulary import (ACCESSIBLE_KINDS, APPLICATION_PROGRESSION, FILING_KINDS, REVIEW_STATUSES,
-                                        ApplicationState, FilingKind, ReportType)
+                                        ApplicationState, FilingKind, FundingSource, ReportType)
 from chalicelib.documents.lifecycle import ReviewIn
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
@@ -27,6 +28,20 @@ PREFIX = "FILINGS"
 
 
 # ---- request bodies ---------------------------------------------------------------------
+
+MAX_FUNDING = 10 ** 12  # yuan: far above any one project
+
+
+def _china_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a date YYYY-MM-DD") from None
+    return value
+
+
+ChinaDate = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), AfterValidator(_china_date)]
+
 
 class FilingIn(Body):
     kind: FilingKind
@@ -40,6 +55,16 @@ class FilingIn(Body):
     proves: Optional[str] = Field(default=None, description="for application_proof: the id of the filing it proves")
     access_url: Optional[Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s]+$")]] = Field(
         default=None, description=f"for a {' or '.join(ACCESSIBLE_KINDS)}: where it is used (http or https URL)")
+    completed_on: Optional[ChinaDate] = Field(
+        default=None, description="when the result was completed (China date); outside its cycle's window it is "
+                                  "out of scope")
+    project_start: Optional[ChinaDate] = None
+    project_end: Optional[ChinaDate] = None
+    funding_source: Optional[FundingSource] = None
+    funding_amount: Optional[int] = Field(default=None, ge=0, le=MAX_FUNDING,
+                                          description="funding (投入) in yuan; attach its proof as a funding_proof file")
+    funded_project: Optional[Text(1, 64)] = Field(
+        default=None, description="the project's number in its province's list of fiscally funded projects")
 
     @model_validator(mode="after")
     def _kind_rules(self) -> "FilingIn":
@@ -52,6 +77,10 @@ class FilingIn(Body):
             problems.append(("proves", "only an application_proof proves another filing"))
         if self.access_url is not None and self.kind not in ACCESSIBLE_KINDS:
             problems.append(("access_url", f"only a {' or a '.join(ACCESSIBLE_KINDS)} has an access URL"))
+        if self.project_start and self.project_end and self.project_end < self.project_start:
+            problems.append(("project_end", "must not be before project_start"))
+        if self.funding_amount is not None and self.funding_source is None:
+            problems.append(("funding_source", "name where the funding_amount came from"))
         if problems:
             raise FieldErrors(problems)
         return self
@@ -109,6 +138,7 @@ def create(caller: Caller | None, body: FilingIn, now: datetime, reference: Reco
         province=body.province, unit=body.unit, industry=body.industry, report_type=body.report_type,
         fiscal_funded=body.fiscal_funded, summary=body.summary, proves=body.proves, access_url=body.access_url,
         status="pending", filed_at=now, cycle=cycle.id, author=caller.sub,
+        **body.model_dump(include=set(SCOPE_FIELDS)),
     )
     lifecycle.index_keys(PREFIX, filing)
     also = ()
@@ -248,6 +278,41 @@ def history(caller: Caller | None, filing_id: str, limit: int, cursor: str | Non
     return audit.trail_page("filing", filing_id, limit, cursor, secret)
 
 
+def take_down(caller: Caller | None, filing_id: str, body: lifecycle.TakedownIn, now: datetime) -> Filing:
+    """Take an approved filing out of public view with a reason (national admins; lifecycle.take_down)."""
+    caller = require(caller, "national_admin")
+    return lifecycle.take_down(get(caller, filing_id), PREFIX, "filing", caller, body, now)
+
+
+# ---- scope ----------------------------------------------------------------------------------
+
+SCOPE_FIELDS = ("completed_on", "project_start", "project_end", "funding_source", "funding_amount", "funded_project")
+
+
+def scope_reason(completed_on: str | None, cycle: Cycle | None) -> str | None:
+    """Why a result completed on `completed_on` (China date) is out of `cycle`'s scope; None when in scope
+    (a result without a completion date cannot be judged and stays in)."""
+    if not completed_on or cycle is None:
+        return None
+    done = date.fromisoformat(completed_on)
+    window = f"{cycle.first_day.isoformat()} to {cycle.last_day.isoformat()}"
+    if done < cycle.first_day:
+        return f"completed {completed_on}, before the cycle {cycle.id} window ({window})"
+    if done > cycle.last_day:
+        return f"completed {completed_on}, after the cycle {cycle.id} window ({window})"
+    return None
+
+
+def in_scope(filing: Filing, cycle: Cycle | None = None) -> str | None:
+    """The one scope rule screening and statistics apply: the reason `filing` is out of `cycle`'s scope (its
+    own cycle by default), or None when it is in scope."""
+    return scope_reason(filing.completed_on, cycle or cycle_by_id(filing.cycle))
+
+
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
 def render(filing: Filing) -> dict[str, Any]:
     return {
         "id": filing.id, "kind": filing.kind, "title": filing.title, "province": filing.province,
@@ -255,8 +320,9 @@ def render(filing: Filing) -> dict[str, Any]:
         "fiscal_funded": filing.fiscal_funded, "summary": filing.summary, "proves": filing.proves, "access_url": filing.access_url,
         "status": filing.status, "filed_at": iso(filing.filed_at), "cycle": filing.cycle,
         "application_status": filing.application_status,
+        **{name: _number(getattr(filing, name)) for name in SCOPE_FIELDS}, "out_of_scope": in_scope(filing),
         "reviewed_at": iso(filing.reviewed_at) if filing.reviewed_at else None,
-        "review_note": filing.review_note, **lifecycle.revision_state(filing),
+        "review_note": filing.review_note, **lifecycle.revision_state(filing), **lifecycle.takedown_state(filing),
     }
 
 

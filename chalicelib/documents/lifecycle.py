@@ -1,9 +1,11 @@
 """The life cycle filings and publications share: filed pending, reviewed, listed by visibility."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any, Collection, Mapping, Optional
 
+from pydantic import Field
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.core import audit
@@ -27,6 +29,13 @@ DOC_SK = "A"  # the sort key of a filing's or publication's own item in its part
 class ReviewIn(Body):
     decision: ReviewDecision
     note: Optional[Text(0, 2000, multiline=True)] = None
+
+
+# A national admin takes an approved record down (no docstring: pydantic would print it in the OpenAPI document).
+class TakedownIn(Body):
+    reason: Text(1, 2000, multiline=True) = Field(description="why it leaves public view (audited, told to the filer)")
+    exclude_from_scoring: bool = Field(
+        default=False, description="also take it out of its cycle's counts of approved records; by default they stay")
 
 
 def filing_cycle(caller: Caller | None, province: str, now: datetime) -> tuple[Caller, Cycle]:
@@ -88,16 +97,20 @@ def review(doc: Any, prefix: str, entity: str, caller: Caller, decision: str, no
     An approved record with a proposed change has the change reviewed: approving applies it,
     rejecting drops it; the record stays approved either way.
     """
-    if doc.status == "withdrawn":
-        raise Conflict(f"The {entity} was withdrawn; there is nothing to review")
+    if doc.status in ("withdrawn", "taken_down"):
+        raise Conflict(f"The {entity} was {doc.status.replace('_', ' ')}; there is nothing to review")
     before = doc.status
     if doc.status == "approved" and doc.proposed:
         proposal, doc.proposed = doc.proposed, None
         if decision == "approve":
+            before_versions = approved_versions(doc)  # read before the revision number moves
             _apply(doc, proposal["fields"])
             doc.revision = proposal["revision"]
+            doc.versions = [*before_versions, _version(proposal["revision"], proposal.get("id"), caller, now)]
         action, revision = f"review-revision:{decision}", proposal["revision"]
     else:
+        if decision == "approve" and doc.status != "approved":
+            doc.versions = [*approved_versions(doc), _version(int(doc.revision or 1), None, caller, now)]
         doc.status = "approved" if decision == "approve" else "rejected"
         if doc.status == "approved" and hasattr(doc, "first_approved_at") and doc.first_approved_at is None:
             doc.first_approved_at = now
@@ -118,11 +131,15 @@ def revise(doc: Any, prefix: str, entity: str, caller: Caller, fields: dict[str,
     what the public sees; the change waits in `proposed` until reviewed. Counters belong to
     the record, not the version, so none of this touches them.
     """
-    if doc.status == "withdrawn":
-        raise Conflict(f"The {entity} was withdrawn; file a new one")
+    if doc.status in ("withdrawn", "taken_down"):
+        raise Conflict(f"The {entity} was {doc.status.replace('_', ' ')}; file a new one")
     before, revision = doc.status, int(doc.revision or 1) + 1
     if doc.status == "approved":
-        doc.proposed = {"revision": revision, "fields": fields, "submitted_at": iso(now), "by": caller.sub}
+        # A proposal's own id: files added for it (attachments.py) join the record only if it is approved,
+        # even when a dropped proposal had the same revision number.
+        proposal_id = doc.proposed["id"] if doc.proposed and doc.proposed.get("id") else uuid.uuid4().hex
+        doc.proposed = {"revision": revision, "fields": fields, "submitted_at": iso(now), "by": caller.sub,
+                        "id": proposal_id}
     else:
         _apply(doc, fields)
         doc.status, doc.revision, doc.proposed = "pending", revision, None
@@ -135,11 +152,30 @@ def withdraw(doc: Any, prefix: str, entity: str, caller: Caller, now: datetime) 
     """Withdraw a record before approval (idempotent); an approved one stays."""
     if doc.status == "withdrawn":
         return doc
-    if doc.status == "approved":
-        raise Conflict(f"The {entity} is approved; an approved record cannot be withdrawn")
+    if doc.status in ("approved", "taken_down"):
+        raise Conflict(f"The {entity} is {doc.status.replace('_', ' ')}; it cannot be withdrawn")
     before, doc.status = doc.status, "withdrawn"
     index_keys(prefix, doc)
     _save(doc, entity, caller, now, "withdrawn", {"from": before})
+    return doc
+
+
+def take_down(doc: Any, prefix: str, entity: str, caller: Caller, body: TakedownIn, now: datetime) -> Any:
+    """Take an approved record out of public view (national admins): audited and told to its filer.
+
+    Its counters stay for its cycle's scoring unless the takedown excludes it (counting.scored);
+    usage already counted stays with the province either way. Taking it down twice changes nothing.
+    """
+    if doc.status == "taken_down":
+        return doc
+    if doc.status != "approved":
+        raise Conflict(f"The {entity} is {doc.status}; only an approved record is taken down")
+    doc.status, doc.proposed = "taken_down", None  # a waiting revision goes with it
+    doc.taken_down_at, doc.takedown_reason, doc.excluded_from_scoring = now, body.reason, body.exclude_from_scoring
+    index_keys(prefix, doc)
+    _save(doc, entity, caller, now, "taken_down",
+          {"from": "approved", "reason": body.reason, "exclude_from_scoring": body.exclude_from_scoring},
+          notifications.taken_down(doc, entity, now))
     return doc
 
 
@@ -153,6 +189,29 @@ def same_province(asked: str, own: str) -> None:
 def revision_state(doc: Any) -> dict[str, Any]:
     """What every reader may know of a record's versions (the proposed content stays in its history)."""
     return {"revision": int(doc.revision or 1), "revision_pending": bool(doc.proposed)}
+
+
+def _version(revision: int, proposal: str | None, caller: Caller, now: datetime) -> dict[str, Any]:
+    return {"revision": revision, "proposal": proposal, "approved_at": iso(now), "by": caller.sub}
+
+
+def approved_versions(doc: Any) -> list[dict[str, Any]]:
+    """The record's approved versions, oldest first: {revision, proposal (None: as first filed), approved_at, by}.
+    A record approved before versions were kept has its current one."""
+    if doc.versions:
+        return list(doc.versions)
+    if doc.status in ("approved", "taken_down"):
+        return [{"revision": int(doc.revision or 1), "proposal": None,
+                 "approved_at": iso(doc.reviewed_at) if doc.reviewed_at else None, "by": doc.reviewed_by}]
+    return []
+
+
+def takedown_state(doc: Any) -> dict[str, Any]:
+    """Why and when a record was taken down (only its province and national admins still read it)."""
+    if doc.taken_down_at is None:
+        return {}
+    return {"takedown": {"at": iso(doc.taken_down_at), "reason": doc.takedown_reason,
+                         "exclude_from_scoring": bool(doc.excluded_from_scoring)}}
 
 
 def _apply(doc: Any, fields: dict[str, Any]) -> None:

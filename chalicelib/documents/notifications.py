@@ -3,7 +3,8 @@
 - A review decision (with its note) goes to the record's filer, written in the same
   transaction as the decision (documents.review), so no decision is recorded untold.
 - Each province's admins are told when the annual-form window opens and two days before it
-  closes: a daily schedule (app clock, China dates) writes one item per province to the
+  closes (only those whose form is not in), and 14 and 2 days before a cycle's filing cutoff
+  (30 September): a daily schedule (app clock, China dates) writes one item per province to the
   audience `NOTE#ROLE#province_admin#<province>`, keyed by year and topic so a second run
   writes nothing. The platform keeps no list of admins; every token of the role reads it.
 
@@ -22,14 +23,19 @@ from pynamodb.exceptions import DeleteError, PutError
 from chalicelib.core import config, keys, quotas
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso, sortable
+from chalicelib.core.cycles import cycle_for
 from chalicelib.core.models import Record
 from chalicelib.core.paging import decode_cursor, encode_cursor, scope_of
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.store import cancelled_by_condition
 
 KIND = "notification"
-TOPICS = ("review_decision", "annual_form_window_opens", "annual_form_window_closing")
+TOPICS = ("review_decision", "taken_down", "annual_form_window_opens", "annual_form_window_closing",
+          "filing_cutoff", "demand_answered", "demand_closed")
 REMIND_BEFORE_CLOSE = timedelta(days=2)
+# The filing cutoff (a cycle's last day, 30 September) is announced this many days before it.
+REMIND_BEFORE_CUTOFF = (timedelta(days=14), timedelta(days=2))
+FORM_TOPICS = ("annual_form_window_opens", "annual_form_window_closing")
 REMINDED_ROLE = "province_admin"
 
 
@@ -79,6 +85,13 @@ def review_decision(doc: Any, entity: str, decision: str, note: str | None, revi
         "revision": revision, "status": doc.status, "link": f"/{entity}s/{doc.id}"}, now)
 
 
+def taken_down(doc: Any, entity: str, now: datetime) -> Record:
+    """Tell a record's filer that a national admin took it down, and why."""
+    return item(doc.author, "taken_down", {
+        "entity": entity, "id": doc.id, "title": doc.title, "reason": doc.takedown_reason,
+        "excluded_from_scoring": bool(doc.excluded_from_scoring), "link": f"/{entity}s/{doc.id}"}, now)
+
+
 def page(caller: Caller | None, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
     """The caller's notifications, newest first (its own and its role's, merged by time)."""
     caller = require(caller)
@@ -99,7 +112,7 @@ def page(caller: Caller | None, limit: int, cursor: str | None, secret: str) -> 
 # ---- the annual-form window ----------------------------------------------------------
 
 def due_reminders(now: datetime) -> list[tuple[str, int, datetime]]:
-    """(topic, year, instant it names) of the window reminders whose China day is today."""
+    """(topic, year, instant it names) of the window and filing-cutoff reminders whose China day is today."""
     from chalicelib.scoring.annual_forms import window
     today = china(now).date()
     opens, closes = window(today.year)
@@ -107,20 +120,34 @@ def due_reminders(now: datetime) -> list[tuple[str, int, datetime]]:
     for topic, at in (("annual_form_window_opens", opens), ("annual_form_window_closing", closes - REMIND_BEFORE_CLOSE)):
         if at.date() == today:
             due.append((topic, today.year, at))
+    cycle = cycle_for(now)
+    for before in REMIND_BEFORE_CUTOFF:
+        if cycle is not None and cycle.ends_before.date() - timedelta(days=1) - before == today:
+            due.append(("filing_cutoff", cycle.closing_year, cycle.ends_before - timedelta(days=1) - before))
     return due
 
 
 def remind_province_admins(now: datetime) -> int:
-    """Write today's window reminders for every province (once each); returns how many were new."""
-    from chalicelib.scoring.annual_forms import window
+    """Write today's reminders for every province (once each; form reminders only to provinces whose form
+    is not in); returns how many were new."""
+    from chalicelib.scoring.annual_forms import submitted, window
     written = 0
     for topic, year, at in due_reminders(now):
         opens, closes = window(year)
+        done = submitted(year) if topic in FORM_TOPICS else set()
         for province in PROVINCES:
+            if province in done:
+                continue
+            if topic == "filing_cutoff":
+                cycle = cycle_for(now)
+                data = {"cycle": cycle.id, "cutoff": iso(cycle.ends_before),
+                        "days_left": (cycle.ends_before.date() - china(now).date()).days - 1, "link": "/filings"}
+            else:
+                data = {"opens_at": iso(opens), "closes_at": iso(closes),
+                        "link": f"/provinces/{province}/annual-forms/{year}"}
             note = Record(role_pk(REMINDED_ROLE, province), f"{sortable(at)}#{topic}#{year}", kind=KIND,
                           created_at=now, data={"topic": topic, "at": iso(at), "year": year, "province": province,
-                                                "opens_at": iso(opens), "closes_at": iso(closes),
-                                                "link": f"/provinces/{province}/annual-forms/{year}"})
+                                                **data})
             try:
                 note.save(condition=Record.pk.does_not_exist())
                 written += 1

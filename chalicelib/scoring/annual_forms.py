@@ -18,6 +18,7 @@ from chalicelib.core.auth import Caller, require, require_province
 from chalicelib.core.clock import CHINA, iso
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Record
+from chalicelib.core.paging import computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.store import TransactWriteError, transaction
 from chalicelib.core.schemas import Body, Text
@@ -112,9 +113,14 @@ def _province(code: str) -> str:
     return code
 
 
-def check_window(year: int, now: datetime) -> None:
-    """409 outside the window of `year` (window_text), saying when it opens or that it closed."""
+def check_window(year: int, now: datetime, province: str | None = None) -> None:
+    """409 outside the window of `year` (window_text), saying when it opens or that it closed, unless a
+    national admin reopened it for `province` until later than `now`."""
     opens, closes = window(year)
+    if province is not None and not opens <= now < closes:
+        reopening = reopened(province, year)
+        if reopening is not None and now < datetime.fromisoformat(reopening["until"]):
+            return
     if now < opens:
         raise Conflict(f"The {year} annual form window opens at {iso(opens)} "
                        f"({window_text()} {year}, China time)", opens_at=iso(opens), closes_at=iso(closes))
@@ -131,7 +137,7 @@ def put(caller: Caller | None, province: str, year: int, body: AnnualFormIn, now
     """Store the province's form for `year`; (rendered form, created?). Every PUT is audited."""
     caller = require(caller, "province_admin")
     require_province(caller, _province(province))
-    check_window(year, now)
+    check_window(year, now, province)
     data = body.model_dump(mode="json")
     try:
         record = Record.get(key(province), str(year))
@@ -165,7 +171,90 @@ def render(province: str, year: int, record: Record) -> dict[str, Any]:
     opens, closes = window(year)
     return {"province": province, "year": year, "form": record.data, "revision": record.version,
             "created_at": iso(record.created_at), "updated_at": iso(record.updated_at),
+            "late": record.updated_at >= closes,
             "window": {"opens_at": iso(opens), "closes_at": iso(closes)}}
+
+
+# ---- oversight: reopening one province's window, the national overview -----------------------
+
+MAX_REOPEN = timedelta(days=60)  # a reopened window closes within this; a later one needs a new reason
+
+
+class ReopenIn(Body):
+    model_config = ConfigDict(extra="forbid", strict=False)  # until arrives as an ISO instant string
+
+    reason: Text(1, 2000, multiline=True) = Field(description="why this province may still submit (audited)")
+    until: datetime = Field(description="the new deadline, an ISO 8601 instant with offset")
+
+
+def reopen_key(province: str, year: int) -> tuple[str, str]:
+    return key(province), f"{year}#REOPENED"
+
+
+def reopened(province: str, year: int) -> dict[str, Any] | None:
+    """The reopening of `province`'s window of `year`: {reason, until, by, at}, or None."""
+    try:
+        return Record.get(*reopen_key(province, year)).data
+    except Record.DoesNotExist:
+        return None
+
+
+def reopen(caller: Caller | None, province: str, year: int, body: ReopenIn, now: datetime) -> dict[str, Any]:
+    """Reopen the window for one province until a deadline, with a reason (national admins; audited). A
+    later reopening replaces the earlier one."""
+    caller = require(caller, "national_admin")
+    _province(province)
+    until = body.until
+    if until.tzinfo is None:
+        raise Invalid("until needs an offset", errors=[{"field": "until", "message": "give an offset, e.g. +08:00"}])
+    if not now < until <= now + MAX_REOPEN:
+        raise Invalid("until must lie in the future, within 60 days",
+                      errors=[{"field": "until", "message": f"between now and {iso(now + MAX_REOPEN)}"}])
+    data = {"reason": body.reason, "until": iso(until), "by": caller.sub, "at": iso(now)}
+    try:
+        record = Record.get(*reopen_key(province, year))
+        record.data, record.updated_at = data, now
+    except Record.DoesNotExist:
+        record = Record(*reopen_key(province, year), kind="annual_form_reopening", data=data, created_at=now,
+                        updated_at=now)
+    audit.replace(record, audit.entry("annual_form", f"{province}/{year}", "reopened", caller, now, data),
+                  "The window was reopened meanwhile; read the overview and retry")
+    return {"province": province, "year": year, "reopened": data}
+
+
+def submitted(year: int) -> set[str]:
+    """The provinces whose form for `year` is in (one BatchGet of 32 keys)."""
+    return set(forms_of(year))
+
+
+def overview(caller: Caller | None, year: int) -> dict[str, Any]:
+    """All 32 units' forms of `year` at a glance (national admins): status, submitted at, completeness,
+    late, reopened; one BatchGet of the forms and the reopenings."""
+    require(caller, "national_admin")
+    opens, closes = window(year)
+    keys = [(key(code), str(year)) for code in PROVINCES] + [reopen_key(code, year) for code in PROVINCES]
+    found = {(r.pk, r.sk): r for r in Record.batch_get(keys)}
+    items = []
+    for code, name in PROVINCES.items():
+        form, reopening = found.get((key(code), str(year))), found.get(reopen_key(code, year))
+        items.append({
+            "province": code, "name": name, "status": "submitted" if form else "missing",
+            "submitted_at": iso(form.created_at) if form else None,
+            "updated_at": iso(form.updated_at) if form else None,
+            "late": bool(form and form.updated_at >= closes),
+            "completeness": round(completeness(form.data if form else None), 4),
+            "reopened": reopening.data if reopening else None})
+    return {"year": year, "window": {"opens_at": iso(opens), "closes_at": iso(closes)},
+            "submitted": sum(i["status"] == "submitted" for i in items), "items": items}
+
+
+def overview_page(caller: Caller | None, year: int, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """One page of the overview (its totals cover all 32 units), in the order of the provinces."""
+    whole = overview(caller, year)
+    order = {code: n for n, code in enumerate(PROVINCES)}
+    page = computed_page(whole["items"], limit, cursor, scope_of("ANNUAL_OVERVIEW", year=year), secret,
+                         order=lambda item: (order[item["province"]],))
+    return {**whole, **page.to_dict(lambda item: item)}
 
 
 def forms_of(year: int) -> dict[str, dict]:

@@ -46,6 +46,32 @@ def filename(loaded: Mapping[str, Any], ext: str) -> str:
     return f"scores-{loaded['header']['cycle']}-{loaded['header']['run_id']}.{ext}"
 
 
+OVERVIEW_COLUMNS = (("province", "代码 province"), ("name", "单位 unit"), ("status", "状态 status"),
+                    ("submitted_at", "提交时间 submitted_at"), ("updated_at", "更新时间 updated_at"),
+                    ("late", "逾期 late"), ("completeness", "完整度 completeness"))
+
+
+def annual_overview_xlsx(overview: Mapping[str, Any]) -> bytes:
+    """The national overview of one year's annual forms: one row per unit, reopenings with their reasons."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = f"{overview['year']} 年度信息表"
+    sheet.append([title for _, title in OVERVIEW_COLUMNS] + ["重新开放至 reopened_until", "理由 reason"])
+    for item in overview["items"]:
+        reopened = item["reopened"] or {}
+        sheet.append([item[name] for name, _ in OVERVIEW_COLUMNS]
+                     + [reopened.get("until"), reopened.get("reason")])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    sheet.column_dimensions["B"].width = 22
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
     """Workbook: 排名 (ranking + bar chart of totals), 指标明细 (indicator breakdown), 待核查 (flags), 说明 (run).
 

@@ -25,7 +25,7 @@ from chalicelib.core.clock import china, parse_instant
 from chalicelib.core import pseudonyms
 from chalicelib.core.cycles import cycle_by_id, cycle_for
 from chalicelib.documents import filings, publications
-from chalicelib.core.vocabulary import FILING_KINDS, NEAR_CUTOFF, NO_REPORT_TYPE, PUBLICATION_KINDS, REPORT_TYPES, SIDES
+from chalicelib.core.vocabulary import NATIONAL_OFFICE, FILING_KINDS, NEAR_CUTOFF, NO_REPORT_TYPE, PUBLICATION_KINDS, REPORT_TYPES, SIDES
 
 DOUBLE_CLICK = timedelta(seconds=30)
 
@@ -33,7 +33,10 @@ USAGE_NAMES = ("views_total", "views_unique", "downloads_total", "downloads_uniq
                "comments", "application_updates", "evaluations", "evaluation_score_sum",
                *(f"evaluations_{s}" for s in SIDES), *(f"evaluation_score_sum_{s}" for s in SIDES))
 # What approved filings and publications add to their province×cycle item (filing_values).
+# An approved filing out of its cycle's scope (filings.in_scope) adds only filings_approved_out_of_scope;
+# funding_approved sums the funding (投入, yuan) of those in scope.
 APPROVED_NAMES = ("filings_approved", "filings_approved_fiscal", "filings_approved_near_cutoff", "publications_approved",
+                  "filings_approved_out_of_scope", "funding_approved",
                   *(f"filings_approved_{k}" for k in FILING_KINDS),
                   *(f"reports_approved_{t}" for t in (*REPORT_TYPES, NO_REPORT_TYPE)),
                   *(f"publications_approved_{k}" for k in PUBLICATION_KINDS))
@@ -54,7 +57,9 @@ TARGETS = ("filing", "publication")
 # filing indicators keep reading filings' views and downloads alone.
 PUBLICATION_PREFIX = "publication_"
 EVENT_NAMES = ("views_total", "views_unique", "downloads_total", "downloads_unique")
-PUBLICATION_USAGE_NAMES = tuple(PUBLICATION_PREFIX + name for name in EVENT_NAMES)
+# Likes, favorites and comments are held on filings and publications alike (interactions.py).
+REACTION_NAMES = ("likes", "favorites", "comments")
+PUBLICATION_USAGE_NAMES = tuple(PUBLICATION_PREFIX + name for name in (*EVENT_NAMES, *REACTION_NAMES))
 
 
 def publication_key(publication_id: str) -> tuple[str, str]:
@@ -201,12 +206,10 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
     if entity == "reaction":
         if image.get("active") and not image.get("author"):
             name = "likes" if image["kind"] == "like" else "favorites"
-            _usage(deltas, image["filing"], image["province"], _time(image["since"]), {name: 1},
-                   image["user"], {name: 1})
+            _held(deltas, image, _time(image["since"]), name)
     elif entity == "comment":
-        if not image.get("deleted_at") and not image.get("author"):
-            _usage(deltas, image["filing"], image["province"], _time(image["created_at"]), {"comments": 1},
-                   image["user"], {"comments": 1})
+        if comment_counts(image):
+            _held(deltas, image, _time(image["created_at"]), "comments")
     elif entity == "evaluation":
         if not image.get("author"):
             score, side = int(image["score"]), image["side"]
@@ -219,26 +222,51 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
         if image.get("earned"):  # a new state of the progression, with proof (filings.change_application)
             _usage(deltas, image["filing"], image["province"], _time(image["at"]), {"application_updates": 1})
     elif entity == "filing":
-        if image.get("status") == "approved":
+        if scored(image):
             add(deltas, cycle_key(image["province"], image["cycle"]), filing_values(image))
             if image.get("attributed_to"):  # also counts for the service base or institution it names
                 add(deltas, unit_cycle_key(image["attributed_to"], image["cycle"]), filing_values(image))
     elif entity == "publication":
-        if image.get("status") == "approved":
+        if scored(image) and image["province"] != NATIONAL_OFFICE:
             add(deltas, cycle_key(image["province"], image["cycle"]),
                 {"publications_approved": 1, f"publications_approved_{image['kind']}": 1})
     return deltas
 
 
+def scored(image: Mapping[str, Any]) -> bool:
+    """An approved filing or publication counts; one taken down keeps counting for its cycle unless the
+    takedown excluded it from scoring (lifecycle.take_down)."""
+    status = image.get("status")
+    return status == "approved" or (status == "taken_down" and not image.get("excluded_from_scoring"))
+
+
+def comment_counts(image: Mapping[str, Any]) -> bool:
+    """A comment counts while it is neither deleted nor hidden by a moderator, unless own staff wrote it."""
+    return not image.get("deleted_at") and not image.get("hidden_at") and not image.get("author")
+
+
+def _held(deltas: Deltas, image: Mapping[str, Any], at: datetime, name: str) -> None:
+    """A like, favorite or comment held on a filing (with its account counters) or on a publication."""
+    kind, target = target_of(image)
+    if kind == "publication":
+        _publication_usage(deltas, target, image["province"], at, {name: 1})
+    else:
+        _usage(deltas, target, image["province"], at, {name: 1}, image["user"], {name: 1})
+
+
 def filing_values(image: Mapping[str, Any]) -> dict[str, int]:
     """The province×cycle counters one approved filing adds."""
+    cycle = cycle_by_id(image["cycle"])
+    if filings.scope_reason(image.get("completed_on"), cycle) is not None:
+        return {"filings_approved_out_of_scope": 1}
     kind = image["kind"]
     values = {"filings_approved": 1, f"filings_approved_{kind}": 1}
+    if image.get("funding_amount"):
+        values["funding_approved"] = int(image["funding_amount"])
     if kind == "report":
         values[f"reports_approved_{image.get('report_type') or NO_REPORT_TYPE}"] = 1
     if image.get("fiscal_funded"):
         values["filings_approved_fiscal"] = 1
-    cycle = cycle_by_id(image["cycle"])
     if cycle is not None and cycle.ends_before - _time(image["filed_at"]) <= NEAR_CUTOFF:
         values["filings_approved_near_cutoff"] = 1
     return values
@@ -294,7 +322,7 @@ def _publication_usage(deltas: Deltas, publication: str, province: str, at: date
                        values: dict[str, int]) -> None:
     add(deltas, publication_key(publication), values)
     cycle = cycle_for(at)
-    if cycle is None:
+    if cycle is None or province == NATIONAL_OFFICE:  # the national office's own: counted for no province
         return
     prefixed = {PUBLICATION_PREFIX + name: value for name, value in values.items()}
     add(deltas, cycle_key(province, cycle.id), prefixed)

@@ -1,9 +1,12 @@
-"""Interactions on approved filings (views also on publications): usage events, likes, favorites, comments, evaluations.
+"""Interactions on approved filings and publications: usage events, likes, favorites, comments; evaluations
+(filings only).
 
 Endpoints store facts only; the stream trigger turns them into counters (counters.py).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass
 from functools import partial
@@ -14,13 +17,14 @@ from pydantic import Field, field_validator, model_validator
 
 from chalicelib.usage import counting, usage_order
 from chalicelib.documents import feedback, filings, publications
-from chalicelib.core import config, keys, pseudonyms, quotas, observability as obs
+from chalicelib.core import audit, config, keys, pseudonyms, quotas, observability as obs
 from chalicelib.core.cycles import cycle_for
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
-from chalicelib.core.errors import Forbidden, NotFound, TooManyRequests
-from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Reaction, UsageEvent
+from chalicelib.core.errors import Conflict, Forbidden, NotFound, TooManyRequests
+from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Reaction, Record, UsageEvent
 from chalicelib.core.paging import query_page, scope_of
+from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.usage.own_staff import is_own_staff
 from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
@@ -161,80 +165,189 @@ def _approved_targets(named: set[tuple[str, str]]) -> dict[tuple[str, str], Fili
     return found
 
 
-# ---- likes and favorites ------------------------------------------------------------
+# ---- likes, favorites and comments (on filings and publications alike) ----------------
+
+# What likes, favorites and comments may be held on (counting.TARGETS): each kind's module reads
+# the record (`get`, `get_approved`) and builds its partition (`key`).
+_OWNERS = {"filing": filings, "publication": publications}
 
 REACTIONS = {"like": "LIKE", "favorite": "FAVORITE"}
 
 
-def set_reaction(caller: Caller | None, filing_id: str, kind: str, active: bool, now: datetime) -> dict[str, Any]:
+def set_reaction(caller: Caller | None, target_id: str, kind: str, active: bool, now: datetime,
+                 owner: str = "filing") -> dict[str, Any]:
     """Idempotent toggle: PUT holds a like/favorite, DELETE lets go; repeating changes nothing."""
     caller = require(caller)
-    filing = filings.get_approved(caller, filing_id)
+    module = _OWNERS[owner]
+    doc = module.get_approved(caller, target_id)
     sk = f"{REACTIONS[kind]}#{caller.sub}"
     try:
-        current = Reaction.get(filings.key(filing_id), sk, consistent_read=True)
+        current = Reaction.get(module.key(target_id), sk, consistent_read=True)
     except Reaction.DoesNotExist:
         current = None
     if (current.active if current else False) != active:
         since = now if active else current.since
-        reaction = Reaction(filings.key(filing_id), sk, entity="reaction", kind=kind, filing=filing_id,
-                            user=caller.sub, province=filing.province, active=active, since=since, changed_at=now,
-                            author=is_own_staff(caller, filing))
+        reaction = Reaction(module.key(target_id), sk, entity="reaction", kind=kind, user=caller.sub,
+                            province=doc.province, active=active, since=since, changed_at=now,
+                            author=is_own_staff(caller, doc), **{owner: target_id})
         index_by_user(reaction)
         reaction.save()
-    return {"filing": filing_id, kind: active}
+    return {owner: target_id, kind: active}
 
 
-# ---- comments ------------------------------------------------------------------------
-
-def add_comment(caller: Caller | None, filing_id: str, body: CommentIn, now: datetime) -> Comment:
-    """Comment on an approved filing."""
+def add_comment(caller: Caller | None, target_id: str, body: CommentIn, now: datetime,
+                owner: str = "filing") -> Comment:
+    """Comment on an approved filing or publication."""
     caller = require(caller)
-    filing = filings.get_approved(caller, filing_id)
+    module = _OWNERS[owner]
+    doc = module.get_approved(caller, target_id)
     comment_id = f"{int(now.timestamp() * 1000):013d}{uuid.uuid4().hex[:8]}"
-    comment = Comment(filings.key(filing_id), f"COMMENT#{comment_id}", entity="comment", id=comment_id,
-                      filing=filing_id, user=caller.sub, province=filing.province, text=body.text,
-                      created_at=now, author=is_own_staff(caller, filing))
+    comment = Comment(module.key(target_id), f"COMMENT#{comment_id}", entity="comment", id=comment_id,
+                      user=caller.sub, province=doc.province, text=body.text, created_at=now,
+                      author=is_own_staff(caller, doc), **{owner: target_id})
     index_by_user(comment)
     day = china(now).date().isoformat()
     try:
         with transaction() as tx:
             tx.save(comment, condition=Comment.pk.does_not_exist())
-            quotas.count(tx, config.MAX_COMMENTS_PER_DAY, "comments", filing_id, caller.sub, day)
+            quotas.count(tx, config.MAX_COMMENTS_PER_DAY, "comments", owner, target_id, caller.sub, day)
     except TransactWriteError as error:
         if quotas.refused(error, 1):
-            raise TooManyRequests(f"At most {config.MAX_COMMENTS_PER_DAY} comments a day on one filing; "
+            raise TooManyRequests(f"At most {config.MAX_COMMENTS_PER_DAY} comments a day on one {owner}; "
                                   "try again tomorrow (China time)") from None
         raise
     return comment
 
 
-def delete_comment(caller: Caller | None, filing_id: str, comment_id: str, now: datetime) -> None:
+def delete_comment(caller: Caller | None, target_id: str, comment_id: str, now: datetime,
+                   owner: str = "filing") -> None:
     """Soft-delete a comment (its author or a national admin); deleting twice is harmless."""
     caller = require(caller)
-    filings.get(caller, filing_id)
-    try:
-        comment = Comment.get(filings.key(filing_id), f"COMMENT#{comment_id}")
-    except Comment.DoesNotExist:
-        raise NotFound(f"No comment {comment_id} on filing {filing_id}") from None
+    _OWNERS[owner].get(caller, target_id)
+    comment = _comment(owner, target_id, comment_id)
     if comment.user != caller.sub and not caller.is_national_admin:
         raise Forbidden("Only the comment's author or a national admin may delete it")
     if comment.deleted_at is None:
         comment.update(actions=[Comment.deleted_at.set(now), Comment.deleted_by.set(caller.sub)])
 
 
-def comments_page(caller: Caller | None, filing_id: str, limit: int, cursor: str | None, secret: str) -> dict:
-    """One page of the comments of a visible filing that are not deleted, oldest first."""
-    filings.get(caller, filing_id)
-    scope = scope_of("COMMENTS", filing=filing_id)
-    page = query_page(partial(Comment.query, filings.key(filing_id), Comment.sk.startswith("COMMENT#"),
-                              filter_condition=Comment.deleted_at.does_not_exist()), limit, cursor, scope, secret)
-    return page.to_dict(render_comment)
+def _comment(owner: str, target_id: str, comment_id: str) -> Comment:
+    try:
+        return Comment.get(_OWNERS[owner].key(target_id), f"COMMENT#{comment_id}")
+    except Comment.DoesNotExist:
+        raise NotFound(f"No comment {comment_id} on {owner} {target_id}") from None
 
 
-def render_comment(comment: Comment) -> dict[str, Any]:
-    return {"id": comment.id, "filing": comment.filing, "user": comment.user, "text": comment.text,
-            "created_at": iso(comment.created_at)}
+def comments_page(caller: Caller | None, target_id: str, limit: int, cursor: str | None, secret: str,
+                  owner: str = "filing") -> dict[str, Any]:
+    """One page of the comments of a visible filing or publication that are not deleted, oldest first;
+    hidden ones only for those who moderate it (may_moderate)."""
+    module = _OWNERS[owner]
+    doc = module.get(caller, target_id)
+    shown = Comment.deleted_at.does_not_exist()
+    if not may_moderate(caller, doc.province):
+        shown &= Comment.hidden_at.does_not_exist()
+    scope = scope_of("COMMENTS", **{owner: target_id})
+    page = query_page(partial(Comment.query, module.key(target_id), Comment.sk.startswith("COMMENT#"),
+                              filter_condition=shown), limit, cursor, scope, secret)
+    return page.to_dict(lambda c: render_comment(c, caller, secret))
+
+
+# ---- moderation --------------------------------------------------------------------------
+# A comment item (facts table, the partition of its filing or publication, sort key COMMENT#<id>)
+# holds: id, filing | publication, user, province, text, created_at, deleted_at/by,
+# hidden_at/by/reason, reports (how many users reported it), author (own staff: never counted).
+# Each report is one records item per user (comment_report_key), so a user reports a comment once.
+
+MODERATORS = ("national_admin", "province_admin")
+
+
+class HideIn(Body):
+    reason: Text(1, 500, multiline=True) = Field(description="why the comment is hidden (kept in the audit trail)")
+
+
+class ReportIn(Body):
+    reason: Optional[Text(0, 500, multiline=True)] = None
+
+
+def may_moderate(caller: Caller | None, province: str) -> bool:
+    """National admins moderate every comment; a province admin those on its province's records."""
+    return caller is not None and (caller.is_national_admin
+                                   or (caller.role == "province_admin" and caller.province == province))
+
+
+def hide_comment(caller: Caller | None, target_id: str, comment_id: str, body: HideIn, now: datetime,
+                 owner: str = "filing") -> Comment:
+    """Hide a comment with a reason (audited): it leaves the public list and the counts; hiding twice
+    keeps the first reason."""
+    caller = require(caller, *MODERATORS)
+    doc = _OWNERS[owner].get(caller, target_id)
+    if not may_moderate(caller, doc.province):
+        raise Forbidden(f"A province admin of {caller.province} may not moderate comments of {doc.province}")
+    comment = _comment(owner, target_id, comment_id)
+    if comment.deleted_at is not None:
+        raise NotFound(f"No comment {comment_id} on {owner} {target_id}")
+    if comment.hidden_at is not None:
+        return comment
+    try:
+        with transaction() as tx:
+            tx.update(comment, actions=[Comment.hidden_at.set(now), Comment.hidden_by.set(caller.sub),
+                                        Comment.hidden_reason.set(body.reason)],
+                      condition=Comment.hidden_at.does_not_exist() & Comment.deleted_at.does_not_exist())
+            tx.save(audit.entry("comment", comment_id, "hidden", caller, now,
+                                {owner: target_id, "reason": body.reason}))
+    except TransactWriteError:
+        raise Conflict(f"Comment {comment_id} changed meanwhile; read it again") from None
+    comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, caller.sub, body.reason
+    return comment
+
+
+def comment_report_key(owner: str, target_id: str, comment_id: str, user: str) -> tuple[str, str]:
+    """One user's report of one comment (records table)."""
+    return f"COMMENT_REPORT#{owner}#{target_id}#{comment_id}", user
+
+
+def report_comment(caller: Caller | None, target_id: str, comment_id: str, body: ReportIn, now: datetime,
+                   owner: str = "filing") -> dict[str, Any]:
+    """Report a comment to its moderators; a user's second report of the same comment changes nothing."""
+    caller = require(caller)
+    _OWNERS[owner].get(caller, target_id)
+    comment = _comment(owner, target_id, comment_id)
+    if comment.deleted_at is not None or (comment.hidden_at is not None
+                                          and not may_moderate(caller, comment.province)):
+        raise NotFound(f"No comment {comment_id} on {owner} {target_id}")
+    report = Record(*comment_report_key(owner, target_id, comment_id, caller.sub), kind="comment_report",
+                    data={"reason": body.reason}, created_at=now)
+    try:
+        with transaction() as tx:
+            tx.save(report, condition=Record.pk.does_not_exist())
+            tx.update(comment, actions=[Comment.reports.add(1)])
+    except TransactWriteError as error:
+        if not cancelled_by_condition(error):
+            raise
+        return {"comment": comment_id, "reported": True, "first": False}
+    return {"comment": comment_id, "reported": True, "first": True}
+
+
+def pseudonym(user: str, secret: str) -> str:
+    """A stable public name for a user: a keyed hash, so the id cannot be recovered or guessed from it."""
+    key = hmac.new(secret.encode(), b"comment-pseudonym", hashlib.sha256).digest()
+    return "用户-" + hmac.new(key, user.encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def render_comment(comment: Comment, caller: Caller | None = None, secret: str = "") -> dict[str, Any]:
+    """A comment as `caller` may see it: a pseudonym for the public, the user id for national admins only;
+    moderators also see why it was hidden and how many reported it."""
+    owner, target = counting.target_of(comment.attribute_values)
+    shown = {"id": comment.id, owner: target, "author_name": pseudonym(comment.user, secret), "text": comment.text,
+             "created_at": iso(comment.created_at), "mine": caller is not None and caller.sub == comment.user}
+    if caller is not None and caller.is_national_admin:
+        shown["user"] = comment.user
+    if may_moderate(caller, comment.province):
+        shown["reports"] = int(comment.reports or 0)
+        shown["hidden"] = None if comment.hidden_at is None else {
+            "at": iso(comment.hidden_at), "reason": comment.hidden_reason}
+    return shown
 
 
 # ---- evaluations ---------------------------------------------------------------------

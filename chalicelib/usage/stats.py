@@ -11,7 +11,7 @@ from chalicelib.core.reference import PROVINCES
 from chalicelib.core.vocabulary import SIDES
 from chalicelib.documents import filings, publications
 from chalicelib.usage import counters, counting
-from chalicelib.usage.counting import PUBLICATION_PREFIX, PUBLICATION_USAGE_NAMES, USAGE_NAMES
+from chalicelib.usage.counting import PUBLICATION_PREFIX, PUBLICATION_USAGE_NAMES, REACTION_NAMES, USAGE_NAMES
 
 
 def _mean(total: int, count: int) -> float | None:
@@ -53,7 +53,8 @@ def publication_stats(caller: Caller | None, publication_id: str) -> dict[str, A
 def _publication_usage(numbers: dict[str, int]) -> dict[str, Any]:
     n = {name[len(PUBLICATION_PREFIX):]: numbers.get(name, 0) for name in PUBLICATION_USAGE_NAMES}
     return {"views": {"total": n["views_total"], "unique": n["views_unique"]},
-            "downloads": {"total": n["downloads_total"], "unique": n["downloads_unique"]}}
+            "downloads": {"total": n["downloads_total"], "unique": n["downloads_unique"]},
+            **{name: n[name] for name in REACTION_NAMES}}
 
 
 def province_activity(province: str, cycle: Cycle) -> dict[str, Any]:

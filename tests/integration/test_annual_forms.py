@@ -2,11 +2,14 @@
 file and read them, validation, the audit trail, and their use by scoring."""
 from __future__ import annotations
 
+import hashlib
+
 import pytest
+import requests
 
 from chalicelib.core import audit
 from tests.conftest import auth
-from tests.support.documents import JS_ADMIN, PATH, form
+from tests.support.documents import JS_ADMIN, PATH, PDF, form
 
 
 @pytest.mark.parametrize("instant", ["2024-10-15T00:00:00+08:00", "2024-10-31T23:59:59+08:00",
@@ -99,3 +102,114 @@ def test_scoring_reads_the_form_of_the_year_the_cycle_closes(store, client):
     assert js["indicators"]["fiscal_completeness"]["score"] == 0.5  # 6 filed of 12 declared
     assert js["indicators"]["annual_form"]["points"] == 4.0
     assert js["indicators"]["form_completeness"]["score"] == 1.0
+
+
+# ---- oversight: the national overview, reopening one province's window, reminders -------------
+
+NATIONAL = auth(sub="boss", role="national_admin")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ZJ_ADMIN = auth(sub="admin-zj", role="province_admin", province="330000")
+
+
+def test_the_national_overview_shows_all_32_units_with_status_time_and_completeness(store, client):
+    store.at("2024-10-20T10:00:00+08:00")
+    client.put(PATH, form(), headers=JS_ADMIN)
+    client.put("/provinces/330000/annual-forms/2024", form(carriers=[], policies=[]), headers=ZJ_ADMIN)
+    overview = client.get("/annual-forms/2024", headers=NATIONAL)
+    assert overview.status == 200 and len(overview.json["items"]) == 32 and overview.json["submitted"] == 2
+    by_code = {i["province"]: i for i in overview.json["items"]}
+    assert (by_code["320000"]["status"], by_code["320000"]["submitted_at"]) == ("submitted", "2024-10-20T10:00:00+08:00")
+    assert by_code["320000"]["completeness"] > by_code["330000"]["completeness"] > 0
+    assert (by_code["110000"]["status"], by_code["110000"]["completeness"]) == ("missing", 0.0)
+    book = client.get("/annual-forms/2024/overview.xlsx", headers={**NATIONAL, "Accept": XLSX})
+    assert book.status == 200 and book.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+    rows = list(load_workbook(BytesIO(book.body)).active.iter_rows(values_only=True))
+    assert len(rows) == 33 and rows[1][0] == "110000" and "320000" in {r[0] for r in rows}
+    for who in (JS_ADMIN, auth(sub="u", role="user")):
+        assert client.get("/annual-forms/2024", headers=who).status == 403
+        assert client.get("/annual-forms/2024/overview.xlsx", headers=who).status == 403
+
+
+def test_a_national_admin_reopens_the_window_for_one_province_with_a_reason_and_a_deadline(store, client):
+    store.at("2024-11-03T10:00:00+08:00")
+    assert client.put(PATH, form(), headers=JS_ADMIN).status == 409
+    reopened = client.post("/provinces/320000/annual-forms/2024/reopen",
+                           {"reason": "系统故障未能按时提交", "until": "2024-11-10T23:59:59+08:00"}, headers=NATIONAL)
+    assert reopened.status == 200, reopened.json
+    late = client.put(PATH, form(), headers=JS_ADMIN)
+    assert late.status == 201 and late.json["late"] is True
+    assert client.put("/provinces/330000/annual-forms/2024", form(), headers=ZJ_ADMIN).status == 409  # only that one
+    trail = audit.trail("annual_form", "320000/2024")
+    assert trail[0]["action"] == "reopened" and trail[0]["data"]["reason"] == "系统故障未能按时提交"
+    item = {i["province"]: i for i in client.get("/annual-forms/2024", headers=NATIONAL).json["items"]}["320000"]
+    assert item["late"] is True and item["reopened"]["until"] == "2024-11-10T23:59:59+08:00"
+    store.at("2024-11-11T00:00:00+08:00")
+    assert client.put(PATH, form(), headers=JS_ADMIN).status == 409  # the new deadline passed
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"reason": "x", "until": "2024-11-01T00:00:00+08:00"}, "until"),  # not in the future
+    ({"reason": "x", "until": "2025-03-01T00:00:00+08:00"}, "until"),  # beyond 60 days
+    ({"until": "2024-11-10T00:00:00+08:00"}, "reason"),
+])
+def test_a_reopening_needs_a_reason_and_a_near_future_deadline(store, client, body, field):
+    store.at("2024-11-03T10:00:00+08:00")
+    answer = client.post("/provinces/320000/annual-forms/2024/reopen", body, headers=NATIONAL)
+    assert answer.status == 422 and field in [e["field"] for e in answer.json["errors"]]
+
+
+def test_only_national_admins_reopen_a_window(store, client):
+    store.at("2024-11-03T10:00:00+08:00")
+    body = {"reason": "x", "until": "2024-11-10T00:00:00+08:00"}
+    for who in (JS_ADMIN, ZJ_ADMIN, auth(sub="u", role="user")):
+        assert client.post("/provinces/320000/annual-forms/2024/reopen", body, headers=who).status == 403
+    assert client.put(PATH, form(), headers=JS_ADMIN).status == 409
+
+
+def test_the_closing_reminder_goes_only_to_provinces_whose_form_is_not_in(store, client):
+    from chalicelib.documents import notifications
+    store.at("2024-10-20T10:00:00+08:00")
+    client.put(PATH, form(), headers=JS_ADMIN)
+    store.at("2024-10-30T00:01:00+08:00")
+    assert notifications.remind_province_admins(store.clock.now()) == 31
+    assert client.get("/me/notifications", headers=JS_ADMIN).json["items"] == []
+    told = client.get("/me/notifications", headers=ZJ_ADMIN).json["items"]
+    assert [n["topic"] for n in told] == ["annual_form_window_closing"]
+
+
+@pytest.mark.parametrize("day,days_left", [(16, 14), (28, 2)])
+def test_every_province_is_reminded_of_the_30_september_filing_cutoff_14_and_2_days_before(store, client, day,
+                                                                                              days_left):
+    from chalicelib.documents import notifications
+    store.at(f"2024-09-{day}T00:01:00+08:00")
+    assert notifications.remind_province_admins(store.clock.now()) == 32
+    assert notifications.remind_province_admins(store.clock.now()) == 0
+    told = client.get("/me/notifications", headers=ZJ_ADMIN).json["items"]
+    assert [(n["topic"], n["cycle"], n["days_left"], n["cutoff"]) for n in told] == [
+        ("filing_cutoff", "2024", days_left, "2024-10-01T00:00:00+08:00")]
+
+
+def test_a_province_attaches_proofs_of_its_scored_figures_read_by_its_staff_and_national_admins(store, client):
+    filer = dict(sub="filer-js", role="filer", province="320000")
+    started = client.post(f"{PATH}/files", {"name": "资金拨付.pdf", "purpose": "funding_proof",
+                                            "content_type": "application/pdf", "size": len(PDF),
+                                            "sha256": hashlib.sha256(PDF).hexdigest()}, headers=auth(**filer))
+    assert started.status == 201, started.json
+    put = started.json["upload"]
+    assert requests.put(put["url"], data=PDF, headers=put["headers"], timeout=10).status_code == 200
+    done = client.post(started.json["links"]["complete"], headers=auth(**filer))
+    assert done.status == 200 and done.json["links"]["download"].startswith(f"{PATH}/files/")
+    assert [f["id"] for f in client.get(f"{PATH}/files", headers=NATIONAL).json["items"]] == [done.json["id"]]
+    assert client.get(done.json["links"]["download"], headers=NATIONAL).status == 303
+    for who in (ZJ_ADMIN, auth(sub="u", role="user")):
+        assert client.get(f"{PATH}/files", headers=who).status == 404
+        assert client.get(done.json["links"]["download"], headers=who).status == 404
+    other = client.post(f"{PATH}/files", {"name": "a.pdf", "purpose": "funding_proof", "content_type": "application/pdf",
+                                          "size": 10, "sha256": "0" * 64}, headers=ZJ_ADMIN)
+    assert other.status == 403
+    report = client.post(f"{PATH}/files", {"name": "a.pdf", "purpose": "report", "content_type": "application/pdf",
+                                           "size": 10, "sha256": "0" * 64}, headers=JS_ADMIN)
+    assert report.status == 422 and report.json["errors"][0]["field"] == "purpose"

@@ -124,10 +124,90 @@ def test_a_pending_records_files_are_not_served_to_the_public(client):
     assert list(UsageEvent.scan(UsageEvent.entity == "event")) == []  # nothing counted before approval
 
 
-def test_an_approved_record_takes_no_new_files(client):
+def test_an_approved_record_takes_no_new_files_without_a_revision(client):
     filing, _ = attached_filing(client)
     answer = client.post(f"/filings/{filing['id']}/files", declaration(), headers=auth(**FILER))
     assert answer.status == 409
+
+
+CORRECTED = b"%PDF-1.7\n" + "新能源汽车产业专利导航报告（勘误版）".encode() * 200
+
+
+def revise(client, filing, **changes):
+    answer = client.post(f"/filings/{filing['id']}/revisions", report_body(**changes), headers=auth(**FILER))
+    assert answer.status == 200 and answer.json["revision_pending"], answer.json
+    return answer.json
+
+
+def test_a_revision_replaces_an_approved_records_file_and_the_public_keeps_the_old_one_until_approval(client, settle,
+                                                                                                    store):
+    filing, original = attached_filing(client)
+    revise(client, filing, title="新能源汽车产业专利导航报告（勘误）")
+    corrected = upload(client, "filing", filing["id"], CORRECTED, replaces=original["id"], name="勘误版.pdf")
+    assert corrected.status == 200, corrected.json
+    assert (corrected.json["revision"], corrected.json["replaces"]) == (2, original["id"])
+    data = upload(client, "filing", filing["id"], b"a,b\n1,2\n", purpose="data", content_type="text/csv",
+                  name="样例.csv").json
+
+    public = [f["id"] for f in client.get(f"/filings/{filing['id']}/files").json["items"]]
+    assert public == [original["id"]]
+    assert [f["id"] for f in client.get(f"/filings/{filing['id']}").json["files"]] == [original["id"]]
+    assert client.get(corrected.json["links"]["download"], headers=auth(**USER)).status == 404
+    assert client.get(corrected.json["links"]["download"], headers=auth(**ADMIN)).status == 303  # the reviewer reads it
+    seen_by_public = client.get(f"/filings/{filing['id']}/versions").json["items"]
+    assert [(v["revision"], v["current"]) for v in seen_by_public] == [(1, True)]
+    staff = client.get(f"/filings/{filing['id']}/versions", headers=auth(**FILER)).json["items"]
+    assert staff[-1]["pending"] is True
+    assert {f["id"] for f in staff[-1]["files"]} == {corrected.json["id"], data["id"]}
+
+    approve(client, "filing", filing["id"])
+    current = {f["id"] for f in client.get(f"/filings/{filing['id']}/files").json["items"]}
+    assert current == {corrected.json["id"], data["id"]}
+    versions = client.get(f"/filings/{filing['id']}/versions").json["items"]
+    assert [(v["revision"], v["current"]) for v in versions] == [(1, False), (2, True)]
+    assert [f["id"] for f in versions[0]["files"]] == [original["id"]]
+    # The old version stays downloadable and its downloads count to the record.
+    for file_id in (original["id"], corrected.json["id"]):
+        answer = client.get(f"/filings/{filing['id']}/files/{file_id}", headers={**auth(**USER), "User-Agent": BROWSER})
+        assert answer.status == 303
+        store.clock.advance(seconds=31)  # past the double-click window
+    settle()
+    assert client.get(f"/filings/{filing['id']}/stats").json["downloads"]["total"] == 2
+    assert counters.drift() == []
+
+
+def test_files_of_a_dropped_revision_never_join_the_record(client):
+    filing, original = attached_filing(client)
+    revise(client, filing, title="改坏了的标题")
+    dropped = upload(client, "filing", filing["id"], CORRECTED, replaces=original["id"]).json
+    assert client.post(f"/filings/{filing['id']}/review", {"decision": "reject"}, headers=auth(**ADMIN)).status == 200
+    assert client.post(f"/filings/{filing['id']}/files", declaration(), headers=auth(**FILER)).status == 409
+    revise(client, filing, title="新能源汽车产业专利导航报告（修订）")  # the same revision number again
+    approve(client, "filing", filing["id"])
+    assert [f["id"] for f in client.get(f"/filings/{filing['id']}/files").json["items"]] == [original["id"]]
+    assert client.get(dropped["links"]["download"], headers=auth(**USER)).status == 404
+
+
+def test_a_file_declared_for_a_revision_cannot_complete_after_that_revision_was_reviewed(client):
+    filing, original = attached_filing(client)
+    revise(client, filing, title="修订")
+    started = client.post(f"/filings/{filing['id']}/files", declaration(CORRECTED), headers=auth(**FILER)).json
+    requests.put(started["upload"]["url"], data=CORRECTED, headers=started["upload"]["headers"], timeout=10)
+    approve(client, "filing", filing["id"])
+    assert client.post(started["links"]["complete"], headers=auth(**FILER)).status == 409
+
+
+def test_a_revision_replaces_only_a_file_of_its_own_record(client):
+    filing, _ = attached_filing(client)
+    other, other_file = attached_filing(client)
+    revise(client, filing, title="修订")
+    for replaces in (other_file["id"], "nope"):
+        answer = client.post(f"/filings/{filing['id']}/files", declaration(CORRECTED, replaces=replaces),
+                             headers=auth(**FILER))
+        assert answer.status == 422 and [e["field"] for e in answer.json["errors"]] == ["replaces"]
+    other_province = dict(sub="f-zj", role="filer", province="330000")
+    assert client.post(f"/filings/{filing['id']}/files", declaration(CORRECTED),
+                       headers=auth(**other_province)).status == 403
 
 
 def test_a_publication_carries_files_and_its_downloads_count(client, settle):

@@ -7,11 +7,12 @@ import json
 import re
 
 import pytest
+import requests
 
 from chalicelib.core.paging import MAX_LIMIT
 from tests.conftest import auth
 from tests.support import NATIONAL, approved_filing, report_body
-from tests.support.documents import import_sheet, upload
+from tests.support.documents import PDF, declaration, import_sheet, upload
 from tests.support.scoring import CLOSED, seed_counters
 from tests.support.selection import ENTERPRISE, evaluated, invitation, nominate, register
 
@@ -25,6 +26,14 @@ ADMIN = auth(**NATIONAL)
 def _ok(answer, status=(200, 201)):
     assert answer.status in ((status,) if isinstance(status, int) else status), answer.json
     return answer.json
+
+
+def _proof(client, form: str, name: str) -> None:
+    """Attach a proof to an annual form: declare, PUT the bytes, complete."""
+    started = _ok(client.post(f"{form}/files", declaration(name=name, purpose="funding_proof"), headers=auth(**FILER)))
+    assert requests.put(started["upload"]["url"], data=PDF, headers=started["upload"]["headers"],
+                        timeout=10).status_code == 200
+    _ok(client.post(started["links"]["complete"], headers=auth(**FILER)), 200)
 
 
 @pytest.fixture
@@ -47,6 +56,22 @@ def world(store, client):
                         headers=auth(**FILER)))
     filing = pending["id"]
     w.update(filing_id=filing, publication_id=publication["id"])
+    # A second approved version of each, and their proofs, funded projects and demands.
+    for owner, doc, body in (("filing", pending, report_body("320000", title="修订版")),
+                             ("publication", publication, {"kind": "news", "title": "专利导航动态（修订）",
+                                                           "province": "320000", "body": "正文"})):
+        _ok(client.post(f"/{owner}s/{doc['id']}/revisions", body, headers=auth(**FILER)))
+        _ok(client.post(f"/{owner}s/{doc['id']}/review", {"decision": "approve"}, headers=ADMIN))
+    for i in range(2):
+        _proof(client, "/provinces/320000/annual-forms/2024", f"资金拨付{i}.pdf")
+    _ok(client.put("/provinces/320000/funded-projects/2024",
+                   {"projects": [{"number": f"JS-2024-{i}", "title": f"财政资助项目{i}"} for i in range(3)]},
+                   headers=auth(**JS_ADMIN)))
+    for i, user in enumerate(USERS):
+        _ok(client.post(f"/publications/{publication['id']}/comments", {"text": f"评论{i}"}, headers=auth(**user)))
+        sent = _ok(client.post("/demands", {"to": "320000", "kind": "demand", "industry": "5", "title": f"需求{i}",
+                                            "text": "希望获得专利导航分析服务。"}, headers=auth(**user)))
+        w.setdefault("demand_id", sent["id"])
     w["file_id"] = client.get(f"/filings/{filing}/files").json["items"][0]["id"]
     for i, user in enumerate(USERS):
         _ok(client.post(f"/filings/{filing}/comments", {"text": f"评论{i}"}, headers=auth(**user)))
@@ -123,6 +148,13 @@ LISTS = {
     "/cycles/{cycle}/announcement/excellent-projects": ("/cycles/2024/announcement/excellent-projects", None, 3),
     "/populations/{population}/units": ("/populations/service_bases/units", None, 3),
     "/provinces/{code}/filing-imports": ("/provinces/320000/filing-imports", FILER, 3),
+    "/publications/{publication_id}/comments": ("/publications/{publication_id}/comments", None, 3),
+    "/filings/{filing_id}/versions": ("/filings/{filing_id}/versions", None, 2),
+    "/publications/{publication_id}/versions": ("/publications/{publication_id}/versions", None, 2),
+    "/provinces/{code}/annual-forms/{year}/files": ("/provinces/320000/annual-forms/2024/files", FILER, 2),
+    "/annual-forms/{year}": ("/annual-forms/2024", NATIONAL, 32),
+    "/provinces/{code}/funded-projects/{cycle}": ("/provinces/320000/funded-projects/2024", JS_ADMIN, 3),
+    "/demands": ("/demands?to=320000", JS_ADMIN, 3),
     "/populations/{population}/cycles/{cycle}/announcements": (
         "/populations/service_bases/cycles/2024/announcements", None, 3),
 }

@@ -15,21 +15,27 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from chalicelib.usage import counters, interactions
 from chalicelib.core.auth import Caller
 from chalicelib.documents.filings import ApplicationChangeIn
-from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn
+from chalicelib.core.errors import NotFound
+from chalicelib.documents import filings, publications
+from chalicelib.documents.lifecycle import TakedownIn
+from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn, HideIn
 from tests.support.usage import FILINGS, ROBOTS, TARGETS, Crash, poison_record, run_batch, send_usage, world
 
 EXAMPLES = int(os.environ.get("NAVI_FAULT_EXAMPLES", "30"))
 USERS = [Caller("u1", "user", side="government"), Caller("u2", "user", side="enterprise"),
          Caller("u3", "user", side="university"), Caller("author", "filer", province="320000")]
+MODERATOR = Caller("moderator", "national_admin")
 
 operation = st.one_of(
     st.tuples(st.just("event"), st.sampled_from(["view", "download"]), st.integers(0, 3), st.integers(0, 2),
               st.booleans(), st.sampled_from([0, 1, 10, 29, 30, 31, 600, 3599, 3600, 86400])),
     st.tuples(st.just("resend"), st.integers(0, 50)),
-    st.tuples(st.just("reaction"), st.sampled_from(["like", "favorite"]), st.integers(0, 3), st.integers(0, 1),
+    st.tuples(st.just("reaction"), st.sampled_from(["like", "favorite"]), st.integers(0, 3), st.integers(0, 2),
               st.booleans()),
-    st.tuples(st.just("comment"), st.integers(0, 3), st.integers(0, 1)),
+    st.tuples(st.just("comment"), st.integers(0, 3), st.integers(0, 2)),
     st.tuples(st.just("uncomment"), st.integers(0, 20)),
+    st.tuples(st.just("hide"), st.integers(0, 20)),
+    st.tuples(st.just("takedown"), st.integers(0, 2), st.booleans()),
     st.tuples(st.just("evaluate"), st.integers(0, 2), st.integers(0, 1), st.integers(1, 5)),
     st.tuples(st.just("apply"), st.integers(0, 1), st.sampled_from(["in_progress", "applied"])),
     st.tuples(st.just("later"), st.sampled_from([31, 3600, 40 * 86400, 200 * 86400])),
@@ -42,9 +48,12 @@ schedule = st.lists(st.tuples(st.integers(1, 40), fault, st.integers(0, 3)), min
 def play(history, clock) -> None:
     """Run an interaction history through the same domain functions the API calls."""
     sent: list[tuple[Caller, dict]] = []
-    comments: list[tuple[Caller, str, str]] = []
+    comments: list[tuple[Caller, str, str, str]] = []
+    down: set[int] = set()  # targets taken down: nothing more reaches them
     for op in history:
         kind = op[0]
+        if _on_taken_down(op, down):
+            continue
         if kind == "event":
             _, etype, user, target, robot, step = op
             clock.advance(seconds=step)
@@ -55,25 +64,51 @@ def play(history, clock) -> None:
             caller, event = sent[op[1] % len(sent)]
             interactions.record_events(caller, EventsIn.model_validate({"events": [event]}), None, ROBOTS,
                                        clock.now())
-        elif kind == "reaction":
-            _, what, user, filing, active = op
-            interactions.set_reaction(USERS[user], FILINGS[filing], what, active, clock.now())
+        elif kind == "reaction":  # on a filing or the publication (TARGETS)
+            _, what, user, target, active = op
+            owner, target_id = TARGETS[target]
+            interactions.set_reaction(USERS[user], target_id, what, active, clock.now(), owner)
         elif kind == "comment":
-            caller, filing = USERS[op[1]], FILINGS[op[2]]
-            made = interactions.add_comment(caller, filing, CommentIn(text="意见"), clock.now())
-            comments.append((caller, filing, made.id))
+            caller, (owner, target_id) = USERS[op[1]], TARGETS[op[2]]
+            made = interactions.add_comment(caller, target_id, CommentIn(text="意见"), clock.now(), owner)
+            comments.append((caller, owner, target_id, made.id))
             clock.advance(seconds=1)
         elif kind == "uncomment" and comments:
-            caller, filing, cid = comments[op[1] % len(comments)]
-            interactions.delete_comment(caller, filing, cid, clock.now())
+            caller, owner, target_id, cid = comments[op[1] % len(comments)]
+            with contextlib.suppress(NotFound):  # its record was taken down meanwhile
+                interactions.delete_comment(caller, target_id, cid, clock.now(), owner)
+        elif kind == "hide" and comments:  # a moderator hides it (a deleted one is 404: nothing changes)
+            _, owner, target_id, cid = comments[op[1] % len(comments)]
+            with contextlib.suppress(NotFound):
+                interactions.hide_comment(MODERATOR, target_id, cid, HideIn(reason="广告"), clock.now(), owner)
         elif kind == "evaluate":
             _, user, filing, score = op
             interactions.evaluate(USERS[user], FILINGS[filing], EvaluationIn(score=score), clock.now())
         elif kind == "apply":
-            from chalicelib.documents import filings
             filings.change_application(USERS[3], FILINGS[op[1]], ApplicationChangeIn(status=op[2]), clock.now())
+        elif kind == "takedown":
+            owner, target_id = TARGETS[op[1]]
+            module = filings if owner == "filing" else publications
+            module.take_down(MODERATOR, target_id, TakedownIn(reason="侵权", exclude_from_scoring=op[2]), clock.now())
+            down.add(op[1])
         elif kind == "later":
             clock.advance(seconds=op[1])
+
+
+def _on_taken_down(op, down: set[int]) -> bool:
+    """Whether `op` targets a record already taken down (the API refuses those: nothing to play)."""
+    kind = op[0]
+    if kind == "event":
+        return op[3] in down
+    if kind == "reaction":
+        return op[3] in down
+    if kind == "comment":
+        return op[2] in down
+    if kind in ("evaluate", "apply"):
+        return (op[2] if kind == "evaluate" else op[1]) in down  # filings f1, f2 are TARGETS 0 and 1
+    if kind == "takedown":
+        return op[1] in down
+    return False
 
 
 def deliver_hostile(records: list[dict], plan, now) -> None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.core import audit
+from chalicelib.usage import counters
 from tests.conftest import auth
 from tests.support import ADMIN_JS, EXPERT, FILER, FILER_ZJ, NATIONAL, USER, stored_items
 
@@ -20,6 +22,10 @@ def publish(client, who=FILER, **overrides):
     return response.json
 
 
+def stored_audit(publication_id):
+    return audit.trail("publication", publication_id)
+
+
 def ids(response):
     assert response.status == 200, response.json
     assert set(response.json) == {"items", "next_cursor"}
@@ -35,7 +41,7 @@ def test_a_province_publishes_each_kind_pending_review(client, store, kind):
     assert created["body"] == news()["body"] and created["title"] == news()["title"]
 
 
-@pytest.mark.parametrize("who", [NATIONAL, USER, EXPERT, FILER_ZJ])
+@pytest.mark.parametrize("who", [USER, EXPERT, FILER_ZJ])
 def test_only_the_provinces_own_staff_publish(client, store, who):
     before = stored_items(store)
     assert client.post("/publications", news(), headers=auth(**who)).status == 403
@@ -88,3 +94,115 @@ def test_a_rejected_publication_stays_hidden(client):
     bad = client.post(f"/publications/{created['id']}/review", {"decision": "later"}, headers=auth(**NATIONAL))
     assert bad.status == 422 and [e["field"] for e in bad.json["errors"]] == ["decision"]
     assert client.post("/publications/nope/review", {"decision": "approve"}, headers=auth(**NATIONAL)).status == 404
+
+
+# ---- likes, favorites and comments on publications --------------------------------------
+
+def approved_news(client):
+    created = publish(client)
+    assert client.post(f"/publications/{created['id']}/review", {"decision": "approve"},
+                       headers=auth(**NATIONAL)).status == 200
+    return created
+
+
+def test_publications_take_likes_favorites_and_comments_counted_per_publication_and_province(pipeline):
+    client, settle, store = pipeline
+    pub = approved_news(client)
+    base = f"/publications/{pub['id']}"
+    assert client.put(f"{base}/like", headers=auth(**USER)).json == {"publication": pub["id"], "like": True}
+    client.put(f"{base}/like", headers=auth(**USER))  # idempotent
+    client.put(f"{base}/like", headers=auth(sub="reader-2", role="user"))
+    client.put(f"{base}/favorite", headers=auth(**USER))
+    made = client.post(f"{base}/comments", {"text": "及时有用"}, headers=auth(**USER))
+    assert made.status == 201 and made.json["publication"] == pub["id"] and "filing" not in made.json
+    client.post(f"{base}/comments", {"text": "已转发"}, headers=auth(sub="reader-2", role="user"))
+    assert client.delete(f"{base}/comments/{made.json['id']}", headers=auth(sub="reader-2", role="user")).status == 403
+    assert client.delete(f"{base}/comments/{made.json['id']}", headers=auth(**USER)).status == 204
+    client.delete(f"{base}/like", headers=auth(sub="reader-2", role="user"))
+    settle()
+
+    stats = client.get(f"{base}/stats").json
+    assert (stats["likes"], stats["favorites"], stats["comments"]) == (1, 1, 1)
+    assert [c["text"] for c in client.get(f"{base}/comments").json["items"]] == ["已转发"]
+    activity = client.get(f"/provinces/320000/activity?cycle={pub['cycle']}").json
+    assert {k: activity["publications"][k] for k in ("likes", "favorites", "comments")} == \
+        {"likes": 1, "favorites": 1, "comments": 1}
+    assert (activity["likes"], activity["comments"]) == (0, 0)  # filings' own counters stay apart
+    assert "publication_likes" not in activity["approved"]
+    assert counters.drift() == []
+
+
+def test_the_provinces_own_staff_interact_with_its_publications_uncounted(pipeline):
+    client, settle, _ = pipeline
+    pub = approved_news(client)
+    for who in (FILER, ADMIN_JS):
+        client.put(f"/publications/{pub['id']}/like", headers=auth(**who))
+        client.post(f"/publications/{pub['id']}/comments", {"text": "自评"}, headers=auth(**who))
+    client.put(f"/publications/{pub['id']}/favorite", headers=auth(**FILER_ZJ))  # another province's staff count
+    settle()
+    stats = client.get(f"/publications/{pub['id']}/stats").json
+    assert (stats["likes"], stats["favorites"], stats["comments"]) == (0, 1, 0)
+    assert len(client.get(f"/publications/{pub['id']}/comments").json["items"]) == 2  # shown, not counted
+    assert counters.drift() == []
+
+
+def test_a_pending_or_withdrawn_publication_takes_no_interaction(client, store):
+    pending = publish(client)
+    withdrawn = publish(client)
+    assert client.post(f"/publications/{withdrawn['id']}/withdraw", headers=auth(**FILER)).status == 200
+    before = stored_items(store)
+    for pub, status in ((pending, 404), (withdrawn, 404)):
+        assert client.put(f"/publications/{pub['id']}/like", headers=auth(**USER)).status == status
+        assert client.post(f"/publications/{pub['id']}/comments", {"text": "x"}, headers=auth(**USER)).status == status
+        assert client.get(f"/publications/{pub['id']}/comments").status == status
+    # The province's own staff see the pending one but cannot hold a like on it before approval.
+    assert client.put(f"/publications/{pending['id']}/like", headers=auth(**FILER)).status == 409
+    assert client.put(f"/publications/{pending['id']}/like").status == 401
+    assert stored_items(store) == before
+
+
+def test_publication_interactions_appear_in_openapi_for_any_signed_in_caller(client):
+    paths = client.get("/openapi.json").json["paths"]
+    for path in ("/publications/{publication_id}/like", "/publications/{publication_id}/favorite"):
+        assert set(paths[path]) >= {"put", "delete"}
+    assert set(paths["/publications/{publication_id}/comments"]) >= {"get", "post"}
+    assert "delete" in paths["/publications/{publication_id}/comments/{comment_id}"]
+
+
+# ---- the national office's own publications ---------------------------------------------
+
+def test_a_national_admin_publishes_for_the_national_office_at_once_and_it_is_on_the_notice_list(pipeline):
+    client, settle, store = pipeline
+    body = {"kind": "notice", "title": "关于开展2024年度专利导航工作评价的通知", "body": "此件公开发布。"}
+    made = client.post("/publications", body, headers=auth(**NATIONAL))
+    assert made.status == 201, made.json
+    assert (made.json["province"], made.json["status"]) == ("national", "approved")
+    named = client.post("/publications", {**body, "province": "national"}, headers=auth(**NATIONAL)).json
+    assert named["status"] == "approved"
+    assert ids(client.get("/publications?kind=notice")) == {made.json["id"], named["id"]}
+    assert ids(client.get("/publications?province=national")) == {made.json["id"], named["id"]}
+    assert client.get(f"/publications/{made.json['id']}").status == 200
+    trail = stored_audit(made.json["id"])
+    assert [(e["action"], e["actor"], e["data"]["published"]) for e in trail] == [("filed", NATIONAL["sub"], True)]
+    client.post("/events", {"events": [{"id": "5f0f5a3c-1d3e-4f7a-9b1e-2a9c8d7e6f50", "type": "view",
+                                        "publication": made.json["id"], "user_agent": "Mozilla/5.0 Chrome/120"}]},
+                headers=auth(**USER))
+    client.put(f"/publications/{made.json['id']}/like", headers=auth(**FILER))
+    settle()
+    stats = client.get(f"/publications/{made.json['id']}/stats").json
+    assert (stats["views"]["total"], stats["likes"]) == (1, 1)  # counted on the notice itself
+    assert client.get("/activity?cycle=2024").json["items"][0]["province"] != "national"
+    assert counters.province_cycle("national", "2024") == {}  # it counts for no province
+    assert counters.drift() == []
+
+
+def test_a_national_admin_cannot_publish_for_a_province_nor_a_province_for_the_national_office(client, store):
+    before = stored_items(store)
+    as_province = client.post("/publications", news(), headers=auth(**NATIONAL))
+    assert as_province.status == 422 and [e["field"] for e in as_province.json["errors"]] == ["province"]
+    for province in (None, "national"):
+        body = {k: v for k, v in news(province=province).items() if v is not None}
+        answer = client.post("/publications", body, headers=auth(**FILER))
+        assert answer.status == 422 and [e["field"] for e in answer.json["errors"]] == ["province"]
+    assert client.get("/publications?province=nation").status == 422
+    assert stored_items(store) == before

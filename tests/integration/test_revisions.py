@@ -113,3 +113,16 @@ def test_a_rejected_publication_is_corrected_and_resubmitted(client):
     assert (revised.json["status"], revised.json["revision"], revised.json["body"]) == ("pending", 2, "完整正文")
     told = client.get("/me/notifications", headers=auth(**FILER)).json["items"]
     assert told[0]["entity"] == "publication" and told[0]["note"] == "正文过短"
+
+
+def test_a_record_approved_before_versions_were_kept_lists_its_old_version_after_a_revision(client):
+    from chalicelib.core.models import Filing
+    filing = filed(client)
+    review(client, filing["id"], "approve")
+    stored = Filing.get(f"FILING#{filing['id']}", "A")
+    stored.versions = None  # as records approved before this change were stored
+    stored.save()
+    client.post(f"/filings/{filing['id']}/revisions", report_body(title="修订版"), headers=auth(**FILER))
+    review(client, filing["id"], "approve")
+    versions = client.get(f"/filings/{filing['id']}/versions").json["items"]
+    assert [(v["revision"], v["current"]) for v in versions] == [(1, False), (2, True)]

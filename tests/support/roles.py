@@ -13,7 +13,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/filings/imports"): FILERS,
     ("POST", "/filings/{filing_id}/review"): NATIONAL,
     ("PUT", "/filings/{filing_id}/application"): FILERS,
-    ("POST", "/publications"): FILERS,
+    ("POST", "/publications"): FILERS | NATIONAL,
     ("POST", "/publications/{publication_id}/review"): NATIONAL,
     ("POST", "/events"): ANY,
     ("PUT", "/filings/{filing_id}/like"): ANY,
@@ -22,6 +22,25 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("DELETE", "/filings/{filing_id}/favorite"): ANY,
     ("POST", "/filings/{filing_id}/comments"): ANY,
     ("DELETE", "/filings/{filing_id}/comments/{comment_id}"): None,
+    ("PUT", "/publications/{publication_id}/like"): ANY,
+    ("DELETE", "/publications/{publication_id}/like"): ANY,
+    ("PUT", "/publications/{publication_id}/favorite"): ANY,
+    ("DELETE", "/publications/{publication_id}/favorite"): ANY,
+    ("POST", "/publications/{publication_id}/comments"): ANY,
+    ("DELETE", "/publications/{publication_id}/comments/{comment_id}"): None,
+    ("POST", "/filings/{filing_id}/takedown"): NATIONAL,
+    ("PUT", "/provinces/{code}/funded-projects/{cycle}"): {"province_admin"},
+    ("POST", "/provinces/{code}/annual-forms/{year}/reopen"): NATIONAL,
+    ("POST", "/provinces/{code}/annual-forms/{year}/files"): FILERS,
+    ("POST", "/provinces/{code}/annual-forms/{year}/files/{file_id}/complete"): FILERS,
+    ("POST", "/demands"): {"user"},
+    ("POST", "/demands/{demand_id}/answer"): {"national_admin", "province_admin"},
+    ("POST", "/demands/{demand_id}/close"): {"national_admin", "province_admin"},
+    ("POST", "/publications/{publication_id}/takedown"): NATIONAL,
+    ("POST", "/filings/{filing_id}/comments/{comment_id}/hide"): {"national_admin", "province_admin"},
+    ("POST", "/publications/{publication_id}/comments/{comment_id}/hide"): {"national_admin", "province_admin"},
+    ("POST", "/filings/{filing_id}/comments/{comment_id}/reports"): ANY,
+    ("POST", "/publications/{publication_id}/comments/{comment_id}/reports"): ANY,
     ("PUT", "/filings/{filing_id}/evaluation"): {"user"},
     ("DELETE", "/me/data"): ANY,
     ("PUT", "/scoring-scheme"): NATIONAL,
@@ -56,7 +75,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
 }
 # Routes whose records belong to a province: a same-role token of another province is 403.
 PROVINCE_BOUND = {("POST", "/filings"), ("PUT", "/filings/{filing_id}/application"), ("POST", "/publications"),
-                  ("PUT", "/provinces/{code}/annual-forms/{year}"),
+                  ("PUT", "/provinces/{code}/annual-forms/{year}"), ("PUT", "/provinces/{code}/funded-projects/{cycle}"),
                   *(route for route in ALLOWED if route[1].endswith(("/files", "/complete", "/revisions", "/withdraw")))}
 
 

@@ -39,3 +39,41 @@ def test_a_counted_click_is_account_activity_on_its_unit_without_minute_buckets(
     deltas = counting.event_contribution(_event())
     assert deltas[counting.account_units_key("reader")] == {counting.unit_name("2024", "320000"): 1}
     assert not any(k[0].startswith("ACCT#") for k in deltas)  # per-minute items stay bounded
+
+
+def _comment(**extra):
+    return {"entity": "comment", "id": "c1", "filing": "f1", "user": "reader", "province": "320000",
+            "created_at": AT, **extra}
+
+
+def test_hiding_a_comment_takes_back_exactly_what_it_added():
+    shown, hidden = _comment(), _comment(hidden_at=AT + timedelta(hours=1))
+    assert counting.state_contribution(hidden) == {}
+    added = counting.state_change(None, shown)
+    taken = counting.state_change(shown, hidden)
+    for key, values in added.items():
+        assert taken[key] == {name: -value for name, value in values.items()}
+
+
+def test_a_publication_comment_counts_on_the_publication_and_as_publication_activity_of_its_province():
+    deltas = counting.state_contribution({**_comment(filing=None), "publication": "p1"})
+    assert deltas[counting.publication_key("p1")] == {"comments": 1}
+    assert deltas[counting.cycle_key("320000", "2024")] == {"publication_comments": 1}
+    assert counting.filing_key("f1") not in deltas and counting.account_units_key("reader") not in deltas
+
+
+def test_scope_is_judged_on_the_completion_date_against_the_cycles_china_dates():
+    from chalicelib.core.cycles import cycle_by_id
+    from chalicelib.documents import filings
+    cycle = cycle_by_id("2021-2023")
+    assert filings.scope_reason("2021-01-01", cycle) is None and filings.scope_reason("2023-09-30", cycle) is None
+    assert "before" in filings.scope_reason("2020-12-31", cycle)
+    assert "after" in filings.scope_reason("2023-10-01", cycle)
+    assert filings.scope_reason(None, cycle) is None
+
+
+def test_an_approved_filing_out_of_scope_adds_only_its_out_of_scope_count():
+    image = {"entity": "filing", "status": "approved", "kind": "report", "province": "320000", "cycle": "2024",
+             "filed_at": AT, "completed_on": "2022-06-01", "funding_amount": 5, "fiscal_funded": True}
+    assert counting.state_contribution(image) == {counting.cycle_key("320000", "2024"):
+                                                  {"filings_approved_out_of_scope": 1}}

@@ -1,0 +1,118 @@
+"""Takedowns: a national admin takes an approved record out of public view with a reason; it is audited and
+told to the filer, its counts stay for the cycle unless excluded, and the recount agrees either way."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from chalicelib.usage import counters
+from tests.conftest import auth
+from tests.support import ADMIN_JS, FILER_ZJ, NATIONAL, USER, approved_filing, report_body, stored_items
+from tests.support.usage import events
+
+FILER = dict(sub="filer-320000", role="filer", province="320000")  # the author of approved_filing's reports
+
+
+def take_down(client, owner, record_id, **body):
+    answer = client.post(f"/{owner}s/{record_id}/takedown", {"reason": "侵犯他人著作权", **body},
+                         headers=auth(**NATIONAL))
+    assert answer.status == 200, answer.json
+    return answer.json
+
+
+def test_a_taken_down_filing_leaves_public_reads_and_lists_and_its_filer_is_told(pipeline):
+    client, settle, store = pipeline
+    filing = approved_filing(client)
+    store.clock.advance(minutes=1)  # notifications and the audit trail order by time
+    down = take_down(client, "filing", filing["id"])
+    assert down["status"] == "taken_down" and down["takedown"]["reason"] == "侵犯他人著作权"
+    assert down["takedown"]["exclude_from_scoring"] is False
+    assert client.get(f"/filings/{filing['id']}").status == 404
+    assert client.get(f"/filings/{filing['id']}", headers=auth(**USER)).status == 404
+    assert client.get(f"/filings/{filing['id']}/stats").status == 404
+    assert client.get(f"/filings/{filing['id']}/comments").status == 404
+    assert filing["id"] not in {f["id"] for f in client.get("/filings").json["items"]}
+    assert client.get(f"/filings/{filing['id']}", headers=auth(**ADMIN_JS)).json["status"] == "taken_down"
+    told = client.get("/me/notifications", headers=auth(**FILER)).json["items"]
+    assert told[0]["topic"] == "taken_down" and told[0]["reason"] == "侵犯他人著作权"
+    trail = client.get(f"/filings/{filing['id']}/history", headers=auth(**NATIONAL)).json["items"]
+    assert trail[-1]["action"] == "taken_down" and trail[-1]["actor"] == NATIONAL["sub"]
+    settle()
+    assert counters.drift() == []
+
+
+def test_a_takedown_keeps_the_cycles_counts_unless_it_excludes_the_record(pipeline):
+    client, settle, store = pipeline
+    kept, excluded = approved_filing(client), approved_filing(client)
+    for f in (kept, excluded):
+        client.post("/events", events(f["id"]), headers=auth(**USER))
+    settle()
+    before = client.get("/provinces/320000/activity?cycle=2024").json
+    assert before["approved"]["filings_approved"] == 2 and before["views"]["total"] == 2
+    take_down(client, "filing", kept["id"])
+    take_down(client, "filing", excluded["id"], exclude_from_scoring=True)
+    take_down(client, "filing", excluded["id"])  # a second takedown changes nothing
+    settle()
+    after = client.get("/provinces/320000/activity?cycle=2024").json
+    assert after["approved"]["filings_approved"] == 1
+    assert after["views"]["total"] == 2  # usage already counted stays with the province
+    assert counters.drift() == []
+
+
+def test_a_taken_down_record_takes_no_more_interactions_revisions_or_reviews(client, store):
+    filing = approved_filing(client)
+    take_down(client, "filing", filing["id"])
+    before = stored_items(store)
+    path = f"/filings/{filing['id']}"
+    assert client.put(f"{path}/like", headers=auth(**USER)).status == 404
+    assert client.post(f"{path}/comments", {"text": "x"}, headers=auth(**USER)).status == 404
+    assert client.put(f"{path}/like", headers=auth(**ADMIN_JS)).status == 409
+    assert client.post(f"{path}/revisions", report_body(), headers=auth(**FILER)).status == 409
+    assert client.post(f"{path}/withdraw", headers=auth(**FILER)).status == 409
+    assert client.post(f"{path}/review", {"decision": "approve"}, headers=auth(**NATIONAL)).status == 409
+    assert client.post(f"{path}/files", {"name": "a.pdf", "purpose": "report", "content_type": "application/pdf",
+                                         "size": 10, "sha256": "0" * 64}, headers=auth(**FILER)).status == 409
+    sent = client.post("/events", events(filing["id"]), headers=auth(**USER))
+    assert sent.json == {"accepted": 0, "duplicates": 0, "ignored": 1}
+    assert stored_items(store) == before
+
+
+@pytest.mark.parametrize("who", [FILER, ADMIN_JS, FILER_ZJ, USER])
+def test_only_national_admins_take_records_down(client, store, who):
+    filing = approved_filing(client)
+    before = stored_items(store)
+    assert client.post(f"/filings/{filing['id']}/takedown", {"reason": "x"}, headers=auth(**who)).status == 403
+    assert client.post(f"/filings/{filing['id']}/takedown", {"reason": "x"}).status == 401
+    assert stored_items(store) == before
+
+
+def test_only_an_approved_record_is_taken_down_and_a_reason_is_required(client, store):
+    pending = client.post("/filings", report_body(), headers=auth(**FILER)).json
+    withdrawn = client.post("/filings", report_body(), headers=auth(**FILER)).json
+    client.post(f"/filings/{withdrawn['id']}/withdraw", headers=auth(**FILER))
+    approved = approved_filing(client)
+    before = stored_items(store)
+    for record in (pending, withdrawn):
+        assert client.post(f"/filings/{record['id']}/takedown", {"reason": "x"},
+                           headers=auth(**NATIONAL)).status == 409
+    missing = client.post(f"/filings/{approved['id']}/takedown", {}, headers=auth(**NATIONAL))
+    assert missing.status == 422 and [e["field"] for e in missing.json["errors"]] == ["reason"]
+    assert client.post(f"/filings/{uuid.uuid4()}/takedown", {"reason": "x"}, headers=auth(**NATIONAL)).status == 404
+    assert stored_items(store) == before
+
+
+def test_a_taken_down_publication_leaves_the_public_and_the_recount_agrees(pipeline):
+    client, settle, _ = pipeline
+    pub = client.post("/publications", {"kind": "notice", "title": "通知", "province": "320000", "body": "正文"},
+                      headers=auth(**FILER)).json
+    client.post(f"/publications/{pub['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL))
+    client.put(f"/publications/{pub['id']}/like", headers=auth(**USER))
+    settle()
+    take_down(client, "publication", pub["id"], exclude_from_scoring=True)
+    settle()
+    assert client.get(f"/publications/{pub['id']}").status == 404
+    assert pub["id"] not in {p["id"] for p in client.get("/publications").json["items"]}
+    activity = client.get(f"/provinces/320000/activity?cycle={pub['cycle']}").json
+    assert activity["approved"].get("publications_approved", 0) == 0
+    assert counters.drift() == []
