@@ -47,7 +47,7 @@ def test_a_withdrawal_landing_between_the_check_and_the_write_still_refuses_the_
     owner_id = pending(client, "filing")
     upload = declared_and_put(client, "filing", owner_id)
     withdraw(client, "filing", owner_id)
-    monkeypatch.setattr(attachments, "_files_open", lambda owner, doc: None)  # the early check saw it open
+    monkeypatch.setattr(attachments, "_check_open", lambda owner, doc: None)  # the early check saw it open
     before = stored_items(store)
     assert_problem(client.post(upload["links"]["complete"], headers=auth(**FILER)), 409)
     assert stored_items(store) == before
