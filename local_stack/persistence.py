@@ -319,6 +319,7 @@ class DataStore:
         self._thread: threading.Thread | None = None
         self._flush_lock = threading.Lock()
         self.flushes = 0
+        self.longest_flush = 0.0  # seconds: with FLUSH_SECONDS, how long an acknowledged write may wait
 
     # -- start ---------------------------------------------------------------------------------
 
@@ -424,6 +425,7 @@ class DataStore:
     def flush(self) -> int:
         """Append one group of every change since the last one and fsync it; returns its lines."""
         with self._flush_lock:
+            began = time.perf_counter()
             # Read before collecting: every record before it had its effects written already.
             needed = self.needed()
             names = {name: file for file, name in self.table_names.items()}
@@ -476,6 +478,7 @@ class DataStore:
             self._journal.flush()
             os.fsync(self._journal.fileno())
             self.flushes += 1
+            self.longest_flush = max(self.longest_flush, time.perf_counter() - began)
             return len(entries)
 
     def close(self) -> None:
@@ -487,6 +490,8 @@ class DataStore:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+        log.info("local store %s: %d journal groups, the longest written in %.0f ms", self.path, self.flushes,
+                 self.longest_flush * 1000)
 
 
 # ---- whole generations -------------------------------------------------------------------------
