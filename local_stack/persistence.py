@@ -79,6 +79,7 @@ def stamp() -> dict[str, Any]:
 
 _dirty: set[tuple[str, DynamoType, DynamoType | None]] = set()
 _hooked = False
+_recording = False  # only while a store is open: other stacks and tests in the process keep nothing
 
 
 def _install_hooks() -> None:
@@ -90,16 +91,19 @@ def _install_hooks() -> None:
 
     def put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any):
         item = put(self, item_attrs, *args, **kwargs)
-        _dirty.add((self.name, item.hash_key, item.range_key))
+        if _recording:
+            _dirty.add((self.name, item.hash_key, item.range_key))
         return item
 
     def delete_item(self: Table, hash_key: DynamoType, range_key: DynamoType | None):
-        _dirty.add((self.name, hash_key, range_key))
+        if _recording:
+            _dirty.add((self.name, hash_key, range_key))
         return delete(self, hash_key, range_key)
 
     def update_item(self: DynamoDBBackend, table_name: str, key: dict[str, Any], *args: Any, **kwargs: Any):
         item = update(self, table_name, key, *args, **kwargs)
-        _dirty.add((table_name, item.hash_key, item.range_key))
+        if _recording:
+            _dirty.add((table_name, item.hash_key, item.range_key))
         return item
 
     Table.put_item, Table.delete_item, DynamoDBBackend.update_item = put_item, delete_item, update_item
@@ -174,20 +178,18 @@ class Loaded:
     """What a data directory holds, read whole and checked before anything is applied."""
 
     generation: int = 0
-    items: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # table -> key digest -> item
+    items: dict[str, dict[tuple, dict[str, Any]]] = field(default_factory=dict)  # table -> key digest -> item
     objects: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     stream: dict[int, dict[str, Any]] = field(default_factory=dict)  # seq -> record, the facts table's
     stream_table: str | None = None
     needed: int | None = None  # first sequence number a trigger may still need
     dropped_tail: int = 0  # bytes of an unfinished group at the journal's end (the tolerated damage)
+    journal_bytes: int = 0
 
 
-def _key_digest(keys: dict[str, Any]) -> str:
-    return json.dumps(keys, sort_keys=True, separators=(",", ":"))
-
-
-def _item_keys(item: dict[str, Any], key_attrs: list[str]) -> dict[str, Any]:
-    return {a: item[a] for a in key_attrs}
+def _key_digest(keys: dict[str, Any], key_attrs: list[str]) -> tuple:
+    """The item's identity, e.g. (("S", pk), ("S", sk)): hashable and cheap for 100,000s of items."""
+    return tuple(next(iter(keys[a].items())) for a in key_attrs)
 
 
 def read_store(path: Path, key_attrs: dict[str, list[str]]) -> Loaded | None:
@@ -235,7 +237,7 @@ def read_store(path: Path, key_attrs: dict[str, list[str]]) -> Loaded | None:
             attrs = key_attrs.get(table)
             if attrs is None:
                 raise StoreRefused(f"{where} holds table {table!r}, which this stack does not create")
-            loaded.items[table] = {_key_digest(_item_keys(line["Item"], attrs)): line["Item"] for line in lines}
+            loaded.items[table] = {_key_digest(line["Item"], attrs): line["Item"] for line in lines}
     _replay_journal(path / f"journal-{generation}.json", loaded, key_attrs, where)
     for (bucket, key), obj in loaded.objects.items():
         if not (path / "blobs" / obj["Blob"]).exists():
@@ -248,6 +250,7 @@ def _replay_journal(journal: Path, loaded: Loaded, key_attrs: dict[str, list[str
     if not journal.exists():
         return
     data = journal.read_bytes()
+    loaded.journal_bytes = len(data)
     lines = data.splitlines(keepends=True)
     group: list[bytes] = []
     committed_end = offset = 0
@@ -292,7 +295,7 @@ def _apply(entry: dict[str, Any], loaded: Loaded, key_attrs: dict[str, list[str]
         if table not in key_attrs:
             raise StoreRefused(f"{where} holds table {table!r}, which this stack does not create")
         items = loaded.items.setdefault(table, {})
-        digest = _key_digest(entry["Keys"])
+        digest = _key_digest(entry["Keys"], key_attrs[table])
         if "NewImage" in entry:
             items[digest] = entry["NewImage"]
         else:
@@ -319,6 +322,7 @@ class DataStore:
         self._thread: threading.Thread | None = None
         self._flush_lock = threading.Lock()
         self.flushes = 0
+        self._last_needed: int | None = None  # the `needed` the journal last recorded
         self.longest_flush = 0.0  # seconds: with FLUSH_SECONDS, how long an acknowledged write may wait
 
     # -- start ---------------------------------------------------------------------------------
@@ -342,9 +346,15 @@ class DataStore:
             if loaded is not None:
                 counts = self._load(loaded)
                 self.generation = loaded.generation
+            global _recording
             _install_hooks()
             _dirty.clear()
-            self._compact(needed=None)  # nothing delivered yet: every record in the stream is needed
+            _recording = True
+            if loaded is None or loaded.journal_bytes or counts["replayed"]:
+                # Fold the journal in, and number replayed stream records as this run's stream does.
+                self._compact(needed=None)  # nothing delivered yet: every record in the stream is needed
+            else:
+                self._resume(loaded)
         self._thread = threading.Thread(target=self._run, name="store-flusher", daemon=True)
         self._thread.start()
         return counts
@@ -354,13 +364,9 @@ class DataStore:
         count = 0
         for file, items in loaded.items.items():
             table = tables[self.table_names[file]]
-            shard, table.stream_shard = table.stream_shard, None  # loading is no change to stream
-            try:
-                for item in items.values():
-                    table.put_item(item)  # moto_store's put notes TTL expiries
-                    count += 1
-            finally:
-                table.stream_shard = shard
+            for item in items.values():
+                moto_store.restore_item(table, item)  # notes TTL expiries; no stream record
+                count += 1
         for (bucket, key), obj in loaded.objects.items():
             value = (self.path / "blobs" / obj["Blob"]).read_bytes()
             stored = _s3_backend(bucket).put_object(bucket, key, value, disable_notification=True)
@@ -402,12 +408,23 @@ class DataStore:
             needed = shard.starting_sequence_number if needed is None else needed
             records = [r.to_json() for r in shard.items if int(r.to_json()["dynamodb"]["SequenceNumber"]) >= needed]
             self._stream_written = shard.starting_sequence_number + len(shard.items)
+        self._last_needed = needed
         blobs = _write_generation(self.path, self.generation + 1, items, objects, records, needed,
                                   self.table_key(self.stream_table))
         _drop_generation(self.path, self.generation, keep_blobs=set(blobs.values()))
         self.generation += 1
         current = _objects()
         self._objects = {k: (blobs[k], current[k]) for k in blobs}
+        self._journal = open(self.path / f"journal-{self.generation}.json", "ab")
+
+    def _resume(self, loaded: Loaded) -> None:
+        """Journal on top of a snapshot that holds everything (an empty journal, no stream to replay)."""
+        current = _objects()
+        self._objects = {k: (obj["Blob"], current[k]) for k, obj in loaded.objects.items()}
+        if self.stream_table:
+            shard = _tables(self.region)[self.stream_table].stream_shard
+            self._stream_written = shard.starting_sequence_number + len(shard.items)
+            self._last_needed = shard.starting_sequence_number  # nothing delivered yet
         self._journal = open(self.path / f"journal-{self.generation}.json", "ab")
 
     def table_key(self, name: str | None) -> str | None:
@@ -468,7 +485,7 @@ class DataStore:
             for bucket, key in removed:
                 entries.append({"S3": {"Bucket": bucket, "Key": key, "Deleted": True}})
                 del self._objects[(bucket, key)]
-            if not entries and needed == getattr(self, "_last_needed", None):
+            if not entries and needed == self._last_needed:
                 return 0
             self._last_needed = needed
             body = b"".join(_line(e) for e in entries)
@@ -483,10 +500,12 @@ class DataStore:
 
     def close(self) -> None:
         """Flush what is left and stop (Ctrl-C, SIGTERM): the next start finds all of it."""
+        global _recording
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
         self.flush()
+        _recording = False
         if self._journal is not None:
             self._journal.close()
             self._journal = None
