@@ -324,6 +324,8 @@ class DataStore:
         self.flushes = 0
         self._last_needed: int | None = None  # the `needed` the journal last recorded
         self.longest_flush = 0.0  # seconds: with FLUSH_SECONDS, how long an acknowledged write may wait
+        self.flush_times: list[float] = []  # the last 10,000 groups' times, for the bench's percentiles
+        self.lock_waits: list[float] = []  # of which waiting for the store lock (a request in moto)
 
     # -- start ---------------------------------------------------------------------------------
 
@@ -448,6 +450,7 @@ class DataStore:
             names = {name: file for file, name in self.table_names.items()}
             entries: list[dict[str, Any]] = []
             with moto_store.STORE_LOCK:
+                self.lock_waits = self.lock_waits[-9_999:] + [time.perf_counter() - began]
                 dirty = list(_dirty)
                 _dirty.clear()
                 tables = _tables(self.region)
@@ -495,7 +498,9 @@ class DataStore:
             self._journal.flush()
             os.fsync(self._journal.fileno())
             self.flushes += 1
-            self.longest_flush = max(self.longest_flush, time.perf_counter() - began)
+            took = time.perf_counter() - began
+            self.longest_flush = max(self.longest_flush, took)
+            self.flush_times = self.flush_times[-9_999:] + [took]
             return len(entries)
 
     def close(self) -> None:
