@@ -99,16 +99,17 @@ def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response
 
 def route(path: str, method: str, summary: str, *, roles: tuple[str, ...] = (), body: type | None = None,
           query: dict | None = None, auth: str = "optional", status: int = 200, tag: str = "platform",
-          response: dict | None = None, **chalice_kw):
+          response: dict | None = None, media: tuple[str, ...] = (http.JSON_TYPE,), **chalice_kw):
     """Register a Chalice route, record it for the OpenAPI document, render Problems.
 
     `roles`: who may call it; anyone else is refused (401 anonymous, 403 another role) before
     the handler runs, so before its body is judged. Declaring roles makes the token required.
-    Checks that depend on the record (the filing's province...) stay in the domain."""
+    Checks that depend on the record (the filing's province...) stay in the domain.
+    `media`: the media types a success answers, each documented (a 303 or 204 answers none)."""
     if roles:
         auth = "required"
     http.ROUTES.append(http.RouteDoc(method, path, summary, body, query or {}, auth, status, response, tag=tag,
-                                     roles=tuple(roles)))
+                                     roles=tuple(roles), media=() if status in (204, 303) else tuple(media)))
     path_params = {name: http.PATH_PARAMS[name] for name in re.findall(r"{(\w+)}", path)}  # KeyError: declare it
     _preflight_route(path)
 
@@ -227,6 +228,25 @@ LIST_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "
               "cursor": http.param_schema("cursor")}
 
 
+@route("/docs", "GET", "This API's document for a person (Swagger UI, served with its assets by the API)",
+       auth="none", media=("text/html; charset=utf-8",))
+def docs_page():
+    return Response(body=openapi.DOCS_PAGE, status_code=200, headers={
+        "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": openapi.DOCS_POLICY})
+
+
+def _docs_asset_route(name: str, media: str) -> None:
+    @route(f"/docs/{name}", "GET", f"An asset of /docs: {name}", auth="none", media=(media,))
+    def asset():
+        return Response(body=openapi.docs_asset(name), status_code=200, headers={
+            "Content-Type": media, "Cache-Control": "public, max-age=86400"})
+    asset.__name__ = "docs_" + re.sub(r"\W+", "_", name)
+
+
+for _name, (_media, _file) in openapi.DOCS_ASSETS.items():
+    _docs_asset_route(_name, _media)
+
+
 @route("/provinces", "GET", "The 32 evaluated provincial units", query=LIST_QUERY, auth="none")
 def list_provinces():
     return _reference_page("PROVINCES", reference.province_list())
@@ -264,14 +284,14 @@ def create_filing():
 
 
 @route("/filings/import-template.csv", "GET", "The bulk-import template of filings as CSV (UTF-8)", auth="none",
-       tag="filings")
+       tag="filings", media=(imports.CSV_TYPE,))
 def filing_import_template_csv():
     return Response(body=imports.template_csv(), status_code=200, headers={
         "Content-Type": imports.CSV_TYPE, "Content-Disposition": 'attachment; filename="filings-import.csv"'})
 
 
 @route("/filings/import-template.xlsx", "GET", "The bulk-import template of filings as xlsx (send Accept: "
-       + imports.XLSX_TYPE + ")", auth="none", tag="filings")
+       + imports.XLSX_TYPE + ")", auth="none", tag="filings", media=(imports.XLSX_TYPE,))
 def filing_import_template_xlsx():
     return Response(body=imports.template_xlsx(), status_code=200, headers={
         "Content-Type": imports.XLSX_TYPE, "Content-Disposition": 'attachment; filename="filings-import.xlsx"'})
@@ -665,7 +685,8 @@ def _usage_report_routes(path: str, summary: str, build: Callable[..., Any]) -> 
         note = "" if extension == "tsv" else " (send Accept: " + XLSX_TYPE + ")"
 
         @route(f"{path}.{extension}", "GET", f"{summary} as {extension.upper()}{note}", query=USAGE_QUERY,
-               tag="interactions")
+               tag="interactions",
+               media=(usage_reports.TSV_TYPE if extension == "tsv" else usage_reports.XLSX_TYPE,))
         def view(_extension=extension, **params):
             return answer(build(_caller(), params, _query("begin", "month"), _query("end", "month"), _now()),
                           _extension)
@@ -840,7 +861,7 @@ def get_annual_overview(year):
 
 @route("/annual-forms/{year}/overview.xlsx", "GET", "The annual-form overview as an Excel workbook (national admin; "
        "send Accept: " + XLSX_TYPE + ")",
-       roles=("national_admin",), tag="scoring")
+       roles=("national_admin",), tag="scoring", media=(XLSX_TYPE,))
 def get_annual_overview_xlsx(year):
     form_year = annual_forms.parse_year(year)
     return Response(body=exports.annual_overview_xlsx(annual_forms.overview(_caller(), form_year)), status_code=200,
@@ -954,7 +975,7 @@ def get_scores(cycle):
 
 
 @route("/cycles/{cycle}/scores.csv", "GET", "The scores as CSV (same visibility as /scores)", query=RUN_QUERY,
-       tag="scoring")
+       tag="scoring", media=(exports.CSV_TYPE,))
 def get_scores_csv(cycle):
     loaded = _scores()
     return Response(body=exports.to_csv(loaded).decode("utf-8"), status_code=200, headers={
@@ -964,7 +985,7 @@ def get_scores_csv(cycle):
 
 @route("/cycles/{cycle}/scores.xlsx", "GET",
        "The scores as an Excel workbook with a bar chart (send Accept: " + XLSX_TYPE + ")", query=RUN_QUERY,
-       tag="scoring")
+       tag="scoring", media=(XLSX_TYPE,))
 def get_scores_xlsx(cycle):
     loaded = _scores()
     return Response(body=exports.to_xlsx(loaded), status_code=200, headers={

@@ -199,6 +199,19 @@ def concurrent(stack, api_factory, tokens, filings, clients: int, seconds: float
             "answer_p50": q(answers, 50), "answer_p95": q(answers, 95), "lag_p50": q(lags, 50), "lag_p95": q(lags, 95)}
 
 
+class Api:
+    """The stack's API over HTTP with local-stage tokens (answers are requests' responses)."""
+
+    def __init__(self, stack):
+        import requests
+        from local_stack.tokens import token
+        self.url, self.session, self.token = stack.url, requests.Session(), token
+
+    def post(self, path: str, body: dict, token: str):
+        return self.session.post(self.url + path, json=body, headers={"Authorization": f"Bearer {token}"},
+                                 timeout=60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,300000", help="facts in the table at each step")
@@ -207,15 +220,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30, help="length of the concurrent run")
     parser.add_argument("--concurrent-at", type=int, default=100_000, help="table size of the concurrent run")
+    parser.add_argument("--data-dir", default=None,
+                        help="keep the data there as `make run` does (local_stack/persistence.py); default: memory")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
     meter = CapacityMeter(region="cn-north-1", classify=kind_of)
     meter.install()  # every DynamoDB client built from here on is metered inside a phase
     from local_stack.stack import quiet_console, start_stack
-    from tests.conftest import Api
     quiet_console()
-    stack = start_stack(port=0, env_overrides={"NAVI_NOW": None})
+    stack = start_stack(port=0, env_overrides={"NAVI_NOW": None},
+                        data_dir=Path(args.data_dir) if args.data_dir else None)
     meter.restart()  # its own reader, on the stack's embedded store
     api = Api(stack)
     rng = random.Random(7)
@@ -235,6 +250,9 @@ def main() -> None:
     try:
         for size in sizes:
             preload(stack, size, filings, rng)
+            if stack.data is not None:  # the preload's one big group is not what a write waits for
+                stack.data.flush()
+                stack.data.longest_flush, stack.data.flush_times, stack.data.lock_waits = 0.0, [], []
             raw = raw_put_rate(stack, args.raw)
             rate = pipeline_rate(stack, api, tokens, filings, args.batches, rng)
             # Units on a separate run: the meter reads each written item back, which would slow the rate.
@@ -253,6 +271,12 @@ def main() -> None:
         drifted, order = counters.drift(counters.recount(facts)), counters.order_problems(facts)
         print(f"after the run: {len(facts)} facts, counters == recount: {not drifted} "
               f"({len(drifted)} drifted), click-order problems: {len(order)}")
+        if stack.data is not None:
+            times = sorted(stack.data.flush_times) or [0.0]
+            print(f"journal: {len(times)} groups while the API wrote, written in p50 "
+                  f"{times[len(times) // 2] * 1000:.0f} ms, p99 {times[int(len(times) * 0.99)] * 1000:.0f} ms, "
+                  f"max {times[-1] * 1000:.0f} ms; of which waiting for the store lock: max "
+                  f"{max(stack.data.lock_waits or [0.0]) * 1000:.0f} ms")
         stack.stop()
 
 

@@ -55,6 +55,13 @@ def _schema(spec: TableSpec, api: bool = False) -> dict[str, Any]:
     return out
 
 
+def creation_parameters(key: str, name: str) -> dict[str, Any]:
+    """ImportTable's TableCreationParameters for a new table shaped like the table `key` (a restore)."""
+    spec = next(spec for spec in TABLES if spec.key == key)
+    schema = _schema(spec)
+    return {"TableName": name, **{k: v for k, v in schema.items() if k != "StreamSpecification"}}
+
+
 def cloudformation_resources() -> dict[str, Any]:
     """`AWS::DynamoDB::Table` resources for the deployable template."""
     resources = {}

@@ -7,8 +7,10 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
-from local_stack.stack import DEFAULT_PORT, quiet_console, start_stack, wait_until_up
+from local_stack.persistence import DEFAULT_DIR, StoreRefused
+from local_stack.stack import DEFAULT_PORT, ROOT, quiet_console, start_stack, wait_until_up
 
 log = logging.getLogger("local_stack")
 
@@ -19,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     parser.add_argument("--store-port", type=int, default=None,
                         help="port of the embedded DynamoDB (moto) for recount and scripts (default: port + 1)")
+    parser.add_argument("--data-dir", default=os.environ.get("NAVI_DATA_DIR") or str(ROOT / DEFAULT_DIR),
+                        help="where the data is kept across restarts (default: $NAVI_DATA_DIR or .local-data/)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -26,10 +30,15 @@ def main(argv: list[str] | None = None) -> int:
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    stack = start_stack(port=args.port, store_port=args.port + 1 if args.store_port is None else args.store_port)
+    try:
+        stack = start_stack(port=args.port, store_port=args.port + 1 if args.store_port is None else args.store_port,
+                            data_dir=Path(args.data_dir))
+    except StoreRefused as refused:
+        print(f"refusing to start: {refused}", file=sys.stderr, flush=True)
+        return 2
     try:
         wait_until_up(stack.url, has_health="/health" in stack.app_module.app.routes)
-        print(f"patentnavi-eval serving on {stack.url}", flush=True)
+        print(f"patentnavi-eval serving on {stack.url} (data in {args.data_dir})", flush=True)
         print(f"embedded DynamoDB (moto) on {stack.moto_endpoint}: "
               f"python scripts/recount.py --endpoint {stack.moto_endpoint}", flush=True)
         while not stopping.wait(0.5):

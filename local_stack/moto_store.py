@@ -42,7 +42,7 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import StreamShard, Table
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
@@ -329,6 +329,26 @@ def _put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any
     if attribute and attribute in item_attrs and "N" in item_attrs[attribute]:
         _tick += 1
         heapq.heappush(_expiries.setdefault(id(self), []),
+                       (int(float(item_attrs[attribute]["N"])), _tick, item.hash_key, item.range_key))
+    return item
+
+
+def restore_item(table: Table, item_attrs: dict[str, Any]) -> Item:
+    """Put back an item that was validated when first written (a store loaded from disk): without
+    moto's per-attribute size walk, which is quadratic in the attributes, and without a stream record."""
+    global _tick
+    item = Item.__new__(Item)
+    item.hash_key = DynamoType(item_attrs[table.hash_key_attr])
+    item.range_key = DynamoType(item_attrs[table.range_key_attr]) if table.range_key_attr else None
+    item.attrs = LimitedSizeDict({name: DynamoType(value) for name, value in item_attrs.items()})
+    if item.range_key is not None:
+        table.items[item.hash_key][item.range_key] = item
+    else:
+        table.items[item.hash_key] = item
+    attribute = table.ttl.get("AttributeName") if table.ttl.get("TimeToLiveStatus") == "ENABLED" else None
+    if attribute and attribute in item_attrs and "N" in item_attrs[attribute]:
+        _tick += 1
+        heapq.heappush(_expiries.setdefault(id(table), []),
                        (int(float(item_attrs[attribute]["N"])), _tick, item.hash_key, item.range_key))
     return item
 

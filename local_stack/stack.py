@@ -107,6 +107,7 @@ class Stack:
     _previous_services: Any
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
+    data: Any = None  # local_stack.persistence.DataStore when the stack keeps its data in a directory
 
     def drain(self, timeout: float = 30.0) -> None:
         """Block until every stream handler has seen every record written so far."""
@@ -184,6 +185,8 @@ class Stack:
         for t in self._threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()))
         self._http.server.server_close()
+        if self.data is not None:
+            self.data.close()  # the last changes reach the journal before moto goes
         stopper = threading.Thread(target=self._moto.stop, daemon=True)
         stopper.start()
         stopper.join(timeout=max(0.1, deadline - time.monotonic()))
@@ -197,8 +200,11 @@ class Stack:
 def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = None, *,
                 app_module: str | types.ModuleType = "app", host: str = "127.0.0.1",
                 poll_interval: float = 0.2, schedule_interval: float = 0.2, retry_limit: int | None = None,
-                batch_size: int | None = None, store_port: int = 0) -> Stack:
+                batch_size: int | None = None, store_port: int = 0, data_dir: Path | None = None) -> Stack:
     """Start moto, the tables, the API on host:port (0 = any free port), the stream poller and the scheduler.
+
+    `data_dir`: keep the data there (local_stack/persistence.py): load it first, journal every
+    change; None keeps it in memory only (tests). A store it cannot load whole raises StoreRefused.
 
     Stream mappings batch and retry as the deployed ones (`infra.package.stream_mapping`);
     `batch_size` and `retry_limit` override that for tests of the poller itself.
@@ -263,6 +269,16 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
                               trim=lambda before: moto_store.trim_stream(settings.facts_table, settings.region,
                                                                          before))
         poller.start_positions()
+        data = None
+        if data_dir is not None:
+            from chalicelib.core import models
+            from infra.tables import TABLES
+            from local_stack.persistence import DataStore
+            data = DataStore(Path(data_dir), settings.region,
+                             {spec.key: models.table_name(settings, spec.key) for spec in TABLES},
+                             settings.facts_table, poller.passed)
+            loaded = data.open()
+            log.info("local store %s: loaded %s", data_dir, loaded)
 
         def app_clock() -> datetime | None:
             current = runtime.services()
@@ -290,7 +306,7 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
         raise
     stack = Stack(url=url, moto_endpoint=moto_endpoint, app_module=module, stream_arn=stream_arn,
                   poller=poller, scheduler=scheduler, _moto=moto, _http=http, _dynamodb=dynamodb,
-                  services=services, _previous_env=previous_env, _previous_services=previous_services)
+                  services=services, _previous_env=previous_env, _previous_services=previous_services, data=data)
     stack.start_threads(poll_interval, schedule_interval)
     log.info("stream handlers: %s; schedules: %s", [m.name for m in mappings] or "none",
              [f"{j.name}@{j.cron.next_after(scheduler.now())}" for j in jobs] or "none")

@@ -12,6 +12,7 @@ from typing import Any
 from chalicelib.core.errors import BadRequest, Invalid, PayloadTooLarge, Problem, UnsupportedMediaType
 
 PROBLEM_TYPE = "application/problem+json"
+JSON_TYPE = "application/json"
 MAX_BODY_BYTES = 256 * 1024
 MAX_DEPTH = 32  # the deepest body model nests 5 levels; Python's parser dies near 1,000
 
@@ -61,6 +62,7 @@ class RouteDoc:
     response: dict | None = None
     tag: str = "platform"
     roles: tuple[str, ...] = ()  # who may call it (checked before the body); empty: anyone the auth admits
+    media: tuple[str, ...] = (JSON_TYPE,)  # what a success answers (a 303 or 204 answers no body)
 
 
 ROUTES: list[RouteDoc] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.core.http import PATH_PARAMS, RouteDoc, param_schema
+from chalicelib.core.http import JSON_TYPE, PATH_PARAMS, RouteDoc, param_schema
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -16,6 +16,34 @@ PROBLEM_SCHEMA = {
             "field": {"type": "string"}, "message": {"type": "string"}}}},
     },
 }
+
+
+# What a body of each non-JSON media type is; anything else a route answers is a binary file.
+TEXT_MEDIA = {"text/csv": "CSV (RFC 4180), UTF-8 with a byte-order mark, a header row first",
+              "text/tab-separated-values": "COUNTER R5.1 tabular report, UTF-8, tab-separated",
+              "text/html": "an HTML page", "text/css": "a style sheet", "text/javascript": "a script"}
+PAGE_SCHEMA = {"type": "object", "required": ["items", "next_cursor"],
+               "properties": {"items": {"type": "array"}, "next_cursor": {"type": ["string", "null"]}}}
+
+
+def _success(r: RouteDoc) -> dict:
+    """The success answer of `r`: each media type it declares with its schema, or a redirect."""
+    if r.status == 303:
+        return {"description": "See Other: follow Location (a short-lived URL) for the file",
+                "headers": {"Location": {"required": True, "schema": {"type": "string", "format": "uri"}}}}
+    if r.status == 204 or not r.media:
+        return {"description": "Success"}
+    content = {}
+    for media in r.media:
+        bare = media.split(";")[0].strip()
+        if bare == JSON_TYPE:
+            schema = r.response or (PAGE_SCHEMA if "cursor" in r.query else {"type": "object"})
+        elif bare in TEXT_MEDIA:
+            schema = {"type": "string", "description": TEXT_MEDIA[bare]}
+        else:
+            schema = {"type": "string", "format": "binary", "contentMediaType": bare}
+        content[bare] = {"schema": schema}
+    return {"description": "Success", "content": content}
 
 
 def _problem(description: str) -> dict:
@@ -40,11 +68,11 @@ def document(routes: list[RouteDoc]) -> dict[str, Any]:
                 for name, schema in r.query.items()
             ],
             "responses": {
-                str(r.status): {"description": "Success"} if r.status == 204 else {
-                    "description": "Success",
-                    "content": {"application/json": {"schema": r.response or {"type": "object"}}}},
+                str(r.status): _success(r),
                 "400": _problem("Malformed request"),
                 "404": _problem("Not found"),
+                # Every other refusal (405, 406, 413, 431, 503...) is a problem too.
+                "default": _problem("Refused: the status and detail say why"),
             },
         }
         if r.roles:
@@ -82,3 +110,35 @@ def document(routes: list[RouteDoc]) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+# ---- /docs: Swagger UI rendering the document, every asset served by the API itself (deployments
+# in China cannot count on a foreign CDN). The assets come from the swagger-ui-bundle-v2 package
+# (Swagger UI's own dist files); URLs are relative so the page works under API Gateway's stage prefix.
+DOCS_INIT = ('window.onload = function () {\n'
+             '  window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui", deepLinking: true,\n'
+             '    presets: [SwaggerUIBundle.presets.apis], layout: "BaseLayout"});\n'
+             '};\n')
+DOCS_PAGE = ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+             '<title>patentnavi-eval API</title>\n'
+             '<link rel="stylesheet" href="docs/swagger-ui.css">\n</head>\n<body>\n<div id="swagger-ui"></div>\n'
+             '<script src="docs/swagger-ui-bundle.js"></script>\n<script src="docs/init.js"></script>\n'
+             '</body>\n</html>\n')
+# Same origin only; Swagger UI sets inline styles and shows inline SVG/data images.
+DOCS_POLICY = ("default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+               "script-src 'self'; object-src 'none'; frame-ancestors 'none'")
+# name under /docs/ -> (media type, file of the package's Swagger UI dist, or None for DOCS_INIT)
+DOCS_ASSETS: dict[str, tuple[str, str | None]] = {
+    "swagger-ui.css": ("text/css; charset=utf-8", "swagger-ui.css"),
+    "swagger-ui-bundle.js": ("text/javascript; charset=utf-8", "swagger-ui-bundle.js"),
+    "init.js": ("text/javascript; charset=utf-8", None),
+}
+
+
+def docs_asset(name: str) -> str:
+    """The text of one /docs asset, read from the installed Swagger UI dist when asked (not at import)."""
+    _media, file = DOCS_ASSETS[name]
+    if file is None:
+        return DOCS_INIT
+    from swagger_ui_bundle import swagger_ui_path  # only the /docs routes pay for finding it
+    return (swagger_ui_path / file).read_text(encoding="utf-8")

@@ -73,3 +73,39 @@ def test_list_routes_document_limit_and_cursor(document):
 def test_public_routes_need_no_security(document):
     for path in ("/health", "/provinces", "/industries", "/cycles", "/openapi.json"):
         assert "security" not in document["paths"][path]["get"] or {} in document["paths"][path]["get"]["security"]
+
+
+def test_docs_is_a_page_whose_assets_the_api_serves_itself_with_their_types(client):
+    import re
+    from urllib.parse import urljoin, urlparse
+    page = client.get("/docs")
+    assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    referenced = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert len(referenced) == 3
+    expected = {".css": "text/css", ".js": "text/javascript"}
+    for ref in referenced:
+        url = urlparse(urljoin("https://portal.example/api/docs", ref))
+        assert url.netloc == "portal.example" and url.path.startswith("/api/"), ref  # same origin, stage-relative
+        asset = client.get(url.path.removeprefix("/api"))
+        assert asset.status == 200, ref
+        assert asset.headers["Content-Type"].split(";")[0] == expected[ref[ref.rindex("."):]], ref
+        assert len(asset.text) > 10
+    bundle = client.get("/docs/swagger-ui-bundle.js")
+    assert "SwaggerUIBundle" in bundle.text and len(bundle.text) > 500_000  # the real dist, not a stub
+    assert '"openapi.json"' in client.get("/docs/init.js").text
+
+
+def test_non_json_answers_are_documented_with_their_media_types(document):
+    paths = document["paths"]
+    assert set(paths["/cycles/{cycle}/scores.csv"]["get"]["responses"]["200"]["content"]) == {"text/csv"}
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    for path in ("/cycles/{cycle}/scores.xlsx", "/provinces/{code}/usage-report.xlsx"):
+        assert set(paths[path]["get"]["responses"]["200"]["content"]) == {xlsx}, path
+    assert set(paths["/provinces/{code}/usage-report.tsv"]["get"]["responses"]["200"]["content"]) == {
+        "text/tab-separated-values"}
+    download = paths["/filings/{filing_id}/files/{file_id}"]["get"]["responses"]["303"]
+    assert download["headers"]["Location"]["required"] and "content" not in download
+    for ops in paths.values():
+        for op in ops.values():
+            assert "application/problem+json" in op["responses"]["default"]["content"]

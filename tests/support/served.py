@@ -1,0 +1,88 @@
+"""`python -m local_stack` as a real process on a data directory: start, stop (SIGTERM or kill -9),
+and the store's whole contents as bytes, for tests of what survives a restart."""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.conftest import Client, over_http
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A port whose next one is free too (the embedded DynamoDB listens on port + 1)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+
+
+class Served:
+    """One `python -m local_stack` process serving `data_dir`."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None):
+        self.data_dir, self.port = data_dir, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.moto_endpoint = f"http://127.0.0.1:{self.port + 1}"  # the embedded DynamoDB and S3
+        environment = {**os.environ, "NAVI_DATA_DIR": str(data_dir), "PORT": str(self.port), **(env or {})}
+        self.process = subprocess.Popen([sys.executable, "-m", "local_stack"], cwd=ROOT, env=environment,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.session = requests.Session()
+        self.api = Client(over_http(self.url, self.session), url=self.url, session=self.session)
+
+    def wait_up(self, timeout: float = 60) -> "Served":
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the stack exited {self.process.returncode}: {self.process.stderr.read()}")
+            try:
+                if requests.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.kill()
+        raise AssertionError("the stack did not answer /health")
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Send `sig` and wait for the process to end; its exit code."""
+        self.session.close()
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            self.process.stdout.close()
+            self.process.stderr.close()
+
+    def kill(self) -> int:
+        return self.stop(signal.SIGKILL)
+
+    def refused(self, timeout: float = 60) -> tuple[int, str]:
+        """The exit code and stderr of a start that must not serve."""
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise AssertionError("the stack started on a store it should refuse") from None
+        return code, self.process.stderr.read()
+
+
+def tree_digest(path: Path) -> dict[str, str]:
+    """Every file under `path` with the sha256 of its bytes."""
+    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(path.rglob("*")) if p.is_file()}
