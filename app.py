@@ -578,12 +578,20 @@ def get_adjustments(cycle):
     return {"items": adjustments.list_for(_caller(), cycle)}
 
 
-@route("/cycles/{cycle}/excellent-projects", "POST", "Record an excellent project of the cycle (national admin)",
-       body=ExcellentIn, roles=("national_admin",), status=201, tag="scoring")
+@route("/cycles/{cycle}/excellent-projects", "POST",
+       "Override: make an excellent project outside the expert panel, with a written reason (national admin; "
+       "audited and announced as an override)", body=ExcellentIn, roles=("national_admin",), status=201, tag="scoring")
 def post_excellent_project(cycle):
     caller = _caller()
-    project, created = bonus.record_direct(caller, cycle, _body(ExcellentIn), _now())
+    project, created = bonus.record_override(caller, cycle, _body(ExcellentIn), _now())
     return _json(project, 201 if created else 200)
+
+
+@route("/cycles/{cycle}/excellent-projects/{filing_id}/revoke", "POST",
+       "Revoke an excellent project with a reason: later runs leave its bonus out (national admin; audited, "
+       "its province is notified)", body=excellence.RevocationIn, roles=("national_admin",), tag="scoring")
+def revoke_excellent_project(cycle, filing_id):
+    return excellence.revoke(_caller(), cycle, filing_id, _body(excellence.RevocationIn), _now())
 
 
 @route("/cycles/{cycle}/excellent-projects", "GET",
@@ -773,11 +781,12 @@ def get_home_province(sub):
 
 
 @route("/cycles/{cycle}/candidates", "POST",
-       "Screen an approved filing into the cycle's candidates and push it to its field (national admin)",
+       "Screen (初筛) a result its province declared into the cycle's candidates and push it to its field's users "
+       "and invited organisations (national admin)",
        body=excellence.NominationIn, roles=("national_admin",), status=201, tag="excellence")
 def post_candidate(cycle):
     caller = _caller()
-    candidate, created = excellence.nominate(caller, cycle, _body(excellence.NominationIn), _now())
+    candidate, created = workflow.nominate(caller, cycle, _body(excellence.NominationIn), _now())
     return _json(candidate, 201 if created else 200, {"Location": candidate["links"]["self"]})
 
 
@@ -803,8 +812,17 @@ def put_expert_score(cycle, filing_id):
     return excellence.score(_caller(), cycle, filing_id, _body(excellence.ExpertScoreIn), _now())
 
 
+@route("/cycles/{cycle}/candidate-library", "POST",
+       "Cut the candidate library (备选案例库) by online evaluations once every assignment is done or due: "
+       "minimum count and mean, top N per field; the rest are not_selected (national admin)",
+       roles=("national_admin",), tag="excellence")
+def cut_candidate_library(cycle):
+    return workflow.cut_library(_caller(), cycle, _now())
+
+
 @route("/cycles/{cycle}/candidates/{filing_id}/confirm", "POST",
-       "Confirm a candidate as an excellent project: bonus points for its province (national admin)",
+       "The expert panel decides a library candidate: with the quorum of scores, selected (an excellent project, "
+       "bonus points) at the pass mark, else not_selected (national admin)",
        roles=("national_admin",), tag="excellence")
 def confirm_candidate(cycle, filing_id):
     return excellence.confirm(_caller(), cycle, filing_id, _now())

@@ -68,8 +68,14 @@ ClientEventType = Literal["view"]  # downloads are counted by the platform when 
 
 # ---- the excellent-project selection ------------------------------------------------------
 
-CandidateStatus = Literal["candidate", "excellent"]
+# A candidate is screened in (candidate), kept by the library cut (shortlisted) or not, and the
+# expert panel decides: selected (an excellent project) or not_selected; a selected one can be
+# revoked later with a reason.
+CandidateStatus = Literal["candidate", "shortlisted", "selected", "not_selected", "revoked"]
 CANDIDATE_STATUSES = get_args(CandidateStatus)
+# How an excellent project came about: the expert panel, or a national admin's reasoned override.
+ExcellentSource = Literal["selection", "override"]
+EXCELLENT_SOURCES = get_args(ExcellentSource)
 
 # ---- industry fields (reference data) -----------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 - A review decision (with its note) goes to the record's filer, written in the same
   transaction as the decision (documents.review), so no decision is recorded untold.
+- Each province's admins are told of its selection decisions, revocations and results to
+  contest (scoring, selection), through `to_province`, in the transaction of the decision.
 - Each province's admins are told when the annual-form window opens and two days before it
   closes: a daily schedule (app clock, China dates) writes one item per province to the
   audience `NOTE#ROLE#province_admin#<province>`, keyed by year and topic so a second run
@@ -26,7 +28,9 @@ from chalicelib.core.reference import PROVINCES
 from chalicelib.core.store import cancelled_by_condition
 
 KIND = "notification"
-TOPICS = ("review_decision", "annual_form_window_opens", "annual_form_window_closing")
+TOPICS = ("review_decision", "annual_form_window_opens", "annual_form_window_closing",
+          "excellent_project_selected", "excellent_project_not_selected", "excellent_project_revoked",
+          "results_provisional", "objection_filed", "objection_answered", "results_final")
 REMIND_BEFORE_CLOSE = timedelta(days=2)
 REMINDED_ROLE = "province_admin"
 
@@ -49,6 +53,12 @@ def item(user: str, topic: str, data: dict[str, Any], now: datetime) -> Record:
     """A notification to save (in the transaction of what it tells about)."""
     return Record(pk(user), f"{sortable(now)}#{uuid.uuid4().hex[:12]}", kind=KIND, created_at=now,
                   data={"topic": topic, "at": iso(now), **data})
+
+
+def to_province(province: str, topic: str, data: dict[str, Any], now: datetime) -> Record:
+    """A notification to every admin of `province` (save it in the transaction of what it tells about)."""
+    return Record(role_pk(REMINDED_ROLE, province), f"{sortable(now)}#{uuid.uuid4().hex[:12]}", kind=KIND,
+                  created_at=now, data={"topic": topic, "at": iso(now), "province": province, **data})
 
 
 def review_decision(doc: Any, entity: str, decision: str, note: str | None, revision: int, now: datetime) -> Record:

@@ -253,5 +253,5 @@ def test_names_titles_and_reasons_elsewhere_refuse_controls_and_invisible_text_t
     refused(client, store, "POST", f"/cycles/{CYCLE}/adjustments", 422, "reason",
             body={"province": "110000", "points": 1, "reason": "\x00"}, headers=auth(**ADMIN))
     refused(client, store, "POST", f"/cycles/{CYCLE}/excellent-projects", 422, "note",
-            body={"filing": "x", "note": "\u2066\u2069"}, headers=auth(**ADMIN))
+            body={"filing": "x", "reason": "理由", "note": "\u2066\u2069"}, headers=auth(**ADMIN))
     assert client.put(PATH, form(summary="第一行\n第二行"), headers=JS_ADMIN).status == 201

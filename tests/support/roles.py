@@ -36,6 +36,8 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/cycles/{cycle}/candidates"): NATIONAL,
     ("PUT", "/cycles/{cycle}/candidates/{filing_id}/expert-score"): {"expert"},
     ("POST", "/cycles/{cycle}/candidates/{filing_id}/confirm"): NATIONAL,
+    ("POST", "/cycles/{cycle}/candidate-library"): NATIONAL,
+    ("POST", "/cycles/{cycle}/excellent-projects/{filing_id}/revoke"): NATIONAL,
     ("POST", "/organisations"): {"national_admin", "province_admin"},
     ("POST", "/organisations/{org_id}/invitations"): {"national_admin", "province_admin"},
     ("POST", "/invitations/{invitation}/accept"): {"user"},
