@@ -23,8 +23,8 @@ from chalicelib.documents.attachments import UploadIn
 from chalicelib.documents.filings import ApplicationChangeIn, FilingIn
 from chalicelib.documents.lifecycle import ReviewIn
 from chalicelib.documents.publications import PublicationIn
-from chalicelib.scoring import (adjustments, announcements, annual_forms, bonus, explanations, exports, populations,
-                                runs, scheme)
+from chalicelib.scoring import (adjustments, announcements, annual_forms, bonus, explanations, exports,
+                                flag_resolutions, objections, populations, runs, scheme)
 from chalicelib.scoring.adjustments import AdjustmentIn
 from chalicelib.scoring.annual_forms import AnnualFormIn
 from chalicelib.scoring.bonus import ExcellentIn
@@ -572,10 +572,11 @@ def post_adjustment(cycle):
     return _json(adjustments.record_against_current(_caller(), cycle, _body(AdjustmentIn), _now()), 201)
 
 
-@route("/cycles/{cycle}/adjustments", "GET", "Every manual-check adjustment of a cycle (national admin)",
-       roles=("national_admin",), tag="scoring")
+@route("/cycles/{cycle}/adjustments", "GET", "Every manual-check adjustment of a cycle (national admin; a province "
+       "admin its own once the result is published provisionally)", roles=("national_admin", "province_admin"),
+       tag="scoring")
 def get_adjustments(cycle):
-    return {"items": adjustments.list_for(_caller(), cycle)}
+    return {"items": objections.visible_adjustments(_caller(), cycle)}
 
 
 @route("/cycles/{cycle}/excellent-projects", "POST",
@@ -624,7 +625,36 @@ def _publish_body() -> announcements.PublishIn:
        "written reason supersedes the published one", body=announcements.PublishIn, roles=("national_admin",),
        tag="scoring")
 def publish_scoring_run(cycle, run_id):
-    return runs.publish(_caller(), cycle, run_id, _publish_body().reason, _now())
+    return objections.publish_final(_caller(), cycle, run_id, _publish_body().reason, _now())
+
+
+@route("/cycles/{cycle}/scoring-runs/{run_id}/provisional-publication", "POST",
+       "Publish a final run provisionally (公示): every province is told, reads its own explanation and "
+       "adjustments, and may object during the scheme's objection window (national admin)",
+       roles=("national_admin",), status=201, tag="scoring")
+def publish_provisionally(cycle, run_id):
+    return _json(objections.publish_provisionally(_caller(), cycle, run_id, _now()), 201)
+
+
+@route("/cycles/{cycle}/objections", "POST",
+       "Object (异议) to your province's provisional result, with reasons and file references, while the window "
+       "is open (province admin)", body=objections.ObjectionIn, roles=("province_admin",), status=201, tag="scoring")
+def post_objection(cycle):
+    return _json(objections.file(_caller(), cycle, _body(objections.ObjectionIn), _now()), 201)
+
+
+@route("/cycles/{cycle}/objections", "GET",
+       "The provisional publication and its objections (national admin; a province admin its own)",
+       roles=("national_admin", "province_admin"), tag="scoring")
+def get_objections(cycle):
+    return objections.listing(_caller(), cycle)
+
+
+@route("/cycles/{cycle}/objections/{objection_id}/answer", "POST",
+       "Answer an objection: upheld (an adjustment with the reason and a superseding run) or rejected with the "
+       "reason (national admin)", body=objections.AnswerIn, roles=("national_admin",), tag="scoring")
+def answer_objection(cycle, objection_id):
+    return objections.answer(_caller(), cycle, objection_id, _body(objections.AnswerIn), _now())
 
 
 @route("/cycles/{cycle}/announcement", "GET", "The newest publication of the cycle: notice, ranking, excellent "
@@ -662,10 +692,20 @@ def get_announcement_trail(cycle):
 
 @route("/cycles/{cycle}/scoring-runs/{run_id}/units/{province}/explanation", "GET",
        "Why a unit scored what it did in a run: each indicator's points, the inputs and the counters behind "
-       "them, the flags with their evidence, the adjustments with their authors (national admin)",
-       roles=("national_admin",), tag="scoring", response=explanations.SCHEMA)
+       "them, the flags with their evidence and resolutions, the adjustments with their authors (national admin; "
+       "a province admin its own, of a run published provisionally)",
+       roles=("national_admin", "province_admin"), tag="scoring", response=explanations.SCHEMA)
 def explain_unit(cycle, run_id, province):
     return explanations.explain(_caller(), cycle, run_id, province)
+
+
+@route("/cycles/{cycle}/scoring-runs/{run_id}/units/{province}/flag-resolutions", "POST",
+       "Resolve one of the unit's flags with a note: confirmed, adjusted (with the adjustment) or dismissed "
+       "(national admin; audited, shown in the explanation)", body=flag_resolutions.ResolutionIn,
+       roles=("national_admin",), status=201, tag="scoring")
+def resolve_flag(cycle, run_id, province):
+    return _json(flag_resolutions.resolve(_caller(), cycle, run_id, province, _body(flag_resolutions.ResolutionIn),
+                                          _now()), 201)
 
 
 def _scores():

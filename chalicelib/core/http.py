@@ -74,7 +74,8 @@ def param_schema(kind: str, **extra: Any) -> dict[str, Any]:
 # Every path parameter of every route, by name; the route wrapper checks them all before the view.
 PATH_PARAMS: dict[str, str] = {"filing_id": "id", "publication_id": "id", "comment_id": "id", "run_id": "id",
                                "file_id": "id", "cycle": "cycle", "code": "province", "province": "province", "year": "year",
-                               "sub": "sub", "org_id": "id", "population": "word", "invitation": "invitation"}
+                               "sub": "sub", "org_id": "id", "population": "word", "invitation": "invitation",
+                               "objection_id": "id"}
 
 
 def param(name: str, raw: str | None, kind: str) -> str | None:

@@ -77,6 +77,18 @@ CANDIDATE_STATUSES = get_args(CandidateStatus)
 ExcellentSource = Literal["selection", "override"]
 EXCELLENT_SOURCES = get_args(ExcellentSource)
 
+# ---- checks that close, results a province can contest -------------------------------------
+
+# How a national admin closes an anomaly flag (adjusted: with an adjustment of the points).
+FlagResolution = Literal["confirmed", "adjusted", "dismissed"]
+FLAG_RESOLUTIONS = get_args(FlagResolution)
+# A province's objection (异议) to a provisional result, and how it is answered (upheld: with an
+# adjustment and a superseding run).
+ObjectionStatus = Literal["open", "upheld", "rejected"]
+OBJECTION_STATUSES = get_args(ObjectionStatus)
+ObjectionDecision = Literal["upheld", "rejected"]
+OBJECTION_DECISIONS = get_args(ObjectionDecision)
+
 # ---- industry fields (reference data) -----------------------------------------------------
 
 INDUSTRY_CODES = tuple(INDUSTRIES)

@@ -43,10 +43,22 @@ def role_pk(role: str, province: str) -> str:
     return f"NOTE#ROLE#{role}#{province}"
 
 
+NATIONAL = "national"  # the national admins' audience has no province
+
+
 def audiences(caller: Caller) -> list[str]:
-    """Where the caller's notifications live: its own, and its role's in its province."""
+    """Where the caller's notifications live: its own, and its role's in its province (national
+    admins: the national office's)."""
     own = [pk(caller.sub)]
+    if caller.is_national_admin:
+        return own + [role_pk(caller.role, NATIONAL)]
     return own + [role_pk(caller.role, caller.province)] if caller.role == REMINDED_ROLE else own
+
+
+def to_national_admins(topic: str, data: dict[str, Any], now: datetime) -> Record:
+    """A notification to every national admin (save it in the transaction of what it tells about)."""
+    return Record(role_pk("national_admin", NATIONAL), f"{sortable(now)}#{uuid.uuid4().hex[:12]}", kind=KIND,
+                  created_at=now, data={"topic": topic, "at": iso(now), **data})
 
 
 def item(user: str, topic: str, data: dict[str, Any], now: datetime) -> Record:

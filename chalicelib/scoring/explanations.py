@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from chalicelib.usage import counting
-from chalicelib.scoring import scheme as scheme_mod, runs
+from chalicelib.scoring import flag_resolutions, objections, scheme as scheme_mod, runs
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import NotFound
@@ -63,7 +63,9 @@ SCHEMA: dict[str, Any] = {
             "reason": {"type": "string"}, "by": {"type": "string"}, "at": {"type": "string"}}}},
         "flags": {"type": "array", "items": {"type": "object", "required": ["kind", "detail"], "properties": {
             "kind": {"type": "string"}, "detail": {"type": "string"},
-            "evidence": {**_OBJECT, "description": "puppet flags: accounts, account_count, window, share"}}}},
+            "evidence": {**_OBJECT, "description": "puppet flags: accounts, account_count, window, share"},
+            "resolution": {"type": ["object", "null"], "description": "how a national admin closed it: "
+                           "resolution (confirmed, adjusted, dismissed), note, adjustment, by, at; null while open"}}}},
         "flag_evidence": {**_OBJECT, "description": "the month and account counters the flag checks looked at"},
         "counters": {"type": "object", "properties": {"key": _OBJECT, "values": _OBJECT}},
         "annual_form_year": {"type": ["integer", "null"]},
@@ -72,13 +74,15 @@ SCHEMA: dict[str, Any] = {
 
 
 def explain(caller: Caller | None, cycle_id: str, run_id: str, province: str) -> dict[str, Any]:
-    """One unit's result in one run: indicators → inputs → counters, flags with evidence,
-    adjustments with their authors, bonus (national admins)."""
-    require(caller, "national_admin")
+    """One unit's result in one run: indicators → inputs → counters, flags with evidence and
+    resolutions, adjustments with their authors, bonus (national admins; a province admin its own
+    province's, of a run published provisionally)."""
+    caller = require(caller, "national_admin", "province_admin")
     cycle_or_404(cycle_id)
     if province not in PROVINCES:
         raise NotFound(f"No provincial unit {province}")
-    loaded = runs.load(caller, cycle_id, run_id)
+    objections.may_read(caller, cycle_id, run_id, province)
+    loaded = runs.stored(cycle_id, run_id)
     header, results = loaded["header"], {r["province"]: r for r in loaded["results"]}
     result = results[province]
     counters = result["inputs"]["counters"]
@@ -107,7 +111,7 @@ def explain(caller: Caller | None, cycle_id: str, run_id: str, province: str) ->
         "bonus": {"points": result["bonus"], "rule": header["scheme"]["bonus"],
                   "excellent_projects": [p for p in header.get("excellent_projects", []) if p.get("province") == province]},
         "adjustments": result["adjustments"],
-        "flags": result["flags"],
+        "flags": flag_resolutions.with_resolutions(cycle_id, province, result["flags"]),
         "flag_evidence": result["inputs"].get("flag_evidence"),
         "counters": {"key": counter_key, "values": counters},
         "annual_form_year": result["inputs"].get("form_year"),

@@ -6,6 +6,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from chalicelib.core import runtime
+from chalicelib.core.clock import FixedClock, parse_instant
 
 PUSH_WITHIN_SECONDS = 5.0
 
@@ -133,3 +139,95 @@ def test_a_run_over_service_bases_ranks_them_with_their_own_scheme(api):
     assert "服务基地" in scores["scheme_name"] and "annual_form" not in scores["units"][0]["indicators"]
     mine = next(u for u in scores["units"] if u["unit"] == bases["320000"])
     assert mine["inputs"]["counters"]["filings_approved_database"] == 3
+
+
+@pytest.fixture
+def app_clock(api):
+    """The stack's app clock, held still and moved by the test; the stack's own clock after it."""
+    clock = FixedClock(datetime.now(timezone.utc))
+    runtime.override(clock=clock)
+    yield clock
+    api.stack.ensure()  # reinstalls the stack's services, its clock included
+
+
+def test_a_full_cycle_from_declaration_to_announcement_and_a_revocation_that_supersedes_it(api, app_clock):
+    tag = uuid.uuid4().hex[:8]
+    admin = api.token(role="national_admin", sub="admin")
+    fj_admin = api.token(role="province_admin", province="350000", sub="fj-admin")
+    filer = api.token(role="filer", province="350000", sub="fj-filer")
+    member = api.token(role="user", sub=f"inst-{tag}")
+    cycle = _cycles(api)["closed"]
+    window = next(c for c in api.get("/cycles").json["items"] if c["id"] == cycle)
+    app_clock.set(parse_instant(window["ends_before"]) - timedelta(days=60))  # mid-cycle, the selection's time
+
+    def approved(title):
+        body = {"kind": "report", "title": title, "province": "350000", "unit": "福建省知识产权局",
+                "industry": "4", "report_type": "industry_planning"}
+        filing_id = api.post("/filings", body, token=filer).json["id"]
+        assert api.post(f"/filings/{filing_id}/review", {"decision": "approve"}, token=admin).status == 200
+        return filing_id
+
+    org = api.post("/organisations", {"kind": "research_institute", "name": f"研究院{tag}", "industries": ["4"]},
+                   token=admin).json
+    code = api.post(f"/organisations/{org['id']}/invitations", {"valid_days": 7}, token=admin).json["code"]
+    assert api.post(f"/invitations/{code}/accept", token=member).status == 200
+
+    # 参与意愿: only what the province declared is screened in.
+    filing_id, undeclared = approved(f"生物产业专利导航{tag}"), approved(f"未申报{tag}")
+    refused = api.post(f"/cycles/{cycle}/candidates", {"filing": undeclared}, token=admin)
+    assert refused.status == 422 and "has not declared it" in refused.json["errors"][0]["message"]
+    assert api.put(f"/cycles/{cycle}/declarations/{filing_id}", token=fj_admin).status == 201
+    # 初筛 → 推送至用户端: no evaluations needed yet; the field's invited organisation is pushed it.
+    screened = {i["filing"]: i for i in api.get(f"/cycles/{cycle}/screening", token=admin).json["items"]}
+    assert screened[filing_id]["eligible"], screened[filing_id]
+    assert api.post(f"/cycles/{cycle}/candidates", {"filing": filing_id}, token=admin).status == 201
+    assert _wait_for(lambda: [i for i in api.get("/me/feed", token=member).json["items"]
+                              if i["filing"] == filing_id and i.get("candidate")])
+    # 组织线上评价: an assignment with a due date, then evaluations.
+    assigned = api.post(f"/cycles/{cycle}/candidates/{filing_id}/assignments", {"evaluators": [f"inst-{tag}"]},
+                        token=admin)
+    assert assigned.status == 200 and assigned.json["items"][0]["due"], assigned.text
+    assert api.put(f"/filings/{filing_id}/evaluation", {"score": 5}, token=member).status == 200
+    for i in range(2):
+        reader = api.token(role="user", side="enterprise", sub=f"reader-{tag}-{i}")
+        assert api.put(f"/filings/{filing_id}/evaluation", {"score": 4}, token=reader).status == 200
+    api.drain()
+    # 备选案例库
+    cut = api.post(f"/cycles/{cycle}/candidate-library", token=admin)
+    assert cut.status == 200 and filing_id in cut.json["shortlisted"], cut.text
+    # 专家评选: three experts of the field from other provinces; the province's own expert is refused.
+    for i, home in enumerate(("110000", "440000", "310000", "350000")):
+        sub = f"expert-{tag}-{i}"
+        assert api.put(f"/experts/{sub}/fields", {"industries": ["4"]}, token=admin).status == 200
+        assert api.put(f"/experts/{sub}/home-province", {"province": home}, token=admin).status == 200
+        scored = api.put(f"/cycles/{cycle}/candidates/{filing_id}/expert-score", {"score": 80 + i},
+                         token=api.token(role="expert", sub=sub))
+        assert scored.status == (403 if home == "350000" else 200), scored.text
+    decided = api.post(f"/cycles/{cycle}/candidates/{filing_id}/confirm", token=admin)
+    assert decided.status == 200 and decided.json["status"] == "selected", decided.text
+    assert api.post(f"/cycles/{cycle}/excellent-projects", {"filing": undeclared}, token=admin).status == 422
+
+    app_clock.set(parse_instant(window["ends_before"]) + timedelta(days=40))  # closed: final runs
+    run = api.post(f"/cycles/{cycle}/scoring-runs", token=admin).json["run_id"]
+    fujian = next(p for p in api.get(f"/cycles/{cycle}/scores?run_id={run}", token=admin).json["provinces"]
+                  if p["province"] == "350000")
+    assert fujian["excellent_projects"] >= 1 and fujian["bonus"] > 0
+    published = api.post(f"/cycles/{cycle}/scoring-runs/{run}/publish", {"reason": "年度结果"}, token=admin)
+    assert published.status == 200, published.text
+    announced = api.get(f"/cycles/{cycle}/announcement").json["excellent_projects"]
+    assert [p["source"] for p in announced if p["filing"] == filing_id] == ["selection"]
+
+    # Revoked with a reason: a later run leaves its bonus out and supersedes the published one.
+    revoked = api.post(f"/cycles/{cycle}/excellent-projects/{filing_id}/revoke", {"reason": "成果与他人重复"},
+                       token=admin)
+    assert revoked.status == 200, revoked.text
+    later = api.post(f"/cycles/{cycle}/scoring-runs", token=admin).json["run_id"]
+    after = next(p for p in api.get(f"/cycles/{cycle}/scores?run_id={later}", token=admin).json["provinces"]
+                 if p["province"] == "350000")
+    assert after["excellent_projects"] == fujian["excellent_projects"] - 1
+    assert api.post(f"/cycles/{cycle}/scoring-runs/{later}/publish", {"reason": "撤销优秀项目"},
+                    token=admin).status == 200
+    newest = api.get(f"/cycles/{cycle}/announcement").json
+    assert newest["run_id"] == later and filing_id not in [p["filing"] for p in newest["excellent_projects"]]
+    told = api.get("/me/notifications", token=fj_admin).json["items"]
+    assert {"excellent_project_selected", "excellent_project_revoked"} <= {n["topic"] for n in told}
