@@ -30,7 +30,6 @@ from chalicelib.core.store import TransactWriteError, cancelled_by_condition, tr
 
 PUBLISHED = "PUBLISHED"  # partition of the current-publication pointers, one per scope
 ENTITY = "scoring_publication"
-RANKING_SHOWN = 32  # the notice names every unit's rank; the list is short enough to print whole
 
 
 class PublishIn(Body):
@@ -90,7 +89,7 @@ def announcement(cycle_id: str, header: Mapping[str, Any], ranking: list[Mapping
                        key=lambda p: (p["province"], p["filing"]))
     population = header.get("population")
     key = "unit" if population else "province"  # the provinces' rows keep the contract's field name
-    top = [{"rank": r["rank"], key: r[key], "name": r["name"], "total": r["total"]} for r in ranking[:RANKING_SHOWN]]
+    top = [{"rank": r["rank"], key: r[key], "name": r["name"], "total": r["total"]} for r in ranking]
     title = f"{cycle_id} 年度{subject}评价结果公布"
     lines = [f"{cycle_id} 年度评价结果（评分方案第 {header['scheme_version']} 版，{header['run_id']}）。"]
     lines += [f"第 {r['rank']} 名 {r['name']}（{r['total']} 分）" for r in top]

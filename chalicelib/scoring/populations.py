@@ -21,9 +21,10 @@ from datetime import datetime
 from typing import Annotated, Any, Callable
 
 from pydantic import Field, StringConstraints
+from pynamodb.exceptions import PutError
 
 from chalicelib.documents import filings
-from chalicelib.scoring import announcements, flags, scheme as scheme_mod, runs
+from chalicelib.scoring import announcements, flags, objections, scheme as scheme_mod, runs
 from chalicelib.core import audit
 from chalicelib.usage import counters, counting
 from chalicelib.core.auth import Caller, require
@@ -36,8 +37,10 @@ from chalicelib.core.schemas import Body, ProvinceCode
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
 PROVINCES_ID = "provinces"
-# A run is stored in one transaction (header + one result per unit + audit, at most 100 items).
-MAX_UNITS = 90
+# A run's results are stored in transactions of this many (DynamoDB takes 100 items per
+# transaction): the header claims the run id first and is marked complete last, so a registry has
+# no fixed cap and nobody reads a run half stored.
+RESULTS_PER_TRANSACTION = 90
 
 
 def _ind(id, name, inputs, weight, normalise="log_best", **kw) -> dict:
@@ -147,8 +150,6 @@ def register_unit(caller: Caller | None, population: str, body: UnitIn, now: dat
     """Add a base or institution to its population's registry (national admins)."""
     caller = require(caller, "national_admin")
     _custom(population)
-    if len(_units(population)) >= MAX_UNITS:
-        raise Conflict(f"A population holds at most {MAX_UNITS} units")
     data = {**body.model_dump(), "population": population, "registered_by": caller.sub, "registered_at": iso(now)}
     try:
         with transaction() as tx:
@@ -197,7 +198,8 @@ def store_scheme(caller: Caller | None, population: str, body: scheme_mod.Scheme
 
 def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: datetime) -> dict[str, Any]:
     """Attribute a filing to a base or institution: the filing's own province staff (for a unit in
-    their province) or a national admin. Its approved filings then count in that unit's runs."""
+    their province) or a national admin, before approval (pending or rejected); an approved
+    filing's attribution is what review accepted, and a withdrawn one is attributed to nobody (409)."""
     caller = require(caller, "national_admin", "province_admin", "filer")
     try:
         filing = Filing.get(*filings.doc_key(filing_id)) if len(filing_id) <= 64 else None
@@ -218,6 +220,11 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
         raise Forbidden(f"{unit['name']} is located in {unit['province']}, not in the filing's province")
     ref = f"{body.population}#{body.unit}"
     before = filing.attributed_to
+    if before != ref and filing.status == "withdrawn":
+        raise Conflict(f"Filing {filing_id} was withdrawn; a withdrawn filing cannot be attributed")
+    if before != ref and filing.status == "approved":
+        raise Conflict(f"Filing {filing_id} is approved; attribute a filing before approval, or correct it "
+                       "through a revision that review approves")
     if before != ref:
         try:
             with transaction() as tx:
@@ -275,22 +282,35 @@ def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, t
               "created_by": caller.sub if caller else "schedule",
               "window": {"start": cycle.first_day.isoformat(), "end": cycle.last_day.isoformat()},
               "scheme": scheme, "excellent_projects": [], "flagged_units": sum(1 for r in ranked if r["flags"])}
-    for _ in range(3):  # two runs started at once: the loser takes the next sequence number
-        latest = next(iter(Record.query(_runs_pk(population, cycle.id), scan_index_forward=False, limit=1)), None)
-        run_id = f"run-{population}-{cycle.id}-{(announcements.run_sequence(latest.sk) + 1 if latest else 1):04d}"
+    run_id = _claim_run_id(population, cycle.id, header, now)
+    for start in range(0, len(ranked), RESULTS_PER_TRANSACTION):
+        with transaction() as tx:
+            for r in ranked[start:start + RESULTS_PER_TRANSACTION]:
+                tx.save(Record(runs.results_pk(run_id), r["unit"], kind="scoring_result", data={"run_id": run_id, **r},
+                               created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
+    done = Record.get(_runs_pk(population, cycle.id), run_id, consistent_read=True)
+    done.data = {**done.data, "complete": True}
+    done.updated_at = now
+    with transaction() as tx:
+        tx.save(done)
+        tx.save(audit.entry("scoring_run", run_id, "scored", caller, now,
+                            {"population": population, "cycle": cycle.id, "provisional": provisional,
+                             "scheme_version": scheme["version"], "units": len(ranked)}))
+    return _summary(done.data, None)
+
+
+def _claim_run_id(population: str, cycle_id: str, header: dict[str, Any], now: datetime) -> str:
+    """Store the run's header, incomplete, under the next run id (two runs started at once: the
+    loser takes the next sequence number)."""
+    for _ in range(3):
+        latest = next(iter(Record.query(_runs_pk(population, cycle_id), scan_index_forward=False, limit=1)), None)
+        run_id = f"run-{population}-{cycle_id}-{(announcements.run_sequence(latest.sk) + 1 if latest else 1):04d}"
         try:
-            with transaction() as tx:
-                tx.save(Record(_runs_pk(population, cycle.id), run_id, kind="scoring_run",
-                               data={"run_id": run_id, **header}, created_at=now, updated_at=now),
-                        condition=Record.pk.does_not_exist())
-                for r in ranked:
-                    tx.save(Record(runs.results_pk(run_id), r["unit"], kind="scoring_result", data={"run_id": run_id, **r},
-                                   created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
-                tx.save(audit.entry("scoring_run", run_id, "scored", caller, now,
-                                    {"population": population, "cycle": cycle.id, "provisional": provisional,
-                                     "scheme_version": scheme["version"]}))
-            return _summary({"run_id": run_id, **header}, None)
-        except TransactWriteError as error:
+            Record(_runs_pk(population, cycle_id), run_id, kind="scoring_run",
+                   data={"run_id": run_id, **header, "complete": False}, created_at=now,
+                   updated_at=now).save(condition=Record.pk.does_not_exist())
+            return run_id
+        except PutError as error:
             if not cancelled_by_condition(error):
                 raise
     raise Conflict("Other runs of this population and cycle were being stored at the same time; try again")
@@ -308,9 +328,12 @@ def _header(population: str, cycle_id: str, run_id: str) -> dict[str, Any]:
     try:
         if len(run_id) > 128:
             raise Record.DoesNotExist()
-        return Record.get(_runs_pk(population, cycle_id), run_id).data
+        header = Record.get(_runs_pk(population, cycle_id), run_id).data
     except Record.DoesNotExist:
         raise NotFound(f"No scoring run {run_id} of {population} in cycle {cycle_id}") from None
+    if not header.get("complete", True):
+        raise Conflict(f"Run {run_id} is still being stored (or was interrupted); read it again or run again")
+    return header
 
 
 def scores(caller: Caller | None, population: str, cycle_id: str, run_id: str | None) -> dict[str, Any]:
@@ -327,7 +350,8 @@ def scores(caller: Caller | None, population: str, cycle_id: str, run_id: str | 
             raise NotFound(f"{population} has no published scores for cycle {cycle_id} yet")
         run_id = published["run_id"]
     elif run_id is None:
-        latest = next(iter(Record.query(_runs_pk(population, cycle_id), scan_index_forward=False, limit=1)), None)
+        latest = next((r for r in Record.query(_runs_pk(population, cycle_id), scan_index_forward=False)
+                       if r.data.get("complete", True)), None)
         if latest is None:
             raise NotFound(f"{population} has not been scored for cycle {cycle_id} yet")
         run_id = latest.sk
@@ -345,7 +369,7 @@ def publish(caller: Caller | None, population: str, cycle_id: str, run_id: str, 
     """Publish a population's run with its notice; a later run with a reason supersedes it."""
     require(caller, "national_admin")
     if population_or_404(population) == PROVINCES_ID:
-        return runs.publish(caller, cycle_id, run_id, reason, now)
+        return objections.publish_final(caller, cycle_id, run_id, reason, now)
     cycle_or_404(cycle_id)
     header = _header(population, cycle_id, run_id)
     ranking = runs.ranked_results(run_id)

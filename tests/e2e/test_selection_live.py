@@ -212,6 +212,26 @@ def test_a_full_cycle_from_declaration_to_announcement_and_a_revocation_that_sup
     fujian = next(p for p in api.get(f"/cycles/{cycle}/scores?run_id={run}", token=admin).json["provinces"]
                   if p["province"] == "350000")
     assert fujian["excellent_projects"] >= 1 and fujian["bonus"] > 0
+    # 公示 and 异议期: the province reads its own explanation, objects, and the upheld objection
+    # changes the score only through an adjustment and a superseding run.
+    opened = api.post(f"/cycles/{cycle}/scoring-runs/{run}/provisional-publication", token=admin)
+    assert opened.status == 201, opened.text
+    own = api.get(f"/cycles/{cycle}/scoring-runs/{run}/units/350000/explanation", token=fj_admin)
+    assert own.status == 200 and own.json["total"] == fujian["total"], own.text
+    assert api.get(f"/cycles/{cycle}/scoring-runs/{run}/units/440000/explanation", token=fj_admin).status == 403
+    objection = api.post(f"/cycles/{cycle}/objections", {"reason": "评价数据遗漏", "files": ["proof-1"]},
+                         token=fj_admin)
+    assert objection.status == 201, objection.text
+    early = api.post(f"/cycles/{cycle}/scoring-runs/{run}/publish", {"reason": "年度结果"}, token=admin)
+    assert early.status == 409, early.text
+    upheld = api.post(f"/cycles/{cycle}/objections/{objection.json['id']}/answer",
+                      {"decision": "upheld", "reason": "核实遗漏", "points": 1}, token=admin)
+    assert upheld.status == 200, upheld.text
+    run = upheld.json["answer"]["run_id"]
+    corrected = api.get(f"/cycles/{cycle}/scoring-runs/{run}/units/350000/explanation", token=fj_admin).json
+    assert round(corrected["total"] - fujian["total"], 2) == 1.0
+    assert corrected["adjustments"][-1]["reason"].endswith("核实遗漏")
+    app_clock.set(parse_instant(opened.json["closes_at"]))
     published = api.post(f"/cycles/{cycle}/scoring-runs/{run}/publish", {"reason": "年度结果"}, token=admin)
     assert published.status == 200, published.text
     announced = api.get(f"/cycles/{cycle}/announcement").json["excellent_projects"]
@@ -230,4 +250,5 @@ def test_a_full_cycle_from_declaration_to_announcement_and_a_revocation_that_sup
     newest = api.get(f"/cycles/{cycle}/announcement").json
     assert newest["run_id"] == later and filing_id not in [p["filing"] for p in newest["excellent_projects"]]
     told = api.get("/me/notifications", token=fj_admin).json["items"]
-    assert {"excellent_project_selected", "excellent_project_revoked"} <= {n["topic"] for n in told}
+    assert {"excellent_project_selected", "excellent_project_revoked", "results_provisional", "objection_answered",
+            "results_final"} <= {n["topic"] for n in told}

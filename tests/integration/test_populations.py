@@ -7,7 +7,7 @@ import pytest
 from chalicelib.usage import counters, counting
 from tests.streams import StreamTap, deliver
 from tests.conftest import auth
-from tests.support import approved_filing, stored_items
+from tests.support import report_body, stored_items
 
 ADMIN = dict(sub="admin", role="national_admin")
 JS_FILER = dict(sub="filer-320000", role="filer", province="320000")
@@ -32,17 +32,35 @@ def attribute(client, filing_id, unit, who=JS_FILER, population="service_bases")
                       headers=auth(**who))
 
 
+def pending(client, province="320000", **over):
+    who = JS_FILER if province == "320000" else ZJ_FILER
+    answer = client.post("/filings", report_body(province, **over), headers=auth(**who))
+    assert answer.status == 201, answer.json
+    return answer.json
+
+
+def approve(client, filing_id):
+    answer = client.post(f"/filings/{filing_id}/review", {"decision": "approve"}, headers=auth(**ADMIN))
+    assert answer.status == 200, answer.json
+    return answer.json
+
+
+def attributed(client, unit, province="320000", **over):
+    """A filing attributed to `unit` while pending (attribution happens before approval), then approved."""
+    filing = pending(client, province, **over)
+    answer = attribute(client, filing["id"], unit, JS_FILER if province == "320000" else ZJ_FILER)
+    assert answer.status == 200, answer.json
+    return approve(client, filing["id"])
+
+
 @pytest.fixture
 def bases(client, settle):
     """Two bases (JS with 3 approved reports and a database, ZJ with 1 report) and counters settled."""
     assert register(client, "SB-JS", "320000").status == 201
     assert register(client, "SB-ZJ", "330000").status == 201
-    js = [approved_filing(client, "320000") for _ in range(3)]
-    js.append(approved_filing(client, "320000", kind="database", report_type=None))
-    zj = approved_filing(client, "330000")
-    for f in js:
-        assert attribute(client, f["id"], "SB-JS").status == 200
-    assert attribute(client, zj["id"], "SB-ZJ", ZJ_FILER).status == 200
+    js = [attributed(client, "SB-JS") for _ in range(3)]
+    js.append(attributed(client, "SB-JS", kind="database", report_type=None))
+    zj = attributed(client, "SB-ZJ", "330000")
     settle()
     return {"js": js, "zj": zj}
 
@@ -87,7 +105,7 @@ def test_each_population_has_its_own_scheme_as_data(client):
 def test_attribution_is_the_filings_own_province_to_a_unit_located_there(client, store):
     register(client, "SB-JS", "320000")
     register(client, "SB-ZJ", "330000")
-    filing = approved_filing(client, "320000")
+    filing = pending(client)
     before = stored_items(store)
     assert attribute(client, filing["id"], "SB-JS", ZJ_FILER).status == 403
     assert attribute(client, filing["id"], "SB-ZJ").status == 403
@@ -106,10 +124,27 @@ def test_attributed_filings_count_for_the_unit_and_still_for_their_province(clie
     assert counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))["filings_approved"] == 1
 
 
-def test_moving_an_attribution_moves_the_count(client, bases, settle):
-    assert attribute(client, bases["js"][0]["id"], "SB-ZJ", ADMIN).status == 200
+def test_an_approved_or_withdrawn_filings_attribution_cannot_change(client, store, bases):
+    before = stored_items(store)
+    moved = attribute(client, bases["js"][0]["id"], "SB-ZJ", ADMIN)
+    assert moved.status == 409 and "before approval" in moved.json["detail"]
+    assert stored_items(store) == before
+    assert attribute(client, bases["js"][0]["id"], "SB-JS").status == 200  # the same attribution: nothing changes
+    withdrawn = pending(client)
+    client.post(f"/filings/{withdrawn['id']}/withdraw", headers=auth(**JS_FILER))
+    before = stored_items(store)
+    answer = attribute(client, withdrawn["id"], "SB-JS")
+    assert answer.status == 409 and "withdrawn" in answer.json["detail"]
+    assert stored_items(store) == before
+
+
+def test_moving_an_attribution_before_approval_moves_the_count(client, bases, settle):
+    filing = pending(client)
+    assert attribute(client, filing["id"], "SB-JS").status == 200
+    assert attribute(client, filing["id"], "SB-ZJ", ADMIN).status == 200
+    approve(client, filing["id"])
     settle()
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 3
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 4
     assert counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))["filings_approved"] == 2
     assert counters.drift() == []
 
@@ -193,3 +228,24 @@ def test_the_year_end_schedule_scores_populations_with_units_too(client, store, 
     assert not any("support_institutions" in r["run_id"] for r in answer["scored"])  # none registered
     header = client.get(f"{BASES}/cycles/2024/scores", headers=auth(**ADMIN)).json
     assert header["run_id"] == "run-service_bases-2024-0001" and header["units"][0]["unit"] == "SB-JS"
+
+
+def test_a_population_has_no_fixed_cap_and_its_notice_lists_every_unit(client, store):
+    from chalicelib.core.auth import Caller
+    from chalicelib.scoring import populations
+    admin = Caller(sub="admin", role="national_admin")
+    for i in range(95):
+        populations.register_unit(admin, "support_institutions",
+                                  populations.UnitIn(code=f"SI-{i:03d}", name=f"支撑机构{i}", province="110000"),
+                                  store.clock.now())
+    store.at(CLOSED)
+    started = client.post("/populations/support_institutions/cycles/2024/scoring-runs", headers=auth(**ADMIN))
+    assert started.status == 201, started.json
+    run_id = started.json["run_id"]
+    scores = client.get(f"/populations/support_institutions/cycles/2024/scores?run_id={run_id}",
+                        headers=auth(**ADMIN)).json
+    assert len(scores["units"]) == 95
+    assert client.post(f"/populations/support_institutions/cycles/2024/scoring-runs/{run_id}/publish",
+                       headers=auth(**ADMIN)).status == 200
+    notice = client.get("/populations/support_institutions/cycles/2024/announcements").json["items"][0]
+    assert len(notice["ranking"]) == 95 and notice["notice"]["text"].count("第 ") == 95
