@@ -174,6 +174,9 @@ class UsageEvent(FactBase):
     user_agent = UnicodeAttribute(null=True)
     robot = BooleanAttribute(default=False)
     author = BooleanAttribute(default=False)
+    # The service base or institution the filing is attributed to ("<population>#<code>"), copied
+    # when stored: attribution is fixed once a filing is approved, so it also counts there.
+    attributed_to = UnicodeAttribute(null=True)
     seq = NumberAttribute(null=True)
     prev_at = UTCDateTimeAttribute(null=True)
 
@@ -245,6 +248,7 @@ class Evaluation(FactBase):
     feedback = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
     author = BooleanAttribute(default=False)
+    attributed_to = UnicodeAttribute(null=True)  # as on UsageEvent: its unit counts it too
 
 
 # ---- counters ----------------------------------------------------------------------

@@ -4,8 +4,9 @@ navigation service bases (国家级专利导航服务基地) and support institu
 each with its own registry, its own scheme (versioned data) and its own runs and publications.
 
 A filing counts for a base or institution once its province (or a national admin) attributes
-it (`Filing.attributed_to`, "<population>#<code>"); the counters keep each unit's approved
-filings per cycle (counting.unit_cycle_key). Like the provinces' runs, these runs read only
+it (`Filing.attributed_to`, "<population>#<code>") before approval; the counters keep each
+unit's approved filings per cycle (counting.unit_cycle_key) and the counted views, downloads and
+evaluations of its attributed results (the facts carry the attribution, fixed once approved). Like the provinces' runs, these runs read only
 counters: one BatchGet for all units of the population.
 
 Storage (records table):
@@ -56,12 +57,16 @@ _REPORTS = {"reports_approved_regional_planning": 1.0, "reports_approved_industr
 
 
 def _default_scheme(name: str, note: str, own_area: dict[str, Any], proof_weight: float) -> dict[str, Any]:
-    """A population's built-in scheme: its own area first, then the application and conduct areas
-    every population shares (only the weight of proofs of application differs); no bonus."""
+    """A population's built-in scheme: its own area first, then the application (with the usage of
+    its attributed results) and conduct areas every population shares; no bonus."""
     return {"name": name, "note": note, "areas": [
         own_area,
         {"id": "application", "name": "应用成效", "indicators": [
-            _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, proof_weight)]},
+            _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, proof_weight),
+            _ind("views", "浏览（COUNTER 唯一调查）", {"views_unique": 1}, 10),
+            _ind("downloads", "下载（COUNTER 唯一请求）", {"downloads_unique": 1}, 5),
+            _ind("evaluation_mean", "在线评价均分", {"evaluation_score_sum": 1}, 10, "mean",
+                 measure="mean", count="evaluations", prior=3.0, prior_weight=10.0)]},
         {"id": "conduct", "name": "规范运行", "indicators": [
             _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 10, "ratio", measure="ratio",
                  denominator="filings_approved")]},
@@ -74,18 +79,18 @@ DEFAULT_SCHEMES: dict[str, dict[str, Any]] = {
         "国家级专利导航服务基地评价指标（平台建议稿）",
         "Service bases are judged on the navigation services they deliver and how they are applied.",
         {"id": "services", "name": "导航服务成果", "indicators": [
-            _ind("reports", "导航报告（按类型加权）", _REPORTS, 35),
-            _ind("databases", "专题数据库", {"filings_approved_database": 1}, 15),
-            _ind("tools", "导航工具", {"filings_approved_tool": 1}, 10)]},
-        proof_weight=30),
+            _ind("reports", "导航报告（按类型加权）", _REPORTS, 25),
+            _ind("databases", "专题数据库", {"filings_approved_database": 1}, 10),
+            _ind("tools", "导航工具", {"filings_approved_tool": 1}, 5)]},
+        proof_weight=25),
     "support_institutions": _default_scheme(
         "专利导航支撑服务机构评价指标（平台建议稿）",
         "Support institutions are judged on the databases and tools they build and their use.",
         {"id": "support", "name": "支撑能力", "indicators": [
-            _ind("databases", "专题数据库", {"filings_approved_database": 1}, 30),
-            _ind("tools", "导航工具", {"filings_approved_tool": 1}, 25),
-            _ind("reports", "导航报告", _REPORTS, 15)]},
-        proof_weight=20),
+            _ind("databases", "专题数据库", {"filings_approved_database": 1}, 25),
+            _ind("tools", "导航工具", {"filings_approved_tool": 1}, 15),
+            _ind("reports", "导航报告", _REPORTS, 10)]},
+        proof_weight=15),
 }
 NAMES = {PROVINCES_ID: "省级专利导航工作（32个省级单位）", "service_bases": "国家级专利导航服务基地",
          "support_institutions": "专利导航支撑服务机构"}

@@ -125,10 +125,10 @@ def test_a_run_over_service_bases_ranks_them_with_their_own_scheme(api):
             body = {"kind": "database", "title": f"专题数据库{tag}-{i}", "province": province, "unit": "服务基地",
                     "industry": "2"}
             filing_id = api.post("/filings", body, token=filer).json["id"]
-            assert api.post(f"/filings/{filing_id}/review", {"decision": "approve"}, token=admin).status == 200
-            attributed = api.put(f"/filings/{filing_id}/attribution",
+            attributed = api.put(f"/filings/{filing_id}/attribution",  # before approval
                                  {"population": "service_bases", "unit": bases[province]}, token=filer)
             assert attributed.status == 200, attributed.text
+            assert api.post(f"/filings/{filing_id}/review", {"decision": "approve"}, token=admin).status == 200
     api.drain()
     started = api.post(f"/populations/service_bases/cycles/{cycle}/scoring-runs", token=admin)
     assert started.status == 201, started.text

@@ -248,4 +248,32 @@ def test_a_population_has_no_fixed_cap_and_its_notice_lists_every_unit(client, s
     assert client.post(f"/populations/support_institutions/cycles/2024/scoring-runs/{run_id}/publish",
                        headers=auth(**ADMIN)).status == 200
     notice = client.get("/populations/support_institutions/cycles/2024/announcements").json["items"][0]
-    assert len(notice["ranking"]) == 95 and notice["notice"]["text"].count("第 ") == 95
+    assert len(notice["ranking"]) == 95 and notice["notice"]["text"].count(" 名 ") == 95
+
+
+def test_a_bases_score_moves_with_the_usage_of_its_attributed_results(client, store, bases, settle):
+    import uuid
+    browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
+    store.at(CLOSED)
+    quiet = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    store.at("2024-06-01T10:00:00+08:00")
+    for i in range(4):
+        reader = dict(sub=f"reader-{i}", role="user", side="enterprise")
+        body = {"events": [{"id": str(uuid.uuid4()), "type": "view", "filing": bases["zj"]["id"],
+                            "user_agent": browser}]}
+        assert client.post("/events", body, headers=auth(**reader)).status == 202
+        assert client.put(f"/filings/{bases['zj']['id']}/evaluation", {"score": 5}, headers=auth(**reader)).status == 200
+    settle()
+    unit = counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))
+    assert unit["views_unique"] == 4 and unit["evaluations"] == 4 and unit["evaluation_score_sum"] == 20
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024")).get("views_unique", 0) == 0
+    assert counters.drift() == []
+    store.at(CLOSED)
+    busy = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+
+    def zj(run_id):
+        units = client.get(f"{BASES}/cycles/2024/scores?run_id={run_id}", headers=auth(**ADMIN)).json["units"]
+        return next(u for u in units if u["unit"] == "SB-ZJ")
+    before, after = zj(quiet), zj(busy)
+    assert after["total"] > before["total"]
+    assert after["indicators"]["views"]["points"] > 0 and before["indicators"]["views"]["points"] == 0
