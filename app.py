@@ -1053,6 +1053,14 @@ def publish_population_run(population, cycle, run_id):
     return populations.publish(_caller(), population, cycle, run_id, _publish_body().reason, _now())
 
 
+@route(POPULATION_BASE + "/scoring-runs/{run_id}/units/{unit}/explanation", "GET",
+       "Why a base or institution scored what it did in a run: indicators, inputs and the unit counters behind "
+       "them, flags, adjustments (national admin)", roles=("national_admin",), tag="populations",
+       response=explanations.SCHEMA)
+def explain_population_unit(population, cycle, run_id, unit):
+    return populations.explain(_caller(), population, cycle, run_id, unit)
+
+
 @route(POPULATION_BASE + "/announcements", "GET", "Every publication of the population's cycle, newest first",
        query=LIST_QUERY, auth="none", tag="populations")
 def get_population_announcements(population, cycle):

@@ -25,7 +25,7 @@ from pydantic import Field, StringConstraints
 from pynamodb.exceptions import PutError
 
 from chalicelib.documents import filings
-from chalicelib.scoring import announcements, flags, objections, scheme as scheme_mod, runs
+from chalicelib.scoring import announcements, explanations, flags, objections, scheme as scheme_mod, runs
 from chalicelib.core import audit
 from chalicelib.usage import counters, counting
 from chalicelib.core.auth import Caller, require
@@ -380,6 +380,17 @@ def publish(caller: Caller | None, population: str, cycle_id: str, run_id: str, 
     ranking = runs.ranked_results(run_id)
     record, _ = announcements.publish(caller, cycle_id, header, ranking, reason, now, subject=NAMES[population])
     return _summary(header, record)
+
+
+def explain(caller: Caller | None, population: str, cycle_id: str, run_id: str, code: str) -> dict[str, Any]:
+    """Why a base or institution scored what it did in a run, down to its unit counters (national admins)."""
+    caller = require(caller, "national_admin")
+    if population_or_404(population) == PROVINCES_ID:
+        return explanations.explain(caller, cycle_id, run_id, code)
+    cycle_or_404(cycle_id)
+    header = _header(population, cycle_id, run_id)
+    return explanations.unit_explanation({"run_id": run_id, **header}, runs.ranked_results(run_id), code, "unit",
+                                         counting.unit_cycle_key(f"{population}#{code}", cycle_id))
 
 
 def describe_scheme(population: str, raw_version: str | None) -> dict[str, Any]:

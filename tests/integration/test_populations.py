@@ -277,3 +277,20 @@ def test_a_bases_score_moves_with_the_usage_of_its_attributed_results(client, st
     before, after = zj(quiet), zj(busy)
     assert after["total"] > before["total"]
     assert after["indicators"]["views"]["points"] > 0 and before["indicators"]["views"]["points"] == 0
+
+
+def test_a_bases_explanation_adds_up_to_its_total_down_to_its_unit_counters(client, store, bases):
+    store.at(CLOSED)
+    run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    path = f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-JS/explanation"
+    answer = client.get(path, headers=auth(**ADMIN))
+    assert answer.status == 200, answer.json
+    body = answer.json
+    assert body["unit"] == "SB-JS" and body["counters"]["key"] == {"pk": "UNIT#service_bases#SB-JS", "sk": "CYCLE#2024"}
+    parts = body["total_is"]
+    assert round(parts["indicators"] + parts["bonus"] + parts["total_adjustment"], 4) == body["total"]
+    assert round(sum(i["final"] for i in body["indicators"]), 4) == parts["indicators"]
+    assert body["counters"]["values"]["filings_approved"] == 4
+    assert client.get(path, headers=auth(**JS_FILER)).status == 403
+    assert client.get(f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-XX/explanation",
+                      headers=auth(**ADMIN)).status == 404
