@@ -25,7 +25,7 @@ from pydantic import Field, StringConstraints
 from pynamodb.exceptions import PutError
 
 from chalicelib.documents import filings
-from chalicelib.scoring import announcements, explanations, flags, objections, scheme as scheme_mod, runs
+from chalicelib.scoring import announcements, bonus, explanations, flags, objections, scheme as scheme_mod, runs
 from chalicelib.core import audit
 from chalicelib.usage import counters, counting
 from chalicelib.core.auth import Caller, require
@@ -58,7 +58,8 @@ _REPORTS = {"reports_approved_regional_planning": 1.0, "reports_approved_industr
 
 def _default_scheme(name: str, note: str, own_area: dict[str, Any], proof_weight: float) -> dict[str, Any]:
     """A population's built-in scheme: its own area first, then the application (with the usage of
-    its attributed results) and conduct areas every population shares; no bonus."""
+    its attributed results) and conduct areas every population shares; excellent projects attributed
+    to a unit add its bonus, as for provinces."""
     return {"name": name, "note": note, "areas": [
         own_area,
         {"id": "application", "name": "应用成效", "indicators": [
@@ -70,7 +71,7 @@ def _default_scheme(name: str, note: str, own_area: dict[str, Any], proof_weight
         {"id": "conduct", "name": "规范运行", "indicators": [
             _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 10, "ratio", measure="ratio",
                  denominator="filings_approved")]},
-    ], "bonus": {"points_per_excellent_project": 0, "cap": 0}}
+    ], "bonus": {"points_per_excellent_project": 2.0, "cap": 6.0}}
 
 
 # The built-in version 1 of each population's scheme (platform proposals; national admins store others).
@@ -278,7 +279,8 @@ def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, t
     numbers = {code: found.get(code, {}) for code in registry}
     gathered = {code: {"counters": dict(sorted(n.items())), "derived": runs.derived_inputs(n, None),
                        "flags": flags.cutoff_bulk(n, rules)} for code, n in numbers.items()}
-    ranked = runs.compute(scheme, gathered, [], [], {c: u["name"] for c, u in registry.items()}, key="unit")
+    excellent = excellent_of(population, cycle.id, registry)
+    ranked = runs.compute(scheme, gathered, excellent, [], {c: u["name"] for c, u in registry.items()}, key="unit")
     for r in ranked:
         r["inputs"] = {"counters": gathered[r["unit"]]["counters"], "derived": gathered[r["unit"]]["derived"]}
     provisional = not cycle.is_closed(now)
@@ -286,7 +288,7 @@ def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, t
               "provisional": provisional, "trigger": trigger, "created_at": iso(now),
               "created_by": caller.sub if caller else "schedule",
               "window": {"start": cycle.first_day.isoformat(), "end": cycle.last_day.isoformat()},
-              "scheme": scheme, "excellent_projects": [], "flagged_units": sum(1 for r in ranked if r["flags"])}
+              "scheme": scheme, "excellent_projects": excellent, "flagged_units": sum(1 for r in ranked if r["flags"])}
     run_id = _claim_run_id(population, cycle.id, header, now)
     for start in range(0, len(ranked), RESULTS_PER_TRANSACTION):
         with transaction() as tx:
@@ -302,6 +304,22 @@ def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, t
                             {"population": population, "cycle": cycle.id, "provisional": provisional,
                              "scheme_version": scheme["version"], "units": len(ranked)}))
     return _summary(done.data, None)
+
+
+def excellent_of(population: str, cycle_id: str, registry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cycle's standing excellent projects whose filing is attributed to a unit of the population,
+    each named by that unit (what the bonus counts), in one BatchGet of their filings."""
+    projects = bonus.excellent_projects(cycle_id)
+    if not projects:
+        return []
+    attributed = {f.id: f.attributed_to for f in Filing.batch_get([filings.doc_key(p["filing"]) for p in projects],
+                                                                  attributes_to_get=["pk", "sk", "id", "attributed_to"])}
+    out = []
+    for p in projects:
+        population_of, _, code = (attributed.get(p["filing"]) or "").partition("#")
+        if population_of == population and code in registry:
+            out.append({**p, "province": code, "filing_province": p["province"]})
+    return out
 
 
 def _claim_run_id(population: str, cycle_id: str, header: dict[str, Any], now: datetime) -> str:

@@ -294,3 +294,20 @@ def test_a_bases_explanation_adds_up_to_its_total_down_to_its_unit_counters(clie
     assert client.get(path, headers=auth(**JS_FILER)).status == 403
     assert client.get(f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-XX/explanation",
                       headers=auth(**ADMIN)).status == 404
+
+
+def test_an_excellent_project_attributed_to_a_base_adds_its_bonus_until_revoked(client, store, bases):
+    filing_id = bases["js"][0]["id"]
+    made = client.post("/cycles/2024/excellent-projects", {"filing": filing_id, "reason": "部际联席会议认定"},
+                       headers=auth(**ADMIN))
+    assert made.status == 201, made.json
+    store.at(CLOSED)
+
+    def js(run_id):
+        return client.get(f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-JS/explanation", headers=auth(**ADMIN)).json
+    first = js(client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"])
+    assert first["bonus"]["points"] == 2.0 and [p["filing"] for p in first["bonus"]["excellent_projects"]] == [filing_id]
+    assert client.post(f"/cycles/2024/excellent-projects/{filing_id}/revoke", {"reason": "重复申报"},
+                       headers=auth(**ADMIN)).status == 200
+    second = js(client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"])
+    assert second["bonus"]["points"] == 0 and round(first["total"] - second["total"], 4) == 2.0
