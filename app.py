@@ -1053,6 +1053,20 @@ def publish_population_run(population, cycle, run_id):
     return populations.publish(_caller(), population, cycle, run_id, _publish_body().reason, _now())
 
 
+@route(POPULATION_BASE + "/adjustments", "POST", "Record a manual-check adjustment of a base or institution with "
+       "its reason (national admin)", body=populations.UnitAdjustmentIn, roles=("national_admin",), status=201,
+       tag="populations")
+def post_population_adjustment(population, cycle):
+    return _json(populations.record_adjustment(_caller(), population, cycle, _body(populations.UnitAdjustmentIn),
+                                               _now()), 201)
+
+
+@route(POPULATION_BASE + "/adjustments", "GET", "Every manual-check adjustment of the population's cycle "
+       "(national admin)", roles=("national_admin",), tag="populations")
+def get_population_adjustments(population, cycle):
+    return {"items": populations.unit_adjustments(_caller(), population, cycle)}
+
+
 @route(POPULATION_BASE + "/scoring-runs/{run_id}/units/{unit}/explanation", "GET",
        "Why a base or institution scored what it did in a run: indicators, inputs and the unit counters behind "
        "them, flags, adjustments (national admin)", roles=("national_admin",), tag="populations",

@@ -52,19 +52,25 @@ def record(caller: Caller | None, cycle_id: str, body: AdjustmentIn, indicator_i
     if body.indicator != TOTAL and body.indicator not in indicator_ids:
         raise Invalid(f"Unknown indicator {body.indicator!r}",
                       errors=[{"field": "indicator", "message": "not an indicator of the current scheme, nor 'total'"}])
+    return store(caller, cycle_id, cycle_id, {"province": body.province, "indicator": body.indicator,
+                                              "points": body.points, "reason": body.reason}, now)
+
+
+def store(caller: Caller, scope: str, cycle_id: str, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Keep one checked adjustment of `scope` (a cycle, or "<population>#<cycle>" for another
+    population, whose unit code stands in `province`: what runs.compute reads) with its audit entry."""
     adjustment_id = uuid.uuid4().hex[:16]
-    data = {"id": adjustment_id, "cycle": cycle_id, "province": body.province, "indicator": body.indicator,
-            "points": body.points, "reason": body.reason, "by": caller.sub, "at": iso(now)}
-    item = Record(key(cycle_id), f"{now.isoformat()}#{adjustment_id}", kind="adjustment", data=data,
+    data = {"id": adjustment_id, "cycle": cycle_id, **fields, "by": caller.sub, "at": iso(now)}
+    item = Record(key(scope), f"{now.isoformat()}#{adjustment_id}", kind="adjustment", data=data,
                   created_at=now, updated_at=now)
     with transaction() as tx:
         tx.save(item, condition=Record.pk.does_not_exist())
-        tx.save(audit.entry("adjustment", f"{cycle_id}/{adjustment_id}", "recorded", caller, now, data))
+        tx.save(audit.entry("adjustment", f"{scope}/{adjustment_id}", "recorded", caller, now, data))
     return data
 
 
 def of_cycle(cycle_id: str) -> list[dict[str, Any]]:
-    """Every adjustment of the cycle, oldest first."""
+    """Every adjustment of the cycle (or of a population's scope), oldest first."""
     return [r.data for r in Record.query(key(cycle_id))]
 
 

@@ -21,11 +21,11 @@ import copy
 from datetime import datetime
 from typing import Annotated, Any, Callable
 
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, field_validator
 from pynamodb.exceptions import PutError
 
 from chalicelib.documents import filings
-from chalicelib.scoring import announcements, bonus, explanations, flags, objections, scheme as scheme_mod, runs
+from chalicelib.scoring import adjustments, announcements, bonus, explanations, flags, objections, scheme as scheme_mod, runs
 from chalicelib.core import audit
 from chalicelib.usage import counters, counting
 from chalicelib.core.auth import Caller, require
@@ -34,7 +34,7 @@ from chalicelib.core.cycles import cycle_or_404, cycles_closing_in
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.reference import PROVINCES
-from chalicelib.core.schemas import Body, ProvinceCode
+from chalicelib.core.schemas import Body, ProvinceCode, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 
 PROVINCES_ID = "provinces"
@@ -102,6 +102,20 @@ class UnitIn(Body):
         description="the unit's code within its population")
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     province: ProvinceCode = Field(description="where it is located: that province's staff attribute filings to it")
+
+
+class UnitAdjustmentIn(Body):
+    """A manual-check adjustment of a base's or institution's points, with its reason."""
+
+    unit: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    indicator: str = Field(adjustments.TOTAL, description="an indicator id of the population's scheme, or 'total'")
+    points: float = Field(ge=-100, le=100, description="points added (negative: removed)")
+    reason: Text(1, 2000, multiline=True)
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _not_zero(cls, v: Any) -> Any:
+        return adjustments.AdjustmentIn._not_zero(v)
 
 
 class AttributionIn(Body):
@@ -280,7 +294,8 @@ def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, t
     gathered = {code: {"counters": dict(sorted(n.items())), "derived": runs.derived_inputs(n, None),
                        "flags": flags.cutoff_bulk(n, rules)} for code, n in numbers.items()}
     excellent = excellent_of(population, cycle.id, registry)
-    ranked = runs.compute(scheme, gathered, excellent, [], {c: u["name"] for c, u in registry.items()}, key="unit")
+    ranked = runs.compute(scheme, gathered, excellent, adjustments.of_cycle(f"{population}#{cycle.id}"),
+                          {c: u["name"] for c, u in registry.items()}, key="unit")
     for r in ranked:
         r["inputs"] = {"counters": gathered[r["unit"]]["counters"], "derived": gathered[r["unit"]]["derived"]}
     provisional = not cycle.is_closed(now)
@@ -398,6 +413,32 @@ def publish(caller: Caller | None, population: str, cycle_id: str, run_id: str, 
     ranking = runs.ranked_results(run_id)
     record, _ = announcements.publish(caller, cycle_id, header, ranking, reason, now, subject=NAMES[population])
     return _summary(header, record)
+
+
+def record_adjustment(caller: Caller | None, population: str, cycle_id: str, body: UnitAdjustmentIn,
+                      now: datetime) -> dict[str, Any]:
+    """Keep a manual-check adjustment of one unit (national admins); later runs apply it."""
+    caller = require(caller, "national_admin")
+    _custom(population)
+    cycle_or_404(cycle_id)
+    if body.unit not in _units(population):
+        raise Invalid(f"{population} has no unit {body.unit}",
+                      errors=[{"field": "unit", "message": "not in the population's registry"}])
+    ids = {ind["id"] for _, ind in scheme_mod.indicators(current_scheme(population))}
+    if body.indicator != adjustments.TOTAL and body.indicator not in ids:
+        raise Invalid(f"Unknown indicator {body.indicator!r}", errors=[{
+            "field": "indicator", "message": "not an indicator of the population's current scheme, nor 'total'"}])
+    return adjustments.store(caller, f"{population}#{cycle_id}", cycle_id, {
+        "province": body.unit, "unit": body.unit, "population": population, "indicator": body.indicator,
+        "points": body.points, "reason": body.reason}, now)
+
+
+def unit_adjustments(caller: Caller | None, population: str, cycle_id: str) -> list[dict[str, Any]]:
+    """Every adjustment of the population's cycle, oldest first (national admins)."""
+    require(caller, "national_admin")
+    _custom(population)
+    cycle_or_404(cycle_id)
+    return adjustments.of_cycle(f"{population}#{cycle_id}")
 
 
 def explain(caller: Caller | None, population: str, cycle_id: str, run_id: str, code: str) -> dict[str, Any]:

@@ -311,3 +311,25 @@ def test_an_excellent_project_attributed_to_a_base_adds_its_bonus_until_revoked(
                        headers=auth(**ADMIN)).status == 200
     second = js(client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"])
     assert second["bonus"]["points"] == 0 and round(first["total"] - second["total"], 4) == 2.0
+
+
+def test_a_bases_adjustment_with_its_reason_is_applied_by_later_runs_and_explained(client, store, bases):
+    path = f"{BASES}/cycles/2024/adjustments"
+    before = stored_items(store)
+    for body, field in (({"unit": "SB-XX", "points": 1, "reason": "x"}, "unit"),
+                        ({"unit": "SB-ZJ", "points": 1, "reason": "x", "indicator": "nope"}, "indicator"),
+                        ({"unit": "SB-ZJ", "points": 0, "reason": "x"}, "points"),
+                        ({"unit": "SB-ZJ", "points": 1}, "reason")):
+        answer = client.post(path, body, headers=auth(**ADMIN))
+        assert answer.status == 422 and answer.json["errors"][0]["field"] == field, answer.json
+    assert client.post(path, {"unit": "SB-ZJ", "points": 1, "reason": "x"}, headers=auth(**JS_FILER)).status == 403
+    assert stored_items(store) == before
+    made = client.post(path, {"unit": "SB-ZJ", "points": 3, "reason": "核查补录服务成果"}, headers=auth(**ADMIN))
+    assert made.status == 201 and made.json["unit"] == "SB-ZJ", made.json
+    assert [a["reason"] for a in client.get(path, headers=auth(**ADMIN)).json["items"]] == ["核查补录服务成果"]
+    assert client.get("/cycles/2024/adjustments", headers=auth(**ADMIN)).json["items"] == []  # the provinces' apart
+    store.at(CLOSED)
+    run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    explained = client.get(f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-ZJ/explanation",
+                           headers=auth(**ADMIN)).json
+    assert explained["total_is"]["total_adjustment"] == 3 and explained["adjustments"][0]["reason"] == "核查补录服务成果"
