@@ -1046,6 +1046,28 @@ def get_population_scores(population, cycle):
     return populations.scores(_caller(), population, cycle, _query("run_id", "id"))
 
 
+def _population_export(population, cycle):
+    return populations.exportable(_caller(), population, cycle, _query("run_id", "id"))
+
+
+@route(POPULATION_BASE + "/scores.csv", "GET", "The population's scores as CSV (same visibility as its /scores)",
+       query=RUN_QUERY, tag="populations")
+def get_population_scores_csv(population, cycle):
+    loaded = _population_export(population, cycle)
+    return Response(body=exports.to_csv(loaded).decode("utf-8"), status_code=200, headers={
+        "Content-Type": exports.CSV_TYPE,
+        "Content-Disposition": f'attachment; filename="{population}-{exports.filename(loaded, "csv")}"'})
+
+
+@route(POPULATION_BASE + "/scores.xlsx", "GET", "The population's scores as an Excel workbook with a bar chart "
+       "(send Accept: " + XLSX_TYPE + ")", query=RUN_QUERY, tag="populations")
+def get_population_scores_xlsx(population, cycle):
+    loaded = _population_export(population, cycle)
+    return Response(body=exports.to_xlsx(loaded), status_code=200, headers={
+        "Content-Type": XLSX_TYPE,
+        "Content-Disposition": f'attachment; filename="{population}-{exports.filename(loaded, "xlsx")}"'})
+
+
 @route(POPULATION_BASE + "/scoring-runs/{run_id}/publish", "POST", "Publish the population's run with its notice; "
        "a later run with a written reason supersedes it (national admin)", body=announcements.PublishIn,
        roles=("national_admin",), tag="populations")

@@ -379,6 +379,27 @@ def scores(caller: Caller | None, population: str, cycle_id: str, run_id: str | 
     the latest run or the one named."""
     if population_or_404(population) == PROVINCES_ID:
         return runs.render(runs.load(caller, cycle_id, run_id))
+    loaded = load(caller, population, cycle_id, run_id)
+    header, rows, published, run_id = loaded["header"], loaded["results"], loaded["published"], loaded["run_id"]
+    shown = ("unit", "name", "rank", "total", "areas", "indicators", "flags") + (("inputs",) if loaded["admin"] else ())
+    return {"run_id": run_id, "population": population, "cycle": cycle_id, "scheme_version": header["scheme_version"],
+            "scheme_name": header["scheme"]["name"], "provisional": header["provisional"],
+            "published": bool(published and published["run_id"] == run_id), "created_at": header["created_at"],
+            "units": [{k: r[k] for k in shown} for r in rows]}
+
+
+def exportable(caller: Caller | None, population: str, cycle_id: str, run_id: str | None) -> dict[str, Any]:
+    """The run as the scoring exports read it (same visibility as the scores); each row names its
+    unit in the column the provinces' exports call `province`."""
+    if population_or_404(population) == PROVINCES_ID:
+        return runs.load(caller, cycle_id, run_id)
+    loaded = load(caller, population, cycle_id, run_id)
+    return {**loaded, "header": {"run_id": loaded["run_id"], **loaded["header"]},
+            "results": [{**r, "province": r["unit"]} for r in loaded["results"]]}
+
+
+def load(caller: Caller | None, population: str, cycle_id: str, run_id: str | None) -> dict[str, Any]:
+    """The run of a base or institution population the caller may see, with its results best first."""
     cycle_or_404(cycle_id)
     pointer = announcements.current(announcements.scope_key(cycle_id, population))
     published = pointer.data if pointer else None
@@ -393,13 +414,8 @@ def scores(caller: Caller | None, population: str, cycle_id: str, run_id: str | 
         if latest is None:
             raise NotFound(f"{population} has not been scored for cycle {cycle_id} yet")
         run_id = latest.sk
-    header = _header(population, cycle_id, run_id)
-    rows = runs.ranked_results(run_id)
-    shown = ("unit", "name", "rank", "total", "areas", "indicators", "flags") + (("inputs",) if admin else ())
-    return {"run_id": run_id, "population": population, "cycle": cycle_id, "scheme_version": header["scheme_version"],
-            "scheme_name": header["scheme"]["name"], "provisional": header["provisional"],
-            "published": bool(published and published["run_id"] == run_id), "created_at": header["created_at"],
-            "units": [{k: r[k] for k in shown} for r in rows]}
+    return {"run_id": run_id, "header": _header(population, cycle_id, run_id), "results": runs.ranked_results(run_id),
+            "published": published, "admin": admin}
 
 
 def publish(caller: Caller | None, population: str, cycle_id: str, run_id: str, reason: str | None,

@@ -333,3 +333,24 @@ def test_a_bases_adjustment_with_its_reason_is_applied_by_later_runs_and_explain
     explained = client.get(f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-ZJ/explanation",
                            headers=auth(**ADMIN)).json
     assert explained["total_is"]["total_adjustment"] == 3 and explained["adjustments"][0]["reason"] == "核查补录服务成果"
+
+
+def test_a_populations_scores_export_as_csv_and_xlsx_with_the_same_visibility(client, store, bases):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from chalicelib.scoring import exports
+    store.at(CLOSED)
+    run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    assert client.get(f"{BASES}/cycles/2024/scores.csv").status == 404  # not published yet
+    answer = client.get(f"{BASES}/cycles/2024/scores.csv", headers=auth(**ADMIN))
+    assert answer.status == 200 and run_id in answer.headers["Content-Disposition"]
+    text = answer.body.decode("utf-8") if isinstance(answer.body, bytes) else answer.body
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert [r[1] for r in rows[1:]] == ["SB-JS", "SB-ZJ"] and any("(views)" in h for h in rows[0])
+    book = client.get(f"{BASES}/cycles/2024/scores.xlsx", headers={**auth(**ADMIN), "Accept": exports.XLSX_TYPE})
+    assert book.status == 200, book.body
+    ranking = load_workbook(io.BytesIO(book.body))["排名"]
+    assert ranking.max_row == 3 and ranking["B2"].value == "SB-JS"
