@@ -645,9 +645,10 @@ def post_objection(cycle):
 
 @route("/cycles/{cycle}/objections", "GET",
        "The provisional publication and its objections (national admin; a province admin its own)",
-       roles=("national_admin", "province_admin"), tag="scoring")
+       query=LIST_QUERY, roles=("national_admin", "province_admin"), tag="scoring")
 def get_objections(cycle):
-    return objections.listing(_caller(), cycle)
+    return objections.listing(_caller(), cycle, _limit(), _query("cursor", "cursor"),
+                              _services().settings.cursor_secret)
 
 
 @route("/cycles/{cycle}/objections/{objection_id}/answer", "POST",
@@ -1083,10 +1084,11 @@ def post_population_adjustment(population, cycle):
                                                _now()), 201)
 
 
-@route(POPULATION_BASE + "/adjustments", "GET", "Every manual-check adjustment of the population's cycle "
-       "(national admin)", roles=("national_admin",), tag="populations")
+@route(POPULATION_BASE + "/adjustments", "GET", "Every manual-check adjustment of the population's cycle, "
+       "oldest first (national admin)", query=LIST_QUERY, roles=("national_admin",), tag="populations")
 def get_population_adjustments(population, cycle):
-    return {"items": populations.unit_adjustments(_caller(), population, cycle)}
+    return populations.unit_adjustments(_caller(), population, cycle, _limit(), _query("cursor", "cursor"),
+                                        _services().settings.cursor_secret)
 
 
 @route(POPULATION_BASE + "/scoring-runs/{run_id}/units/{unit}/explanation", "GET",

@@ -74,6 +74,11 @@ def of_cycle(cycle_id: str) -> list[dict[str, Any]]:
     return [r.data for r in Record.query(key(cycle_id))]
 
 
+def page_of(scope: str, limit: int, start: dict | None):
+    """The stored adjustments of a scope from `start`, oldest first (the records, for paging)."""
+    return Record.query(key(scope), last_evaluated_key=start, page_size=min(limit + 1, 200))
+
+
 def list_for(caller: Caller | None, cycle_id: str) -> list[dict[str, Any]]:
     require(caller, "national_admin")
     cycle_or_404(cycle_id)

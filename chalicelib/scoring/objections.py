@@ -29,6 +29,7 @@ from chalicelib.core.clock import iso, parse_instant
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import Conflict, Forbidden, NotFound
 from chalicelib.core.models import Record
+from chalicelib.core.paging import decode_cursor, scope_of, take_page
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.schemas import Body, Text
 from chalicelib.core.store import TransactWriteError, transaction
@@ -200,14 +201,17 @@ def _supersede_provisional(caller: Caller, cycle_id: str, run_id: str, reason: s
                             {"run_id": run_id, "reason": reason, "objection": objection_id}))
 
 
-def listing(caller: Caller | None, cycle_id: str) -> dict[str, Any]:
-    """The provisional publication and its objections: national admins all, a province its own."""
+def listing(caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+    """The provisional publication and a page of its objections: national admins all, a province its own."""
     caller = require(caller, "national_admin", "province_admin")
     cycle_or_404(cycle_id)
-    rows = [r.data for r in Record.query(objections_pk(cycle_id))]
-    if not caller.is_national_admin:
-        rows = [r for r in rows if r["province"] == caller.province]
-    return {"provisional": current(cycle_id), "items": sorted(rows, key=lambda r: r["filed_at"]), "next_cursor": None}
+    province = None if caller.is_national_admin else caller.province
+    scope = scope_of("OBJECTIONS", cycle=cycle_id, province=province)
+    found = Record.query(objections_pk(cycle_id), last_evaluated_key=decode_cursor(cursor, scope, secret),
+                         page_size=min(limit + 1, 200))
+    mine = (r for r in found if province is None or r.data["province"] == province)
+    page = take_page(mine, limit, lambda r: {"pk": {"S": r.pk}, "sk": {"S": r.sk}}, scope, secret)
+    return {"provisional": current(cycle_id), **page.to_dict(lambda r: r.data)}
 
 
 def check_final(cycle_id: str, now: datetime) -> None:

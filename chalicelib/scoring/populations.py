@@ -33,6 +33,7 @@ from chalicelib.core.clock import china, iso
 from chalicelib.core.cycles import cycle_or_404, cycles_closing_in
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Filing, Record
+from chalicelib.core.paging import decode_cursor, scope_of, take_page
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.schemas import Body, ProvinceCode, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
@@ -449,12 +450,16 @@ def record_adjustment(caller: Caller | None, population: str, cycle_id: str, bod
         "points": body.points, "reason": body.reason}, now)
 
 
-def unit_adjustments(caller: Caller | None, population: str, cycle_id: str) -> list[dict[str, Any]]:
-    """Every adjustment of the population's cycle, oldest first (national admins)."""
+def unit_adjustments(caller: Caller | None, population: str, cycle_id: str, limit: int, cursor: str | None,
+                     secret: str) -> dict[str, Any]:
+    """A page of the population's cycle's adjustments, oldest first (national admins)."""
     require(caller, "national_admin")
     _custom(population)
     cycle_or_404(cycle_id)
-    return adjustments.of_cycle(f"{population}#{cycle_id}")
+    scope = scope_of("UNIT_ADJUSTMENTS", population=population, cycle=cycle_id)
+    found = adjustments.page_of(f"{population}#{cycle_id}", limit, decode_cursor(cursor, scope, secret))
+    return take_page(found, limit, lambda r: {"pk": {"S": r.pk}, "sk": {"S": r.sk}}, scope, secret).to_dict(
+        lambda r: r.data)
 
 
 def explain(caller: Caller | None, population: str, cycle_id: str, run_id: str, code: str) -> dict[str, Any]:

@@ -129,6 +129,10 @@ def test_a_run_over_service_bases_ranks_them_with_their_own_scheme(api):
                                  {"population": "service_bases", "unit": bases[province]}, token=filer)
             assert attributed.status == 200, attributed.text
             assert api.post(f"/filings/{filing_id}/review", {"decision": "approve"}, token=admin).status == 200
+            if province == "320000":  # the JS base's results are read: that usage is the base's too
+                view = {"events": [{"id": str(uuid.uuid4()), "type": "view", "filing": filing_id,
+                                    "user_agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/120"}]}
+                assert api.post("/events", view, token=api.token(role="user", sub=f"reader-{tag}")).status == 202
     api.drain()
     started = api.post(f"/populations/service_bases/cycles/{cycle}/scoring-runs", token=admin)
     assert started.status == 201, started.text
@@ -139,6 +143,11 @@ def test_a_run_over_service_bases_ranks_them_with_their_own_scheme(api):
     assert "服务基地" in scores["scheme_name"] and "annual_form" not in scores["units"][0]["indicators"]
     mine = next(u for u in scores["units"] if u["unit"] == bases["320000"])
     assert mine["inputs"]["counters"]["filings_approved_database"] == 3
+    assert mine["inputs"]["counters"]["views_unique"] == 3 and mine["indicators"]["views"]["points"] > 0
+    explained = api.get(f"/populations/service_bases/cycles/{cycle}/scoring-runs/{started.json['run_id']}/units/"
+                        f"{bases['320000']}/explanation", token=admin).json
+    parts = explained["total_is"]
+    assert round(parts["indicators"] + parts["bonus"] + parts["total_adjustment"], 4) == explained["total"] == mine["total"]
 
 
 @pytest.fixture
