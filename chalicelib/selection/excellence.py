@@ -395,9 +395,9 @@ def cut(caller: Caller, cycle_id: str, now: datetime) -> dict[str, Any]:
     everyone = list(Record.query(candidates_pk(cycle_id)))
     waiting = [c for c in everyone if c.data["status"] == "candidate"]
     numbers = counters.read_many({c.sk: filing_key(c.sk) for c in waiting})
-    kept = {}
+    kept: dict[str, int] = {}  # per field, the candidates an earlier cut already shortlisted
     for c in everyone:
-        if c.data["status"] in ("shortlisted", "selected", "not_selected", "revoked") and c.data.get("shortlisted_at"):
+        if c.data.get("shortlisted_at"):
             kept[c.data["industry"]] = kept.get(c.data["industry"], 0) + 1
     ranked = []
     for c in waiting:
@@ -429,9 +429,8 @@ def cut(caller: Caller, cycle_id: str, now: datetime) -> dict[str, Any]:
     for c in decided:
         with transaction() as tx:
             tx.save(c)
-            tx.save(audit.entry(ENTITY, _entity_id(cycle_id, c.sk), c.data["status"] if c.data["status"] ==
-                                "shortlisted" else "not_selected", caller, now, {"stage": "candidate_library",
-                                                                               **c.data["library"]}))
+            tx.save(audit.entry(ENTITY, _entity_id(cycle_id, c.sk), c.data["status"], caller, now,
+                                {"stage": "candidate_library", **c.data["library"]}))
     return {"cycle": cycle_id, "rules": {k: current[k] for k in ("min_evaluations", "min_mean", "top_per_field")},
             "shortlisted": sorted(c.sk for c in decided if c.data["status"] == "shortlisted"),
             "not_selected": sorted(c.sk for c in decided if c.data["status"] == "not_selected")}
