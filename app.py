@@ -1091,6 +1091,15 @@ def get_population_adjustments(population, cycle):
                                         _services().settings.cursor_secret)
 
 
+@route(POPULATION_BASE + "/scoring-runs/{run_id}/units/{unit}/flag-resolutions", "POST",
+       "Resolve one of a base's or institution's flags with a note: confirmed, adjusted (with the adjustment) or "
+       "dismissed (national admin)", body=flag_resolutions.ResolutionIn, roles=("national_admin",), status=201,
+       tag="populations")
+def resolve_population_flag(population, cycle, run_id, unit):
+    return _json(populations.resolve_flag(_caller(), population, cycle, run_id, unit,
+                                          _body(flag_resolutions.ResolutionIn), _now()), 201)
+
+
 @route(POPULATION_BASE + "/scoring-runs/{run_id}/units/{unit}/explanation", "GET",
        "Why a base or institution scored what it did in a run: indicators, inputs and the unit counters behind "
        "them, flags, adjustments (national admin)", roles=("national_admin",), tag="populations",

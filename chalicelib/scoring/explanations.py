@@ -85,12 +85,13 @@ def explain(caller: Caller | None, cycle_id: str, run_id: str, province: str) ->
     objections.may_read(caller, cycle_id, run_id, province)
     loaded = runs.stored(cycle_id, run_id)
     return unit_explanation(loaded["header"], loaded["results"], province, "province",
-                            counting.cycle_key(province, cycle_id))
+                            counting.cycle_key(province, cycle_id), cycle_id)
 
 
 def unit_explanation(header: Mapping[str, Any], rows: list[Mapping[str, Any]], code: str, key: str,
-                     counter_key: tuple[str, str]) -> dict[str, Any]:
-    """One unit of a stored run explained (any population: `key` names the rows' unit field)."""
+                     counter_key: tuple[str, str], scope: str) -> dict[str, Any]:
+    """One unit of a stored run explained (any population: `key` names the rows' unit field, `scope`
+    where its flag resolutions are kept)."""
     results = {r[key]: r for r in rows}
     province, cycle_id = code, header["cycle"]
     if code not in results:
@@ -122,8 +123,7 @@ def unit_explanation(header: Mapping[str, Any], rows: list[Mapping[str, Any]], c
         "bonus": {"points": result["bonus"], "rule": header["scheme"]["bonus"],
                   "excellent_projects": [p for p in header.get("excellent_projects", []) if p.get("province") == province]},
         "adjustments": result["adjustments"],
-        "flags": (flag_resolutions.with_resolutions(cycle_id, province, result["flags"]) if key == "province"
-                  else result["flags"]),
+        "flags": flag_resolutions.with_resolutions(scope, code, result["flags"]),
         "flag_evidence": result["inputs"].get("flag_evidence"),
         "counters": {"key": counter_key, "values": counters},
         "annual_form_year": result["inputs"].get("form_year"),

@@ -5,14 +5,15 @@ the adjustment, recorded with the note as its reason) or `dismissed`. A flag is 
 place in a run's list for the unit; the resolution is kept by the flag's kind and detail, so a
 later run of the cycle that finds the same flag shows it resolved too.
 
-Storage (records table): `FLAGRES#{cycle}` / `{province}#{digest of kind and detail}`, written
-once (a second resolution is 409) with its audit entry in one transaction.
+Storage (records table): `FLAGRES#{scope}` / `{unit}#{digest of kind and detail}`, the scope a
+cycle (provinces) or "<population>#<cycle>" (service bases, institutions), written once (a second
+resolution is 409) with its audit entry in one transaction.
 """
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from pydantic import Field, model_validator
 
@@ -46,20 +47,20 @@ class ResolutionIn(Body):
         return self
 
 
-def key(cycle_id: str, province: str, flag: Mapping[str, Any]) -> tuple[str, str]:
+def key(scope: str, unit: str, flag: Mapping[str, Any]) -> tuple[str, str]:
     digest = hashlib.sha256(f"{flag['kind']}\n{flag['detail']}".encode()).hexdigest()[:20]
-    return f"FLAGRES#{cycle_id}", f"{province}#{digest}"
+    return f"FLAGRES#{scope}", f"{unit}#{digest}"
 
 
-def of_unit(cycle_id: str, province: str) -> dict[str, dict[str, Any]]:
-    """sort key → resolution, for one unit of the cycle."""
-    return {r.sk: r.data for r in Record.query(f"FLAGRES#{cycle_id}", Record.sk.startswith(f"{province}#"))}
+def of_unit(scope: str, unit: str) -> dict[str, dict[str, Any]]:
+    """sort key → resolution, for one unit of the scope."""
+    return {r.sk: r.data for r in Record.query(f"FLAGRES#{scope}", Record.sk.startswith(f"{unit}#"))}
 
 
-def with_resolutions(cycle_id: str, province: str, flags: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def with_resolutions(scope: str, unit: str, flags: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The unit's flags, each with its resolution (None while open)."""
-    known = of_unit(cycle_id, province)
-    return [{**f, "resolution": known.get(key(cycle_id, province, f)[1])} for f in flags]
+    known = of_unit(scope, unit)
+    return [{**f, "resolution": known.get(key(scope, unit, f)[1])} for f in flags]
 
 
 def resolve(caller: Caller | None, cycle_id: str, run_id: str, province: str, body: ResolutionIn,
@@ -69,27 +70,32 @@ def resolve(caller: Caller | None, cycle_id: str, run_id: str, province: str, bo
     if province not in PROVINCES:
         raise NotFound(f"No provincial unit {province}")
     results = {r["province"]: r for r in runs.stored(cycle_id, run_id)["results"]}
-    flags = results[province]["flags"]
+
+    def adjust(reason: str) -> str:
+        return adjustments.record_against_current(caller, cycle_id, adjustments.AdjustmentIn(
+            province=province, indicator=body.indicator, points=body.points, reason=reason), now)["id"]
+    return close(caller, cycle_id, run_id, province, results[province]["flags"], body, adjust, now)
+
+
+def close(caller: Caller, scope: str, run_id: str, unit: str, flags: list[Mapping[str, Any]], body: ResolutionIn,
+          adjust: Callable[[str], str], now: datetime) -> dict[str, Any]:
+    """Close one of a unit's flags in a run; `adjust(reason)` records an adjusted flag's adjustment (its id)."""
     if body.flag >= len(flags):
         raise Invalid(f"The unit has {len(flags)} flags in run {run_id}",
                       errors=[{"field": "flag", "message": f"at most {len(flags) - 1}" if flags else "no flags"}])
     flag = flags[body.flag]
-    record_key = key(cycle_id, province, flag)
+    record_key = key(scope, unit, flag)
     if Record.count(record_key[0], Record.sk == record_key[1]):
         raise Conflict("This flag is already resolved")
-    adjustment = None
-    if body.resolution == "adjusted":
-        adjustment = adjustments.record_against_current(caller, cycle_id, adjustments.AdjustmentIn(
-            province=province, indicator=body.indicator, points=body.points,
-            reason=f"异常核查（{flag['kind']}）：{body.note}"), now)["id"]
-    data = {"cycle": cycle_id, "run_id": run_id, "province": province, "kind": flag["kind"],
+    adjustment = adjust(f"异常核查（{flag['kind']}）：{body.note}") if body.resolution == "adjusted" else None
+    data = {"scope": scope, "run_id": run_id, "unit": unit, "kind": flag["kind"],
             "detail": flag["detail"], "resolution": body.resolution, "note": body.note, "adjustment": adjustment,
             "by": caller.sub, "at": iso(now)}
     try:
         with transaction() as tx:
             tx.save(Record(*record_key, kind=ENTITY, data=data, created_at=now, updated_at=now),
                     condition=Record.pk.does_not_exist())
-            tx.save(audit.entry(ENTITY, f"{cycle_id}/{record_key[1]}", body.resolution, caller, now, data))
+            tx.save(audit.entry(ENTITY, f"{scope}/{record_key[1]}", body.resolution, caller, now, data))
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
             raise

@@ -25,7 +25,7 @@ from pydantic import Field, StringConstraints, field_validator
 from pynamodb.exceptions import PutError
 
 from chalicelib.documents import filings
-from chalicelib.scoring import adjustments, announcements, bonus, explanations, flags, objections, scheme as scheme_mod, runs
+from chalicelib.scoring import adjustments, announcements, bonus, explanations, flag_resolutions, flags, objections, scheme as scheme_mod, runs
 from chalicelib.core import audit
 from chalicelib.usage import counters, counting
 from chalicelib.core.auth import Caller, require
@@ -470,7 +470,27 @@ def explain(caller: Caller | None, population: str, cycle_id: str, run_id: str, 
     cycle_or_404(cycle_id)
     header = _header(population, cycle_id, run_id)
     return explanations.unit_explanation({"run_id": run_id, **header}, runs.ranked_results(run_id), code, "unit",
-                                         counting.unit_cycle_key(f"{population}#{code}", cycle_id))
+                                         counting.unit_cycle_key(f"{population}#{code}", cycle_id),
+                                         f"{population}#{cycle_id}")
+
+
+def resolve_flag(caller: Caller | None, population: str, cycle_id: str, run_id: str, code: str,
+                 body: flag_resolutions.ResolutionIn, now: datetime) -> dict[str, Any]:
+    """Close one of a base's or institution's flags with a note, as for provinces (national admins)."""
+    caller = require(caller, "national_admin")
+    if population_or_404(population) == PROVINCES_ID:
+        return flag_resolutions.resolve(caller, cycle_id, run_id, code, body, now)
+    cycle_or_404(cycle_id)
+    _header(population, cycle_id, run_id)
+    rows = {r["unit"]: r for r in runs.ranked_results(run_id)}
+    if code not in rows:
+        raise NotFound(f"No unit {code} in run {run_id}")
+
+    def adjust(reason: str) -> str:
+        return record_adjustment(caller, population, cycle_id, UnitAdjustmentIn(
+            unit=code, indicator=body.indicator, points=body.points, reason=reason), now)["id"]
+    return flag_resolutions.close(caller, f"{population}#{cycle_id}", run_id, code, rows[code]["flags"], body,
+                                  adjust, now)
 
 
 def describe_scheme(population: str, raw_version: str | None) -> dict[str, Any]:

@@ -68,6 +68,7 @@ def targets(client):
     return {"filing_id": filing["id"], "publication_id": publication["id"], "comment_id": "c-1",
             "code": HOME, "invitation": "A" * 32, "year": "2024", "cycle": "2024", "run_id": "r-1", "sub": "expert-x",
             "org_id": "org-x", "population": "service_bases", "objection_id": "obj-x", "province": HOME,
+            "unit": "SB-x",
             "file_id": "file-1"}
 
 

@@ -354,3 +354,21 @@ def test_a_populations_scores_export_as_csv_and_xlsx_with_the_same_visibility(cl
     assert book.status == 200, book.body
     ranking = load_workbook(io.BytesIO(book.body))["排名"]
     assert ranking.max_row == 3 and ranking["B2"].value == "SB-JS"
+
+
+def test_a_bases_flag_is_resolved_with_a_note_and_shown_in_its_explanation(client, store, bases):
+    from chalicelib.core.models import Counter
+    Counter("UNIT#service_bases#SB-JS", "CYCLE#2024", n={"filings_approved": 40, "filings_approved_near_cutoff": 30}).save()
+    store.at(CLOSED)
+    run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    unit = f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-JS"
+    assert client.get(f"{unit}/explanation", headers=auth(**ADMIN)).json["flags"][0]["resolution"] is None
+    answer = client.post(f"{unit}/flag-resolutions", {"flag": 0, "resolution": "adjusted", "note": "集中补录",
+                                                      "points": -1}, headers=auth(**ADMIN))
+    assert answer.status == 201 and answer.json["adjustment"], answer.json
+    assert client.post(f"{unit}/flag-resolutions", {"flag": 0, "resolution": "dismissed", "note": "x"},
+                       headers=auth(**ADMIN)).status == 409
+    shown = client.get(f"{unit}/explanation", headers=auth(**ADMIN)).json["flags"][0]["resolution"]
+    assert shown["resolution"] == "adjusted" and shown["note"] == "集中补录"
+    adjusted = client.get(f"{BASES}/cycles/2024/adjustments", headers=auth(**ADMIN)).json["items"]
+    assert [(a["unit"], a["points"]) for a in adjusted] == [("SB-JS", -1.0)]

@@ -53,6 +53,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("PUT", "/filings/{filing_id}/attribution"): {"national_admin", "province_admin", "filer"},
     ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs"): NATIONAL,
     ("POST", "/populations/{population}/cycles/{cycle}/adjustments"): NATIONAL,
+    ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs/{run_id}/units/{unit}/flag-resolutions"): NATIONAL,
     ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs/{run_id}/publish"): NATIONAL,
     **{(method, f"/{owner}s/{{{owner}_id}}{rest}"): FILERS for owner in ("filing", "publication")
        for method, rest in (("POST", "/files"), ("POST", "/files/{file_id}/complete"), ("POST", "/revisions"),
