@@ -150,7 +150,7 @@ def test_the_final_publication_waits_for_the_window_and_every_answer(client, sto
     assert rejected.status == 200 and rejected.json["answer"]["reason"] == "统计口径一致"
     assert client.post(f"/cycles/2024/scoring-runs/{scored}/publish", headers=ADMIN).status == 200
     told = [n["topic"] for n in client.get("/me/notifications", headers=JS).json["items"]]
-    assert told[:2] == ["results_final", "objection_answered"]
+    assert set(told[:2]) == {"results_final", "objection_answered"}  # one instant on the test clock
 
 
 def test_objections_are_refused_without_a_provisional_result_or_from_others(client, store, scored):
