@@ -25,8 +25,8 @@ from chalicelib.documents.filings import ApplicationChangeIn, FilingIn
 from chalicelib.documents.imports import ImportIn
 from chalicelib.documents.lifecycle import ReviewIn, TakedownIn
 from chalicelib.documents.publications import PublicationIn
-from chalicelib.scoring import (adjustments, announcements, annual_forms, bonus, explanations, exports, populations,
-                                runs, scheme)
+from chalicelib.scoring import (adjustments, announcements, annual_forms, bonus, explanations, exports,
+                                flag_resolutions, objections, populations, runs, scheme)
 from chalicelib.scoring.adjustments import AdjustmentIn
 from chalicelib.scoring.annual_forms import AnnualFormIn
 from chalicelib.scoring.bonus import ExcellentIn
@@ -875,18 +875,27 @@ def post_adjustment(cycle):
     return _json(adjustments.record_against_current(_caller(), cycle, _body(AdjustmentIn), _now()), 201)
 
 
-@route("/cycles/{cycle}/adjustments", "GET", "Every manual-check adjustment of a cycle, oldest first (national admin)",
-       query=LIST_QUERY, roles=("national_admin",), tag="scoring")
+@route("/cycles/{cycle}/adjustments", "GET", "Every manual-check adjustment of a cycle, oldest first (national admin; "
+       "a province admin its own once the result is published provisionally)", query=LIST_QUERY,
+       roles=("national_admin", "province_admin"), tag="scoring")
 def get_adjustments(cycle):
-    return adjustments.list_for(_caller(), cycle, *_paging())
+    return objections.visible_adjustments(_caller(), cycle, *_paging())
 
 
-@route("/cycles/{cycle}/excellent-projects", "POST", "Record an excellent project of the cycle (national admin)",
-       body=ExcellentIn, roles=("national_admin",), status=201, tag="scoring")
+@route("/cycles/{cycle}/excellent-projects", "POST",
+       "Override: make an excellent project outside the expert panel, with a written reason (national admin; "
+       "audited and announced as an override)", body=ExcellentIn, roles=("national_admin",), status=201, tag="scoring")
 def post_excellent_project(cycle):
     caller = _caller()
-    project, created = bonus.record_direct(caller, cycle, _body(ExcellentIn), _now())
+    project, created = bonus.record_override(caller, cycle, _body(ExcellentIn), _now())
     return _json(project, 201 if created else 200)
+
+
+@route("/cycles/{cycle}/excellent-projects/{filing_id}/revoke", "POST",
+       "Revoke an excellent project with a reason: later runs leave its bonus out (national admin; audited, "
+       "its province is notified)", body=excellence.RevocationIn, roles=("national_admin",), tag="scoring")
+def revoke_excellent_project(cycle, filing_id):
+    return excellence.revoke(_caller(), cycle, filing_id, _body(excellence.RevocationIn), _now())
 
 
 @route("/cycles/{cycle}/excellent-projects", "GET",
@@ -920,7 +929,37 @@ def _publish_body() -> announcements.PublishIn:
        "written reason supersedes the published one", body=announcements.PublishIn, roles=("national_admin",),
        tag="scoring")
 def publish_scoring_run(cycle, run_id):
-    return runs.publish(_caller(), cycle, run_id, _publish_body().reason, _now())
+    return objections.publish_final(_caller(), cycle, run_id, _publish_body().reason, _now())
+
+
+@route("/cycles/{cycle}/scoring-runs/{run_id}/provisional-publication", "POST",
+       "Publish a final run provisionally (公示): every province is told, reads its own explanation and "
+       "adjustments, and may object during the scheme's objection window (national admin)",
+       roles=("national_admin",), status=201, tag="scoring")
+def publish_provisionally(cycle, run_id):
+    return _json(objections.publish_provisionally(_caller(), cycle, run_id, _now()), 201)
+
+
+@route("/cycles/{cycle}/objections", "POST",
+       "Object (异议) to your province's provisional result, with reasons and file references, while the window "
+       "is open (province admin)", body=objections.ObjectionIn, roles=("province_admin",), status=201, tag="scoring")
+def post_objection(cycle):
+    return _json(objections.file(_caller(), cycle, _body(objections.ObjectionIn), _now()), 201)
+
+
+@route("/cycles/{cycle}/objections", "GET",
+       "The provisional publication and its objections (national admin; a province admin its own)",
+       query=LIST_QUERY, roles=("national_admin", "province_admin"), tag="scoring")
+def get_objections(cycle):
+    return objections.listing(_caller(), cycle, _limit(), _query("cursor", "cursor"),
+                              _services().settings.cursor_secret)
+
+
+@route("/cycles/{cycle}/objections/{objection_id}/answer", "POST",
+       "Answer an objection: upheld (an adjustment with the reason and a superseding run) or rejected with the "
+       "reason (national admin)", body=objections.AnswerIn, roles=("national_admin",), tag="scoring")
+def answer_objection(cycle, objection_id):
+    return objections.answer(_caller(), cycle, objection_id, _body(objections.AnswerIn), _now())
 
 
 @route("/cycles/{cycle}/announcement", "GET", "The newest publication of the cycle: notice, ranking, excellent "
@@ -958,10 +997,20 @@ def get_announcement_trail(cycle):
 
 @route("/cycles/{cycle}/scoring-runs/{run_id}/units/{province}/explanation", "GET",
        "Why a unit scored what it did in a run: each indicator's points, the inputs and the counters behind "
-       "them, the flags with their evidence, the adjustments with their authors (national admin)",
-       roles=("national_admin",), tag="scoring", response=explanations.SCHEMA)
+       "them, the flags with their evidence and resolutions, the adjustments with their authors (national admin; "
+       "a province admin its own, of a run published provisionally)",
+       roles=("national_admin", "province_admin"), tag="scoring", response=explanations.SCHEMA)
 def explain_unit(cycle, run_id, province):
     return explanations.explain(_caller(), cycle, run_id, province)
+
+
+@route("/cycles/{cycle}/scoring-runs/{run_id}/units/{province}/flag-resolutions", "POST",
+       "Resolve one of the unit's flags with a note: confirmed, adjusted (with the adjustment) or dismissed "
+       "(national admin; audited, shown in the explanation)", body=flag_resolutions.ResolutionIn,
+       roles=("national_admin",), status=201, tag="scoring")
+def resolve_flag(cycle, run_id, province):
+    return _json(flag_resolutions.resolve(_caller(), cycle, run_id, province, _body(flag_resolutions.ResolutionIn),
+                                          _now()), 201)
 
 
 def _scores():
@@ -1077,11 +1126,12 @@ def get_home_province(sub):
 
 
 @route("/cycles/{cycle}/candidates", "POST",
-       "Screen an approved filing into the cycle's candidates and push it to its field (national admin)",
+       "Screen (初筛) a result its province declared into the cycle's candidates and push it to its field's users "
+       "and invited organisations (national admin)",
        body=excellence.NominationIn, roles=("national_admin",), status=201, tag="excellence")
 def post_candidate(cycle):
     caller = _caller()
-    candidate, created = excellence.nominate(caller, cycle, _body(excellence.NominationIn), _now())
+    candidate, created = workflow.nominate(caller, cycle, _body(excellence.NominationIn), _now())
     return _json(candidate, 201 if created else 200, {"Location": candidate["links"]["self"]})
 
 
@@ -1107,8 +1157,17 @@ def put_expert_score(cycle, filing_id):
     return excellence.score(_caller(), cycle, filing_id, _body(excellence.ExpertScoreIn), _now())
 
 
+@route("/cycles/{cycle}/candidate-library", "POST",
+       "Cut the candidate library (备选案例库) by online evaluations once every assignment is done or due: "
+       "minimum count and mean, top N per field; the rest are not_selected (national admin)",
+       roles=("national_admin",), tag="excellence")
+def cut_candidate_library(cycle):
+    return workflow.cut_library(_caller(), cycle, _now())
+
+
 @route("/cycles/{cycle}/candidates/{filing_id}/confirm", "POST",
-       "Confirm a candidate as an excellent project: bonus points for its province (national admin)",
+       "The expert panel decides a library candidate: with the quorum of scores, selected (an excellent project, "
+       "bonus points) at the pass mark, else not_selected (national admin)",
        roles=("national_admin",), tag="excellence")
 def confirm_candidate(cycle, filing_id):
     return excellence.confirm(_caller(), cycle, filing_id, _now())
@@ -1312,11 +1371,65 @@ def get_population_scores(population, cycle):
     return populations.scores(_caller(), population, cycle, _query("run_id", "id"))
 
 
+def _population_export(population, cycle):
+    return populations.exportable(_caller(), population, cycle, _query("run_id", "id"))
+
+
+@route(POPULATION_BASE + "/scores.csv", "GET", "The population's scores as CSV (same visibility as its /scores)",
+       query=RUN_QUERY, tag="populations")
+def get_population_scores_csv(population, cycle):
+    loaded = _population_export(population, cycle)
+    return Response(body=exports.to_csv(loaded).decode("utf-8"), status_code=200, headers={
+        "Content-Type": exports.CSV_TYPE,
+        "Content-Disposition": f'attachment; filename="{population}-{exports.filename(loaded, "csv")}"'})
+
+
+@route(POPULATION_BASE + "/scores.xlsx", "GET", "The population's scores as an Excel workbook with a bar chart "
+       "(send Accept: " + XLSX_TYPE + ")", query=RUN_QUERY, tag="populations")
+def get_population_scores_xlsx(population, cycle):
+    loaded = _population_export(population, cycle)
+    return Response(body=exports.to_xlsx(loaded), status_code=200, headers={
+        "Content-Type": XLSX_TYPE,
+        "Content-Disposition": f'attachment; filename="{population}-{exports.filename(loaded, "xlsx")}"'})
+
+
 @route(POPULATION_BASE + "/scoring-runs/{run_id}/publish", "POST", "Publish the population's run with its notice; "
        "a later run with a written reason supersedes it (national admin)", body=announcements.PublishIn,
        roles=("national_admin",), tag="populations")
 def publish_population_run(population, cycle, run_id):
     return populations.publish(_caller(), population, cycle, run_id, _publish_body().reason, _now())
+
+
+@route(POPULATION_BASE + "/adjustments", "POST", "Record a manual-check adjustment of a base or institution with "
+       "its reason (national admin)", body=populations.UnitAdjustmentIn, roles=("national_admin",), status=201,
+       tag="populations")
+def post_population_adjustment(population, cycle):
+    return _json(populations.record_adjustment(_caller(), population, cycle, _body(populations.UnitAdjustmentIn),
+                                               _now()), 201)
+
+
+@route(POPULATION_BASE + "/adjustments", "GET", "Every manual-check adjustment of the population's cycle, "
+       "oldest first (national admin)", query=LIST_QUERY, roles=("national_admin",), tag="populations")
+def get_population_adjustments(population, cycle):
+    return populations.unit_adjustments(_caller(), population, cycle, _limit(), _query("cursor", "cursor"),
+                                        _services().settings.cursor_secret)
+
+
+@route(POPULATION_BASE + "/scoring-runs/{run_id}/units/{unit}/flag-resolutions", "POST",
+       "Resolve one of a base's or institution's flags with a note: confirmed, adjusted (with the adjustment) or "
+       "dismissed (national admin)", body=flag_resolutions.ResolutionIn, roles=("national_admin",), status=201,
+       tag="populations")
+def resolve_population_flag(population, cycle, run_id, unit):
+    return _json(populations.resolve_flag(_caller(), population, cycle, run_id, unit,
+                                          _body(flag_resolutions.ResolutionIn), _now()), 201)
+
+
+@route(POPULATION_BASE + "/scoring-runs/{run_id}/units/{unit}/explanation", "GET",
+       "Why a base or institution scored what it did in a run: indicators, inputs and the unit counters behind "
+       "them, flags, adjustments (national admin)", roles=("national_admin",), tag="populations",
+       response=explanations.SCHEMA)
+def explain_population_unit(population, cycle, run_id, unit):
+    return populations.explain(_caller(), population, cycle, run_id, unit)
 
 
 @route(POPULATION_BASE + "/announcements", "GET", "Every publication of the population's cycle, newest first",

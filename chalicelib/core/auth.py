@@ -19,6 +19,9 @@ class Caller:
     role: str
     province: str | None = None
     side: str | None = None
+    # Set from the organisation registry (never from a claim): the province whose department the
+    # caller is a member of, so its own results never count the caller's interactions.
+    department_of: str | None = None
 
     @property
     def is_national_admin(self) -> bool:

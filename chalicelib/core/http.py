@@ -78,7 +78,8 @@ def param_schema(kind: str, **extra: Any) -> dict[str, Any]:
 PATH_PARAMS: dict[str, str] = {"filing_id": "id", "publication_id": "id", "comment_id": "id", "run_id": "id",
                                "demand_id": "id",
                                "file_id": "id", "cycle": "cycle", "code": "province", "province": "province", "year": "year",
-                               "sub": "sub", "org_id": "id", "population": "word", "invitation": "invitation"}
+                               "sub": "sub", "org_id": "id", "population": "word", "invitation": "invitation",
+                               "objection_id": "id", "unit": "id"}
 
 
 def param(name: str, raw: str | None, kind: str) -> str | None:

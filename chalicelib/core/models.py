@@ -192,6 +192,9 @@ class UsageEvent(FactBase):
     expires_at = NumberAttribute(null=True)  # TTL (epoch seconds): usage_order.retention_end
     robot = BooleanAttribute(default=False)
     author = BooleanAttribute(default=False)
+    # The service base or institution the filing is attributed to ("<population>#<code>"), copied
+    # when stored: attribution is fixed once a filing is approved, so it also counts there.
+    attributed_to = UnicodeAttribute(null=True)
     seq = NumberAttribute(null=True)
     prev_at = UTCDateTimeAttribute(null=True)
 
@@ -275,6 +278,7 @@ class Evaluation(FactBase):
     feedback = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
     author = BooleanAttribute(default=False)
+    attributed_to = UnicodeAttribute(null=True)  # as on UsageEvent: its unit counts it too
 
 
 # ---- counters ----------------------------------------------------------------------

@@ -83,8 +83,26 @@ ClientEventType = Literal["view"]  # downloads are counted by the platform when 
 
 # ---- the excellent-project selection ------------------------------------------------------
 
-CandidateStatus = Literal["candidate", "excellent"]
+# A candidate is screened in (candidate), kept by the library cut (shortlisted) or not, and the
+# expert panel decides: selected (an excellent project) or not_selected; a selected one can be
+# revoked later with a reason.
+CandidateStatus = Literal["candidate", "shortlisted", "selected", "not_selected", "revoked"]
 CANDIDATE_STATUSES = get_args(CandidateStatus)
+# How an excellent project came about: the expert panel, or a national admin's reasoned override.
+ExcellentSource = Literal["selection", "override"]
+EXCELLENT_SOURCES = get_args(ExcellentSource)
+
+# ---- checks that close, results a province can contest -------------------------------------
+
+# How a national admin closes an anomaly flag (adjusted: with an adjustment of the points).
+FlagResolution = Literal["confirmed", "adjusted", "dismissed"]
+FLAG_RESOLUTIONS = get_args(FlagResolution)
+# A province's objection (异议) to a provisional result, and how it is answered (upheld: with an
+# adjustment and a superseding run).
+ObjectionStatus = Literal["open", "upheld", "rejected"]
+OBJECTION_STATUSES = get_args(ObjectionStatus)
+ObjectionDecision = Literal["upheld", "rejected"]
+OBJECTION_DECISIONS = get_args(ObjectionDecision)
 
 # What an invitation's list shows: stored open, used (accepted) or revoked; an open code past its
 # expiry lists as expired, judged on the clock at read time.

@@ -135,6 +135,7 @@ def _change(record: Record, data: dict, caller: Caller, now: datetime, action: s
             tx.save(told)
     except TransactWriteError:
         raise Conflict(f"Demand {data['id']} changed meanwhile; read it again and retry") from None
+    notifications.trim(data["from"])  # the sender keeps the newest NOTIFICATIONS_KEPT_PER_USER
     return render(record, caller)
 
 

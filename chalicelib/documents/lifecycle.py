@@ -176,6 +176,7 @@ def take_down(doc: Any, prefix: str, entity: str, caller: Caller, body: Takedown
     _save(doc, entity, caller, now, "taken_down",
           {"from": "approved", "reason": body.reason, "exclude_from_scoring": body.exclude_from_scoring},
           notifications.taken_down(doc, entity, now))
+    notifications.trim(doc.author)
     return doc
 
 

@@ -2,6 +2,8 @@
 
 - A review decision (with its note) goes to the record's filer, written in the same
   transaction as the decision (documents.review), so no decision is recorded untold.
+- Each province's admins are told of its selection decisions, revocations and results to
+  contest (scoring, selection), through `to_province`, in the transaction of the decision.
 - Each province's admins are told when the annual-form window opens and two days before it
   closes (only those whose form is not in), and 14 and 2 days before a cycle's filing cutoff
   (30 September): a daily schedule (app clock, China dates) writes one item per province to the
@@ -31,7 +33,9 @@ from chalicelib.core.store import cancelled_by_condition
 
 KIND = "notification"
 TOPICS = ("review_decision", "taken_down", "annual_form_window_opens", "annual_form_window_closing",
-          "filing_cutoff", "demand_answered", "demand_closed")
+          "filing_cutoff", "demand_answered", "demand_closed",
+          "excellent_project_selected", "excellent_project_not_selected", "excellent_project_revoked",
+          "results_provisional", "objection_filed", "objection_answered", "results_final")
 REMIND_BEFORE_CLOSE = timedelta(days=2)
 # The filing cutoff (a cycle's last day, 30 September) is announced this many days before it.
 REMIND_BEFORE_CUTOFF = (timedelta(days=14), timedelta(days=2))
@@ -47,10 +51,22 @@ def role_pk(role: str, province: str) -> str:
     return f"NOTE#ROLE#{role}#{province}"
 
 
+NATIONAL = "national"  # the national admins' audience has no province
+
+
 def audiences(caller: Caller) -> list[str]:
-    """Where the caller's notifications live: its own, and its role's in its province."""
+    """Where the caller's notifications live: its own, and its role's in its province (national
+    admins: the national office's)."""
     own = [pk(caller.sub)]
+    if caller.is_national_admin:
+        return own + [role_pk(caller.role, NATIONAL)]
     return own + [role_pk(caller.role, caller.province)] if caller.role == REMINDED_ROLE else own
+
+
+def to_national_admins(topic: str, data: dict[str, Any], now: datetime) -> Record:
+    """A notification to every national admin (save it in the transaction of what it tells about)."""
+    return Record(role_pk("national_admin", NATIONAL), f"{sortable(now)}#{uuid.uuid4().hex[:12]}", kind=KIND,
+                  created_at=now, data={"topic": topic, "at": iso(now), **data})
 
 
 def item(user: str, topic: str, data: dict[str, Any], now: datetime) -> Record:
@@ -76,6 +92,12 @@ def trim(user: str) -> int:
         if dropped:
             quotas.add(-dropped, "notifications", user)
     return dropped
+
+
+def to_province(province: str, topic: str, data: dict[str, Any], now: datetime) -> Record:
+    """A notification to every admin of `province` (save it in the transaction of what it tells about)."""
+    return Record(role_pk(REMINDED_ROLE, province), f"{sortable(now)}#{uuid.uuid4().hex[:12]}", kind=KIND,
+                  created_at=now, data={"topic": topic, "at": iso(now), "province": province, **data})
 
 
 def review_decision(doc: Any, entity: str, decision: str, note: str | None, revision: int, now: datetime) -> Record:

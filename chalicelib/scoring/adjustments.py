@@ -21,7 +21,7 @@ from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import Invalid
 from chalicelib.core.models import Record
-from chalicelib.core.paging import query_page, scope_of
+from chalicelib.core.paging import computed_page, query_page, scope_of
 from chalicelib.core.store import transaction
 from chalicelib.core.schemas import Body, ProvinceCode, Text
 
@@ -54,28 +54,42 @@ def record(caller: Caller | None, cycle_id: str, body: AdjustmentIn, indicator_i
     if body.indicator != TOTAL and body.indicator not in indicator_ids:
         raise Invalid(f"Unknown indicator {body.indicator!r}",
                       errors=[{"field": "indicator", "message": "not an indicator of the current scheme, nor 'total'"}])
+    return store(caller, cycle_id, cycle_id, {"province": body.province, "indicator": body.indicator,
+                                              "points": body.points, "reason": body.reason}, now)
+
+
+def store(caller: Caller, scope: str, cycle_id: str, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Keep one checked adjustment of `scope` (a cycle, or "<population>#<cycle>" for another
+    population, whose unit code stands in `province`: what runs.compute reads) with its audit entry."""
     adjustment_id = uuid.uuid4().hex[:16]
-    data = {"id": adjustment_id, "cycle": cycle_id, "province": body.province, "indicator": body.indicator,
-            "points": body.points, "reason": body.reason, "by": caller.sub, "at": iso(now)}
-    item = Record(key(cycle_id), f"{now.isoformat()}#{adjustment_id}", kind="adjustment", data=data,
+    data = {"id": adjustment_id, "cycle": cycle_id, **fields, "by": caller.sub, "at": iso(now)}
+    item = Record(key(scope), f"{now.isoformat()}#{adjustment_id}", kind="adjustment", data=data,
                   created_at=now, updated_at=now)
     with transaction() as tx:
         tx.save(item, condition=Record.pk.does_not_exist())
-        tx.save(audit.entry("adjustment", f"{cycle_id}/{adjustment_id}", "recorded", caller, now, data))
+        tx.save(audit.entry("adjustment", f"{scope}/{adjustment_id}", "recorded", caller, now, data))
     return data
 
 
 def of_cycle(cycle_id: str) -> list[dict[str, Any]]:
-    """Every adjustment of the cycle, oldest first."""
+    """Every adjustment of the cycle (or of a population's scope), oldest first."""
     return [r.data for r in Record.query(key(cycle_id))]
 
 
-def list_for(caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
-    """One page of the cycle's adjustments, oldest first (national admins)."""
-    require(caller, "national_admin")
-    cycle_or_404(cycle_id)
-    page = query_page(partial(Record.query, key(cycle_id)), limit, cursor, scope_of("ADJUST", cycle=cycle_id), secret)
-    return page.to_dict(lambda r: r.data)
+def page_of(scope: str, limit: int, start: dict | None):
+    """The stored adjustments of a scope from `start`, oldest first (the records, for paging)."""
+    return Record.query(key(scope), last_evaluated_key=start, page_size=min(limit + 1, 200))
+
+
+def page(cycle_id: str, limit: int, cursor: str | None, secret: str, province: str | None = None) -> dict[str, Any]:
+    """One page of the cycle's adjustments, oldest first; only `province`'s when named."""
+    scope = scope_of("ADJUST", cycle=cycle_id, province=province)
+    if province is None:
+        return query_page(partial(Record.query, key(cycle_id)), limit, cursor, scope, secret).to_dict(lambda r: r.data)
+    # Computed: the province is in the data, which a Query cannot filter on; a cycle's manual-check
+    # adjustments are a handful per province.
+    mine = [r.data for r in Record.query(key(cycle_id)) if r.data["province"] == province]
+    return computed_page(mine, limit, cursor, scope, secret, order=lambda a: (a["at"], a["id"])).to_dict(lambda a: a)
 
 
 def record_against_current(caller: Caller | None, cycle_id: str, body: AdjustmentIn, now: datetime) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from chalicelib.core.store import TransactWriteError, cancelled_by_condition, tr
 
 PUBLISHED = "PUBLISHED"  # partition of the current-publication pointers, one per scope
 ENTITY = "scoring_publication"
-RANKING_SHOWN = 32  # the notice names every unit's rank; the list is short enough to print whole
 
 
 class PublishIn(Body):
@@ -82,15 +81,21 @@ def announcement(cycle_id: str, header: Mapping[str, Any], ranking: list[Mapping
     industries = _industries_of(projects)
     excellent = sorted(({"filing": p["filing"], "title": p["title"], "kind": p["kind"], "unit": p["unit"],
                          "province": p["province"], "province_name": PROVINCES.get(p["province"], p["province"]),
-                         "industry": p.get("industry") or industries.get(p["filing"])} for p in projects),
+                         "industry": p.get("industry") or industries.get(p["filing"]),
+                         # an override is announced as such, with its reason; older projects were "selection"
+                         "source": p.get("source") if p.get("source") == "override" else "selection",
+                         "reason": p.get("reason") if p.get("source") == "override" else None} for p in projects),
                        key=lambda p: (p["province"], p["filing"]))
     population = header.get("population")
     key = "unit" if population else "province"  # the provinces' rows keep the contract's field name
-    top = [{"rank": r["rank"], key: r[key], "name": r["name"], "total": r["total"]} for r in ranking[:RANKING_SHOWN]]
+    top = [{"rank": r["rank"], key: r[key], "name": r["name"], "total": r["total"]} for r in ranking]
     title = f"{cycle_id} 年度{subject}评价结果公布"
     lines = [f"{cycle_id} 年度评价结果（评分方案第 {header['scheme_version']} 版，{header['run_id']}）。"]
     lines += [f"第 {r['rank']} 名 {r['name']}（{r['total']} 分）" for r in top]
     lines.append(f"优秀项目 {len(excellent)} 项，名单见通报。")
+    overrides = [p for p in excellent if p["source"] == "override"]
+    if overrides:
+        lines.append(f"其中 {len(overrides)} 项未经专家评选，由国家知识产权局特别认定，理由见通报。")
     if supersedes:
         title = f"{cycle_id} 年度{subject}评价结果更正公布"
         lines.insert(0, f"本公布更正 {supersedes['run_id']}（{supersedes['published_at']} 公布），原因：{reason}")

@@ -1,15 +1,18 @@
 """Excellent projects (优秀项目) of a cycle and the capped bonus points they add to their unit.
 
-The excellence selection workflow confirms a project with `record_excellent(..., source="selection")`;
-national admins can record one directly (`POST /cycles/{cycle}/excellent-projects`). Stored in
-the records table under pk `EXCELLENT#{cycle}`, sk `<filing id>`: one record per project, so
-confirming it twice changes nothing.
+The expert panel's decision records a project with `record_excellent(..., source="selection")`;
+the only other way is a national admin's override with a written reason
+(`POST /cycles/{cycle}/excellent-projects`), audited and shown as such in the announcement. Stored
+in the records table under pk `EXCELLENT#{cycle}`, sk `<filing id>`: one record per project, so
+confirming it twice changes nothing. A revoked project keeps its record (with who, when, why) and
+adds nothing to later runs.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Any, Optional
+
+from pydantic import Field
 
 from chalicelib.core import audit
 from chalicelib.documents import filings
@@ -19,15 +22,20 @@ from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Filing, Record
-from chalicelib.core.paging import query_page, scope_of
+from chalicelib.core.paging import computed_page, scope_of
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.schemas import Body, Text
+from chalicelib.core.vocabulary import EXCELLENT_SOURCES
 
-SOURCES = ("selection", "direct")
+SOURCES = EXCELLENT_SOURCES
 
 
 class ExcellentIn(Body):
+    """A national admin's override: an excellent project without the expert panel, with the reason."""
+
     filing: Text(1, 64)
+    reason: Text(1, 2000, multiline=True) = Field(
+        description="why this project is made excellent outside the expert panel (audited, announced)")
     note: Optional[Text(0, 2000, multiline=True)] = None
 
 
@@ -45,11 +53,12 @@ def _filing(filing: Filing | str) -> Filing:
 
 
 def record_excellent(cycle_id: str, filing: Filing | str, caller: Caller | None, now: datetime,
-                     source: str = "selection", note: str | None = None) -> tuple[dict[str, Any], bool]:
+                     source: str = "selection", note: str | None = None,
+                     reason: str | None = None) -> tuple[dict[str, Any], bool]:
     """Confirm `filing` as an excellent project of `cycle_id`; (record, newly recorded?).
 
     The filing must be approved and belong to that cycle. `caller` is who confirmed it (None
-    for an automated step); the selection workflow authorizes its own callers, the direct
+    for an automated step); the selection workflow authorizes its own callers, the override
     route requires a national admin before calling this. Idempotent per filing and cycle.
     """
     if source not in SOURCES:
@@ -61,7 +70,7 @@ def record_excellent(cycle_id: str, filing: Filing | str, caller: Caller | None,
     if found.cycle != cycle_id:
         raise Conflict(f"Filing {found.id} belongs to cycle {found.cycle}, not {cycle_id}")
     data = {"filing": found.id, "province": found.province, "kind": found.kind, "industry": found.industry,
-            "title": found.title, "unit": found.unit, "note": note, "source": source,
+            "title": found.title, "unit": found.unit, "note": note, "source": source, "reason": reason,
             "by": caller.sub if caller else "system", "at": iso(now)}
     record = Record(key(cycle_id), found.id, kind="excellent_project", data=data, created_at=now, updated_at=now)
     try:
@@ -75,16 +84,24 @@ def record_excellent(cycle_id: str, filing: Filing | str, caller: Caller | None,
     return data, True
 
 
-def record_direct(caller: Caller | None, cycle_id: str, body: ExcellentIn, now: datetime) -> tuple[dict, bool]:
-    """The national-admin route: record an excellent project without the selection workflow."""
+def record_override(caller: Caller | None, cycle_id: str, body: ExcellentIn, now: datetime) -> tuple[dict, bool]:
+    """The national admin's override: an excellent project outside the expert panel, with its reason."""
     caller = require(caller, "national_admin")
     cycle_or_404(cycle_id)
-    return record_excellent(cycle_id, body.filing, caller, now, source="direct", note=body.note)
+    return record_excellent(cycle_id, body.filing, caller, now, source="override", note=body.note, reason=body.reason)
 
 
-def excellent_projects(cycle_id: str) -> list[dict[str, Any]]:
-    """Every excellent project of the cycle, in filing-id order."""
-    return [r.data for r in Record.query(key(cycle_id))]
+def find(cycle_id: str, filing_id: str) -> Record | None:
+    """The filing's excellent-project record of the cycle (revoked or not), None when there is none."""
+    try:
+        return Record.get(key(cycle_id), filing_id, consistent_read=True)
+    except Record.DoesNotExist:
+        return None
+
+
+def excellent_projects(cycle_id: str, include_revoked: bool = False) -> list[dict[str, Any]]:
+    """The excellent projects of the cycle that stand (revoked ones too when asked), in filing-id order."""
+    return [r.data for r in Record.query(key(cycle_id)) if include_revoked or not r.data.get("revoked_at")]
 
 
 def bonus_points(projects: list[dict[str, Any]], rules: dict[str, float]) -> dict[str, dict[str, Any]]:
@@ -107,8 +124,10 @@ def list_for(caller: Caller | None, cycle_id: str, limit: int, cursor: str | Non
         except Record.DoesNotExist:
             raise NotFound(f"Excellent projects of cycle {cycle_id} are announced with its published scores") from None
     admin = bool(caller and caller.is_national_admin)
-    page = query_page(partial(Record.query, key(cycle_id)), limit, cursor,
-                      scope_of("EXCELLENT", cycle=cycle_id, admin=admin), secret)
+    # Computed: whether a project stands (not revoked) is in its data, which a Query cannot filter on;
+    # a cycle's excellent projects are a few per province.
+    page = computed_page(excellent_projects(cycle_id, include_revoked=admin), limit, cursor,
+                         scope_of("EXCELLENT", cycle=cycle_id, admin=admin), secret, order=lambda p: (p["filing"],))
     if admin:
-        return page.to_dict(lambda r: r.data)
-    return page.to_dict(lambda r: {k: v for k, v in r.data.items() if k not in ("by", "note")})
+        return page.to_dict(lambda p: p)
+    return page.to_dict(lambda p: {k: v for k, v in p.items() if k not in ("by", "note")})

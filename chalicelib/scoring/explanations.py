@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from chalicelib.usage import counting
-from chalicelib.scoring import scheme as scheme_mod, runs
+from chalicelib.scoring import flag_resolutions, objections, scheme as scheme_mod, runs
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import NotFound
@@ -33,12 +33,13 @@ _NUMBER = {"type": ["number", "null"]}
 _OBJECT = {"type": "object"}
 SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["run_id", "cycle", "province", "rank", "total", "total_is", "indicators", "bonus", "adjustments",
+    "required": ["run_id", "cycle", "rank", "total", "total_is", "indicators", "bonus", "adjustments",
                  "flags", "counters"],
     "properties": {
         "run_id": {"type": "string"}, "cycle": {"type": "string"}, "scheme_version": {"type": "integer"},
         "provisional": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"},
-        "province": {"type": "string"}, "name": {"type": "string"}, "rank": {"type": "integer"},
+        "province": {"type": "string", "description": "the provincial unit (a population's unit: `unit`)"},
+        "unit": {"type": "string"}, "name": {"type": "string"}, "rank": {"type": "integer"},
         "total": {"type": "number"},
         "total_is": {"type": "object", "description": "the total's parts: indicators + bonus + total_adjustment",
                      "properties": {"indicators": {"type": "number"}, "bonus": {"type": "number"},
@@ -63,7 +64,9 @@ SCHEMA: dict[str, Any] = {
             "reason": {"type": "string"}, "by": {"type": "string"}, "at": {"type": "string"}}}},
         "flags": {"type": "array", "items": {"type": "object", "required": ["kind", "detail"], "properties": {
             "kind": {"type": "string"}, "detail": {"type": "string"},
-            "evidence": {**_OBJECT, "description": "puppet flags: accounts, account_count, window, share"}}}},
+            "evidence": {**_OBJECT, "description": "puppet flags: accounts, account_count, window, share"},
+            "resolution": {"type": ["object", "null"], "description": "how a national admin closed it: "
+                           "resolution (confirmed, adjusted, dismissed), note, adjustment, by, at; null while open"}}}},
         "flag_evidence": {**_OBJECT, "description": "the month and account counters the flag checks looked at"},
         "counters": {"type": "object", "properties": {"key": _OBJECT, "values": _OBJECT}},
         "annual_form_year": {"type": ["integer", "null"]},
@@ -72,18 +75,31 @@ SCHEMA: dict[str, Any] = {
 
 
 def explain(caller: Caller | None, cycle_id: str, run_id: str, province: str) -> dict[str, Any]:
-    """One unit's result in one run: indicators → inputs → counters, flags with evidence,
-    adjustments with their authors, bonus (national admins)."""
-    require(caller, "national_admin")
+    """One unit's result in one run: indicators → inputs → counters, flags with evidence and
+    resolutions, adjustments with their authors, bonus (national admins; a province admin its own
+    province's, of a run published provisionally)."""
+    caller = require(caller, "national_admin", "province_admin")
     cycle_or_404(cycle_id)
     if province not in PROVINCES:
         raise NotFound(f"No provincial unit {province}")
-    loaded = runs.load(caller, cycle_id, run_id)
-    header, results = loaded["header"], {r["province"]: r for r in loaded["results"]}
-    result = results[province]
+    objections.may_read(caller, cycle_id, run_id, province)
+    loaded = runs.stored(cycle_id, run_id)
+    return unit_explanation(loaded["header"], loaded["results"], province, "province",
+                            counting.cycle_key(province, cycle_id), cycle_id)
+
+
+def unit_explanation(header: Mapping[str, Any], rows: list[Mapping[str, Any]], code: str, key: str,
+                     counter_key: tuple[str, str], scope: str) -> dict[str, Any]:
+    """One unit of a stored run explained (any population: `key` names the rows' unit field, `scope`
+    where its flag resolutions are kept)."""
+    results = {r[key]: r for r in rows}
+    province, cycle_id = code, header["cycle"]
+    if code not in results:
+        raise NotFound(f"No unit {code} in run {header['run_id']}")
+    result = results[code]
     counters = result["inputs"]["counters"]
     derived = result["inputs"]["derived"]
-    counter_key = dict(zip(("pk", "sk"), counting.cycle_key(province, cycle_id)))
+    counter_key = dict(zip(("pk", "sk"), counter_key))
     indicators = []
     for area_id, ind in scheme_mod.indicators(header["scheme"]):
         scored = result["indicators"][ind["id"]]
@@ -100,14 +116,14 @@ def explain(caller: Caller | None, cycle_id: str, run_id: str, province: str) ->
     return {
         "run_id": header["run_id"], "cycle": header["cycle"], "scheme_version": header["scheme_version"],
         "provisional": header["provisional"], "created_at": header["created_at"],
-        "province": province, "name": result["name"], "rank": result["rank"], "total": result["total"],
+        key: code, "name": result["name"], "rank": result["rank"], "total": result["total"],
         "total_is": {"indicators": subtotal, "bonus": result["bonus"], "total_adjustment": result["total_adjustment"],
                      "formula": "Σ indicator final (points + adjustment) + bonus + total_adjustment"},
         "indicators": indicators,
         "bonus": {"points": result["bonus"], "rule": header["scheme"]["bonus"],
                   "excellent_projects": [p for p in header.get("excellent_projects", []) if p.get("province") == province]},
         "adjustments": result["adjustments"],
-        "flags": result["flags"],
+        "flags": flag_resolutions.with_resolutions(scope, code, result["flags"]),
         "flag_evidence": result["inputs"].get("flag_evidence"),
         "counters": {"key": counter_key, "values": counters},
         "annual_form_year": result["inputs"].get("form_year"),

@@ -344,6 +344,12 @@ def _header(cycle_id: str, run_id: str) -> dict[str, Any]:
         raise NotFound(f"No scoring run {run_id} of cycle {cycle_id}") from None
 
 
+def stored(cycle_id: str, run_id: str) -> dict[str, Any]:
+    """A stored run of the cycle, header and its results best first (404 unknown); callers authorize."""
+    cycle_or_404(cycle_id)
+    return {"header": _header(cycle_id, run_id), "results": ranked_results(run_id)}
+
+
 def summary(header: Mapping[str, Any], published: Mapping[str, Any] | None) -> dict[str, Any]:
     """What run lists and the POST answer show: the header without the scheme copy."""
     out = {k: v for k, v in header.items() if k not in ("scheme", "excellent_projects")}

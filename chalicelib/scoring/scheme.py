@@ -59,6 +59,9 @@ Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Name = Text(1, 100)
 
 
+OBJECTION_DAYS = 7
+
+
 class Strict(BaseModel):
     # NaN and Infinity would pass every ge/le bound and turn scores and the stored scheme into NaN.
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -134,6 +137,8 @@ class SchemeIn(Strict):
     areas: list[AreaIn] = Field(min_length=1, max_length=10)
     bonus: BonusIn
     flags: FlagRulesIn = FlagRulesIn()
+    objection_days: int = Field(OBJECTION_DAYS, ge=1, le=60,
+                                description="异议期: days a provisional publication stays open to provinces' objections")
 
     @model_validator(mode="after")
     def _weights(self) -> "SchemeIn":
@@ -261,6 +266,11 @@ def store_new(caller: Caller | None, body: SchemeIn, now: datetime, pk: str = PK
     except TransactWriteError:
         raise Conflict("Another scheme version was stored at the same time; read it and retry") from None
     return data
+
+
+def objection_days(scheme: dict[str, Any]) -> int:
+    """The scheme's objection window in days; a version stored before it existed gets the default."""
+    return int(scheme.get("objection_days", OBJECTION_DAYS))
 
 
 def flag_rules(scheme: dict[str, Any]) -> dict[str, Any]:

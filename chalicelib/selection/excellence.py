@@ -11,20 +11,20 @@ the same transaction, so a candidate's journey can be read back.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Optional
+from datetime import datetime, timedelta
+from typing import Any, Callable, Optional
 
 from pydantic import Field, field_validator
 
 from chalicelib.core import audit, keys
-from chalicelib.documents import filings
+from chalicelib.documents import filings, notifications
 from chalicelib.scoring import bonus
 from chalicelib.selection import home_provinces, subscriptions
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.usage import counters
 from chalicelib.usage.counting import filing_key
-from chalicelib.core.cycles import cycle_or_404
+from chalicelib.core.cycles import Cycle, cycle_or_404
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import Page, decode_cursor, encode_cursor, scope_of
@@ -34,30 +34,47 @@ from chalicelib.core.schemas import Body, IndustryCodes, Text
 from chalicelib.core.vocabulary import CANDIDATE_STATUSES, RESULT_KINDS, SIDES, ResultKind
 
 ENTITY = "excellence_candidate"
-STEPS = ("nominated", "pushed", "expert_score", "confirmed")  # a journey's order within one instant
+STEPS = ("declared", "nominated", "pushed", "assigned", "shortlisted", "expert_score", "selected", "not_selected",
+         "revoked")  # a journey's order within one instant
 STATUSES = CANDIDATE_STATUSES
 ELIGIBLE_KINDS = RESULT_KINDS  # proofs of application are not results and are never selected
 MAX_ID, MAX_SUB = 64, 256
+# The notice's order (参与意愿 → 初筛 → 推送至用户端 → 组织线上评价 → 备选案例库 → 专家评选).
+ORDER = ("declaration", "screening", "push", "organised_evaluation", "candidate_library", "expert_panel")
 
 
 # ---- request bodies --------------------------------------------------------------------
 
 class RulesIn(Body):
-    """Screening and ranking rules of the selection (national admins change them)."""
+    """The selection's rules in the notice's order (national admins change them)."""
 
+    declaration_days_after_close: int = Field(
+        default=31, ge=0, le=366,
+        description="参与意愿: provinces declare from the cycle's first day until this many days after it closes")
     kinds: list[ResultKind] = Field(
         default_factory=lambda: list(ELIGIBLE_KINDS), min_length=1, max_length=len(RESULT_KINDS),
-        description="result kinds that may become candidates")
+        description="初筛: result kinds that may become candidates")
+    evaluation_days: int = Field(default=30, ge=1, le=366,
+                                 description="组织线上评价: days an assignment stays open when no due date is given")
     min_evaluations: int = Field(default=3, ge=0, le=10000,
-                                 description="online evaluations a filing needs before it can be screened in")
+                                 description="备选案例库: online evaluations a candidate needs to enter the library")
+    min_mean: float = Field(default=3.0, ge=1, le=5,
+                            description="备选案例库: the mean online evaluation (1-5) a candidate needs")
+    top_per_field: int = Field(default=10, ge=1, le=1000,
+                               description="备选案例库: at most this many candidates per industry field, best first")
     min_sample: int = Field(default=3, ge=1, le=10000,
                             description="a mean (overall or by side) is shown only with at least this many evaluations")
     prior_mean: float = Field(default=3.0, ge=1, le=5,
                               description="the 1-5 score every candidate is pulled towards when ranking")
     prior_weight: int = Field(default=5, ge=0, le=10000,
                               description="how many evaluations' worth the prior counts for")
-    min_expert_scores: int = Field(default=1, ge=0, le=100,
-                                   description="expert scores a candidate needs before it can be confirmed")
+    min_expert_scores: int = Field(default=3, ge=1, le=100,
+                                   description="专家评选: the panel's quorum, scores by experts of the candidate's "
+                                               "field without a conflict of interest needed before it decides")
+    trim_from: int = Field(default=5, ge=3, le=100,
+                           description="with at least this many expert scores the highest and lowest are dropped")
+    pass_score: float = Field(default=60, ge=0, le=100,
+                              description="the panel score (0-100) a candidate needs to be selected")
 
     @field_validator("kinds")
     @classmethod
@@ -143,20 +160,46 @@ def rules() -> dict[str, Any]:
     return {**DEFAULT_RULES, **(stored.data if stored else {})}
 
 
+def declaration_period(cycle: Cycle, current: dict[str, Any]) -> tuple[datetime, datetime]:
+    """[opens, closes) of the cycle's declarations (参与意愿): its window and the days after it."""
+    return cycle.starts_at, cycle.ends_before + timedelta(days=current["declaration_days_after_close"])
+
+
+def panel_score(scores: list[float], current: dict[str, Any]) -> float | None:
+    """The panel's score: the mean, trimmed of the highest and lowest score from `trim_from` scores."""
+    if not scores:
+        return None
+    ordered = sorted(scores)
+    if len(ordered) >= current["trim_from"]:
+        ordered = ordered[1:-1]
+    return round(sum(ordered) / len(ordered), 2)
+
+
 def describe_rules() -> dict[str, Any]:
     stored = _get(RULES_KEY)
     current = rules()
     return {**current, "updated_at": iso(stored.updated_at) if stored and stored.updated_at else None,
+            "order": list(ORDER),
+            "declaration": (f"a province admin declares its own approved results of the cycle, from the cycle's "
+                            f"first day until {current['declaration_days_after_close']} days after it closes"),
             "screening": [
+                "its province declared it for the cycle",
                 "the filing is approved",
                 "the filing belongs to the cycle",
                 f"its kind is one of: {', '.join(current['kinds'])}",
-                f"it has at least {current['min_evaluations']} online evaluations",
             ],
+            "evaluation": (f"screened candidates are pushed to their field's users and invited organisations; "
+                           f"assigned evaluators have {current['evaluation_days']} days unless a due date is given"),
+            "library": (f"once every assignment is done or due, candidates with at least {current['min_evaluations']} "
+                        f"online evaluations and a mean of at least {current['min_mean']} enter the library, "
+                        f"at most {current['top_per_field']} per field by ranking score; the rest are not_selected"),
             "ranking": (f"candidates rank by a shrunk mean (prior_weight x prior_mean + sum of scores) / "
                         f"(prior_weight + evaluations); means are shown with at least {current['min_sample']} "
                         "evaluations; ties break on the expert mean, then the evaluation count"),
-            "confirmation": f"a candidate needs at least {current['min_expert_scores']} expert scores"}
+            "confirmation": (f"the panel decides with at least {current['min_expert_scores']} scores by experts of "
+                             f"the candidate's field whose registered home province is not the candidate's; its "
+                             f"score is the mean (trimmed of the highest and lowest from {current['trim_from']} "
+                             f"scores); at least {current['pass_score']} is selected, below is not_selected")}
 
 
 def put_rules(caller: Caller | None, body: RulesIn, now: datetime) -> dict[str, Any]:
@@ -209,8 +252,11 @@ def get_fields(caller: Caller | None, expert: str) -> dict[str, Any]:
 
 # ---- screening into candidates ---------------------------------------------------------
 
-def screening_failures(filing: Filing, cycle_id: str, current: dict[str, Any], evaluations: int) -> list[str]:
-    """Which rules a filing breaks for becoming a candidate of `cycle_id` (empty: eligible)."""
+def screening_failures(filing: Filing, cycle_id: str, current: dict[str, Any]) -> list[str]:
+    """Which screening rules a filing breaks for becoming a candidate of `cycle_id` (empty: eligible).
+
+    Online evaluations come after the push, so screening never asks for them: the library cut does.
+    """
     failures = []
     if filing.status != "approved":
         failures.append(f"the filing is {filing.status}, not approved")
@@ -218,13 +264,13 @@ def screening_failures(filing: Filing, cycle_id: str, current: dict[str, Any], e
         failures.append(f"the filing belongs to cycle {filing.cycle}, not {cycle_id}")
     if filing.kind not in current["kinds"]:
         failures.append(f"a {filing.kind} cannot be a candidate (kinds: {', '.join(current['kinds'])})")
-    if evaluations < current["min_evaluations"]:
-        failures.append(f"{evaluations} online evaluations; the rules ask for at least {current['min_evaluations']}")
     return failures
 
 
-def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: datetime) -> tuple[dict, bool]:
-    """Screen an approved filing into the cycle's candidates and push it to its field; (candidate, new?).
+def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: datetime,
+             is_declared: Callable[[str], bool]) -> tuple[dict, bool]:
+    """Screen a declared, approved filing into the cycle's candidates and push it to its field's users
+    and invited organisations; (candidate, new?). `is_declared(filing id)` reads the declarations.
 
     Nominating again changes nothing but finishes an interrupted push.
     """
@@ -239,7 +285,9 @@ def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: date
         return render(_push(existing, caller, now)), False
     current = rules()
     evaluations = evaluations_of(filing.id).get("evaluations", 0)
-    failures = screening_failures(filing, cycle_id, current, evaluations)
+    failures = screening_failures(filing, cycle_id, current)
+    if not is_declared(filing.id):
+        failures.insert(0, f"its province has not declared it for cycle {cycle_id} (参与意愿)")
     if failures:
         raise Invalid(f"Filing {filing.id} does not meet the excellence rules (see /excellence-rules)",
                       errors=[{"field": "filing", "message": f} for f in failures])
@@ -247,7 +295,7 @@ def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: date
             "industry": filing.industry, "province": filing.province, "unit": filing.unit,
             "status": "candidate", "note": body.note, "nominated_by": caller.sub, "nominated_at": iso(now),
             "evaluations_at_nomination": evaluations, "pushed_to": 0, "pushed_at": None,
-            "confirmed_by": None, "confirmed_at": None}
+            "confirmed_by": None, "confirmed_at": None, "decision": None}
     candidate = Record(*candidate_key(cycle_id, filing.id), kind=ENTITY, data=data, created_at=now, updated_at=now)
     try:
         with transaction() as tx:
@@ -309,8 +357,9 @@ def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScor
     home = home_provinces.home_of(caller)
     if home == data["province"]:
         raise Forbidden(f"Conflict of interest: the candidate is from your registered home province {home}")
-    if data["status"] != "candidate":
-        raise Conflict(f"Filing {filing_id} was already confirmed; its scores are closed")
+    if data["status"] != "shortlisted":
+        raise Conflict(f"Filing {filing_id} is {data['status']}: experts score candidates of the library "
+                       "(shortlisted) until the panel decides")
     scored = {"filing": filing_id, "cycle": cycle_id, "expert": caller.sub, "expert_province": home,
               "score": body.score, "comment": body.comment, "scored_at": iso(now)}
     previous = _get(score_key(cycle_id, filing_id, caller.sub))
@@ -333,29 +382,133 @@ def expert_scores(cycle_id: str, filing_id: str | None = None) -> dict[str, list
     return out
 
 
-# ---- confirmation ----------------------------------------------------------------------
+# ---- the candidate library cut (备选案例库) --------------------------------------------------
+
+class RevocationIn(Body):
+    reason: Text(1, 2000, multiline=True) = Field(description="why the excellent project is revoked (shown and audited)")
+
+
+def cut(caller: Caller, cycle_id: str, now: datetime) -> dict[str, Any]:
+    """Cut the library from the screened candidates by their online evaluations: the rules' minimum
+    count and mean, then the top N per field by ranking score; the rest are not_selected."""
+    current = rules()
+    everyone = list(Record.query(candidates_pk(cycle_id)))
+    waiting = [c for c in everyone if c.data["status"] == "candidate"]
+    numbers = counters.read_many({c.sk: filing_key(c.sk) for c in waiting})
+    kept: dict[str, int] = {}  # per field, the candidates an earlier cut already shortlisted
+    for c in everyone:
+        if c.data.get("shortlisted_at"):
+            kept[c.data["industry"]] = kept.get(c.data["industry"], 0) + 1
+    ranked = []
+    for c in waiting:
+        n = numbers.get(c.sk, {})
+        count, total = n.get("evaluations", 0), n.get("evaluation_score_sum", 0)
+        mean = total / count if count else 0.0
+        summary = evaluation_summary(n, current)
+        failures = []
+        if count < current["min_evaluations"]:
+            failures.append(f"{count} online evaluations; the library needs at least {current['min_evaluations']}")
+        if count and mean < current["min_mean"]:
+            failures.append(f"mean online evaluation {round(mean, 3)}; the library needs at least {current['min_mean']}")
+        ranked.append((c, summary, failures))
+    ranked.sort(key=lambda r: (-r[1]["ranking_score"], -r[1]["count"], r[0].sk))
+    decided = []
+    for c, summary, failures in ranked:
+        field = c.data["industry"]
+        if not failures and kept.get(field, 0) >= current["top_per_field"]:
+            failures = [f"not among the top {current['top_per_field']} of field {field}"]
+        status = "not_selected" if failures else "shortlisted"
+        if status == "shortlisted":
+            kept[field] = kept.get(field, 0) + 1
+        c.data = {**c.data, "status": status, "shortlisted_at": iso(now) if status == "shortlisted" else None,
+                  "library": {"evaluations": summary["count"], "ranking_score": summary["ranking_score"],
+                              "failures": failures}}
+        c.updated_at = now
+        decided.append(c)
+    # One transaction per candidate: each keeps its audit entry, and a partial cut is resumable.
+    for c in decided:
+        with transaction() as tx:
+            tx.save(c)
+            tx.save(audit.entry(ENTITY, _entity_id(cycle_id, c.sk), c.data["status"], caller, now,
+                                {"stage": "candidate_library", **c.data["library"]}))
+    return {"cycle": cycle_id, "rules": {k: current[k] for k in ("min_evaluations", "min_mean", "top_per_field")},
+            "shortlisted": sorted(c.sk for c in decided if c.data["status"] == "shortlisted"),
+            "not_selected": sorted(c.sk for c in decided if c.data["status"] == "not_selected")}
+
+
+# ---- the expert panel's decision ---------------------------------------------------------
 
 def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> dict[str, Any]:
-    """Confirm a candidate as an excellent project (national admins): it adds bonus points to its province."""
+    """The panel decides a library candidate (national admins): with the quorum of expert scores,
+    a panel score at the pass mark selects it as an excellent project (bonus points), below it is
+    not_selected. A decided candidate is returned as it stands."""
     caller = require(caller, "national_admin")
     candidate = candidate_or_404(cycle_id, filing_id)
-    if candidate.data["status"] == "excellent":
+    status = candidate.data["status"]
+    if status in ("selected", "not_selected", "revoked"):
         return render(candidate)
-    needed = rules()["min_expert_scores"]
-    have = len(expert_scores(cycle_id, filing_id).get(filing_id, []))
-    if have < needed:
-        raise Conflict(f"Filing {filing_id} has {have} expert scores; confirming needs at least {needed}")
-    project, _ = bonus.record_excellent(cycle_id, filing_id, caller, now, source="selection")
-    candidate.data = {**candidate.data, "status": "excellent", "confirmed_by": caller.sub, "confirmed_at": iso(now)}
+    if status != "shortlisted":
+        raise Conflict(f"Filing {filing_id} is not in the candidate library yet; cut the library first "
+                       f"(POST /cycles/{cycle_id}/candidate-library)")
+    current = rules()
+    scores = [s["score"] for s in expert_scores(cycle_id, filing_id).get(filing_id, [])]
+    needed = current["min_expert_scores"]
+    if len(scores) < needed:
+        raise Conflict(f"Filing {filing_id} has {len(scores)} expert scores; the panel's quorum is {needed}")
+    result = panel_score(scores, current)
+    decision = "selected" if result >= current["pass_score"] else "not_selected"
+    project = None
+    if decision == "selected":
+        project, _ = bonus.record_excellent(cycle_id, filing_id, caller, now, source="selection")
+    data = candidate.data
+    candidate.data = {**data, "status": decision, "confirmed_by": caller.sub, "confirmed_at": iso(now),
+                      "decision": {"panel_score": result, "expert_scores": len(scores),
+                                   "trimmed": len(scores) >= current["trim_from"], "pass_score": current["pass_score"]}}
     candidate.updated_at = now
     try:
         with transaction() as tx:
             tx.save(candidate)
-            tx.save(audit.entry(ENTITY, _entity_id(cycle_id, filing_id), "confirmed", caller, now,
-                                {"expert_scores": have, "excellent_project": project}))
+            tx.save(audit.entry(ENTITY, _entity_id(cycle_id, filing_id), decision, caller, now,
+                                {**candidate.data["decision"], "excellent_project": project}))
+            tx.save(notifications.to_province(data["province"], f"excellent_project_{decision}", {
+                "cycle": cycle_id, "filing": filing_id, "title": data["title"],
+                "panel_score": result, "link": f"/cycles/{cycle_id}/candidates/{filing_id}"}, now))
     except TransactWriteError:
-        raise Conflict("The candidate changed while it was being confirmed; try again") from None
+        raise Conflict("The candidate changed while it was being decided; try again") from None
     return render(candidate)
+
+
+def revoke(caller: Caller | None, cycle_id: str, filing_id: str, body: RevocationIn, now: datetime) -> dict[str, Any]:
+    """Revoke an excellent project with a reason (national admins): later runs leave its bonus out,
+    its candidate ends revoked, and its province is told; audited in the same transaction."""
+    caller = require(caller, "national_admin")
+    cycle_or_404(cycle_id)
+    project = bonus.find(cycle_id, filing_id) if len(filing_id) <= MAX_ID else None
+    if project is None:
+        raise NotFound(f"Filing {filing_id} is not an excellent project of cycle {cycle_id}")
+    if project.data.get("revoked_at"):
+        raise Conflict(f"The excellent project {filing_id} was already revoked on {project.data['revoked_at']}")
+    project.data = {**project.data, "revoked_at": iso(now), "revoked_by": caller.sub, "revoked_reason": body.reason}
+    project.updated_at = now
+    candidate = find_candidate(cycle_id, filing_id)
+    try:
+        with transaction() as tx:
+            tx.save(project)
+            tx.save(audit.entry("excellent_project", f"{cycle_id}/{filing_id}", "revoked", caller, now,
+                                {"reason": body.reason}))
+            if candidate is not None:
+                candidate.data = {**candidate.data, "status": "revoked", "revoked_at": iso(now),
+                                  "revoked_reason": body.reason}
+                candidate.updated_at = now
+                tx.save(candidate)
+                tx.save(audit.entry(ENTITY, _entity_id(cycle_id, filing_id), "revoked", caller, now,
+                                    {"reason": body.reason}))
+            tx.save(notifications.to_province(project.data["province"], "excellent_project_revoked", {
+                "cycle": cycle_id, "filing": filing_id, "title": project.data["title"], "reason": body.reason,
+                "link": f"/cycles/{cycle_id}/excellent-projects"}, now))
+    except TransactWriteError:
+        raise Conflict("The excellent project changed while it was being revoked; try again") from None
+    return project.data
 
 
 # ---- the candidate case library ----------------------------------------------------------

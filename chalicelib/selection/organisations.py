@@ -316,12 +316,22 @@ def mine(caller: Caller | None) -> dict[str, Any]:
     return found
 
 
+def own_side_of(member: dict[str, Any] | None) -> str | None:
+    """The province whose own side a member is (a member of its province_department), else None."""
+    if member and KINDS.get(member.get("kind"), ("", ""))[1] == "province":
+        return member.get("province")
+    return None
+
+
 def as_member(caller: Caller | None) -> Caller | None:
-    """The caller with the side of their organisation, when they belong to one (its side wins)."""
+    """The caller with the side of their organisation, when they belong to one (its side wins); a
+    province department's member is also that province's own side (never counted for it)."""
     if caller is None or caller.role not in MEMBER_ROLES:
         return caller
     found = membership(caller.sub)
-    return dataclasses.replace(caller, side=found["side"]) if found else caller
+    if found is None:
+        return caller
+    return dataclasses.replace(caller, side=found["side"], department_of=own_side_of(found))
 
 
 def members_of_field(industry: str) -> list[str]:

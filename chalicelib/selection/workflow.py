@@ -1,7 +1,8 @@
-"""Selection as a workflow: 参与意愿 (provinces declare results) → 初筛 (screening of every
-declared result in one call) → 推送 and 线上评价 by invited evaluators assigned by field →
-completion per candidate and per evaluator, with reminders on the app clock. Candidates,
-expert scores and confirmation stay in excellence.py.
+"""Selection as a workflow in the notice's order: 参与意愿 (provinces declare results) → 初筛
+(only declared results are screened) → 推送 to the field's users and invited organisations →
+组织线上评价 by invited evaluators assigned by field with a due date → 备选案例库 (cut once
+every assignment is done or due) → 专家评选. Candidates, the cut's rules, expert scores and the
+panel's decision stay in excellence.py.
 
 Storage (records table):
 - `DECLARED#{cycle}` / `{filing id}`: a province's declaration that a result enters selection.
@@ -12,8 +13,8 @@ never disagree with what the evaluator did.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Iterator
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Iterator, Optional
 
 from pydantic import Field, StringConstraints, field_validator
 
@@ -39,6 +40,8 @@ class AssignmentIn(Body):
     evaluators: list[Sub] = Field(min_length=1, max_length=MAX_EVALUATORS,
                                   description="user ids (sub) of members of invited organisations covering the "
                                               "candidate's industry field")
+    due: Optional[date] = Field(None, strict=False, description="the last China day to evaluate (YYYY-MM-DD); default: "
+                                                  "evaluation_days from the excellence rules")
 
     @field_validator("evaluators")
     @classmethod
@@ -66,12 +69,26 @@ def _filing(filing_id: str) -> Filing:
 # ---- 参与意愿: declarations ----------------------------------------------------------------
 
 def declare(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> tuple[dict[str, Any], bool]:
-    """The filing's province admin enters it into the cycle's selection; (declaration, new?)."""
+    """The filing's province admin enters it into the cycle's selection; (declaration, new?).
+
+    Only an approved result of the cycle, and only during the cycle's declaration period.
+    """
     caller = require(caller, "province_admin")
-    cycle_or_404(cycle_id)
+    cycle = cycle_or_404(cycle_id)
     filing = _filing(filing_id)
     if not caller.acts_for(filing.province):
         raise Forbidden(f"Filing {filing_id} belongs to {filing.province}; only its province declares it")
+    opens, closes = excellence.declaration_period(cycle, excellence.rules())
+    if not opens <= now < closes:
+        raise Conflict(f"Declarations for cycle {cycle_id} are accepted from {iso(opens)} until before {iso(closes)}")
+    failures = []
+    if filing.status != "approved":
+        failures.append(f"the filing is {filing.status}; only approved results are declared")
+    if filing.cycle != cycle_id:
+        failures.append(f"the filing belongs to cycle {filing.cycle}, not {cycle_id}")
+    if failures:
+        raise Invalid(f"Filing {filing_id} cannot be declared for cycle {cycle_id}",
+                      errors=[{"field": "filing_id", "message": f} for f in failures])
     data = {"filing": filing.id, "cycle": cycle_id, "province": filing.province, "declared_by": caller.sub,
             "declared_at": iso(now)}
     try:
@@ -84,6 +101,20 @@ def declare(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
             raise
         return Record.get(declared_pk(cycle_id), filing.id, consistent_read=True).data, False
     return data, True
+
+
+def is_declared(cycle_id: str, filing_id: str) -> bool:
+    try:
+        Record.get(declared_pk(cycle_id), filing_id, consistent_read=True)
+    except Record.DoesNotExist:
+        return False
+    return True
+
+
+def nominate(caller: Caller | None, cycle_id: str, body: excellence.NominationIn,
+             now: datetime) -> tuple[dict[str, Any], bool]:
+    """初筛: screen a result its province declared for the cycle into the candidates (see excellence.nominate)."""
+    return excellence.nominate(caller, cycle_id, body, now, lambda filing_id: is_declared(cycle_id, filing_id))
 
 
 def withdraw(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> None:
@@ -135,7 +166,7 @@ def screening(caller: Caller | None, cycle_id: str, limit: int, cursor: str | No
     for d in declared:
         filing = found[d["filing"]]
         evaluations = numbers.get(filing.id, {}).get("evaluations", 0)
-        failures = excellence.screening_failures(filing, cycle_id, current, evaluations)
+        failures = excellence.screening_failures(filing, cycle_id, current)
         items.append({"filing": filing.id, "title": filing.title, "kind": filing.kind, "industry": filing.industry,
                       "province": filing.province, "unit": filing.unit, "status": filing.status,
                       "evaluations": evaluations, "declared_at": d["declared_at"], "eligible": not failures,
@@ -166,10 +197,17 @@ def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: Assignmen
         elif industry not in member["industries"]:
             errors.append({"field": f"evaluators.{i}", "message": f"{evaluator}'s organisation "
                            f"{member['organisation_name']} does not cover industry field {industry}"})
+        elif organisations.own_side_of(member) == candidate["province"]:
+            errors.append({"field": f"evaluators.{i}", "message": f"conflict of interest: {evaluator} belongs to "
+                           f"{member['organisation_name']}, a department of the candidate's own province "
+                           f"{candidate['province']}"})
         else:
             members[evaluator] = member
     if errors:
         raise Invalid(f"Some evaluators cannot evaluate candidate {filing_id} (field {industry})", errors=errors)
+    due = body.due or (china(now) + timedelta(days=excellence.rules()["evaluation_days"])).date()
+    if due < china(now).date():
+        raise Invalid("The due date has passed", errors=[{"field": "due", "message": "a China day from today on"}])
     existing = {r.data["evaluator"]
                 for r in Record.query(f"ASSIGN#{cycle_id}", Record.sk.startswith(f"{filing_id}#"))}
     new = [e for e in body.evaluators if e not in existing]
@@ -180,13 +218,13 @@ def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: Assignmen
                 data = {"cycle": cycle_id, "filing": filing_id, "title": candidate["title"], "industry": industry,
                         "province": candidate["province"], "evaluator": evaluator, "organisation": m["organisation"],
                         "organisation_name": m["organisation_name"], "side": m["side"], "assigned_by": caller.sub,
-                        "assigned_at": iso(now), "reminders": 0, "last_reminded_on": None}
+                        "assigned_at": iso(now), "due": due.isoformat(), "reminders": 0, "last_reminded_on": None}
                 tx.save(Record(*assignment_key(cycle_id, filing_id, evaluator), kind="assignment", data=data,
                                created_at=now, updated_at=now, gsi1pk=f"ASSIGNED#{evaluator}",
                                gsi1sk=f"{sortable(now)}#{cycle_id}#{filing_id}"),
                         condition=Record.pk.does_not_exist())
             tx.save(audit.entry(excellence.ENTITY, f"{cycle_id}/{filing_id}", "assigned", caller, now,
-                                {"evaluators": new}))
+                                {"evaluators": new, "due": due.isoformat()}))
     filing = {k: candidate[k] for k in ("title", "kind", "industry", "province", "unit", "cycle")}
     filing["id"] = filing_id
     item = subscriptions.item_data(filing, excellence.approved_at(filing_id, now), "assigned", now, cycle=cycle_id)
@@ -247,6 +285,23 @@ def mine(caller: Caller | None, limit: int, cursor: str | None, secret: str) -> 
             **page.to_dict(lambda r: {**r, "links": {"evaluation": f"/filings/{r['filing']}/evaluation"}})}
 
 
+# ---- 备选案例库: the library cut ----------------------------------------------------------
+
+def cut_library(caller: Caller | None, cycle_id: str, now: datetime) -> dict[str, Any]:
+    """Cut the candidate library once the organised evaluation is over: every assignment of the
+    cycle done or past its due date (409 naming how many are still open)."""
+    caller = require(caller, "national_admin")
+    cycle_or_404(cycle_id)
+    today = china(now).date().isoformat()
+    rows = _with_completion([r.data for r in Record.query(f"ASSIGN#{cycle_id}")])
+    open_rows = [r for r in rows if not r["completed"] and r.get("due", "") >= today]
+    if open_rows:
+        last = max(r["due"] for r in open_rows)
+        raise Conflict(f"{len(open_rows)} assignments of cycle {cycle_id} are still open (the last due {last}); "
+                       "the library is cut once each is done or due")
+    return excellence.cut(caller, cycle_id, now)
+
+
 # ---- reminders (the app's daily schedule) ------------------------------------------------
 
 def remind(now: datetime) -> dict[str, Any]:
@@ -255,7 +310,8 @@ def remind(now: datetime) -> dict[str, Any]:
     today = china(now).date().isoformat()
     sent: dict[str, int] = {}
     for cycle in cycles_until(now)[-2:]:
-        pending = [r for r in Record.query(f"ASSIGN#{cycle.id}") if r.data.get("last_reminded_on") != today]
+        pending = [r for r in Record.query(f"ASSIGN#{cycle.id}")
+                   if r.data.get("last_reminded_on") != today and r.data.get("due", today) >= today]
         done = {(row["filing"], row["evaluator"]) for row in _with_completion([r.data for r in pending])
                 if row["completed"]}
         for record in pending:

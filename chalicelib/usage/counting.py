@@ -218,6 +218,7 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
                 values.update({f"evaluations_{side}": 1, f"evaluation_score_sum_{side}": score})
             _usage(deltas, image["filing"], image["province"], _time(image["updated_at"]), values,
                    image["user"], {"evaluations": 1, "evaluation_score_sum": score})
+            _unit_usage(deltas, image, _time(image["updated_at"]), values)
     elif entity == "application_update":
         if image.get("earned"):  # a new state of the progression, with proof (filings.change_application)
             _usage(deltas, image["filing"], image["province"], _time(image["at"]), {"application_updates": 1})
@@ -310,12 +311,20 @@ def event_contribution(image: Mapping[str, Any]) -> Deltas:
         _publication_usage(deltas, target, image["province"], at, values)
         return deltas
     _usage(deltas, target, image["province"], at, values)
+    _unit_usage(deltas, image, at, values)
     cycle = cycle_for(at)
     if cycle is not None:
         # A counted click is activity on its unit: an account that reads widely is no single-purpose
         # puppet. Not per minute: a reader's clicks would grow its account item without bound.
         add(deltas, account_units_key(image["user"]), {unit_name(cycle.id, image["province"]): 1})
     return deltas
+
+
+def _unit_usage(deltas: Deltas, image: Mapping[str, Any], at: datetime, values: dict[str, int]) -> None:
+    """Usage of an attributed result also counts for its service base or institution, per cycle."""
+    cycle = cycle_for(at)
+    if image.get("attributed_to") and cycle is not None:
+        add(deltas, unit_cycle_key(image["attributed_to"], cycle.id), values)
 
 
 def _publication_usage(deltas: Deltas, publication: str, province: str, at: datetime,

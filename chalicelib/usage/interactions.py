@@ -141,7 +141,8 @@ def usage_event(caller: Caller, event_id: str, type_: str, kind: str, doc: Filin
     return UsageEvent(
         *usage_order.event_key(user, event_id), entity="event", id=event_id, type=type_, user=user,
         at=now, province=doc.province, agent_family=pseudonyms.agent_family(agent), robot=robots.is_robot(agent),
-        author=is_own_staff(caller, doc), file=file_id, expires_at=int(kept_until.timestamp()), **{kind: doc.id})
+        author=is_own_staff(caller, doc), file=file_id, expires_at=int(kept_until.timestamp()),
+        attributed_to=getattr(doc, "attributed_to", None), **{kind: doc.id})
 
 
 def _store(items: list[UsageEvent], now: datetime) -> usage_order.Outcome:
@@ -158,8 +159,8 @@ def _approved_targets(named: set[tuple[str, str]]) -> dict[tuple[str, str], Fili
         ids = {target for named_kind, target in named if named_kind == kind}
         if not ids:
             continue
-        for doc in model.batch_get([(key(i), "A") for i in ids],
-                                   attributes_to_get=["pk", "sk", "id", "status", "province", "author"]):
+        wanted = ["pk", "sk", "id", "status", "province", "author"] + (["attributed_to"] if kind == "filing" else [])
+        for doc in model.batch_get([(key(i), "A") for i in ids], attributes_to_get=wanted):
             if doc.status == "approved":
                 found[(kind, doc.id)] = doc
     return found
@@ -361,7 +362,7 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
     evaluation = Evaluation(*feedback.evaluation_key(filing_id, caller.sub), entity="evaluation", filing=filing_id,
                             user=caller.sub, side=caller.side, province=filing.province, score=body.score,
                             feedback=body.feedback, updated_at=now, author=is_own_staff(caller, filing),
-                            industry=filing.industry)
+                            industry=filing.industry, attributed_to=filing.attributed_to)
     feedback.index(evaluation)
     index_by_user(evaluation)
     evaluation.save()

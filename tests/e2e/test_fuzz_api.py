@@ -211,7 +211,7 @@ def test_hostile_bodies_on_every_write_route_as_every_role_are_refused_and_store
     targets = {"filing_id": api.filing_id, "publication_id": "p-1", "comment_id": "c-1", "code": "320000",
                "year": "2024", "cycle": "2024", "run_id": "run-2024-0001", "sub": "fuzz-expert",
                "org_id": "org-fuzz", "population": "service_bases", "invitation": "A" * 32, "file_id": "file-1",
-               "demand_id": "d-1"}
+               "demand_id": "d-1", "objection_id": "obj-fuzz", "province": "320000", "unit": "SB-fuzz"}
     writes = [r for r in http.ROUTES if r.method in ("POST", "PUT", "DELETE")]
     assert {(r.method, r.path) for r in writes} == {(m, p) for p, e in app.app.routes.items() for m in e
                                                     if m in ("POST", "PUT", "DELETE")}

@@ -16,7 +16,9 @@ def published(store, client):
     projects = [approved_filing(client, "320000", industry="5"), approved_filing(client, "110000", industry="3")]
     store.at(CLOSED)
     for p in projects:
-        assert client.post("/cycles/2024/excellent-projects", {"filing": p["id"]}, headers=ADMIN).status == 201
+        answer = client.post("/cycles/2024/excellent-projects", {"filing": p["id"], "reason": "部际联席会议认定"},
+                             headers=ADMIN)
+        assert answer.status == 201, answer.json
     seed_counters()
     first = run(client).json["run_id"]
     answer = client.post(f"/cycles/2024/scoring-runs/{first}/publish", headers=ADMIN)
@@ -115,3 +117,38 @@ def test_history_pages_with_a_cursor(published, client):
     assert [h["seq"] for h in first["items"] + rest["items"]] == [3, 2, 1] and rest["next_cursor"] is None
     assert first["items"][0]["current"] and not rest["items"][0]["current"]
 
+
+
+def test_an_override_is_announced_as_such_with_its_reason(published, client):
+    body = client.get("/cycles/2024/announcement").json
+    assert all(p["source"] == "override" and p["reason"] == "部际联席会议认定" for p in body["excellent_projects"])
+    assert "2 项未经专家评选" in body["notice"]["text"]
+    trail = client.get("/cycles/2024/excellent-projects", headers=ADMIN).json["items"]
+    assert {p["reason"] for p in trail} == {"部际联席会议认定"}
+
+
+def test_a_revoked_project_loses_its_bonus_in_a_superseding_run(published, client, store):
+    from tests.support import stored_items
+    jiangsu = published["projects"][0]["id"]
+    path = f"/cycles/2024/excellent-projects/{jiangsu}/revoke"
+    before = stored_items(store)
+    assert client.post(path, {}, headers=ADMIN).status == 422  # a reason is required
+    assert client.post(path, {"reason": "成果抄袭"}, headers=auth(sub="js", role="province_admin",
+                                                                 province="320000")).status == 403
+    assert client.post("/cycles/2024/excellent-projects/nope/revoke", {"reason": "x"}, headers=ADMIN).status == 404
+    assert stored_items(store) == before
+    answer = client.post(path, {"reason": "成果抄袭"}, headers=ADMIN)
+    assert answer.status == 200 and answer.json["revoked_reason"] == "成果抄袭" and answer.json["revoked_by"] == "admin"
+    assert client.post(path, {"reason": "again"}, headers=ADMIN).status == 409
+    told = client.get("/me/notifications", headers=auth(sub="js", role="province_admin", province="320000")).json
+    assert told["items"][0]["topic"] == "excellent_project_revoked" and told["items"][0]["reason"] == "成果抄袭"
+    later = run(client).json["run_id"]
+    row = next(p for p in client.get(f"/cycles/2024/scores?run_id={later}", headers=ADMIN).json["provinces"]
+               if p["province"] == "320000")
+    assert row["excellent_projects"] == 0 and row["bonus"] == 0
+    assert client.post(f"/cycles/2024/scoring-runs/{later}/publish", headers=ADMIN).status == 409  # no reason
+    corrected = client.post(f"/cycles/2024/scoring-runs/{later}/publish", {"reason": "撤销江苏省优秀项目"}, headers=ADMIN)
+    assert corrected.status == 200, corrected.json
+    notice = client.get("/cycles/2024/announcement").json
+    assert [p["province"] for p in notice["excellent_projects"]] == ["110000"] and notice["reason"] == "撤销江苏省优秀项目"
+    assert jiangsu not in [p["filing"] for p in client.get("/cycles/2024/excellent-projects").json["items"]]

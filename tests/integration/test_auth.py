@@ -72,8 +72,8 @@ def targets(client):
                               headers=auth(**who("filer"))).json
     return {"filing_id": filing["id"], "publication_id": publication["id"], "comment_id": "c-1",
             "code": HOME, "invitation": "A" * 32, "year": "2024", "cycle": "2024", "run_id": "r-1", "sub": "expert-x",
-            "org_id": "org-x", "population": "service_bases",
-            "file_id": "file-1", "demand_id": "d-1"}
+            "org_id": "org-x", "population": "service_bases", "objection_id": "obj-x", "province": HOME,
+            "unit": "SB-x", "file_id": "file-1", "demand_id": "d-1"}
 
 
 def concrete(path: str, targets: dict) -> str:

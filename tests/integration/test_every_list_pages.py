@@ -12,7 +12,7 @@ import requests
 from chalicelib.core.paging import MAX_LIMIT
 from tests.conftest import auth
 from tests.support import NATIONAL, approved_filing, report_body
-from tests.support.documents import PDF, declaration, import_sheet, upload
+from tests.support.documents import PDF, declaration, filed, import_sheet, upload
 from tests.support.scoring import CLOSED, seed_counters
 from tests.support.selection import ENTERPRISE, evaluated, invitation, nominate, register
 
@@ -95,12 +95,14 @@ def world(store, client):
     for i in range(3):
         _ok(client.post("/populations/service_bases/units", {"code": f"SB-{i}", "name": f"服务基地{i}",
                                                              "province": "320000"}, headers=ADMIN))
-    _ok(client.put(f"/filings/{results[0]}/attribution", {"population": "service_bases", "unit": "SB-0"},
-                   headers=ADMIN))
+    attributed = filed(client)["id"]  # attribution happens before approval
+    _ok(client.put(f"/filings/{attributed}/attribution", {"population": "service_bases", "unit": "SB-0"},
+                   headers=auth(**JS_ADMIN)))
     # Cycle 2024 closes: excellent projects, adjustments, three runs each published in turn.
     store.at(CLOSED)
     for result in results:
-        _ok(client.post("/cycles/2024/excellent-projects", {"filing": result}, headers=ADMIN))
+        _ok(client.post("/cycles/2024/excellent-projects", {"filing": result, "reason": "专家组缺席，国家局认定"},
+                        headers=ADMIN))
         _ok(client.post("/cycles/2024/adjustments", {"province": "320000", "points": 1, "reason": "核查"},
                         headers=ADMIN))
     seed_counters()
@@ -110,6 +112,16 @@ def world(store, client):
             _ok(client.post(f"{base}/scoring-runs/{run_id}/publish", {"reason": f"更正{i}"} if i else None,
                             headers=ADMIN), 200)
             w.setdefault("run_id", run_id)
+    for i in range(3):
+        _ok(client.post("/populations/service_bases/cycles/2024/adjustments",
+                        {"unit": f"SB-{i}", "points": 1, "reason": "核查补录服务成果"}, headers=ADMIN))
+    # A later run of the closed cycle is published provisionally and three provinces object to it.
+    run_id = _ok(client.post("/cycles/2024/scoring-runs", headers=ADMIN))["run_id"]
+    _ok(client.post(f"/cycles/2024/scoring-runs/{run_id}/provisional-publication", headers=ADMIN))
+    for province in ("320000", "330000", "310000"):
+        objection = _ok(client.post("/cycles/2024/objections", {"reason": "本省浏览量统计遗漏"},
+                                    headers=auth(sub=f"admin-{province}", role="province_admin", province=province)))
+        w.setdefault("objection_id", objection["id"])
     return w
 
 
@@ -155,6 +167,9 @@ LISTS = {
     "/annual-forms/{year}": ("/annual-forms/2024", NATIONAL, 32),
     "/provinces/{code}/funded-projects/{cycle}": ("/provinces/320000/funded-projects/2024", JS_ADMIN, 3),
     "/demands": ("/demands?to=320000", JS_ADMIN, 3),
+    "/cycles/{cycle}/objections": ("/cycles/2024/objections", NATIONAL, 3),
+    "/populations/{population}/cycles/{cycle}/adjustments": ("/populations/service_bases/cycles/2024/adjustments",
+                                                             NATIONAL, 3),
     "/populations/{population}/cycles/{cycle}/announcements": (
         "/populations/service_bases/cycles/2024/announcements", None, 3),
 }
@@ -176,7 +191,7 @@ def _list_routes(document: dict) -> dict[str, dict]:
 
 def _fill(template: str, w: dict) -> str:
     values = {"code": "320000", "province": "320000", "cycle": "2024", "year": "2024",
-              "population": "service_bases", "sub": MEMBERS[0]["sub"], **w}
+              "population": "service_bases", "sub": MEMBERS[0]["sub"], "unit": "SB-0", **w}
     return re.sub(r"{(\w+)}", lambda m: str(values[m.group(1)]), template)
 
 

@@ -8,7 +8,7 @@ from chalicelib.core.models import Record
 from tests.streams import StreamTap, deliver
 from tests.conftest import auth
 from tests.support import approved_filing, report_body
-from tests.support.selection import ADMIN, CYCLE, evaluated, nominate
+from tests.support.selection import ADMIN, CYCLE, cut_library, evaluated, nominate, shortlisted
 
 EXPERT = dict(sub="expert-1", role="expert", province="110000")
 LOCAL_EXPERT = dict(sub="expert-js", role="expert", province="320000")  # the filings' own province
@@ -34,21 +34,74 @@ def confirm(client, filing_id, who=ADMIN, cycle=CYCLE):
     return client.post(f"/cycles/{cycle}/candidates/{filing_id}/confirm", headers=auth(**who))
 
 
+PANEL = [dict(sub=f"panel-{i}", role="expert", province=code)
+         for i, code in enumerate(("110000", "440000", "310000", "510000", "420000"))]
+
+
+def panel(client, filing_id, scores):
+    """Experts of field 5 from other provinces score the candidate, one score each."""
+    for expert, value in zip(PANEL, scores):
+        assign(client, expert)
+        answer = expert_score(client, filing_id, value, who=expert)
+        assert answer.status == 200, answer.json
+
+
 # ---- rules ----------------------------------------------------------------------------------
 
 def test_rules_are_public_with_documented_defaults(client):
     rules = client.get("/excellence-rules").json
-    assert rules["min_evaluations"] == 3 and rules["min_sample"] == 3 and rules["min_expert_scores"] == 1
+    assert rules["min_evaluations"] == 3 and rules["min_sample"] == 3 and rules["min_expert_scores"] == 3
+    assert rules["trim_from"] == 5 and rules["pass_score"] == 60 and rules["top_per_field"] == 10
     assert rules["kinds"] == ["report", "database", "tool"] and rules["updated_at"] is None
-    assert any("at least 3 online evaluations" in line for line in rules["screening"])
+    assert rules["order"] == ["declaration", "screening", "push", "organised_evaluation", "candidate_library",
+                              "expert_panel"]
+    assert any("declared" in line for line in rules["screening"])
+    assert not any("evaluations" in line for line in rules["screening"])  # evaluations come after the push
+    assert "at least 3 online evaluations" in rules["library"]
 
 
-def test_national_admins_change_the_minimum_and_screening_follows_it(client):
-    filing = evaluated(client, n=1)
-    assert nominate(client, filing["id"]).status == 422
+def test_national_admins_change_the_minimum_and_the_library_cut_follows_it(client):
+    few = evaluated(client, n=1)
+    assert nominate(client, few["id"]).status == 201  # screening does not ask for evaluations
+    assert cut_library(client)["not_selected"] == [few["id"]]
     answer = client.put("/excellence-rules", {"min_evaluations": 1}, headers=auth(**ADMIN))
     assert answer.status == 200 and answer.json["min_evaluations"] == 1 and answer.json["min_sample"] == 3
-    assert nominate(client, filing["id"]).status == 201
+    again = evaluated(client, n=1)
+    nominate(client, again["id"])
+    assert cut_library(client) == {"cycle": CYCLE, "rules": {"min_evaluations": 1, "min_mean": 3.0, "top_per_field": 10},
+                                   "shortlisted": [again["id"]], "not_selected": []}
+
+
+def test_the_library_cut_keeps_the_top_n_per_field_above_the_minimum_mean(client):
+    client.put("/excellence-rules", {"top_per_field": 1}, headers=auth(**ADMIN))
+    best = evaluated(client, n=10, total=48)
+    second = evaluated(client, n=10, total=45)
+    weak = evaluated(client, n=10, total=25)  # mean 2.5 < 3
+    other_field = evaluated(client, n=3, total=12, industry="1")
+    for f in (best, second, weak, other_field):
+        nominate(client, f["id"])
+    cut = cut_library(client)
+    assert sorted(cut["shortlisted"]) == sorted([best["id"], other_field["id"]])
+    assert sorted(cut["not_selected"]) == sorted([second["id"], weak["id"]])
+    detail = client.get(f"/cycles/{CYCLE}/candidates/{weak['id']}", headers=auth(**ADMIN)).json
+    assert detail["status"] == "not_selected" and "mean online evaluation 2.5" in detail["library"]["failures"][0]
+    assert client.get(f"/cycles/{CYCLE}/candidates/{second['id']}", headers=auth(**ADMIN)).json["library"][
+        "failures"] == ["not among the top 1 of field 5"]
+
+
+def test_the_library_is_cut_only_once_every_assignment_is_done_or_due(client, store):
+    from tests.support.selection import ENTERPRISE, joined
+    filing = evaluated(client)
+    nominate(client, filing["id"])
+    joined(client, ENTERPRISE, dict(sub="ent-user", role="user", side="enterprise"))
+    assigned = client.post(f"/cycles/{CYCLE}/candidates/{filing['id']}/assignments",
+                           {"evaluators": ["ent-user"], "due": "2024-05-20"}, headers=auth(**ADMIN))
+    assert assigned.status == 200, assigned.json
+    early = client.post(f"/cycles/{CYCLE}/candidate-library", headers=auth(**ADMIN))
+    assert early.status == 409 and "1 assignments" in early.json["detail"] and "2024-05-20" in early.json["detail"]
+    assert client.get(f"/cycles/{CYCLE}/candidates/{filing['id']}", headers=auth(**ADMIN)).json["status"] == "candidate"
+    store.at("2024-05-21T09:00:00+08:00")
+    assert cut_library(client)["shortlisted"] == [filing["id"]]
 
 
 @pytest.mark.parametrize("who", [EXPERT, READER, FILER])
@@ -86,18 +139,18 @@ def test_screening_again_is_200_and_changes_nothing(client):
 
 
 def test_screening_refusals_name_every_broken_rule(client):
-    created = client.post("/filings", report_body(), headers=auth(**FILER)).json  # pending, no evaluations
+    created = client.post("/filings", report_body(), headers=auth(**FILER)).json  # pending, so never declared
     answer = nominate(client, created["id"])
     assert answer.status == 422 and answer.headers["Content-Type"].startswith("application/problem+json")
     messages = [e["message"] for e in answer.json["errors"]]
-    assert any("pending" in m for m in messages) and any("0 online evaluations" in m for m in messages)
+    assert any("pending" in m for m in messages) and any("has not declared it" in m for m in messages)
     assert list(Record.query(f"CANDIDATE#{CYCLE}")) == []
 
 
 def test_a_filing_of_another_cycle_or_an_ineligible_kind_is_refused(client):
     filing = evaluated(client)
     other = nominate(client, filing["id"], cycle="2025")
-    assert other.status == 422 and "belongs to cycle 2024" in other.json["errors"][0]["message"]
+    assert other.status == 422 and any("belongs to cycle 2024" in e["message"] for e in other.json["errors"])
     proof = evaluated(client, kind="application_proof", report_type=None, proves=filing["id"])
     answer = nominate(client, proof["id"])
     assert answer.status == 422 and "application_proof cannot be a candidate" in answer.json["errors"][0]["message"]
@@ -131,7 +184,7 @@ def test_a_candidate_is_pushed_to_its_field_flagged_once_and_unread_again(client
     assert client.get("/me/feed", headers=auth(sub="r2", role="user", side="government")).json["items"] == []
     detail = client.get(f"/cycles/{CYCLE}/candidates/{filing['id']}", headers=auth(**ADMIN)).json
     assert detail["pushed_to"] == 1
-    assert [h["action"] for h in detail["history"]] == ["nominated", "pushed"]
+    assert [h["action"] for h in detail["history"]] == ["declared", "nominated", "pushed"]
 
 
 def test_a_read_approval_item_becomes_an_unread_candidate_item_at_the_top(store, client):
@@ -163,8 +216,7 @@ def test_national_admins_assign_fields_and_experts_read_their_own(client):
 
 
 def test_an_expert_scores_a_candidate_of_their_field_and_a_second_put_replaces(store, client):
-    filing = evaluated(client)
-    nominate(client, filing["id"])
+    filing = shortlisted(client)
     assign(client)
     first = expert_score(client, filing["id"], 70, comment="方法扎实")
     assert first.status == 200 and first.json["score"] == 70 and first.json["comment"] == "方法扎实"
@@ -177,17 +229,23 @@ def test_an_expert_scores_a_candidate_of_their_field_and_a_second_put_replaces(s
     assert [h["data"]["replaces"] for h in scored] == [None, 70] and scored[0]["actor"] == "expert-1"
 
 
-def test_an_expert_outside_the_field_is_refused(client):
+def test_an_expert_scores_only_candidates_of_the_library(client):
     filing = evaluated(client)
     nominate(client, filing["id"])
+    assign(client)
+    answer = expert_score(client, filing["id"])
+    assert answer.status == 409 and "shortlisted" in answer.json["detail"]
+
+
+def test_an_expert_outside_the_field_is_refused(client):
+    filing = shortlisted(client)
     assign(client, EXPERT, ["1"])
     answer = expert_score(client, filing["id"])
     assert answer.status == 403 and "not assigned" in answer.json["detail"]
 
 
 def test_an_expert_of_the_candidates_own_province_has_a_conflict_of_interest(client):
-    filing = evaluated(client)
-    nominate(client, filing["id"])
+    filing = shortlisted(client)
     assign(client, LOCAL_EXPERT, ["5"])
     answer = expert_score(client, filing["id"], who=LOCAL_EXPERT)
     assert answer.status == 403 and "Conflict of interest" in answer.json["detail"]
@@ -202,8 +260,7 @@ def test_only_experts_score(client, who):
 
 @pytest.mark.parametrize("body", [{"score": 101}, {"score": -1}, {"score": "80"}, {"score": 80, "x": 1}, {}])
 def test_bad_expert_scores_are_422(client, body):
-    filing = evaluated(client)
-    nominate(client, filing["id"])
+    filing = shortlisted(client)
     assign(client)
     answer = client.put(f"/cycles/{CYCLE}/candidates/{filing['id']}/expert-score", body, headers=auth(**EXPERT))
     assert answer.status == 422
@@ -218,40 +275,57 @@ def test_scoring_a_filing_that_is_not_a_candidate_is_404(client):
 
 # ---- confirmation ---------------------------------------------------------------------------
 
-def test_confirming_needs_the_minimum_expert_scores(client):
+def test_the_panel_decides_only_with_its_quorum_of_scores(client):
+    filing = shortlisted(client)
+    answer = confirm(client, filing["id"])
+    assert answer.status == 409 and "0 expert scores" in answer.json["detail"] and "quorum is 3" in answer.json["detail"]
+    panel(client, filing["id"], [90, 80])
+    assert "2 expert scores" in confirm(client, filing["id"]).json["detail"]
+    assert list(Record.query(f"EXCELLENT#{CYCLE}")) == []
+
+
+def test_a_candidate_outside_the_library_cannot_be_decided(client):
     filing = evaluated(client)
     nominate(client, filing["id"])
     answer = confirm(client, filing["id"])
-    assert answer.status == 409 and "0 expert scores" in answer.json["detail"]
-    assert list(Record.query(f"EXCELLENT#{CYCLE}")) == []
+    assert answer.status == 409 and "candidate-library" in answer.json["detail"]
 
 
 @pytest.mark.parametrize("who", [EXPERT, READER, FILER])
 def test_only_national_admins_confirm(client, who):
-    filing = evaluated(client)
-    nominate(client, filing["id"])
+    filing = shortlisted(client)
     assert confirm(client, filing["id"], who=who).status == 403
 
 
-def test_confirming_records_the_excellent_project_once_and_closes_scores(client):
-    filing = evaluated(client)
-    nominate(client, filing["id"])
-    assign(client)
-    expert_score(client, filing["id"], 88)
+def test_the_panel_selects_at_the_pass_mark_once_and_closes_scores(client):
+    filing = shortlisted(client)
+    panel(client, filing["id"], [88, 70, 64])
     first = confirm(client, filing["id"])
-    assert first.status == 200 and first.json["status"] == "excellent" and first.json["confirmed_by"] == "admin"
+    assert first.status == 200 and first.json["status"] == "selected" and first.json["confirmed_by"] == "admin"
+    assert first.json["decision"] == {"panel_score": 74.0, "expert_scores": 3, "trimmed": False, "pass_score": 60}
     assert confirm(client, filing["id"]).json["confirmed_at"] == first.json["confirmed_at"]
     projects = [r.data for r in Record.query(f"EXCELLENT#{CYCLE}")]
     assert len(projects) == 1 and projects[0]["source"] == "selection" and projects[0]["province"] == "320000"
-    assert expert_score(client, filing["id"], 10).status == 409
+    assert expert_score(client, filing["id"], 10, who=PANEL[0]).status == 409
     history = client.get(f"/cycles/{CYCLE}/candidates/{filing['id']}", headers=auth(**ADMIN)).json["history"]
-    assert [h["action"] for h in history] == ["nominated", "pushed", "expert_score", "confirmed"]
+    assert [h["action"] for h in history] == ["declared", "nominated", "pushed", "shortlisted", "expert_score",
+                                              "expert_score", "expert_score", "selected"]
+    told = client.get("/me/notifications", headers=auth(sub="js-admin", role="province_admin", province="320000"))
+    assert told.json["items"][0]["topic"] == "excellent_project_selected"
+
+
+def test_a_large_panel_drops_its_highest_and_lowest_score_and_may_not_select(client):
+    filing = shortlisted(client)
+    panel(client, filing["id"], [100, 50, 55, 58, 0])  # mean 52.6; trimmed (50, 55, 58) 54.33
+    decided = confirm(client, filing["id"]).json
+    assert decided["status"] == "not_selected"
+    assert decided["decision"]["panel_score"] == 54.33 and decided["decision"]["trimmed"] is True
+    assert list(Record.query(f"EXCELLENT#{CYCLE}")) == []
 
 
 def test_a_candidate_rejected_after_screening_cannot_be_confirmed(client):
-    filing = evaluated(client)
-    nominate(client, filing["id"])
-    client.put("/excellence-rules", {"min_expert_scores": 0}, headers=auth(**ADMIN))
+    filing = shortlisted(client)
+    panel(client, filing["id"], [90, 90, 90])
     client.post(f"/filings/{filing['id']}/review", {"decision": "reject"}, headers=auth(**ADMIN))
     answer = confirm(client, filing["id"])
     assert answer.status == 409 and "rejected" in answer.json["detail"]
@@ -290,7 +364,7 @@ def test_the_library_pages_with_a_cursor_and_filters(client):
     assert second["next_cursor"] is None
     field = client.get(f"/cycles/{CYCLE}/candidates?industry=1", headers=auth(**ADMIN)).json["items"]
     assert [i["filing"] for i in field] == [ids[3]]
-    assert client.get(f"/cycles/{CYCLE}/candidates?status=excellent", headers=auth(**ADMIN)).json["items"] == []
+    assert client.get(f"/cycles/{CYCLE}/candidates?status=selected", headers=auth(**ADMIN)).json["items"] == []
     wrong = client.get(f"/cycles/{CYCLE}/candidates?limit=2&cursor={first['next_cursor']}&industry=1",
                        headers=auth(**ADMIN))
     assert wrong.status == 400
@@ -308,8 +382,7 @@ def test_the_library_is_for_national_admins_and_experts(client, who, status):
 
 
 def test_an_expert_sees_only_their_own_score_in_a_candidates_detail(client):
-    filing = evaluated(client)
-    nominate(client, filing["id"])
+    filing = shortlisted(client)
     other = dict(sub="expert-2", role="expert", province="440000")
     assign(client, EXPERT)
     assign(client, other)
@@ -344,8 +417,8 @@ def test_from_approval_to_feed_to_evaluation_to_selection_to_bonus_points(store,
         assert client.put(item["links"]["evaluation"], {"score": 4 + i % 2}, headers=auth(**user)).status == 200
     settle()
     assert nominate(client, filing["id"]).status == 201
-    assign(client)
-    assert expert_score(client, filing["id"], 92).status == 200
+    assert cut_library(client)["shortlisted"] == [filing["id"]]
+    panel(client, filing["id"], [92, 85, 80])
     library = client.get(f"/cycles/{CYCLE}/candidates", headers=auth(**ADMIN)).json["items"]
     assert library[0]["evaluations"]["count"] == 3 and library[0]["evaluations"]["mean"] == round(13 / 3, 3)
     assert confirm(client, filing["id"]).status == 200

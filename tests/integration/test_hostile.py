@@ -166,13 +166,9 @@ def test_a_signed_token_with_claims_of_the_wrong_type_is_a_401_problem(client, s
 # ---- conflicts of interest from the registered home province --------------------------------
 
 def _candidate(client) -> dict:
-    from chalicelib.usage import counters
-    from chalicelib.usage.counting import filing_key
-    filing = approved_filing(client)  # a 320000 (Jiangsu) filing
-    counters.seed(*filing_key(filing["id"]), {"evaluations": 3, "evaluation_score_sum": 12})
-    nominated = client.post(f"/cycles/{CYCLE}/candidates", {"filing": filing["id"]}, headers=auth(**ADMIN))
-    assert nominated.status == 201, nominated.json
-    return filing
+    """A 320000 (Jiangsu) filing declared, screened in and kept by the library cut: experts score it."""
+    from tests.support.selection import shortlisted
+    return shortlisted(client)
 
 
 def _score(client, filing, who):
@@ -253,5 +249,5 @@ def test_names_titles_and_reasons_elsewhere_refuse_controls_and_invisible_text_t
     refused(client, store, "POST", f"/cycles/{CYCLE}/adjustments", 422, "reason",
             body={"province": "110000", "points": 1, "reason": "\x00"}, headers=auth(**ADMIN))
     refused(client, store, "POST", f"/cycles/{CYCLE}/excellent-projects", 422, "note",
-            body={"filing": "x", "note": "\u2066\u2069"}, headers=auth(**ADMIN))
+            body={"filing": "x", "reason": "理由", "note": "\u2066\u2069"}, headers=auth(**ADMIN))
     assert client.put(PATH, form(summary="第一行\n第二行"), headers=JS_ADMIN).status == 201

@@ -204,3 +204,42 @@ def test_invitations_and_members_page_newest_first_without_repeats(client, store
     rest = client.get(f"/organisations/{org['id']}/members?limit=2&cursor={page['next_cursor']}",
                       headers=auth(**ADMIN)).json
     assert [m["user"] for m in page["items"] + rest["items"]] == ["m-0", "m-1", "m-2"] and rest["next_cursor"] is None
+# ---- a province's own departments are its own side -------------------------------------
+
+JS_DEPT_MEMBER = dict(sub="js-dept-user", role="user")
+
+
+def test_a_member_of_a_provinces_own_department_is_stored_but_never_counted_on_its_results(store, client):
+    from chalicelib.usage import counters
+    tap = StreamTap(store.stream_arn)
+    own, other = approved_filing(client, "320000", industry="1"), approved_filing(client, "330000", industry="1")
+    org = register(client, JS_DEPT, JS_ADMIN).json
+    code = invitation(client, org["id"], who=JS_ADMIN)["code"]
+    assert client.post(f"/invitations/{code}/accept", headers=auth(**JS_DEPT_MEMBER)).status == 200
+    for filing in (own, other):
+        answer = client.put(f"/filings/{filing['id']}/evaluation", {"score": 5}, headers=auth(**JS_DEPT_MEMBER))
+        assert answer.status == 200 and answer.json["side"] == "government", answer.json
+    deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
+    assert client.get(f"/filings/{own['id']}/stats").json["evaluations"]["count"] == 0  # like own staff
+    assert client.get(f"/filings/{other['id']}/stats").json["evaluations"]["count"] == 1
+    stored = client.get(f"/filings/{own['id']}/evaluations", headers=auth(**ADMIN)).json["items"]
+    assert [e["user"] for e in stored] == ["js-dept-user"]
+
+
+def test_assigning_a_provinces_own_department_member_to_its_candidate_is_422_naming_them(store, client):
+    from tests.support.selection import evaluated, nominate
+    org = register(client, {**JS_DEPT, "industries": ["5"]}, JS_ADMIN).json
+    code = invitation(client, org["id"], who=JS_ADMIN)["code"]
+    client.post(f"/invitations/{code}/accept", headers=auth(**JS_DEPT_MEMBER))
+    own = evaluated(client)  # 320000, field 5
+    assert nominate(client, own["id"]).status == 201
+    before = stored_items(store)
+    answer = client.post(f"/cycles/2024/candidates/{own['id']}/assignments", {"evaluators": ["js-dept-user"]},
+                         headers=auth(**ADMIN))
+    assert answer.status == 422 and answer.json["errors"][0]["field"] == "evaluators.0"
+    assert "js-dept-user" in answer.json["errors"][0]["message"] and "own province" in answer.json["errors"][0]["message"]
+    assert stored_items(store) == before
+    zj = evaluated(client, province="330000")
+    assert nominate(client, zj["id"], province="330000").status == 201
+    assert client.post(f"/cycles/2024/candidates/{zj['id']}/assignments", {"evaluators": ["js-dept-user"]},
+                       headers=auth(**ADMIN)).status == 200

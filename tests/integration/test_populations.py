@@ -7,7 +7,7 @@ import pytest
 from chalicelib.usage import counters, counting
 from tests.streams import StreamTap, deliver
 from tests.conftest import auth
-from tests.support import approved_filing, stored_items
+from tests.support import report_body, stored_items
 
 ADMIN = dict(sub="admin", role="national_admin")
 JS_FILER = dict(sub="filer-320000", role="filer", province="320000")
@@ -32,17 +32,35 @@ def attribute(client, filing_id, unit, who=JS_FILER, population="service_bases")
                       headers=auth(**who))
 
 
+def pending(client, province="320000", **over):
+    who = JS_FILER if province == "320000" else ZJ_FILER
+    answer = client.post("/filings", report_body(province, **over), headers=auth(**who))
+    assert answer.status == 201, answer.json
+    return answer.json
+
+
+def approve(client, filing_id):
+    answer = client.post(f"/filings/{filing_id}/review", {"decision": "approve"}, headers=auth(**ADMIN))
+    assert answer.status == 200, answer.json
+    return answer.json
+
+
+def attributed(client, unit, province="320000", **over):
+    """A filing attributed to `unit` while pending (attribution happens before approval), then approved."""
+    filing = pending(client, province, **over)
+    answer = attribute(client, filing["id"], unit, JS_FILER if province == "320000" else ZJ_FILER)
+    assert answer.status == 200, answer.json
+    return approve(client, filing["id"])
+
+
 @pytest.fixture
 def bases(client, settle):
     """Two bases (JS with 3 approved reports and a database, ZJ with 1 report) and counters settled."""
     assert register(client, "SB-JS", "320000").status == 201
     assert register(client, "SB-ZJ", "330000").status == 201
-    js = [approved_filing(client, "320000") for _ in range(3)]
-    js.append(approved_filing(client, "320000", kind="database", report_type=None))
-    zj = approved_filing(client, "330000")
-    for f in js:
-        assert attribute(client, f["id"], "SB-JS").status == 200
-    assert attribute(client, zj["id"], "SB-ZJ", ZJ_FILER).status == 200
+    js = [attributed(client, "SB-JS") for _ in range(3)]
+    js.append(attributed(client, "SB-JS", kind="database", report_type=None))
+    zj = attributed(client, "SB-ZJ", "330000")
     settle()
     return {"js": js, "zj": zj}
 
@@ -87,7 +105,7 @@ def test_each_population_has_its_own_scheme_as_data(client):
 def test_attribution_is_the_filings_own_province_to_a_unit_located_there(client, store):
     register(client, "SB-JS", "320000")
     register(client, "SB-ZJ", "330000")
-    filing = approved_filing(client, "320000")
+    filing = pending(client)
     before = stored_items(store)
     assert attribute(client, filing["id"], "SB-JS", ZJ_FILER).status == 403
     assert attribute(client, filing["id"], "SB-ZJ").status == 403
@@ -106,10 +124,27 @@ def test_attributed_filings_count_for_the_unit_and_still_for_their_province(clie
     assert counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))["filings_approved"] == 1
 
 
-def test_moving_an_attribution_moves_the_count(client, bases, settle):
-    assert attribute(client, bases["js"][0]["id"], "SB-ZJ", ADMIN).status == 200
+def test_an_approved_or_withdrawn_filings_attribution_cannot_change(client, store, bases):
+    before = stored_items(store)
+    moved = attribute(client, bases["js"][0]["id"], "SB-ZJ", ADMIN)
+    assert moved.status == 409 and "before approval" in moved.json["detail"]
+    assert stored_items(store) == before
+    assert attribute(client, bases["js"][0]["id"], "SB-JS").status == 200  # the same attribution: nothing changes
+    withdrawn = pending(client)
+    client.post(f"/filings/{withdrawn['id']}/withdraw", headers=auth(**JS_FILER))
+    before = stored_items(store)
+    answer = attribute(client, withdrawn["id"], "SB-JS")
+    assert answer.status == 409 and "withdrawn" in answer.json["detail"]
+    assert stored_items(store) == before
+
+
+def test_moving_an_attribution_before_approval_moves_the_count(client, bases, settle):
+    filing = pending(client)
+    assert attribute(client, filing["id"], "SB-JS").status == 200
+    assert attribute(client, filing["id"], "SB-ZJ", ADMIN).status == 200
+    approve(client, filing["id"])
     settle()
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 3
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 4
     assert counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))["filings_approved"] == 2
     assert counters.drift() == []
 
@@ -193,3 +228,147 @@ def test_the_year_end_schedule_scores_populations_with_units_too(client, store, 
     assert not any("support_institutions" in r["run_id"] for r in answer["scored"])  # none registered
     header = client.get(f"{BASES}/cycles/2024/scores", headers=auth(**ADMIN)).json
     assert header["run_id"] == "run-service_bases-2024-0001" and header["units"][0]["unit"] == "SB-JS"
+
+
+def test_a_population_has_no_fixed_cap_and_its_notice_lists_every_unit(client, store):
+    from chalicelib.core.auth import Caller
+    from chalicelib.scoring import populations
+    admin = Caller(sub="admin", role="national_admin")
+    for i in range(95):
+        populations.register_unit(admin, "support_institutions",
+                                  populations.UnitIn(code=f"SI-{i:03d}", name=f"支撑机构{i}", province="110000"),
+                                  store.clock.now())
+    store.at(CLOSED)
+    started = client.post("/populations/support_institutions/cycles/2024/scoring-runs", headers=auth(**ADMIN))
+    assert started.status == 201, started.json
+    run_id = started.json["run_id"]
+    scores = client.get(f"/populations/support_institutions/cycles/2024/scores?run_id={run_id}",
+                        headers=auth(**ADMIN)).json
+    assert len(scores["units"]) == 95
+    assert client.post(f"/populations/support_institutions/cycles/2024/scoring-runs/{run_id}/publish",
+                       headers=auth(**ADMIN)).status == 200
+    notice = client.get("/populations/support_institutions/cycles/2024/announcements").json["items"][0]
+    assert len(notice["ranking"]) == 95 and notice["notice"]["text"].count(" 名 ") == 95
+
+
+def test_a_bases_score_moves_with_the_usage_of_its_attributed_results(client, store, bases, settle):
+    import uuid
+    browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
+    store.at(CLOSED)
+    quiet = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    store.at("2024-06-01T10:00:00+08:00")
+    for i in range(4):
+        reader = dict(sub=f"reader-{i}", role="user", side="enterprise")
+        body = {"events": [{"id": str(uuid.uuid4()), "type": "view", "filing": bases["zj"]["id"],
+                            "user_agent": browser}]}
+        assert client.post("/events", body, headers=auth(**reader)).status == 202
+        assert client.put(f"/filings/{bases['zj']['id']}/evaluation", {"score": 5}, headers=auth(**reader)).status == 200
+    settle()
+    unit = counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))
+    assert unit["views_unique"] == 4 and unit["evaluations"] == 4 and unit["evaluation_score_sum"] == 20
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024")).get("views_unique", 0) == 0
+    assert counters.drift() == []
+    store.at(CLOSED)
+    busy = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+
+    def zj(run_id):
+        units = client.get(f"{BASES}/cycles/2024/scores?run_id={run_id}", headers=auth(**ADMIN)).json["units"]
+        return next(u for u in units if u["unit"] == "SB-ZJ")
+    before, after = zj(quiet), zj(busy)
+    assert after["total"] > before["total"]
+    assert after["indicators"]["views"]["points"] > 0 and before["indicators"]["views"]["points"] == 0
+
+
+def test_a_bases_explanation_adds_up_to_its_total_down_to_its_unit_counters(client, store, bases):
+    store.at(CLOSED)
+    run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    path = f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-JS/explanation"
+    answer = client.get(path, headers=auth(**ADMIN))
+    assert answer.status == 200, answer.json
+    body = answer.json
+    assert body["unit"] == "SB-JS" and body["counters"]["key"] == {"pk": "UNIT#service_bases#SB-JS", "sk": "CYCLE#2024"}
+    parts = body["total_is"]
+    assert round(parts["indicators"] + parts["bonus"] + parts["total_adjustment"], 4) == body["total"]
+    assert round(sum(i["final"] for i in body["indicators"]), 4) == parts["indicators"]
+    assert body["counters"]["values"]["filings_approved"] == 4
+    assert client.get(path, headers=auth(**JS_FILER)).status == 403
+    assert client.get(f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-XX/explanation",
+                      headers=auth(**ADMIN)).status == 404
+
+
+def test_an_excellent_project_attributed_to_a_base_adds_its_bonus_until_revoked(client, store, bases):
+    filing_id = bases["js"][0]["id"]
+    made = client.post("/cycles/2024/excellent-projects", {"filing": filing_id, "reason": "部际联席会议认定"},
+                       headers=auth(**ADMIN))
+    assert made.status == 201, made.json
+    store.at(CLOSED)
+
+    def js(run_id):
+        return client.get(f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-JS/explanation", headers=auth(**ADMIN)).json
+    first = js(client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"])
+    assert first["bonus"]["points"] == 2.0 and [p["filing"] for p in first["bonus"]["excellent_projects"]] == [filing_id]
+    assert client.post(f"/cycles/2024/excellent-projects/{filing_id}/revoke", {"reason": "重复申报"},
+                       headers=auth(**ADMIN)).status == 200
+    second = js(client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"])
+    assert second["bonus"]["points"] == 0 and round(first["total"] - second["total"], 4) == 2.0
+
+
+def test_a_bases_adjustment_with_its_reason_is_applied_by_later_runs_and_explained(client, store, bases):
+    path = f"{BASES}/cycles/2024/adjustments"
+    before = stored_items(store)
+    for body, field in (({"unit": "SB-XX", "points": 1, "reason": "x"}, "unit"),
+                        ({"unit": "SB-ZJ", "points": 1, "reason": "x", "indicator": "nope"}, "indicator"),
+                        ({"unit": "SB-ZJ", "points": 0, "reason": "x"}, "points"),
+                        ({"unit": "SB-ZJ", "points": 1}, "reason")):
+        answer = client.post(path, body, headers=auth(**ADMIN))
+        assert answer.status == 422 and answer.json["errors"][0]["field"] == field, answer.json
+    assert client.post(path, {"unit": "SB-ZJ", "points": 1, "reason": "x"}, headers=auth(**JS_FILER)).status == 403
+    assert stored_items(store) == before
+    made = client.post(path, {"unit": "SB-ZJ", "points": 3, "reason": "核查补录服务成果"}, headers=auth(**ADMIN))
+    assert made.status == 201 and made.json["unit"] == "SB-ZJ", made.json
+    assert [a["reason"] for a in client.get(path, headers=auth(**ADMIN)).json["items"]] == ["核查补录服务成果"]
+    assert client.get("/cycles/2024/adjustments", headers=auth(**ADMIN)).json["items"] == []  # the provinces' apart
+    store.at(CLOSED)
+    run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    explained = client.get(f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-ZJ/explanation",
+                           headers=auth(**ADMIN)).json
+    assert explained["total_is"]["total_adjustment"] == 3 and explained["adjustments"][0]["reason"] == "核查补录服务成果"
+
+
+def test_a_populations_scores_export_as_csv_and_xlsx_with_the_same_visibility(client, store, bases):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from chalicelib.scoring import exports
+    store.at(CLOSED)
+    run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    assert client.get(f"{BASES}/cycles/2024/scores.csv").status == 404  # not published yet
+    answer = client.get(f"{BASES}/cycles/2024/scores.csv", headers=auth(**ADMIN))
+    assert answer.status == 200 and run_id in answer.headers["Content-Disposition"]
+    text = answer.body.decode("utf-8") if isinstance(answer.body, bytes) else answer.body
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert [r[1] for r in rows[1:]] == ["SB-JS", "SB-ZJ"] and any("(views)" in h for h in rows[0])
+    book = client.get(f"{BASES}/cycles/2024/scores.xlsx", headers={**auth(**ADMIN), "Accept": exports.XLSX_TYPE})
+    assert book.status == 200, book.body
+    ranking = load_workbook(io.BytesIO(book.body))["排名"]
+    assert ranking.max_row == 3 and ranking["B2"].value == "SB-JS"
+
+
+def test_a_bases_flag_is_resolved_with_a_note_and_shown_in_its_explanation(client, store, bases):
+    from chalicelib.core.models import Counter
+    Counter("UNIT#service_bases#SB-JS", "CYCLE#2024", n={"filings_approved": 40, "filings_approved_near_cutoff": 30}).save()
+    store.at(CLOSED)
+    run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    unit = f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-JS"
+    assert client.get(f"{unit}/explanation", headers=auth(**ADMIN)).json["flags"][0]["resolution"] is None
+    answer = client.post(f"{unit}/flag-resolutions", {"flag": 0, "resolution": "adjusted", "note": "集中补录",
+                                                      "points": -1}, headers=auth(**ADMIN))
+    assert answer.status == 201 and answer.json["adjustment"], answer.json
+    assert client.post(f"{unit}/flag-resolutions", {"flag": 0, "resolution": "dismissed", "note": "x"},
+                       headers=auth(**ADMIN)).status == 409
+    shown = client.get(f"{unit}/explanation", headers=auth(**ADMIN)).json["flags"][0]["resolution"]
+    assert shown["resolution"] == "adjusted" and shown["note"] == "集中补录"
+    adjusted = client.get(f"{BASES}/cycles/2024/adjustments", headers=auth(**ADMIN)).json["items"]
+    assert [(a["unit"], a["points"]) for a in adjusted] == [("SB-JS", -1.0)]

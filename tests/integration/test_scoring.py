@@ -181,15 +181,18 @@ def test_excellent_projects_add_capped_bonus_points_to_their_unit(store, client)
     pending = client.post("/filings", {"kind": "tool", "title": "工具", "province": "320000", "unit": "单位",
                                        "industry": "1"}, headers=auth(sub="f", role="filer", province="320000")).json
     store.at(CLOSED)
+    why = {"reason": "国务院部门联合推荐，专家评选后补录"}
     for f in filings:
-        answer = client.post("/cycles/2024/excellent-projects", {"filing": f["id"], "note": "专家评选"}, headers=ADMIN)
+        answer = client.post("/cycles/2024/excellent-projects", {"filing": f["id"], "note": "专家评选", **why},
+                             headers=ADMIN)
         assert answer.status == 201, answer.json
-    again = client.post("/cycles/2024/excellent-projects", {"filing": filings[0]["id"]}, headers=ADMIN)
+        assert answer.json["source"] == "override" and answer.json["reason"] == why["reason"]
+    again = client.post("/cycles/2024/excellent-projects", {"filing": filings[0]["id"], **why}, headers=ADMIN)
     assert again.status == 200
-    assert client.post("/cycles/2024/excellent-projects", {"filing": pending["id"]}, headers=ADMIN).status == 409
-    assert client.post("/cycles/2025/excellent-projects", {"filing": filings[0]["id"]}, headers=ADMIN).status == 409
-    assert client.post("/cycles/2024/excellent-projects", {"filing": "nope"}, headers=ADMIN).status == 422
-    assert client.post("/cycles/2024/excellent-projects", {"filing": filings[0]["id"]},
+    assert client.post("/cycles/2024/excellent-projects", {"filing": pending["id"], **why}, headers=ADMIN).status == 409
+    assert client.post("/cycles/2025/excellent-projects", {"filing": filings[0]["id"], **why}, headers=ADMIN).status == 409
+    assert client.post("/cycles/2024/excellent-projects", {"filing": "nope", **why}, headers=ADMIN).status == 422
+    assert client.post("/cycles/2024/excellent-projects", {"filing": filings[0]["id"], **why},
                        headers=auth(role="expert")).status == 403
     listed = client.get("/cycles/2024/excellent-projects", headers=ADMIN).json["items"]
     assert sorted(p["filing"] for p in listed) == sorted(f["id"] for f in filings)
@@ -201,6 +204,16 @@ def test_excellent_projects_add_capped_bonus_points_to_their_unit(store, client)
     client.post(f"/cycles/2024/scoring-runs/{run_id}/publish", headers=ADMIN)
     public = client.get("/cycles/2024/excellent-projects").json["items"]
     assert len(public) == 4 and "by" not in public[0]
+
+
+def test_an_override_without_a_written_reason_is_422_and_stores_nothing(store, client):
+    from tests.support import stored_items
+    f = approved_filing(client, "320000")
+    before = stored_items(store)
+    for body in ({"filing": f["id"]}, {"filing": f["id"], "reason": "  "}, {"filing": f["id"], "reason": "\u200b"}):
+        answer = client.post("/cycles/2024/excellent-projects", body, headers=ADMIN)
+        assert answer.status == 422 and answer.json["errors"][0]["field"] == "reason"
+    assert stored_items(store) == before
 
 
 def test_the_selection_workflow_confirms_through_record_excellent(store, client):

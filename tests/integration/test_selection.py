@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.selection import workflow
 from tests.conftest import auth
-from tests.support import approved_filing, stored_items
+from tests.support import approved_filing, report_body, stored_items
 from tests.support.selection import ADMIN, CYCLE, ENTERPRISE, evaluated, joined, nominate
 
 JS_ADMIN = dict(sub="js-admin", role="province_admin", province="320000")
@@ -39,25 +39,57 @@ def test_a_province_declares_only_its_own_results_once(client, store):
     assert len(client.get(f"/cycles/{CYCLE}/declarations", headers=auth(**ADMIN)).json["items"]) == 1
 
 
+def test_declarations_refuse_pending_withdrawn_and_out_of_cycle_filings_and_store_nothing(client, store):
+    pending = client.post("/filings", report_body(), headers=auth(sub="f", role="filer", province="320000")).json
+    withdrawn = client.post("/filings", report_body(), headers=auth(sub="f", role="filer", province="320000")).json
+    client.post(f"/filings/{withdrawn['id']}/withdraw", headers=auth(sub="f", role="filer", province="320000"))
+    store.at("2024-10-01T10:00:00+08:00")  # cycle 2025: filed outside cycle 2024, still in 2024's period
+    late = approved_filing(client)
+    before = stored_items(store)
+    for filing, word in ((pending, "pending"), (withdrawn, "withdrawn"), (late, "belongs to cycle 2025")):
+        answer = declare(client, filing["id"])
+        assert answer.status == 422, answer.json
+        assert any(word in e["message"] for e in answer.json["errors"])
+    assert stored_items(store) == before
+
+
+def test_declaring_after_the_declaration_period_is_409(client, store):
+    filing = approved_filing(client)
+    store.at("2024-10-31T23:59:59+08:00")  # cycle 2024 closed on 30 September; 31 days to declare
+    assert declare(client, filing["id"]).status == 201
+    store.at("2024-11-01T00:00:00+08:00")
+    other = approved_filing(client, title="另一成果")
+    answer = declare(client, other["id"])
+    assert answer.status == 409 and "2024-11-01T00:00:00+08:00" in answer.json["detail"]
+    assert declare(client, other["id"], cycle="2021-2023").status == 409  # a past, closed cycle
+
+
+def test_only_a_declared_filing_is_screened_in(client, store):
+    filing = evaluated(client, n=0)
+    before = stored_items(store)
+    answer = nominate(client, filing["id"], declared=False)
+    assert answer.status == 422 and "has not declared it" in answer.json["errors"][0]["message"]
+    assert stored_items(store) == before
+    assert nominate(client, filing["id"]).status == 201  # no online evaluations needed to screen
+
+
 def test_screening_lists_every_declared_result_with_the_rule_each_ineligible_one_broke(client, store):
-    eligible = evaluated(client, n=3)
-    few = evaluated(client, n=1)
+    eligible = evaluated(client, n=0)
     proof = evaluated(client, n=3, kind="application_proof", report_type=None, proves=eligible["id"])
-    store.at("2024-11-01T10:00:00+08:00")  # cycle 2025: filed outside cycle 2024
-    late = evaluated(client, n=5)
+    rejected = evaluated(client, n=5)
     undeclared = evaluated(client, n=5)
-    for f in (eligible, few, proof, late):
+    for f in (eligible, proof, rejected):
         assert declare(client, f["id"]).status == 201
+    client.post(f"/filings/{rejected['id']}/review", {"decision": "reject"}, headers=auth(**ADMIN))
     screened = client.get(f"/cycles/{CYCLE}/screening", headers=auth(**ADMIN))
     assert screened.status == 200, screened.json
     body = screened.json
-    assert body["declared"] == 4 and body["eligible"] == 1
+    assert body["declared"] == 3 and body["eligible"] == 1
     items = {i["filing"]: i for i in body["items"]}
     assert undeclared["id"] not in items and body["items"][0]["filing"] == eligible["id"]
     assert items[eligible["id"]]["eligible"] and items[eligible["id"]]["failures"] == []
-    assert items[few["id"]]["failures"] == ["1 online evaluations; the rules ask for at least 3"]
     assert any("application_proof cannot be a candidate" in f for f in items[proof["id"]]["failures"])
-    assert any("belongs to cycle 2025" in f for f in items[late["id"]]["failures"])
+    assert any("rejected" in f for f in items[rejected["id"]]["failures"])
     assert client.get(f"/cycles/{CYCLE}/screening", headers=auth(**JS_ADMIN)).status == 403
 
 
@@ -67,7 +99,6 @@ def test_a_declaration_is_withdrawn_until_the_result_is_a_candidate(client):
     assert client.delete(f"/cycles/{CYCLE}/declarations/{filing['id']}", headers=auth(**ZJ_ADMIN)).status == 403
     assert client.delete(f"/cycles/{CYCLE}/declarations/{filing['id']}", headers=auth(**JS_ADMIN)).status == 204
     assert client.delete(f"/cycles/{CYCLE}/declarations/{filing['id']}", headers=auth(**JS_ADMIN)).status == 404
-    declare(client, filing["id"])
     assert nominate(client, filing["id"]).status == 201
     assert client.delete(f"/cycles/{CYCLE}/declarations/{filing['id']}", headers=auth(**JS_ADMIN)).status == 409
 

@@ -21,9 +21,34 @@ def evaluated(client, n=3, total=None, **over):
     return filing
 
 
-def nominate(client, filing_id, cycle=CYCLE, who=ADMIN, **extra):
-    """Nominate the filing as a candidate of the cycle (as a national admin unless told otherwise)."""
+def declare(client, filing_id, cycle=CYCLE, province="320000"):
+    """The filing's province admin declares it for the cycle (参与意愿): the answer, whatever its status."""
+    return client.put(f"/cycles/{cycle}/declarations/{filing_id}",
+                      headers=auth(sub=f"admin-{province}", role="province_admin", province=province))
+
+
+def nominate(client, filing_id, cycle=CYCLE, who=ADMIN, declared=True, province="320000", **extra):
+    """Declare the filing (unless told not to) and screen it in as a candidate of the cycle (as a
+    national admin unless told otherwise)."""
+    if declared:
+        declare(client, filing_id, cycle, province)
     return client.post(f"/cycles/{cycle}/candidates", {"filing": filing_id, **extra}, headers=auth(**who))
+
+
+def cut_library(client, cycle=CYCLE):
+    """Cut the candidate library (备选案例库) of the cycle."""
+    answer = client.post(f"/cycles/{cycle}/candidate-library", headers=auth(**ADMIN))
+    assert answer.status == 200, answer.json
+    return answer.json
+
+
+def shortlisted(client, n=3, **over):
+    """An evaluated filing declared, screened in and kept by the library cut."""
+    filing = evaluated(client, n=n, **over)
+    answer = nominate(client, filing["id"])
+    assert answer.status == 201, answer.json
+    assert filing["id"] in cut_library(client)["shortlisted"]
+    return filing
 
 
 # ---- organisations ---------------------------------------------------------------------------

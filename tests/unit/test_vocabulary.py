@@ -34,7 +34,9 @@ CLOSED_SETS = {
     "PUBLICATION_KINDS": vocabulary.PublicationKind, "REVIEW_STATUSES": vocabulary.ReviewStatus,
     "REVIEW_DECISIONS": vocabulary.ReviewDecision, "APPLICATION_PROGRESSION": vocabulary.ApplicationProgression,
     "APPLICATION_STATES": vocabulary.ApplicationState, "EVENT_TYPES": vocabulary.EventType,
-    "CANDIDATE_STATUSES": vocabulary.CandidateStatus,
+    "CANDIDATE_STATUSES": vocabulary.CandidateStatus, "EXCELLENT_SOURCES": vocabulary.ExcellentSource,
+    "FLAG_RESOLUTIONS": vocabulary.FlagResolution, "OBJECTION_STATUSES": vocabulary.ObjectionStatus,
+    "OBJECTION_DECISIONS": vocabulary.ObjectionDecision,
 }
 
 
