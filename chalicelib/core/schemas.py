@@ -57,7 +57,7 @@ def Text(lo: int, hi: int, multiline: bool = False):  # noqa: N802  (used as a t
 class Body(BaseModel):
     """Every request body: unknown fields and loose types are refused."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, defer_build=True)
 
 
 def _province(code: str) -> str:
