@@ -21,6 +21,7 @@ from chalicelib.core.config import load_settings
 from chalicelib.usage import counters
 from infra.files import create_bucket
 from infra.tables import create_tables
+from local_stack import moto_store
 from tests.conftest import Client, in_process
 from tests.support.infra import STAGE
 from tests.streams import StreamTap, deliver
@@ -48,8 +49,18 @@ def _aws(service: str):
 
 
 @pytest.fixture
-def store():
+def store(monkeypatch):
     """Fresh moto DynamoDB with the deployable tables, services bound, clock fixed."""
+    # A session stack started earlier in this process (tests/e2e, same xdist worker) points
+    # AWS_ENDPOINT_URL at its moto server, where mock_aws would let every call through over HTTP,
+    # queued behind that stack's own threads: this store is always the in-process one.
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+                 "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    # The local stack's moto, as the e2e stack installs it anyway: on stock moto a transaction copies
+    # its table (test_paging's 200-item walk: 74 s instead of ~5); tests/integration/test_moto_store.py
+    # proves the answers the same.
+    moto_store.install()
     with mock_aws():
         settings = load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "navi-test",
                                   "AWS_REGION": "cn-north-1"})
