@@ -58,7 +58,7 @@ def store(monkeypatch):
                  "AWS_ENDPOINT_URL_S3"):
         monkeypatch.delenv(name, raising=False)
     # The local stack's moto, as the e2e stack installs it anyway: on stock moto a transaction copies
-    # its table (test_paging's 200-item walk: 74 s instead of ~5); tests/integration/test_moto_store.py
+    # its table (test_paging's 200-item walk: 74 s instead of ~2); tests/integration/test_moto_store.py
     # proves the answers the same.
     moto_store.install()
     with mock_aws():
