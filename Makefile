@@ -22,8 +22,11 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 run: install
 	$(PY) -m local_stack
 
+# pytest-xdist: one worker per core, each with its own moto and its own session stack.
+TEST_WORKERS ?= auto
+
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 unit: install
 	$(PY) -m pytest -q tests/unit

@@ -4,10 +4,12 @@
 
 Each import runs in a fresh interpreter (as a Lambda cold start does), alternating app and
 boto3 so both see the same machine load; the figure is the ratio of the medians (target
-<= 2.5). When the ratio misses, the heaviest modules app.py imports eagerly are listed
-from `python -X importtime`. The zip size is that of build/package/deployment.zip
-(`make package`); --package builds it first. The median is also projected onto Lambda memory
-sizes (CPU share grows with memory), the figure the README's sizing of the API rests on.
+<= 2.3), of wall time and of the interpreter's own CPU time (on a shared machine the wall
+time also holds the wait for a core; the CPU time does not). When a ratio misses, the
+heaviest modules app.py imports eagerly are listed from `python -X importtime`. The zip size
+is that of build/package/deployment.zip (`make package`); --package builds it first. The CPU
+median is also projected onto Lambda memory sizes (CPU share grows with memory), the figure
+the README's sizing of the API rests on.
 """
 from __future__ import annotations
 
@@ -20,9 +22,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = 2.5
+TARGET = 2.3
 ZIP = ROOT / "build" / "package" / "deployment.zip"
-TIMER = "import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+TIMER = ("import time; t, c = time.perf_counter(), time.process_time(); import {module}; "
+         "print(time.perf_counter() - t, time.process_time() - c)")
 # Lambda gives a function CPU in proportion to its memory, one full vCPU at 1,769 MB.
 FULL_VCPU_MB = 1769
 MEMORY_SIZES = (128, 256, 512, 1024, 1769)
@@ -32,15 +35,18 @@ def _env() -> dict[str, str]:
     # As in Lambda: a region, no endpoint overrides, the deployed stage's settings not yet read.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NAVI_", "AWS_ENDPOINT_URL"))}
     env.setdefault("AWS_DEFAULT_REGION", "cn-north-1")
-    env["PYTHONDONTWRITEBYTECODE"] = "0"
+    # Any value, "0" included, stops Python writing bytecode: then every run compiled the app's
+    # own modules again (~100 ms) while boto3's came precompiled from site-packages.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
-def import_seconds(module: str) -> float:
-    """Seconds one fresh interpreter spends importing `module`."""
+def import_seconds(module: str) -> tuple[float, float]:
+    """(wall, CPU) seconds one fresh interpreter spends importing `module`."""
     done = subprocess.run([sys.executable, "-c", TIMER.format(module=module)], cwd=ROOT, env=_env(),
                           capture_output=True, text=True, check=True)
-    return float(done.stdout.strip().splitlines()[-1])
+    wall, cpu = done.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
 def heaviest_imports(module: str = "app", top: int = 12) -> list[tuple[float, str]]:
@@ -81,14 +87,17 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.runs):
         app_times.append(import_seconds("app"))
         boto3_times.append(import_seconds("boto3"))
-    app_ms, boto3_ms = statistics.median(app_times) * 1000, statistics.median(boto3_times) * 1000
-    ratio = app_ms / boto3_ms
-    print(f"import app:   median {app_ms:6.0f} ms over {args.runs} fresh interpreters")
-    print(f"import boto3: median {boto3_ms:6.0f} ms")
-    print(f"ratio app/boto3: {ratio:.2f}x (target <= {TARGET}x) {'OK' if ratio <= TARGET else 'MISSED'}")
-    projected = ", ".join(f"{mb} MB ~{app_ms * max(1.0, FULL_VCPU_MB / mb) / 1000:.2f} s" for mb in MEMORY_SIZES)
+    app_ms, boto3_ms = (statistics.median(t[0] for t in times) * 1000 for times in (app_times, boto3_times))
+    app_cpu, boto3_cpu = (statistics.median(t[1] for t in times) * 1000 for times in (app_times, boto3_times))
+    ratio, cpu_ratio = app_ms / boto3_ms, app_cpu / boto3_cpu
+    print(f"import app:   median {app_ms:6.0f} ms wall, {app_cpu:6.0f} ms CPU over {args.runs} fresh interpreters")
+    print(f"import boto3: median {boto3_ms:6.0f} ms wall, {boto3_cpu:6.0f} ms CPU")
+    print(f"ratio app/boto3: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU (target <= {TARGET}x) "
+          f"{'OK' if max(ratio, cpu_ratio) <= TARGET else 'MISSED'}; load average {os.getloadavg()[0]:.1f}")
+    # From the CPU time: the wall time of a loaded machine would project its queue onto Lambda.
+    projected = ", ".join(f"{mb} MB ~{app_cpu * max(1.0, FULL_VCPU_MB / mb) / 1000:.2f} s" for mb in MEMORY_SIZES)
     print(f"cold `import app` on Lambda, scaled by CPU share (memory / {FULL_VCPU_MB} MB): {projected}")
-    if ratio > TARGET:
+    if max(ratio, cpu_ratio) > TARGET:
         print("heaviest eager imports of app (cumulative ms):")
         for ms, name in heaviest_imports():
             print(f"  {ms:7.1f}  {name}")

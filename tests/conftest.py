@@ -8,9 +8,13 @@ store, tests/e2e/conftest.py the session stack.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import Any, Callable, Mapping
+
+import botocore.loaders
+import botocore.session
 
 from local_stack.tokens import token
 
@@ -21,6 +25,13 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_REGION", "cn-north-1")
 os.environ.setdefault("AWS_DEFAULT_REGION", os.environ["AWS_REGION"])
+
+# Every botocore session builds its own Loader and re-parses botocore's service JSON (endpoints,
+# dynamodb, s3: ~70 json.loads per moto-backed test), because moto drops boto3's default session on
+# each mock_aws and PynamoDB opens a session per model connection. One Loader for the process
+# halves a moto-backed test's CPU (tests/integration/test_filings.py: 52 s -> 25 s); it only
+# caches what it read from botocore's own files.
+botocore.session.create_loader = functools.lru_cache(maxsize=None)(botocore.loaders.create_loader)
 
 __all__ = ["Answer", "Client", "auth", "token"]
 

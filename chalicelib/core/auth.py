@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Collection
-
-import jwt
+from typing import TYPE_CHECKING, Collection
 
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import Forbidden, Unauthorized
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.vocabulary import PROVINCE_ROLES, ROLES, SIDES
+
+if TYPE_CHECKING:
+    import jwt
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Authenticator:
     def _jwks(self) -> jwt.PyJWKClient:
         if self._jwks_client is not None:
             return self._jwks_client
+        import jwt
         return jwt.PyJWKClient(self._settings.jwks_url, cache_keys=True, lifespan=3600)
 
     def caller(self, authorization: str | None) -> Caller | None:
@@ -60,6 +62,9 @@ class Authenticator:
         return _caller_from(claims)
 
     def _decode(self, token: str) -> dict:
+        # Imported by the first request that carries a token, not by every cold start: PyJWT
+        # loads cryptography's RSA and EC code, ~30 ms of `import app`'s ~430 (bench/bench_coldstart.py).
+        import jwt
         options = {"require": ["exp", "sub", "role"]}
         try:
             if self._settings.is_local:

@@ -12,13 +12,13 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Iterator
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.http import integer_param, param
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -49,6 +49,9 @@ def scope_of(name: str, **params: Any) -> str:
 
 @lru_cache(maxsize=8)
 def _aead(secret: str) -> AESGCM:
+    # Loaded by the first request that pages, not by every cold start: cryptography's native
+    # bindings are ~35 ms of `import app` (bench/bench_coldstart.py), and most requests never page.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     # A dedicated key: the stage secret itself is never used directly as an AES key.
     return AESGCM(hashlib.sha256(b"patentnavi-eval cursor v1\x00" + secret.encode()).digest())
 
@@ -71,6 +74,7 @@ def decode_cursor(cursor: str | None, scope: str, secret: str) -> dict | None:
         raw = b""
     if len(raw) <= 1 + _NONCE_BYTES or raw[:1] != _VERSION:
         raise _refused()
+    from cryptography.exceptions import InvalidTag  # with _aead: not at import
     try:
         plain = _aead(secret).decrypt(raw[1:1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES:], scope.encode())
     except InvalidTag:

@@ -64,7 +64,7 @@ OBJECTION_DAYS = 7
 
 class Strict(BaseModel):
     # NaN and Infinity would pass every ge/le bound and turn scores and the stored scheme into NaN.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)  # as Body's, for cold starts
 
 
 class IndicatorIn(Strict):

@@ -16,9 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping, TypeVar
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer
-
 from chalicelib.usage import counting, usage_order
 from chalicelib.usage.counting import Deltas
 from chalicelib.core import observability as obs, streams
@@ -147,9 +144,6 @@ def count_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = M
     return streams.measure(raw_event, handle_stream_batch(raw_event, now, marker_ttl), obs.COUNTER_LAG_SECONDS)
 
 
-_deserializer = TypeDeserializer()
-
-
 # ---- reading -------------------------------------------------------------------------
 
 def values(pk: str, sk: str) -> dict[str, int]:
@@ -227,11 +221,15 @@ class Drift:
 
 
 def _scan(table: str) -> Iterable[dict[str, Any]]:
+    # Only the recount scans: boto3 on top of PynamoDB's botocore is ~30 ms of every cold start.
+    import boto3
+    from boto3.dynamodb.types import TypeDeserializer
+    deserializer = TypeDeserializer()
     meta = FactBase.Meta
     client = boto3.client("dynamodb", region_name=meta.region, endpoint_url=meta.host)
     for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
         for item in page["Items"]:
-            yield {k: _deserializer.deserialize(v) for k, v in item.items()}
+            yield {k: deserializer.deserialize(v) for k, v in item.items()}
 
 
 def facts() -> Iterable[dict[str, Any]]:

@@ -8,10 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from infra import template
-from infra.package import package, stage_config, stage_deployment, stage_environment, to_cloudformation
+from infra.package import stage_config, stage_deployment, stage_environment, to_cloudformation
 from infra.tables import TABLES
 from tests.support.infra import CHALICE_NAMES, LINT_REGIONS, STAGE, YEAR_END_MOTO_S, as_list, statements
 
@@ -19,14 +17,6 @@ from tests.support.infra import CHALICE_NAMES, LINT_REGIONS, STAGE, YEAR_END_MOT
 def dynamodb_statements(resources: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for name, r in resources.items() if r.get("Type") == "AWS::IAM::Role"
             for s in statements(resources, name) if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
-
-
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory):
-    result = package(STAGE, "cn-north-1", tmp_path_factory.mktemp("package") / "out")
-    sam = json.loads(result.sam.read_text())
-    cfn = json.loads(result.cloudformation.read_text())
-    return result, sam, cfn
 
 
 def test_packaging_writes_the_template_its_translation_and_the_zip(packaged):

@@ -6,11 +6,10 @@ import sys
 import zipfile
 
 
-def test_a_packaged_lambda_classifies_robots_and_machines_from_its_own_files(tmp_path):
-    from infra.package import package
-    packaged = package("dev", "cn-north-1", tmp_path / "out")
+def test_a_packaged_lambda_classifies_robots_and_machines_from_its_own_files(packaged, tmp_path):
+    result, _, _ = packaged
     root = tmp_path / "lambda"
-    with zipfile.ZipFile(packaged.zip) as archive:
+    with zipfile.ZipFile(result.zip) as archive:
         archive.extractall(root)
     # -S: no site-packages, so counter_robots can only come from the deployment package.
     probe = ("from chalicelib.usage import robots; m = robots.counter(); "
