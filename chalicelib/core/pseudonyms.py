@@ -30,7 +30,12 @@ def _pseudonym(secret: str, cycle_id: str, user: str) -> str:
 
 def of(user: str, cycle_id: str | None) -> str:
     """The user's pseudonym in one cycle (None: an instant outside every cycle)."""
-    return _pseudonym(runtime.services().settings.pseudonym_secret, cycle_id or NO_CYCLE, user)
+    return keyed(runtime.services().settings.pseudonym_secret, user, cycle_id)
+
+
+def keyed(secret: str, user: str, cycle_id: str | None) -> str:
+    """The user's pseudonym in one cycle under a stage secret named by the caller (a stack of its own)."""
+    return _pseudonym(secret, cycle_id or NO_CYCLE, user)
 
 
 # Coarse browser families, first match wins (Edge and Opera also say Chrome, Chrome also says Safari).

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from chalicelib.core import spreadsheets
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Forbidden, Invalid
@@ -43,7 +44,9 @@ COMMIT_ROWS = 100
 TRUE, FALSE = ("true", "yes", "1", "是"), ("false", "no", "0", "否", "")
 EXAMPLE = {REFERENCE: "JS-2021-001", "kind": "report", "title": "新能源汽车产业专利导航", "province": "320000",
            "unit": "江苏省知识产权局", "industry": "5", "report_type": "industry_planning", "fiscal_funded": "true",
-           "summary": "", "proves": "", "access_url": ""}
+           "summary": "", "proves": "", "access_url": "", "completed_on": "2023-06-30", "project_start": "2021-03-01",
+           "project_end": "2023-06-30", "funding_source": "local_fiscal", "funding_amount": "500000",
+           "funded_project": ""}
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -57,10 +60,8 @@ class ImportIn(Body):
 
 def template_csv() -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerow(EXAMPLE)
-    return "\ufeff" + out.getvalue()  # the BOM makes Excel read UTF-8
+    rows = [list(COLUMNS), [EXAMPLE[c] for c in COLUMNS]]
+    return "\ufeff" + spreadsheets.csv_text(rows)  # the BOM makes Excel read UTF-8
 
 
 def template_xlsx() -> bytes:
@@ -68,8 +69,8 @@ def template_xlsx() -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "filings"
-    sheet.append(list(COLUMNS))
-    sheet.append([EXAMPLE[c] for c in COLUMNS])
+    spreadsheets.append(sheet, list(COLUMNS))
+    spreadsheets.append(sheet, [EXAMPLE[c] for c in COLUMNS])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -123,11 +124,15 @@ def _xlsx_table(data: bytes) -> list[list[Any]]:
 
 
 def _body_of(row: dict[str, str]) -> dict[str, Any]:
-    """The FilingIn fields of a row: empty cells absent, fiscal_funded a boolean when it reads as one."""
+    """The FilingIn fields of a row: empty cells absent, fiscal_funded a boolean when it reads as one, a
+    funding amount of digits a number (a cell is text; the model takes JSON's types strictly)."""
     body: dict[str, Any] = {c: row[c] for c in FilingIn.model_fields if row[c] != ""}
     flag = row["fiscal_funded"].lower()
     if flag in TRUE or flag in FALSE:
         body["fiscal_funded"] = flag in TRUE
+    amount = body.get("funding_amount")
+    if amount is not None and amount.isascii() and amount.isdigit():
+        body["funding_amount"] = int(amount)
     return body
 
 

@@ -52,18 +52,19 @@ OVERVIEW_COLUMNS = (("province", "代码 province"), ("name", "单位 unit"), ("
 
 
 def annual_overview_xlsx(overview: Mapping[str, Any]) -> bytes:
-    """The national overview of one year's annual forms: one row per unit, reopenings with their reasons."""
+    """The national overview of one year's annual forms: one row per unit, reopenings with their reasons
+    (a reason is typed text: every cell goes through core/spreadsheets.py)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
     book = Workbook()
     sheet = book.active
     sheet.title = f"{overview['year']} 年度信息表"
-    sheet.append([title for _, title in OVERVIEW_COLUMNS] + ["重新开放至 reopened_until", "理由 reason"])
+    spreadsheets.append(sheet, [title for _, title in OVERVIEW_COLUMNS] + ["重新开放至 reopened_until", "理由 reason"])
     for item in overview["items"]:
         reopened = item["reopened"] or {}
-        sheet.append([item[name] for name, _ in OVERVIEW_COLUMNS]
-                     + [reopened.get("until"), reopened.get("reason")])
+        spreadsheets.append(sheet, [item[name] for name, _ in OVERVIEW_COLUMNS]
+                            + [reopened.get("until"), reopened.get("reason")])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.column_dimensions["B"].width = 22

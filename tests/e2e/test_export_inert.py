@@ -68,13 +68,23 @@ def test_every_export_route_answers_inert_cells(api):
     assert api.post(f"/cycles/{cycle}/scoring-runs", token=admin).status in (201, 202)
     api.drain()
 
-    targets = {"cycle": cycle, "code": "320000", "filing_id": filing["id"], "publication_id": publication["id"]}
+    # A service base named as typed, scored in the same cycle.
+    unit = f"SB-{run}"
+    assert api.post("/populations/service_bases/units", {"code": unit, "name": TYPED, "province": "320000"},
+                    token=admin).status == 201
+    assert api.post(f"/populations/service_bases/cycles/{cycle}/scoring-runs", token=admin).status in (201, 202)
+    api.drain()
+
+    targets = {"cycle": cycle, "code": "320000", "filing_id": filing["id"], "publication_id": publication["id"],
+               "population": "service_bases", "year": cycle}
     routes = [p for p, ops in api.get("/openapi.json").json["paths"].items()
               if "get" in ops and re.search(r"\.(csv|tsv|xlsx)$", p)]
-    # Routes where the typed text must appear (the province report names no user's text).
+    # Routes where the typed text must appear; the others name no user's text but are checked all the same.
     carries_typed = {"/cycles/{cycle}/scores", "/filings/{filing_id}/usage-report",
-                     "/publications/{publication_id}/usage-report"}
-    assert {p.rsplit(".", 1)[0] for p in routes} == carries_typed | {"/provinces/{code}/usage-report"}, routes
+                     "/publications/{publication_id}/usage-report",
+                     "/populations/{population}/cycles/{cycle}/scores"}
+    others = {"/provinces/{code}/usage-report", "/filings/import-template", "/annual-forms/{year}/overview"}
+    assert {p.rsplit(".", 1)[0] for p in routes} == carries_typed | others, routes
     live = []
     for template in routes:
         extension = template.rsplit(".", 1)[1]

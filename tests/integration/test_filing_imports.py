@@ -22,7 +22,7 @@ ADMIN = dict(sub="admin", role="national_admin")
 
 
 def row(n: int, **overrides) -> dict:
-    base = {"reference": f"JS-{n:04d}", "kind": "report", "title": f"导航报告 {n}", "province": "320000",
+    base = {**dict.fromkeys(imports.COLUMNS, ""), "reference": f"JS-{n:04d}", "kind": "report", "title": f"导航报告 {n}", "province": "320000",
             "unit": "江苏省知识产权局", "industry": "5", "report_type": "industry_planning", "fiscal_funded": "否",
             "summary": "", "proves": "", "access_url": ""}
     return {**base, **overrides}
