@@ -99,17 +99,20 @@ def _json(body: Any, status: int = 200, headers: dict | None = None) -> Response
 
 def route(path: str, method: str, summary: str, *, roles: tuple[str, ...] = (), body: type | None = None,
           query: dict | None = None, auth: str = "optional", status: int = 200, tag: str = "platform",
-          response: dict | None = None, media: tuple[str, ...] = (http.JSON_TYPE,), **chalice_kw):
+          response: dict | None = None, media: tuple[str, ...] = (http.JSON_TYPE,), errors: dict | None = None,
+          **chalice_kw):
     """Register a Chalice route, record it for the OpenAPI document, render Problems.
 
     `roles`: who may call it; anyone else is refused (401 anonymous, 403 another role) before
     the handler runs, so before its body is judged. Declaring roles makes the token required.
     Checks that depend on the record (the filing's province...) stay in the domain.
-    `media`: the media types a success answers, each documented (a 303 or 204 answers none)."""
+    `media`: the media types a success answers, each documented (a 303 or 204 answers none).
+    `errors`: the JSON schema of a protocol's own error body, where it answers no problem (SUSHI)."""
     if roles:
         auth = "required"
     http.ROUTES.append(http.RouteDoc(method, path, summary, body, query or {}, auth, status, response, tag=tag,
-                                     roles=tuple(roles), media=() if status in (204, 303) else tuple(media)))
+                                     roles=tuple(roles), media=() if status in (204, 303) else tuple(media),
+                                     errors=errors))
     path_params = {name: http.PATH_PARAMS[name] for name in re.findall(r"{(\w+)}", path)}  # KeyError: declare it
     _preflight_route(path)
 
@@ -748,31 +751,34 @@ def _sushi(build: Callable[..., Any]) -> Response:
         return response
 
 
-@route(f"{sushi.BASE}/status", "GET", "COUNTER_SUSHI 5.1 server status (public)", auth="none", tag="sushi")
+@route(f"{sushi.BASE}/status", "GET", "COUNTER_SUSHI 5.1 server status (public)", auth="none", tag="sushi",
+       response=sushi.LIST_SCHEMA, errors=sushi.EXCEPTION_SCHEMA)
 def sushi_status():
     return _json(sushi.status())
 
 
 @route(f"{sushi.BASE}/members", "GET", "COUNTER_SUSHI 5.1 member list: the provinces the caller may harvest",
-       query=SUSHI_COMMON, tag="sushi")
+       query=SUSHI_COMMON, tag="sushi", response=sushi.LIST_SCHEMA, errors=sushi.EXCEPTION_SCHEMA)
 def sushi_members():
     return _sushi(sushi.members)
 
 
 @route(f"{sushi.BASE}/reports", "GET", "COUNTER_SUSHI 5.1 report list for a customer (a province code)",
-       query=SUSHI_COMMON, tag="sushi")
+       query=SUSHI_COMMON, tag="sushi", response=sushi.LIST_SCHEMA, errors=sushi.EXCEPTION_SCHEMA)
 def sushi_reports():
     return _sushi(lambda caller, params: sushi.reports(caller, params, _now()))
 
 
 @route(f"{sushi.BASE}/reports/pr", "GET", "COUNTER_SUSHI 5.1 Platform Report of a province (its staff, national "
-       "admins): the numbers of its TSV usage report", query=SUSHI_REPORT, tag="sushi")
+       "admins): the numbers of its TSV usage report", query=SUSHI_REPORT, tag="sushi",
+       errors=sushi.EXCEPTION_SCHEMA)
 def sushi_pr():
     return _sushi(lambda caller, params: sushi.platform_report(caller, params, _now()))
 
 
 @route(f"{sushi.BASE}/reports/ir", "GET", "COUNTER_SUSHI 5.1 Item Report: a province's filings and publications "
-       "(its staff, national admins)", query={**SUSHI_REPORT, **_sushi_query("item_id")}, tag="sushi")
+       "(its staff, national admins)", query={**SUSHI_REPORT, **_sushi_query("item_id")}, tag="sushi",
+       errors=sushi.EXCEPTION_SCHEMA)
 def sushi_ir():
     return _sushi(lambda caller, params: sushi.item_report(caller, params, _now(),
                                                            _services().settings.cursor_secret))

@@ -63,6 +63,7 @@ class RouteDoc:
     tag: str = "platform"
     roles: tuple[str, ...] = ()  # who may call it (checked before the body); empty: anyone the auth admits
     media: tuple[str, ...] = (JSON_TYPE,)  # what a success answers (a 303 or 204 answers no body)
+    errors: dict | None = None  # a protocol's own JSON error body (COUNTER_SUSHI's Exception) instead of a problem
 
 
 ROUTES: list[RouteDoc] = []

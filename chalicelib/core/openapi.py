@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from chalicelib.core.http import JSON_TYPE, PATH_PARAMS, RouteDoc, param_schema
 
@@ -46,9 +46,13 @@ def _success(r: RouteDoc) -> dict:
     return {"description": "Success", "content": content}
 
 
-def _problem(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+def _refusal(r: RouteDoc) -> Callable[[str], dict]:
+    """How `r` answers a refusal: a problem, or the protocol's own error body the route declares."""
+    if r.errors is not None:
+        return lambda description: {"description": description,
+                                    "content": {JSON_TYPE: {"schema": r.errors}}}
+    return lambda description: {"description": description, "content": {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 def document(routes: list[RouteDoc]) -> dict[str, Any]:
@@ -56,6 +60,7 @@ def document(routes: list[RouteDoc]) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     paths: dict[str, dict] = {}
     for r in routes:
+        _problem = _refusal(r)
         op: dict[str, Any] = {
             "summary": r.summary,
             "operationId": f"{r.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', r.path.lower()).strip('_') or 'root'}",

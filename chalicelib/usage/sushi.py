@@ -59,6 +59,13 @@ def exception(code: int, data: str | None = None) -> dict[str, Any]:
     return body
 
 
+# What the OpenAPI document says SUSHI answers: lists (status, members, reports) and, for every refusal,
+# an Exception (Code, Message, Data) as application/json, as COUNTER_SUSHI 5.1 specifies, not a problem.
+LIST_SCHEMA = {"type": "array", "items": {"type": "object"}}
+EXCEPTION_SCHEMA = {"type": "object", "required": ["Code", "Message"], "properties": {
+    "Code": {"type": "integer"}, "Message": {"type": "string"}, "Data": {"type": "string"}}}
+
+
 class SushiError(Exception):
     """A request the server cannot answer with a report: one Exception and a non-200 status."""
 
