@@ -20,7 +20,9 @@ journal entries (the items' images, new stream records, changed S3 objects) in a
 flusher thread writes the pending list as one journal group every FLUSH_SECONDS and fsyncs it
 (group commit). The flusher never waits for the store lock, so no long moto call (a scan page of
 a large table held it 2.6 s) delays a group: a write acknowledged more than FLUSH_SECONDS + one
-group's write before a kill -9 is on disk. Each group is whole or ignored: the only damage a start tolerates is a journal that
+group's write before a kill -9 is on disk. (Capping scan pages at DynamoDB's 1 MB would not do:
+moto's cost per call does not follow the page; a scan page sorts the whole table, an index query
+walks it.) Each group is whole or ignored: the only damage a start tolerates is a journal that
 ends inside a group (the tail a kill leaves); anything else (a bad checksum, a missing file,
 another format) is refused with the reason and the directory is left as it is.
 
