@@ -73,6 +73,9 @@ PLAIN_JSON = frozenset({
 MAX_SHARD_ITERATORS = 10_000
 
 STORE_LOCK = threading.RLock()
+# Called with the environ under STORE_LOCK once a request's answer is built, before it is sent:
+# whatever must see the request's writes whole, and must not wait for the lock later (the journal).
+AFTER_REQUEST: list[Callable[[dict[str, Any]], None]] = []
 _installed = False
 _originals: dict[str, Callable[..., Any]] = {}
 
@@ -460,7 +463,10 @@ class _Serialized:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         with STORE_LOCK:
-            return list(self.app(environ, start_response))
+            body = list(self.app(environ, start_response))
+            for hook in AFTER_REQUEST:
+                hook(environ)
+            return body
 
 
 class LockedMotoServer(ThreadedMotoServer):

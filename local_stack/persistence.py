@@ -15,9 +15,14 @@ moto keeps everything in memory; this keeps what it acknowledged in a directory
     blobs/<sha256>              object bytes, written once
 
 Writes mark the keys they touch (hooks on moto's item writes, called under the store lock);
-a flusher thread turns the marks into one journal group every FLUSH_SECONDS and fsyncs it
-(group commit). So a write acknowledged more than FLUSH_SECONDS + one flush before a kill -9 is
-on disk. Each group is whole or ignored: the only damage a start tolerates is a journal that
+at the end of each request, still under that lock and before the answer is sent, the marks become
+journal entries (the items' images, new stream records, changed S3 objects) in a pending list; a
+flusher thread writes the pending list as one journal group every FLUSH_SECONDS and fsyncs it
+(group commit). The flusher never waits for the store lock, so no long moto call (a scan page of
+a large table held it 2.6 s) delays a group: a write acknowledged more than FLUSH_SECONDS + one
+group's write before a kill -9 is on disk. (Capping scan pages at DynamoDB's 1 MB would not do:
+moto's cost per call does not follow the page; a scan page sorts the whole table, an index query
+walks it.) Each group is whole or ignored: the only damage a start tolerates is a journal that
 ends inside a group (the tail a kill leaves); anything else (a bad checksum, a missing file,
 another format) is refused with the reason and the directory is left as it is.
 
@@ -316,7 +321,7 @@ class DataStore:
         self.needed = needed  # the poller's first sequence number still needed
         self.generation = 0
         self._journal: Any = None
-        self._objects: dict[tuple[str, str], tuple[str, Any]] = {}  # what the journal says S3 holds
+        self._objects: dict[tuple[str, str], Any] = {}  # the S3 objects (FakeKey) the journal has
         self._stream_written = 0  # next facts-stream sequence number to journal
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -325,7 +330,11 @@ class DataStore:
         self._last_needed: int | None = None  # the `needed` the journal last recorded
         self.longest_flush = 0.0  # seconds: with FLUSH_SECONDS, how long an acknowledged write may wait
         self.flush_times: list[float] = []  # the last 10,000 groups' times, for the bench's percentiles
-        self.lock_waits: list[float] = []  # of which waiting for the store lock (a request in moto)
+        # Journal entries collected under the store lock, not written yet: items by key (the last
+        # image wins within a group), then stream records and S3 changes in order.
+        self._pending_lock = threading.Lock()
+        self._pending_items: dict[tuple[str, DynamoType, DynamoType | None], dict[str, Any]] = {}
+        self._pending: list[Any] = []
 
     # -- start ---------------------------------------------------------------------------------
 
@@ -352,6 +361,7 @@ class DataStore:
             _install_hooks()
             _dirty.clear()
             _recording = True
+            moto_store.AFTER_REQUEST.append(self._after_request)
             if loaded is None or loaded.journal_bytes or counts["replayed"]:
                 # Fold the journal in, and number replayed stream records as this run's stream does.
                 self._compact(needed=None)  # nothing delivered yet: every record in the stream is needed
@@ -416,13 +426,13 @@ class DataStore:
         _drop_generation(self.path, self.generation, keep_blobs=set(blobs.values()))
         self.generation += 1
         current = _objects()
-        self._objects = {k: (blobs[k], current[k]) for k in blobs}
+        self._objects = {k: current[k] for k in blobs}
         self._journal = open(self.path / f"journal-{self.generation}.json", "ab")
 
     def _resume(self, loaded: Loaded) -> None:
         """Journal on top of a snapshot that holds everything (an empty journal, no stream to replay)."""
         current = _objects()
-        self._objects = {k: (obj["Blob"], current[k]) for k, obj in loaded.objects.items()}
+        self._objects = {k: current[k] for k in loaded.objects}
         if self.stream_table:
             shard = _tables(self.region)[self.stream_table].stream_shard
             self._stream_written = shard.starting_sequence_number + len(shard.items)
@@ -437,57 +447,90 @@ class DataStore:
     def _run(self) -> None:
         while not self._stop.wait(FLUSH_SECONDS):
             try:
-                self.flush()
+                self.flush(wait=False)
             except Exception:
                 log.exception("writing the local store's journal failed; retrying")
 
-    def flush(self) -> int:
-        """Append one group of every change since the last one and fsync it; returns its lines."""
+    def _after_request(self, environ: dict[str, Any]) -> None:
+        # DynamoDB's calls name their target; any other writing request may have changed S3.
+        s3 = "HTTP_X_AMZ_TARGET" not in environ and environ.get("REQUEST_METHOD") in {"PUT", "POST", "DELETE"}
+        try:
+            self._collect(s3)
+        except Exception:
+            log.exception("collecting a request's writes for the local store's journal failed")
+
+    def _collect(self, s3: bool = True) -> None:
+        """Move what changed since the last call into the pending group. The caller holds the store lock:
+        the images are the ones the request acknowledges, and no later request has touched them."""
+        names = {name: file for file, name in self.table_names.items()}
+        tables = _tables(self.region)
+        items: dict[tuple[str, DynamoType, DynamoType | None], dict[str, Any]] = {}
+        others: list[Any] = []
+        dirty = list(_dirty)
+        _dirty.clear()
+        stamp_us = int(time.time() * 1e6)
+        for name, hash_key, range_key in dirty:
+            table = tables.get(name)
+            if table is None or name not in names:
+                continue
+            keys = {table.hash_key_attr: hash_key.to_json()}
+            if range_key is not None:
+                keys[table.range_key_attr] = range_key.to_json()
+            item = table.items.get(hash_key, {}).get(range_key) if range_key is not None \
+                else table.items.get(hash_key)
+            entry = {"Metadata": {"WriteTimestampMicros": stamp_us, "Table": names[name]}, "Keys": keys}
+            if item is not None:
+                entry["NewImage"] = item.to_json()["Attributes"]
+            items[(name, hash_key, range_key)] = entry
+        if self.stream_table and self.stream_table in tables:
+            shard = tables[self.stream_table].stream_shard
+            start = max(self._stream_written, shard.starting_sequence_number)
+            for record in shard.items[start - shard.starting_sequence_number:]:
+                others.append({"Metadata": {"Table": self.table_key(self.stream_table)},
+                               "StreamRecord": record.to_json()})
+            self._stream_written = shard.starting_sequence_number + len(shard.items)
+        if s3:
+            current = _objects()
+            for k, o in current.items():
+                if self._objects.get(k) is not o:
+                    others.append((k, o.value, dict(o.metadata)))
+                    self._objects[k] = o
+            for bucket, key in [k for k in self._objects if k not in current]:
+                others.append({"S3": {"Bucket": bucket, "Key": key, "Deleted": True}})
+                del self._objects[(bucket, key)]
+        if items or others:
+            with self._pending_lock:
+                for key, entry in items.items():
+                    self._pending_items.pop(key, None)  # re-inserted last: the newest image comes last
+                    self._pending_items[key] = entry
+                self._pending.extend(others)
+
+    def flush(self, wait: bool = True) -> int:
+        """Append one group of every change since the last one and fsync it; returns its lines.
+
+        `wait`: collect writes made outside a request (TTL expiry, a bench's preload) even if that
+        means waiting for the store lock; the flusher thread does not wait, requests collect their own."""
         with self._flush_lock:
             began = time.perf_counter()
-            # Read before collecting: every record before it had its effects written already.
+            # Read before taking the pending group: every record before it had its effects collected.
             needed = self.needed()
-            names = {name: file for file, name in self.table_names.items()}
-            entries: list[dict[str, Any]] = []
-            with moto_store.STORE_LOCK:
-                self.lock_waits = self.lock_waits[-9_999:] + [time.perf_counter() - began]
-                dirty = list(_dirty)
-                _dirty.clear()
-                tables = _tables(self.region)
-                stamp_us = int(time.time() * 1e6)
-                for name, hash_key, range_key in dirty:
-                    table = tables.get(name)
-                    if table is None or name not in names:
-                        continue
-                    keys = {table.hash_key_attr: hash_key.to_json()}
-                    if range_key is not None:
-                        keys[table.range_key_attr] = range_key.to_json()
-                    item = table.items.get(hash_key, {}).get(range_key) if range_key is not None \
-                        else table.items.get(hash_key)
-                    entry = {"Metadata": {"WriteTimestampMicros": stamp_us, "Table": names[name]}, "Keys": keys}
-                    if item is not None:
-                        entry["NewImage"] = item.to_json()["Attributes"]
-                    entries.append(entry)
-                if self.stream_table:
-                    shard = tables[self.stream_table].stream_shard
-                    start = max(self._stream_written, shard.starting_sequence_number)
-                    for record in shard.items[start - shard.starting_sequence_number:]:
-                        entries.append({"Metadata": {"Table": self.table_key(self.stream_table)},
-                                        "StreamRecord": record.to_json()})
-                    self._stream_written = shard.starting_sequence_number + len(shard.items)
-                current = _objects()
-                changed = {k: o for k, o in current.items() if self._objects.get(k, (None, None))[1] is not o}
-                removed = [k for k in self._objects if k not in current]
-                values = {k: (o.value, dict(o.metadata)) for k, o in changed.items()}
-            for (bucket, key), (value, metadata) in values.items():
-                blob = hashlib.sha256(value).hexdigest()
-                if not (self.path / "blobs" / blob).exists():
-                    _write_file(self.path / "blobs" / blob, value)
-                entries.append({"S3": {"Bucket": bucket, "Key": key, "Blob": blob, "Metadata": metadata}})
-                self._objects[(bucket, key)] = (blob, changed[(bucket, key)])
-            for bucket, key in removed:
-                entries.append({"S3": {"Bucket": bucket, "Key": key, "Deleted": True}})
-                del self._objects[(bucket, key)]
+            if moto_store.STORE_LOCK.acquire(blocking=wait):
+                try:
+                    self._collect()
+                finally:
+                    moto_store.STORE_LOCK.release()
+            with self._pending_lock:
+                items, self._pending_items = self._pending_items, {}
+                others, self._pending = self._pending, []
+            entries: list[dict[str, Any]] = list(items.values())
+            for change in others:
+                if isinstance(change, tuple):
+                    (bucket, key), value, metadata = change
+                    blob = hashlib.sha256(value).hexdigest()
+                    if not (self.path / "blobs" / blob).exists():
+                        _write_file(self.path / "blobs" / blob, value)
+                    change = {"S3": {"Bucket": bucket, "Key": key, "Blob": blob, "Metadata": metadata}}
+                entries.append(change)
             if not entries and needed == self._last_needed:
                 return 0
             self._last_needed = needed
@@ -511,6 +554,8 @@ class DataStore:
             self._thread.join(timeout=2)
         self.flush()
         _recording = False
+        if self._after_request in moto_store.AFTER_REQUEST:
+            moto_store.AFTER_REQUEST.remove(self._after_request)
         if self._journal is not None:
             self._journal.close()
             self._journal = None
