@@ -153,6 +153,9 @@ def test_approving_an_attribution_proposal_moves_the_filing_and_later_usage_to_t
     filing = bases["js"][0]["id"]
     store.at("2024-06-01T10:00:00+08:00")
     view(client, filing, "reader-before")
+    evaluated = client.put(f"/filings/{filing}/evaluation", {"score": 4},
+                           headers=auth(sub="reader-before", role="user", side="enterprise"))
+    assert evaluated.status == 200
     assert attribute(client, filing, "SB-JS2").json["pending_review"] is True
     approve(client, filing)
     view(client, filing, "reader-after")
@@ -161,10 +164,14 @@ def test_approving_an_attribution_proposal_moves_the_filing_and_later_usage_to_t
     new = counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024"))
     assert (old["filings_approved"], new["filings_approved"]) == (3, 1)  # moved once, from the old unit
     assert (old["views_unique"], new["views_unique"]) == (1, 1)  # the view before the move stays with the old unit
+    assert (old["evaluations"], new.get("evaluations", 0)) == (1, 0)
     assert counters.province_cycle("320000", "2024")["filings_approved"] == 4
     assert counters.drift() == []
     approve(client, filing)  # reviewing again changes nothing
     settle()
+    # Lambda may deliver the whole stream again: the move is still applied once.
+    deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), StreamTap(store.stream_arn).take())
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 3
     assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024"))["filings_approved"] == 1
     assert counters.drift() == []
 
