@@ -1359,7 +1359,8 @@ def put_population_scheme(population):
 
 
 @route("/filings/{filing_id}/attribution", "PUT", "Attribute a filing to a service base or support institution "
-       "(the filing's province staff for a unit there, or a national admin)", body=populations.AttributionIn,
+       "(the filing's province staff for a unit there, or a national admin); an approved filing's attribution "
+       "is proposed as a revision that review approves", body=populations.AttributionIn,
        roles=("national_admin", "province_admin", "filer"), tag="populations")
 def put_attribution(filing_id):
     return populations.attribute(_caller(), filing_id, _body(populations.AttributionIn), _now())

@@ -167,7 +167,17 @@ def revise(caller: Caller | None, filing_id: str, body: FilingIn, now: datetime)
     filing = writable(caller, filing_id)
     lifecycle.same_province(body.province, filing.province)
     _check_proves(body)
-    return lifecycle.revise(filing, PREFIX, "filing", caller, body.model_dump(exclude={"province"}), now)
+    fields = body.model_dump(exclude={"province"})
+    # A new revision replaces the content waiting for review, not what other routes proposed (the attribution).
+    kept = {k: v for k, v in (filing.proposed or {}).get("fields", {}).items() if k not in fields}
+    return lifecycle.revise(filing, PREFIX, "filing", caller, {**kept, **fields}, now)
+
+
+def propose(filing: Filing, caller: Caller, fields: dict[str, Any], now: datetime) -> Filing:
+    """Add `fields` to the revision of an approved filing waiting for review (a new one if none waits):
+    they apply when a national admin approves it (lifecycle.review)."""
+    waiting = (filing.proposed or {}).get("fields", {})
+    return lifecycle.revise(filing, PREFIX, "filing", caller, {**waiting, **fields}, now)
 
 
 def withdraw(caller: Caller | None, filing_id: str, now: datetime) -> Filing:

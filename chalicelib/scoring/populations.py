@@ -4,10 +4,11 @@ navigation service bases (国家级专利导航服务基地) and support institu
 each with its own registry, its own scheme (versioned data) and its own runs and publications.
 
 A filing counts for a base or institution once its province (or a national admin) attributes
-it (`Filing.attributed_to`, "<population>#<code>") before approval; the counters keep each
-unit's approved filings per cycle (counting.unit_cycle_key) and the counted views, downloads and
-evaluations of its attributed results (the facts carry the attribution, fixed once approved). Like the provinces' runs, these runs read only
-counters: one BatchGet for all units of the population.
+it (`Filing.attributed_to`, "<population>#<code>") before approval, or through a revision review
+approves; the counters keep each unit's approved filings per cycle (counting.unit_cycle_key) and the
+counted views, downloads and evaluations of its attributed results (each fact carries the attribution
+of its time). Like the provinces' runs, these runs read only counters: one BatchGet for all units of
+the population.
 
 Storage (records table):
 - `POPULATION#{population}` / `UNIT#{code}`: a registered unit (kind `population_unit`).
@@ -223,8 +224,9 @@ def store_scheme(caller: Caller | None, population: str, body: scheme_mod.Scheme
 
 def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: datetime) -> dict[str, Any]:
     """Attribute a filing to a base or institution: the filing's own province staff (for a unit in
-    their province) or a national admin, before approval (pending or rejected); an approved
-    filing's attribution is what review accepted, and a withdrawn one is attributed to nobody (409)."""
+    their province) or a national admin. Before approval (pending or rejected) it applies at once; an
+    approved filing's attribution changes through review (a proposed revision); a withdrawn or taken
+    down one is attributed to nobody (409)."""
     caller = require(caller, "national_admin", "province_admin", "filer")
     try:
         filing = Filing.get(*filings.doc_key(filing_id)) if len(filing_id) <= 64 else None
@@ -242,22 +244,29 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
         raise Invalid(f"{body.population} has no unit {body.unit}",
                       errors=[{"field": "unit", "message": "not in the population's registry"}])
     if not caller.is_national_admin and unit["province"] != filing.province:
-        raise Forbidden(f"{unit['name']} is located in {unit['province']}, not in the filing's province")
+        # The caller may attribute this filing, but not to that unit: the body is what is wrong.
+        raise Invalid(f"{unit['name']} is located in {unit['province']}, not in the filing's province",
+                      errors=[{"field": "unit", "message": f"a unit located in {filing.province}"}])
     ref = f"{body.population}#{body.unit}"
     before = filing.attributed_to
-    if before != ref and filing.status == "withdrawn":
+    answer = {"filing": filing.id, "population": body.population, "unit": body.unit, "unit_name": unit["name"],
+              "pending_review": False}
+    waiting = (filing.proposed or {}).get("fields", {})
+    if before == ref and "attributed_to" not in waiting:
+        return answer
+    if filing.status == "withdrawn":
         raise Conflict(f"Filing {filing_id} was withdrawn; a withdrawn filing cannot be attributed")
-    if before != ref and filing.status == "approved":
-        raise Conflict(f"Filing {filing_id} is approved; attribute a filing before approval, or correct it "
-                       "through a revision that review approves")
-    if before != ref:
-        try:
-            with transaction() as tx:
-                tx.update(filing, actions=[Filing.attributed_to.set(ref)])  # versioned: refused if it changed
-                tx.save(audit.entry("filing", filing.id, "attributed", caller, now, {"from": before, "to": ref}))
-        except TransactWriteError:
-            raise Conflict("The filing changed meanwhile; try again") from None
-    return {"filing": filing.id, "population": body.population, "unit": body.unit, "unit_name": unit["name"]}
+    if filing.status in ("approved", "taken_down"):
+        # What review accepted changes only through review: the counts move when the revision is approved.
+        proposed = filings.propose(filing, caller, {"attributed_to": ref}, now)
+        return {**answer, "pending_review": True, "revision": int(proposed.proposed["revision"])}
+    try:
+        with transaction() as tx:
+            tx.update(filing, actions=[Filing.attributed_to.set(ref)])  # versioned: refused if it changed
+            tx.save(audit.entry("filing", filing.id, "attributed", caller, now, {"from": before, "to": ref}))
+    except TransactWriteError:
+        raise Conflict("The filing changed meanwhile; try again") from None
+    return answer
 
 
 # ---- runs ------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 institutions, their own schemes as data, filings attributed to them, runs and publications."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from chalicelib.usage import counters, counting
@@ -14,6 +16,7 @@ JS_FILER = dict(sub="filer-320000", role="filer", province="320000")
 ZJ_FILER = dict(sub="filer-330000", role="filer", province="330000")
 CLOSED = "2024-11-20T10:00:00+08:00"
 BASES = "/populations/service_bases"
+BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
 
 
 @pytest.fixture
@@ -51,6 +54,12 @@ def attributed(client, unit, province="320000", **over):
     answer = attribute(client, filing["id"], unit, JS_FILER if province == "320000" else ZJ_FILER)
     assert answer.status == 200, answer.json
     return approve(client, filing["id"])
+
+
+def view(client, filing_id, reader):
+    """A counted view of the filing by a distinct reader."""
+    body = {"events": [{"id": str(uuid.uuid4()), "type": "view", "filing": filing_id, "user_agent": BROWSER}]}
+    assert client.post("/events", body, headers=auth(sub=reader, role="user", side="enterprise")).status == 202
 
 
 @pytest.fixture
@@ -108,7 +117,7 @@ def test_attribution_is_the_filings_own_province_to_a_unit_located_there(client,
     filing = pending(client)
     before = stored_items(store)
     assert attribute(client, filing["id"], "SB-JS", ZJ_FILER).status == 403
-    assert attribute(client, filing["id"], "SB-ZJ").status == 403
+    assert attribute(client, filing["id"], "SB-ZJ").status == 422  # a unit of another province
     assert attribute(client, filing["id"], "SB-XX").status == 422
     assert attribute(client, filing["id"], "320000", population="provinces").status == 422
     assert attribute(client, "nope", "SB-JS").status == 404
@@ -124,17 +133,89 @@ def test_attributed_filings_count_for_the_unit_and_still_for_their_province(clie
     assert counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))["filings_approved"] == 1
 
 
-def test_an_approved_or_withdrawn_filings_attribution_cannot_change(client, store, bases):
-    before = stored_items(store)
-    moved = attribute(client, bases["js"][0]["id"], "SB-ZJ", ADMIN)
-    assert moved.status == 409 and "before approval" in moved.json["detail"]
-    assert stored_items(store) == before
-    assert attribute(client, bases["js"][0]["id"], "SB-JS").status == 200  # the same attribution: nothing changes
+def test_an_approved_filings_attribution_is_proposed_for_review_and_nothing_moves_meanwhile(client, store,
+                                                                                             bases, settle):
+    register(client, "SB-JS2", "320000")
+    filing = bases["js"][0]["id"]
+    assert attribute(client, filing, "SB-JS").json["pending_review"] is False  # the same attribution: nothing changes
+    proposed = attribute(client, filing, "SB-JS2")
+    assert proposed.status == 200 and proposed.json["pending_review"] is True and proposed.json["revision"] == 2
+    shown = client.get(f"/filings/{filing}", headers=auth(**JS_FILER)).json
+    assert shown["status"] == "approved" and shown["revision_pending"] is True
+    settle()
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 4
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024")).get("filings_approved", 0) == 0
+
+
+def test_approving_an_attribution_proposal_moves_the_filing_and_later_usage_to_the_new_unit(client, store, bases,
+                                                                                            settle):
+    register(client, "SB-JS2", "320000")
+    filing = bases["js"][0]["id"]
+    store.at("2024-06-01T10:00:00+08:00")
+    view(client, filing, "reader-before")
+    evaluated = client.put(f"/filings/{filing}/evaluation", {"score": 4},
+                           headers=auth(sub="reader-before", role="user", side="enterprise"))
+    assert evaluated.status == 200
+    assert attribute(client, filing, "SB-JS2").json["pending_review"] is True
+    approve(client, filing)
+    view(client, filing, "reader-after")
+    settle()
+    old = counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))
+    new = counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024"))
+    assert (old["filings_approved"], new["filings_approved"]) == (3, 1)  # moved once, from the old unit
+    assert (old["views_unique"], new["views_unique"]) == (1, 1)  # the view before the move stays with the old unit
+    assert (old["evaluations"], new.get("evaluations", 0)) == (1, 0)
+    assert counters.province_cycle("320000", "2024")["filings_approved"] == 4
+    assert counters.drift() == []
+    approve(client, filing)  # reviewing again changes nothing
+    settle()
+    # Lambda may deliver the whole stream again: the move is still applied once.
+    deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), StreamTap(store.stream_arn).take())
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 3
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024"))["filings_approved"] == 1
+    assert counters.drift() == []
+
+
+def test_a_dropped_attribution_proposal_keeps_the_old_attribution(client, store, bases, settle):
+    register(client, "SB-JS2", "320000")
+    filing = bases["js"][0]["id"]
+    attribute(client, filing, "SB-JS2")
+    dropped = client.post(f"/filings/{filing}/review", {"decision": "reject"}, headers=auth(**ADMIN))
+    assert dropped.status == 200 and dropped.json["status"] == "approved" and dropped.json["revision"] == 1
+    settle()
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 4
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024")).get("filings_approved", 0) == 0
+    assert counters.drift() == []
+
+
+def test_a_content_revision_keeps_a_waiting_attribution_proposal(client, store, bases, settle):
+    register(client, "SB-JS2", "320000")
+    filing = bases["js"][0]["id"]
+    attribute(client, filing, "SB-JS2")
+    revised = client.post(f"/filings/{filing}/revisions", report_body(title="新能源汽车产业专利导航报告（修订）"),
+                          headers=auth(**JS_FILER))
+    assert revised.status == 200, revised.json
+    assert approve(client, filing)["title"].endswith("（修订）")
+    settle()
+    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024"))["filings_approved"] == 1
+    assert counters.drift() == []
+
+
+def test_an_attribution_proposal_is_refused_elsewhere_after_withdrawal_or_takedown(client, store, bases):
+    register(client, "SB-JS2", "320000")
+    filing = bases["js"][0]["id"]
+    zj_admin = dict(sub="admin-330000", role="province_admin", province="330000")
     withdrawn = pending(client)
     client.post(f"/filings/{withdrawn['id']}/withdraw", headers=auth(**JS_FILER))
+    taken_down = bases["js"][1]["id"]
+    assert client.post(f"/filings/{taken_down}/takedown", {"reason": "侵权投诉"}, headers=auth(**ADMIN)).status == 200
     before = stored_items(store)
+    assert attribute(client, filing, "SB-ZJ", zj_admin).status == 403  # another province's filing
+    elsewhere = attribute(client, filing, "SB-ZJ")  # a unit of another province
+    assert elsewhere.status == 422 and elsewhere.json["errors"][0]["field"] == "unit"
     answer = attribute(client, withdrawn["id"], "SB-JS")
     assert answer.status == 409 and "withdrawn" in answer.json["detail"]
+    assert attribute(client, taken_down, "SB-JS2").status == 409
     assert stored_items(store) == before
 
 
