@@ -506,8 +506,11 @@ def _file_routes(owner: str) -> None:
     base = f"/{owner}s/{{{param}}}/files"
     tag = f"{owner}s"
 
+    uploaders = attachments.UPLOADERS.get(owner, filings.FILERS)
+    national = "; national admins, to a national notice" if owner == "publication" else ""
+
     @route(base, "POST", f"Declare a file of a {owner} and get its presigned upload (its province, before "
-           "approval)", body=UploadIn, roles=filings.FILERS, status=201, tag=tag)
+           f"approval{national})", body=UploadIn, roles=uploaders, status=201, tag=tag)
     def start_upload(**path):
         caller = _caller()
         attachments.writable(caller, owner, path[param])  # 401/403/404/409 before the body is judged
@@ -515,7 +518,7 @@ def _file_routes(owner: str) -> None:
                                               _now()), 201)
 
     @route(f"{base}/{{file_id}}/complete", "POST", f"Check an uploaded file of a {owner} and attach it",
-           roles=filings.FILERS, tag=tag)
+           roles=uploaders, tag=tag)
     def complete_upload(file_id, **path):
         return attachments.complete_upload(_caller(), owner, path[param], file_id, _services().settings, _now())
 

@@ -36,6 +36,7 @@ from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Attachment, Filing, Publication
 from chalicelib.core.paging import DEFAULT_LIMIT, computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
+from chalicelib.core.vocabulary import NATIONAL_OFFICE
 from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
 from chalicelib.core.store import CONDITION_FAILED, TransactWriteError, cancellation_codes, transaction
@@ -65,6 +66,9 @@ PURPOSES = tuple(PURPOSE_TYPES)
 CONTENT_TYPES = tuple(dict.fromkeys(t for types in PURPOSE_TYPES.values() for t in types))
 OWNERS = {"filing": (Filing, filings.key), "publication": (Publication, publications.key)}
 STATES = ("uploading", "stored")
+# Who may upload beyond a record's own province's staff (FILERS): national admins, to the national office's own
+# notices only (_require_filer).
+UPLOADERS = {"publication": publications.PUBLISHERS}
 # Statuses whose files may still change: what the public sees was reviewed once approved, and a
 # withdrawn record is closed.
 FILES_OPEN = ("pending", "rejected")
@@ -163,16 +167,32 @@ def writable(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publi
     """The record, if the caller's province owns it (404 missing, 403 another province's) and its files may
     change: before approval, or with a revision of the approved record waiting for review (the new files join
     the record only when that revision is approved)."""
-    caller = require(caller, *FILERS)
+    caller = require(caller, *UPLOADERS.get(owner, FILERS))
     doc = _owner(owner, owner_id)
-    require_province(caller, doc.province)
+    _require_filer(caller, owner, doc)
     _check_open(owner, doc)
     return doc
 
 
+def _national(owner: str, doc: Any) -> bool:
+    """A national publication: the national office's own notice (publications._publish_national)."""
+    return owner == "publication" and doc.province == NATIONAL_OFFICE
+
+
+def _require_filer(caller: Caller, owner: str, doc: Any) -> None:
+    """Files change by the record's own province's staff; a national notice's by national admins, its publishers
+    (and a national admin touches no province's files)."""
+    if _national(owner, doc):
+        require(caller, "national_admin")
+        return
+    require(caller, *FILERS)
+    require_province(caller, doc.province)
+
+
 def _check_open(owner: str, doc: Filing | Publication) -> None:
     if doc.status == "approved":
-        if doc.proposed:
+        if doc.proposed or _national(owner, doc):
+            # A national notice was published by its reviewers: its files join it as they land.
             return  # the file joins the waiting revision, and the public sees it only once that is approved
         # What the public sees was reviewed; a new file would change it without review.
         raise Conflict(f"The {owner} is approved; submit a revision (POST /{owner}s/{doc.id}/revisions) "
@@ -181,9 +201,12 @@ def _check_open(owner: str, doc: Filing | Publication) -> None:
         raise Conflict(f"The {owner} is {doc.status}; files cannot be added to it")
 
 
-def _still_open(model: Any, proposal: str | None) -> Any:
+def _still_open(model: Any, proposal: str | None, national: bool = False) -> Any:
     """The condition the record meets when a file lands: open before approval, or still waiting for the
-    revision the file was declared for (a review, withdrawal or takedown meanwhile wins)."""
+    revision the file was declared for, or a national notice still published (a review, withdrawal or
+    takedown meanwhile wins)."""
+    if national:
+        return model.status == "approved"
     if proposal is None:
         return model.status.is_in(*FILES_OPEN)
     return (model.status == "approved") & model.proposed.contains(proposal)
@@ -238,7 +261,8 @@ def _sha256_b64(hex_digest: str) -> str:
 
 def start_upload(caller: Caller | None, owner: str, owner_id: str, body: UploadIn, settings: Settings,
                  now: datetime) -> dict[str, Any]:
-    """Declare a file and get its presigned PUT (the record's own province, before approval)."""
+    """Declare a file and get its presigned PUT (the record's own province before approval; a national notice's
+    national admins). Pending uploads hold slots of the publisher: the province, or `national`."""
     doc = writable(caller, owner, owner_id)
     if owner == FORM_OWNER and body.purpose not in FORM_PURPOSES:
         raise Invalid("An annual form takes proofs only",
@@ -283,9 +307,9 @@ def _check_replaces(owner: str, doc: Filing | Publication, file_id: str, proposa
 def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: str, settings: Settings,
                     now: datetime) -> dict[str, Any]:
     """Check the uploaded bytes against the declaration and register the attachment (idempotent)."""
-    caller = require(caller, *FILERS)
+    caller = require(caller, *UPLOADERS.get(owner, FILERS))
     doc = _owner(owner, owner_id)
-    require_province(caller, doc.province)
+    _require_filer(caller, owner, doc)
     try:
         declared = Attachment.get(*key(owner, doc.id, file_id), consistent_read=True)
     except Attachment.DoesNotExist:
@@ -313,7 +337,8 @@ def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: s
             tx.save(declared, condition=Attachment.state == "uploading")
             if owner in OWNERS:  # an annual form's proofs have no record whose status could move
                 model, owner_key = OWNERS[owner]
-                tx.condition_check(model, owner_key(doc.id), "A", condition=_still_open(model, declared.proposal))
+                tx.condition_check(model, owner_key(doc.id), "A", condition=_still_open(model, declared.proposal,
+                                                                                       _national(owner, doc)))
             quotas.count(tx, config.MAX_FILES_PER_RECORD, "files", owner, doc.id)
             tx.save(audit.entry(owner, doc.id, "file_added", caller, now,
                                 {"file": file_id, "name": declared.name, "purpose": declared.purpose,

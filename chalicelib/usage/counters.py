@@ -19,9 +19,10 @@ from typing import Any, Iterable, Mapping, TypeVar
 from chalicelib.usage import counting, usage_order
 from chalicelib.usage.counting import Deltas
 from chalicelib.core import observability as obs, streams
-from chalicelib.core.models import Counter, FactBase
+from chalicelib.core.models import Counter, FactBase, Filing, Publication
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.store import transaction
+from chalicelib.documents.lifecycle import DOC_SK
 
 K = TypeVar("K")
 
@@ -31,10 +32,12 @@ MAX_TRANSACTION_ITEMS = 100
 
 @dataclass
 class Delivery:
-    """One stream record's counter changes; `marker` is the record's eventID."""
+    """One stream record's counter changes; `marker` is the record's eventID. `record`: (kind, partition)
+    of the filing or publication a usage fact counts on, whose exclusion from scoring apply() checks."""
 
     marker: str
     deltas: Deltas = field(default_factory=dict)
+    record: tuple[str, str] | None = None
 
 
 MARKER = "SEEN#"  # partition prefix of the applied-delivery markers (not counters)
@@ -54,8 +57,19 @@ def delivery_of(event_id: str, event_name: str, old: dict | None, new: dict | No
         # a keys-only INSERT or a no-op MODIFY, which carry nothing).
         if event_name != "INSERT" or old or not new:
             return Delivery(event_id)
-        return Delivery(event_id, counting.event_contribution(new))
-    return Delivery(event_id, counting.state_change(old, new))
+        return Delivery(event_id, counting.event_contribution(new), counting.record_of(new))
+    deltas = counting.state_change(old, new)
+    if entity in counting.TARGETS and counting.excluded(new) and not counting.excluded(old):
+        # The takedown excluding the record: what its usage added to its province's cycles leaves them. The
+        # mirrors are final here: usage committed after the takedown was stored never adds to them (apply).
+        counting.merge(deltas, counting.withdrawn_usage(new["pk"], new["province"], _mirrors(new["pk"])))
+    return Delivery(event_id, deltas, counting.record_of(new or old))
+
+
+def _mirrors(record_pk: str) -> dict[str, dict[str, int]]:
+    """A record's per-cycle mirrors of its usage in its province's cycle counters (counting.mirror_key)."""
+    return {c.sk.removeprefix(counting.CYCLE): numbers(c)
+            for c in Counter.query(record_pk, Counter.sk.startswith(counting.CYCLE), consistent_read=True)}
 
 
 # ---- applying changes exactly once ---------------------------------------------------
@@ -67,7 +81,8 @@ def apply(deliveries: list[Delivery], now: datetime, marker_ttl: timedelta = MAR
         return 0
     seen = {c.pk for c in Counter.batch_get([marker_key(m) for m in pending], consistent_read=True,
                                             attributes_to_get=["pk", "sk"])}
-    fresh = [d for m, d in pending.items() if marker_key(m)[0] not in seen]
+    fresh = [d for d in _unscore_excluded([d for m, d in pending.items() if marker_key(m)[0] not in seen])
+             if d.deltas]
     applied = 0
     for chunk in _chunks(fresh):
         summed: Deltas = {}
@@ -82,6 +97,12 @@ def apply(deliveries: list[Delivery], now: datetime, marker_ttl: timedelta = MAR
             for delivery in chunk:
                 tx.save(Counter(*marker_key(delivery.marker), expires_at=expires),
                         condition=Counter.pk.does_not_exist())
+            for kind, record_pk in _scored_records(chunk):
+                # Usage lands on its province's cycle only while no takedown excluded the record: one stored
+                # since the read above cancels this, and the retry leaves that part out.
+                model = RECORD_MODELS[kind]
+                tx.condition_check(model, record_pk, DOC_SK, condition=model.excluded_from_scoring.does_not_exist()
+                                   | (model.excluded_from_scoring == False))  # noqa: E712 (a condition, not a test)
             for key, values in summed.items():
                 if key in existing:
                     tx.update(Counter(*key), actions=[Counter.n[name].add(v) for name, v in values.items()])
@@ -91,11 +112,38 @@ def apply(deliveries: list[Delivery], now: datetime, marker_ttl: timedelta = MAR
     return applied
 
 
+RECORD_MODELS = {"filing": Filing, "publication": Publication}
+
+
+def _scored_records(deliveries: list[Delivery]) -> set[tuple[str, str]]:
+    """The records whose usage these deliveries add to a province's cycle (so each is checked not excluded)."""
+    return {d.record for d in deliveries
+            if d.record and counting.unscored(d.deltas, d.record[1]) != d.deltas}
+
+
+def _unscore_excluded(deliveries: list[Delivery]) -> list[Delivery]:
+    """Leave out the province × cycle part of usage on records a takedown excluded from scoring."""
+    records = {d.record for d in deliveries if d.record}
+    excluded: set[str] = set()
+    for kind in RECORD_MODELS:
+        keys = [(pk, DOC_SK) for k, pk in records if k == kind]
+        if keys:
+            excluded |= {r.pk for r in RECORD_MODELS[kind].batch_get(
+                keys, consistent_read=True, attributes_to_get=["pk", "status", "excluded_from_scoring"])
+                if counting.excluded({"status": r.status, "excluded_from_scoring": r.excluded_from_scoring})}
+    for delivery in deliveries:
+        if delivery.record and delivery.record[1] in excluded:
+            delivery.deltas = counting.unscored(delivery.deltas, delivery.record[1])
+    return deliveries
+
+
 def _chunks(deliveries: list[Delivery]) -> Iterable[list[Delivery]]:
     chunk: list[Delivery] = []
     keys: set[tuple[str, str]] = set()
     for delivery in deliveries:
         new_keys = set(delivery.deltas) - keys
+        if delivery.record:
+            new_keys.add(delivery.record)  # its condition check (a facts-table item: never a counter key)
         if chunk and len(chunk) + 1 + len(keys) + len(new_keys) > MAX_TRANSACTION_ITEMS:
             yield chunk
             chunk, keys, new_keys = [], set(), set(delivery.deltas)

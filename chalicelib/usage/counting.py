@@ -94,13 +94,16 @@ def target_of(image: Mapping[str, Any]) -> tuple[str, str]:
     return named[0]
 
 
+PROVINCE, CYCLE = "PROV#", "CYCLE#"
+
+
 def province_pk(province: str) -> str:
     """The partition of a province's counters (per cycle and per month)."""
-    return f"PROV#{province}"
+    return f"{PROVINCE}{province}"
 
 
 def cycle_sk(cycle_id: str) -> str:
-    return f"CYCLE#{cycle_id}"
+    return f"{CYCLE}{cycle_id}"
 
 
 def cycle_key(province: str, cycle_id: str) -> tuple[str, str]:
@@ -182,6 +185,43 @@ def merge(into: Deltas, other: Deltas) -> None:
         add(into, key, values)
 
 
+def mirror_key(record_pk: str, cycle_id: str) -> tuple[str, str]:
+    """What a record's usage added to its province's cycle counters, kept under the record so that a
+    takedown excluding it from scoring (excluded) takes exactly that back (withdrawn_usage)."""
+    return record_pk, cycle_sk(cycle_id)
+
+
+def excluded(image: Mapping[str, Any] | None) -> bool:
+    """A record taken down and out of scoring: its usage counts for its own stats, never for its province's cycle."""
+    return bool(image) and image.get("status") == "taken_down" and bool(image.get("excluded_from_scoring"))
+
+
+def record_of(image: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(kind, partition) of the filing or publication a usage fact counts on; None for other facts."""
+    entity = image.get("entity")
+    if entity in ("event", "reaction", "comment"):
+        kind, target = target_of(image)
+        return kind, STATS_KEYS[kind](target)[0]
+    if entity in ("evaluation", "application_update"):
+        return "filing", filing_key(image["filing"])[0]
+    return None
+
+
+def unscored(deltas: Deltas, record_pk: str) -> Deltas:
+    """A usage fact's changes without its province × cycle part (and its mirror): its record is excluded."""
+    return {key: values for key, values in deltas.items()
+            if not (key[1].startswith(CYCLE) and (key[0] == record_pk or key[0].startswith(PROVINCE)))}
+
+
+def withdrawn_usage(record_pk: str, province: str, mirrors: Mapping[str, Mapping[str, int]]) -> Deltas:
+    """A takedown excluding a record: its usage (per cycle id, as mirrored) leaves its province's cycles."""
+    deltas: Deltas = {}
+    for cycle_id, values in mirrors.items():
+        add(deltas, cycle_key(province, cycle_id), values, -1)
+        add(deltas, mirror_key(record_pk, cycle_id), values, -1)
+    return deltas
+
+
 def _usage(deltas: Deltas, filing: str, province: str, at: datetime, values: dict[str, int],
            user: str | None = None, account_values: dict[str, int] | None = None, sign: int = 1) -> None:
     cycle = cycle_for(at)
@@ -189,6 +229,7 @@ def _usage(deltas: Deltas, filing: str, province: str, at: datetime, values: dic
     if cycle is None:
         return
     add(deltas, cycle_key(province, cycle.id), values, sign)
+    add(deltas, mirror_key(filing_key(filing)[0], cycle.id), values, sign)
     add(deltas, month_key(province, at), values, sign)
     if user is not None and account_values:
         # Per-account counters name the cycle's pseudonym, as the account's usage events do.
@@ -335,17 +376,30 @@ def _publication_usage(deltas: Deltas, publication: str, province: str, at: date
         return
     prefixed = {PUBLICATION_PREFIX + name: value for name, value in values.items()}
     add(deltas, cycle_key(province, cycle.id), prefixed)
+    add(deltas, mirror_key(publication_key(publication)[0], cycle.id), prefixed)
     add(deltas, month_key(province, at), prefixed)
 
 
 def recount(facts: Iterable[Mapping[str, Any]]) -> Deltas:
-    """Every counter recomputed from the stored facts alone (the reference for drift)."""
+    """Every counter recomputed from the stored facts alone (the reference for drift). The usage of a
+    record a takedown excluded counts for no province × cycle (held back until every record is seen)."""
     totals: Deltas = {}
+    held: dict[str, Deltas] = {}
+    excluded_records: set[str] = set()
     for fact in facts:
-        if fact.get("entity") == "event":
-            merge(totals, event_contribution(fact))
-        else:
-            merge(totals, state_contribution(fact))
+        if fact.get("entity") in ("filing", "publication") and excluded(fact):
+            excluded_records.add(fact["pk"])
+        contribution = event_contribution(fact) if fact.get("entity") == "event" else state_contribution(fact)
+        record = record_of(fact)
+        if record is None:
+            merge(totals, contribution)
+            continue
+        rest = unscored(contribution, record[1])
+        merge(totals, rest)
+        merge(held.setdefault(record[1], {}), {k: v for k, v in contribution.items() if k not in rest})
+    for record_pk, scored_part in held.items():
+        if record_pk not in excluded_records:
+            merge(totals, scored_part)
     return totals
 
 

@@ -12,7 +12,7 @@ from chalicelib.usage import counters
 from chalicelib.core.models import UsageEvent
 from tests.streams import StreamTap, deliver
 from tests.conftest import auth
-from tests.support import report_body
+from tests.support import report_body, stored_items
 from tests.support.documents import (ADMIN, BROWSER, FILER, PDF, approve, attached_filing, declaration, filed,
                                      upload)
 
@@ -220,6 +220,41 @@ def test_a_publication_carries_files_and_its_downloads_count(client, settle):
     settle()
     assert client.get(f"/publications/{publication['id']}/stats").json["downloads"] == {"total": 1, "unique": 1}
     assert client.get("/provinces/320000/activity?cycle=2024").json["publications"]["downloads"]["total"] == 1
+
+
+def test_national_admins_attach_files_to_national_notices_only_and_the_public_downloads_them(client, settle, store):
+    notice = client.post("/publications", {"kind": "notice", "title": "关于开展专利导航成果评价的通知",
+                                           "body": "附件见下"}, headers=auth(**ADMIN)).json
+    assert notice["status"] == "approved" and notice["province"] == "national"
+    file = upload(client, "publication", notice["id"], who=ADMIN)
+    assert file.status == 200, file.json
+    listed = client.get(f"/publications/{notice['id']}/files").json["items"]
+    assert [f["id"] for f in listed] == [file.json["id"]]
+    answer = client.get(file.json["links"]["download"], headers={**auth(**USER), "User-Agent": BROWSER})
+    assert answer.status == 303 and requests.get(answer.headers["Location"], timeout=10).content == PDF
+    settle()
+    assert client.get(f"/publications/{notice['id']}/stats").json["downloads"] == {"total": 1, "unique": 1}
+    assert counters.drift() == []
+
+    province_pub = client.post("/publications", {"kind": "news", "title": "新闻", "province": "320000",
+                                                 "body": "正文"}, headers=auth(**FILER)).json
+    filing = filed(client)
+    before = stored_items(store)
+    assert client.post(f"/publications/{province_pub['id']}/files", declaration(), headers=auth(**ADMIN)).status == 403
+    assert client.post(f"/publications/{notice['id']}/files", declaration(), headers=auth(**FILER)).status == 403
+    assert client.post(f"/filings/{filing['id']}/files", declaration(), headers=auth(**ADMIN)).status == 403
+    assert client.post(f"/publications/{notice['id']}/files", declaration(name="a/b.pdf"),
+                       headers=auth(**ADMIN)).status == 422
+    assert stored_items(store) == before
+    started = client.post(f"/publications/{notice['id']}/files", declaration(), headers=auth(**ADMIN)).json
+    assert client.post(started["links"]["complete"], headers=auth(**FILER)).status == 403
+
+
+def test_a_taken_down_national_notice_takes_no_files(client):
+    notice = client.post("/publications", {"kind": "notice", "title": "通知", "body": "正文"},
+                         headers=auth(**ADMIN)).json
+    assert client.post(f"/publications/{notice['id']}/takedown", {"reason": "已废止"}, headers=auth(**ADMIN)).status == 200
+    assert client.post(f"/publications/{notice['id']}/files", declaration(), headers=auth(**ADMIN)).status == 409
 
 
 def test_a_database_names_where_it_is_used_and_a_report_cannot(client):

@@ -20,7 +20,7 @@ from chalicelib.core.config import LOCAL_JWT_SECRET, ConfigError, load_settings
 from chalicelib.core.errors import Unauthorized
 from tests.conftest import auth, token
 from tests.support import approved_filing, report_body, stored_items
-from tests.support.roles import ALLOWED, PROVINCE_BOUND, ROLES, write_routes
+from tests.support.roles import ALLOWED, NATIONAL_RECORDS, PROVINCE_BOUND, ROLES, write_routes
 from tests.support.documents import form as annual_form
 
 HOME, ELSEWHERE = "320000", "330000"
@@ -66,11 +66,15 @@ def valid_body(method: str, path: str, filing_id: str, province: str = HOME):
 
 @pytest.fixture
 def targets(client):
-    """Real records for the path parameters: an approved filing and a pending publication of HOME."""
+    """Real records for the path parameters: an approved filing and a pending publication of HOME, and a
+    national notice (NATIONAL_RECORDS)."""
     filing = approved_filing(client, HOME)
     publication = client.post("/publications", valid_body("POST", "/publications", ""),
                               headers=auth(**who("filer"))).json
+    notice = client.post("/publications", {"kind": "notice", "title": "通知", "body": "正文"},
+                         headers=auth(**who("national_admin"))).json
     return {"filing_id": filing["id"], "publication_id": publication["id"], "comment_id": "c-1",
+            "national_publication_id": notice["id"],
             "code": HOME, "invitation": "A" * 32, "year": "2024", "cycle": "2024", "run_id": "r-1", "sub": "expert-x",
             "org_id": "org-x", "population": "service_bases", "objection_id": "obj-x", "province": HOME,
             "unit": "SB-x", "file_id": "file-1", "demand_id": "d-1"}
@@ -125,8 +129,10 @@ def test_every_write_route_refuses_roles_it_does_not_allow_with_403(client, stor
         allowed = ALLOWED.get((method, path))
         if allowed is None:
             continue
-        url = concrete(path, targets)
         for role in ROLES:
+            national = role == "national_admin" and (method, path) in NATIONAL_RECORDS
+            url = concrete(path, {**targets, "publication_id": targets["national_publication_id"]} if national
+                           else targets)
             before = stored_items(store)
             body = valid_body(method, path, targets["filing_id"])
             response = client.call(method, url, body, headers=auth(**who(role)))

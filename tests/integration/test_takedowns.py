@@ -9,6 +9,7 @@ import pytest
 from chalicelib.usage import counters
 from tests.conftest import auth
 from tests.support import ADMIN_JS, FILER_ZJ, NATIONAL, USER, approved_filing, report_body, stored_items
+from tests.streams import StreamTap, deliver
 from tests.support.usage import events
 
 FILER = dict(sub="filer-320000", role="filer", province="320000")  # the author of approved_filing's reports
@@ -42,21 +43,86 @@ def test_a_taken_down_filing_leaves_public_reads_and_lists_and_its_filer_is_told
     assert counters.drift() == []
 
 
-def test_a_takedown_keeps_the_cycles_counts_unless_it_excludes_the_record(pipeline):
+def use(client, filing_id, who=USER):
+    """Counted usage of every kind on a filing: a view, a like, a favourite, a comment, an evaluation."""
+    client.post("/events", events(filing_id), headers=auth(**who))
+    client.put(f"/filings/{filing_id}/like", headers=auth(**who))
+    client.put(f"/filings/{filing_id}/favorite", headers=auth(**who))
+    client.post(f"/filings/{filing_id}/comments", {"text": "很有参考价值"}, headers=auth(**who))
+    client.put(f"/filings/{filing_id}/evaluation", {"score": 4}, headers=auth(**who))
+
+
+USAGE = ("views_total", "views_unique", "likes", "favorites", "comments", "evaluations", "evaluation_score_sum")
+
+
+def scored_usage(cycle="2024"):
+    numbers = counters.province_cycle("320000", cycle)
+    return {name: numbers.get(name, 0) for name in USAGE}
+
+
+def test_a_takedown_keeps_the_cycles_counts_unless_it_excludes_the_record_and_its_usage(pipeline):
     client, settle, store = pipeline
     kept, excluded = approved_filing(client), approved_filing(client)
     for f in (kept, excluded):
-        client.post("/events", events(f["id"]), headers=auth(**USER))
+        use(client, f["id"])
     settle()
     before = client.get("/provinces/320000/activity?cycle=2024").json
     assert before["approved"]["filings_approved"] == 2 and before["views"]["total"] == 2
+    assert scored_usage()["evaluation_score_sum"] == 8
     take_down(client, "filing", kept["id"])
     take_down(client, "filing", excluded["id"], exclude_from_scoring=True)
     take_down(client, "filing", excluded["id"])  # a second takedown changes nothing
     settle()
     after = client.get("/provinces/320000/activity?cycle=2024").json
     assert after["approved"]["filings_approved"] == 1
-    assert after["views"]["total"] == 2  # usage already counted stays with the province
+    # The kept record's usage stays with the province; the excluded one's leaves it, but stays its own history.
+    assert scored_usage() == {"views_total": 1, "views_unique": 1, "likes": 1, "favorites": 1, "comments": 1,
+                              "evaluations": 1, "evaluation_score_sum": 4}
+    assert counters.filing_stats(excluded["id"])["views_total"] == 1
+    assert counters.filing_stats(excluded["id"])["likes"] == 1
+    assert counters.drift() == []
+
+
+def test_an_excluding_takedown_counted_twice_or_before_the_usage_it_excludes_takes_it_out_once(store, client):
+    tap = StreamTap(store.stream_arn)
+    count = lambda records: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), records)
+    filing = approved_filing(client)
+    use(client, filing["id"])
+    count(tap.take())
+    use(client, filing["id"], dict(sub="reader-2", role="user"))  # not counted yet when the takedown is
+    take_down(client, "filing", filing["id"], exclude_from_scoring=True)
+    late = tap.take()
+    takedown = [r for r in late if r["dynamodb"].get("NewImage", {}).get("status", {}).get("S") == "taken_down"]
+    assert len(takedown) == 1
+    count(takedown + late)  # the takedown first, then the usage stored before it, then the takedown again
+    count(tap.history)  # every record delivered again
+    assert scored_usage() == dict.fromkeys(USAGE, 0)
+    assert counters.filing_stats(filing["id"])["views_total"] == 2
+    assert counters.drift() == []
+
+
+def test_usage_counted_while_the_takedown_is_stored_is_retried_and_left_out_of_the_province(
+        store, client, monkeypatch):
+    tap = StreamTap(store.stream_arn)
+    count = lambda records: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), records)
+    filing = approved_filing(client)
+    count(tap.take())
+    use(client, filing["id"])
+    usage = tap.take()
+    judged = counters._unscore_excluded
+    raced = []
+
+    def takedown_lands_meanwhile(deliveries):
+        answer = judged(deliveries)  # read while the record still counts...
+        if not raced:  # ...then the takedown is stored and counted before these counts are written
+            raced.append(take_down(client, "filing", filing["id"], exclude_from_scoring=True))
+            count(tap.take())
+        return answer
+
+    monkeypatch.setattr(counters, "_unscore_excluded", takedown_lands_meanwhile)
+    count(usage)
+    assert raced and scored_usage() == dict.fromkeys(USAGE, 0)
+    assert counters.filing_stats(filing["id"])["evaluations"] == 1
     assert counters.drift() == []
 
 

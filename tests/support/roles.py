@@ -80,7 +80,13 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     **{(method, f"/{owner}s/{{{owner}_id}}{rest}"): FILERS for owner in ("filing", "publication")
        for method, rest in (("POST", "/files"), ("POST", "/files/{file_id}/complete"), ("POST", "/revisions"),
                             ("POST", "/withdraw"))},
+    **{("POST", f"/publications/{{publication_id}}{rest}"): FILERS | NATIONAL for rest in ("/files",
+                                                                                          "/files/{file_id}/complete")},
 }
+# Routes whose national admins act on the national office's own records only (a national publication): the
+# matrix tries them on one.
+NATIONAL_RECORDS = {("POST", "/publications/{publication_id}/files"),
+                    ("POST", "/publications/{publication_id}/files/{file_id}/complete")}
 # Routes whose records belong to a province: a same-role token of another province is 403.
 PROVINCE_BOUND = {("POST", "/filings"), ("PUT", "/filings/{filing_id}/application"), ("POST", "/publications"),
                   ("PUT", "/provinces/{code}/annual-forms/{year}"), ("PUT", "/provinces/{code}/funded-projects/{cycle}"),
