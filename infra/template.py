@@ -19,14 +19,16 @@ from chalicelib.core.observability import BATCH_FAILURES, COUNTER_LAG_SECONDS, E
 from infra.tables import TABLES, TableSpec, cloudformation_resources
 
 READ = "read"
+CHECK = "check"  # read, and condition checks inside a transaction: no write
 WRITE = "write"
 
 # Which tables each packaged function reads or writes, by the logical id Chalice gives it.
 # A function missing here fails packaging: a new handler gets a deliberate policy.
 ACCESS: dict[str, dict[str, str]] = {
     "APIHandler": {"facts": WRITE, "counters": WRITE, "records": WRITE},
-    # Counts facts into counters from the records alone: an event carries its place in its chain.
-    "FactsStream": {"counters": WRITE},
+    # Counts facts into counters: an event carries its place in its chain; it reads the records its usage
+    # is about, and checks in its transaction that none was excluded from scoring meanwhile (takedowns).
+    "FactsStream": {"facts": CHECK, "counters": WRITE},
     # Push feed: the approved filing comes in the stream image; subscribers and feeds are records.
     "PushStream": {"records": WRITE},
     # Year-end scoring: reads counters, forms, schemes and selections; writes runs to records.
@@ -40,8 +42,8 @@ ACCESS: dict[str, dict[str, str]] = {
 
 READ_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
 # Transactions are authorized as their parts: TransactWriteItems needs no action of its own.
-WRITE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
-                 "dynamodb:PutItem", "dynamodb:UpdateItem"]
+CHECK_ACTIONS = ["dynamodb:ConditionCheckItem"]
+WRITE_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
 STREAM_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 
 ENV_TABLES = {"facts": "NAVI_FACTS_TABLE", "counters": "NAVI_COUNTERS_TABLE", "records": "NAVI_RECORDS_TABLE"}
@@ -144,8 +146,9 @@ def _table_statements(function: str, tables: dict[str, Any]) -> list[dict[str, A
         indexes = [{"Fn::Sub": f"${{{spec.logical_id}.Arn}}/index/{name}"} for name in _index_names(spec, tables)]
         statements.append({"Sid": f"Read{spec.logical_id}", "Effect": "Allow", "Action": READ_ACTIONS,
                            "Resource": [table_arn, *indexes]})
-        if level == WRITE:
-            statements.append({"Sid": f"Write{spec.logical_id}", "Effect": "Allow", "Action": WRITE_ACTIONS,
+        if level in (CHECK, WRITE):
+            actions = CHECK_ACTIONS + (WRITE_ACTIONS if level == WRITE else [])
+            statements.append({"Sid": f"{level.title()}{spec.logical_id}", "Effect": "Allow", "Action": actions,
                                "Resource": [table_arn]})
     return statements
 
