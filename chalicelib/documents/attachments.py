@@ -191,9 +191,10 @@ def _require_filer(caller: Caller, owner: str, doc: Any) -> None:
 
 def _check_open(owner: str, doc: Filing | Publication) -> None:
     if doc.status == "approved":
-        if doc.proposed or _national(owner, doc):
-            # A national notice was published by its reviewers: its files join it as they land.
+        if doc.proposed:
             return  # the file joins the waiting revision, and the public sees it only once that is approved
+        if _national(owner, doc):
+            return  # a national notice was published by its reviewers: its files join it as they land
         # What the public sees was reviewed; a new file would change it without review.
         raise Conflict(f"The {owner} is approved; submit a revision (POST /{owner}s/{doc.id}/revisions) "
                        "and add its files while it waits for review")
