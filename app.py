@@ -10,7 +10,7 @@ from typing import Any, Callable
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Cron, Response
 
-from chalicelib.core import cors, http, openapi, reference, runtime, store
+from chalicelib.core import cors, http, openapi, reference, runtime, spreadsheets, store
 from chalicelib.core.auth import Caller, admit
 from chalicelib.core.cycles import cycle_or_404, cycles_until
 from chalicelib.core.errors import Problem
@@ -287,17 +287,17 @@ def create_filing():
 
 
 @route("/filings/import-template.csv", "GET", "The bulk-import template of filings as CSV (UTF-8)", auth="none",
-       tag="filings", media=(imports.CSV_TYPE,))
+       tag="filings", media=(spreadsheets.CSV_TYPE,))
 def filing_import_template_csv():
     return Response(body=imports.template_csv(), status_code=200, headers={
-        "Content-Type": imports.CSV_TYPE, "Content-Disposition": 'attachment; filename="filings-import.csv"'})
+        "Content-Type": spreadsheets.CSV_TYPE, "Content-Disposition": 'attachment; filename="filings-import.csv"'})
 
 
 @route("/filings/import-template.xlsx", "GET", "The bulk-import template of filings as xlsx (send Accept: "
-       + imports.XLSX_TYPE + ")", auth="none", tag="filings", media=(imports.XLSX_TYPE,))
+       + spreadsheets.XLSX_TYPE + ")", auth="none", tag="filings", media=(spreadsheets.XLSX_TYPE,))
 def filing_import_template_xlsx():
     return Response(body=imports.template_xlsx(), status_code=200, headers={
-        "Content-Type": imports.XLSX_TYPE, "Content-Disposition": 'attachment; filename="filings-import.xlsx"'})
+        "Content-Type": spreadsheets.XLSX_TYPE, "Content-Disposition": 'attachment; filename="filings-import.xlsx"'})
 
 
 @route("/filings/imports", "POST", "Bulk-import the province's filings from the template: dry run (per-row "
@@ -684,15 +684,15 @@ def _usage_report_routes(path: str, summary: str, build: Callable[..., Any]) -> 
     def answer(report, extension: str) -> Response:
         body = usage_reports.to_tsv(report) if extension == "tsv" else usage_reports.to_xlsx(report)
         return Response(body=body, status_code=200, headers={
-            "Content-Type": usage_reports.TSV_TYPE if extension == "tsv" else usage_reports.XLSX_TYPE,
+            "Content-Type": spreadsheets.TSV_TYPE if extension == "tsv" else spreadsheets.XLSX_TYPE,
             "Content-Disposition": f'attachment; filename="{usage_reports.filename(report, extension)}"'})
 
     for extension in ("tsv", "xlsx"):
-        note = "" if extension == "tsv" else " (send Accept: " + XLSX_TYPE + ")"
+        note = "" if extension == "tsv" else " (send Accept: " + spreadsheets.XLSX_TYPE + ")"
 
         @route(f"{path}.{extension}", "GET", f"{summary} as {extension.upper()}{note}", query=USAGE_QUERY,
                tag="interactions",
-               media=(usage_reports.TSV_TYPE if extension == "tsv" else usage_reports.XLSX_TYPE,))
+               media=(spreadsheets.TSV_TYPE if extension == "tsv" else spreadsheets.XLSX_TYPE,))
         def view(_extension=extension, **params):
             return answer(build(_caller(), params, _query("begin", "month"), _query("end", "month"), _now()),
                           _extension)
@@ -718,9 +718,8 @@ def _item_usage(kind: str):
 # header Chalice answers 400 (a problem). Clients send
 # `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`.
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-if XLSX_TYPE not in app.api.binary_types:
-    app.api.binary_types.append(XLSX_TYPE)
+if spreadsheets.XLSX_TYPE not in app.api.binary_types:
+    app.api.binary_types.append(spreadsheets.XLSX_TYPE)
 RUN_QUERY = {"run_id": http.param_schema("id", description="national admins: a run other than the latest")}
 _usage_report_routes("/provinces/{code}/usage-report", "A province's monthly usage (its staff, national admins)",
                      _province_usage)
@@ -869,12 +868,12 @@ def get_annual_overview(year):
 
 
 @route("/annual-forms/{year}/overview.xlsx", "GET", "The annual-form overview as an Excel workbook (national admin; "
-       "send Accept: " + XLSX_TYPE + ")",
-       roles=("national_admin",), tag="scoring", media=(XLSX_TYPE,))
+       "send Accept: " + spreadsheets.XLSX_TYPE + ")",
+       roles=("national_admin",), tag="scoring", media=(spreadsheets.XLSX_TYPE,))
 def get_annual_overview_xlsx(year):
     form_year = annual_forms.parse_year(year)
     return Response(body=exports.annual_overview_xlsx(annual_forms.overview(_caller(), form_year)), status_code=200,
-                    headers={"Content-Type": XLSX_TYPE,
+                    headers={"Content-Type": spreadsheets.XLSX_TYPE,
                              "Content-Disposition": f'attachment; filename="annual-forms-{form_year}.xlsx"'})
 
 
@@ -1033,21 +1032,21 @@ def get_scores(cycle):
 
 
 @route("/cycles/{cycle}/scores.csv", "GET", "The scores as CSV (same visibility as /scores)", query=RUN_QUERY,
-       tag="scoring", media=(exports.CSV_TYPE,))
+       tag="scoring", media=(spreadsheets.CSV_TYPE,))
 def get_scores_csv(cycle):
     loaded = _scores()
     return Response(body=exports.to_csv(loaded).decode("utf-8"), status_code=200, headers={
-        "Content-Type": exports.CSV_TYPE,
+        "Content-Type": spreadsheets.CSV_TYPE,
         "Content-Disposition": f'attachment; filename="{exports.filename(loaded, "csv")}"'})
 
 
 @route("/cycles/{cycle}/scores.xlsx", "GET",
-       "The scores as an Excel workbook with a bar chart (send Accept: " + XLSX_TYPE + ")", query=RUN_QUERY,
-       tag="scoring", media=(XLSX_TYPE,))
+       "The scores as an Excel workbook with a bar chart (send Accept: " + spreadsheets.XLSX_TYPE + ")", query=RUN_QUERY,
+       tag="scoring", media=(spreadsheets.XLSX_TYPE,))
 def get_scores_xlsx(cycle):
     loaded = _scores()
     return Response(body=exports.to_xlsx(loaded), status_code=200, headers={
-        "Content-Type": XLSX_TYPE,
+        "Content-Type": spreadsheets.XLSX_TYPE,
         "Content-Disposition": f'attachment; filename="{exports.filename(loaded, "xlsx")}"'})
 
 
@@ -1390,16 +1389,16 @@ def _population_export(population, cycle):
 def get_population_scores_csv(population, cycle):
     loaded = _population_export(population, cycle)
     return Response(body=exports.to_csv(loaded).decode("utf-8"), status_code=200, headers={
-        "Content-Type": exports.CSV_TYPE,
+        "Content-Type": spreadsheets.CSV_TYPE,
         "Content-Disposition": f'attachment; filename="{population}-{exports.filename(loaded, "csv")}"'})
 
 
 @route(POPULATION_BASE + "/scores.xlsx", "GET", "The population's scores as an Excel workbook with a bar chart "
-       "(send Accept: " + XLSX_TYPE + ")", query=RUN_QUERY, tag="populations")
+       "(send Accept: " + spreadsheets.XLSX_TYPE + ")", query=RUN_QUERY, tag="populations")
 def get_population_scores_xlsx(population, cycle):
     loaded = _population_export(population, cycle)
     return Response(body=exports.to_xlsx(loaded), status_code=200, headers={
-        "Content-Type": XLSX_TYPE,
+        "Content-Type": spreadsheets.XLSX_TYPE,
         "Content-Disposition": f'attachment; filename="{population}-{exports.filename(loaded, "xlsx")}"'})
 
 

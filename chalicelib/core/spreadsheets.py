@@ -13,6 +13,10 @@ import csv
 import io
 from typing import Any, Iterable
 
+# The media types of what the platform exports (and of the spreadsheets it takes).
+CSV_TYPE = "text/csv; charset=utf-8"
+TSV_TYPE = "text/tab-separated-values; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
 TSV_BREAKS = str.maketrans({"\t": " ", "\r": " ", "\n": " "})

@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from pydantic import Field, field_validator, model_validator
 
-from chalicelib.core import audit, config, quotas
+from chalicelib.core import audit, config, quotas, spreadsheets
 from chalicelib.documents import filings, lifecycle, publications
 from chalicelib.usage import interactions
 from chalicelib.core.auth import Caller, require, require_province
@@ -51,7 +51,7 @@ CHUNK = 1024 * 1024
 
 PDF, DOC, DOCX = "application/pdf", "application/msword", \
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-XLS, XLSX = "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLS, XLSX = "application/vnd.ms-excel", spreadsheets.XLSX_TYPE
 CSV, ZIP, PNG, JPEG = "text/csv", "application/zip", "image/png", "image/jpeg"
 # What each purpose may be: the report itself (PDF, Word), a database's or tool's description,
 # scans of application proofs, and sample data.

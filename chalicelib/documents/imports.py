@@ -47,8 +47,6 @@ EXAMPLE = {REFERENCE: "JS-2021-001", "kind": "report", "title": "新能源汽车
            "summary": "", "proves": "", "access_url": "", "completed_on": "2023-06-30", "project_start": "2021-03-01",
            "project_end": "2023-06-30", "funding_source": "local_fiscal", "funding_amount": "500000",
            "funded_project": ""}
-CSV_TYPE = "text/csv; charset=utf-8"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ImportIn(Body):
@@ -59,7 +57,6 @@ class ImportIn(Body):
 
 
 def template_csv() -> str:
-    out = io.StringIO()
     rows = [list(COLUMNS), [EXAMPLE[c] for c in COLUMNS]]
     return "\ufeff" + spreadsheets.csv_text(rows)  # the BOM makes Excel read UTF-8
 

@@ -93,7 +93,7 @@ def unit_explanation(header: Mapping[str, Any], rows: list[Mapping[str, Any]], c
     """One unit of a stored run explained (any population: `key` names the rows' unit field, `scope`
     where its flag resolutions are kept)."""
     results = {r[key]: r for r in rows}
-    province, cycle_id = code, header["cycle"]
+    province = code
     if code not in results:
         raise NotFound(f"No unit {code} in run {header['run_id']}")
     result = results[code]

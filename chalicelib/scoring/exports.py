@@ -12,8 +12,6 @@ from typing import Any, Mapping
 from chalicelib.core import spreadsheets
 from chalicelib.scoring import runs
 
-CSV_TYPE = "text/csv; charset=utf-8"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _columns(header: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[tuple[str, str, str, float]]]:

@@ -28,7 +28,6 @@ from chalicelib.core.store import TransactWriteError, cancelled_by_condition, tr
 from chalicelib.usage.own_staff import is_own_staff
 from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
-from chalicelib.core.store import TransactWriteError, transaction
 from chalicelib.core.vocabulary import RAW_FACTS_GRACE, RAW_FACTS_UNTIL_FINAL, ClientEventType
 
 

@@ -34,8 +34,6 @@ DEFAULT_BEGIN_TEXT = f"{DEFAULT_MONTHS - 1} months before end"  # what the API d
 DATA_TYPES = {"report": "Report", "database": "Database_Full_Item", "tool": "Software",
               "application_proof": "Other", "news": "News_Item", "notice": "Other", "policy": "Other",
               "navigation_info": "Other"}
-TSV_TYPE = "text/tab-separated-values; charset=utf-8"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass

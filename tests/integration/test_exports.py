@@ -5,10 +5,10 @@ import csv
 import io
 import zipfile
 
-from chalicelib.scoring import exports
+from chalicelib.core import spreadsheets
 from tests.support.scoring import ADMIN, CLOSED, seed_counters
 
-XLSX_ACCEPT = {**ADMIN, "Accept": exports.XLSX_TYPE}
+XLSX_ACCEPT = {**ADMIN, "Accept": spreadsheets.XLSX_TYPE}
 
 
 def scored(store, client) -> str:
@@ -36,7 +36,7 @@ def test_the_xlsx_has_a_ranking_an_indicator_breakdown_and_a_native_bar_chart(st
     from openpyxl import load_workbook
     scored(store, client)
     answer = client.get("/cycles/2024/scores.xlsx", headers=XLSX_ACCEPT)
-    assert answer.status == 200 and answer.headers["Content-Type"] == exports.XLSX_TYPE
+    assert answer.status == 200 and answer.headers["Content-Type"] == spreadsheets.XLSX_TYPE
     book = load_workbook(io.BytesIO(answer.body))
     assert book.sheetnames == ["排名", "指标明细", "待核查", "说明"]
     ranking = book["排名"]
@@ -58,7 +58,7 @@ def test_the_xlsx_needs_an_accept_header_naming_it(store, client):
 def test_exports_have_the_same_visibility_as_scores(store, client):
     run_id = scored(store, client)
     assert client.get("/cycles/2024/scores.csv").status == 404
-    assert client.get("/cycles/2024/scores.xlsx", headers={"Accept": exports.XLSX_TYPE}).status == 404
+    assert client.get("/cycles/2024/scores.xlsx", headers={"Accept": spreadsheets.XLSX_TYPE}).status == 404
     client.post(f"/cycles/2024/scoring-runs/{run_id}/publish", headers=ADMIN)
     assert client.get("/cycles/2024/scores.csv").status == 200
-    assert client.get("/cycles/2024/scores.xlsx", headers={"Accept": exports.XLSX_TYPE}).status == 200
+    assert client.get("/cycles/2024/scores.xlsx", headers={"Accept": spreadsheets.XLSX_TYPE}).status == 200

@@ -12,6 +12,7 @@ from openpyxl import Workbook, load_workbook
 
 from local_stack import moto_store
 
+from chalicelib.core import spreadsheets
 from chalicelib.documents import imports
 from tests.conftest import auth
 from tests.support.documents import upload
@@ -143,7 +144,7 @@ def test_the_templates_are_the_columns_the_import_reads(client):
     assert text.status == 200 and text.headers["Content-Type"].startswith("text/csv")
     body = text.body.decode("utf-8-sig") if isinstance(text.body, bytes) else text.body.lstrip("\ufeff")
     assert next(csv.reader(io.StringIO(body))) == list(imports.COLUMNS)
-    book = client.get("/filings/import-template.xlsx", headers={"Accept": imports.XLSX_TYPE})
+    book = client.get("/filings/import-template.xlsx", headers={"Accept": spreadsheets.XLSX_TYPE})
     sheet = load_workbook(io.BytesIO(book.body)).active
     assert [c.value for c in sheet[1]] == list(imports.COLUMNS)
     # the template's own example row imports as it is

@@ -8,8 +8,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from chalicelib.scoring import exports, scheme
-from chalicelib.usage import usage_reports
+from chalicelib.core import spreadsheets
+from chalicelib.scoring import scheme
 from tests.conftest import auth
 from tests.support import approved_filing
 from tests.support.scoring import ADMIN, CLOSED, seed_counters
@@ -53,7 +53,7 @@ def test_a_filing_title_comes_back_inert_in_its_usage_report(client, title):
     assert all(len(r) == len(rows[14]) for r in rows[15:])
     assert_inert_cells(cell for row in rows for cell in row)
     xlsx = client.get(f"/filings/{filing['id']}/usage-report.xlsx?begin=2024-01&end=2024-05",
-                      headers={"Accept": usage_reports.XLSX_TYPE})
+                      headers={"Accept": spreadsheets.XLSX_TYPE})
     assert xlsx.status == 200
     assert "'" + title in assert_inert_workbook(xlsx.body)
 
@@ -65,7 +65,7 @@ def test_the_provinces_usage_report_holds_no_live_cell(client):
     assert tsv.status == 200
     assert_inert_cells(cell for row in csv.reader(io.StringIO(text_of(tsv)), delimiter="\t") for cell in row)
     xlsx = client.get(f"{path}.xlsx?begin=2024-01&end=2024-05",
-                      headers={**auth(**FILER), "Accept": usage_reports.XLSX_TYPE})
+                      headers={**auth(**FILER), "Accept": spreadsheets.XLSX_TYPE})
     assert xlsx.status == 200
     assert_inert_workbook(xlsx.body)
 
@@ -91,7 +91,7 @@ def test_scheme_names_come_back_inert_in_the_scores_csv_and_xlsx(store, client):
     assert_inert_cells(cell for row in rows for cell in row)
     assert float(rows[1][3]) > 0  # numbers stay numbers
 
-    xlsx = client.get("/cycles/2024/scores.xlsx", headers={**ADMIN, "Accept": exports.XLSX_TYPE})
+    xlsx = client.get("/cycles/2024/scores.xlsx", headers={**ADMIN, "Accept": spreadsheets.XLSX_TYPE})
     assert xlsx.status == 200
     texts = assert_inert_workbook(xlsx.body)
     assert "'" + FORMULAS[0] in texts and "'" + FORMULAS[1] in texts

@@ -9,7 +9,7 @@ import boto3
 from chalicelib.core.audit import trail
 from chalicelib.usage import counters
 from tests.conftest import auth
-from tests.streams import StreamTap, deliver, event_of
+from tests.streams import StreamTap, deliver
 from tests.support import approved_filing
 from tests.support.usage import events
 

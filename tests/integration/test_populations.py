@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from chalicelib.core import spreadsheets
 from chalicelib.usage import counters, counting
 from tests.streams import StreamTap, deliver
 from tests.conftest import auth
@@ -422,7 +423,6 @@ def test_a_populations_scores_export_as_csv_and_xlsx_with_the_same_visibility(cl
 
     from openpyxl import load_workbook
 
-    from chalicelib.scoring import exports
     store.at(CLOSED)
     run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
     assert client.get(f"{BASES}/cycles/2024/scores.csv").status == 404  # not published yet
@@ -431,7 +431,7 @@ def test_a_populations_scores_export_as_csv_and_xlsx_with_the_same_visibility(cl
     text = answer.body.decode("utf-8") if isinstance(answer.body, bytes) else answer.body
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert [r[1] for r in rows[1:]] == ["SB-JS", "SB-ZJ"] and any("(views)" in h for h in rows[0])
-    book = client.get(f"{BASES}/cycles/2024/scores.xlsx", headers={**auth(**ADMIN), "Accept": exports.XLSX_TYPE})
+    book = client.get(f"{BASES}/cycles/2024/scores.xlsx", headers={**auth(**ADMIN), "Accept": spreadsheets.XLSX_TYPE})
     assert book.status == 200, book.body
     ranking = load_workbook(io.BytesIO(book.body))["排名"]
     assert ranking.max_row == 3 and ranking["B2"].value == "SB-JS"

@@ -11,7 +11,6 @@ import pytest
 from chalicelib.usage import counters
 from tests.conftest import auth
 from tests.streams import StreamTap, deliver
-from tests.support import approved_filing
 from tests.support.documents import BROWSER, attached_filing
 from tests.support.sushi import schema_errors
 USER = dict(sub="reader-1", role="user", side="enterprise")

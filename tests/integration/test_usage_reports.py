@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from openpyxl import load_workbook
 
+from chalicelib.core import spreadsheets
 from chalicelib.usage import counters, usage_reports
 from chalicelib.core.errors import Invalid
 from tests.streams import StreamTap, deliver
@@ -18,7 +19,7 @@ from tests.support.documents import BROWSER, attached_filing
 
 USER = dict(sub="reader-1", role="user", side="enterprise")
 FILER = dict(sub="filer-320000", role="filer", province="320000")
-XLSX = usage_reports.XLSX_TYPE
+XLSX = spreadsheets.XLSX_TYPE
 
 
 @pytest.fixture
