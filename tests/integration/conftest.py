@@ -83,13 +83,15 @@ def client(store):
 
 
 @pytest.fixture
-def pipeline(store, client):
-    """client + a function that runs the stream trigger over everything written so far."""
+def settle(store):
+    """A function that runs the stream trigger over everything written since the test began."""
     tap = StreamTap(store.stream_arn)
+    return lambda: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
 
-    def settle():
-        deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
 
+@pytest.fixture
+def pipeline(store, client, settle):
+    """client + settle (the stream trigger over everything written so far) + store."""
     return client, settle, store
 
 

@@ -10,19 +10,12 @@ import requests
 from chalicelib.documents import attachments
 from chalicelib.usage import counters
 from chalicelib.core.models import UsageEvent
-from tests.streams import StreamTap, deliver
 from tests.conftest import auth
 from tests.support import report_body, stored_items
 from tests.support.documents import (ADMIN, BROWSER, FILER, PDF, approve, attached_filing, declaration, filed,
                                      upload)
 
 USER = dict(sub="reader-1", role="user", side="enterprise")
-
-
-@pytest.fixture
-def settle(store):
-    tap = StreamTap(store.stream_arn)
-    return lambda: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
 
 
 def test_an_uploaded_report_is_listed_with_its_checksum_and_downloads_through_a_303(client, settle):

@@ -20,12 +20,6 @@ BASES = "/populations/service_bases"
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
 
 
-@pytest.fixture
-def settle(store):
-    tap = StreamTap(store.stream_arn)
-    return lambda: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
-
-
 def register(client, code, province, population="service_bases", name=None):
     return client.post(f"/populations/{population}/units", {"code": code, "name": name or f"{code} 服务基地",
                                                               "province": province}, headers=auth(**ADMIN))

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from chalicelib.usage import counters
-from tests.streams import StreamTap, deliver
 from tests.conftest import auth
 from tests.support import report_body
 
 FILER = dict(sub="filer-320000", role="filer", province="320000")
 ADMIN = dict(sub="admin", role="national_admin")
 USER = dict(sub="reader-1", role="user", side="enterprise")
-
-
-@pytest.fixture
-def settle(store):
-    tap = StreamTap(store.stream_arn)
-    return lambda: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
 
 
 def filed(client, **overrides) -> dict:

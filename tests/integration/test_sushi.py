@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 
 import pytest
 
-from chalicelib.usage import counters
 from tests.conftest import auth
-from tests.streams import StreamTap, deliver
 from tests.support.documents import BROWSER, attached_filing
+from tests.support.usage import view
 from tests.support.sushi import schema_errors
+
 USER = dict(sub="reader-1", role="user", side="enterprise")
 FILER = dict(sub="filer-320000", role="filer", province="320000")
 OTHER = dict(sub="filer-110000", role="filer", province="110000")
@@ -24,17 +23,6 @@ def valid(document, model: str) -> None:
 
 
 @pytest.fixture
-def settle(store):
-    tap = StreamTap(store.stream_arn)
-    return lambda: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
-
-
-def view(client, **target):
-    batch = {"events": [{"id": str(uuid.uuid4()), "type": "view", "user_agent": BROWSER, **target}]}
-    assert client.post("/events", batch, headers=auth(**USER)).json["accepted"] == 1
-
-
-@pytest.fixture
 def usage(client, settle, store):
     """A filing viewed in March and April 2024 and downloaded in April, a news item viewed in April; now June."""
     filing, file = attached_filing(client)
@@ -42,10 +30,10 @@ def usage(client, settle, store):
                        headers=auth(**FILER)).json
     client.post(f"/publications/{news['id']}/review", {"decision": "approve"}, headers=auth(**ADMIN))
     store.at("2024-03-10T10:00:00+08:00")
-    view(client, filing=filing["id"])
+    view(client, USER, filing=filing["id"])
     store.at("2024-04-10T10:00:00+08:00")
-    view(client, filing=filing["id"])
-    view(client, publication=news["id"])
+    view(client, USER, filing=filing["id"])
+    view(client, USER, publication=news["id"])
     client.get(file["links"]["download"], headers={**auth(**USER), "User-Agent": BROWSER})
     settle()
     store.at("2024-06-02T10:00:00+08:00")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from datetime import datetime, timezone
 
 import pytest
@@ -12,25 +11,14 @@ from openpyxl import load_workbook
 from chalicelib.core import spreadsheets
 from chalicelib.usage import counters, usage_reports
 from chalicelib.core.errors import Invalid
-from tests.streams import StreamTap, deliver
 from tests.conftest import auth
 from tests.support import approved_filing
 from tests.support.documents import BROWSER, attached_filing
+from tests.support.usage import view
 
 USER = dict(sub="reader-1", role="user", side="enterprise")
 FILER = dict(sub="filer-320000", role="filer", province="320000")
 XLSX = spreadsheets.XLSX_TYPE
-
-
-@pytest.fixture
-def settle(store):
-    tap = StreamTap(store.stream_arn)
-    return lambda: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
-
-
-def view(client, **target):
-    batch = {"events": [{"id": str(uuid.uuid4()), "type": "view", "user_agent": BROWSER, **target}]}
-    assert client.post("/events", batch, headers=auth(**USER)).json["accepted"] == 1
 
 
 def rows_of(tsv: str) -> list[list[str]]:
@@ -40,9 +28,9 @@ def rows_of(tsv: str) -> list[list[str]]:
 def test_a_filings_report_has_the_r51_header_and_a_column_per_month(client, settle, store):
     filing, file = attached_filing(client)
     store.at("2024-04-10T10:00:00+08:00")
-    view(client, filing=filing["id"])
+    view(client, USER, filing=filing["id"])
     store.at("2024-05-15T10:00:00+08:00")
-    view(client, filing=filing["id"])
+    view(client, USER, filing=filing["id"])
     client.get(file["links"]["download"], headers={**auth(**USER), "User-Agent": BROWSER})
     settle()
     answer = client.get(f"/filings/{filing['id']}/usage-report.tsv?begin=2024-03&end=2024-05")
@@ -64,8 +52,8 @@ def test_a_provinces_report_opens_in_a_spreadsheet_with_filings_and_publications
                        headers=auth(**FILER)).json
     client.post(f"/publications/{news['id']}/review", {"decision": "approve"},
                 headers=auth(sub="admin", role="national_admin"))
-    view(client, filing=filing["id"])
-    view(client, publication=news["id"])
+    view(client, USER, filing=filing["id"])
+    view(client, USER, publication=news["id"])
     settle()
     path = "/provinces/320000/usage-report.xlsx?begin=2024-01&end=2024-06"
     assert client.get(path, headers={**auth(**USER), "Accept": XLSX}).status == 403
@@ -90,7 +78,7 @@ def test_report_periods_outside_the_rules_are_refused(client):
 
 def test_the_national_overview_answers_all_32_units_in_one_call(client, settle):
     filing = approved_filing(client)
-    view(client, filing=filing["id"])
+    view(client, USER, filing=filing["id"])
     settle()
     overview = client.get("/activity?cycle=2024").json
     assert len(overview["items"]) == 32

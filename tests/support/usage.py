@@ -19,10 +19,18 @@ from chalicelib.usage import counters, interactions
 from chalicelib.usage.interactions import EventsIn
 from chalicelib.usage.robots import Robots
 from infra.tables import create_tables
+from tests.conftest import auth
 from tests.streams import StreamTap
+from tests.support.documents import BROWSER
 
 
-def events(filing_id, kind="view", n=1, agent="Mozilla/5.0 (Windows NT 10.0) Chrome/120"):
+def view(client, who: dict, **target) -> None:
+    """One view by `who` (token claims) of the filing or publication `target` names, accepted and counted."""
+    batch = {"events": [{"id": str(uuid.uuid4()), "type": "view", "user_agent": BROWSER, **target}]}
+    assert client.post("/events", batch, headers=auth(**who)).json["accepted"] == 1
+
+
+def events(filing_id, kind="view", n=1, agent=BROWSER):
     """A POST /events body: `n` fresh events of `kind` on the filing from a browser."""
     return {"events": [{"id": str(uuid.uuid4()), "type": kind, "filing": filing_id, "user_agent": agent}
                        for _ in range(n)]}
