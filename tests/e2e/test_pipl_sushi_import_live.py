@@ -3,25 +3,12 @@ dry-runs and then commits once; SUSHI answers validate against the COUNTER schem
 raw user id; a person's data is copied and erased."""
 from __future__ import annotations
 
-import base64
-import csv
-import io
 import uuid
 
 import boto3
 
-from chalicelib.documents import imports
+from tests.support.documents import BROWSER, import_csv
 from tests.support.sushi import schema_errors
-
-BROWSER = "Mozilla/5.0 (Windows NT 10.0) Chrome/120"
-
-
-def sheet(rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=imports.COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    return base64.b64encode(out.getvalue().encode()).decode()
 
 
 def test_a_500_row_sheet_with_errors_dry_runs_then_commits_once(api):
@@ -31,11 +18,11 @@ def test_a_500_row_sheet_with_errors_dry_runs_then_commits_once(api):
              "unit": "浙江省知识产权局", "industry": "3", "report_type": "other", "fiscal_funded": "是",
              "summary": "", "proves": "", "access_url": ""} for n in range(500)]
     rows[7]["kind"], rows[99]["province"] = "poster", "110000"
-    dry = api.post("/filings/imports", {"format": "csv", "content_base64": sheet(rows), "dry_run": True}, token=filer)
+    dry = api.post("/filings/imports", {"format": "csv", "content_base64": import_csv(rows), "dry_run": True}, token=filer)
     assert dry.status == 200 and [(p["row"], p["field"]) for p in dry.json["problems"]] == [(9, "kind"),
                                                                                           (101, "province")]
     good = [r for n, r in enumerate(rows) if n not in (7, 99)]
-    body = {"format": "csv", "content_base64": sheet(good), "dry_run": False}
+    body = {"format": "csv", "content_base64": import_csv(good), "dry_run": False}
     created = 0
     while True:
         answer = api.post("/filings/imports", body, token=filer)

@@ -15,7 +15,7 @@ from local_stack import moto_store
 from chalicelib.core import spreadsheets
 from chalicelib.documents import imports
 from tests.conftest import auth
-from tests.support.documents import upload
+from tests.support.documents import import_csv, upload
 
 FILER = dict(sub="filer-320000", role="filer", province="320000")
 OTHER = dict(sub="filer-110000", role="filer", province="110000")
@@ -29,16 +29,8 @@ def row(n: int, **overrides) -> dict:
     return {**base, **overrides}
 
 
-def as_csv(rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=imports.COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    return base64.b64encode(out.getvalue().encode()).decode()
-
-
 def send(client, rows, dry_run: bool, who=FILER, fmt="csv", content=None):
-    return client.post("/filings/imports", {"format": fmt, "content_base64": content or as_csv(rows),
+    return client.post("/filings/imports", {"format": fmt, "content_base64": content or import_csv(rows),
                                             "dry_run": dry_run}, headers=auth(**who))
 
 

@@ -90,12 +90,17 @@ def china(*parts) -> datetime:
     return datetime(*parts, tzinfo=CHINA)
 
 
-def import_sheet(n: int, province: str = "320000") -> str:
-    """A one-row bulk-import sheet (CSV, base64) whose reference is its own for each `n`."""
-    row = {"reference": f"SHEET-{n:04d}", "kind": "report", "title": f"导航报告 {n}", "province": province,
-           "unit": "江苏省知识产权局", "industry": "5", "report_type": "industry_planning", "fiscal_funded": "否"}
+def import_csv(rows: list[dict]) -> str:
+    """A bulk-import sheet (CSV under the template's header, base64) of `rows`; absent columns are empty."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=imports.COLUMNS, restval="")
     writer.writeheader()
-    writer.writerow(row)
+    writer.writerows(rows)
     return base64.b64encode(out.getvalue().encode()).decode()
+
+
+def import_sheet(n: int, province: str = "320000") -> str:
+    """A one-row bulk-import sheet (CSV, base64) whose reference is its own for each `n`."""
+    return import_csv([{"reference": f"SHEET-{n:04d}", "kind": "report", "title": f"导航报告 {n}",
+                        "province": province, "unit": "江苏省知识产权局", "industry": "5",
+                        "report_type": "industry_planning", "fiscal_funded": "否"}])
