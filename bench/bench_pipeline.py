@@ -199,6 +199,20 @@ def concurrent(stack, api_factory, tokens, filings, clients: int, seconds: float
             "answer_p50": q(answers, 50), "answer_p95": q(answers, 95), "lag_p50": q(lags, 50), "lag_p95": q(lags, 95)}
 
 
+def approved_filings(api: "Api") -> list[str]:
+    """FILINGS reports filed by Jiangsu's filer and approved, through the API: their ids."""
+    filer = api.token(role="filer", province="320000", sub="bench-filer")
+    admin = api.token(role="national_admin", sub="bench-admin")
+    filings = []
+    for n in range(FILINGS):
+        created = api.post("/filings", {"kind": "report", "title": f"基准报告 {n}", "province": "320000",
+                                        "unit": "江苏省知识产权局", "industry": "5",
+                                        "report_type": "industry_planning"}, token=filer).json()
+        api.post(f"/filings/{created['id']}/review", {"decision": "approve"}, token=admin)
+        filings.append(created["id"])
+    return filings
+
+
 class Api:
     """The stack's API over HTTP with local-stage tokens (answers are requests' responses)."""
 
@@ -234,15 +248,7 @@ def main() -> None:
     meter.restart()  # its own reader, on the stack's embedded store
     api = Api(stack)
     rng = random.Random(7)
-    filer = api.token(role="filer", province="320000", sub="bench-filer")
-    admin = api.token(role="national_admin", sub="bench-admin")
-    filings = []
-    for n in range(FILINGS):
-        created = api.post("/filings", {"kind": "report", "title": f"基准报告 {n}", "province": "320000",
-                                        "unit": "江苏省知识产权局", "industry": "5",
-                                        "report_type": "industry_planning"}, token=filer).json()
-        api.post(f"/filings/{created['id']}/review", {"decision": "approve"}, token=admin)
-        filings.append(created["id"])
+    filings = approved_filings(api)
     tokens = [api.token(role="user", side="enterprise", sub=f"reader-{i}") for i in range(40)]
     stack.drain()
 

@@ -29,20 +29,11 @@ sys.path.insert(0, str(ROOT))
 
 def fill(data_dir: Path, facts: int) -> None:
     """The child: a stack on `data_dir`, filings through the API, `facts` events preloaded, stopped."""
-    from bench.bench_pipeline import FILINGS, Api, preload
+    from bench.bench_pipeline import Api, approved_filings, preload
     from local_stack.stack import quiet_console, start_stack
     quiet_console()
     stack = start_stack(port=0, env_overrides={"NAVI_NOW": None}, data_dir=data_dir)
-    api = Api(stack)
-    filer = api.token(role="filer", province="320000", sub="bench-filer")
-    admin = api.token(role="national_admin", sub="bench-admin")
-    filings = []
-    for n in range(FILINGS):
-        created = api.post("/filings", {"kind": "report", "title": f"基准报告 {n}", "province": "320000",
-                                        "unit": "江苏省知识产权局", "industry": "5",
-                                        "report_type": "industry_planning"}, token=filer).json()
-        api.post(f"/filings/{created['id']}/review", {"decision": "approve"}, token=admin)
-        filings.append(created["id"])
+    filings = approved_filings(Api(stack))
     stack.drain()
     started = time.perf_counter()
     preload(stack, facts, filings, random.Random(7))
