@@ -164,6 +164,7 @@ def expired_by_ttl(record: dict) -> bool:
     return (record.get("eventName") == "REMOVE" and identity.get("type") == "Service"
             and identity.get("principalId") == TTL_PRINCIPAL)
 
+
 def handle_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = MARKER_TTL) -> dict:
     """Process a Lambda DynamoDB-stream event; returns the partial batch response.
 
