@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 # Rewritten whenever the requirements change, so installs run only when needed.
 STAMP  := $(VENV)/.requirements.stamp
 
-.PHONY: install run test unit
+.PHONY: install run test unit lint
 
 install: $(STAMP)
 
@@ -25,8 +25,13 @@ run: install
 # pytest-xdist: one worker per core, each with its own moto and its own session stack.
 TEST_WORKERS ?= auto
 
-test: install
+test: install lint
 	$(PY) -m pytest -q -n $(TEST_WORKERS)
+
+# ruff: the linter (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and the formatter, checked.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 unit: install
 	$(PY) -m pytest -q tests/unit

@@ -11,6 +11,7 @@ is that of build/package/deployment.zip (`make package`); --package builds it fi
 median is also projected onto Lambda memory sizes (CPU share grows with memory), the figure
 the README's sizing of the API rests on.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = 2.3
 ZIP = ROOT / "build" / "package" / "deployment.zip"
-TIMER = ("import time; t, c = time.perf_counter(), time.process_time(); import {module}; "
-         "print(time.perf_counter() - t, time.process_time() - c)")
+TIMER = (
+    "import time; t, c = time.perf_counter(), time.process_time(); import {module}; "
+    "print(time.perf_counter() - t, time.process_time() - c)"
+)
 # Lambda gives a function CPU in proportion to its memory, one full vCPU at 1,769 MB.
 FULL_VCPU_MB = 1769
 MEMORY_SIZES = (128, 256, 512, 1024, 1769)
@@ -43,16 +46,28 @@ def _env() -> dict[str, str]:
 
 def import_seconds(module: str) -> tuple[float, float]:
     """(wall, CPU) seconds one fresh interpreter spends importing `module`."""
-    done = subprocess.run([sys.executable, "-c", TIMER.format(module=module)], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", TIMER.format(module=module)],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     wall, cpu = done.stdout.strip().splitlines()[-1].split()
     return float(wall), float(cpu)
 
 
 def heaviest_imports(module: str = "app", top: int = 12) -> list[tuple[float, str]]:
     """(cumulative ms, "file: import library") for libraries app.py or chalicelib import eagerly."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rows = []
     for line in done.stderr.splitlines():
         match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|( *)(\S+)", line)
@@ -90,12 +105,18 @@ def main(argv: list[str] | None = None) -> int:
     app_ms, boto3_ms = (statistics.median(t[0] for t in times) * 1000 for times in (app_times, boto3_times))
     app_cpu, boto3_cpu = (statistics.median(t[1] for t in times) * 1000 for times in (app_times, boto3_times))
     ratio, cpu_ratio = app_ms / boto3_ms, app_cpu / boto3_cpu
-    print(f"import app:   median {app_ms:6.0f} ms wall, {app_cpu:6.0f} ms CPU over {args.runs} fresh interpreters")
+    print(
+        f"import app:   median {app_ms:6.0f} ms wall, {app_cpu:6.0f} ms CPU over {args.runs} fresh interpreters"
+    )
     print(f"import boto3: median {boto3_ms:6.0f} ms wall, {boto3_cpu:6.0f} ms CPU")
-    print(f"ratio app/boto3: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU (target <= {TARGET}x) "
-          f"{'OK' if max(ratio, cpu_ratio) <= TARGET else 'MISSED'}; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"ratio app/boto3: {ratio:.2f}x wall, {cpu_ratio:.2f}x CPU (target <= {TARGET}x) "
+        f"{'OK' if max(ratio, cpu_ratio) <= TARGET else 'MISSED'}; load average {os.getloadavg()[0]:.1f}"
+    )
     # From the CPU time: the wall time of a loaded machine would project its queue onto Lambda.
-    projected = ", ".join(f"{mb} MB ~{app_cpu * max(1.0, FULL_VCPU_MB / mb) / 1000:.2f} s" for mb in MEMORY_SIZES)
+    projected = ", ".join(
+        f"{mb} MB ~{app_cpu * max(1.0, FULL_VCPU_MB / mb) / 1000:.2f} s" for mb in MEMORY_SIZES
+    )
     print(f"cold `import app` on Lambda, scaled by CPU share (memory / {FULL_VCPU_MB} MB): {projected}")
     if max(ratio, cpu_ratio) > TARGET:
         print("heaviest eager imports of app (cumulative ms):")

@@ -20,6 +20,7 @@ it: a batch is min(batch size, rate x window) records); (3) the cost of 1 millio
 and of a national year at two volumes, next to the cheapest correct alternative: the same
 counting code run once a night over the day's records (counters a day late, equally exact).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,9 +39,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="cn-north-1",
-                  AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled", POWERTOOLS_LOG_LEVEL="WARNING",
-                  POWERTOOLS_METRICS_DISABLED="true")
+os.environ.update(
+    AWS_ACCESS_KEY_ID="bench",
+    AWS_SECRET_ACCESS_KEY="bench",
+    AWS_DEFAULT_REGION="cn-north-1",
+    AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
+    POWERTOOLS_LOG_LEVEL="WARNING",
+    POWERTOOLS_METRICS_DISABLED="true",
+)
 warnings.filterwarnings("ignore", message="The HMAC key")  # the local stage's short test secret
 
 from bench.capacity import CapacityMeter  # noqa: E402
@@ -63,14 +69,17 @@ COLD_IMPORT_S = 0.323  # `import app` on a full core, bench/bench_coldstart.py (
 PRICES = ROOT / "bench" / "prices.json"
 # National volumes: scripts/rehearse.py --scale 1.0 (100 filings per unit weighted, 600 users x
 # 100 events) and bench/bench_scoring.py's defaults (20,000 filings, counters of 10 M events).
-YEARS = {"rehearsal scale (rehearse.py --scale 1.0)": (3_200, 60_000),
-         "national scale (bench_scoring.py)": (20_000, 10_000_000)}
+YEARS = {
+    "rehearsal scale (rehearse.py --scale 1.0)": (3_200, 60_000),
+    "national scale (bench_scoring.py)": (20_000, 10_000_000),
+}
 WORKING_SECONDS = 250 * 10 * 3600  # events arrive in office hours: 250 days x 10 h
 
 
 @dataclass
 class Phase:
     """What one function did in one phase: invocations, wall time in our code, memory."""
+
     function: str
     invocations: int = 0
     timed: int = 0  # invocations run without tracemalloc, whose time counts
@@ -130,6 +139,7 @@ class Stack:
         self.clock = FixedClock(parse_instant("2024-05-15T09:00:00+08:00"))
         runtime.install(runtime.Services(settings=settings, clock=self.clock))
         import app as app_module
+
         self.client = Client(app_module.app, stage_name="local")
         self.tap = StreamTap(arns["facts"])
         self.phases: dict[str, Phase] = {}
@@ -162,6 +172,7 @@ class Stack:
     def http(self, phase: Phase, method: str, path: str, body: Any, headers: dict, trace: bool = False):
         def send():
             return getattr(self.client.http, method)(path, headers=headers, body=json.dumps(body))
+
         answer = self.call(phase, send, trace=trace)
         assert answer.status_code < 300, (path, answer.status_code, answer.body[:300])
         return json.loads(answer.body)
@@ -173,21 +184,29 @@ class Stack:
         for function in ("facts_stream", "push_stream"):
             phase = self.phase(f"{prefix}:{function}", function)
             for i, start in enumerate(range(0, len(records), size)):
-                event = {"Records": records[start:start + size]}
-                answer = self.call(phase, lambda e=event, f=function: self.client.lambda_.invoke(f, e).payload,
-                                   trace=i < traced)
+                event = {"Records": records[start : start + size]}
+                answer = self.call(
+                    phase,
+                    lambda e=event, f=function: self.client.lambda_.invoke(f, e).payload,
+                    trace=i < traced,
+                )
                 assert not answer.get("batchItemFailures"), answer
         return len(records)
 
 
 def headers_for(sub: str, role: str, **claims: str) -> dict[str, str]:
     from tests.support import token
-    return {"Authorization": f"Bearer {token(sub=sub, role=role, **claims)}", "Content-Type": "application/json"}
+
+    return {
+        "Authorization": f"Bearer {token(sub=sub, role=role, **claims)}",
+        "Content-Type": "application/json",
+    }
 
 
 def file_and_approve(stack: Stack, filings: int, rng: random.Random) -> list[str]:
     from chalicelib.core.reference import PROVINCES
     from tests.support import report_body
+
     phase = stack.phase("filings:api", "api_handler")
     admin = headers_for("admin", "national_admin")
     codes = sorted(PROVINCES)
@@ -206,14 +225,26 @@ def post_events(stack: Stack, filings: list[str], events: int, per_request: int,
     """Usage events from readers of every side on Zipf-popular filings; returns how many were accepted."""
     phase = stack.phase("events:api", "api_handler")
     weights = [1 / (rank + 1) ** 0.8 for rank in range(len(filings))]
-    readers = [headers_for(f"reader-{i}", "user", side=("government", "enterprise", "university",
-                                                         "research_institute")[i % 4]) for i in range(200)]
+    readers = [
+        headers_for(
+            f"reader-{i}",
+            "user",
+            side=("government", "enterprise", "university", "research_institute")[i % 4],
+        )
+        for i in range(200)
+    ]
     accepted = 0
     for i in range(0, events, per_request):
         stack.clock.advance(seconds=rng.choice([1, 5, 30, 120]))
-        batch = [{"id": str(uuid.uuid4()), "type": "view" if rng.random() < 0.75 else "download",
-                  "filing": rng.choices(filings, weights)[0], "user_agent": "Mozilla/5.0 Chrome/120"}
-                 for _ in range(min(per_request, events - i))]
+        batch = [
+            {
+                "id": str(uuid.uuid4()),
+                "type": "view" if rng.random() < 0.75 else "download",
+                "filing": rng.choices(filings, weights)[0],
+                "user_agent": "Mozilla/5.0 Chrome/120",
+            }
+            for _ in range(min(per_request, events - i))
+        ]
         answer = stack.http(phase, "post", "/events", {"events": batch}, rng.choice(readers), trace=i == 0)
         accepted += answer["accepted"]
     return accepted
@@ -224,7 +255,9 @@ def baseline_rss_mb() -> float:
     # VmHWM belongs to the new process image; ru_maxrss would carry this (moto-swollen) parent's over exec.
     code = "import app, re; print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NAVI_", "AWS_ENDPOINT_URL"))}
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     return int(done.stdout.strip().splitlines()[-1]) / 1024
 
 
@@ -239,8 +272,9 @@ class Run:
     nightly: Phase | None = None
 
 
-def measure(events: int, filings: int, batch_size: int, per_request: int, seed: int,
-            nightly: bool = False) -> Run:
+def measure(
+    events: int, filings: int, batch_size: int, per_request: int, seed: int, nightly: bool = False
+) -> Run:
     rng = random.Random(seed)
     with mock_aws():
         meter.restart()
@@ -257,19 +291,24 @@ def measure(events: int, filings: int, batch_size: int, per_request: int, seed: 
                 records = stack.tap.take()
                 delivered = len(records)
                 night = Phase("facts_stream")
-                stack.call(night, lambda: stack.client.lambda_.invoke("facts_stream", {"Records": records}).payload)
+                stack.call(
+                    night, lambda: stack.client.lambda_.invoke("facts_stream", {"Records": records}).payload
+                )
             else:
                 delivered = stack.drain("events")
             from chalicelib.usage import counters
+
             assert not counters.drift(), "counters differ from a recount"
             storage = {key: meter.stored_bytes(name) for key, name in stack.tables.items()}
         from chalicelib.core import runtime
+
         runtime.reset()
     return Run(accepted, filings, stack.phases, storage, event_bytes, delivered / max(1, accepted), night)
 
 
-def money(phase: Phase, memory: dict[str, int], price: dict[str, float], latency: dict[str, float],
-          arch: str) -> float:
+def money(
+    phase: Phase, memory: dict[str, int], price: dict[str, float], latency: dict[str, float], arch: str
+) -> float:
     """Cost of what one phase did: DynamoDB units + Lambda requests and GB-seconds (+ API requests)."""
     units = phase.units
     cost = units.get("write", 0) / 1e6 * price["dynamodb_write_per_million"]
@@ -284,12 +323,23 @@ def money(phase: Phase, memory: dict[str, int], price: dict[str, float], latency
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=1000, help="moto copies a table per transaction item: "
-                        "memory grows with events x batch size (2,000 events peaked at ~7 GB)")
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=1000,
+        help="moto copies a table per transaction item: "
+        "memory grows with events x batch size (2,000 events peaked at ~7 GB)",
+    )
     parser.add_argument("--filings", type=int, default=60)
-    parser.add_argument("--per-request", type=int, default=10, help="events per POST /events (portal batching)")
-    parser.add_argument("--region", default="cn-north-1", choices=["cn-north-1", "cn-northwest-1", "us-east-1"])
-    parser.add_argument("--sweep", default="1,5,20,100", help="stream batch sizes delivered, for the lag table")
+    parser.add_argument(
+        "--per-request", type=int, default=10, help="events per POST /events (portal batching)"
+    )
+    parser.add_argument(
+        "--region", default="cn-north-1", choices=["cn-north-1", "cn-northwest-1", "us-east-1"]
+    )
+    parser.add_argument(
+        "--sweep", default="1,5,20,100", help="stream batch sizes delivered, for the lag table"
+    )
     parser.add_argument("--sweep-events", type=int, default=400)
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args(argv)
@@ -302,16 +352,22 @@ def main(argv: list[str] | None = None) -> int:
 
     run = measure(args.events, args.filings, batching["batch_size"], args.per_request, args.seed)
     n, f = run.events, run.filings
-    print(f"measured on moto: {f} filings filed+approved, {n:,} events in POST /events of {args.per_request}, "
-          f"stream batches of {batching['batch_size']}; prices {args.region} ({currency}), memory {memory}, {arch}")
-    print(f"\n{'phase':<22}{'calls':>7}{'WRU':>10}{'RRU':>10}{'requests':>10}{'own ms/call':>13}"
-          f"{'est. ms/call':>14}{'peak MB':>9}")
+    print(
+        f"measured on moto: {f} filings filed+approved, {n:,} events in POST /events of {args.per_request}, "
+        f"stream batches of {batching['batch_size']}; prices {args.region} ({currency}), memory {memory}, {arch}"
+    )
+    print(
+        f"\n{'phase':<22}{'calls':>7}{'WRU':>10}{'RRU':>10}{'requests':>10}{'own ms/call':>13}"
+        f"{'est. ms/call':>14}{'peak MB':>9}"
+    )
     for name, phase in run.phases.items():
         mb = memory[phase.function]
-        print(f"{name:<22}{phase.invocations:>7}{phase.units.get('write', 0):>10.0f}{phase.units.get('read', 0):>10.1f}"
-              f"{phase.units.get('requests', 0):>10.0f}{phase.own_seconds() / phase.invocations * 1000:>13.1f}"
-              f"{phase.lambda_seconds(mb, latency) / phase.invocations * 1000:>14.1f}"
-              f"{phase.peak_bytes / 2**20:>9.1f}")
+        print(
+            f"{name:<22}{phase.invocations:>7}{phase.units.get('write', 0):>10.0f}{phase.units.get('read', 0):>10.1f}"
+            f"{phase.units.get('requests', 0):>10.0f}{phase.own_seconds() / phase.invocations * 1000:>13.1f}"
+            f"{phase.lambda_seconds(mb, latency) / phase.invocations * 1000:>14.1f}"
+            f"{phase.peak_bytes / 2**20:>9.1f}"
+        )
     base = baseline_rss_mb()
     print(f"fresh interpreter after `import app`: {base:.0f} MB resident; sizing of the prod stage:")
     for function, mb in memory.items():
@@ -321,8 +377,10 @@ def main(argv: list[str] | None = None) -> int:
         need = base + max(p.peak_bytes for p in phases) / 2**20
         longest = max(p.lambda_seconds(mb, latency) / p.invocations for p in phases)
         timeout = config["lambda_functions"][function]["lambda_timeout"]
-        print(f"  {function:<13} {mb:>5} MB, needs ~{need:.0f} MB ({need / mb:.0%});  est. {longest * 1000:6.0f} ms "
-              f"per call, timeout {timeout} s ({timeout / longest:,.0f}x)")
+        print(
+            f"  {function:<13} {mb:>5} MB, needs ~{need:.0f} MB ({need / mb:.0%});  est. {longest * 1000:6.0f} ms "
+            f"per call, timeout {timeout} s ({timeout / longest:,.0f}x)"
+        )
         busiest = max(phases, key=lambda p: p.lambda_seconds(mb, latency) / p.invocations)
         options = []
         for size in POWER_VALUES:  # what Power Tuning would try: own CPU time scales, waiting does not
@@ -338,48 +396,63 @@ def main(argv: list[str] | None = None) -> int:
     filing_cost = sum(money(p, memory, price, latency, arch) for p in per_filing.values()) / f
     wru_event = sum(p.units.get("write", 0) for p in per_event.values()) / n
     rru_event = sum(p.units.get("read", 0) for p in per_event.values()) / n
-    print(f"\nper event:  {wru_event:.2f} WRU, {rru_event:.2f} RRU, "
-          f"{currency} {event_cost * 1e6:,.2f} per million events")
+    print(
+        f"\nper event:  {wru_event:.2f} WRU, {rru_event:.2f} RRU, "
+        f"{currency} {event_cost * 1e6:,.2f} per million events"
+    )
     for name, p in per_event.items():
         cost = money(p, memory, price, latency, arch) / n
-        print(f"  {name:<20} {p.units.get('write', 0) / n:6.2f} WRU {p.units.get('read', 0) / n:6.2f} RRU "
-              f"{p.invocations / n:6.3f} invocations  {currency} {cost * 1e6:9.2f}/M")
+        print(
+            f"  {name:<20} {p.units.get('write', 0) / n:6.2f} WRU {p.units.get('read', 0) / n:6.2f} RRU "
+            f"{p.invocations / n:6.3f} invocations  {currency} {cost * 1e6:9.2f}/M"
+        )
     print(f"per filing: {currency} {filing_cost:.5f} (file + approve + its stream records)")
 
     stored_events = run.event_bytes
     counters_items, counters_bytes = run.storage["counters"]
-    print(f"storage: facts {run.storage['facts'][0]} items {run.storage['facts'][1] / 1e6:.2f} MB "
-          f"(~{stored_events:.0f} B per event incl. index copies); counters {counters_items} items "
-          f"{counters_bytes / 1e6:.2f} MB (markers expire after 7 days)")
+    print(
+        f"storage: facts {run.storage['facts'][0]} items {run.storage['facts'][1] / 1e6:.2f} MB "
+        f"(~{stored_events:.0f} B per event incl. index copies); counters {counters_items} items "
+        f"{counters_bytes / 1e6:.2f} MB (markers expire after 7 days)"
+    )
 
     # ---- batching: cost per event and settle lag against the delivered batch size -------
     sweep: dict[int, Run] = {}
     for size in (int(b) for b in args.sweep.split(",")):
         sweep[size] = measure(args.sweep_events, args.filings, size, args.per_request, args.seed)
-    night_run = measure(args.sweep_events, args.filings, batching["batch_size"], args.per_request, args.seed,
-                        nightly=True)
+    night_run = measure(
+        args.sweep_events, args.filings, batching["batch_size"], args.per_request, args.seed, nightly=True
+    )
 
     def trigger_table(price: dict[str, float]) -> dict[int, tuple[float, float]]:
         """Per delivered batch size: the stream functions' cost per event, est. seconds per facts batch."""
         out = {}
         for size, small in sweep.items():
-            phases = [p for k, p in small.phases.items() if k.startswith("events:") and p.function != "api_handler"]
+            phases = [
+                p for k, p in small.phases.items() if k.startswith("events:") and p.function != "api_handler"
+            ]
             facts = small.phases["events:facts_stream"]
-            out[size] = (sum(money(p, memory, price, latency, arch) for p in phases) / small.events,
-                         facts.lambda_seconds(memory["facts_stream"], latency) / facts.invocations)
+            out[size] = (
+                sum(money(p, memory, price, latency, arch) for p in phases) / small.events,
+                facts.lambda_seconds(memory["facts_stream"], latency) / facts.invocations,
+            )
         return out
 
     trigger = trigger_table(price)
-    print(f"\nstream trigger (facts + push) by records per delivered batch: {currency}/M events and est. "
-          f"seconds per facts batch")
+    print(
+        f"\nstream trigger (facts + push) by records per delivered batch: {currency}/M events and est. "
+        f"seconds per facts batch"
+    )
     for size, (cost, seconds) in trigger.items():
         print(f"  batch {size:>4}: {cost * 1e6:9.2f}/M   {seconds:6.3f} s per batch")
     _, national_events = YEARS["national scale (bench_scoring.py)"]
     rate = national_events / WORKING_SECONDS
     # A mapping's batch counts stream records; each event causes `records_per_event` of them.
     record_rate = rate * run.records_per_event
-    print(f"settle lag vs window at the national office-hours rate ({rate:.2f} events/s, {record_rate:.2f} "
-          f"records/s) and 10x that; batch = records per delivered batch:")
+    print(
+        f"settle lag vs window at the national office-hours rate ({rate:.2f} events/s, {record_rate:.2f} "
+        f"records/s) and 10x that; batch = records per delivered batch:"
+    )
     for window in (0, 1, 2, 5, 10, 30):
         row = []
         for r in (record_rate, record_rate * 10):
@@ -391,31 +464,51 @@ def main(argv: list[str] | None = None) -> int:
     # ---- 1 million events and national years, real time vs nightly, in every priced region
     window = batching["window_seconds"]
     delivered = max(1.0, min(batching["batch_size"], record_rate * window))
-    print(f"\nreal time = POST /events + both stream functions at the configured window ({window} s: "
-          f"{delivered:.1f} records per batch at the national rate); nightly = POST /events + the same counting "
-          f"handler once a night over the day's records + reading them back once")
-    print(f"{'region':<16}{'1 M events: real time':>22}{'nightly':>10}{'real-time price':>17}"
-          + "".join(f"{label.split(' (')[0] + ': real time / nightly':>40}" for label in YEARS))
+    print(
+        f"\nreal time = POST /events + both stream functions at the configured window ({window} s: "
+        f"{delivered:.1f} records per batch at the national rate); nightly = POST /events + the same counting "
+        f"handler once a night over the day's records + reading them back once"
+    )
+    print(
+        f"{'region':<16}{'1 M events: real time':>22}{'nightly':>10}{'real-time price':>17}"
+        + "".join(f"{label.split(' (')[0] + ': real time / nightly':>40}" for label in YEARS)
+    )
     for region in json.loads(PRICES.read_text())["regions"]:
         money_unit, region_price, _ = prices(region)
-        ingest = sum(money(p, memory, region_price, latency, arch) for p in per_event.values()
-                     if p.function == "api_handler") / n
+        ingest = (
+            sum(
+                money(p, memory, region_price, latency, arch)
+                for p in per_event.values()
+                if p.function == "api_handler"
+            )
+            / n
+        )
         realtime = ingest + _interpolate(trigger_table(region_price), delivered)[0]
         read_back = stored_events / 8192 / 1e6 * region_price["dynamodb_read_per_million"]  # eventual, once
-        nightly = ingest + money(night_run.nightly, memory, region_price, latency, arch) / night_run.events + read_back
+        nightly = (
+            ingest
+            + money(night_run.nightly, memory, region_price, latency, arch) / night_run.events
+            + read_back
+        )
         filing = sum(money(p, memory, region_price, latency, arch) for p in per_filing.values()) / f
         years = []
         for year_filings, year_events in YEARS.values():
             # Facts grow through the year: half the year-end size is stored on average.
-            storage = year_events * stored_events / 1e9 / 2 * 12 * region_price["dynamodb_storage_per_gb_month"]
+            storage = (
+                year_events * stored_events / 1e9 / 2 * 12 * region_price["dynamodb_storage_per_gb_month"]
+            )
             fixed = year_filings * filing + storage
             real, batch = year_events * realtime + fixed, year_events * nightly + fixed
             years.append(f"{money_unit} {real:>9,.1f} / {batch:>9,.1f}")
-        print(f"{region:<16}{money_unit:>5} {realtime * 1e6:>15,.2f}{nightly * 1e6:>10,.2f}"
-              f"{(realtime - nightly) * 1e6:>17,.2f}" + "".join(f"{y:>40}" for y in years))
+        print(
+            f"{region:<16}{money_unit:>5} {realtime * 1e6:>15,.2f}{nightly * 1e6:>10,.2f}"
+            f"{(realtime - nightly) * 1e6:>17,.2f}" + "".join(f"{y:>40}" for y in years)
+        )
     for label, (year_filings, year_events) in YEARS.items():
-        print(f"  {label}: {year_filings:,} filings, {year_events:,} events, "
-              f"{year_events * stored_events / 1e9:.2f} GB of facts at year end")
+        print(
+            f"  {label}: {year_filings:,} filings, {year_events:,} events, "
+            f"{year_events * stored_events / 1e9:.2f} GB of facts at year end"
+        )
     return 0
 
 

@@ -12,6 +12,7 @@ applied the request's records; the contract says 2 s), the write units per event
 and the stack's memory with what moto keeps of the stream. Ratios are measured in the
 same run, so they hold on a noisy machine when the absolute rates do not.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,6 +36,7 @@ UNIT_BATCHES = 5  # 100-event batches metered for write units
 
 # ---- write units by kind ----------------------------------------------------------------------
 
+
 def kind_of(table: str, key: dict) -> str:
     """What a written item is, by its key (the write units per event are split by this)."""
     pk = key.get("pk", {}).get("S", "")
@@ -46,6 +48,7 @@ def kind_of(table: str, key: dict) -> str:
 
 # ---- the stack and its data -------------------------------------------------------------------
 
+
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -56,9 +59,9 @@ def rss_mb() -> float:
 def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
     """Grow the facts table to `total` items with events (and chain heads) counted as the trigger
     would have, written straight into the embedded store; their counters are kept too."""
-    from chalicelib.usage import counting
     from chalicelib.core.clock import parse_instant
     from chalicelib.core.models import ChainHead, Counter, UsageEvent
+    from chalicelib.usage import counting
     from local_stack import moto_store
 
     settings = stack.services.settings
@@ -71,19 +74,39 @@ def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
     with stack.poller.lock, moto_store.STORE_LOCK:
         for n in range(have, total):
             # Users of their own per size: a chain never spans two preloads (each starts its heads afresh).
-            user, filing, kind = f"old-{total}-{rng.randrange(5000)}", rng.choice(filings), rng.choice(["view", "download"])
+            user, filing, kind = (
+                f"old-{total}-{rng.randrange(5000)}",
+                rng.choice(filings),
+                rng.choice(["view", "download"]),
+            )
             at += timedelta(seconds=rng.choice([1, 20, 40, 900]))
             chain = (filing, kind, user)
             seq, prev = heads.get(chain, (0, None))
-            event = UsageEvent(f"EVENT#{user}#{uuid.uuid4()}", "A", entity="event", id=str(n), type=kind,
-                               filing=filing, user=user, at=at, province="320000", user_agent=BROWSER,
-                               seq=seq + 1, prev_at=prev)
+            event = UsageEvent(
+                f"EVENT#{user}#{uuid.uuid4()}",
+                "A",
+                entity="event",
+                id=str(n),
+                type=kind,
+                filing=filing,
+                user=user,
+                at=at,
+                province="320000",
+                user_agent=BROWSER,
+                seq=seq + 1,
+                prev_at=prev,
+            )
             facts.put_item(event.serialize())
             heads[chain] = (seq + 1, at)
-            counting.merge(deltas, counting.event_contribution(event.attribute_values | {"at": at, "prev_at": prev}))
+            counting.merge(
+                deltas, counting.event_contribution(event.attribute_values | {"at": at, "prev_at": prev})
+            )
         for (filing, kind, user), (seq, last) in heads.items():
-            facts.put_item(ChainHead(f"CHAIN#{filing}#{kind}#{user}", "HEAD", entity="chain", seq=seq,
-                                     last_at=last).serialize())
+            facts.put_item(
+                ChainHead(
+                    f"CHAIN#{filing}#{kind}#{user}", "HEAD", entity="chain", seq=seq, last_at=last
+                ).serialize()
+            )
         for (pk, sk), values in deltas.items():
             current = counter_table.get_item(*_keys(counter_table, pk, sk))
             numbers = {k: int(v.value) for k, v in current.attrs["n"].value.items()} if current else {}
@@ -100,11 +123,13 @@ def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
 
 def _keys(table, pk, sk):
     from moto.dynamodb.models.dynamo_type import DynamoType
+
     return DynamoType({"S": pk}), DynamoType({"S": sk})
 
 
 def stream_end(stack) -> int:
     from local_stack import moto_store
+
     settings = stack.services.settings
     return moto_store.stream_end(settings.facts_table, settings.region)
 
@@ -122,21 +147,36 @@ def wait_settled(stack, end: int, timeout: float = 600) -> float:
 def raw_put_rate(stack, n: int) -> float:
     """boto3 put_item/s into the facts table through the embedded server (the trigger paused)."""
     import boto3
+
     settings = stack.services.settings
     client = boto3.client("dynamodb", endpoint_url=stack.moto_endpoint, region_name=settings.region)
     with stack.poller.lock:
         start = time.perf_counter()
-        for i in range(n):
-            client.put_item(TableName=settings.facts_table,
-                            Item={"pk": {"S": f"RAW#{uuid.uuid4()}"}, "sk": {"S": "A"}, "entity": {"S": "raw"},
-                                  "type": {"S": "view"}, "filing": {"S": "f"}, "user": {"S": "u"}})
+        for _i in range(n):
+            client.put_item(
+                TableName=settings.facts_table,
+                Item={
+                    "pk": {"S": f"RAW#{uuid.uuid4()}"},
+                    "sk": {"S": "A"},
+                    "entity": {"S": "raw"},
+                    "type": {"S": "view"},
+                    "filing": {"S": "f"},
+                    "user": {"S": "u"},
+                },
+            )
         return n / (time.perf_counter() - start)
 
 
 def batch(rng: random.Random, filings: list[str]) -> list[dict]:
-    return [{"id": str(uuid.uuid4()), "type": "view",
-             "filing": rng.choice(filings),
-             "user_agent": "Googlebot/2.1" if rng.random() < 0.05 else BROWSER} for _ in range(100)]
+    return [
+        {
+            "id": str(uuid.uuid4()),
+            "type": "view",
+            "filing": rng.choice(filings),
+            "user_agent": "Googlebot/2.1" if rng.random() < 0.05 else BROWSER,
+        }
+        for _ in range(100)
+    ]
 
 
 def pipeline_rate(stack, api, tokens, filings, batches: int, rng) -> float:
@@ -195,19 +235,34 @@ def concurrent(stack, api_factory, tokens, filings, clients: int, seconds: float
     watcher.join(timeout=600)
     elapsed = time.perf_counter() - t0
     q = lambda xs, p: statistics.quantiles(xs, n=100)[p - 1] if len(xs) > 1 else (xs or [0])[0]  # noqa: E731
-    return {"requests": len(answers), "events_per_s": 95 * len(answers) / elapsed,
-            "answer_p50": q(answers, 50), "answer_p95": q(answers, 95), "lag_p50": q(lags, 50), "lag_p95": q(lags, 95)}
+    return {
+        "requests": len(answers),
+        "events_per_s": 95 * len(answers) / elapsed,
+        "answer_p50": q(answers, 50),
+        "answer_p95": q(answers, 95),
+        "lag_p50": q(lags, 50),
+        "lag_p95": q(lags, 95),
+    }
 
 
-def approved_filings(api: "Api") -> list[str]:
+def approved_filings(api: Api) -> list[str]:
     """FILINGS reports filed by Jiangsu's filer and approved, through the API: their ids."""
     filer = api.token(role="filer", province="320000", sub="bench-filer")
     admin = api.token(role="national_admin", sub="bench-admin")
     filings = []
     for n in range(FILINGS):
-        created = api.post("/filings", {"kind": "report", "title": f"基准报告 {n}", "province": "320000",
-                                        "unit": "江苏省知识产权局", "industry": "5",
-                                        "report_type": "industry_planning"}, token=filer).json()
+        created = api.post(
+            "/filings",
+            {
+                "kind": "report",
+                "title": f"基准报告 {n}",
+                "province": "320000",
+                "unit": "江苏省知识产权局",
+                "industry": "5",
+                "report_type": "industry_planning",
+            },
+            token=filer,
+        ).json()
         api.post(f"/filings/{created['id']}/review", {"decision": "approve"}, token=admin)
         filings.append(created["id"])
     return filings
@@ -218,33 +273,43 @@ class Api:
 
     def __init__(self, stack):
         import requests
+
         from local_stack.tokens import token
+
         self.url, self.session, self.token = stack.url, requests.Session(), token
 
     def post(self, path: str, body: dict, token: str):
-        return self.session.post(self.url + path, json=body, headers={"Authorization": f"Bearer {token}"},
-                                 timeout=60)
+        return self.session.post(
+            self.url + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10000,100000,300000", help="facts in the table at each step")
     parser.add_argument("--batches", type=int, default=30, help="100-event batches per rate measurement")
     parser.add_argument("--raw", type=int, default=2000, help="raw put_item calls per measurement")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30, help="length of the concurrent run")
     parser.add_argument("--concurrent-at", type=int, default=100_000, help="table size of the concurrent run")
-    parser.add_argument("--data-dir", default=None,
-                        help="keep the data there as `make run` does (local_stack/persistence.py); default: memory")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="keep the data there as `make run` does (local_stack/persistence.py); default: memory",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
     meter = CapacityMeter(region="cn-north-1", classify=kind_of)
     meter.install()  # every DynamoDB client built from here on is metered inside a phase
     from local_stack.stack import quiet_console, start_stack
+
     quiet_console()
-    stack = start_stack(port=0, env_overrides={"NAVI_NOW": None},
-                        data_dir=Path(args.data_dir) if args.data_dir else None)
+    stack = start_stack(
+        port=0, env_overrides={"NAVI_NOW": None}, data_dir=Path(args.data_dir) if args.data_dir else None
+    )
     meter.restart()  # its own reader, on the stack's embedded store
     api = Api(stack)
     rng = random.Random(7)
@@ -264,29 +329,48 @@ def main() -> None:
             # Units on a separate run: the meter reads each written item back, which would slow the rate.
             with meter.phase(f"units at {size}") as used:
                 pipeline_rate(stack, api, tokens, filings, UNIT_BATCHES, rng)
-            per_event = {k.split(":", 1)[1]: v / (UNIT_BATCHES * 100) for k, v in used.items() if k.startswith("write:")}
-            row = {"size": size, "raw": raw, "rate": rate, "units": per_event,
-                   "reads": used["read"] / (UNIT_BATCHES * 100), "rss": rss_mb(), "stream": len(_shard(stack).items)}
+            per_event = {
+                k.split(":", 1)[1]: v / (UNIT_BATCHES * 100)
+                for k, v in used.items()
+                if k.startswith("write:")
+            }
+            row = {
+                "size": size,
+                "raw": raw,
+                "rate": rate,
+                "units": per_event,
+                "reads": used["read"] / (UNIT_BATCHES * 100),
+                "rss": rss_mb(),
+                "stream": len(_shard(stack).items),
+            }
             if size == args.concurrent_at:
-                row["concurrent"] = concurrent(stack, lambda: Api(stack), tokens, filings, args.clients, args.seconds)
+                row["concurrent"] = concurrent(
+                    stack, lambda: Api(stack), tokens, filings, args.clients, args.seconds
+                )
             rows.append(row)
             _print(row, rows[0])
     finally:
         from chalicelib.usage import counters
+
         facts = list(counters.facts())
         drifted, order = counters.drift(counters.recount(facts)), counters.order_problems(facts)
-        print(f"after the run: {len(facts)} facts, counters == recount: {not drifted} "
-              f"({len(drifted)} drifted), click-order problems: {len(order)}")
+        print(
+            f"after the run: {len(facts)} facts, counters == recount: {not drifted} "
+            f"({len(drifted)} drifted), click-order problems: {len(order)}"
+        )
         if stack.data is not None:
             times = sorted(stack.data.flush_times) or [0.0]
-            print(f"journal: {len(times)} groups while the API wrote, written in p50 "
-                  f"{times[len(times) // 2] * 1000:.0f} ms, p99 {times[int(len(times) * 0.99)] * 1000:.0f} ms, "
-                  f"max {times[-1] * 1000:.0f} ms (the flusher never waits for the store lock)")
+            print(
+                f"journal: {len(times)} groups while the API wrote, written in p50 "
+                f"{times[len(times) // 2] * 1000:.0f} ms, p99 {times[int(len(times) * 0.99)] * 1000:.0f} ms, "
+                f"max {times[-1] * 1000:.0f} ms (the flusher never waits for the store lock)"
+            )
         stack.stop()
 
 
 def _shard(stack):
     from local_stack import moto_store
+
     settings = stack.services.settings
     return moto_store.table(settings.facts_table, settings.region).stream_shard
 
@@ -294,19 +378,26 @@ def _shard(stack):
 def _print(row: dict, first: dict) -> None:
     print(f"\n== {row['size']:,} facts in the table")
     print(f"raw moto put_item (same table):   {row['raw']:8.0f} /s")
-    print(f"pipeline, 1 client, settled:      {row['rate']:8.0f} events/s = {row['rate'] / row['raw']:.2f}x raw put "
-          f"(target >= 1.0x on a small table); {row['rate'] / first['rate']:.2f}x the rate at "
-          f"{first['size']:,} (target >= 0.8x)")
+    print(
+        f"pipeline, 1 client, settled:      {row['rate']:8.0f} events/s = {row['rate'] / row['raw']:.2f}x raw put "
+        f"(target >= 1.0x on a small table); {row['rate'] / first['rate']:.2f}x the rate at "
+        f"{first['size']:,} (target >= 0.8x)"
+    )
     units = row["units"]
-    print("write units per event:            " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(units.items()))
-          + f"; total {sum(units.values()):.2f} (index writes included; transactional writes count twice); "
-          f"read units per event {row['reads']:.2f}")
+    print(
+        "write units per event:            "
+        + ", ".join(f"{k} {v:.2f}" for k, v in sorted(units.items()))
+        + f"; total {sum(units.values()):.2f} (index writes included; transactional writes count twice); "
+        f"read units per event {row['reads']:.2f}"
+    )
     print(f"stack memory: {row['rss']:.0f} MB RSS; stream records kept by moto: {row['stream']}")
     if "concurrent" in row:
         c = row["concurrent"]
-        print(f"8 clients for a while: {c['requests']} requests, {c['events_per_s']:.0f} accepted events/s; "
-              f"POST p50 {c['answer_p50']:.2f} s, p95 {c['answer_p95']:.2f} s (target <= 1 s); "
-              f"settle lag p50 {c['lag_p50']:.2f} s, p95 {c['lag_p95']:.2f} s (target <= 2 s)")
+        print(
+            f"8 clients for a while: {c['requests']} requests, {c['events_per_s']:.0f} accepted events/s; "
+            f"POST p50 {c['answer_p50']:.2f} s, p95 {c['answer_p95']:.2f} s (target <= 1 s); "
+            f"settle lag p50 {c['lag_p50']:.2f} s, p95 {c['lag_p95']:.2f} s (target <= 2 s)"
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ facts), stops it as Ctrl-C would, then starts `python -m local_stack` on the dir
 times each start until /health answers: the first loads the snapshot and the whole journal and
 compacts them, the second loads the snapshot alone.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,6 +32,7 @@ def fill(data_dir: Path, facts: int) -> None:
     """The child: a stack on `data_dir`, filings through the API, `facts` events preloaded, stopped."""
     from bench.bench_pipeline import Api, approved_filings, preload
     from local_stack.stack import quiet_console, start_stack
+
     quiet_console()
     stack = start_stack(port=0, env_overrides={"NAVI_NOW": None}, data_dir=data_dir)
     filings = approved_filings(Api(stack))
@@ -51,8 +53,14 @@ def timed_start(data_dir: Path, port: int) -> tuple[float, float]:
     """Seconds from starting `python -m local_stack` on `data_dir` until /health answers 200, and its CPU time."""
     env = {**os.environ, "NAVI_DATA_DIR": str(data_dir), "PORT": str(port)}
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "local_stack"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_stack"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         while True:
             if process.poll() is not None:
@@ -73,7 +81,9 @@ def size_mb(path: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--facts", type=int, default=125_000)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/navi-bench-restart"))
     parser.add_argument("--port", type=int, default=18_600)
@@ -83,16 +93,22 @@ def main() -> None:
         fill(args.dir, args.facts)
         return
     shutil.rmtree(args.dir, ignore_errors=True)
-    subprocess.run([sys.executable, __file__, "--fill-only", "--facts", str(args.facts), "--dir", str(args.dir)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, __file__, "--fill-only", "--facts", str(args.facts), "--dir", str(args.dir)],
+        check=True,
+    )
     print(f"store: {size_mb(args.dir):.0f} MB ({', '.join(p.name for p in sorted(args.dir.iterdir()))})")
     first, cpu = timed_start(args.dir, args.port)
-    print(f"start on snapshot + journal (then compacted): /health after {first:.1f} s, {cpu:.1f} s of CPU "
-          "(target <= 60 s)")
+    print(
+        f"start on snapshot + journal (then compacted): /health after {first:.1f} s, {cpu:.1f} s of CPU "
+        "(target <= 60 s)"
+    )
     print(f"store after compaction: {size_mb(args.dir):.0f} MB")
     second, cpu = timed_start(args.dir, args.port)
-    print(f"start on the snapshot alone:               /health after {second:.1f} s, {cpu:.1f} s of CPU "
-          "(target <= 60 s)")
+    print(
+        f"start on the snapshot alone:               /health after {second:.1f} s, {cpu:.1f} s of CPU "
+        "(target <= 60 s)"
+    )
 
 
 if __name__ == "__main__":

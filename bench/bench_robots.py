@@ -8,6 +8,7 @@ miss of the per-process cache), for an event stream where agents repeat (Zipf-li
 real traffic does), and for the package's own case-sensitive helper on the same distinct
 agents, with the ratios measured in this one run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,14 +44,22 @@ CRAWLERS = (
     "Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) Mobile Safari/537.36 "
     "(compatible; Bytespider; spider-feedback@bytedance.com)",
 )
-SCRIPTS = ("python-requests/2.{v}.{p}", "curl/8.{p}.{b}", "Go-http-client/1.{p}", "okhttp/4.{p}.{b}",
-           "Java/17.0.{p}", "Apache-HttpClient/4.5.{p} (Java/17.0.{b})")
+SCRIPTS = (
+    "python-requests/2.{v}.{p}",
+    "curl/8.{p}.{b}",
+    "Go-http-client/1.{p}",
+    "okhttp/4.{p}.{b}",
+    "Java/17.0.{p}",
+    "Apache-HttpClient/4.5.{p} (Java/17.0.{b})",
+)
 
 
 def agent(rng: random.Random) -> str:
     roll = rng.random()
     templates = BROWSERS if roll < 0.85 else CRAWLERS if roll < 0.95 else SCRIPTS
-    return rng.choice(templates).format(v=rng.randint(90, 131), b=rng.randint(1000, 6999), p=rng.randint(0, 99))
+    return rng.choice(templates).format(
+        v=rng.randint(90, 131), b=rng.randint(1000, 6999), p=rng.randint(0, 99)
+    )
 
 
 def rate(function, agents: list[str]) -> tuple[float, int]:
@@ -76,11 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     warm, _ = rate(matcher.is_robot, stream)
     package, package_flagged = rate(counter_robots.is_robot_or_machine, distinct)
     print(f"COUNTER lists: {matcher.size} patterns, matcher built in {build_ms:.1f} ms")
-    print(f"distinct agents ({len(distinct)}): {cold:,.0f} agents/s, {flagged / len(distinct):.1%} robot or machine")
-    print(f"event stream ({len(stream)}, repeating agents, cached): {warm:,.0f} agents/s ({warm / cold:.1f}x distinct)")
-    print(f"counter_robots.is_robot_or_machine (case-sensitive): {package:,.0f} agents/s; ours matches "
-          f"{cold / package:.1f}x as many distinct agents per second and catches {flagged - package_flagged} "
-          f"robots it misses (of {flagged})")
+    print(
+        f"distinct agents ({len(distinct)}): {cold:,.0f} agents/s, {flagged / len(distinct):.1%} robot or machine"
+    )
+    print(
+        f"event stream ({len(stream)}, repeating agents, cached): {warm:,.0f} agents/s ({warm / cold:.1f}x distinct)"
+    )
+    print(
+        f"counter_robots.is_robot_or_machine (case-sensitive): {package:,.0f} agents/s; ours matches "
+        f"{cold / package:.1f}x as many distinct agents per second and catches {flagged - package_flagged} "
+        f"robots it misses (of {flagged})"
+    )
     return 0
 
 

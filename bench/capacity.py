@@ -17,14 +17,16 @@ before rounding; a missing item still costs the minimum. Items before and after 
 read through a private client that the hooks do not see (`restart()` it inside each new
 moto mock). Stream reads by Lambda are free and are not counted.
 """
+
 from __future__ import annotations
 
 import math
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import botocore.session
 
@@ -35,7 +37,7 @@ READ_UNIT = 4 * KB
 
 def attribute_size(value: dict[str, Any]) -> int:
     """Bytes of one attribute value in DynamoDB's wire format, by DynamoDB's sizing rules."""
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     if kind == "S":
         return len(raw.encode())
     if kind == "N":
@@ -144,8 +146,10 @@ class CapacityMeter:
         if table not in self._schemas:
             described = self._peek.describe_table(TableName=table)["Table"]
             key = [k["AttributeName"] for k in described["KeySchema"]]
-            indexes = [tuple(k["AttributeName"] for k in i["KeySchema"])
-                       for i in described.get("GlobalSecondaryIndexes", [])]
+            indexes = [
+                tuple(k["AttributeName"] for k in i["KeySchema"])
+                for i in described.get("GlobalSecondaryIndexes", [])
+            ]
             self._schemas[table] = (key, indexes)
         return self._schemas[table]
 
@@ -155,7 +159,9 @@ class CapacityMeter:
     def _key_of(self, table: str, item: dict[str, Any]) -> dict[str, Any]:
         return {name: item[name] for name in self._schema(table)[0]}
 
-    def _writes_of(self, operation: str, request: dict[str, Any]) -> list[tuple[str, dict, dict | None, bool]]:
+    def _writes_of(
+        self, operation: str, request: dict[str, Any]
+    ) -> list[tuple[str, dict, dict | None, bool]]:
         """(table, key, new item or None when unknown before the call, transactional) per written item."""
         if operation == "PutItem":
             table = request["TableName"]
@@ -175,7 +181,7 @@ class CapacityMeter:
         if operation == "TransactWriteItems":
             out = []
             for entry in request.get("TransactItems", []):
-                (kind, body), = entry.items()
+                ((kind, body),) = entry.items()
                 table = body["TableName"]
                 key = self._key_of(table, body["Item"]) if kind == "Put" else body["Key"]
                 out.append((table, key, body.get("Item"), True))
@@ -183,10 +189,19 @@ class CapacityMeter:
         return []
 
     def _old_items(self, operation: str, request: dict[str, Any]) -> dict[int, dict | None]:
-        return {i: self._get(table, key) for i, (table, key, _, _) in enumerate(self._writes_of(operation, request))}
+        return {
+            i: self._get(table, key)
+            for i, (table, key, _, _) in enumerate(self._writes_of(operation, request))
+        }
 
-    def _units(self, operation: str, request: dict[str, Any], parsed: dict[str, Any],
-               old: dict[int, dict | None], totals: dict[str, float]) -> tuple[float, float]:
+    def _units(
+        self,
+        operation: str,
+        request: dict[str, Any],
+        parsed: dict[str, Any],
+        old: dict[int, dict | None],
+        totals: dict[str, float],
+    ) -> tuple[float, float]:
         write = 0.0
         failed = "Error" in parsed
         for i, (table, key, new, transactional) in enumerate(self._writes_of(operation, request)):
@@ -233,7 +248,10 @@ class CapacityMeter:
                 size = size * parsed["ScannedCount"] / len(items)
             return _read(size, request.get("ConsistentRead", False))
         if operation == "TransactGetItems":
-            return sum(2 * max(1, math.ceil(item_size(r.get("Item")) / READ_UNIT)) for r in parsed.get("Responses", []))
+            return sum(
+                2 * max(1, math.ceil(item_size(r.get("Item")) / READ_UNIT))
+                for r in parsed.get("Responses", [])
+            )
         return 0.0
 
     # ---- storage ------------------------------------------------------------------------
@@ -257,5 +275,6 @@ def _read(size: float, consistent: bool) -> float:
 def _request_params(params: dict[str, Any]) -> dict[str, Any]:
     """The API parameters of a botocore request dict (its JSON body)."""
     import json
+
     body = params.get("body") or b"{}"
     return json.loads(body.decode() if isinstance(body, bytes) else body)

@@ -1,4 +1,5 @@
 """Counts AWS requests by operation with botocore event hooks, for the benchmark scripts."""
+
 from __future__ import annotations
 
 from collections import Counter

@@ -8,6 +8,7 @@
 3. translate the SAM template to plain CloudFormation (`cloudformation.json`, placeholder
    s3:// CodeUri) so cfn-lint also checks what SAM's Events expand to.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,7 +51,10 @@ def stage_config(stage: str, root: Path = ROOT) -> dict[str, Any]:
 def stage_environment(stage: str, root: Path = ROOT) -> dict[str, str]:
     """The stage's environment variables from .chalice/config.json."""
     config = json.loads((root / ".chalice" / "config.json").read_text())
-    return {**config.get("environment_variables", {}), **stage_config(stage, root).get("environment_variables", {})}
+    return {
+        **config.get("environment_variables", {}),
+        **stage_config(stage, root).get("environment_variables", {}),
+    }
 
 
 def stage_deployment(stage: str, root: Path = ROOT) -> Deployment:
@@ -61,6 +65,7 @@ def stage_deployment(stage: str, root: Path = ROOT) -> Deployment:
 @dataclass(frozen=True)
 class StreamMappingSettings:
     """What every stream trigger's event source mapping is set to on one stage."""
+
     batch_size: int
     window_seconds: int
     max_retries: int
@@ -74,9 +79,11 @@ def stream_mapping(stage: str, root: Path = ROOT) -> StreamMappingSettings:
     batching = stage_config(stage, root).get("stream_batching")
     if not batching:
         raise PackagingError(f"stage {stage!r} lacks stream_batching in .chalice/config.json")
-    return StreamMappingSettings(batch_size=int(batching["batch_size"]),
-                                 window_seconds=int(batching["window_seconds"]),
-                                 max_retries=Wiring().max_retries)
+    return StreamMappingSettings(
+        batch_size=int(batching["batch_size"]),
+        window_seconds=int(batching["window_seconds"]),
+        max_retries=Wiring().max_retries,
+    )
 
 
 # Compiled extensions name their machine (`*.cpython-311-x86_64-linux-gnu.so`); abi3 ones do not.
@@ -86,13 +93,25 @@ MACHINES = {"x86_64": "x86_64", "arm64": "aarch64"}
 def check_architecture(zip_path: Path, sam: dict[str, Any]) -> None:
     """Refuse a package whose compiled wheels were built for another CPU than its functions run on."""
     import zipfile
-    wanted = {a for r in sam["Resources"].values() if r.get("Type") == "AWS::Serverless::Function"
-              for a in r["Properties"].get("Architectures", ["x86_64"])}
+
+    wanted = {
+        a
+        for r in sam["Resources"].values()
+        if r.get("Type") == "AWS::Serverless::Function"
+        for a in r["Properties"].get("Architectures", ["x86_64"])
+    }
     with zipfile.ZipFile(zip_path) as archive:
-        built = {machine for name in archive.namelist() if name.endswith(".so")
-                 for arch, machine in MACHINES.items() if f"-{machine}-linux" in name}
+        built = {
+            machine
+            for name in archive.namelist()
+            if name.endswith(".so")
+            for arch, machine in MACHINES.items()
+            if f"-{machine}-linux" in name
+        }
     if len(wanted) != 1 or built - {MACHINES[a] for a in wanted}:
-        raise PackagingError(f"functions run on {sorted(wanted)} but the package holds {sorted(built)} extensions")
+        raise PackagingError(
+            f"functions run on {sorted(wanted)} but the package holds {sorted(built)} extensions"
+        )
 
 
 def _chalice(args: list[str], region: str, root: Path) -> None:
@@ -133,8 +152,12 @@ def to_cloudformation(sam: dict[str, Any], region: str) -> dict[str, Any]:
             os.environ["AWS_DEFAULT_REGION"] = previous
 
 
-def package(stage: str = "dev", region: str = DEFAULT_REGION, out: Path = ROOT / "build" / "package",
-            root: Path = ROOT) -> Packaged:
+def package(
+    stage: str = "dev",
+    region: str = DEFAULT_REGION,
+    out: Path = ROOT / "build" / "package",
+    root: Path = ROOT,
+) -> Packaged:
     """Package `stage` for `region` into `out`; returns the files written."""
     started = time.monotonic()
     out = Path(out).resolve()
@@ -146,8 +169,12 @@ def package(stage: str = "dev", region: str = DEFAULT_REGION, out: Path = ROOT /
     _chalice(["package", "--stage", stage, str(discovery)], region, root)
     discovered = json.loads((discovery / "sam.json").read_text())
     merge = out.parent / f"{out.name}-merge.json"
-    merge.write_text(json.dumps(merge_template(discovered, stage_environment(stage, root),
-                                               stage_deployment(stage, root)), indent=2))
+    merge.write_text(
+        json.dumps(
+            merge_template(discovered, stage_environment(stage, root), stage_deployment(stage, root)),
+            indent=2,
+        )
+    )
     shutil.rmtree(discovery, ignore_errors=True)
 
     _chalice(["package", "--stage", stage, "--merge-template", str(merge), str(out)], region, root)
@@ -155,8 +182,13 @@ def package(stage: str = "dev", region: str = DEFAULT_REGION, out: Path = ROOT /
     check_architecture(out / "deployment.zip", json.loads(sam_path.read_text()))
     cfn_path = out / "cloudformation.json"
     cfn_path.write_text(json.dumps(to_cloudformation(json.loads(sam_path.read_text()), region), indent=2))
-    return Packaged(sam=sam_path, cloudformation=cfn_path, merge=merge, zip=out / "deployment.zip",
-                    seconds=time.monotonic() - started)
+    return Packaged(
+        sam=sam_path,
+        cloudformation=cfn_path,
+        merge=merge,
+        zip=out / "deployment.zip",
+        seconds=time.monotonic() - started,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 Key schemas come from the PynamoDB models (chalicelib/core/models.py); what only matters to
 a deployment (streams, TTL, recovery, encryption, protection) is declared here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,11 +37,13 @@ def _schema(spec: TableSpec, api: bool = False) -> dict[str, Any]:
         index_schema = index._get_schema()
         for a in index_schema["attribute_definitions"]:
             attributes[a["AttributeName"]] = a["AttributeType"]
-        gsis.append({
-            "IndexName": index_schema["index_name"],
-            "KeySchema": index_schema["key_schema"],
-            "Projection": {"ProjectionType": "ALL"},
-        })
+        gsis.append(
+            {
+                "IndexName": index_schema["index_name"],
+                "KeySchema": index_schema["key_schema"],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        )
     out: dict[str, Any] = {
         "AttributeDefinitions": [{"AttributeName": k, "AttributeType": v} for k, v in attributes.items()],
         "KeySchema": schema["key_schema"],
@@ -95,6 +98,7 @@ def create_tables(client: Any, settings: Settings) -> dict[str, str | None]:
             if spec.ttl_attribute:
                 client.update_time_to_live(
                     TableName=name,
-                    TimeToLiveSpecification={"AttributeName": spec.ttl_attribute, "Enabled": True})
+                    TimeToLiveSpecification={"AttributeName": spec.ttl_attribute, "Enabled": True},
+                )
         arns[spec.key] = client.describe_table(TableName=name)["Table"].get("LatestStreamArn")
     return arns

@@ -9,13 +9,19 @@ Every ARN is built from `${AWS::Partition}` so one template serves aws and aws-c
 Memory, timeout and architecture are Chalice's own stage keys (`lambda_functions`,
 `lambda_architecture` in .chalice/config.json); this module only checks them.
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.core.observability import BATCH_FAILURES, COUNTER_LAG_SECONDS, EVENTS_ACCEPTED, EVENTS_DUPLICATE
+from chalicelib.core.observability import (
+    BATCH_FAILURES,
+    COUNTER_LAG_SECONDS,
+    EVENTS_ACCEPTED,
+    EVENTS_DUPLICATE,
+)
 from infra.tables import TABLES, TableSpec, cloudformation_resources
 
 READ = "read"
@@ -57,6 +63,7 @@ IDENTITY = {  # template parameter -> environment variable; defaults come from t
 @dataclass(frozen=True)
 class Wiring:
     """Settings of every stream trigger's event source mapping."""
+
     max_retries: int = 5
     iterator_age_alarm_ms: int = 120_000  # counters "settle within seconds": two minutes is trouble
     # Lambda and API access logs (client IP, path, status, times; no token, no user id, no body) are
@@ -78,6 +85,7 @@ THROTTLED_METRIC = "ApiThrottled"
 @dataclass(frozen=True)
 class Deployment:
     """Per-stage operating settings from .chalice/config.json (`api_throttling`, `stream_batching`)."""
+
     rate_limit: float
     burst_limit: int
     batch_size: int
@@ -87,18 +95,23 @@ class Deployment:
     api_stage: str = "api"
 
     @classmethod
-    def of_stage(cls, stage_config: dict[str, Any], stage_env: dict[str, str]) -> "Deployment":
+    def of_stage(cls, stage_config: dict[str, Any], stage_env: dict[str, str]) -> Deployment:
         """The settings of one stage's config block; a missing key fails packaging."""
         try:
             throttling, batching = stage_config["api_throttling"], stage_config["stream_batching"]
-            return cls(rate_limit=float(throttling["rate_limit"]), burst_limit=int(throttling["burst_limit"]),
-                       batch_size=int(batching["batch_size"]), window_seconds=int(batching["window_seconds"]),
-                       metrics_namespace=stage_env["POWERTOOLS_METRICS_NAMESPACE"],
-                       service=stage_env["POWERTOOLS_SERVICE_NAME"],
-                       api_stage=stage_config.get("api_gateway_stage", "api"))
+            return cls(
+                rate_limit=float(throttling["rate_limit"]),
+                burst_limit=int(throttling["burst_limit"]),
+                batch_size=int(batching["batch_size"]),
+                window_seconds=int(batching["window_seconds"]),
+                metrics_namespace=stage_env["POWERTOOLS_METRICS_NAMESPACE"],
+                service=stage_env["POWERTOOLS_SERVICE_NAME"],
+                api_stage=stage_config.get("api_gateway_stage", "api"),
+            )
         except KeyError as missing:
-            raise PackagingError(f"stage config lacks {missing} (api_throttling, stream_batching, "
-                                 "POWERTOOLS_* environment)") from None
+            raise PackagingError(
+                f"stage config lacks {missing} (api_throttling, stream_batching, POWERTOOLS_* environment)"
+            ) from None
 
 
 class PackagingError(RuntimeError):
@@ -143,47 +156,105 @@ def _table_statements(function: str, tables: dict[str, Any]) -> list[dict[str, A
     for key, level in sorted(access.items()):
         spec = _spec(key)
         table_arn = _getatt(spec.logical_id, "Arn")
-        indexes = [{"Fn::Sub": f"${{{spec.logical_id}.Arn}}/index/{name}"} for name in _index_names(spec, tables)]
-        statements.append({"Sid": f"Read{spec.logical_id}", "Effect": "Allow", "Action": READ_ACTIONS,
-                           "Resource": [table_arn, *indexes]})
+        indexes = [
+            {"Fn::Sub": f"${{{spec.logical_id}.Arn}}/index/{name}"} for name in _index_names(spec, tables)
+        ]
+        statements.append(
+            {
+                "Sid": f"Read{spec.logical_id}",
+                "Effect": "Allow",
+                "Action": READ_ACTIONS,
+                "Resource": [table_arn, *indexes],
+            }
+        )
         if level in (CHECK, WRITE):
             actions = CHECK_ACTIONS + (WRITE_ACTIONS if level == WRITE else [])
-            statements.append({"Sid": f"{level.title()}{spec.logical_id}", "Effect": "Allow", "Action": actions,
-                               "Resource": [table_arn]})
+            statements.append(
+                {
+                    "Sid": f"{level.title()}{spec.logical_id}",
+                    "Effect": "Allow",
+                    "Action": actions,
+                    "Resource": [table_arn],
+                }
+            )
     return statements
 
 
 def _role(function: str, streams: list[TableSpec], tables: dict[str, Any]) -> dict[str, Any]:
     statements = [
-        {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-         "Resource": [_getatt(f"{function}LogGroup", "Arn")]},
+        {
+            "Sid": "Logs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [_getatt(f"{function}LogGroup", "Arn")],
+        },
         # X-Ray has no resource-level permissions: these two actions only accept "*".
-        {"Sid": "Tracing", "Effect": "Allow", "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
-         "Resource": "*"},
+        {
+            "Sid": "Tracing",
+            "Effect": "Allow",
+            "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            "Resource": "*",
+        },
         *_table_statements(function, tables),
     ]
     for spec in streams:
-        statements.append({"Sid": f"Stream{spec.logical_id}", "Effect": "Allow", "Action": STREAM_ACTIONS,
-                           "Resource": [_getatt(spec.logical_id, "StreamArn")]})
-        statements.append({"Sid": f"ListStreams{spec.logical_id}", "Effect": "Allow",
-                           "Action": ["dynamodb:ListStreams"],
-                           "Resource": [{"Fn::Sub": f"${{{spec.logical_id}.Arn}}/stream/*"}]})
+        statements.append(
+            {
+                "Sid": f"Stream{spec.logical_id}",
+                "Effect": "Allow",
+                "Action": STREAM_ACTIONS,
+                "Resource": [_getatt(spec.logical_id, "StreamArn")],
+            }
+        )
+        statements.append(
+            {
+                "Sid": f"ListStreams{spec.logical_id}",
+                "Effect": "Allow",
+                "Action": ["dynamodb:ListStreams"],
+                "Resource": [{"Fn::Sub": f"${{{spec.logical_id}.Arn}}/stream/*"}],
+            }
+        )
     if streams:
-        statements.append({"Sid": "OnFailure", "Effect": "Allow", "Action": ["sqs:SendMessage"],
-                           "Resource": [_getatt("FailureQueue", "Arn")]})
+        statements.append(
+            {
+                "Sid": "OnFailure",
+                "Effect": "Allow",
+                "Action": ["sqs:SendMessage"],
+                "Resource": [_getatt("FailureQueue", "Arn")],
+            }
+        )
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
-            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-            "Policies": [{"PolicyName": f"{function}Access",
-                          "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            },
+            "Policies": [
+                {
+                    "PolicyName": f"{function}Access",
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                }
+            ],
         },
     }
 
 
-def _alarm(description: str, namespace: str, metric: str, dimensions: list[dict[str, Any]], statistic: str,
-           threshold: float, periods: int = 1) -> dict[str, Any]:
+def _alarm(
+    description: str,
+    namespace: str,
+    metric: str,
+    dimensions: list[dict[str, Any]],
+    statistic: str,
+    threshold: float,
+    periods: int = 1,
+) -> dict[str, Any]:
     return {
         "Type": "AWS::CloudWatch::Alarm",
         "Properties": {
@@ -206,7 +277,11 @@ def _alarm(description: str, namespace: str, metric: str, dimensions: list[dict[
 
 def functions_of(sam: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The `AWS::Serverless::Function` resources of a packaged template, by logical id."""
-    return {name: r for name, r in sam.get("Resources", {}).items() if r.get("Type") == "AWS::Serverless::Function"}
+    return {
+        name: r
+        for name, r in sam.get("Resources", {}).items()
+        if r.get("Type") == "AWS::Serverless::Function"
+    }
 
 
 def check_sizing(sam: dict[str, Any]) -> None:
@@ -217,12 +292,15 @@ def check_sizing(sam: dict[str, Any]) -> None:
             raise PackagingError(f"{name} has no lambda_memory_size/lambda_timeout in .chalice/config.json")
     api = functions_of(sam).get(API_FUNCTION)
     if api and api["Properties"]["Timeout"] >= API_GATEWAY_INTEGRATION_LIMIT_S:
-        raise PackagingError(f"{API_FUNCTION} timeout {api['Properties']['Timeout']} s is not under API Gateway's "
-                             f"{API_GATEWAY_INTEGRATION_LIMIT_S} s integration limit")
+        raise PackagingError(
+            f"{API_FUNCTION} timeout {api['Properties']['Timeout']} s is not under API Gateway's "
+            f"{API_GATEWAY_INTEGRATION_LIMIT_S} s integration limit"
+        )
 
 
-def merge_template(sam: dict[str, Any], stage_env: dict[str, str], deployment: Deployment,
-                   wiring: Wiring = Wiring()) -> dict[str, Any]:
+def merge_template(
+    sam: dict[str, Any], stage_env: dict[str, str], deployment: Deployment, wiring: Wiring = Wiring()
+) -> dict[str, Any]:
     """What to merge into the packaged `sam` template for a stage with environment `stage_env`."""
     check_sizing(sam)
     tables = cloudformation_resources()
@@ -233,12 +311,17 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], deployment: D
     }
     resources["AlarmTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
     resources["FailureQueueDepthAlarm"] = _alarm(
-        "Stream records gave up on after retries wait in the on-failure queue", "AWS/SQS",
-        "ApproximateNumberOfMessagesVisible", [{"Name": "QueueName", "Value": _getatt("FailureQueue", "QueueName")}],
-        "Maximum", 1)
+        "Stream records gave up on after retries wait in the on-failure queue",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        [{"Name": "QueueName", "Value": _getatt("FailureQueue", "QueueName")}],
+        "Maximum",
+        1,
+    )
 
-    environment = {var: {"Ref": spec.logical_id} for spec in TABLES for key, var in ENV_TABLES.items()
-                   if spec.key == key}
+    environment = {
+        var: {"Ref": spec.logical_id} for spec in TABLES for key, var in ENV_TABLES.items() if spec.key == key
+    }
     environment.update({var: {"Ref": param} for param, var in IDENTITY.items()})
     environment["NAVI_CURSOR_SECRET"] = {"Ref": "CursorSecret"}
     environment["NAVI_PSEUDONYM_SECRET"] = {"Ref": "PseudonymSecret"}
@@ -251,32 +334,52 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], deployment: D
                 continue
             spec = table_of_stream(event["Properties"].get("Stream"))
             streams.append(spec)
-            events[event_name] = {"Properties": {
-                "Stream": _getatt(spec.logical_id, "StreamArn"),
-                "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                "MaximumRetryAttempts": wiring.max_retries,
-                "BisectBatchOnFunctionError": True,
-                "DestinationConfig": {"OnFailure": {"Destination": _getatt("FailureQueue", "Arn")}},
-                "BatchSize": deployment.batch_size,
-                "MaximumBatchingWindowInSeconds": deployment.window_seconds,
-            }}
+            events[event_name] = {
+                "Properties": {
+                    "Stream": _getatt(spec.logical_id, "StreamArn"),
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                    "MaximumRetryAttempts": wiring.max_retries,
+                    "BisectBatchOnFunctionError": True,
+                    "DestinationConfig": {"OnFailure": {"Destination": _getatt("FailureQueue", "Arn")}},
+                    "BatchSize": deployment.batch_size,
+                    "MaximumBatchingWindowInSeconds": deployment.window_seconds,
+                }
+            }
             resources[f"{function}IteratorAgeAlarm"] = _alarm(
-                f"{function} is falling behind the {spec.key} stream", "AWS/Lambda", "IteratorAge",
-                [{"Name": "FunctionName", "Value": {"Ref": function}}], "Maximum", wiring.iterator_age_alarm_ms, 3)
+                f"{function} is falling behind the {spec.key} stream",
+                "AWS/Lambda",
+                "IteratorAge",
+                [{"Name": "FunctionName", "Value": {"Ref": function}}],
+                "Maximum",
+                wiring.iterator_age_alarm_ms,
+                3,
+            )
         resources[f"{function}Role"] = _role(function, streams, tables)
         resources[f"{function}LogGroup"] = {
             "Type": "AWS::Logs::LogGroup",
             "DeletionPolicy": "Delete",
             "UpdateReplacePolicy": "Delete",
-            "Properties": {"LogGroupName": {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{function}"},
-                           "RetentionInDays": wiring.log_retention_days},
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{function}"},
+                "RetentionInDays": wiring.log_retention_days,
+            },
         }
         resources[f"{function}ErrorsAlarm"] = _alarm(
-            f"{function} raised errors", "AWS/Lambda", "Errors",
-            [{"Name": "FunctionName", "Value": {"Ref": function}}], "Sum", 1)
+            f"{function} raised errors",
+            "AWS/Lambda",
+            "Errors",
+            [{"Name": "FunctionName", "Value": {"Ref": function}}],
+            "Sum",
+            1,
+        )
         resources[f"{function}ThrottlesAlarm"] = _alarm(
-            f"{function} invocations were throttled (account or reserved concurrency exhausted)", "AWS/Lambda",
-            "Throttles", [{"Name": "FunctionName", "Value": {"Ref": function}}], "Sum", 1)
+            f"{function} invocations were throttled (account or reserved concurrency exhausted)",
+            "AWS/Lambda",
+            "Throttles",
+            [{"Name": "FunctionName", "Value": {"Ref": function}}],
+            "Sum",
+            1,
+        )
         properties: dict[str, Any] = {
             # A fixed name lets the log group (and its policy) exist before the function runs.
             "FunctionName": {"Fn::Sub": f"${{AWS::StackName}}-{function}"},
@@ -290,18 +393,26 @@ def merge_template(sam: dict[str, Any], stage_env: dict[str, str], deployment: D
         resources[function] = {"DependsOn": [f"{function}LogGroup"], "Properties": properties}
 
     parameters: dict[str, Any] = {
-        param: {"Type": "String", "Default": stage_env[var], "MinLength": 1,
-                "Description": f"{var} of this stage (the portal identity provider)"}
+        param: {
+            "Type": "String",
+            "Default": stage_env[var],
+            "MinLength": 1,
+            "Description": f"{var} of this stage (the portal identity provider)",
+        }
         for param, var in IDENTITY.items()
     }
     parameters["CursorSecret"] = {
-        "Type": "String", "NoEcho": True, "MinLength": 32,
+        "Type": "String",
+        "NoEcho": True,
+        "MinLength": 32,
         "Description": "Secret that signs paging cursors (NAVI_CURSOR_SECRET); at least 32 characters",
     }
     parameters["PseudonymSecret"] = {
-        "Type": "String", "NoEcho": True, "MinLength": 32,
+        "Type": "String",
+        "NoEcho": True,
+        "MinLength": 32,
         "Description": "Key of the users' pseudonyms in usage facts (NAVI_PSEUDONYM_SECRET); at least 32 "
-                       "characters; changing it cuts every chain and unique count of the running cycle",
+        "characters; changing it cuts every chain and unique count of the running cycle",
     }
     api = api_stage(deployment)
     body = api["RestAPI"]["Properties"]["DefinitionBody"]
@@ -345,42 +456,71 @@ def api_stage(deployment: Deployment, wiring: Wiring = Wiring()) -> dict[str, An
     """The RestAPI's stage throttling and JSON access log, with the log group and the account's
     CloudWatch role API Gateway needs to write it."""
     return {
-        "RestAPI": {"DependsOn": ["ApiGatewayAccount"], "Properties": {
-            # A stack-specific name keeps each stage's AWS/ApiGateway metrics (dimension ApiName) apart.
-            "Name": {"Fn::Sub": "${AWS::StackName}"},
-            "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*",
-                                "ThrottlingRateLimit": deployment.rate_limit,
-                                "ThrottlingBurstLimit": deployment.burst_limit}],
-            "AccessLogSetting": {"DestinationArn": _getatt("ApiAccessLogGroup", "Arn"),
-                                 "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":"))},
-            "DefinitionBody": {"info": {"title": {"Fn::Sub": "${AWS::StackName}"}}},
-        }},
+        "RestAPI": {
+            "DependsOn": ["ApiGatewayAccount"],
+            "Properties": {
+                # A stack-specific name keeps each stage's AWS/ApiGateway metrics (dimension ApiName) apart.
+                "Name": {"Fn::Sub": "${AWS::StackName}"},
+                "MethodSettings": [
+                    {
+                        "ResourcePath": "/*",
+                        "HttpMethod": "*",
+                        "ThrottlingRateLimit": deployment.rate_limit,
+                        "ThrottlingBurstLimit": deployment.burst_limit,
+                    }
+                ],
+                "AccessLogSetting": {
+                    "DestinationArn": _getatt("ApiAccessLogGroup", "Arn"),
+                    "Format": json.dumps(ACCESS_LOG_FORMAT, separators=(",", ":")),
+                },
+                "DefinitionBody": {"info": {"title": {"Fn::Sub": "${AWS::StackName}"}}},
+            },
+        },
         "ApiAccessLogGroup": {
             "Type": "AWS::Logs::LogGroup",
             "DeletionPolicy": "Delete",
             "UpdateReplacePolicy": "Delete",
-            "Properties": {"LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}-access"},
-                           "RetentionInDays": wiring.log_retention_days},
+            "Properties": {
+                "LogGroupName": {"Fn::Sub": "/aws/apigateway/${AWS::StackName}-access"},
+                "RetentionInDays": wiring.log_retention_days,
+            },
         },
         "ApiThrottledMetric": {
             "Type": "AWS::Logs::MetricFilter",
             "Properties": {
                 "LogGroupName": {"Ref": "ApiAccessLogGroup"},
-                "FilterPattern": "{ $.status = \"429\" }",
-                "MetricTransformations": [{
-                    "MetricName": THROTTLED_METRIC, "MetricNamespace": deployment.metrics_namespace,
-                    "MetricValue": "1", "Unit": "Count", "Dimensions": [{"Key": "ApiId", "Value": "$.apiId"}]}],
+                "FilterPattern": '{ $.status = "429" }',
+                "MetricTransformations": [
+                    {
+                        "MetricName": THROTTLED_METRIC,
+                        "MetricNamespace": deployment.metrics_namespace,
+                        "MetricValue": "1",
+                        "Unit": "Count",
+                        "Dimensions": [{"Key": "ApiId", "Value": "$.apiId"}],
+                    }
+                ],
             },
         },
         # API Gateway writes logs through one role per account and region (AWS::ApiGateway::Account).
         "ApiGatewayCloudWatchRole": {
             "Type": "AWS::IAM::Role",
             "Properties": {
-                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                    "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
-                    "Action": "sts:AssumeRole"}]},
-                "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
-                                                  "AmazonAPIGatewayPushToCloudWatchLogs"}],
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "apigateway.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "ManagedPolicyArns": [
+                    {
+                        "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                        "AmazonAPIGatewayPushToCloudWatchLogs"
+                    }
+                ],
             },
         },
         "ApiGatewayAccount": {
@@ -391,18 +531,26 @@ def api_stage(deployment: Deployment, wiring: Wiring = Wiring()) -> dict[str, An
 
 
 def _api_dimensions(deployment: Deployment) -> list[dict[str, Any]]:
-    return [{"Name": "ApiName", "Value": {"Fn::Sub": "${AWS::StackName}"}},
-            {"Name": "Stage", "Value": deployment.api_stage}]
+    return [
+        {"Name": "ApiName", "Value": {"Fn::Sub": "${AWS::StackName}"}},
+        {"Name": "Stage", "Value": deployment.api_stage},
+    ]
 
 
 def api_alarms(deployment: Deployment) -> dict[str, Any]:
     """Alarms on any 5xx (the API promises none) and on requests the stage throttled (429)."""
-    throttled = _alarm("API Gateway throttled requests (429) at the stage's rate/burst limit",
-                       deployment.metrics_namespace, THROTTLED_METRIC,
-                       [{"Name": "ApiId", "Value": {"Ref": "RestAPI"}}], "Sum", 1)
+    throttled = _alarm(
+        "API Gateway throttled requests (429) at the stage's rate/burst limit",
+        deployment.metrics_namespace,
+        THROTTLED_METRIC,
+        [{"Name": "ApiId", "Value": {"Ref": "RestAPI"}}],
+        "Sum",
+        1,
+    )
     return {
-        "Api5xxAlarm": _alarm("The API answered 5xx", "AWS/ApiGateway", "5XXError", _api_dimensions(deployment),
-                              "Sum", 1),
+        "Api5xxAlarm": _alarm(
+            "The API answered 5xx", "AWS/ApiGateway", "5XXError", _api_dimensions(deployment), "Sum", 1
+        ),
         "ApiThrottledAlarm": throttled,
     }
 
@@ -411,10 +559,16 @@ def add_files_bucket(resources: dict[str, Any], outputs: dict[str, Any]) -> None
     """The attachments bucket (infra/files.py), its name in every function's environment, and the
     S3 statements of the functions that use it."""
     from infra import files
+
     resources.update(files.cloudformation_resources())
-    for function in (name for name, r in resources.items() if f"{name}Role" in resources and "Properties" in r
-                     and "Environment" in r["Properties"]):
-        resources[function]["Properties"]["Environment"]["Variables"][files.ENV_VAR] = {"Ref": files.LOGICAL_ID}
+    for function in (
+        name
+        for name, r in resources.items()
+        if f"{name}Role" in resources and "Properties" in r and "Environment" in r["Properties"]
+    ):
+        resources[function]["Properties"]["Environment"]["Variables"][files.ENV_VAR] = {
+            "Ref": files.LOGICAL_ID
+        }
         if function in files.FUNCTIONS:
             policy = resources[f"{function}Role"]["Properties"]["Policies"][0]["PolicyDocument"]
             policy["Statement"].extend(files.role_statements())
@@ -427,12 +581,16 @@ def add_files_bucket(resources: dict[str, Any], outputs: dict[str, Any]) -> None
 def gateway_problems() -> dict[str, Any]:
     """The RestAPI fragment turning unknown routes into a 404 problem (deep-merged by chalice)."""
     body = '{"type": "/problems/not-found", "title": "Not found", "status": 404, "detail": "No such route"}'
-    responses = {"MISSING_AUTHENTICATION_TOKEN": {
-        "statusCode": 404,
-        "responseParameters": {"gatewayresponse.header.Content-Type": "'application/problem+json'"},
-        "responseTemplates": {"application/json": body},
-    }}
-    return {"RestAPI": {"Properties": {"DefinitionBody": {"x-amazon-apigateway-gateway-responses": responses}}}}
+    responses = {
+        "MISSING_AUTHENTICATION_TOKEN": {
+            "statusCode": 404,
+            "responseParameters": {"gatewayresponse.header.Content-Type": "'application/problem+json'"},
+            "responseTemplates": {"application/json": body},
+        }
+    }
+    return {
+        "RestAPI": {"Properties": {"DefinitionBody": {"x-amazon-apigateway-gateway-responses": responses}}}
+    }
 
 
 def dashboard(deployment: Deployment, functions: list[str]) -> dict[str, Any]:
@@ -445,45 +603,117 @@ def dashboard(deployment: Deployment, functions: list[str]) -> dict[str, Any]:
         return ["FunctionName", f"${{AWS::StackName}}-{name}"]
 
     def widget(title: str, metrics: list[list[Any]], x: int, y: int, **extra: Any) -> dict[str, Any]:
-        return {"type": "metric", "x": x, "y": y, "width": 12, "height": 6, "properties": {
-            "title": title, "region": "${AWS::Region}", "view": "timeSeries", "stacked": False,
-            "metrics": metrics, "period": 60, **extra}}
+        return {
+            "type": "metric",
+            "x": x,
+            "y": y,
+            "width": 12,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "region": "${AWS::Region}",
+                "view": "timeSeries",
+                "stacked": False,
+                "metrics": metrics,
+                "period": 60,
+                **extra,
+            },
+        }
 
     streams = [f for f in functions if f in STREAM_FUNCTIONS]
     widgets = [
-        widget("Events accepted per second", [
-            [ns, EVENTS_ACCEPTED, *emf, {"id": "accepted", "stat": "Sum", "visible": False}],
-            [{"expression": "accepted / PERIOD(accepted)", "label": "events/s", "id": "rate"}],
-            [ns, EVENTS_DUPLICATE, *emf, {"stat": "Sum", "label": "duplicates / min"}],
-        ], 0, 0),
-        widget("Counter lag: fact written -> counted (s)", [
-            [ns, COUNTER_LAG_SECONDS, *emf, {"stat": "p95", "label": "lag p95"}],
-            [ns, COUNTER_LAG_SECONDS, *emf, {"stat": "Maximum", "label": "lag max"}],
-            *[["AWS/Lambda", "IteratorAge", *function(f), {"stat": "Maximum", "label": f"{f} iterator age (ms)",
-                                                           "yAxis": "right"}] for f in streams],
-        ], 12, 0),
-        widget("Stream batch failures", [
-            [ns, BATCH_FAILURES, *emf, {"stat": "Sum", "label": "records reported failed"}],
-            ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${FailureQueue.QueueName}",
-             {"stat": "Maximum", "label": "parked in the failure queue"}],
-            *[["AWS/Lambda", "Errors", *function(f), {"stat": "Sum", "label": f"{f} errors"}] for f in streams],
-        ], 0, 6),
-        widget("API latency p95 (ms) and errors", [
-            ["AWS/ApiGateway", "Latency", *api, {"stat": "p95", "label": "latency p95"}],
-            ["AWS/ApiGateway", "IntegrationLatency", *api, {"stat": "p95", "label": "integration p95"}],
-            ["AWS/ApiGateway", "5XXError", *api, {"stat": "Sum", "label": "5xx", "yAxis": "right"}],
-            ["AWS/ApiGateway", "4XXError", *api, {"stat": "Sum", "label": "4xx", "yAxis": "right"}],
-            [ns, THROTTLED_METRIC, "ApiId", "${RestAPI}", {"stat": "Sum", "label": "429 throttled", "yAxis": "right"}],
-        ], 12, 6),
+        widget(
+            "Events accepted per second",
+            [
+                [ns, EVENTS_ACCEPTED, *emf, {"id": "accepted", "stat": "Sum", "visible": False}],
+                [{"expression": "accepted / PERIOD(accepted)", "label": "events/s", "id": "rate"}],
+                [ns, EVENTS_DUPLICATE, *emf, {"stat": "Sum", "label": "duplicates / min"}],
+            ],
+            0,
+            0,
+        ),
+        widget(
+            "Counter lag: fact written -> counted (s)",
+            [
+                [ns, COUNTER_LAG_SECONDS, *emf, {"stat": "p95", "label": "lag p95"}],
+                [ns, COUNTER_LAG_SECONDS, *emf, {"stat": "Maximum", "label": "lag max"}],
+                *[
+                    [
+                        "AWS/Lambda",
+                        "IteratorAge",
+                        *function(f),
+                        {"stat": "Maximum", "label": f"{f} iterator age (ms)", "yAxis": "right"},
+                    ]
+                    for f in streams
+                ],
+            ],
+            12,
+            0,
+        ),
+        widget(
+            "Stream batch failures",
+            [
+                [ns, BATCH_FAILURES, *emf, {"stat": "Sum", "label": "records reported failed"}],
+                [
+                    "AWS/SQS",
+                    "ApproximateNumberOfMessagesVisible",
+                    "QueueName",
+                    "${FailureQueue.QueueName}",
+                    {"stat": "Maximum", "label": "parked in the failure queue"},
+                ],
+                *[
+                    ["AWS/Lambda", "Errors", *function(f), {"stat": "Sum", "label": f"{f} errors"}]
+                    for f in streams
+                ],
+            ],
+            0,
+            6,
+        ),
+        widget(
+            "API latency p95 (ms) and errors",
+            [
+                ["AWS/ApiGateway", "Latency", *api, {"stat": "p95", "label": "latency p95"}],
+                ["AWS/ApiGateway", "IntegrationLatency", *api, {"stat": "p95", "label": "integration p95"}],
+                ["AWS/ApiGateway", "5XXError", *api, {"stat": "Sum", "label": "5xx", "yAxis": "right"}],
+                ["AWS/ApiGateway", "4XXError", *api, {"stat": "Sum", "label": "4xx", "yAxis": "right"}],
+                [
+                    ns,
+                    THROTTLED_METRIC,
+                    "ApiId",
+                    "${RestAPI}",
+                    {"stat": "Sum", "label": "429 throttled", "yAxis": "right"},
+                ],
+            ],
+            12,
+            6,
+        ),
     ]
     if YEAR_END_FUNCTION in functions:
-        widgets.append(widget("Year-end run duration (s); set the range to include 31 December", [
-            ["AWS/Lambda", "Duration", *function(YEAR_END_FUNCTION), {"id": "ms", "stat": "Maximum", "visible": False}],
-            [{"expression": "ms / 1000", "label": "year-end run (s)", "id": "seconds"}],
-            ["AWS/Lambda", "Errors", *function(YEAR_END_FUNCTION),
-             {"stat": "Sum", "label": "errors", "yAxis": "right"}],
-        ], 0, 12, period=3600))
+        widgets.append(
+            widget(
+                "Year-end run duration (s); set the range to include 31 December",
+                [
+                    [
+                        "AWS/Lambda",
+                        "Duration",
+                        *function(YEAR_END_FUNCTION),
+                        {"id": "ms", "stat": "Maximum", "visible": False},
+                    ],
+                    [{"expression": "ms / 1000", "label": "year-end run (s)", "id": "seconds"}],
+                    [
+                        "AWS/Lambda",
+                        "Errors",
+                        *function(YEAR_END_FUNCTION),
+                        {"stat": "Sum", "label": "errors", "yAxis": "right"},
+                    ],
+                ],
+                0,
+                12,
+                period=3600,
+            )
+        )
     body = json.dumps({"widgets": widgets}, ensure_ascii=False, separators=(",", ":"))
-    return {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
-        "DashboardName": {"Fn::Sub": "${AWS::StackName}"},
-        "DashboardBody": {"Fn::Sub": body}}}
+    return {
+        "Type": "AWS::CloudWatch::Dashboard",
+        "Properties": {"DashboardName": {"Fn::Sub": "${AWS::StackName}"}, "DashboardBody": {"Fn::Sub": body}},
+    }

@@ -1,4 +1,5 @@
 """`python -m local_stack` (make run): serve the whole system on $PORT until Ctrl-C or SIGTERM."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,28 +20,42 @@ def main(argv: list[str] | None = None) -> int:
     """Serve on $PORT (default 8000) until Ctrl-C or SIGTERM."""
     parser = argparse.ArgumentParser(description=__doc__, prog="python -m local_stack")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
-    parser.add_argument("--store-port", type=int, default=None,
-                        help="port of the embedded DynamoDB (moto) for recount and scripts (default: port + 1)")
-    parser.add_argument("--data-dir", default=os.environ.get("NAVI_DATA_DIR") or str(ROOT / DEFAULT_DIR),
-                        help="where the data is kept across restarts (default: $NAVI_DATA_DIR or .local-data/)")
+    parser.add_argument(
+        "--store-port",
+        type=int,
+        default=None,
+        help="port of the embedded DynamoDB (moto) for recount and scripts (default: port + 1)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get("NAVI_DATA_DIR") or str(ROOT / DEFAULT_DIR),
+        help="where the data is kept across restarts (default: $NAVI_DATA_DIR or .local-data/)",
+    )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     quiet_console()
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        stack = start_stack(port=args.port, store_port=args.port + 1 if args.store_port is None else args.store_port,
-                            data_dir=Path(args.data_dir))
+        stack = start_stack(
+            port=args.port,
+            store_port=args.port + 1 if args.store_port is None else args.store_port,
+            data_dir=Path(args.data_dir),
+        )
     except StoreRefused as refused:
         print(f"refusing to start: {refused}", file=sys.stderr, flush=True)
         return 2
     try:
         wait_until_up(stack.url, has_health="/health" in stack.app_module.app.routes)
         print(f"patentnavi-eval serving on {stack.url} (data in {args.data_dir})", flush=True)
-        print(f"embedded DynamoDB (moto) on {stack.moto_endpoint}: "
-              f"python scripts/recount.py --endpoint {stack.moto_endpoint}", flush=True)
+        print(
+            f"embedded DynamoDB (moto) on {stack.moto_endpoint}: "
+            f"python scripts/recount.py --endpoint {stack.moto_endpoint}",
+            flush=True,
+        )
         while not stopping.wait(0.5):
             pass
     except KeyboardInterrupt:

@@ -7,10 +7,12 @@ would not deployed. A write is therefore admitted only while the trigger is with
 bounded number of stream records of the stream's end; under overload clients wait, the
 counters do not.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 WRITES = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 

@@ -1,10 +1,11 @@
 """The events Lambda hands a function, built locally: stream records, contexts, scheduled events."""
+
 from __future__ import annotations
 
 import base64
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 FAKE_ACCOUNT = "123456789012"
@@ -30,23 +31,34 @@ def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[
         created = created.timestamp()
     # Chalice's DynamoDBRecord needs epoch seconds here and raises on a datetime.
     ddb["ApproximateCreationDateTime"] = float(created if created is not None else time.time())
-    out.update({"eventSource": "aws:dynamodb", "awsRegion": out.get("awsRegion") or region,
-                "eventSourceARN": stream_arn, "dynamodb": ddb})
+    out.update(
+        {
+            "eventSource": "aws:dynamodb",
+            "awsRegion": out.get("awsRegion") or region,
+            "eventSourceARN": stream_arn,
+            "dynamodb": ddb,
+        }
+    )
     return out
 
 
 def lambda_context(function_name: str) -> Any:
     """A Lambda context like the one chalice local passes to routes."""
     from chalice.local import LambdaContext
+
     return LambdaContext(function_name, memory_size=128, max_runtime_ms=60_000)
 
 
 def scheduled_event(name: str, at: datetime, region: str) -> dict[str, Any]:
     """The EventBridge "Scheduled Event" a rule delivers at `at`."""
     return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
-        "source": "aws.events", "account": FAKE_ACCOUNT,
-        "time": at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": region, "resources": [f"arn:aws:events:{region}:{FAKE_ACCOUNT}:rule/{name}"],
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": FAKE_ACCOUNT,
+        "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:events:{region}:{FAKE_ACCOUNT}:rule/{name}"],
         "detail": {},
     }

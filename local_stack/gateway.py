@@ -1,4 +1,5 @@
 """The local HTTP server's own answers, shaped like API Gateway's and the app's (problems, 404, 405)."""
+
 from __future__ import annotations
 
 import json
@@ -24,14 +25,18 @@ def request_handler_cls() -> type:
         def _send_error_response(self, error: Any) -> None:
             # API Gateway says 403 "Missing Authentication Token" for a path it does not know;
             # the portal contract wants a 404 problem. Authorizer refusals keep their codes.
-            unknown_route = (isinstance(error, ForbiddenError)
-                             and error.headers.get("x-amzn-ErrorType") == "UnauthorizedException")
+            unknown_route = (
+                isinstance(error, ForbiddenError)
+                and error.headers.get("x-amzn-ErrorType") == "UnauthorizedException"
+            )
             if not unknown_route:
                 return super()._send_error_response(error)
             path = self.path.split("?", 1)[0]
             body = NotFound(f"No resource at {self.command} {path}").to_dict()
-            headers = {"Content-Type": "application/problem+json",
-                       "x-amzn-RequestId": error.headers.get("x-amzn-RequestId", "")}
+            headers = {
+                "Content-Type": "application/problem+json",
+                "x-amzn-RequestId": error.headers.get("x-amzn-RequestId", ""),
+            }
             self._send_http_response(404, headers, json.dumps(body))
 
         def _allowed_methods(self) -> list[str]:
@@ -54,8 +59,12 @@ def request_handler_cls() -> type:
             self.log_error("code %d, message %s", status, message)
             body = json.dumps(http.generic_problem(status, message or HTTPStatus(status).phrase)).encode()
             self.send_response(status)
-            for name, value in {"Content-Type": http.PROBLEM_TYPE, "Content-Length": str(len(body)),
-                                "Connection": "close", **extra}.items():
+            for name, value in {
+                "Content-Type": http.PROBLEM_TYPE,
+                "Content-Length": str(len(body)),
+                "Connection": "close",
+                **extra,
+            }.items():
                 self.send_header(name, value)
             self.end_headers()
             if self.command != "HEAD":
@@ -68,7 +77,9 @@ def request_handler_cls() -> type:
             if self.command != "HEAD":
                 return super()._send_http_response_with_body(code, headers, body)
             self.send_response(code)
-            self.send_header("Content-Length", str(len(body.encode("utf-8") if isinstance(body, str) else body)))
+            self.send_header(
+                "Content-Length", str(len(body.encode("utf-8") if isinstance(body, str) else body))
+            )
             self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
             self._send_headers(headers)
 
@@ -79,8 +90,10 @@ def request_handler_cls() -> type:
             if not (length.isascii() and length.isdigit()):
                 return self.send_error(HTTPStatus.BAD_REQUEST, "Content-Length must be ASCII digits")
             if int(length) > self.max_request_bytes:
-                return self.send_error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                                       f"The request is larger than {self.max_request_bytes} bytes")
+                return self.send_error(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    f"The request is larger than {self.max_request_bytes} bytes",
+                )
             super()._generic_handle()
 
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
@@ -89,4 +102,3 @@ def request_handler_cls() -> type:
             log.info("%s %s", self.address_string(), http.redact(format % args))
 
     return ProblemRequestHandler
-

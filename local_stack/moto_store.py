@@ -19,6 +19,7 @@ serves concurrent clients and a national year of data on it, so this module:
 Everything here is pinned to one moto version: `install` refuses any other, and checks
 that the functions it replaces are the ones it was written against.
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,11 +30,13 @@ import heapq
 import inspect
 import json
 import threading
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 import moto
 from moto.core.responses import ActionResult, BaseResponse
+from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
     MockValidationException,
     MultipleTransactionsException,
@@ -44,7 +47,6 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import StreamShard, Table
-from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -65,11 +67,20 @@ REPLACED = {
 # The hot operations, whose requests and results are plain DynamoDB JSON: read with json.loads
 # and written with json.dumps instead of moto's shape-walking parser and serializer, which
 # cost more than the operations themselves.
-PLAIN_JSON = frozenset({
-    ("dynamodb", "GetItem"), ("dynamodb", "BatchGetItem"), ("dynamodb", "Query"), ("dynamodb", "PutItem"),
-    ("dynamodb", "UpdateItem"), ("dynamodb", "DeleteItem"), ("dynamodb", "TransactWriteItems"), ("dynamodb", "Scan"),
-    ("dynamodbstreams", "GetRecords"), ("dynamodbstreams", "GetShardIterator"),
-})
+PLAIN_JSON = frozenset(
+    {
+        ("dynamodb", "GetItem"),
+        ("dynamodb", "BatchGetItem"),
+        ("dynamodb", "Query"),
+        ("dynamodb", "PutItem"),
+        ("dynamodb", "UpdateItem"),
+        ("dynamodb", "DeleteItem"),
+        ("dynamodb", "TransactWriteItems"),
+        ("dynamodb", "Scan"),
+        ("dynamodbstreams", "GetRecords"),
+        ("dynamodbstreams", "GetShardIterator"),
+    }
+)
 MAX_SHARD_ITERATORS = 10_000
 
 STORE_LOCK = threading.RLock()
@@ -89,16 +100,23 @@ def _source_digest(function: Callable[..., Any]) -> str:
 
 
 def _targets() -> dict[str, tuple[type, str]]:
-    owners = {"DynamoDBBackend": DynamoDBBackend, "Table": Table, "DynamoDBStreamsBackend": DynamoDBStreamsBackend,
-              "ActionResult": ActionResult, "BaseResponse": BaseResponse}
+    owners = {
+        "DynamoDBBackend": DynamoDBBackend,
+        "Table": Table,
+        "DynamoDBStreamsBackend": DynamoDBStreamsBackend,
+        "ActionResult": ActionResult,
+        "BaseResponse": BaseResponse,
+    }
     return {name: (owners[name.split(".")[0]], name.split(".")[1]) for name in REPLACED}
 
 
 def check_moto() -> None:
     """Raise MotoChanged unless moto is the pinned version with the functions patched here."""
     if moto.__version__ != MOTO_VERSION:
-        raise MotoChanged(f"local_stack.moto_store adapts moto {MOTO_VERSION}; found {moto.__version__}. "
-                          "Re-check every patch against the new moto before changing MOTO_VERSION.")
+        raise MotoChanged(
+            f"local_stack.moto_store adapts moto {MOTO_VERSION}; found {moto.__version__}. "
+            "Re-check every patch against the new moto before changing MOTO_VERSION."
+        )
     for name, (owner, attr) in _targets().items():
         function = _originals.get(name) or getattr(owner, attr)
         digest = _source_digest(function)
@@ -141,6 +159,7 @@ def uninstall() -> None:
 
 # ---- transactions ----------------------------------------------------------------------
 
+
 def _op_key(backend: DynamoDBBackend, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
     if op_type != "Put":
         return op["Key"]
@@ -176,13 +195,17 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
         ops.append((op_type, op, key))
 
     errors: list[tuple[Any, Any, Any]] = []
-    for op_type, op, key in ops:
+    for _op_type, op, key in ops:
         current = self.get_item(op["TableName"], key)
         condition = op.get("ConditionExpression")
         if condition is not None and not _condition(
-                condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")).expr(current):
-            old = (current.to_json()["Attributes"]
-                   if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current else None)
+            condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        ).expr(current):
+            old = (
+                current.to_json()["Attributes"]
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current
+                else None
+            )
             errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
         else:
             errors.append((None, None, None))
@@ -198,9 +221,13 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
             elif op_type == "Delete":
                 self.delete_item(op["TableName"], key)
             elif op_type == "Update":
-                self.update_item(op["TableName"], key, update_expression=op["UpdateExpression"],
-                                 expression_attribute_names=op.get("ExpressionAttributeNames"),
-                                 expression_attribute_values=op.get("ExpressionAttributeValues"))
+                self.update_item(
+                    op["TableName"],
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    expression_attribute_names=op.get("ExpressionAttributeNames"),
+                    expression_attribute_values=op.get("ExpressionAttributeValues"),
+                )
         except MockValidationException:
             undo.rollback()
             raise
@@ -237,7 +264,9 @@ class _Undo:
         table = self.backend.get_table(table_name)
         hash_value = DynamoType(key[table.hash_key_attr])
         range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-        self.items.append((table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value))))
+        self.items.append(
+            (table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value)))
+        )
         if table.stream_shard is not None:
             self.streams.setdefault(table_name, len(table.stream_shard.items))
 
@@ -255,8 +284,13 @@ class _Undo:
 
 # ---- reads ------------------------------------------------------------------------------
 
-def _get_item(self: Table, hash_key: DynamoType, range_key: DynamoType | None = None,
-              projection_expression: list[list[str]] | None = None) -> Item | None:
+
+def _get_item(
+    self: Table,
+    hash_key: DynamoType,
+    range_key: DynamoType | None = None,
+    projection_expression: list[list[str]] | None = None,
+) -> Item | None:
     """moto's get_item without creating an empty partition for every key it misses."""
     if self.has_range_key and not range_key:
         raise MockValidationException("Table has a range key, but no range key was passed into get_item")
@@ -283,8 +317,14 @@ def _query(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any):
         del self.all_items
 
 
-def _scan(self: Table, filters: dict[str, Any], limit: int, exclusive_start_key: dict[str, Any] | None,
-          *args: Any, **kwargs: Any):
+def _scan(
+    self: Table,
+    filters: dict[str, Any],
+    limit: int,
+    exclusive_start_key: dict[str, Any] | None,
+    *args: Any,
+    **kwargs: Any,
+):
     """A base-table scan page that starts at its start key instead of re-walking every earlier item.
 
     moto sorts all items with DynamoType comparisons and then compares each one before the
@@ -302,9 +342,11 @@ def _scan(self: Table, filters: dict[str, Any], limit: int, exclusive_start_key:
 
     items = sorted(_unsorted_items(self), key=order)
     if exclusive_start_key:
-        start = (exclusive_start_key[self.hash_key_attr]["S"],
-                 exclusive_start_key[self.range_key_attr]["S"] if self.range_key_attr else "")
-        items = items[bisect.bisect_right([order(i) for i in items], start):]
+        start = (
+            exclusive_start_key[self.hash_key_attr]["S"],
+            exclusive_start_key[self.range_key_attr]["S"] if self.range_key_attr else "",
+        )
+        items = items[bisect.bisect_right([order(i) for i in items], start) :]
     self.all_items = lambda: items
     try:
         return original(self, filters, limit, None, *args, **kwargs)
@@ -331,8 +373,10 @@ def _put_item(self: Table, item_attrs: dict[str, Any], *args: Any, **kwargs: Any
     attribute = self.ttl.get("AttributeName") if self.ttl.get("TimeToLiveStatus") == "ENABLED" else None
     if attribute and attribute in item_attrs and "N" in item_attrs[attribute]:
         _tick += 1
-        heapq.heappush(_expiries.setdefault(id(self), []),
-                       (int(float(item_attrs[attribute]["N"])), _tick, item.hash_key, item.range_key))
+        heapq.heappush(
+            _expiries.setdefault(id(self), []),
+            (int(float(item_attrs[attribute]["N"])), _tick, item.hash_key, item.range_key),
+        )
     return item
 
 
@@ -351,8 +395,10 @@ def restore_item(table: Table, item_attrs: dict[str, Any]) -> Item:
     attribute = table.ttl.get("AttributeName") if table.ttl.get("TimeToLiveStatus") == "ENABLED" else None
     if attribute and attribute in item_attrs and "N" in item_attrs[attribute]:
         _tick += 1
-        heapq.heappush(_expiries.setdefault(id(table), []),
-                       (int(float(item_attrs[attribute]["N"])), _tick, item.hash_key, item.range_key))
+        heapq.heappush(
+            _expiries.setdefault(id(table), []),
+            (int(float(item_attrs[attribute]["N"])), _tick, item.hash_key, item.range_key),
+        )
     return item
 
 
@@ -360,6 +406,7 @@ def table(name: str, region: str) -> Table:
     """The embedded server's table `name` (moto keeps one account for the local stack)."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodb.models import dynamodb_backends
+
     return dynamodb_backends[DEFAULT_ACCOUNT_ID][region].get_table(name)
 
 
@@ -400,6 +447,7 @@ def _expire(table: Table, now_epoch: float) -> int:
 
 # ---- streams ----------------------------------------------------------------------------
 
+
 def _trim(shard: StreamShard, before_sequence: int) -> int:
     # The trim horizon moves forward as DynamoDB's does after 24 hours: the sequence
     # numbers of the records kept do not change.
@@ -421,6 +469,7 @@ def _get_records(self: DynamoDBStreamsBackend, iterator_arn: str, limit: int) ->
 
 
 # ---- answers ------------------------------------------------------------------------------
+
 
 def _plain(value: Any) -> Any:
     """What moto's JSON serializer makes of a result: no nulls, epoch seconds, base64 blobs."""
@@ -450,10 +499,15 @@ def _execute_result(self: ActionResult, context: Any) -> Any:
     serializer = context.serializer_class(operation_model=context.operation_model)
     response = serializer._create_default_response()
     response["headers"]["Content-Type"] = serializer._get_protocol_specific_content_type()
-    return response["status_code"], response["headers"], json.dumps(_plain(self.result), separators=(",", ":"))
+    return (
+        response["status_code"],
+        response["headers"],
+        json.dumps(_plain(self.result), separators=(",", ":")),
+    )
 
 
 # ---- the server ---------------------------------------------------------------------------
+
 
 class _Serialized:
     """WSGI middleware: one request at a time inside moto, its body built under the lock."""
@@ -474,7 +528,9 @@ class LockedMotoServer(ThreadedMotoServer):
 
     def _server_entry(self) -> None:
         app = _Serialized(DomainDispatcherApplication(create_backend_app))
-        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
         self._server_ready_event.set()
         self._server.serve_forever()
 

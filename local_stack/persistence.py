@@ -31,6 +31,7 @@ the last group and the first sequence number a trigger may still need. On start 
 from there on are put back into the stream with their own eventIDs, so the triggers apply those
 not applied yet and their markers drop those already applied.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,10 +40,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
@@ -67,12 +69,14 @@ class StoreRefused(RuntimeError):
 def schema_version() -> str:
     """A digest of every table's keys and indexes as infra/ declares them: what items are shaped by."""
     from infra.tables import cloudformation_resources
+
     keys = {}
     for name, resource in sorted(cloudformation_resources().items()):
         props = resource.get("Properties", {})
         keys[name] = {k: props.get(k) for k in ("KeySchema", "AttributeDefinitions")}
-        keys[name]["Indexes"] = [(i.get("IndexName"), i.get("KeySchema"))
-                                 for i in props.get("GlobalSecondaryIndexes", [])]
+        keys[name]["Indexes"] = [
+            (i.get("IndexName"), i.get("KeySchema")) for i in props.get("GlobalSecondaryIndexes", [])
+        ]
     return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -121,6 +125,7 @@ def _tables(region: str) -> dict[str, Table]:
 
 def _buckets() -> dict[str, Any]:
     from moto.s3.models import s3_backends
+
     found = {}
     for partition in ("aws", "aws-cn"):
         backend = s3_backends[DEFAULT_ACCOUNT_ID].get(partition)
@@ -131,6 +136,7 @@ def _buckets() -> dict[str, Any]:
 
 def _s3_backend(bucket: str) -> Any:
     from moto.s3.models import s3_backends
+
     for partition in ("aws", "aws-cn"):
         backend = s3_backends[DEFAULT_ACCOUNT_ID].get(partition)
         if backend is not None and bucket in backend.buckets:
@@ -140,11 +146,16 @@ def _s3_backend(bucket: str) -> Any:
 
 def _objects() -> dict[tuple[str, str], Any]:
     # A versioned bucket's latest version may be a delete marker: the object is gone.
-    return {(bucket.name, name): key for bucket in _buckets().values() for name, key in bucket.keys.items()
-            if isinstance(key, FakeKey)}
+    return {
+        (bucket.name, name): key
+        for bucket in _buckets().values()
+        for name, key in bucket.keys.items()
+        if isinstance(key, FakeKey)
+    }
 
 
 # ---- files -----------------------------------------------------------------------------------
+
 
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -178,6 +189,7 @@ def _line(obj: Any) -> bytes:
 
 # ---- loading ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Loaded:
     """What a data directory holds, read whole and checked before anything is applied."""
@@ -207,12 +219,16 @@ def read_store(path: Path, key_attrs: dict[str, list[str]]) -> Loaded | None:
     try:
         found = json.loads((path / "FORMAT.json").read_text())
     except (OSError, ValueError) as exc:
-        raise StoreRefused(f"{where} has no readable FORMAT.json ({exc}); it was not written by this "
-                           "platform or is damaged. Move it away or name another NAVI_DATA_DIR.") from None
+        raise StoreRefused(
+            f"{where} has no readable FORMAT.json ({exc}); it was not written by this "
+            "platform or is damaged. Move it away or name another NAVI_DATA_DIR."
+        ) from None
     if found != stamp():
-        raise StoreRefused(f"{where} was written by another version of the platform ({found}, this one "
-                           f"writes {stamp()}). Start that version to export it (scripts/backup.py), or "
-                           "name another NAVI_DATA_DIR.")
+        raise StoreRefused(
+            f"{where} was written by another version of the platform ({found}, this one "
+            f"writes {stamp()}). Start that version to export it (scripts/backup.py), or "
+            "name another NAVI_DATA_DIR."
+        )
     try:
         generation = int((path / "CURRENT").read_text().strip())
     except (OSError, ValueError) as exc:
@@ -266,9 +282,10 @@ def _replay_journal(journal: Path, loaded: Loaded, key_attrs: dict[str, list[str
         except ValueError:
             entry = None
         if entry is None:
-            if any(b'"Commit"' in later for later in lines[index + 1:]):
-                raise StoreRefused(f"{where}: {journal.name} has an unreadable line inside a committed group: "
-                                   "damaged")
+            if any(b'"Commit"' in later for later in lines[index + 1 :]):
+                raise StoreRefused(
+                    f"{where}: {journal.name} has an unreadable line inside a committed group: damaged"
+                )
             break  # the unfinished tail a kill leaves
         if "Commit" not in entry:
             group.append(raw)
@@ -309,11 +326,18 @@ def _apply(entry: dict[str, Any], loaded: Loaded, key_attrs: dict[str, list[str]
 
 # ---- the store -------------------------------------------------------------------------------
 
+
 class DataStore:
     """The data directory of one running local stack: loads it, journals every change, compacts."""
 
-    def __init__(self, path: Path, region: str, table_names: dict[str, str], stream_table: str | None,
-                 needed: Callable[[], int | None]):
+    def __init__(
+        self,
+        path: Path,
+        region: str,
+        table_names: dict[str, str],
+        stream_table: str | None,
+        needed: Callable[[], int | None],
+    ):
         self.path = path
         self.region = region
         self.table_names = table_names  # file name (the table's key in infra/) -> table name
@@ -394,8 +418,12 @@ class DataStore:
                 replay.record = record  # the same eventID: a trigger's marker recognises it
                 shard.items.append(replay)
                 replayed += 1
-        return {"items": count, "objects": len(loaded.objects), "replayed": replayed,
-                "dropped_tail_bytes": loaded.dropped_tail}
+        return {
+            "items": count,
+            "objects": len(loaded.objects),
+            "replayed": replayed,
+            "dropped_tail_bytes": loaded.dropped_tail,
+        }
 
     # -- snapshot --------------------------------------------------------------------------------
 
@@ -410,19 +438,25 @@ class DataStore:
         items = {}
         for file, name in self.table_names.items():
             table = tables[name]
-            stored = ([i for partition in table.items.values() for i in partition.values()] if table.range_key_attr
-                      else list(table.items.values()))
+            stored = (
+                [i for partition in table.items.values() for i in partition.values()]
+                if table.range_key_attr
+                else list(table.items.values())
+            )
             items[file] = [item.to_json()["Attributes"] for item in stored]
         objects = {k: (o.value, dict(o.metadata)) for k, o in _objects().items()}
         records = []
         if self.stream_table:
             shard = tables[self.stream_table].stream_shard
             needed = shard.starting_sequence_number if needed is None else needed
-            records = [r.to_json() for r in shard.items if int(r.to_json()["dynamodb"]["SequenceNumber"]) >= needed]
+            records = [
+                r.to_json() for r in shard.items if int(r.to_json()["dynamodb"]["SequenceNumber"]) >= needed
+            ]
             self._stream_written = shard.starting_sequence_number + len(shard.items)
         self._last_needed = needed
-        blobs = _write_generation(self.path, self.generation + 1, items, objects, records, needed,
-                                  self.table_key(self.stream_table))
+        blobs = _write_generation(
+            self.path, self.generation + 1, items, objects, records, needed, self.table_key(self.stream_table)
+        )
         _drop_generation(self.path, self.generation, keep_blobs=set(blobs.values()))
         self.generation += 1
         current = _objects()
@@ -476,8 +510,11 @@ class DataStore:
             keys = {table.hash_key_attr: hash_key.to_json()}
             if range_key is not None:
                 keys[table.range_key_attr] = range_key.to_json()
-            item = table.items.get(hash_key, {}).get(range_key) if range_key is not None \
+            item = (
+                table.items.get(hash_key, {}).get(range_key)
+                if range_key is not None
                 else table.items.get(hash_key)
+            )
             entry = {"Metadata": {"WriteTimestampMicros": stamp_us, "Table": names[name]}, "Keys": keys}
             if item is not None:
                 entry["NewImage"] = item.to_json()["Attributes"]
@@ -485,9 +522,13 @@ class DataStore:
         if self.stream_table and self.stream_table in tables:
             shard = tables[self.stream_table].stream_shard
             start = max(self._stream_written, shard.starting_sequence_number)
-            for record in shard.items[start - shard.starting_sequence_number:]:
-                others.append({"Metadata": {"Table": self.table_key(self.stream_table)},
-                               "StreamRecord": record.to_json()})
+            for record in shard.items[start - shard.starting_sequence_number :]:
+                others.append(
+                    {
+                        "Metadata": {"Table": self.table_key(self.stream_table)},
+                        "StreamRecord": record.to_json(),
+                    }
+                )
             self._stream_written = shard.starting_sequence_number + len(shard.items)
         if s3:
             current = _objects()
@@ -535,8 +576,13 @@ class DataStore:
                 return 0
             self._last_needed = needed
             body = b"".join(_line(e) for e in entries)
-            commit = {"Commit": {"lines": len(entries), "sha256": hashlib.sha256(body).hexdigest(),
-                                 "needed": needed}}
+            commit = {
+                "Commit": {
+                    "lines": len(entries),
+                    "sha256": hashlib.sha256(body).hexdigest(),
+                    "needed": needed,
+                }
+            }
             self._journal.write(body + _line(commit))
             self._journal.flush()
             os.fsync(self._journal.fileno())
@@ -559,16 +605,26 @@ class DataStore:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
-        log.info("local store %s: %d journal groups, the longest written in %.0f ms", self.path, self.flushes,
-                 self.longest_flush * 1000)
+        log.info(
+            "local store %s: %d journal groups, the longest written in %.0f ms",
+            self.path,
+            self.flushes,
+            self.longest_flush * 1000,
+        )
 
 
 # ---- whole generations -------------------------------------------------------------------------
 
-def _write_generation(path: Path, generation: int, items: dict[str, list[dict[str, Any]]],
-                      objects: dict[tuple[str, str], tuple[bytes, dict[str, Any]]],
-                      records: list[dict[str, Any]], needed: int | None,
-                      stream_table: str | None) -> dict[tuple[str, str], str]:
+
+def _write_generation(
+    path: Path,
+    generation: int,
+    items: dict[str, list[dict[str, Any]]],
+    objects: dict[tuple[str, str], tuple[bytes, dict[str, Any]]],
+    records: list[dict[str, Any]],
+    needed: int | None,
+    stream_table: str | None,
+) -> dict[tuple[str, str], str]:
     """Snapshot `generation` written and fsync'd, then CURRENT names it; returns each object's blob."""
     snapshot = path / f"snapshot-{generation}"
     (path / "blobs").mkdir(parents=True, exist_ok=True)
@@ -591,9 +647,13 @@ def _write_generation(path: Path, generation: int, items: dict[str, list[dict[st
         lines.append(_line({"Bucket": bucket, "Key": key, "Blob": blob, "Metadata": metadata}))
     write("s3.json", lines)
     write("stream.json", [_line(r) for r in records])
-    _write_file(snapshot / "MANIFEST.json", json.dumps(
-        {"files": files, "needed": needed, "stream_table": stream_table, "written_at": time.time()},
-        indent=1).encode())
+    _write_file(
+        snapshot / "MANIFEST.json",
+        json.dumps(
+            {"files": files, "needed": needed, "stream_table": stream_table, "written_at": time.time()},
+            indent=1,
+        ).encode(),
+    )
     _fsync_dir(snapshot)
     _fsync_dir(path / "blobs")
     _write_file(path / "FORMAT.json", json.dumps(stamp(), indent=1).encode())
@@ -616,8 +676,12 @@ def _drop_generation(path: Path, generation: int, keep_blobs: set[str]) -> None:
             blob.unlink()
 
 
-def write_store(path: Path, items: dict[str, list[dict[str, Any]]],
-                objects: dict[tuple[str, str], tuple[bytes, dict[str, Any]]], stream_table: str = "facts") -> None:
+def write_store(
+    path: Path,
+    items: dict[str, list[dict[str, Any]]],
+    objects: dict[tuple[str, str], tuple[bytes, dict[str, Any]]],
+    stream_table: str = "facts",
+) -> None:
     """A new local store at `path` holding `items` (per table key) and `objects` (a restore)."""
     if path.exists() and any(path.iterdir()):
         raise StoreRefused(f"{path} is not empty: restore into a new directory")

@@ -1,12 +1,14 @@
 """The stream's event source mappings, run locally: batches, partial failures, retries, on-failure."""
+
 from __future__ import annotations
 
 import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from local_stack.events import lambda_context, lambda_record
 
@@ -38,8 +40,15 @@ class StreamPoller:
     destination and moves past the batch.
     """
 
-    def __init__(self, streams: Any, stream_arn: str, region: str, mappings: list[StreamMapping],
-                 retry_limit: int, trim: Callable[[int], Any] | None = None):
+    def __init__(
+        self,
+        streams: Any,
+        stream_arn: str,
+        region: str,
+        mappings: list[StreamMapping],
+        retry_limit: int,
+        trim: Callable[[int], Any] | None = None,
+    ):
         self.streams = streams
         self.trim = trim  # drops records every mapping has passed, as the 24-hour retention would
         self.stream_arn = stream_arn
@@ -68,7 +77,11 @@ class StreamPoller:
         return self._shard_id
 
     def _iterator(self, kind: str, seq: str | None = None) -> str:
-        args: dict[str, Any] = {"StreamArn": self.stream_arn, "ShardId": self._shard(), "ShardIteratorType": kind}
+        args: dict[str, Any] = {
+            "StreamArn": self.stream_arn,
+            "ShardId": self._shard(),
+            "ShardIteratorType": kind,
+        }
         if seq is not None:
             args["SequenceNumber"] = seq
         return self.streams.get_shard_iterator(**args)["ShardIterator"]
@@ -83,7 +96,9 @@ class StreamPoller:
     def step(self, m: StreamMapping) -> bool:
         """Deliver at most one batch to `m`; True when records were delivered."""
         if m.iterator is None:
-            m.iterator = self._iterator(*m.resume) if m.resume is not None else self._iterator(m.starting_position)
+            m.iterator = (
+                self._iterator(*m.resume) if m.resume is not None else self._iterator(m.starting_position)
+            )
         # Mappings standing at the same place read the same page: read it once per pass.
         where = (m.resume, m.batch_size)
         if m.resume is not None and self._page is not None and self._page[0] == where:
@@ -117,15 +132,22 @@ class StreamPoller:
         else:
             m.failing_seq, m.retries = lowest, 0
         if m.retries < self.retry_limit:
-            log.info("%s: batch failed at %s, retry %d of %d", m.name, lowest, m.retries + 1, self.retry_limit)
+            log.info(
+                "%s: batch failed at %s, retry %d of %d", m.name, lowest, m.retries + 1, self.retry_limit
+            )
             m.delivered += seqs.index(lowest)
             m.resume, m.iterator = ("AT_SEQUENCE_NUMBER", lowest), None
             return True
         dropped = [r for r in batch if r["dynamodb"]["SequenceNumber"] in failed]
         m.failed.extend(dropped)
         for r in dropped:
-            log.error("%s: retries exhausted, sent to on-failure destination: %s %s keys=%s", m.name,
-                      r["dynamodb"]["SequenceNumber"], r["eventName"], json.dumps(r["dynamodb"].get("Keys")))
+            log.error(
+                "%s: retries exhausted, sent to on-failure destination: %s %s keys=%s",
+                m.name,
+                r["dynamodb"]["SequenceNumber"],
+                r["eventName"],
+                json.dumps(r["dynamodb"].get("Keys")),
+            )
         m.delivered += len(batch) - len(dropped)
         m.failing_seq, m.retries = None, 0
         m.iterator = page["NextShardIterator"]
@@ -175,4 +197,3 @@ class StreamPoller:
             while self.poll_once():
                 if time.monotonic() > deadline:
                     raise TimeoutError("stream did not settle")
-

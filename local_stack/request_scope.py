@@ -6,6 +6,7 @@ events in one environment, but the local server serves each connection on its ow
 thread, so a request could read another's caller and body. These attributes become
 per-thread here; the deployed app is untouched.
 """
+
 from __future__ import annotations
 
 import threading
@@ -30,8 +31,11 @@ def one_request_per_thread(app: Any) -> None:
         return
     state = threading.local()
     cls = type(app)
-    scoped = type(f"PerThread{cls.__name__}", (cls,), {
-        "_navi_per_thread": True, **{name: _per_thread(name) for name in _PER_THREAD}})
+    scoped = type(
+        f"PerThread{cls.__name__}",
+        (cls,),
+        {"_navi_per_thread": True, **{name: _per_thread(name) for name in _PER_THREAD}},
+    )
     for name in _PER_THREAD:
         app.__dict__.pop(name, None)
     object.__setattr__(app, "_navi_thread_state", state)

@@ -1,18 +1,25 @@
 """EventBridge cron schedules, run locally on the app clock."""
+
 from __future__ import annotations
 
 import logging
 from calendar import monthrange
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from local_stack.events import lambda_context, scheduled_event
 
 log = logging.getLogger("local_stack")
 
-_FIELD_RANGES = {"minutes": (0, 59), "hours": (0, 23), "day_of_month": (1, 31), "month": (1, 12),
-                 "year": (1970, 2199)}
+_FIELD_RANGES = {
+    "minutes": (0, 59),
+    "hours": (0, 23),
+    "day_of_month": (1, 31),
+    "month": (1, 12),
+    "year": (1970, 2199),
+}
 
 
 def _cron_values(text: Any, low: int, high: int) -> list[int]:
@@ -37,11 +44,13 @@ class CronSchedule:
     def __init__(self, minutes: Any, hours: Any, day_of_month: Any, month: Any, day_of_week: Any, year: Any):
         if str(day_of_week) not in ("?", "*"):
             raise ValueError("day-of-week cron fields are not supported locally")
-        self.fields = {name: _cron_values(value, *_FIELD_RANGES[name]) for name, value in
-                       zip(_FIELD_RANGES, (minutes, hours, day_of_month, month, year))}
+        self.fields = {
+            name: _cron_values(value, *_FIELD_RANGES[name])
+            for name, value in zip(_FIELD_RANGES, (minutes, hours, day_of_month, month, year))
+        }
 
     @classmethod
-    def parse(cls, expression: Any) -> "CronSchedule":
+    def parse(cls, expression: Any) -> CronSchedule:
         """From a chalice Cron or a `cron(...)` string."""
         if hasattr(expression, "to_string"):
             expression = expression.to_string()
@@ -52,16 +61,18 @@ class CronSchedule:
 
     def next_after(self, after: datetime) -> datetime | None:
         """The first instant strictly after `after` that the cron names."""
-        a = after.astimezone(timezone.utc)
+        a = after.astimezone(UTC)
         f = self.fields
         for year in (y for y in f["year"] if y >= a.year):
             for month in (m for m in f["month"] if (year, m) >= (a.year, a.month)):
                 for day in f["day_of_month"]:
                     if day > monthrange(year, month)[1] or (year, month, day) < (a.year, a.month, a.day):
                         continue
-                    for hour in (h for h in f["hours"] if (year, month, day, h) >= (a.year, a.month, a.day, a.hour)):
+                    for hour in (
+                        h for h in f["hours"] if (year, month, day, h) >= (a.year, a.month, a.day, a.hour)
+                    ):
                         for minute in f["minutes"]:
-                            t = datetime(year, month, day, hour, minute, tzinfo=timezone.utc)
+                            t = datetime(year, month, day, hour, minute, tzinfo=UTC)
                             if t > a:
                                 return t
         return None
@@ -108,4 +119,3 @@ class Scheduler:
             job.fired.append(at)
             fired.append(job.name)
         return fired
-

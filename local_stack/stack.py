@@ -4,6 +4,7 @@
 (stream mappings with partial batch responses, cron schedules) against an in-process moto.
 The mappings take their batch size and retries from infra/, as the deployed ones do.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -13,10 +14,11 @@ import os
 import threading
 import time
 import types
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from local_stack import moto_store
 from local_stack.gateway import request_handler_cls
@@ -32,13 +34,16 @@ DEFAULT_PORT = 8000
 
 # ---- environment ---------------------------------------------------------------------
 
+
 def stage_environment(stage: str = STAGE) -> dict[str, str]:
     """The stage's environment_variables from .chalice/config.json."""
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
     return dict(config.get("stages", {}).get(stage, {}).get("environment_variables", {}))
 
 
-def local_environment(moto_endpoint: str, overrides: Mapping[str, str | None] | None = None) -> dict[str, str | None]:
+def local_environment(
+    moto_endpoint: str, overrides: Mapping[str, str | None] | None = None
+) -> dict[str, str | None]:
     """Everything the local stack puts into os.environ; None in `overrides` removes a variable."""
     env: dict[str, str | None] = {
         # moto accepts any credentials; real ones must never reach it (or AWS).
@@ -76,10 +81,12 @@ restore_environment = apply_environment
 
 # ---- the stack -----------------------------------------------------------------------
 
+
 def create_files_bucket(settings: Any) -> str:
     """The attachments bucket on moto's S3 (the stage's endpoint, so presigned URLs name it)."""
     from chalicelib.documents import attachments
     from infra.files import create_bucket
+
     return create_bucket(attachments.s3(settings), settings)
 
 
@@ -121,6 +128,7 @@ class Stack:
         """
         from chalicelib.core import runtime
         from infra.tables import create_tables
+
         with self.poller.lock:
             runtime.install(self.services)
             create_files_bucket(self.services.settings)
@@ -133,6 +141,7 @@ class Stack:
     def reset_data(self) -> None:
         """Drop and recreate this stack's tables; stream handlers start over on the new stream."""
         from chalicelib.core import models
+
         with self.poller.lock:
             existing = set(self._dynamodb.list_tables()["TableNames"])
             for key in ("facts", "counters", "records"):
@@ -158,12 +167,16 @@ class Stack:
     def expire(self) -> int:
         """Delete counters-table items whose TTL passed on the app clock (the dedup markers)."""
         settings = self.services.settings
-        return moto_store.expire(settings.counters_table, settings.region, self.services.clock.now().timestamp())
+        return moto_store.expire(
+            settings.counters_table, settings.region, self.services.clock.now().timestamp()
+        )
 
     def start_threads(self, poll_interval: float, schedule_interval: float) -> None:
-        for name, interval, work in (("stream-poller", poll_interval, self.poller.poll_once),
-                                     ("scheduler", schedule_interval, self.scheduler.check),
-                                     ("ttl", 1.0, self.expire)):
+        for name, interval, work in (
+            ("stream-poller", poll_interval, self.poller.poll_once),
+            ("scheduler", schedule_interval, self.scheduler.check),
+            ("ttl", 1.0, self.expire),
+        ):
             t = threading.Thread(target=self._loop, args=(interval, work, name), name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -179,6 +192,7 @@ class Stack:
         left to die with the process rather than holding Ctrl-C or SIGTERM hostage.
         """
         from chalicelib.core import runtime
+
         self._stop.set()
         deadline = time.monotonic() + grace
         threading.Thread(target=self._http.shutdown, daemon=True).start()
@@ -197,10 +211,19 @@ class Stack:
             runtime.reset()
 
 
-def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = None, *,
-                app_module: str | types.ModuleType = "app", host: str = "127.0.0.1",
-                poll_interval: float = 0.2, schedule_interval: float = 0.2, retry_limit: int | None = None,
-                batch_size: int | None = None, store_port: int = 0, data_dir: Path | None = None) -> Stack:
+def start_stack(
+    port: int = 0,
+    env_overrides: Mapping[str, str | None] | None = None,
+    *,
+    app_module: str | types.ModuleType = "app",
+    host: str = "127.0.0.1",
+    poll_interval: float = 0.2,
+    schedule_interval: float = 0.2,
+    retry_limit: int | None = None,
+    batch_size: int | None = None,
+    store_port: int = 0,
+    data_dir: Path | None = None,
+) -> Stack:
     """Start moto, the tables, the API on host:port (0 = any free port), the stream poller and the scheduler.
 
     `data_dir`: keep the data there (local_stack/persistence.py): load it first, journal every
@@ -213,6 +236,7 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
     from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
     from chalice.config import Config
     from chalice.local import LocalDevServer
+
     from infra.package import stream_mapping
     from local_stack.admission import TriggerPaced
     from local_stack.moto_store import LockedMotoServer
@@ -234,6 +258,7 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
         from chalicelib.core import runtime
         from chalicelib.core.config import load_settings
         from infra.tables import create_tables
+
         previous_services = getattr(runtime, "_services", None)
         settings = load_settings()
         services = runtime.build(settings)
@@ -255,28 +280,47 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
                 # Every stream handler reads the facts stream, the only one; the ARN in the
                 # decorator is a deploy-time placeholder, and so is its batch size: the
                 # template sets the stage's, and so does this.
-                mappings.append(StreamMapping(source.name, _handler(module, source.handler_string),
-                                              batch_size, source.starting_position, function_name))
+                mappings.append(
+                    StreamMapping(
+                        source.name,
+                        _handler(module, source.handler_string),
+                        batch_size,
+                        source.starting_position,
+                        function_name,
+                    )
+                )
             elif isinstance(source, ScheduledEventConfig):
                 try:
                     cron = CronSchedule.parse(source.schedule_expression)
                 except ValueError as exc:
                     log.warning("schedule %s is not run locally: %s", source.name, exc)
                     continue
-                jobs.append(ScheduledJob(source.name, _handler(module, source.handler_string), cron, function_name))
+                jobs.append(
+                    ScheduledJob(source.name, _handler(module, source.handler_string), cron, function_name)
+                )
         streams = boto3.client("dynamodbstreams", endpoint_url=moto_endpoint, region_name=settings.region)
-        poller = StreamPoller(streams, stream_arn, settings.region, mappings, retry_limit,
-                              trim=lambda before: moto_store.trim_stream(settings.facts_table, settings.region,
-                                                                         before))
+        poller = StreamPoller(
+            streams,
+            stream_arn,
+            settings.region,
+            mappings,
+            retry_limit,
+            trim=lambda before: moto_store.trim_stream(settings.facts_table, settings.region, before),
+        )
         poller.start_positions()
         data = None
         if data_dir is not None:
             from chalicelib.core import models
             from infra.tables import TABLES
             from local_stack.persistence import DataStore
-            data = DataStore(Path(data_dir), settings.region,
-                             {spec.key: models.table_name(settings, spec.key) for spec in TABLES},
-                             settings.facts_table, poller.passed)
+
+            data = DataStore(
+                Path(data_dir),
+                settings.region,
+                {spec.key: models.table_name(settings, spec.key) for spec in TABLES},
+                settings.facts_table,
+                poller.passed,
+            )
             loaded = data.open()
             log.info("local store %s: loaded %s", data_dir, loaded)
 
@@ -288,9 +332,13 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
 
         scheduler = Scheduler(jobs, app_clock, settings.region)
 
-        config = Config.create(chalice_stage=STAGE, app_name=app.app_name, project_dir=str(ROOT),
-                               chalice_app=app, config_from_disk=json.loads(
-                                   (ROOT / ".chalice" / "config.json").read_text()))
+        config = Config.create(
+            chalice_stage=STAGE,
+            app_name=app.app_name,
+            project_dir=str(ROOT),
+            chalice_app=app,
+            config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()),
+        )
 
         def backlog() -> int:
             try:
@@ -304,18 +352,34 @@ def start_stack(port: int = 0, env_overrides: Mapping[str, str | None] | None = 
     except BaseException:
         moto.stop()
         raise
-    stack = Stack(url=url, moto_endpoint=moto_endpoint, app_module=module, stream_arn=stream_arn,
-                  poller=poller, scheduler=scheduler, _moto=moto, _http=http, _dynamodb=dynamodb,
-                  services=services, _previous_env=previous_env, _previous_services=previous_services, data=data)
+    stack = Stack(
+        url=url,
+        moto_endpoint=moto_endpoint,
+        app_module=module,
+        stream_arn=stream_arn,
+        poller=poller,
+        scheduler=scheduler,
+        _moto=moto,
+        _http=http,
+        _dynamodb=dynamodb,
+        services=services,
+        _previous_env=previous_env,
+        _previous_services=previous_services,
+        data=data,
+    )
     stack.start_threads(poll_interval, schedule_interval)
-    log.info("stream handlers: %s; schedules: %s", [m.name for m in mappings] or "none",
-             [f"{j.name}@{j.cron.next_after(scheduler.now())}" for j in jobs] or "none")
+    log.info(
+        "stream handlers: %s; schedules: %s",
+        [m.name for m in mappings] or "none",
+        [f"{j.name}@{j.cron.next_after(scheduler.now())}" for j in jobs] or "none",
+    )
     return stack
 
 
 def wait_until_up(url: str, has_health: bool = True, timeout: float = 30.0) -> None:
     """Wait for GET /health to answer 200 (an app without /health: any HTTP answer)."""
     import requests
+
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -337,6 +401,7 @@ def quiet_console() -> None:
     import warnings
 
     from jwt.warnings import InsecureKeyLengthWarning
+
     warnings.filterwarnings("ignore", category=InsecureKeyLengthWarning)
     for name in ("botocore", "pynamodb", "werkzeug"):
         logging.getLogger(name).setLevel(logging.WARNING)

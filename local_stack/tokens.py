@@ -3,6 +3,7 @@
 The one place tokens are minted for the local stack: tests, scripts/rehearse.py and
 scripts/export_scores.py. Deployed stages accept only their identity provider's RS256 tokens.
 """
+
 from __future__ import annotations
 
 import time
@@ -13,8 +14,17 @@ import jwt
 from chalicelib.core.config import LOCAL_JWT_SECRET
 
 
-def token(role: str = "user", *, sub: str = "u1", province: str | None = None, side: str | None = None,
-          ttl: int = 3600, exp: int | None = None, secret: str = LOCAL_JWT_SECRET, **claims: Any) -> str:
+def token(
+    role: str = "user",
+    *,
+    sub: str = "u1",
+    province: str | None = None,
+    side: str | None = None,
+    ttl: int = 3600,
+    exp: int | None = None,
+    secret: str = LOCAL_JWT_SECRET,
+    **claims: Any,
+) -> str:
     """A local-stage HS256 token for `role`; `exp` (epoch seconds) wins over `ttl` (seconds from now)."""
     payload = {"sub": sub, "role": role, "exp": exp or int(time.time()) + ttl, **claims}
     if province:
@@ -27,6 +37,7 @@ def token(role: str = "user", *, sub: str = "u1", province: str | None = None, s
 def main(argv: list[str] | None = None) -> None:
     """`python -m local_stack.tokens filer --province 320000`: print a token for curl."""
     import argparse
+
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("role")
     parser.add_argument("--sub", default="u1")

@@ -16,6 +16,7 @@ another schema version or whose checksums fail. Counters are restored as exporte
 `scripts/recount.py` afterwards (it must report no drift). A deployed stage is better backed up
 with point-in-time recovery or ExportTableToPointInTime (README "Data and recovery").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -45,6 +47,7 @@ def _line(obj: Any) -> bytes:
 
 # ---- where the data is -------------------------------------------------------------------------
 
+
 class Live:
     """Tables and bucket of a running store (the local stack's moto, or a deployed stage) via boto3."""
 
@@ -54,8 +57,10 @@ class Live:
             for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
                 os.environ.setdefault(name, value)
         import boto3
+
         from chalicelib.core import models
         from chalicelib.core.config import load_settings
+
         settings = load_settings()
         self.tables = {key: models.table_name(settings, key) for key in TABLE_KEYS}
         self.bucket = settings.files_bucket
@@ -65,8 +70,11 @@ class Live:
     def items(self, key: str) -> Iterator[dict[str, Any]]:
         start: dict | None = None
         while True:
-            page = self.dynamodb.scan(TableName=self.tables[key], ConsistentRead=True,
-                                      **({"ExclusiveStartKey": start} if start else {}))
+            page = self.dynamodb.scan(
+                TableName=self.tables[key],
+                ConsistentRead=True,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
             yield from page["Items"]
             start = page.get("LastEvaluatedKey")
             if not start:
@@ -81,9 +89,11 @@ class Live:
 
     def write(self, key: str, items: list[dict[str, Any]]) -> None:
         for start in range(0, len(items), 25):
-            requests = {self.tables[key]: [{"PutRequest": {"Item": i}} for i in items[start:start + 25]]}
+            requests = {self.tables[key]: [{"PutRequest": {"Item": i}} for i in items[start : start + 25]]}
             while requests:
-                requests = self.dynamodb.batch_write_item(RequestItems=requests).get("UnprocessedItems") or None
+                requests = (
+                    self.dynamodb.batch_write_item(RequestItems=requests).get("UnprocessedItems") or None
+                )
 
     def put_object(self, key: str, data: bytes, metadata: dict[str, Any]) -> None:
         extra = {"ContentType": metadata["content-type"]} if metadata.get("content-type") else {}
@@ -101,6 +111,7 @@ def _stored_store(data_dir: Path) -> persistence.Loaded:
 
 def _key_attrs() -> dict[str, list[str]]:
     from chalicelib.core import models
+
     out = {}
     for key in TABLE_KEYS:
         model = models.TABLES[key][0]
@@ -110,13 +121,18 @@ def _key_attrs() -> dict[str, list[str]]:
 
 # ---- export ------------------------------------------------------------------------------------
 
+
 def export(target: Path, *, data_dir: Path | None = None, endpoint: str | None = None) -> dict[str, Any]:
     """Write the backup of a local store directory or of a live store into `target` (new or empty)."""
     if target.exists() and any(target.iterdir()):
         raise BackupRefused(f"{target} is not empty: a backup goes into a new directory")
     (target / FILES).mkdir(parents=True, exist_ok=True)
-    manifest: dict[str, Any] = {"stamp": persistence.stamp(), "exported_at": time.time(), "tables": {},
-                                "files": {}}
+    manifest: dict[str, Any] = {
+        "stamp": persistence.stamp(),
+        "exported_at": time.time(),
+        "tables": {},
+        "files": {},
+    }
     pointed: set[str] = set()
     if data_dir is not None:
         loaded = _stored_store(data_dir)
@@ -150,7 +166,10 @@ def export(target: Path, *, data_dir: Path | None = None, endpoint: str | None =
 
 # ---- restore -----------------------------------------------------------------------------------
 
-def read_backup(source: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[bytes, dict[str, Any]]]]:
+
+def read_backup(
+    source: Path,
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[bytes, dict[str, Any]]]]:
     """The backup's items and files, every checksum verified first."""
     try:
         manifest = json.loads((source / "MANIFEST.json").read_text())
@@ -178,8 +197,10 @@ def restore(source: Path, *, data_dir: Path | None = None, endpoint: str | None 
     tables, files = read_backup(source)
     if data_dir is not None:
         from chalicelib.core.config import load_settings
-        persistence.write_store(data_dir, tables, {(load_settings().files_bucket, key): value
-                                                   for key, value in files.items()})
+
+        persistence.write_store(
+            data_dir, tables, {(load_settings().files_bucket, key): value for key, value in files.items()}
+        )
     else:
         live = Live(endpoint)
         if not live.empty():
@@ -193,22 +214,36 @@ def restore(source: Path, *, data_dir: Path | None = None, endpoint: str | None 
 
 # ---- deployed stages: DynamoDB's own export and import ------------------------------------------
 
-def pitr_export(dynamodb: Any, table_arn: str, bucket: str, prefix: str, timeout: float = 3600) -> dict[str, Any]:
+
+def pitr_export(
+    dynamodb: Any, table_arn: str, bucket: str, prefix: str, timeout: float = 3600
+) -> dict[str, Any]:
     """ExportTableToPointInTime of one table into s3://bucket/prefix, waited for; its description."""
-    arn = dynamodb.export_table_to_point_in_time(TableArn=table_arn, S3Bucket=bucket, S3Prefix=prefix,
-                                                 ExportFormat="DYNAMODB_JSON")["ExportDescription"]["ExportArn"]
-    return _wait(lambda: dynamodb.describe_export(ExportArn=arn)["ExportDescription"], "ExportStatus", timeout)
+    arn = dynamodb.export_table_to_point_in_time(
+        TableArn=table_arn, S3Bucket=bucket, S3Prefix=prefix, ExportFormat="DYNAMODB_JSON"
+    )["ExportDescription"]["ExportArn"]
+    return _wait(
+        lambda: dynamodb.describe_export(ExportArn=arn)["ExportDescription"], "ExportStatus", timeout
+    )
 
 
-def import_table(dynamodb: Any, key: str, name: str, bucket: str, data_prefix: str,
-                 timeout: float = 3600) -> dict[str, Any]:
+def import_table(
+    dynamodb: Any, key: str, name: str, bucket: str, data_prefix: str, timeout: float = 3600
+) -> dict[str, Any]:
     """ImportTable of an export's data files (gzip DynamoDB JSON) into the new table `name` shaped like `key`."""
     from infra.tables import creation_parameters
-    arn = dynamodb.import_table(S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": data_prefix},
-                                InputFormat="DYNAMODB_JSON", InputCompressionType="GZIP",
-                                TableCreationParameters=creation_parameters(key, name))["ImportTableDescription"]
-    return _wait(lambda: dynamodb.describe_import(ImportArn=arn["ImportArn"])["ImportTableDescription"],
-                 "ImportStatus", timeout)
+
+    arn = dynamodb.import_table(
+        S3BucketSource={"S3Bucket": bucket, "S3KeyPrefix": data_prefix},
+        InputFormat="DYNAMODB_JSON",
+        InputCompressionType="GZIP",
+        TableCreationParameters=creation_parameters(key, name),
+    )["ImportTableDescription"]
+    return _wait(
+        lambda: dynamodb.describe_import(ImportArn=arn["ImportArn"])["ImportTableDescription"],
+        "ImportStatus",
+        timeout,
+    )
 
 
 def _wait(describe: Any, status: str, timeout: float) -> dict[str, Any]:
@@ -225,7 +260,9 @@ def _wait(describe: Any, status: str, timeout: float) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     out = commands.add_parser("export", help="write a backup")
     out.add_argument("--to", required=True, type=Path, help="a new or empty directory")
@@ -234,17 +271,23 @@ def main(argv: list[str] | None = None) -> int:
     for command in (out, back):
         where = command.add_mutually_exclusive_group()
         where.add_argument("--data-dir", type=Path, help="a local store directory (the stack stopped)")
-        where.add_argument("--endpoint", help="a DynamoDB/S3 endpoint (the local stack's port + 1); "
-                                              "default AWS_ENDPOINT_URL or AWS itself")
+        where.add_argument(
+            "--endpoint",
+            help="a DynamoDB/S3 endpoint (the local stack's port + 1); "
+            "default AWS_ENDPOINT_URL or AWS itself",
+        )
     pitr = commands.add_parser("pitr-export", help="ExportTableToPointInTime of every table (deployed stage)")
     pitr.add_argument("--bucket", required=True)
     pitr.add_argument("--prefix", required=True)
-    params = commands.add_parser("table-parameters", help="aws dynamodb import-table's --table-creation-parameters")
+    params = commands.add_parser(
+        "table-parameters", help="aws dynamodb import-table's --table-creation-parameters"
+    )
     params.add_argument("table", choices=TABLE_KEYS)
     params.add_argument("--name", required=True, help="the new table's name")
     args = parser.parse_args(argv)
     if args.command == "table-parameters":
         from infra.tables import creation_parameters
+
         print(json.dumps(creation_parameters(args.table, args.name)))
         return 0
     if args.command == "pitr-export":

@@ -7,6 +7,7 @@ token (--public). Without --token, a national-admin token is signed with the loc
 (env NAVI_JWT_SECRET, default navi-local-dev-secret), which only the local stage accepts;
 on a deployed stage pass a real national admin's token.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,8 @@ import requests
 
 # Run as `python scripts/export_scores.py`: the repository root holds local_stack.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from local_stack.tokens import LOCAL_JWT_SECRET, token as local_token  # noqa: E402
+from local_stack.tokens import LOCAL_JWT_SECRET  # noqa: E402
+from local_stack.tokens import token as local_token
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -31,8 +33,11 @@ def export(url: str, cycle: str, path: str, run_id: str | None = None, token: st
     if token:
         headers["Authorization"] = f"Bearer {token}"
     query = f"?run_id={urllib.parse.quote(run_id)}" if run_id else ""
-    answer = requests.get(f"{url.rstrip('/')}/cycles/{urllib.parse.quote(cycle)}/scores.{fmt}{query}",
-                          headers=headers, timeout=120)
+    answer = requests.get(
+        f"{url.rstrip('/')}/cycles/{urllib.parse.quote(cycle)}/scores.{fmt}{query}",
+        headers=headers,
+        timeout=120,
+    )
     if answer.status_code != 200:
         raise SystemExit(f"export failed: HTTP {answer.status_code}: {answer.text[:300]}")
     with open(path, "wb") as fh:
@@ -41,7 +46,9 @@ def export(url: str, cycle: str, path: str, run_id: str | None = None, token: st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("cycle")
     parser.add_argument("path", help="output file; .xlsx for a workbook, anything else for CSV")
     parser.add_argument("--url", default="http://127.0.0.1:8000")
@@ -51,8 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     token = args.token
     if token is None and not args.public:
-        token = local_token("national_admin", sub="export-operator", ttl=600,
-                            secret=os.environ.get("NAVI_JWT_SECRET", LOCAL_JWT_SECRET))
+        token = local_token(
+            "national_admin",
+            sub="export-operator",
+            ttl=600,
+            secret=os.environ.get("NAVI_JWT_SECRET", LOCAL_JWT_SECRET),
+        )
     size = export(args.url, args.cycle, args.path, args.run_id, token)
     print(f"wrote {args.path} ({size:,} bytes)")
     return 0

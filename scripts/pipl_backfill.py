@@ -7,6 +7,7 @@ their raw user agent. Idempotent; the counters do not change.
 
 Events stored before the change keep the raw user id in their key until that TTL removes them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--endpoint", help="DynamoDB endpoint (default: AWS_ENDPOINT_URL or AWS itself)")
     args = parser.parse_args(argv)
     if args.endpoint:
@@ -28,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from chalicelib.core import runtime
     from chalicelib.usage import interactions
+
     services = runtime.services()
     print(interactions.backfill(services.clock.now()))
     return 0

@@ -7,6 +7,7 @@ Exit status 0 when nothing drifted (or everything was repaired), 1 otherwise. Re
 each drifted counter to its recounted value; run it when the stream is quiet (a record
 applied between the recount and the repair would be overwritten).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--endpoint", help="DynamoDB endpoint (default: AWS_ENDPOINT_URL or AWS itself)")
     parser.add_argument("--repair", action="store_true", help="set drifted counters to the recount")
     parser.add_argument("--limit", type=int, default=50, help="drifted counters to print (default 50)")
@@ -28,19 +31,24 @@ def main(argv: list[str] | None = None) -> int:
         for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
             os.environ.setdefault(name, value)
 
-    from chalicelib.usage import counters
     from chalicelib.core import runtime
+    from chalicelib.usage import counters
+
     runtime.services()  # binds the models to the stage's tables
     facts = list(counters.facts())
     expected, kept = counters.recount(facts), counters.stored()
     found = counters.drift(expected, kept)
     problems = counters.order_problems(facts)
-    print(f"counters kept: {len(kept)} keys; recounted from {len(facts)} facts: {len(expected)} keys; "
-          f"drifted: {len(found)}; click-order problems: {len(problems)}")
-    for problem in problems[:args.limit]:
+    print(
+        f"counters kept: {len(kept)} keys; recounted from {len(facts)} facts: {len(expected)} keys; "
+        f"drifted: {len(found)}; click-order problems: {len(problems)}"
+    )
+    for problem in problems[: args.limit]:
         print(f"  {problem}")
-    for d in found[:args.limit]:
-        print(f"  {d.pk} {d.sk} {d.name}: kept {d.stored}, facts say {d.expected} ({d.expected - d.stored:+d})")
+    for d in found[: args.limit]:
+        print(
+            f"  {d.pk} {d.sk} {d.name}: kept {d.stored}, facts say {d.expected} ({d.expected - d.stored:+d})"
+        )
     if found and args.repair:
         print(f"repaired {counters.repair(found)} counters")
         return 1 if problems else 0

@@ -12,6 +12,7 @@ secret (env NAVI_JWT_SECRET, default navi-local-dev-secret): this works on the l
 only. Start the server with NAVI_NOW inside 15–31 October to rehearse the annual forms;
 the run of the (then still open) cycle is provisional and uses the forms of that year.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,10 +23,11 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -33,7 +35,8 @@ import requests
 # Run as `python scripts/rehearse.py`: the repository root holds local_stack.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from chalicelib.core.vocabulary import REPORT_TYPES, SIDES  # noqa: E402
-from local_stack.tokens import LOCAL_JWT_SECRET, token as local_token  # noqa: E402
+from local_stack.tokens import LOCAL_JWT_SECRET  # noqa: E402
+from local_stack.tokens import token as local_token
 
 FILINGS_PER_UNIT = 100  # at scale 1: ~3,200 filings nationally
 
@@ -50,8 +53,15 @@ class Api:
         """A local-stage token valid for the whole rehearsal (six hours)."""
         return local_token(role, sub=sub, province=province, side=side, ttl=6 * 3600, secret=self.secret)
 
-    def call(self, method: str, path: str, token: str | None = None, body: Any = None,
-             ok: Iterable[int] = (200, 201, 202, 204), headers: dict | None = None) -> requests.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        body: Any = None,
+        ok: Iterable[int] = (200, 201, 202, 204),
+        headers: dict | None = None,
+    ) -> requests.Response:
         session = getattr(self._local, "session", None)
         if session is None:
             session = self._local.session = requests.Session()
@@ -94,8 +104,10 @@ class _Phase:
         elapsed = max(now - self.started, 1e-9)
         rate = self.done / elapsed
         left = (self.total - self.done) / rate if rate else float("inf")
-        line = (f"  {self.name}: {self.done:,}/{self.total:,} ({100 * self.done / max(self.total, 1):3.0f}%) "
-                f"{rate:,.0f}/s, {elapsed:,.0f} s so far, ~{left:,.0f} s left")
+        line = (
+            f"  {self.name}: {self.done:,}/{self.total:,} ({100 * self.done / max(self.total, 1):3.0f}%) "
+            f"{rate:,.0f}/s, {elapsed:,.0f} s so far, ~{left:,.0f} s left"
+        )
         out = self.progress.out
         if self.progress.live:
             print("\r" + line + " " * 8, end="" if self.done < self.total else "\n", file=out, flush=True)
@@ -105,6 +117,7 @@ class _Phase:
 
 def parallel(workers: int, fn, items: list, phase: _Phase | None = None) -> list:
     """fn over items on `workers` threads, in order; each finished item advances `phase`."""
+
     def run(item):
         result = fn(item)
         if phase is not None:
@@ -124,21 +137,43 @@ def activity_weights(provinces: list[str], rng: random.Random) -> dict[str, floa
 
 def annual_form(rng: random.Random, declared_fiscal: int) -> dict:
     return {
-        "mechanisms": {"leading_group": rng.random() < 0.8, "work_plan": rng.random() < 0.7,
-                       "coordination_meetings": rng.randint(0, 8)},
-        "funding": {"provincial_funds": round(rng.uniform(50, 2000), 1), "other_funds": round(rng.uniform(0, 300), 1)},
-        "carriers": [{"name": f"专利导航服务基地{i + 1}", "type": "navigation_service_base"}
-                     for i in range(rng.randint(0, 4))],
-        "projects": {"declared": declared_fiscal + rng.randint(0, 10), "fiscal_funded": declared_fiscal,
-                     "completed": rng.randint(0, declared_fiscal)},
-        "policies": [{"title": "专利导航工程实施方案", "issued_on": "2024-03-01"}] if rng.random() < 0.6 else [],
+        "mechanisms": {
+            "leading_group": rng.random() < 0.8,
+            "work_plan": rng.random() < 0.7,
+            "coordination_meetings": rng.randint(0, 8),
+        },
+        "funding": {
+            "provincial_funds": round(rng.uniform(50, 2000), 1),
+            "other_funds": round(rng.uniform(0, 300), 1),
+        },
+        "carriers": [
+            {"name": f"专利导航服务基地{i + 1}", "type": "navigation_service_base"}
+            for i in range(rng.randint(0, 4))
+        ],
+        "projects": {
+            "declared": declared_fiscal + rng.randint(0, 10),
+            "fiscal_funded": declared_fiscal,
+            "completed": rng.randint(0, declared_fiscal),
+        },
+        "policies": [{"title": "专利导航工程实施方案", "issued_on": "2024-03-01"}]
+        if rng.random() < 0.6
+        else [],
         "training": {"sessions": rng.randint(0, 10), "participants": rng.randint(0, 800)},
         "summary": "年度专利导航工作总结" if rng.random() < 0.9 else None,
     }
 
 
-def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 4, publish: bool = False,
-             export: str | None = None, out=sys.stdout, events_per_batch: int = 100, store: str | None = None) -> dict:
+def rehearse(
+    url: str,
+    scale: float = 1.0,
+    seed: int = 2024,
+    workers: int = 4,
+    publish: bool = False,
+    export: str | None = None,
+    out=sys.stdout,
+    events_per_batch: int = 100,
+    store: str | None = None,
+) -> dict:
     """Fill the stack, score the current cycle, recount against `store`; returns the scores document."""
     rng = random.Random(seed)
     api = Api(url, os.environ.get("NAVI_JWT_SECRET", LOCAL_JWT_SECRET))
@@ -163,16 +198,28 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 4, p
 
     def file(item):
         code, i, kind = item
-        body = {"kind": "report" if kind == "application_proof" else kind, "title": f"{code} 专利导航成果 {i}",
-                "province": code, "unit": f"{code} 知识产权局", "industry": str(rng.randint(1, 9)),
-                "fiscal_funded": rng.random() < 0.4, "summary": "产业专利导航分析", "proves": None}
+        body = {
+            "kind": "report" if kind == "application_proof" else kind,
+            "title": f"{code} 专利导航成果 {i}",
+            "province": code,
+            "unit": f"{code} 知识产权局",
+            "industry": str(rng.randint(1, 9)),
+            "fiscal_funded": rng.random() < 0.4,
+            "summary": "产业专利导航分析",
+            "proves": None,
+        }
         if body["kind"] == "report":
             body["report_type"] = rng.choice(REPORT_TYPES)
         token = api.token(f"filer-{code}", "filer", code)
         created = api.call("POST", "/filings", token, body).json()
         if kind == "application_proof":  # prove the use of the report just filed
-            proof = {**body, "kind": "application_proof", "title": f"{body['title']} 应用证明",
-                     "proves": created["id"], "report_type": None}
+            proof = {
+                **body,
+                "kind": "application_proof",
+                "title": f"{body['title']} 应用证明",
+                "proves": created["id"],
+                "report_type": None,
+            }
             return [created, api.call("POST", "/filings", token, proof).json()]
         return [created]
 
@@ -185,16 +232,23 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 4, p
         decision = "approve" if rng.random() < 0.9 else "reject"
         return api.call("POST", f"/filings/{f['id']}/review", admin, {"decision": decision}).json()
 
-    approved = [f for f in parallel(workers, review, filed, progress.track("reviewing", len(filed)))
-                if f["status"] == "approved"]
+    approved = [
+        f
+        for f in parallel(workers, review, filed, progress.track("reviewing", len(filed)))
+        if f["status"] == "approved"
+    ]
     say(f"approved {len(approved)}")
 
     def publication(item):
         code, i = item
         token = api.token(f"filer-{code}", "filer", code)
         kind = rng.choice(("news", "notice", "policy", "navigation_info"))
-        created = api.call("POST", "/publications", token, {"kind": kind, "title": f"{code} 动态 {i}",
-                                                              "province": code, "body": "专利导航工作动态"}).json()
+        created = api.call(
+            "POST",
+            "/publications",
+            token,
+            {"kind": kind, "title": f"{code} 动态 {i}", "province": code, "body": "专利导航工作动态"},
+        ).json()
         api.call("POST", f"/publications/{created['id']}/review", admin, {"decision": "approve"})
 
     news = [(c, i) for c in provinces for i in range(max(1, round(5 * scale * weights[c])))]
@@ -208,19 +262,32 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 4, p
         sub, side = users[user_index % len(users)]
         token = api.token(sub, "user", side=side)
         targets = rng.sample(popular, min(len(popular), events_per_batch))
-        events = [{"id": str(uuid.uuid4()), "type": "view", "filing": f["id"],
-                   "user_agent": "Mozilla/5.0 (rehearsal)"} for f in targets]
+        events = [
+            {
+                "id": str(uuid.uuid4()),
+                "type": "view",
+                "filing": f["id"],
+                "user_agent": "Mozilla/5.0 (rehearsal)",
+            }
+            for f in targets
+        ]
         answer = api.call("POST", "/events", token, {"events": events}, ok=(202, 404, 405))
-        for f in targets[:rng.randint(0, 6)]:
+        for f in targets[: rng.randint(0, 6)]:
             api.call("PUT", f"/filings/{f['id']}/like", token, ok=(200, 201, 204, 404, 405))
             if rng.random() < 0.4:
                 api.call("PUT", f"/filings/{f['id']}/favorite", token, ok=(200, 201, 204, 404, 405))
             if rng.random() < 0.5:
-                api.call("PUT", f"/filings/{f['id']}/evaluation", token,
-                         {"score": rng.choices((2, 3, 4, 5), (1, 3, 5, 3))[0], "feedback": "有参考价值"},
-                         ok=(200, 201, 404, 405))
+                api.call(
+                    "PUT",
+                    f"/filings/{f['id']}/evaluation",
+                    token,
+                    {"score": rng.choices((2, 3, 4, 5), (1, 3, 5, 3))[0], "feedback": "有参考价值"},
+                    ok=(200, 201, 404, 405),
+                )
             if rng.random() < 0.2:
-                api.call("POST", f"/filings/{f['id']}/comments", token, {"text": "很有帮助"}, ok=(201, 404, 405))
+                api.call(
+                    "POST", f"/filings/{f['id']}/comments", token, {"text": "很有帮助"}, ok=(201, 404, 405)
+                )
         return answer.status_code
 
     batches = max(16, int(600 * scale))
@@ -231,54 +298,81 @@ def rehearse(url: str, scale: float = 1.0, seed: int = 2024, workers: int = 4, p
 
     def application_change(f):
         token = api.token(f"filer-{f['province']}", "filer", f["province"])
-        api.call("PUT", f"/filings/{f['id']}/application", token, {"status": rng.choice(("in_progress", "applied"))})
+        api.call(
+            "PUT",
+            f"/filings/{f['id']}/application",
+            token,
+            {"status": rng.choice(("in_progress", "applied"))},
+        )
 
     changed = rng.sample(approved, len(approved) // 5)
     parallel(workers, application_change, changed, progress.track("application changes", len(changed)))
 
     # ---- annual forms, when the server's clock is in the window
     year = server_now.year
-    fiscal = {code: sum(1 for f in filed if f["province"] == code and f["fiscal_funded"]) for code in provinces}
+    fiscal = {
+        code: sum(1 for f in filed if f["province"] == code and f["fiscal_funded"]) for code in provinces
+    }
 
     def form(code):
         token = api.token(f"admin-{code}", "province_admin", code)
         declared = max(0, fiscal[code] + rng.randint(-2, 6))
-        return api.call("PUT", f"/provinces/{code}/annual-forms/{year}", token, annual_form(rng, declared),
-                        ok=(200, 201, 409)).status_code
+        return api.call(
+            "PUT",
+            f"/provinces/{code}/annual-forms/{year}",
+            token,
+            annual_form(rng, declared),
+            ok=(200, 201, 409),
+        ).status_code
 
     if set(parallel(workers, form, provinces, progress.track("annual forms", len(provinces)))) == {409}:
-        say(f"annual forms skipped: the server's clock is outside 15–31 October {year} "
-            f"(start the stack with NAVI_NOW={year}-10-20T09:00:00+08:00 to rehearse them)")
+        say(
+            f"annual forms skipped: the server's clock is outside 15–31 October {year} "
+            f"(start the stack with NAVI_NOW={year}-10-20T09:00:00+08:00 to rehearse them)"
+        )
     else:
         say(f"filed the {year} annual forms of {len(provinces)} units")
 
     settle(api, cycle, provinces, approved, say)
     run = api.call("POST", f"/cycles/{cycle}/scoring-runs", admin).json()
-    say(f"scoring run {run['run_id']} (scheme v{run['scheme_version']}, "
-        f"{'provisional' if run['provisional'] else 'final'})")
+    say(
+        f"scoring run {run['run_id']} (scheme v{run['scheme_version']}, "
+        f"{'provisional' if run['provisional'] else 'final'})"
+    )
     if publish and not run["provisional"]:
         api.call("POST", f"/cycles/{cycle}/scoring-runs/{run['run_id']}/publish", admin)
     scores = api.call("GET", f"/cycles/{cycle}/scores?run_id={run['run_id']}", admin).json()
     say(table(scores))
     if export:
         fmt = "xlsx" if export.endswith(".xlsx") else "csv"
-        accept = {"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} if fmt == "xlsx" else {}
-        body = api.call("GET", f"/cycles/{cycle}/scores.{fmt}?run_id={run['run_id']}", admin, headers=accept).content
+        accept = (
+            {"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+            if fmt == "xlsx"
+            else {}
+        )
+        body = api.call(
+            "GET", f"/cycles/{cycle}/scores.{fmt}?run_id={run['run_id']}", admin, headers=accept
+        ).content
         with open(export, "wb") as fh:
             fh.write(body)
         say(f"wrote {export}")
     say(f"{api.calls} API calls in {time.monotonic() - started:.1f} s")
     if store:
         say(f"recounting every counter from the stored facts ({store})")
-        recount = subprocess.run([sys.executable, str(Path(__file__).with_name("recount.py")), "--endpoint", store],
-                                 capture_output=True, text=True)
+        recount = subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("recount.py")), "--endpoint", store],
+            capture_output=True,
+            text=True,
+        )
         print(recount.stdout.rstrip(), file=out, flush=True)
         scores["recount_clean"] = recount.returncode == 0
         say("counters == recount" if recount.returncode == 0 else "counters DRIFTED from the recount")
     return scores
 
 
-def settle(api: Api, cycle: str, provinces: list[str], approved: list[dict], say, timeout: float = 60.0) -> None:
+def settle(
+    api: Api, cycle: str, provinces: list[str], approved: list[dict], say, timeout: float = 60.0
+) -> None:
     """Wait until every unit's approved-filing counter matches what was approved and stops moving."""
     expected = {code: sum(1 for f in approved if f["province"] == code) for code in provinces}
     deadline, last = time.monotonic() + timeout, None
@@ -308,20 +402,30 @@ def _approved(activity: dict) -> int:
 def table(scores: dict) -> str:
     """The ranking as a fixed-width table."""
     areas = list(scores["provinces"][0]["areas"]) if scores["provinces"] else []
-    head = f"{'rank':>4}  {'code':6}  {'unit':<12}{'total':>8}" + "".join(f"{a[:12]:>14}" for a in areas) \
+    head = (
+        f"{'rank':>4}  {'code':6}  {'unit':<12}{'total':>8}"
+        + "".join(f"{a[:12]:>14}" for a in areas)
         + f"{'bonus':>7}  flags"
-    lines = [f"cycle {scores['cycle']}  run {scores['run_id']}  scheme v{scores['scheme_version']}"
-             f"{'  (provisional)' if scores['provisional'] else ''}", head]
+    )
+    lines = [
+        f"cycle {scores['cycle']}  run {scores['run_id']}  scheme v{scores['scheme_version']}"
+        f"{'  (provisional)' if scores['provisional'] else ''}",
+        head,
+    ]
     for p in scores["provinces"]:
         name = p["name"][:6]
-        lines.append(f"{p['rank']:>4}  {p['province']:6}  {name}{'　' * (6 - len(name))}{p['total']:>8.2f}"
-                     + "".join(f"{p['areas'].get(a, 0):>14.2f}" for a in areas)
-                     + f"{p['bonus']:>7.1f}  {', '.join(f['kind'] for f in p['flags'])}")
+        lines.append(
+            f"{p['rank']:>4}  {p['province']:6}  {name}{'　' * (6 - len(name))}{p['total']:>8.2f}"
+            + "".join(f"{p['areas'].get(a, 0):>14.2f}" for a in areas)
+            + f"{p['bonus']:>7.1f}  {', '.join(f['kind'] for f in p['flags'])}"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("url", nargs="?", default="http://127.0.0.1:8000")
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ 3,200 filings; tests use 0.02")
     parser.add_argument("--seed", type=int, default=2024)
@@ -329,11 +433,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events-per-batch", type=int, default=100, help="views per POST /events (≤100)")
     parser.add_argument("--publish", action="store_true", help="publish the run when the cycle has closed")
     parser.add_argument("--export", help="also write the run as .csv or .xlsx to this path")
-    parser.add_argument("--store", help="the stack's embedded DynamoDB, to recount against at the end "
-                        "(default: the API's port + 1 on this machine, as make run serves it; 'none' to skip)")
+    parser.add_argument(
+        "--store",
+        help="the stack's embedded DynamoDB, to recount against at the end "
+        "(default: the API's port + 1 on this machine, as make run serves it; 'none' to skip)",
+    )
     args = parser.parse_args(argv)
-    scores = rehearse(args.url, args.scale, args.seed, args.workers, args.publish, args.export,
-                      events_per_batch=max(1, min(100, args.events_per_batch)), store=_store(args.url, args.store))
+    scores = rehearse(
+        args.url,
+        args.scale,
+        args.seed,
+        args.workers,
+        args.publish,
+        args.export,
+        events_per_batch=max(1, min(100, args.events_per_batch)),
+        store=_store(args.url, args.store),
+    )
     return 0 if scores.get("recount_clean", True) else 1
 
 

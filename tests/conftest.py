@@ -6,12 +6,14 @@ tests/e2e). `token` mints a local-stage bearer token; `auth` makes the headers t
 tests/unit needs neither moto nor the stack; tests/integration/conftest.py holds the moto
 store, tests/e2e/conftest.py the session stack.
 """
+
 from __future__ import annotations
 
 import functools
 import json
 import os
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import botocore.loaders
 import botocore.session
@@ -62,21 +64,26 @@ Transport = Callable[[str, str, "bytes | None", dict, bool], Answer]
 
 def in_process(http: Any) -> Transport:
     """chalice.test's client: the app called in this process, no socket."""
+
     def send(method: str, path: str, data: bytes | None, headers: dict, redirects: bool) -> Answer:
         kwargs: dict[str, Any] = {"headers": headers}
         if data is not None:
             kwargs["body"] = data
         response = getattr(http, method.lower())(path, **kwargs)
         return Answer(response.status_code, response.headers, response.body)
+
     return send
 
 
 def over_http(url: str, session: Any) -> Transport:
     """requests to a served stack."""
+
     def send(method: str, path: str, data: bytes | None, headers: dict, redirects: bool) -> Answer:
-        response = session.request(method, url + path, data=data, headers=headers, timeout=30,
-                                   allow_redirects=redirects)
+        response = session.request(
+            method, url + path, data=data, headers=headers, timeout=30, allow_redirects=redirects
+        )
         return Answer(response.status_code, response.headers, response.content)
+
     return send
 
 
@@ -92,13 +99,26 @@ class Client:
     def __init__(self, transport: Transport, url: str = "", stack: Any = None, session: Any = None):
         self._send, self.url, self.stack, self.session = transport, url, stack, session
 
-    def call(self, method: str, path: str, body: Any = None, *, token: str | None = None,
-             headers: dict[str, str] | None = None, raw: bytes | None = None, redirects: bool = True) -> Answer:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        redirects: bool = True,
+    ) -> Answer:
         """Send one request; answers with its status, headers and body."""
         headers = dict(headers or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        data = raw if raw is not None else (json.dumps(body, ensure_ascii=False).encode() if body is not None else None)
+        data = (
+            raw
+            if raw is not None
+            else (json.dumps(body, ensure_ascii=False).encode() if body is not None else None)
+        )
         if body is not None and raw is None:
             headers.setdefault("Content-Type", "application/json")
         return self._send(method, path, data, headers, redirects)

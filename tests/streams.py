@@ -1,4 +1,5 @@
 """Reads the moto facts stream into Lambda-shaped records, for driving stream handlers in tests."""
+
 from __future__ import annotations
 
 import boto3
@@ -13,16 +14,23 @@ class StreamTap:
         self.arn = stream_arn
         self.region = region
         self._client = boto3.client("dynamodbstreams", region_name=region)
-        self._shard = self._client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
+        self._shard = self._client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0][
+            "ShardId"
+        ]
         self._last: str | None = None
         self.history: list[dict] = []
 
     def _iterator(self) -> str:
         # Fresh each time: a failed moto transaction restores its table from a copy, and an
         # old iterator keeps reading the replaced shard, missing every later record.
-        where = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last} if self._last \
+        where = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._last}
+            if self._last
             else {"ShardIteratorType": "TRIM_HORIZON"}
-        return self._client.get_shard_iterator(StreamArn=self.arn, ShardId=self._shard, **where)["ShardIterator"]
+        )
+        return self._client.get_shard_iterator(StreamArn=self.arn, ShardId=self._shard, **where)[
+            "ShardIterator"
+        ]
 
     def take(self) -> list[dict]:
         """Every record not taken yet, oldest first."""
@@ -48,7 +56,7 @@ def deliver(handler, records: list[dict], batch_size: int = 100) -> None:
     start = 0
     attempts = 0
     while start < len(records):
-        batch = records[start:start + batch_size]
+        batch = records[start : start + batch_size]
         try:
             answer = handler(event_of(batch))
         except Exception:

@@ -1,4 +1,5 @@
 """The audit trail: every state change, with who, when and what, so it can be replayed."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,8 +15,14 @@ from chalicelib.core.paging import query_page, scope_of
 from chalicelib.core.store import TransactWriteError, transaction
 
 
-def entry(entity: str, entity_id: str, action: str, caller: Caller | None, at: datetime,
-          data: dict[str, Any] | None = None) -> AuditEntry:
+def entry(
+    entity: str,
+    entity_id: str,
+    action: str,
+    caller: Caller | None,
+    at: datetime,
+    data: dict[str, Any] | None = None,
+) -> AuditEntry:
     """An audit entry to save in the same transaction as the change it records."""
     return AuditEntry(
         pk=f"AUDIT#{entity}#{entity_id}",
@@ -54,6 +61,11 @@ def trail(entity: str, entity_id: str) -> list[dict[str, Any]]:
 
 def trail_page(entity: str, entity_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
     """One page of the recorded changes of one entity, oldest first."""
-    page = query_page(partial(AuditEntry.query, f"AUDIT#{entity}#{entity_id}"), limit, cursor,
-                      scope_of("AUDIT", entity=entity, id=entity_id), secret)
+    page = query_page(
+        partial(AuditEntry.query, f"AUDIT#{entity}#{entity_id}"),
+        limit,
+        cursor,
+        scope_of("AUDIT", entity=entity, id=entity_id),
+        secret,
+    )
     return page.to_dict(_render)

@@ -1,9 +1,11 @@
 """Who is calling: bearer JWTs, HS256 on the local stage and RS256 via JWKS when deployed."""
+
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Collection
+from typing import TYPE_CHECKING
 
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import Forbidden, Unauthorized
@@ -49,6 +51,7 @@ class Authenticator:
         if self._jwks_client is not None:
             return self._jwks_client
         import jwt
+
         return jwt.PyJWKClient(self._settings.jwks_url, cache_keys=True, lifespan=3600)
 
     def caller(self, authorization: str | None) -> Caller | None:
@@ -65,13 +68,20 @@ class Authenticator:
         # Imported by the first request that carries a token, not by every cold start: PyJWT
         # loads cryptography's RSA and EC code, ~30 ms of `import app`'s ~430 (bench/bench_coldstart.py).
         import jwt
+
         options = {"require": ["exp", "sub", "role"]}
         try:
             if self._settings.is_local:
                 return jwt.decode(token, self._settings.jwt_secret, algorithms=["HS256"], options=options)
             key = self._jwks.get_signing_key_from_jwt(token).key
-            return jwt.decode(token, key, algorithms=["RS256"], options=options,
-                              issuer=self._settings.jwt_issuer, audience=self._settings.jwt_audience)
+            return jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                options=options,
+                issuer=self._settings.jwt_issuer,
+                audience=self._settings.jwt_audience,
+            )
         except jwt.ExpiredSignatureError:
             raise Unauthorized("The token has expired") from None
         except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:

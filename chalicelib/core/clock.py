@@ -1,8 +1,9 @@
 """The one source of time. Every calendar rule reads China time from here."""
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -18,14 +19,14 @@ class SystemClock:
     """Wall-clock time."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class StartedClock:
     """Starts at a given instant and runs forward in real time (local rehearsals)."""
 
     def __init__(self, start: datetime):
-        self._start = start.astimezone(timezone.utc)
+        self._start = start.astimezone(UTC)
         self._t0 = time.monotonic()
 
     def now(self) -> datetime:
@@ -36,13 +37,13 @@ class FixedClock:
     """A clock that moves only when told to (tests)."""
 
     def __init__(self, start: datetime):
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._now
 
     def set(self, instant: datetime) -> None:
-        self._now = instant.astimezone(timezone.utc)
+        self._now = instant.astimezone(UTC)
 
     def advance(self, **delta: float) -> None:
         self._now += timedelta(**delta)
@@ -68,4 +69,4 @@ def iso(instant: datetime) -> str:
 
 def sortable(instant: datetime) -> str:
     """Fixed-width UTC text that sorts like the instants it names (for sort keys)."""
-    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,11 +1,12 @@
 """Settings, built once from the environment that `.chalice/config.json` sets per stage."""
+
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Mapping
 
 from chalicelib.core.clock import parse_instant
 
@@ -66,8 +67,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             raise ConfigError(f"NAVI_NOW is refused on deployed stage {stage!r}")
         if "NAVI_JWT_SECRET" in env:
             raise ConfigError(f"NAVI_JWT_SECRET is refused on deployed stage {stage!r}")
-        missing = [k for k in ("NAVI_JWT_ISSUER", "NAVI_JWT_AUDIENCE", "NAVI_JWKS_URL", "NAVI_CURSOR_SECRET",
-                               "NAVI_PSEUDONYM_SECRET") if not env.get(k)]
+        missing = [
+            k
+            for k in (
+                "NAVI_JWT_ISSUER",
+                "NAVI_JWT_AUDIENCE",
+                "NAVI_JWKS_URL",
+                "NAVI_CURSOR_SECRET",
+                "NAVI_PSEUDONYM_SECRET",
+            )
+            if not env.get(k)
+        ]
         if missing:
             raise ConfigError(f"deployed stage {stage!r} needs {', '.join(missing)}")
     start = env.get("NAVI_NOW")
@@ -89,7 +99,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         marker_ttl=timedelta(seconds=int(env.get("NAVI_MARKER_TTL_SECONDS") or MARKER_TTL.total_seconds())),
         files_bucket=env.get("NAVI_FILES_BUCKET") or f"{prefix}-files",
         s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
-        pseudonym_secret=env.get("NAVI_PSEUDONYM_SECRET") or "navi-local-pseudonym-secret-not-for-deployed-stages",
+        pseudonym_secret=env.get("NAVI_PSEUDONYM_SECRET")
+        or "navi-local-pseudonym-secret-not-for-deployed-stages",
     )
 
 
@@ -98,5 +109,7 @@ def _origins(raw: str, https_only: bool) -> tuple[str, ...]:
     origins = tuple(o.strip().lower().rstrip("/") for o in raw.split(",") if o.strip())
     for origin in origins:
         if not _ORIGIN.fullmatch(origin) or (https_only and not origin.startswith("https://")):
-            raise ConfigError(f"NAVI_CORS_ORIGINS holds {origin!r}; give exact origins like https://portal.example.cn")
+            raise ConfigError(
+                f"NAVI_CORS_ORIGINS holds {origin!r}; give exact origins like https://portal.example.cn"
+            )
     return origins

@@ -1,4 +1,5 @@
 """Evaluation cycles: 2021-01-01..2023-09-30, then one a year closing 30 September (China time)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Domain errors. Each maps to one RFC 9457 problem; app.py renders them."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,6 +1,7 @@
 """HTTP plumbing kept out of app.py: problem+json rendering, strict body and parameter parsing,
 log redaction, the route registry that the OpenAPI document is generated from. No Chalice
 import: app.py adapts."""
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,12 @@ MAX_DEPTH = 32  # the deepest body model nests 5 levels; Python's parser dies ne
 # a token in a query string or form (`access_token=...`) or a JSON body (`"access_token": "..."`,
 # its quotes escaped once or more when a message quoting it is itself logged as JSON).
 _TOKEN_NAMES = r"(?:access|id|refresh)_token"
-_SECRETS = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
-                      r"|(?i:\b(bearer|basic)\s+)[^\s\"'\\,]+"
-                      rf"|(?i:\b({_TOKEN_NAMES})=)[^&\s\"'\\,]+"
-                      rf'|(?i:(\\*"{_TOKEN_NAMES}\\*"\s*:\s*\\*"))[^"\\]*')
+_SECRETS = re.compile(
+    r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
+    r"|(?i:\b(bearer|basic)\s+)[^\s\"'\\,]+"
+    rf"|(?i:\b({_TOKEN_NAMES})=)[^&\s\"'\\,]+"
+    rf'|(?i:(\\*"{_TOKEN_NAMES}\\*"\s*:\s*\\*"))[^"\\]*'
+)
 
 # Path and query parameter formats, each declared once: (regex, what the 422 says); the OpenAPI
 # document publishes the same regex as the parameter's pattern.
@@ -31,7 +34,10 @@ _SECRETS = re.compile(r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
 # or reads differently, and those would reach keys of the table.
 PARAM_FORMATS: dict[str, tuple[str, str]] = {
     "digits": (r"[0-9]{1,9}", "must be ASCII digits"),
-    "id": (r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", "must be an id of letters, digits, '_', '.', '-' (at most 64)"),
+    "id": (
+        r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
+        "must be an id of letters, digits, '_', '.', '-' (at most 64)",
+    ),
     "sub": (r"[\x21-\x7e]{1,256}", "must be 1 to 256 printable ASCII characters"),
     "cycle": (r"2021-2023|[0-9]{4}", "must be a cycle id from /cycles"),
     "province": (r"[0-9]{6}", "must be a 6-digit province code from /provinces"),
@@ -63,7 +69,9 @@ class RouteDoc:
     tag: str = "platform"
     roles: tuple[str, ...] = ()  # who may call it (checked before the body); empty: anyone the auth admits
     media: tuple[str, ...] = (JSON_TYPE,)  # what a success answers (a 303 or 204 answers no body)
-    errors: dict | None = None  # a protocol's own JSON error body (COUNTER_SUSHI's Exception) instead of a problem
+    errors: dict | None = (
+        None  # a protocol's own JSON error body (COUNTER_SUSHI's Exception) instead of a problem
+    )
 
 
 ROUTES: list[RouteDoc] = []
@@ -76,11 +84,24 @@ def param_schema(kind: str, **extra: Any) -> dict[str, Any]:
 
 
 # Every path parameter of every route, by name; the route wrapper checks them all before the view.
-PATH_PARAMS: dict[str, str] = {"filing_id": "id", "publication_id": "id", "comment_id": "id", "run_id": "id",
-                               "demand_id": "id",
-                               "file_id": "id", "cycle": "cycle", "code": "province", "province": "province", "year": "year",
-                               "sub": "sub", "org_id": "id", "population": "word", "invitation": "invitation",
-                               "objection_id": "id", "unit": "id"}
+PATH_PARAMS: dict[str, str] = {
+    "filing_id": "id",
+    "publication_id": "id",
+    "comment_id": "id",
+    "run_id": "id",
+    "demand_id": "id",
+    "file_id": "id",
+    "cycle": "cycle",
+    "code": "province",
+    "province": "province",
+    "year": "year",
+    "sub": "sub",
+    "org_id": "id",
+    "population": "word",
+    "invitation": "invitation",
+    "objection_id": "id",
+    "unit": "id",
+}
 
 
 def param(name: str, raw: str | None, kind: str) -> str | None:
@@ -100,8 +121,10 @@ def integer_param(name: str, raw: str | None, lo: int, hi: int) -> int | None:
     if digits is None:
         return None
     if not lo <= int(digits) <= hi:
-        raise Invalid(f"{name} must be an integer from {lo} to {hi}",
-                      errors=[{"field": name, "message": f"must be an integer from {lo} to {hi}"}])
+        raise Invalid(
+            f"{name} must be an integer from {lo} to {hi}",
+            errors=[{"field": name, "message": f"must be an integer from {lo} to {hi}"}],
+        )
     return int(digits)
 
 
@@ -110,13 +133,29 @@ def problem_body(problem: Problem) -> tuple[int, dict[str, Any]]:
 
 
 def generic_problem(status: int, detail: str) -> dict[str, Any]:
-    titles = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-              405: "Method not allowed", 409: "Conflict", 413: "Payload too large", 414: "URI too long",
-              415: "Unsupported media type", 422: "Validation failed", 431: "Request header fields too large",
-              500: "Internal server error", 501: "Not implemented", 503: "Service unavailable"}
+    titles = {
+        400: "Bad request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        413: "Payload too large",
+        414: "URI too long",
+        415: "Unsupported media type",
+        422: "Validation failed",
+        431: "Request header fields too large",
+        500: "Internal server error",
+        501: "Not implemented",
+        503: "Service unavailable",
+    }
     title = titles.get(status, "Error")
-    return {"type": f"/problems/{title.lower().replace(' ', '-')}", "title": title, "status": status,
-            "detail": detail}
+    return {
+        "type": f"/problems/{title.lower().replace(' ', '-')}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
 
 
 def dumps(body: Any) -> str:
@@ -154,19 +193,24 @@ def json_body(raw: bytes | None, content_type: str | None) -> Any:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BadRequest(f"The body is not valid UTF-8: {exc}",
-                         errors=[{"field": "", "message": "malformed JSON"}]) from None
+        raise BadRequest(
+            f"The body is not valid UTF-8: {exc}", errors=[{"field": "", "message": "malformed JSON"}]
+        ) from None
     if _too_deep(text):
-        raise BadRequest(f"The body nests deeper than {MAX_DEPTH} levels",
-                         errors=[{"field": "", "message": f"nested deeper than {MAX_DEPTH}"}])
+        raise BadRequest(
+            f"The body nests deeper than {MAX_DEPTH} levels",
+            errors=[{"field": "", "message": f"nested deeper than {MAX_DEPTH}"}],
+        )
     try:
         data = json.loads(text, object_pairs_hook=_unique_keys)
     except _DuplicateKey as dup:
-        raise BadRequest(f"The body repeats the key {dup.key!r}",
-                         errors=[{"field": dup.key, "message": "duplicate key"}]) from None
+        raise BadRequest(
+            f"The body repeats the key {dup.key!r}", errors=[{"field": dup.key, "message": "duplicate key"}]
+        ) from None
     except (ValueError, RecursionError) as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc}",
-                         errors=[{"field": "", "message": "malformed JSON"}]) from None
+        raise BadRequest(
+            f"The body is not valid JSON: {exc}", errors=[{"field": "", "message": "malformed JSON"}]
+        ) from None
     _refuse_untrustworthy_values(data)
     return data
 
@@ -206,16 +250,22 @@ def _refuse_untrustworthy_values(data: Any) -> None:
     while stack:
         where, value = stack.pop()
         if isinstance(value, float) and not math.isfinite(value):
-            raise Invalid("NaN and Infinity are not numbers this API accepts",
-                          errors=[{"field": where, "message": "must be a finite number"}])
+            raise Invalid(
+                "NaN and Infinity are not numbers this API accepts",
+                errors=[{"field": where, "message": "must be a finite number"}],
+            )
         if isinstance(value, str) and _has_surrogate(value):
-            raise Invalid("The body holds text that is not valid Unicode",
-                          errors=[{"field": where, "message": "lone surrogate"}])
+            raise Invalid(
+                "The body holds text that is not valid Unicode",
+                errors=[{"field": where, "message": "lone surrogate"}],
+            )
         if isinstance(value, dict):
             for key, item in value.items():
                 if _has_surrogate(key):
-                    raise Invalid("The body holds a key that is not valid Unicode",
-                                  errors=[{"field": where, "message": "lone surrogate in a key"}])
+                    raise Invalid(
+                        "The body holds a key that is not valid Unicode",
+                        errors=[{"field": where, "message": "lone surrogate in a key"}],
+                    )
                 stack.append((f"{where}.{key}" if where else key, item))
         elif isinstance(value, list):
             stack.extend((f"{where}.{i}" if where else str(i), item) for i, item in enumerate(value))
@@ -231,6 +281,7 @@ def _has_surrogate(text: str) -> bool:
 
 def redact(text: str) -> str:
     """`text` with every token cut out (JWTs, bearer/basic credentials, access_token= and JSON values)."""
+
     def replace(m: re.Match) -> str:
         if m.group(1):
             return f"{m.group(1)} [redacted]"
@@ -239,6 +290,7 @@ def redact(text: str) -> str:
         if m.group(3):
             return f"{m.group(3)}[redacted]"
         return "[redacted-jwt]"
+
     return _SECRETS.sub(replace, text)
 
 

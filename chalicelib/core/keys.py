@@ -3,6 +3,7 @@ value can spell a separator and so reach another namespace's key: a user whose s
 `ROLE#province_admin#320000` keys `NOTE#ROLE%23province_admin%23320000`, never the role's
 reminders. Each key is still built by the module that owns it (with `part`).
 """
+
 from __future__ import annotations
 
 SEPARATOR = "#"

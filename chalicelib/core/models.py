@@ -10,6 +10,7 @@
 Table names and the endpoint come from Settings via `bind`; the key schemas declared
 here are the single source that infra/ deploys and local runs create.
 """
+
 from __future__ import annotations
 
 from pynamodb.attributes import (
@@ -30,11 +31,15 @@ from chalicelib.core.config import Settings
 def _index(name: str, hash_attr: str, range_attr: str) -> type[GlobalSecondaryIndex]:
     """A string-keyed GSI projecting everything; shared by the models of one table."""
     meta = type("Meta", (), {"index_name": name, "projection": AllProjection()})
-    return type(f"{name.title()}Index", (GlobalSecondaryIndex,), {
-        "Meta": meta,
-        hash_attr: UnicodeAttribute(hash_key=True),
-        range_attr: UnicodeAttribute(range_key=True),
-    })
+    return type(
+        f"{name.title()}Index",
+        (GlobalSecondaryIndex,),
+        {
+            "Meta": meta,
+            hash_attr: UnicodeAttribute(hash_key=True),
+            range_attr: UnicodeAttribute(range_key=True),
+        },
+    )
 
 
 class _Base(Model):
@@ -47,6 +52,7 @@ class _Base(Model):
 
 
 # ---- facts -------------------------------------------------------------------------
+
 
 class FactBase(_Base):
     """Common keys of the facts table; `entity` tells the stream handler what it is."""
@@ -99,7 +105,9 @@ class Filing(FactBase):
     first_approved_at = UTCDateTimeAttribute(null=True)
     application_status = UnicodeAttribute(null=True)
     application_reached = NumberAttribute(default=0)  # furthest progression state earned, by index
-    attributed_to = UnicodeAttribute(null=True)  # "<population>#<unit code>" beyond its province (populations.py)
+    attributed_to = UnicodeAttribute(
+        null=True
+    )  # "<population>#<unit code>" beyond its province (populations.py)
     # Scope (filings.in_scope): China dates "YYYY-MM-DD", the funding (投入) in yuan, and the project's number
     # in its province's list of fiscally funded projects (funded_projects.py).
     completed_on = UnicodeAttribute(null=True)
@@ -110,7 +118,9 @@ class Filing(FactBase):
     funded_project = UnicodeAttribute(null=True)
     revision = NumberAttribute(default=1)  # the version the province submitted last (documents.revise)
     proposed = JSONAttribute(null=True)  # a change to an approved record, waiting for review
-    taken_down_at = UTCDateTimeAttribute(null=True)  # lifecycle.take_down: out of public view, with its reason
+    taken_down_at = UTCDateTimeAttribute(
+        null=True
+    )  # lifecycle.take_down: out of public view, with its reason
     takedown_reason = UnicodeAttribute(null=True)
     excluded_from_scoring = BooleanAttribute(default=False)  # a takedown that also takes it out of the counts
     versions = JSONAttribute(null=True)  # the approved versions, oldest first (lifecycle.approved_versions)
@@ -141,7 +151,9 @@ class Publication(FactBase):
     review_note = UnicodeAttribute(null=True)
     revision = NumberAttribute(default=1)  # the version the province submitted last (documents.revise)
     proposed = JSONAttribute(null=True)  # a change to an approved record, waiting for review
-    taken_down_at = UTCDateTimeAttribute(null=True)  # lifecycle.take_down: out of public view, with its reason
+    taken_down_at = UTCDateTimeAttribute(
+        null=True
+    )  # lifecycle.take_down: out of public view, with its reason
     takedown_reason = UnicodeAttribute(null=True)
     excluded_from_scoring = BooleanAttribute(default=False)  # a takedown that also takes it out of the counts
     versions = JSONAttribute(null=True)  # the approved versions, oldest first (lifecycle.approved_versions)
@@ -250,7 +262,9 @@ class Comment(FactBase):
     created_at = UTCDateTimeAttribute()
     deleted_at = UTCDateTimeAttribute(null=True)
     deleted_by = UnicodeAttribute(null=True)
-    hidden_at = UTCDateTimeAttribute(null=True)  # a moderator hid it (interactions.hide_comment): not shown, not counted
+    hidden_at = UTCDateTimeAttribute(
+        null=True
+    )  # a moderator hid it (interactions.hide_comment): not shown, not counted
     hidden_by = UnicodeAttribute(null=True)
     hidden_reason = UnicodeAttribute(null=True)
     reports = NumberAttribute(default=0)  # users who reported it (one report each, kept in the records table)
@@ -283,6 +297,7 @@ class Evaluation(FactBase):
 
 # ---- counters ----------------------------------------------------------------------
 
+
 class Counter(_Base):
     """A bag of running numbers under one key (per filing, province×month, province×cycle).
 
@@ -297,6 +312,7 @@ class Counter(_Base):
 
 
 # ---- records -----------------------------------------------------------------------
+
 
 class RecordBase(_Base):
     class Meta(_Base.Meta):
@@ -344,7 +360,9 @@ class Attachment(RecordBase):
     created_at = UTCDateTimeAttribute()
     stored_at = UTCDateTimeAttribute(null=True)
     by = UnicodeAttribute()
-    proposal = UnicodeAttribute(null=True)  # added with this proposed revision of an approved record (else: before approval)
+    proposal = UnicodeAttribute(
+        null=True
+    )  # added with this proposed revision of an approved record (else: before approval)
     revision = NumberAttribute(null=True)  # that proposal's revision number
     replaces = UnicodeAttribute(null=True)  # the file of the record it supersedes from its version on
 
@@ -385,14 +403,20 @@ TABLES = {
 
 
 def table_name(settings: Settings, table: str) -> str:
-    return {"facts": settings.facts_table, "counters": settings.counters_table,
-            "records": settings.records_table}[table]
+    return {
+        "facts": settings.facts_table,
+        "counters": settings.counters_table,
+        "records": settings.records_table,
+    }[table]
 
 
 def bind(settings: Settings) -> None:
     """Point every model at the stage's tables and endpoint (drops cached connections)."""
-    groups = {"facts": (FactBase, *FACT_MODELS), "counters": (Counter,),
-              "records": (RecordBase, *RECORD_MODELS)}
+    groups = {
+        "facts": (FactBase, *FACT_MODELS),
+        "counters": (Counter,),
+        "records": (RecordBase, *RECORD_MODELS),
+    }
     for table, models in groups.items():
         for model in models:
             model.Meta.table_name = table_name(settings, table)

@@ -13,13 +13,15 @@ Building a Powertools Tracer imports the X-Ray SDK (~0.5 s), so `tracer` is buil
 use and `@traced` defers even that to the first call: use `@traced` on functions that are
 decorated at import time, so `import app` stays light.
 """
+
 from __future__ import annotations
 
 import functools
 import os
 import threading
 import warnings
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -32,7 +34,9 @@ EVENTS_DUPLICATE = "EventsDuplicate"  # Count: resent event ids answered as dupl
 ROBOTS_DROPPED = "RobotsDropped"  # Count: events from robot user agents, stored but not counted
 BATCH_FAILURES = "BatchFailures"  # Count: stream records reported back as batch item failures
 COUNTER_LAG_SECONDS = "CounterLagSeconds"  # Seconds: fact written -> counted
-METRIC_NAMES = frozenset({EVENTS_ACCEPTED, EVENTS_DUPLICATE, ROBOTS_DROPPED, BATCH_FAILURES, COUNTER_LAG_SECONDS})
+METRIC_NAMES = frozenset(
+    {EVENTS_ACCEPTED, EVENTS_DUPLICATE, ROBOTS_DROPPED, BATCH_FAILURES, COUNTER_LAG_SECONDS}
+)
 
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
@@ -51,6 +55,7 @@ class _LazyTracer:
             with self._lock:
                 if self._tracer is None:
                     from aws_lambda_powertools import Tracer
+
                     # Patches botocore so each DynamoDB call is a subsegment (only when tracing is on).
                     self._tracer = Tracer(service=SERVICE)
         return self._tracer
@@ -71,6 +76,7 @@ def traced(function: Handler) -> Handler:
         if not captured:
             captured.append(tracer.capture_method(function))
         return captured[0](*args, **kwargs)
+
     return run  # type: ignore[return-value]
 
 
@@ -86,14 +92,28 @@ def flush() -> None:
 
 def flushed(handler: Handler) -> Handler:
     """Flush the metrics a Chalice handler added, whether it returns or raises."""
+
     @functools.wraps(handler)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return handler(*args, **kwargs)
         finally:
             flush()
+
     return run  # type: ignore[return-value]
 
 
-__all__ = ["MetricUnit", "metrics", "tracer", "traced", "flush", "flushed", "METRIC_NAMES", "EVENTS_ACCEPTED",
-           "EVENTS_DUPLICATE", "ROBOTS_DROPPED", "BATCH_FAILURES", "COUNTER_LAG_SECONDS"]
+__all__ = [
+    "MetricUnit",
+    "metrics",
+    "tracer",
+    "traced",
+    "flush",
+    "flushed",
+    "METRIC_NAMES",
+    "EVENTS_ACCEPTED",
+    "EVENTS_DUPLICATE",
+    "ROBOTS_DROPPED",
+    "BATCH_FAILURES",
+    "COUNTER_LAG_SECONDS",
+]

@@ -3,6 +3,7 @@
 A cursor is the start key sealed with AES-GCM under a key derived from the stage's cursor
 secret, with the query's scope as associated data: clients can neither read the table's layout
 (key names, index names) from it nor forge or move it to another query."""
+
 from __future__ import annotations
 
 import base64
@@ -10,9 +11,10 @@ import binascii
 import hashlib
 import json
 import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.http import integer_param, param
@@ -52,6 +54,7 @@ def _aead(secret: str) -> AESGCM:
     # Loaded by the first request that pages, not by every cold start: cryptography's native
     # bindings are ~35 ms of `import app` (bench/bench_coldstart.py), and most requests never page.
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     # A dedicated key: the stage secret itself is never used directly as an AES key.
     return AESGCM(hashlib.sha256(b"patentnavi-eval cursor v1\x00" + secret.encode()).digest())
 
@@ -75,8 +78,9 @@ def decode_cursor(cursor: str | None, scope: str, secret: str) -> dict | None:
     if len(raw) <= 1 + _NONCE_BYTES or raw[:1] != _VERSION:
         raise _refused()
     from cryptography.exceptions import InvalidTag  # with _aead: not at import
+
     try:
-        plain = _aead(secret).decrypt(raw[1:1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES:], scope.encode())
+        plain = _aead(secret).decrypt(raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :], scope.encode())
     except InvalidTag:
         # Tampered, sealed under another secret, or for another query: the tag cannot tell which.
         raise _refused() from None
@@ -87,8 +91,10 @@ def decode_cursor(cursor: str | None, scope: str, secret: str) -> dict | None:
 
 
 def _refused() -> BadRequest:
-    return BadRequest("The cursor is not valid for this query",
-                      errors=[{"field": "cursor", "message": "not a cursor this server issued for this query"}])
+    return BadRequest(
+        "The cursor is not valid for this query",
+        errors=[{"field": "cursor", "message": "not a cursor this server issued for this query"}],
+    )
 
 
 def take_page(results: Iterable[Any], limit: int, key_of, scope: str, secret: str) -> Page:
@@ -111,16 +117,31 @@ TABLE_KEY = keys_of("pk", "sk")
 INDEX_KEY = keys_of("pk", "sk", "gsi1pk", "gsi1sk")  # a query on a gsi1 index resumes from all four
 
 
-def query_page(query: Callable[..., Iterable[Any]], limit: int, cursor: str | None, scope: str, secret: str,
-               key_of: Callable[[Any], dict] = TABLE_KEY) -> Page:
+def query_page(
+    query: Callable[..., Iterable[Any]],
+    limit: int,
+    cursor: str | None,
+    scope: str,
+    secret: str,
+    key_of: Callable[[Any], dict] = TABLE_KEY,
+) -> Page:
     """One page of a DynamoDB Query: `query` is called with the cursor's start key and a page size,
     so a page reads about `limit` items whatever the list's length."""
-    results = query(last_evaluated_key=decode_cursor(cursor, scope, secret), page_size=min(limit + 1, MAX_LIMIT))
+    results = query(
+        last_evaluated_key=decode_cursor(cursor, scope, secret), page_size=min(limit + 1, MAX_LIMIT)
+    )
     return take_page(results, limit, key_of, scope, secret)
 
 
-def computed_page(items: Iterable[Any], limit: int, cursor: str | None, scope: str, secret: str,
-                  order: Callable[[Any], tuple], newest_first: bool = False) -> Page:
+def computed_page(
+    items: Iterable[Any],
+    limit: int,
+    cursor: str | None,
+    scope: str,
+    secret: str,
+    order: Callable[[Any], tuple],
+    newest_first: bool = False,
+) -> Page:
     """One page of a list computed in memory over a bounded set, in `order` (unique per item, JSON
     values; descending with `newest_first`): the cursor carries the last item's order, so items
     added meanwhile are neither repeated nor skipped."""
@@ -138,4 +159,6 @@ def computed_page(items: Iterable[Any], limit: int, cursor: str | None, scope: s
         except TypeError:  # a cursor of this scope always compares; only a forged one cannot
             raise _refused() from None
 
-    return take_page((i for i in ordered if ahead(i)), limit, lambda i: {"after": list(order(i))}, scope, secret)
+    return take_page(
+        (i for i in ordered if ahead(i)), limit, lambda i: {"after": list(order(i))}, scope, secret
+    )

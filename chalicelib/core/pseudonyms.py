@@ -5,6 +5,7 @@ The stage secret comes from the secret store (NAVI_PSEUDONYM_SECRET, like the cu
 nobody holding the facts alone can test a guessed id; one key per cycle means a user's facts link
 within a cycle (chains, COUNTER uniques, per-account flags) and not across cycles.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,9 +40,18 @@ def keyed(secret: str, user: str, cycle_id: str | None) -> str:
 
 
 # Coarse browser families, first match wins (Edge and Opera also say Chrome, Chrome also says Safari).
-_FAMILIES = (("edg", "Edge"), ("opr/", "Opera"), ("opera", "Opera"), ("micromessenger", "WeChat"),
-             ("firefox", "Firefox"), ("crios", "Chrome"), ("chrome", "Chrome"), ("safari", "Safari"),
-             ("trident", "IE"), ("msie", "IE"))
+_FAMILIES = (
+    ("edg", "Edge"),
+    ("opr/", "Opera"),
+    ("opera", "Opera"),
+    ("micromessenger", "WeChat"),
+    ("firefox", "Firefox"),
+    ("crios", "Chrome"),
+    ("chrome", "Chrome"),
+    ("safari", "Safari"),
+    ("trident", "IE"),
+    ("msie", "IE"),
+)
 
 
 def agent_family(user_agent: str | None) -> str:

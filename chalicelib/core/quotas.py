@@ -11,18 +11,24 @@ Two shapes (the bounds themselves are named in core/config.py):
   when it expires. Reading the free slots costs one query of at most `bound` small items, whatever
   the data.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Callable
 
 from pynamodb.exceptions import DeleteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.core import keys
 from chalicelib.core.models import Quota
-from chalicelib.core.store import (CONDITION_FAILED, TransactWriteError, cancellation_codes, cancelled_by_condition,
-                                   transaction)
+from chalicelib.core.store import (
+    CONDITION_FAILED,
+    TransactWriteError,
+    cancellation_codes,
+    cancelled_by_condition,
+    transaction,
+)
 
 TALLY = "TALLY"
 SLOT_ROUNDS = 5  # free slots tried when other writers take the first ones meanwhile
@@ -46,8 +52,11 @@ def used(name: str, *scope: str) -> int:
 
 def count(tx: TransactWrite, bound: int, name: str, *scope: str) -> None:
     """Add to `tx`: raise the tally by one, on condition it stays within `bound`."""
-    tx.update(Quota(*tally_key(name, *scope)), actions=[Quota.used.add(1)],
-              condition=Quota.used.does_not_exist() | (Quota.used < bound))
+    tx.update(
+        Quota(*tally_key(name, *scope)),
+        actions=[Quota.used.add(1)],
+        condition=Quota.used.does_not_exist() | (Quota.used < bound),
+    )
 
 
 def refused(error: TransactWriteError, position: int) -> bool:
@@ -67,8 +76,15 @@ def slot_sk(index: int) -> str:
     return f"SLOT#{index:05d}"
 
 
-def with_slot(bound: int, name: str, scope: tuple[str, ...], holder: str, until: datetime, now: datetime,
-              write: Callable[[TransactWrite], None]) -> bool:
+def with_slot(
+    bound: int,
+    name: str,
+    scope: tuple[str, ...],
+    holder: str,
+    until: datetime,
+    now: datetime,
+    write: Callable[[TransactWrite], None],
+) -> bool:
     """Run `write`'s transaction holding one free slot of the partition until `until`; False when all
     `bound` slots are held (nothing written). Other failures of the transaction are raised."""
     pk = _pk(name, scope)
@@ -77,8 +93,10 @@ def with_slot(bound: int, name: str, scope: tuple[str, ...], holder: str, until:
     for sk in free[:SLOT_ROUNDS]:
         try:
             with transaction() as tx:
-                tx.save(Quota(pk, sk, holder=holder, expires_at=until),
-                        condition=Quota.pk.does_not_exist() | (Quota.expires_at <= now))
+                tx.save(
+                    Quota(pk, sk, holder=holder, expires_at=until),
+                    condition=Quota.pk.does_not_exist() | (Quota.expires_at <= now),
+                )
                 write(tx)
             return True
         except TransactWriteError as error:

@@ -4,6 +4,7 @@ Lambda and `chalice local` import app.py before the stage environment matters to
 nothing here runs at import: the first call to `services()` reads the environment.
 Tests swap pieces with `override`.
 """
+
 from __future__ import annotations
 
 import threading

@@ -4,6 +4,7 @@ Each request body lives in the domain module that consumes it (FilingIn in docum
 SchemeIn in scoring/scheme.py; ReviewIn, shared by filings and publications, in their review
 workflow documents/lifecycle.py); they all build on these.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -42,9 +43,12 @@ def _visible_text(text: str, multiline: bool) -> str:
         if ord(char) in TAGS:
             raise ValueError(f"invisible tag character U+{ord(char):04X} is not allowed")
         if not multiline and unicodedata.category(char) in ONE_LINE_REFUSED_CATEGORIES:
-            raise ValueError(f"invisible or line-separator character U+{ord(char):04X} is not allowed on one line")
-    if text and all(c.isspace() or c in BLANK_LETTERS or unicodedata.category(c) in INVISIBLE_CATEGORIES
-                    for c in text):
+            raise ValueError(
+                f"invisible or line-separator character U+{ord(char):04X} is not allowed on one line"
+            )
+    if text and all(
+        c.isspace() or c in BLANK_LETTERS or unicodedata.category(c) in INVISIBLE_CATEGORIES for c in text
+    ):
         raise ValueError("must contain visible characters")
     return text
 
@@ -60,8 +64,11 @@ def _lines(text: str) -> str:
 def Text(lo: int, hi: int, multiline: bool = False):  # noqa: N802  (used as a type)
     """A trimmed string of `lo`..`hi` characters holding something visible and no control characters;
     one line (the default) also refuses tabs, line breaks, line separators and invisible format characters."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=lo, max_length=hi),
-                     AfterValidator(_lines if multiline else _one_line)]
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=lo, max_length=hi),
+        AfterValidator(_lines if multiline else _one_line),
+    ]
 
 
 class Body(BaseModel):
@@ -107,7 +114,9 @@ class FieldErrors(ValueError):
 def parse(model: type[Body], data: object) -> Body:
     """Validate `data` against `model`; a 422 naming every bad field otherwise."""
     if not isinstance(data, dict):
-        raise Invalid("The body must be a JSON object", errors=[{"field": "", "message": "must be a JSON object"}])
+        raise Invalid(
+            "The body must be a JSON object", errors=[{"field": "", "message": "must be a JSON object"}]
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -7,11 +7,13 @@ every reader honours, so tabs and line breaks inside a cell become spaces. In a 
 text cell is stored as a string, never a formula (openpyxl would store any text beginning with
 `=` as one); the platform writes no formulas of its own.
 """
+
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 # The media types of what the platform exports (and of the spreadsheets it takes).
 CSV_TYPE = "text/csv; charset=utf-8"
@@ -54,6 +56,7 @@ def _tsv_cell(value: Any) -> Any:
 def append(sheet: Any, row: Iterable[Any]) -> None:
     """Append a row to an openpyxl worksheet; each text cell inert and stored as a string."""
     from openpyxl.cell import Cell
+
     cells = []
     for value in row:
         cell = Cell(sheet, value=inert(value))

@@ -1,4 +1,5 @@
 """Small storage plumbing shared by the domain modules: transactions and condition failures."""
+
 from __future__ import annotations
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
@@ -6,7 +7,13 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.core.models import Counter, FactBase
 
-__all__ = ["transaction", "TransactWriteError", "cancelled_by_condition", "cancellation_codes", "CONDITION_FAILED"]
+__all__ = [
+    "transaction",
+    "TransactWriteError",
+    "cancelled_by_condition",
+    "cancellation_codes",
+    "CONDITION_FAILED",
+]
 
 # The cancellation reason of a transaction item whose condition did not hold; a single write
 # refused the same way reports it with an "Exception" suffix.

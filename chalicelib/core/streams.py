@@ -1,9 +1,11 @@
 """DynamoDB-stream batches: the partial-batch-failure prelude both stream triggers share, and the
 batch's metrics. Takes Lambda's raw event dict, so it needs no Chalice type."""
+
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib.core import observability as obs
 
@@ -30,16 +32,20 @@ def each_record(raw_event: dict, handle: Callable[[Any], None]) -> dict:
 def oldest_write_age(raw_event: dict, now_epoch: float) -> float | None:
     """Seconds since the batch's oldest record was written (ApproximateCreationDateTime); None when no
     record carries it."""
-    written = [float(w) for r in raw_event.get("Records") or []
-               if (w := (r.get("dynamodb") or {}).get("ApproximateCreationDateTime"))]
+    written = [
+        float(w)
+        for r in raw_event.get("Records") or []
+        if (w := (r.get("dynamodb") or {}).get("ApproximateCreationDateTime"))
+    ]
     return max(0.0, now_epoch - min(written)) if written else None
 
 
 def measure(raw_event: dict, answer: dict, lag_metric: str, now_epoch: float | None = None) -> dict:
     """Add the batch's failure count and its write-to-handled lag (as `lag_metric`) to the buffered
     metrics; returns `answer` unchanged."""
-    obs.metrics.add_metric(name=obs.BATCH_FAILURES, unit=obs.MetricUnit.Count,
-                           value=len(answer.get("batchItemFailures", [])))
+    obs.metrics.add_metric(
+        name=obs.BATCH_FAILURES, unit=obs.MetricUnit.Count, value=len(answer.get("batchItemFailures", []))
+    )
     lag = oldest_write_age(raw_event, time.time() if now_epoch is None else now_epoch)
     if lag is not None:
         obs.metrics.add_metric(name=lag_metric, unit=obs.MetricUnit.Seconds, value=lag)

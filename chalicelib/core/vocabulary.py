@@ -6,6 +6,7 @@ one edit a new kind, report type or side needs: request models, the scoring sche
 inputs, counter names and list filters all derive from these. The set of industry fields is
 reference data (core/reference.py) and its codes are derived here from it.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -35,8 +36,14 @@ RESULT_KINDS = get_args(ResultKind)
 AccessibleKind = Literal["database", "tool"]  # results used online: they name where (access_url)
 ACCESSIBLE_KINDS = get_args(AccessibleKind)
 
-ReportType = Literal["regional_planning", "industry_planning", "enterprise_operation",
-                     "rd_activity", "talent_management", "other"]
+ReportType = Literal[
+    "regional_planning",
+    "industry_planning",
+    "enterprise_operation",
+    "rd_activity",
+    "talent_management",
+    "other",
+]
 REPORT_TYPES = get_args(ReportType)
 NO_REPORT_TYPE = "none"  # a report filed without a report_type counts under this name
 
@@ -134,5 +141,6 @@ NEAR_CUTOFF_TEXT = days_text(NEAR_CUTOFF)
 # correction. Counters, scores and audit trails are kept.
 RAW_FACTS_UNTIL_FINAL = timedelta(days=180)
 RAW_FACTS_GRACE = timedelta(days=30)
-RAW_FACTS_KEPT_TEXT = (f"{days_text(RAW_FACTS_UNTIL_FINAL)} after the cycle closes + "
-                       f"{days_text(RAW_FACTS_GRACE)} grace")
+RAW_FACTS_KEPT_TEXT = (
+    f"{days_text(RAW_FACTS_UNTIL_FINAL)} after the cycle closes + {days_text(RAW_FACTS_GRACE)} grace"
+)

@@ -11,6 +11,7 @@ upload never completed expire under `incoming/` by the bucket's lifecycle (infra
 Download: the platform answers 303 to a presigned GET valid for DOWNLOAD_TTL and counts
 the download itself (interactions.record_download): clients no longer report downloads.
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,26 +21,26 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import Field, field_validator, model_validator
 
 from chalicelib.core import audit, config, quotas, spreadsheets
-from chalicelib.documents import filings, lifecycle, publications
-from chalicelib.usage import interactions
 from chalicelib.core.auth import Caller, require, require_province
 from chalicelib.core.clock import iso
 from chalicelib.core.config import Settings
-from chalicelib.documents.lifecycle import FILERS
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Attachment, Filing, Publication
 from chalicelib.core.paging import DEFAULT_LIMIT, computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
-from chalicelib.core.vocabulary import NATIONAL_OFFICE
-from chalicelib.usage.robots import Robots
 from chalicelib.core.schemas import Body, FieldErrors, Text
 from chalicelib.core.store import CONDITION_FAILED, TransactWriteError, cancellation_codes, transaction
+from chalicelib.core.vocabulary import NATIONAL_OFFICE
+from chalicelib.documents import filings, lifecycle, publications
+from chalicelib.documents.lifecycle import FILERS
+from chalicelib.usage import interactions
+from chalicelib.usage.robots import Robots
 
 MAX_SIZE = 50 * 1024 * 1024  # 50 MiB: a report or a scan, not a database dump (databases are linked)
 UPLOAD_TTL = timedelta(minutes=15)
@@ -49,8 +50,11 @@ INCOMING_PREFIX = "incoming/"  # unchecked bytes; the bucket expires them (infra
 STORED_PREFIX = "files/"
 CHUNK = 1024 * 1024
 
-PDF, DOC, DOCX = "application/pdf", "application/msword", \
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PDF, DOC, DOCX = (
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+)
 XLS, XLSX = "application/vnd.ms-excel", spreadsheets.XLSX_TYPE
 CSV, ZIP, PNG, JPEG = "text/csv", "application/zip", "image/png", "image/jpeg"
 # What each purpose may be: the report itself (PDF, Word), a database's or tool's description,
@@ -83,8 +87,13 @@ class UploadIn(Body):
     content_type: str = Field(description="one of the types the purpose allows")
     size: int = Field(ge=1, le=MAX_SIZE, description=f"bytes, at most {MAX_SIZE}")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the bytes")
-    replaces: Optional[str] = Field(default=None, max_length=64, description=(
-        "id of a file of the record this one supersedes (e.g. a corrected PDF) from the version it joins on"))
+    replaces: str | None = Field(
+        default=None,
+        max_length=64,
+        description=(
+            "id of a file of the record this one supersedes (e.g. a corrected PDF) from the version it joins on"
+        ),
+    )
 
     @field_validator("name")
     @classmethod
@@ -94,7 +103,7 @@ class UploadIn(Body):
         return v
 
     @model_validator(mode="after")
-    def _type_fits_purpose(self) -> "UploadIn":
+    def _type_fits_purpose(self) -> UploadIn:
         allowed = PURPOSE_TYPES[self.purpose]
         if self.content_type not in allowed:
             raise FieldErrors([("content_type", f"a {self.purpose} must be one of: {', '.join(allowed)}")])
@@ -102,6 +111,7 @@ class UploadIn(Body):
 
 
 # ---- storage ---------------------------------------------------------------------------
+
 
 def files_pk(owner: str, owner_id: str) -> str:
     """The partition of one record's files."""
@@ -117,10 +127,15 @@ def _s3(endpoint: str | None, region: str) -> Any:
     # boto3 is imported here, not with the module: app.py imports UploadIn at cold start.
     import boto3
     from botocore.config import Config
+
     # Path style for a local endpoint (moto serves every bucket on one host and port).
     style = "path" if endpoint else "virtual"
-    return boto3.client("s3", region_name=region, endpoint_url=endpoint,
-                        config=Config(signature_version="s3v4", s3={"addressing_style": style}))
+    return boto3.client(
+        "s3",
+        region_name=region,
+        endpoint_url=endpoint,
+        config=Config(signature_version="s3v4", s3={"addressing_style": style}),
+    )
 
 
 def s3(settings: Settings) -> Any:
@@ -196,8 +211,10 @@ def _check_open(owner: str, doc: Filing | Publication) -> None:
         if _national(owner, doc):
             return  # a national notice was published by its reviewers: its files join it as they land
         # What the public sees was reviewed; a new file would change it without review.
-        raise Conflict(f"The {owner} is approved; submit a revision (POST /{owner}s/{doc.id}/revisions) "
-                       "and add its files while it waits for review")
+        raise Conflict(
+            f"The {owner} is approved; submit a revision (POST /{owner}s/{doc.id}/revisions) "
+            "and add its files while it waits for review"
+        )
     if doc.status not in FILES_OPEN:
         raise Conflict(f"The {owner} is {doc.status}; files cannot be added to it")
 
@@ -260,14 +277,18 @@ def _sha256_b64(hex_digest: str) -> str:
 
 # ---- uploading -------------------------------------------------------------------------
 
-def start_upload(caller: Caller | None, owner: str, owner_id: str, body: UploadIn, settings: Settings,
-                 now: datetime) -> dict[str, Any]:
+
+def start_upload(
+    caller: Caller | None, owner: str, owner_id: str, body: UploadIn, settings: Settings, now: datetime
+) -> dict[str, Any]:
     """Declare a file and get its presigned PUT (the record's own province before approval; a national notice's
     national admins). Pending uploads hold slots of the publisher: the province, or `national`."""
     doc = writable(caller, owner, owner_id)
     if owner == FORM_OWNER and body.purpose not in FORM_PURPOSES:
-        raise Invalid("An annual form takes proofs only",
-                      errors=[{"field": "purpose", "message": f"one of {', '.join(FORM_PURPOSES)}"}])
+        raise Invalid(
+            "An annual form takes proofs only",
+            errors=[{"field": "purpose", "message": f"one of {', '.join(FORM_PURPOSES)}"}],
+        )
     if quotas.used("files", owner, doc.id) >= config.MAX_FILES_PER_RECORD:
         raise Conflict(f"The {owner} has {config.MAX_FILES_PER_RECORD} files, the most a record may have")
     proposal, revision = _proposal(doc)
@@ -275,38 +296,81 @@ def start_upload(caller: Caller | None, owner: str, owner_id: str, body: UploadI
         _check_replaces(owner, doc, body.replaces, proposal)
     file_id = uuid.uuid4().hex
     declared = Attachment(
-        *key(owner, doc.id, file_id), id=file_id, owner=owner, owner_id=doc.id, province=doc.province,
-        purpose=body.purpose, name=body.name, content_type=body.content_type, size=body.size, sha256=body.sha256,
-        object_key=f"{INCOMING_PREFIX}{file_id}", state="uploading", created_at=now, by=caller.sub,
-        proposal=proposal, revision=revision, replaces=body.replaces)
+        *key(owner, doc.id, file_id),
+        id=file_id,
+        owner=owner,
+        owner_id=doc.id,
+        province=doc.province,
+        purpose=body.purpose,
+        name=body.name,
+        content_type=body.content_type,
+        size=body.size,
+        sha256=body.sha256,
+        object_key=f"{INCOMING_PREFIX}{file_id}",
+        state="uploading",
+        created_at=now,
+        by=caller.sub,
+        proposal=proposal,
+        revision=revision,
+        replaces=body.replaces,
+    )
     # the declaration holds one of its province's pending-upload slots until completed or expired
-    if not quotas.with_slot(config.MAX_PENDING_UPLOADS_PER_PROVINCE, "uploads", (doc.province,), file_id,
-                            now + UPLOAD_TTL, now,
-                            lambda tx: tx.save(declared, condition=Attachment.pk.does_not_exist())):
-        raise Conflict(f"Province {doc.province} has {config.MAX_PENDING_UPLOADS_PER_PROVINCE} uploads declared "
-                       f"and not completed; complete them or let them expire ({UPLOAD_TTL.total_seconds() / 60:.0f} minutes)")
+    if not quotas.with_slot(
+        config.MAX_PENDING_UPLOADS_PER_PROVINCE,
+        "uploads",
+        (doc.province,),
+        file_id,
+        now + UPLOAD_TTL,
+        now,
+        lambda tx: tx.save(declared, condition=Attachment.pk.does_not_exist()),
+    ):
+        raise Conflict(
+            f"Province {doc.province} has {config.MAX_PENDING_UPLOADS_PER_PROVINCE} uploads declared "
+            f"and not completed; complete them or let them expire ({UPLOAD_TTL.total_seconds() / 60:.0f} minutes)"
+        )
     checksum = _sha256_b64(body.sha256)
-    url = s3(settings).generate_presigned_url("put_object", ExpiresIn=int(UPLOAD_TTL.total_seconds()), Params={
-        "Bucket": settings.files_bucket, "Key": declared.object_key, "ContentType": body.content_type,
-        "ContentLength": body.size, "ChecksumSHA256": checksum})
+    url = s3(settings).generate_presigned_url(
+        "put_object",
+        ExpiresIn=int(UPLOAD_TTL.total_seconds()),
+        Params={
+            "Bucket": settings.files_bucket,
+            "Key": declared.object_key,
+            "ContentType": body.content_type,
+            "ContentLength": body.size,
+            "ChecksumSHA256": checksum,
+        },
+    )
     base = f"{_files_path(owner, doc.id)}/{file_id}"
-    return {"file": render(declared), "upload": {
-        "method": "PUT", "url": url, "expires_at": iso(now + UPLOAD_TTL),
-        "headers": {"Content-Type": body.content_type, "x-amz-checksum-sha256": checksum}},
-        "links": {"complete": f"{base}/complete"}}
+    return {
+        "file": render(declared),
+        "upload": {
+            "method": "PUT",
+            "url": url,
+            "expires_at": iso(now + UPLOAD_TTL),
+            "headers": {"Content-Type": body.content_type, "x-amz-checksum-sha256": checksum},
+        },
+        "links": {"complete": f"{base}/complete"},
+    }
 
 
 def _check_replaces(owner: str, doc: Filing | Publication, file_id: str, proposal: str | None) -> None:
     """A replaced file must be one the new file's version would otherwise hold (422 naming `replaces`)."""
-    files = version_files(list(Attachment.query(f"FILES#{owner}#{doc.id}")),
-                          [*_accepted(doc), proposal] if proposal else _accepted(doc))
+    files = version_files(
+        list(Attachment.query(f"FILES#{owner}#{doc.id}")),
+        [*_accepted(doc), proposal] if proposal else _accepted(doc),
+    )
     if file_id not in {a.id for a in files}:
-        raise Invalid("replaces names no file of the record", errors=[
-            {"field": "replaces", "message": "not a file of this record's current or proposed version"}])
+        raise Invalid(
+            "replaces names no file of the record",
+            errors=[
+                {"field": "replaces", "message": "not a file of this record's current or proposed version"}
+            ],
+        )
 
 
-def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: str, settings: Settings,
-                    now: datetime) -> dict[str, Any]:
+def complete_upload(
+    caller: Caller | None, owner: str, owner_id: str, file_id: str, settings: Settings, now: datetime
+) -> dict[str, Any]:
     """Check the uploaded bytes against the declaration and register the attachment (idempotent)."""
     caller = require(caller, *UPLOADERS.get(owner, FILERS))
     doc = _owner(owner, owner_id)
@@ -326,11 +390,18 @@ def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: s
     problems = _check_object(client, bucket, declared)
     if problems:
         client.delete_object(Bucket=bucket, Key=declared.object_key)  # the declaration may be uploaded again
-        raise Invalid("The uploaded file is not the one declared", errors=[
-            {"field": field, "message": message} for field, message in problems])
+        raise Invalid(
+            "The uploaded file is not the one declared",
+            errors=[{"field": field, "message": message} for field, message in problems],
+        )
     stored_key = f"{STORED_PREFIX}{owner}/{doc.id}/{file_id}"
-    client.copy_object(Bucket=bucket, Key=stored_key, CopySource={"Bucket": bucket, "Key": declared.object_key},
-                       ContentType=declared.content_type, MetadataDirective="REPLACE")
+    client.copy_object(
+        Bucket=bucket,
+        Key=stored_key,
+        CopySource={"Bucket": bucket, "Key": declared.object_key},
+        ContentType=declared.content_type,
+        MetadataDirective="REPLACE",
+    )
     incoming = declared.object_key
     declared.state, declared.stored_at, declared.object_key = "stored", now, stored_key
     try:
@@ -338,19 +409,39 @@ def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: s
             tx.save(declared, condition=Attachment.state == "uploading")
             if owner in OWNERS:  # an annual form's proofs have no record whose status could move
                 model, owner_key = OWNERS[owner]
-                tx.condition_check(model, owner_key(doc.id), "A", condition=_still_open(model, declared.proposal,
-                                                                                       _national(owner, doc)))
+                tx.condition_check(
+                    model,
+                    owner_key(doc.id),
+                    "A",
+                    condition=_still_open(model, declared.proposal, _national(owner, doc)),
+                )
             quotas.count(tx, config.MAX_FILES_PER_RECORD, "files", owner, doc.id)
-            tx.save(audit.entry(owner, doc.id, "file_added", caller, now,
-                                {"file": file_id, "name": declared.name, "purpose": declared.purpose,
-                                 "size": int(declared.size), "sha256": declared.sha256}))
+            tx.save(
+                audit.entry(
+                    owner,
+                    doc.id,
+                    "file_added",
+                    caller,
+                    now,
+                    {
+                        "file": file_id,
+                        "name": declared.name,
+                        "purpose": declared.purpose,
+                        "size": int(declared.size),
+                        "sha256": declared.sha256,
+                    },
+                )
+            )
     except TransactWriteError as error:
         checked = 1 if owner in OWNERS else 0
         if checked and cancellation_codes(error)[1:2] == [CONDITION_FAILED]:
-            raise Conflict(f"The {owner} was reviewed, withdrawn or taken down meanwhile; files cannot be added "
-                           "to it") from None
+            raise Conflict(
+                f"The {owner} was reviewed, withdrawn or taken down meanwhile; files cannot be added to it"
+            ) from None
         if quotas.refused(error, 1 + checked):
-            raise Conflict(f"The {owner} has {config.MAX_FILES_PER_RECORD} files, the most a record may have") from None
+            raise Conflict(
+                f"The {owner} has {config.MAX_FILES_PER_RECORD} files, the most a record may have"
+            ) from None
         raise Conflict("The upload was completed meanwhile; read the record's files") from None
     quotas.release("uploads", (doc.province,), file_id)
     client.delete_object(Bucket=bucket, Key=incoming)
@@ -360,6 +451,7 @@ def complete_upload(caller: Caller | None, owner: str, owner_id: str, file_id: s
 def _check_object(client: Any, bucket: str, declared: Attachment) -> list[tuple[str, str]]:
     """Where the uploaded object differs from its declaration (409 when nothing was uploaded)."""
     from botocore.exceptions import ClientError
+
     try:
         got = client.get_object(Bucket=bucket, Key=declared.object_key)
     except ClientError as error:
@@ -368,7 +460,9 @@ def _check_object(client: Any, bucket: str, declared: Attachment) -> list[tuple[
         raise
     problems = []
     if got.get("ContentType") != declared.content_type:
-        problems.append(("content_type", f"uploaded as {got.get('ContentType')}, declared {declared.content_type}"))
+        problems.append(
+            ("content_type", f"uploaded as {got.get('ContentType')}, declared {declared.content_type}")
+        )
     digest, size = hashlib.sha256(), 0
     for chunk in got["Body"].iter_chunks(CHUNK):
         size += len(chunk)
@@ -377,8 +471,13 @@ def _check_object(client: Any, bucket: str, declared: Attachment) -> list[tuple[
         digest.update(chunk)
     got["Body"].close()
     if size != declared.size:
-        problems.append(("size", f"uploaded {'more than ' if size > declared.size else ''}{size} bytes, "
-                                 f"declared {int(declared.size)}"))
+        problems.append(
+            (
+                "size",
+                f"uploaded {'more than ' if size > declared.size else ''}{size} bytes, "
+                f"declared {int(declared.size)}",
+            )
+        )
     elif digest.hexdigest() != declared.sha256:
         problems.append(("sha256", "the uploaded bytes have another SHA-256"))
     return problems
@@ -386,36 +485,49 @@ def _check_object(client: Any, bucket: str, declared: Attachment) -> list[tuple[
 
 # ---- listing and downloading -----------------------------------------------------------
 
+
 def listing(owner: str, doc: Filing | Publication) -> list[Attachment]:
     """The files of the record's current version (declarations not completed are not files; a waiting
     revision's files are listed under its versions)."""
     return version_files(list(Attachment.query(files_pk(owner, doc.id))), _accepted(doc))
 
 
-def _page(owner: str, doc: Filing | Publication, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+def _page(
+    owner: str, doc: Filing | Publication, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     # Computed, not a Query page: which files make the current version depends on every revision's
     # files, and a record holds at most config.MAX_FILES_PER_RECORD of them.
-    page = computed_page(listing(owner, doc), limit, cursor, scope_of("FILES", owner=owner, id=doc.id), secret,
-                         order=lambda a: (iso(a.created_at), a.id))
+    page = computed_page(
+        listing(owner, doc),
+        limit,
+        cursor,
+        scope_of("FILES", owner=owner, id=doc.id),
+        secret,
+        order=lambda a: (iso(a.created_at), a.id),
+    )
     return page.to_dict(render)
 
 
-def with_files(owner: str, doc: Filing | Publication, rendered: dict[str, Any], secret: str) -> dict[str, Any]:
+def with_files(
+    owner: str, doc: Filing | Publication, rendered: dict[str, Any], secret: str
+) -> dict[str, Any]:
     """A rendered record with the first page of its files (lists leave them out); `files_next_cursor`
     continues at GET .../files."""
     page = _page(owner, doc, EMBEDDED_FILES, None, secret)
     return {**rendered, "files": page["items"], "files_next_cursor": page["next_cursor"]}
 
 
-def files_of(caller: Caller | None, owner: str, owner_id: str, limit: int, cursor: str | None,
-             secret: str) -> dict[str, Any]:
+def files_of(
+    caller: Caller | None, owner: str, owner_id: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """One page of the files of a record the caller may see."""
     doc = _visible(caller, owner, owner_id)
     return _page(owner, doc, limit, cursor, secret)
 
 
-def versions(caller: Caller | None, owner: str, owner_id: str, limit: int, cursor: str | None,
-             secret: str) -> dict[str, Any]:
+def versions(
+    caller: Caller | None, owner: str, owner_id: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """The record's approved versions, oldest first, each with its files (old versions stay downloadable and
     count to the record); its province and national admins also see a revision waiting for review."""
     doc = _visible(caller, owner, owner_id)
@@ -425,33 +537,65 @@ def versions(caller: Caller | None, owner: str, owner_id: str, limit: int, curso
     for number, version in enumerate(approved):
         if version.get("proposal"):
             joined.append(version["proposal"])
-        items.append({"revision": version["revision"], "approved_at": version.get("approved_at"),
-                      "current": number == len(approved) - 1,
-                      "files": [render(a) for a in version_files(attachments, joined)]})
+        items.append(
+            {
+                "revision": version["revision"],
+                "approved_at": version.get("approved_at"),
+                "current": number == len(approved) - 1,
+                "files": [render(a) for a in version_files(attachments, joined)],
+            }
+        )
     proposal, revision = _proposal(doc)
     if doc.proposed and caller is not None and caller.sees_all_of(doc.province):
-        items.append({"revision": revision, "pending": True, "submitted_at": doc.proposed.get("submitted_at"),
-                      "files": [render(a) for a in version_files(attachments, [*joined, proposal])]})
+        items.append(
+            {
+                "revision": revision,
+                "pending": True,
+                "submitted_at": doc.proposed.get("submitted_at"),
+                "files": [render(a) for a in version_files(attachments, [*joined, proposal])],
+            }
+        )
     # Computed over the record's own versions list and its files (at most config.MAX_FILES_PER_RECORD).
-    page = computed_page(items, limit, cursor, scope_of("VERSIONS", owner=owner, id=doc.id), secret,
-                         order=lambda v: (int(v["revision"]),))
+    page = computed_page(
+        items,
+        limit,
+        cursor,
+        scope_of("VERSIONS", owner=owner, id=doc.id),
+        secret,
+        order=lambda v: (int(v["revision"]),),
+    )
     return page.to_dict(lambda v: v)
 
 
-def download(caller: Caller | None, owner: str, owner_id: str, file_id: str, agent: str | None, robots: Robots,
-             settings: Settings, now: datetime) -> str:
+def download(
+    caller: Caller | None,
+    owner: str,
+    owner_id: str,
+    file_id: str,
+    agent: str | None,
+    robots: Robots,
+    settings: Settings,
+    now: datetime,
+) -> str:
     """A short-lived URL of the file's bytes; the download is counted here, not by the client."""
     caller = require(caller)
     doc = _visible(caller, owner, owner_id)  # the public cannot see a pending record, nor its files
     attachment = _stored(owner, doc.id, file_id)
     if attachment.proposal not in _accepted(doc) and not (
-            attachment.proposal == _proposal(doc)[0] and caller.sees_all_of(doc.province)):
+        attachment.proposal == _proposal(doc)[0] and caller.sees_all_of(doc.province)
+    ):
         raise NotFound(f"No file {file_id} on {owner} {owner_id}")  # a revision's file before its approval
     interactions.record_download(caller, owner, doc, file_id, agent, robots, now)
-    return s3(settings).generate_presigned_url("get_object", ExpiresIn=int(DOWNLOAD_TTL.total_seconds()), Params={
-        "Bucket": settings.files_bucket, "Key": attachment.object_key,
-        "ResponseContentType": attachment.content_type,
-        "ResponseContentDisposition": content_disposition(attachment.name)})
+    return s3(settings).generate_presigned_url(
+        "get_object",
+        ExpiresIn=int(DOWNLOAD_TTL.total_seconds()),
+        Params={
+            "Bucket": settings.files_bucket,
+            "Key": attachment.object_key,
+            "ResponseContentType": attachment.content_type,
+            "ResponseContentDisposition": content_disposition(attachment.name),
+        },
+    )
 
 
 def content_disposition(name: str) -> str:
@@ -469,10 +613,17 @@ def _files_path(owner: str, owner_id: str) -> str:
 
 def render(attachment: Attachment) -> dict[str, Any]:
     base = f"{_files_path(attachment.owner, attachment.owner_id)}/{attachment.id}"
-    return {"id": attachment.id, "purpose": attachment.purpose, "name": attachment.name,
-            "content_type": attachment.content_type, "size": int(attachment.size), "sha256": attachment.sha256,
-            "state": attachment.state, "created_at": iso(attachment.created_at),
-            "revision": int(attachment.revision) if attachment.revision is not None else None,
-            "replaces": attachment.replaces,
-            "stored_at": iso(attachment.stored_at) if attachment.stored_at else None,
-            "links": {"download": base} if attachment.state == "stored" else {}}
+    return {
+        "id": attachment.id,
+        "purpose": attachment.purpose,
+        "name": attachment.name,
+        "content_type": attachment.content_type,
+        "size": int(attachment.size),
+        "sha256": attachment.sha256,
+        "state": attachment.state,
+        "created_at": iso(attachment.created_at),
+        "revision": int(attachment.revision) if attachment.revision is not None else None,
+        "replaces": attachment.replaces,
+        "stored_at": iso(attachment.stored_at) if attachment.stored_at else None,
+        "links": {"download": base} if attachment.state == "stored" else {},
+    }

@@ -5,11 +5,12 @@ An item lives in the records table under `DEMAND#<id>`, indexed on gsi1 by addre
 (`DEMANDS#<province code | national>`, newest first). Each answer and the closing are audited and
 written with the sender's notification in one transaction.
 """
+
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import Field
 
@@ -27,11 +28,16 @@ from chalicelib.documents import notifications
 
 KIND = "demand"
 SENDERS = ("user",)  # government, enterprise, university and research users
-ADDRESSEES = ("national_admin", "province_admin")  # who answers: the addressed province's admins, national admins
+ADDRESSEES = (
+    "national_admin",
+    "province_admin",
+)  # who answers: the addressed province's admins, national admins
 
 
 class DemandIn(Body):
-    to: str = Field(description="a 6-digit province code from /provinces, or 'national' for the national office")
+    to: str = Field(
+        description="a 6-digit province code from /provinces, or 'national' for the national office"
+    )
     kind: DemandKind
     industry: IndustryCode = Field(description="industry code from /industries")
     title: Text(1, 200)
@@ -43,7 +49,7 @@ class AnswerIn(Body):
 
 
 class CloseIn(Body):
-    note: Optional[Text(0, 2000, multiline=True)] = None
+    note: Text(0, 2000, multiline=True) | None = None
 
 
 def key(demand_id: str) -> tuple[str, str]:
@@ -58,13 +64,34 @@ def send(caller: Caller | None, body: DemandIn, now: datetime) -> dict[str, Any]
     """Store a user's demand or suggestion for its addressee (open)."""
     caller = require(caller, *SENDERS)
     if body.to != NATIONAL_OFFICE and body.to not in PROVINCES:
-        raise Invalid("Unknown addressee", errors=[{"field": "to", "message": "a province code or 'national'"}])
+        raise Invalid(
+            "Unknown addressee", errors=[{"field": "to", "message": "a province code or 'national'"}]
+        )
     demand_id = uuid.uuid4().hex
-    data = {"id": demand_id, "to": body.to, "kind": body.kind, "industry": body.industry, "title": body.title,
-            "text": body.text, "from": caller.sub, "side": caller.side, "status": "open", "sent_at": iso(now),
-            "answers": [], "closed_at": None, "close_note": None}
-    record = Record(*key(demand_id), kind=KIND, data=data, created_at=now, updated_at=now,
-                    gsi1pk=addressee_pk(body.to), gsi1sk=f"{sortable(now)}#{demand_id}")
+    data = {
+        "id": demand_id,
+        "to": body.to,
+        "kind": body.kind,
+        "industry": body.industry,
+        "title": body.title,
+        "text": body.text,
+        "from": caller.sub,
+        "side": caller.side,
+        "status": "open",
+        "sent_at": iso(now),
+        "answers": [],
+        "closed_at": None,
+        "close_note": None,
+    }
+    record = Record(
+        *key(demand_id),
+        kind=KIND,
+        data=data,
+        created_at=now,
+        updated_at=now,
+        gsi1pk=addressee_pk(body.to),
+        gsi1sk=f"{sortable(now)}#{demand_id}",
+    )
     record.save(condition=Record.pk.does_not_exist())
     return render(record, caller)
 
@@ -82,8 +109,11 @@ def _load(caller: Caller, demand_id: str) -> Record:
         record = Record.get(*key(demand_id), consistent_read=True)
     except Record.DoesNotExist:
         record = None
-    if record is None or record.kind != KIND or not (
-            record.data["from"] == caller.sub or _may_read(caller, record.data["to"])):
+    if (
+        record is None
+        or record.kind != KIND
+        or not (record.data["from"] == caller.sub or _may_read(caller, record.data["to"]))
+    ):
         raise NotFound(f"No demand {demand_id}")  # another's demand is not revealed
     return record
 
@@ -121,13 +151,24 @@ def _addressed(caller: Caller, demand_id: str) -> Record:
     return record
 
 
-def _change(record: Record, data: dict, caller: Caller, now: datetime, action: str, extra: dict) -> dict[str, Any]:
+def _change(
+    record: Record, data: dict, caller: Caller, now: datetime, action: str, extra: dict
+) -> dict[str, Any]:
     if record.data["status"] == "closed":
         raise Conflict(f"Demand {data['id']} is closed")
     record.data, record.updated_at = data, now
-    told = notifications.item(data["from"], f"demand_{action}", {
-        "demand": data["id"], "title": data["title"], "status": data["status"], **extra,
-        "link": f"/demands/{data['id']}"}, now)
+    told = notifications.item(
+        data["from"],
+        f"demand_{action}",
+        {
+            "demand": data["id"],
+            "title": data["title"],
+            "status": data["status"],
+            **extra,
+            "link": f"/demands/{data['id']}",
+        },
+        now,
+    )
     try:
         with transaction() as tx:
             tx.save(record)  # conditional on the version read
@@ -139,25 +180,41 @@ def _change(record: Record, data: dict, caller: Caller, now: datetime, action: s
     return render(record, caller)
 
 
-def page(caller: Caller | None, to: str | None, status: str | None, industry: str | None, limit: int,
-         cursor: str | None, secret: str) -> Page:
+def page(
+    caller: Caller | None,
+    to: str | None,
+    status: str | None,
+    industry: str | None,
+    limit: int,
+    cursor: str | None,
+    secret: str,
+) -> Page:
     """The demands addressed to `to` (a province or the national office), newest first, optionally by status
     and industry: the province's staff, national admins."""
     caller = require(caller)
     if to is None:
         raise Invalid("Name the addressee", errors=[{"field": "to", "message": "required"}])
     if to != NATIONAL_OFFICE and to not in PROVINCES:
-        raise Invalid("Unknown addressee", errors=[{"field": "to", "message": "a province code or 'national'"}])
+        raise Invalid(
+            "Unknown addressee", errors=[{"field": "to", "message": "a province code or 'national'"}]
+        )
     if status is not None and status not in DEMAND_STATUSES:
         raise Invalid(f"Unknown status {status!r}", errors=[{"field": "status", "message": "unknown value"}])
     if not _may_read(caller, to):
         raise Forbidden("Demands are read by the addressed province's staff and national admins")
     scope = scope_of("DEMANDS", to=to, status=status, industry=industry)
     start = decode_cursor(cursor, scope, secret)
-    results = (r for r in Record.by_group.query(addressee_pk(to), scan_index_forward=False,
-                                                  last_evaluated_key=start, page_size=min(limit + 1, 200))
-               if (status is None or r.data["status"] == status)
-               and (industry is None or r.data["industry"] == industry))
+    results = (
+        r
+        for r in Record.by_group.query(
+            addressee_pk(to),
+            scan_index_forward=False,
+            last_evaluated_key=start,
+            page_size=min(limit + 1, 200),
+        )
+        if (status is None or r.data["status"] == status)
+        and (industry is None or r.data["industry"] == industry)
+    )
 
     def key_of(record: Record) -> dict:
         return {name: {"S": getattr(record, name)} for name in ("pk", "sk", "gsi1pk", "gsi1sk")}

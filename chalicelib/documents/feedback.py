@@ -5,18 +5,19 @@ than the evaluated unit's own staff, carries gsi1pk `FEEDBACK#<province>` and gs
 `<updated at>#<filing>#<user>`, set when it is stored (`index`), so the newest comes first
 and a replaced evaluation moves to the top. Who evaluated is shown to national admins only.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.documents import filings
 from chalicelib.core.auth import Caller, require
-from chalicelib.core.vocabulary import SIDES
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Forbidden, Invalid, NotFound
 from chalicelib.core.models import Evaluation
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
+from chalicelib.core.vocabulary import SIDES
+from chalicelib.documents import filings
 
 PREFIX = "FEEDBACK"
 EVALUATION = "EVAL#"  # sort-key prefix of the evaluations in a filing's partition
@@ -43,20 +44,31 @@ def _reader(caller: Caller | None, province: str) -> Caller:
     return caller
 
 
-def filing_evaluations(caller: Caller | None, filing_id: str, limit: int, cursor: str | None,
-                       secret: str) -> dict[str, Any]:
+def filing_evaluations(
+    caller: Caller | None, filing_id: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """One page of a filing's evaluations, oldest first (its province's staff and national admins)."""
     filing = filings.get(caller, filing_id)
     caller = _reader(caller, filing.province)
     scope = scope_of("EVALUATIONS", filing=filing_id)
-    results = Evaluation.query(filings.key(filing_id), Evaluation.sk.startswith(EVALUATION),
-                               last_evaluated_key=decode_cursor(cursor, scope, secret), page_size=min(limit + 1, 200))
+    results = Evaluation.query(
+        filings.key(filing_id),
+        Evaluation.sk.startswith(EVALUATION),
+        last_evaluated_key=decode_cursor(cursor, scope, secret),
+        page_size=min(limit + 1, 200),
+    )
     page = take_page(results, limit, lambda e: {"pk": {"S": e.pk}, "sk": {"S": e.sk}}, scope, secret)
     return page.to_dict(lambda e: render(e, caller))
 
 
-def province_feed(caller: Caller | None, province: str, params: dict[str, str | None], limit: int,
-                  cursor: str | None, secret: str) -> dict[str, Any]:
+def province_feed(
+    caller: Caller | None,
+    province: str,
+    params: dict[str, str | None],
+    limit: int,
+    cursor: str | None,
+    secret: str,
+) -> dict[str, Any]:
     """One page of the feedback users left on a province's results, newest first, by industry and side."""
     if province not in PROVINCES:
         raise NotFound(f"No provincial unit {province}")
@@ -66,14 +78,20 @@ def province_feed(caller: Caller | None, province: str, params: dict[str, str | 
         if value is not None and value not in allowed:
             raise Invalid(f"Unknown {field} {value!r}", errors=[{"field": field, "message": "unknown value"}])
     condition = None
-    for term in ((Evaluation.industry == industry) if industry else None, (Evaluation.side == side) if side else None):
+    for term in (
+        (Evaluation.industry == industry) if industry else None,
+        (Evaluation.side == side) if side else None,
+    ):
         if term is not None:
             condition = term if condition is None else condition & term
     scope = scope_of(PREFIX, province=province, industry=industry, side=side)
-    results = Evaluation.by_province.query(f"{PREFIX}#{province}", filter_condition=condition,
-                                           scan_index_forward=False,
-                                           last_evaluated_key=decode_cursor(cursor, scope, secret),
-                                           page_size=min(limit + 1, 200))
+    results = Evaluation.by_province.query(
+        f"{PREFIX}#{province}",
+        filter_condition=condition,
+        scan_index_forward=False,
+        last_evaluated_key=decode_cursor(cursor, scope, secret),
+        page_size=min(limit + 1, 200),
+    )
 
     def key_of(e: Evaluation) -> dict:
         return {name: {"S": getattr(e, name)} for name in ("pk", "sk", "gsi1pk", "gsi1sk")}
@@ -83,9 +101,15 @@ def province_feed(caller: Caller | None, province: str, params: dict[str, str | 
 
 
 def render(evaluation: Evaluation, reader: Caller) -> dict[str, Any]:
-    out = {"filing": evaluation.filing, "industry": evaluation.industry, "side": evaluation.side,
-           "score": int(evaluation.score), "feedback": evaluation.feedback, "own_staff": bool(evaluation.author),
-           "updated_at": iso(evaluation.updated_at)}
+    out = {
+        "filing": evaluation.filing,
+        "industry": evaluation.industry,
+        "side": evaluation.side,
+        "score": int(evaluation.score),
+        "feedback": evaluation.feedback,
+        "own_staff": bool(evaluation.author),
+        "updated_at": iso(evaluation.updated_at),
+    }
     if reader.is_national_admin:
         out["user"] = evaluation.user
     return out

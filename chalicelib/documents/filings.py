@@ -1,35 +1,43 @@
 """Filings (备案): reports, thematic databases, tools and proofs of application."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
 from functools import partial
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from chalicelib.core import audit
-from chalicelib.documents import lifecycle
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
-from chalicelib.documents.lifecycle import FILERS
+from chalicelib.core.cycles import Cycle, cycle_by_id
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import ApplicationUpdate, Filing, Record
-from chalicelib.core.cycles import Cycle, cycle_by_id
 from chalicelib.core.paging import Page, query_page, scope_of
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
 from chalicelib.core.schemas import Body, FieldErrors, IndustryCode, ProvinceCode, Text
-from chalicelib.core.vocabulary import (ACCESSIBLE_KINDS, APPLICATION_PROGRESSION, FILING_KINDS, REVIEW_STATUSES,
-                                        ApplicationState, FilingKind, FundingSource, ReportType)
-from chalicelib.documents.lifecycle import ReviewIn
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
+from chalicelib.core.vocabulary import (
+    ACCESSIBLE_KINDS,
+    APPLICATION_PROGRESSION,
+    FILING_KINDS,
+    REVIEW_STATUSES,
+    ApplicationState,
+    FilingKind,
+    FundingSource,
+    ReportType,
+)
+from chalicelib.documents import lifecycle
+from chalicelib.documents.lifecycle import FILERS, ReviewIn
 
 PREFIX = "FILINGS"
 
 
 # ---- request bodies ---------------------------------------------------------------------
 
-MAX_FUNDING = 10 ** 12  # yuan: far above any one project
+MAX_FUNDING = 10**12  # yuan: far above any one project
 
 
 def _china_date(value: str) -> str:
@@ -40,7 +48,9 @@ def _china_date(value: str) -> str:
     return value
 
 
-ChinaDate = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), AfterValidator(_china_date)]
+ChinaDate = Annotated[
+    str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), AfterValidator(_china_date)
+]
 
 
 class FilingIn(Body):
@@ -49,25 +59,38 @@ class FilingIn(Body):
     province: ProvinceCode = Field(description="6-digit province code from /provinces")
     unit: Text(1, 100)
     industry: IndustryCode = Field(description="industry code from /industries")
-    report_type: Optional[ReportType] = None
+    report_type: ReportType | None = None
     fiscal_funded: bool = False
-    summary: Optional[Text(0, 2000, multiline=True)] = None
-    proves: Optional[str] = Field(default=None, description="for application_proof: the id of the filing it proves")
-    access_url: Optional[Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s]+$")]] = Field(
-        default=None, description=f"for a {' or '.join(ACCESSIBLE_KINDS)}: where it is used (http or https URL)")
-    completed_on: Optional[ChinaDate] = Field(
-        default=None, description="when the result was completed (China date); outside its cycle's window it is "
-                                  "out of scope")
-    project_start: Optional[ChinaDate] = None
-    project_end: Optional[ChinaDate] = None
-    funding_source: Optional[FundingSource] = None
-    funding_amount: Optional[int] = Field(default=None, ge=0, le=MAX_FUNDING,
-                                          description="funding (投入) in yuan; attach its proof as a funding_proof file")
-    funded_project: Optional[Text(1, 64)] = Field(
-        default=None, description="the project's number in its province's list of fiscally funded projects")
+    summary: Text(0, 2000, multiline=True) | None = None
+    proves: str | None = Field(
+        default=None, description="for application_proof: the id of the filing it proves"
+    )
+    access_url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^https?://[^\s]+$")] | None = (
+        Field(
+            default=None,
+            description=f"for a {' or '.join(ACCESSIBLE_KINDS)}: where it is used (http or https URL)",
+        )
+    )
+    completed_on: ChinaDate | None = Field(
+        default=None,
+        description="when the result was completed (China date); outside its cycle's window it is "
+        "out of scope",
+    )
+    project_start: ChinaDate | None = None
+    project_end: ChinaDate | None = None
+    funding_source: FundingSource | None = None
+    funding_amount: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_FUNDING,
+        description="funding (投入) in yuan; attach its proof as a funding_proof file",
+    )
+    funded_project: Text(1, 64) | None = Field(
+        default=None, description="the project's number in its province's list of fiscally funded projects"
+    )
 
     @model_validator(mode="after")
-    def _kind_rules(self) -> "FilingIn":
+    def _kind_rules(self) -> FilingIn:
         problems = []
         if self.kind != "report" and self.report_type is not None:
             problems.append(("report_type", "only reports have a report_type"))
@@ -88,10 +111,12 @@ class FilingIn(Body):
 
 class ApplicationChangeIn(Body):
     status: ApplicationState
-    note: Optional[Text(0, 2000, multiline=True)] = None
-    proof: Optional[Text(1, 64)] = Field(
-        default=None, description="id of an approved application_proof filing of the same province that "
-                                  "proves this result; a change earns points only with its proof attached")
+    note: Text(0, 2000, multiline=True) | None = None
+    proof: Text(1, 64) | None = Field(
+        default=None,
+        description="id of an approved application_proof filing of the same province that "
+        "proves this result; a change earns points only with its proof attached",
+    )
 
 
 # ---- keys ---------------------------------------------------------------------------------
@@ -134,10 +159,24 @@ def create(caller: Caller | None, body: FilingIn, now: datetime, reference: Reco
     _check_proves(body)
     filing_id = str(uuid.uuid4())
     filing = Filing(
-        key(filing_id), "A", entity="filing", id=filing_id, kind=body.kind, title=body.title,
-        province=body.province, unit=body.unit, industry=body.industry, report_type=body.report_type,
-        fiscal_funded=body.fiscal_funded, summary=body.summary, proves=body.proves, access_url=body.access_url,
-        status="pending", filed_at=now, cycle=cycle.id, author=caller.sub,
+        key(filing_id),
+        "A",
+        entity="filing",
+        id=filing_id,
+        kind=body.kind,
+        title=body.title,
+        province=body.province,
+        unit=body.unit,
+        industry=body.industry,
+        report_type=body.report_type,
+        fiscal_funded=body.fiscal_funded,
+        summary=body.summary,
+        proves=body.proves,
+        access_url=body.access_url,
+        status="pending",
+        filed_at=now,
+        cycle=cycle.id,
+        author=caller.sub,
         **body.model_dump(include=set(SCOPE_FIELDS)),
     )
     lifecycle.index_keys(PREFIX, filing)
@@ -159,7 +198,9 @@ def _check_proves(body: FilingIn) -> None:
         try:
             Filing.get(key(body.proves), "A")
         except Filing.DoesNotExist:
-            raise Invalid("proves names no filing", errors=[{"field": "proves", "message": "no such filing"}]) from None
+            raise Invalid(
+                "proves names no filing", errors=[{"field": "proves", "message": "no such filing"}]
+            ) from None
 
 
 def revise(caller: Caller | None, filing_id: str, body: FilingIn, now: datetime) -> Filing:
@@ -199,11 +240,14 @@ def get_approved(caller: Caller | None, filing_id: str) -> Filing:
     return filing
 
 
-def list_page(caller: Caller | None, params: dict[str, str | None], limit: int, cursor: str | None,
-              secret: str) -> Page:
+def list_page(
+    caller: Caller | None, params: dict[str, str | None], limit: int, cursor: str | None, secret: str
+) -> Page:
     """Filings newest first, filtered by province, kind, status, cycle and industry."""
-    filters = lifecycle.checked_filters(params, {"province": PROVINCES, "kind": FILING_KINDS,
-                                                 "status": REVIEW_STATUSES, "industry": INDUSTRIES})
+    filters = lifecycle.checked_filters(
+        params,
+        {"province": PROVINCES, "kind": FILING_KINDS, "status": REVIEW_STATUSES, "industry": INDUSTRIES},
+    )
     return lifecycle.list_page(Filing, PREFIX, caller, filters, limit, cursor, secret)
 
 
@@ -214,8 +258,9 @@ def review(caller: Caller | None, filing_id: str, body: ReviewIn, now: datetime)
     return lifecycle.review(filing, PREFIX, "filing", caller, body.decision, body.note, now)
 
 
-def change_application(caller: Caller | None, filing_id: str, body: ApplicationChangeIn,
-                       now: datetime) -> ApplicationUpdate:
+def change_application(
+    caller: Caller | None, filing_id: str, body: ApplicationChangeIn, now: datetime
+) -> ApplicationUpdate:
     """Record a change of how an approved result is applied; every change is kept.
 
     The change earns points when it reaches a state of the progression further than any the
@@ -233,9 +278,18 @@ def change_application(caller: Caller | None, filing_id: str, body: ApplicationC
     earned = body.proof is not None and rank > (filing.application_reached or 0)
     change_id = uuid.uuid4().hex
     update = ApplicationUpdate(
-        key(filing_id), f"APP#{sortable(now)}#{change_id}", entity="application_update", id=change_id,
-        filing=filing_id, province=filing.province, status=body.status, note=body.note, by=caller.sub, at=now,
-        proof=body.proof, earned=earned,
+        key(filing_id),
+        f"APP#{sortable(now)}#{change_id}",
+        entity="application_update",
+        id=change_id,
+        filing=filing_id,
+        province=filing.province,
+        status=body.status,
+        note=body.note,
+        by=caller.sub,
+        at=now,
+        proof=body.proof,
+        earned=earned,
     )
     actions = [Filing.application_status.set(body.status)]
     if earned:
@@ -244,12 +298,22 @@ def change_application(caller: Caller | None, filing_id: str, body: ApplicationC
         with transaction() as tx:
             tx.save(update, condition=ApplicationUpdate.pk.does_not_exist())
             tx.update(filing, actions=actions)  # conditional on the version read above
-            tx.save(audit.entry("filing", filing_id, "application_change", caller, now,
-                                {**body.model_dump(), "earned": earned}))
+            tx.save(
+                audit.entry(
+                    "filing",
+                    filing_id,
+                    "application_change",
+                    caller,
+                    now,
+                    {**body.model_dump(), "earned": earned},
+                )
+            )
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
             raise
-        raise Conflict(f"Filing {filing_id} changed meanwhile; read its application history and retry") from None
+        raise Conflict(
+            f"Filing {filing_id} changed meanwhile; read its application history and retry"
+        ) from None
     return update
 
 
@@ -259,10 +323,17 @@ def _check_proof(proof_id: str, filing: Filing) -> None:
         proof = Filing.get(key(proof_id), "A")
     except Filing.DoesNotExist:
         proof = None
-    problem = ("names no filing" if proof is None or proof.province != filing.province
-               else "is not an application_proof" if proof.kind != "application_proof"
-               else "proves another result" if proof.proves != filing.id
-               else f"is {proof.status}; only an approved proof counts" if proof.status != "approved" else None)
+    problem = (
+        "names no filing"
+        if proof is None or proof.province != filing.province
+        else "is not an application_proof"
+        if proof.kind != "application_proof"
+        else "proves another result"
+        if proof.proves != filing.id
+        else f"is {proof.status}; only an approved proof counts"
+        if proof.status != "approved"
+        else None
+    )
     if problem:
         raise Invalid(f"proof {problem}", errors=[{"field": "proof", "message": problem}])
 
@@ -272,15 +343,20 @@ def writable(caller: Caller | None, filing_id: str) -> Filing:
     return lifecycle.get_writable(Filing, key(filing_id), caller, "filing")
 
 
-def application_history(caller: Caller | None, filing_id: str, limit: int, cursor: str | None,
-                        secret: str) -> dict[str, Any]:
+def application_history(
+    caller: Caller | None, filing_id: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """One page of the application changes of a visible filing, oldest first."""
     get(caller, filing_id)
     query = partial(ApplicationUpdate.query, key(filing_id), ApplicationUpdate.sk.startswith("APP#"))
-    return query_page(query, limit, cursor, scope_of("APP", filing=filing_id), secret).to_dict(render_application)
+    return query_page(query, limit, cursor, scope_of("APP", filing=filing_id), secret).to_dict(
+        render_application
+    )
 
 
-def history(caller: Caller | None, filing_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+def history(
+    caller: Caller | None, filing_id: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """One page of the audit trail of a filing (its province and national admins)."""
     filing = get(caller, filing_id)
     if caller is None or not caller.sees_all_of(filing.province):
@@ -296,7 +372,14 @@ def take_down(caller: Caller | None, filing_id: str, body: lifecycle.TakedownIn,
 
 # ---- scope ----------------------------------------------------------------------------------
 
-SCOPE_FIELDS = ("completed_on", "project_start", "project_end", "funding_source", "funding_amount", "funded_project")
+SCOPE_FIELDS = (
+    "completed_on",
+    "project_start",
+    "project_end",
+    "funding_source",
+    "funding_amount",
+    "funded_project",
+)
 
 
 def scope_reason(completed_on: str | None, cycle: Cycle | None) -> str | None:
@@ -325,17 +408,38 @@ def _number(value: Any) -> Any:
 
 def render(filing: Filing) -> dict[str, Any]:
     return {
-        "id": filing.id, "kind": filing.kind, "title": filing.title, "province": filing.province,
-        "unit": filing.unit, "industry": filing.industry, "report_type": filing.report_type,
-        "fiscal_funded": filing.fiscal_funded, "summary": filing.summary, "proves": filing.proves, "access_url": filing.access_url,
-        "status": filing.status, "filed_at": iso(filing.filed_at), "cycle": filing.cycle,
+        "id": filing.id,
+        "kind": filing.kind,
+        "title": filing.title,
+        "province": filing.province,
+        "unit": filing.unit,
+        "industry": filing.industry,
+        "report_type": filing.report_type,
+        "fiscal_funded": filing.fiscal_funded,
+        "summary": filing.summary,
+        "proves": filing.proves,
+        "access_url": filing.access_url,
+        "status": filing.status,
+        "filed_at": iso(filing.filed_at),
+        "cycle": filing.cycle,
         "application_status": filing.application_status,
-        **{name: _number(getattr(filing, name)) for name in SCOPE_FIELDS}, "out_of_scope": in_scope(filing),
+        **{name: _number(getattr(filing, name)) for name in SCOPE_FIELDS},
+        "out_of_scope": in_scope(filing),
         "reviewed_at": iso(filing.reviewed_at) if filing.reviewed_at else None,
-        "review_note": filing.review_note, **lifecycle.revision_state(filing), **lifecycle.takedown_state(filing),
+        "review_note": filing.review_note,
+        **lifecycle.revision_state(filing),
+        **lifecycle.takedown_state(filing),
     }
 
 
 def render_application(update: ApplicationUpdate) -> dict[str, Any]:
-    return {"id": update.id, "filing": update.filing, "status": update.status, "note": update.note,
-            "proof": update.proof, "earned": bool(update.earned), "by": update.by, "at": iso(update.at)}
+    return {
+        "id": update.id,
+        "filing": update.filing,
+        "status": update.status,
+        "note": update.note,
+        "proof": update.proof,
+        "earned": bool(update.earned),
+        "by": update.by,
+        "at": iso(update.at),
+    }

@@ -5,12 +5,13 @@ header `number,title,funding_source,amount`) and the platform shows which projec
 filing names its project in `funded_project`). One list per province and cycle; a new upload replaces it
 (audited).
 """
+
 from __future__ import annotations
 
 import csv
 import io
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -35,15 +36,15 @@ CSV_HEADER = ("number", "title", "funding_source", "amount")
 class FundedProject(Body):
     number: Text(1, 64) = Field(description="the project's number: filings name it in funded_project")
     title: Text(1, 200)
-    funding_source: Optional[FundingSource] = None
-    amount: Optional[int] = Field(default=None, ge=0, le=filings.MAX_FUNDING, description="yuan")
+    funding_source: FundingSource | None = None
+    amount: int | None = Field(default=None, ge=0, le=filings.MAX_FUNDING, description="yuan")
 
 
 class FundedProjectsIn(Body):
     projects: list[FundedProject] = Field(max_length=MAX_PROJECTS)
 
     @model_validator(mode="after")
-    def _numbers_unique(self) -> "FundedProjectsIn":
+    def _numbers_unique(self) -> FundedProjectsIn:
         seen: set[str] = set()
         for n, project in enumerate(self.projects):
             if project.number in seen:
@@ -68,8 +69,10 @@ def from_csv(raw: bytes | None) -> FundedProjectsIn:
         raise BadRequest("The CSV is not UTF-8", errors=[{"field": "", "message": "not UTF-8"}]) from None
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     if not rows or tuple(cell.strip() for cell in rows[0]) != CSV_HEADER:
-        raise Invalid("The CSV needs the header " + ",".join(CSV_HEADER),
-                      errors=[{"field": "body", "message": "first row must be " + ",".join(CSV_HEADER)}])
+        raise Invalid(
+            "The CSV needs the header " + ",".join(CSV_HEADER),
+            errors=[{"field": "body", "message": "first row must be " + ",".join(CSV_HEADER)}],
+        )
     projects = []
     for n, row in enumerate(rows[1:]):
         if not any(cell.strip() for cell in row):
@@ -77,15 +80,23 @@ def from_csv(raw: bytes | None) -> FundedProjectsIn:
         cells = dict(zip(CSV_HEADER, (cell.strip() for cell in row)))
         amount = cells.get("amount")
         if amount and not (amount.isascii() and amount.isdigit()):
-            raise Invalid("amount must be whole yuan", errors=[{"field": f"projects.{n}.amount",
-                                                                "message": "must be ASCII digits (yuan)"}])
-        projects.append({k: v for k, v in {**cells, "amount": int(amount) if amount else None}.items()
-                         if v not in ("", None)})
+            raise Invalid(
+                "amount must be whole yuan",
+                errors=[{"field": f"projects.{n}.amount", "message": "must be ASCII digits (yuan)"}],
+            )
+        projects.append(
+            {
+                k: v
+                for k, v in {**cells, "amount": int(amount) if amount else None}.items()
+                if v not in ("", None)
+            }
+        )
     return parse(FundedProjectsIn, {"projects": projects})
 
 
-def put(caller: Caller | None, province: str, cycle_id: str, body: FundedProjectsIn, now: datetime,
-        secret: str) -> dict[str, Any]:
+def put(
+    caller: Caller | None, province: str, cycle_id: str, body: FundedProjectsIn, now: datetime, secret: str
+) -> dict[str, Any]:
     """Store the province's list for the cycle (its province admin), replacing any before; audited. Answers
     the first page of the checked list."""
     caller = require(caller, "province_admin")
@@ -98,14 +109,19 @@ def put(caller: Caller | None, province: str, cycle_id: str, body: FundedProject
         doc = Record(*key(province, cycle.id), kind=KIND, created_at=now)
     doc.data = {"projects": [p.model_dump() for p in body.projects], "uploaded_by": caller.sub}
     doc.updated_at = now
-    audit.replace(doc, audit.entry(KIND, f"{province}/{cycle.id}", "uploaded", caller, now,
-                                   {"projects": len(body.projects)}),
-                  "The list changed meanwhile; read it again and retry")
+    audit.replace(
+        doc,
+        audit.entry(
+            KIND, f"{province}/{cycle.id}", "uploaded", caller, now, {"projects": len(body.projects)}
+        ),
+        "The list changed meanwhile; read it again and retry",
+    )
     return checked(caller, province, cycle.id, DEFAULT_LIMIT, None, secret)
 
 
-def checked(caller: Caller | None, province: str, cycle_id: str, limit: int, cursor: str | None,
-            secret: str) -> dict[str, Any]:
+def checked(
+    caller: Caller | None, province: str, cycle_id: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """One page of the list with, for each project, the filing that names it (or None), and the count of
     unfiled ones over the whole list: its staff and national admins."""
     caller = require(caller)
@@ -121,17 +137,29 @@ def checked(caller: Caller | None, province: str, cycle_id: str, limit: int, cur
     items = [{**project, "filing": named.get(project["number"])} for project in doc.data["projects"]]
     # Computed: the list is one stored item of at most MAX_PROJECTS, paged in its uploaded order.
     order = {project["number"]: n for n, project in enumerate(doc.data["projects"])}
-    page = computed_page(items, limit, cursor, scope_of("FUNDED", province=province, cycle=cycle.id), secret,
-                         order=lambda item: (order[item["number"]],))
-    return {"province": province, "cycle": cycle.id, "uploaded_at": iso(doc.updated_at) if doc.updated_at else None,
-            "unfiled": sum(item["filing"] is None for item in items), **page.to_dict(lambda item: item)}
+    page = computed_page(
+        items,
+        limit,
+        cursor,
+        scope_of("FUNDED", province=province, cycle=cycle.id),
+        secret,
+        order=lambda item: (order[item["number"]],),
+    )
+    return {
+        "province": province,
+        "cycle": cycle.id,
+        "uploaded_at": iso(doc.updated_at) if doc.updated_at else None,
+        "unfiled": sum(item["filing"] is None for item in items),
+        **page.to_dict(lambda item: item),
+    }
 
 
 def _filings_naming(province: str) -> dict[str, dict[str, str]]:
     """project number -> the province's filing that names it (withdrawn ones do not count)."""
     found: dict[str, dict[str, str]] = {}
-    for filing in Filing.by_province.query(f"{filings.PREFIX}#P#{province}",
-                                           filter_condition=Filing.funded_project.exists()):
+    for filing in Filing.by_province.query(
+        f"{filings.PREFIX}#P#{province}", filter_condition=Filing.funded_project.exists()
+    ):
         if filing.status != "withdrawn" and filing.funded_project not in found:
             found[filing.funded_project] = {"id": filing.id, "status": filing.status}
     return found
@@ -140,4 +168,3 @@ def _filings_naming(province: str) -> dict[str, dict[str, str]]:
 def _known(province: str) -> None:
     if province not in PROVINCES:
         raise NotFound(f"No provincial unit {province}")
-

@@ -8,6 +8,7 @@ flow: each answer row links to its filing's files.
 
 openpyxl is imported only when a workbook is read or built.
 """
+
 from __future__ import annotations
 
 import base64
@@ -42,17 +43,33 @@ PROGRESS_EVERY = 25  # rows between two updates of the job's counts
 # seconds under the API's 25 s; the answer's `remaining` says to send the same sheet again.
 COMMIT_ROWS = 100
 TRUE, FALSE = ("true", "yes", "1", "是"), ("false", "no", "0", "否", "")
-EXAMPLE = {REFERENCE: "JS-2021-001", "kind": "report", "title": "新能源汽车产业专利导航", "province": "320000",
-           "unit": "江苏省知识产权局", "industry": "5", "report_type": "industry_planning", "fiscal_funded": "true",
-           "summary": "", "proves": "", "access_url": "", "completed_on": "2023-06-30", "project_start": "2021-03-01",
-           "project_end": "2023-06-30", "funding_source": "local_fiscal", "funding_amount": "500000",
-           "funded_project": ""}
+EXAMPLE = {
+    REFERENCE: "JS-2021-001",
+    "kind": "report",
+    "title": "新能源汽车产业专利导航",
+    "province": "320000",
+    "unit": "江苏省知识产权局",
+    "industry": "5",
+    "report_type": "industry_planning",
+    "fiscal_funded": "true",
+    "summary": "",
+    "proves": "",
+    "access_url": "",
+    "completed_on": "2023-06-30",
+    "project_start": "2021-03-01",
+    "project_end": "2023-06-30",
+    "funding_source": "local_fiscal",
+    "funding_amount": "500000",
+    "funded_project": "",
+}
 
 
 class ImportIn(Body):
     format: Literal["csv", "xlsx"]
-    content_base64: str = Field(max_length=MAX_SHEET_BYTES * 4 // 3 + 4,
-                                description="the filled-in template (GET /filings/import-template.csv or .xlsx)")
+    content_base64: str = Field(
+        max_length=MAX_SHEET_BYTES * 4 // 3 + 4,
+        description="the filled-in template (GET /filings/import-template.csv or .xlsx)",
+    )
     dry_run: bool = Field(default=True, description="true: report every row's problems, store nothing")
 
 
@@ -63,6 +80,7 @@ def template_csv() -> str:
 
 def template_xlsx() -> bytes:
     from openpyxl import Workbook
+
     book = Workbook()
     sheet = book.active
     sheet.title = "filings"
@@ -78,10 +96,14 @@ def _sheet_rows(fmt: str, content: str) -> list[dict[str, str]]:
     try:
         data = base64.b64decode(content, validate=True)
     except (binascii.Error, ValueError):
-        raise Invalid("content_base64 is not base64", errors=[{"field": "content_base64", "message": "not base64"}])
+        raise Invalid(
+            "content_base64 is not base64", errors=[{"field": "content_base64", "message": "not base64"}]
+        ) from None
     if len(data) > MAX_SHEET_BYTES:
-        raise Invalid(f"A sheet holds at most {MAX_SHEET_BYTES} bytes",
-                      errors=[{"field": "content_base64", "message": f"at most {MAX_SHEET_BYTES} bytes"}])
+        raise Invalid(
+            f"A sheet holds at most {MAX_SHEET_BYTES} bytes",
+            errors=[{"field": "content_base64", "message": f"at most {MAX_SHEET_BYTES} bytes"}],
+        )
     table = _csv_table(data) if fmt == "csv" else _xlsx_table(data)
     if not table:
         raise Invalid("The sheet is empty", errors=[{"field": "content_base64", "message": "no header row"}])
@@ -89,35 +111,47 @@ def _sheet_rows(fmt: str, content: str) -> list[dict[str, str]]:
     while header and not header[-1]:
         header.pop()
     if header != list(COLUMNS):
-        raise Invalid("The header row is not the template's", errors=[
-            {"field": "content_base64", "message": "header must be: " + ",".join(COLUMNS)}])
+        raise Invalid(
+            "The header row is not the template's",
+            errors=[{"field": "content_base64", "message": "header must be: " + ",".join(COLUMNS)}],
+        )
     rows = [r for r in table[1:] if any(str(c or "").strip() for c in r)]
     if len(rows) > MAX_ROWS:
-        raise Invalid(f"A sheet holds at most {MAX_ROWS} rows",
-                      errors=[{"field": "content_base64", "message": f"at most {MAX_ROWS} rows"}])
-    return [{c: ("" if v is None else str(v)).strip() for c, v in zip(COLUMNS, [*r, *[""] * len(COLUMNS)])}
-            for r in rows]
+        raise Invalid(
+            f"A sheet holds at most {MAX_ROWS} rows",
+            errors=[{"field": "content_base64", "message": f"at most {MAX_ROWS} rows"}],
+        )
+    return [
+        {c: ("" if v is None else str(v)).strip() for c, v in zip(COLUMNS, [*r, *[""] * len(COLUMNS)])}
+        for r in rows
+    ]
 
 
 def _csv_table(data: bytes) -> list[list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise Invalid("The CSV is not UTF-8", errors=[{"field": "content_base64", "message": "not UTF-8"}]) from None
+        raise Invalid(
+            "The CSV is not UTF-8", errors=[{"field": "content_base64", "message": "not UTF-8"}]
+        ) from None
     try:
         return list(csv.reader(io.StringIO(text)))
     except csv.Error as error:
-        raise Invalid("The CSV cannot be read", errors=[{"field": "content_base64", "message": str(error)}]) from None
+        raise Invalid(
+            "The CSV cannot be read", errors=[{"field": "content_base64", "message": str(error)}]
+        ) from None
 
 
 def _xlsx_table(data: bytes) -> list[list[Any]]:
     from openpyxl import load_workbook
+
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
     except Exception:  # openpyxl raises many types for a file that is not a workbook
-        raise Invalid("The xlsx cannot be read", errors=[{"field": "content_base64", "message": "not an xlsx"}]) \
-            from None
+        raise Invalid(
+            "The xlsx cannot be read", errors=[{"field": "content_base64", "message": "not an xlsx"}]
+        ) from None
 
 
 def _body_of(row: dict[str, str]) -> dict[str, Any]:
@@ -183,14 +217,28 @@ def run(caller: Caller | None, body: ImportIn, now: datetime) -> dict[str, Any]:
     if body.dry_run:
         return summary
     if problems:
-        raise Invalid(f"{len(problems)} problems in the sheet; nothing was filed (send it with dry_run for the list)",
-                      errors=[{"field": f"rows.{p['row']}.{p['field']}", "message": p["message"]} for p in problems])
+        raise Invalid(
+            f"{len(problems)} problems in the sheet; nothing was filed (send it with dry_run for the list)",
+            errors=[{"field": f"rows.{p['row']}.{p['field']}", "message": p["message"]} for p in problems],
+        )
     job_id = str(uuid.uuid4())
     taken = _taken(caller.province, [reference for _n, reference, _b in good])
     todo = [g for g in good if g[1] not in taken][:COMMIT_ROWS]
-    job = Record(*job_key(caller.province, now, job_id), kind="filing_import", created_at=now, updated_at=now,
-                 data={"id": job_id, "state": "running", "rows": len(good), "to_file": len(todo), "created": 0,
-                       "existing": 0, "by": caller.sub})
+    job = Record(
+        *job_key(caller.province, now, job_id),
+        kind="filing_import",
+        created_at=now,
+        updated_at=now,
+        data={
+            "id": job_id,
+            "state": "running",
+            "rows": len(good),
+            "to_file": len(todo),
+            "created": 0,
+            "existing": 0,
+            "by": caller.sub,
+        },
+    )
     job.save()
     results, created = [], 0
     for done, (number, reference, filing_body) in enumerate(todo, start=1):
@@ -201,14 +249,26 @@ def run(caller: Caller | None, body: ImportIn, now: datetime) -> dict[str, Any]:
             _progress(job, created, done - created, "running", now)
     _progress(job, created, len(todo) - created, "done", now)
     filed = {r["reference"] for r in results}
-    results += [_result(n, reference, taken[reference], False) for n, reference, _b in good if reference in taken]
+    results += [
+        _result(n, reference, taken[reference], False) for n, reference, _b in good if reference in taken
+    ]
     remaining = len([g for g in good if g[1] not in taken and g[1] not in filed])
-    return {**summary, "job": job.data, "remaining": remaining, "filings": sorted(results, key=lambda r: r["row"])}
+    return {
+        **summary,
+        "job": job.data,
+        "remaining": remaining,
+        "filings": sorted(results, key=lambda r: r["row"]),
+    }
 
 
 def _result(row: int, reference: str, filing_id: str, created: bool) -> dict[str, Any]:
-    return {"row": row, "reference": reference, "id": filing_id, "created": created,
-            "links": {"self": f"/filings/{filing_id}", "files": f"/filings/{filing_id}/files"}}
+    return {
+        "row": row,
+        "reference": reference,
+        "id": filing_id,
+        "created": created,
+        "links": {"self": f"/filings/{filing_id}", "files": f"/filings/{filing_id}/files"},
+    }
 
 
 def _taken(province: str, references: list[str]) -> dict[str, str]:
@@ -223,11 +283,20 @@ def _progress(job: Record, created: int, existing: int, state: str, now: datetim
     job.save()
 
 
-def jobs_page(caller: Caller | None, province: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+def jobs_page(
+    caller: Caller | None, province: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """One page of a province's import jobs, newest first, with their counts (its staff and national admins)."""
     caller = require(caller)
     if not caller.sees_all_of(province):
         raise Forbidden("Only the province's own staff and national admins read its imports")
-    page = query_page(partial(Record.query, job_pk(province), scan_index_forward=False), limit, cursor,
-                      scope_of("FILINGIMPORTS", province=province), secret)
-    return page.to_dict(lambda j: {**j.data, "started_at": iso(j.created_at), "updated_at": iso(j.updated_at)})
+    page = query_page(
+        partial(Record.query, job_pk(province), scan_index_forward=False),
+        limit,
+        cursor,
+        scope_of("FILINGIMPORTS", province=province),
+        secret,
+    )
+    return page.to_dict(
+        lambda j: {**j.data, "started_at": iso(j.created_at), "updated_at": iso(j.updated_at)}
+    )

@@ -1,24 +1,26 @@
 """The life cycle filings and publications share: filed pending, reviewed, listed by visibility."""
+
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any, Collection, Mapping, Optional
+from typing import Any
 
 from pydantic import Field
 from pynamodb.exceptions import TransactWriteError
 
 from chalicelib.core import audit
-from chalicelib.documents import notifications
 from chalicelib.core.auth import Caller, require, require_province
-from chalicelib.core.schemas import Body, Text
-from chalicelib.core.vocabulary import PROVINCE_ROLES, ReviewDecision
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.cycles import Cycle, cycle_by_id, cycle_for
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import FactBase
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
+from chalicelib.core.schemas import Body, Text
 from chalicelib.core.store import transaction
+from chalicelib.core.vocabulary import PROVINCE_ROLES, ReviewDecision
+from chalicelib.documents import notifications
 
 FILERS = PROVINCE_ROLES  # who files and edits a province's documents
 DOC_SK = "A"  # the sort key of a filing's or publication's own item in its partition
@@ -28,14 +30,18 @@ DOC_SK = "A"  # the sort key of a filing's or publication's own item in its part
 # (no docstring: pydantic would print it in the OpenAPI document).
 class ReviewIn(Body):
     decision: ReviewDecision
-    note: Optional[Text(0, 2000, multiline=True)] = None
+    note: Text(0, 2000, multiline=True) | None = None
 
 
 # A national admin takes an approved record down (no docstring: pydantic would print it in the OpenAPI document).
 class TakedownIn(Body):
-    reason: Text(1, 2000, multiline=True) = Field(description="why it leaves public view (audited, told to the filer)")
+    reason: Text(1, 2000, multiline=True) = Field(
+        description="why it leaves public view (audited, told to the filer)"
+    )
     exclude_from_scoring: bool = Field(
-        default=False, description="also take it out of its cycle's counts of approved records; by default they stay")
+        default=False,
+        description="also take it out of its cycle's counts of approved records; by default they stay",
+    )
 
 
 def filing_cycle(caller: Caller | None, province: str, now: datetime) -> tuple[Caller, Cycle]:
@@ -56,8 +62,14 @@ def index_keys(prefix: str, doc: Any) -> None:
     doc.gsi3pk, doc.gsi3sk = prefix, order
 
 
-def save_new(doc: FactBase, entity: str, caller: Caller, now: datetime, data: dict,
-             also: tuple[tuple[Any, Any], ...] = ()) -> None:
+def save_new(
+    doc: FactBase,
+    entity: str,
+    caller: Caller,
+    now: datetime,
+    data: dict,
+    also: tuple[tuple[Any, Any], ...] = (),
+) -> None:
     """Store a new document and its audit entry together (with `also`: (item, condition) pairs);
     nothing is stored if any fails."""
     with transaction() as tx:
@@ -90,8 +102,9 @@ def get_writable(model: type[FactBase], key: str, caller: Caller | None, what: s
     return doc
 
 
-def review(doc: Any, prefix: str, entity: str, caller: Caller, decision: str, note: str | None,
-           now: datetime) -> Any:
+def review(
+    doc: Any, prefix: str, entity: str, caller: Caller, decision: str, note: str | None, now: datetime
+) -> Any:
     """Apply a national admin's decision; kept in the audit trail and told to the filer.
 
     An approved record with a proposed change has the change reviewed: approving applies it,
@@ -118,8 +131,15 @@ def review(doc: Any, prefix: str, entity: str, caller: Caller, decision: str, no
     doc.reviewed_at, doc.reviewed_by, doc.review_note = now, caller.sub, note
     index_keys(prefix, doc)
     told = notifications.review_decision(doc, entity, decision, note, revision, now)
-    _save(doc, entity, caller, now, action, {"from": before, "to": doc.status, "note": note, "revision": revision},
-          told)
+    _save(
+        doc,
+        entity,
+        caller,
+        now,
+        action,
+        {"from": before, "to": doc.status, "note": note, "revision": revision},
+        told,
+    )
     notifications.trim(doc.author)
     return doc
 
@@ -138,8 +158,13 @@ def revise(doc: Any, prefix: str, entity: str, caller: Caller, fields: dict[str,
         # A proposal's own id: files added for it (attachments.py) join the record only if it is approved,
         # even when a dropped proposal had the same revision number.
         proposal_id = doc.proposed["id"] if doc.proposed and doc.proposed.get("id") else uuid.uuid4().hex
-        doc.proposed = {"revision": revision, "fields": fields, "submitted_at": iso(now), "by": caller.sub,
-                        "id": proposal_id}
+        doc.proposed = {
+            "revision": revision,
+            "fields": fields,
+            "submitted_at": iso(now),
+            "by": caller.sub,
+            "id": proposal_id,
+        }
     else:
         _apply(doc, fields)
         doc.status, doc.revision, doc.proposed = "pending", revision, None
@@ -171,11 +196,21 @@ def take_down(doc: Any, prefix: str, entity: str, caller: Caller, body: Takedown
     if doc.status != "approved":
         raise Conflict(f"The {entity} is {doc.status}; only an approved record is taken down")
     doc.status, doc.proposed = "taken_down", None  # a waiting revision goes with it
-    doc.taken_down_at, doc.takedown_reason, doc.excluded_from_scoring = now, body.reason, body.exclude_from_scoring
+    doc.taken_down_at, doc.takedown_reason, doc.excluded_from_scoring = (
+        now,
+        body.reason,
+        body.exclude_from_scoring,
+    )
     index_keys(prefix, doc)
-    _save(doc, entity, caller, now, "taken_down",
-          {"from": "approved", "reason": body.reason, "exclude_from_scoring": body.exclude_from_scoring},
-          notifications.taken_down(doc, entity, now))
+    _save(
+        doc,
+        entity,
+        caller,
+        now,
+        "taken_down",
+        {"from": "approved", "reason": body.reason, "exclude_from_scoring": body.exclude_from_scoring},
+        notifications.taken_down(doc, entity, now),
+    )
     notifications.trim(doc.author)
     return doc
 
@@ -183,8 +218,10 @@ def take_down(doc: Any, prefix: str, entity: str, caller: Caller, body: Takedown
 def same_province(asked: str, own: str) -> None:
     """A revision keeps its record's province (422 otherwise)."""
     if asked != own:
-        raise Invalid("A revision keeps the record's province",
-                      errors=[{"field": "province", "message": f"must stay {own}"}])
+        raise Invalid(
+            "A revision keeps the record's province",
+            errors=[{"field": "province", "message": f"must stay {own}"}],
+        )
 
 
 def revision_state(doc: Any) -> dict[str, Any]:
@@ -202,8 +239,14 @@ def approved_versions(doc: Any) -> list[dict[str, Any]]:
     if doc.versions:
         return list(doc.versions)
     if doc.status in ("approved", "taken_down"):
-        return [{"revision": int(doc.revision or 1), "proposal": None,
-                 "approved_at": iso(doc.reviewed_at) if doc.reviewed_at else None, "by": doc.reviewed_by}]
+        return [
+            {
+                "revision": int(doc.revision or 1),
+                "proposal": None,
+                "approved_at": iso(doc.reviewed_at) if doc.reviewed_at else None,
+                "by": doc.reviewed_by,
+            }
+        ]
     return []
 
 
@@ -211,8 +254,13 @@ def takedown_state(doc: Any) -> dict[str, Any]:
     """Why and when a record was taken down (only its province and national admins still read it)."""
     if doc.taken_down_at is None:
         return {}
-    return {"takedown": {"at": iso(doc.taken_down_at), "reason": doc.takedown_reason,
-                         "exclude_from_scoring": bool(doc.excluded_from_scoring)}}
+    return {
+        "takedown": {
+            "at": iso(doc.taken_down_at),
+            "reason": doc.takedown_reason,
+            "exclude_from_scoring": bool(doc.excluded_from_scoring),
+        }
+    }
 
 
 def _apply(doc: Any, fields: dict[str, Any]) -> None:
@@ -232,8 +280,15 @@ def _save(doc: Any, entity: str, caller: Caller, now: datetime, action: str, dat
         raise Conflict(f"The {entity} changed meanwhile; read it again and retry") from None
 
 
-def list_page(model: type[FactBase], prefix: str, caller: Caller | None, filters: dict[str, str | None],
-              limit: int, cursor: str | None, secret: str) -> Page:
+def list_page(
+    model: type[FactBase],
+    prefix: str,
+    caller: Caller | None,
+    filters: dict[str, str | None],
+    limit: int,
+    cursor: str | None,
+    secret: str,
+) -> Page:
     """Newest first, filtered, restricted to what the caller may see."""
     filters = {k: v for k, v in filters.items() if v is not None}
     province, status = filters.get("province"), filters.get("status")
@@ -265,8 +320,13 @@ def list_page(model: type[FactBase], prefix: str, caller: Caller | None, filters
     scope = scope_of(prefix, who=visibility_scope, **filters)
     start = decode_cursor(cursor, scope, secret)
     gsi = index.Meta.index_name
-    results = index.query(hash_key, filter_condition=condition, scan_index_forward=False,
-                          last_evaluated_key=start, page_size=min(limit + 1, 200))
+    results = index.query(
+        hash_key,
+        filter_condition=condition,
+        scan_index_forward=False,
+        last_evaluated_key=start,
+        page_size=min(limit + 1, 200),
+    )
 
     def key_of(doc: Any) -> dict:
         return {name: {"S": getattr(doc, name)} for name in ("pk", "sk", f"{gsi}pk", f"{gsi}sk")}
@@ -274,8 +334,9 @@ def list_page(model: type[FactBase], prefix: str, caller: Caller | None, filters
     return take_page(results, limit, key_of, scope, secret)
 
 
-def checked_filters(params: Mapping[str, str | None],
-                    choices: Mapping[str, Collection[str]]) -> dict[str, str | None]:
+def checked_filters(
+    params: Mapping[str, str | None], choices: Mapping[str, Collection[str]]
+) -> dict[str, str | None]:
     """The list filters asked for (`choices` plus `cycle`); 422 for a value that cannot exist."""
     for field, allowed in choices.items():
         _check_choice(field, params.get(field), allowed)

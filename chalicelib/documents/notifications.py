@@ -14,6 +14,7 @@ Items live in the records table, sorted by time; GET /me/notifications merges th
 own items with its role's, newest first. A user keeps the newest NOTIFICATIONS_KEPT_PER_USER of
 its own (core/config.py): each write drops the oldest beyond them.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -32,10 +33,22 @@ from chalicelib.core.reference import PROVINCES
 from chalicelib.core.store import cancelled_by_condition
 
 KIND = "notification"
-TOPICS = ("review_decision", "taken_down", "annual_form_window_opens", "annual_form_window_closing",
-          "filing_cutoff", "demand_answered", "demand_closed",
-          "excellent_project_selected", "excellent_project_not_selected", "excellent_project_revoked",
-          "results_provisional", "objection_filed", "objection_answered", "results_final")
+TOPICS = (
+    "review_decision",
+    "taken_down",
+    "annual_form_window_opens",
+    "annual_form_window_closing",
+    "filing_cutoff",
+    "demand_answered",
+    "demand_closed",
+    "excellent_project_selected",
+    "excellent_project_not_selected",
+    "excellent_project_revoked",
+    "results_provisional",
+    "objection_filed",
+    "objection_answered",
+    "results_final",
+)
 REMIND_BEFORE_CLOSE = timedelta(days=2)
 # The filing cutoff (a cycle's last day, 30 September) is announced this many days before it.
 REMIND_BEFORE_CUTOFF = (timedelta(days=14), timedelta(days=2))
@@ -65,14 +78,24 @@ def audiences(caller: Caller) -> list[str]:
 
 def to_national_admins(topic: str, data: dict[str, Any], now: datetime) -> Record:
     """A notification to every national admin (save it in the transaction of what it tells about)."""
-    return Record(role_pk("national_admin", NATIONAL), f"{sortable(now)}#{uuid.uuid4().hex[:12]}", kind=KIND,
-                  created_at=now, data={"topic": topic, "at": iso(now), **data})
+    return Record(
+        role_pk("national_admin", NATIONAL),
+        f"{sortable(now)}#{uuid.uuid4().hex[:12]}",
+        kind=KIND,
+        created_at=now,
+        data={"topic": topic, "at": iso(now), **data},
+    )
 
 
 def item(user: str, topic: str, data: dict[str, Any], now: datetime) -> Record:
     """A notification to save (in the transaction of what it tells about)."""
-    return Record(pk(user), f"{sortable(now)}#{uuid.uuid4().hex[:12]}", kind=KIND, created_at=now,
-                  data={"topic": topic, "at": iso(now), **data})
+    return Record(
+        pk(user),
+        f"{sortable(now)}#{uuid.uuid4().hex[:12]}",
+        kind=KIND,
+        created_at=now,
+        data={"topic": topic, "at": iso(now), **data},
+    )
 
 
 def trim(user: str) -> int:
@@ -96,22 +119,51 @@ def trim(user: str) -> int:
 
 def to_province(province: str, topic: str, data: dict[str, Any], now: datetime) -> Record:
     """A notification to every admin of `province` (save it in the transaction of what it tells about)."""
-    return Record(role_pk(REMINDED_ROLE, province), f"{sortable(now)}#{uuid.uuid4().hex[:12]}", kind=KIND,
-                  created_at=now, data={"topic": topic, "at": iso(now), "province": province, **data})
+    return Record(
+        role_pk(REMINDED_ROLE, province),
+        f"{sortable(now)}#{uuid.uuid4().hex[:12]}",
+        kind=KIND,
+        created_at=now,
+        data={"topic": topic, "at": iso(now), "province": province, **data},
+    )
 
 
-def review_decision(doc: Any, entity: str, decision: str, note: str | None, revision: int, now: datetime) -> Record:
+def review_decision(
+    doc: Any, entity: str, decision: str, note: str | None, revision: int, now: datetime
+) -> Record:
     """Tell a record's filer how its review went, with the reviewer's note."""
-    return item(doc.author, "review_decision", {
-        "entity": entity, "id": doc.id, "title": doc.title, "decision": decision, "note": note,
-        "revision": revision, "status": doc.status, "link": f"/{entity}s/{doc.id}"}, now)
+    return item(
+        doc.author,
+        "review_decision",
+        {
+            "entity": entity,
+            "id": doc.id,
+            "title": doc.title,
+            "decision": decision,
+            "note": note,
+            "revision": revision,
+            "status": doc.status,
+            "link": f"/{entity}s/{doc.id}",
+        },
+        now,
+    )
 
 
 def taken_down(doc: Any, entity: str, now: datetime) -> Record:
     """Tell a record's filer that a national admin took it down, and why."""
-    return item(doc.author, "taken_down", {
-        "entity": entity, "id": doc.id, "title": doc.title, "reason": doc.takedown_reason,
-        "excluded_from_scoring": bool(doc.excluded_from_scoring), "link": f"/{entity}s/{doc.id}"}, now)
+    return item(
+        doc.author,
+        "taken_down",
+        {
+            "entity": entity,
+            "id": doc.id,
+            "title": doc.title,
+            "reason": doc.takedown_reason,
+            "excluded_from_scoring": bool(doc.excluded_from_scoring),
+            "link": f"/{entity}s/{doc.id}",
+        },
+        now,
+    )
 
 
 def page(caller: Caller | None, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
@@ -127,19 +179,26 @@ def page(caller: Caller | None, limit: int, cursor: str | None, secret: str) -> 
     found.sort(key=lambda r: r.sk, reverse=True)
     items = found[:limit]
     more = len(found) > limit
-    return {"items": [r.data for r in items],
-            "next_cursor": encode_cursor({"sk": items[-1].sk}, scope, secret) if more else None}
+    return {
+        "items": [r.data for r in items],
+        "next_cursor": encode_cursor({"sk": items[-1].sk}, scope, secret) if more else None,
+    }
 
 
 # ---- the annual-form window ----------------------------------------------------------
 
+
 def due_reminders(now: datetime) -> list[tuple[str, int, datetime]]:
     """(topic, year, instant it names) of the window and filing-cutoff reminders whose China day is today."""
     from chalicelib.scoring.annual_forms import window
+
     today = china(now).date()
     opens, closes = window(today.year)
     due = []
-    for topic, at in (("annual_form_window_opens", opens), ("annual_form_window_closing", closes - REMIND_BEFORE_CLOSE)):
+    for topic, at in (
+        ("annual_form_window_opens", opens),
+        ("annual_form_window_closing", closes - REMIND_BEFORE_CLOSE),
+    ):
         if at.date() == today:
             due.append((topic, today.year, at))
     cycle = cycle_for(now)
@@ -153,6 +212,7 @@ def remind_province_admins(now: datetime) -> int:
     """Write today's reminders for every province (once each; form reminders only to provinces whose form
     is not in); returns how many were new."""
     from chalicelib.scoring.annual_forms import submitted, window
+
     written = 0
     for topic, year, at in due_reminders(now):
         opens, closes = window(year)
@@ -162,14 +222,25 @@ def remind_province_admins(now: datetime) -> int:
                 continue
             if topic == "filing_cutoff":
                 cycle = cycle_for(now)
-                data = {"cycle": cycle.id, "cutoff": iso(cycle.ends_before),
-                        "days_left": (cycle.ends_before.date() - china(now).date()).days - 1, "link": "/filings"}
+                data = {
+                    "cycle": cycle.id,
+                    "cutoff": iso(cycle.ends_before),
+                    "days_left": (cycle.ends_before.date() - china(now).date()).days - 1,
+                    "link": "/filings",
+                }
             else:
-                data = {"opens_at": iso(opens), "closes_at": iso(closes),
-                        "link": f"/provinces/{province}/annual-forms/{year}"}
-            note = Record(role_pk(REMINDED_ROLE, province), f"{sortable(at)}#{topic}#{year}", kind=KIND,
-                          created_at=now, data={"topic": topic, "at": iso(at), "year": year, "province": province,
-                                                **data})
+                data = {
+                    "opens_at": iso(opens),
+                    "closes_at": iso(closes),
+                    "link": f"/provinces/{province}/annual-forms/{year}",
+                }
+            note = Record(
+                role_pk(REMINDED_ROLE, province),
+                f"{sortable(at)}#{topic}#{year}",
+                kind=KIND,
+                created_at=now,
+                data={"topic": topic, "at": iso(at), "year": year, "province": province, **data},
+            )
             try:
                 note.save(condition=Record.pk.does_not_exist())
                 written += 1

@@ -1,22 +1,23 @@
 """Publications: news, notices, policy documents and navigation info, reviewed like filings."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
-from chalicelib.documents import lifecycle
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
+from chalicelib.core.cycles import cycle_for
 from chalicelib.core.errors import Conflict, Invalid
 from chalicelib.core.models import Publication
 from chalicelib.core.paging import Page
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.schemas import Body, Text
-from chalicelib.core.cycles import cycle_for
 from chalicelib.core.vocabulary import NATIONAL_OFFICE, PUBLICATION_KINDS, REVIEW_STATUSES, PublicationKind
+from chalicelib.documents import lifecycle
 from chalicelib.documents.lifecycle import ReviewIn
 
 PREFIX = "PUBS"
@@ -32,9 +33,11 @@ def _publisher(code: str) -> str:
 class PublicationIn(Body):
     kind: PublicationKind
     title: Text(1, 200)
-    province: Optional[Annotated[str, AfterValidator(_publisher)]] = Field(
-        default=None, description="the publishing province (its staff); absent or 'national' for the national "
-                                  "office (national admins, published at once)")
+    province: Annotated[str, AfterValidator(_publisher)] | None = Field(
+        default=None,
+        description="the publishing province (its staff); absent or 'national' for the national "
+        "office (national admins, published at once)",
+    )
     body: Text(1, 20000, multiline=True)
 
 
@@ -53,14 +56,25 @@ def create(caller: Caller | None, body: PublicationIn, now: datetime) -> Publica
     if caller is not None and caller.is_national_admin:
         return _publish_national(caller, body, now)
     if body.province in (None, NATIONAL_OFFICE):
-        raise Invalid("A province publishes under its own code",
-                      errors=[{"field": "province", "message": "required: your 6-digit province code"}])
+        raise Invalid(
+            "A province publishes under its own code",
+            errors=[{"field": "province", "message": "required: your 6-digit province code"}],
+        )
     caller, cycle = lifecycle.filing_cycle(caller, body.province, now)
     publication_id = str(uuid.uuid4())
     publication = Publication(
-        key(publication_id), "A", entity="publication", id=publication_id, kind=body.kind,
-        title=body.title, province=body.province, body=body.body, status="pending", filed_at=now,
-        cycle=cycle.id, author=caller.sub,
+        key(publication_id),
+        "A",
+        entity="publication",
+        id=publication_id,
+        kind=body.kind,
+        title=body.title,
+        province=body.province,
+        body=body.body,
+        status="pending",
+        filed_at=now,
+        cycle=cycle.id,
+        author=caller.sub,
     )
     lifecycle.index_keys(PREFIX, publication)
     lifecycle.save_new(publication, "publication", caller, now, body.model_dump())
@@ -71,20 +85,39 @@ def _publish_national(caller: Caller, body: PublicationIn, now: datetime) -> Pub
     """The national office's own notice: national admins review publications, so theirs is approved as it
     is published (audited as published); it counts for no province."""
     if body.province not in (None, NATIONAL_OFFICE):
-        raise Invalid("The national office publishes as 'national'",
-                      errors=[{"field": "province", "message": f"absent or '{NATIONAL_OFFICE}' for a national admin"}])
+        raise Invalid(
+            "The national office publishes as 'national'",
+            errors=[{"field": "province", "message": f"absent or '{NATIONAL_OFFICE}' for a national admin"}],
+        )
     cycle = cycle_for(now)
     if cycle is None:
         raise Conflict("No evaluation cycle holds the current time")
     publication_id = str(uuid.uuid4())
     publication = Publication(
-        key(publication_id), "A", entity="publication", id=publication_id, kind=body.kind, title=body.title,
-        province=NATIONAL_OFFICE, body=body.body, status="approved", filed_at=now, cycle=cycle.id,
-        author=caller.sub, reviewed_at=now, reviewed_by=caller.sub,
-        versions=[{"revision": 1, "proposal": None, "approved_at": iso(now), "by": caller.sub}])
+        key(publication_id),
+        "A",
+        entity="publication",
+        id=publication_id,
+        kind=body.kind,
+        title=body.title,
+        province=NATIONAL_OFFICE,
+        body=body.body,
+        status="approved",
+        filed_at=now,
+        cycle=cycle.id,
+        author=caller.sub,
+        reviewed_at=now,
+        reviewed_by=caller.sub,
+        versions=[{"revision": 1, "proposal": None, "approved_at": iso(now), "by": caller.sub}],
+    )
     lifecycle.index_keys(PREFIX, publication)
-    lifecycle.save_new(publication, "publication", caller, now,
-                       {**body.model_dump(), "province": NATIONAL_OFFICE, "published": True})
+    lifecycle.save_new(
+        publication,
+        "publication",
+        caller,
+        now,
+        {**body.model_dump(), "province": NATIONAL_OFFICE, "published": True},
+    )
     return publication
 
 
@@ -97,7 +130,9 @@ def revise(caller: Caller | None, publication_id: str, body: PublicationIn, now:
     """Correct and resubmit a publication of the caller's province (lifecycle.revise)."""
     publication = writable(caller, publication_id)
     lifecycle.same_province(body.province or "", publication.province)
-    return lifecycle.revise(publication, PREFIX, "publication", caller, body.model_dump(exclude={"province"}), now)
+    return lifecycle.revise(
+        publication, PREFIX, "publication", caller, body.model_dump(exclude={"province"}), now
+    )
 
 
 def withdraw(caller: Caller | None, publication_id: str, now: datetime) -> Publication:
@@ -114,15 +149,20 @@ def get_approved(caller: Caller | None, publication_id: str) -> Publication:
     """A visible publication that has been approved: what likes, favorites and comments may target."""
     publication = get(caller, publication_id)
     if publication.status != "approved":
-        raise Conflict(f"Publication {publication_id} is {publication.status}; only approved publications take this")
+        raise Conflict(
+            f"Publication {publication_id} is {publication.status}; only approved publications take this"
+        )
     return publication
 
 
-def list_page(caller: Caller | None, params: dict[str, str | None], limit: int, cursor: str | None,
-              secret: str) -> Page:
+def list_page(
+    caller: Caller | None, params: dict[str, str | None], limit: int, cursor: str | None, secret: str
+) -> Page:
     """Publications newest first, filtered by province, kind, status and cycle."""
-    filters = lifecycle.checked_filters(params, {"province": (*PROVINCES, NATIONAL_OFFICE), "kind": PUBLICATION_KINDS,
-                                                 "status": REVIEW_STATUSES})
+    filters = lifecycle.checked_filters(
+        params,
+        {"province": (*PROVINCES, NATIONAL_OFFICE), "kind": PUBLICATION_KINDS, "status": REVIEW_STATUSES},
+    )
     return lifecycle.list_page(Publication, PREFIX, caller, filters, limit, cursor, secret)
 
 
@@ -133,7 +173,9 @@ def review(caller: Caller | None, publication_id: str, body: ReviewIn, now: date
     return lifecycle.review(publication, PREFIX, "publication", caller, body.decision, body.note, now)
 
 
-def take_down(caller: Caller | None, publication_id: str, body: lifecycle.TakedownIn, now: datetime) -> Publication:
+def take_down(
+    caller: Caller | None, publication_id: str, body: lifecycle.TakedownIn, now: datetime
+) -> Publication:
     """Take an approved publication out of public view with a reason (national admins; lifecycle.take_down)."""
     caller = require(caller, "national_admin")
     return lifecycle.take_down(get(caller, publication_id), PREFIX, "publication", caller, body, now)
@@ -141,10 +183,16 @@ def take_down(caller: Caller | None, publication_id: str, body: lifecycle.Takedo
 
 def render(publication: Publication) -> dict[str, Any]:
     return {
-        "id": publication.id, "kind": publication.kind, "title": publication.title,
-        "province": publication.province, "body": publication.body, "status": publication.status,
-        "filed_at": iso(publication.filed_at), "cycle": publication.cycle,
+        "id": publication.id,
+        "kind": publication.kind,
+        "title": publication.title,
+        "province": publication.province,
+        "body": publication.body,
+        "status": publication.status,
+        "filed_at": iso(publication.filed_at),
+        "cycle": publication.cycle,
         "reviewed_at": iso(publication.reviewed_at) if publication.reviewed_at else None,
-        "review_note": publication.review_note, **lifecycle.revision_state(publication),
+        "review_note": publication.review_note,
+        **lifecycle.revision_state(publication),
         **lifecycle.takedown_state(publication),
     }

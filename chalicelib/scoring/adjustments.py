@@ -5,6 +5,7 @@ province in one cycle. Adjustments are never edited or deleted: a correction is 
 adjustment. Every later run applies all of them and lists them with the unit.
 Stored under pk `ADJUST#{cycle}`, sk `<ISO time>#<id>` (so they read back in order).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -15,15 +16,15 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from chalicelib.core import audit
-from chalicelib.scoring import scheme
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import Invalid
 from chalicelib.core.models import Record
 from chalicelib.core.paging import computed_page, query_page, scope_of
-from chalicelib.core.store import transaction
 from chalicelib.core.schemas import Body, ProvinceCode, Text
+from chalicelib.core.store import transaction
+from chalicelib.scoring import scheme
 
 TOTAL = "total"
 
@@ -46,16 +47,29 @@ def key(cycle_id: str) -> str:
     return f"ADJUST#{cycle_id}"
 
 
-def record(caller: Caller | None, cycle_id: str, body: AdjustmentIn, indicator_ids: set[str],
-           now: datetime) -> dict[str, Any]:
+def record(
+    caller: Caller | None, cycle_id: str, body: AdjustmentIn, indicator_ids: set[str], now: datetime
+) -> dict[str, Any]:
     """Keep one adjustment (national admins); `indicator_ids` are those of the current scheme."""
     caller = require(caller, "national_admin")
     cycle_or_404(cycle_id)
     if body.indicator != TOTAL and body.indicator not in indicator_ids:
-        raise Invalid(f"Unknown indicator {body.indicator!r}",
-                      errors=[{"field": "indicator", "message": "not an indicator of the current scheme, nor 'total'"}])
-    return store(caller, cycle_id, cycle_id, {"province": body.province, "indicator": body.indicator,
-                                              "points": body.points, "reason": body.reason}, now)
+        raise Invalid(
+            f"Unknown indicator {body.indicator!r}",
+            errors=[{"field": "indicator", "message": "not an indicator of the current scheme, nor 'total'"}],
+        )
+    return store(
+        caller,
+        cycle_id,
+        cycle_id,
+        {
+            "province": body.province,
+            "indicator": body.indicator,
+            "points": body.points,
+            "reason": body.reason,
+        },
+        now,
+    )
 
 
 def store(caller: Caller, scope: str, cycle_id: str, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -63,8 +77,14 @@ def store(caller: Caller, scope: str, cycle_id: str, fields: dict[str, Any], now
     population, whose unit code stands in `province`: what runs.compute reads) with its audit entry."""
     adjustment_id = uuid.uuid4().hex[:16]
     data = {"id": adjustment_id, "cycle": cycle_id, **fields, "by": caller.sub, "at": iso(now)}
-    item = Record(key(scope), f"{now.isoformat()}#{adjustment_id}", kind="adjustment", data=data,
-                  created_at=now, updated_at=now)
+    item = Record(
+        key(scope),
+        f"{now.isoformat()}#{adjustment_id}",
+        kind="adjustment",
+        data=data,
+        created_at=now,
+        updated_at=now,
+    )
     with transaction() as tx:
         tx.save(item, condition=Record.pk.does_not_exist())
         tx.save(audit.entry("adjustment", f"{scope}/{adjustment_id}", "recorded", caller, now, data))
@@ -81,18 +101,26 @@ def page_of(scope: str, limit: int, start: dict | None):
     return Record.query(key(scope), last_evaluated_key=start, page_size=min(limit + 1, 200))
 
 
-def page(cycle_id: str, limit: int, cursor: str | None, secret: str, province: str | None = None) -> dict[str, Any]:
+def page(
+    cycle_id: str, limit: int, cursor: str | None, secret: str, province: str | None = None
+) -> dict[str, Any]:
     """One page of the cycle's adjustments, oldest first; only `province`'s when named."""
     scope = scope_of("ADJUST", cycle=cycle_id, province=province)
     if province is None:
-        return query_page(partial(Record.query, key(cycle_id)), limit, cursor, scope, secret).to_dict(lambda r: r.data)
+        return query_page(partial(Record.query, key(cycle_id)), limit, cursor, scope, secret).to_dict(
+            lambda r: r.data
+        )
     # Computed: the province is in the data, which a Query cannot filter on; a cycle's manual-check
     # adjustments are a handful per province.
     mine = [r.data for r in Record.query(key(cycle_id)) if r.data["province"] == province]
-    return computed_page(mine, limit, cursor, scope, secret, order=lambda a: (a["at"], a["id"])).to_dict(lambda a: a)
+    return computed_page(mine, limit, cursor, scope, secret, order=lambda a: (a["at"], a["id"])).to_dict(
+        lambda a: a
+    )
 
 
-def record_against_current(caller: Caller | None, cycle_id: str, body: AdjustmentIn, now: datetime) -> dict[str, Any]:
+def record_against_current(
+    caller: Caller | None, cycle_id: str, body: AdjustmentIn, now: datetime
+) -> dict[str, Any]:
     """Keep one adjustment whose indicator must be one of the scheme in force (or 'total')."""
     ids = {indicator["id"] for _, indicator in scheme.indicators(scheme.current())}
     return record(caller, cycle_id, body, ids, now)

@@ -10,14 +10,15 @@ Storage (records table):
   excellent projects as they stood in the run.
 Each publication writes all three (pointer, announcement, audit entries) in one transaction.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from chalicelib.core import audit
-from chalicelib.documents import filings
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import BadRequest, Conflict, Invalid, NotFound
@@ -26,6 +27,7 @@ from chalicelib.core.paging import Page, computed_page, decode_cursor, encode_cu
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
 from chalicelib.core.schemas import Body, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
+from chalicelib.documents import filings
 
 PUBLISHED = "PUBLISHED"  # partition of the current-publication pointers, one per scope
 ENTITY = "scoring_publication"
@@ -34,7 +36,7 @@ ENTITY = "scoring_publication"
 class PublishIn(Body):
     """Why this run replaces the published one (required to supersede; kept with the announcement)."""
 
-    reason: Optional[Text(1, 2000, multiline=True)] = None
+    reason: Text(1, 2000, multiline=True) | None = None
 
 
 def scope_key(cycle_id: str, population: str | None = None) -> str:
@@ -73,19 +75,38 @@ def _industries_of(projects: list[Mapping[str, Any]]) -> dict[str, str]:
     return {f.id: f.industry for f in Filing.batch_get([filings.doc_key(i) for i in missing])}
 
 
-def announcement(cycle_id: str, header: Mapping[str, Any], ranking: list[Mapping[str, Any]], seq: int,
-                 caller: Caller, now: datetime, reason: str | None, supersedes: Mapping[str, Any] | None,
-                 subject: str = "专利导航工作") -> dict:
+def announcement(
+    cycle_id: str,
+    header: Mapping[str, Any],
+    ranking: list[Mapping[str, Any]],
+    seq: int,
+    caller: Caller,
+    now: datetime,
+    reason: str | None,
+    supersedes: Mapping[str, Any] | None,
+    subject: str = "专利导航工作",
+) -> dict:
     """The notice and the excellent-project list of one publication (pure but for old projects' fields)."""
     projects = list(header.get("excellent_projects") or [])
     industries = _industries_of(projects)
-    excellent = sorted(({"filing": p["filing"], "title": p["title"], "kind": p["kind"], "unit": p["unit"],
-                         "province": p["province"], "province_name": PROVINCES.get(p["province"], p["province"]),
-                         "industry": p.get("industry") or industries.get(p["filing"]),
-                         # an override is announced as such, with its reason; older projects were "selection"
-                         "source": p.get("source") if p.get("source") == "override" else "selection",
-                         "reason": p.get("reason") if p.get("source") == "override" else None} for p in projects),
-                       key=lambda p: (p["province"], p["filing"]))
+    excellent = sorted(
+        (
+            {
+                "filing": p["filing"],
+                "title": p["title"],
+                "kind": p["kind"],
+                "unit": p["unit"],
+                "province": p["province"],
+                "province_name": PROVINCES.get(p["province"], p["province"]),
+                "industry": p.get("industry") or industries.get(p["filing"]),
+                # an override is announced as such, with its reason; older projects were "selection"
+                "source": p.get("source") if p.get("source") == "override" else "selection",
+                "reason": p.get("reason") if p.get("source") == "override" else None,
+            }
+            for p in projects
+        ),
+        key=lambda p: (p["province"], p["filing"]),
+    )
     population = header.get("population")
     key = "unit" if population else "province"  # the provinces' rows keep the contract's field name
     top = [{"rank": r["rank"], key: r[key], "name": r["name"], "total": r["total"]} for r in ranking]
@@ -98,16 +119,34 @@ def announcement(cycle_id: str, header: Mapping[str, Any], ranking: list[Mapping
         lines.append(f"其中 {len(overrides)} 项未经专家评选，由国家知识产权局特别认定，理由见通报。")
     if supersedes:
         title = f"{cycle_id} 年度{subject}评价结果更正公布"
-        lines.insert(0, f"本公布更正 {supersedes['run_id']}（{supersedes['published_at']} 公布），原因：{reason}")
-    return {"cycle": cycle_id, "population": population, "seq": seq, "run_id": header["run_id"],
-            "scheme_version": header["scheme_version"],
-            "published_at": iso(now), "published_by": caller.sub, "reason": reason,
-            "supersedes": dict(supersedes) if supersedes else None,
-            "notice": {"title": title, "text": "\n".join(lines)}, "ranking": top, "excellent_projects": excellent}
+        lines.insert(
+            0, f"本公布更正 {supersedes['run_id']}（{supersedes['published_at']} 公布），原因：{reason}"
+        )
+    return {
+        "cycle": cycle_id,
+        "population": population,
+        "seq": seq,
+        "run_id": header["run_id"],
+        "scheme_version": header["scheme_version"],
+        "published_at": iso(now),
+        "published_by": caller.sub,
+        "reason": reason,
+        "supersedes": dict(supersedes) if supersedes else None,
+        "notice": {"title": title, "text": "\n".join(lines)},
+        "ranking": top,
+        "excellent_projects": excellent,
+    }
 
 
-def publish(caller: Caller | None, cycle_id: str, header: Mapping[str, Any], ranking: list[Mapping[str, Any]],
-            reason: str | None, now: datetime, subject: str = "专利导航工作") -> tuple[dict[str, Any], bool]:
+def publish(
+    caller: Caller | None,
+    cycle_id: str,
+    header: Mapping[str, Any],
+    ranking: list[Mapping[str, Any]],
+    reason: str | None,
+    now: datetime,
+    subject: str = "专利导航工作",
+) -> tuple[dict[str, Any], bool]:
     """Publish a stored, final run: (pointer data, newly published?).
 
     Publishing the run already published changes nothing. Replacing a published run needs a
@@ -121,21 +160,34 @@ def publish(caller: Caller | None, cycle_id: str, header: Mapping[str, Any], ran
     if before and before["run_id"] == run_id:
         return before, False
     if header["provisional"]:
-        raise Conflict(f"Run {run_id} is provisional (the cycle was still open); run the cycle again after "
-                       "it closes and publish that run")
+        raise Conflict(
+            f"Run {run_id} is provisional (the cycle was still open); run the cycle again after "
+            "it closes and publish that run"
+        )
     if before:
         if not reason:
-            raise Conflict(f"Cycle {cycle_id} already has a published run ({before['run_id']}); to supersede it, "
-                           "publish a later run with a written reason",
-                           errors=[{"field": "reason", "message": "required to supersede a published run"}])
+            raise Conflict(
+                f"Cycle {cycle_id} already has a published run ({before['run_id']}); to supersede it, "
+                "publish a later run with a written reason",
+                errors=[{"field": "reason", "message": "required to supersede a published run"}],
+            )
         if run_sequence(run_id) <= run_sequence(before["run_id"]):
-            raise Conflict(f"Run {run_id} is not later than the published run {before['run_id']}; only a later "
-                           "run of the cycle can supersede it")
+            raise Conflict(
+                f"Run {run_id} is not later than the published run {before['run_id']}; only a later "
+                "run of the cycle can supersede it"
+            )
     seq = before["seq"] + 1 if before and before.get("seq") else (2 if before else 1)
     supersedes = {"run_id": before["run_id"], "published_at": before["published_at"]} if before else None
     notice = announcement(cycle_id, header, ranking, seq, caller, now, reason, supersedes, subject)
-    data = {"run_id": run_id, "cycle": cycle_id, "published_at": iso(now), "published_by": caller.sub,
-            "seq": seq, "reason": reason, "supersedes": supersedes}
+    data = {
+        "run_id": run_id,
+        "cycle": cycle_id,
+        "published_at": iso(now),
+        "published_by": caller.sub,
+        "seq": seq,
+        "reason": reason,
+        "supersedes": supersedes,
+    }
     if pointer is None:
         pointer = Record(*published_key(scope), kind="published_run", created_at=now)
     pointer.data, pointer.updated_at = data, now
@@ -144,10 +196,27 @@ def publish(caller: Caller | None, cycle_id: str, header: Mapping[str, Any], ran
         with transaction() as tx:
             # A new pointer must not exist yet; an existing one must be the version read above.
             tx.save(pointer, condition=Record.pk.does_not_exist() if before is None else None)
-            tx.save(Record(announcements_pk(scope), f"{seq:04d}", kind="announcement", data=notice,
-                           created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
-            tx.save(audit.entry(ENTITY, scope, action, caller, now,
-                                {"run_id": run_id, "seq": seq, "reason": reason, "supersedes": supersedes}))
+            tx.save(
+                Record(
+                    announcements_pk(scope),
+                    f"{seq:04d}",
+                    kind="announcement",
+                    data=notice,
+                    created_at=now,
+                    updated_at=now,
+                ),
+                condition=Record.pk.does_not_exist(),
+            )
+            tx.save(
+                audit.entry(
+                    ENTITY,
+                    scope,
+                    action,
+                    caller,
+                    now,
+                    {"run_id": run_id, "seq": seq, "reason": reason, "supersedes": supersedes},
+                )
+            )
             tx.save(audit.entry("scoring_run", run_id, "published", caller, now, data))
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
@@ -158,17 +227,28 @@ def publish(caller: Caller | None, cycle_id: str, header: Mapping[str, Any], ran
 
 # ---- what the public reads ---------------------------------------------------------------
 
+
 def _bad_cursor() -> BadRequest:
-    return BadRequest("The cursor is not valid",
-                      errors=[{"field": "cursor", "message": "not a cursor this server issued"}])
+    return BadRequest(
+        "The cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor this server issued"}]
+    )
 
 
 def _render(record: Record, newest_seq: int | None) -> dict[str, Any]:
     data = record.data
-    base = f"/populations/{data['population']}/cycles/{data['cycle']}" if data.get("population") \
+    base = (
+        f"/populations/{data['population']}/cycles/{data['cycle']}"
+        if data.get("population")
         else f"/cycles/{data['cycle']}"
-    return {**data, "current": data["seq"] == newest_seq,
-            "links": {"scores": f"{base}/scores", "excellent_projects": f"{base}/announcement/excellent-projects"}}
+    )
+    return {
+        **data,
+        "current": data["seq"] == newest_seq,
+        "links": {
+            "scores": f"{base}/scores",
+            "excellent_projects": f"{base}/announcement/excellent-projects",
+        },
+    }
 
 
 def newest(scope: str) -> Record:
@@ -191,17 +271,24 @@ def history(scope: str, limit: int, cursor: str | None, secret: str) -> dict[str
     after = start.get("after") if start else None
     if start and not isinstance(after, str):
         raise _bad_cursor()
-    newest_seq = next((r.data["seq"] for r in Record.query(announcements_pk(scope), scan_index_forward=False,
-                                                           limit=1)), None)
-    rows = Record.query(announcements_pk(scope), Record.sk < after if after else None, scan_index_forward=False,
-                        limit=limit + 1)
+    newest_seq = next(
+        (r.data["seq"] for r in Record.query(announcements_pk(scope), scan_index_forward=False, limit=1)),
+        None,
+    )
+    rows = Record.query(
+        announcements_pk(scope),
+        Record.sk < after if after else None,
+        scan_index_forward=False,
+        limit=limit + 1,
+    )
     items = list(rows)
     next_cursor = encode_cursor({"after": items[limit - 1].sk}, query, secret) if len(items) > limit else None
     return Page(items[:limit], next_cursor).to_dict(lambda r: _render(r, newest_seq))
 
 
-def excellent_projects(cycle_id: str, industry: str | None, province: str | None, limit: int,
-                       cursor: str | None, secret: str) -> dict[str, Any]:
+def excellent_projects(
+    cycle_id: str, industry: str | None, province: str | None, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """The 通报 of the newest publication, filtered by industry field and province (public)."""
     errors = []
     if industry is not None and industry not in INDUSTRIES:
@@ -211,16 +298,29 @@ def excellent_projects(cycle_id: str, industry: str | None, province: str | None
     if errors:
         raise Invalid("Unknown filter value", errors=errors)
     found = newest(cycle_id).data
-    rows = [p for p in found["excellent_projects"]
-            if (industry is None or p["industry"] == industry) and (province is None or p["province"] == province)]
-    scope = scope_of("ANNOUNCED-EXCELLENT", cycle=cycle_id, seq=found["seq"], industry=industry, province=province)
+    rows = [
+        p
+        for p in found["excellent_projects"]
+        if (industry is None or p["industry"] == industry) and (province is None or p["province"] == province)
+    ]
+    scope = scope_of(
+        "ANNOUNCED-EXCELLENT", cycle=cycle_id, seq=found["seq"], industry=industry, province=province
+    )
     offset = (decode_cursor(cursor, scope, secret) or {"offset": 0}).get("offset")
     if not isinstance(offset, int) or offset < 0:
         raise _bad_cursor()
     more = offset + limit < len(rows)
-    page = Page(rows[offset:offset + limit], encode_cursor({"offset": offset + limit}, scope, secret) if more else None)
-    return {"cycle": cycle_id, "seq": found["seq"], "run_id": found["run_id"], "published_at": found["published_at"],
-            **page.to_dict(lambda p: p)}
+    page = Page(
+        rows[offset : offset + limit],
+        encode_cursor({"offset": offset + limit}, scope, secret) if more else None,
+    )
+    return {
+        "cycle": cycle_id,
+        "seq": found["seq"],
+        "run_id": found["run_id"],
+        "published_at": found["published_at"],
+        **page.to_dict(lambda p: p),
+    }
 
 
 def trail(caller: Caller | None, scope: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
@@ -229,7 +329,18 @@ def trail(caller: Caller | None, scope: str, limit: int, cursor: str | None, sec
     # Entries of one instant sort by a random suffix; the publication's seq orders them. So the
     # trail (a few entries per publication of one cycle) is read whole and paged in that order.
     entries = audit.trail(ENTITY, scope)
-    page = computed_page(entries, limit, cursor, scope_of("PUBLICATION_TRAIL", scope=scope), secret,
-                         lambda e: (e["at"], (e["data"] or {}).get("seq", 0), e["action"], e["actor"],
-                                    json.dumps(e["data"], sort_keys=True, default=str)))
+    page = computed_page(
+        entries,
+        limit,
+        cursor,
+        scope_of("PUBLICATION_TRAIL", scope=scope),
+        secret,
+        lambda e: (
+            e["at"],
+            (e["data"] or {}).get("seq", 0),
+            e["action"],
+            e["actor"],
+            json.dumps(e["data"], sort_keys=True, default=str),
+        ),
+    )
     return page.to_dict(lambda e: e)

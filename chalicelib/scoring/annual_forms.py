@@ -6,10 +6,11 @@ China time; it describes the cycle closing on 30 September of `year` and feeds t
 Forms are internal administrative reports: the province's own staff and national admins
 read them; the public sees only the points they earn in published scores.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -20,8 +21,8 @@ from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Record
 from chalicelib.core.paging import computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
-from chalicelib.core.store import TransactWriteError, transaction
 from chalicelib.core.schemas import Body, Text
+from chalicelib.core.store import TransactWriteError, transaction
 
 FIRST_YEAR = 2023  # the first cycle closed on 30 September 2023
 # The form window: from this day of October to the month's end, China time.
@@ -35,19 +36,21 @@ class Mechanisms(Body):
     leading_group: bool = Field(description="a leading group or joint meeting for patent navigation exists")
     work_plan: bool = Field(description="a provincial patent-navigation work plan is in force")
     coordination_meetings: Count = 0
-    description: Optional[Text(0, 2000, multiline=True)] = None
+    description: Text(0, 2000, multiline=True) | None = None
 
 
 class Funding(Body):
     provincial_funds: Money = Field(description="provincial fiscal funds for navigation work, 10k yuan")
     other_funds: Money = 0.0
-    description: Optional[Text(0, 2000, multiline=True)] = None
+    description: Text(0, 2000, multiline=True) | None = None
 
 
 class Carrier(Body):
     name: Text(1, 200)
-    type: Literal["navigation_service_base", "ip_service_center", "industry_alliance", "university_center", "other"]
-    city: Optional[Text(0, 50)] = None
+    type: Literal[
+        "navigation_service_base", "ip_service_center", "industry_alliance", "university_center", "other"
+    ]
+    city: Text(0, 50) | None = None
 
 
 class Projects(Body):
@@ -56,7 +59,7 @@ class Projects(Body):
     completed: Count = 0
 
     @model_validator(mode="after")
-    def _parts(self) -> "Projects":
+    def _parts(self) -> Projects:
         if self.fiscal_funded > self.declared or self.completed > self.declared:
             raise ValueError("fiscal_funded and completed cannot exceed declared")
         return self
@@ -67,7 +70,7 @@ class Policy(Body):
 
     title: Text(1, 200)
     issued_on: date
-    document_number: Optional[Text(0, 100)] = None
+    document_number: Text(0, 100) | None = None
 
 
 class Training(Body):
@@ -84,7 +87,7 @@ class AnnualFormIn(Body):
     projects: Projects
     policies: list[Policy] = Field(default_factory=list, max_length=500)
     training: Training = Training()
-    summary: Optional[Text(0, 5000, multiline=True)] = None
+    summary: Text(0, 5000, multiline=True) | None = None
 
 
 def window(year: int) -> tuple[datetime, datetime]:
@@ -102,8 +105,10 @@ def window_text() -> str:
 
 def parse_year(raw: str) -> int:
     if not (raw.isdigit() and len(raw) == 4 and FIRST_YEAR <= int(raw) <= 9999):
-        raise Invalid(f"year must be a four-digit year from {FIRST_YEAR}",
-                      errors=[{"field": "year", "message": f"must be a year from {FIRST_YEAR}"}])
+        raise Invalid(
+            f"year must be a four-digit year from {FIRST_YEAR}",
+            errors=[{"field": "year", "message": f"must be a year from {FIRST_YEAR}"}],
+        )
     return int(raw)
 
 
@@ -122,18 +127,27 @@ def check_window(year: int, now: datetime, province: str | None = None) -> None:
         if reopening is not None and now < datetime.fromisoformat(reopening["until"]):
             return
     if now < opens:
-        raise Conflict(f"The {year} annual form window opens at {iso(opens)} "
-                       f"({window_text()} {year}, China time)", opens_at=iso(opens), closes_at=iso(closes))
+        raise Conflict(
+            f"The {year} annual form window opens at {iso(opens)} ({window_text()} {year}, China time)",
+            opens_at=iso(opens),
+            closes_at=iso(closes),
+        )
     if now >= closes:
-        raise Conflict(f"The {year} annual form window closed at {iso(closes)} "
-                       f"(it was open {window_text()} {year}, China time)", opens_at=iso(opens), closes_at=iso(closes))
+        raise Conflict(
+            f"The {year} annual form window closed at {iso(closes)} "
+            f"(it was open {window_text()} {year}, China time)",
+            opens_at=iso(opens),
+            closes_at=iso(closes),
+        )
 
 
 def key(province: str) -> str:
     return f"FORM#{province}"
 
 
-def put(caller: Caller | None, province: str, year: int, body: AnnualFormIn, now: datetime) -> tuple[dict, bool]:
+def put(
+    caller: Caller | None, province: str, year: int, body: AnnualFormIn, now: datetime
+) -> tuple[dict, bool]:
     """Store the province's form for `year`; (rendered form, created?). Every PUT is audited."""
     caller = require(caller, "province_admin")
     require_province(caller, _province(province))
@@ -144,13 +158,23 @@ def put(caller: Caller | None, province: str, year: int, body: AnnualFormIn, now
         created = False
         record.data, record.updated_at = data, now
     except Record.DoesNotExist:
-        record = Record(key(province), str(year), kind="annual_form", data=data, created_at=now, updated_at=now)
+        record = Record(
+            key(province), str(year), kind="annual_form", data=data, created_at=now, updated_at=now
+        )
         created = True
     try:
         with transaction() as tx:
             tx.save(record)  # the version attribute makes this conditional on what we read
-            tx.save(audit.entry("annual_form", f"{province}/{year}", "created" if created else "replaced",
-                                caller, now, data))
+            tx.save(
+                audit.entry(
+                    "annual_form",
+                    f"{province}/{year}",
+                    "created" if created else "replaced",
+                    caller,
+                    now,
+                    data,
+                )
+            )
     except TransactWriteError:
         raise Conflict("The form changed while it was being saved; read it again and retry") from None
     return render(province, year, record), created
@@ -169,10 +193,16 @@ def get(caller: Caller | None, province: str, year: int) -> dict:
 
 def render(province: str, year: int, record: Record) -> dict[str, Any]:
     opens, closes = window(year)
-    return {"province": province, "year": year, "form": record.data, "revision": record.version,
-            "created_at": iso(record.created_at), "updated_at": iso(record.updated_at),
-            "late": record.updated_at >= closes,
-            "window": {"opens_at": iso(opens), "closes_at": iso(closes)}}
+    return {
+        "province": province,
+        "year": year,
+        "form": record.data,
+        "revision": record.version,
+        "created_at": iso(record.created_at),
+        "updated_at": iso(record.updated_at),
+        "late": record.updated_at >= closes,
+        "window": {"opens_at": iso(opens), "closes_at": iso(closes)},
+    }
 
 
 # ---- oversight: reopening one province's window, the national overview -----------------------
@@ -206,19 +236,31 @@ def reopen(caller: Caller | None, province: str, year: int, body: ReopenIn, now:
     _province(province)
     until = body.until
     if until.tzinfo is None:
-        raise Invalid("until needs an offset", errors=[{"field": "until", "message": "give an offset, e.g. +08:00"}])
+        raise Invalid(
+            "until needs an offset", errors=[{"field": "until", "message": "give an offset, e.g. +08:00"}]
+        )
     if not now < until <= now + MAX_REOPEN:
-        raise Invalid("until must lie in the future, within 60 days",
-                      errors=[{"field": "until", "message": f"between now and {iso(now + MAX_REOPEN)}"}])
+        raise Invalid(
+            "until must lie in the future, within 60 days",
+            errors=[{"field": "until", "message": f"between now and {iso(now + MAX_REOPEN)}"}],
+        )
     data = {"reason": body.reason, "until": iso(until), "by": caller.sub, "at": iso(now)}
     try:
         record = Record.get(*reopen_key(province, year))
         record.data, record.updated_at = data, now
     except Record.DoesNotExist:
-        record = Record(*reopen_key(province, year), kind="annual_form_reopening", data=data, created_at=now,
-                        updated_at=now)
-    audit.replace(record, audit.entry("annual_form", f"{province}/{year}", "reopened", caller, now, data),
-                  "The window was reopened meanwhile; read the overview and retry")
+        record = Record(
+            *reopen_key(province, year),
+            kind="annual_form_reopening",
+            data=data,
+            created_at=now,
+            updated_at=now,
+        )
+    audit.replace(
+        record,
+        audit.entry("annual_form", f"{province}/{year}", "reopened", caller, now, data),
+        "The window was reopened meanwhile; read the overview and retry",
+    )
     return {"province": province, "year": year, "reopened": data}
 
 
@@ -237,30 +279,49 @@ def overview(caller: Caller | None, year: int) -> dict[str, Any]:
     items = []
     for code, name in PROVINCES.items():
         form, reopening = found.get((key(code), str(year))), found.get(reopen_key(code, year))
-        items.append({
-            "province": code, "name": name, "status": "submitted" if form else "missing",
-            "submitted_at": iso(form.created_at) if form else None,
-            "updated_at": iso(form.updated_at) if form else None,
-            "late": bool(form and form.updated_at >= closes),
-            "completeness": round(completeness(form.data if form else None), 4),
-            "reopened": reopening.data if reopening else None})
-    return {"year": year, "window": {"opens_at": iso(opens), "closes_at": iso(closes)},
-            "submitted": sum(i["status"] == "submitted" for i in items), "items": items}
+        items.append(
+            {
+                "province": code,
+                "name": name,
+                "status": "submitted" if form else "missing",
+                "submitted_at": iso(form.created_at) if form else None,
+                "updated_at": iso(form.updated_at) if form else None,
+                "late": bool(form and form.updated_at >= closes),
+                "completeness": round(completeness(form.data if form else None), 4),
+                "reopened": reopening.data if reopening else None,
+            }
+        )
+    return {
+        "year": year,
+        "window": {"opens_at": iso(opens), "closes_at": iso(closes)},
+        "submitted": sum(i["status"] == "submitted" for i in items),
+        "items": items,
+    }
 
 
-def overview_page(caller: Caller | None, year: int, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+def overview_page(
+    caller: Caller | None, year: int, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """One page of the overview (its totals cover all 32 units), in the order of the provinces."""
     whole = overview(caller, year)
     order = {code: n for n, code in enumerate(PROVINCES)}
-    page = computed_page(whole["items"], limit, cursor, scope_of("ANNUAL_OVERVIEW", year=year), secret,
-                         order=lambda item: (order[item["province"]],))
+    page = computed_page(
+        whole["items"],
+        limit,
+        cursor,
+        scope_of("ANNUAL_OVERVIEW", year=year),
+        secret,
+        order=lambda item: (order[item["province"]],),
+    )
     return {**whole, **page.to_dict(lambda item: item)}
 
 
 def forms_of(year: int) -> dict[str, dict]:
     """Every province's form for `year` (one BatchGet of 32 keys): code → form data."""
-    return {r.pk.split("#", 1)[1]: r.data
-            for r in Record.batch_get([(key(code), str(year)) for code in PROVINCES])}
+    return {
+        r.pk.split("#", 1)[1]: r.data
+        for r in Record.batch_get([(key(code), str(year)) for code in PROVINCES])
+    }
 
 
 SECTIONS = ("mechanisms", "funding", "carriers", "projects", "policies", "training", "summary")
@@ -281,4 +342,3 @@ def completeness(form: dict | None) -> float:
         bool((form.get("summary") or "").strip()),
     ]
     return sum(filled) / len(filled)
-

@@ -7,25 +7,26 @@ in the records table under pk `EXCELLENT#{cycle}`, sk `<filing id>`: one record 
 confirming it twice changes nothing. A revoked project keeps its record (with who, when, why) and
 adds nothing to later runs.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import Field
 
 from chalicelib.core import audit
-from chalicelib.documents import filings
-from chalicelib.scoring import announcements
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import computed_page, scope_of
-from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.schemas import Body, Text
+from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.vocabulary import EXCELLENT_SOURCES
+from chalicelib.documents import filings
+from chalicelib.scoring import announcements
 
 SOURCES = EXCELLENT_SOURCES
 
@@ -35,8 +36,9 @@ class ExcellentIn(Body):
 
     filing: Text(1, 64)
     reason: Text(1, 2000, multiline=True) = Field(
-        description="why this project is made excellent outside the expert panel (audited, announced)")
-    note: Optional[Text(0, 2000, multiline=True)] = None
+        description="why this project is made excellent outside the expert panel (audited, announced)"
+    )
+    note: Text(0, 2000, multiline=True) | None = None
 
 
 def key(cycle_id: str) -> str:
@@ -49,12 +51,20 @@ def _filing(filing: Filing | str) -> Filing:
     try:
         return Filing.get(*filings.doc_key(filing))
     except Filing.DoesNotExist:
-        raise Invalid(f"No filing {filing}", errors=[{"field": "filing", "message": "no such filing"}]) from None
+        raise Invalid(
+            f"No filing {filing}", errors=[{"field": "filing", "message": "no such filing"}]
+        ) from None
 
 
-def record_excellent(cycle_id: str, filing: Filing | str, caller: Caller | None, now: datetime,
-                     source: str = "selection", note: str | None = None,
-                     reason: str | None = None) -> tuple[dict[str, Any], bool]:
+def record_excellent(
+    cycle_id: str,
+    filing: Filing | str,
+    caller: Caller | None,
+    now: datetime,
+    source: str = "selection",
+    note: str | None = None,
+    reason: str | None = None,
+) -> tuple[dict[str, Any], bool]:
     """Confirm `filing` as an excellent project of `cycle_id`; (record, newly recorded?).
 
     The filing must be approved and belong to that cycle. `caller` is who confirmed it (None
@@ -66,13 +76,27 @@ def record_excellent(cycle_id: str, filing: Filing | str, caller: Caller | None,
     cycle_or_404(cycle_id)
     found = _filing(filing)
     if found.status != "approved":
-        raise Conflict(f"Filing {found.id} is {found.status}; only approved filings can be excellent projects")
+        raise Conflict(
+            f"Filing {found.id} is {found.status}; only approved filings can be excellent projects"
+        )
     if found.cycle != cycle_id:
         raise Conflict(f"Filing {found.id} belongs to cycle {found.cycle}, not {cycle_id}")
-    data = {"filing": found.id, "province": found.province, "kind": found.kind, "industry": found.industry,
-            "title": found.title, "unit": found.unit, "note": note, "source": source, "reason": reason,
-            "by": caller.sub if caller else "system", "at": iso(now)}
-    record = Record(key(cycle_id), found.id, kind="excellent_project", data=data, created_at=now, updated_at=now)
+    data = {
+        "filing": found.id,
+        "province": found.province,
+        "kind": found.kind,
+        "industry": found.industry,
+        "title": found.title,
+        "unit": found.unit,
+        "note": note,
+        "source": source,
+        "reason": reason,
+        "by": caller.sub if caller else "system",
+        "at": iso(now),
+    }
+    record = Record(
+        key(cycle_id), found.id, kind="excellent_project", data=data, created_at=now, updated_at=now
+    )
     try:
         with transaction() as tx:
             tx.save(record, condition=Record.pk.does_not_exist())
@@ -84,11 +108,15 @@ def record_excellent(cycle_id: str, filing: Filing | str, caller: Caller | None,
     return data, True
 
 
-def record_override(caller: Caller | None, cycle_id: str, body: ExcellentIn, now: datetime) -> tuple[dict, bool]:
+def record_override(
+    caller: Caller | None, cycle_id: str, body: ExcellentIn, now: datetime
+) -> tuple[dict, bool]:
     """The national admin's override: an excellent project outside the expert panel, with its reason."""
     caller = require(caller, "national_admin")
     cycle_or_404(cycle_id)
-    return record_excellent(cycle_id, body.filing, caller, now, source="override", note=body.note, reason=body.reason)
+    return record_excellent(
+        cycle_id, body.filing, caller, now, source="override", note=body.note, reason=body.reason
+    )
 
 
 def find(cycle_id: str, filing_id: str) -> Record | None:
@@ -109,11 +137,15 @@ def bonus_points(projects: list[dict[str, Any]], rules: dict[str, float]) -> dic
     counts: dict[str, int] = {}
     for project in projects:
         counts[project["province"]] = counts.get(project["province"], 0) + 1
-    return {code: {"count": n, "points": round(min(rules["cap"], n * rules["points_per_excellent_project"]), 4)}
-            for code, n in counts.items()}
+    return {
+        code: {"count": n, "points": round(min(rules["cap"], n * rules["points_per_excellent_project"]), 4)}
+        for code, n in counts.items()
+    }
 
 
-def list_for(caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+def list_for(
+    caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """One page of the cycle's excellent projects, by filing. National admins always; everyone else
     once the cycle has published scores (the selection is announced with them). 404 for an unknown
     cycle or before publication."""
@@ -122,12 +154,20 @@ def list_for(caller: Caller | None, cycle_id: str, limit: int, cursor: str | Non
         try:
             Record.get(*announcements.published_key(cycle_id))
         except Record.DoesNotExist:
-            raise NotFound(f"Excellent projects of cycle {cycle_id} are announced with its published scores") from None
+            raise NotFound(
+                f"Excellent projects of cycle {cycle_id} are announced with its published scores"
+            ) from None
     admin = bool(caller and caller.is_national_admin)
     # Computed: whether a project stands (not revoked) is in its data, which a Query cannot filter on;
     # a cycle's excellent projects are a few per province.
-    page = computed_page(excellent_projects(cycle_id, include_revoked=admin), limit, cursor,
-                         scope_of("EXCELLENT", cycle=cycle_id, admin=admin), secret, order=lambda p: (p["filing"],))
+    page = computed_page(
+        excellent_projects(cycle_id, include_revoked=admin),
+        limit,
+        cursor,
+        scope_of("EXCELLENT", cycle=cycle_id, admin=admin),
+        secret,
+        order=lambda p: (p["filing"],),
+    )
     if admin:
         return page.to_dict(lambda p: p)
     return page.to_dict(lambda p: {k: v for k, v in p.items() if k not in ("by", "note")})

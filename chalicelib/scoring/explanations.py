@@ -5,22 +5,25 @@ counters: a run's numbers are final, and its explanation must not drift after it
 normalisation references (the cap and the best unit's value) are recomputed from the 32
 stored indicator values with the same function the run used.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from chalicelib.usage import counting
-from chalicelib.scoring import flag_resolutions, objections, scheme as scheme_mod, runs
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import NotFound
 from chalicelib.core.reference import PROVINCES
+from chalicelib.scoring import flag_resolutions, objections, runs
+from chalicelib.scoring import scheme as scheme_mod
+from chalicelib.usage import counting
 
 HOW = {
     "log_best": "score = log(1 + min(value, cap)) / log(1 + best); points = weight × score",
     "ratio": "score = min(max(value, 0), 1); points = weight × score",
     "mean": "value = (Σ inputs + prior × prior_weight) / (count + prior_weight); score = (value - 1) / 4; "
-            "points = weight × score (no evaluation: no points)",
+    "points = weight × score (no evaluation: no points)",
     "flag": "score = 1 if value > 0 else 0; points = weight × score",
 }
 MEASURE = {
@@ -33,41 +36,127 @@ _NUMBER = {"type": ["number", "null"]}
 _OBJECT = {"type": "object"}
 SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["run_id", "cycle", "rank", "total", "total_is", "indicators", "bonus", "adjustments",
-                 "flags", "counters"],
+    "required": [
+        "run_id",
+        "cycle",
+        "rank",
+        "total",
+        "total_is",
+        "indicators",
+        "bonus",
+        "adjustments",
+        "flags",
+        "counters",
+    ],
     "properties": {
-        "run_id": {"type": "string"}, "cycle": {"type": "string"}, "scheme_version": {"type": "integer"},
-        "provisional": {"type": "boolean"}, "created_at": {"type": "string", "format": "date-time"},
+        "run_id": {"type": "string"},
+        "cycle": {"type": "string"},
+        "scheme_version": {"type": "integer"},
+        "provisional": {"type": "boolean"},
+        "created_at": {"type": "string", "format": "date-time"},
         "province": {"type": "string", "description": "the provincial unit (a population's unit: `unit`)"},
-        "unit": {"type": "string"}, "name": {"type": "string"}, "rank": {"type": "integer"},
+        "unit": {"type": "string"},
+        "name": {"type": "string"},
+        "rank": {"type": "integer"},
         "total": {"type": "number"},
-        "total_is": {"type": "object", "description": "the total's parts: indicators + bonus + total_adjustment",
-                     "properties": {"indicators": {"type": "number"}, "bonus": {"type": "number"},
-                                    "total_adjustment": {"type": "number"}, "formula": {"type": "string"}}},
-        "indicators": {"type": "array", "items": {"type": "object", "properties": {
-            "id": {"type": "string"}, "name": {"type": "string"}, "area": {"type": "string"},
-            "weight": {"type": "number"}, "measure": {"type": "string"}, "normalise": {"type": "string"},
-            "how": {"type": "string", "description": "how value, score and points are made"},
-            "value": _NUMBER, "capped_at": _NUMBER, "score": _NUMBER, "points": _NUMBER, "adjustment": _NUMBER,
-            "final": _NUMBER,
-            "reference": {**_OBJECT, "description": "log_best: cap and best unit's value; mean: the prior"},
-            "inputs": {"type": "array", "items": {"type": "object", "properties": {
-                "name": {"type": "string"}, "role": {"enum": ["input", "denominator", "count"]},
-                "factor": {"type": "number"}, "value": _NUMBER,
-                "source": {**_OBJECT, "description": "{counter, key}: a province×cycle counter; "
-                                                     "{derived, counters}: the formula and its counters"}}}},
-        }}},
-        "bonus": {"type": "object", "properties": {"points": {"type": "number"}, "rule": _OBJECT,
-                                                   "excellent_projects": {"type": "array", "items": _OBJECT}}},
-        "adjustments": {"type": "array", "items": {"type": "object", "properties": {
-            "points": {"type": "number"}, "indicator": {"type": "string"}, "applied_to": {"type": "string"},
-            "reason": {"type": "string"}, "by": {"type": "string"}, "at": {"type": "string"}}}},
-        "flags": {"type": "array", "items": {"type": "object", "required": ["kind", "detail"], "properties": {
-            "kind": {"type": "string"}, "detail": {"type": "string"},
-            "evidence": {**_OBJECT, "description": "puppet flags: accounts, account_count, window, share"},
-            "resolution": {"type": ["object", "null"], "description": "how a national admin closed it: "
-                           "resolution (confirmed, adjusted, dismissed), note, adjustment, by, at; null while open"}}}},
-        "flag_evidence": {**_OBJECT, "description": "the month and account counters the flag checks looked at"},
+        "total_is": {
+            "type": "object",
+            "description": "the total's parts: indicators + bonus + total_adjustment",
+            "properties": {
+                "indicators": {"type": "number"},
+                "bonus": {"type": "number"},
+                "total_adjustment": {"type": "number"},
+                "formula": {"type": "string"},
+            },
+        },
+        "indicators": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "string"},
+                    "name": {"type": "string"},
+                    "area": {"type": "string"},
+                    "weight": {"type": "number"},
+                    "measure": {"type": "string"},
+                    "normalise": {"type": "string"},
+                    "how": {"type": "string", "description": "how value, score and points are made"},
+                    "value": _NUMBER,
+                    "capped_at": _NUMBER,
+                    "score": _NUMBER,
+                    "points": _NUMBER,
+                    "adjustment": _NUMBER,
+                    "final": _NUMBER,
+                    "reference": {
+                        **_OBJECT,
+                        "description": "log_best: cap and best unit's value; mean: the prior",
+                    },
+                    "inputs": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "name": {"type": "string"},
+                                "role": {"enum": ["input", "denominator", "count"]},
+                                "factor": {"type": "number"},
+                                "value": _NUMBER,
+                                "source": {
+                                    **_OBJECT,
+                                    "description": "{counter, key}: a province×cycle counter; "
+                                    "{derived, counters}: the formula and its counters",
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        "bonus": {
+            "type": "object",
+            "properties": {
+                "points": {"type": "number"},
+                "rule": _OBJECT,
+                "excellent_projects": {"type": "array", "items": _OBJECT},
+            },
+        },
+        "adjustments": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "points": {"type": "number"},
+                    "indicator": {"type": "string"},
+                    "applied_to": {"type": "string"},
+                    "reason": {"type": "string"},
+                    "by": {"type": "string"},
+                    "at": {"type": "string"},
+                },
+            },
+        },
+        "flags": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["kind", "detail"],
+                "properties": {
+                    "kind": {"type": "string"},
+                    "detail": {"type": "string"},
+                    "evidence": {
+                        **_OBJECT,
+                        "description": "puppet flags: accounts, account_count, window, share",
+                    },
+                    "resolution": {
+                        "type": ["object", "null"],
+                        "description": "how a national admin closed it: "
+                        "resolution (confirmed, adjusted, dismissed), note, adjustment, by, at; null while open",
+                    },
+                },
+            },
+        },
+        "flag_evidence": {
+            **_OBJECT,
+            "description": "the month and account counters the flag checks looked at",
+        },
         "counters": {"type": "object", "properties": {"key": _OBJECT, "values": _OBJECT}},
         "annual_form_year": {"type": ["integer", "null"]},
     },
@@ -84,12 +173,24 @@ def explain(caller: Caller | None, cycle_id: str, run_id: str, province: str) ->
         raise NotFound(f"No provincial unit {province}")
     objections.may_read(caller, cycle_id, run_id, province)
     loaded = runs.stored(cycle_id, run_id)
-    return unit_explanation(loaded["header"], loaded["results"], province, "province",
-                            counting.cycle_key(province, cycle_id), cycle_id)
+    return unit_explanation(
+        loaded["header"],
+        loaded["results"],
+        province,
+        "province",
+        counting.cycle_key(province, cycle_id),
+        cycle_id,
+    )
 
 
-def unit_explanation(header: Mapping[str, Any], rows: list[Mapping[str, Any]], code: str, key: str,
-                     counter_key: tuple[str, str], scope: str) -> dict[str, Any]:
+def unit_explanation(
+    header: Mapping[str, Any],
+    rows: list[Mapping[str, Any]],
+    code: str,
+    key: str,
+    counter_key: tuple[str, str],
+    scope: str,
+) -> dict[str, Any]:
     """One unit of a stored run explained (any population: `key` names the rows' unit field, `scope`
     where its flag resolutions are kept)."""
     results = {r[key]: r for r in rows}
@@ -104,24 +205,45 @@ def unit_explanation(header: Mapping[str, Any], rows: list[Mapping[str, Any]], c
     for area_id, ind in scheme_mod.indicators(header["scheme"]):
         scored = result["indicators"][ind["id"]]
         values = {code: r["indicators"][ind["id"]]["value"] for code, r in results.items()}
-        indicators.append({
-            "id": ind["id"], "name": ind["name"], "area": area_id, "weight": ind["weight"],
-            "measure": ind.get("measure", "sum"), "normalise": ind["normalise"],
-            "how": f"{MEASURE[ind.get('measure', 'sum')]}; {HOW[ind['normalise']]}",
-            **{k: scored[k] for k in ("value", "capped_at", "score", "points", "adjustment", "final")},
-            "reference": _reference(ind, values),
-            "inputs": _inputs(ind, counters, derived, counter_key),
-        })
+        indicators.append(
+            {
+                "id": ind["id"],
+                "name": ind["name"],
+                "area": area_id,
+                "weight": ind["weight"],
+                "measure": ind.get("measure", "sum"),
+                "normalise": ind["normalise"],
+                "how": f"{MEASURE[ind.get('measure', 'sum')]}; {HOW[ind['normalise']]}",
+                **{k: scored[k] for k in ("value", "capped_at", "score", "points", "adjustment", "final")},
+                "reference": _reference(ind, values),
+                "inputs": _inputs(ind, counters, derived, counter_key),
+            }
+        )
     subtotal = round(sum(i["final"] for i in indicators), 4)
     return {
-        "run_id": header["run_id"], "cycle": header["cycle"], "scheme_version": header["scheme_version"],
-        "provisional": header["provisional"], "created_at": header["created_at"],
-        key: code, "name": result["name"], "rank": result["rank"], "total": result["total"],
-        "total_is": {"indicators": subtotal, "bonus": result["bonus"], "total_adjustment": result["total_adjustment"],
-                     "formula": "Σ indicator final (points + adjustment) + bonus + total_adjustment"},
+        "run_id": header["run_id"],
+        "cycle": header["cycle"],
+        "scheme_version": header["scheme_version"],
+        "provisional": header["provisional"],
+        "created_at": header["created_at"],
+        key: code,
+        "name": result["name"],
+        "rank": result["rank"],
+        "total": result["total"],
+        "total_is": {
+            "indicators": subtotal,
+            "bonus": result["bonus"],
+            "total_adjustment": result["total_adjustment"],
+            "formula": "Σ indicator final (points + adjustment) + bonus + total_adjustment",
+        },
         "indicators": indicators,
-        "bonus": {"points": result["bonus"], "rule": header["scheme"]["bonus"],
-                  "excellent_projects": [p for p in header.get("excellent_projects", []) if p.get("province") == province]},
+        "bonus": {
+            "points": result["bonus"],
+            "rule": header["scheme"]["bonus"],
+            "excellent_projects": [
+                p for p in header.get("excellent_projects", []) if p.get("province") == province
+            ],
+        },
         "adjustments": result["adjustments"],
         "flags": flag_resolutions.with_resolutions(scope, code, result["flags"]),
         "flag_evidence": result["inputs"].get("flag_evidence"),
@@ -142,8 +264,12 @@ def _reference(ind: Mapping[str, Any], values: Mapping[str, float | None]) -> di
     return {}
 
 
-def _inputs(ind: Mapping[str, Any], counters: Mapping[str, int], derived: Mapping[str, Any],
-            counter_key: Mapping[str, str]) -> list[dict[str, Any]]:
+def _inputs(
+    ind: Mapping[str, Any],
+    counters: Mapping[str, int],
+    derived: Mapping[str, Any],
+    counter_key: Mapping[str, str],
+) -> list[dict[str, Any]]:
     """Each input the indicator read (its factors, denominator, count) and where it came from."""
     roles = [(name, "input", factor) for name, factor in ind["inputs"].items()]
     roles += [(ind[r], r, None) for r in ("denominator", "count") if ind.get(r)]
@@ -154,8 +280,15 @@ def _inputs(ind: Mapping[str, Any], counters: Mapping[str, int], derived: Mappin
             entry["factor"] = factor
         if name in runs.DERIVED_FROM:
             formula, sources = runs.DERIVED_FROM[name]
-            entry.update(value=derived.get(name), source={"derived": formula, "counters": {
-                "key": counter_key, "values": {s: counters.get(s, 0) for s in sources}} if sources else None})
+            entry.update(
+                value=derived.get(name),
+                source={
+                    "derived": formula,
+                    "counters": {"key": counter_key, "values": {s: counters.get(s, 0) for s in sources}}
+                    if sources
+                    else None,
+                },
+            )
         else:
             entry.update(value=counters.get(name, 0), source={"counter": name, "key": counter_key})
         out.append(entry)

@@ -4,14 +4,15 @@ and an .xlsx workbook with a ranking sheet, an indicator breakdown, flags and a 
 openpyxl is imported only when a workbook is built: it costs import time the API does not
 otherwise need.
 """
+
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from chalicelib.core import spreadsheets
 from chalicelib.scoring import runs
-
 
 
 def _columns(header: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[tuple[str, str, str, float]]]:
@@ -22,16 +23,22 @@ def ranking_rows(loaded: Mapping[str, Any]) -> list[list[Any]]:
     """The ranking table: one header row, then one row per unit, best first."""
     header = loaded["header"]
     areas, indicators = _columns(header)
-    head = (["rank", "province", "name", "total"] + [f"{name} ({aid})" for aid, name in areas]
-            + ["bonus", "excellent_projects", "total_adjustment"]
-            + [f"{name} ({iid})" for _, iid, name, _ in indicators] + ["flags"])
+    head = (
+        ["rank", "province", "name", "total"]
+        + [f"{name} ({aid})" for aid, name in areas]
+        + ["bonus", "excellent_projects", "total_adjustment"]
+        + [f"{name} ({iid})" for _, iid, name, _ in indicators]
+        + ["flags"]
+    )
     rows = [head]
     for r in loaded["results"]:
-        rows.append([r["rank"], r["province"], r["name"], r["total"]]
-                    + [r["areas"].get(aid, 0.0) for aid, _ in areas]
-                    + [r["bonus"], r["excellent_projects"], r["total_adjustment"]]
-                    + [r["indicators"][iid]["final"] for _, iid, _, _ in indicators]
-                    + ["; ".join(f"{f['kind']}: {f['detail']}" for f in r["flags"])])
+        rows.append(
+            [r["rank"], r["province"], r["name"], r["total"]]
+            + [r["areas"].get(aid, 0.0) for aid, _ in areas]
+            + [r["bonus"], r["excellent_projects"], r["total_adjustment"]]
+            + [r["indicators"][iid]["final"] for _, iid, _, _ in indicators]
+            + ["; ".join(f"{f['kind']}: {f['detail']}" for f in r["flags"])]
+        )
     return rows
 
 
@@ -44,9 +51,15 @@ def filename(loaded: Mapping[str, Any], ext: str) -> str:
     return f"scores-{loaded['header']['cycle']}-{loaded['header']['run_id']}.{ext}"
 
 
-OVERVIEW_COLUMNS = (("province", "代码 province"), ("name", "单位 unit"), ("status", "状态 status"),
-                    ("submitted_at", "提交时间 submitted_at"), ("updated_at", "更新时间 updated_at"),
-                    ("late", "逾期 late"), ("completeness", "完整度 completeness"))
+OVERVIEW_COLUMNS = (
+    ("province", "代码 province"),
+    ("name", "单位 unit"),
+    ("status", "状态 status"),
+    ("submitted_at", "提交时间 submitted_at"),
+    ("updated_at", "更新时间 updated_at"),
+    ("late", "逾期 late"),
+    ("completeness", "完整度 completeness"),
+)
 
 
 def annual_overview_xlsx(overview: Mapping[str, Any]) -> bytes:
@@ -58,11 +71,15 @@ def annual_overview_xlsx(overview: Mapping[str, Any]) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = f"{overview['year']} 年度信息表"
-    spreadsheets.append(sheet, [title for _, title in OVERVIEW_COLUMNS] + ["重新开放至 reopened_until", "理由 reason"])
+    spreadsheets.append(
+        sheet, [title for _, title in OVERVIEW_COLUMNS] + ["重新开放至 reopened_until", "理由 reason"]
+    )
     for item in overview["items"]:
         reopened = item["reopened"] or {}
-        spreadsheets.append(sheet, [item[name] for name, _ in OVERVIEW_COLUMNS]
-                            + [reopened.get("until"), reopened.get("reason")])
+        spreadsheets.append(
+            sheet,
+            [item[name] for name, _ in OVERVIEW_COLUMNS] + [reopened.get("until"), reopened.get("reason")],
+        )
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     sheet.column_dimensions["B"].width = 22
@@ -86,12 +103,19 @@ def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
 
     ranking = book.active
     ranking.title = "排名"
-    spreadsheets.append(ranking, ["名次 rank", "代码 province", "单位 unit", "总分 total"]
-                        + [name for _, name in areas] + ["加分 bonus", "人工校验 adjustment", "待核查 flags"])
+    spreadsheets.append(
+        ranking,
+        ["名次 rank", "代码 province", "单位 unit", "总分 total"]
+        + [name for _, name in areas]
+        + ["加分 bonus", "人工校验 adjustment", "待核查 flags"],
+    )
     for r in results:
-        spreadsheets.append(ranking, [r["rank"], r["province"], r["name"], r["total"]]
-                            + [r["areas"].get(aid, 0.0) for aid, _ in areas]
-                            + [r["bonus"], r["total_adjustment"], len(r["flags"])])
+        spreadsheets.append(
+            ranking,
+            [r["rank"], r["province"], r["name"], r["total"]]
+            + [r["areas"].get(aid, 0.0) for aid, _ in areas]
+            + [r["bonus"], r["total_adjustment"], len(r["flags"])],
+        )
     for cell in ranking[1]:
         cell.font = Font(bold=True)
     ranking.column_dimensions["C"].width = 22
@@ -107,16 +131,44 @@ def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
     ranking.add_chart(chart, "M2")
 
     detail = book.create_sheet("指标明细")
-    spreadsheets.append(detail, ["代码 province", "单位 unit", "领域 area", "指标 indicator", "id", "权重 weight",
-                                 "原始值 value", "封顶 capped_at", "得分率 score", "得分 points", "人工校验 adjustment",
-                                 "最终 final"])
+    spreadsheets.append(
+        detail,
+        [
+            "代码 province",
+            "单位 unit",
+            "领域 area",
+            "指标 indicator",
+            "id",
+            "权重 weight",
+            "原始值 value",
+            "封顶 capped_at",
+            "得分率 score",
+            "得分 points",
+            "人工校验 adjustment",
+            "最终 final",
+        ],
+    )
     area_name = dict(areas)
     for r in results:
         for aid, iid, name, weight in indicators:
             i = r["indicators"][iid]
-            spreadsheets.append(detail, [r["province"], r["name"], area_name.get(aid, aid), name, iid, weight,
-                                         i["value"], i["capped_at"], i["score"], i["points"], i["adjustment"],
-                                         i["final"]])
+            spreadsheets.append(
+                detail,
+                [
+                    r["province"],
+                    r["name"],
+                    area_name.get(aid, aid),
+                    name,
+                    iid,
+                    weight,
+                    i["value"],
+                    i["capped_at"],
+                    i["score"],
+                    i["points"],
+                    i["adjustment"],
+                    i["final"],
+                ],
+            )
     for cell in detail[1]:
         cell.font = Font(bold=True)
 
@@ -128,10 +180,15 @@ def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
 
     about = book.create_sheet("说明")
     published = loaded.get("published")
-    for row in (["run_id", header["run_id"]], ["cycle", header["cycle"]],
-                ["scheme_version", header["scheme_version"]], ["scheme", header["scheme"]["name"]],
-                ["provisional", header["provisional"]], ["created_at", header["created_at"]],
-                ["published", bool(published and published["run_id"] == header["run_id"])]):
+    for row in (
+        ["run_id", header["run_id"]],
+        ["cycle", header["cycle"]],
+        ["scheme_version", header["scheme_version"]],
+        ["scheme", header["scheme"]["name"]],
+        ["provisional", header["provisional"]],
+        ["created_at", header["created_at"]],
+        ["published", bool(published and published["run_id"] == header["run_id"])],
+    ):
         spreadsheets.append(about, row)
 
     out = io.BytesIO()

@@ -9,11 +9,13 @@ Storage (records table): `FLAGRES#{scope}` / `{unit}#{digest of kind and detail}
 cycle (provinces) or "<population>#<cycle>" (service bases, institutions), written once (a second
 resolution is 409) with its audit entry in one transaction.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -36,10 +38,12 @@ class ResolutionIn(Body):
     resolution: FlagResolution
     note: Text(1, 2000, multiline=True)
     indicator: str = Field(adjustments.TOTAL, description="adjusted: the indicator, or 'total'")
-    points: Optional[float] = Field(None, ge=-100, le=100, description="adjusted: points added (negative: removed)")
+    points: float | None = Field(
+        None, ge=-100, le=100, description="adjusted: points added (negative: removed)"
+    )
 
     @model_validator(mode="after")
-    def _points(self) -> "ResolutionIn":
+    def _points(self) -> ResolutionIn:
         if self.resolution == "adjusted" and not self.points:
             raise ValueError("an adjusted flag names the points of its adjustment (not 0)")
         if self.resolution != "adjusted" and self.points is not None:
@@ -63,8 +67,9 @@ def with_resolutions(scope: str, unit: str, flags: list[Mapping[str, Any]]) -> l
     return [{**f, "resolution": known.get(key(scope, unit, f)[1])} for f in flags]
 
 
-def resolve(caller: Caller | None, cycle_id: str, run_id: str, province: str, body: ResolutionIn,
-            now: datetime) -> dict[str, Any]:
+def resolve(
+    caller: Caller | None, cycle_id: str, run_id: str, province: str, body: ResolutionIn, now: datetime
+) -> dict[str, Any]:
     """Close one flag of the unit in the run with a note (national admins); adjusted records the adjustment."""
     caller = require(caller, "national_admin")
     if province not in PROVINCES:
@@ -72,29 +77,57 @@ def resolve(caller: Caller | None, cycle_id: str, run_id: str, province: str, bo
     results = {r["province"]: r for r in runs.stored(cycle_id, run_id)["results"]}
 
     def adjust(reason: str) -> str:
-        return adjustments.record_against_current(caller, cycle_id, adjustments.AdjustmentIn(
-            province=province, indicator=body.indicator, points=body.points, reason=reason), now)["id"]
+        return adjustments.record_against_current(
+            caller,
+            cycle_id,
+            adjustments.AdjustmentIn(
+                province=province, indicator=body.indicator, points=body.points, reason=reason
+            ),
+            now,
+        )["id"]
+
     return close(caller, cycle_id, run_id, province, results[province]["flags"], body, adjust, now)
 
 
-def close(caller: Caller, scope: str, run_id: str, unit: str, flags: list[Mapping[str, Any]], body: ResolutionIn,
-          adjust: Callable[[str], str], now: datetime) -> dict[str, Any]:
+def close(
+    caller: Caller,
+    scope: str,
+    run_id: str,
+    unit: str,
+    flags: list[Mapping[str, Any]],
+    body: ResolutionIn,
+    adjust: Callable[[str], str],
+    now: datetime,
+) -> dict[str, Any]:
     """Close one of a unit's flags in a run; `adjust(reason)` records an adjusted flag's adjustment (its id)."""
     if body.flag >= len(flags):
-        raise Invalid(f"The unit has {len(flags)} flags in run {run_id}",
-                      errors=[{"field": "flag", "message": f"at most {len(flags) - 1}" if flags else "no flags"}])
+        raise Invalid(
+            f"The unit has {len(flags)} flags in run {run_id}",
+            errors=[{"field": "flag", "message": f"at most {len(flags) - 1}" if flags else "no flags"}],
+        )
     flag = flags[body.flag]
     record_key = key(scope, unit, flag)
     if Record.count(record_key[0], Record.sk == record_key[1]):
         raise Conflict("This flag is already resolved")
     adjustment = adjust(f"异常核查（{flag['kind']}）：{body.note}") if body.resolution == "adjusted" else None
-    data = {"scope": scope, "run_id": run_id, "unit": unit, "kind": flag["kind"],
-            "detail": flag["detail"], "resolution": body.resolution, "note": body.note, "adjustment": adjustment,
-            "by": caller.sub, "at": iso(now)}
+    data = {
+        "scope": scope,
+        "run_id": run_id,
+        "unit": unit,
+        "kind": flag["kind"],
+        "detail": flag["detail"],
+        "resolution": body.resolution,
+        "note": body.note,
+        "adjustment": adjustment,
+        "by": caller.sub,
+        "at": iso(now),
+    }
     try:
         with transaction() as tx:
-            tx.save(Record(*record_key, kind=ENTITY, data=data, created_at=now, updated_at=now),
-                    condition=Record.pk.does_not_exist())
+            tx.save(
+                Record(*record_key, kind=ENTITY, data=data, created_at=now, updated_at=now),
+                condition=Record.pk.does_not_exist(),
+            )
             tx.save(audit.entry(ENTITY, f"{scope}/{record_key[1]}", body.resolution, caller, now, data))
     except TransactWriteError as error:
         if not cancelled_by_condition(error):

@@ -4,16 +4,18 @@ Each check is a pure function of counters and returns `{"kind", "detail"}` dicts
 not change points: a national admin reviews them and records adjustments (adjustments.py).
 Thresholds come from the scheme's `flags` section.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Any, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
 
 from chalicelib.core.clock import iso
-from chalicelib.usage.counting import ACCOUNT_ACTIVITY, MINUTE, unit_of
 from chalicelib.core.cycles import Cycle, cycle_by_id
 from chalicelib.core.vocabulary import NEAR_CUTOFF_TEXT
+from chalicelib.usage.counting import ACCOUNT_ACTIVITY, MINUTE, unit_of
 
 Flag = dict[str, Any]  # {"kind", "detail"} and, where a check has it, "evidence"
 NAMED_ACCOUNTS = 100  # a flag names at most this many accounts (and says how many there are)
@@ -33,8 +35,9 @@ def _label(ym: tuple[int, int]) -> str:
     return f"{ym[0]:04d}-{ym[1]:02d}"
 
 
-def usage_spikes(months: Mapping[str, Mapping[str, int]], first_day: date, last_day: date,
-                 rules: Mapping[str, Any]) -> list[Flag]:
+def usage_spikes(
+    months: Mapping[str, Mapping[str, int]], first_day: date, last_day: date, rules: Mapping[str, Any]
+) -> list[Flag]:
     """COUNTER R5.1 §7.12: a month of the cycle at least `margin` above `multiple` × the mean
     of the unit's previous 12 months. Months before the unit's first recorded month are not
     history; a month with fewer than `spike_min_history_months` months of history is not judged."""
@@ -51,11 +54,15 @@ def usage_spikes(months: Mapping[str, Mapping[str, int]], first_day: date, last_
                 mean = sum(int((months.get(_label(h)) or {}).get(name, 0)) for h in history) / len(history)
                 threshold = rules["spike_multiple"] * mean + rules["spike_margin"]
                 if value >= threshold:
-                    flags.append({"kind": "usage_spike",
-                                  "detail": f"{name} in {_label(ym)} was {value}, at least "
-                                            f"{rules['spike_margin']:g} above {rules['spike_multiple']:g}× the "
-                                            f"mean of the {len(history)} months before ({mean:.1f}); "
-                                            f"COUNTER R5.1 §7.12 asks for a manual check"})
+                    flags.append(
+                        {
+                            "kind": "usage_spike",
+                            "detail": f"{name} in {_label(ym)} was {value}, at least "
+                            f"{rules['spike_margin']:g} above {rules['spike_multiple']:g}× the "
+                            f"mean of the {len(history)} months before ({mean:.1f}); "
+                            f"COUNTER R5.1 §7.12 asks for a manual check",
+                        }
+                    )
         ym = _shift(*ym, 1)
     return flags
 
@@ -71,21 +78,32 @@ def concentrated_bursts(accounts: Mapping[str, Mapping[str, int]], rules: Mappin
             continue
         held = sum(per_account[:top])
         if held / total >= rules["burst_share"]:
-            flags.append({"kind": f"{name}_burst",
-                          "detail": f"{held} of the unit's {total} {name} ({held / total:.0%}) come from "
-                                    f"{min(top, len(per_account))} account(s) (threshold "
-                                    f"{rules['burst_share']:.0%} from the top {top})"})
+            flags.append(
+                {
+                    "kind": f"{name}_burst",
+                    "detail": f"{held} of the unit's {total} {name} ({held / total:.0%}) come from "
+                    f"{min(top, len(per_account))} account(s) (threshold "
+                    f"{rules['burst_share']:.0%} from the top {top})",
+                }
+            )
     return flags
 
 
 def cutoff_bulk(counters: Mapping[str, int], rules: Mapping[str, Any]) -> list[Flag]:
     """Many approved filings filed within NEAR_CUTOFF of the cycle's end."""
-    near, approved = int(counters.get("filings_approved_near_cutoff", 0)), int(counters.get("filings_approved", 0))
+    near, approved = (
+        int(counters.get("filings_approved_near_cutoff", 0)),
+        int(counters.get("filings_approved", 0)),
+    )
     if near >= rules["cutoff_min_filings"] and approved and near / approved >= rules["cutoff_share"]:
-        return [{"kind": "filings_near_cutoff",
-                 "detail": f"{near} of {approved} approved filings ({near / approved:.0%}) were filed in the "
-                           f"last {NEAR_CUTOFF_TEXT} of the cycle (threshold {rules['cutoff_share']:.0%}, at least "
-                           f"{rules['cutoff_min_filings']})"}]
+        return [
+            {
+                "kind": "filings_near_cutoff",
+                "detail": f"{near} of {approved} approved filings ({near / approved:.0%}) were filed in the "
+                f"last {NEAR_CUTOFF_TEXT} of the cycle (threshold {rules['cutoff_share']:.0%}, at least "
+                f"{rules['cutoff_min_filings']})",
+            }
+        ]
     return []
 
 
@@ -96,12 +114,20 @@ def form_checks(form: Mapping[str, Any] | None, counters: Mapping[str, int]) -> 
     declared = form["projects"]["fiscal_funded"]
     filed = int(counters.get("filings_approved_fiscal", 0))
     if declared == 0 and filed > 0:
-        return [{"kind": "fiscal_projects_declared_none",
-                 "detail": f"the annual form declares no fiscal-funded projects but {filed} approved filings "
-                           f"are fiscal-funded; the completeness ratio counts as full"}]
+        return [
+            {
+                "kind": "fiscal_projects_declared_none",
+                "detail": f"the annual form declares no fiscal-funded projects but {filed} approved filings "
+                f"are fiscal-funded; the completeness ratio counts as full",
+            }
+        ]
     if declared == 0:
-        return [{"kind": "fiscal_projects_declared_none",
-                 "detail": "the annual form declares no fiscal-funded projects; the completeness ratio counts as full"}]
+        return [
+            {
+                "kind": "fiscal_projects_declared_none",
+                "detail": "the annual form declares no fiscal-funded projects; the completeness ratio counts as full",
+            }
+        ]
     return []
 
 
@@ -111,6 +137,7 @@ def form_checks(form: Mapping[str, Any] | None, counters: Mapping[str, int]) -> 
 # giving it uniformly extreme scores. The run reads the unit's account counters, picks the
 # accounts that could belong to a swarm (swarm_candidates), reads only those accounts' own
 # counters, and judges (puppet_swarms). See counting.py for the counters.
+
 
 @dataclass(frozen=True)
 class _Account:
@@ -122,17 +149,28 @@ class _Account:
 
     def extreme(self, rules: Mapping[str, Any]) -> bool:
         """It gave at least `swarm_extreme_min_evaluations` scores, all 5s (or all 1s)."""
-        return self.evaluations >= rules["swarm_extreme_min_evaluations"] and \
-            self.score_sum in (self.evaluations, 5 * self.evaluations)
+        return self.evaluations >= rules["swarm_extreme_min_evaluations"] and self.score_sum in (
+            self.evaluations,
+            5 * self.evaluations,
+        )
 
 
 def _accounts(accounts: Mapping[str, Mapping[str, int]]) -> list[_Account]:
     out = []
     for account, numbers in sorted(accounts.items()):
-        minutes = [int(name[len(MINUTE):]) for name, v in numbers.items() if name.startswith(MINUTE) and v > 0]
+        minutes = [
+            int(name[len(MINUTE) :]) for name, v in numbers.items() if name.startswith(MINUTE) and v > 0
+        ]
         if minutes:
-            out.append(_Account(account, min(minutes), sum(int(numbers.get(n, 0)) for n in ACCOUNT_ACTIVITY),
-                                int(numbers.get("evaluations", 0)), int(numbers.get("evaluation_score_sum", 0))))
+            out.append(
+                _Account(
+                    account,
+                    min(minutes),
+                    sum(int(numbers.get(n, 0)) for n in ACCOUNT_ACTIVITY),
+                    int(numbers.get("evaluations", 0)),
+                    int(numbers.get("evaluation_score_sum", 0)),
+                )
+            )
     return out
 
 
@@ -158,7 +196,7 @@ def swarm_candidates(accounts: Mapping[str, Mapping[str, int]], rules: Mapping[s
     covered = 0
     for start, end in spans:
         if end - start >= rules["swarm_min_accounts"]:
-            found.update(a.id for a in ordered[max(start, covered):end])
+            found.update(a.id for a in ordered[max(start, covered) : end])
             covered = max(covered, end)
     extreme = {a.id for a in parsed if a.extreme(rules)}
     if len(extreme) >= rules["swarm_extreme_min_accounts"]:
@@ -181,8 +219,13 @@ def _suspect(units: Mapping[str, int], province: str, cycle: Cycle) -> bool:
     return True
 
 
-def puppet_swarms(accounts: Mapping[str, Mapping[str, int]], units_of: Mapping[str, Mapping[str, int]],
-                  province: str, cycle: Cycle, rules: Mapping[str, Any]) -> list[Flag]:
+def puppet_swarms(
+    accounts: Mapping[str, Mapping[str, int]],
+    units_of: Mapping[str, Mapping[str, int]],
+    province: str,
+    cycle: Cycle,
+    rules: Mapping[str, Any],
+) -> list[Flag]:
     """Flags for swarms of new, single-purpose accounts on the unit; `units_of` holds each
     candidate account's activity per unit and cycle (accounts missing from it are not suspects)."""
     parsed = _accounts(accounts)
@@ -195,21 +238,35 @@ def puppet_swarms(accounts: Mapping[str, Mapping[str, int]], units_of: Mapping[s
     crowded = ordered[start:end]
     if len(crowded) >= rules["swarm_min_accounts"]:
         share = sum(a.activity for a in crowded) / unit_activity if unit_activity else 0.0
-        flags.append(_swarm_flag(
-            "puppet_swarm", crowded, share, "activity",
-            f"{len(crowded)} accounts new in cycle {cycle.id}, whose whole activity lies on this unit, first acted "
-            f"on it within {rules['swarm_window_minutes']} minute(s) and hold {share:.0%} of its counted activity "
-            f"(threshold {rules['swarm_min_accounts']} accounts)"))
+        flags.append(
+            _swarm_flag(
+                "puppet_swarm",
+                crowded,
+                share,
+                "activity",
+                f"{len(crowded)} accounts new in cycle {cycle.id}, whose whole activity lies on this unit, first acted "
+                f"on it within {rules['swarm_window_minutes']} minute(s) and hold {share:.0%} of its counted activity "
+                f"(threshold {rules['swarm_min_accounts']} accounts)",
+            )
+        )
     evaluators = [a for a in suspects if a.evaluations]
     extreme = [a for a in evaluators if a.extreme(rules)]
-    if len(extreme) >= rules["swarm_extreme_min_accounts"] and \
-            len(extreme) / len(evaluators) >= rules["swarm_extreme_share"]:
+    if (
+        len(extreme) >= rules["swarm_extreme_min_accounts"]
+        and len(extreme) / len(evaluators) >= rules["swarm_extreme_share"]
+    ):
         share = sum(a.evaluations for a in extreme) / unit_evaluations
-        flags.append(_swarm_flag(
-            "puppet_extreme_scores", extreme, share, "evaluations",
-            f"{len(extreme)} of the {len(evaluators)} accounts new in cycle {cycle.id} that evaluated only this "
-            f"unit gave nothing but extreme scores; they hold {share:.0%} of its evaluations (threshold "
-            f"{rules['swarm_extreme_min_accounts']} accounts and {rules['swarm_extreme_share']:.0%} of such evaluators)"))
+        flags.append(
+            _swarm_flag(
+                "puppet_extreme_scores",
+                extreme,
+                share,
+                "evaluations",
+                f"{len(extreme)} of the {len(evaluators)} accounts new in cycle {cycle.id} that evaluated only this "
+                f"unit gave nothing but extreme scores; they hold {share:.0%} of its evaluations (threshold "
+                f"{rules['swarm_extreme_min_accounts']} accounts and {rules['swarm_extreme_share']:.0%} of such evaluators)",
+            )
+        )
     return flags
 
 
@@ -217,11 +274,18 @@ def _swarm_flag(kind: str, members: list[_Account], share: float, of: str, detai
     names = sorted(a.id for a in members)
     first = min(a.first_minute for a in members)
     last = max(a.first_minute for a in members)
-    return {"kind": kind, "detail": detail, "evidence": {
-        "accounts": names[:NAMED_ACCOUNTS], "account_count": len(names),
-        "window": {"first_action_from": _minute(first), "first_action_until": _minute(last + 1)},
-        "share": round(share, 4), "share_of": of}}
+    return {
+        "kind": kind,
+        "detail": detail,
+        "evidence": {
+            "accounts": names[:NAMED_ACCOUNTS],
+            "account_count": len(names),
+            "window": {"first_action_from": _minute(first), "first_action_until": _minute(last + 1)},
+            "share": round(share, 4),
+            "share_of": of,
+        },
+    }
 
 
 def _minute(index: int) -> str:
-    return iso(datetime.fromtimestamp(index * 60, tz=timezone.utc))
+    return iso(datetime.fromtimestamp(index * 60, tz=UTC))

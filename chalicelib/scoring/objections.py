@@ -15,11 +15,12 @@ Storage (records table):
 - `OBJECTION#{cycle}` / `{id}`: one objection and its answer.
 Every step writes an audit entry and the notifications of whom it concerns in one transaction.
 """
+
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, Optional
+from typing import Any
 
 from pydantic import Field, model_validator
 
@@ -45,9 +46,12 @@ class ObjectionIn(Body):
     """A province's objection to the provisional result, while the window is open."""
 
     reason: Text(1, 4000, multiline=True) = Field(description="what is contested and why")
-    indicator: Optional[Text(1, 64)] = Field(None, description="the indicator contested, if one")
-    files: list[Text(1, 256)] = Field(default_factory=list, max_length=MAX_FILES,
-                                      description="references of supporting files (ids or links of uploaded files)")
+    indicator: Text(1, 64) | None = Field(None, description="the indicator contested, if one")
+    files: list[Text(1, 256)] = Field(
+        default_factory=list,
+        max_length=MAX_FILES,
+        description="references of supporting files (ids or links of uploaded files)",
+    )
 
 
 class AnswerIn(Body):
@@ -56,10 +60,12 @@ class AnswerIn(Body):
     decision: ObjectionDecision
     reason: Text(1, 2000, multiline=True)
     indicator: str = Field(adjustments.TOTAL, description="upheld: the indicator adjusted, or 'total'")
-    points: Optional[float] = Field(None, ge=-100, le=100, description="upheld: points added (negative: removed)")
+    points: float | None = Field(
+        None, ge=-100, le=100, description="upheld: points added (negative: removed)"
+    )
 
     @model_validator(mode="after")
-    def _points(self) -> "AnswerIn":
+    def _points(self) -> AnswerIn:
         if self.decision == "upheld" and not self.points:
             raise ValueError("an upheld objection names the points of its adjustment (not 0)")
         if self.decision == "rejected" and self.points is not None:
@@ -111,19 +117,39 @@ def publish_provisionally(caller: Caller | None, cycle_id: str, run_id: str, now
     if doc is not None and _window_open(doc.data, now):
         raise Conflict(f"The objection window of cycle {cycle_id} is open until {doc.data['closes_at']}")
     days = scheme.objection_days(header["scheme"])
-    state = {"cycle": cycle_id, "run_id": run_id, "opened_at": iso(now), "closes_at": iso(now + timedelta(days=days)),
-             "objection_days": days, "published_by": caller.sub, "superseded": []}
+    state = {
+        "cycle": cycle_id,
+        "run_id": run_id,
+        "opened_at": iso(now),
+        "closes_at": iso(now + timedelta(days=days)),
+        "objection_days": days,
+        "published_by": caller.sub,
+        "superseded": [],
+    }
     doc = doc or Record(*provisional_key(cycle_id), kind="provisional_publication", created_at=now)
     doc.data, doc.updated_at = state, now
     try:
         with transaction() as tx:
             tx.save(doc)
-            tx.save(Record(*provisional_key(cycle_id, run_id), kind="provisional_run", created_at=now,
-                           data={"run_id": run_id, "at": iso(now)}))
+            tx.save(
+                Record(
+                    *provisional_key(cycle_id, run_id),
+                    kind="provisional_run",
+                    created_at=now,
+                    data={"run_id": run_id, "at": iso(now)},
+                )
+            )
             tx.save(audit.entry(ENTITY, cycle_id, "provisionally_published", caller, now, state))
-            for note in _to_every_province("results_provisional", {
-                    "cycle": cycle_id, "run_id": run_id, "closes_at": state["closes_at"],
-                    "link": f"/cycles/{cycle_id}/objections"}, now):
+            for note in _to_every_province(
+                "results_provisional",
+                {
+                    "cycle": cycle_id,
+                    "run_id": run_id,
+                    "closes_at": state["closes_at"],
+                    "link": f"/cycles/{cycle_id}/objections",
+                },
+                now,
+            ):
                 tx.save(note)
     except TransactWriteError:
         raise Conflict("The provisional publication changed meanwhile; read it and retry") from None
@@ -140,20 +166,45 @@ def file(caller: Caller | None, cycle_id: str, body: ObjectionIn, now: datetime)
     if not _window_open(state, now):
         raise Conflict(f"The objection window of cycle {cycle_id} closed at {state['closes_at']}")
     objection_id = uuid.uuid4().hex[:16]
-    data = {"id": objection_id, "cycle": cycle_id, "run_id": state["run_id"], "province": caller.province,
-            "indicator": body.indicator, "reason": body.reason, "files": body.files, "filed_by": caller.sub,
-            "filed_at": iso(now), "status": "open", "answer": None}
+    data = {
+        "id": objection_id,
+        "cycle": cycle_id,
+        "run_id": state["run_id"],
+        "province": caller.province,
+        "indicator": body.indicator,
+        "reason": body.reason,
+        "files": body.files,
+        "filed_by": caller.sub,
+        "filed_at": iso(now),
+        "status": "open",
+        "answer": None,
+    }
     with transaction() as tx:
-        tx.save(Record(objections_pk(cycle_id), objection_id, kind=ENTITY, data=data, created_at=now, updated_at=now),
-                condition=Record.pk.does_not_exist())
+        tx.save(
+            Record(
+                objections_pk(cycle_id), objection_id, kind=ENTITY, data=data, created_at=now, updated_at=now
+            ),
+            condition=Record.pk.does_not_exist(),
+        )
         tx.save(audit.entry(ENTITY, f"{cycle_id}/{objection_id}", "filed", caller, now, data))
-        tx.save(notifications.to_national_admins("objection_filed", {
-            "cycle": cycle_id, "objection": objection_id, "province": caller.province,
-            "link": f"/cycles/{cycle_id}/objections"}, now))
+        tx.save(
+            notifications.to_national_admins(
+                "objection_filed",
+                {
+                    "cycle": cycle_id,
+                    "objection": objection_id,
+                    "province": caller.province,
+                    "link": f"/cycles/{cycle_id}/objections",
+                },
+                now,
+            )
+        )
     return data
 
 
-def answer(caller: Caller | None, cycle_id: str, objection_id: str, body: AnswerIn, now: datetime) -> dict[str, Any]:
+def answer(
+    caller: Caller | None, cycle_id: str, objection_id: str, body: AnswerIn, now: datetime
+) -> dict[str, Any]:
     """Answer an objection (national admins). Upheld: an adjustment with the reason, then a
     superseding run that becomes the provisional one; rejected: the reason. The province is told."""
     caller = require(caller, "national_admin")
@@ -164,11 +215,24 @@ def answer(caller: Caller | None, cycle_id: str, objection_id: str, body: Answer
     if doc.data["status"] != "open":
         raise Conflict(f"Objection {objection_id} was already answered ({doc.data['status']})")
     data = doc.data
-    outcome: dict[str, Any] = {"decision": body.decision, "reason": body.reason, "by": caller.sub, "at": iso(now)}
+    outcome: dict[str, Any] = {
+        "decision": body.decision,
+        "reason": body.reason,
+        "by": caller.sub,
+        "at": iso(now),
+    }
     if body.decision == "upheld":
-        adjusted = adjustments.record_against_current(caller, cycle_id, adjustments.AdjustmentIn(
-            province=data["province"], indicator=body.indicator, points=body.points,
-            reason=f"异议 {objection_id} 成立：{body.reason}"), now)
+        adjusted = adjustments.record_against_current(
+            caller,
+            cycle_id,
+            adjustments.AdjustmentIn(
+                province=data["province"],
+                indicator=body.indicator,
+                points=body.points,
+                reason=f"异议 {objection_id} 成立：{body.reason}",
+            ),
+            now,
+        )
         superseding = runs.run(cycle_id, caller, now, trigger="objection")
         outcome.update(adjustment=adjusted["id"], run_id=superseding["run_id"])
         _supersede_provisional(caller, cycle_id, superseding["run_id"], body.reason, objection_id, now)
@@ -178,37 +242,80 @@ def answer(caller: Caller | None, cycle_id: str, objection_id: str, body: Answer
         with transaction() as tx:
             tx.save(doc)
             tx.save(audit.entry(ENTITY, f"{cycle_id}/{objection_id}", "answered", caller, now, outcome))
-            tx.save(notifications.to_province(data["province"], "objection_answered", {
-                "cycle": cycle_id, "objection": objection_id, **outcome, "link": f"/cycles/{cycle_id}/objections"}, now))
+            tx.save(
+                notifications.to_province(
+                    data["province"],
+                    "objection_answered",
+                    {
+                        "cycle": cycle_id,
+                        "objection": objection_id,
+                        **outcome,
+                        "link": f"/cycles/{cycle_id}/objections",
+                    },
+                    now,
+                )
+            )
     except TransactWriteError:
         raise Conflict("The objection changed while it was being answered; read it and retry") from None
     return doc.data
 
 
-def _supersede_provisional(caller: Caller, cycle_id: str, run_id: str, reason: str, objection_id: str,
-                           now: datetime) -> None:
+def _supersede_provisional(
+    caller: Caller, cycle_id: str, run_id: str, reason: str, objection_id: str, now: datetime
+) -> None:
     """The upheld objection's run becomes the provisional one; the window keeps its end."""
     doc = _get(provisional_key(cycle_id))
     state = doc.data
-    doc.data = {**state, "run_id": run_id, "superseded": [*state["superseded"], {
-        "run_id": state["run_id"], "by_run": run_id, "reason": reason, "objection": objection_id, "at": iso(now)}]}
+    doc.data = {
+        **state,
+        "run_id": run_id,
+        "superseded": [
+            *state["superseded"],
+            {
+                "run_id": state["run_id"],
+                "by_run": run_id,
+                "reason": reason,
+                "objection": objection_id,
+                "at": iso(now),
+            },
+        ],
+    }
     doc.updated_at = now
     with transaction() as tx:
         tx.save(doc)
-        tx.save(Record(*provisional_key(cycle_id, run_id), kind="provisional_run", created_at=now,
-                       data={"run_id": run_id, "at": iso(now)}))
-        tx.save(audit.entry(ENTITY, cycle_id, "provisionally_superseded", caller, now,
-                            {"run_id": run_id, "reason": reason, "objection": objection_id}))
+        tx.save(
+            Record(
+                *provisional_key(cycle_id, run_id),
+                kind="provisional_run",
+                created_at=now,
+                data={"run_id": run_id, "at": iso(now)},
+            )
+        )
+        tx.save(
+            audit.entry(
+                ENTITY,
+                cycle_id,
+                "provisionally_superseded",
+                caller,
+                now,
+                {"run_id": run_id, "reason": reason, "objection": objection_id},
+            )
+        )
 
 
-def listing(caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+def listing(
+    caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """The provisional publication and a page of its objections: national admins all, a province its own."""
     caller = require(caller, "national_admin", "province_admin")
     cycle_or_404(cycle_id)
     province = None if caller.is_national_admin else caller.province
     scope = scope_of("OBJECTIONS", cycle=cycle_id, province=province)
-    found = Record.query(objections_pk(cycle_id), last_evaluated_key=decode_cursor(cursor, scope, secret),
-                         page_size=min(limit + 1, 200))
+    found = Record.query(
+        objections_pk(cycle_id),
+        last_evaluated_key=decode_cursor(cursor, scope, secret),
+        page_size=min(limit + 1, 200),
+    )
     mine = (r for r in found if province is None or r.data["province"] == province)
     page = take_page(mine, limit, lambda r: {"pk": {"S": r.pk}, "sk": {"S": r.sk}}, scope, secret)
     return {"provisional": current(cycle_id), **page.to_dict(lambda r: r.data)}
@@ -220,14 +327,20 @@ def check_final(cycle_id: str, now: datetime) -> None:
     if state is None:
         return
     if _window_open(state, now):
-        raise Conflict(f"The objection window of cycle {cycle_id} is open until {state['closes_at']}; the final "
-                       "publication follows it")
+        raise Conflict(
+            f"The objection window of cycle {cycle_id} is open until {state['closes_at']}; the final "
+            "publication follows it"
+        )
     waiting = [r.sk for r in Record.query(objections_pk(cycle_id)) if r.data["status"] == "open"]
     if waiting:
-        raise Conflict(f"{len(waiting)} objections of cycle {cycle_id} are not answered yet: {', '.join(waiting)}")
+        raise Conflict(
+            f"{len(waiting)} objections of cycle {cycle_id} are not answered yet: {', '.join(waiting)}"
+        )
 
 
-def publish_final(caller: Caller | None, cycle_id: str, run_id: str, reason: str | None, now: datetime) -> dict:
+def publish_final(
+    caller: Caller | None, cycle_id: str, run_id: str, reason: str | None, now: datetime
+) -> dict:
     """The final publication (runs.publish), once the objection window allows it; provinces are told."""
     require(caller, "national_admin")
     cycle_or_404(cycle_id)
@@ -235,8 +348,11 @@ def publish_final(caller: Caller | None, cycle_id: str, run_id: str, reason: str
     published = runs.publish(caller, cycle_id, run_id, reason, now)
     if current(cycle_id) is not None:
         with transaction() as tx:
-            for note in _to_every_province("results_final", {"cycle": cycle_id, "run_id": run_id,
-                                                             "link": f"/cycles/{cycle_id}/announcement"}, now):
+            for note in _to_every_province(
+                "results_final",
+                {"cycle": cycle_id, "run_id": run_id, "link": f"/cycles/{cycle_id}/announcement"},
+                now,
+            ):
                 tx.save(note)
     return published
 
@@ -248,12 +364,14 @@ def may_read(caller: Caller, cycle_id: str, run_id: str, province: str) -> None:
     if not caller.acts_for(province) or caller.role != "province_admin":
         raise Forbidden("A province reads only its own explanation")
     if not was_provisional(cycle_id, run_id):
-        raise Forbidden(f"Run {run_id} was not published provisionally; a province reads its explanation from then")
+        raise Forbidden(
+            f"Run {run_id} was not published provisionally; a province reads its explanation from then"
+        )
 
 
-
-def visible_adjustments(caller: Caller | None, cycle_id: str, limit: int, cursor: str | None,
-                        secret: str) -> dict[str, Any]:
+def visible_adjustments(
+    caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """One page of the cycle's adjustments: national admins all; a province admin its own once a run of
     the cycle is published provisionally (403 before)."""
     caller = require(caller, "national_admin", "province_admin")
@@ -261,5 +379,7 @@ def visible_adjustments(caller: Caller | None, cycle_id: str, limit: int, cursor
     if caller.is_national_admin:
         return adjustments.page(cycle_id, limit, cursor, secret)
     if current(cycle_id) is None:
-        raise Forbidden(f"A province reads its adjustments once cycle {cycle_id}'s result is published provisionally")
+        raise Forbidden(
+            f"A province reads its adjustments once cycle {cycle_id}'s result is published provisionally"
+        )
     return adjustments.page(cycle_id, limit, cursor, secret, province=caller.province)

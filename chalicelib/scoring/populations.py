@@ -16,20 +16,19 @@ Storage (records table):
 - `RUNS#{population}#{cycle}` / `<run id>` and `RUN#{run id}` / `<code>`: runs and results.
 - Publications through announcements.py under the scope "<population>#<cycle>".
 """
+
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
 from pynamodb.exceptions import PutError
 
-from chalicelib.documents import filings
-from chalicelib.scoring import adjustments, announcements, bonus, explanations, flag_resolutions, flags, objections, scheme as scheme_mod, runs
 from chalicelib.core import audit
-from chalicelib.usage import counters, counting
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
 from chalicelib.core.cycles import cycle_or_404, cycles_closing_in
@@ -39,6 +38,19 @@ from chalicelib.core.paging import computed_page, decode_cursor, query_page, sco
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.schemas import Body, ProvinceCode, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
+from chalicelib.documents import filings
+from chalicelib.scoring import (
+    adjustments,
+    announcements,
+    bonus,
+    explanations,
+    flag_resolutions,
+    flags,
+    objections,
+    runs,
+)
+from chalicelib.scoring import scheme as scheme_mod
+from chalicelib.usage import counters, counting
 
 PROVINCES_ID = "provinces"
 # A run's results are stored in transactions of this many (DynamoDB takes 100 items per
@@ -54,27 +66,69 @@ def _ind(id, name, inputs, weight, normalise="log_best", **kw) -> dict:
     return body
 
 
-_REPORTS = {"reports_approved_regional_planning": 1.0, "reports_approved_industry_planning": 1.5,
-            "reports_approved_enterprise_operation": 1.5, "reports_approved_rd_activity": 1.2,
-            "reports_approved_talent_management": 1.0, "reports_approved_other": 0.8, "reports_approved_none": 0.8}
+_REPORTS = {
+    "reports_approved_regional_planning": 1.0,
+    "reports_approved_industry_planning": 1.5,
+    "reports_approved_enterprise_operation": 1.5,
+    "reports_approved_rd_activity": 1.2,
+    "reports_approved_talent_management": 1.0,
+    "reports_approved_other": 0.8,
+    "reports_approved_none": 0.8,
+}
 
 
 def _default_scheme(name: str, note: str, own_area: dict[str, Any], proof_weight: float) -> dict[str, Any]:
     """A population's built-in scheme: its own area first, then the application (with the usage of
     its attributed results) and conduct areas every population shares; excellent projects attributed
     to a unit add its bonus, as for provinces."""
-    return {"name": name, "note": note, "areas": [
-        own_area,
-        {"id": "application", "name": "应用成效", "indicators": [
-            _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, proof_weight),
-            _ind("views", "浏览（COUNTER 唯一调查）", {"views_unique": 1}, 10),
-            _ind("downloads", "下载（COUNTER 唯一请求）", {"downloads_unique": 1}, 5),
-            _ind("evaluation_mean", "在线评价均分", {"evaluation_score_sum": 1}, 10, "mean",
-                 measure="mean", count="evaluations", prior=3.0, prior_weight=10.0)]},
-        {"id": "conduct", "name": "规范运行", "indicators": [
-            _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 10, "ratio", measure="ratio",
-                 denominator="filings_approved")]},
-    ], "bonus": {"points_per_excellent_project": 2.0, "cap": 6.0}}
+    return {
+        "name": name,
+        "note": note,
+        "areas": [
+            own_area,
+            {
+                "id": "application",
+                "name": "应用成效",
+                "indicators": [
+                    _ind(
+                        "application_proofs",
+                        "成果应用证明",
+                        {"filings_approved_application_proof": 1},
+                        proof_weight,
+                    ),
+                    _ind("views", "浏览（COUNTER 唯一调查）", {"views_unique": 1}, 10),
+                    _ind("downloads", "下载（COUNTER 唯一请求）", {"downloads_unique": 1}, 5),
+                    _ind(
+                        "evaluation_mean",
+                        "在线评价均分",
+                        {"evaluation_score_sum": 1},
+                        10,
+                        "mean",
+                        measure="mean",
+                        count="evaluations",
+                        prior=3.0,
+                        prior_weight=10.0,
+                    ),
+                ],
+            },
+            {
+                "id": "conduct",
+                "name": "规范运行",
+                "indicators": [
+                    _ind(
+                        "timeliness",
+                        "备案及时性",
+                        {"filings_on_time": 1},
+                        10,
+                        "ratio",
+                        measure="ratio",
+                        denominator="filings_approved",
+                    )
+                ],
+            },
+        ],
+        "bonus": {"points_per_excellent_project": 2.0, "cap": 6.0},
+    }
 
 
 # The built-in version 1 of each population's scheme (platform proposals; national admins store others).
@@ -82,36 +136,56 @@ DEFAULT_SCHEMES: dict[str, dict[str, Any]] = {
     "service_bases": _default_scheme(
         "国家级专利导航服务基地评价指标（平台建议稿）",
         "Service bases are judged on the navigation services they deliver and how they are applied.",
-        {"id": "services", "name": "导航服务成果", "indicators": [
-            _ind("reports", "导航报告（按类型加权）", _REPORTS, 25),
-            _ind("databases", "专题数据库", {"filings_approved_database": 1}, 10),
-            _ind("tools", "导航工具", {"filings_approved_tool": 1}, 5)]},
-        proof_weight=25),
+        {
+            "id": "services",
+            "name": "导航服务成果",
+            "indicators": [
+                _ind("reports", "导航报告（按类型加权）", _REPORTS, 25),
+                _ind("databases", "专题数据库", {"filings_approved_database": 1}, 10),
+                _ind("tools", "导航工具", {"filings_approved_tool": 1}, 5),
+            ],
+        },
+        proof_weight=25,
+    ),
     "support_institutions": _default_scheme(
         "专利导航支撑服务机构评价指标（平台建议稿）",
         "Support institutions are judged on the databases and tools they build and their use.",
-        {"id": "support", "name": "支撑能力", "indicators": [
-            _ind("databases", "专题数据库", {"filings_approved_database": 1}, 25),
-            _ind("tools", "导航工具", {"filings_approved_tool": 1}, 15),
-            _ind("reports", "导航报告", _REPORTS, 10)]},
-        proof_weight=15),
+        {
+            "id": "support",
+            "name": "支撑能力",
+            "indicators": [
+                _ind("databases", "专题数据库", {"filings_approved_database": 1}, 25),
+                _ind("tools", "导航工具", {"filings_approved_tool": 1}, 15),
+                _ind("reports", "导航报告", _REPORTS, 10),
+            ],
+        },
+        proof_weight=15,
+    ),
 }
-NAMES = {PROVINCES_ID: "省级专利导航工作（32个省级单位）", "service_bases": "国家级专利导航服务基地",
-         "support_institutions": "专利导航支撑服务机构"}
+NAMES = {
+    PROVINCES_ID: "省级专利导航工作（32个省级单位）",
+    "service_bases": "国家级专利导航服务基地",
+    "support_institutions": "专利导航支撑服务机构",
+}
 
 
 class UnitIn(Body):
     code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")] = Field(
-        description="the unit's code within its population")
+        description="the unit's code within its population"
+    )
     name: Text(1, 100)
-    province: ProvinceCode = Field(description="where it is located: that province's staff attribute filings to it")
+    province: ProvinceCode = Field(
+        description="where it is located: that province's staff attribute filings to it"
+    )
 
 
 class UnitAdjustmentIn(Body):
     """A manual-check adjustment of a base's or institution's points, with its reason."""
 
     unit: Annotated[str, StringConstraints(min_length=1, max_length=32)]
-    indicator: str = Field(adjustments.TOTAL, description="an indicator id of the population's scheme, or 'total'")
+    indicator: str = Field(
+        adjustments.TOTAL, description="an indicator id of the population's scheme, or 'total'"
+    )
     points: float = Field(ge=-100, le=100, description="points added (negative: removed)")
     reason: Text(1, 2000, multiline=True)
 
@@ -128,6 +202,7 @@ class AttributionIn(Body):
 
 # ---- populations and registries ------------------------------------------------------------
 
+
 def population_or_404(population: str) -> str:
     if population not in NAMES:
         raise NotFound(f"No evaluated population {population}; see /populations")
@@ -143,8 +218,14 @@ def _custom(population: str) -> str:
 
 
 def describe() -> list[dict[str, Any]]:
-    return [{"id": p, "name": n, "links": {"units": f"/populations/{p}/units",
-                                          "scheme": f"/populations/{p}/scoring-scheme"}} for p, n in NAMES.items()]
+    return [
+        {
+            "id": p,
+            "name": n,
+            "links": {"units": f"/populations/{p}/units", "scheme": f"/populations/{p}/scoring-scheme"},
+        }
+        for p, n in NAMES.items()
+    ]
 
 
 def registry_pk(population: str) -> str:
@@ -157,8 +238,10 @@ def registry_key(population: str, code: str) -> tuple[str, str]:
 
 
 def _units(population: str) -> dict[str, dict[str, Any]]:
-    return {r.data["code"]: r.data
-            for r in Record.query(registry_pk(population), Record.sk.startswith(counting.UNIT))}
+    return {
+        r.data["code"]: r.data
+        for r in Record.query(registry_pk(population), Record.sk.startswith(counting.UNIT))
+    }
 
 
 def units(population: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
@@ -167,7 +250,9 @@ def units(population: str, limit: int, cursor: str | None, secret: str) -> dict[
     scope = scope_of("UNITS", population=population)
     if population == PROVINCES_ID:  # reference data, not stored
         provinces = [{"code": c, "name": n, "province": c} for c, n in PROVINCES.items()]
-        return computed_page(provinces, limit, cursor, scope, secret, lambda u: (u["code"],)).to_dict(lambda u: u)
+        return computed_page(provinces, limit, cursor, scope, secret, lambda u: (u["code"],)).to_dict(
+            lambda u: u
+        )
     query = partial(Record.query, registry_pk(population), Record.sk.startswith(counting.UNIT))
     return query_page(query, limit, cursor, scope, secret).to_dict(lambda r: r.data)
 
@@ -176,12 +261,27 @@ def register_unit(caller: Caller | None, population: str, body: UnitIn, now: dat
     """Add a base or institution to its population's registry (national admins)."""
     caller = require(caller, "national_admin")
     _custom(population)
-    data = {**body.model_dump(), "population": population, "registered_by": caller.sub, "registered_at": iso(now)}
+    data = {
+        **body.model_dump(),
+        "population": population,
+        "registered_by": caller.sub,
+        "registered_at": iso(now),
+    }
     try:
         with transaction() as tx:
-            tx.save(Record(*registry_key(population, body.code), kind="population_unit", data=data,
-                           created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
-            tx.save(audit.entry("population_unit", f"{population}/{body.code}", "registered", caller, now, data))
+            tx.save(
+                Record(
+                    *registry_key(population, body.code),
+                    kind="population_unit",
+                    data=data,
+                    created_at=now,
+                    updated_at=now,
+                ),
+                condition=Record.pk.does_not_exist(),
+            )
+            tx.save(
+                audit.entry("population_unit", f"{population}/{body.code}", "registered", caller, now, data)
+            )
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
             raise
@@ -190,6 +290,7 @@ def register_unit(caller: Caller | None, population: str, body: UnitIn, now: dat
 
 
 # ---- schemes ---------------------------------------------------------------------------------
+
 
 def _scheme_pk(population: str) -> str:
     return scheme_mod.PK if population == PROVINCES_ID else f"{scheme_mod.PK}#{population}"
@@ -202,6 +303,7 @@ def default_scheme(population: str) -> Callable[[], dict[str, Any]]:
     def built_in() -> dict[str, Any]:
         body = scheme_mod.SchemeIn.model_validate(copy.deepcopy(DEFAULT_SCHEMES[population])).model_dump()
         return {"version": scheme_mod.DEFAULT_VERSION, "created_at": None, "created_by": "built-in", **body}
+
     return built_in
 
 
@@ -222,6 +324,7 @@ def store_scheme(caller: Caller | None, population: str, body: scheme_mod.Scheme
 
 # ---- attribution -----------------------------------------------------------------------------
 
+
 def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: datetime) -> dict[str, Any]:
     """Attribute a filing to a base or institution: the filing's own province staff (for a unit in
     their province) or a national admin. Before approval (pending or rejected) it applies at once; an
@@ -237,20 +340,31 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
     if not caller.sees_all_of(filing.province):
         raise Forbidden(f"Filing {filing_id} belongs to {filing.province}")
     if body.population not in NAMES or body.population == PROVINCES_ID:
-        raise Invalid("Unknown population", errors=[{"field": "population",
-                                                     "message": "a population other than the provinces"}])
+        raise Invalid(
+            "Unknown population",
+            errors=[{"field": "population", "message": "a population other than the provinces"}],
+        )
     unit = _units(body.population).get(body.unit)
     if unit is None:
-        raise Invalid(f"{body.population} has no unit {body.unit}",
-                      errors=[{"field": "unit", "message": "not in the population's registry"}])
+        raise Invalid(
+            f"{body.population} has no unit {body.unit}",
+            errors=[{"field": "unit", "message": "not in the population's registry"}],
+        )
     if not caller.is_national_admin and unit["province"] != filing.province:
         # The caller may attribute this filing, but not to that unit: the body is what is wrong.
-        raise Invalid(f"{unit['name']} is located in {unit['province']}, not in the filing's province",
-                      errors=[{"field": "unit", "message": f"a unit located in {filing.province}"}])
+        raise Invalid(
+            f"{unit['name']} is located in {unit['province']}, not in the filing's province",
+            errors=[{"field": "unit", "message": f"a unit located in {filing.province}"}],
+        )
     ref = f"{body.population}#{body.unit}"
     before = filing.attributed_to
-    answer = {"filing": filing.id, "population": body.population, "unit": body.unit, "unit_name": unit["name"],
-              "pending_review": False}
+    answer = {
+        "filing": filing.id,
+        "population": body.population,
+        "unit": body.unit,
+        "unit_name": unit["name"],
+        "pending_review": False,
+    }
     waiting = (filing.proposed or {}).get("fields", {})
     if before == ref and "attributed_to" not in waiting:
         return answer
@@ -271,6 +385,7 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
 
 # ---- runs ------------------------------------------------------------------------------------
 
+
 def _runs_pk(population: str, cycle_id: str) -> str:
     return runs.runs_pk(f"{population}#{cycle_id}")
 
@@ -287,12 +402,18 @@ def year_end(now: datetime) -> list[dict[str, Any]]:
     """The scheduled run of every population beyond the provinces that has units, for each cycle
     that closed in this China-time year (the provinces' year-end run is runs.year_end)."""
     year = china(now).year
-    return [_run(None, population, c.id, now, "schedule")
-            for population in NAMES if population != PROVINCES_ID and _units(population)
-            for c in cycles_closing_in(year) if c.is_closed(now)]
+    return [
+        _run(None, population, c.id, now, "schedule")
+        for population in NAMES
+        if population != PROVINCES_ID and _units(population)
+        for c in cycles_closing_in(year)
+        if c.is_closed(now)
+    ]
 
 
-def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, trigger: str) -> dict[str, Any]:
+def _run(
+    caller: Caller | None, population: str, cycle_id: str, now: datetime, trigger: str
+) -> dict[str, Any]:
     """Score the population and keep the run whole (header + results + audit in one transaction)."""
     cycle = cycle_or_404(cycle_id)
     if now < cycle.starts_at:
@@ -302,36 +423,79 @@ def _run(caller: Caller | None, population: str, cycle_id: str, now: datetime, t
         raise Conflict(f"{population} has no registered units to score")
     scheme = current_scheme(population)
     rules = scheme_mod.flag_rules(scheme)
-    found = counters.read_many({code: counting.unit_cycle_key(f"{population}#{code}", cycle.id)
-                                for code in sorted(registry)})
+    found = counters.read_many(
+        {code: counting.unit_cycle_key(f"{population}#{code}", cycle.id) for code in sorted(registry)}
+    )
     numbers = {code: found.get(code, {}) for code in registry}
-    gathered = {code: {"counters": dict(sorted(n.items())), "derived": runs.derived_inputs(n, None),
-                       "flags": flags.cutoff_bulk(n, rules)} for code, n in numbers.items()}
+    gathered = {
+        code: {
+            "counters": dict(sorted(n.items())),
+            "derived": runs.derived_inputs(n, None),
+            "flags": flags.cutoff_bulk(n, rules),
+        }
+        for code, n in numbers.items()
+    }
     excellent = excellent_of(population, cycle.id, registry)
-    ranked = runs.compute(scheme, gathered, excellent, adjustments.of_cycle(f"{population}#{cycle.id}"),
-                          {c: u["name"] for c, u in registry.items()}, key="unit")
+    ranked = runs.compute(
+        scheme,
+        gathered,
+        excellent,
+        adjustments.of_cycle(f"{population}#{cycle.id}"),
+        {c: u["name"] for c, u in registry.items()},
+        key="unit",
+    )
     for r in ranked:
         r["inputs"] = {"counters": gathered[r["unit"]]["counters"], "derived": gathered[r["unit"]]["derived"]}
     provisional = not cycle.is_closed(now)
-    header = {"population": population, "cycle": cycle.id, "scheme_version": scheme["version"],
-              "provisional": provisional, "trigger": trigger, "created_at": iso(now),
-              "created_by": caller.sub if caller else "schedule",
-              "window": {"start": cycle.first_day.isoformat(), "end": cycle.last_day.isoformat()},
-              "scheme": scheme, "excellent_projects": excellent, "flagged_units": sum(1 for r in ranked if r["flags"])}
+    header = {
+        "population": population,
+        "cycle": cycle.id,
+        "scheme_version": scheme["version"],
+        "provisional": provisional,
+        "trigger": trigger,
+        "created_at": iso(now),
+        "created_by": caller.sub if caller else "schedule",
+        "window": {"start": cycle.first_day.isoformat(), "end": cycle.last_day.isoformat()},
+        "scheme": scheme,
+        "excellent_projects": excellent,
+        "flagged_units": sum(1 for r in ranked if r["flags"]),
+    }
     run_id = _claim_run_id(population, cycle.id, header, now)
     for start in range(0, len(ranked), RESULTS_PER_TRANSACTION):
         with transaction() as tx:
-            for r in ranked[start:start + RESULTS_PER_TRANSACTION]:
-                tx.save(Record(runs.results_pk(run_id), r["unit"], kind="scoring_result", data={"run_id": run_id, **r},
-                               created_at=now, updated_at=now), condition=Record.pk.does_not_exist())
+            for r in ranked[start : start + RESULTS_PER_TRANSACTION]:
+                tx.save(
+                    Record(
+                        runs.results_pk(run_id),
+                        r["unit"],
+                        kind="scoring_result",
+                        data={"run_id": run_id, **r},
+                        created_at=now,
+                        updated_at=now,
+                    ),
+                    condition=Record.pk.does_not_exist(),
+                )
     done = Record.get(_runs_pk(population, cycle.id), run_id, consistent_read=True)
     done.data = {**done.data, "complete": True}
     done.updated_at = now
     with transaction() as tx:
         tx.save(done)
-        tx.save(audit.entry("scoring_run", run_id, "scored", caller, now,
-                            {"population": population, "cycle": cycle.id, "provisional": provisional,
-                             "scheme_version": scheme["version"], "units": len(ranked)}))
+        tx.save(
+            audit.entry(
+                "scoring_run",
+                run_id,
+                "scored",
+                caller,
+                now,
+                {
+                    "population": population,
+                    "cycle": cycle.id,
+                    "provisional": provisional,
+                    "scheme_version": scheme["version"],
+                    "units": len(ranked),
+                },
+            )
+        )
     return _summary(done.data, None)
 
 
@@ -341,8 +505,13 @@ def excellent_of(population: str, cycle_id: str, registry: dict[str, Any]) -> li
     projects = bonus.excellent_projects(cycle_id)
     if not projects:
         return []
-    attributed = {f.id: f.attributed_to for f in Filing.batch_get([filings.doc_key(p["filing"]) for p in projects],
-                                                                  attributes_to_get=["pk", "sk", "id", "attributed_to"])}
+    attributed = {
+        f.id: f.attributed_to
+        for f in Filing.batch_get(
+            [filings.doc_key(p["filing"]) for p in projects],
+            attributes_to_get=["pk", "sk", "id", "attributed_to"],
+        )
+    }
     out = []
     for p in projects:
         population_of, _, code = (attributed.get(p["filing"]) or "").partition("#")
@@ -355,12 +524,21 @@ def _claim_run_id(population: str, cycle_id: str, header: dict[str, Any], now: d
     """Store the run's header, incomplete, under the next run id (two runs started at once: the
     loser takes the next sequence number)."""
     for _ in range(3):
-        latest = next(iter(Record.query(_runs_pk(population, cycle_id), scan_index_forward=False, limit=1)), None)
-        run_id = f"run-{population}-{cycle_id}-{(announcements.run_sequence(latest.sk) + 1 if latest else 1):04d}"
+        latest = next(
+            iter(Record.query(_runs_pk(population, cycle_id), scan_index_forward=False, limit=1)), None
+        )
+        run_id = (
+            f"run-{population}-{cycle_id}-{(announcements.run_sequence(latest.sk) + 1 if latest else 1):04d}"
+        )
         try:
-            Record(_runs_pk(population, cycle_id), run_id, kind="scoring_run",
-                   data={"run_id": run_id, **header, "complete": False}, created_at=now,
-                   updated_at=now).save(condition=Record.pk.does_not_exist())
+            Record(
+                _runs_pk(population, cycle_id),
+                run_id,
+                kind="scoring_run",
+                data={"run_id": run_id, **header, "complete": False},
+                created_at=now,
+                updated_at=now,
+            ).save(condition=Record.pk.does_not_exist())
             return run_id
         except PutError as error:
             if not cancelled_by_condition(error):
@@ -371,8 +549,10 @@ def _claim_run_id(population: str, cycle_id: str, header: dict[str, Any], now: d
 def _summary(header: dict[str, Any], published: dict[str, Any] | None) -> dict[str, Any]:
     out = {k: v for k, v in header.items() if k not in ("scheme", "excellent_projects")}
     out["published"] = bool(published and published["run_id"] == header["run_id"])
-    out["links"] = {"scores": f"/populations/{header['population']}/cycles/{header['cycle']}/scores"
-                              f"?run_id={header['run_id']}"}
+    out["links"] = {
+        "scores": f"/populations/{header['population']}/cycles/{header['cycle']}/scores"
+        f"?run_id={header['run_id']}"
+    }
     return out
 
 
@@ -394,12 +574,26 @@ def scores(caller: Caller | None, population: str, cycle_id: str, run_id: str | 
     if population_or_404(population) == PROVINCES_ID:
         return runs.render(runs.load(caller, cycle_id, run_id))
     loaded = load(caller, population, cycle_id, run_id)
-    header, rows, published, run_id = loaded["header"], loaded["results"], loaded["published"], loaded["run_id"]
-    shown = ("unit", "name", "rank", "total", "areas", "indicators", "flags") + (("inputs",) if loaded["admin"] else ())
-    return {"run_id": run_id, "population": population, "cycle": cycle_id, "scheme_version": header["scheme_version"],
-            "scheme_name": header["scheme"]["name"], "provisional": header["provisional"],
-            "published": bool(published and published["run_id"] == run_id), "created_at": header["created_at"],
-            "units": [{k: r[k] for k in shown} for r in rows]}
+    header, rows, published, run_id = (
+        loaded["header"],
+        loaded["results"],
+        loaded["published"],
+        loaded["run_id"],
+    )
+    shown = ("unit", "name", "rank", "total", "areas", "indicators", "flags") + (
+        ("inputs",) if loaded["admin"] else ()
+    )
+    return {
+        "run_id": run_id,
+        "population": population,
+        "cycle": cycle_id,
+        "scheme_version": header["scheme_version"],
+        "scheme_name": header["scheme"]["name"],
+        "provisional": header["provisional"],
+        "published": bool(published and published["run_id"] == run_id),
+        "created_at": header["created_at"],
+        "units": [{k: r[k] for k in shown} for r in rows],
+    }
 
 
 def exportable(caller: Caller | None, population: str, cycle_id: str, run_id: str | None) -> dict[str, Any]:
@@ -408,8 +602,11 @@ def exportable(caller: Caller | None, population: str, cycle_id: str, run_id: st
     if population_or_404(population) == PROVINCES_ID:
         return runs.load(caller, cycle_id, run_id)
     loaded = load(caller, population, cycle_id, run_id)
-    return {**loaded, "header": {"run_id": loaded["run_id"], **loaded["header"]},
-            "results": [{**r, "province": r["unit"]} for r in loaded["results"]]}
+    return {
+        **loaded,
+        "header": {"run_id": loaded["run_id"], **loaded["header"]},
+        "results": [{**r, "province": r["unit"]} for r in loaded["results"]],
+    }
 
 
 def load(caller: Caller | None, population: str, cycle_id: str, run_id: str | None) -> dict[str, Any]:
@@ -423,17 +620,29 @@ def load(caller: Caller | None, population: str, cycle_id: str, run_id: str | No
             raise NotFound(f"{population} has no published scores for cycle {cycle_id} yet")
         run_id = published["run_id"]
     elif run_id is None:
-        latest = next((r for r in Record.query(_runs_pk(population, cycle_id), scan_index_forward=False)
-                       if r.data.get("complete", True)), None)
+        latest = next(
+            (
+                r
+                for r in Record.query(_runs_pk(population, cycle_id), scan_index_forward=False)
+                if r.data.get("complete", True)
+            ),
+            None,
+        )
         if latest is None:
             raise NotFound(f"{population} has not been scored for cycle {cycle_id} yet")
         run_id = latest.sk
-    return {"run_id": run_id, "header": _header(population, cycle_id, run_id), "results": runs.ranked_results(run_id),
-            "published": published, "admin": admin}
+    return {
+        "run_id": run_id,
+        "header": _header(population, cycle_id, run_id),
+        "results": runs.ranked_results(run_id),
+        "published": published,
+        "admin": admin,
+    }
 
 
-def publish(caller: Caller | None, population: str, cycle_id: str, run_id: str, reason: str | None,
-            now: datetime) -> dict[str, Any]:
+def publish(
+    caller: Caller | None, population: str, cycle_id: str, run_id: str, reason: str | None, now: datetime
+) -> dict[str, Any]:
     """Publish a population's run with its notice; a later run with a reason supersedes it."""
     require(caller, "national_admin")
     if population_or_404(population) == PROVINCES_ID:
@@ -441,30 +650,54 @@ def publish(caller: Caller | None, population: str, cycle_id: str, run_id: str, 
     cycle_or_404(cycle_id)
     header = _header(population, cycle_id, run_id)
     ranking = runs.ranked_results(run_id)
-    record, _ = announcements.publish(caller, cycle_id, header, ranking, reason, now, subject=NAMES[population])
+    record, _ = announcements.publish(
+        caller, cycle_id, header, ranking, reason, now, subject=NAMES[population]
+    )
     return _summary(header, record)
 
 
-def record_adjustment(caller: Caller | None, population: str, cycle_id: str, body: UnitAdjustmentIn,
-                      now: datetime) -> dict[str, Any]:
+def record_adjustment(
+    caller: Caller | None, population: str, cycle_id: str, body: UnitAdjustmentIn, now: datetime
+) -> dict[str, Any]:
     """Keep a manual-check adjustment of one unit (national admins); later runs apply it."""
     caller = require(caller, "national_admin")
     _custom(population)
     cycle_or_404(cycle_id)
     if body.unit not in _units(population):
-        raise Invalid(f"{population} has no unit {body.unit}",
-                      errors=[{"field": "unit", "message": "not in the population's registry"}])
+        raise Invalid(
+            f"{population} has no unit {body.unit}",
+            errors=[{"field": "unit", "message": "not in the population's registry"}],
+        )
     ids = {ind["id"] for _, ind in scheme_mod.indicators(current_scheme(population))}
     if body.indicator != adjustments.TOTAL and body.indicator not in ids:
-        raise Invalid(f"Unknown indicator {body.indicator!r}", errors=[{
-            "field": "indicator", "message": "not an indicator of the population's current scheme, nor 'total'"}])
-    return adjustments.store(caller, f"{population}#{cycle_id}", cycle_id, {
-        "province": body.unit, "unit": body.unit, "population": population, "indicator": body.indicator,
-        "points": body.points, "reason": body.reason}, now)
+        raise Invalid(
+            f"Unknown indicator {body.indicator!r}",
+            errors=[
+                {
+                    "field": "indicator",
+                    "message": "not an indicator of the population's current scheme, nor 'total'",
+                }
+            ],
+        )
+    return adjustments.store(
+        caller,
+        f"{population}#{cycle_id}",
+        cycle_id,
+        {
+            "province": body.unit,
+            "unit": body.unit,
+            "population": population,
+            "indicator": body.indicator,
+            "points": body.points,
+            "reason": body.reason,
+        },
+        now,
+    )
 
 
-def unit_adjustments(caller: Caller | None, population: str, cycle_id: str, limit: int, cursor: str | None,
-                     secret: str) -> dict[str, Any]:
+def unit_adjustments(
+    caller: Caller | None, population: str, cycle_id: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """A page of the population's cycle's adjustments, oldest first (national admins)."""
     require(caller, "national_admin")
     _custom(population)
@@ -472,7 +705,8 @@ def unit_adjustments(caller: Caller | None, population: str, cycle_id: str, limi
     scope = scope_of("UNIT_ADJUSTMENTS", population=population, cycle=cycle_id)
     found = adjustments.page_of(f"{population}#{cycle_id}", limit, decode_cursor(cursor, scope, secret))
     return take_page(found, limit, lambda r: {"pk": {"S": r.pk}, "sk": {"S": r.sk}}, scope, secret).to_dict(
-        lambda r: r.data)
+        lambda r: r.data
+    )
 
 
 def explain(caller: Caller | None, population: str, cycle_id: str, run_id: str, code: str) -> dict[str, Any]:
@@ -482,13 +716,25 @@ def explain(caller: Caller | None, population: str, cycle_id: str, run_id: str, 
         return explanations.explain(caller, cycle_id, run_id, code)
     cycle_or_404(cycle_id)
     header = _header(population, cycle_id, run_id)
-    return explanations.unit_explanation({"run_id": run_id, **header}, runs.ranked_results(run_id), code, "unit",
-                                         counting.unit_cycle_key(f"{population}#{code}", cycle_id),
-                                         f"{population}#{cycle_id}")
+    return explanations.unit_explanation(
+        {"run_id": run_id, **header},
+        runs.ranked_results(run_id),
+        code,
+        "unit",
+        counting.unit_cycle_key(f"{population}#{code}", cycle_id),
+        f"{population}#{cycle_id}",
+    )
 
 
-def resolve_flag(caller: Caller | None, population: str, cycle_id: str, run_id: str, code: str,
-                 body: flag_resolutions.ResolutionIn, now: datetime) -> dict[str, Any]:
+def resolve_flag(
+    caller: Caller | None,
+    population: str,
+    cycle_id: str,
+    run_id: str,
+    code: str,
+    body: flag_resolutions.ResolutionIn,
+    now: datetime,
+) -> dict[str, Any]:
     """Close one of a base's or institution's flags with a note, as for provinces (national admins)."""
     caller = require(caller, "national_admin")
     if population_or_404(population) == PROVINCES_ID:
@@ -500,17 +746,25 @@ def resolve_flag(caller: Caller | None, population: str, cycle_id: str, run_id: 
         raise NotFound(f"No unit {code} in run {run_id}")
 
     def adjust(reason: str) -> str:
-        return record_adjustment(caller, population, cycle_id, UnitAdjustmentIn(
-            unit=code, indicator=body.indicator, points=body.points, reason=reason), now)["id"]
-    return flag_resolutions.close(caller, f"{population}#{cycle_id}", run_id, code, rows[code]["flags"], body,
-                                  adjust, now)
+        return record_adjustment(
+            caller,
+            population,
+            cycle_id,
+            UnitAdjustmentIn(unit=code, indicator=body.indicator, points=body.points, reason=reason),
+            now,
+        )["id"]
+
+    return flag_resolutions.close(
+        caller, f"{population}#{cycle_id}", run_id, code, rows[code]["flags"], body, adjust, now
+    )
 
 
 def describe_scheme(population: str, raw_version: str | None) -> dict[str, Any]:
     """The population's scheme as published: the version asked for (checked), else its current one."""
     version = scheme_mod.parse_version(raw_version)
-    return scheme_mod.describe(current_scheme(population) if version is None
-                               else scheme_version(population, version))
+    return scheme_mod.describe(
+        current_scheme(population) if version is None else scheme_version(population, version)
+    )
 
 
 def announcements_page(population: str, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict:

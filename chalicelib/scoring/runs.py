@@ -14,18 +14,17 @@ Keys (records table): run header pk `RUNS#{cycle}` sk `<run id>`; results pk `RU
 sk `<province>`; the published run of a cycle pk `PUBLISHED` sk `<cycle>` (announcements.py keeps
 every publication and its notice).
 """
+
 from __future__ import annotations
 
 import math
 import statistics
 from collections import Counter as Tally
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
-from chalicelib.scoring import adjustments as adjustments_mod
-from chalicelib.scoring import announcements, annual_forms, bonus, flags, scheme as scheme_mod
 from chalicelib.core import audit
-from chalicelib.usage import counters, counting
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
 from chalicelib.core.cycles import Cycle, cycle_or_404, cycles_closing_in
@@ -33,8 +32,12 @@ from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Record
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.reference import PROVINCES
-from chalicelib.core.vocabulary import SIDES
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
+from chalicelib.core.vocabulary import SIDES
+from chalicelib.scoring import adjustments as adjustments_mod
+from chalicelib.scoring import announcements, annual_forms, bonus, flags
+from chalicelib.scoring import scheme as scheme_mod
+from chalicelib.usage import counters, counting
 
 RUNS = "RUNS#"
 
@@ -56,6 +59,7 @@ def ranked_results(run_id: str) -> list[dict[str, Any]]:
 
 # ---- inputs --------------------------------------------------------------------------
 
+
 def derived_inputs(numbers: Mapping[str, int], form: Mapping[str, Any] | None) -> dict[str, Any]:
     """The inputs computed from counters and the annual form (None: not known without a form)."""
     funding = form["funding"] if form else None
@@ -64,7 +68,9 @@ def derived_inputs(numbers: Mapping[str, int], form: Mapping[str, Any] | None) -
         "form_completeness": round(annual_forms.completeness(form), 6),
         "form_funding": round(funding["provincial_funds"] + funding["other_funds"], 6) if funding else 0,
         "form_fiscal_projects": form["projects"]["fiscal_funded"] if form else None,
-        "filings_on_time": max(0, numbers.get("filings_approved", 0) - numbers.get("filings_approved_near_cutoff", 0)),
+        "filings_on_time": max(
+            0, numbers.get("filings_approved", 0) - numbers.get("filings_approved_near_cutoff", 0)
+        ),
         "evaluation_sides": sum(1 for s in SIDES if numbers.get(f"evaluations_{s}", 0) > 0),
     }
 
@@ -76,9 +82,14 @@ DERIVED_FROM: dict[str, tuple[str, tuple[str, ...]]] = {
     "form_completeness": ("share of the annual form's sections with substance", ()),
     "form_funding": ("provincial_funds + other_funds declared on the annual form (10k yuan)", ()),
     "form_fiscal_projects": ("fiscal-funded projects declared on the annual form (none without a form)", ()),
-    "filings_on_time": ("max(0, filings_approved - filings_approved_near_cutoff)",
-                        ("filings_approved", "filings_approved_near_cutoff")),
-    "evaluation_sides": ("number of sides whose evaluations_<side> > 0", tuple(f"evaluations_{s}" for s in SIDES)),
+    "filings_on_time": (
+        "max(0, filings_approved - filings_approved_near_cutoff)",
+        ("filings_approved", "filings_approved_near_cutoff"),
+    ),
+    "evaluation_sides": (
+        "number of sides whose evaluations_<side> > 0",
+        tuple(f"evaluations_{s}" for s in SIDES),
+    ),
 }
 
 
@@ -103,19 +114,27 @@ def gather(cycle: Cycle, provisional: bool) -> dict[str, Any]:
     accounts_of = {code: counters.accounts(code, cycle.id) for code in PROVINCES}
     # An account acting on two units is no puppet of either: only single-unit candidates are read.
     seen_on = Tally(account for accounts in accounts_of.values() for account in accounts)
-    units_of = _units_of({account for accounts in accounts_of.values()
-                          for account in flags.swarm_candidates(accounts, rules) if seen_on[account] == 1})
+    units_of = _units_of(
+        {
+            account
+            for accounts in accounts_of.values()
+            for account in flags.swarm_candidates(accounts, rules)
+            if seen_on[account] == 1
+        }
+    )
     units: dict[str, Any] = {}
     for code in PROVINCES:
         unit_numbers = {k: int(v) for k, v in sorted(numbers.get(code, {}).items())}
         form_year, form = forms.get(code, (None, None))
         months = month_counters.get(code, {})
         accounts = accounts_of[code]
-        unit_flags = (flags.usage_spikes(months, cycle.first_day, cycle.last_day, rules)
-                      + flags.concentrated_bursts(accounts, rules)
-                      + flags.puppet_swarms(accounts, units_of, code, cycle, rules)
-                      + flags.cutoff_bulk(unit_numbers, rules)
-                      + flags.form_checks(form, unit_numbers))
+        unit_flags = (
+            flags.usage_spikes(months, cycle.first_day, cycle.last_day, rules)
+            + flags.concentrated_bursts(accounts, rules)
+            + flags.puppet_swarms(accounts, units_of, code, cycle, rules)
+            + flags.cutoff_bulk(unit_numbers, rules)
+            + flags.form_checks(form, unit_numbers)
+        )
         units[code] = {
             "counters": unit_numbers,
             "derived": derived_inputs(unit_numbers, form),
@@ -123,13 +142,16 @@ def gather(cycle: Cycle, provisional: bool) -> dict[str, Any]:
             "flags": unit_flags,
             "evidence": _evidence(months, accounts, cycle, rules),
         }
-    return {"scheme": scheme, "units": units,
-            "excellent": bonus.excellent_projects(cycle.id),
-            "adjustments": adjustments_mod.of_cycle(cycle.id)}
+    return {
+        "scheme": scheme,
+        "units": units,
+        "excellent": bonus.excellent_projects(cycle.id),
+        "adjustments": adjustments_mod.of_cycle(cycle.id),
+    }
 
 
 def spike_months(cycle: Cycle) -> list[str]:
-    """"YYYY-MM" of the cycle's months and the 12 before them: all the spike check can look at."""
+    """ "YYYY-MM" of the cycle's months and the 12 before them: all the spike check can look at."""
     year, month = cycle.first_day.year - 1, cycle.first_day.month
     out = []
     while (year, month) <= (cycle.last_day.year, cycle.last_day.month):
@@ -141,8 +163,9 @@ def spike_months(cycle: Cycle) -> list[str]:
 def _months(cycle: Cycle) -> dict[str, dict[str, dict[str, int]]]:
     """province → month → usage counters, read by exact key (BatchGet: 32 × 24 keys for a one-year
     cycle). A Query per unit would read the same items but cost a request per unit."""
-    found = counters.read_many({(code, m): counting.province_month_key(code, m)
-                                for code in PROVINCES for m in spike_months(cycle)})
+    found = counters.read_many(
+        {(code, m): counting.province_month_key(code, m) for code in PROVINCES for m in spike_months(cycle)}
+    )
     out: dict[str, dict[str, dict[str, int]]] = {}
     for (code, month), numbers in found.items():
         out.setdefault(code, {})[month] = numbers
@@ -155,23 +178,34 @@ def _units_of(users: set[str]) -> dict[str, dict[str, int]]:
     return counters.read_many({u: counting.account_units_key(u) for u in sorted(users)})
 
 
-def _evidence(months: Mapping[str, Mapping[str, int]], accounts: Mapping[str, Mapping[str, int]],
-              cycle: Cycle, rules: Mapping[str, Any]) -> dict[str, Any]:
+def _evidence(
+    months: Mapping[str, Mapping[str, int]],
+    accounts: Mapping[str, Mapping[str, int]],
+    cycle: Cycle,
+    rules: Mapping[str, Any],
+) -> dict[str, Any]:
     """The values the flag checks looked at, kept with the run (months of the window and the
     year before; for accounts the totals and top shares rather than every account)."""
     start = f"{cycle.first_day.year - 1:04d}-{cycle.first_day.month:02d}"
     end = f"{cycle.last_day.year:04d}-{cycle.last_day.month:02d}"
-    kept_months = {m: {n: int(v.get(n, 0)) for n in rules["spike_counters"]}
-                   for m, v in sorted(months.items()) if start <= m <= end}
+    kept_months = {
+        m: {n: int(v.get(n, 0)) for n in rules["spike_counters"]}
+        for m, v in sorted(months.items())
+        if start <= m <= end
+    }
     kept_accounts = {}
     for name in rules["burst_counters"]:
         values = sorted((int(c.get(name, 0)) for c in accounts.values()), reverse=True)
-        kept_accounts[name] = {"accounts": sum(1 for v in values if v), "total": sum(values),
-                               "top": values[:rules["burst_top_accounts"]]}
+        kept_accounts[name] = {
+            "accounts": sum(1 for v in values if v),
+            "total": sum(values),
+            "top": values[: rules["burst_top_accounts"]],
+        }
     return {"months": kept_months, "accounts": kept_accounts}
 
 
 # ---- computation (pure) --------------------------------------------------------------
+
 
 def indicator_value(ind: Mapping[str, Any], inputs: Mapping[str, Any]) -> float | None:
     """The raw value of one indicator for one unit (before normalisation)."""
@@ -193,7 +227,11 @@ def log_reference(ind: Mapping[str, Any], values: Mapping[str, float | None]) ->
     """(cap, best) of a log_best indicator: cap = k × median of the non-zero values, best = the
     highest capped value."""
     positive = sorted(v for v in values.values() if v and v > 0)
-    cap = ind["cap_median_multiple"] * statistics.median(positive) if positive and ind.get("cap_median_multiple") else None
+    cap = (
+        ind["cap_median_multiple"] * statistics.median(positive)
+        if positive and ind.get("cap_median_multiple")
+        else None
+    )
     best = max((min(v or 0.0, cap) if cap is not None else (v or 0.0) for v in values.values()), default=0.0)
     return cap, best
 
@@ -207,7 +245,11 @@ def normalise(ind: Mapping[str, Any], values: Mapping[str, float | None]) -> dic
         capped = {c: min(v or 0.0, cap) if cap is not None else (v or 0.0) for c, v in values.items()}
         for code, v in values.items():
             score = math.log1p(max(capped[code], 0)) / math.log1p(best) if best > 0 else 0.0
-            out[code] = {"value": v, "capped_at": cap if cap is not None and (v or 0) > cap else None, "score": score}
+            out[code] = {
+                "value": v,
+                "capped_at": cap if cap is not None and (v or 0) > cap else None,
+                "score": score,
+            }
         return out
     for code, v in values.items():
         if kind == "ratio":
@@ -224,9 +266,14 @@ def _r(x: float | None, places: int = 4) -> float | None:
     return None if x is None else round(x, places)
 
 
-def compute(scheme: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]],
-            excellent: list[dict[str, Any]], adjustments: list[dict[str, Any]],
-            names: Mapping[str, str] = PROVINCES, key: str = "province") -> list[dict[str, Any]]:
+def compute(
+    scheme: Mapping[str, Any],
+    units: Mapping[str, Mapping[str, Any]],
+    excellent: list[dict[str, Any]],
+    adjustments: list[dict[str, Any]],
+    names: Mapping[str, str] = PROVINCES,
+    key: str = "province",
+) -> list[dict[str, Any]]:
     """Score every unit of a population; returns the units best first with rank, total, areas,
     indicators. `names` names the units and `key` is the field a row names its unit in (the
     provinces' rows keep "province", as the contract has it)."""
@@ -235,10 +282,18 @@ def compute(scheme: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]],
     known = {ind["id"] for _, ind in scheme_mod.indicators(scheme)}
     bonuses = bonus.bonus_points(excellent, scheme["bonus"])
     results: dict[str, dict[str, Any]] = {
-        code: {key: code, "name": names.get(code, code), "indicators": {}, "areas": {},
-               "adjustments": [], "flags": list(units[code]["flags"]),
-               "excellent_projects": bonuses.get(code, {}).get("count", 0),
-               "bonus": bonuses.get(code, {}).get("points", 0.0)} for code in codes}
+        code: {
+            key: code,
+            "name": names.get(code, code),
+            "indicators": {},
+            "areas": {},
+            "adjustments": [],
+            "flags": list(units[code]["flags"]),
+            "excellent_projects": bonuses.get(code, {}).get("count", 0),
+            "bonus": bonuses.get(code, {}).get("points", 0.0),
+        }
+        for code in codes
+    }
     indicator_adjustment: dict[tuple[str, str], float] = {}
     total_adjustment: dict[str, float] = {}
     for adj in adjustments:
@@ -259,9 +314,14 @@ def compute(scheme: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]],
             points = ind["weight"] * s["score"]
             adjust = indicator_adjustment.get((code, ind["id"]), 0.0)
             results[code]["indicators"][ind["id"]] = {
-                "area": area_id, "value": _r(s["value"], 6), "capped_at": _r(s.get("capped_at"), 6),
-                "score": _r(s["score"], 6), "points": _r(points), "adjustment": _r(adjust),
-                "final": _r(points + adjust)}
+                "area": area_id,
+                "value": _r(s["value"], 6),
+                "capped_at": _r(s.get("capped_at"), 6),
+                "score": _r(s["score"], 6),
+                "points": _r(points),
+                "adjustment": _r(adjust),
+                "final": _r(points + adjust),
+            }
             areas = results[code]["areas"]
             areas[area_id] = areas.get(area_id, 0.0) + points + adjust
 
@@ -279,6 +339,7 @@ def compute(scheme: Mapping[str, Any], units: Mapping[str, Mapping[str, Any]],
 
 # ---- runs ----------------------------------------------------------------------------
 
+
 def _next_run_id(cycle: Cycle) -> str:
     latest = next(iter(Record.query(runs_pk(cycle.id), scan_index_forward=False, limit=1)), None)
     seq = int(latest.sk.rsplit("-", 1)[1]) + 1 if latest else 1
@@ -295,28 +356,66 @@ def run(cycle_id: str, caller: Caller | None, now: datetime, trigger: str = "api
     ranked = compute(gathered["scheme"], gathered["units"], gathered["excellent"], gathered["adjustments"])
     for r in ranked:
         unit = gathered["units"][r["province"]]
-        r["inputs"] = {"counters": unit["counters"], "derived": unit["derived"], "form_year": unit["form_year"],
-                       "flag_evidence": unit["evidence"]}
+        r["inputs"] = {
+            "counters": unit["counters"],
+            "derived": unit["derived"],
+            "form_year": unit["form_year"],
+            "flag_evidence": unit["evidence"],
+        }
     header = {
-        "cycle": cycle.id, "scheme_version": gathered["scheme"]["version"], "provisional": provisional,
-        "trigger": trigger, "created_at": iso(now), "created_by": caller.sub if caller else "schedule",
+        "cycle": cycle.id,
+        "scheme_version": gathered["scheme"]["version"],
+        "provisional": provisional,
+        "trigger": trigger,
+        "created_at": iso(now),
+        "created_by": caller.sub if caller else "schedule",
         "window": {"start": cycle.first_day.isoformat(), "end": cycle.last_day.isoformat()},
-        "scheme": gathered["scheme"], "excellent_projects": gathered["excellent"],
+        "scheme": gathered["scheme"],
+        "excellent_projects": gathered["excellent"],
         "flagged_units": sum(1 for r in ranked if r["flags"]),
     }
     for _ in range(3):  # two runs started at once: the loser takes the next sequence number
         run_id = _next_run_id(cycle)
-        items = [Record(runs_pk(cycle.id), run_id, kind="scoring_run", data={"run_id": run_id, **header},
-                        created_at=now, updated_at=now)]
-        items += [Record(results_pk(run_id), r["province"], kind="scoring_result", data={"run_id": run_id, **r},
-                         created_at=now, updated_at=now) for r in ranked]
+        items = [
+            Record(
+                runs_pk(cycle.id),
+                run_id,
+                kind="scoring_run",
+                data={"run_id": run_id, **header},
+                created_at=now,
+                updated_at=now,
+            )
+        ]
+        items += [
+            Record(
+                results_pk(run_id),
+                r["province"],
+                kind="scoring_result",
+                data={"run_id": run_id, **r},
+                created_at=now,
+                updated_at=now,
+            )
+            for r in ranked
+        ]
         try:
             with transaction() as tx:
                 for item in items:
                     tx.save(item, condition=Record.pk.does_not_exist())
-                tx.save(audit.entry("scoring_run", run_id, "scored", caller, now,
-                                    {"cycle": cycle.id, "scheme_version": header["scheme_version"],
-                                     "provisional": provisional, "trigger": trigger}))
+                tx.save(
+                    audit.entry(
+                        "scoring_run",
+                        run_id,
+                        "scored",
+                        caller,
+                        now,
+                        {
+                            "cycle": cycle.id,
+                            "scheme_version": header["scheme_version"],
+                            "provisional": provisional,
+                            "trigger": trigger,
+                        },
+                    )
+                )
             return summary({"run_id": run_id, **header}, None)
         except TransactWriteError as error:
             if not cancelled_by_condition(error):
@@ -358,7 +457,9 @@ def summary(header: Mapping[str, Any], published: Mapping[str, Any] | None) -> d
     return out
 
 
-def publish(caller: Caller | None, cycle_id: str, run_id: str, reason: str | None, now: datetime) -> dict[str, Any]:
+def publish(
+    caller: Caller | None, cycle_id: str, run_id: str, reason: str | None, now: datetime
+) -> dict[str, Any]:
     """Publish a final run with its notice and excellent-project list; a later run with a reason
     supersedes the published one (see announcements.py)."""
     require(caller, "national_admin")
@@ -376,8 +477,9 @@ def list_runs(caller: Caller | None, cycle_id: str, limit: int, cursor: str | No
     published = _published(cycle_id)
     scope = scope_of("scoring-runs", cycle=cycle_id)
     start = decode_cursor(cursor, scope, secret)
-    results = Record.query(runs_pk(cycle_id), scan_index_forward=False, last_evaluated_key=start,
-                           page_size=min(limit + 1, 200))
+    results = Record.query(
+        runs_pk(cycle_id), scan_index_forward=False, last_evaluated_key=start, page_size=min(limit + 1, 200)
+    )
     page = take_page(results, limit, lambda r: {"pk": {"S": r.pk}, "sk": {"S": r.sk}}, scope, secret)
     return Page(page.items, page.next_cursor).to_dict(lambda r: summary(r.data, published))
 
@@ -412,17 +514,32 @@ def render(loaded: Mapping[str, Any]) -> dict[str, Any]:
     published = bool(loaded["published"] and loaded["published"]["run_id"] == header["run_id"])
     provinces = []
     for r in loaded["results"]:
-        row = {"province": r["province"], "name": r["name"], "rank": r["rank"], "total": r["total"],
-               "areas": r["areas"], "indicators": r["indicators"], "bonus": r["bonus"],
-               "excellent_projects": r["excellent_projects"], "adjustments": r["adjustments"],
-               "total_adjustment": r["total_adjustment"], "flags": r["flags"]}
+        row = {
+            "province": r["province"],
+            "name": r["name"],
+            "rank": r["rank"],
+            "total": r["total"],
+            "areas": r["areas"],
+            "indicators": r["indicators"],
+            "bonus": r["bonus"],
+            "excellent_projects": r["excellent_projects"],
+            "adjustments": r["adjustments"],
+            "total_adjustment": r["total_adjustment"],
+            "flags": r["flags"],
+        }
         if admin:
             row["inputs"] = r["inputs"]
         provinces.append(row)
-    return {"run_id": header["run_id"], "cycle": header["cycle"], "scheme_version": header["scheme_version"],
-            "published": published, "provisional": header["provisional"], "created_at": header["created_at"],
-            "published_at": loaded["published"]["published_at"] if published else None,
-            "provinces": provinces}
+    return {
+        "run_id": header["run_id"],
+        "cycle": header["cycle"],
+        "scheme_version": header["scheme_version"],
+        "published": published,
+        "provisional": header["provisional"],
+        "created_at": header["created_at"],
+        "published_at": loaded["published"]["published_at"] if published else None,
+        "provinces": provinces,
+    }
 
 
 def indicator_names(header: Mapping[str, Any]) -> list[tuple[str, str, str, float]]:
@@ -432,4 +549,3 @@ def indicator_names(header: Mapping[str, Any]) -> list[tuple[str, str, str, floa
 
 def area_names(header: Mapping[str, Any]) -> dict[str, str]:
     return {a["id"]: a["name"] for a in header["scheme"]["areas"]}
-

@@ -17,23 +17,25 @@ How a unit's points on one indicator are made (see `indicator_score` in scoring.
     flag      1 if value > 0
   points = weight × score
 """
+
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Callable, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from chalicelib.core import audit
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
-from chalicelib.core.schemas import Text
-from chalicelib.usage.counting import APPROVED_NAMES, PUBLICATION_USAGE_NAMES, USAGE_NAMES
-from chalicelib.core.vocabulary import NEAR_CUTOFF_TEXT
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.models import Record
+from chalicelib.core.schemas import Text
 from chalicelib.core.store import TransactWriteError, transaction
+from chalicelib.core.vocabulary import NEAR_CUTOFF_TEXT
+from chalicelib.usage.counting import APPROVED_NAMES, PUBLICATION_USAGE_NAMES, USAGE_NAMES
 
 PK = "SCHEME"
 DEFAULT_VERSION = 1
@@ -46,12 +48,12 @@ COUNTER_INPUTS = (
     + list(PUBLICATION_USAGE_NAMES)  # views and downloads of the unit's publications (活跃度)
 )
 DERIVED_INPUTS = (
-    "form_filed",            # 1 when the province's annual form for the cycle's closing year is on file
-    "form_completeness",     # share of the form's sections with substance, 0..1
-    "form_funding",          # provincial + other navigation funding declared, 10k yuan
+    "form_filed",  # 1 when the province's annual form for the cycle's closing year is on file
+    "form_completeness",  # share of the form's sections with substance, 0..1
+    "form_funding",  # provincial + other navigation funding declared, 10k yuan
     "form_fiscal_projects",  # fiscal-funded navigation projects declared on the form
-    "filings_on_time",       # approved filings not filed within NEAR_CUTOFF of the cycle's end
-    "evaluation_sides",      # user sides (of 4) with at least one evaluation
+    "filings_on_time",  # approved filings not filed within NEAR_CUTOFF of the cycle's end
+    "evaluation_sides",  # user sides (of 4) with at least one evaluation
 )
 INPUTS = tuple(COUNTER_INPUTS) + DERIVED_INPUTS
 
@@ -64,28 +66,36 @@ OBJECTION_DAYS = 7
 
 class Strict(BaseModel):
     # NaN and Infinity would pass every ge/le bound and turn scores and the stored scheme into NaN.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)  # as Body's, for cold starts
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, defer_build=True
+    )  # as Body's, for cold starts
 
 
 class IndicatorIn(Strict):
     id: Id
     name: Name
     measure: Literal["sum", "ratio", "mean"] = Field(
-        "sum", description="sum: Σ factor×input; ratio: inputs ÷ denominator; mean: score sum ÷ count")
+        "sum", description="sum: Σ factor×input; ratio: inputs ÷ denominator; mean: score sum ÷ count"
+    )
     inputs: dict[str, float] = Field(min_length=1, description="input name → factor")
-    denominator: Optional[str] = Field(None, description="ratio: the input divided by")
-    if_denominator_zero: float = Field(0.0, ge=0, le=1, description="ratio: value when the denominator is 0 "
-                                       "(a missing denominator, e.g. no annual form, always gives 0)")
-    count: Optional[str] = Field(None, description="mean: the input holding the number of scores")
+    denominator: str | None = Field(None, description="ratio: the input divided by")
+    if_denominator_zero: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="ratio: value when the denominator is 0 "
+        "(a missing denominator, e.g. no annual form, always gives 0)",
+    )
+    count: str | None = Field(None, description="mean: the input holding the number of scores")
     normalise: Literal["log_best", "ratio", "mean", "flag"]
-    cap_median_multiple: Optional[float] = Field(None, gt=0, description="log_best: cap at k × median")
+    cap_median_multiple: float | None = Field(None, gt=0, description="log_best: cap at k × median")
     prior: float = Field(3.0, ge=1, le=5, description="mean: the neutral score shrunk towards")
     prior_weight: float = Field(10.0, ge=0, description="mean: pseudo-evaluations at the prior")
     weight: float = Field(ge=0, le=100)
-    note: Optional[Text(0, 1000, multiline=True)] = None
+    note: Text(0, 1000, multiline=True) | None = None
 
     @model_validator(mode="after")
-    def _known_inputs(self) -> "IndicatorIn":
+    def _known_inputs(self) -> IndicatorIn:
         for name in [*self.inputs, self.denominator, self.count]:
             if name is not None and name not in INPUTS:
                 raise ValueError(f"unknown input {name!r}; see the scheme's `inputs`")
@@ -108,7 +118,9 @@ class BonusIn(Strict):
 
 
 class FlagRulesIn(Strict):
-    spike_multiple: float = Field(3.0, gt=0, description="COUNTER R5.1 §7.12: month ≥ k × previous-12 mean + margin")
+    spike_multiple: float = Field(
+        3.0, gt=0, description="COUNTER R5.1 §7.12: month ≥ k × previous-12 mean + margin"
+    )
     spike_margin: float = Field(100, ge=0)
     spike_min_history_months: int = Field(3, ge=1, le=12)
     spike_counters: list[str] = ["views_total", "downloads_total"]
@@ -117,31 +129,47 @@ class FlagRulesIn(Strict):
     burst_share: float = Field(0.5, gt=0, le=1, description="share held by the top accounts that flags")
     burst_counters: list[str] = ["evaluations", "likes"]
     cutoff_min_filings: int = Field(20, ge=1)
-    cutoff_share: float = Field(0.5, gt=0, le=1, description=f"share of approved filings filed in the last {NEAR_CUTOFF_TEXT}")
-    swarm_min_accounts: int = Field(20, ge=2, description="puppet swarm: accounts new in the cycle whose whole "
-                                    "activity lies on the unit, first acting on it within the window")
+    cutoff_share: float = Field(
+        0.5, gt=0, le=1, description=f"share of approved filings filed in the last {NEAR_CUTOFF_TEXT}"
+    )
+    swarm_min_accounts: int = Field(
+        20,
+        ge=2,
+        description="puppet swarm: accounts new in the cycle whose whole "
+        "activity lies on the unit, first acting on it within the window",
+    )
     swarm_window_minutes: int = Field(10, ge=1, le=1440, description="puppet swarm: the window, in minutes")
-    swarm_extreme_min_accounts: int = Field(20, ge=2, description="puppet scores: such accounts giving only "
-                                            "extreme scores (all 5s or all 1s)")
-    swarm_extreme_min_evaluations: int = Field(3, ge=1, description="puppet scores: an account's scores are "
-                                               "uniformly extreme when it gave at least this many, all 5 or all 1")
-    swarm_extreme_share: float = Field(0.9, gt=0, le=1, description="puppet scores: their share of such "
-                                       "accounts that evaluated the unit")
+    swarm_extreme_min_accounts: int = Field(
+        20, ge=2, description="puppet scores: such accounts giving only extreme scores (all 5s or all 1s)"
+    )
+    swarm_extreme_min_evaluations: int = Field(
+        3,
+        ge=1,
+        description="puppet scores: an account's scores are "
+        "uniformly extreme when it gave at least this many, all 5 or all 1",
+    )
+    swarm_extreme_share: float = Field(
+        0.9, gt=0, le=1, description="puppet scores: their share of such accounts that evaluated the unit"
+    )
 
 
 class SchemeIn(Strict):
     """A new scheme version (PUT /scoring-scheme). Indicator weights must add up to 100."""
 
     name: Name
-    note: Optional[Text(0, 2000, multiline=True)] = None
+    note: Text(0, 2000, multiline=True) | None = None
     areas: list[AreaIn] = Field(min_length=1, max_length=10)
     bonus: BonusIn
     flags: FlagRulesIn = FlagRulesIn()
-    objection_days: int = Field(OBJECTION_DAYS, ge=1, le=60,
-                                description="异议期: days a provisional publication stays open to provinces' objections")
+    objection_days: int = Field(
+        OBJECTION_DAYS,
+        ge=1,
+        le=60,
+        description="异议期: days a provisional publication stays open to provinces' objections",
+    )
 
     @model_validator(mode="after")
-    def _weights(self) -> "SchemeIn":
+    def _weights(self) -> SchemeIn:
         ids = [i.id for a in self.areas for i in a.indicators]
         if len(set(ids)) != len(ids) or len({a.id for a in self.areas}) != len(self.areas):
             raise ValueError("area and indicator ids must be unique")
@@ -164,44 +192,103 @@ DEFAULT_SCHEME: dict[str, Any] = {
     "name": "默认指标体系（平台建议稿）",
     "note": "Proposal: 国知办发运字〔2023〕4号 names the three areas; sub-indicators and weights are ours.",
     "areas": [
-        {"id": "implementation", "name": "项目实施", "indicators": [
-            _ind("reports", "备案导航报告（按类型加权）", {
-                "reports_approved_regional_planning": 1.5, "reports_approved_industry_planning": 1.5,
-                "reports_approved_enterprise_operation": 1.0, "reports_approved_rd_activity": 1.0,
-                "reports_approved_talent_management": 1.0, "reports_approved_other": 0.8,
-                "reports_approved_none": 0.8}, 12,
-                note="Planning reports guide a whole region or industry, so they weigh more."),
-            _ind("databases", "专题数据库", {"filings_approved_database": 1}, 6),
-            _ind("tools", "导航工具", {"filings_approved_tool": 1}, 5),
-            _ind("publications", "信息发布（按类型加权）", {
-                "publications_approved_policy": 1.5, "publications_approved_navigation_info": 1.2,
-                "publications_approved_notice": 1.0, "publications_approved_news": 0.8}, 6),
-            _ind("fiscal_completeness", "财政资助项目备案完整率", {"filings_approved_fiscal": 1}, 10, "ratio",
-                 measure="ratio", denominator="form_fiscal_projects", if_denominator_zero=1.0,
-                 note="Approved fiscal-funded filings ÷ fiscal-funded projects declared on the annual form, "
-                      "capped at 1; no form means 0, a form declaring none means 1 (and a flag)."),
-            _ind("timeliness", "备案及时性", {"filings_on_time": 1}, 6, "ratio",
-                 measure="ratio", denominator="filings_approved",
-                 note=f"Share of approved filings filed before the last {NEAR_CUTOFF_TEXT} of the cycle."),
-        ]},
-        {"id": "application", "name": "应用成效", "indicators": [
-            _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, 9),
-            _ind("application_updates", "应用情况更新", {"application_updates": 1}, 4),
-            _ind("views", "浏览（COUNTER 唯一调查）", {"views_unique": 1}, 5),
-            _ind("downloads", "下载（COUNTER 唯一请求）", {"downloads_unique": 1}, 5),
-            _ind("evaluation_count", "在线评价数量", {"evaluations": 1}, 4),
-            _ind("evaluation_mean", "在线评价均分", {"evaluation_score_sum": 1}, 5, "mean",
-                 measure="mean", count="evaluations", prior=3.0, prior_weight=10.0),
-            _ind("evaluation_sides", "评价主体覆盖（政府/企业/高校/科研院所）", {"evaluation_sides": 0.25}, 2, "ratio"),
-            _ind("comments", "评论", {"comments": 1}, 2),
-            _ind("likes", "点赞", {"likes": 1}, 2),
-            _ind("favorites", "收藏", {"favorites": 1}, 2),
-        ]},
-        {"id": "support", "name": "基本保障", "indicators": [
-            _ind("annual_form", "年度信息表按期报送", {"form_filed": 1}, 4, "flag"),
-            _ind("form_completeness", "年度信息表内容完整度", {"form_completeness": 1}, 6, "ratio"),
-            _ind("funding", "导航工作经费投入", {"form_funding": 1}, 5),
-        ]},
+        {
+            "id": "implementation",
+            "name": "项目实施",
+            "indicators": [
+                _ind(
+                    "reports",
+                    "备案导航报告（按类型加权）",
+                    {
+                        "reports_approved_regional_planning": 1.5,
+                        "reports_approved_industry_planning": 1.5,
+                        "reports_approved_enterprise_operation": 1.0,
+                        "reports_approved_rd_activity": 1.0,
+                        "reports_approved_talent_management": 1.0,
+                        "reports_approved_other": 0.8,
+                        "reports_approved_none": 0.8,
+                    },
+                    12,
+                    note="Planning reports guide a whole region or industry, so they weigh more.",
+                ),
+                _ind("databases", "专题数据库", {"filings_approved_database": 1}, 6),
+                _ind("tools", "导航工具", {"filings_approved_tool": 1}, 5),
+                _ind(
+                    "publications",
+                    "信息发布（按类型加权）",
+                    {
+                        "publications_approved_policy": 1.5,
+                        "publications_approved_navigation_info": 1.2,
+                        "publications_approved_notice": 1.0,
+                        "publications_approved_news": 0.8,
+                    },
+                    6,
+                ),
+                _ind(
+                    "fiscal_completeness",
+                    "财政资助项目备案完整率",
+                    {"filings_approved_fiscal": 1},
+                    10,
+                    "ratio",
+                    measure="ratio",
+                    denominator="form_fiscal_projects",
+                    if_denominator_zero=1.0,
+                    note="Approved fiscal-funded filings ÷ fiscal-funded projects declared on the annual form, "
+                    "capped at 1; no form means 0, a form declaring none means 1 (and a flag).",
+                ),
+                _ind(
+                    "timeliness",
+                    "备案及时性",
+                    {"filings_on_time": 1},
+                    6,
+                    "ratio",
+                    measure="ratio",
+                    denominator="filings_approved",
+                    note=f"Share of approved filings filed before the last {NEAR_CUTOFF_TEXT} of the cycle.",
+                ),
+            ],
+        },
+        {
+            "id": "application",
+            "name": "应用成效",
+            "indicators": [
+                _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, 9),
+                _ind("application_updates", "应用情况更新", {"application_updates": 1}, 4),
+                _ind("views", "浏览（COUNTER 唯一调查）", {"views_unique": 1}, 5),
+                _ind("downloads", "下载（COUNTER 唯一请求）", {"downloads_unique": 1}, 5),
+                _ind("evaluation_count", "在线评价数量", {"evaluations": 1}, 4),
+                _ind(
+                    "evaluation_mean",
+                    "在线评价均分",
+                    {"evaluation_score_sum": 1},
+                    5,
+                    "mean",
+                    measure="mean",
+                    count="evaluations",
+                    prior=3.0,
+                    prior_weight=10.0,
+                ),
+                _ind(
+                    "evaluation_sides",
+                    "评价主体覆盖（政府/企业/高校/科研院所）",
+                    {"evaluation_sides": 0.25},
+                    2,
+                    "ratio",
+                ),
+                _ind("comments", "评论", {"comments": 1}, 2),
+                _ind("likes", "点赞", {"likes": 1}, 2),
+                _ind("favorites", "收藏", {"favorites": 1}, 2),
+            ],
+        },
+        {
+            "id": "support",
+            "name": "基本保障",
+            "indicators": [
+                _ind("annual_form", "年度信息表按期报送", {"form_filed": 1}, 4, "flag"),
+                _ind("form_completeness", "年度信息表内容完整度", {"form_completeness": 1}, 6, "ratio"),
+                _ind("funding", "导航工作经费投入", {"form_funding": 1}, 5),
+            ],
+        },
     ],
     "bonus": {"points_per_excellent_project": 2.0, "cap": 6.0},
     "flags": FlagRulesIn().model_dump(),
@@ -215,8 +302,12 @@ def _validated(data: dict) -> dict:
 
 def default_scheme() -> dict[str, Any]:
     """The built-in version 1."""
-    return {"version": DEFAULT_VERSION, "created_at": None, "created_by": "built-in",
-            **_validated(copy.deepcopy(DEFAULT_SCHEME))}
+    return {
+        "version": DEFAULT_VERSION,
+        "created_at": None,
+        "created_by": "built-in",
+        **_validated(copy.deepcopy(DEFAULT_SCHEME)),
+    }
 
 
 def _sk(version: int) -> str:
@@ -232,7 +323,9 @@ def current(pk: str = PK, default: Callable[[], dict[str, Any]] | None = None) -
     return (default or default_scheme)()
 
 
-def get_version(version: int, pk: str = PK, default: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+def get_version(
+    version: int, pk: str = PK, default: Callable[[], dict[str, Any]] | None = None
+) -> dict[str, Any]:
     if version == DEFAULT_VERSION:
         return (default or default_scheme)()
     try:
@@ -245,13 +338,20 @@ def parse_version(raw: str | None) -> int | None:
     if raw is None:
         return None
     if not raw.isdigit() or not 1 <= int(raw) <= 999999:
-        raise Invalid("version must be a positive integer",
-                      errors=[{"field": "version", "message": "must be a positive integer"}])
+        raise Invalid(
+            "version must be a positive integer",
+            errors=[{"field": "version", "message": "must be a positive integer"}],
+        )
     return int(raw)
 
 
-def store_new(caller: Caller | None, body: SchemeIn, now: datetime, pk: str = PK,
-              default: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+def store_new(
+    caller: Caller | None,
+    body: SchemeIn,
+    now: datetime,
+    pk: str = PK,
+    default: Callable[[], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Store `body` as the next version; runs from now on use it (older runs keep theirs)."""
     caller = require(caller, "national_admin")
     version = current(pk, default)["version"] + 1
@@ -261,8 +361,16 @@ def store_new(caller: Caller | None, body: SchemeIn, now: datetime, pk: str = PK
         with transaction() as tx:
             tx.save(record, condition=Record.pk.does_not_exist())
             entity_id = str(version) if pk == PK else f"{pk}/{version}"
-            tx.save(audit.entry("scoring_scheme", entity_id, "created", caller, now,
-                                {"name": body.name, "note": body.note}))
+            tx.save(
+                audit.entry(
+                    "scoring_scheme",
+                    entity_id,
+                    "created",
+                    caller,
+                    now,
+                    {"name": body.name, "note": body.note},
+                )
+            )
     except TransactWriteError:
         raise Conflict("Another scheme version was stored at the same time; read it and retry") from None
     return data
@@ -285,8 +393,11 @@ def indicators(scheme: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def describe(scheme: dict[str, Any]) -> dict[str, Any]:
     """The scheme as served, with the list of inputs indicators may use."""
-    return {**scheme, "total_weight": round(sum(i["weight"] for _, i in indicators(scheme)), 6),
-            "inputs": {"counters": list(COUNTER_INPUTS), "derived": list(DERIVED_INPUTS)}}
+    return {
+        **scheme,
+        "total_weight": round(sum(i["weight"] for _, i in indicators(scheme)), 6),
+        "inputs": {"counters": list(COUNTER_INPUTS), "derived": list(DERIVED_INPUTS)},
+    }
 
 
 def describe_version(raw_version: str | None) -> dict[str, Any]:

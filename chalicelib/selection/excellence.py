@@ -9,33 +9,44 @@ Storage (records table):
 Every step writes an audit entry (entity `excellence_candidate`, id `{cycle}/{filing}`) in
 the same transaction, so a candidate's journey can be read back.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable, Optional
+from typing import Any
 
 from pydantic import Field, field_validator
 
 from chalicelib.core import audit, keys
-from chalicelib.documents import filings, notifications
-from chalicelib.scoring import bonus
-from chalicelib.selection import home_provinces, subscriptions
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
-from chalicelib.usage import counters
-from chalicelib.usage.counting import filing_key
 from chalicelib.core.cycles import Cycle, cycle_or_404
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import Page, decode_cursor, encode_cursor, scope_of
 from chalicelib.core.reference import INDUSTRIES
-from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.schemas import Body, IndustryCodes, Text
+from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.vocabulary import CANDIDATE_STATUSES, RESULT_KINDS, SIDES, ResultKind
+from chalicelib.documents import filings, notifications
+from chalicelib.scoring import bonus
+from chalicelib.selection import home_provinces, subscriptions
+from chalicelib.usage import counters
+from chalicelib.usage.counting import filing_key
 
 ENTITY = "excellence_candidate"
-STEPS = ("declared", "nominated", "pushed", "assigned", "shortlisted", "expert_score", "selected", "not_selected",
-         "revoked")  # a journey's order within one instant
+STEPS = (
+    "declared",
+    "nominated",
+    "pushed",
+    "assigned",
+    "shortlisted",
+    "expert_score",
+    "selected",
+    "not_selected",
+    "revoked",
+)  # a journey's order within one instant
 STATUSES = CANDIDATE_STATUSES
 ELIGIBLE_KINDS = RESULT_KINDS  # proofs of application are not results and are never selected
 MAX_ID, MAX_SUB = 64, 256
@@ -45,36 +56,71 @@ ORDER = ("declaration", "screening", "push", "organised_evaluation", "candidate_
 
 # ---- request bodies --------------------------------------------------------------------
 
+
 class RulesIn(Body):
     """The selection's rules in the notice's order (national admins change them)."""
 
     declaration_days_after_close: int = Field(
-        default=31, ge=0, le=366,
-        description="参与意愿: provinces declare from the cycle's first day until this many days after it closes")
+        default=31,
+        ge=0,
+        le=366,
+        description="参与意愿: provinces declare from the cycle's first day until this many days after it closes",
+    )
     kinds: list[ResultKind] = Field(
-        default_factory=lambda: list(ELIGIBLE_KINDS), min_length=1, max_length=len(RESULT_KINDS),
-        description="初筛: result kinds that may become candidates")
-    evaluation_days: int = Field(default=30, ge=1, le=366,
-                                 description="组织线上评价: days an assignment stays open when no due date is given")
-    min_evaluations: int = Field(default=3, ge=0, le=10000,
-                                 description="备选案例库: online evaluations a candidate needs to enter the library")
-    min_mean: float = Field(default=3.0, ge=1, le=5,
-                            description="备选案例库: the mean online evaluation (1-5) a candidate needs")
-    top_per_field: int = Field(default=10, ge=1, le=1000,
-                               description="备选案例库: at most this many candidates per industry field, best first")
-    min_sample: int = Field(default=3, ge=1, le=10000,
-                            description="a mean (overall or by side) is shown only with at least this many evaluations")
-    prior_mean: float = Field(default=3.0, ge=1, le=5,
-                              description="the 1-5 score every candidate is pulled towards when ranking")
-    prior_weight: int = Field(default=5, ge=0, le=10000,
-                              description="how many evaluations' worth the prior counts for")
-    min_expert_scores: int = Field(default=3, ge=1, le=100,
-                                   description="专家评选: the panel's quorum, scores by experts of the candidate's "
-                                               "field without a conflict of interest needed before it decides")
-    trim_from: int = Field(default=5, ge=3, le=100,
-                           description="with at least this many expert scores the highest and lowest are dropped")
-    pass_score: float = Field(default=60, ge=0, le=100,
-                              description="the panel score (0-100) a candidate needs to be selected")
+        default_factory=lambda: list(ELIGIBLE_KINDS),
+        min_length=1,
+        max_length=len(RESULT_KINDS),
+        description="初筛: result kinds that may become candidates",
+    )
+    evaluation_days: int = Field(
+        default=30,
+        ge=1,
+        le=366,
+        description="组织线上评价: days an assignment stays open when no due date is given",
+    )
+    min_evaluations: int = Field(
+        default=3,
+        ge=0,
+        le=10000,
+        description="备选案例库: online evaluations a candidate needs to enter the library",
+    )
+    min_mean: float = Field(
+        default=3.0, ge=1, le=5, description="备选案例库: the mean online evaluation (1-5) a candidate needs"
+    )
+    top_per_field: int = Field(
+        default=10,
+        ge=1,
+        le=1000,
+        description="备选案例库: at most this many candidates per industry field, best first",
+    )
+    min_sample: int = Field(
+        default=3,
+        ge=1,
+        le=10000,
+        description="a mean (overall or by side) is shown only with at least this many evaluations",
+    )
+    prior_mean: float = Field(
+        default=3.0, ge=1, le=5, description="the 1-5 score every candidate is pulled towards when ranking"
+    )
+    prior_weight: int = Field(
+        default=5, ge=0, le=10000, description="how many evaluations' worth the prior counts for"
+    )
+    min_expert_scores: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="专家评选: the panel's quorum, scores by experts of the candidate's "
+        "field without a conflict of interest needed before it decides",
+    )
+    trim_from: int = Field(
+        default=5,
+        ge=3,
+        le=100,
+        description="with at least this many expert scores the highest and lowest are dropped",
+    )
+    pass_score: float = Field(
+        default=60, ge=0, le=100, description="the panel score (0-100) a candidate needs to be selected"
+    )
 
     @field_validator("kinds")
     @classmethod
@@ -86,18 +132,19 @@ DEFAULT_RULES = RulesIn().model_dump()
 
 
 class ExpertFieldsIn(Body):
-    industries: IndustryCodes = Field(max_length=len(INDUSTRIES),
-                                      description="industry codes from /industries the expert scores")
+    industries: IndustryCodes = Field(
+        max_length=len(INDUSTRIES), description="industry codes from /industries the expert scores"
+    )
 
 
 class NominationIn(Body):
     filing: Text(1, 64) = Field(description="id of an approved filing of the cycle")
-    note: Optional[Text(0, 2000, multiline=True)] = None
+    note: Text(0, 2000, multiline=True) | None = None
 
 
 class ExpertScoreIn(Body):
     score: int = Field(ge=0, le=100)
-    comment: Optional[Text(0, 2000, multiline=True)] = None
+    comment: Text(0, 2000, multiline=True) | None = None
 
 
 # ---- keys and small reads --------------------------------------------------------------
@@ -154,6 +201,7 @@ def evaluations_of(filing_id: str) -> dict[str, int]:
 
 # ---- rules -----------------------------------------------------------------------------
 
+
 def rules() -> dict[str, Any]:
     """The rules in force (defaults until a national admin stores others)."""
     stored = _get(RULES_KEY)
@@ -178,28 +226,41 @@ def panel_score(scores: list[float], current: dict[str, Any]) -> float | None:
 def describe_rules() -> dict[str, Any]:
     stored = _get(RULES_KEY)
     current = rules()
-    return {**current, "updated_at": iso(stored.updated_at) if stored and stored.updated_at else None,
-            "order": list(ORDER),
-            "declaration": (f"a province admin declares its own approved results of the cycle, from the cycle's "
-                            f"first day until {current['declaration_days_after_close']} days after it closes"),
-            "screening": [
-                "its province declared it for the cycle",
-                "the filing is approved",
-                "the filing belongs to the cycle",
-                f"its kind is one of: {', '.join(current['kinds'])}",
-            ],
-            "evaluation": (f"screened candidates are pushed to their field's users and invited organisations; "
-                           f"assigned evaluators have {current['evaluation_days']} days unless a due date is given"),
-            "library": (f"once every assignment is done or due, candidates with at least {current['min_evaluations']} "
-                        f"online evaluations and a mean of at least {current['min_mean']} enter the library, "
-                        f"at most {current['top_per_field']} per field by ranking score; the rest are not_selected"),
-            "ranking": (f"candidates rank by a shrunk mean (prior_weight x prior_mean + sum of scores) / "
-                        f"(prior_weight + evaluations); means are shown with at least {current['min_sample']} "
-                        "evaluations; ties break on the expert mean, then the evaluation count"),
-            "confirmation": (f"the panel decides with at least {current['min_expert_scores']} scores by experts of "
-                             f"the candidate's field whose registered home province is not the candidate's; its "
-                             f"score is the mean (trimmed of the highest and lowest from {current['trim_from']} "
-                             f"scores); at least {current['pass_score']} is selected, below is not_selected")}
+    return {
+        **current,
+        "updated_at": iso(stored.updated_at) if stored and stored.updated_at else None,
+        "order": list(ORDER),
+        "declaration": (
+            f"a province admin declares its own approved results of the cycle, from the cycle's "
+            f"first day until {current['declaration_days_after_close']} days after it closes"
+        ),
+        "screening": [
+            "its province declared it for the cycle",
+            "the filing is approved",
+            "the filing belongs to the cycle",
+            f"its kind is one of: {', '.join(current['kinds'])}",
+        ],
+        "evaluation": (
+            f"screened candidates are pushed to their field's users and invited organisations; "
+            f"assigned evaluators have {current['evaluation_days']} days unless a due date is given"
+        ),
+        "library": (
+            f"once every assignment is done or due, candidates with at least {current['min_evaluations']} "
+            f"online evaluations and a mean of at least {current['min_mean']} enter the library, "
+            f"at most {current['top_per_field']} per field by ranking score; the rest are not_selected"
+        ),
+        "ranking": (
+            f"candidates rank by a shrunk mean (prior_weight x prior_mean + sum of scores) / "
+            f"(prior_weight + evaluations); means are shown with at least {current['min_sample']} "
+            "evaluations; ties break on the expert mean, then the evaluation count"
+        ),
+        "confirmation": (
+            f"the panel decides with at least {current['min_expert_scores']} scores by experts of "
+            f"the candidate's field whose registered home province is not the candidate's; its "
+            f"score is the mean (trimmed of the highest and lowest from {current['trim_from']} "
+            f"scores); at least {current['pass_score']} is selected, below is not_selected"
+        ),
+    }
 
 
 def put_rules(caller: Caller | None, body: RulesIn, now: datetime) -> dict[str, Any]:
@@ -208,13 +269,16 @@ def put_rules(caller: Caller | None, body: RulesIn, now: datetime) -> dict[str, 
     doc = _get(RULES_KEY) or Record(*RULES_KEY, kind="excellence_rules", created_at=now)
     before = doc.data
     doc.data, doc.updated_at = body.model_dump(), now
-    audit.replace(doc, audit.entry("excellence_rules", "current", "replaced", caller, now,
-                                   {"from": before, "to": doc.data}),
-                  "The rules changed meanwhile; read them again and retry")
+    audit.replace(
+        doc,
+        audit.entry("excellence_rules", "current", "replaced", caller, now, {"from": before, "to": doc.data}),
+        "The rules changed meanwhile; read them again and retry",
+    )
     return describe_rules()
 
 
 # ---- experts' fields -------------------------------------------------------------------
+
 
 def assigned_fields(expert: str) -> list[str]:
     doc = _get(fields_key(expert))
@@ -223,7 +287,9 @@ def assigned_fields(expert: str) -> list[str]:
 
 def _check_sub(expert: str) -> None:
     if len(expert) > MAX_SUB:
-        raise Invalid("The expert id is too long", errors=[{"field": "sub", "message": f"at most {MAX_SUB} characters"}])
+        raise Invalid(
+            "The expert id is too long", errors=[{"field": "sub", "message": f"at most {MAX_SUB} characters"}]
+        )
 
 
 def put_fields(caller: Caller | None, expert: str, body: ExpertFieldsIn, now: datetime) -> dict[str, Any]:
@@ -232,11 +298,20 @@ def put_fields(caller: Caller | None, expert: str, body: ExpertFieldsIn, now: da
     _check_sub(expert)
     doc = _get(fields_key(expert)) or Record(*fields_key(expert), kind="expert_fields", created_at=now)
     before = doc.data["industries"] if doc.data else []
-    doc.data = {"expert": expert, "industries": body.industries, "assigned_by": caller.sub, "assigned_at": iso(now)}
+    doc.data = {
+        "expert": expert,
+        "industries": body.industries,
+        "assigned_by": caller.sub,
+        "assigned_at": iso(now),
+    }
     doc.updated_at = now
-    audit.replace(doc, audit.entry("expert_fields", expert, "assigned", caller, now,
-                                   {"from": before, "to": body.industries}),
-                  "The assignment changed meanwhile; read it again and retry")
+    audit.replace(
+        doc,
+        audit.entry(
+            "expert_fields", expert, "assigned", caller, now, {"from": before, "to": body.industries}
+        ),
+        "The assignment changed meanwhile; read it again and retry",
+    )
     return doc.data
 
 
@@ -251,6 +326,7 @@ def get_fields(caller: Caller | None, expert: str) -> dict[str, Any]:
 
 
 # ---- screening into candidates ---------------------------------------------------------
+
 
 def screening_failures(filing: Filing, cycle_id: str, current: dict[str, Any]) -> list[str]:
     """Which screening rules a filing breaks for becoming a candidate of `cycle_id` (empty: eligible).
@@ -267,8 +343,13 @@ def screening_failures(filing: Filing, cycle_id: str, current: dict[str, Any]) -
     return failures
 
 
-def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: datetime,
-             is_declared: Callable[[str], bool]) -> tuple[dict, bool]:
+def nominate(
+    caller: Caller | None,
+    cycle_id: str,
+    body: NominationIn,
+    now: datetime,
+    is_declared: Callable[[str], bool],
+) -> tuple[dict, bool]:
     """Screen a declared, approved filing into the cycle's candidates and push it to its field's users
     and invited organisations; (candidate, new?). `is_declared(filing id)` reads the declarations.
 
@@ -279,7 +360,9 @@ def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: date
     try:
         filing = Filing.get(*filings.doc_key(body.filing))
     except Filing.DoesNotExist:
-        raise Invalid(f"No filing {body.filing}", errors=[{"field": "filing", "message": "no such filing"}]) from None
+        raise Invalid(
+            f"No filing {body.filing}", errors=[{"field": "filing", "message": "no such filing"}]
+        ) from None
     existing = find_candidate(cycle_id, filing.id)
     if existing is not None:
         return render(_push(existing, caller, now)), False
@@ -289,24 +372,52 @@ def nominate(caller: Caller | None, cycle_id: str, body: NominationIn, now: date
     if not is_declared(filing.id):
         failures.insert(0, f"its province has not declared it for cycle {cycle_id} (参与意愿)")
     if failures:
-        raise Invalid(f"Filing {filing.id} does not meet the excellence rules (see /excellence-rules)",
-                      errors=[{"field": "filing", "message": f} for f in failures])
-    data = {"filing": filing.id, "cycle": cycle_id, "title": filing.title, "kind": filing.kind,
-            "industry": filing.industry, "province": filing.province, "unit": filing.unit,
-            "status": "candidate", "note": body.note, "nominated_by": caller.sub, "nominated_at": iso(now),
-            "evaluations_at_nomination": evaluations, "pushed_to": 0, "pushed_at": None,
-            "confirmed_by": None, "confirmed_at": None, "decision": None}
-    candidate = Record(*candidate_key(cycle_id, filing.id), kind=ENTITY, data=data, created_at=now, updated_at=now)
+        raise Invalid(
+            f"Filing {filing.id} does not meet the excellence rules (see /excellence-rules)",
+            errors=[{"field": "filing", "message": f} for f in failures],
+        )
+    data = {
+        "filing": filing.id,
+        "cycle": cycle_id,
+        "title": filing.title,
+        "kind": filing.kind,
+        "industry": filing.industry,
+        "province": filing.province,
+        "unit": filing.unit,
+        "status": "candidate",
+        "note": body.note,
+        "nominated_by": caller.sub,
+        "nominated_at": iso(now),
+        "evaluations_at_nomination": evaluations,
+        "pushed_to": 0,
+        "pushed_at": None,
+        "confirmed_by": None,
+        "confirmed_at": None,
+        "decision": None,
+    }
+    candidate = Record(
+        *candidate_key(cycle_id, filing.id), kind=ENTITY, data=data, created_at=now, updated_at=now
+    )
     try:
         with transaction() as tx:
             tx.save(candidate, condition=Record.pk.does_not_exist())
-            tx.save(audit.entry(ENTITY, _entity_id(cycle_id, filing.id), "nominated", caller, now,
-                                {"note": body.note, "evaluations": evaluations, "rules": current}))
+            tx.save(
+                audit.entry(
+                    ENTITY,
+                    _entity_id(cycle_id, filing.id),
+                    "nominated",
+                    caller,
+                    now,
+                    {"note": body.note, "evaluations": evaluations, "rules": current},
+                )
+            )
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
             raise
         return render(_push(candidate_or_404(cycle_id, filing.id), caller, now)), False
-    return render(_push(Record.get(*candidate_key(cycle_id, filing.id), consistent_read=True), caller, now)), True
+    return render(
+        _push(Record.get(*candidate_key(cycle_id, filing.id), consistent_read=True), caller, now)
+    ), True
 
 
 def _push(candidate: Record, caller: Caller, now: datetime) -> Record:
@@ -314,7 +425,9 @@ def _push(candidate: Record, caller: Caller, now: datetime) -> Record:
     data = candidate.data
     filing = {k: data[k] for k in ("title", "kind", "industry", "province", "unit", "cycle")}
     filing["id"] = data["filing"]
-    item = subscriptions.item_data(filing, approved_at(data["filing"], now), "candidate", now, cycle=data["cycle"])
+    item = subscriptions.item_data(
+        filing, approved_at(data["filing"], now), "candidate", now, cycle=data["cycle"]
+    )
     delivered = subscriptions.push(filing, item, now)
     if not delivered and data["pushed_at"] is not None:
         return candidate
@@ -323,10 +436,20 @@ def _push(candidate: Record, caller: Caller, now: datetime) -> Record:
     try:
         with transaction() as tx:
             tx.save(candidate)
-            tx.save(audit.entry(ENTITY, _entity_id(data["cycle"], data["filing"]), "pushed", caller, now,
-                                {"new_feed_items": delivered, "industry": data["industry"]}))
+            tx.save(
+                audit.entry(
+                    ENTITY,
+                    _entity_id(data["cycle"], data["filing"]),
+                    "pushed",
+                    caller,
+                    now,
+                    {"new_feed_items": delivered, "industry": data["industry"]},
+                )
+            )
     except TransactWriteError:
-        raise Conflict("The candidate changed while it was being pushed; nominate it again to finish") from None
+        raise Conflict(
+            "The candidate changed while it was being pushed; nominate it again to finish"
+        ) from None
     return candidate
 
 
@@ -341,6 +464,7 @@ def approved_at(filing_id: str, now: datetime) -> datetime:
 
 # ---- expert scores ---------------------------------------------------------------------
 
+
 def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScoreIn, now: datetime) -> dict:
     """An expert's score of a candidate in their fields; a second PUT replaces the first.
 
@@ -352,24 +476,49 @@ def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScor
     candidate = candidate_or_404(cycle_id, filing_id)
     data = candidate.data
     if data["industry"] not in assigned_fields(caller.sub):
-        raise Forbidden(f"Industry field {data['industry']} is not assigned to you; a national admin assigns "
-                        "fields at PUT /experts/{sub}/fields")
+        raise Forbidden(
+            f"Industry field {data['industry']} is not assigned to you; a national admin assigns "
+            "fields at PUT /experts/{sub}/fields"
+        )
     home = home_provinces.home_of(caller)
     if home == data["province"]:
         raise Forbidden(f"Conflict of interest: the candidate is from your registered home province {home}")
     if data["status"] != "shortlisted":
-        raise Conflict(f"Filing {filing_id} is {data['status']}: experts score candidates of the library "
-                       "(shortlisted) until the panel decides")
-    scored = {"filing": filing_id, "cycle": cycle_id, "expert": caller.sub, "expert_province": home,
-              "score": body.score, "comment": body.comment, "scored_at": iso(now)}
+        raise Conflict(
+            f"Filing {filing_id} is {data['status']}: experts score candidates of the library "
+            "(shortlisted) until the panel decides"
+        )
+    scored = {
+        "filing": filing_id,
+        "cycle": cycle_id,
+        "expert": caller.sub,
+        "expert_province": home,
+        "score": body.score,
+        "comment": body.comment,
+        "scored_at": iso(now),
+    }
     previous = _get(score_key(cycle_id, filing_id, caller.sub))
     with transaction() as tx:
         # Last write wins: an expert's own two PUTs are the only writers of this row.
-        tx.update(Record(*score_key(cycle_id, filing_id, caller.sub)), add_version_condition=False, actions=[
-            Record.kind.set("expert_score"), Record.data.set(scored), Record.updated_at.set(now)])
-        tx.save(audit.entry(ENTITY, _entity_id(cycle_id, filing_id), "expert_score", caller, now,
-                            {"score": body.score, "comment": body.comment,
-                             "replaces": previous.data["score"] if previous else None}))
+        tx.update(
+            Record(*score_key(cycle_id, filing_id, caller.sub)),
+            add_version_condition=False,
+            actions=[Record.kind.set("expert_score"), Record.data.set(scored), Record.updated_at.set(now)],
+        )
+        tx.save(
+            audit.entry(
+                ENTITY,
+                _entity_id(cycle_id, filing_id),
+                "expert_score",
+                caller,
+                now,
+                {
+                    "score": body.score,
+                    "comment": body.comment,
+                    "replaces": previous.data["score"] if previous else None,
+                },
+            )
+        )
     return scored
 
 
@@ -384,8 +533,11 @@ def expert_scores(cycle_id: str, filing_id: str | None = None) -> dict[str, list
 
 # ---- the candidate library cut (备选案例库) --------------------------------------------------
 
+
 class RevocationIn(Body):
-    reason: Text(1, 2000, multiline=True) = Field(description="why the excellent project is revoked (shown and audited)")
+    reason: Text(1, 2000, multiline=True) = Field(
+        description="why the excellent project is revoked (shown and audited)"
+    )
 
 
 def cut(caller: Caller, cycle_id: str, now: datetime) -> dict[str, Any]:
@@ -407,9 +559,13 @@ def cut(caller: Caller, cycle_id: str, now: datetime) -> dict[str, Any]:
         summary = evaluation_summary(n, current)
         failures = []
         if count < current["min_evaluations"]:
-            failures.append(f"{count} online evaluations; the library needs at least {current['min_evaluations']}")
+            failures.append(
+                f"{count} online evaluations; the library needs at least {current['min_evaluations']}"
+            )
         if count and mean < current["min_mean"]:
-            failures.append(f"mean online evaluation {round(mean, 3)}; the library needs at least {current['min_mean']}")
+            failures.append(
+                f"mean online evaluation {round(mean, 3)}; the library needs at least {current['min_mean']}"
+            )
         ranked.append((c, summary, failures))
     ranked.sort(key=lambda r: (-r[1]["ranking_score"], -r[1]["count"], r[0].sk))
     decided = []
@@ -420,23 +576,42 @@ def cut(caller: Caller, cycle_id: str, now: datetime) -> dict[str, Any]:
         status = "not_selected" if failures else "shortlisted"
         if status == "shortlisted":
             kept[field] = kept.get(field, 0) + 1
-        c.data = {**c.data, "status": status, "shortlisted_at": iso(now) if status == "shortlisted" else None,
-                  "library": {"evaluations": summary["count"], "ranking_score": summary["ranking_score"],
-                              "failures": failures}}
+        c.data = {
+            **c.data,
+            "status": status,
+            "shortlisted_at": iso(now) if status == "shortlisted" else None,
+            "library": {
+                "evaluations": summary["count"],
+                "ranking_score": summary["ranking_score"],
+                "failures": failures,
+            },
+        }
         c.updated_at = now
         decided.append(c)
     # One transaction per candidate: each keeps its audit entry, and a partial cut is resumable.
     for c in decided:
         with transaction() as tx:
             tx.save(c)
-            tx.save(audit.entry(ENTITY, _entity_id(cycle_id, c.sk), c.data["status"], caller, now,
-                                {"stage": "candidate_library", **c.data["library"]}))
-    return {"cycle": cycle_id, "rules": {k: current[k] for k in ("min_evaluations", "min_mean", "top_per_field")},
-            "shortlisted": sorted(c.sk for c in decided if c.data["status"] == "shortlisted"),
-            "not_selected": sorted(c.sk for c in decided if c.data["status"] == "not_selected")}
+            tx.save(
+                audit.entry(
+                    ENTITY,
+                    _entity_id(cycle_id, c.sk),
+                    c.data["status"],
+                    caller,
+                    now,
+                    {"stage": "candidate_library", **c.data["library"]},
+                )
+            )
+    return {
+        "cycle": cycle_id,
+        "rules": {k: current[k] for k in ("min_evaluations", "min_mean", "top_per_field")},
+        "shortlisted": sorted(c.sk for c in decided if c.data["status"] == "shortlisted"),
+        "not_selected": sorted(c.sk for c in decided if c.data["status"] == "not_selected"),
+    }
 
 
 # ---- the expert panel's decision ---------------------------------------------------------
+
 
 def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> dict[str, Any]:
     """The panel decides a library candidate (national admins): with the quorum of expert scores,
@@ -448,8 +623,10 @@ def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
     if status in ("selected", "not_selected", "revoked"):
         return render(candidate)
     if status != "shortlisted":
-        raise Conflict(f"Filing {filing_id} is not in the candidate library yet; cut the library first "
-                       f"(POST /cycles/{cycle_id}/candidate-library)")
+        raise Conflict(
+            f"Filing {filing_id} is not in the candidate library yet; cut the library first "
+            f"(POST /cycles/{cycle_id}/candidate-library)"
+        )
     current = rules()
     scores = [s["score"] for s in expert_scores(cycle_id, filing_id).get(filing_id, [])]
     needed = current["min_expert_scores"]
@@ -461,24 +638,54 @@ def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
     if decision == "selected":
         project, _ = bonus.record_excellent(cycle_id, filing_id, caller, now, source="selection")
     data = candidate.data
-    candidate.data = {**data, "status": decision, "confirmed_by": caller.sub, "confirmed_at": iso(now),
-                      "decision": {"panel_score": result, "expert_scores": len(scores),
-                                   "trimmed": len(scores) >= current["trim_from"], "pass_score": current["pass_score"]}}
+    candidate.data = {
+        **data,
+        "status": decision,
+        "confirmed_by": caller.sub,
+        "confirmed_at": iso(now),
+        "decision": {
+            "panel_score": result,
+            "expert_scores": len(scores),
+            "trimmed": len(scores) >= current["trim_from"],
+            "pass_score": current["pass_score"],
+        },
+    }
     candidate.updated_at = now
     try:
         with transaction() as tx:
             tx.save(candidate)
-            tx.save(audit.entry(ENTITY, _entity_id(cycle_id, filing_id), decision, caller, now,
-                                {**candidate.data["decision"], "excellent_project": project}))
-            tx.save(notifications.to_province(data["province"], f"excellent_project_{decision}", {
-                "cycle": cycle_id, "filing": filing_id, "title": data["title"],
-                "panel_score": result, "link": f"/cycles/{cycle_id}/candidates/{filing_id}"}, now))
+            tx.save(
+                audit.entry(
+                    ENTITY,
+                    _entity_id(cycle_id, filing_id),
+                    decision,
+                    caller,
+                    now,
+                    {**candidate.data["decision"], "excellent_project": project},
+                )
+            )
+            tx.save(
+                notifications.to_province(
+                    data["province"],
+                    f"excellent_project_{decision}",
+                    {
+                        "cycle": cycle_id,
+                        "filing": filing_id,
+                        "title": data["title"],
+                        "panel_score": result,
+                        "link": f"/cycles/{cycle_id}/candidates/{filing_id}",
+                    },
+                    now,
+                )
+            )
     except TransactWriteError:
         raise Conflict("The candidate changed while it was being decided; try again") from None
     return render(candidate)
 
 
-def revoke(caller: Caller | None, cycle_id: str, filing_id: str, body: RevocationIn, now: datetime) -> dict[str, Any]:
+def revoke(
+    caller: Caller | None, cycle_id: str, filing_id: str, body: RevocationIn, now: datetime
+) -> dict[str, Any]:
     """Revoke an excellent project with a reason (national admins): later runs leave its bonus out,
     its candidate ends revoked, and its province is told; audited in the same transaction."""
     caller = require(caller, "national_admin")
@@ -487,31 +694,70 @@ def revoke(caller: Caller | None, cycle_id: str, filing_id: str, body: Revocatio
     if project is None:
         raise NotFound(f"Filing {filing_id} is not an excellent project of cycle {cycle_id}")
     if project.data.get("revoked_at"):
-        raise Conflict(f"The excellent project {filing_id} was already revoked on {project.data['revoked_at']}")
-    project.data = {**project.data, "revoked_at": iso(now), "revoked_by": caller.sub, "revoked_reason": body.reason}
+        raise Conflict(
+            f"The excellent project {filing_id} was already revoked on {project.data['revoked_at']}"
+        )
+    project.data = {
+        **project.data,
+        "revoked_at": iso(now),
+        "revoked_by": caller.sub,
+        "revoked_reason": body.reason,
+    }
     project.updated_at = now
     candidate = find_candidate(cycle_id, filing_id)
     try:
         with transaction() as tx:
             tx.save(project)
-            tx.save(audit.entry("excellent_project", f"{cycle_id}/{filing_id}", "revoked", caller, now,
-                                {"reason": body.reason}))
+            tx.save(
+                audit.entry(
+                    "excellent_project",
+                    f"{cycle_id}/{filing_id}",
+                    "revoked",
+                    caller,
+                    now,
+                    {"reason": body.reason},
+                )
+            )
             if candidate is not None:
-                candidate.data = {**candidate.data, "status": "revoked", "revoked_at": iso(now),
-                                  "revoked_reason": body.reason}
+                candidate.data = {
+                    **candidate.data,
+                    "status": "revoked",
+                    "revoked_at": iso(now),
+                    "revoked_reason": body.reason,
+                }
                 candidate.updated_at = now
                 tx.save(candidate)
-                tx.save(audit.entry(ENTITY, _entity_id(cycle_id, filing_id), "revoked", caller, now,
-                                    {"reason": body.reason}))
-            tx.save(notifications.to_province(project.data["province"], "excellent_project_revoked", {
-                "cycle": cycle_id, "filing": filing_id, "title": project.data["title"], "reason": body.reason,
-                "link": f"/cycles/{cycle_id}/excellent-projects"}, now))
+                tx.save(
+                    audit.entry(
+                        ENTITY,
+                        _entity_id(cycle_id, filing_id),
+                        "revoked",
+                        caller,
+                        now,
+                        {"reason": body.reason},
+                    )
+                )
+            tx.save(
+                notifications.to_province(
+                    project.data["province"],
+                    "excellent_project_revoked",
+                    {
+                        "cycle": cycle_id,
+                        "filing": filing_id,
+                        "title": project.data["title"],
+                        "reason": body.reason,
+                        "link": f"/cycles/{cycle_id}/excellent-projects",
+                    },
+                    now,
+                )
+            )
     except TransactWriteError:
         raise Conflict("The excellent project changed while it was being revoked; try again") from None
     return project.data
 
 
 # ---- the candidate case library ----------------------------------------------------------
+
 
 def _mean(total: float, count: int, min_sample: int) -> float | None:
     return round(total / count, 3) if count >= min_sample and count else None
@@ -523,25 +769,38 @@ def evaluation_summary(numbers: dict[str, int], current: dict[str, Any]) -> dict
     k, prior = current["prior_weight"], current["prior_mean"]
     shrunk = (k * prior + total) / (k + count) if k + count else prior
     return {
-        "count": count, "mean": _mean(total, count, current["min_sample"]),
-        "by_side": {side: {"count": numbers.get(f"evaluations_{side}", 0),
-                           "mean": _mean(numbers.get(f"evaluation_score_sum_{side}", 0),
-                                         numbers.get(f"evaluations_{side}", 0), current["min_sample"])}
-                    for side in SIDES},
+        "count": count,
+        "mean": _mean(total, count, current["min_sample"]),
+        "by_side": {
+            side: {
+                "count": numbers.get(f"evaluations_{side}", 0),
+                "mean": _mean(
+                    numbers.get(f"evaluation_score_sum_{side}", 0),
+                    numbers.get(f"evaluations_{side}", 0),
+                    current["min_sample"],
+                ),
+            }
+            for side in SIDES
+        },
         "ranking_score": round(shrunk, 4),
     }
 
 
 def expert_summary(scores: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"count": len(scores),
-            "mean": round(sum(s["score"] for s in scores) / len(scores), 2) if scores else None}
+    return {
+        "count": len(scores),
+        "mean": round(sum(s["score"] for s in scores) / len(scores), 2) if scores else None,
+    }
 
 
 def _library_rows(cycle_id: str, industry: str | None, status: str | None) -> list[dict[str, Any]]:
     current = rules()
-    candidates = [c for c in Record.query(candidates_pk(cycle_id))
-                  if (industry is None or c.data["industry"] == industry)
-                  and (status is None or c.data["status"] == status)]
+    candidates = [
+        c
+        for c in Record.query(candidates_pk(cycle_id))
+        if (industry is None or c.data["industry"] == industry)
+        and (status is None or c.data["status"] == status)
+    ]
     numbers = counters.read_many({c.sk: filing_key(c.sk) for c in candidates})
     scores = expert_scores(cycle_id)
     rows = []
@@ -549,20 +808,35 @@ def _library_rows(cycle_id: str, industry: str | None, status: str | None) -> li
         evaluation = evaluation_summary(numbers.get(c.sk, {}), current)
         experts = expert_summary(scores.get(c.sk, []))
         rows.append({**render(c), "evaluations": evaluation, "expert_scores": experts})
-    rows.sort(key=lambda r: (-r["evaluations"]["ranking_score"], -(r["expert_scores"]["mean"] or -1),
-                             -r["evaluations"]["count"], r["filing"]))
+    rows.sort(
+        key=lambda r: (
+            -r["evaluations"]["ranking_score"],
+            -(r["expert_scores"]["mean"] or -1),
+            -r["evaluations"]["count"],
+            r["filing"],
+        )
+    )
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
     return rows
 
 
-def library(caller: Caller | None, cycle_id: str, industry: str | None, status: str | None, limit: int,
-            cursor: str | None, secret: str) -> dict[str, Any]:
+def library(
+    caller: Caller | None,
+    cycle_id: str,
+    industry: str | None,
+    status: str | None,
+    limit: int,
+    cursor: str | None,
+    secret: str,
+) -> dict[str, Any]:
     """The cycle's candidates ranked by online evaluation, with expert score summaries (admins, experts)."""
     require(caller, "national_admin", "expert")
     cycle_or_404(cycle_id)
     if industry is not None and industry not in INDUSTRIES:
-        raise Invalid(f"Unknown industry {industry!r}", errors=[{"field": "industry", "message": "unknown value"}])
+        raise Invalid(
+            f"Unknown industry {industry!r}", errors=[{"field": "industry", "message": "unknown value"}]
+        )
     if status is not None and status not in STATUSES:
         raise Invalid(f"Unknown status {status!r}", errors=[{"field": "status", "message": "unknown value"}])
     # A ranking is computed whole (a cycle has tens of candidates), so the cursor carries an offset.
@@ -570,13 +844,18 @@ def library(caller: Caller | None, cycle_id: str, industry: str | None, status: 
     start = decode_cursor(cursor, scope, secret) or {"offset": 0}
     offset = start.get("offset")
     if not isinstance(offset, int) or offset < 0:
-        raise BadRequest("The cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor this server issued"}])
+        raise BadRequest(
+            "The cursor is not valid",
+            errors=[{"field": "cursor", "message": "not a cursor this server issued"}],
+        )
     rows = _library_rows(cycle_id, industry, status)
-    items = rows[offset:offset + limit]
+    items = rows[offset : offset + limit]
     more = offset + limit < len(rows)
     page = Page(items, encode_cursor({"offset": offset + limit}, scope, secret) if more else None)
-    return {"rules": {k: rules()[k] for k in ("min_sample", "prior_mean", "prior_weight")},
-            **page.to_dict(lambda r: r)}
+    return {
+        "rules": {k: rules()[k] for k in ("min_sample", "prior_mean", "prior_weight")},
+        **page.to_dict(lambda r: r),
+    }
 
 
 def detail(caller: Caller | None, cycle_id: str, filing_id: str) -> dict[str, Any]:
@@ -589,14 +868,25 @@ def detail(caller: Caller | None, cycle_id: str, filing_id: str) -> dict[str, An
     scores = expert_scores(cycle_id, filing_id).get(filing_id, [])
     visible = scores if caller.is_national_admin else [s for s in scores if s["expert"] == caller.sub]
     # Steps of one request share an instant, and the trail orders those randomly.
-    history = sorted(audit.trail(ENTITY, _entity_id(cycle_id, filing_id)),
-                     key=lambda h: (h["at"], STEPS.index(h["action"]) if h["action"] in STEPS else len(STEPS)))
+    history = sorted(
+        audit.trail(ENTITY, _entity_id(cycle_id, filing_id)),
+        key=lambda h: (h["at"], STEPS.index(h["action"]) if h["action"] in STEPS else len(STEPS)),
+    )
     if not caller.is_national_admin:
         history = [h for h in history if h["action"] != "expert_score" or h["actor"] == caller.sub]
-    return {**render(candidate), "evaluations": evaluation_summary(evaluations_of(filing_id), rules()),
-            "expert_scores": {**expert_summary(scores), "items": visible}, "history": history}
+    return {
+        **render(candidate),
+        "evaluations": evaluation_summary(evaluations_of(filing_id), rules()),
+        "expert_scores": {**expert_summary(scores), "items": visible},
+        "history": history,
+    }
 
 
 def render(candidate: Record) -> dict[str, Any]:
-    return {**candidate.data, "links": {"filing": f"/filings/{candidate.sk}",
-                                        "self": f"/cycles/{candidate.data['cycle']}/candidates/{candidate.sk}"}}
+    return {
+        **candidate.data,
+        "links": {
+            "filing": f"/filings/{candidate.sk}",
+            "self": f"/cycles/{candidate.data['cycle']}/candidates/{candidate.sk}",
+        },
+    }

@@ -8,6 +8,7 @@ Experts use it now; other evaluators join it with the organisation registry.
 Storage (records table): `EVALUATOR#{sub}` / `HOME`, kind `home_province`; each change writes
 an audit entry (entity `home_province`, id = sub) in the same transaction.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -27,7 +28,9 @@ REGISTER_PATH = "PUT /experts/{sub}/home-province"
 
 
 class HomeProvinceIn(Body):
-    province: ProvinceCode = Field(description="6-digit code from /provinces of the evaluator's home province")
+    province: ProvinceCode = Field(
+        description="6-digit code from /provinces of the evaluator's home province"
+    )
 
 
 def key(sub: str) -> tuple[str, str]:
@@ -48,8 +51,11 @@ def register(caller: Caller | None, sub: str, body: HomeProvinceIn, now: datetim
     before = doc.data["province"] if doc.data else None
     doc.data = {"sub": sub, "province": body.province, "registered_by": caller.sub, "registered_at": iso(now)}
     doc.updated_at = now
-    audit.replace(doc, audit.entry(ENTITY, sub, "registered", caller, now, {"from": before, "to": body.province}),
-                  "The home province changed meanwhile; read it again and retry")
+    audit.replace(
+        doc,
+        audit.entry(ENTITY, sub, "registered", caller, now, {"from": before, "to": body.province}),
+        "The home province changed meanwhile; read it again and retry",
+    )
     return doc.data
 
 
@@ -66,10 +72,13 @@ def home_of(caller: Caller) -> str:
     """The caller's registered home province; 403 when none is registered or the token claims another."""
     doc = _get(caller.sub)
     if doc is None:
-        raise Forbidden(f"No home province is registered for {caller.sub}; conflicts of interest cannot be "
-                        f"judged until a national admin registers it at {REGISTER_PATH}")
+        raise Forbidden(
+            f"No home province is registered for {caller.sub}; conflicts of interest cannot be "
+            f"judged until a national admin registers it at {REGISTER_PATH}"
+        )
     home = doc.data["province"]
     if caller.province is not None and caller.province != home:
-        raise Forbidden(f"The token's province claim {caller.province} disagrees with the registered home "
-                        f"province {home}")
+        raise Forbidden(
+            f"The token's province claim {caller.province} disagrees with the registered home province {home}"
+        )
     return home

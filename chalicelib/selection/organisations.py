@@ -16,6 +16,7 @@ Storage (records table):
 Acceptance writes the invitation, the membership, the field rows and the audit entry in one
 transaction conditional on the invitation being unused, so a code admits exactly one user.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,7 +25,7 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -36,16 +37,16 @@ from chalicelib.core.models import Record
 from chalicelib.core.paging import INDEX_KEY, decode_cursor, query_page, scope_of, take_page
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
 from chalicelib.core.schemas import Body, IndustryCodes, ProvinceCode, Text
-from chalicelib.core.vocabulary import Side
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
+from chalicelib.core.vocabulary import Side
 
 # kind → (side its members evaluate as, who registers it)
 KINDS: dict[str, tuple[Side, str]] = {
-    "demonstration_enterprise": ("enterprise", "national"),   # 全国知识产权优势示范企业
-    "pilot_university": ("university", "national"),           # 试点示范高校
+    "demonstration_enterprise": ("enterprise", "national"),  # 全国知识产权优势示范企业
+    "pilot_university": ("university", "national"),  # 试点示范高校
     "research_institute": ("research_institute", "national"),  # 科研机构
-    "central_department": ("government", "national"),         # 国务院有关部门
-    "province_department": ("government", "province"),       # 省级产业、科技、金融、人才部门
+    "central_department": ("government", "national"),  # 国务院有关部门
+    "province_department": ("government", "province"),  # 省级产业、科技、金融、人才部门
 }
 ORGANISATION_KINDS = tuple(KINDS)
 DEPARTMENT_AREAS = ("industry", "science_technology", "finance", "talent")
@@ -60,14 +61,20 @@ class OrganisationIn(Body):
 
     kind: Literal[ORGANISATION_KINDS]
     name: Text(1, 100)
-    industries: IndustryCodes = Field(min_length=1, max_length=len(INDUSTRIES),
-                                      description="industry codes from /industries pushed to its members")
-    province: Optional[ProvinceCode] = Field(None, description="required for a province_department: its province")
-    department_area: Optional[Literal[DEPARTMENT_AREAS]] = Field(
-        None, description="province_department only: 产业 / 科技 / 金融 / 人才")
+    industries: IndustryCodes = Field(
+        min_length=1,
+        max_length=len(INDUSTRIES),
+        description="industry codes from /industries pushed to its members",
+    )
+    province: ProvinceCode | None = Field(
+        None, description="required for a province_department: its province"
+    )
+    department_area: Literal[DEPARTMENT_AREAS] | None = Field(
+        None, description="province_department only: 产业 / 科技 / 金融 / 人才"
+    )
 
     @model_validator(mode="after")
-    def _province_rules(self) -> "OrganisationIn":
+    def _province_rules(self) -> OrganisationIn:
         if self.kind == "province_department" and (self.province is None or self.department_area is None):
             raise ValueError("a province_department names its province and department_area")
         if self.kind != "province_department" and self.department_area is not None:
@@ -76,11 +83,14 @@ class OrganisationIn(Body):
 
 
 class InvitationIn(Body):
-    valid_days: int = Field(DEFAULT_VALID_DAYS, ge=1, le=MAX_VALID_DAYS, description="days until the code expires")
-    note: Optional[Text(0, 500, multiline=True)] = None
+    valid_days: int = Field(
+        DEFAULT_VALID_DAYS, ge=1, le=MAX_VALID_DAYS, description="days until the code expires"
+    )
+    note: Text(0, 500, multiline=True) | None = None
 
 
 # ---- keys ----------------------------------------------------------------------------------
+
 
 def org_key(org_id: str) -> tuple[str, str]:
     return "ORGS", org_id
@@ -107,6 +117,7 @@ def _get(key: tuple[str, str]) -> Record | None:
 
 # ---- organisations -------------------------------------------------------------------------
 
+
 def _may_manage(caller: Caller, kind: str, province: str | None) -> None:
     """National admins manage every entry; a province admin only its own province's departments."""
     if caller.is_national_admin:
@@ -122,10 +133,22 @@ def register(caller: Caller | None, body: OrganisationIn, now: datetime) -> dict
     caller = require(caller, "national_admin", "province_admin")
     _may_manage(caller, body.kind, body.province)
     org_id = f"org-{uuid.uuid4().hex[:12]}"
-    data = {"id": org_id, **body.model_dump(), "side": KINDS[body.kind][0], "registered_by": caller.sub,
-            "registered_at": iso(now)}
-    record = Record(*org_key(org_id), kind="organisation", data=data, created_at=now, updated_at=now,
-                    gsi1pk=f"ORGS#{body.province or NATIONAL}", gsi1sk=org_id)
+    data = {
+        "id": org_id,
+        **body.model_dump(),
+        "side": KINDS[body.kind][0],
+        "registered_by": caller.sub,
+        "registered_at": iso(now),
+    }
+    record = Record(
+        *org_key(org_id),
+        kind="organisation",
+        data=data,
+        created_at=now,
+        updated_at=now,
+        gsi1pk=f"ORGS#{body.province or NATIONAL}",
+        gsi1sk=org_id,
+    )
     with transaction() as tx:
         tx.save(record, condition=Record.pk.does_not_exist())
         tx.save(audit.entry("organisation", org_id, "registered", caller, now, data))
@@ -146,11 +169,15 @@ def get(caller: Caller | None, org_id: str) -> dict[str, Any]:
     return _organisation(caller, org_id)
 
 
-def list_page(caller: Caller | None, province: str | None, limit: int, cursor: str | None, secret: str) -> dict:
+def list_page(
+    caller: Caller | None, province: str | None, limit: int, cursor: str | None, secret: str
+) -> dict:
     """Organisations the caller manages: national admins all (or one province's), a province admin its own."""
     caller = require(caller, "national_admin", "province_admin")
     if province is not None and province not in PROVINCES:
-        raise Invalid("Unknown province", errors=[{"field": "province", "message": "not a code from /provinces"}])
+        raise Invalid(
+            "Unknown province", errors=[{"field": "province", "message": "not a code from /provinces"}]
+        )
     if not caller.is_national_admin:
         if province not in (None, caller.province):
             raise Forbidden(f"A province_admin of {caller.province} sees only its own province's departments")
@@ -161,35 +188,68 @@ def list_page(caller: Caller | None, province: str | None, limit: int, cursor: s
         results = Record.query("ORGS", last_evaluated_key=start, page_size=min(limit + 1, 200))
         key_of = lambda r: {"pk": {"S": r.pk}, "sk": {"S": r.sk}}  # noqa: E731
     else:
-        results = Record.by_group.query(f"ORGS#{province}", last_evaluated_key=start, page_size=min(limit + 1, 200))
+        results = Record.by_group.query(
+            f"ORGS#{province}", last_evaluated_key=start, page_size=min(limit + 1, 200)
+        )
         key_of = lambda r: {n: {"S": getattr(r, n)} for n in ("pk", "sk", "gsi1pk", "gsi1sk")}  # noqa: E731
     return take_page(results, limit, key_of, scope, secret).to_dict(lambda r: r.data)
 
 
 # ---- invitations ---------------------------------------------------------------------------
 
+
 def invite(caller: Caller | None, org_id: str, body: InvitationIn, now: datetime) -> dict[str, Any]:
     """Issue a single-use invitation code for an organisation the caller manages."""
     caller = require(caller, "national_admin", "province_admin")
     org = _organisation(caller, org_id)
     code = secrets.token_urlsafe(24)
-    data = {"code": code, "organisation": org_id, "organisation_name": org["name"], "status": "open",
-            "note": body.note, "issued_by": caller.sub, "issued_at": iso(now),
-            "expires_at": iso(now + timedelta(days=body.valid_days)), "accepted_by": None, "accepted_at": None}
+    data = {
+        "code": code,
+        "organisation": org_id,
+        "organisation_name": org["name"],
+        "status": "open",
+        "note": body.note,
+        "issued_by": caller.sub,
+        "issued_at": iso(now),
+        "expires_at": iso(now + timedelta(days=body.valid_days)),
+        "accepted_by": None,
+        "accepted_at": None,
+    }
+
     def write(tx) -> None:
-        tx.save(Record(*invite_key(code), kind="invitation", data=data, created_at=now, updated_at=now,
-                       gsi1pk=f"INVITES#{org_id}", gsi1sk=f"{sortable(now)}#{code}"),
-                condition=Record.pk.does_not_exist())
+        tx.save(
+            Record(
+                *invite_key(code),
+                kind="invitation",
+                data=data,
+                created_at=now,
+                updated_at=now,
+                gsi1pk=f"INVITES#{org_id}",
+                gsi1sk=f"{sortable(now)}#{code}",
+            ),
+            condition=Record.pk.does_not_exist(),
+        )
         # The code itself is a credential: the trail keeps only its first characters.
-        tx.save(audit.entry("organisation", org_id, "invited", caller, now,
-                            {"code_prefix": code[:6], "expires_at": data["expires_at"]}))
+        tx.save(
+            audit.entry(
+                "organisation",
+                org_id,
+                "invited",
+                caller,
+                now,
+                {"code_prefix": code[:6], "expires_at": data["expires_at"]},
+            )
+        )
 
     # an open code holds one of its organisation's slots until it is used or expires
     bound = config.MAX_OPEN_INVITATIONS_PER_ORGANISATION
-    if not quotas.with_slot(bound, "invitations", (org_id,), _slot_holder(code), now + timedelta(days=body.valid_days),
-                            now, write):
-        raise Conflict(f"The organisation has {bound} open invitations, the most it may have; "
-                       "wait until some are used or expire")
+    if not quotas.with_slot(
+        bound, "invitations", (org_id,), _slot_holder(code), now + timedelta(days=body.valid_days), now, write
+    ):
+        raise Conflict(
+            f"The organisation has {bound} open invitations, the most it may have; "
+            "wait until some are used or expire"
+        )
     return {**data, "links": {"accept": f"/invitations/{code}/accept"}}
 
 
@@ -211,13 +271,20 @@ def _render_invitation(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {**data, "status": invitation_status(data, now)}
 
 
-def invitations_page(caller: Caller | None, org_id: str, now: datetime, limit: int, cursor: str | None,
-                     secret: str) -> dict[str, Any]:
+def invitations_page(
+    caller: Caller | None, org_id: str, now: datetime, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """One page of the organisation's invitations and their state, newest first."""
     caller = require(caller, "national_admin", "province_admin")
     _organisation(caller, org_id)
-    page = query_page(partial(Record.by_group.query, f"INVITES#{org_id}", scan_index_forward=False), limit, cursor,
-                      scope_of("INVITES", organisation=org_id), secret, INDEX_KEY)
+    page = query_page(
+        partial(Record.by_group.query, f"INVITES#{org_id}", scan_index_forward=False),
+        limit,
+        cursor,
+        scope_of("INVITES", organisation=org_id),
+        secret,
+        INDEX_KEY,
+    )
     return page.to_dict(lambda r: _render_invitation(r.data, now))
 
 
@@ -237,19 +304,29 @@ def revoke(caller: Caller | None, org_id: str, code: str, now: datetime) -> dict
     invitation.data = {**data, "status": "revoked", "revoked_by": caller.sub, "revoked_at": iso(now)}
     invitation.updated_at = now
     # Versioned: an acceptance landing meanwhile makes this fail rather than revoke a used code.
-    audit.replace(invitation, audit.entry("organisation", org_id, "invitation_revoked", caller, now,
-                                          {"code_prefix": code[:6]}),
-                  "The invitation changed meanwhile (it may have been used); read it again")
+    audit.replace(
+        invitation,
+        audit.entry("organisation", org_id, "invitation_revoked", caller, now, {"code_prefix": code[:6]}),
+        "The invitation changed meanwhile (it may have been used); read it again",
+    )
     quotas.release("invitations", (org_id,), _slot_holder(code))  # a revoked code is no longer open
     return _render_invitation(invitation.data, now)
 
 
-def members_page(caller: Caller | None, org_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+def members_page(
+    caller: Caller | None, org_id: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """One page of the organisation's members, by user."""
     caller = require(caller, "national_admin", "province_admin")
     _organisation(caller, org_id)
-    page = query_page(partial(Record.by_group.query, f"MEMBERS#{org_id}"), limit, cursor,
-                      scope_of("MEMBERS", organisation=org_id), secret, INDEX_KEY)
+    page = query_page(
+        partial(Record.by_group.query, f"MEMBERS#{org_id}"),
+        limit,
+        cursor,
+        scope_of("MEMBERS", organisation=org_id),
+        secret,
+        INDEX_KEY,
+    )
     return page.to_dict(lambda r: r.data)
 
 
@@ -277,23 +354,53 @@ def accept(caller: Caller | None, code: str, now: datetime) -> dict[str, Any]:
         if existing.data["organisation"] == org.data["id"]:
             return existing.data  # already a member: the code stays unused for someone else
         raise Conflict(f"You already belong to {existing.data['organisation_name']}")
-    member = {"user": caller.sub, "organisation": org.data["id"], "organisation_name": org.data["name"],
-              "kind": org.data["kind"], "side": org.data["side"], "industries": org.data["industries"],
-              "province": org.data.get("province"), "joined_at": iso(now)}
+    member = {
+        "user": caller.sub,
+        "organisation": org.data["id"],
+        "organisation_name": org.data["name"],
+        "kind": org.data["kind"],
+        "side": org.data["side"],
+        "industries": org.data["industries"],
+        "province": org.data.get("province"),
+        "joined_at": iso(now),
+    }
     invitation.data = {**data, "status": "accepted", "accepted_by": caller.sub, "accepted_at": iso(now)}
     invitation.updated_at = now
     try:
         with transaction() as tx:
             tx.save(invitation)  # versioned: a second acceptance of the same code fails here
-            tx.save(Record(*member_key(caller.sub), kind="membership", data=member, created_at=now, updated_at=now,
-                           gsi1pk=f"MEMBERS#{org.data['id']}", gsi1sk=caller.sub),
-                    condition=Record.pk.does_not_exist())
+            tx.save(
+                Record(
+                    *member_key(caller.sub),
+                    kind="membership",
+                    data=member,
+                    created_at=now,
+                    updated_at=now,
+                    gsi1pk=f"MEMBERS#{org.data['id']}",
+                    gsi1sk=caller.sub,
+                ),
+                condition=Record.pk.does_not_exist(),
+            )
             for industry in org.data["industries"]:
-                tx.save(Record(*field_row_key(industry, caller.sub), kind="member_field", created_at=now,
-                               data={"user": caller.sub, "organisation": org.data["id"], "industry": industry}),
-                        condition=Record.pk.does_not_exist())
-            tx.save(audit.entry("organisation", org.data["id"], "joined", caller, now,
-                                {"user": caller.sub, "code_prefix": code[:6]}))
+                tx.save(
+                    Record(
+                        *field_row_key(industry, caller.sub),
+                        kind="member_field",
+                        created_at=now,
+                        data={"user": caller.sub, "organisation": org.data["id"], "industry": industry},
+                    ),
+                    condition=Record.pk.does_not_exist(),
+                )
+            tx.save(
+                audit.entry(
+                    "organisation",
+                    org.data["id"],
+                    "joined",
+                    caller,
+                    now,
+                    {"user": caller.sub, "code_prefix": code[:6]},
+                )
+            )
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
             raise

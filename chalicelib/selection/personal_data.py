@@ -4,6 +4,7 @@ about the caller, and its erasure. Both are audited with counts only, never the 
 Usage events are not listed or erased here: they hold a per-cycle pseudonym, not the user id
 (core/pseudonyms.py), and expire by the retention rule.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -37,7 +38,9 @@ def export(caller: Caller | None, now: datetime) -> dict[str, Any]:
     """Everything held about the caller, as JSON."""
     caller = require(caller)
     held = interactions.held_by(caller.sub)
-    subscription = Record.get(*subscriptions.doc_key(caller.sub)) if _exists(subscriptions.doc_key(caller.sub)) else None
+    subscription = (
+        Record.get(*subscriptions.doc_key(caller.sub)) if _exists(subscriptions.doc_key(caller.sub)) else None
+    )
     answer = {
         "subject": {"sub": caller.sub, "role": caller.role, "province": caller.province, "side": caller.side},
         **interactions.render_held(held),
@@ -46,10 +49,16 @@ def export(caller: Caller | None, now: datetime) -> dict[str, Any]:
         "notifications": [r.data for r in _records(notifications.pk(caller.sub))],
         "feed": [r.data for r in _records(subscriptions.feed_pk(caller.sub))],
         "usage_events": "stored under a per-cycle pseudonym (a keyed hash), not your id; they expire by the "
-                        "retention rule and cannot be listed by id",
+        "retention rule and cannot be listed by id",
     }
-    audit.entry(ENTITY, caller.sub, "exported", caller, now,
-                {k: len(v) for k, v in answer.items() if isinstance(v, list)}).save()
+    audit.entry(
+        ENTITY,
+        caller.sub,
+        "exported",
+        caller,
+        now,
+        {k: len(v) for k, v in answer.items() if isinstance(v, list)},
+    ).save()
     return answer
 
 
@@ -60,8 +69,11 @@ def erase(caller: Caller | None, now: datetime) -> dict[str, Any]:
     counts = interactions.erase(interactions.held_by(caller.sub))
     groups = {
         "memberships": _membership_records(caller.sub),
-        "subscriptions": ([Record.get(*subscriptions.doc_key(caller.sub))]
-                          if _exists(subscriptions.doc_key(caller.sub)) else []),
+        "subscriptions": (
+            [Record.get(*subscriptions.doc_key(caller.sub))]
+            if _exists(subscriptions.doc_key(caller.sub))
+            else []
+        ),
         "notifications": _records(notifications.pk(caller.sub)),
         "feed": _records(subscriptions.feed_pk(caller.sub)),
     }

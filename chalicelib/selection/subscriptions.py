@@ -12,27 +12,29 @@ Delivery is driven by the facts stream: a filing whose status becomes `approved`
 to every subscriber of its industry. Items are written only if absent, so a redelivered
 record or a second approval pushes nothing twice and never resets the read state.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from pydantic import Field, field_validator
 from pynamodb.attributes import UTCDateTimeAttribute
 from pynamodb.exceptions import PutError
 
 from chalicelib.core import audit, keys, streams
-from chalicelib.documents import feedback, filings
-from chalicelib.selection import organisations
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Conflict, NotFound
 from chalicelib.core.models import Evaluation, Filing, Record
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.reference import INDUSTRIES
-from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.schemas import Body, IndustryCodes
+from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.vocabulary import RESULT_KINDS, ResultKind
+from chalicelib.documents import feedback, filings
+from chalicelib.selection import organisations
 
 PUSHED_KINDS = RESULT_KINDS  # what the seed pushes; proofs of application are not
 SUBSCRIBERS = ("user", "expert")
@@ -44,11 +46,15 @@ FEED_RETRIES = 5  # reads of a feed item that other writes keep changing, before
 class SubscriptionsIn(Body):
     """The industry fields (codes from /industries) and result kinds a user wants pushed."""
 
-    industries: IndustryCodes = Field(max_length=len(INDUSTRIES),
-                                  description="industry codes from /industries; [] stops every push")
+    industries: IndustryCodes = Field(
+        max_length=len(INDUSTRIES), description="industry codes from /industries; [] stops every push"
+    )
     kinds: list[ResultKind] = Field(
-        default_factory=lambda: list(PUSHED_KINDS), min_length=1, max_length=len(RESULT_KINDS),
-        description="result kinds to push; default all three")
+        default_factory=lambda: list(PUSHED_KINDS),
+        min_length=1,
+        max_length=len(RESULT_KINDS),
+        description="result kinds to push; default all three",
+    )
 
     @field_validator("kinds")
     @classmethod
@@ -57,6 +63,7 @@ class SubscriptionsIn(Body):
 
 
 # ---- keys ------------------------------------------------------------------------------
+
 
 def doc_key(user: str) -> tuple[str, str]:
     return f"USER#{keys.part(user)}", "SUBSCRIPTIONS"
@@ -71,6 +78,7 @@ def feed_pk(user: str) -> str:
 
 
 # ---- subscriptions ---------------------------------------------------------------------
+
 
 def _subscriber(caller: Caller | None) -> Caller:
     return require(caller, *SUBSCRIBERS)
@@ -105,13 +113,27 @@ def put(caller: Caller | None, body: SubscriptionsIn, now: datetime) -> dict[str
             tx.save(doc)  # the version makes this conditional on what we read
             for industry in body.industries:
                 # Upsert, last write wins: the document above already serialises writers.
-                tx.update(Record(*subscriber_key(industry, caller.sub)), add_version_condition=False, actions=[
-                    Record.kind.set("subscriber"), Record.data.set({**row, "industry": industry}),
-                    Record.updated_at.set(now)])
+                tx.update(
+                    Record(*subscriber_key(industry, caller.sub)),
+                    add_version_condition=False,
+                    actions=[
+                        Record.kind.set("subscriber"),
+                        Record.data.set({**row, "industry": industry}),
+                        Record.updated_at.set(now),
+                    ],
+                )
             for industry in before - set(body.industries):
                 tx.delete(Record(*subscriber_key(industry, caller.sub)), add_version_condition=False)
-            tx.save(audit.entry("subscriptions", caller.sub, "replaced", caller, now,
-                                {"from": sorted(before, key=int), **data}))
+            tx.save(
+                audit.entry(
+                    "subscriptions",
+                    caller.sub,
+                    "replaced",
+                    caller,
+                    now,
+                    {"from": sorted(before, key=int), **data},
+                )
+            )
     except TransactWriteError:
         raise Conflict("Your subscriptions changed meanwhile; read them again and retry") from None
     return data
@@ -120,20 +142,34 @@ def put(caller: Caller | None, body: SubscriptionsIn, now: datetime) -> dict[str
 def subscribers(industry: str, kind: str) -> Iterable[str]:
     """Users subscribed to `industry` who want results of `kind`, and the members of invited
     organisations covering `industry` (they get every pushed kind without subscribing)."""
-    own = {row.sk for row in Record.query(f"SUBS#{industry}") if kind in (row.data or {}).get("kinds", PUSHED_KINDS)}
+    own = {
+        row.sk
+        for row in Record.query(f"SUBS#{industry}")
+        if kind in (row.data or {}).get("kinds", PUSHED_KINDS)
+    }
     return sorted(own | set(organisations.members_of_field(industry)))
 
 
 # ---- the feed --------------------------------------------------------------------------
 
-def item_data(filing: dict[str, Any], approved_at: datetime, reason: str, at: datetime,
-              cycle: str | None = None) -> dict[str, Any]:
+
+def item_data(
+    filing: dict[str, Any], approved_at: datetime, reason: str, at: datetime, cycle: str | None = None
+) -> dict[str, Any]:
     """What a feed item shows about a filing: enough to list it without reading the filing."""
     return {
-        "filing": filing["id"], "title": filing["title"], "kind": filing["kind"],
-        "industry": filing["industry"], "province": filing["province"], "unit": filing["unit"],
-        "cycle": filing["cycle"], "approved_at": iso(approved_at), "reasons": [reason],
-        "pushed_at": iso(at), "candidate_cycle": cycle, "read_at": None,
+        "filing": filing["id"],
+        "title": filing["title"],
+        "kind": filing["kind"],
+        "industry": filing["industry"],
+        "province": filing["province"],
+        "unit": filing["unit"],
+        "cycle": filing["cycle"],
+        "approved_at": iso(approved_at),
+        "reasons": [reason],
+        "pushed_at": iso(at),
+        "candidate_cycle": cycle,
+        "read_at": None,
     }
 
 
@@ -146,8 +182,16 @@ def deliver(user: str, data: dict[str, Any], at: datetime) -> bool:
     """
     reason = data["reasons"][0]
     sk = data["filing"]
-    item = Record(feed_pk(user), sk, kind="feed_item", data=data, created_at=at, updated_at=at,
-                  gsi1pk=feed_pk(user), gsi1sk=f"{sortable(at)}#{sk}")
+    item = Record(
+        feed_pk(user),
+        sk,
+        kind="feed_item",
+        data=data,
+        created_at=at,
+        updated_at=at,
+        gsi1pk=feed_pk(user),
+        gsi1sk=f"{sortable(at)}#{sk}",
+    )
     try:
         item.save(condition=Record.pk.does_not_exist())
         return True
@@ -160,19 +204,27 @@ def deliver(user: str, data: dict[str, Any], at: datetime) -> bool:
     def add_reason(current: Record) -> bool:
         if reason in current.data["reasons"]:
             return False
-        current.data = {**current.data, "reasons": [*current.data["reasons"], reason], "read_at": None,
-                        "pushed_at": iso(at), "candidate_cycle": data.get("candidate_cycle")}
+        current.data = {
+            **current.data,
+            "reasons": [*current.data["reasons"], reason],
+            "read_at": None,
+            "pushed_at": iso(at),
+            "candidate_cycle": data.get("candidate_cycle"),
+        }
         current.gsi1sk, current.updated_at = f"{sortable(at)}#{sk}", at
         return True
+
     return _change(user, sk, add_reason)[1]
 
 
 def remind(user: str, filing_id: str, at: datetime) -> bool:
     """Bring a feed item back to the top, unread, with the time of the reminder; False when absent."""
+
     def bring_back(current: Record) -> bool:
         current.data = {**current.data, "read_at": None, "reminded_at": iso(at)}
         current.gsi1sk, current.updated_at = f"{sortable(at)}#{filing_id}", at
         return True
+
     return _change(user, filing_id, bring_back)[1]
 
 
@@ -205,8 +257,9 @@ def page(caller: Caller | None, unread_only: bool, limit: int, cursor: str | Non
     caller = _subscriber(caller)
     scope = scope_of("FEED", user=caller.sub, unread=unread_only)
     start = decode_cursor(cursor, scope, secret)
-    results = Record.by_group.query(feed_pk(caller.sub), scan_index_forward=False, last_evaluated_key=start,
-                                    page_size=min(limit + 1, 200))
+    results = Record.by_group.query(
+        feed_pk(caller.sub), scan_index_forward=False, last_evaluated_key=start, page_size=min(limit + 1, 200)
+    )
     if unread_only:
         # Read state lives in the JSON document, so it is filtered here, not by DynamoDB.
         results = (r for r in results if r.data.get("read_at") is None)
@@ -220,19 +273,30 @@ def page(caller: Caller | None, unread_only: bool, limit: int, cursor: str | Non
 def render_page(caller: Caller, found: Page) -> dict[str, Any]:
     """Feed items with the filing's current status and whether the caller has evaluated it."""
     ids = [item.sk for item in found.items]
-    evaluated = {e.filing: int(e.score) for e in
-                 Evaluation.batch_get([feedback.evaluation_key(i, caller.sub) for i in ids])} if ids else {}
+    evaluated = (
+        {
+            e.filing: int(e.score)
+            for e in Evaluation.batch_get([feedback.evaluation_key(i, caller.sub) for i in ids])
+        }
+        if ids
+        else {}
+    )
     status = {f.id: f.status for f in Filing.batch_get([filings.doc_key(i) for i in ids])} if ids else {}
     return found.to_dict(lambda item: render(item, status.get(item.sk), evaluated.get(item.sk)))
 
 
 def render(item: Record, status: str | None = None, my_score: int | None = None) -> dict[str, Any]:
     data = item.data
-    return {**data, "candidate": "candidate" in data["reasons"], "assigned": "assigned" in data["reasons"],
-            "read": data["read_at"] is not None,
-            "available": status == "approved" if status is not None else None,
-            "evaluated": my_score is not None, "my_score": my_score,
-            "links": {"filing": f"/filings/{item.sk}", "evaluation": f"/filings/{item.sk}/evaluation"}}
+    return {
+        **data,
+        "candidate": "candidate" in data["reasons"],
+        "assigned": "assigned" in data["reasons"],
+        "read": data["read_at"] is not None,
+        "available": status == "approved" if status is not None else None,
+        "evaluated": my_score is not None,
+        "my_score": my_score,
+        "links": {"filing": f"/filings/{item.sk}", "evaluation": f"/filings/{item.sk}/evaluation"},
+    }
 
 
 def mark_read(caller: Caller | None, filing_id: str, now: datetime) -> dict[str, Any]:
@@ -245,6 +309,7 @@ def mark_read(caller: Caller | None, filing_id: str, now: datetime) -> dict[str,
         item.data = {**item.data, "read_at": iso(now)}
         item.updated_at = now
         return True
+
     # An id longer than any filing id (and than DynamoDB takes as a key) is in no feed.
     item = _change(caller.sub, filing_id, read)[0] if len(filing_id) <= MAX_ID else None
     if item is None:
@@ -277,6 +342,7 @@ def handle_stream_batch(raw_event: dict, now: datetime) -> dict:
     A malformed record is reported as a batch item failure so it cannot block the shard;
     records that succeeded and are delivered again push nothing new.
     """
+
     def one(record) -> None:
         old, new = record.dynamodb.old_image or None, record.dynamodb.new_image or None
         if not newly_approved(old, new):

@@ -11,18 +11,16 @@ Storage (records table):
 Completion is read from the evaluations themselves (one BatchGet by exact key), so it can
 never disagree with what the evaluator did.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any, Iterator, Optional
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, field_validator
 
 from chalicelib.core import audit, keys
-from chalicelib.documents import feedback, filings
-from chalicelib.selection import excellence, organisations, subscriptions
-from chalicelib.usage import counters
-from chalicelib.usage.counting import filing_key
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso, sortable
 from chalicelib.core.cycles import cycle_or_404, cycles_until
@@ -31,17 +29,28 @@ from chalicelib.core.models import Evaluation, Filing, Record
 from chalicelib.core.paging import MAX_LIMIT, computed_page, query_page, scope_of
 from chalicelib.core.schemas import Body
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
+from chalicelib.documents import feedback, filings
+from chalicelib.selection import excellence, organisations, subscriptions
+from chalicelib.usage import counters
+from chalicelib.usage.counting import filing_key
 
 MAX_EVALUATORS = 50
 Sub = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=excellence.MAX_SUB)]
 
 
 class AssignmentIn(Body):
-    evaluators: list[Sub] = Field(min_length=1, max_length=MAX_EVALUATORS,
-                                  description="user ids (sub) of members of invited organisations covering the "
-                                              "candidate's industry field")
-    due: Optional[date] = Field(None, strict=False, description="the last China day to evaluate (YYYY-MM-DD); default: "
-                                                  "evaluation_days from the excellence rules")
+    evaluators: list[Sub] = Field(
+        min_length=1,
+        max_length=MAX_EVALUATORS,
+        description="user ids (sub) of members of invited organisations covering the "
+        "candidate's industry field",
+    )
+    due: date | None = Field(
+        None,
+        strict=False,
+        description="the last China day to evaluate (YYYY-MM-DD); default: "
+        "evaluation_days from the excellence rules",
+    )
 
     @field_validator("evaluators")
     @classmethod
@@ -68,7 +77,10 @@ def _filing(filing_id: str) -> Filing:
 
 # ---- 参与意愿: declarations ----------------------------------------------------------------
 
-def declare(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> tuple[dict[str, Any], bool]:
+
+def declare(
+    caller: Caller | None, cycle_id: str, filing_id: str, now: datetime
+) -> tuple[dict[str, Any], bool]:
     """The filing's province admin enters it into the cycle's selection; (declaration, new?).
 
     Only an approved result of the cycle, and only during the cycle's declaration period.
@@ -80,21 +92,39 @@ def declare(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
         raise Forbidden(f"Filing {filing_id} belongs to {filing.province}; only its province declares it")
     opens, closes = excellence.declaration_period(cycle, excellence.rules())
     if not opens <= now < closes:
-        raise Conflict(f"Declarations for cycle {cycle_id} are accepted from {iso(opens)} until before {iso(closes)}")
+        raise Conflict(
+            f"Declarations for cycle {cycle_id} are accepted from {iso(opens)} until before {iso(closes)}"
+        )
     failures = []
     if filing.status != "approved":
         failures.append(f"the filing is {filing.status}; only approved results are declared")
     if filing.cycle != cycle_id:
         failures.append(f"the filing belongs to cycle {filing.cycle}, not {cycle_id}")
     if failures:
-        raise Invalid(f"Filing {filing_id} cannot be declared for cycle {cycle_id}",
-                      errors=[{"field": "filing_id", "message": f} for f in failures])
-    data = {"filing": filing.id, "cycle": cycle_id, "province": filing.province, "declared_by": caller.sub,
-            "declared_at": iso(now)}
+        raise Invalid(
+            f"Filing {filing_id} cannot be declared for cycle {cycle_id}",
+            errors=[{"field": "filing_id", "message": f} for f in failures],
+        )
+    data = {
+        "filing": filing.id,
+        "cycle": cycle_id,
+        "province": filing.province,
+        "declared_by": caller.sub,
+        "declared_at": iso(now),
+    }
     try:
         with transaction() as tx:
-            tx.save(Record(declared_pk(cycle_id), filing.id, kind="declaration", data=data, created_at=now,
-                           updated_at=now), condition=Record.pk.does_not_exist())
+            tx.save(
+                Record(
+                    declared_pk(cycle_id),
+                    filing.id,
+                    kind="declaration",
+                    data=data,
+                    created_at=now,
+                    updated_at=now,
+                ),
+                condition=Record.pk.does_not_exist(),
+            )
             tx.save(audit.entry(excellence.ENTITY, f"{cycle_id}/{filing.id}", "declared", caller, now, data))
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
@@ -111,10 +141,13 @@ def is_declared(cycle_id: str, filing_id: str) -> bool:
     return True
 
 
-def nominate(caller: Caller | None, cycle_id: str, body: excellence.NominationIn,
-             now: datetime) -> tuple[dict[str, Any], bool]:
+def nominate(
+    caller: Caller | None, cycle_id: str, body: excellence.NominationIn, now: datetime
+) -> tuple[dict[str, Any], bool]:
     """初筛: screen a result its province declared for the cycle into the candidates (see excellence.nominate)."""
-    return excellence.nominate(caller, cycle_id, body, now, lambda filing_id: is_declared(cycle_id, filing_id))
+    return excellence.nominate(
+        caller, cycle_id, body, now, lambda filing_id: is_declared(cycle_id, filing_id)
+    )
 
 
 def withdraw(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> None:
@@ -142,8 +175,11 @@ def declarations(caller: Caller | None, cycle_id: str, limit: int, cursor: str |
     province = None if caller.is_national_admin else caller.province
 
     def query(**kw: Any) -> Iterator[Record]:
-        return (r for r in Record.query(declared_pk(cycle_id), **kw)
-                if province is None or r.data["province"] == province)
+        return (
+            r
+            for r in Record.query(declared_pk(cycle_id), **kw)
+            if province is None or r.data["province"] == province
+        )
 
     page = query_page(query, limit, cursor, scope_of("DECLARED", cycle=cycle_id, province=province), secret)
     return page.to_dict(lambda r: r.data)
@@ -151,7 +187,10 @@ def declarations(caller: Caller | None, cycle_id: str, limit: int, cursor: str |
 
 # ---- 初筛: screening -----------------------------------------------------------------------
 
-def screening(caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+
+def screening(
+    caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """The declared results of the cycle, eligible first, each ineligible one with the rules it broke:
     the counts cover them all, `items` is one page."""
     require(caller, "national_admin")
@@ -167,23 +206,48 @@ def screening(caller: Caller | None, cycle_id: str, limit: int, cursor: str | No
         filing = found[d["filing"]]
         evaluations = numbers.get(filing.id, {}).get("evaluations", 0)
         failures = excellence.screening_failures(filing, cycle_id, current)
-        items.append({"filing": filing.id, "title": filing.title, "kind": filing.kind, "industry": filing.industry,
-                      "province": filing.province, "unit": filing.unit, "status": filing.status,
-                      "evaluations": evaluations, "declared_at": d["declared_at"], "eligible": not failures,
-                      "failures": failures, "candidate": filing.id in candidates,
-                      "links": {"nominate": f"/cycles/{cycle_id}/candidates"}})
+        items.append(
+            {
+                "filing": filing.id,
+                "title": filing.title,
+                "kind": filing.kind,
+                "industry": filing.industry,
+                "province": filing.province,
+                "unit": filing.unit,
+                "status": filing.status,
+                "evaluations": evaluations,
+                "declared_at": d["declared_at"],
+                "eligible": not failures,
+                "failures": failures,
+                "candidate": filing.id in candidates,
+                "links": {"nominate": f"/cycles/{cycle_id}/candidates"},
+            }
+        )
     # Eligibility is judged now, over the cycle's declarations (at most the provinces' results
     # declared for one cycle), so the list is computed whole and paged in its own order.
-    page = computed_page(items, limit, cursor, scope_of("SCREENING", cycle=cycle_id), secret,
-                         lambda i: (not i["eligible"], i["province"], i["filing"]))
-    return {"cycle": cycle_id, "rules": current, "declared": len(items),
-            "eligible": sum(1 for i in items if i["eligible"]), **page.to_dict(lambda i: i)}
+    page = computed_page(
+        items,
+        limit,
+        cursor,
+        scope_of("SCREENING", cycle=cycle_id),
+        secret,
+        lambda i: (not i["eligible"], i["province"], i["filing"]),
+    )
+    return {
+        "cycle": cycle_id,
+        "rules": current,
+        "declared": len(items),
+        "eligible": sum(1 for i in items if i["eligible"]),
+        **page.to_dict(lambda i: i),
+    }
 
 
 # ---- assignments to invited evaluators ----------------------------------------------------
 
-def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: AssignmentIn,
-           now: datetime, secret: str) -> dict[str, Any]:
+
+def assign(
+    caller: Caller | None, cycle_id: str, filing_id: str, body: AssignmentIn, now: datetime, secret: str
+) -> dict[str, Any]:
     """Ask invited evaluators to evaluate a candidate; each must belong to an organisation covering
     the candidate's field (422 naming each one that does not; nothing is stored then)."""
     caller = require(caller, "national_admin")
@@ -193,41 +257,88 @@ def assign(caller: Caller | None, cycle_id: str, filing_id: str, body: Assignmen
     for i, evaluator in enumerate(body.evaluators):
         member = organisations.membership(evaluator)
         if member is None:
-            errors.append({"field": f"evaluators.{i}", "message": f"{evaluator} has not accepted an invitation"})
+            errors.append(
+                {"field": f"evaluators.{i}", "message": f"{evaluator} has not accepted an invitation"}
+            )
         elif industry not in member["industries"]:
-            errors.append({"field": f"evaluators.{i}", "message": f"{evaluator}'s organisation "
-                           f"{member['organisation_name']} does not cover industry field {industry}"})
+            errors.append(
+                {
+                    "field": f"evaluators.{i}",
+                    "message": f"{evaluator}'s organisation "
+                    f"{member['organisation_name']} does not cover industry field {industry}",
+                }
+            )
         elif organisations.own_side_of(member) == candidate["province"]:
-            errors.append({"field": f"evaluators.{i}", "message": f"conflict of interest: {evaluator} belongs to "
-                           f"{member['organisation_name']}, a department of the candidate's own province "
-                           f"{candidate['province']}"})
+            errors.append(
+                {
+                    "field": f"evaluators.{i}",
+                    "message": f"conflict of interest: {evaluator} belongs to "
+                    f"{member['organisation_name']}, a department of the candidate's own province "
+                    f"{candidate['province']}",
+                }
+            )
         else:
             members[evaluator] = member
     if errors:
-        raise Invalid(f"Some evaluators cannot evaluate candidate {filing_id} (field {industry})", errors=errors)
+        raise Invalid(
+            f"Some evaluators cannot evaluate candidate {filing_id} (field {industry})", errors=errors
+        )
     due = body.due or (china(now) + timedelta(days=excellence.rules()["evaluation_days"])).date()
     if due < china(now).date():
-        raise Invalid("The due date has passed", errors=[{"field": "due", "message": "a China day from today on"}])
-    existing = {r.data["evaluator"]
-                for r in Record.query(f"ASSIGN#{cycle_id}", Record.sk.startswith(f"{filing_id}#"))}
+        raise Invalid(
+            "The due date has passed", errors=[{"field": "due", "message": "a China day from today on"}]
+        )
+    existing = {
+        r.data["evaluator"] for r in Record.query(f"ASSIGN#{cycle_id}", Record.sk.startswith(f"{filing_id}#"))
+    }
     new = [e for e in body.evaluators if e not in existing]
     if new:
         with transaction() as tx:
             for evaluator in new:
                 m = members[evaluator]
-                data = {"cycle": cycle_id, "filing": filing_id, "title": candidate["title"], "industry": industry,
-                        "province": candidate["province"], "evaluator": evaluator, "organisation": m["organisation"],
-                        "organisation_name": m["organisation_name"], "side": m["side"], "assigned_by": caller.sub,
-                        "assigned_at": iso(now), "due": due.isoformat(), "reminders": 0, "last_reminded_on": None}
-                tx.save(Record(*assignment_key(cycle_id, filing_id, evaluator), kind="assignment", data=data,
-                               created_at=now, updated_at=now, gsi1pk=f"ASSIGNED#{evaluator}",
-                               gsi1sk=f"{sortable(now)}#{cycle_id}#{filing_id}"),
-                        condition=Record.pk.does_not_exist())
-            tx.save(audit.entry(excellence.ENTITY, f"{cycle_id}/{filing_id}", "assigned", caller, now,
-                                {"evaluators": new, "due": due.isoformat()}))
+                data = {
+                    "cycle": cycle_id,
+                    "filing": filing_id,
+                    "title": candidate["title"],
+                    "industry": industry,
+                    "province": candidate["province"],
+                    "evaluator": evaluator,
+                    "organisation": m["organisation"],
+                    "organisation_name": m["organisation_name"],
+                    "side": m["side"],
+                    "assigned_by": caller.sub,
+                    "assigned_at": iso(now),
+                    "due": due.isoformat(),
+                    "reminders": 0,
+                    "last_reminded_on": None,
+                }
+                tx.save(
+                    Record(
+                        *assignment_key(cycle_id, filing_id, evaluator),
+                        kind="assignment",
+                        data=data,
+                        created_at=now,
+                        updated_at=now,
+                        gsi1pk=f"ASSIGNED#{evaluator}",
+                        gsi1sk=f"{sortable(now)}#{cycle_id}#{filing_id}",
+                    ),
+                    condition=Record.pk.does_not_exist(),
+                )
+            tx.save(
+                audit.entry(
+                    excellence.ENTITY,
+                    f"{cycle_id}/{filing_id}",
+                    "assigned",
+                    caller,
+                    now,
+                    {"evaluators": new, "due": due.isoformat()},
+                )
+            )
     filing = {k: candidate[k] for k in ("title", "kind", "industry", "province", "unit", "cycle")}
     filing["id"] = filing_id
-    item = subscriptions.item_data(filing, excellence.approved_at(filing_id, now), "assigned", now, cycle=cycle_id)
+    item = subscriptions.item_data(
+        filing, excellence.approved_at(filing_id, now), "assigned", now, cycle=cycle_id
+    )
     for evaluator in body.evaluators:  # also finishes the pushes of an interrupted earlier call
         subscriptions.deliver(evaluator, item, now)
     return completion(caller, cycle_id, filing_id, None, MAX_LIMIT, None, secret)
@@ -239,9 +350,14 @@ def _with_completion(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         evaluation = done.get((r["filing"], r["evaluator"]))
-        out.append({**r, "completed": evaluation is not None,
-                    "score": int(evaluation.score) if evaluation else None,
-                    "evaluated_at": iso(evaluation.updated_at) if evaluation else None})
+        out.append(
+            {
+                **r,
+                "completed": evaluation is not None,
+                "score": int(evaluation.score) if evaluation else None,
+                "evaluated_at": iso(evaluation.updated_at) if evaluation else None,
+            }
+        )
     return out
 
 
@@ -254,38 +370,71 @@ def _tally(rows: list[dict[str, Any]], by: str) -> dict[str, dict[str, int]]:
     return out
 
 
-def completion(caller: Caller | None, cycle_id: str, filing_id: str | None, evaluator: str | None, limit: int,
-               cursor: str | None, secret: str) -> dict[str, Any]:
+def completion(
+    caller: Caller | None,
+    cycle_id: str,
+    filing_id: str | None,
+    evaluator: str | None,
+    limit: int,
+    cursor: str | None,
+    secret: str,
+) -> dict[str, Any]:
     """Assignments of the cycle with completion, per candidate and per evaluator (national admins):
     the tallies cover them all, `items` is one page by candidate and evaluator."""
     require(caller, "national_admin")
     cycle_or_404(cycle_id)
     condition = Record.sk.startswith(f"{filing_id}#") if filing_id else None
-    rows = [r.data for r in Record.query(f"ASSIGN#{cycle_id}", condition)
-            if evaluator is None or r.data["evaluator"] == evaluator]
+    rows = [
+        r.data
+        for r in Record.query(f"ASSIGN#{cycle_id}", condition)
+        if evaluator is None or r.data["evaluator"] == evaluator
+    ]
     rows = _with_completion(rows)
     # The tallies are what this read is for and need every assignment of the query (a cycle's
     # candidates times their evaluators), so the items are paged over that computed set.
-    page = computed_page(rows, limit, cursor, scope_of("ASSIGN", cycle=cycle_id, filing=filing_id,
-                                                      evaluator=evaluator), secret,
-                         lambda r: (r["filing"], r["evaluator"]))
-    return {"cycle": cycle_id, "assigned": len(rows), "completed": sum(r["completed"] for r in rows),
-            "by_candidate": _tally(rows, "filing"), "by_evaluator": _tally(rows, "evaluator"),
-            **page.to_dict(lambda r: r)}
+    page = computed_page(
+        rows,
+        limit,
+        cursor,
+        scope_of("ASSIGN", cycle=cycle_id, filing=filing_id, evaluator=evaluator),
+        secret,
+        lambda r: (r["filing"], r["evaluator"]),
+    )
+    return {
+        "cycle": cycle_id,
+        "assigned": len(rows),
+        "completed": sum(r["completed"] for r in rows),
+        "by_candidate": _tally(rows, "filing"),
+        "by_evaluator": _tally(rows, "evaluator"),
+        **page.to_dict(lambda r: r),
+    }
 
 
 def mine(caller: Caller | None, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
     """The caller's assignments, newest first, with whether each is done: the counts cover them all,
     `items` is one page (one evaluator's assignments: computed whole for the counts, like completion)."""
     caller = require(caller, *organisations.MEMBER_ROLES)
-    rows = _with_completion([r.data for r in Record.by_group.query(f"ASSIGNED#{caller.sub}", scan_index_forward=False)])
-    page = computed_page(rows, limit, cursor, scope_of("ASSIGNED", evaluator=caller.sub), secret,
-                         lambda r: (r["assigned_at"], r["cycle"], r["filing"]), newest_first=True)
-    return {"assigned": len(rows), "completed": sum(r["completed"] for r in rows),
-            **page.to_dict(lambda r: {**r, "links": {"evaluation": f"/filings/{r['filing']}/evaluation"}})}
+    rows = _with_completion(
+        [r.data for r in Record.by_group.query(f"ASSIGNED#{caller.sub}", scan_index_forward=False)]
+    )
+    page = computed_page(
+        rows,
+        limit,
+        cursor,
+        scope_of("ASSIGNED", evaluator=caller.sub),
+        secret,
+        lambda r: (r["assigned_at"], r["cycle"], r["filing"]),
+        newest_first=True,
+    )
+    return {
+        "assigned": len(rows),
+        "completed": sum(r["completed"] for r in rows),
+        **page.to_dict(lambda r: {**r, "links": {"evaluation": f"/filings/{r['filing']}/evaluation"}}),
+    }
 
 
 # ---- 备选案例库: the library cut ----------------------------------------------------------
+
 
 def cut_library(caller: Caller | None, cycle_id: str, now: datetime) -> dict[str, Any]:
     """Cut the candidate library once the organised evaluation is over: every assignment of the
@@ -297,12 +446,15 @@ def cut_library(caller: Caller | None, cycle_id: str, now: datetime) -> dict[str
     open_rows = [r for r in rows if not r["completed"] and r.get("due", "") >= today]
     if open_rows:
         last = max(r["due"] for r in open_rows)
-        raise Conflict(f"{len(open_rows)} assignments of cycle {cycle_id} are still open (the last due {last}); "
-                       "the library is cut once each is done or due")
+        raise Conflict(
+            f"{len(open_rows)} assignments of cycle {cycle_id} are still open (the last due {last}); "
+            "the library is cut once each is done or due"
+        )
     return excellence.cut(caller, cycle_id, now)
 
 
 # ---- reminders (the app's daily schedule) ------------------------------------------------
+
 
 def remind(now: datetime) -> dict[str, Any]:
     """Remind every evaluator with an unfinished assignment of the current or previous cycle: the
@@ -310,10 +462,16 @@ def remind(now: datetime) -> dict[str, Any]:
     today = china(now).date().isoformat()
     sent: dict[str, int] = {}
     for cycle in cycles_until(now)[-2:]:
-        pending = [r for r in Record.query(f"ASSIGN#{cycle.id}")
-                   if r.data.get("last_reminded_on") != today and r.data.get("due", today) >= today]
-        done = {(row["filing"], row["evaluator"]) for row in _with_completion([r.data for r in pending])
-                if row["completed"]}
+        pending = [
+            r
+            for r in Record.query(f"ASSIGN#{cycle.id}")
+            if r.data.get("last_reminded_on") != today and r.data.get("due", today) >= today
+        ]
+        done = {
+            (row["filing"], row["evaluator"])
+            for row in _with_completion([r.data for r in pending])
+            if row["completed"]
+        }
         for record in pending:
             data = record.data
             if (data["filing"], data["evaluator"]) in done:
@@ -323,8 +481,16 @@ def remind(now: datetime) -> dict[str, Any]:
             try:
                 with transaction() as tx:
                     tx.save(record)  # versioned: a second firing the same day finds it changed
-                    tx.save(audit.entry(excellence.ENTITY, f"{cycle.id}/{data['filing']}", "reminded", None, now,
-                                        {"evaluator": data["evaluator"], "reminders": data["reminders"] + 1}))
+                    tx.save(
+                        audit.entry(
+                            excellence.ENTITY,
+                            f"{cycle.id}/{data['filing']}",
+                            "reminded",
+                            None,
+                            now,
+                            {"evaluator": data["evaluator"], "reminders": data["reminders"] + 1},
+                        )
+                    )
             except TransactWriteError:
                 continue
             subscriptions.remind(data["evaluator"], data["filing"], now)

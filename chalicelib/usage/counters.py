@@ -10,19 +10,22 @@ f(new) - f(old) of stored facts (see counting.py), so order does not matter eith
 Within a batch, the changes to one counter are summed: N events on one filing cost one
 counter update per transaction (a transaction holds at most 100 writes).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping, TypeVar
+from typing import Any, TypeVar
 
-from chalicelib.usage import counting, usage_order
-from chalicelib.usage.counting import Deltas
-from chalicelib.core import observability as obs, streams
+from chalicelib.core import observability as obs
+from chalicelib.core import streams
 from chalicelib.core.models import Counter, FactBase, Filing, Publication
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.store import transaction
 from chalicelib.documents.lifecycle import DOC_SK
+from chalicelib.usage import counting, usage_order
+from chalicelib.usage.counting import Deltas
 
 K = TypeVar("K")
 
@@ -49,6 +52,7 @@ def marker_key(marker: str) -> tuple[str, str]:
 
 # ---- computing a record's changes ------------------------------------------------------
 
+
 def delivery_of(event_id: str, event_name: str, old: dict | None, new: dict | None) -> Delivery:
     """The counter changes of one stream record (raises on a malformed image: a poison record)."""
     entity = (new or old or {}).get("entity")
@@ -68,41 +72,60 @@ def delivery_of(event_id: str, event_name: str, old: dict | None, new: dict | No
 
 def _mirrors(record_pk: str) -> dict[str, dict[str, int]]:
     """A record's per-cycle mirrors of its usage in its province's cycle counters (counting.mirror_key)."""
-    return {c.sk.removeprefix(counting.CYCLE): numbers(c)
-            for c in Counter.query(record_pk, Counter.sk.startswith(counting.CYCLE), consistent_read=True)}
+    return {
+        c.sk.removeprefix(counting.CYCLE): numbers(c)
+        for c in Counter.query(record_pk, Counter.sk.startswith(counting.CYCLE), consistent_read=True)
+    }
 
 
 # ---- applying changes exactly once ---------------------------------------------------
+
 
 def apply(deliveries: list[Delivery], now: datetime, marker_ttl: timedelta = MARKER_TTL) -> int:
     """Apply each delivery's changes unless its marker shows it was applied; returns how many were."""
     pending = {d.marker: d for d in deliveries if d.deltas}
     if not pending:
         return 0
-    seen = {c.pk for c in Counter.batch_get([marker_key(m) for m in pending], consistent_read=True,
-                                            attributes_to_get=["pk", "sk"])}
-    fresh = [d for d in _unscore_excluded([d for m, d in pending.items() if marker_key(m)[0] not in seen])
-             if d.deltas]
+    seen = {
+        c.pk
+        for c in Counter.batch_get(
+            [marker_key(m) for m in pending], consistent_read=True, attributes_to_get=["pk", "sk"]
+        )
+    }
+    fresh = [
+        d
+        for d in _unscore_excluded([d for m, d in pending.items() if marker_key(m)[0] not in seen])
+        if d.deltas
+    ]
     applied = 0
     for chunk in _chunks(fresh):
         summed: Deltas = {}
         for delivery in chunk:
             counting.merge(summed, delivery.deltas)
-        existing = {(c.pk, c.sk) for c in Counter.batch_get(list(summed), consistent_read=True,
-                                                             attributes_to_get=["pk", "sk"])}
+        existing = {
+            (c.pk, c.sk)
+            for c in Counter.batch_get(list(summed), consistent_read=True, attributes_to_get=["pk", "sk"])
+        }
         expires = int((now + marker_ttl).timestamp())
         # A failed condition (a concurrent writer) cancels the whole transaction; the
         # stream retries the batch and the markers sort out what already landed.
         with transaction() as tx:
             for delivery in chunk:
-                tx.save(Counter(*marker_key(delivery.marker), expires_at=expires),
-                        condition=Counter.pk.does_not_exist())
+                tx.save(
+                    Counter(*marker_key(delivery.marker), expires_at=expires),
+                    condition=Counter.pk.does_not_exist(),
+                )
             for kind, record_pk in _scored_records(chunk):
                 # Usage lands on its province's cycle only while no takedown excluded the record: one stored
                 # since the read above cancels this, and the retry leaves that part out.
                 model = RECORD_MODELS[kind]
-                tx.condition_check(model, record_pk, DOC_SK, condition=model.excluded_from_scoring.does_not_exist()
-                                   | (model.excluded_from_scoring == False))  # noqa: E712 (a condition, not a test)
+                tx.condition_check(
+                    model,
+                    record_pk,
+                    DOC_SK,
+                    condition=model.excluded_from_scoring.does_not_exist()
+                    | (model.excluded_from_scoring == False),  # noqa: E712 (a condition, not a test)
+                )
             for key, values in summed.items():
                 if key in existing:
                     tx.update(Counter(*key), actions=[Counter.n[name].add(v) for name, v in values.items()])
@@ -117,8 +140,7 @@ RECORD_MODELS = {"filing": Filing, "publication": Publication}
 
 def _scored_records(deliveries: list[Delivery]) -> set[tuple[str, str]]:
     """The records whose usage these deliveries add to a province's cycle (so each is checked not excluded)."""
-    return {d.record for d in deliveries
-            if d.record and counting.unscored(d.deltas, d.record[1]) != d.deltas}
+    return {d.record for d in deliveries if d.record and counting.unscored(d.deltas, d.record[1]) != d.deltas}
 
 
 def _unscore_excluded(deliveries: list[Delivery]) -> list[Delivery]:
@@ -128,9 +150,13 @@ def _unscore_excluded(deliveries: list[Delivery]) -> list[Delivery]:
     for kind in RECORD_MODELS:
         keys = [(pk, DOC_SK) for k, pk in records if k == kind]
         if keys:
-            excluded |= {r.pk for r in RECORD_MODELS[kind].batch_get(
-                keys, consistent_read=True, attributes_to_get=["pk", "status", "excluded_from_scoring"])
-                if counting.excluded({"status": r.status, "excluded_from_scoring": r.excluded_from_scoring})}
+            excluded |= {
+                r.pk
+                for r in RECORD_MODELS[kind].batch_get(
+                    keys, consistent_read=True, attributes_to_get=["pk", "status", "excluded_from_scoring"]
+                )
+                if counting.excluded({"status": r.status, "excluded_from_scoring": r.excluded_from_scoring})
+            }
     for delivery in deliveries:
         if delivery.record and delivery.record[1] in excluded:
             delivery.deltas = counting.unscored(delivery.deltas, delivery.record[1])
@@ -161,8 +187,11 @@ TTL_PRINCIPAL = "dynamodb.amazonaws.com"  # who DynamoDB names as the remover of
 def expired_by_ttl(record: dict) -> bool:
     """A REMOVE that DynamoDB's TTL made (raw facts leaving by retention): it must not decrement."""
     identity = record.get("userIdentity") or {}
-    return (record.get("eventName") == "REMOVE" and identity.get("type") == "Service"
-            and identity.get("principalId") == TTL_PRINCIPAL)
+    return (
+        record.get("eventName") == "REMOVE"
+        and identity.get("type") == "Service"
+        and identity.get("principalId") == TTL_PRINCIPAL
+    )
 
 
 def handle_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = MARKER_TTL) -> dict:
@@ -180,8 +209,14 @@ def handle_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = 
             deliveries.append(Delivery(record.event_id))  # retention, not a change of what people did
             return
         dynamodb = record.dynamodb
-        deliveries.append(delivery_of(record.event_id, record.event_name.name, dynamodb.old_image or None,
-                                      dynamodb.new_image or None))
+        deliveries.append(
+            delivery_of(
+                record.event_id,
+                record.event_name.name,
+                dynamodb.old_image or None,
+                dynamodb.new_image or None,
+            )
+        )
 
     answer = streams.each_record(raw_event, one)
     apply(deliveries, now, marker_ttl)
@@ -190,10 +225,13 @@ def handle_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = 
 
 def count_stream_batch(raw_event: dict, now: datetime, marker_ttl: timedelta = MARKER_TTL) -> dict:
     """The facts-stream trigger: count the batch, then record its failures and counting lag as metrics."""
-    return streams.measure(raw_event, handle_stream_batch(raw_event, now, marker_ttl), obs.COUNTER_LAG_SECONDS)
+    return streams.measure(
+        raw_event, handle_stream_batch(raw_event, now, marker_ttl), obs.COUNTER_LAG_SECONDS
+    )
 
 
 # ---- reading -------------------------------------------------------------------------
+
 
 def values(pk: str, sk: str) -> dict[str, int]:
     """The numbers under one counter key (empty when nothing was counted yet)."""
@@ -229,8 +267,10 @@ def read_many(keys: Mapping[K, tuple[str, str]]) -> dict[K, dict[str, int]]:
 
 def months(pk: str) -> dict[str, dict[str, int]]:
     """The per-month counters under one partition (a province, a filing, a publication), keyed "YYYY-MM"."""
-    return {c.sk[len(counting.MONTH):]: numbers(c)
-            for c in Counter.query(pk, Counter.sk.startswith(counting.MONTH))}
+    return {
+        c.sk[len(counting.MONTH) :]: numbers(c)
+        for c in Counter.query(pk, Counter.sk.startswith(counting.MONTH))
+    }
 
 
 def province_months(province: str) -> dict[str, dict[str, int]]:
@@ -260,6 +300,7 @@ def decode(raw: Mapping[str, Any] | None) -> dict[str, int]:
 
 # ---- recount and repair --------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Drift:
     pk: str
@@ -273,6 +314,7 @@ def _scan(table: str) -> Iterable[dict[str, Any]]:
     # Only the recount scans: boto3 on top of PynamoDB's botocore is ~30 ms of every cold start.
     import boto3
     from boto3.dynamodb.types import TypeDeserializer
+
     deserializer = TypeDeserializer()
     meta = FactBase.Meta
     client = boto3.client("dynamodb", region_name=meta.region, endpoint_url=meta.host)

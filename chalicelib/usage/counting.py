@@ -15,31 +15,57 @@ so the trigger and the recount agree whatever the delivery order or timing:
   chain's event before it falls in another China hour (chain times never go back).
 Robots and the evaluated province's own staff (own_staff.py) never count.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from chalicelib.core import keys
+from chalicelib.core import keys, pseudonyms
 from chalicelib.core.clock import china, parse_instant
-from chalicelib.core import pseudonyms
 from chalicelib.core.cycles import cycle_by_id, cycle_for
+from chalicelib.core.vocabulary import (
+    FILING_KINDS,
+    NATIONAL_OFFICE,
+    NEAR_CUTOFF,
+    NO_REPORT_TYPE,
+    PUBLICATION_KINDS,
+    REPORT_TYPES,
+    SIDES,
+)
 from chalicelib.documents import filings, publications
-from chalicelib.core.vocabulary import NATIONAL_OFFICE, FILING_KINDS, NEAR_CUTOFF, NO_REPORT_TYPE, PUBLICATION_KINDS, REPORT_TYPES, SIDES
 
 DOUBLE_CLICK = timedelta(seconds=30)
 
-USAGE_NAMES = ("views_total", "views_unique", "downloads_total", "downloads_unique", "likes", "favorites",
-               "comments", "application_updates", "evaluations", "evaluation_score_sum",
-               *(f"evaluations_{s}" for s in SIDES), *(f"evaluation_score_sum_{s}" for s in SIDES))
+USAGE_NAMES = (
+    "views_total",
+    "views_unique",
+    "downloads_total",
+    "downloads_unique",
+    "likes",
+    "favorites",
+    "comments",
+    "application_updates",
+    "evaluations",
+    "evaluation_score_sum",
+    *(f"evaluations_{s}" for s in SIDES),
+    *(f"evaluation_score_sum_{s}" for s in SIDES),
+)
 # What approved filings and publications add to their province×cycle item (filing_values).
 # An approved filing out of its cycle's scope (filings.in_scope) adds only filings_approved_out_of_scope;
 # funding_approved sums the funding (投入, yuan) of those in scope.
-APPROVED_NAMES = ("filings_approved", "filings_approved_fiscal", "filings_approved_near_cutoff", "publications_approved",
-                  "filings_approved_out_of_scope", "funding_approved",
-                  *(f"filings_approved_{k}" for k in FILING_KINDS),
-                  *(f"reports_approved_{t}" for t in (*REPORT_TYPES, NO_REPORT_TYPE)),
-                  *(f"publications_approved_{k}" for k in PUBLICATION_KINDS))
+APPROVED_NAMES = (
+    "filings_approved",
+    "filings_approved_fiscal",
+    "filings_approved_near_cutoff",
+    "publications_approved",
+    "filings_approved_out_of_scope",
+    "funding_approved",
+    *(f"filings_approved_{k}" for k in FILING_KINDS),
+    *(f"reports_approved_{t}" for t in (*REPORT_TYPES, NO_REPORT_TYPE)),
+    *(f"publications_approved_{k}" for k in PUBLICATION_KINDS),
+)
 
 Deltas = dict[tuple[str, str], dict[str, int]]  # (pk, sk) -> {counter name: change}
 
@@ -209,8 +235,11 @@ def record_of(image: Mapping[str, Any]) -> tuple[str, str] | None:
 
 def unscored(deltas: Deltas, record_pk: str) -> Deltas:
     """A usage fact's changes without its province × cycle part (and its mirror): its record is excluded."""
-    return {key: values for key, values in deltas.items()
-            if not (key[1].startswith(CYCLE) and (key[0] == record_pk or key[0].startswith(PROVINCE)))}
+    return {
+        key: values
+        for key, values in deltas.items()
+        if not (key[1].startswith(CYCLE) and (key[0] == record_pk or key[0].startswith(PROVINCE)))
+    }
 
 
 def withdrawn_usage(record_pk: str, province: str, mirrors: Mapping[str, Mapping[str, int]]) -> Deltas:
@@ -222,8 +251,16 @@ def withdrawn_usage(record_pk: str, province: str, mirrors: Mapping[str, Mapping
     return deltas
 
 
-def _usage(deltas: Deltas, filing: str, province: str, at: datetime, values: dict[str, int],
-           user: str | None = None, account_values: dict[str, int] | None = None, sign: int = 1) -> None:
+def _usage(
+    deltas: Deltas,
+    filing: str,
+    province: str,
+    at: datetime,
+    values: dict[str, int],
+    user: str | None = None,
+    account_values: dict[str, int] | None = None,
+    sign: int = 1,
+) -> None:
     cycle = cycle_for(at)
     add(deltas, filing_key(filing), values, sign)
     if cycle is None:
@@ -257,8 +294,15 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
             values = {"evaluations": 1, "evaluation_score_sum": score}
             if side in SIDES:
                 values.update({f"evaluations_{side}": 1, f"evaluation_score_sum_{side}": score})
-            _usage(deltas, image["filing"], image["province"], _time(image["updated_at"]), values,
-                   image["user"], {"evaluations": 1, "evaluation_score_sum": score})
+            _usage(
+                deltas,
+                image["filing"],
+                image["province"],
+                _time(image["updated_at"]),
+                values,
+                image["user"],
+                {"evaluations": 1, "evaluation_score_sum": score},
+            )
             _unit_usage(deltas, image, _time(image["updated_at"]), values)
     elif entity == "application_update":
         if image.get("earned"):  # a new state of the progression, with proof (filings.change_application)
@@ -270,8 +314,11 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
                 add(deltas, unit_cycle_key(image["attributed_to"], image["cycle"]), filing_values(image))
     elif entity == "publication":
         if scored(image) and image["province"] != NATIONAL_OFFICE:
-            add(deltas, cycle_key(image["province"], image["cycle"]),
-                {"publications_approved": 1, f"publications_approved_{image['kind']}": 1})
+            add(
+                deltas,
+                cycle_key(image["province"], image["cycle"]),
+                {"publications_approved": 1, f"publications_approved_{image['kind']}": 1},
+            )
     return deltas
 
 
@@ -368,8 +415,9 @@ def _unit_usage(deltas: Deltas, image: Mapping[str, Any], at: datetime, values: 
         add(deltas, unit_cycle_key(image["attributed_to"], cycle.id), values)
 
 
-def _publication_usage(deltas: Deltas, publication: str, province: str, at: datetime,
-                       values: dict[str, int]) -> None:
+def _publication_usage(
+    deltas: Deltas, publication: str, province: str, at: datetime, values: dict[str, int]
+) -> None:
     add(deltas, publication_key(publication), values)
     cycle = cycle_for(at)
     if cycle is None or province == NATIONAL_OFFICE:  # the national office's own: counted for no province

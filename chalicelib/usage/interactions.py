@@ -3,53 +3,64 @@
 
 Endpoints store facts only; the stream trigger turns them into counters (counters.py).
 """
+
 from __future__ import annotations
 
 import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
-from functools import partial
 from datetime import datetime
-from typing import Any, Optional
+from functools import partial
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from chalicelib.usage import counting, usage_order
-from chalicelib.documents import feedback, filings, publications
-from chalicelib.core import audit, config, keys, pseudonyms, quotas, observability as obs
-from chalicelib.core.cycles import cycle_for
+from chalicelib.core import audit, config, keys, pseudonyms, quotas
+from chalicelib.core import observability as obs
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
+from chalicelib.core.cycles import cycle_for
 from chalicelib.core.errors import Conflict, Forbidden, NotFound, TooManyRequests
 from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Reaction, Record, UsageEvent
 from chalicelib.core.paging import query_page, scope_of
+from chalicelib.core.schemas import Body, FieldErrors, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
+from chalicelib.core.vocabulary import RAW_FACTS_GRACE, RAW_FACTS_UNTIL_FINAL, ClientEventType
+from chalicelib.documents import feedback, filings, publications
+from chalicelib.usage import counting, usage_order
 from chalicelib.usage.own_staff import is_own_staff
 from chalicelib.usage.robots import Robots
-from chalicelib.core.schemas import Body, FieldErrors, Text
-from chalicelib.core.vocabulary import RAW_FACTS_GRACE, RAW_FACTS_UNTIL_FINAL, ClientEventType
-
 
 # ---- request bodies ---------------------------------------------------------------------
 
+
 class EventIn(Body):
     id: str = Field(description="client-generated UUID; a resent id is a duplicate")
-    type: ClientEventType = Field(description="views only: the platform counts downloads when it serves a file")
-    filing: Optional[Text(1, 64)] = Field(default=None, description="the filing viewed (or name a publication)")
-    publication: Optional[Text(1, 64)] = Field(default=None, description="the publication viewed")
-    user_agent: Optional[Text(0, 1000)] = None
+    type: ClientEventType = Field(
+        description="views only: the platform counts downloads when it serves a file"
+    )
+    filing: Text(1, 64) | None = Field(default=None, description="the filing viewed (or name a publication)")
+    publication: Text(1, 64) | None = Field(default=None, description="the publication viewed")
+    user_agent: Text(0, 1000) | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _no_client_downloads(cls, data: object) -> object:
         if isinstance(data, dict) and data.get("type") == "download":
-            raise FieldErrors([("type", "downloads are counted by the platform when it serves the file "
-                                        "(GET /filings/{id}/files/{file_id}); clients do not send them")])
+            raise FieldErrors(
+                [
+                    (
+                        "type",
+                        "downloads are counted by the platform when it serves the file "
+                        "(GET /filings/{id}/files/{file_id}); clients do not send them",
+                    )
+                ]
+            )
         return data
 
     @model_validator(mode="after")
-    def _one_target(self) -> "EventIn":
+    def _one_target(self) -> EventIn:
         if (self.filing is None) == (self.publication is None):
             raise FieldErrors([("filing", "name exactly one of filing and publication")])
         return self
@@ -73,10 +84,11 @@ class CommentIn(Body):
 
 class EvaluationIn(Body):
     score: int = Field(ge=1, le=5)
-    feedback: Optional[Text(0, 2000, multiline=True)] = None
+    feedback: Text(0, 2000, multiline=True) | None = None
 
 
 # ---- usage events -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Receipt:
@@ -89,8 +101,9 @@ class Receipt:
         return {"accepted": self.accepted, "duplicates": self.duplicates, "ignored": self.ignored}
 
 
-def record_events(caller: Caller | None, batch: EventsIn, request_agent: str | None, robots: Robots,
-                  now: datetime) -> Receipt:
+def record_events(
+    caller: Caller | None, batch: EventsIn, request_agent: str | None, robots: Robots, now: datetime
+) -> Receipt:
     """Store a batch of views; a resent id is a duplicate, a stale filing or publication is ignored.
 
     Robots (by the event's user agent, else the request's) are stored for the record but
@@ -116,12 +129,23 @@ def record_events(caller: Caller | None, batch: EventsIn, request_agent: str | N
         agent = event.user_agent if event.user_agent is not None else request_agent
         items.append(usage_event(caller, event.id, event.type, target[0], doc, agent, robots, now))
     outcome = _store(items, now)
-    return Receipt(accepted=len(outcome.stored), duplicates=duplicates + len(outcome.duplicates),
-                   ignored=ignored, robots=sum(e.robot for e in outcome.stored))
+    return Receipt(
+        accepted=len(outcome.stored),
+        duplicates=duplicates + len(outcome.duplicates),
+        ignored=ignored,
+        robots=sum(e.robot for e in outcome.stored),
+    )
 
 
-def record_download(caller: Caller, kind: str, doc: Filing | Publication, file_id: str, agent: str | None,
-                    robots: Robots, now: datetime) -> UsageEvent | None:
+def record_download(
+    caller: Caller,
+    kind: str,
+    doc: Filing | Publication,
+    file_id: str,
+    agent: str | None,
+    robots: Robots,
+    now: datetime,
+) -> UsageEvent | None:
     """Count one download the platform served (approved records only), by the same rules as views."""
     if doc.status != "approved":
         return None
@@ -129,8 +153,17 @@ def record_download(caller: Caller, kind: str, doc: Filing | Publication, file_i
     return _store([event], now).stored[0]
 
 
-def usage_event(caller: Caller, event_id: str, type_: str, kind: str, doc: Filing | Publication,
-                agent: str | None, robots: Robots, now: datetime, file_id: str | None = None) -> UsageEvent:
+def usage_event(
+    caller: Caller,
+    event_id: str,
+    type_: str,
+    kind: str,
+    doc: Filing | Publication,
+    agent: str | None,
+    robots: Robots,
+    now: datetime,
+    file_id: str | None = None,
+) -> UsageEvent:
     """A view or download of `doc` (a filing or publication, named by `kind`) before it takes its place.
 
     It keeps the user's pseudonym in the current cycle and, of the agent, the robot verdict and family."""
@@ -138,14 +171,27 @@ def usage_event(caller: Caller, event_id: str, type_: str, kind: str, doc: Filin
     user = pseudonyms.of(caller.sub, cycle.id if cycle else None)
     kept_until = (cycle.ends_before if cycle else now) + RAW_FACTS_UNTIL_FINAL + RAW_FACTS_GRACE
     return UsageEvent(
-        *usage_order.event_key(user, event_id), entity="event", id=event_id, type=type_, user=user,
-        at=now, province=doc.province, agent_family=pseudonyms.agent_family(agent), robot=robots.is_robot(agent),
-        author=is_own_staff(caller, doc), file=file_id, expires_at=int(kept_until.timestamp()),
-        attributed_to=getattr(doc, "attributed_to", None), **{kind: doc.id})
+        *usage_order.event_key(user, event_id),
+        entity="event",
+        id=event_id,
+        type=type_,
+        user=user,
+        at=now,
+        province=doc.province,
+        agent_family=pseudonyms.agent_family(agent),
+        robot=robots.is_robot(agent),
+        author=is_own_staff(caller, doc),
+        file=file_id,
+        expires_at=int(kept_until.timestamp()),
+        attributed_to=getattr(doc, "attributed_to", None),
+        **{kind: doc.id},
+    )
 
 
 def _store(items: list[UsageEvent], now: datetime) -> usage_order.Outcome:
-    return usage_order.store(items, [counting.counts({"robot": e.robot, "author": e.author}) for e in items], now)
+    return usage_order.store(
+        items, [counting.counts({"robot": e.robot, "author": e.author}) for e in items], now
+    )
 
 
 _TARGET_MODELS = {"filing": (Filing, filings.key), "publication": (Publication, publications.key)}
@@ -158,7 +204,9 @@ def _approved_targets(named: set[tuple[str, str]]) -> dict[tuple[str, str], Fili
         ids = {target for named_kind, target in named if named_kind == kind}
         if not ids:
             continue
-        wanted = ["pk", "sk", "id", "status", "province", "author"] + (["attributed_to"] if kind == "filing" else [])
+        wanted = ["pk", "sk", "id", "status", "province", "author"] + (
+            ["attributed_to"] if kind == "filing" else []
+        )
         for doc in model.batch_get([(key(i), "A") for i in ids], attributes_to_get=wanted):
             if doc.status == "approved":
                 found[(kind, doc.id)] = doc
@@ -174,8 +222,9 @@ _OWNERS = {"filing": filings, "publication": publications}
 REACTIONS = {"like": "LIKE", "favorite": "FAVORITE"}
 
 
-def set_reaction(caller: Caller | None, target_id: str, kind: str, active: bool, now: datetime,
-                 owner: str = "filing") -> dict[str, Any]:
+def set_reaction(
+    caller: Caller | None, target_id: str, kind: str, active: bool, now: datetime, owner: str = "filing"
+) -> dict[str, Any]:
     """Idempotent toggle: PUT holds a like/favorite, DELETE lets go; repeating changes nothing."""
     caller = require(caller)
     module = _OWNERS[owner]
@@ -187,24 +236,44 @@ def set_reaction(caller: Caller | None, target_id: str, kind: str, active: bool,
         current = None
     if (current.active if current else False) != active:
         since = now if active else current.since
-        reaction = Reaction(module.key(target_id), sk, entity="reaction", kind=kind, user=caller.sub,
-                            province=doc.province, active=active, since=since, changed_at=now,
-                            author=is_own_staff(caller, doc), **{owner: target_id})
+        reaction = Reaction(
+            module.key(target_id),
+            sk,
+            entity="reaction",
+            kind=kind,
+            user=caller.sub,
+            province=doc.province,
+            active=active,
+            since=since,
+            changed_at=now,
+            author=is_own_staff(caller, doc),
+            **{owner: target_id},
+        )
         index_by_user(reaction)
         reaction.save()
     return {owner: target_id, kind: active}
 
 
-def add_comment(caller: Caller | None, target_id: str, body: CommentIn, now: datetime,
-                owner: str = "filing") -> Comment:
+def add_comment(
+    caller: Caller | None, target_id: str, body: CommentIn, now: datetime, owner: str = "filing"
+) -> Comment:
     """Comment on an approved filing or publication."""
     caller = require(caller)
     module = _OWNERS[owner]
     doc = module.get_approved(caller, target_id)
     comment_id = f"{int(now.timestamp() * 1000):013d}{uuid.uuid4().hex[:8]}"
-    comment = Comment(module.key(target_id), f"COMMENT#{comment_id}", entity="comment", id=comment_id,
-                      user=caller.sub, province=doc.province, text=body.text, created_at=now,
-                      author=is_own_staff(caller, doc), **{owner: target_id})
+    comment = Comment(
+        module.key(target_id),
+        f"COMMENT#{comment_id}",
+        entity="comment",
+        id=comment_id,
+        user=caller.sub,
+        province=doc.province,
+        text=body.text,
+        created_at=now,
+        author=is_own_staff(caller, doc),
+        **{owner: target_id},
+    )
     index_by_user(comment)
     day = china(now).date().isoformat()
     try:
@@ -213,14 +282,17 @@ def add_comment(caller: Caller | None, target_id: str, body: CommentIn, now: dat
             quotas.count(tx, config.MAX_COMMENTS_PER_DAY, "comments", owner, target_id, caller.sub, day)
     except TransactWriteError as error:
         if quotas.refused(error, 1):
-            raise TooManyRequests(f"At most {config.MAX_COMMENTS_PER_DAY} comments a day on one {owner}; "
-                                  "try again tomorrow (China time)") from None
+            raise TooManyRequests(
+                f"At most {config.MAX_COMMENTS_PER_DAY} comments a day on one {owner}; "
+                "try again tomorrow (China time)"
+            ) from None
         raise
     return comment
 
 
-def delete_comment(caller: Caller | None, target_id: str, comment_id: str, now: datetime,
-                   owner: str = "filing") -> None:
+def delete_comment(
+    caller: Caller | None, target_id: str, comment_id: str, now: datetime, owner: str = "filing"
+) -> None:
     """Soft-delete a comment (its author or a national admin); deleting twice is harmless."""
     caller = require(caller)
     _OWNERS[owner].get(caller, target_id)
@@ -238,8 +310,9 @@ def _comment(owner: str, target_id: str, comment_id: str) -> Comment:
         raise NotFound(f"No comment {comment_id} on {owner} {target_id}") from None
 
 
-def comments_page(caller: Caller | None, target_id: str, limit: int, cursor: str | None, secret: str,
-                  owner: str = "filing") -> dict[str, Any]:
+def comments_page(
+    caller: Caller | None, target_id: str, limit: int, cursor: str | None, secret: str, owner: str = "filing"
+) -> dict[str, Any]:
     """One page of the comments of a visible filing or publication that are not deleted, oldest first;
     hidden ones only for those who moderate it (may_moderate)."""
     module = _OWNERS[owner]
@@ -248,8 +321,15 @@ def comments_page(caller: Caller | None, target_id: str, limit: int, cursor: str
     if not may_moderate(caller, doc.province):
         shown &= Comment.hidden_at.does_not_exist()
     scope = scope_of("COMMENTS", **{owner: target_id})
-    page = query_page(partial(Comment.query, module.key(target_id), Comment.sk.startswith("COMMENT#"),
-                              filter_condition=shown), limit, cursor, scope, secret)
+    page = query_page(
+        partial(
+            Comment.query, module.key(target_id), Comment.sk.startswith("COMMENT#"), filter_condition=shown
+        ),
+        limit,
+        cursor,
+        scope,
+        secret,
+    )
     return page.to_dict(lambda c: render_comment(c, caller, secret))
 
 
@@ -263,21 +343,25 @@ MODERATORS = ("national_admin", "province_admin")
 
 
 class HideIn(Body):
-    reason: Text(1, 500, multiline=True) = Field(description="why the comment is hidden (kept in the audit trail)")
+    reason: Text(1, 500, multiline=True) = Field(
+        description="why the comment is hidden (kept in the audit trail)"
+    )
 
 
 class ReportIn(Body):
-    reason: Optional[Text(0, 500, multiline=True)] = None
+    reason: Text(0, 500, multiline=True) | None = None
 
 
 def may_moderate(caller: Caller | None, province: str) -> bool:
     """National admins moderate every comment; a province admin those on its province's records."""
-    return caller is not None and (caller.is_national_admin
-                                   or (caller.role == "province_admin" and caller.province == province))
+    return caller is not None and (
+        caller.is_national_admin or (caller.role == "province_admin" and caller.province == province)
+    )
 
 
-def hide_comment(caller: Caller | None, target_id: str, comment_id: str, body: HideIn, now: datetime,
-                 owner: str = "filing") -> Comment:
+def hide_comment(
+    caller: Caller | None, target_id: str, comment_id: str, body: HideIn, now: datetime, owner: str = "filing"
+) -> Comment:
     """Hide a comment with a reason (audited): it leaves the public list and the counts; hiding twice
     keeps the first reason."""
     caller = require(caller, *MODERATORS)
@@ -291,11 +375,20 @@ def hide_comment(caller: Caller | None, target_id: str, comment_id: str, body: H
         return comment
     try:
         with transaction() as tx:
-            tx.update(comment, actions=[Comment.hidden_at.set(now), Comment.hidden_by.set(caller.sub),
-                                        Comment.hidden_reason.set(body.reason)],
-                      condition=Comment.hidden_at.does_not_exist() & Comment.deleted_at.does_not_exist())
-            tx.save(audit.entry("comment", comment_id, "hidden", caller, now,
-                                {owner: target_id, "reason": body.reason}))
+            tx.update(
+                comment,
+                actions=[
+                    Comment.hidden_at.set(now),
+                    Comment.hidden_by.set(caller.sub),
+                    Comment.hidden_reason.set(body.reason),
+                ],
+                condition=Comment.hidden_at.does_not_exist() & Comment.deleted_at.does_not_exist(),
+            )
+            tx.save(
+                audit.entry(
+                    "comment", comment_id, "hidden", caller, now, {owner: target_id, "reason": body.reason}
+                )
+            )
     except TransactWriteError:
         raise Conflict(f"Comment {comment_id} changed meanwhile; read it again") from None
     comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, caller.sub, body.reason
@@ -307,17 +400,28 @@ def comment_report_key(owner: str, target_id: str, comment_id: str, user: str) -
     return f"COMMENT_REPORT#{owner}#{target_id}#{comment_id}", user
 
 
-def report_comment(caller: Caller | None, target_id: str, comment_id: str, body: ReportIn, now: datetime,
-                   owner: str = "filing") -> dict[str, Any]:
+def report_comment(
+    caller: Caller | None,
+    target_id: str,
+    comment_id: str,
+    body: ReportIn,
+    now: datetime,
+    owner: str = "filing",
+) -> dict[str, Any]:
     """Report a comment to its moderators; a user's second report of the same comment changes nothing."""
     caller = require(caller)
     _OWNERS[owner].get(caller, target_id)
     comment = _comment(owner, target_id, comment_id)
-    if comment.deleted_at is not None or (comment.hidden_at is not None
-                                          and not may_moderate(caller, comment.province)):
+    if comment.deleted_at is not None or (
+        comment.hidden_at is not None and not may_moderate(caller, comment.province)
+    ):
         raise NotFound(f"No comment {comment_id} on {owner} {target_id}")
-    report = Record(*comment_report_key(owner, target_id, comment_id, caller.sub), kind="comment_report",
-                    data={"reason": body.reason}, created_at=now)
+    report = Record(
+        *comment_report_key(owner, target_id, comment_id, caller.sub),
+        kind="comment_report",
+        data={"reason": body.reason},
+        created_at=now,
+    )
     try:
         with transaction() as tx:
             tx.save(report, condition=Record.pk.does_not_exist())
@@ -339,18 +443,28 @@ def render_comment(comment: Comment, caller: Caller | None = None, secret: str =
     """A comment as `caller` may see it: a pseudonym for the public, the user id for national admins only;
     moderators also see why it was hidden and how many reported it."""
     owner, target = counting.target_of(comment.attribute_values)
-    shown = {"id": comment.id, owner: target, "author_name": pseudonym(comment.user, secret), "text": comment.text,
-             "created_at": iso(comment.created_at), "mine": caller is not None and caller.sub == comment.user}
+    shown = {
+        "id": comment.id,
+        owner: target,
+        "author_name": pseudonym(comment.user, secret),
+        "text": comment.text,
+        "created_at": iso(comment.created_at),
+        "mine": caller is not None and caller.sub == comment.user,
+    }
     if caller is not None and caller.is_national_admin:
         shown["user"] = comment.user
     if may_moderate(caller, comment.province):
         shown["reports"] = int(comment.reports or 0)
-        shown["hidden"] = None if comment.hidden_at is None else {
-            "at": iso(comment.hidden_at), "reason": comment.hidden_reason}
+        shown["hidden"] = (
+            None
+            if comment.hidden_at is None
+            else {"at": iso(comment.hidden_at), "reason": comment.hidden_reason}
+        )
     return shown
 
 
 # ---- evaluations ---------------------------------------------------------------------
+
 
 def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: datetime) -> Evaluation:
     """One evaluation per user and filing; a second PUT replaces the first."""
@@ -358,10 +472,20 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
     if caller.side is None:
         raise Forbidden("Evaluations are counted by side: the token needs a side claim")
     filing = filings.get_approved(caller, filing_id)
-    evaluation = Evaluation(*feedback.evaluation_key(filing_id, caller.sub), entity="evaluation", filing=filing_id,
-                            user=caller.sub, side=caller.side, province=filing.province, score=body.score,
-                            feedback=body.feedback, updated_at=now, author=is_own_staff(caller, filing),
-                            industry=filing.industry, attributed_to=filing.attributed_to)
+    evaluation = Evaluation(
+        *feedback.evaluation_key(filing_id, caller.sub),
+        entity="evaluation",
+        filing=filing_id,
+        user=caller.sub,
+        side=caller.side,
+        province=filing.province,
+        score=body.score,
+        feedback=body.feedback,
+        updated_at=now,
+        author=is_own_staff(caller, filing),
+        industry=filing.industry,
+        attributed_to=filing.attributed_to,
+    )
     feedback.index(evaluation)
     index_by_user(evaluation)
     evaluation.save()
@@ -369,17 +493,26 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
 
 
 def render_evaluation(evaluation: Evaluation) -> dict[str, Any]:
-    return {"filing": evaluation.filing, "user": evaluation.user, "side": evaluation.side,
-            "score": int(evaluation.score), "feedback": evaluation.feedback,
-            "updated_at": iso(evaluation.updated_at)}
+    return {
+        "filing": evaluation.filing,
+        "user": evaluation.user,
+        "side": evaluation.side,
+        "score": int(evaluation.score),
+        "feedback": evaluation.feedback,
+        "updated_at": iso(evaluation.updated_at),
+    }
 
 
-def receive_events(caller: Caller | None, batch: EventsIn, request_agent: str | None, robots: Robots,
-                   now: datetime) -> Receipt:
+def receive_events(
+    caller: Caller | None, batch: EventsIn, request_agent: str | None, robots: Robots, now: datetime
+) -> Receipt:
     """POST /events: record the batch, then add what was accepted, resent and dropped as robots to the metrics."""
     receipt = record_events(caller, batch, request_agent, robots, now)
-    for name, value in ((obs.EVENTS_ACCEPTED, receipt.accepted), (obs.EVENTS_DUPLICATE, receipt.duplicates),
-                        (obs.ROBOTS_DROPPED, receipt.robots)):
+    for name, value in (
+        (obs.EVENTS_ACCEPTED, receipt.accepted),
+        (obs.EVENTS_DUPLICATE, receipt.duplicates),
+        (obs.ROBOTS_DROPPED, receipt.robots),
+    ):
         obs.metrics.add_metric(name=name, unit=obs.MetricUnit.Count, value=value)
     return receipt
 
@@ -400,16 +533,28 @@ def index_by_user(item: Reaction | Comment | Evaluation) -> None:
 
 def held_by(user: str) -> dict[str, list]:
     """The user's own reactions, comments and evaluations (stored items, every state)."""
-    return {entity: list(model.by_user.query(by_user_pk(user), model.gsi3sk.startswith(f"{entity}#")))
-            for model, entity in PERSONAL}
+    return {
+        entity: list(model.by_user.query(by_user_pk(user), model.gsi3sk.startswith(f"{entity}#")))
+        for model, entity in PERSONAL
+    }
 
 
 def render_held(held: dict[str, list]) -> dict[str, list[dict[str, Any]]]:
     return {
-        "reactions": [{"filing": r.filing, "kind": r.kind, "active": r.active, "since": iso(r.since),
-                       "changed_at": iso(r.changed_at)} for r in held["reaction"]],
-        "comments": [{**render_comment(c), "deleted_at": iso(c.deleted_at) if c.deleted_at else None}
-                     for c in held["comment"]],
+        "reactions": [
+            {
+                "filing": r.filing,
+                "kind": r.kind,
+                "active": r.active,
+                "since": iso(r.since),
+                "changed_at": iso(r.changed_at),
+            }
+            for r in held["reaction"]
+        ],
+        "comments": [
+            {**render_comment(c), "deleted_at": iso(c.deleted_at) if c.deleted_at else None}
+            for c in held["comment"]
+        ],
         "evaluations": [render_evaluation(e) for e in held["evaluation"]],
     }
 
@@ -425,6 +570,7 @@ def erase(held: dict[str, list]) -> dict[str, int]:
 
 # ---- once, on deploying the PIPL changes (scripts/pipl_backfill.py) -------------------------
 
+
 def backfill(now: datetime) -> dict[str, int]:
     """Index older reactions, comments and evaluations by user, and give older usage events their
     retention TTL without their raw agent. Both are MODIFYs the counting trigger finds no change in."""
@@ -435,12 +581,17 @@ def backfill(now: datetime) -> dict[str, int]:
             item.update(actions=[model.gsi3pk.set(item.gsi3pk), model.gsi3sk.set(item.gsi3sk)])
             indexed += 1
     retained = 0
-    for event in UsageEvent.scan(filter_condition=(UsageEvent.entity == "event")
-                                 & UsageEvent.expires_at.does_not_exist()):
+    for event in UsageEvent.scan(
+        filter_condition=(UsageEvent.entity == "event") & UsageEvent.expires_at.does_not_exist()
+    ):
         cycle = cycle_for(event.at)
         kept_until = (cycle.ends_before if cycle else now) + RAW_FACTS_UNTIL_FINAL + RAW_FACTS_GRACE
-        event.update(actions=[UsageEvent.expires_at.set(int(kept_until.timestamp())),
-                              UsageEvent.agent_family.set(pseudonyms.agent_family(event.user_agent)),
-                              UsageEvent.user_agent.remove()])
+        event.update(
+            actions=[
+                UsageEvent.expires_at.set(int(kept_until.timestamp())),
+                UsageEvent.agent_family.set(pseudonyms.agent_family(event.user_agent)),
+                UsageEvent.user_agent.remove(),
+            ]
+        )
         retained += 1
     return {"indexed": indexed, "events_given_ttl": retained}

@@ -6,6 +6,7 @@ from the registry into `Caller.department_of`) are interested parties: their vie
 that province's results are stored and shown but never counted, like robots. The stored
 facts carry the answer in their `author` flag (named for the first rule of this kind).
 """
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -20,4 +21,8 @@ class _Result(Protocol):
 
 def is_own_staff(caller: Caller, result: _Result) -> bool:
     """True when `caller` belongs to the unit `result` is scored for (so it must not count)."""
-    return caller.sub == result.author or caller.acts_for(result.province) or caller.department_of == result.province
+    return (
+        caller.sub == result.author
+        or caller.acts_for(result.province)
+        or caller.department_of == result.province
+    )

@@ -6,6 +6,7 @@ the full lists. Its own helpers match case-sensitively (`SemrushBot` passes the 
 `bot` pattern as a human); COUNTER matching is case-insensitive, so this module compiles
 the same patterns itself.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,11 @@ class Robots:
                 literals.append(pattern.lower())
                 continue
             try:
-                regexes.append(re.compile(pattern, re.IGNORECASE) if _UPPER_ESCAPE.search(pattern)
-                               else re.compile(pattern.lower()))
+                regexes.append(
+                    re.compile(pattern, re.IGNORECASE)
+                    if _UPPER_ESCAPE.search(pattern)
+                    else re.compile(pattern.lower())
+                )
             except re.error:
                 continue  # one bad upstream pattern must not disable the whole list
         self.size = len(literals) + len(regexes)
@@ -49,8 +53,12 @@ class Robots:
 def counter_patterns() -> list[str]:
     """Every pattern of the COUNTER robots and machines lists, as the package ships them."""
     data = files("counter_robots") / "data"
-    return [line.strip() for name in LISTS for line in (data / name).read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    return [
+        line.strip()
+        for name in LISTS
+        for line in (data / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 @lru_cache(maxsize=1)

@@ -1,4 +1,5 @@
 """What /filings/{id}/stats and /provinces/{code}/activity answer, shaped from counters."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -31,9 +32,13 @@ def shape(numbers: dict[str, int]) -> dict[str, Any]:
         "evaluations": {
             "count": n("evaluations"),
             "mean": _mean(n("evaluation_score_sum"), n("evaluations")),
-            "by_side": {side: {"count": n(f"evaluations_{side}"),
-                               "mean": _mean(n(f"evaluation_score_sum_{side}"), n(f"evaluations_{side}"))}
-                        for side in SIDES},
+            "by_side": {
+                side: {
+                    "count": n(f"evaluations_{side}"),
+                    "mean": _mean(n(f"evaluation_score_sum_{side}"), n(f"evaluations_{side}")),
+                }
+                for side in SIDES
+            },
         },
     }
 
@@ -47,39 +52,67 @@ def filing_stats(caller: Caller | None, filing_id: str) -> dict[str, Any]:
 def publication_stats(caller: Caller | None, publication_id: str) -> dict[str, Any]:
     """Stats of a publication visible to the caller, in the shape of filing stats."""
     publications.get(caller, publication_id)
-    return {"publication": publication_id, **shape(counters.values(*counting.publication_key(publication_id)))}
+    return {
+        "publication": publication_id,
+        **shape(counters.values(*counting.publication_key(publication_id))),
+    }
 
 
 def _publication_usage(numbers: dict[str, int]) -> dict[str, Any]:
-    n = {name[len(PUBLICATION_PREFIX):]: numbers.get(name, 0) for name in PUBLICATION_USAGE_NAMES}
-    return {"views": {"total": n["views_total"], "unique": n["views_unique"]},
-            "downloads": {"total": n["downloads_total"], "unique": n["downloads_unique"]},
-            **{name: n[name] for name in REACTION_NAMES}}
+    n = {name[len(PUBLICATION_PREFIX) :]: numbers.get(name, 0) for name in PUBLICATION_USAGE_NAMES}
+    return {
+        "views": {"total": n["views_total"], "unique": n["views_unique"]},
+        "downloads": {"total": n["downloads_total"], "unique": n["downloads_unique"]},
+        **{name: n[name] for name in REACTION_NAMES},
+    }
 
 
 def province_activity(province: str, cycle: Cycle) -> dict[str, Any]:
     """A province's running counters for one cycle, with its months inside the cycle."""
     numbers = counters.province_cycle(province, cycle.id)
     first, last = f"{cycle.first_day:%Y-%m}", f"{cycle.last_day:%Y-%m}"
-    months = {m: {**shape(v), "publications": _publication_usage(v)}
-              for m, v in sorted(counters.province_months(province).items()) if first <= m <= last}
-    return {"province": province, "cycle": cycle.id, **shape(numbers), "publications": _publication_usage(numbers),
-            "approved": _approved(numbers), "months": months}
+    months = {
+        m: {**shape(v), "publications": _publication_usage(v)}
+        for m, v in sorted(counters.province_months(province).items())
+        if first <= m <= last
+    }
+    return {
+        "province": province,
+        "cycle": cycle.id,
+        **shape(numbers),
+        "publications": _publication_usage(numbers),
+        "approved": _approved(numbers),
+        "months": months,
+    }
 
 
 def _approved(numbers: dict[str, int]) -> dict[str, int]:
     """The province×cycle counters of approved records (everything but usage)."""
-    return {k: v for k, v in sorted(numbers.items()) if k not in USAGE_NAMES and k not in PUBLICATION_USAGE_NAMES}
+    return {
+        k: v for k, v in sorted(numbers.items()) if k not in USAGE_NAMES and k not in PUBLICATION_USAGE_NAMES
+    }
 
 
-def national_activity(cycle_id: str | None, now, limit: int, cursor: str | None, secret: str) -> dict[str, Any]:
+def national_activity(
+    cycle_id: str | None, now, limit: int, cursor: str | None, secret: str
+) -> dict[str, Any]:
     """Every unit's counters for one cycle (default: the current one) from one batched read; the 32
     units are read whole and paged in code order (the default page holds them all)."""
     cycle = _asked_cycle(cycle_id, now)
     units = counters.province_cycle_all(cycle.id)
-    rows = [{"province": code, "name": PROVINCES[code], **shape(numbers), "publications": _publication_usage(numbers),
-             "approved": _approved(numbers)} for code, numbers in units.items()]
-    page = computed_page(rows, limit, cursor, scope_of("ACTIVITY", cycle=cycle.id), secret, lambda r: (r["province"],))
+    rows = [
+        {
+            "province": code,
+            "name": PROVINCES[code],
+            **shape(numbers),
+            "publications": _publication_usage(numbers),
+            "approved": _approved(numbers),
+        }
+        for code, numbers in units.items()
+    ]
+    page = computed_page(
+        rows, limit, cursor, scope_of("ACTIVITY", cycle=cycle.id), secret, lambda r: (r["province"],)
+    )
     return {"cycle": cycle.id, **page.to_dict(lambda r: r)}
 
 

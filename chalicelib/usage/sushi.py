@@ -6,12 +6,14 @@ Report_Header and Report_Items whose Performance holds the non-zero months. Refu
 SUSHI Exceptions (Code, Message, Data), never problems: harvesters read those. Customer IDs
 are province codes.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import china
@@ -27,8 +29,15 @@ ACCESS_METHODS = ("Regular", "TDM")  # we have only Regular usage; TDM is a vali
 GRANULARITIES = ("Month", "Totals")
 ATTRIBUTES = {"pr": ("Access_Method",), "ir": ("Access_Method",)}
 COMMON_PARAMS = {"customer_id", "requestor_id", "api_key", "platform"}
-REPORT_PARAMS = {"begin_date", "end_date", "metric_type", "data_type", "access_method", "attributes_to_show",
-                 "granularity"}
+REPORT_PARAMS = {
+    "begin_date",
+    "end_date",
+    "metric_type",
+    "data_type",
+    "access_method",
+    "attributes_to_show",
+    "granularity",
+}
 PARAMS = {"pr": COMMON_PARAMS | REPORT_PARAMS, "ir": COMMON_PARAMS | REPORT_PARAMS | {"item_id"}}
 # The Messages are fixed by the COUNTER Code of Practice R5.1, Appendix D (one per Code).
 MESSAGES = {
@@ -44,8 +53,13 @@ MESSAGES = {
 }
 STATUS_OF = {1030: 400, 2000: 401, 2010: 403, 3020: 400}
 REPORTS = (
-    ("pr", "Platform Report", "PR", "A province's views (investigations) and downloads (requests) of its filings "
-                                    "and publications, month by month."),
+    (
+        "pr",
+        "Platform Report",
+        "PR",
+        "A province's views (investigations) and downloads (requests) of its filings "
+        "and publications, month by month.",
+    ),
     ("ir", "Item Report", "IR", "Each filing's and publication's views and downloads, month by month."),
 )
 _DATE = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])(?:-([0-9]{2}))?")
@@ -62,8 +76,11 @@ def exception(code: int, data: str | None = None) -> dict[str, Any]:
 # What the OpenAPI document says SUSHI answers: lists (status, members, reports) and, for every refusal,
 # an Exception (Code, Message, Data) as application/json, as COUNTER_SUSHI 5.1 specifies, not a problem.
 LIST_SCHEMA = {"type": "array", "items": {"type": "object"}}
-EXCEPTION_SCHEMA = {"type": "object", "required": ["Code", "Message"], "properties": {
-    "Code": {"type": "integer"}, "Message": {"type": "string"}, "Data": {"type": "string"}}}
+EXCEPTION_SCHEMA = {
+    "type": "object",
+    "required": ["Code", "Message"],
+    "properties": {"Code": {"type": "integer"}, "Message": {"type": "string"}, "Data": {"type": "string"}},
+}
 
 
 class SushiError(Exception):
@@ -100,8 +117,13 @@ def _customer(caller: Caller | None, params: Mapping[str, str]) -> tuple[Caller,
 
 def status() -> list[dict[str, Any]]:
     """Server status: public, as the specification requires."""
-    return [{"Description": "patentnavi-eval COUNTER_SUSHI API (COUNTER R5.1)", "Service_Active": True,
-             "Registry_Record": ""}]
+    return [
+        {
+            "Description": "patentnavi-eval COUNTER_SUSHI API (COUNTER R5.1)",
+            "Service_Active": True,
+            "Registry_Record": "",
+        }
+    ]
 
 
 def members(caller: Caller | None, params: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -113,8 +135,10 @@ def members(caller: Caller | None, params: Mapping[str, str]) -> list[dict[str, 
     visible = [code for code in PROVINCES if caller.sees_all_of(code)]
     if not visible:
         raise SushiError(2010, "Only province staff and national admins harvest usage")
-    return [{"Customer_ID": code, "Name": PROVINCES[code], "Institution_ID": _institution(code)}
-            for code in visible]
+    return [
+        {"Customer_ID": code, "Name": PROVINCES[code], "Institution_ID": _institution(code)}
+        for code in visible
+    ]
 
 
 def reports(caller: Caller | None, params: Mapping[str, str], now: datetime) -> list[dict[str, Any]]:
@@ -123,9 +147,18 @@ def reports(caller: Caller | None, params: Mapping[str, str], now: datetime) -> 
     last = _previous_month(now)
     months = sorted(m for m in counters.province_months(customer) if m <= last)
     first = months[0] if months else last
-    return [{"Report_Name": name, "Report_ID": report_id, "Release": usage_reports.RELEASE,
-             "Report_Description": text, "Path": f"{BASE}/reports/{path}", "First_Month_Available": first,
-             "Last_Month_Available": last} for path, name, report_id, text in REPORTS]
+    return [
+        {
+            "Report_Name": name,
+            "Report_ID": report_id,
+            "Release": usage_reports.RELEASE,
+            "Report_Description": text,
+            "Path": f"{BASE}/reports/{path}",
+            "First_Month_Available": first,
+            "Last_Month_Available": last,
+        }
+        for path, name, report_id, text in REPORTS
+    ]
 
 
 @dataclass
@@ -224,18 +257,28 @@ def _institution(province: str) -> dict[str, list[str]]:
     return {"Proprietary": [f"{NAMESPACE}:{province}"]}
 
 
-def _header(report: usage_reports.Report, request: _Request, exceptions: list[dict[str, Any]]) -> dict[str, Any]:
+def _header(
+    report: usage_reports.Report, request: _Request, exceptions: list[dict[str, Any]]
+) -> dict[str, Any]:
     filters: dict[str, Any] = {"Begin_Date": f"{request.begin}-01", "End_Date": _end_day(request.end)}
-    for name, values in (("Metric_Type", request.metrics), ("Data_Type", request.data_types),
-                         ("Access_Method", request.access_methods)):
+    for name, values in (
+        ("Metric_Type", request.metrics),
+        ("Data_Type", request.data_types),
+        ("Access_Method", request.access_methods),
+    ):
         if values:
             filters[name] = values
     header: dict[str, Any] = {
-        "Report_Name": report.report_name, "Report_ID": report.report_id, "Release": usage_reports.RELEASE,
-        "Institution_Name": report.institution, "Institution_ID": _institution(report.institution_id),
+        "Report_Name": report.report_name,
+        "Report_ID": report.report_id,
+        "Release": usage_reports.RELEASE,
+        "Institution_Name": report.institution,
+        "Institution_ID": _institution(report.institution_id),
         "Report_Filters": filters,
-        "Created": china(report.created).isoformat(timespec="seconds"), "Created_By": usage_reports.PLATFORM,
-        "Registry_Record": ""}
+        "Created": china(report.created).isoformat(timespec="seconds"),
+        "Created_By": usage_reports.PLATFORM,
+        "Registry_Record": "",
+    }
     attributes: dict[str, Any] = {}
     if request.attributes:
         attributes["Attributes_To_Show"] = request.attributes
@@ -251,7 +294,7 @@ def _header(report: usage_reports.Report, request: _Request, exceptions: list[di
 def _performances(report: usage_reports.Report, request: _Request) -> dict[tuple[str, str], dict[str, dict]]:
     """(item id, data type) -> metric -> {month: count}, zeros left out as R5.1 JSON requires."""
     out: dict[tuple[str, str], dict[str, dict]] = {}
-    for item, item_id, _platform, data_type, metric, _total, *counts in report.rows:
+    for _item, item_id, _platform, data_type, metric, _total, *counts in report.rows:
         if request.metrics and metric not in request.metrics:
             continue
         if request.data_types and data_type not in request.data_types:
@@ -276,16 +319,21 @@ def platform_report(caller: Caller | None, params: Mapping[str, str], now: datet
     """PR for one province: the same rows as its TSV Platform Report, as R5.1 JSON."""
     caller, customer = _customer(caller, params)
     request = _parse("pr", params, now)
-    report = _translated(lambda: usage_reports.province_report(caller, customer, request.begin, request.end, now))
+    report = _translated(
+        lambda: usage_reports.province_report(caller, customer, request.begin, request.end, now)
+    )
     performances = _performances(report, request)
-    attributes = [_attribute_performance(data_type, performance, request)
-                  for (_item, data_type), performance in performances.items()]
+    attributes = [
+        _attribute_performance(data_type, performance, request)
+        for (_item, data_type), performance in performances.items()
+    ]
     items = [{"Platform": usage_reports.PLATFORM, "Attribute_Performance": attributes}] if attributes else []
     return _finish(report, request, items)
 
 
-def item_report(caller: Caller | None, params: Mapping[str, str], now: datetime,
-                cursor_secret: str) -> dict[str, Any]:
+def item_report(
+    caller: Caller | None, params: Mapping[str, str], now: datetime, cursor_secret: str
+) -> dict[str, Any]:
     """IR for one province: each of its filings and publications (or the one `item_id` names)."""
     caller, customer = _customer(caller, params)
     request = _parse("ir", params, now)
@@ -299,16 +347,30 @@ def item_report(caller: Caller | None, params: Mapping[str, str], now: datetime,
         docs = [(kind, doc_id) for kind, doc_id in docs if f"{NAMESPACE}:{doc_id}" in wanted]
     items, first = [], None
     for kind, doc_id in docs:
-        report = _translated(lambda: usage_reports.item_report(caller, kind, doc_id, request.begin, request.end,
-                                                                now))
+        report = _translated(
+            lambda kind=kind, doc_id=doc_id: usage_reports.item_report(
+                caller, kind, doc_id, request.begin, request.end, now
+            )
+        )
         first = first or report
         for (_item_id, data_type), performance in _performances(report, request).items():
-            items.append({"Item": report.rows[0][0] or doc_id, "Publisher": report.institution,
-                          "Platform": usage_reports.PLATFORM,
-                          "Item_ID": {"Proprietary": f"{NAMESPACE}:{doc_id}"},
-                          "Attribute_Performance": [_attribute_performance(data_type, performance, request)]})
-    shell = first or usage_reports.Report("Item Report", "IR", PROVINCES[customer], customer,
-                                          usage_reports.months(request.begin, request.end, now), now)
+            items.append(
+                {
+                    "Item": report.rows[0][0] or doc_id,
+                    "Publisher": report.institution,
+                    "Platform": usage_reports.PLATFORM,
+                    "Item_ID": {"Proprietary": f"{NAMESPACE}:{doc_id}"},
+                    "Attribute_Performance": [_attribute_performance(data_type, performance, request)],
+                }
+            )
+    shell = first or usage_reports.Report(
+        "Item Report",
+        "IR",
+        PROVINCES[customer],
+        customer,
+        usage_reports.months(request.begin, request.end, now),
+        now,
+    )
     shell.institution, shell.institution_id = PROVINCES[customer], customer
     return _finish(shell, request, [{"Items": items}] if items else [])
 

@@ -15,20 +15,21 @@ request share the receipt instant and take places in request order. Counting rul
 only the event's own stored place (counting.event_values), so the stream trigger and the
 recount agree whatever the delivery order or timing: no later write can precede an event.
 """
+
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Mapping, Sequence
 
-from chalicelib.usage import counting
 from chalicelib.core import keys
 from chalicelib.core.clock import parse_instant
 from chalicelib.core.errors import Problem
 from chalicelib.core.models import ChainHead, UsageEvent
 from chalicelib.core.store import CONDITION_FAILED, TransactWriteError, cancellation_codes, transaction
+from chalicelib.usage import counting
 
 MAX_TRANSACTION_ITEMS = 100
 MAX_ROUNDS = 25  # rounds of re-reading heads when another writer took places first
@@ -98,8 +99,9 @@ Entry = tuple[UsageEvent, "HeadWrite | None"]
 
 # Cancellation reasons that mean "try again": a place taken meanwhile, another transaction
 # on the same item (DynamoDB's TransactionConflict), throttling. Anything else is a bug.
-RETRYABLE = frozenset({CONDITION_FAILED, "TransactionConflict", "ThrottlingError",
-                       "ProvisionedThroughputExceeded", "None"})
+RETRYABLE = frozenset(
+    {CONDITION_FAILED, "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "None"}
+)
 
 
 def store(events: Sequence[UsageEvent], counted: Sequence[bool], received: datetime) -> Outcome:
@@ -130,18 +132,26 @@ def store(events: Sequence[UsageEvent], counted: Sequence[bool], received: datet
 
 
 def _chain(event: UsageEvent) -> tuple[str, str]:
-    return chain_of({"filing": event.filing, "publication": event.publication, "type": event.type,
-                     "user": event.user})
+    return chain_of(
+        {"filing": event.filing, "publication": event.publication, "type": event.type, "user": event.user}
+    )
 
 
 def _read_heads(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Head]:
-    found = {(h.pk, h.sk): Head(int(h.seq), h.last_at)
-             for h in ChainHead.batch_get(list(keys), consistent_read=True)} if keys else {}
+    found = (
+        {
+            (h.pk, h.sk): Head(int(h.seq), h.last_at)
+            for h in ChainHead.batch_get(list(keys), consistent_read=True)
+        }
+        if keys
+        else {}
+    )
     return {key: found.get(key, Head()) for key in keys}
 
 
-def _assign(pending: list[tuple[UsageEvent, bool]], heads: dict[tuple[str, str], Head],
-            received: datetime) -> list[list[Entry]]:
+def _assign(
+    pending: list[tuple[UsageEvent, bool]], heads: dict[tuple[str, str], Head], received: datetime
+) -> list[list[Entry]]:
     """Give places; returns segments that must land whole (a run of a chain's events with its head)."""
     by_chain: dict[tuple[str, str], list[UsageEvent]] = {}
     segments: list[list[Entry]] = []
@@ -154,12 +164,20 @@ def _assign(pending: list[tuple[UsageEvent, bool]], heads: dict[tuple[str, str],
     for key, chain in by_chain.items():
         head = heads[key]
         for start in range(0, len(chain), MAX_TRANSACTION_ITEMS - 1):
-            run = chain[start:start + MAX_TRANSACTION_ITEMS - 1]
+            run = chain[start : start + MAX_TRANSACTION_ITEMS - 1]
             given = places(head, received, len(run))
             for event, place in zip(run, given):
                 event.seq, event.at, event.prev_at = place.seq, place.at, place.prev_at
-            write = HeadWrite(ChainHead(*key, entity="chain", seq=given[-1].seq, last_at=given[-1].at,
-                                        expires_at=run[-1].expires_at), head.seq)  # kept as long as its events
+            write = HeadWrite(
+                ChainHead(
+                    *key,
+                    entity="chain",
+                    seq=given[-1].seq,
+                    last_at=given[-1].at,
+                    expires_at=run[-1].expires_at,
+                ),
+                head.seq,
+            )  # kept as long as its events
             segments.append([(e, None) for e in run[:-1]] + [(run[-1], write)])
             head = Head(given[-1].seq, given[-1].at)
     return segments
@@ -188,15 +206,19 @@ def _write(group: list[Entry]) -> list[bool] | None:
                 tx.save(event, condition=UsageEvent.pk.does_not_exist())
             for _, head in group:
                 if head is not None:
-                    tx.save(head.item, condition=ChainHead.pk.does_not_exist() if head.expected == 0
-                            else ChainHead.seq == head.expected)
+                    tx.save(
+                        head.item,
+                        condition=ChainHead.pk.does_not_exist()
+                        if head.expected == 0
+                        else ChainHead.seq == head.expected,
+                    )
         return None
     except TransactWriteError as error:
         reasons = cancellation_codes(error)
         if not reasons or any(code not in RETRYABLE for code in reasons):
             raise
         # Puts come first in the transaction, in group order: a failed event condition is a resend.
-        return [code == CONDITION_FAILED for code in reasons[:len(group)]]
+        return [code == CONDITION_FAILED for code in reasons[: len(group)]]
 
 
 def chain_problems(facts: Iterable[Mapping]) -> list[str]:
@@ -220,7 +242,11 @@ def chain_problems(facts: Iterable[Mapping]) -> list[str]:
                 problems.append(f"{key[0]}: event {event['id']} does not follow the event before it")
             prev = event
         head = heads.get(key)
-        if head is None or int(head["seq"]) != len(events) or _when(head["last_at"]) != _when(events[-1]["at"]):
+        if (
+            head is None
+            or int(head["seq"]) != len(events)
+            or _when(head["last_at"]) != _when(events[-1]["at"])
+        ):
             problems.append(f"{key[0]}: head does not name the last place")
     return problems
 

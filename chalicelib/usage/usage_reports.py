@@ -7,6 +7,7 @@ counters the stream keeps per province and month and per filing or publication a
 
 openpyxl is imported only when a workbook is built.
 """
+
 from __future__ import annotations
 
 import io
@@ -14,26 +15,37 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from chalicelib.usage import counters, counting
-from chalicelib.documents import filings, publications
 from chalicelib.core import cycles, http, spreadsheets
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china
 from chalicelib.core.errors import Forbidden, Invalid, NotFound
 from chalicelib.core.reference import PROVINCES
+from chalicelib.documents import filings, publications
+from chalicelib.usage import counters, counting
 
 RELEASE = "5.1"
 PLATFORM = "patentnavi-eval"
 # COUNTER metric -> counter name (views are investigations, downloads requests).
-METRICS = (("Total_Item_Investigations", "views_total"), ("Unique_Item_Investigations", "views_unique"),
-           ("Total_Item_Requests", "downloads_total"), ("Unique_Item_Requests", "downloads_unique"))
+METRICS = (
+    ("Total_Item_Investigations", "views_total"),
+    ("Unique_Item_Investigations", "views_unique"),
+    ("Total_Item_Requests", "downloads_total"),
+    ("Unique_Item_Requests", "downloads_unique"),
+)
 MAX_MONTHS = 36
 DEFAULT_MONTHS = 12
 DEFAULT_BEGIN_TEXT = f"{DEFAULT_MONTHS - 1} months before end"  # what the API docs say `begin` defaults to
 # COUNTER Data_Type of each kind of record.
-DATA_TYPES = {"report": "Report", "database": "Database_Full_Item", "tool": "Software",
-              "application_proof": "Other", "news": "News_Item", "notice": "Other", "policy": "Other",
-              "navigation_info": "Other"}
+DATA_TYPES = {
+    "report": "Report",
+    "database": "Database_Full_Item",
+    "tool": "Software",
+    "application_proof": "Other",
+    "news": "News_Item",
+    "notice": "Other",
+    "policy": "Other",
+    "navigation_info": "Other",
+}
 
 
 @dataclass
@@ -51,20 +63,31 @@ class Report:
         end = date(int(last[:4]), int(last[5:]), 1)
         end_day = (date(end.year + end.month // 12, end.month % 12 + 1, 1) - date.resolution).isoformat()
         period = f"Begin_Date={self.months[0]}-01; End_Date={end_day}"
-        return [["Report_Name", self.report_name], ["Report_ID", self.report_id], ["Release", RELEASE],
-                ["Institution_Name", self.institution], ["Institution_ID", self.institution_id],
-                ["Metric_Types", "; ".join(m for m, _ in METRICS)], ["Report_Filters", period],
-                ["Report_Attributes", ""], ["Exceptions", ""], ["Reporting_Period", period],
-                ["Created", china(self.created).isoformat(timespec="seconds")], ["Created_By", PLATFORM],
-                ["Registry_Record", ""], []]
+        return [
+            ["Report_Name", self.report_name],
+            ["Report_ID", self.report_id],
+            ["Release", RELEASE],
+            ["Institution_Name", self.institution],
+            ["Institution_ID", self.institution_id],
+            ["Metric_Types", "; ".join(m for m, _ in METRICS)],
+            ["Report_Filters", period],
+            ["Report_Attributes", ""],
+            ["Exceptions", ""],
+            ["Reporting_Period", period],
+            ["Created", china(self.created).isoformat(timespec="seconds")],
+            ["Created_By", PLATFORM],
+            ["Registry_Record", ""],
+            [],
+        ]
 
     def table(self) -> list[list[Any]]:
         heading = ["Item", "Item_ID", "Platform", "Data_Type", "Metric_Type", "Reporting_Period_Total"]
         heading += [date(int(m[:4]), int(m[5:]), 1).strftime("%b-%Y") for m in self.months]
         return [heading, *self.rows]
 
-    def add(self, item: str, item_id: str, data_type: str, by_month: dict[str, dict[str, int]],
-            prefix: str = "") -> None:
+    def add(
+        self, item: str, item_id: str, data_type: str, by_month: dict[str, dict[str, int]], prefix: str = ""
+    ) -> None:
         for metric, name in METRICS:
             counts = [by_month.get(m, {}).get(prefix + name, 0) for m in self.months]
             self.rows.append([item, item_id, PLATFORM, data_type, metric, sum(counts), *counts])
@@ -78,8 +101,10 @@ def months(begin: str | None, end: str | None, now: datetime) -> list[str]:
     for name, value in (("begin", begin), ("end", end)):
         http.param(name, value, "month")
         if value is not None and not first <= value <= latest:
-            raise Invalid(f"{name} must lie between {first} and {latest}",
-                          errors=[{"field": name, "message": f"must lie between {first} and {latest}"}])
+            raise Invalid(
+                f"{name} must lie between {first} and {latest}",
+                errors=[{"field": name, "message": f"must lie between {first} and {latest}"}],
+            )
     this = china(now)
     last = end or f"{this:%Y-%m}"
     if begin is None:
@@ -92,8 +117,10 @@ def months(begin: str | None, end: str | None, now: datetime) -> list[str]:
         out.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         if len(out) > MAX_MONTHS:
-            raise Invalid(f"A report covers at most {MAX_MONTHS} months",
-                          errors=[{"field": "begin", "message": f"at most {MAX_MONTHS} months before end"}])
+            raise Invalid(
+                f"A report covers at most {MAX_MONTHS} months",
+                errors=[{"field": "begin", "message": f"at most {MAX_MONTHS} months before end"}],
+            )
     if not out:
         raise Invalid("begin is after end", errors=[{"field": "begin", "message": "after end"}])
     return out
@@ -103,8 +130,9 @@ def _by_month(pk: str) -> dict[str, dict[str, int]]:
     return counters.months(pk)
 
 
-def province_report(caller: Caller | None, province: str, begin: str | None, end: str | None,
-                    now: datetime) -> Report:
+def province_report(
+    caller: Caller | None, province: str, begin: str | None, end: str | None, now: datetime
+) -> Report:
     """A province's filings and publications, month by month (its staff and national admins)."""
     if province not in PROVINCES:
         raise NotFound(f"No provincial unit {province}")
@@ -114,18 +142,31 @@ def province_report(caller: Caller | None, province: str, begin: str | None, end
     report = Report("Platform Report", "PR", PROVINCES[province], province, months(begin, end, now), now)
     by_month = _by_month(counting.month_key(province, now)[0])
     report.add(f"{PROVINCES[province]} 备案成果", province, "Other", by_month)
-    report.add(f"{PROVINCES[province]} 发布信息", province, "News_Item", by_month, counting.PUBLICATION_PREFIX)
+    report.add(
+        f"{PROVINCES[province]} 发布信息", province, "News_Item", by_month, counting.PUBLICATION_PREFIX
+    )
     return report
 
 
-def item_report(caller: Caller | None, kind: str, item_id: str, begin: str | None, end: str | None,
-                now: datetime) -> Report:
+def item_report(
+    caller: Caller | None, kind: str, item_id: str, begin: str | None, end: str | None, now: datetime
+) -> Report:
     """One filing's or publication's usage, month by month (whoever may see it)."""
     doc = (filings if kind == "filing" else publications).get(caller, item_id)
-    report = Report("Item Report", "IR", PROVINCES.get(doc.province, doc.province), doc.province,
-                    months(begin, end, now), now)
-    report.add(doc.title, doc.id, DATA_TYPES.get(doc.kind, "Other"),
-               _by_month(counting.item_month_key(kind, doc.id, now)[0]))
+    report = Report(
+        "Item Report",
+        "IR",
+        PROVINCES.get(doc.province, doc.province),
+        doc.province,
+        months(begin, end, now),
+        now,
+    )
+    report.add(
+        doc.title,
+        doc.id,
+        DATA_TYPES.get(doc.kind, "Other"),
+        _by_month(counting.item_month_key(kind, doc.id, now)[0]),
+    )
     return report
 
 
@@ -135,6 +176,7 @@ def to_tsv(report: Report) -> str:
 
 def to_xlsx(report: Report) -> bytes:
     from openpyxl import Workbook
+
     book = Workbook()
     sheet = book.active
     sheet.title = report.report_id

@@ -3,9 +3,11 @@
 Override `stack_env` in a nearer conftest to change its environment (e.g.
 {"NAVI_NOW": "2025-12-31T22:59:00+08:00"}). `api` is the one `Client` over HTTP.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -23,6 +25,7 @@ def stack_env() -> dict[str, str | None]:
 def stack(stack_env) -> Iterator[Any]:
     """The real app served with moto, its stream handlers and its schedules."""
     from local_stack.stack import start_stack
+
     running = start_stack(port=0, env_overrides=stack_env)
     yield running
     running.stop()

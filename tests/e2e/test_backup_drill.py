@@ -1,5 +1,6 @@
 """The restore drill: seed a running local stack, export it, restore the backup into an empty store,
 start a stack on it: a recount agrees and the list and stats routes answer as before."""
+
 from __future__ import annotations
 
 import json
@@ -40,23 +41,39 @@ def _seed(api) -> list[str]:
 def _answers(api, ids: list[str]) -> dict:
     admin = auth(**ADMIN)
     cycle = api.get(f"/filings/{ids[0]}", headers=admin).json["cycle"]
-    paths = ["/filings", "/filings?status=approved", f"/activity?cycle={cycle}",
-             f"/provinces/320000/activity?cycle={cycle}", "/me/notifications"]
+    paths = [
+        "/filings",
+        "/filings?status=approved",
+        f"/activity?cycle={cycle}",
+        f"/provinces/320000/activity?cycle={cycle}",
+        "/me/notifications",
+    ]
     for filing in ids:
-        paths += [f"/filings/{filing}", f"/filings/{filing}/stats", f"/filings/{filing}/files",
-                  f"/filings/{filing}/comments", f"/filings/{filing}/history"]
+        paths += [
+            f"/filings/{filing}",
+            f"/filings/{filing}/stats",
+            f"/filings/{filing}/files",
+            f"/filings/{filing}/comments",
+            f"/filings/{filing}/history",
+        ]
     answers = {}
     for path in paths:
-        got = api.get(path, headers=admin if path != "/me/notifications" else auth(
-            sub="filer-320000", role="filer", province="320000"))
+        got = api.get(
+            path,
+            headers=admin
+            if path != "/me/notifications"
+            else auth(sub="filer-320000", role="filer", province="320000"),
+        )
         answers[path] = (got.status, got.json)
     return answers
 
 
 def _settled(api, ids: list[str]) -> None:
     deadline = time.monotonic() + 30
-    while api.get(f"/filings/{ids[0]}/stats").json["downloads"]["total"] != 1 or \
-            api.get(f"/filings/{ids[1]}/stats").json["comments"] != 1:
+    while (
+        api.get(f"/filings/{ids[0]}/stats").json["downloads"]["total"] != 1
+        or api.get(f"/filings/{ids[1]}/stats").json["comments"] != 1
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.2)
     time.sleep(1)
@@ -69,17 +86,24 @@ def test_export_restore_into_an_empty_store_recounts_clean_and_answers_the_same(
         ids = _seed(served.api)
         _settled(served.api, ids)
         before = _answers(served.api, ids)
-        exported = _script("scripts/backup.py", "export", "--endpoint", served.moto_endpoint, "--to", str(backup))
+        exported = _script(
+            "scripts/backup.py", "export", "--endpoint", served.moto_endpoint, "--to", str(backup)
+        )
         assert exported.returncode == 0, exported.stderr
     finally:
         assert served.stop() == 0
     manifest = json.loads((backup / "MANIFEST.json").read_text())
     assert manifest["tables"]["facts"]["items"] > 0 and len(manifest["files"]) == 1
     # The stopped stack's directory exports the same items (one format for both).
-    assert _script("scripts/backup.py", "export", "--data-dir", str(source), "--to", str(offline)).returncode == 0
+    assert (
+        _script("scripts/backup.py", "export", "--data-dir", str(source), "--to", str(offline)).returncode
+        == 0
+    )
     for table in ("facts", "counters", "records"):
-        lines = [sorted((backup / f"{table}.json").read_text().splitlines()),
-                 sorted((offline / f"{table}.json").read_text().splitlines())]
+        lines = [
+            sorted((backup / f"{table}.json").read_text().splitlines()),
+            sorted((offline / f"{table}.json").read_text().splitlines()),
+        ]
         assert lines[0] == lines[1], table
 
     restore = _script("scripts/backup.py", "restore", "--from", str(backup), "--data-dir", str(restored))
@@ -100,14 +124,17 @@ def test_a_restore_refuses_a_store_that_holds_data_and_a_damaged_backup(tmp_path
         filed(served.api)
     finally:
         assert served.stop() == 0
-    assert _script("scripts/backup.py", "export", "--data-dir", str(source), "--to", str(backup)).returncode == 0
+    assert (
+        _script("scripts/backup.py", "export", "--data-dir", str(source), "--to", str(backup)).returncode == 0
+    )
     before = tree_digest(source)
     into_used = _script("scripts/backup.py", "restore", "--from", str(backup), "--data-dir", str(source))
     assert into_used.returncode == 2 and "not empty" in into_used.stderr
     assert tree_digest(source) == before
     records = backup / "records.json"
     records.write_text(records.read_text().replace('"S":"', '"S":"X', 1))
-    damaged = _script("scripts/backup.py", "restore", "--from", str(backup), "--data-dir", str(tmp_path / "new"))
+    damaged = _script(
+        "scripts/backup.py", "restore", "--from", str(backup), "--data-dir", str(tmp_path / "new")
+    )
     assert damaged.returncode == 2 and "checksum" in damaged.stderr
     assert not (tmp_path / "new").exists()
-

@@ -5,6 +5,7 @@ Clients post batches of views whose chains span requests and stream batches,
 resend earlier batches, and comment; a `user` keeps trying to review filings while a
 national admin reviews others. The stream trigger runs throughout (no drain until the end).
 """
+
 from __future__ import annotations
 
 import random
@@ -14,9 +15,9 @@ from collections import defaultdict
 from datetime import timedelta
 
 from chalicelib.core import pseudonyms
+from chalicelib.core.clock import china, parse_instant
 from chalicelib.core.cycles import cycle_for
 from chalicelib.usage import counters
-from chalicelib.core.clock import china, parse_instant
 
 CLIENTS = 8
 REQUESTS_PER_CLIENT = 12
@@ -27,8 +28,14 @@ BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/1
 def _filings(api, filer, admin, count, approve=True) -> list[str]:
     ids = []
     for n in range(count):
-        body = {"kind": "report", "title": f"并发导航报告 {n}", "province": "320000", "unit": "江苏省知识产权局",
-                "industry": "5", "report_type": "industry_planning"}
+        body = {
+            "kind": "report",
+            "title": f"并发导航报告 {n}",
+            "province": "320000",
+            "unit": "江苏省知识产权局",
+            "industry": "5",
+            "report_type": "industry_planning",
+        }
         created = api.post("/filings", body, token=filer)
         assert created.status == 201, created.text
         ids.append(created.json["id"])
@@ -57,12 +64,22 @@ def test_eight_concurrent_clients_are_counted_exactly_and_never_act_as_each_othe
             if r and rng.random() < 0.2:
                 batch = rng.choice(sent[user])
                 answer = api.post("/events", {"events": batch}, token=token)
-                if answer.status != 202 or answer.json != {"accepted": 0, "duplicates": len(batch),
-                                                                   "ignored": 0}:
+                if answer.status != 202 or answer.json != {
+                    "accepted": 0,
+                    "duplicates": len(batch),
+                    "ignored": 0,
+                }:
                     problems.append(f"{user} resend: {answer.status} {answer.text}")
                 continue
-            batch = [{"id": str(uuid.uuid4()), "type": "view",
-                      "filing": rng.choice(filings), "user_agent": BROWSER} for _ in range(rng.randint(20, 60))]
+            batch = [
+                {
+                    "id": str(uuid.uuid4()),
+                    "type": "view",
+                    "filing": rng.choice(filings),
+                    "user_agent": BROWSER,
+                }
+                for _ in range(rng.randint(20, 60))
+            ]
             sent[user].append(batch)
             answer = api.post("/events", {"events": batch}, token=token)
             if answer.status != 202 or answer.json != {"accepted": len(batch), "duplicates": 0, "ignored": 0}:
@@ -78,7 +95,9 @@ def test_eight_concurrent_clients_are_counted_exactly_and_never_act_as_each_othe
     def intruder() -> None:
         token = api.token(role="user", side="government", sub=f"intruder-{run}")
         for r in range(40):
-            answer = api.post(f"/filings/{targets_of_intruder[r % 3]}/review", {"decision": "approve"}, token=token)
+            answer = api.post(
+                f"/filings/{targets_of_intruder[r % 3]}/review", {"decision": "approve"}, token=token
+            )
             if answer.status != 403:
                 problems.append(f"intruder review answered {answer.status}")
 
@@ -96,8 +115,10 @@ def test_eight_concurrent_clients_are_counted_exactly_and_never_act_as_each_othe
             problems.append(f"{work.__name__}{args}: {error!r}")
 
     threads = [threading.Thread(target=reporting, args=(client, n)) for n in range(CLIENTS)]
-    threads += [threading.Thread(target=reporting, args=(intruder,)),
-                threading.Thread(target=reporting, args=(reviewer,))]
+    threads += [
+        threading.Thread(target=reporting, args=(intruder,)),
+        threading.Thread(target=reporting, args=(reviewer,)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -112,7 +133,9 @@ def test_eight_concurrent_clients_are_counted_exactly_and_never_act_as_each_othe
         history = api.get(f"/filings/{filing_id}/history", token=admin).json["items"]
         assert [e["actor"] for e in history if e["action"].startswith("review")] == [f"admin-{run}"]
     # National admins see who wrote each comment; the public sees pseudonyms only.
-    assert all("user" not in c for c in api.get(f"/filings/{filings[0]}/comments", token=public).json["items"])
+    assert all(
+        "user" not in c for c in api.get(f"/filings/{filings[0]}/comments", token=public).json["items"]
+    )
     comments = api.get(f"/filings/{filings[0]}/comments", token=admin).json["items"]
     mine = [c for c in comments if c["user"].startswith(f"reader-{run}-")]
     assert sorted(c["text"] for c in mine) == sorted(said)  # each stored once, none lost
@@ -124,8 +147,10 @@ def test_eight_concurrent_clients_are_counted_exactly_and_never_act_as_each_othe
     stored = {(f["user"], f["id"]): f for f in facts if f.get("entity") == "event"}
     services = api.stack.services
     cycle = cycle_for(services.clock.now()).id
-    sent = {pseudonyms.keyed(services.settings.pseudonym_secret, user, cycle): requests
-            for user, requests in sent.items()}
+    sent = {
+        pseudonyms.keyed(services.settings.pseudonym_secret, user, cycle): requests
+        for user, requests in sent.items()
+    }
     for user, requests in sent.items():
         for batch in requests:
             assert all((user, e["id"]) in stored for e in batch), "an accepted event is missing"

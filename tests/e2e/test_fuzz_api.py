@@ -7,6 +7,7 @@ write stores nothing.
 Each request is sent anonymously and with tokens of several roles, so the checks reach past the
 401s into validation and the domain. Example counts are bounded to keep this to a couple of
 minutes on two cores."""
+
 from __future__ import annotations
 
 import itertools
@@ -27,8 +28,8 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 from chalicelib.usage import sushi
 from tests.support import report_body
 
-MAX_EXAMPLES = 15          # generated cases per operation and mode
-HOSTILE_EXAMPLES = 6       # hostile bodies per write route and role
+MAX_EXAMPLES = 15  # generated cases per operation and mode
+HOSTILE_EXAMPLES = 6  # hostile bodies per write route and role
 ROLES = ("anonymous", "national_admin", "province_admin", "filer", "user", "expert")
 
 
@@ -38,18 +39,24 @@ def fuzz_schema(api):
     filer = api.token("filer", province="320000", sub="fuzz-filer")
     created = api.post("/filings", report_body(), token=filer)
     assert created.status == 201, created.text
-    api.post(f"/filings/{created.json['id']}/review", {"decision": "approve"},
-             token=api.token("national_admin", sub="fuzz-admin"))
+    api.post(
+        f"/filings/{created.json['id']}/review",
+        {"decision": "approve"},
+        token=api.token("national_admin", sub="fuzz-admin"),
+    )
     api.filing_id = created.json["id"]
     return schemathesis.openapi.from_url(f"{api.url}/openapi.json")
 
 
 def _tokens(api) -> dict[str, str | None]:
-    return {"anonymous": None, "national_admin": api.token("national_admin", sub="fuzz-admin"),
-            "province_admin": api.token("province_admin", province="320000", sub="fuzz-padmin"),
-            "filer": api.token("filer", province="320000", sub="fuzz-filer"),
-            "user": api.token("user", side="university", sub="fuzz-user"),
-            "expert": api.token("expert", sub="fuzz-expert")}
+    return {
+        "anonymous": None,
+        "national_admin": api.token("national_admin", sub="fuzz-admin"),
+        "province_admin": api.token("province_admin", province="320000", sub="fuzz-padmin"),
+        "filer": api.token("filer", province="320000", sub="fuzz-filer"),
+        "user": api.token("user", side="university", sub="fuzz-user"),
+        "expert": api.token("expert", sub="fuzz-expert"),
+    }
 
 
 def _broken(response, where: str) -> str | None:
@@ -66,11 +73,19 @@ def _broken(response, where: str) -> str | None:
         body = None
     # A COUNTER_SUSHI call is refused with SUSHI's own Exception, as its spec says (what is no SUSHI call,
     # such as a method it lacks, is a problem like anywhere else).
-    if (sushi.BASE + "/" in where and (content_type or "").startswith("application/json")
-            and isinstance(body, dict) and {"Code", "Message"} <= set(body)):
+    if (
+        sushi.BASE + "/" in where
+        and (content_type or "").startswith("application/json")
+        and isinstance(body, dict)
+        and {"Code", "Message"} <= set(body)
+    ):
         return None
-    if (content_type != "application/problem+json" or not isinstance(body, dict)
-            or not {"type", "title", "status", "detail"} <= set(body) or body["status"] != response.status_code):
+    if (
+        content_type != "application/problem+json"
+        or not isinstance(body, dict)
+        or not {"type", "title", "status", "detail"} <= set(body)
+        or body["status"] != response.status_code
+    ):
         return f"{where}: {response.status_code} {content_type} {response.text[:300]}"
     return None
 
@@ -88,7 +103,8 @@ def _check(case, api, failures: list[str], who: str, token: str | None) -> None:
             case.validate_response(response, checks=RESPONSE_CHECKS)
         except BaseExceptionGroup as group:  # schemathesis' FailureGroup: every check that failed
             problem = f"{where}: {response.status_code} " + "; ".join(
-                f"{f.title}: {f.message[:300]}" for f in group.exceptions)
+                f"{f.title}: {f.message[:300]}" for f in group.exceptions
+            )
     if problem:
         failures.append(problem)
 
@@ -96,9 +112,14 @@ def _check(case, api, failures: list[str], who: str, token: str | None) -> None:
 def _coverage_cases(schema, operation) -> list:
     """Schemathesis' coverage phase for one operation: boundary values, each parameter and body
     field missing or of the wrong type, and the HTTP methods the operation does not serve."""
-    generator = CoverageGenerator(operation=operation, generation_modes=list(GenerationMode),
-                                  generation_config=schema.config.generation_for(operation=operation, phase="coverage"),
-                                  auth_storage=None, override=Override(), feedback=FeedbackSources())
+    generator = CoverageGenerator(
+        operation=operation,
+        generation_modes=list(GenerationMode),
+        generation_config=schema.config.generation_for(operation=operation, phase="coverage"),
+        auth_storage=None,
+        override=Override(),
+        feedback=FeedbackSources(),
+    )
     return list(generator)
 
 
@@ -119,8 +140,11 @@ def test_the_coverage_phase_gets_no_5xx_and_only_problems(api, fuzz_schema):
 def test_generated_requests_get_no_5xx_and_only_problems(api, fuzz_schema):
     failures: list[str] = []
     # Preflights answer the same whatever is generated; the coverage phase reaches them.
-    operations = [op for op in (result.ok() for result in fuzz_schema.get_all_operations())
-                  if op.method.lower() != "options"]
+    operations = [
+        op
+        for op in (result.ok() for result in fuzz_schema.get_all_operations())
+        if op.method.lower() != "options"
+    ]
     assert len(operations) > 30
     tokens = _tokens(api)
     callers = {who: tokens[who] for who in ("anonymous", "national_admin", "filer", "user")}
@@ -128,13 +152,20 @@ def test_generated_requests_get_no_5xx_and_only_problems(api, fuzz_schema):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             found: list[str] = []
 
-            @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-                      phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=MAX_EXAMPLES,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case):
                 for who, token in callers.items():
                     if not found:  # one broken answer per operation and mode is enough to report
                         _check(case, api, found, who, token)
+
             try:
                 run()
             except Unsatisfiable:
@@ -173,12 +204,14 @@ def _nested(depth: int, kind: str) -> bytes:
 
 def _with_unicode_digits(body: dict) -> dict:
     """Every code of ASCII digits (province, industry) written in full-width digits instead."""
+
     def swap(v):
         if isinstance(v, str) and v.isascii() and v.isdigit():
             return v.translate(FULL_WIDTH)
         if isinstance(v, list):
             return [swap(x) for x in v]
         return v
+
     swapped = {k: swap(v) for k, v in body.items()}
     return swapped if swapped != body else {**body, "score": "５"}
 
@@ -187,18 +220,24 @@ def hostile_bodies(valid: dict) -> st.SearchStrategy[tuple[str, bytes]]:
     """(what, raw body) pairs no write route may accept, built around the route's valid body."""
     keys = sorted(valid) or ["a"]
     field_values = st.sampled_from(keys).flatmap(
-        lambda key: st.sampled_from(HOSTILE_TEXT).map(lambda text: ("hostile text", _raw({**valid, key: text}))))
+        lambda key: st.sampled_from(HOSTILE_TEXT).map(
+            lambda text: ("hostile text", _raw({**valid, key: text}))
+        )
+    )
     duplicate = st.sampled_from(keys).map(
-        lambda key: ("duplicate key", _raw(valid)[:-1] + (b", " if valid else b"") + _raw({key: "x"})[1:]))
+        lambda key: ("duplicate key", _raw(valid)[:-1] + (b", " if valid else b"") + _raw({key: "x"})[1:])
+    )
     return st.one_of(
         st.tuples(st.just("deep"), st.integers(33, 5_000), st.sampled_from(["object", "array"])).map(
-            lambda t: (f"nested {t[1]} deep", _nested(t[1], t[2]))),
+            lambda t: (f"nested {t[1]} deep", _nested(t[1], t[2]))
+        ),
         st.integers(10_000, 30_000).map(lambda n: (f"array of {n}", b"[" + b"0," * n + b"0]")),
         st.integers(101, 1_000).map(lambda n: (f"{n} events", _raw({"events": [{"id": "x"}] * n}))),
         duplicate,
         field_values,
         st.sampled_from(["NaN", "Infinity", "-Infinity", "1e999"]).map(
-            lambda c: (c, _raw(valid)[:-1] + (b", " if valid else b"") + b'"n": ' + c.encode() + b"}")),
+            lambda c: (c, _raw(valid)[:-1] + (b", " if valid else b"") + b'"n": ' + c.encode() + b"}")
+        ),
         st.just(("unicode digits", _raw(_with_unicode_digits(valid)))),
         st.just(("key with NUL", _raw({**valid, "a\x00": 1}))),
     )
@@ -207,20 +246,38 @@ def hostile_bodies(valid: dict) -> st.SearchStrategy[tuple[str, bytes]]:
 def _stored(api) -> int:
     settings_ = api.stack.services.settings
     dynamodb = boto3.client("dynamodb", endpoint_url=api.stack.moto_endpoint, region_name=settings_.region)
-    return sum(dynamodb.scan(TableName=t, Select="COUNT")["Count"]
-               for t in (settings_.facts_table, settings_.counters_table, settings_.records_table))
+    return sum(
+        dynamodb.scan(TableName=t, Select="COUNT")["Count"]
+        for t in (settings_.facts_table, settings_.counters_table, settings_.records_table)
+    )
 
 
 def test_hostile_bodies_on_every_write_route_as_every_role_are_refused_and_store_nothing(api, fuzz_schema):
     import app
     from chalicelib.core import http
-    targets = {"filing_id": api.filing_id, "publication_id": "p-1", "comment_id": "c-1", "code": "320000",
-               "year": "2024", "cycle": "2024", "run_id": "run-2024-0001", "sub": "fuzz-expert",
-               "org_id": "org-fuzz", "population": "service_bases", "invitation": "A" * 32, "file_id": "file-1",
-               "demand_id": "d-1", "objection_id": "obj-fuzz", "province": "320000", "unit": "SB-fuzz"}
+
+    targets = {
+        "filing_id": api.filing_id,
+        "publication_id": "p-1",
+        "comment_id": "c-1",
+        "code": "320000",
+        "year": "2024",
+        "cycle": "2024",
+        "run_id": "run-2024-0001",
+        "sub": "fuzz-expert",
+        "org_id": "org-fuzz",
+        "population": "service_bases",
+        "invitation": "A" * 32,
+        "file_id": "file-1",
+        "demand_id": "d-1",
+        "objection_id": "obj-fuzz",
+        "province": "320000",
+        "unit": "SB-fuzz",
+    }
     writes = [r for r in http.ROUTES if r.method in ("POST", "PUT", "DELETE")]
-    assert {(r.method, r.path) for r in writes} == {(m, p) for p, e in app.app.routes.items() for m in e
-                                                    if m in ("POST", "PUT", "DELETE")}
+    assert {(r.method, r.path) for r in writes} == {
+        (m, p) for p, e in app.app.routes.items() for m in e if m in ("POST", "PUT", "DELETE")
+    }
     # Routes that read a body first: every hostile body must be refused there, storing nothing.
     # Body-less writes (likes, reads, runs) may act whatever the body; they must only never fail.
     writes.sort(key=lambda r: r.body is None)
@@ -235,10 +292,19 @@ def test_hostile_bodies_on_every_write_route_as_every_role_are_refused_and_store
         url = api.url + route.path.format(**targets)
         valid = VALID_BODIES.get((route.method, route.path), {})
         for who, token in tokens.items():
-            headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+            headers = {
+                "Content-Type": "application/json",
+                **({"Authorization": f"Bearer {token}"} if token else {}),
+            }
 
-            @settings(max_examples=HOSTILE_EXAMPLES, deadline=None, derandomize=True, database=None,
-                      phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=HOSTILE_EXAMPLES,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(hostile=hostile_bodies(valid))
             def send(hostile):
                 what, raw = hostile
@@ -249,6 +315,7 @@ def test_hostile_bodies_on_every_write_route_as_every_role_are_refused_and_store
                     problem = f"{where}: accepted ({response.status_code}) {response.text[:200]}"
                 if problem:
                     failures.append(problem)
+
             send()
     assert not failures, f"{len(failures)} broken answers:\n" + "\n".join(failures[:40])
     assert after_body_routes == before, "a refused write stored something"

@@ -3,6 +3,7 @@ users do in sequence (file → declare and upload files → review → views and
 drawn titles, users and orders. Whatever the sequence: no answer is a 5xx, errors are problems,
 a record's usage counters never go down, and once the stream settles every counter equals the
 recount from the stored facts. Steps are bounded so the phase takes well under a minute."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +12,17 @@ import uuid
 import requests
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, initialize, invariant, multiple,
-                                 precondition, rule, run_state_machine_as_test)
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from chalicelib.usage import counters
 from tests.support import report_body
@@ -20,8 +30,9 @@ from tests.support import report_body
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 USAGE = ("views", "downloads")
 # Titles a user may type: plain, formula-looking, mixed scripts, the longest allowed.
-TITLES = st.sampled_from(["新能源汽车产业专利导航", "=1+1", "+SUM(A1)", "@cmd", "-2", "Robotics 机器人",
-                          "导" * 200])
+TITLES = st.sampled_from(
+    ["新能源汽车产业专利导航", "=1+1", "+SUM(A1)", "@cmd", "-2", "Robotics 机器人", "导" * 200]
+)
 PDF = b"%PDF-1.7\n" + b"stateful fuzz " * 64
 
 
@@ -47,7 +58,9 @@ class UsersOverTime(RuleBasedStateMachine):
         self.run = run
         self.filer = self.api.token("filer", province="320000", sub=f"sf-filer-{run}")
         self.admin = self.api.token("national_admin", sub=f"sf-admin-{run}")
-        self.readers = [self.api.token("user", side="enterprise", sub=f"sf-reader-{run}-{i}") for i in range(3)]
+        self.readers = [
+            self.api.token("user", side="enterprise", sub=f"sf-reader-{run}-{i}") for i in range(3)
+        ]
         self.files: dict[str, list[str]] = {}
         self.seen: dict[str, dict[str, int]] = {}  # filing -> the highest usage numbers read so far
         self.failures: list[str] = []
@@ -84,9 +97,18 @@ class UsersOverTime(RuleBasedStateMachine):
     def attach(self, filing, name):
         if len(self.files[filing]) >= 2:
             return
-        declared = self._call("POST", f"/filings/{filing}/files", {
-            "name": name, "purpose": "report", "content_type": "application/pdf", "size": len(PDF),
-            "sha256": hashlib.sha256(PDF).hexdigest()}, token=self.filer)
+        declared = self._call(
+            "POST",
+            f"/filings/{filing}/files",
+            {
+                "name": name,
+                "purpose": "report",
+                "content_type": "application/pdf",
+                "size": len(PDF),
+                "sha256": hashlib.sha256(PDF).hexdigest(),
+            },
+            token=self.filer,
+        )
         if declared.status != 201:  # e.g. a per-record bound on files: a clear 4xx, never a 5xx
             return
         upload = declared.json["upload"]
@@ -101,15 +123,21 @@ class UsersOverTime(RuleBasedStateMachine):
         return filing if approve else multiple()
 
     def _review(self, filing, approve):
-        answer = self._call("POST", f"/filings/{filing}/review", {"decision": "approve" if approve else "reject"},
-                            token=self.admin)
+        answer = self._call(
+            "POST",
+            f"/filings/{filing}/review",
+            {"decision": "approve" if approve else "reject"},
+            token=self.admin,
+        )
         assert answer.status == 200, answer.json
         self.waiting -= 1
 
     @rule(filing=approved, reader=st.integers(0, 2), views=st.integers(1, 5))
     def view(self, filing, reader, views):
-        batch = [{"id": str(uuid.uuid4()), "type": "view", "filing": filing, "user_agent": BROWSER}
-                 for _ in range(views)]
+        batch = [
+            {"id": str(uuid.uuid4()), "type": "view", "filing": filing, "user_agent": BROWSER}
+            for _ in range(views)
+        ]
         answer = self._call("POST", "/events", {"events": batch}, token=self.readers[reader])
         assert answer.status == 202 and answer.json["accepted"] == views, answer.json
 
@@ -117,8 +145,13 @@ class UsersOverTime(RuleBasedStateMachine):
     def download(self, filing, reader):
         if not self.files.get(filing):
             return
-        answer = self._call("GET", f"/filings/{filing}/files/{self.files[filing][0]}",
-                            token=self.readers[reader], headers={"User-Agent": BROWSER}, redirects=False)
+        answer = self._call(
+            "GET",
+            f"/filings/{filing}/files/{self.files[filing][0]}",
+            token=self.readers[reader],
+            headers={"User-Agent": BROWSER},
+            redirects=False,
+        )
         assert answer.status == 303, answer.text
 
     @rule(filing=approved)
@@ -133,8 +166,11 @@ class UsersOverTime(RuleBasedStateMachine):
 
     @rule(filing=approved, page=st.integers(1, 3))
     def read_lists(self, filing, page):
-        for path in (f"/filings/{filing}/files?limit={page}", f"/filings/{filing}/comments?limit={page}",
-                     f"/filings/{filing}/history?limit={page}"):
+        for path in (
+            f"/filings/{filing}/files?limit={page}",
+            f"/filings/{filing}/comments?limit={page}",
+            f"/filings/{filing}/history?limit={page}",
+        ):
             answer = self._call("GET", path, token=self.admin)
             assert answer.status == 200 and len(answer.json["items"]) <= page, answer.json
 
@@ -145,9 +181,17 @@ class UsersOverTime(RuleBasedStateMachine):
 
 def test_any_sequence_of_filing_files_review_views_and_stats_keeps_counters_exact(api):
     UsersOverTime.api = api
-    run_state_machine_as_test(UsersOverTime, settings=settings(
-        max_examples=5, stateful_step_count=20, deadline=None, derandomize=True, database=None,
-        suppress_health_check=list(HealthCheck)))
+    run_state_machine_as_test(
+        UsersOverTime,
+        settings=settings(
+            max_examples=5,
+            stateful_step_count=20,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
     api.drain()
     facts = list(counters.facts())
     assert counters.drift(counters.recount(facts)) == []

@@ -1,4 +1,5 @@
 """HEAD answers carry headers only: a kept-alive connection stays in step with the requests that follow."""
+
 from __future__ import annotations
 
 import http.client

@@ -1,5 +1,6 @@
 """Hostile input over real HTTP: unknown methods, oversized headers, bad Content-Length, CORS,
 and tokens kept out of the access log."""
+
 from __future__ import annotations
 
 import http.client
@@ -22,9 +23,16 @@ def _raw(api, method: str, target: str, headers: dict | None = None) -> http.cli
     return conn.getresponse()
 
 
-@pytest.mark.parametrize("method, target", [("TRACE", "/filings"), ("TRACE", "/cycles/2024/scores"),
-                                            ("CONNECT", "/filings"), ("CONNECT", "example.org:443"),
-                                            ("PROPFIND", "/health")])
+@pytest.mark.parametrize(
+    "method, target",
+    [
+        ("TRACE", "/filings"),
+        ("TRACE", "/cycles/2024/scores"),
+        ("CONNECT", "/filings"),
+        ("CONNECT", "example.org:443"),
+        ("PROPFIND", "/health"),
+    ],
+)
 def test_unknown_methods_are_a_405_problem_with_allow(api, method, target):
     response = _raw(api, method, target)
     body = json.loads(response.read())
@@ -69,21 +77,33 @@ def test_a_token_in_the_query_string_never_reaches_the_access_log(api):
 
 
 def test_a_preflight_from_the_stages_portal_origin_is_allowed(api):
-    answer = api.call("OPTIONS", "/filings", headers={
-        "Origin": PORTAL, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})
+    answer = api.call(
+        "OPTIONS",
+        "/filings",
+        headers={
+            "Origin": PORTAL,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert answer.status == 204, answer.text
     assert answer.headers["Access-Control-Allow-Origin"] == PORTAL
     assert {"POST", "GET"} <= {m.strip() for m in answer.headers["Access-Control-Allow-Methods"].split(",")}
     assert "Authorization" in answer.headers["Access-Control-Allow-Headers"]
-    on_params = api.call("OPTIONS", "/cycles/2024/candidates/abc/expert-score",
-                            headers={"Origin": PORTAL, "Access-Control-Request-Method": "PUT"})
+    on_params = api.call(
+        "OPTIONS",
+        "/cycles/2024/candidates/abc/expert-score",
+        headers={"Origin": PORTAL, "Access-Control-Request-Method": "PUT"},
+    )
     assert on_params.status == 204 and on_params.headers["Access-Control-Allow-Origin"] == PORTAL
 
 
 def test_other_origins_get_no_cors_grant(api):
-    evil = api.call("OPTIONS", "/filings", headers={"Origin": "https://evil.example",
-                                                       "Access-Control-Request-Method": "POST"})
+    evil = api.call(
+        "OPTIONS",
+        "/filings",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
     live_problem(evil, 403)
     assert "Access-Control-Allow-Origin" not in evil.headers
     read = api.get("/filings", headers={"Origin": "https://evil.example"})
@@ -91,7 +111,9 @@ def test_other_origins_get_no_cors_grant(api):
 
 
 def test_actual_responses_and_problems_carry_the_portal_origin(api):
-    for response in (api.get("/filings", headers={"Origin": PORTAL}),
-                     api.post("/filings", {}, headers={"Origin": PORTAL})):
+    for response in (
+        api.get("/filings", headers={"Origin": PORTAL}),
+        api.post("/filings", {}, headers={"Origin": PORTAL}),
+    ):
         assert response.headers["Access-Control-Allow-Origin"] == PORTAL
         assert "Origin" in response.headers["Vary"]

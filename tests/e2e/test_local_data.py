@@ -1,6 +1,7 @@
 """`make run` keeps what it acknowledged: a real `python -m local_stack` process on a data directory,
 stopped by SIGTERM or kill -9 and started again, serves the same filing, file and counters, and
 counts new events on top. A store it cannot load whole is refused and left byte for byte."""
+
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ import requests
 from tests.conftest import auth
 from tests.support.documents import ADMIN, BROWSER, PDF, approve, filed, upload
 from tests.support.served import Served, tree_digest
+
 
 def _view(api, filing_id: str, who: str) -> None:
     body = {"events": [{"id": str(uuid.uuid4()), "type": "view", "filing": filing_id, "user_agent": BROWSER}]}
@@ -38,8 +40,11 @@ def _file_id(api, filing_id: str) -> str:
 
 def _download(api, filing_id: str, who: str) -> bytes:
     """One counted download by `who`: the file's bytes, through the 303."""
-    got = api.get(f"/filings/{filing_id}/files/{_file_id(api, filing_id)}",
-                  headers={**auth(sub=who, role="user", side="enterprise"), "User-Agent": BROWSER}, redirects=False)
+    got = api.get(
+        f"/filings/{filing_id}/files/{_file_id(api, filing_id)}",
+        headers={**auth(sub=who, role="user", side="enterprise"), "User-Agent": BROWSER},
+        redirects=False,
+    )
     assert got.status == 303, got.json
     return requests.get(got.headers["Location"], timeout=10).content
 
@@ -49,10 +54,13 @@ def _answers(api, filing_id: str) -> dict:
     admin = auth(**ADMIN)
     one = api.get(f"/filings/{filing_id}", headers=admin)
     assert one.status == 200, one.json
-    return {"filing": one.json, "files": api.get(f"/filings/{filing_id}/files", headers=admin).json,
-            "stats": api.get(f"/filings/{filing_id}/stats").json,
-            "activity": api.get(f"/provinces/320000/activity?cycle={one.json['cycle']}", headers=admin).json,
-            "history": api.get(f"/filings/{filing_id}/history", headers=admin).json}
+    return {
+        "filing": one.json,
+        "files": api.get(f"/filings/{filing_id}/files", headers=admin).json,
+        "stats": api.get(f"/filings/{filing_id}/stats").json,
+        "activity": api.get(f"/provinces/320000/activity?cycle={one.json['cycle']}", headers=admin).json,
+        "history": api.get(f"/filings/{filing_id}/history", headers=admin).json,
+    }
 
 
 @pytest.fixture
@@ -108,8 +116,11 @@ def _a_store(data_dir: Path, starts: int = 1) -> None:
 @pytest.mark.parametrize("where", ["snapshot", "journal"])
 def test_a_damaged_store_is_refused_and_left_byte_for_byte(data_dir, where):
     _a_store(data_dir, starts=2 if where == "snapshot" else 1)
-    damaged = (next(p for p in next(data_dir.glob("snapshot-*")).glob("records.json")) if where == "snapshot"
-               else next(data_dir.glob("journal-*.json")))
+    damaged = (
+        next(p for p in next(data_dir.glob("snapshot-*")).glob("records.json"))
+        if where == "snapshot"
+        else next(data_dir.glob("journal-*.json"))
+    )
     text = damaged.read_bytes()
     assert b'"S":"' in text
     damaged.write_bytes(text.replace(b'"S":"', b'"S":"X', 1))
@@ -166,6 +177,7 @@ def test_after_a_kill_9_in_the_middle_of_writes_the_counters_equal_the_recount_o
     import threading
 
     from tests.support.served import ROOT
+
     served = Served(data_dir).wait_up()
     filing = filed(served.api)["id"]
     approve(served.api, "filing", filing)
@@ -179,6 +191,7 @@ def test_after_a_kill_9_in_the_middle_of_writes_the_counters_equal_the_recount_o
             except Exception:
                 return  # the process was killed under us
             n += 1
+
     writer = threading.Thread(target=readers)
     writer.start()
     time.sleep(3)  # the trigger is applying records while the kill lands
@@ -189,8 +202,13 @@ def test_after_a_kill_9_in_the_middle_of_writes_the_counters_equal_the_recount_o
     again = Served(data_dir).wait_up()
     try:
         time.sleep(3)  # replayed stream records are applied
-        recount = subprocess.run([sys.executable, "scripts/recount.py", "--endpoint", again.moto_endpoint],
-                                 cwd=ROOT, capture_output=True, text=True, timeout=120)
+        recount = subprocess.run(
+            [sys.executable, "scripts/recount.py", "--endpoint", again.moto_endpoint],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert recount.returncode == 0 and "drifted: 0" in recount.stdout, recount.stdout + recount.stderr
         views = again.api.get(f"/filings/{filing}/stats").json["views"]["total"]
         assert views > 0

@@ -1,4 +1,5 @@
 """The local stack does what Lambda, EventBridge and API Gateway would: checked against a fake app."""
+
 from __future__ import annotations
 
 import time
@@ -22,8 +23,12 @@ def fake_app(on_batch, batch_size: int = 100) -> types.ModuleType:
     module.app = app
     module.fired = []
 
-    @app.on_dynamodb_record(stream_arn="arn:placeholder", batch_size=batch_size,
-                            starting_position="TRIM_HORIZON", name="facts_stream")
+    @app.on_dynamodb_record(
+        stream_arn="arn:placeholder",
+        batch_size=batch_size,
+        starting_position="TRIM_HORIZON",
+        name="facts_stream",
+    )
     def on_fact(event):
         return on_batch(event)
 
@@ -48,8 +53,15 @@ def start_fake():
         # The background poller sleeps unless asked for, so `drain` alone decides the batches.
         module = fake_app(on_batch, batch_size)
         env = {"NAVI_TABLE_PREFIX": f"devstack-{uuid.uuid4().hex[:8]}"}
-        s = start_stack(port=0, env_overrides=env, app_module=module, poll_interval=poll_interval,
-                        schedule_interval=0.05, batch_size=batch_size, **kw)
+        s = start_stack(
+            port=0,
+            env_overrides=env,
+            app_module=module,
+            poll_interval=poll_interval,
+            schedule_interval=0.05,
+            batch_size=batch_size,
+            **kw,
+        )
         started.append(s)
         return s
 
@@ -75,8 +87,16 @@ def test_stream_records_become_events_chalice_accepts(start_fake):
 
     def on_batch(event):
         for record in event:
-            seen.append((pk_of(record), record.event_name, record.table_name, record.timestamp,
-                         record.new_image["entity"]["S"], record.to_dict()["eventSource"]))
+            seen.append(
+                (
+                    pk_of(record),
+                    record.event_name,
+                    record.table_name,
+                    record.timestamp,
+                    record.new_image["entity"]["S"],
+                    record.to_dict()["eventSource"],
+                )
+            )
 
     stack = start_fake(on_batch)
     put_facts(stack, "a", "b")
@@ -145,8 +165,11 @@ def test_retry_limit_then_on_failure_and_move_on(start_fake):
 
     def on_batch(event):
         batches.append([pk_of(r) for r in event])
-        return {"batchItemFailures": [{"itemIdentifier": r.sequence_number}
-                                      for r in event if pk_of(r) == "poison"]}
+        return {
+            "batchItemFailures": [
+                {"itemIdentifier": r.sequence_number} for r in event if pk_of(r) == "poison"
+            ]
+        }
 
     stack = start_fake(on_batch, retry_limit=3)
     put_facts(stack, "a", "poison", "b")
@@ -164,7 +187,11 @@ def test_unknown_identifier_fails_the_whole_batch(start_fake):
 
     def on_batch(event):
         batches.append([pk_of(r) for r in event])
-        return {"batchItemFailures": [{"itemIdentifier": "not-a-sequence-number"}]} if len(batches) == 1 else None
+        return (
+            {"batchItemFailures": [{"itemIdentifier": "not-a-sequence-number"}]}
+            if len(batches) == 1
+            else None
+        )
 
     stack = start_fake(on_batch)
     put_facts(stack, "a", "b")
@@ -174,6 +201,7 @@ def test_unknown_identifier_fails_the_whole_batch(start_fake):
 
 def test_unknown_route_is_a_404_problem(start_fake):
     import requests
+
     stack = start_fake()
     assert requests.get(f"{stack.url}/ping", timeout=5).json() == {"pong": True}
     for headers in ({}, {"Authorization": "Bearer whatever"}):
@@ -216,11 +244,14 @@ def test_real_app_is_served_with_its_handlers(api):
 def test_the_local_mappings_batch_and_retry_exactly_as_the_deployed_ones(api):
     from infra.package import stage_deployment, stream_mapping
     from infra.template import Wiring
+
     local = stream_mapping("local")
     for stage in ("dev", "prod"):
         # The template wires every stream trigger from these two sources.
-        assert (local.batch_size, local.window_seconds) == (stage_deployment(stage).batch_size,
-                                                            stage_deployment(stage).window_seconds)
+        assert (local.batch_size, local.window_seconds) == (
+            stage_deployment(stage).batch_size,
+            stage_deployment(stage).window_seconds,
+        )
     assert local.max_retries == Wiring().max_retries
     poller = api.stack.poller
     assert poller.retry_limit == local.max_retries
@@ -229,6 +260,7 @@ def test_the_local_mappings_batch_and_retry_exactly_as_the_deployed_ones(api):
 
 def test_stack_recovers_after_a_mock_aws_test_resets_moto(start_fake):
     from moto import mock_aws
+
     seen = []
     stack = start_fake(lambda event: seen.extend(pk_of(r) for r in event))
     put_facts(stack, "before")
@@ -247,6 +279,7 @@ def test_stack_recovers_after_a_mock_aws_test_resets_moto(start_fake):
 def test_stop_returns_promptly_while_the_trigger_is_stuck_in_a_handler(start_fake):
     """Ctrl-C/SIGTERM must not wait for a busy trigger (a generous bound: the contract is 2 s)."""
     import threading
+
     inside, release = threading.Event(), threading.Event()
 
     def on_batch(event):
@@ -265,6 +298,7 @@ def test_stop_returns_promptly_while_the_trigger_is_stuck_in_a_handler(start_fak
 
 def test_stream_records_every_mapping_passed_are_trimmed_from_the_embedded_store(start_fake):
     from local_stack import moto_store
+
     stack = start_fake()
     put_facts(stack, *[f"t{i}" for i in range(30)])
     stack.drain()
@@ -279,6 +313,7 @@ def test_the_poller_reads_on_after_its_shard_iterator_expired(start_fake):
     """DynamoDB expires iterators after 15 minutes (the embedded store keeps only the newest)."""
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.dynamodbstreams.models import dynamodbstreams_backends
+
     seen = []
     stack = start_fake(lambda event: seen.extend(pk_of(r) for r in event))
     put_facts(stack, "before")
@@ -297,10 +332,14 @@ def test_the_poller_reads_on_after_its_shard_iterator_expired(start_fake):
 def test_schedules_do_not_fire_into_another_stores_clock(start_fake):
     """A moto-backed test in this process installs its own store and clock: the stack must not act on it."""
     from chalicelib.core.config import load_settings
+
     stack = start_fake()
     clock = FixedClock(parse_instant("2025-12-31T22:59:58+08:00"))
-    runtime.install(runtime.Services(settings=load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "other"}),
-                                     clock=clock))
+    runtime.install(
+        runtime.Services(
+            settings=load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "other"}), clock=clock
+        )
+    )
     stack.scheduler.check()
     clock.advance(seconds=3)
     assert stack.scheduler.check() == [] and stack.app_module.fired == []

@@ -1,6 +1,7 @@
 """Issue 23 on the running local stack (HTTP, moto, the stream poller): a 500-row import with errors
 dry-runs and then commits once; SUSHI answers validate against the COUNTER schema; usage facts hold no
 raw user id; a person's data is copied and erased."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,13 +15,32 @@ from tests.support.sushi import schema_errors
 def test_a_500_row_sheet_with_errors_dry_runs_then_commits_once(api):
     filer = api.token(role="filer", province="330000", sub="filer-zj")
     prefix = uuid.uuid4().hex[:6]
-    rows = [{"reference": f"{prefix}-{n}", "kind": "report", "title": f"浙江导航报告 {n}", "province": "330000",
-             "unit": "浙江省知识产权局", "industry": "3", "report_type": "other", "fiscal_funded": "是",
-             "summary": "", "proves": "", "access_url": ""} for n in range(500)]
+    rows = [
+        {
+            "reference": f"{prefix}-{n}",
+            "kind": "report",
+            "title": f"浙江导航报告 {n}",
+            "province": "330000",
+            "unit": "浙江省知识产权局",
+            "industry": "3",
+            "report_type": "other",
+            "fiscal_funded": "是",
+            "summary": "",
+            "proves": "",
+            "access_url": "",
+        }
+        for n in range(500)
+    ]
     rows[7]["kind"], rows[99]["province"] = "poster", "110000"
-    dry = api.post("/filings/imports", {"format": "csv", "content_base64": import_csv(rows), "dry_run": True}, token=filer)
-    assert dry.status == 200 and [(p["row"], p["field"]) for p in dry.json["problems"]] == [(9, "kind"),
-                                                                                          (101, "province")]
+    dry = api.post(
+        "/filings/imports",
+        {"format": "csv", "content_base64": import_csv(rows), "dry_run": True},
+        token=filer,
+    )
+    assert dry.status == 200 and [(p["row"], p["field"]) for p in dry.json["problems"]] == [
+        (9, "kind"),
+        (101, "province"),
+    ]
     good = [r for n, r in enumerate(rows) if n not in (7, 99)]
     body = {"format": "csv", "content_base64": import_csv(good), "dry_run": False}
     created = 0
@@ -40,11 +60,22 @@ def test_sushi_answers_validate_and_usage_facts_hold_no_raw_user_id(api):
     admin = api.token(role="national_admin", sub="admin")
     sub = f"reader-{uuid.uuid4().hex[:8]}"
     reader = api.token(role="user", side="enterprise", sub=sub)
-    filing = api.post("/filings", {"kind": "report", "title": "福建导航报告", "province": "350000",
-                                   "unit": "福建省知识产权局", "industry": "2", "report_type": "other"},
-                      token=filer).json
+    filing = api.post(
+        "/filings",
+        {
+            "kind": "report",
+            "title": "福建导航报告",
+            "province": "350000",
+            "unit": "福建省知识产权局",
+            "industry": "2",
+            "report_type": "other",
+        },
+        token=filer,
+    ).json
     assert api.post(f"/filings/{filing['id']}/review", {"decision": "approve"}, token=admin).status == 200
-    view = {"events": [{"id": str(uuid.uuid4()), "type": "view", "filing": filing["id"], "user_agent": BROWSER}]}
+    view = {
+        "events": [{"id": str(uuid.uuid4()), "type": "view", "filing": filing["id"], "user_agent": BROWSER}]
+    }
     assert api.post("/events", view, token=reader).status == 202
     assert api.put(f"/filings/{filing['id']}/like", token=reader).status == 200
 
@@ -54,15 +85,20 @@ def test_sushi_answers_validate_and_usage_facts_hold_no_raw_user_id(api):
     assert report.status == 200 and schema_errors(report.json, "Report_List") == []
     last = report.json[0]["Last_Month_Available"]
     for path, model in (("pr", "PR"), ("ir", "IR")):
-        answer = api.get(f"/sushi/r51/reports/{path}?customer_id=350000&begin_date={last}&end_date={last}",
-                         token=filer)
+        answer = api.get(
+            f"/sushi/r51/reports/{path}?customer_id=350000&begin_date={last}&end_date={last}", token=filer
+        )
         assert answer.status == 200 and schema_errors(answer.json, model) == []
     refused = api.get(f"/sushi/r51/reports/pr?customer_id=350000&begin_date={last}", token=filer)
     assert refused.status == 400 and schema_errors(refused.json, "Error_400") == []
 
-    dynamodb = boto3.client("dynamodb", region_name=api.stack.services.settings.region,
-                            endpoint_url=api.stack.moto_endpoint, aws_access_key_id="local",
-                            aws_secret_access_key="local")
+    dynamodb = boto3.client(
+        "dynamodb",
+        region_name=api.stack.services.settings.region,
+        endpoint_url=api.stack.moto_endpoint,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
     items = dynamodb.scan(TableName=api.stack.services.settings.facts_table)["Items"]
     usage = [i for i in items if i["pk"]["S"].startswith(("EVENT#", "CHAIN#"))]
     assert usage and sub not in repr(usage) and "Chrome/120" not in repr(usage)

@@ -1,5 +1,6 @@
 """On the running local stack (HTTP, moto, the stream poller): an approval reaches a
 subscriber's feed within seconds, with no manual drain, and can be evaluated from there."""
+
 from __future__ import annotations
 
 import time
@@ -13,8 +14,13 @@ def test_a_subscriber_sees_an_approved_result_within_seconds_and_evaluates_it(ap
     filer = api.token(role="filer", province="330000", sub="filer-zj")
     admin = api.token(role="national_admin", sub="admin")
     assert api.put("/me/subscriptions", {"industries": ["3"]}, token=reader).status == 200
-    body = {"kind": "database", "title": "新材料专题数据库", "province": "330000", "unit": "浙江省知识产权局",
-            "industry": "3"}
+    body = {
+        "kind": "database",
+        "title": "新材料专题数据库",
+        "province": "330000",
+        "unit": "浙江省知识产权局",
+        "industry": "3",
+    }
     created = api.post("/filings", body, token=filer)
     assert created.status == 201, created.text
     filing_id = created.json["id"]

@@ -1,6 +1,7 @@
 """A fresh moto store per test with the real tables (`store`), the app behind chalice.test on it
 (`client`, the one `Client` in process), the counting trigger run on demand (`pipeline`) and
 the deployable package, built once per run (`packaged`)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,7 @@ import fcntl
 import json
 import os
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import boto3
@@ -23,8 +24,8 @@ from infra.files import create_bucket
 from infra.tables import create_tables
 from local_stack import moto_store
 from tests.conftest import Client, in_process
-from tests.support.infra import STAGE
 from tests.streams import StreamTap, deliver
+from tests.support.infra import STAGE
 
 DEFAULT_NOW = "2024-05-15T10:00:00+08:00"  # the store's clock until a test moves it
 
@@ -41,7 +42,7 @@ class Store:
         self.clock.set(parse_instant(instant) if isinstance(instant, str) else instant)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _aws(service: str):
     # Built once per process: moto intercepts every client made after it was imported, and
     # building one costs more than creating the tables with it.
@@ -54,16 +55,21 @@ def store(monkeypatch):
     # A session stack started earlier in this process (tests/e2e, same xdist worker) points
     # AWS_ENDPOINT_URL at its moto server, where mock_aws would let every call through over HTTP,
     # queued behind that stack's own threads: this store is always the in-process one.
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
-                 "AWS_ENDPOINT_URL_S3"):
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+        "AWS_ENDPOINT_URL_S3",
+    ):
         monkeypatch.delenv(name, raising=False)
     # The local stack's moto, as the e2e stack installs it anyway: on stock moto a transaction copies
     # its table (test_paging's 200-item walk: 74 s instead of ~2); tests/integration/test_moto_store.py
     # proves the answers the same.
     moto_store.install()
     with mock_aws():
-        settings = load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "navi-test",
-                                  "AWS_REGION": "cn-north-1"})
+        settings = load_settings(
+            {"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "navi-test", "AWS_REGION": "cn-north-1"}
+        )
         arns = create_tables(_aws("dynamodb"), settings)
         create_bucket(_aws("s3"), settings)
         clock = FixedClock(parse_instant(DEFAULT_NOW))
@@ -78,6 +84,7 @@ def client(store):
     from chalice.test import Client as ChaliceClient
 
     import app as app_module
+
     with ChaliceClient(app_module.app, stage_name="local") as test_client:
         yield Client(in_process(test_client.http))
 
@@ -103,6 +110,7 @@ def packaged(tmp_path_factory):
     xdist workers of a run take turns on one lock, and the first packages for all of them.
     """
     from infra.package import Packaged, package
+
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # the run's own directory, above each worker's
@@ -114,6 +122,9 @@ def packaged(tmp_path_factory):
             result = Packaged(**{k: v if k == "seconds" else Path(v) for k, v in fields.items()})
         else:
             result = package(STAGE, "cn-north-1", shared / "package")
-            done.write_text(json.dumps({k: str(v) if isinstance(v, Path) else v
-                                        for k, v in dataclasses.asdict(result).items()}))
+            done.write_text(
+                json.dumps(
+                    {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(result).items()}
+                )
+            )
     return result, json.loads(result.sam.read_text()), json.loads(result.cloudformation.read_text())

@@ -1,5 +1,6 @@
 """Publishing results: the notice (公布), the excellent-project list (通报) with filters, and
 corrections by a later run with a written reason; the public sees the newest, history keeps all."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,11 +14,17 @@ from tests.support.scoring import ADMIN, CLOSED, run, seed_counters
 def published(store, client):
     """Cycle 2024 closed, two excellent projects (320000 field 5, 110000 field 3), run 1 published."""
     store.at("2024-05-15T10:00:00+08:00")
-    projects = [approved_filing(client, "320000", industry="5"), approved_filing(client, "110000", industry="3")]
+    projects = [
+        approved_filing(client, "320000", industry="5"),
+        approved_filing(client, "110000", industry="3"),
+    ]
     store.at(CLOSED)
     for p in projects:
-        answer = client.post("/cycles/2024/excellent-projects", {"filing": p["id"], "reason": "部际联席会议认定"},
-                             headers=ADMIN)
+        answer = client.post(
+            "/cycles/2024/excellent-projects",
+            {"filing": p["id"], "reason": "部际联席会议认定"},
+            headers=ADMIN,
+        )
         assert answer.status == 201, answer.json
     seed_counters()
     first = run(client).json["run_id"]
@@ -43,9 +50,14 @@ def test_the_excellent_list_filters_by_field_and_province(published, client):
     assert [p["province"] for p in by_field] == ["110000"]
     by_province = client.get("/cycles/2024/announcement/excellent-projects?province=320000").json["items"]
     assert [p["industry"] for p in by_province] == ["5"]
-    assert client.get("/cycles/2024/announcement/excellent-projects?industry=5&province=110000").json["items"] == []
+    assert (
+        client.get("/cycles/2024/announcement/excellent-projects?industry=5&province=110000").json["items"]
+        == []
+    )
     page = client.get("/cycles/2024/announcement/excellent-projects?limit=1").json
-    rest = client.get(f"/cycles/2024/announcement/excellent-projects?limit=1&cursor={page['next_cursor']}").json
+    rest = client.get(
+        f"/cycles/2024/announcement/excellent-projects?limit=1&cursor={page['next_cursor']}"
+    ).json
     assert len(page["items"]) == 1 and len(rest["items"]) == 1 and rest["next_cursor"] is None
     assert page["items"][0]["filing"] != rest["items"][0]["filing"]
 
@@ -59,7 +71,9 @@ def test_an_unknown_filter_is_a_422_problem(published, client, query, field):
 def test_a_later_run_with_a_reason_supersedes_and_the_public_sees_the_newest(published, client):
     seed_counters(scale=50)
     later = run(client).json["run_id"]
-    answer = client.post(f"/cycles/2024/scoring-runs/{later}/publish", {"reason": "江苏省浏览数据更正"}, headers=ADMIN)
+    answer = client.post(
+        f"/cycles/2024/scoring-runs/{later}/publish", {"reason": "江苏省浏览数据更正"}, headers=ADMIN
+    )
     assert answer.status == 200 and answer.json["published"] is True, answer.json
     assert client.get("/cycles/2024/scores").json["run_id"] == later
     newest = client.get("/cycles/2024/announcement").json
@@ -74,8 +88,16 @@ def test_a_later_run_with_a_reason_supersedes_and_the_public_sees_the_newest(pub
     assert trail[1]["data"]["reason"] == "江苏省浏览数据更正" and trail[1]["actor"] == "admin"
 
 
-@pytest.mark.parametrize("body, status", [(None, 409), ({}, 409), ({"reason": "   "}, 422), ({"reason": 5}, 422),
-                                          ({"reason": "x", "extra": 1}, 422)])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (None, 409),
+        ({}, 409),
+        ({"reason": "   "}, 422),
+        ({"reason": 5}, 422),
+        ({"reason": "x", "extra": 1}, 422),
+    ],
+)
 def test_superseding_without_a_reason_is_refused_and_changes_nothing(published, client, body, status):
     later = run(client).json["run_id"]
     answer = client.post(f"/cycles/2024/scoring-runs/{later}/publish", body, headers=ADMIN)
@@ -95,7 +117,9 @@ def test_an_earlier_run_cannot_supersede_the_published_one(store, client):
 
 
 def test_republishing_the_current_run_is_idempotent(published, client):
-    again = client.post(f"/cycles/2024/scoring-runs/{published['first']}/publish", {"reason": "再次"}, headers=ADMIN)
+    again = client.post(
+        f"/cycles/2024/scoring-runs/{published['first']}/publish", {"reason": "再次"}, headers=ADMIN
+    )
     assert again.status == 200 and again.json["published"] is True
     assert len(client.get("/cycles/2024/announcements").json["items"]) == 1
 
@@ -111,17 +135,23 @@ def test_before_any_publication_there_is_no_announcement(store, client):
 def test_history_pages_with_a_cursor(published, client):
     for reason in ("一", "二"):
         later = run(client).json["run_id"]
-        assert client.post(f"/cycles/2024/scoring-runs/{later}/publish", {"reason": reason}, headers=ADMIN).status == 200
+        assert (
+            client.post(
+                f"/cycles/2024/scoring-runs/{later}/publish", {"reason": reason}, headers=ADMIN
+            ).status
+            == 200
+        )
     first = client.get("/cycles/2024/announcements?limit=2").json
     rest = client.get(f"/cycles/2024/announcements?limit=2&cursor={first['next_cursor']}").json
     assert [h["seq"] for h in first["items"] + rest["items"]] == [3, 2, 1] and rest["next_cursor"] is None
     assert first["items"][0]["current"] and not rest["items"][0]["current"]
 
 
-
 def test_an_override_is_announced_as_such_with_its_reason(published, client):
     body = client.get("/cycles/2024/announcement").json
-    assert all(p["source"] == "override" and p["reason"] == "部际联席会议认定" for p in body["excellent_projects"])
+    assert all(
+        p["source"] == "override" and p["reason"] == "部际联席会议认定" for p in body["excellent_projects"]
+    )
     assert "2 项未经专家评选" in body["notice"]["text"]
     trail = client.get("/cycles/2024/excellent-projects", headers=ADMIN).json["items"]
     assert {p["reason"] for p in trail} == {"部际联席会议认定"}
@@ -129,26 +159,49 @@ def test_an_override_is_announced_as_such_with_its_reason(published, client):
 
 def test_a_revoked_project_loses_its_bonus_in_a_superseding_run(published, client, store):
     from tests.support import stored_items
+
     jiangsu = published["projects"][0]["id"]
     path = f"/cycles/2024/excellent-projects/{jiangsu}/revoke"
     before = stored_items(store)
     assert client.post(path, {}, headers=ADMIN).status == 422  # a reason is required
-    assert client.post(path, {"reason": "成果抄袭"}, headers=auth(sub="js", role="province_admin",
-                                                                 province="320000")).status == 403
-    assert client.post("/cycles/2024/excellent-projects/nope/revoke", {"reason": "x"}, headers=ADMIN).status == 404
+    assert (
+        client.post(
+            path, {"reason": "成果抄袭"}, headers=auth(sub="js", role="province_admin", province="320000")
+        ).status
+        == 403
+    )
+    assert (
+        client.post("/cycles/2024/excellent-projects/nope/revoke", {"reason": "x"}, headers=ADMIN).status
+        == 404
+    )
     assert stored_items(store) == before
     answer = client.post(path, {"reason": "成果抄袭"}, headers=ADMIN)
-    assert answer.status == 200 and answer.json["revoked_reason"] == "成果抄袭" and answer.json["revoked_by"] == "admin"
+    assert (
+        answer.status == 200
+        and answer.json["revoked_reason"] == "成果抄袭"
+        and answer.json["revoked_by"] == "admin"
+    )
     assert client.post(path, {"reason": "again"}, headers=ADMIN).status == 409
-    told = client.get("/me/notifications", headers=auth(sub="js", role="province_admin", province="320000")).json
-    assert told["items"][0]["topic"] == "excellent_project_revoked" and told["items"][0]["reason"] == "成果抄袭"
+    told = client.get(
+        "/me/notifications", headers=auth(sub="js", role="province_admin", province="320000")
+    ).json
+    assert (
+        told["items"][0]["topic"] == "excellent_project_revoked" and told["items"][0]["reason"] == "成果抄袭"
+    )
     later = run(client).json["run_id"]
-    row = next(p for p in client.get(f"/cycles/2024/scores?run_id={later}", headers=ADMIN).json["provinces"]
-               if p["province"] == "320000")
+    row = next(
+        p
+        for p in client.get(f"/cycles/2024/scores?run_id={later}", headers=ADMIN).json["provinces"]
+        if p["province"] == "320000"
+    )
     assert row["excellent_projects"] == 0 and row["bonus"] == 0
     assert client.post(f"/cycles/2024/scoring-runs/{later}/publish", headers=ADMIN).status == 409  # no reason
-    corrected = client.post(f"/cycles/2024/scoring-runs/{later}/publish", {"reason": "撤销江苏省优秀项目"}, headers=ADMIN)
+    corrected = client.post(
+        f"/cycles/2024/scoring-runs/{later}/publish", {"reason": "撤销江苏省优秀项目"}, headers=ADMIN
+    )
     assert corrected.status == 200, corrected.json
     notice = client.get("/cycles/2024/announcement").json
-    assert [p["province"] for p in notice["excellent_projects"]] == ["110000"] and notice["reason"] == "撤销江苏省优秀项目"
+    assert [p["province"] for p in notice["excellent_projects"]] == ["110000"] and notice[
+        "reason"
+    ] == "撤销江苏省优秀项目"
     assert jiangsu not in [p["filing"] for p in client.get("/cycles/2024/excellent-projects").json["items"]]

@@ -1,5 +1,6 @@
 """The deployed path of scripts/backup.py against moto: each table's ExportTableToPointInTime holds
 its items in DynamoDB JSON, and ImportTable of that export builds a new table of the same shape and items."""
+
 from __future__ import annotations
 
 import gzip
@@ -21,8 +22,9 @@ def _items(dynamodb, name: str) -> list[str]:
 
 def _pitr_export(dynamodb, s3, name: str, prefix: str) -> tuple[str, list[dict]]:
     """The table's point-in-time export: its one data file's key and the items it holds."""
-    dynamodb.update_continuous_backups(TableName=name, PointInTimeRecoverySpecification={
-        "PointInTimeRecoveryEnabled": True})
+    dynamodb.update_continuous_backups(
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
     arn = dynamodb.describe_table(TableName=name)["Table"]["TableArn"]
     assert backup.pitr_export(dynamodb, arn, BUCKET, prefix)["ExportStatus"] == "COMPLETED"
     files = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/")["Contents"]]
@@ -48,8 +50,10 @@ def test_every_table_exported_to_s3_and_imported_into_a_new_table_holds_the_same
     # are keys and numbers, and checked item for item.
     name = models.table_name(store.settings, "counters")
     for n in range(3):
-        dynamodb.put_item(TableName=name, Item={"pk": {"S": f"FILING#f{n}"}, "sk": {"S": "TOTAL"},
-                                                "views_total": {"N": str(n + 1)}})
+        dynamodb.put_item(
+            TableName=name,
+            Item={"pk": {"S": f"FILING#f{n}"}, "sk": {"S": "TOTAL"}, "views_total": {"N": str(n + 1)}},
+        )
     data, exported = _pitr_export(dynamodb, s3, name, "drill/counters")
     done = backup.import_table(dynamodb, "counters", f"{name}-restored", BUCKET, data.rsplit("/", 1)[0] + "/")
     assert done["ImportStatus"] == "COMPLETED"
@@ -57,4 +61,5 @@ def test_every_table_exported_to_s3_and_imported_into_a_new_table_holds_the_same
     shape = [dynamodb.describe_table(TableName=n)["Table"] for n in (name, f"{name}-restored")]
     assert shape[0]["KeySchema"] == shape[1]["KeySchema"]
     assert [(g["IndexName"], g["KeySchema"]) for g in shape[0].get("GlobalSecondaryIndexes", [])] == [
-        (g["IndexName"], g["KeySchema"]) for g in shape[1].get("GlobalSecondaryIndexes", [])]
+        (g["IndexName"], g["KeySchema"]) for g in shape[1].get("GlobalSecondaryIndexes", [])
+    ]

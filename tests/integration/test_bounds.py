@@ -1,5 +1,6 @@
 """Bounds on what one caller can create (core/config.py, kept by core/quotas.py): hitting one is a
 409 or 429 problem and stores nothing; notifications keep the newest."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -50,14 +51,18 @@ def test_completions_racing_past_the_files_bound_are_refused_by_the_tally(client
         started.append(answer.json)
     for one in started[:2]:
         assert client.post(one["links"]["complete"], headers=auth(**FILER)).status == 200
-    monkeypatch.setattr(quotas, "used", lambda *a: 0)  # the early check missed it: only the transaction decides
+    monkeypatch.setattr(
+        quotas, "used", lambda *a: 0
+    )  # the early check missed it: only the transaction decides
     before = stored_items(store)
     assert_problem(client.post(started[2]["links"]["complete"], headers=auth(**FILER)), 409)
     assert stored_items(store) == before
     assert len(client.get(f"/filings/{filing}/files", headers=auth(**FILER)).json["items"]) == 2
 
 
-def test_a_province_has_at_most_its_bound_of_pending_uploads_until_they_complete_or_expire(client, store, monkeypatch):
+def test_a_province_has_at_most_its_bound_of_pending_uploads_until_they_complete_or_expire(
+    client, store, monkeypatch
+):
     monkeypatch.setattr(config, "MAX_PENDING_UPLOADS_PER_PROVINCE", 3)
     filings = [filed(client)["id"] for _ in range(2)]
     pending = [declare(client, filings[n % 2], PDF + str(n).encode()) for n in range(3)]
@@ -76,8 +81,18 @@ def test_a_province_has_at_most_its_bound_of_pending_uploads_until_they_complete
 
 def declare_zj(client):
     zj = dict(sub="filer-330000", role="filer", province="330000")
-    filing = client.post("/filings", {"kind": "report", "title": "浙江报告", "province": "330000", "unit": "浙江省知识产权局",
-                                      "industry": "5", "report_type": "industry_planning"}, headers=auth(**zj)).json
+    filing = client.post(
+        "/filings",
+        {
+            "kind": "report",
+            "title": "浙江报告",
+            "province": "330000",
+            "unit": "浙江省知识产权局",
+            "industry": "5",
+            "report_type": "industry_planning",
+        },
+        headers=auth(**zj),
+    ).json
     return client.post(f"/filings/{filing['id']}/files", declaration(), headers=auth(**zj))
 
 
@@ -91,8 +106,14 @@ def test_a_user_posts_at_most_its_bound_of_comments_on_one_filing_in_one_china_d
     assert_problem(client.post(f"/filings/{filing}/comments", {"text": "再一条"}, headers=reader), 429)
     assert stored_items(store) == before
     assert client.post(f"/filings/{other}/comments", {"text": "另一个成果"}, headers=reader).status == 201
-    assert client.post(f"/filings/{filing}/comments", {"text": "别人"},
-                       headers=auth(sub="other", role="user", side="enterprise")).status == 201
+    assert (
+        client.post(
+            f"/filings/{filing}/comments",
+            {"text": "别人"},
+            headers=auth(sub="other", role="user", side="enterprise"),
+        ).status
+        == 201
+    )
     store.at("2024-05-16T00:00:01+08:00")  # a new China day
     assert client.post(f"/filings/{filing}/comments", {"text": "次日"}, headers=reader).status == 201
 
@@ -104,7 +125,12 @@ def test_a_user_keeps_the_newest_notifications_up_to_the_bound(client, store, mo
     for n in range(5):
         store.at(store.clock.now() + timedelta(minutes=1))
         note = f"第{n}次"
-        assert client.post(f"/filings/{filing}/review", {"decision": "reject", "note": note}, headers=admin).status == 200
+        assert (
+            client.post(
+                f"/filings/{filing}/review", {"decision": "reject", "note": note}, headers=admin
+            ).status
+            == 200
+        )
         assert client.post(f"/filings/{filing}/revisions", report_body(), headers=auth(**FILER)).status == 200
     told = client.get("/me/notifications?limit=10", headers=auth(**FILER)).json["items"]
     assert [n["note"] for n in told] == ["第4次", "第3次", "第2次"]
@@ -114,8 +140,11 @@ def test_a_user_keeps_the_newest_notifications_up_to_the_bound(client, store, mo
 def test_an_organisation_has_at_most_its_bound_of_open_invitations(client, store, monkeypatch):
     monkeypatch.setattr(config, "MAX_OPEN_INVITATIONS_PER_ORGANISATION", 3)
     admin = auth(sub="admin", role="national_admin")
-    org = client.post("/organisations", {"kind": "demonstration_enterprise", "name": "某企业", "industries": ["5"]},
-                      headers=admin).json["id"]
+    org = client.post(
+        "/organisations",
+        {"kind": "demonstration_enterprise", "name": "某企业", "industries": ["5"]},
+        headers=admin,
+    ).json["id"]
     path = f"/organisations/{org}/invitations"
     codes = [client.post(path, {"valid_days": 1 + n}, headers=admin).json["code"] for n in range(3)]
     before = stored_items(store)

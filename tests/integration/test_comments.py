@@ -1,5 +1,6 @@
 """Comments in public: pseudonyms instead of user ids, hiding with a reason (audited), reports by users;
 hidden comments leave the counts and the recount agrees."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,7 +23,9 @@ def commented(client, who=USER, text="很有参考价值"):
 def test_the_public_sees_a_stable_pseudonym_never_the_user_id(client, store):
     filing, first = commented(client)
     store.clock.advance(seconds=1)  # comments list oldest first
-    second = client.post(f"/filings/{filing['id']}/comments", {"text": "再补充一点"}, headers=auth(**USER)).json
+    second = client.post(
+        f"/filings/{filing['id']}/comments", {"text": "再补充一点"}, headers=auth(**USER)
+    ).json
     store.clock.advance(seconds=1)
     other = client.post(f"/filings/{filing['id']}/comments", {"text": "同意"}, headers=auth(**READER_2)).json
     for who in ({}, auth(**READER_2), auth(**ADMIN_JS)):
@@ -45,12 +48,18 @@ def test_a_moderator_hides_a_comment_with_a_reason_it_leaves_the_list_and_the_co
     client.post(f"/filings/{filing['id']}/comments", {"text": "同意"}, headers=auth(**READER_2))
     settle()
     assert client.get(f"/filings/{filing['id']}/stats").json["comments"] == 2
-    hidden = client.post(f"/filings/{filing['id']}/comments/{made['id']}/hide", {"reason": "含广告信息"},
-                         headers=auth(**moderator))
+    hidden = client.post(
+        f"/filings/{filing['id']}/comments/{made['id']}/hide",
+        {"reason": "含广告信息"},
+        headers=auth(**moderator),
+    )
     assert hidden.status == 200, hidden.json
     assert hidden.json["hidden"]["reason"] == "含广告信息"
-    again = client.post(f"/filings/{filing['id']}/comments/{made['id']}/hide", {"reason": "另一个理由"},
-                        headers=auth(**moderator))
+    again = client.post(
+        f"/filings/{filing['id']}/comments/{made['id']}/hide",
+        {"reason": "另一个理由"},
+        headers=auth(**moderator),
+    )
     assert again.json["hidden"]["reason"] == "含广告信息"  # hiding twice keeps the first reason
     settle()
     assert client.get(f"/filings/{filing['id']}/stats").json["comments"] == 1
@@ -60,23 +69,36 @@ def test_a_moderator_hides_a_comment_with_a_reason_it_leaves_the_list_and_the_co
     trail = client.get(f"/filings/{filing['id']}/history", headers=auth(**NATIONAL)).json
     assert trail  # the filing's own trail is unchanged; the hiding has its own entry:
     from chalicelib.core import audit
-    assert [(e["action"], e["actor"], e["data"]["reason"]) for e in audit.trail("comment", made["id"])] == \
-        [("hidden", moderator["sub"], "含广告信息")]
+
+    assert [(e["action"], e["actor"], e["data"]["reason"]) for e in audit.trail("comment", made["id"])] == [
+        ("hidden", moderator["sub"], "含广告信息")
+    ]
     assert counters.drift() == []
 
 
 def test_hidden_publication_comments_leave_the_publication_and_province_counts(pipeline):
     client, settle, _ = pipeline
-    pub = client.post("/publications", {"kind": "news", "title": "新闻", "province": "320000", "body": "正文"},
-                      headers=auth(**FILER)).json
+    pub = client.post(
+        "/publications",
+        {"kind": "news", "title": "新闻", "province": "320000", "body": "正文"},
+        headers=auth(**FILER),
+    ).json
     client.post(f"/publications/{pub['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL))
     made = client.post(f"/publications/{pub['id']}/comments", {"text": "广告"}, headers=auth(**USER)).json
     settle()
-    assert client.post(f"/publications/{pub['id']}/comments/{made['id']}/hide", {"reason": "广告"},
-                       headers=auth(**ADMIN_JS)).status == 200
+    assert (
+        client.post(
+            f"/publications/{pub['id']}/comments/{made['id']}/hide",
+            {"reason": "广告"},
+            headers=auth(**ADMIN_JS),
+        ).status
+        == 200
+    )
     settle()
     assert client.get(f"/publications/{pub['id']}/stats").json["comments"] == 0
-    assert client.get(f"/provinces/320000/activity?cycle={pub['cycle']}").json["publications"]["comments"] == 0
+    assert (
+        client.get(f"/provinces/320000/activity?cycle={pub['cycle']}").json["publications"]["comments"] == 0
+    )
     assert counters.drift() == []
 
 
@@ -84,8 +106,11 @@ def test_hidden_publication_comments_leave_the_publication_and_province_counts(p
 def test_only_national_admins_and_the_records_province_admin_hide(client, store, who, status):
     filing, made = commented(client)
     before = stored_items(store)
-    response = client.post(f"/filings/{filing['id']}/comments/{made['id']}/hide", {"reason": "x"},
-                           headers=auth(**who) if who else {})
+    response = client.post(
+        f"/filings/{filing['id']}/comments/{made['id']}/hide",
+        {"reason": "x"},
+        headers=auth(**who) if who else {},
+    )
     assert response.status == status
     assert stored_items(store) == before
 
@@ -95,12 +120,20 @@ def test_hiding_needs_a_reason_and_an_existing_comment(client, store):
     before = stored_items(store)
     bad = client.post(f"/filings/{filing['id']}/comments/{made['id']}/hide", {}, headers=auth(**NATIONAL))
     assert bad.status == 422 and [e["field"] for e in bad.json["errors"]] == ["reason"]
-    assert client.post(f"/filings/{filing['id']}/comments/nope/hide", {"reason": "x"},
-                       headers=auth(**NATIONAL)).status == 404
+    assert (
+        client.post(
+            f"/filings/{filing['id']}/comments/nope/hide", {"reason": "x"}, headers=auth(**NATIONAL)
+        ).status
+        == 404
+    )
     client.delete(f"/filings/{filing['id']}/comments/{made['id']}", headers=auth(**USER))
     after_delete = stored_items(store)
-    assert client.post(f"/filings/{filing['id']}/comments/{made['id']}/hide", {"reason": "x"},
-                       headers=auth(**NATIONAL)).status == 404
+    assert (
+        client.post(
+            f"/filings/{filing['id']}/comments/{made['id']}/hide", {"reason": "x"}, headers=auth(**NATIONAL)
+        ).status
+        == 404
+    )
     assert stored_items(store) == after_delete == before
 
 
@@ -112,7 +145,9 @@ def test_a_user_reports_a_comment_once_and_moderators_see_how_many_reported_it(c
     assert client.post(path, {}, headers=auth(**READER_2)).json["first"] is False
     assert client.post(path, {}, headers=auth(**ADMIN_ZJ)).json["first"] is True
     assert client.post(path, {}).status == 401
-    assert client.post(f"/filings/{filing['id']}/comments/nope/reports", {}, headers=auth(**USER)).status == 404
+    assert (
+        client.post(f"/filings/{filing['id']}/comments/nope/reports", {}, headers=auth(**USER)).status == 404
+    )
     seen = client.get(f"/filings/{filing['id']}/comments", headers=auth(**ADMIN_JS)).json["items"]
     assert seen[0]["reports"] == 2
     public = client.get(f"/filings/{filing['id']}/comments").json["items"]

@@ -1,4 +1,5 @@
 """The cost model's request-unit meter bills what DynamoDB's on-demand rules bill (bench/capacity.py)."""
+
 from __future__ import annotations
 
 import os
@@ -23,11 +24,21 @@ def table():
         meter.restart()
         client = boto3.client("dynamodb", region_name=REGION)
         client.create_table(
-            TableName="t", BillingMode="PAY_PER_REQUEST",
+            TableName="t",
+            BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "g")],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[{"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                                     "Projection": {"ProjectionType": "ALL"}}])
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-g",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        )
         yield client
     meter.uninstall()
 
@@ -41,7 +52,9 @@ def test_a_write_costs_a_unit_per_started_kilobyte_plus_one_per_index_it_lands_i
     with meter.phase("plain"):
         table.put_item(TableName="t", Item={"pk": {"S": "a"}, "sk": {"S": "A"}, "v": {"S": big}})
     with meter.phase("indexed"):
-        table.put_item(TableName="t", Item={"pk": {"S": "b"}, "sk": {"S": "A"}, "g": {"S": "1"}, "v": {"S": big}})
+        table.put_item(
+            TableName="t", Item={"pk": {"S": "b"}, "sk": {"S": "A"}, "g": {"S": "1"}, "v": {"S": big}}
+        )
     assert units("plain") == (2, 0)
     assert units("indexed") == (4, 0)
 
@@ -60,8 +73,12 @@ def test_a_transaction_costs_twice_and_a_failed_condition_still_costs(table):
 def test_moving_an_item_to_another_index_key_writes_the_index_twice(table):
     table.put_item(TableName="t", Item={"pk": {"S": "d"}, "sk": {"S": "A"}, "g": {"S": "1"}})
     with meter.phase("move"):
-        table.update_item(TableName="t", Key={"pk": {"S": "d"}, "sk": {"S": "A"}},
-                          UpdateExpression="SET g = :g", ExpressionAttributeValues={":g": {"S": "2"}})
+        table.update_item(
+            TableName="t",
+            Key={"pk": {"S": "d"}, "sk": {"S": "A"}},
+            UpdateExpression="SET g = :g",
+            ExpressionAttributeValues={":g": {"S": "2"}},
+        )
     assert units("move") == (3, 0)
 
 

@@ -6,6 +6,7 @@ crashed, poisoned, held back and delivered late) interleave in any order: the tr
 run after any prefix of the writes. Whenever the stream has settled, the counters equal the
 recount of the stored facts and the COUNTER rules computed here from the order of the writes.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -14,24 +15,35 @@ import uuid
 from collections import defaultdict
 from datetime import timedelta
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from chalicelib.usage import counters, counting, interactions, usage_order
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import china
+from chalicelib.usage import counters, counting, interactions, usage_order
 from chalicelib.usage.interactions import EventsIn
 from tests.support.usage import ROBOTS, TARGETS, Crash, poison_record, run_batch, send_usage, world
 
 EXAMPLES = int(os.environ.get("NAVI_FAULT_EXAMPLES", "30"))
 USERS = [Caller("u1", "user", side="government"), Caller("u2", "user", side="enterprise")]
 
-write = st.tuples(st.just("write"), st.integers(0, 1), st.integers(0, 1), st.integers(0, 2),
-                  st.sampled_from(["view", "download"]), st.integers(1, 4), st.booleans(),
-                  st.sampled_from([0, 0, 1, 5, 29, 30, 31, 59, 600, 3599, 3600]))
+write = st.tuples(
+    st.just("write"),
+    st.integers(0, 1),
+    st.integers(0, 1),
+    st.integers(0, 2),
+    st.sampled_from(["view", "download"]),
+    st.integers(1, 4),
+    st.booleans(),
+    st.sampled_from([0, 0, 1, 5, 29, 30, 31, 59, 600, 3599, 3600]),
+)
 resend = st.tuples(st.just("resend"), st.integers(0, 30))
-deliver = st.tuples(st.just("deliver"), st.integers(1, 12),
-                    st.sampled_from(["none", "none", "duplicate", "crash_before", "crash_after", "poison", "hold"]),
-                    st.integers(0, 2))
+deliver = st.tuples(
+    st.just("deliver"),
+    st.integers(1, 12),
+    st.sampled_from(["none", "none", "duplicate", "crash_before", "crash_after", "poison", "hold"]),
+    st.integers(0, 2),
+)
 settle = st.tuples(st.just("settle"))
 run = st.lists(st.one_of(write, write, resend, deliver, settle), min_size=1, max_size=40)
 
@@ -56,8 +68,9 @@ class Model:
             for at in times:
                 if prev is None or at - prev > timedelta(seconds=30):
                     out[f"{plural}_total"] = out.get(f"{plural}_total", 0) + 1
-                if prev is None or china(prev).replace(minute=0, second=0, microsecond=0) != \
-                        china(at).replace(minute=0, second=0, microsecond=0):
+                if prev is None or china(prev).replace(minute=0, second=0, microsecond=0) != china(
+                    at
+                ).replace(minute=0, second=0, microsecond=0):
                     out[f"{plural}_unique"] = out.get(f"{plural}_unique", 0) + 1
                 prev = at
         return out
@@ -83,7 +96,7 @@ def test_counters_follow_the_stored_order_whatever_the_interleaving(steps, skew)
             nonlocal position
             take()
             for start in range(position, len(records), 100):
-                counters.handle_stream_batch({"Records": records[start:start + 100]}, clock.now())
+                counters.handle_stream_batch({"Records": records[start : start + 100]}, clock.now())
             position = len(records)
             for batch in held:
                 counters.handle_stream_batch({"Records": batch}, clock.now())
@@ -93,8 +106,9 @@ def test_counters_follow_the_stored_order_whatever_the_interleaving(steps, skew)
             assert counters.order_problems(facts) == [], (steps, skew)
             for target in TARGETS:
                 kept = counters.values(*counting.STATS_KEYS[target[0]](target[1]))
-                assert {k: kept.get(k, 0) for k in USAGE} == \
-                    {k: model.expected(target).get(k, 0) for k in USAGE}, (steps, skew, target)
+                assert {k: kept.get(k, 0) for k in USAGE} == {
+                    k: model.expected(target).get(k, 0) for k in USAGE
+                }, (steps, skew, target)
 
         for step in steps:
             if step[0] == "write":
@@ -102,8 +116,14 @@ def test_counters_follow_the_stored_order_whatever_the_interleaving(steps, skew)
                 clock.advance(seconds=advance)
                 received = clock.now() + timedelta(seconds=skew if writer else 0)
                 caller = USERS[user]
-                views = send_usage(caller, kind, TARGETS[target], "crawlbot/1" if robot else "Mozilla/5.0 (X11; Linux)",
-                                   received, count)
+                views = send_usage(
+                    caller,
+                    kind,
+                    TARGETS[target],
+                    "crawlbot/1" if robot else "Mozilla/5.0 (X11; Linux)",
+                    received,
+                    count,
+                )
                 if views:
                     sent.append((caller, views))
                 if not robot:
@@ -111,13 +131,14 @@ def test_counters_follow_the_stored_order_whatever_the_interleaving(steps, skew)
                         model.stored(caller.sub, TARGETS[target], kind, received)
             elif step[0] == "resend" and sent:
                 caller, events = sent[step[1] % len(sent)]
-                receipt = interactions.record_events(caller, EventsIn.model_validate({"events": events}), None,
-                                                     ROBOTS, clock.now())
+                receipt = interactions.record_events(
+                    caller, EventsIn.model_validate({"events": events}), None, ROBOTS, clock.now()
+                )
                 assert receipt.accepted == 0 and receipt.duplicates == len(events)
             elif step[0] == "deliver":
                 _, size, fault, crash_at = step
                 take()
-                batch = records[position:position + size]
+                batch = records[position : position + size]
                 if not batch:
                     continue
                 position += len(batch)
@@ -140,10 +161,13 @@ def test_counters_follow_the_stored_order_whatever_the_interleaving(steps, skew)
 def test_a_request_of_many_clicks_on_one_filing_counts_once():
     """100 views in one request share one instant: one total, one unique (the issue's first row)."""
     with world() as (clock, tap):
-        events = [{"id": str(uuid.uuid4()), "type": "view", "filing": "f1", "user_agent": "Mozilla/5.0 (X11)"}
-                  for _ in range(100)]
-        receipt = interactions.record_events(USERS[0], EventsIn.model_validate({"events": events}), None, ROBOTS,
-                                             clock.now())
+        events = [
+            {"id": str(uuid.uuid4()), "type": "view", "filing": "f1", "user_agent": "Mozilla/5.0 (X11)"}
+            for _ in range(100)
+        ]
+        receipt = interactions.record_events(
+            USERS[0], EventsIn.model_validate({"events": events}), None, ROBOTS, clock.now()
+        )
         assert receipt.accepted == 100
         records = tap.take()
         # Split across two stream batches: the second half must not count again.
@@ -166,15 +190,23 @@ def test_places_are_monotone_when_a_writer_clock_lags():
 
 def test_a_publication_and_a_filing_with_the_same_id_keep_separate_chains_and_counters():
     """Chains and counters are keyed by the target's kind: the same id never shares a place."""
-    assert usage_order.chain_key("filing", "x", "view", "u") != usage_order.chain_key("publication", "x", "view", "u")
+    assert usage_order.chain_key("filing", "x", "view", "u") != usage_order.chain_key(
+        "publication", "x", "view", "u"
+    )
     assert counting.filing_key("x") != counting.publication_key("x")
     with world() as (clock, tap):
         send_usage(USERS[0], "view", ("publication", "p1"), "Mozilla/5.0 (X11)", clock.now(), 3)
         send_usage(USERS[0], "download", ("publication", "p1"), "Mozilla/5.0 (X11)", clock.now(), 2)
         counters.handle_stream_batch({"Records": tap.take()}, clock.now())
         kept = counters.values(*counting.publication_key("p1"))
-        assert {k: kept[k] for k in USAGE} == {"views_total": 1, "views_unique": 1, "downloads_total": 1,
-                                               "downloads_unique": 1}
+        assert {k: kept[k] for k in USAGE} == {
+            "views_total": 1,
+            "views_unique": 1,
+            "downloads_total": 1,
+            "downloads_unique": 1,
+        }
         unit = counters.province_cycle("320000", "2024")
-        assert unit["publication_views_total"] == 1 and "views_total" not in unit  # filings' own views untouched
+        assert (
+            unit["publication_views_total"] == 1 and "views_total" not in unit
+        )  # filings' own views untouched
         assert counters.drift() == [] and counters.order_problems() == []

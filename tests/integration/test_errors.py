@@ -1,5 +1,6 @@
 """Every error leaves as application/problem+json (RFC 9457) and a refused request stores nothing,
 including the errors Chalice itself raises (405, unknown paths, bodies it cannot read)."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,12 @@ JSON = {"Content-Type": "application/json"}
 
 
 def test_a_method_a_path_does_not_serve_is_a_405_problem_with_allow(client):
-    for method, path in (("PATCH", "/filings"), ("DELETE", "/health"), ("PUT", "/provinces"),
-                         ("DELETE", "/filings/abc/review")):
+    for method, path in (
+        ("PATCH", "/filings"),
+        ("DELETE", "/health"),
+        ("PUT", "/provinces"),
+        ("DELETE", "/filings/abc/review"),
+    ):
         response = client.call(method, path, headers=auth(**NATIONAL))
         assert_problem(response, 405)
         assert response.headers["Allow"]
@@ -41,8 +46,10 @@ def test_an_empty_body_is_a_400_problem(client):
     assert_problem(client.post("/filings", headers=auth(**FILER)), 400)
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          "multipart/form-data; boundary=x", "application/xml"])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"],
+)
 def test_a_body_that_is_not_json_is_a_415_problem(client, store, content_type):
     before = stored_items(store)
     headers = {**auth(**FILER), "Content-Type": content_type}
@@ -65,12 +72,30 @@ def test_a_huge_body_is_a_413_problem(client, store):
 def test_validation_problems_name_each_bad_field(client):
     body = report_body(kind="patent", title="", unit="u" * 101, industry="0", province="1", extra=True)
     problem = assert_problem(client.post("/filings", body, headers=auth(**FILER)), 422)
-    assert {e["field"] for e in problem["errors"]} == {"kind", "title", "unit", "industry", "province", "extra"}
+    assert {e["field"] for e in problem["errors"]} == {
+        "kind",
+        "title",
+        "unit",
+        "industry",
+        "province",
+        "extra",
+    }
     assert all(e["message"] for e in problem["errors"])
 
 
-@pytest.mark.parametrize("query", ["limit=abc", "limit=0", "limit=201", "limit=-1", "limit=1.5",
-                                   "cursor=xyz", "status=lost", "province=000000"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "limit=abc",
+        "limit=0",
+        "limit=201",
+        "limit=-1",
+        "limit=1.5",
+        "cursor=xyz",
+        "status=lost",
+        "province=000000",
+    ],
+)
 def test_bad_query_parameters_are_4xx_problems(client, query):
     response = client.get(f"/filings?{query}")
     assert response.status in (400, 422)
@@ -103,6 +128,7 @@ def test_an_unexpected_failure_is_a_500_problem_that_reveals_nothing(client, mon
 
     def broken(*args, **kwargs):
         raise KeyError("secret internal detail")
+
     monkeypatch.setattr(filings, "list_page", broken)
     response = client.get("/filings")
     problem = assert_problem(response, 500)
@@ -115,6 +141,7 @@ def test_health_is_a_503_problem_when_the_store_is_gone(client, monkeypatch):
 
     def unreachable(*args, **kwargs):
         raise ConnectionError("no route to DynamoDB")
+
     monkeypatch.setattr(Counter, "count", unreachable)
     assert_problem(client.get("/health"), 503)
 

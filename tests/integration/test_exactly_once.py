@@ -4,34 +4,51 @@ Hypothesis draws an interaction history and a hostile delivery schedule (odd bat
 sizes, duplicated batches, batches out of order, crashes before or after any counter
 transaction, poison records, a replay of everything at the end) and checks drift is 0.
 """
+
 from __future__ import annotations
 
 import contextlib
 import os
 from datetime import timedelta
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from chalicelib.usage import counters, interactions
 from chalicelib.core.auth import Caller
-from chalicelib.documents.filings import ApplicationChangeIn
 from chalicelib.core.errors import NotFound
 from chalicelib.documents import filings, publications
+from chalicelib.documents.filings import ApplicationChangeIn
 from chalicelib.documents.lifecycle import TakedownIn
+from chalicelib.usage import counters, interactions
 from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn, HideIn
 from tests.support.usage import FILINGS, ROBOTS, TARGETS, Crash, poison_record, run_batch, send_usage, world
 
 EXAMPLES = int(os.environ.get("NAVI_FAULT_EXAMPLES", "30"))
-USERS = [Caller("u1", "user", side="government"), Caller("u2", "user", side="enterprise"),
-         Caller("u3", "user", side="university"), Caller("author", "filer", province="320000")]
+USERS = [
+    Caller("u1", "user", side="government"),
+    Caller("u2", "user", side="enterprise"),
+    Caller("u3", "user", side="university"),
+    Caller("author", "filer", province="320000"),
+]
 MODERATOR = Caller("moderator", "national_admin")
 
 operation = st.one_of(
-    st.tuples(st.just("event"), st.sampled_from(["view", "download"]), st.integers(0, 3), st.integers(0, 2),
-              st.booleans(), st.sampled_from([0, 1, 10, 29, 30, 31, 600, 3599, 3600, 86400])),
+    st.tuples(
+        st.just("event"),
+        st.sampled_from(["view", "download"]),
+        st.integers(0, 3),
+        st.integers(0, 2),
+        st.booleans(),
+        st.sampled_from([0, 1, 10, 29, 30, 31, 600, 3599, 3600, 86400]),
+    ),
     st.tuples(st.just("resend"), st.integers(0, 50)),
-    st.tuples(st.just("reaction"), st.sampled_from(["like", "favorite"]), st.integers(0, 3), st.integers(0, 2),
-              st.booleans()),
+    st.tuples(
+        st.just("reaction"),
+        st.sampled_from(["like", "favorite"]),
+        st.integers(0, 3),
+        st.integers(0, 2),
+        st.booleans(),
+    ),
     st.tuples(st.just("comment"), st.integers(0, 3), st.integers(0, 2)),
     st.tuples(st.just("uncomment"), st.integers(0, 20)),
     st.tuples(st.just("hide"), st.integers(0, 20)),
@@ -57,13 +74,15 @@ def play(history, clock) -> None:
         if kind == "event":
             _, etype, user, target, robot, step = op
             clock.advance(seconds=step)
-            views = send_usage(USERS[user], etype, TARGETS[target], "crawlbot/1" if robot else "Mozilla/5.0",
-                               clock.now())
+            views = send_usage(
+                USERS[user], etype, TARGETS[target], "crawlbot/1" if robot else "Mozilla/5.0", clock.now()
+            )
             sent.extend((USERS[user], event) for event in views)
         elif kind == "resend" and sent:
             caller, event = sent[op[1] % len(sent)]
-            interactions.record_events(caller, EventsIn.model_validate({"events": [event]}), None, ROBOTS,
-                                       clock.now())
+            interactions.record_events(
+                caller, EventsIn.model_validate({"events": [event]}), None, ROBOTS, clock.now()
+            )
         elif kind == "reaction":  # on a filing or the publication (TARGETS)
             _, what, user, target, active = op
             owner, target_id = TARGETS[target]
@@ -80,16 +99,22 @@ def play(history, clock) -> None:
         elif kind == "hide" and comments:  # a moderator hides it (a deleted one is 404: nothing changes)
             _, owner, target_id, cid = comments[op[1] % len(comments)]
             with contextlib.suppress(NotFound):
-                interactions.hide_comment(MODERATOR, target_id, cid, HideIn(reason="广告"), clock.now(), owner)
+                interactions.hide_comment(
+                    MODERATOR, target_id, cid, HideIn(reason="广告"), clock.now(), owner
+                )
         elif kind == "evaluate":
             _, user, filing, score = op
             interactions.evaluate(USERS[user], FILINGS[filing], EvaluationIn(score=score), clock.now())
         elif kind == "apply":
-            filings.change_application(USERS[3], FILINGS[op[1]], ApplicationChangeIn(status=op[2]), clock.now())
+            filings.change_application(
+                USERS[3], FILINGS[op[1]], ApplicationChangeIn(status=op[2]), clock.now()
+            )
         elif kind == "takedown":
             owner, target_id = TARGETS[op[1]]
             module = filings if owner == "filing" else publications
-            module.take_down(MODERATOR, target_id, TakedownIn(reason="侵权", exclude_from_scoring=op[2]), clock.now())
+            module.take_down(
+                MODERATOR, target_id, TakedownIn(reason="侵权", exclude_from_scoring=op[2]), clock.now()
+            )
             down.add(op[1])
         elif kind == "later":
             clock.advance(seconds=op[1])
@@ -116,7 +141,7 @@ def deliver_hostile(records: list[dict], plan, now) -> None:
     for size, what, crash_at in plan:
         if position >= len(records):
             break
-        batch = records[position:position + size]
+        batch = records[position : position + size]
         if what == "poison":
             batch = batch[:1] + [poison_record(batch[0])] + batch[1:]
         if what == "swap":
@@ -128,15 +153,21 @@ def deliver_hostile(records: list[dict], plan, now) -> None:
                 run_batch(batch, now, what, crash_at)
         answer = counters.handle_stream_batch({"Records": batch}, now)
         failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
-        assert all(r["dynamodb"]["SequenceNumber"] in failed for r in batch if r["eventID"] not in
-                   {x["eventID"] for x in records}), "only the poison record may fail"
+        assert all(
+            r["dynamodb"]["SequenceNumber"] in failed
+            for r in batch
+            if r["eventID"] not in {x["eventID"] for x in records}
+        ), "only the poison record may fail"
         if what == "duplicate":
             counters.handle_stream_batch({"Records": batch}, now)
         position += size
     if position < len(records):
-        counters.handle_stream_batch({"Records": records[position:]}, now) if len(records) - position <= 100 else \
-            [counters.handle_stream_batch({"Records": records[i:i + 100]}, now)
-             for i in range(position, len(records), 100)]
+        counters.handle_stream_batch({"Records": records[position:]}, now) if len(
+            records
+        ) - position <= 100 else [
+            counters.handle_stream_batch({"Records": records[i : i + 100]}, now)
+            for i in range(position, len(records), 100)
+        ]
     for batch in reversed(pending):
         counters.handle_stream_batch({"Records": batch}, now)
 
@@ -153,5 +184,5 @@ def test_counters_equal_the_recount_under_any_delivery_schedule(history, plan):
         deliver_hostile(records, plan, now)
         # A replay hours later of everything the stream still holds changes nothing.
         for start in range(0, len(records), 100):
-            counters.handle_stream_batch({"Records": records[start:start + 100]}, now + timedelta(hours=20))
+            counters.handle_stream_batch({"Records": records[start : start + 100]}, now + timedelta(hours=20))
         assert counters.drift() == [], (history, plan)

@@ -1,12 +1,13 @@
 """Excellence selection: rules, screening into candidates, push by field, the ranked case
 library, expert scores (fields, conflicts of interest), confirmation into bonus points."""
+
 from __future__ import annotations
 
 import pytest
 
 from chalicelib.core.models import Record
-from tests.streams import StreamTap, deliver
 from tests.conftest import auth
+from tests.streams import StreamTap, deliver
 from tests.support import approved_filing, report_body
 from tests.support.selection import ADMIN, CYCLE, cut_library, evaluated, nominate, shortlisted
 
@@ -18,24 +19,30 @@ FILER = dict(sub="filer-320000", role="filer", province="320000")
 
 def assign(client, expert=EXPERT, industries=("5",)):
     """Assign the expert fields and register their home province (their token's claim here)."""
-    answer = client.put(f"/experts/{expert['sub']}/fields", {"industries": list(industries)}, headers=auth(**ADMIN))
+    answer = client.put(
+        f"/experts/{expert['sub']}/fields", {"industries": list(industries)}, headers=auth(**ADMIN)
+    )
     assert answer.status == 200, answer.json
-    home = client.put(f"/experts/{expert['sub']}/home-province", {"province": expert["province"]},
-                      headers=auth(**ADMIN))
+    home = client.put(
+        f"/experts/{expert['sub']}/home-province", {"province": expert["province"]}, headers=auth(**ADMIN)
+    )
     assert home.status == 200, home.json
 
 
 def expert_score(client, filing_id, score=80, who=EXPERT, cycle=CYCLE, **extra):
-    return client.put(f"/cycles/{cycle}/candidates/{filing_id}/expert-score", {"score": score, **extra},
-                      headers=auth(**who))
+    return client.put(
+        f"/cycles/{cycle}/candidates/{filing_id}/expert-score", {"score": score, **extra}, headers=auth(**who)
+    )
 
 
 def confirm(client, filing_id, who=ADMIN, cycle=CYCLE):
     return client.post(f"/cycles/{cycle}/candidates/{filing_id}/confirm", headers=auth(**who))
 
 
-PANEL = [dict(sub=f"panel-{i}", role="expert", province=code)
-         for i, code in enumerate(("110000", "440000", "310000", "510000", "420000"))]
+PANEL = [
+    dict(sub=f"panel-{i}", role="expert", province=code)
+    for i, code in enumerate(("110000", "440000", "310000", "510000", "420000"))
+]
 
 
 def panel(client, filing_id, scores):
@@ -48,13 +55,20 @@ def panel(client, filing_id, scores):
 
 # ---- rules ----------------------------------------------------------------------------------
 
+
 def test_rules_are_public_with_documented_defaults(client):
     rules = client.get("/excellence-rules").json
     assert rules["min_evaluations"] == 3 and rules["min_sample"] == 3 and rules["min_expert_scores"] == 3
     assert rules["trim_from"] == 5 and rules["pass_score"] == 60 and rules["top_per_field"] == 10
     assert rules["kinds"] == ["report", "database", "tool"] and rules["updated_at"] is None
-    assert rules["order"] == ["declaration", "screening", "push", "organised_evaluation", "candidate_library",
-                              "expert_panel"]
+    assert rules["order"] == [
+        "declaration",
+        "screening",
+        "push",
+        "organised_evaluation",
+        "candidate_library",
+        "expert_panel",
+    ]
     assert any("declared" in line for line in rules["screening"])
     assert not any("evaluations" in line for line in rules["screening"])  # evaluations come after the push
     assert "at least 3 online evaluations" in rules["library"]
@@ -68,8 +82,12 @@ def test_national_admins_change_the_minimum_and_the_library_cut_follows_it(clien
     assert answer.status == 200 and answer.json["min_evaluations"] == 1 and answer.json["min_sample"] == 3
     again = evaluated(client, n=1)
     nominate(client, again["id"])
-    assert cut_library(client) == {"cycle": CYCLE, "rules": {"min_evaluations": 1, "min_mean": 3.0, "top_per_field": 10},
-                                   "shortlisted": [again["id"]], "not_selected": []}
+    assert cut_library(client) == {
+        "cycle": CYCLE,
+        "rules": {"min_evaluations": 1, "min_mean": 3.0, "top_per_field": 10},
+        "shortlisted": [again["id"]],
+        "not_selected": [],
+    }
 
 
 def test_the_library_cut_keeps_the_top_n_per_field_above_the_minimum_mean(client):
@@ -84,22 +102,37 @@ def test_the_library_cut_keeps_the_top_n_per_field_above_the_minimum_mean(client
     assert sorted(cut["shortlisted"]) == sorted([best["id"], other_field["id"]])
     assert sorted(cut["not_selected"]) == sorted([second["id"], weak["id"]])
     detail = client.get(f"/cycles/{CYCLE}/candidates/{weak['id']}", headers=auth(**ADMIN)).json
-    assert detail["status"] == "not_selected" and "mean online evaluation 2.5" in detail["library"]["failures"][0]
+    assert (
+        detail["status"] == "not_selected"
+        and "mean online evaluation 2.5" in detail["library"]["failures"][0]
+    )
     assert client.get(f"/cycles/{CYCLE}/candidates/{second['id']}", headers=auth(**ADMIN)).json["library"][
-        "failures"] == ["not among the top 1 of field 5"]
+        "failures"
+    ] == ["not among the top 1 of field 5"]
 
 
 def test_the_library_is_cut_only_once_every_assignment_is_done_or_due(client, store):
     from tests.support.selection import ENTERPRISE, joined
+
     filing = evaluated(client)
     nominate(client, filing["id"])
     joined(client, ENTERPRISE, dict(sub="ent-user", role="user", side="enterprise"))
-    assigned = client.post(f"/cycles/{CYCLE}/candidates/{filing['id']}/assignments",
-                           {"evaluators": ["ent-user"], "due": "2024-05-20"}, headers=auth(**ADMIN))
+    assigned = client.post(
+        f"/cycles/{CYCLE}/candidates/{filing['id']}/assignments",
+        {"evaluators": ["ent-user"], "due": "2024-05-20"},
+        headers=auth(**ADMIN),
+    )
     assert assigned.status == 200, assigned.json
     early = client.post(f"/cycles/{CYCLE}/candidate-library", headers=auth(**ADMIN))
-    assert early.status == 409 and "1 assignments" in early.json["detail"] and "2024-05-20" in early.json["detail"]
-    assert client.get(f"/cycles/{CYCLE}/candidates/{filing['id']}", headers=auth(**ADMIN)).json["status"] == "candidate"
+    assert (
+        early.status == 409
+        and "1 assignments" in early.json["detail"]
+        and "2024-05-20" in early.json["detail"]
+    )
+    assert (
+        client.get(f"/cycles/{CYCLE}/candidates/{filing['id']}", headers=auth(**ADMIN)).json["status"]
+        == "candidate"
+    )
     store.at("2024-05-21T09:00:00+08:00")
     assert cut_library(client)["shortlisted"] == [filing["id"]]
 
@@ -110,9 +143,16 @@ def test_only_national_admins_change_rules(client, who):
     assert client.get("/excellence-rules").json["min_evaluations"] == 3
 
 
-@pytest.mark.parametrize("body, field", [({"min_evaluations": -1}, "min_evaluations"),
-                                         ({"prior_mean": 9}, "prior_mean"), ({"kinds": ["news"]}, "kinds.0"),
-                                         ({"min_sample": 0}, "min_sample"), ({"x": 1}, "x")])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"min_evaluations": -1}, "min_evaluations"),
+        ({"prior_mean": 9}, "prior_mean"),
+        ({"kinds": ["news"]}, "kinds.0"),
+        ({"min_sample": 0}, "min_sample"),
+        ({"x": 1}, "x"),
+    ],
+)
 def test_bad_rules_are_422(client, body, field):
     answer = client.put("/excellence-rules", body, headers=auth(**ADMIN))
     assert answer.status == 422 and field in [e["field"] for e in answer.json["errors"]]
@@ -120,13 +160,18 @@ def test_bad_rules_are_422(client, body, field):
 
 # ---- screening ------------------------------------------------------------------------------
 
+
 def test_screening_an_eligible_filing_makes_it_a_candidate_with_its_history(client):
     filing = evaluated(client, n=3)
     answer = nominate(client, filing["id"], note="产业带动显著")
     assert answer.status == 201, answer.json
     assert answer.headers["Location"] == f"/cycles/{CYCLE}/candidates/{filing['id']}"
     body = answer.json
-    assert body["status"] == "candidate" and body["nominated_by"] == "admin" and body["evaluations_at_nomination"] == 3
+    assert (
+        body["status"] == "candidate"
+        and body["nominated_by"] == "admin"
+        and body["evaluations_at_nomination"] == 3
+    )
     assert body["province"] == "320000" and body["industry"] == "5" and body["note"] == "产业带动显著"
 
 
@@ -153,7 +198,10 @@ def test_a_filing_of_another_cycle_or_an_ineligible_kind_is_refused(client):
     assert other.status == 422 and any("belongs to cycle 2024" in e["message"] for e in other.json["errors"])
     proof = evaluated(client, kind="application_proof", report_type=None, proves=filing["id"])
     answer = nominate(client, proof["id"])
-    assert answer.status == 422 and "application_proof cannot be a candidate" in answer.json["errors"][0]["message"]
+    assert (
+        answer.status == 422
+        and "application_proof cannot be a candidate" in answer.json["errors"][0]["message"]
+    )
 
 
 def test_screening_unknown_things(client):
@@ -172,9 +220,12 @@ def test_only_national_admins_screen(client, who, status):
 
 # ---- push of candidates ---------------------------------------------------------------------
 
+
 def test_a_candidate_is_pushed_to_its_field_flagged_once_and_unread_again(client):
     client.put("/me/subscriptions", {"industries": ["5"]}, headers=auth(**READER))
-    client.put("/me/subscriptions", {"industries": ["1"]}, headers=auth(sub="r2", role="user", side="government"))
+    client.put(
+        "/me/subscriptions", {"industries": ["1"]}, headers=auth(sub="r2", role="user", side="government")
+    )
     filing = evaluated(client)
     nominate(client, filing["id"])
     nominate(client, filing["id"])
@@ -189,6 +240,7 @@ def test_a_candidate_is_pushed_to_its_field_flagged_once_and_unread_again(client
 
 def test_a_read_approval_item_becomes_an_unread_candidate_item_at_the_top(store, client):
     import app as app_module
+
     tap = StreamTap(store.stream_arn)
     client.put("/me/subscriptions", {"industries": ["5"]}, headers=auth(**READER))
     older = evaluated(client)
@@ -205,12 +257,18 @@ def test_a_read_approval_item_becomes_an_unread_candidate_item_at_the_top(store,
 
 # ---- experts --------------------------------------------------------------------------------
 
+
 def test_national_admins_assign_fields_and_experts_read_their_own(client):
     assign(client, EXPERT, ["5", "1", "5"])
     mine = client.get(f"/experts/{EXPERT['sub']}/fields", headers=auth(**EXPERT))
-    assert mine.status == 200 and mine.json["industries"] == ["1", "5"] and mine.json["assigned_by"] == "admin"
+    assert (
+        mine.status == 200 and mine.json["industries"] == ["1", "5"] and mine.json["assigned_by"] == "admin"
+    )
     assert client.get(f"/experts/{EXPERT['sub']}/fields", headers=auth(**LOCAL_EXPERT)).status == 403
-    assert client.put(f"/experts/{EXPERT['sub']}/fields", {"industries": ["2"]}, headers=auth(**EXPERT)).status == 403
+    assert (
+        client.put(f"/experts/{EXPERT['sub']}/fields", {"industries": ["2"]}, headers=auth(**EXPERT)).status
+        == 403
+    )
     bad = client.put(f"/experts/{EXPERT['sub']}/fields", {"industries": ["99"]}, headers=auth(**ADMIN))
     assert bad.status == 422
 
@@ -262,7 +320,9 @@ def test_only_experts_score(client, who):
 def test_bad_expert_scores_are_422(client, body):
     filing = shortlisted(client)
     assign(client)
-    answer = client.put(f"/cycles/{CYCLE}/candidates/{filing['id']}/expert-score", body, headers=auth(**EXPERT))
+    answer = client.put(
+        f"/cycles/{CYCLE}/candidates/{filing['id']}/expert-score", body, headers=auth(**EXPERT)
+    )
     assert answer.status == 422
 
 
@@ -275,10 +335,15 @@ def test_scoring_a_filing_that_is_not_a_candidate_is_404(client):
 
 # ---- confirmation ---------------------------------------------------------------------------
 
+
 def test_the_panel_decides_only_with_its_quorum_of_scores(client):
     filing = shortlisted(client)
     answer = confirm(client, filing["id"])
-    assert answer.status == 409 and "0 expert scores" in answer.json["detail"] and "quorum is 3" in answer.json["detail"]
+    assert (
+        answer.status == 409
+        and "0 expert scores" in answer.json["detail"]
+        and "quorum is 3" in answer.json["detail"]
+    )
     panel(client, filing["id"], [90, 80])
     assert "2 expert scores" in confirm(client, filing["id"]).json["detail"]
     assert list(Record.query(f"EXCELLENT#{CYCLE}")) == []
@@ -301,16 +366,33 @@ def test_the_panel_selects_at_the_pass_mark_once_and_closes_scores(client):
     filing = shortlisted(client)
     panel(client, filing["id"], [88, 70, 64])
     first = confirm(client, filing["id"])
-    assert first.status == 200 and first.json["status"] == "selected" and first.json["confirmed_by"] == "admin"
-    assert first.json["decision"] == {"panel_score": 74.0, "expert_scores": 3, "trimmed": False, "pass_score": 60}
+    assert (
+        first.status == 200 and first.json["status"] == "selected" and first.json["confirmed_by"] == "admin"
+    )
+    assert first.json["decision"] == {
+        "panel_score": 74.0,
+        "expert_scores": 3,
+        "trimmed": False,
+        "pass_score": 60,
+    }
     assert confirm(client, filing["id"]).json["confirmed_at"] == first.json["confirmed_at"]
     projects = [r.data for r in Record.query(f"EXCELLENT#{CYCLE}")]
     assert len(projects) == 1 and projects[0]["source"] == "selection" and projects[0]["province"] == "320000"
     assert expert_score(client, filing["id"], 10, who=PANEL[0]).status == 409
     history = client.get(f"/cycles/{CYCLE}/candidates/{filing['id']}", headers=auth(**ADMIN)).json["history"]
-    assert [h["action"] for h in history] == ["declared", "nominated", "pushed", "shortlisted", "expert_score",
-                                              "expert_score", "expert_score", "selected"]
-    told = client.get("/me/notifications", headers=auth(sub="js-admin", role="province_admin", province="320000"))
+    assert [h["action"] for h in history] == [
+        "declared",
+        "nominated",
+        "pushed",
+        "shortlisted",
+        "expert_score",
+        "expert_score",
+        "expert_score",
+        "selected",
+    ]
+    told = client.get(
+        "/me/notifications", headers=auth(sub="js-admin", role="province_admin", province="320000")
+    )
     assert told.json["items"][0]["topic"] == "excellent_project_selected"
 
 
@@ -337,11 +419,12 @@ def test_confirming_an_unknown_candidate_is_404(client):
 
 # ---- the candidate case library ------------------------------------------------------------
 
+
 def test_the_library_ranks_by_shrunk_mean_so_a_few_perfect_scores_do_not_win(client):
     client.put("/excellence-rules", {"min_evaluations": 2}, headers=auth(**ADMIN))
-    few = evaluated(client, n=2, total=10, title="两个满分")   # mean 5 on 2
+    few = evaluated(client, n=2, total=10, title="两个满分")  # mean 5 on 2
     many = evaluated(client, n=40, total=180, title="四十个评价")  # mean 4.5 on 40
-    low = evaluated(client, n=10, total=20, title="低分")      # mean 2 on 10
+    low = evaluated(client, n=10, total=20, title="低分")  # mean 2 on 10
     for f in (low, few, many):
         assert nominate(client, f["id"]).status == 201
     answer = client.get(f"/cycles/{CYCLE}/candidates", headers=auth(**EXPERT))
@@ -359,14 +442,19 @@ def test_the_library_pages_with_a_cursor_and_filters(client):
     for filing_id in ids:
         nominate(client, filing_id)
     first = client.get(f"/cycles/{CYCLE}/candidates?limit=2", headers=auth(**ADMIN)).json
-    second = client.get(f"/cycles/{CYCLE}/candidates?limit=2&cursor={first['next_cursor']}", headers=auth(**ADMIN)).json
+    second = client.get(
+        f"/cycles/{CYCLE}/candidates?limit=2&cursor={first['next_cursor']}", headers=auth(**ADMIN)
+    ).json
     assert sorted(i["filing"] for i in first["items"] + second["items"]) == sorted(ids)
     assert second["next_cursor"] is None
     field = client.get(f"/cycles/{CYCLE}/candidates?industry=1", headers=auth(**ADMIN)).json["items"]
     assert [i["filing"] for i in field] == [ids[3]]
-    assert client.get(f"/cycles/{CYCLE}/candidates?status=selected", headers=auth(**ADMIN)).json["items"] == []
-    wrong = client.get(f"/cycles/{CYCLE}/candidates?limit=2&cursor={first['next_cursor']}&industry=1",
-                       headers=auth(**ADMIN))
+    assert (
+        client.get(f"/cycles/{CYCLE}/candidates?status=selected", headers=auth(**ADMIN)).json["items"] == []
+    )
+    wrong = client.get(
+        f"/cycles/{CYCLE}/candidates?limit=2&cursor={first['next_cursor']}&industry=1", headers=auth(**ADMIN)
+    )
     assert wrong.status == 400
 
 
@@ -396,8 +484,10 @@ def test_an_expert_sees_only_their_own_score_in_a_candidates_detail(client):
 
 # ---- the whole flow --------------------------------------------------------------------------
 
+
 def test_from_approval_to_feed_to_evaluation_to_selection_to_bonus_points(store, client):
     import app as app_module
+
     tap = StreamTap(store.stream_arn)
 
     def settle():
@@ -405,8 +495,10 @@ def test_from_approval_to_feed_to_evaluation_to_selection_to_bonus_points(store,
         deliver(lambda e: app_module.on_approval_push(e, None), records)
         deliver(lambda e: app_module.on_fact_change(e, None), records)
 
-    users = [dict(sub=f"reader-{i}", role="user", side=side)
-             for i, side in enumerate(("enterprise", "university", "research_institute"))]
+    users = [
+        dict(sub=f"reader-{i}", role="user", side=side)
+        for i, side in enumerate(("enterprise", "university", "research_institute"))
+    ]
     for user in users:
         client.put("/me/subscriptions", {"industries": ["5"]}, headers=auth(**user))
     filing = approved_filing(client)
@@ -414,7 +506,9 @@ def test_from_approval_to_feed_to_evaluation_to_selection_to_bonus_points(store,
     for i, user in enumerate(users):
         item = client.get("/me/feed", headers=auth(**user)).json["items"][0]
         assert item["filing"] == filing["id"]
-        assert client.put(item["links"]["evaluation"], {"score": 4 + i % 2}, headers=auth(**user)).status == 200
+        assert (
+            client.put(item["links"]["evaluation"], {"score": 4 + i % 2}, headers=auth(**user)).status == 200
+        )
     settle()
     assert nominate(client, filing["id"]).status == 201
     assert cut_library(client)["shortlisted"] == [filing["id"]]
@@ -433,4 +527,6 @@ def test_absurdly_long_ids_are_4xx_not_store_errors(client):
     too_long = client.get(f"/cycles/{CYCLE}/candidates/{'x' * 2000}", headers=auth(**ADMIN))
     assert too_long.status == 422 and too_long.json["errors"][0]["field"] == "filing_id"
     long_sub = "e" * 3000
-    assert client.put(f"/experts/{long_sub}/fields", {"industries": ["1"]}, headers=auth(**ADMIN)).status == 422
+    assert (
+        client.put(f"/experts/{long_sub}/fields", {"industries": ["1"]}, headers=auth(**ADMIN)).status == 422
+    )

@@ -1,4 +1,5 @@
 """Exports of a run: CSV and an .xlsx workbook with ranking, indicator breakdown and a bar chart."""
+
 from __future__ import annotations
 
 import csv
@@ -34,6 +35,7 @@ def test_the_csv_has_one_row_per_unit_best_first_with_every_indicator(store, cli
 
 def test_the_xlsx_has_a_ranking_an_indicator_breakdown_and_a_native_bar_chart(store, client):
     from openpyxl import load_workbook
+
     scored(store, client)
     answer = client.get("/cycles/2024/scores.xlsx", headers=XLSX_ACCEPT)
     assert answer.status == 200 and answer.headers["Content-Type"] == spreadsheets.XLSX_TYPE

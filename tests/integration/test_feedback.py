@@ -1,4 +1,5 @@
 """Feedback reaches the province: a filing's evaluations and the province-wide feed of 意见建议."""
+
 from __future__ import annotations
 
 from tests.conftest import auth
@@ -10,7 +11,9 @@ ADMIN = dict(sub="admin", role="national_admin")
 
 def evaluate(client, filing_id, sub, side, score, feedback=None, **who):
     body = {"score": score} if feedback is None else {"score": score, "feedback": feedback}
-    answer = client.put(f"/filings/{filing_id}/evaluation", body, headers=auth(sub=sub, role="user", side=side, **who))
+    answer = client.put(
+        f"/filings/{filing_id}/evaluation", body, headers=auth(sub=sub, role="user", side=side, **who)
+    )
     assert answer.status == 200, answer.json
 
 
@@ -58,7 +61,12 @@ def test_the_province_feed_lists_feedback_newest_first_filtered_by_industry_and_
 
 
 def test_the_province_feed_refuses_outsiders_and_unknown_filters(client):
-    assert client.get("/provinces/320000/feedback", headers=auth(sub="f", role="filer", province="110000")).status == 403
+    assert (
+        client.get(
+            "/provinces/320000/feedback", headers=auth(sub="f", role="filer", province="110000")
+        ).status
+        == 403
+    )
     assert client.get("/provinces/999999/feedback", headers=auth(**ADMIN)).status == 404
     bad = client.get("/provinces/320000/feedback?side=alien", headers=auth(**ADMIN))
     assert bad.status == 422 and bad.json["errors"][0]["field"] == "side"

@@ -1,4 +1,5 @@
 """Every export (usage-report TSV/xlsx, scores CSV/xlsx) writes text a spreadsheet will not run."""
+
 from __future__ import annotations
 
 import copy
@@ -52,8 +53,10 @@ def test_a_filing_title_comes_back_inert_in_its_usage_report(client, title):
     assert rows[15][0] == "'" + title
     assert all(len(r) == len(rows[14]) for r in rows[15:])
     assert_inert_cells(cell for row in rows for cell in row)
-    xlsx = client.get(f"/filings/{filing['id']}/usage-report.xlsx?begin=2024-01&end=2024-05",
-                      headers={"Accept": spreadsheets.XLSX_TYPE})
+    xlsx = client.get(
+        f"/filings/{filing['id']}/usage-report.xlsx?begin=2024-01&end=2024-05",
+        headers={"Accept": spreadsheets.XLSX_TYPE},
+    )
     assert xlsx.status == 200
     assert "'" + title in assert_inert_workbook(xlsx.body)
 
@@ -64,8 +67,9 @@ def test_the_provinces_usage_report_holds_no_live_cell(client):
     tsv = client.get(f"{path}.tsv?begin=2024-01&end=2024-05", headers=auth(**FILER))
     assert tsv.status == 200
     assert_inert_cells(cell for row in csv.reader(io.StringIO(text_of(tsv)), delimiter="\t") for cell in row)
-    xlsx = client.get(f"{path}.xlsx?begin=2024-01&end=2024-05",
-                      headers={**auth(**FILER), "Accept": spreadsheets.XLSX_TYPE})
+    xlsx = client.get(
+        f"{path}.xlsx?begin=2024-01&end=2024-05", headers={**auth(**FILER), "Accept": spreadsheets.XLSX_TYPE}
+    )
     assert xlsx.status == 200
     assert_inert_workbook(xlsx.body)
 

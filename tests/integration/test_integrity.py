@@ -2,6 +2,7 @@
 
 Each scenario gives two provinces the same honest activity, then adds what must not buy
 points to one of them, runs the stream trigger and a scoring run, and compares."""
+
 from __future__ import annotations
 
 import uuid
@@ -9,11 +10,11 @@ from datetime import timedelta
 
 import pytest
 
-from chalicelib.usage import counters
 from chalicelib.core import pseudonyms
 from chalicelib.core.clock import parse_instant
-from tests.streams import StreamTap, deliver
+from chalicelib.usage import counters
 from tests.conftest import auth
+from tests.streams import StreamTap, deliver
 from tests.support import approved_filing
 
 A, B, C = "320000", "330000", "440000"
@@ -60,28 +61,37 @@ def scores(client):
 
 # ---- own staff -------------------------------------------------------------------------
 
+
 def test_the_evaluated_provinces_own_staff_are_stored_and_shown_but_never_counted(world):
     client, settle, store, results = world
     honest(client, results, A)
     honest(client, results, B)
-    staff = [dict(sub=f"filer-{A}", role="filer", province=A),           # the results' author
-             dict(sub="colleague", role="filer", province=A),            # another filer of A
-             dict(sub="boss", role="province_admin", province=A)]
+    staff = [
+        dict(sub=f"filer-{A}", role="filer", province=A),  # the results' author
+        dict(sub="colleague", role="filer", province=A),  # another filer of A
+        dict(sub="boss", role="province_admin", province=A),
+    ]
     for who in staff:
         for filing_id in results[A]:
             view(client, filing_id, who)
             assert client.put(f"/filings/{filing_id}/like", headers=auth(**who)).status == 200
             client.put(f"/filings/{filing_id}/favorite", headers=auth(**who))
-            assert client.post(f"/filings/{filing_id}/comments", {"text": "本省同事点评"},
-                               headers=auth(**who)).status == 201
+            assert (
+                client.post(
+                    f"/filings/{filing_id}/comments", {"text": "本省同事点评"}, headers=auth(**who)
+                ).status
+                == 201
+            )
     settle()
     _, rows = scores(client)
     assert rows[A]["total"] == rows[B]["total"] > 0
     assert rows[A]["inputs"]["counters"] == rows[B]["inputs"]["counters"]
     shown = client.get(f"/filings/{results[A][0]}/comments").json["items"]
     assert sum(c["text"] == "本省同事点评" for c in shown) == 3  # stored and shown
-    assert client.get(f"/filings/{results[A][0]}/stats").json["comments"] == \
-        client.get(f"/filings/{results[B][0]}/stats").json["comments"]
+    assert (
+        client.get(f"/filings/{results[A][0]}/stats").json["comments"]
+        == client.get(f"/filings/{results[B][0]}/stats").json["comments"]
+    )
 
 
 def test_another_provinces_staff_count_on_results_that_are_not_theirs(world):
@@ -94,14 +104,19 @@ def test_another_provinces_staff_count_on_results_that_are_not_theirs(world):
 
 # ---- application changes ---------------------------------------------------------------
 
+
 def change(client, filing_id, province, status, proof):
-    answer = client.put(f"/filings/{filing_id}/application", {"status": status, "proof": proof},
-                        headers=auth(sub=f"filer-{province}", role="filer", province=province))
+    answer = client.put(
+        f"/filings/{filing_id}/application",
+        {"status": status, "proof": proof},
+        headers=auth(sub=f"filer-{province}", role="filer", province=province),
+    )
     assert answer.status == 200, answer.json
 
 
 def test_repeated_and_backward_application_changes_leave_two_units_equal_even_when_redelivered(world):
     from tests.support import proof_of
+
     client, settle, store, results = world
     tap = StreamTap(store.stream_arn)
     tap.take()  # what the world fixture wrote; from here on every record is delivered twice
@@ -111,8 +126,17 @@ def test_repeated_and_backward_application_changes_leave_two_units_equal_even_wh
             store.clock.advance(minutes=1)
             change(client, filing_id, A, status, proofs[A][filing_id])
     for filing_id in results[B]:
-        for status in ("in_progress", "in_progress", "applied", "paused", "in_progress", "applied", "applied",
-                       "not_started", "applied"):
+        for status in (
+            "in_progress",
+            "in_progress",
+            "applied",
+            "paused",
+            "in_progress",
+            "applied",
+            "applied",
+            "not_started",
+            "applied",
+        ):
             store.clock.advance(minutes=1)
             change(client, filing_id, B, status, proofs[B][filing_id])
     records = tap.take()
@@ -130,6 +154,7 @@ def test_repeated_and_backward_application_changes_leave_two_units_equal_even_wh
 
 # ---- puppet swarms ---------------------------------------------------------------------
 
+
 def act(client, store, filing_ids, prefix, n=40):
     """`n` brand-new accounts, one a second, each liking and giving 5 stars to every one of `filing_ids`."""
     for i in range(n):
@@ -137,7 +162,10 @@ def act(client, store, filing_ids, prefix, n=40):
         who = dict(sub=f"{prefix}-{i:02d}", role="user", side="enterprise")
         for filing_id in filing_ids:
             assert client.put(f"/filings/{filing_id}/like", headers=auth(**who)).status == 200
-            assert client.put(f"/filings/{filing_id}/evaluation", {"score": 5}, headers=auth(**who)).status == 200
+            assert (
+                client.put(f"/filings/{filing_id}/evaluation", {"score": 5}, headers=auth(**who)).status
+                == 200
+            )
 
 
 def test_forty_new_single_purpose_accounts_within_a_minute_are_flagged_and_the_honest_twin_is_not(world):
@@ -160,7 +188,9 @@ def test_forty_new_single_purpose_accounts_within_a_minute_are_flagged_and_the_h
     start, end = (parse_instant(swarm["window"][k]) for k in ("first_action_from", "first_action_until"))
     assert start <= swarm_started + timedelta(seconds=1) and end - start <= timedelta(minutes=2)
     own = 40 * 3 * 2  # a like and an evaluation on each of three results
-    honest_activity = sum(rows[B]["inputs"]["counters"][n] for n in ("likes", "favorites", "comments", "evaluations"))
+    honest_activity = sum(
+        rows[B]["inputs"]["counters"][n] for n in ("likes", "favorites", "comments", "evaluations")
+    )
     assert swarm["share"] == pytest.approx(own / (own + honest_activity), abs=1e-4)
     assert "40 accounts" in flagged["puppet_swarm"]["detail"]
     assert flagged["puppet_extreme_scores"]["evidence"]["account_count"] == 40

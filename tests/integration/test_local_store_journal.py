@@ -2,6 +2,7 @@
 
 A page of a full-table scan held the store lock 2.6 s; a group that waited for it left writes
 acknowledged before the scan off the disk for that long."""
+
 from __future__ import annotations
 
 import json
@@ -32,15 +33,19 @@ def server():
 def _journaled(path, pk: str) -> bool:
     journal = path / "journal-1.json"
     return journal.exists() and any(
-        json.loads(line).get("Keys", {}).get("pk") == {"S": pk} for line in journal.read_bytes().splitlines())
+        json.loads(line).get("Keys", {}).get("pk") == {"S": pk} for line in journal.read_bytes().splitlines()
+    )
 
 
 def test_a_write_acknowledged_before_a_long_store_call_is_on_disk_within_1_s(server, tmp_path):
     client = boto3.client("dynamodb", endpoint_url=server, region_name=REGION)
     name = f"journal-{uuid.uuid4().hex[:8]}"
-    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
     store = persistence.DataStore(tmp_path, REGION, {"t": name}, None, lambda: None)
     store.open()
     try:

@@ -4,6 +4,7 @@ Each scenario runs against stock moto and against the patched one; the answers, 
 and the stream records must be the same. Then what the patches add: no table copies, TTL
 expiry, a trimmed stream that still reads on.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,15 +31,20 @@ def patched(on: bool):
 
 
 def _table(client, name="t", ttl=False):
-    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                              {"AttributeName": "sk", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                   {"AttributeName": "sk", "KeyType": "RANGE"}],
-                        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
     if ttl:
-        client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True,
-                                                                            "AttributeName": "expires_at"})
+        client.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
+        )
 
 
 def _put(pk, sk, **attrs):
@@ -52,51 +58,112 @@ def _scenario() -> dict[str, Any]:
     _table(client)
     seen: dict[str, Any] = {}
     for n in range(5):
-        client.put_item(TableName="t", Item={"pk": {"S": f"P{n % 2}"}, "sk": {"S": f"{n:03d}"}, "v": {"N": str(n)}})
-    client.transact_write_items(TransactItems=[
-        _put("P9", "a", v=1),
-        {"Update": {"TableName": "t", "Key": {"pk": {"S": "P0"}, "sk": {"S": "000"}},
-                    "UpdateExpression": "ADD v :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}}])
+        client.put_item(
+            TableName="t", Item={"pk": {"S": f"P{n % 2}"}, "sk": {"S": f"{n:03d}"}, "v": {"N": str(n)}}
+        )
+    client.transact_write_items(
+        TransactItems=[
+            _put("P9", "a", v=1),
+            {
+                "Update": {
+                    "TableName": "t",
+                    "Key": {"pk": {"S": "P0"}, "sk": {"S": "000"}},
+                    "UpdateExpression": "ADD v :one",
+                    "ExpressionAttributeValues": {":one": {"N": "1"}},
+                }
+            },
+        ]
+    )
     with pytest.raises(ClientError) as cancelled:
-        client.transact_write_items(TransactItems=[
-            _put("P8", "new", v=1), _put("P9", "a", v=2),
-            {"Update": {"TableName": "t", "Key": {"pk": {"S": "P1"}, "sk": {"S": "001"}},
-                        "UpdateExpression": "SET v = :v", "ConditionExpression": "v = :old",
+        client.transact_write_items(
+            TransactItems=[
+                _put("P8", "new", v=1),
+                _put("P9", "a", v=2),
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"pk": {"S": "P1"}, "sk": {"S": "001"}},
+                        "UpdateExpression": "SET v = :v",
+                        "ConditionExpression": "v = :old",
                         "ExpressionAttributeValues": {":v": {"N": "7"}, ":old": {"N": "99"}},
-                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}])
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    }
+                },
+            ]
+        )
     seen["reasons"] = cancelled.value.response["CancellationReasons"]
-    seen["query"] = client.query(TableName="t", KeyConditionExpression="pk = :p",
-                                 ExpressionAttributeValues={":p": {"S": "P0"}})["Items"]
-    seen["page"] = client.query(TableName="t", KeyConditionExpression="pk = :p AND sk > :s", Limit=1,
-                                ExpressionAttributeValues={":p": {"S": "P1"}, ":s": {"S": "000"}})
+    seen["query"] = client.query(
+        TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "P0"}}
+    )["Items"]
+    seen["page"] = client.query(
+        TableName="t",
+        KeyConditionExpression="pk = :p AND sk > :s",
+        Limit=1,
+        ExpressionAttributeValues={":p": {"S": "P1"}, ":s": {"S": "000"}},
+    )
     seen["page"].pop("ResponseMetadata")
     seen["miss"] = client.get_item(TableName="t", Key={"pk": {"S": "nope"}, "sk": {"S": "x"}}).get("Item")
-    seen["hit"] = client.get_item(TableName="t", Key={"pk": {"S": "P9"}, "sk": {"S": "a"}}, ConsistentRead=True)["Item"]
-    seen["batch"] = client.batch_get_item(RequestItems={"t": {"Keys": [
-        {"pk": {"S": "P0"}, "sk": {"S": "000"}}, {"pk": {"S": "P1"}, "sk": {"S": "003"}},
-        {"pk": {"S": "none"}, "sk": {"S": "x"}}], "ConsistentRead": True}})["Responses"]["t"]
+    seen["hit"] = client.get_item(
+        TableName="t", Key={"pk": {"S": "P9"}, "sk": {"S": "a"}}, ConsistentRead=True
+    )["Item"]
+    seen["batch"] = client.batch_get_item(
+        RequestItems={
+            "t": {
+                "Keys": [
+                    {"pk": {"S": "P0"}, "sk": {"S": "000"}},
+                    {"pk": {"S": "P1"}, "sk": {"S": "003"}},
+                    {"pk": {"S": "none"}, "sk": {"S": "x"}},
+                ],
+                "ConsistentRead": True,
+            }
+        }
+    )["Responses"]["t"]
     seen["batch"].sort(key=lambda i: i["sk"]["S"])
-    seen["updated"] = client.update_item(TableName="t", Key={"pk": {"S": "P0"}, "sk": {"S": "002"}},
-                                         UpdateExpression="ADD v :one SET m = :m", ReturnValues="ALL_NEW",
-                                         ExpressionAttributeValues={":one": {"N": "1"},
-                                                                    ":m": {"M": {"a": {"N": "1"}}}})["Attributes"]
-    seen["deleted"] = client.delete_item(TableName="t", Key={"pk": {"S": "P1"}, "sk": {"S": "003"}},
-                                         ReturnValues="ALL_OLD")["Attributes"]
-    seen["put"] = client.put_item(TableName="t", Item={"pk": {"S": "P7"}, "sk": {"S": "b"}, "bin": {"B": b"\x00\xff"}})
+    seen["updated"] = client.update_item(
+        TableName="t",
+        Key={"pk": {"S": "P0"}, "sk": {"S": "002"}},
+        UpdateExpression="ADD v :one SET m = :m",
+        ReturnValues="ALL_NEW",
+        ExpressionAttributeValues={":one": {"N": "1"}, ":m": {"M": {"a": {"N": "1"}}}},
+    )["Attributes"]
+    seen["deleted"] = client.delete_item(
+        TableName="t", Key={"pk": {"S": "P1"}, "sk": {"S": "003"}}, ReturnValues="ALL_OLD"
+    )["Attributes"]
+    seen["put"] = client.put_item(
+        TableName="t", Item={"pk": {"S": "P7"}, "sk": {"S": "b"}, "bin": {"B": b"\x00\xff"}}
+    )
     seen["put"].pop("ResponseMetadata")
-    seen["paged"] = client.query(TableName="t", KeyConditionExpression="pk = :p", Limit=1,
-                                 ExpressionAttributeValues={":p": {"S": "P0"}})["LastEvaluatedKey"]
+    seen["paged"] = client.query(
+        TableName="t",
+        KeyConditionExpression="pk = :p",
+        Limit=1,
+        ExpressionAttributeValues={":p": {"S": "P0"}},
+    )["LastEvaluatedKey"]
     seen["items"] = sorted(client.scan(TableName="t")["Items"], key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
-    seen["pages"] = [page["Items"] for page in client.get_paginator("scan").paginate(
-        TableName="t", ConsistentRead=True, PaginationConfig={"PageSize": 2})]
+    seen["pages"] = [
+        page["Items"]
+        for page in client.get_paginator("scan").paginate(
+            TableName="t", ConsistentRead=True, PaginationConfig={"PageSize": 2}
+        )
+    ]
     arn = client.describe_table(TableName="t")["Table"]["LatestStreamArn"]
     streams = boto3.client("dynamodbstreams", region_name=REGION)
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
     records = streams.get_records(ShardIterator=it)["Records"]
-    seen["stream"] = [(r["eventName"], r["dynamodb"].get("NewImage"), r["dynamodb"].get("OldImage"),
-                       sorted(r), sorted(r["dynamodb"]), type(r["dynamodb"]["ApproximateCreationDateTime"]))
-                      for r in records]
+    seen["stream"] = [
+        (
+            r["eventName"],
+            r["dynamodb"].get("NewImage"),
+            r["dynamodb"].get("OldImage"),
+            sorted(r),
+            sorted(r["dynamodb"]),
+            type(r["dynamodb"]["ApproximateCreationDateTime"]),
+        )
+        for r in records
+    ]
     return seen
 
 
@@ -106,13 +173,18 @@ def test_patched_moto_answers_exactly_as_stock_moto():
     with patched(True), mock_aws():
         fast = _scenario()
     assert fast == stock
-    assert [r.get("Code") for r in fast["reasons"]] == ["None", "ConditionalCheckFailed", "ConditionalCheckFailed"]
+    assert [r.get("Code") for r in fast["reasons"]] == [
+        "None",
+        "ConditionalCheckFailed",
+        "ConditionalCheckFailed",
+    ]
 
 
 def test_a_transaction_copies_no_table(monkeypatch):
     import copy as copy_module
 
     from moto.dynamodb.models.table import Table
+
     copied = []
     real = copy_module.deepcopy
     monkeypatch.setattr(copy_module, "deepcopy", lambda x, *a: copied.append(type(x)) or real(x, *a))
@@ -138,7 +210,9 @@ def test_items_expire_when_their_ttl_passes_and_not_before():
     with patched(True), mock_aws():
         client = boto3.client("dynamodb", region_name=REGION)
         _table(client, ttl=True)
-        client.transact_write_items(TransactItems=[_put("M", "old", expires_at=100), _put("M", "new", expires_at=500)])
+        client.transact_write_items(
+            TransactItems=[_put("M", "old", expires_at=100), _put("M", "new", expires_at=500)]
+        )
         client.put_item(TableName="t", Item={"pk": {"S": "K"}, "sk": {"S": "kept"}})
         assert moto_store.expire("t", REGION, 99) == 0
         assert moto_store.expire("t", REGION, 101) == 1
@@ -155,15 +229,26 @@ def test_a_trimmed_stream_reads_on_from_where_a_reader_stood():
         arn = client.describe_table(TableName="t")["Table"]["LatestStreamArn"]
         streams = boto3.client("dynamodbstreams", region_name=REGION)
         shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        first = streams.get_records(ShardIterator=streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"], Limit=4)["Records"]
+        first = streams.get_records(
+            ShardIterator=streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"],
+            Limit=4,
+        )["Records"]
         last_seq = int(first[-1]["dynamodb"]["SequenceNumber"])
         assert moto_store.trim_stream("t", REGION, last_seq + 1) == 4
-        after = streams.get_records(ShardIterator=streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER",
-            SequenceNumber=str(last_seq))["ShardIterator"])["Records"]
+        after = streams.get_records(
+            ShardIterator=streams.get_shard_iterator(
+                StreamArn=arn,
+                ShardId=shard,
+                ShardIteratorType="AFTER_SEQUENCE_NUMBER",
+                SequenceNumber=str(last_seq),
+            )["ShardIterator"]
+        )["Records"]
         assert [r["dynamodb"]["NewImage"]["sk"]["S"] for r in after] == [f"{n:02d}" for n in range(4, 10)]
-        horizon = streams.get_records(ShardIterator=streams.get_shard_iterator(
-            StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"])["Records"]
+        horizon = streams.get_records(
+            ShardIterator=streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON"
+            )["ShardIterator"]
+        )["Records"]
         assert horizon[0]["dynamodb"]["SequenceNumber"] == str(last_seq + 1)
-

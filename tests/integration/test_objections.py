@@ -1,5 +1,6 @@
 """Checks that close and results a province can see and contest: flag resolutions, the
 provisional publication (公示) with its objection window (异议期), answers, the final publication."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,7 +19,9 @@ def scored(store, client):
     """Cycle 2024 closed, counters seeded (110000 filed in bulk just before the cutoff), one run."""
     store.at(CLOSED)
     seed_counters()
-    Counter("PROV#110000", "CYCLE#2024", n={"filings_approved": 40, "filings_approved_near_cutoff": 30}).save()
+    Counter(
+        "PROV#110000", "CYCLE#2024", n={"filings_approved": 40, "filings_approved_near_cutoff": 30}
+    ).save()
     answer = run(client)
     assert answer.status == 201, answer.json
     return answer.json["run_id"]
@@ -29,10 +32,13 @@ def explanation(client, run_id, province="110000", headers=ADMIN):
 
 
 def resolve(client, run_id, body, province="110000"):
-    return client.post(f"/cycles/2024/scoring-runs/{run_id}/units/{province}/flag-resolutions", body, headers=ADMIN)
+    return client.post(
+        f"/cycles/2024/scoring-runs/{run_id}/units/{province}/flag-resolutions", body, headers=ADMIN
+    )
 
 
 # ---- flags close -------------------------------------------------------------------------
+
 
 def test_a_flag_is_dismissed_with_a_note_and_the_explanation_shows_it_in_later_runs_too(client, scored):
     flags = explanation(client, scored).json["flags"]
@@ -42,7 +48,11 @@ def test_a_flag_is_dismissed_with_a_note_and_the_explanation_shows_it_in_later_r
     assert resolve(client, scored, {"flag": 0, "resolution": "confirmed", "note": "again"}).status == 409
     later = run(client).json["run_id"]
     shown = explanation(client, later).json["flags"][0]["resolution"]
-    assert shown["resolution"] == "dismissed" and shown["note"] == "集中备案系年度验收要求" and shown["by"] == "admin"
+    assert (
+        shown["resolution"] == "dismissed"
+        and shown["note"] == "集中备案系年度验收要求"
+        and shown["by"] == "admin"
+    )
 
 
 def test_an_adjusted_flag_records_its_adjustment_and_the_next_run_applies_it(client, scored):
@@ -56,13 +66,16 @@ def test_an_adjusted_flag_records_its_adjustment_and_the_next_run_applies_it(cli
     assert after["total_is"]["total_adjustment"] == -2
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"flag": 0, "resolution": "adjusted", "note": "x"}, "points"),      # adjusted needs points
-    ({"flag": 0, "resolution": "dismissed", "note": "x", "points": 1}, "points"),
-    ({"flag": 0, "resolution": "fine", "note": "x"}, "resolution"),
-    ({"flag": 0, "resolution": "dismissed"}, "note"),
-    ({"flag": 5, "resolution": "dismissed", "note": "x"}, "flag"),       # no such flag
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"flag": 0, "resolution": "adjusted", "note": "x"}, "points"),  # adjusted needs points
+        ({"flag": 0, "resolution": "dismissed", "note": "x", "points": 1}, "points"),
+        ({"flag": 0, "resolution": "fine", "note": "x"}, "resolution"),
+        ({"flag": 0, "resolution": "dismissed"}, "note"),
+        ({"flag": 5, "resolution": "dismissed", "note": "x"}, "flag"),  # no such flag
+    ],
+)
 def test_bad_resolutions_are_422_and_store_nothing(client, store, scored, body, field):
     before = stored_items(store)
     answer = resolve(client, scored, body)
@@ -71,12 +84,16 @@ def test_bad_resolutions_are_422_and_store_nothing(client, store, scored, body, 
 
 
 def test_only_national_admins_resolve_flags(client, scored):
-    answer = client.post(f"/cycles/2024/scoring-runs/{scored}/units/110000/flag-resolutions",
-                         {"flag": 0, "resolution": "dismissed", "note": "x"}, headers=JS)
+    answer = client.post(
+        f"/cycles/2024/scoring-runs/{scored}/units/110000/flag-resolutions",
+        {"flag": 0, "resolution": "dismissed", "note": "x"},
+        headers=JS,
+    )
     assert answer.status == 403
 
 
 # ---- the provisional publication and objections ------------------------------------------------
+
 
 def provisional(client, run_id):
     answer = client.post(f"/cycles/2024/scoring-runs/{run_id}/provisional-publication", headers=ADMIN)
@@ -85,13 +102,22 @@ def provisional(client, run_id):
 
 
 def object_to(client, headers=JS, **body):
-    return client.post("/cycles/2024/objections", {"reason": "本省浏览量统计遗漏", "files": ["file-1"], **body},
-                       headers=headers)
+    return client.post(
+        "/cycles/2024/objections",
+        {"reason": "本省浏览量统计遗漏", "files": ["file-1"], **body},
+        headers=headers,
+    )
 
 
-def test_a_province_reads_its_own_explanation_and_adjustments_only_once_provisionally_published(client, scored):
-    client.post("/cycles/2024/adjustments", {"province": "320000", "points": 1, "reason": "补报"}, headers=ADMIN)
-    client.post("/cycles/2024/adjustments", {"province": "330000", "points": 1, "reason": "补报"}, headers=ADMIN)
+def test_a_province_reads_its_own_explanation_and_adjustments_only_once_provisionally_published(
+    client, scored
+):
+    client.post(
+        "/cycles/2024/adjustments", {"province": "320000", "points": 1, "reason": "补报"}, headers=ADMIN
+    )
+    client.post(
+        "/cycles/2024/adjustments", {"province": "330000", "points": 1, "reason": "补报"}, headers=ADMIN
+    )
     assert explanation(client, scored, "320000", JS).status == 403
     assert client.get("/cycles/2024/adjustments", headers=JS).status == 403
     later = run(client).json["run_id"]
@@ -99,25 +125,35 @@ def test_a_province_reads_its_own_explanation_and_adjustments_only_once_provisio
     assert state["objection_days"] == 7 and state["closes_at"] == "2024-11-27T10:00:00+08:00"
     own = explanation(client, later, "320000", JS)
     assert own.status == 200 and own.json["total_is"]["total_adjustment"] == 1
-    assert explanation(client, later, "330000", JS).status == 403   # another province's
+    assert explanation(client, later, "330000", JS).status == 403  # another province's
     assert explanation(client, scored, "320000", JS).status == 403  # a run never published provisionally
-    assert [a["province"] for a in client.get("/cycles/2024/adjustments", headers=JS).json["items"]] == ["320000"]
+    assert [a["province"] for a in client.get("/cycles/2024/adjustments", headers=JS).json["items"]] == [
+        "320000"
+    ]
     told = client.get("/me/notifications", headers=ZJ).json["items"]
     assert told[0]["topic"] == "results_provisional" and told[0]["run_id"] == later
 
 
-def test_an_upheld_objection_changes_the_score_only_through_an_adjustment_and_a_superseding_run(client, store, scored):
+def test_an_upheld_objection_changes_the_score_only_through_an_adjustment_and_a_superseding_run(
+    client, store, scored
+):
     provisional(client, scored)
     filed = object_to(client)
     assert filed.status == 201 and filed.json["status"] == "open" and filed.json["files"] == ["file-1"]
     assert client.get("/me/notifications", headers=ADMIN).json["items"][0]["topic"] == "objection_filed"
     store.at("2024-11-21T10:00:00+08:00")
     before = explanation(client, scored, "320000").json["total"]
-    bad = client.post(f"/cycles/2024/objections/{filed.json['id']}/answer", {"decision": "upheld", "reason": "属实"},
-                      headers=ADMIN)
+    bad = client.post(
+        f"/cycles/2024/objections/{filed.json['id']}/answer",
+        {"decision": "upheld", "reason": "属实"},
+        headers=ADMIN,
+    )
     assert bad.status == 422  # upheld names the points
-    answer = client.post(f"/cycles/2024/objections/{filed.json['id']}/answer",
-                         {"decision": "upheld", "reason": "核实遗漏", "points": 1.5}, headers=ADMIN)
+    answer = client.post(
+        f"/cycles/2024/objections/{filed.json['id']}/answer",
+        {"decision": "upheld", "reason": "核实遗漏", "points": 1.5},
+        headers=ADMIN,
+    )
     assert answer.status == 200, answer.json
     outcome = answer.json["answer"]
     assert answer.json["status"] == "upheld" and outcome["run_id"] != scored and outcome["adjustment"]
@@ -130,8 +166,11 @@ def test_an_upheld_objection_changes_the_score_only_through_an_adjustment_and_a_
     assert listed["provisional"]["superseded"][0]["reason"] == "核实遗漏"
     told = client.get("/me/notifications", headers=JS).json["items"]
     assert told[0]["topic"] == "objection_answered" and told[0]["decision"] == "upheld"
-    again = client.post(f"/cycles/2024/objections/{filed.json['id']}/answer",
-                        {"decision": "rejected", "reason": "x"}, headers=ADMIN)
+    again = client.post(
+        f"/cycles/2024/objections/{filed.json['id']}/answer",
+        {"decision": "rejected", "reason": "x"},
+        headers=ADMIN,
+    )
     assert again.status == 409
 
 
@@ -145,8 +184,11 @@ def test_the_final_publication_waits_for_the_window_and_every_answer(client, sto
     assert late.status == 409 and "closed" in late.json["detail"]
     unanswered = client.post(f"/cycles/2024/scoring-runs/{scored}/publish", headers=ADMIN)
     assert unanswered.status == 409 and filed["id"] in unanswered.json["detail"]
-    rejected = client.post(f"/cycles/2024/objections/{filed['id']}/answer",
-                           {"decision": "rejected", "reason": "统计口径一致"}, headers=ADMIN)
+    rejected = client.post(
+        f"/cycles/2024/objections/{filed['id']}/answer",
+        {"decision": "rejected", "reason": "统计口径一致"},
+        headers=ADMIN,
+    )
     assert rejected.status == 200 and rejected.json["answer"]["reason"] == "统计口径一致"
     assert client.post(f"/cycles/2024/scoring-runs/{scored}/publish", headers=ADMIN).status == 200
     told = [n["topic"] for n in client.get("/me/notifications", headers=JS).json["items"]]

@@ -1,4 +1,5 @@
 """GET /openapi.json: a valid OpenAPI 3.1 document describing exactly the routes Chalice serves."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,6 +15,7 @@ def document(client):
 
 def served_operations() -> set[tuple[str, str]]:
     import app
+
     return {(method.lower(), path) for path, entries in app.app.routes.items() for method in entries}
 
 
@@ -25,6 +27,7 @@ def test_the_document_is_openapi_3_1(document):
 def test_the_document_passes_the_openapi_spec_validator(document):
     validator = pytest.importorskip("openapi_spec_validator")
     from openapi_spec_validator.validation import OpenAPIV31SpecValidator
+
     validator.validate(document, cls=OpenAPIV31SpecValidator)
 
 
@@ -75,12 +78,16 @@ def test_list_routes_document_limit_and_cursor(document):
 
 def test_public_routes_need_no_security(document):
     for path in ("/health", "/provinces", "/industries", "/cycles", "/openapi.json"):
-        assert "security" not in document["paths"][path]["get"] or {} in document["paths"][path]["get"]["security"]
+        assert (
+            "security" not in document["paths"][path]["get"]
+            or {} in document["paths"][path]["get"]["security"]
+        )
 
 
 def test_docs_is_a_page_whose_assets_the_api_serves_itself_with_their_types(client):
     import re
     from urllib.parse import urljoin, urlparse
+
     page = client.get("/docs")
     assert page.status == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
@@ -89,10 +96,12 @@ def test_docs_is_a_page_whose_assets_the_api_serves_itself_with_their_types(clie
     expected = {".css": "text/css", ".js": "text/javascript"}
     for ref in referenced:
         url = urlparse(urljoin("https://portal.example/api/docs", ref))
-        assert url.netloc == "portal.example" and url.path.startswith("/api/"), ref  # same origin, stage-relative
+        assert url.netloc == "portal.example" and url.path.startswith("/api/"), (
+            ref
+        )  # same origin, stage-relative
         asset = client.get(url.path.removeprefix("/api"))
         assert asset.status == 200, ref
-        assert asset.headers["Content-Type"].split(";")[0] == expected[ref[ref.rindex("."):]], ref
+        assert asset.headers["Content-Type"].split(";")[0] == expected[ref[ref.rindex(".") :]], ref
         assert len(asset.text) > 10
     bundle = client.get("/docs/swagger-ui-bundle.js")
     assert "SwaggerUIBundle" in bundle.text and len(bundle.text) > 500_000  # the real dist, not a stub
@@ -106,7 +115,8 @@ def test_non_json_answers_are_documented_with_their_media_types(document):
     for path in ("/cycles/{cycle}/scores.xlsx", "/provinces/{code}/usage-report.xlsx"):
         assert set(paths[path]["get"]["responses"]["200"]["content"]) == {xlsx}, path
     assert set(paths["/provinces/{code}/usage-report.tsv"]["get"]["responses"]["200"]["content"]) == {
-        "text/tab-separated-values"}
+        "text/tab-separated-values"
+    }
     download = paths["/filings/{filing_id}/files/{file_id}"]["get"]["responses"]["303"]
     assert download["headers"]["Location"]["required"] and "content" not in download
     for path, ops in paths.items():

@@ -1,16 +1,16 @@
 """Cursor paging of lists: every item once, newest first, limit 1..200 (default 50), cursors that
 cannot be altered or replayed against another query."""
+
 from __future__ import annotations
 
 import base64
 import json
 
 import jwt
-
 import pytest
 
-from chalicelib.documents import filings
 from chalicelib.core.auth import Caller
+from chalicelib.documents import filings
 from chalicelib.documents.filings import FilingIn
 from tests.conftest import auth
 from tests.support import report_body
@@ -19,8 +19,9 @@ NATIONAL = Caller("boss", "national_admin")
 FILER_JS = dict(sub="filer-js", role="filer", province="320000")
 
 
-def seed(store, count: int, *, approve=lambda i: True, province=lambda i: "320000",
-         kind=lambda i: "report") -> list[str]:
+def seed(
+    store, count: int, *, approve=lambda i: True, province=lambda i: "320000", kind=lambda i: "report"
+) -> list[str]:
     """`count` filings one minute apart (domain calls: fast); returns their ids, newest first."""
     made = []
     for i in range(count):
@@ -36,6 +37,7 @@ def seed(store, count: int, *, approve=lambda i: True, province=lambda i: "32000
 
 def _approve():
     from chalicelib.documents.lifecycle import ReviewIn
+
     return ReviewIn(decision="approve")
 
 
@@ -84,8 +86,7 @@ def test_a_list_of_exactly_limit_items_has_no_next_cursor(client, store):
 
 @pytest.mark.parametrize("limit", [1, 3, 7, 50])
 def test_hidden_items_between_visible_ones_do_not_shorten_or_repeat_pages(client, store, limit):
-    made = seed(store, 40, approve=lambda i: i % 3 == 0,
-                province=lambda i: "320000" if i % 2 else "330000")
+    made = seed(store, 40, approve=lambda i: i % 3 == 0, province=lambda i: "320000" if i % 2 else "330000")
     approved = [fid for fid, i in zip(made, range(39, -1, -1)) if i % 3 == 0]
     mine_or_approved = [fid for fid, i in zip(made, range(39, -1, -1)) if i % 3 == 0 or i % 2]
     public, sizes = walk(client, "/filings", limit=limit)
@@ -96,8 +97,12 @@ def test_hidden_items_between_visible_ones_do_not_shorten_or_repeat_pages(client
 
 
 def test_filtered_lists_page_too(client, store):
-    made = seed(store, 30, province=lambda i: ("320000", "330000", "110000")[i % 3],
-                kind=lambda i: ("report", "tool")[i % 2])
+    made = seed(
+        store,
+        30,
+        province=lambda i: ("320000", "330000", "110000")[i % 3],
+        kind=lambda i: ("report", "tool")[i % 2],
+    )
     ages = range(29, -1, -1)
     expected = [fid for fid, i in zip(made, ages) if i % 3 == 1 and i % 2 == 1]
     assert walk(client, "/filings?province=330000&kind=tool", limit=2)[0] == expected
@@ -120,9 +125,19 @@ def _tamper(cursor: str) -> list[str]:
         flipped[at] ^= 0x01
         variants.append(base64.urlsafe_b64encode(bytes(flipped)).rstrip(b"=").decode())
     # The old signed-JWT format, made with this very secret, and a readable key are refused too.
-    old = jwt.encode({"k": {"pk": {"S": "FILING#x"}}, "s": "whatever"}, "navi-local-cursor-secret-not-for-deployed-stages")
-    return variants + [cursor[:-5], cursor + "x", cursor[:20], "not-a-cursor", old, "x" * 5000,
-                       base64.urlsafe_b64encode(b'{"k": {}}').decode(), "%C2%B2"]
+    old = jwt.encode(
+        {"k": {"pk": {"S": "FILING#x"}}, "s": "whatever"}, "navi-local-cursor-secret-not-for-deployed-stages"
+    )
+    return variants + [
+        cursor[:-5],
+        cursor + "x",
+        cursor[:20],
+        "not-a-cursor",
+        old,
+        "x" * 5000,
+        base64.urlsafe_b64encode(b'{"k": {}}').decode(),
+        "%C2%B2",
+    ]
 
 
 def test_a_tampered_cursor_is_a_400_problem(client, store):
@@ -165,6 +180,7 @@ def test_a_cursor_only_works_for_the_query_that_made_it(client, store):
 
 def test_a_cursor_from_another_deployment_secret_is_refused(client, store):
     from chalicelib.core import paging
+
     seed(store, 3)
     foreign = paging.encode_cursor({"pk": {"S": "x"}}, "whatever", "another-secret-entirely-0123456789")
     assert client.get(f"/filings?cursor={foreign}").status == 400

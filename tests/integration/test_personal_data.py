@@ -1,5 +1,6 @@
 """PIPL rights: GET /me/data gives a person everything held about them; DELETE /me/data erases it,
 the counters follow exactly (a recount agrees) and both are audited by counts only."""
+
 from __future__ import annotations
 
 import random
@@ -22,8 +23,12 @@ def interact(client, filing_id, who, text=SECRET_TEXT):
     assert client.put(f"/filings/{filing_id}/like", headers=auth(**who)).status == 200
     assert client.put(f"/filings/{filing_id}/favorite", headers=auth(**who)).status == 200
     assert client.post(f"/filings/{filing_id}/comments", {"text": text}, headers=auth(**who)).status == 201
-    assert client.put(f"/filings/{filing_id}/evaluation", {"score": 4, "feedback": text},
-                      headers=auth(**who)).status == 200
+    assert (
+        client.put(
+            f"/filings/{filing_id}/evaluation", {"score": 4, "feedback": text}, headers=auth(**who)
+        ).status
+        == 200
+    )
     assert client.post("/events", events(filing_id), headers=auth(**who)).status == 202
 
 
@@ -70,7 +75,9 @@ def test_erasure_removes_what_the_person_did_and_the_counters_follow_exactly(pip
     assert counters.drift() == []
     again = client.get("/me/data", headers=auth(**ME)).json
     assert again["reactions"] == again["comments"] == again["evaluations"] == []
-    facts = boto3.client("dynamodb", region_name="cn-north-1").scan(TableName=store.settings.facts_table)["Items"]
+    facts = boto3.client("dynamodb", region_name="cn-north-1").scan(TableName=store.settings.facts_table)[
+        "Items"
+    ]
     assert SECRET_TEXT not in repr(facts) and ME["sub"] not in repr(facts)
     entries = trail("personal_data", ME["sub"])
     # The erasure and the copy read after it share the frozen test instant: their order is the ids'.
@@ -108,6 +115,7 @@ def test_recount_stays_equal_when_erasures_interleave_with_new_events_and_late_d
 def test_the_backfill_indexes_older_interactions_and_retains_older_events_without_changing_counters(pipeline):
     from chalicelib.core.models import Reaction, UsageEvent
     from chalicelib.usage import interactions
+
     client, settle, store = pipeline
     filing = approved_filing(client)
     interact(client, filing["id"], ME)
@@ -115,7 +123,9 @@ def test_the_backfill_indexes_older_interactions_and_retains_older_events_withou
     for reaction in Reaction.scan(Reaction.entity == "reaction"):  # as stored before the change
         reaction.update(actions=[Reaction.gsi3pk.remove(), Reaction.gsi3sk.remove()])
     for event in UsageEvent.scan(UsageEvent.entity == "event"):
-        event.update(actions=[UsageEvent.expires_at.remove(), UsageEvent.user_agent.set("Mozilla/5.0 Firefox/1")])
+        event.update(
+            actions=[UsageEvent.expires_at.remove(), UsageEvent.user_agent.set("Mozilla/5.0 Firefox/1")]
+        )
     assert client.get("/me/data", headers=auth(**ME)).json["reactions"] == []
     assert interactions.backfill(store.clock.now()) == {"indexed": 2, "events_given_ttl": 1}
     assert interactions.backfill(store.clock.now()) == {"indexed": 0, "events_given_ttl": 0}

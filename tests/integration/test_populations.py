@@ -1,15 +1,17 @@
 """Evaluated populations beyond the provinces: registries of service bases and support
 institutions, their own schemes as data, filings attributed to them, runs and publications."""
+
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 
 import pytest
 
 from chalicelib.core import spreadsheets
 from chalicelib.usage import counters, counting
-from tests.streams import StreamTap, deliver
 from tests.conftest import auth
+from tests.streams import StreamTap, deliver
 from tests.support import report_body, stored_items
 
 ADMIN = dict(sub="admin", role="national_admin")
@@ -21,13 +23,17 @@ BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/1
 
 
 def register(client, code, province, population="service_bases", name=None):
-    return client.post(f"/populations/{population}/units", {"code": code, "name": name or f"{code} 服务基地",
-                                                              "province": province}, headers=auth(**ADMIN))
+    return client.post(
+        f"/populations/{population}/units",
+        {"code": code, "name": name or f"{code} 服务基地", "province": province},
+        headers=auth(**ADMIN),
+    )
 
 
 def attribute(client, filing_id, unit, who=JS_FILER, population="service_bases"):
-    return client.put(f"/filings/{filing_id}/attribution", {"population": population, "unit": unit},
-                      headers=auth(**who))
+    return client.put(
+        f"/filings/{filing_id}/attribution", {"population": population, "unit": unit}, headers=auth(**who)
+    )
 
 
 def pending(client, province="320000", **over):
@@ -54,7 +60,9 @@ def attributed(client, unit, province="320000", **over):
 def view(client, filing_id, reader):
     """A counted view of the filing by a distinct reader."""
     body = {"events": [{"id": str(uuid.uuid4()), "type": "view", "filing": filing_id, "user_agent": BROWSER}]}
-    assert client.post("/events", body, headers=auth(sub=reader, role="user", side="enterprise")).status == 202
+    assert (
+        client.post("/events", body, headers=auth(sub=reader, role="user", side="enterprise")).status == 202
+    )
 
 
 @pytest.fixture
@@ -74,7 +82,9 @@ def test_the_populations_and_their_registries_are_listed(client):
     assert ids == ["provinces", "service_bases", "support_institutions"]
     assert len(client.get("/populations/provinces/units").json["items"]) == 32
     assert register(client, "SI-1", "110000", "support_institutions").status == 201
-    assert [u["code"] for u in client.get("/populations/support_institutions/units").json["items"]] == ["SI-1"]
+    assert [u["code"] for u in client.get("/populations/support_institutions/units").json["items"]] == [
+        "SI-1"
+    ]
     assert client.get("/populations/nope/units").status == 404
 
 
@@ -85,8 +95,12 @@ def test_registering_a_unit_twice_or_badly_or_as_non_admin_is_refused(client, st
     assert register(client, "bad code!", "320000").status == 422
     assert register(client, "SB-2", "999999").status == 422
     assert register(client, "SB-3", "320000", population="provinces").status == 409
-    assert client.post(f"{BASES}/units", {"code": "SB-4", "name": "x", "province": "320000"},
-                       headers=auth(**JS_FILER)).status == 403
+    assert (
+        client.post(
+            f"{BASES}/units", {"code": "SB-4", "name": "x", "province": "320000"}, headers=auth(**JS_FILER)
+        ).status
+        == 403
+    )
     assert stored_items(store) == before
 
 
@@ -118,7 +132,9 @@ def test_attribution_is_the_filings_own_province_to_a_unit_located_there(client,
     assert attribute(client, "nope", "SB-JS").status == 404
     assert stored_items(store) == before
     assert attribute(client, filing["id"], "SB-JS").status == 200
-    assert attribute(client, filing["id"], "SB-ZJ", ADMIN).status == 200  # national admins may attribute anywhere
+    assert (
+        attribute(client, filing["id"], "SB-ZJ", ADMIN).status == 200
+    )  # national admins may attribute anywhere
 
 
 def test_attributed_filings_count_for_the_unit_and_still_for_their_province(client, bases):
@@ -128,28 +144,40 @@ def test_attributed_filings_count_for_the_unit_and_still_for_their_province(clie
     assert counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))["filings_approved"] == 1
 
 
-def test_an_approved_filings_attribution_is_proposed_for_review_and_nothing_moves_meanwhile(client, store,
-                                                                                             bases, settle):
+def test_an_approved_filings_attribution_is_proposed_for_review_and_nothing_moves_meanwhile(
+    client, store, bases, settle
+):
     register(client, "SB-JS2", "320000")
     filing = bases["js"][0]["id"]
-    assert attribute(client, filing, "SB-JS").json["pending_review"] is False  # the same attribution: nothing changes
+    assert (
+        attribute(client, filing, "SB-JS").json["pending_review"] is False
+    )  # the same attribution: nothing changes
     proposed = attribute(client, filing, "SB-JS2")
-    assert proposed.status == 200 and proposed.json["pending_review"] is True and proposed.json["revision"] == 2
+    assert (
+        proposed.status == 200 and proposed.json["pending_review"] is True and proposed.json["revision"] == 2
+    )
     shown = client.get(f"/filings/{filing}", headers=auth(**JS_FILER)).json
     assert shown["status"] == "approved" and shown["revision_pending"] is True
     settle()
     assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 4
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024")).get("filings_approved", 0) == 0
+    assert (
+        counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024")).get("filings_approved", 0)
+        == 0
+    )
 
 
-def test_approving_an_attribution_proposal_moves_the_filing_and_later_usage_to_the_new_unit(client, store, bases,
-                                                                                            settle):
+def test_approving_an_attribution_proposal_moves_the_filing_and_later_usage_to_the_new_unit(
+    client, store, bases, settle
+):
     register(client, "SB-JS2", "320000")
     filing = bases["js"][0]["id"]
     store.at("2024-06-01T10:00:00+08:00")
     view(client, filing, "reader-before")
-    evaluated = client.put(f"/filings/{filing}/evaluation", {"score": 4},
-                           headers=auth(sub="reader-before", role="user", side="enterprise"))
+    evaluated = client.put(
+        f"/filings/{filing}/evaluation",
+        {"score": 4},
+        headers=auth(sub="reader-before", role="user", side="enterprise"),
+    )
     assert evaluated.status == 200
     assert attribute(client, filing, "SB-JS2").json["pending_review"] is True
     approve(client, filing)
@@ -158,14 +186,20 @@ def test_approving_an_attribution_proposal_moves_the_filing_and_later_usage_to_t
     old = counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))
     new = counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024"))
     assert (old["filings_approved"], new["filings_approved"]) == (3, 1)  # moved once, from the old unit
-    assert (old["views_unique"], new["views_unique"]) == (1, 1)  # the view before the move stays with the old unit
+    assert (old["views_unique"], new["views_unique"]) == (
+        1,
+        1,
+    )  # the view before the move stays with the old unit
     assert (old["evaluations"], new.get("evaluations", 0)) == (1, 0)
     assert counters.province_cycle("320000", "2024")["filings_approved"] == 4
     assert counters.drift() == []
     approve(client, filing)  # reviewing again changes nothing
     settle()
     # Lambda may deliver the whole stream again: the move is still applied once.
-    deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), StreamTap(store.stream_arn).take())
+    deliver(
+        lambda event: counters.handle_stream_batch(event, store.clock.now()),
+        StreamTap(store.stream_arn).take(),
+    )
     assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 3
     assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024"))["filings_approved"] == 1
     assert counters.drift() == []
@@ -179,7 +213,10 @@ def test_a_dropped_attribution_proposal_keeps_the_old_attribution(client, store,
     assert dropped.status == 200 and dropped.json["status"] == "approved" and dropped.json["revision"] == 1
     settle()
     assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 4
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024")).get("filings_approved", 0) == 0
+    assert (
+        counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024")).get("filings_approved", 0)
+        == 0
+    )
     assert counters.drift() == []
 
 
@@ -187,8 +224,11 @@ def test_a_content_revision_keeps_a_waiting_attribution_proposal(client, store, 
     register(client, "SB-JS2", "320000")
     filing = bases["js"][0]["id"]
     attribute(client, filing, "SB-JS2")
-    revised = client.post(f"/filings/{filing}/revisions", report_body(title="新能源汽车产业专利导航报告（修订）"),
-                          headers=auth(**JS_FILER))
+    revised = client.post(
+        f"/filings/{filing}/revisions",
+        report_body(title="新能源汽车产业专利导航报告（修订）"),
+        headers=auth(**JS_FILER),
+    )
     assert revised.status == 200, revised.json
     assert approve(client, filing)["title"].endswith("（修订）")
     settle()
@@ -203,7 +243,10 @@ def test_an_attribution_proposal_is_refused_elsewhere_after_withdrawal_or_takedo
     withdrawn = pending(client)
     client.post(f"/filings/{withdrawn['id']}/withdraw", headers=auth(**JS_FILER))
     taken_down = bases["js"][1]["id"]
-    assert client.post(f"/filings/{taken_down}/takedown", {"reason": "侵权投诉"}, headers=auth(**ADMIN)).status == 200
+    assert (
+        client.post(f"/filings/{taken_down}/takedown", {"reason": "侵权投诉"}, headers=auth(**ADMIN)).status
+        == 200
+    )
     before = stored_items(store)
     assert attribute(client, filing, "SB-ZJ", zj_admin).status == 403  # another province's filing
     elsewhere = attribute(client, filing, "SB-ZJ")  # a unit of another province
@@ -244,36 +287,59 @@ def test_a_run_over_service_bases_ranks_them_with_their_own_scheme(client, store
 def test_a_population_run_is_published_and_superseded_like_the_provinces(client, store, bases):
     store.at(CLOSED)
     first = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
-    assert client.post(f"{BASES}/cycles/2024/scoring-runs/{first}/publish", headers=auth(**ADMIN)).status == 200
+    assert (
+        client.post(f"{BASES}/cycles/2024/scoring-runs/{first}/publish", headers=auth(**ADMIN)).status == 200
+    )
     public = client.get(f"{BASES}/cycles/2024/scores").json
     assert public["run_id"] == first and public["published"] and "inputs" not in public["units"][0]
     second = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
-    assert client.post(f"{BASES}/cycles/2024/scoring-runs/{second}/publish", headers=auth(**ADMIN)).status == 409
-    assert client.post(f"{BASES}/cycles/2024/scoring-runs/{second}/publish", {"reason": "补录备案"},
-                       headers=auth(**ADMIN)).status == 200
+    assert (
+        client.post(f"{BASES}/cycles/2024/scoring-runs/{second}/publish", headers=auth(**ADMIN)).status == 409
+    )
+    assert (
+        client.post(
+            f"{BASES}/cycles/2024/scoring-runs/{second}/publish",
+            {"reason": "补录备案"},
+            headers=auth(**ADMIN),
+        ).status
+        == 200
+    )
     assert client.get(f"{BASES}/cycles/2024/scores").json["run_id"] == second
     history = client.get(f"{BASES}/cycles/2024/announcements").json["items"]
     assert [h["run_id"] for h in history] == [second, first] and "服务基地" in history[0]["notice"]["title"]
     assert history[0]["ranking"][0]["unit"] == "SB-JS"
-    assert client.get("/cycles/2024/announcements").json["items"] == []  # the provinces' publications are apart
+    assert (
+        client.get("/cycles/2024/announcements").json["items"] == []
+    )  # the provinces' publications are apart
 
 
 def test_a_population_without_units_or_an_unknown_run_is_refused(client, store):
     store.at(CLOSED)
-    assert client.post("/populations/support_institutions/cycles/2024/scoring-runs",
-                       headers=auth(**ADMIN)).status == 409
-    assert client.post(f"{BASES}/cycles/2024/scoring-runs/run-x-0001/publish", headers=auth(**ADMIN)).status == 404
+    assert (
+        client.post(
+            "/populations/support_institutions/cycles/2024/scoring-runs", headers=auth(**ADMIN)
+        ).status
+        == 409
+    )
+    assert (
+        client.post(f"{BASES}/cycles/2024/scoring-runs/run-x-0001/publish", headers=auth(**ADMIN)).status
+        == 404
+    )
     assert client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**JS_FILER)).status == 403
     assert client.get(f"{BASES}/cycles/1999/scores").status == 404
 
 
-def test_a_population_run_reads_counters_only_whatever_the_number_of_events(client, store, bases, monkeypatch):
-    from datetime import datetime, timezone
+def test_a_population_run_reads_counters_only_whatever_the_number_of_events(
+    client, store, bases, monkeypatch
+):
+    from datetime import datetime
 
-    from chalicelib.scoring import populations
-    from chalicelib.core.auth import Caller
-    from tests.support.scoring import events as _events
     from pynamodb.connection.base import Connection
+
+    from chalicelib.core.auth import Caller
+    from chalicelib.scoring import populations
+    from tests.support.scoring import events as _events
+
     calls: list[str] = []
     original = Connection._make_api_call
 
@@ -287,7 +353,7 @@ def test_a_population_run_reads_counters_only_whatever_the_number_of_events(clie
     for events in (20, 2000):
         _events(events)
         calls.clear()
-        populations.run(admin, "service_bases", "2024", datetime(2024, 11, 20, 2, tzinfo=timezone.utc))
+        populations.run(admin, "service_bases", "2024", datetime(2024, 11, 20, 2, tzinfo=UTC))
         counts.append(list(calls))
     assert counts[0] == counts[1]
     assert "Scan" not in counts[0] and len(counts[0]) < 12, counts[0]
@@ -296,9 +362,11 @@ def test_a_population_run_reads_counters_only_whatever_the_number_of_events(clie
 def test_the_year_end_schedule_scores_populations_with_units_too(client, store, bases):
     import app
     from local_stack.events import lambda_context, scheduled_event
+
     store.at("2024-12-31T23:00:00+08:00")
-    answer = app.year_end_scoring(scheduled_event("year_end", store.clock.now(), "cn-north-1"),
-                                  lambda_context("year_end"))
+    answer = app.year_end_scoring(
+        scheduled_event("year_end", store.clock.now(), "cn-north-1"), lambda_context("year_end")
+    )
     assert {"cycle": "2024", "run_id": "run-service_bases-2024-0001"} in answer["scored"]
     assert {"cycle": "2024", "run_id": "run-2024-0001"} in answer["scored"]
     assert not any("support_institutions" in r["run_id"] for r in answer["scored"])  # none registered
@@ -309,40 +377,61 @@ def test_the_year_end_schedule_scores_populations_with_units_too(client, store, 
 def test_a_population_has_no_fixed_cap_and_its_notice_lists_every_unit(client, store):
     from chalicelib.core.auth import Caller
     from chalicelib.scoring import populations
+
     admin = Caller(sub="admin", role="national_admin")
     for i in range(95):
-        populations.register_unit(admin, "support_institutions",
-                                  populations.UnitIn(code=f"SI-{i:03d}", name=f"支撑机构{i}", province="110000"),
-                                  store.clock.now())
+        populations.register_unit(
+            admin,
+            "support_institutions",
+            populations.UnitIn(code=f"SI-{i:03d}", name=f"支撑机构{i}", province="110000"),
+            store.clock.now(),
+        )
     store.at(CLOSED)
     started = client.post("/populations/support_institutions/cycles/2024/scoring-runs", headers=auth(**ADMIN))
     assert started.status == 201, started.json
     run_id = started.json["run_id"]
-    scores = client.get(f"/populations/support_institutions/cycles/2024/scores?run_id={run_id}",
-                        headers=auth(**ADMIN)).json
+    scores = client.get(
+        f"/populations/support_institutions/cycles/2024/scores?run_id={run_id}", headers=auth(**ADMIN)
+    ).json
     assert len(scores["units"]) == 95
-    assert client.post(f"/populations/support_institutions/cycles/2024/scoring-runs/{run_id}/publish",
-                       headers=auth(**ADMIN)).status == 200
+    assert (
+        client.post(
+            f"/populations/support_institutions/cycles/2024/scoring-runs/{run_id}/publish",
+            headers=auth(**ADMIN),
+        ).status
+        == 200
+    )
     notice = client.get("/populations/support_institutions/cycles/2024/announcements").json["items"][0]
     assert len(notice["ranking"]) == 95 and notice["notice"]["text"].count(" 名 ") == 95
 
 
 def test_a_bases_score_moves_with_the_usage_of_its_attributed_results(client, store, bases, settle):
     import uuid
+
     browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36"
     store.at(CLOSED)
     quiet = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
     store.at("2024-06-01T10:00:00+08:00")
     for i in range(4):
         reader = dict(sub=f"reader-{i}", role="user", side="enterprise")
-        body = {"events": [{"id": str(uuid.uuid4()), "type": "view", "filing": bases["zj"]["id"],
-                            "user_agent": browser}]}
+        body = {
+            "events": [
+                {"id": str(uuid.uuid4()), "type": "view", "filing": bases["zj"]["id"], "user_agent": browser}
+            ]
+        }
         assert client.post("/events", body, headers=auth(**reader)).status == 202
-        assert client.put(f"/filings/{bases['zj']['id']}/evaluation", {"score": 5}, headers=auth(**reader)).status == 200
+        assert (
+            client.put(
+                f"/filings/{bases['zj']['id']}/evaluation", {"score": 5}, headers=auth(**reader)
+            ).status
+            == 200
+        )
     settle()
     unit = counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))
     assert unit["views_unique"] == 4 and unit["evaluations"] == 4 and unit["evaluation_score_sum"] == 20
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024")).get("views_unique", 0) == 0
+    assert (
+        counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024")).get("views_unique", 0) == 0
+    )
     assert counters.drift() == []
     store.at(CLOSED)
     busy = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
@@ -350,6 +439,7 @@ def test_a_bases_score_moves_with_the_usage_of_its_attributed_results(client, st
     def zj(run_id):
         units = client.get(f"{BASES}/cycles/2024/scores?run_id={run_id}", headers=auth(**ADMIN)).json["units"]
         return next(u for u in units if u["unit"] == "SB-ZJ")
+
     before, after = zj(quiet), zj(busy)
     assert after["total"] > before["total"]
     assert after["indicators"]["views"]["points"] > 0 and before["indicators"]["views"]["points"] == 0
@@ -362,29 +452,50 @@ def test_a_bases_explanation_adds_up_to_its_total_down_to_its_unit_counters(clie
     answer = client.get(path, headers=auth(**ADMIN))
     assert answer.status == 200, answer.json
     body = answer.json
-    assert body["unit"] == "SB-JS" and body["counters"]["key"] == {"pk": "UNIT#service_bases#SB-JS", "sk": "CYCLE#2024"}
+    assert body["unit"] == "SB-JS" and body["counters"]["key"] == {
+        "pk": "UNIT#service_bases#SB-JS",
+        "sk": "CYCLE#2024",
+    }
     parts = body["total_is"]
     assert round(parts["indicators"] + parts["bonus"] + parts["total_adjustment"], 4) == body["total"]
     assert round(sum(i["final"] for i in body["indicators"]), 4) == parts["indicators"]
     assert body["counters"]["values"]["filings_approved"] == 4
     assert client.get(path, headers=auth(**JS_FILER)).status == 403
-    assert client.get(f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-XX/explanation",
-                      headers=auth(**ADMIN)).status == 404
+    assert (
+        client.get(
+            f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-XX/explanation", headers=auth(**ADMIN)
+        ).status
+        == 404
+    )
 
 
 def test_an_excellent_project_attributed_to_a_base_adds_its_bonus_until_revoked(client, store, bases):
     filing_id = bases["js"][0]["id"]
-    made = client.post("/cycles/2024/excellent-projects", {"filing": filing_id, "reason": "部际联席会议认定"},
-                       headers=auth(**ADMIN))
+    made = client.post(
+        "/cycles/2024/excellent-projects",
+        {"filing": filing_id, "reason": "部际联席会议认定"},
+        headers=auth(**ADMIN),
+    )
     assert made.status == 201, made.json
     store.at(CLOSED)
 
     def js(run_id):
-        return client.get(f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-JS/explanation", headers=auth(**ADMIN)).json
+        return client.get(
+            f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-JS/explanation", headers=auth(**ADMIN)
+        ).json
+
     first = js(client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"])
-    assert first["bonus"]["points"] == 2.0 and [p["filing"] for p in first["bonus"]["excellent_projects"]] == [filing_id]
-    assert client.post(f"/cycles/2024/excellent-projects/{filing_id}/revoke", {"reason": "重复申报"},
-                       headers=auth(**ADMIN)).status == 200
+    assert first["bonus"]["points"] == 2.0 and [
+        p["filing"] for p in first["bonus"]["excellent_projects"]
+    ] == [filing_id]
+    assert (
+        client.post(
+            f"/cycles/2024/excellent-projects/{filing_id}/revoke",
+            {"reason": "重复申报"},
+            headers=auth(**ADMIN),
+        ).status
+        == 200
+    )
     second = js(client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"])
     assert second["bonus"]["points"] == 0 and round(first["total"] - second["total"], 4) == 2.0
 
@@ -392,23 +503,38 @@ def test_an_excellent_project_attributed_to_a_base_adds_its_bonus_until_revoked(
 def test_a_bases_adjustment_with_its_reason_is_applied_by_later_runs_and_explained(client, store, bases):
     path = f"{BASES}/cycles/2024/adjustments"
     before = stored_items(store)
-    for body, field in (({"unit": "SB-XX", "points": 1, "reason": "x"}, "unit"),
-                        ({"unit": "SB-ZJ", "points": 1, "reason": "x", "indicator": "nope"}, "indicator"),
-                        ({"unit": "SB-ZJ", "points": 0, "reason": "x"}, "points"),
-                        ({"unit": "SB-ZJ", "points": 1}, "reason")):
+    for body, field in (
+        ({"unit": "SB-XX", "points": 1, "reason": "x"}, "unit"),
+        ({"unit": "SB-ZJ", "points": 1, "reason": "x", "indicator": "nope"}, "indicator"),
+        ({"unit": "SB-ZJ", "points": 0, "reason": "x"}, "points"),
+        ({"unit": "SB-ZJ", "points": 1}, "reason"),
+    ):
         answer = client.post(path, body, headers=auth(**ADMIN))
         assert answer.status == 422 and answer.json["errors"][0]["field"] == field, answer.json
-    assert client.post(path, {"unit": "SB-ZJ", "points": 1, "reason": "x"}, headers=auth(**JS_FILER)).status == 403
+    assert (
+        client.post(path, {"unit": "SB-ZJ", "points": 1, "reason": "x"}, headers=auth(**JS_FILER)).status
+        == 403
+    )
     assert stored_items(store) == before
-    made = client.post(path, {"unit": "SB-ZJ", "points": 3, "reason": "核查补录服务成果"}, headers=auth(**ADMIN))
+    made = client.post(
+        path, {"unit": "SB-ZJ", "points": 3, "reason": "核查补录服务成果"}, headers=auth(**ADMIN)
+    )
     assert made.status == 201 and made.json["unit"] == "SB-ZJ", made.json
-    assert [a["reason"] for a in client.get(path, headers=auth(**ADMIN)).json["items"]] == ["核查补录服务成果"]
-    assert client.get("/cycles/2024/adjustments", headers=auth(**ADMIN)).json["items"] == []  # the provinces' apart
+    assert [a["reason"] for a in client.get(path, headers=auth(**ADMIN)).json["items"]] == [
+        "核查补录服务成果"
+    ]
+    assert (
+        client.get("/cycles/2024/adjustments", headers=auth(**ADMIN)).json["items"] == []
+    )  # the provinces' apart
     store.at(CLOSED)
     run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
-    explained = client.get(f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-ZJ/explanation",
-                           headers=auth(**ADMIN)).json
-    assert explained["total_is"]["total_adjustment"] == 3 and explained["adjustments"][0]["reason"] == "核查补录服务成果"
+    explained = client.get(
+        f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-ZJ/explanation", headers=auth(**ADMIN)
+    ).json
+    assert (
+        explained["total_is"]["total_adjustment"] == 3
+        and explained["adjustments"][0]["reason"] == "核查补录服务成果"
+    )
 
 
 def test_a_populations_scores_export_as_csv_and_xlsx_with_the_same_visibility(client, store, bases):
@@ -425,7 +551,9 @@ def test_a_populations_scores_export_as_csv_and_xlsx_with_the_same_visibility(cl
     text = answer.body.decode("utf-8") if isinstance(answer.body, bytes) else answer.body
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     assert [r[1] for r in rows[1:]] == ["SB-JS", "SB-ZJ"] and any("(views)" in h for h in rows[0])
-    book = client.get(f"{BASES}/cycles/2024/scores.xlsx", headers={**auth(**ADMIN), "Accept": spreadsheets.XLSX_TYPE})
+    book = client.get(
+        f"{BASES}/cycles/2024/scores.xlsx", headers={**auth(**ADMIN), "Accept": spreadsheets.XLSX_TYPE}
+    )
     assert book.status == 200, book.body
     ranking = load_workbook(io.BytesIO(book.body))["排名"]
     assert ranking.max_row == 3 and ranking["B2"].value == "SB-JS"
@@ -433,16 +561,30 @@ def test_a_populations_scores_export_as_csv_and_xlsx_with_the_same_visibility(cl
 
 def test_a_bases_flag_is_resolved_with_a_note_and_shown_in_its_explanation(client, store, bases):
     from chalicelib.core.models import Counter
-    Counter("UNIT#service_bases#SB-JS", "CYCLE#2024", n={"filings_approved": 40, "filings_approved_near_cutoff": 30}).save()
+
+    Counter(
+        "UNIT#service_bases#SB-JS",
+        "CYCLE#2024",
+        n={"filings_approved": 40, "filings_approved_near_cutoff": 30},
+    ).save()
     store.at(CLOSED)
     run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
     unit = f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/SB-JS"
     assert client.get(f"{unit}/explanation", headers=auth(**ADMIN)).json["flags"][0]["resolution"] is None
-    answer = client.post(f"{unit}/flag-resolutions", {"flag": 0, "resolution": "adjusted", "note": "集中补录",
-                                                      "points": -1}, headers=auth(**ADMIN))
+    answer = client.post(
+        f"{unit}/flag-resolutions",
+        {"flag": 0, "resolution": "adjusted", "note": "集中补录", "points": -1},
+        headers=auth(**ADMIN),
+    )
     assert answer.status == 201 and answer.json["adjustment"], answer.json
-    assert client.post(f"{unit}/flag-resolutions", {"flag": 0, "resolution": "dismissed", "note": "x"},
-                       headers=auth(**ADMIN)).status == 409
+    assert (
+        client.post(
+            f"{unit}/flag-resolutions",
+            {"flag": 0, "resolution": "dismissed", "note": "x"},
+            headers=auth(**ADMIN),
+        ).status
+        == 409
+    )
     shown = client.get(f"{unit}/explanation", headers=auth(**ADMIN)).json["flags"][0]["resolution"]
     assert shown["resolution"] == "adjusted" and shown["note"] == "集中补录"
     adjusted = client.get(f"{BASES}/cycles/2024/adjustments", headers=auth(**ADMIN)).json["items"]

@@ -1,5 +1,6 @@
 """Usage facts hold the cycle's pseudonym of a user, never the user id, and of the user agent only
 the robot verdict and the browser family; counting works on the pseudonyms as it did on ids."""
+
 from __future__ import annotations
 
 import boto3
@@ -19,7 +20,9 @@ def facts_items(store) -> list[dict]:
     client = boto3.client("dynamodb", region_name="cn-north-1")
     items, start = [], None
     while True:
-        page = client.scan(TableName=store.settings.facts_table, **({"ExclusiveStartKey": start} if start else {}))
+        page = client.scan(
+            TableName=store.settings.facts_table, **({"ExclusiveStartKey": start} if start else {})
+        )
         items += page["Items"]
         start = page.get("LastEvaluatedKey")
         if not start:
@@ -34,16 +37,24 @@ def test_no_usage_fact_holds_a_raw_user_id_or_user_agent(pipeline):
         client.get(file["links"]["download"], headers={**auth(**reader), "User-Agent": AGENT})
     client.post("/events", events(filing["id"], agent="Googlebot/2.1"), headers=auth(**READERS[0]))
     settle()
-    usage = [i for i in facts_items(store) if i.get("entity", {}).get("S") == "event"
-             or i["pk"]["S"].startswith(("EVENT#", "CHAIN#"))]
-    assert len(usage) == 3 * 2 + 1 + 3 * 2  # 7 events, 6 chain heads (the robot's view joined reader-0's chain)
+    usage = [
+        i
+        for i in facts_items(store)
+        if i.get("entity", {}).get("S") == "event" or i["pk"]["S"].startswith(("EVENT#", "CHAIN#"))
+    ]
+    assert (
+        len(usage) == 3 * 2 + 1 + 3 * 2
+    )  # 7 events, 6 chain heads (the robot's view joined reader-0's chain)
     text = repr(usage)
     for reader in READERS:
         assert reader["sub"] not in text
     assert "Chrome/120" not in text and "Googlebot" not in text and "Mozilla" not in text
     stored = [i for i in usage if i.get("entity", {}).get("S") == "event"]
     assert {i["user"]["S"] for i in stored} == {pseudonyms.of(r["sub"], "2024") for r in READERS}
-    assert {(i["agent_family"]["S"], i["robot"]["BOOL"]) for i in stored} == {("Chrome", False), ("other", True)}
+    assert {(i["agent_family"]["S"], i["robot"]["BOOL"]) for i in stored} == {
+        ("Chrome", False),
+        ("other", True),
+    }
     assert client.get(f"/filings/{filing['id']}/stats").json["views"] == {"total": 3, "unique": 3}
     assert counters.drift() == []
 

@@ -1,4 +1,5 @@
 """Publications (news, notices, policies, navigation info): filed by a province, reviewed nationally."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,14 +11,20 @@ from tests.support import ADMIN_JS, EXPERT, FILER, FILER_ZJ, NATIONAL, USER, sto
 
 
 def news(province="320000", **overrides):
-    body = {"kind": "news", "title": "江苏省召开专利导航工作推进会", "province": province,
-            "body": "会议指出，要深入实施专利导航工程。\n第二段：𠮷"}
+    body = {
+        "kind": "news",
+        "title": "江苏省召开专利导航工作推进会",
+        "province": province,
+        "body": "会议指出，要深入实施专利导航工程。\n第二段：𠮷",
+    }
     body.update(overrides)
     return body
 
 
 def publish(client, who=FILER, **overrides):
-    response = client.post("/publications", news(who.get("province", "320000"), **overrides), headers=auth(**who))
+    response = client.post(
+        "/publications", news(who.get("province", "320000"), **overrides), headers=auth(**who)
+    )
     assert response.status == 201, response.json
     return response.json
 
@@ -49,11 +56,17 @@ def test_only_the_provinces_own_staff_publish(client, store, who):
     assert stored_items(store) == before
 
 
-@pytest.mark.parametrize("overrides,fields", [
-    ({"kind": "blog"}, {"kind"}), ({"title": ""}, {"title"}), ({"body": ""}, {"body"}),
-    ({"province": "000000"}, {"province"}), ({"author": "me"}, {"author"}),
-    ({"kind": "x", "title": "t" * 201}, {"kind", "title"}),
-])
+@pytest.mark.parametrize(
+    "overrides,fields",
+    [
+        ({"kind": "blog"}, {"kind"}),
+        ({"title": ""}, {"title"}),
+        ({"body": ""}, {"body"}),
+        ({"province": "000000"}, {"province"}),
+        ({"author": "me"}, {"author"}),
+        ({"kind": "x", "title": "t" * 201}, {"kind", "title"}),
+    ],
+)
 def test_a_bad_publication_is_refused_naming_the_fields(client, store, overrides, fields):
     before = stored_items(store)
     response = client.post("/publications", news(**overrides), headers=auth(**FILER))
@@ -65,7 +78,9 @@ def test_a_bad_publication_is_refused_naming_the_fields(client, store, overrides
 
 def test_review_makes_a_publication_public(client):
     pending, approved = publish(client), publish(client, ADMIN_JS, kind="policy")
-    response = client.post(f"/publications/{approved['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL))
+    response = client.post(
+        f"/publications/{approved['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL)
+    )
     assert response.status == 200 and response.json["status"] == "approved"
     assert ids(client.get("/publications")) == {approved["id"]}
     assert client.get(f"/publications/{pending['id']}").status == 404
@@ -80,28 +95,45 @@ def test_review_makes_a_publication_public(client):
 @pytest.mark.parametrize("who", [FILER, ADMIN_JS, USER, EXPERT])
 def test_only_national_admins_review_publications(client, who):
     created = publish(client)
-    assert client.post(f"/publications/{created['id']}/review", {"decision": "approve"},
-                       headers=auth(**who)).status == 403
+    assert (
+        client.post(
+            f"/publications/{created['id']}/review", {"decision": "approve"}, headers=auth(**who)
+        ).status
+        == 403
+    )
     assert client.post(f"/publications/{created['id']}/review", {"decision": "approve"}).status == 401
 
 
 def test_a_rejected_publication_stays_hidden(client):
     created = publish(client)
-    response = client.post(f"/publications/{created['id']}/review", {"decision": "reject", "note": "重复"},
-                           headers=auth(**NATIONAL))
+    response = client.post(
+        f"/publications/{created['id']}/review",
+        {"decision": "reject", "note": "重复"},
+        headers=auth(**NATIONAL),
+    )
     assert response.status == 200 and response.json["review_note"] == "重复"
     assert client.get(f"/publications/{created['id']}").status == 404
-    bad = client.post(f"/publications/{created['id']}/review", {"decision": "later"}, headers=auth(**NATIONAL))
+    bad = client.post(
+        f"/publications/{created['id']}/review", {"decision": "later"}, headers=auth(**NATIONAL)
+    )
     assert bad.status == 422 and [e["field"] for e in bad.json["errors"]] == ["decision"]
-    assert client.post("/publications/nope/review", {"decision": "approve"}, headers=auth(**NATIONAL)).status == 404
+    assert (
+        client.post("/publications/nope/review", {"decision": "approve"}, headers=auth(**NATIONAL)).status
+        == 404
+    )
 
 
 # ---- likes, favorites and comments on publications --------------------------------------
 
+
 def approved_news(client):
     created = publish(client)
-    assert client.post(f"/publications/{created['id']}/review", {"decision": "approve"},
-                       headers=auth(**NATIONAL)).status == 200
+    assert (
+        client.post(
+            f"/publications/{created['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL)
+        ).status
+        == 200
+    )
     return created
 
 
@@ -116,7 +148,10 @@ def test_publications_take_likes_favorites_and_comments_counted_per_publication_
     made = client.post(f"{base}/comments", {"text": "及时有用"}, headers=auth(**USER))
     assert made.status == 201 and made.json["publication"] == pub["id"] and "filing" not in made.json
     client.post(f"{base}/comments", {"text": "已转发"}, headers=auth(sub="reader-2", role="user"))
-    assert client.delete(f"{base}/comments/{made.json['id']}", headers=auth(sub="reader-2", role="user")).status == 403
+    assert (
+        client.delete(f"{base}/comments/{made.json['id']}", headers=auth(sub="reader-2", role="user")).status
+        == 403
+    )
     assert client.delete(f"{base}/comments/{made.json['id']}", headers=auth(**USER)).status == 204
     client.delete(f"{base}/like", headers=auth(sub="reader-2", role="user"))
     settle()
@@ -125,8 +160,11 @@ def test_publications_take_likes_favorites_and_comments_counted_per_publication_
     assert (stats["likes"], stats["favorites"], stats["comments"]) == (1, 1, 1)
     assert [c["text"] for c in client.get(f"{base}/comments").json["items"]] == ["已转发"]
     activity = client.get(f"/provinces/320000/activity?cycle={pub['cycle']}").json
-    assert {k: activity["publications"][k] for k in ("likes", "favorites", "comments")} == \
-        {"likes": 1, "favorites": 1, "comments": 1}
+    assert {k: activity["publications"][k] for k in ("likes", "favorites", "comments")} == {
+        "likes": 1,
+        "favorites": 1,
+        "comments": 1,
+    }
     assert (activity["likes"], activity["comments"]) == (0, 0)  # filings' own counters stay apart
     assert "publication_likes" not in activity["approved"]
     assert counters.drift() == []
@@ -138,7 +176,9 @@ def test_the_provinces_own_staff_interact_with_its_publications_uncounted(pipeli
     for who in (FILER, ADMIN_JS):
         client.put(f"/publications/{pub['id']}/like", headers=auth(**who))
         client.post(f"/publications/{pub['id']}/comments", {"text": "自评"}, headers=auth(**who))
-    client.put(f"/publications/{pub['id']}/favorite", headers=auth(**FILER_ZJ))  # another province's staff count
+    client.put(
+        f"/publications/{pub['id']}/favorite", headers=auth(**FILER_ZJ)
+    )  # another province's staff count
     settle()
     stats = client.get(f"/publications/{pub['id']}/stats").json
     assert (stats["likes"], stats["favorites"], stats["comments"]) == (0, 1, 0)
@@ -153,7 +193,10 @@ def test_a_pending_or_withdrawn_publication_takes_no_interaction(client, store):
     before = stored_items(store)
     for pub, status in ((pending, 404), (withdrawn, 404)):
         assert client.put(f"/publications/{pub['id']}/like", headers=auth(**USER)).status == status
-        assert client.post(f"/publications/{pub['id']}/comments", {"text": "x"}, headers=auth(**USER)).status == status
+        assert (
+            client.post(f"/publications/{pub['id']}/comments", {"text": "x"}, headers=auth(**USER)).status
+            == status
+        )
         assert client.get(f"/publications/{pub['id']}/comments").status == status
     # The province's own staff see the pending one but cannot hold a like on it before approval.
     assert client.put(f"/publications/{pending['id']}/like", headers=auth(**FILER)).status == 409
@@ -171,6 +214,7 @@ def test_publication_interactions_appear_in_openapi_for_any_signed_in_caller(cli
 
 # ---- the national office's own publications ---------------------------------------------
 
+
 def test_a_national_admin_publishes_for_the_national_office_at_once_and_it_is_on_the_notice_list(pipeline):
     client, settle, store = pipeline
     body = {"kind": "notice", "title": "关于开展2024年度专利导航工作评价的通知", "body": "此件公开发布。"}
@@ -183,10 +227,23 @@ def test_a_national_admin_publishes_for_the_national_office_at_once_and_it_is_on
     assert ids(client.get("/publications?province=national")) == {made.json["id"], named["id"]}
     assert client.get(f"/publications/{made.json['id']}").status == 200
     trail = stored_audit(made.json["id"])
-    assert [(e["action"], e["actor"], e["data"]["published"]) for e in trail] == [("filed", NATIONAL["sub"], True)]
-    client.post("/events", {"events": [{"id": "5f0f5a3c-1d3e-4f7a-9b1e-2a9c8d7e6f50", "type": "view",
-                                        "publication": made.json["id"], "user_agent": "Mozilla/5.0 Chrome/120"}]},
-                headers=auth(**USER))
+    assert [(e["action"], e["actor"], e["data"]["published"]) for e in trail] == [
+        ("filed", NATIONAL["sub"], True)
+    ]
+    client.post(
+        "/events",
+        {
+            "events": [
+                {
+                    "id": "5f0f5a3c-1d3e-4f7a-9b1e-2a9c8d7e6f50",
+                    "type": "view",
+                    "publication": made.json["id"],
+                    "user_agent": "Mozilla/5.0 Chrome/120",
+                }
+            ]
+        },
+        headers=auth(**USER),
+    )
     client.put(f"/publications/{made.json['id']}/like", headers=auth(**FILER))
     settle()
     stats = client.get(f"/publications/{made.json['id']}/stats").json

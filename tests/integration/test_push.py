@@ -1,13 +1,14 @@
 """Push by industry field: subscriptions, the approval-driven feed, read and evaluated state."""
+
 from __future__ import annotations
 
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
-from chalicelib.selection import subscriptions
 from chalicelib.core.models import Record
-from tests.streams import StreamTap, deliver
+from chalicelib.selection import subscriptions
 from tests.conftest import auth
+from tests.streams import StreamTap, deliver
 from tests.support import approved_filing, report_body
 
 READER = dict(sub="reader-1", role="user", side="enterprise")
@@ -20,6 +21,7 @@ FILER = dict(sub="filer-320000", role="filer", province="320000")
 def pipeline(store, client):
     """client + settle(): runs every stream handler of the app over the records written so far."""
     import app as app_module
+
     tap = StreamTap(store.stream_arn)
 
     def settle():
@@ -52,9 +54,13 @@ def review(client, filing_id, decision):
 
 # ---- subscriptions ------------------------------------------------------------------------
 
+
 def test_without_subscriptions_a_user_has_no_fields_and_every_kind(client):
-    assert client.get("/me/subscriptions", headers=auth(**READER)).json == \
-        {"industries": [], "kinds": ["report", "database", "tool"], "updated_at": None}
+    assert client.get("/me/subscriptions", headers=auth(**READER)).json == {
+        "industries": [],
+        "kinds": ["report", "database", "tool"],
+        "updated_at": None,
+    }
 
 
 def test_put_subscriptions_sorts_dedupes_and_reads_back(client):
@@ -75,7 +81,10 @@ def test_subscriber_rows_follow_the_subscription_document(client):
 
 
 def test_experts_may_subscribe_but_filers_and_admins_may_not(client):
-    assert client.put("/me/subscriptions", {"industries": ["2"]}, headers=auth(sub="e1", role="expert")).status == 200
+    assert (
+        client.put("/me/subscriptions", {"industries": ["2"]}, headers=auth(sub="e1", role="expert")).status
+        == 200
+    )
     for who in (FILER, ADMIN):
         answer = client.put("/me/subscriptions", {"industries": ["2"]}, headers=auth(**who))
         assert answer.status == 403 and answer.headers["Content-Type"].startswith("application/problem+json")
@@ -87,14 +96,17 @@ def test_subscriptions_need_a_token(client):
     assert client.put("/me/subscriptions", {"industries": ["1"]}).status == 401
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"industries": ["10"]}, "industries"),
-    ({"industries": [1]}, "industries.0"),
-    ({"industries": ["1"], "kinds": ["application_proof"]}, "kinds.0"),
-    ({"industries": ["1"], "kinds": []}, "kinds"),
-    ({"industries": ["1"], "extra": True}, "extra"),
-    ({}, "industries"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"industries": ["10"]}, "industries"),
+        ({"industries": [1]}, "industries.0"),
+        ({"industries": ["1"], "kinds": ["application_proof"]}, "kinds.0"),
+        ({"industries": ["1"], "kinds": []}, "kinds"),
+        ({"industries": ["1"], "extra": True}, "extra"),
+        ({}, "industries"),
+    ],
+)
 def test_bad_subscriptions_are_422_naming_the_field_and_change_nothing(client, body, field):
     answer = client.put("/me/subscriptions", body, headers=auth(**READER))
     assert answer.status == 422
@@ -103,6 +115,7 @@ def test_bad_subscriptions_are_422_naming_the_field_and_change_nothing(client, b
 
 
 # ---- the feed -------------------------------------------------------------------------------
+
 
 def test_an_approved_result_reaches_subscribers_of_its_field_only(pipeline):
     client, settle, store = pipeline
@@ -160,6 +173,7 @@ def test_approve_reject_approve_and_redelivery_push_once_and_keep_read_state(pip
     review(client, filing["id"], "approve")
     settle()
     import app as app_module
+
     deliver(lambda event: app_module.on_approval_push(event, None), tap.take())  # everything, again
     items = feed(client)["items"]
     assert len(items) == 1 and items[0]["read"] is True
@@ -218,7 +232,9 @@ def test_marking_a_filing_not_in_your_feed_is_404(pipeline):
     assert answer.status == 404 and answer.json["title"] == "Not found"
 
 
-@pytest.mark.parametrize("query, field", [("?unread=yes", "unread"), ("?limit=0", "limit"), ("?cursor=x", "cursor")])
+@pytest.mark.parametrize(
+    "query, field", [("?unread=yes", "unread"), ("?limit=0", "limit"), ("?cursor=x", "cursor")]
+)
 def test_bad_feed_queries_are_4xx(client, query, field):
     answer = client.get(f"/me/feed{query}", headers=auth(**READER))
     assert answer.status in (400, 422) and answer.json["errors"][0]["field"] == field
@@ -254,29 +270,56 @@ _serialize = TypeSerializer().serialize
 
 
 def stream_record(seq: int, new: dict | None, old: dict | None = None, name: str = "MODIFY") -> dict:
-    ddb = {"Keys": {"pk": {"S": "FILING#x"}, "sk": {"S": "A"}}, "SequenceNumber": str(seq),
-           "ApproximateCreationDateTime": 1715738400.0, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    ddb = {
+        "Keys": {"pk": {"S": "FILING#x"}, "sk": {"S": "A"}},
+        "SequenceNumber": str(seq),
+        "ApproximateCreationDateTime": 1715738400.0,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
     if new is not None:
         ddb["NewImage"] = {k: _serialize(v) for k, v in new.items()}
     if old is not None:
         ddb["OldImage"] = {k: _serialize(v) for k, v in old.items()}
-    return {"eventID": f"e{seq}", "eventName": name, "eventSource": "aws:dynamodb", "awsRegion": "cn-north-1",
-            "eventSourceARN": "arn:aws:dynamodb:cn-north-1:000000000000:table/t/stream/s", "dynamodb": ddb}
+    return {
+        "eventID": f"e{seq}",
+        "eventName": name,
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "cn-north-1",
+        "eventSourceARN": "arn:aws:dynamodb:cn-north-1:000000000000:table/t/stream/s",
+        "dynamodb": ddb,
+    }
 
 
 def image(filing_id="f1", status="approved", **over):
-    return {"pk": f"FILING#{filing_id}", "sk": "A", "entity": "filing", "id": filing_id, "title": "T", "kind": "report",
-            "industry": "5", "province": "320000", "unit": "U", "cycle": "2024", "status": status,
-            "first_approved_at": "2024-05-15T02:00:00.000000+0000", **over}
+    return {
+        "pk": f"FILING#{filing_id}",
+        "sk": "A",
+        "entity": "filing",
+        "id": filing_id,
+        "title": "T",
+        "kind": "report",
+        "industry": "5",
+        "province": "320000",
+        "unit": "U",
+        "cycle": "2024",
+        "status": status,
+        "first_approved_at": "2024-05-15T02:00:00.000000+0000",
+        **over,
+    }
 
 
 def test_a_poison_record_is_reported_and_does_not_block_the_others(store):
     import app as app_module
+
     subscriptions.put(_caller(READER), subscriptions.SubscriptionsIn(industries=["5"]), store.clock.now())
     poison = image("bad")
     del poison["industry"]
-    event = {"Records": [stream_record(1, poison, image("bad", "pending")),
-                         stream_record(2, image("good"), image("good", "pending"))]}
+    event = {
+        "Records": [
+            stream_record(1, poison, image("bad", "pending")),
+            stream_record(2, image("good"), image("good", "pending")),
+        ]
+    }
     answer = app_module.on_approval_push(event, None)
     assert answer == {"batchItemFailures": [{"itemIdentifier": "1"}]}
     assert [r.sk for r in Record.query(subscriptions.feed_pk("reader-1"))] == ["good"]
@@ -293,11 +336,13 @@ def test_only_a_change_into_approved_pushes(store):
 
 def test_an_empty_batch_is_fine(store):
     import app as app_module
+
     assert app_module.on_approval_push({"Records": []}, None) == {"batchItemFailures": []}
 
 
 def _caller(who):
     from chalicelib.core.auth import Caller
+
     return Caller(who["sub"], who["role"], side=who.get("side"))
 
 

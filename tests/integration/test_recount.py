@@ -1,8 +1,9 @@
 """The operator's recount finds drift per counter and repairs it."""
+
 from __future__ import annotations
 
-from chalicelib.usage import counters
 from chalicelib.core.models import Counter
+from chalicelib.usage import counters
 from scripts import recount
 from tests.conftest import auth
 from tests.support import approved_filing

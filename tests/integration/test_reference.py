@@ -1,9 +1,10 @@
 """Reference data (provinces, industries, cycles) and the cycle rule, to the second, in China time
 whatever the server's own zone."""
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,13 +15,38 @@ from tests.support import report_body
 
 # GB/T 2260 codes of the 31 provinces, autonomous regions and municipalities, and the XPCC.
 GBT_2260 = {
-    "110000": "北京市", "120000": "天津市", "130000": "河北省", "140000": "山西省", "150000": "内蒙古自治区",
-    "210000": "辽宁省", "220000": "吉林省", "230000": "黑龙江省", "310000": "上海市", "320000": "江苏省",
-    "330000": "浙江省", "340000": "安徽省", "350000": "福建省", "360000": "江西省", "370000": "山东省",
-    "410000": "河南省", "420000": "湖北省", "430000": "湖南省", "440000": "广东省", "450000": "广西壮族自治区",
-    "460000": "海南省", "500000": "重庆市", "510000": "四川省", "520000": "贵州省", "530000": "云南省",
-    "540000": "西藏自治区", "610000": "陕西省", "620000": "甘肃省", "630000": "青海省", "640000": "宁夏回族自治区",
-    "650000": "新疆维吾尔自治区", "660000": "新疆生产建设兵团",
+    "110000": "北京市",
+    "120000": "天津市",
+    "130000": "河北省",
+    "140000": "山西省",
+    "150000": "内蒙古自治区",
+    "210000": "辽宁省",
+    "220000": "吉林省",
+    "230000": "黑龙江省",
+    "310000": "上海市",
+    "320000": "江苏省",
+    "330000": "浙江省",
+    "340000": "安徽省",
+    "350000": "福建省",
+    "360000": "江西省",
+    "370000": "山东省",
+    "410000": "河南省",
+    "420000": "湖北省",
+    "430000": "湖南省",
+    "440000": "广东省",
+    "450000": "广西壮族自治区",
+    "460000": "海南省",
+    "500000": "重庆市",
+    "510000": "四川省",
+    "520000": "贵州省",
+    "530000": "云南省",
+    "540000": "西藏自治区",
+    "610000": "陕西省",
+    "620000": "甘肃省",
+    "630000": "青海省",
+    "640000": "宁夏回族自治区",
+    "650000": "新疆维吾尔自治区",
+    "660000": "新疆生产建设兵团",
 }
 FILER = dict(sub="filer-js", role="filer", province="320000")
 
@@ -69,17 +95,20 @@ def test_cycles_list_the_first_long_cycle_then_one_a_year(client, store):
     assert [c["status"] for c in cycles.values()] == ["closed", "closed", "closed", "open"]
 
 
-@pytest.mark.parametrize("instant,cycle", [
-    ("2021-01-01T00:00:00+08:00", "2021-2023"),
-    ("2023-09-30T23:59:59+08:00", "2021-2023"),
-    ("2023-09-30T15:59:59+00:00", "2021-2023"),
-    ("2023-10-01T00:00:00+08:00", "2024"),
-    ("2023-09-30T16:00:00+00:00", "2024"),
-    ("2024-09-30T23:59:59+08:00", "2024"),
-    ("2024-10-01T00:00:00+08:00", "2025"),
-    ("2024-09-30T12:30:00-04:00", "2025"),  # 2024-10-01 00:30 in China
-    ("2028-02-29T12:00:00+08:00", "2028"),
-])
+@pytest.mark.parametrize(
+    "instant,cycle",
+    [
+        ("2021-01-01T00:00:00+08:00", "2021-2023"),
+        ("2023-09-30T23:59:59+08:00", "2021-2023"),
+        ("2023-09-30T15:59:59+00:00", "2021-2023"),
+        ("2023-10-01T00:00:00+08:00", "2024"),
+        ("2023-09-30T16:00:00+00:00", "2024"),
+        ("2024-09-30T23:59:59+08:00", "2024"),
+        ("2024-10-01T00:00:00+08:00", "2025"),
+        ("2024-09-30T12:30:00-04:00", "2025"),  # 2024-10-01 00:30 in China
+        ("2028-02-29T12:00:00+08:00", "2028"),
+    ],
+)
 def test_a_filing_belongs_to_the_cycle_holding_its_china_time(client, store, instant, cycle):
     store.at(instant)
     created = client.post("/filings", report_body(), headers=auth(**FILER))
@@ -96,7 +125,7 @@ def test_the_cycle_boundary_holds_on_a_server_outside_china(client, store, forei
         created = client.post("/filings", report_body(), headers=auth(**FILER))
         assert created.json["cycle"] == cycle
         assert created.json["filed_at"] == instant
-    assert cycle_for(SystemClock().now()) == cycle_for(datetime.now(timezone.utc))
+    assert cycle_for(SystemClock().now()) == cycle_for(datetime.now(UTC))
     assert parse_instant("2023-10-01T00:00:00").tzinfo == CHINA  # no offset: China time, not the server's
 
 

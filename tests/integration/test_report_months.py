@@ -1,5 +1,6 @@
 """Month parameters of usage reports lie in the platform's range: the first cycle's first month to
 December of next year; outside it, a 422 naming the parameter, never a 500."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,8 +17,14 @@ def test_the_range_runs_from_the_first_cycle_to_december_of_next_year(store):
     assert cycles.month_range(now) == (f"{cycles.FIRST_START:%Y-%m}", "2025-12")
 
 
-OUTSIDE = [("begin=0000-01&end=0000-01", "begin"), ("begin=0001-01", "begin"), ("begin=2020-12&end=2021-03", "begin"),
-           ("begin=9999-10&end=9999-12", "begin"), ("begin=2024-01&end=9999-12", "end"), ("end=2026-01", "end")]
+OUTSIDE = [
+    ("begin=0000-01&end=0000-01", "begin"),
+    ("begin=0001-01", "begin"),
+    ("begin=2020-12&end=2021-03", "begin"),
+    ("begin=9999-10&end=9999-12", "begin"),
+    ("begin=2024-01&end=9999-12", "end"),
+    ("end=2026-01", "end"),
+]
 
 
 @pytest.mark.parametrize("kind", ["filing", "province"])

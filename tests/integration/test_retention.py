@@ -1,9 +1,10 @@
 """Retention: raw usage facts carry a TTL (their cycle's end + the time until the result is final +
 grace); DynamoDB's TTL removals reach the trigger and must not decrement any counter."""
+
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 
@@ -35,11 +36,13 @@ def test_usage_events_and_their_chain_heads_expire_after_their_cycle_is_final(pi
     client, settle, store = pipeline
     filing = approved_filing(client)
     client.post("/events", events(filing["id"]), headers=auth(**READER))
-    items = boto3.client("dynamodb", region_name="cn-north-1").scan(TableName=store.settings.facts_table)["Items"]
+    items = boto3.client("dynamodb", region_name="cn-north-1").scan(TableName=store.settings.facts_table)[
+        "Items"
+    ]
     usage = [i for i in items if i["pk"]["S"].startswith(("EVENT#", "CHAIN#"))]
     expected = cycle_by_id("2024").ends_before + RAW_FACTS_UNTIL_FINAL + RAW_FACTS_GRACE
     assert len(usage) == 2 and {int(i["expires_at"]["N"]) for i in usage} == {int(expected.timestamp())}
-    assert datetime.fromtimestamp(int(expected.timestamp()), timezone.utc).date().isoformat() == "2025-04-28"
+    assert datetime.fromtimestamp(int(expected.timestamp()), UTC).date().isoformat() == "2025-04-28"
     kept = [i for i in items if not i["pk"]["S"].startswith(("EVENT#", "CHAIN#"))]
     assert kept and not any("expires_at" in i for i in kept)  # filings and the like are kept
 
@@ -54,8 +57,13 @@ def test_a_ttl_removal_changes_no_counter_but_a_persons_removal_does(pipeline):
     deliver(lambda e: counters.handle_stream_batch(e, store.clock.now()), records)
     before = client.get(f"/filings/{filing['id']}/stats").json
     assert before["views"]["total"] == 1 and before["likes"] == 1
-    inserts = [r for r in records if r["eventName"] == "INSERT" and "entity" in r["dynamodb"].get("NewImage", {})
-               and r["dynamodb"]["NewImage"]["entity"]["S"] in ("event", "reaction")]
+    inserts = [
+        r
+        for r in records
+        if r["eventName"] == "INSERT"
+        and "entity" in r["dynamodb"].get("NewImage", {})
+        and r["dynamodb"]["NewImage"]["entity"]["S"] in ("event", "reaction")
+    ]
     expired = [removal(r, n, by_ttl=True) for n, r in enumerate(inserts)]
     deliver(lambda e: counters.handle_stream_batch(e, store.clock.now()), expired)
     assert client.get(f"/filings/{filing['id']}/stats").json == before

@@ -1,5 +1,6 @@
 """app.route(..., roles=...): the role check runs before the handler and the roles are documented;
 app.py only wires (imports at the top, services from the one container)."""
+
 from __future__ import annotations
 
 import ast
@@ -26,12 +27,15 @@ def reached(monkeypatch):
     def store_new(*args, **kwargs):
         calls.append(args)
         raise Conflict("the handler ran")
+
     monkeypatch.setattr(scheme, "store_new", store_new)
     return calls
 
 
 def test_anonymous_is_401_before_the_body_is_read(client, reached):
-    response = client.call("PUT", NATIONAL_ONLY, raw=b"{not json", headers={"Content-Type": "application/json"})
+    response = client.call(
+        "PUT", NATIONAL_ONLY, raw=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status == 401
     assert response.headers["Content-Type"] == "application/problem+json"
     assert response.json["detail"] == "This action needs a bearer token"
@@ -47,8 +51,12 @@ def test_another_role_is_403_before_the_body_is_read(client, reached):
 
 
 def test_a_bad_token_is_401_even_on_a_role_route(client, reached):
-    response = client.call("PUT", NATIONAL_ONLY, raw=b"{}", headers={"Authorization": "Bearer nope",
-                                                                   "Content-Type": "application/json"})
+    response = client.call(
+        "PUT",
+        NATIONAL_ONLY,
+        raw=b"{}",
+        headers={"Authorization": "Bearer nope", "Content-Type": "application/json"},
+    )
     assert response.status == 401 and reached == []
 
 
@@ -86,24 +94,35 @@ def test_declared_roles_are_roles_and_need_a_token():
 
 # ---- app.py only wires ---------------------------------------------------------------
 
+
 def _functions(tree: ast.AST):
     return [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
 def test_app_imports_only_at_the_top():
     tree = ast.parse(APP.read_text(encoding="utf-8"))
-    local = [(f.name, n.lineno) for f in _functions(tree) for n in ast.walk(f)
-             if isinstance(n, (ast.Import, ast.ImportFrom))]
+    local = [
+        (f.name, n.lineno)
+        for f in _functions(tree)
+        for n in ast.walk(f)
+        if isinstance(n, (ast.Import, ast.ImportFrom))
+    ]
     assert local == []
     body_imports = [n.lineno for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-    first_statement = next(n.lineno for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom, ast.Expr)))
+    first_statement = next(
+        n.lineno for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom, ast.Expr))
+    )
     assert max(body_imports) < first_statement  # none further down the module
 
 
 def test_roles_are_checked_in_one_place():
     tree = ast.parse(APP.read_text(encoding="utf-8"))
-    checks = [n.lineno for n in ast.walk(tree)
-              if isinstance(n, ast.Call) and getattr(n.func, "id", getattr(n.func, "attr", None)) in ("require", "admit")]
+    checks = [
+        n.lineno
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+        and getattr(n.func, "id", getattr(n.func, "attr", None)) in ("require", "admit")
+    ]
     route = next(f for f in _functions(tree) if f.name == "route")
     assert len(checks) == 1 and route.lineno < checks[0] <= route.end_lineno  # in route()'s wrapper only
     assert "require(" not in APP.read_text(encoding="utf-8")  # no hand-written checks in handlers
@@ -113,6 +132,7 @@ def test_app_keeps_no_services_of_its_own():
     import app
     from chalicelib.core.auth import Authenticator
     from chalicelib.usage.robots import Robots
+
     assert not [name for name, value in vars(app).items() if isinstance(value, (Authenticator, Robots))]
 
 

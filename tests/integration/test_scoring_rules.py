@@ -1,4 +1,5 @@
 """A scheme stored before the swarm thresholds existed reads back with their defaults."""
+
 from __future__ import annotations
 
 from chalicelib.scoring import scheme

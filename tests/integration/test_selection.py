@@ -1,5 +1,6 @@
 """Selection as a workflow: declarations by provinces, screening of every declared result,
 assignments to invited evaluators by field, completion, reminders on the app clock."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,8 +21,11 @@ def declare(client, filing_id, who=JS_ADMIN, cycle=CYCLE):
 
 
 def assign(client, filing_id, *evaluators, who=ADMIN):
-    return client.post(f"/cycles/{CYCLE}/candidates/{filing_id}/assignments", {"evaluators": list(evaluators)},
-                       headers=auth(**who))
+    return client.post(
+        f"/cycles/{CYCLE}/candidates/{filing_id}/assignments",
+        {"evaluators": list(evaluators)},
+        headers=auth(**who),
+    )
 
 
 def test_a_province_declares_only_its_own_results_once(client, store):
@@ -35,14 +39,23 @@ def test_a_province_declares_only_its_own_results_once(client, store):
     assert declare(client, "nope").status == 404
     assert declare(client, filing["id"], cycle="1999").status == 404
     assert stored_items(store) == before
-    assert [d["filing"] for d in client.get(f"/cycles/{CYCLE}/declarations", headers=auth(**ZJ_ADMIN)).json["items"]] == []
+    assert [
+        d["filing"]
+        for d in client.get(f"/cycles/{CYCLE}/declarations", headers=auth(**ZJ_ADMIN)).json["items"]
+    ] == []
     assert len(client.get(f"/cycles/{CYCLE}/declarations", headers=auth(**ADMIN)).json["items"]) == 1
 
 
 def test_declarations_refuse_pending_withdrawn_and_out_of_cycle_filings_and_store_nothing(client, store):
-    pending = client.post("/filings", report_body(), headers=auth(sub="f", role="filer", province="320000")).json
-    withdrawn = client.post("/filings", report_body(), headers=auth(sub="f", role="filer", province="320000")).json
-    client.post(f"/filings/{withdrawn['id']}/withdraw", headers=auth(sub="f", role="filer", province="320000"))
+    pending = client.post(
+        "/filings", report_body(), headers=auth(sub="f", role="filer", province="320000")
+    ).json
+    withdrawn = client.post(
+        "/filings", report_body(), headers=auth(sub="f", role="filer", province="320000")
+    ).json
+    client.post(
+        f"/filings/{withdrawn['id']}/withdraw", headers=auth(sub="f", role="filer", province="320000")
+    )
     store.at("2024-10-01T10:00:00+08:00")  # cycle 2025: filed outside cycle 2024, still in 2024's period
     late = approved_filing(client)
     before = stored_items(store)
@@ -96,11 +109,19 @@ def test_screening_lists_every_declared_result_with_the_rule_each_ineligible_one
 def test_a_declaration_is_withdrawn_until_the_result_is_a_candidate(client):
     filing = evaluated(client, n=3)
     declare(client, filing["id"])
-    assert client.delete(f"/cycles/{CYCLE}/declarations/{filing['id']}", headers=auth(**ZJ_ADMIN)).status == 403
-    assert client.delete(f"/cycles/{CYCLE}/declarations/{filing['id']}", headers=auth(**JS_ADMIN)).status == 204
-    assert client.delete(f"/cycles/{CYCLE}/declarations/{filing['id']}", headers=auth(**JS_ADMIN)).status == 404
+    assert (
+        client.delete(f"/cycles/{CYCLE}/declarations/{filing['id']}", headers=auth(**ZJ_ADMIN)).status == 403
+    )
+    assert (
+        client.delete(f"/cycles/{CYCLE}/declarations/{filing['id']}", headers=auth(**JS_ADMIN)).status == 204
+    )
+    assert (
+        client.delete(f"/cycles/{CYCLE}/declarations/{filing['id']}", headers=auth(**JS_ADMIN)).status == 404
+    )
     assert nominate(client, filing["id"]).status == 201
-    assert client.delete(f"/cycles/{CYCLE}/declarations/{filing['id']}", headers=auth(**JS_ADMIN)).status == 409
+    assert (
+        client.delete(f"/cycles/{CYCLE}/declarations/{filing['id']}", headers=auth(**JS_ADMIN)).status == 409
+    )
 
 
 @pytest.fixture
@@ -121,10 +142,17 @@ def test_an_assigned_evaluator_sees_it_in_the_feed_and_completion_follows_the_ev
     assert feed[0]["filing"] == candidate["id"] and feed[0]["assigned"] and not feed[0]["read"]
     mine = client.get("/me/assignments", headers=auth(**EVALUATOR)).json
     assert mine["assigned"] == 1 and mine["completed"] == 0
-    assert client.put(mine["items"][0]["links"]["evaluation"], {"score": 5}, headers=auth(**EVALUATOR)).status == 200
+    assert (
+        client.put(mine["items"][0]["links"]["evaluation"], {"score": 5}, headers=auth(**EVALUATOR)).status
+        == 200
+    )
     seen = client.get(f"/cycles/{CYCLE}/assignments", headers=auth(**ADMIN)).json
     assert seen["by_evaluator"] == {"ent-user": {"assigned": 1, "completed": 1}}
-    assert seen["items"][0]["completed"] and seen["items"][0]["score"] == 5 and seen["items"][0]["side"] == "enterprise"
+    assert (
+        seen["items"][0]["completed"]
+        and seen["items"][0]["score"] == 5
+        and seen["items"][0]["side"] == "enterprise"
+    )
     assert client.get("/me/assignments", headers=auth(**EVALUATOR)).json["completed"] == 1
 
 
@@ -144,8 +172,14 @@ def test_assigning_twice_changes_nothing_and_only_admins_assign(client, candidat
     assert again.status == 200 and again.json["assigned"] == 1
     assert assign(client, candidate["id"], "ent-user", who=JS_ADMIN).status == 403
     assert assign(client, "not-a-candidate", "ent-user").status == 404
-    assert client.post(f"/cycles/{CYCLE}/candidates/{candidate['id']}/assignments", {"evaluators": []},
-                       headers=auth(**ADMIN)).status == 422
+    assert (
+        client.post(
+            f"/cycles/{CYCLE}/candidates/{candidate['id']}/assignments",
+            {"evaluators": []},
+            headers=auth(**ADMIN),
+        ).status
+        == 422
+    )
 
 
 def test_reminders_go_to_unfinished_assignments_once_a_day_on_the_app_clock(client, store, candidate):
@@ -158,14 +192,20 @@ def test_reminders_go_to_unfinished_assignments_once_a_day_on_the_app_clock(clie
     store.at("2024-05-16T09:00:00+08:00")
     import app
     from local_stack.events import lambda_context, scheduled_event
-    sent = app.selection_reminders(scheduled_event("selection_reminders", store.clock.now(), "cn-north-1"),
-                                   lambda_context("selection_reminders"))
+
+    sent = app.selection_reminders(
+        scheduled_event("selection_reminders", store.clock.now(), "cn-north-1"),
+        lambda_context("selection_reminders"),
+    )
     assert sent["reminders"] == {CYCLE: 1}
-    item = next(i for i in client.get("/me/feed", headers=auth(**EVALUATOR)).json["items"] if i["filing"] == candidate["id"])
+    item = next(
+        i
+        for i in client.get("/me/feed", headers=auth(**EVALUATOR)).json["items"]
+        if i["filing"] == candidate["id"]
+    )
     assert item["read"] is False and item["reminded_at"] == "2024-05-16T09:00:00+08:00"
     assert workflow.remind(store.clock.now())["reminders"] == {}  # the same day: nothing again
     store.at("2024-05-17T09:00:00+08:00")
     assert workflow.remind(store.clock.now())["reminders"] == {CYCLE: 1}
     rows = client.get(f"/cycles/{CYCLE}/assignments?evaluator=ent-user", headers=auth(**ADMIN)).json["items"]
     assert {r["filing"]: r["reminders"] for r in rows} == {candidate["id"]: 2, second["id"]: 0}
-

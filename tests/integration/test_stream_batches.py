@@ -1,18 +1,30 @@
 """The one stream-batch helper (chalicelib/core/streams.py) and the two triggers that use it."""
+
 from __future__ import annotations
 
 import pytest
 
-from chalicelib.core import observability as obs, streams
+from chalicelib.core import observability as obs
+from chalicelib.core import streams
 
 
 def stream_record(seq: int, written: float | None = 1715738400.0) -> dict:
-    ddb = {"Keys": {"pk": {"S": f"X#{seq}"}, "sk": {"S": "A"}}, "SequenceNumber": str(seq),
-           "NewImage": {"pk": {"S": f"X#{seq}"}, "sk": {"S": "A"}}, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    ddb = {
+        "Keys": {"pk": {"S": f"X#{seq}"}, "sk": {"S": "A"}},
+        "SequenceNumber": str(seq),
+        "NewImage": {"pk": {"S": f"X#{seq}"}, "sk": {"S": "A"}},
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
     if written is not None:
         ddb["ApproximateCreationDateTime"] = written
-    return {"eventID": f"e{seq}", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "cn-north-1",
-            "eventSourceARN": "arn:aws:dynamodb:cn-north-1:000000000000:table/t/stream/s", "dynamodb": ddb}
+    return {
+        "eventID": f"e{seq}",
+        "eventName": "INSERT",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "cn-north-1",
+        "eventSourceARN": "arn:aws:dynamodb:cn-north-1:000000000000:table/t/stream/s",
+        "dynamodb": ddb,
+    }
 
 
 def test_an_empty_event_handles_nothing_and_fails_nothing():
@@ -64,6 +76,7 @@ def test_measure_without_timestamps_adds_no_lag(added):
 @pytest.mark.parametrize("trigger", ["on_fact_change", "on_approval_push"])
 def test_both_triggers_go_through_the_helper(store, monkeypatch, trigger):
     import app as app_module
+
     calls = []
     real = streams.each_record
 
@@ -79,6 +92,7 @@ def test_both_triggers_go_through_the_helper(store, monkeypatch, trigger):
 
 def test_the_facts_trigger_measures_its_batch_and_the_push_trigger_does_not(store, added):
     import app as app_module
+
     app_module.on_fact_change({"Records": [stream_record(1)]}, None)
     assert [name for name, _ in added] == [obs.BATCH_FAILURES, obs.COUNTER_LAG_SECONDS]
     added.clear()

@@ -1,5 +1,6 @@
 """The COUNTER_SUSHI 5.1 API: reports valid against the COUNTER schema, equal to the TSV reports,
 and SUSHI Exceptions (never a 5xx) for what cannot be answered."""
+
 from __future__ import annotations
 
 import csv
@@ -9,8 +10,8 @@ import pytest
 
 from tests.conftest import auth
 from tests.support.documents import BROWSER, attached_filing
-from tests.support.usage import view
 from tests.support.sushi import schema_errors
+from tests.support.usage import view
 
 USER = dict(sub="reader-1", role="user", side="enterprise")
 FILER = dict(sub="filer-320000", role="filer", province="320000")
@@ -26,8 +27,11 @@ def valid(document, model: str) -> None:
 def usage(client, settle, store):
     """A filing viewed in March and April 2024 and downloaded in April, a news item viewed in April; now June."""
     filing, file = attached_filing(client)
-    news = client.post("/publications", {"kind": "news", "title": "新闻", "province": "320000", "body": "正文"},
-                       headers=auth(**FILER)).json
+    news = client.post(
+        "/publications",
+        {"kind": "news", "title": "新闻", "province": "320000", "body": "正文"},
+        headers=auth(**FILER),
+    ).json
     client.post(f"/publications/{news['id']}/review", {"decision": "approve"}, headers=auth(**ADMIN))
     store.at("2024-03-10T10:00:00+08:00")
     view(client, USER, filing=filing["id"])
@@ -64,8 +68,11 @@ def nonzero(table):
 
 
 def test_the_platform_report_validates_and_has_the_numbers_of_the_tsv_report(client, usage):
-    answer = client.get("/sushi/r51/reports/pr?customer_id=320000&begin_date=2024-03-01&end_date=2024-04-30"
-                        "&attributes_to_show=Access_Method", headers=auth(**FILER))
+    answer = client.get(
+        "/sushi/r51/reports/pr?customer_id=320000&begin_date=2024-03-01&end_date=2024-04-30"
+        "&attributes_to_show=Access_Method",
+        headers=auth(**FILER),
+    )
     assert answer.status == 200
     valid(answer.json, "PR")
     header = answer.json["Report_Header"]
@@ -80,39 +87,54 @@ def test_the_platform_report_validates_and_has_the_numbers_of_the_tsv_report(cli
 
 def test_the_item_report_lists_each_item_with_the_numbers_of_its_tsv_report(client, usage):
     filing, news = usage
-    answer = client.get("/sushi/r51/reports/ir?customer_id=320000&begin_date=2024-03&end_date=2024-04",
-                        headers=auth(**ADMIN))
+    answer = client.get(
+        "/sushi/r51/reports/ir?customer_id=320000&begin_date=2024-03&end_date=2024-04", headers=auth(**ADMIN)
+    )
     assert answer.status == 200
     valid(answer.json, "IR")
     table = sushi_table(answer.json["Report_Items"][0]["Items"], ["2024-03", "2024-04"])
     expected = {}
     for kind, doc in (("filings", filing), ("publications", news)):
-        expected.update(nonzero(tsv_table(client, f"/{kind}/{doc['id']}/usage-report.tsv?begin=2024-03&end=2024-04")))
+        expected.update(
+            nonzero(tsv_table(client, f"/{kind}/{doc['id']}/usage-report.tsv?begin=2024-03&end=2024-04"))
+        )
     assert table == expected and table[(filing["id"], "Report", "Total_Item_Requests")] == [0, 1]
-    one = client.get(f"/sushi/r51/reports/ir?customer_id=320000&begin_date=2024-03&end_date=2024-04"
-                     f"&item_id=patentnavi:{news['id']}", headers=auth(**FILER)).json
+    one = client.get(
+        f"/sushi/r51/reports/ir?customer_id=320000&begin_date=2024-03&end_date=2024-04"
+        f"&item_id=patentnavi:{news['id']}",
+        headers=auth(**FILER),
+    ).json
     valid(one, "IR")
-    assert [i["Item_ID"]["Proprietary"] for i in one["Report_Items"][0]["Items"]] == [f"patentnavi:{news['id']}"]
+    assert [i["Item_ID"]["Proprietary"] for i in one["Report_Items"][0]["Items"]] == [
+        f"patentnavi:{news['id']}"
+    ]
 
 
 def test_filters_narrow_the_report_and_unknown_ones_are_noted_not_fatal(client, usage):
-    answer = client.get("/sushi/r51/reports/pr?customer_id=320000&begin_date=2024-03&end_date=2024-04"
-                        "&metric_type=Total_Item_Requests|Unique_Item_Requests|Bogus&data_type=Other"
-                        "&colour=blue&granularity=Totals", headers=auth(**FILER))
+    answer = client.get(
+        "/sushi/r51/reports/pr?customer_id=320000&begin_date=2024-03&end_date=2024-04"
+        "&metric_type=Total_Item_Requests|Unique_Item_Requests|Bogus&data_type=Other"
+        "&colour=blue&granularity=Totals",
+        headers=auth(**FILER),
+    )
     assert answer.status == 200
     valid(answer.json, "PR")
     codes = {e["Code"]: e.get("Data") for e in answer.json["Report_Header"]["Exceptions"]}
     assert codes == {3050: "colour", 3060: "metric_type: Bogus", 3062: "granularity=Totals"}
     performances = answer.json["Report_Items"][0]["Attribute_Performance"]
     assert [(p["Data_Type"], sorted(p["Performance"])) for p in performances] == [
-        ("Other", ["Total_Item_Requests", "Unique_Item_Requests"])]
-    assert answer.json["Report_Header"]["Report_Filters"]["Metric_Type"] == ["Total_Item_Requests",
-                                                                              "Unique_Item_Requests"]
+        ("Other", ["Total_Item_Requests", "Unique_Item_Requests"])
+    ]
+    assert answer.json["Report_Header"]["Report_Filters"]["Metric_Type"] == [
+        "Total_Item_Requests",
+        "Unique_Item_Requests",
+    ]
 
 
 def test_a_period_reaching_into_this_month_is_cut_to_the_last_complete_month(client, usage):
-    answer = client.get("/sushi/r51/reports/pr?customer_id=320000&begin_date=2024-04&end_date=2024-07",
-                        headers=auth(**FILER))
+    answer = client.get(
+        "/sushi/r51/reports/pr?customer_id=320000&begin_date=2024-04&end_date=2024-07", headers=auth(**FILER)
+    )
     assert answer.status == 200
     valid(answer.json, "PR")
     header = answer.json["Report_Header"]
@@ -121,26 +143,30 @@ def test_a_period_reaching_into_this_month_is_cut_to_the_last_complete_month(cli
 
 
 def test_a_period_without_usage_answers_3030_with_no_items(client, usage):
-    answer = client.get("/sushi/r51/reports/pr?customer_id=320000&begin_date=2023-01&end_date=2023-02",
-                        headers=auth(**FILER))
+    answer = client.get(
+        "/sushi/r51/reports/pr?customer_id=320000&begin_date=2023-01&end_date=2023-02", headers=auth(**FILER)
+    )
     assert answer.status == 200 and answer.json["Report_Items"] == []
     valid(answer.json, "PR")
     assert [e["Code"] for e in answer.json["Report_Header"]["Exceptions"]] == [3030]
 
 
-@pytest.mark.parametrize("query, status, code", [
-    ("customer_id=320000", 400, 1030),
-    ("customer_id=320000&begin_date=2024-03", 400, 1030),
-    ("begin_date=2024-03&end_date=2024-04", 400, 1030),
-    ("customer_id=320000&begin_date=2024-13&end_date=2024-04", 400, 3020),
-    ("customer_id=320000&begin_date=2024-02-30&end_date=2024-04", 400, 3020),
-    ("customer_id=320000&begin_date=2024-04&end_date=2024-03", 400, 3020),
-    ("customer_id=320000&begin_date=2024-06&end_date=2024-07", 400, 3020),
-    ("customer_id=320000&begin_date=2019-01&end_date=2024-04", 400, 3020),
-    ("customer_id=110000&begin_date=2024-03&end_date=2024-04", 403, 2010),
-    ("customer_id=999999&begin_date=2024-03&end_date=2024-04", 403, 2010),
-    ("customer_id=%E2%80%AE&begin_date=%00&end_date=x", 403, 2010),
-])
+@pytest.mark.parametrize(
+    "query, status, code",
+    [
+        ("customer_id=320000", 400, 1030),
+        ("customer_id=320000&begin_date=2024-03", 400, 1030),
+        ("begin_date=2024-03&end_date=2024-04", 400, 1030),
+        ("customer_id=320000&begin_date=2024-13&end_date=2024-04", 400, 3020),
+        ("customer_id=320000&begin_date=2024-02-30&end_date=2024-04", 400, 3020),
+        ("customer_id=320000&begin_date=2024-04&end_date=2024-03", 400, 3020),
+        ("customer_id=320000&begin_date=2024-06&end_date=2024-07", 400, 3020),
+        ("customer_id=320000&begin_date=2019-01&end_date=2024-04", 400, 3020),
+        ("customer_id=110000&begin_date=2024-03&end_date=2024-04", 403, 2010),
+        ("customer_id=999999&begin_date=2024-03&end_date=2024-04", 403, 2010),
+        ("customer_id=%E2%80%AE&begin_date=%00&end_date=x", 403, 2010),
+    ],
+)
 def test_requests_that_cannot_be_answered_get_one_sushi_exception(client, store, query, status, code):
     store.at("2024-06-02T10:00:00+08:00")
     for report in ("pr", "ir"):
@@ -174,8 +200,9 @@ def test_status_is_public_and_members_and_reports_describe_what_may_be_harvested
     reports = client.get("/sushi/r51/reports?customer_id=320000", headers=auth(**FILER))
     assert reports.status == 200
     valid(reports.json, "Report_List")
-    assert [(r["Report_ID"], r["First_Month_Available"], r["Last_Month_Available"]) for r in reports.json] == [
-        ("PR", "2024-03", "2024-05"), ("IR", "2024-03", "2024-05")]
+    assert [
+        (r["Report_ID"], r["First_Month_Available"], r["Last_Month_Available"]) for r in reports.json
+    ] == [("PR", "2024-03", "2024-05"), ("IR", "2024-03", "2024-05")]
 
 
 def test_the_sushi_routes_are_in_the_openapi_document(client):

@@ -1,5 +1,6 @@
 """Takedowns: a national admin takes an approved record out of public view with a reason; it is audited and
 told to the filer, its counts stay for the cycle unless excluded, and the recount agrees either way."""
+
 from __future__ import annotations
 
 import uuid
@@ -8,16 +9,17 @@ import pytest
 
 from chalicelib.usage import counters
 from tests.conftest import auth
-from tests.support import ADMIN_JS, FILER_ZJ, NATIONAL, USER, approved_filing, report_body, stored_items
 from tests.streams import StreamTap, deliver
+from tests.support import ADMIN_JS, FILER_ZJ, NATIONAL, USER, approved_filing, report_body, stored_items
 from tests.support.usage import events
 
 FILER = dict(sub="filer-320000", role="filer", province="320000")  # the author of approved_filing's reports
 
 
 def take_down(client, owner, record_id, **body):
-    answer = client.post(f"/{owner}s/{record_id}/takedown", {"reason": "侵犯他人著作权", **body},
-                         headers=auth(**NATIONAL))
+    answer = client.post(
+        f"/{owner}s/{record_id}/takedown", {"reason": "侵犯他人著作权", **body}, headers=auth(**NATIONAL)
+    )
     assert answer.status == 200, answer.json
     return answer.json
 
@@ -52,7 +54,15 @@ def use(client, filing_id, who=USER):
     client.put(f"/filings/{filing_id}/evaluation", {"score": 4}, headers=auth(**who))
 
 
-USAGE = ("views_total", "views_unique", "likes", "favorites", "comments", "evaluations", "evaluation_score_sum")
+USAGE = (
+    "views_total",
+    "views_unique",
+    "likes",
+    "favorites",
+    "comments",
+    "evaluations",
+    "evaluation_score_sum",
+)
 
 
 def scored_usage(cycle="2024"):
@@ -76,8 +86,15 @@ def test_a_takedown_keeps_the_cycles_counts_unless_it_excludes_the_record_and_it
     after = client.get("/provinces/320000/activity?cycle=2024").json
     assert after["approved"]["filings_approved"] == 1
     # The kept record's usage stays with the province; the excluded one's leaves it, but stays its own history.
-    assert scored_usage() == {"views_total": 1, "views_unique": 1, "likes": 1, "favorites": 1, "comments": 1,
-                              "evaluations": 1, "evaluation_score_sum": 4}
+    assert scored_usage() == {
+        "views_total": 1,
+        "views_unique": 1,
+        "likes": 1,
+        "favorites": 1,
+        "comments": 1,
+        "evaluations": 1,
+        "evaluation_score_sum": 4,
+    }
     assert counters.filing_stats(excluded["id"])["views_total"] == 1
     assert counters.filing_stats(excluded["id"])["likes"] == 1
     assert counters.drift() == []
@@ -85,14 +102,19 @@ def test_a_takedown_keeps_the_cycles_counts_unless_it_excludes_the_record_and_it
 
 def test_an_excluding_takedown_counted_twice_or_before_the_usage_it_excludes_takes_it_out_once(store, client):
     tap = StreamTap(store.stream_arn)
-    count = lambda records: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), records)
+
+    def count(records):
+        return deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), records)
+
     filing = approved_filing(client)
     use(client, filing["id"])
     count(tap.take())
     use(client, filing["id"], dict(sub="reader-2", role="user"))  # not counted yet when the takedown is
     take_down(client, "filing", filing["id"], exclude_from_scoring=True)
     late = tap.take()
-    takedown = [r for r in late if r["dynamodb"].get("NewImage", {}).get("status", {}).get("S") == "taken_down"]
+    takedown = [
+        r for r in late if r["dynamodb"].get("NewImage", {}).get("status", {}).get("S") == "taken_down"
+    ]
     assert len(takedown) == 1
     count(takedown + late)  # the takedown first, then the usage stored before it, then the takedown again
     count(tap.history)  # every record delivered again
@@ -102,9 +124,13 @@ def test_an_excluding_takedown_counted_twice_or_before_the_usage_it_excludes_tak
 
 
 def test_usage_counted_while_the_takedown_is_stored_is_retried_and_left_out_of_the_province(
-        store, client, monkeypatch):
+    store, client, monkeypatch
+):
     tap = StreamTap(store.stream_arn)
-    count = lambda records: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), records)
+
+    def count(records):
+        return deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), records)
+
     filing = approved_filing(client)
     count(tap.take())
     use(client, filing["id"])
@@ -137,8 +163,20 @@ def test_a_taken_down_record_takes_no_more_interactions_revisions_or_reviews(cli
     assert client.post(f"{path}/revisions", report_body(), headers=auth(**FILER)).status == 409
     assert client.post(f"{path}/withdraw", headers=auth(**FILER)).status == 409
     assert client.post(f"{path}/review", {"decision": "approve"}, headers=auth(**NATIONAL)).status == 409
-    assert client.post(f"{path}/files", {"name": "a.pdf", "purpose": "report", "content_type": "application/pdf",
-                                         "size": 10, "sha256": "0" * 64}, headers=auth(**FILER)).status == 409
+    assert (
+        client.post(
+            f"{path}/files",
+            {
+                "name": "a.pdf",
+                "purpose": "report",
+                "content_type": "application/pdf",
+                "size": 10,
+                "sha256": "0" * 64,
+            },
+            headers=auth(**FILER),
+        ).status
+        == 409
+    )
     sent = client.post("/events", events(filing["id"]), headers=auth(**USER))
     assert sent.json == {"accepted": 0, "duplicates": 0, "ignored": 1}
     assert stored_items(store) == before
@@ -148,7 +186,9 @@ def test_a_taken_down_record_takes_no_more_interactions_revisions_or_reviews(cli
 def test_only_national_admins_take_records_down(client, store, who):
     filing = approved_filing(client)
     before = stored_items(store)
-    assert client.post(f"/filings/{filing['id']}/takedown", {"reason": "x"}, headers=auth(**who)).status == 403
+    assert (
+        client.post(f"/filings/{filing['id']}/takedown", {"reason": "x"}, headers=auth(**who)).status == 403
+    )
     assert client.post(f"/filings/{filing['id']}/takedown", {"reason": "x"}).status == 401
     assert stored_items(store) == before
 
@@ -160,18 +200,26 @@ def test_only_an_approved_record_is_taken_down_and_a_reason_is_required(client, 
     approved = approved_filing(client)
     before = stored_items(store)
     for record in (pending, withdrawn):
-        assert client.post(f"/filings/{record['id']}/takedown", {"reason": "x"},
-                           headers=auth(**NATIONAL)).status == 409
+        assert (
+            client.post(f"/filings/{record['id']}/takedown", {"reason": "x"}, headers=auth(**NATIONAL)).status
+            == 409
+        )
     missing = client.post(f"/filings/{approved['id']}/takedown", {}, headers=auth(**NATIONAL))
     assert missing.status == 422 and [e["field"] for e in missing.json["errors"]] == ["reason"]
-    assert client.post(f"/filings/{uuid.uuid4()}/takedown", {"reason": "x"}, headers=auth(**NATIONAL)).status == 404
+    assert (
+        client.post(f"/filings/{uuid.uuid4()}/takedown", {"reason": "x"}, headers=auth(**NATIONAL)).status
+        == 404
+    )
     assert stored_items(store) == before
 
 
 def test_a_taken_down_publication_leaves_the_public_and_the_recount_agrees(pipeline):
     client, settle, _ = pipeline
-    pub = client.post("/publications", {"kind": "notice", "title": "通知", "province": "320000", "body": "正文"},
-                      headers=auth(**FILER)).json
+    pub = client.post(
+        "/publications",
+        {"kind": "notice", "title": "通知", "province": "320000", "body": "正文"},
+        headers=auth(**FILER),
+    ).json
     client.post(f"/publications/{pub['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL))
     client.put(f"/publications/{pub['id']}/like", headers=auth(**USER))
     settle()

@@ -1,16 +1,17 @@
 """Usage reports in the COUNTER R5.1 tabular shape (TSV, xlsx) and the national activity overview."""
+
 from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from openpyxl import load_workbook
 
 from chalicelib.core import spreadsheets
-from chalicelib.usage import counters, usage_reports
 from chalicelib.core.errors import Invalid
+from chalicelib.usage import counters, usage_reports
 from tests.conftest import auth
 from tests.support import approved_filing
 from tests.support.documents import BROWSER, attached_filing
@@ -36,7 +37,11 @@ def test_a_filings_report_has_the_r51_header_and_a_column_per_month(client, sett
     answer = client.get(f"/filings/{filing['id']}/usage-report.tsv?begin=2024-03&end=2024-05")
     assert answer.status == 200 and answer.headers["Content-Type"].startswith("text/tab-separated-values")
     rows = rows_of(answer.body.decode() if isinstance(answer.body, bytes) else answer.body)
-    assert rows[0] == ["Report_Name", "Item Report"] and rows[1] == ["Report_ID", "IR"] and rows[2] == ["Release", "5.1"]
+    assert (
+        rows[0] == ["Report_Name", "Item Report"]
+        and rows[1] == ["Report_ID", "IR"]
+        and rows[2] == ["Release", "5.1"]
+    )
     assert rows[9] == ["Reporting_Period", "Begin_Date=2024-03-01; End_Date=2024-05-31"] and rows[13] == []
     assert rows[14][4:] == ["Metric_Type", "Reporting_Period_Total", "Mar-2024", "Apr-2024", "May-2024"]
     table = {r[4]: r[5:] for r in rows[15:]}
@@ -48,10 +53,16 @@ def test_a_filings_report_has_the_r51_header_and_a_column_per_month(client, sett
 
 def test_a_provinces_report_opens_in_a_spreadsheet_with_filings_and_publications(client, settle):
     filing = approved_filing(client)
-    news = client.post("/publications", {"kind": "news", "title": "新闻", "province": "320000", "body": "正文"},
-                       headers=auth(**FILER)).json
-    client.post(f"/publications/{news['id']}/review", {"decision": "approve"},
-                headers=auth(sub="admin", role="national_admin"))
+    news = client.post(
+        "/publications",
+        {"kind": "news", "title": "新闻", "province": "320000", "body": "正文"},
+        headers=auth(**FILER),
+    ).json
+    client.post(
+        f"/publications/{news['id']}/review",
+        {"decision": "approve"},
+        headers=auth(sub="admin", role="national_admin"),
+    )
     view(client, USER, filing=filing["id"])
     view(client, USER, publication=news["id"])
     settle()
@@ -67,8 +78,11 @@ def test_a_provinces_report_opens_in_a_spreadsheet_with_filings_and_publications
 
 
 def test_report_periods_outside_the_rules_are_refused(client):
-    now = datetime(2024, 5, 15, tzinfo=timezone.utc)
-    assert usage_reports.months(None, None, now)[0] == "2023-06" and usage_reports.months(None, None, now)[-1] == "2024-05"
+    now = datetime(2024, 5, 15, tzinfo=UTC)
+    assert (
+        usage_reports.months(None, None, now)[0] == "2023-06"
+        and usage_reports.months(None, None, now)[-1] == "2024-05"
+    )
     for begin, end in (("2024-13", None), ("2024-05", "2024-01"), ("2020-01", "2024-01")):
         with pytest.raises(Invalid):
             usage_reports.months(begin, end, now)

@@ -1,4 +1,5 @@
 """No file is added to a withdrawn record: declaring or completing is a 409 problem, nothing stored."""
+
 from __future__ import annotations
 
 import pytest
@@ -43,7 +44,9 @@ def test_declaring_or_completing_a_file_on_a_withdrawn_record_is_409_and_stores_
     assert client.get(f"/{owner}s/{owner_id}/files", headers=auth(**FILER)).json["items"] == []
 
 
-def test_a_withdrawal_landing_between_the_check_and_the_write_still_refuses_the_file(client, store, monkeypatch):
+def test_a_withdrawal_landing_between_the_check_and_the_write_still_refuses_the_file(
+    client, store, monkeypatch
+):
     owner_id = pending(client, "filing")
     upload = declared_and_put(client, "filing", owner_id)
     withdraw(client, "filing", owner_id)

@@ -4,6 +4,7 @@ request bodies, an approved filing, the store's item count and problem checks.
 Helpers of one capability live beside this in tests/support/<capability>.py; test modules
 import helpers from here, never from one another.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,20 +17,34 @@ from tests.conftest import Client, auth
 
 def report_body(province: str = "320000", **overrides: Any) -> dict:
     """A valid POST /filings body: a report of the province, `overrides` replacing members."""
-    body = {"kind": "report", "title": "新能源汽车产业专利导航报告", "province": province, "unit": "江苏省知识产权局",
-            "industry": "5", "report_type": "industry_planning", "fiscal_funded": True,
-            "summary": "产业专利导航分析", "proves": None}
+    body = {
+        "kind": "report",
+        "title": "新能源汽车产业专利导航报告",
+        "province": province,
+        "unit": "江苏省知识产权局",
+        "industry": "5",
+        "report_type": "industry_planning",
+        "fiscal_funded": True,
+        "summary": "产业专利导航分析",
+        "proves": None,
+    }
     body.update(overrides)
     return body
 
 
 def approved_filing(client: Client, province: str = "320000", **overrides: Any) -> dict:
     """File and approve a report; returns the approved filing."""
-    created = client.post("/filings", report_body(province, **overrides),
-                          headers=auth(sub=f"filer-{province}", role="filer", province=province))
+    created = client.post(
+        "/filings",
+        report_body(province, **overrides),
+        headers=auth(sub=f"filer-{province}", role="filer", province=province),
+    )
     assert created.status == 201, created.json
-    reviewed = client.post(f"/filings/{created.json['id']}/review", {"decision": "approve"},
-                           headers=auth(sub="admin", role="national_admin"))
+    reviewed = client.post(
+        f"/filings/{created.json['id']}/review",
+        {"decision": "approve"},
+        headers=auth(sub="admin", role="national_admin"),
+    )
     assert reviewed.status == 200, reviewed.json
     return reviewed.json
 
@@ -48,18 +63,25 @@ def stored_items(store) -> int:
     """Every item in the three tables: a refused request must not change this."""
     dynamodb = boto3.client("dynamodb", region_name=store.settings.region)
     s = store.settings
-    return sum(dynamodb.scan(TableName=t, Select="COUNT")["Count"]
-               for t in (s.facts_table, s.counters_table, s.records_table))
+    return sum(
+        dynamodb.scan(TableName=t, Select="COUNT")["Count"]
+        for t in (s.facts_table, s.counters_table, s.records_table)
+    )
 
 
 def proof_of(client, filing_id: str, province: str = "320000", approve: bool = True) -> str:
     """An application_proof filing proving `filing_id` (approved unless told otherwise)."""
     who = dict(sub=f"filer-{province}", role="filer", province=province)
-    created = client.post("/filings", report_body(province, kind="application_proof", report_type=None,
-                                                  proves=filing_id), headers=auth(**who))
+    created = client.post(
+        "/filings",
+        report_body(province, kind="application_proof", report_type=None, proves=filing_id),
+        headers=auth(**who),
+    )
     assert created.status == 201, created.json
     if approve:
-        client.post(f"/filings/{created.json['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL))
+        client.post(
+            f"/filings/{created.json['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL)
+        )
     return created.json["id"]
 
 

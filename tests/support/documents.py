@@ -1,5 +1,6 @@
 """Documents helpers: uploading a file to a filing, an approved report with its PDF attached, an
 annual information form, and China wall-clock instants."""
+
 from __future__ import annotations
 
 import base64
@@ -18,20 +19,29 @@ from tests.support import report_body
 # ---- attachments ---------------------------------------------------------------------------
 
 PDF = b"%PDF-1.7\n" + "新能源汽车产业专利导航报告".encode() * 200
-FILER = dict(sub="filer-320000", role="filer", province="320000")  # the filer of `filed` and `approved_filing`
+FILER = dict(
+    sub="filer-320000", role="filer", province="320000"
+)  # the filer of `filed` and `approved_filing`
 ADMIN = dict(sub="admin", role="national_admin")
 BROWSER = "Mozilla/5.0 (Windows NT 10.0) Chrome/120"
 
 
 def declaration(data: bytes = PDF, **overrides) -> dict:
     """The body that declares an upload of `data` (a PDF report unless overridden)."""
-    body = {"name": "导航报告.pdf", "purpose": "report", "content_type": "application/pdf", "size": len(data),
-            "sha256": hashlib.sha256(data).hexdigest()}
+    body = {
+        "name": "导航报告.pdf",
+        "purpose": "report",
+        "content_type": "application/pdf",
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
     body.update(overrides)
     return body
 
 
-def upload(client, owner: str, owner_id: str, data: bytes = PDF, sent: bytes | None = None, who=FILER, **overrides):
+def upload(
+    client, owner: str, owner_id: str, data: bytes = PDF, sent: bytes | None = None, who=FILER, **overrides
+):
     """Declare, PUT the bytes to the presigned URL (`sent` instead of `data` to cheat), complete."""
     started = client.post(f"/{owner}s/{owner_id}/files", declaration(data, **overrides), headers=auth(**who))
     assert started.status == 201, started.json
@@ -43,15 +53,21 @@ def upload(client, owner: str, owner_id: str, data: bytes = PDF, sent: bytes | N
 
 def filed(client, province: str = "320000") -> dict:
     """A pending report filed by the province's filer."""
-    created = client.post("/filings", report_body(province),
-                          headers=auth(sub=f"filer-{province}", role="filer", province=province))
+    created = client.post(
+        "/filings",
+        report_body(province),
+        headers=auth(sub=f"filer-{province}", role="filer", province=province),
+    )
     assert created.status == 201, created.json
     return created.json
 
 
 def approve(client, owner: str, owner_id: str) -> None:
     """A national admin approves the filing or publication."""
-    assert client.post(f"/{owner}s/{owner_id}/review", {"decision": "approve"}, headers=auth(**ADMIN)).status == 200
+    assert (
+        client.post(f"/{owner}s/{owner_id}/review", {"decision": "approve"}, headers=auth(**ADMIN)).status
+        == 200
+    )
 
 
 def attached_filing(client) -> tuple[dict, dict]:
@@ -72,12 +88,24 @@ PATH = "/provinces/320000/annual-forms/2024"
 def form(**overrides) -> dict:
     """A complete annual form body, with `overrides` replacing top-level members."""
     body = {
-        "mechanisms": {"leading_group": True, "work_plan": True, "coordination_meetings": 4,
-                       "description": "省专利导航工作联席会议"},
+        "mechanisms": {
+            "leading_group": True,
+            "work_plan": True,
+            "coordination_meetings": 4,
+            "description": "省专利导航工作联席会议",
+        },
         "funding": {"provincial_funds": 850.5, "other_funds": 120},
-        "carriers": [{"name": "江苏省产业专利导航服务基地", "type": "navigation_service_base", "city": "南京"}],
+        "carriers": [
+            {"name": "江苏省产业专利导航服务基地", "type": "navigation_service_base", "city": "南京"}
+        ],
         "projects": {"declared": 30, "fiscal_funded": 12, "completed": 8},
-        "policies": [{"title": "江苏省专利导航工程实施方案", "issued_on": "2024-03-01", "document_number": "苏知发〔2024〕5号"}],
+        "policies": [
+            {
+                "title": "江苏省专利导航工程实施方案",
+                "issued_on": "2024-03-01",
+                "document_number": "苏知发〔2024〕5号",
+            }
+        ],
         "training": {"sessions": 6, "participants": 480},
         "summary": "年度专利导航工作总结",
     }
@@ -101,6 +129,17 @@ def import_csv(rows: list[dict]) -> str:
 
 def import_sheet(n: int, province: str = "320000") -> str:
     """A one-row bulk-import sheet (CSV, base64) whose reference is its own for each `n`."""
-    return import_csv([{"reference": f"SHEET-{n:04d}", "kind": "report", "title": f"导航报告 {n}",
-                        "province": province, "unit": "江苏省知识产权局", "industry": "5",
-                        "report_type": "industry_planning", "fiscal_funded": "否"}])
+    return import_csv(
+        [
+            {
+                "reference": f"SHEET-{n:04d}",
+                "kind": "report",
+                "title": f"导航报告 {n}",
+                "province": province,
+                "unit": "江苏省知识产权局",
+                "industry": "5",
+                "report_type": "industry_planning",
+                "fiscal_funded": "否",
+            }
+        ]
+    )

@@ -1,5 +1,6 @@
 """The role matrix of the write routes: who the contract lets call each one, and the routes the
 app really serves, so a unit test can check they agree and the integration tests can call them."""
+
 from __future__ import annotations
 
 ROLES = ("national_admin", "province_admin", "filer", "user", "expert")
@@ -38,7 +39,10 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("POST", "/demands/{demand_id}/close"): {"national_admin", "province_admin"},
     ("POST", "/publications/{publication_id}/takedown"): NATIONAL,
     ("POST", "/filings/{filing_id}/comments/{comment_id}/hide"): {"national_admin", "province_admin"},
-    ("POST", "/publications/{publication_id}/comments/{comment_id}/hide"): {"national_admin", "province_admin"},
+    ("POST", "/publications/{publication_id}/comments/{comment_id}/hide"): {
+        "national_admin",
+        "province_admin",
+    },
     ("POST", "/filings/{filing_id}/comments/{comment_id}/reports"): ANY,
     ("POST", "/publications/{publication_id}/comments/{comment_id}/reports"): ANY,
     ("PUT", "/filings/{filing_id}/evaluation"): {"user"},
@@ -75,26 +79,50 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("PUT", "/filings/{filing_id}/attribution"): {"national_admin", "province_admin", "filer"},
     ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs"): NATIONAL,
     ("POST", "/populations/{population}/cycles/{cycle}/adjustments"): NATIONAL,
-    ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs/{run_id}/units/{unit}/flag-resolutions"): NATIONAL,
+    (
+        "POST",
+        "/populations/{population}/cycles/{cycle}/scoring-runs/{run_id}/units/{unit}/flag-resolutions",
+    ): NATIONAL,
     ("POST", "/populations/{population}/cycles/{cycle}/scoring-runs/{run_id}/publish"): NATIONAL,
-    **{(method, f"/{owner}s/{{{owner}_id}}{rest}"): FILERS for owner in ("filing", "publication")
-       for method, rest in (("POST", "/files"), ("POST", "/files/{file_id}/complete"), ("POST", "/revisions"),
-                            ("POST", "/withdraw"))},
-    **{("POST", f"/publications/{{publication_id}}{rest}"): FILERS | NATIONAL for rest in ("/files",
-                                                                                          "/files/{file_id}/complete")},
+    **{
+        (method, f"/{owner}s/{{{owner}_id}}{rest}"): FILERS
+        for owner in ("filing", "publication")
+        for method, rest in (
+            ("POST", "/files"),
+            ("POST", "/files/{file_id}/complete"),
+            ("POST", "/revisions"),
+            ("POST", "/withdraw"),
+        )
+    },
+    **{
+        ("POST", f"/publications/{{publication_id}}{rest}"): FILERS | NATIONAL
+        for rest in ("/files", "/files/{file_id}/complete")
+    },
 }
 # Routes whose national admins act on the national office's own records only (a national publication): the
 # matrix tries them on one.
-NATIONAL_RECORDS = {("POST", "/publications/{publication_id}/files"),
-                    ("POST", "/publications/{publication_id}/files/{file_id}/complete")}
+NATIONAL_RECORDS = {
+    ("POST", "/publications/{publication_id}/files"),
+    ("POST", "/publications/{publication_id}/files/{file_id}/complete"),
+}
 # Routes whose records belong to a province: a same-role token of another province is 403.
-PROVINCE_BOUND = {("POST", "/filings"), ("PUT", "/filings/{filing_id}/application"), ("POST", "/publications"),
-                  ("PUT", "/provinces/{code}/annual-forms/{year}"), ("PUT", "/provinces/{code}/funded-projects/{cycle}"),
-                  *(route for route in ALLOWED if route[1].endswith(("/files", "/complete", "/revisions", "/withdraw")))}
+PROVINCE_BOUND = {
+    ("POST", "/filings"),
+    ("PUT", "/filings/{filing_id}/application"),
+    ("POST", "/publications"),
+    ("PUT", "/provinces/{code}/annual-forms/{year}"),
+    ("PUT", "/provinces/{code}/funded-projects/{cycle}"),
+    *(route for route in ALLOWED if route[1].endswith(("/files", "/complete", "/revisions", "/withdraw"))),
+}
 
 
 def write_routes() -> list[tuple[str, str]]:
     """Every (method, path) Chalice serves that changes something."""
     import app
-    return sorted((method, path) for path, entries in app.app.routes.items() for method in entries
-                  if method in ("POST", "PUT", "PATCH", "DELETE"))
+
+    return sorted(
+        (method, path)
+        for path, entries in app.app.routes.items()
+        for method in entries
+        if method in ("POST", "PUT", "PATCH", "DELETE")
+    )

@@ -1,5 +1,6 @@
 """Selection helpers: evaluated filings nominated in a cycle, and organisations registered with a
 member who joined by invitation."""
+
 from __future__ import annotations
 
 from chalicelib.usage import counters
@@ -16,15 +17,19 @@ def evaluated(client, n=3, total=None, **over):
     filing = approved_filing(client, **over)
     numbers = {"evaluations": n, "evaluation_score_sum": total if total is not None else 4 * n}
     if n:
-        numbers.update({"evaluations_enterprise": n, "evaluation_score_sum_enterprise": numbers["evaluation_score_sum"]})
+        numbers.update(
+            {"evaluations_enterprise": n, "evaluation_score_sum_enterprise": numbers["evaluation_score_sum"]}
+        )
     counters.seed(*filing_key(filing["id"]), numbers)
     return filing
 
 
 def declare(client, filing_id, cycle=CYCLE, province="320000"):
     """The filing's province admin declares it for the cycle (参与意愿): the answer, whatever its status."""
-    return client.put(f"/cycles/{cycle}/declarations/{filing_id}",
-                      headers=auth(sub=f"admin-{province}", role="province_admin", province=province))
+    return client.put(
+        f"/cycles/{cycle}/declarations/{filing_id}",
+        headers=auth(sub=f"admin-{province}", role="province_admin", province=province),
+    )
 
 
 def nominate(client, filing_id, cycle=CYCLE, who=ADMIN, declared=True, province="320000", **extra):
@@ -54,7 +59,11 @@ def shortlisted(client, n=3, **over):
 # ---- organisations ---------------------------------------------------------------------------
 
 MEMBER = dict(sub="ent-user", role="user", side="government")  # the token's side loses to the organisation's
-ENTERPRISE = {"kind": "demonstration_enterprise", "name": "某新能源汽车股份有限公司", "industries": ["5", "6"]}
+ENTERPRISE = {
+    "kind": "demonstration_enterprise",
+    "name": "某新能源汽车股份有限公司",
+    "industries": ["5", "6"],
+}
 
 
 def register(client, body=ENTERPRISE, who=ADMIN):

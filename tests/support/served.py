@@ -1,5 +1,6 @@
 """`python -m local_stack` as a real process on a data directory: start, stop (SIGTERM or kill -9),
 and the store's whole contents as bytes, for tests of what survives a restart."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,16 +41,24 @@ class Served:
         self.url = f"http://127.0.0.1:{self.port}"
         self.moto_endpoint = f"http://127.0.0.1:{self.port + 1}"  # the embedded DynamoDB and S3
         environment = {**os.environ, "NAVI_DATA_DIR": str(data_dir), "PORT": str(self.port), **(env or {})}
-        self.process = subprocess.Popen([sys.executable, "-m", "local_stack"], cwd=ROOT, env=environment,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local_stack"],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.session = requests.Session()
         self.api = Client(over_http(self.url, self.session), url=self.url, session=self.session)
 
-    def wait_up(self, timeout: float = 60) -> "Served":
+    def wait_up(self, timeout: float = 60) -> Served:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"the stack exited {self.process.returncode}: {self.process.stderr.read()}")
+                raise AssertionError(
+                    f"the stack exited {self.process.returncode}: {self.process.stderr.read()}"
+                )
             try:
                 if requests.get(f"{self.url}/health", timeout=2).status_code == 200:
                     return self
@@ -84,5 +93,8 @@ class Served:
 
 def tree_digest(path: Path) -> dict[str, str]:
     """Every file under `path` with the sha256 of its bytes."""
-    return {str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(path.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(path)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(path.rglob("*"))
+        if p.is_file()
+    }

@@ -1,4 +1,5 @@
 """COUNTER_SUSHI 5.1 helpers: validate an answer against the vendored COUNTER schema subset."""
+
 from __future__ import annotations
 
 import json

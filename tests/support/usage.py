@@ -1,6 +1,7 @@
 """Usage helpers: an /events body, and the fault-injection world the exactly-once and counting-order
 properties share (a moto store with two filings and a publication, usage sent through the domain,
 stream batches delivered with crashes and poison records)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -32,8 +33,12 @@ def view(client, who: dict, **target) -> None:
 
 def events(filing_id, kind="view", n=1, agent=BROWSER):
     """A POST /events body: `n` fresh events of `kind` on the filing from a browser."""
-    return {"events": [{"id": str(uuid.uuid4()), "type": kind, "filing": filing_id, "user_agent": agent}
-                       for _ in range(n)]}
+    return {
+        "events": [
+            {"id": str(uuid.uuid4()), "type": kind, "filing": filing_id, "user_agent": agent}
+            for _ in range(n)
+        ]
+    }
 
 
 # ---- the fault-injection world -----------------------------------------------------------------
@@ -58,28 +63,61 @@ def world():
         runtime.install(runtime.Services(settings=s, clock=clock))
         now = clock.now()
         for fid in FILINGS:
-            f = Filing(f"FILING#{fid}", "A", entity="filing", id=fid, kind="report", title="t", province="320000",
-                       unit="u", industry="1", status="approved", filed_at=now, cycle="2024", author="author")
+            f = Filing(
+                f"FILING#{fid}",
+                "A",
+                entity="filing",
+                id=fid,
+                kind="report",
+                title="t",
+                province="320000",
+                unit="u",
+                industry="1",
+                status="approved",
+                filed_at=now,
+                cycle="2024",
+                author="author",
+            )
             f.save()
-        Publication("PUB#p1", "A", entity="publication", id="p1", kind="news", title="t", province="320000",
-                    body="b", status="approved", filed_at=now, cycle="2024", author="author").save()
+        Publication(
+            "PUB#p1",
+            "A",
+            entity="publication",
+            id="p1",
+            kind="news",
+            title="t",
+            province="320000",
+            body="b",
+            status="approved",
+            filed_at=now,
+            cycle="2024",
+            author="author",
+        ).save()
         try:
             yield clock, StreamTap(arns["facts"])
         finally:
             runtime.reset()
 
 
-def send_usage(caller: Caller, etype: str, target: tuple[str, str], agent: str, now, count: int = 1) -> list[dict]:
+def send_usage(
+    caller: Caller, etype: str, target: tuple[str, str], agent: str, now, count: int = 1
+) -> list[dict]:
     """`count` views (one request) or downloads (served one by one) of a target at `now`; returns the views sent."""
     kind, target_id = target
     if etype == "download":
-        model, key = (Filing, f"FILING#{target_id}") if kind == "filing" else (Publication, f"PUB#{target_id}")
+        model, key = (
+            (Filing, f"FILING#{target_id}") if kind == "filing" else (Publication, f"PUB#{target_id}")
+        )
         doc = model.get(key, "A")
         for _ in range(count):
             assert interactions.record_download(caller, kind, doc, "file-1", agent, ROBOTS, now) is not None
         return []
-    events = [{"id": str(uuid.uuid4()), "type": "view", kind: target_id, "user_agent": agent} for _ in range(count)]
-    receipt = interactions.record_events(caller, EventsIn.model_validate({"events": events}), None, ROBOTS, now)
+    events = [
+        {"id": str(uuid.uuid4()), "type": "view", kind: target_id, "user_agent": agent} for _ in range(count)
+    ]
+    receipt = interactions.record_events(
+        caller, EventsIn.model_validate({"events": events}), None, ROBOTS, now
+    )
     assert receipt.accepted == count and receipt.duplicates == 0
     return events
 

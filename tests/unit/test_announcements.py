@@ -1,4 +1,5 @@
 """Scoring run ids sort in the order the runs were made."""
+
 from __future__ import annotations
 
 from chalicelib.scoring import announcements

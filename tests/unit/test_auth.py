@@ -1,4 +1,5 @@
 """Every write route is in the role matrix and documented as needing a token."""
+
 from __future__ import annotations
 
 from tests.support.roles import ALLOWED, write_routes
@@ -11,5 +12,6 @@ def test_every_write_route_is_in_the_matrix():
 
 def test_every_write_route_is_documented_as_needing_a_token():
     from chalicelib.core import http
+
     documented = {(r.method, r.path): r.auth for r in http.ROUTES}
     assert {r: documented.get(r) for r in write_routes()} == {r: "required" for r in write_routes()}

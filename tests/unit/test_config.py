@@ -1,5 +1,6 @@
 """Settings per stage: deployed stages verify tokens against the portal's JWKS and refuse the
 local HS256 secret and clock override."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,8 +32,10 @@ def test_a_deployed_stage_refuses_the_clock_override(stage):
         load_settings({**stage_environment(stage), "NAVI_NOW": "2024-10-20T10:00:00+08:00"})
 
 
-@pytest.mark.parametrize("missing", ["NAVI_JWT_ISSUER", "NAVI_JWT_AUDIENCE", "NAVI_JWKS_URL", "NAVI_CURSOR_SECRET",
-                                     "NAVI_PSEUDONYM_SECRET"])
+@pytest.mark.parametrize(
+    "missing",
+    ["NAVI_JWT_ISSUER", "NAVI_JWT_AUDIENCE", "NAVI_JWKS_URL", "NAVI_CURSOR_SECRET", "NAVI_PSEUDONYM_SECRET"],
+)
 def test_a_deployed_stage_without_its_identity_settings_does_not_start(missing):
     env = {k: v for k, v in stage_environment("prod").items() if k != missing}
     with pytest.raises(ConfigError, match=missing):
@@ -52,16 +55,24 @@ def test_deployed_stage_configs_ship_neither_local_knob(stage):
 
 
 def test_a_packaged_function_environment_names_the_tables_and_overrides_the_prefix():
-    env = {**stage_environment("dev"), "NAVI_FACTS_TABLE": "stack-FactsTable-1A2B",
-           "NAVI_COUNTERS_TABLE": "stack-CountersTable-3C4D", "NAVI_RECORDS_TABLE": "stack-RecordsTable-5E6F"}
+    env = {
+        **stage_environment("dev"),
+        "NAVI_FACTS_TABLE": "stack-FactsTable-1A2B",
+        "NAVI_COUNTERS_TABLE": "stack-CountersTable-3C4D",
+        "NAVI_RECORDS_TABLE": "stack-RecordsTable-5E6F",
+    }
     settings = load_settings(env)
-    assert (settings.facts_table, settings.counters_table, settings.records_table) == \
-        ("stack-FactsTable-1A2B", "stack-CountersTable-3C4D", "stack-RecordsTable-5E6F")
+    assert (settings.facts_table, settings.counters_table, settings.records_table) == (
+        "stack-FactsTable-1A2B",
+        "stack-CountersTable-3C4D",
+        "stack-RecordsTable-5E6F",
+    )
 
 
 def test_disabled_metrics_never_reach_the_console(monkeypatch, capsys):
     """The local stage disables metrics; 150 flushed invocations must print no EMF line."""
     from chalicelib.core import observability as obs
+
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     for _ in range(150):
         obs.metrics.add_metric(name=obs.BATCH_FAILURES, unit=obs.MetricUnit.Count, value=0)

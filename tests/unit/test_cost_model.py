@@ -1,4 +1,5 @@
 """Item sizes are counted by DynamoDB's rules (bench/capacity.py)."""
+
 from __future__ import annotations
 
 from bench.capacity import item_size

@@ -1,17 +1,27 @@
 """Pure counting rules for clicks: judged from the event's stored place alone."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib.usage import counting
 from chalicelib.core.clock import parse_instant
+from chalicelib.usage import counting
 
 AT = parse_instant("2024-05-15T10:59:50+08:00")
 
 
 def _event(at=AT, prev_at=None, **extra):
-    return {"entity": "event", "type": "view", "filing": "f1", "user": "reader", "province": "320000",
-            "at": at, "prev_at": prev_at, "seq": 2 if prev_at else 1, **extra}
+    return {
+        "entity": "event",
+        "type": "view",
+        "filing": "f1",
+        "user": "reader",
+        "province": "320000",
+        "at": at,
+        "prev_at": prev_at,
+        "seq": 2 if prev_at else 1,
+        **extra,
+    }
 
 
 def test_the_first_click_of_a_chain_counts_total_and_unique():
@@ -42,8 +52,15 @@ def test_a_counted_click_is_account_activity_on_its_unit_without_minute_buckets(
 
 
 def _comment(**extra):
-    return {"entity": "comment", "id": "c1", "filing": "f1", "user": "reader", "province": "320000",
-            "created_at": AT, **extra}
+    return {
+        "entity": "comment",
+        "id": "c1",
+        "filing": "f1",
+        "user": "reader",
+        "province": "320000",
+        "created_at": AT,
+        **extra,
+    }
 
 
 def test_hiding_a_comment_takes_back_exactly_what_it_added():
@@ -65,15 +82,29 @@ def test_a_publication_comment_counts_on_the_publication_and_as_publication_acti
 def test_scope_is_judged_on_the_completion_date_against_the_cycles_china_dates():
     from chalicelib.core.cycles import cycle_by_id
     from chalicelib.documents import filings
+
     cycle = cycle_by_id("2021-2023")
-    assert filings.scope_reason("2021-01-01", cycle) is None and filings.scope_reason("2023-09-30", cycle) is None
+    assert (
+        filings.scope_reason("2021-01-01", cycle) is None
+        and filings.scope_reason("2023-09-30", cycle) is None
+    )
     assert "before" in filings.scope_reason("2020-12-31", cycle)
     assert "after" in filings.scope_reason("2023-10-01", cycle)
     assert filings.scope_reason(None, cycle) is None
 
 
 def test_an_approved_filing_out_of_scope_adds_only_its_out_of_scope_count():
-    image = {"entity": "filing", "status": "approved", "kind": "report", "province": "320000", "cycle": "2024",
-             "filed_at": AT, "completed_on": "2022-06-01", "funding_amount": 5, "fiscal_funded": True}
-    assert counting.state_contribution(image) == {counting.cycle_key("320000", "2024"):
-                                                  {"filings_approved_out_of_scope": 1}}
+    image = {
+        "entity": "filing",
+        "status": "approved",
+        "kind": "report",
+        "province": "320000",
+        "cycle": "2024",
+        "filed_at": AT,
+        "completed_on": "2022-06-01",
+        "funding_amount": 5,
+        "fiscal_funded": True,
+    }
+    assert counting.state_contribution(image) == {
+        counting.cycle_key("320000", "2024"): {"filings_approved_out_of_scope": 1}
+    }

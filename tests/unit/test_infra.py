@@ -1,6 +1,7 @@
 """The deployable template: `make package` output is wired, partition-neutral, least-privilege
 and lint-clean. These build the merge template from made-up `chalice package` output; the
 real package (and cfn-lint on it) is checked in tests/integration/test_infra.py."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,9 +18,15 @@ PLACEHOLDER = "arn:aws:dynamodb:cn-north-1:000000000000:table/navi-{}/stream/pla
 
 def chalice_like(**events: dict[str, Any]) -> dict[str, Any]:
     """A template shaped like `chalice package` output: an API handler plus the given functions."""
+
     def function(handler: str, function_events: dict | None = None) -> dict[str, Any]:
-        props: dict[str, Any] = {"Handler": handler, "Role": "placeholder", "MemorySize": 512, "Timeout": 20,
-                                 "Environment": {"Variables": {"NAVI_STAGE": "dev"}}}
+        props: dict[str, Any] = {
+            "Handler": handler,
+            "Role": "placeholder",
+            "MemorySize": 512,
+            "Timeout": 20,
+            "Environment": {"Variables": {"NAVI_STAGE": "dev"}},
+        }
         if function_events:
             props["Events"] = function_events
         return {"Type": "AWS::Serverless::Function", "Properties": props}
@@ -31,8 +38,14 @@ def chalice_like(**events: dict[str, Any]) -> dict[str, Any]:
 
 
 def stream_event(table: str) -> dict[str, Any]:
-    return {"Type": "DynamoDB", "Properties": {"Stream": PLACEHOLDER.format(table), "BatchSize": 100,
-                                               "StartingPosition": "TRIM_HORIZON"}}
+    return {
+        "Type": "DynamoDB",
+        "Properties": {
+            "Stream": PLACEHOLDER.format(table),
+            "BatchSize": 100,
+            "StartingPosition": "TRIM_HORIZON",
+        },
+    }
 
 
 def merged(sam: dict[str, Any], stage: str = "dev") -> dict[str, Any]:
@@ -41,14 +54,19 @@ def merged(sam: dict[str, Any], stage: str = "dev") -> dict[str, Any]:
 
 # ---- merge template (fast) -----------------------------------------------------------
 
+
 def test_a_stream_event_is_rewired_to_its_tables_stream_with_partial_batch_failures():
     out = merged(chalice_like(FactsStream={"FactsStreamDynamodbEventSource": stream_event("facts")}))
-    props = out["Resources"]["FactsStream"]["Properties"]["Events"]["FactsStreamDynamodbEventSource"]["Properties"]
+    props = out["Resources"]["FactsStream"]["Properties"]["Events"]["FactsStreamDynamodbEventSource"][
+        "Properties"
+    ]
     assert props["Stream"] == {"Fn::GetAtt": ["FactsTable", "StreamArn"]}
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["MaximumRetryAttempts"] == template.Wiring().max_retries
     assert props["BisectBatchOnFunctionError"] is True
-    assert props["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]}}}
+    assert props["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": ["FailureQueue", "Arn"]}}
+    }
     assert out["Resources"]["FailureQueue"]["Type"] == "AWS::SQS::Queue"
     assert "FactsStreamIteratorAgeAlarm" in out["Resources"]
 
@@ -75,8 +93,12 @@ def test_a_function_without_a_declared_access_refuses_to_package():
 
 
 def test_every_function_gets_its_own_role_table_names_and_identity_parameters():
-    out = merged(chalice_like(FactsStream={"E": stream_event("facts")},
-                              YearEnd={"Y": {"Type": "Schedule", "Properties": {"Schedule": "cron(0 15 31 12 ? *)"}}}))
+    out = merged(
+        chalice_like(
+            FactsStream={"E": stream_event("facts")},
+            YearEnd={"Y": {"Type": "Schedule", "Properties": {"Schedule": "cron(0 15 31 12 ? *)"}}},
+        )
+    )
     for function in ("APIHandler", "FactsStream", "YearEnd"):
         props = out["Resources"][function]["Properties"]
         assert props["Role"] == {"Fn::GetAtt": [f"{function}Role", "Arn"]}
@@ -107,6 +129,7 @@ def test_stream_read_and_failure_queue_are_granted_only_to_stream_functions():
 
 def test_unknown_routes_on_the_deployed_api_answer_a_404_problem():
     from infra.template import gateway_problems
+
     body = gateway_problems()["RestAPI"]["Properties"]["DefinitionBody"]
     response = body["x-amazon-apigateway-gateway-responses"]["MISSING_AUTHENTICATION_TOKEN"]
     assert response["statusCode"] == 404
@@ -114,6 +137,7 @@ def test_unknown_routes_on_the_deployed_api_answer_a_404_problem():
 
 
 # ---- sizing, throttling, access log, alarms, dashboard -------------------------------
+
 
 def test_an_api_timeout_reaching_api_gateways_limit_refuses_to_package():
     sam = chalice_like()
@@ -146,6 +170,7 @@ def test_each_deployed_stage_declares_sizes_throttling_and_batching(stage):
 
 def test_a_package_whose_wheels_were_built_for_another_cpu_is_refused(tmp_path):
     import zipfile
+
     archive = tmp_path / "deployment.zip"
     with zipfile.ZipFile(archive, "w") as z:
         z.writestr("pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu.so", b"")
@@ -156,4 +181,3 @@ def test_a_package_whose_wheels_were_built_for_another_cpu_is_refused(tmp_path):
     sam["Resources"]["APIHandler"]["Properties"]["Architectures"] = ["arm64"]
     with pytest.raises(template.PackagingError, match="aarch64|x86_64"):
         check_architecture(archive, sam)
-

@@ -1,4 +1,5 @@
 """The declared table access: stream triggers never write their own source, every table has a function."""
+
 from __future__ import annotations
 
 from infra import template

@@ -1,11 +1,13 @@
 """Keys built from caller-chosen values (subs, ids) never meet another namespace: each caller part
 stays one component of its key (core/keys.py escapes the separator), so a key decodes back to its
 namespace and its parts, and no key starts with another namespace's fixed prefix."""
+
 from __future__ import annotations
 
 from urllib.parse import unquote
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chalicelib.core import keys
 from chalicelib.core.reference import PROVINCES
@@ -15,8 +17,10 @@ from chalicelib.selection import excellence, home_provinces, organisations, subs
 from chalicelib.usage import counting, usage_order
 
 # Text that tries hard: separators, the escape, other namespaces' words, and anything at all.
-HOSTILE = st.lists(st.sampled_from(["#", "%", "%23", "%25", "ROLE", "province_admin", "320000", "a"]) | st.characters(),
-                   max_size=8).map("".join)
+HOSTILE = st.lists(
+    st.sampled_from(["#", "%", "%23", "%25", "ROLE", "province_admin", "320000", "a"]) | st.characters(),
+    max_size=8,
+).map("".join)
 ID = st.text("abcdef0123456789-", min_size=1, max_size=12)  # ids the platform mints or the path format admits
 
 
@@ -29,23 +33,37 @@ def flat(key) -> tuple[str, ...]:
 # namespace -> (strategy of its arguments, key function, what the key's components must decode to)
 NAMESPACES = {
     "note": (st.tuples(HOSTILE), notifications.pk, lambda u: ("NOTE", u)),
-    "role_note": (st.tuples(st.sampled_from(ROLES), st.sampled_from(sorted(PROVINCES))), notifications.role_pk,
-                  lambda r, p: ("NOTE", "ROLE", r, p)),
+    "role_note": (
+        st.tuples(st.sampled_from(ROLES), st.sampled_from(sorted(PROVINCES))),
+        notifications.role_pk,
+        lambda r, p: ("NOTE", "ROLE", r, p),
+    ),
     "account": (st.tuples(HOSTILE), counting.account_units_key, lambda u: ("ACCOUNT", u, "|", "UNITS")),
     "event": (st.tuples(HOSTILE, HOSTILE), usage_order.event_key, lambda u, e: ("EVENT", u, e, "|", "A")),
-    "chain": (st.tuples(HOSTILE, st.sampled_from(["view", "download"]), HOSTILE),
-              lambda t, k, u: usage_order.chain_key("filing", t, k, u), lambda t, k, u: ("CHAIN", t, k, u, "|", "HEAD")),
+    "chain": (
+        st.tuples(HOSTILE, st.sampled_from(["view", "download"]), HOSTILE),
+        lambda t, k, u: usage_order.chain_key("filing", t, k, u),
+        lambda t, k, u: ("CHAIN", t, k, u, "|", "HEAD"),
+    ),
     "subscriptions": (st.tuples(HOSTILE), subscriptions.doc_key, lambda u: ("USER", u, "|", "SUBSCRIPTIONS")),
     "feed": (st.tuples(HOSTILE), subscriptions.feed_pk, lambda u: ("FEED", u)),
-    "assignment": (st.tuples(st.just("2024"), ID, HOSTILE), workflow.assignment_key,
-                   lambda c, f, e: ("ASSIGN", c, "|", f, e)),
+    "assignment": (
+        st.tuples(st.just("2024"), ID, HOSTILE),
+        workflow.assignment_key,
+        lambda c, f, e: ("ASSIGN", c, "|", f, e),
+    ),
     "member": (st.tuples(HOSTILE), organisations.member_key, lambda s: ("MEMBER", s, "|", "ORG")),
     "home": (st.tuples(HOSTILE), home_provinces.key, lambda s: ("EVALUATOR", s, "|", "HOME")),
-    "expert_score": (st.tuples(st.just("2024"), ID, HOSTILE), excellence.score_key,
-                     lambda c, f, e: ("EXPERTSCORE", c, "|", f, e)),
+    "expert_score": (
+        st.tuples(st.just("2024"), ID, HOSTILE),
+        excellence.score_key,
+        lambda c, f, e: ("EXPERTSCORE", c, "|", f, e),
+    ),
     "expert_fields": (st.tuples(HOSTILE), excellence.fields_key, lambda e: ("EXPERT", e, "|", "FIELDS")),
 }
-ANY_KEY = st.sampled_from(sorted(NAMESPACES)).flatmap(lambda ns: NAMESPACES[ns][0].map(lambda args: (ns, args)))
+ANY_KEY = st.sampled_from(sorted(NAMESPACES)).flatmap(
+    lambda ns: NAMESPACES[ns][0].map(lambda args: (ns, args))
+)
 
 
 def build(ns: str, args: tuple):
@@ -68,9 +86,20 @@ def test_two_different_inputs_never_share_a_key(a, b):
 
 
 # The fixed leading part of each namespace's partition key, before any caller-chosen component.
-PREFIXES = {"note": "NOTE#", "role_note": "NOTE#ROLE#", "account": "ACCOUNT#", "event": "EVENT#", "chain": "CHAIN#",
-            "subscriptions": "USER#", "feed": "FEED#", "assignment": "ASSIGN#", "member": "MEMBER#",
-            "home": "EVALUATOR#", "expert_score": "EXPERTSCORE#", "expert_fields": "EXPERT#"}
+PREFIXES = {
+    "note": "NOTE#",
+    "role_note": "NOTE#ROLE#",
+    "account": "ACCOUNT#",
+    "event": "EVENT#",
+    "chain": "CHAIN#",
+    "subscriptions": "USER#",
+    "feed": "FEED#",
+    "assignment": "ASSIGN#",
+    "member": "MEMBER#",
+    "home": "EVALUATOR#",
+    "expert_score": "EXPERTSCORE#",
+    "expert_fields": "EXPERT#",
+}
 
 
 @settings(max_examples=150, deadline=None)

@@ -1,4 +1,5 @@
 """The README's layout lists chalicelib's packages and modules exactly as they are on disk."""
+
 from __future__ import annotations
 
 import re
@@ -24,6 +25,9 @@ def _readme_layout() -> dict[str, set[str]]:
 
 
 def test_the_readme_layout_lists_the_packages_exactly_as_they_are():
-    on_disk = {p.name: {m.stem for m in p.glob("*.py") if m.stem != "__init__"}
-               for p in (ROOT / "chalicelib").iterdir() if (p / "__init__.py").exists()}
+    on_disk = {
+        p.name: {m.stem for m in p.glob("*.py") if m.stem != "__init__"}
+        for p in (ROOT / "chalicelib").iterdir()
+        if (p / "__init__.py").exists()
+    }
     assert _readme_layout() == on_disk

@@ -1,4 +1,5 @@
 """The local stack's moto adaptation refuses any other moto than the one it was written against."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,6 +9,7 @@ from local_stack import moto_store
 
 def test_it_refuses_another_moto_version(monkeypatch):
     import moto
+
     monkeypatch.setattr(moto, "__version__", "5.2.6")
     with pytest.raises(moto_store.MotoChanged, match="5.2.5"):
         moto_store.check_moto()

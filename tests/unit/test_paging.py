@@ -1,5 +1,6 @@
 """Paging a list computed in memory: every item once in its order, either direction, with cursors
 bound to their query (the stored lists' paging is tested against moto in tests/integration)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Pseudonyms of users in usage facts: keyed, stable within a cycle, unlinkable across cycles."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,6 +12,7 @@ from chalicelib.core.config import load_settings
 def secret():
     def use(value: str) -> None:
         runtime.override(settings=load_settings({"NAVI_STAGE": "test", "NAVI_PSEUDONYM_SECRET": value}))
+
     use("k" * 32)
     yield use
     runtime.reset()
@@ -30,14 +32,24 @@ def test_without_the_stage_secret_the_pseudonym_cannot_be_recomputed(secret):
     assert pseudonyms.of("reader-1", "2024") != first
 
 
-@pytest.mark.parametrize("agent, family", [
-    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
-     "Chrome"),
-    ("Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/120.0 Safari/537.36 Edg/120.0", "Edge"),
-    ("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0", "Firefox"),
-    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) AppleWebKit/605.1.15 Version/17.0 Mobile Safari/604.1", "Safari"),
-    ("Mozilla/5.0 (Linux; Android 13) Chrome/116 Mobile Safari/537.36 MicroMessenger/8.0.42", "WeChat"),
-    ("curl/8.4.0", "other"), (None, "none"), ("", "none"),
-])
+@pytest.mark.parametrize(
+    "agent, family",
+    [
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+            "Chrome",
+        ),
+        ("Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/120.0 Safari/537.36 Edg/120.0", "Edge"),
+        ("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0", "Firefox"),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) AppleWebKit/605.1.15 Version/17.0 Mobile Safari/604.1",
+            "Safari",
+        ),
+        ("Mozilla/5.0 (Linux; Android 13) Chrome/116 Mobile Safari/537.36 MicroMessenger/8.0.42", "WeChat"),
+        ("curl/8.4.0", "other"),
+        (None, "none"),
+        ("", "none"),
+    ],
+)
 def test_an_agent_is_reduced_to_its_browser_family(agent, family):
     assert pseudonyms.agent_family(agent) == family

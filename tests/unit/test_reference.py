@@ -1,4 +1,5 @@
 """The cycle rule alone: no cycle before 2021, cycle ids round-trip, cycles closing in a year."""
+
 from __future__ import annotations
 
 from chalicelib.core.clock import parse_instant

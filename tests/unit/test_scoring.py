@@ -1,4 +1,5 @@
 """The year-end schedule scores the long first cycle in 2023."""
+
 from __future__ import annotations
 
 from chalicelib.scoring import runs

@@ -1,4 +1,5 @@
 """Pure scoring rules: normalisation, caps, ranking, flags, bonus and the scheme's validation."""
+
 from __future__ import annotations
 
 import copy
@@ -7,9 +8,9 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.scoring import bonus, flags, scheme
 from chalicelib.core.cycles import cycle_by_id
 from chalicelib.core.reference import PROVINCES
+from chalicelib.scoring import bonus, flags, scheme
 from chalicelib.scoring.runs import compute, derived_inputs, indicator_value, normalise
 from tests.support.scoring import RULES
 
@@ -18,9 +19,14 @@ LOG = {"id": "x", "normalise": "log_best", "cap_median_multiple": 3.0, "measure"
 
 def units(numbers_by_code: dict[str, dict[str, int]] | None = None, forms: dict | None = None) -> dict:
     numbers_by_code = numbers_by_code or {}
-    return {code: {"counters": numbers_by_code.get(code, {}),
-                   "derived": derived_inputs(numbers_by_code.get(code, {}), (forms or {}).get(code)),
-                   "flags": []} for code in PROVINCES}
+    return {
+        code: {
+            "counters": numbers_by_code.get(code, {}),
+            "derived": derived_inputs(numbers_by_code.get(code, {}), (forms or {}).get(code)),
+            "flags": [],
+        }
+        for code in PROVINCES
+    }
 
 
 def test_log_best_gives_the_best_unit_full_score_and_damps_the_rest():
@@ -42,8 +48,12 @@ def test_one_inflated_number_is_capped_at_a_multiple_of_the_median_and_cannot_cr
 
 
 def test_ratio_is_capped_at_one_and_a_missing_denominator_gives_zero():
-    ind = {"measure": "ratio", "inputs": {"filings_approved_fiscal": 1}, "denominator": "form_fiscal_projects",
-           "if_denominator_zero": 1.0}
+    ind = {
+        "measure": "ratio",
+        "inputs": {"filings_approved_fiscal": 1},
+        "denominator": "form_fiscal_projects",
+        "if_denominator_zero": 1.0,
+    }
     assert indicator_value(ind, {"filings_approved_fiscal": 15, "form_fiscal_projects": 10}) == 1.5
     assert normalise({"normalise": "ratio"}, {"a": 1.5})["a"]["score"] == 1.0
     assert indicator_value(ind, {"filings_approved_fiscal": 3, "form_fiscal_projects": None}) == 0.0
@@ -51,8 +61,14 @@ def test_ratio_is_capped_at_one_and_a_missing_denominator_gives_zero():
 
 
 def test_evaluation_mean_is_shrunk_towards_neutral_so_a_few_fives_do_not_beat_many_fours():
-    ind = {"measure": "mean", "inputs": {"evaluation_score_sum": 1}, "count": "evaluations", "prior": 3.0,
-           "prior_weight": 10.0, "normalise": "mean"}
+    ind = {
+        "measure": "mean",
+        "inputs": {"evaluation_score_sum": 1},
+        "count": "evaluations",
+        "prior": 3.0,
+        "prior_weight": 10.0,
+        "normalise": "mean",
+    }
     few_fives = indicator_value(ind, {"evaluation_score_sum": 10, "evaluations": 2})
     many_fours = indicator_value(ind, {"evaluation_score_sum": 400, "evaluations": 100})
     assert many_fours > few_fives
@@ -61,7 +77,9 @@ def test_evaluation_mean_is_shrunk_towards_neutral_so_a_few_fives_do_not_beat_ma
 
 
 def test_totals_add_up_to_at_most_100_plus_bonus_and_everyone_gets_a_rank():
-    ranked = compute(scheme.default_scheme(), units({"320000": {"reports_approved_industry_planning": 5}}), [], [])
+    ranked = compute(
+        scheme.default_scheme(), units({"320000": {"reports_approved_industry_planning": 5}}), [], []
+    )
     assert [r["rank"] for r in ranked] == list(range(1, 33))
     assert all(0 <= r["total"] <= 100 for r in ranked)
     assert ranked[0]["province"] == "320000"
@@ -74,8 +92,16 @@ def test_ties_are_broken_by_province_code():
 
 
 def test_same_inputs_give_identical_results():
-    numbers = {code: {"views_unique": i * 37 % 101, "likes": i % 7, "filings_approved": i, "evaluations": i % 5,
-                      "evaluation_score_sum": (i % 5) * 4} for i, code in enumerate(PROVINCES)}
+    numbers = {
+        code: {
+            "views_unique": i * 37 % 101,
+            "likes": i % 7,
+            "filings_approved": i,
+            "evaluations": i % 5,
+            "evaluation_score_sum": (i % 5) * 4,
+        }
+        for i, code in enumerate(PROVINCES)
+    }
     first = compute(scheme.default_scheme(), units(numbers), [], [])
     second = compute(copy.deepcopy(scheme.default_scheme()), units(copy.deepcopy(numbers)), [], [])
     assert first == second
@@ -84,7 +110,13 @@ def test_same_inputs_give_identical_results():
 def test_adjustments_apply_to_an_indicator_or_the_total_and_are_listed():
     adjustments = [
         {"id": "a1", "province": "110000", "indicator": "views", "points": -2.0, "reason": "robot traffic"},
-        {"id": "a2", "province": "110000", "indicator": "total", "points": 1.5, "reason": "late form accepted"},
+        {
+            "id": "a2",
+            "province": "110000",
+            "indicator": "total",
+            "points": 1.5,
+            "reason": "late form accepted",
+        },
         {"id": "a3", "province": "110000", "indicator": "retired_indicator", "points": 1.0, "reason": "old"},
     ]
     ranked = compute(scheme.default_scheme(), units(), [], adjustments)
@@ -103,11 +135,17 @@ def test_bonus_is_per_excellent_project_and_capped_per_unit():
 
 
 def test_fiscal_completeness_uses_the_annual_form_declaration():
-    form = {"mechanisms": {"leading_group": True, "work_plan": False, "coordination_meetings": 0},
-            "funding": {"provincial_funds": 100.0, "other_funds": 20.0}, "carriers": [], "policies": [],
-            "projects": {"declared": 12, "fiscal_funded": 10, "completed": 2}, "training": {"sessions": 0,
-                                                                                          "participants": 0}}
-    ranked = compute(scheme.default_scheme(), units({"320000": {"filings_approved_fiscal": 5}}, {"320000": form}), [], [])
+    form = {
+        "mechanisms": {"leading_group": True, "work_plan": False, "coordination_meetings": 0},
+        "funding": {"provincial_funds": 100.0, "other_funds": 20.0},
+        "carriers": [],
+        "policies": [],
+        "projects": {"declared": 12, "fiscal_funded": 10, "completed": 2},
+        "training": {"sessions": 0, "participants": 0},
+    }
+    ranked = compute(
+        scheme.default_scheme(), units({"320000": {"filings_approved_fiscal": 5}}, {"320000": form}), [], []
+    )
     js = next(r for r in ranked if r["province"] == "320000")
     assert js["indicators"]["fiscal_completeness"]["score"] == 0.5
     assert js["indicators"]["annual_form"]["points"] == 4.0
@@ -116,8 +154,12 @@ def test_fiscal_completeness_uses_the_annual_form_declaration():
 
 # ---- flags ---------------------------------------------------------------------------
 
+
 def test_a_month_100_above_three_times_the_previous_year_mean_is_a_usage_spike():
-    months = {f"{y}-{m:02d}": {"views_total": 50} for y, m in [(2023, m) for m in range(3, 13)] + [(2024, 1), (2024, 2)]}
+    months = {
+        f"{y}-{m:02d}": {"views_total": 50}
+        for y, m in [(2023, m) for m in range(3, 13)] + [(2024, 1), (2024, 2)]
+    }
     months["2024-03"] = {"views_total": 249}  # 3 × 50 + 100 = 250 is the threshold
     assert flags.usage_spikes(months, date(2023, 10, 1), date(2024, 9, 30), RULES) == []
     months["2024-03"] = {"views_total": 250}
@@ -132,22 +174,37 @@ def test_a_unit_without_history_is_not_judged_for_spikes():
 
 
 def test_evaluations_from_a_few_accounts_are_a_burst_but_spread_ones_are_not():
-    few = {"bot1": {"evaluations": 30}, "bot2": {"evaluations": 20}, **{f"u{i}": {"evaluations": 1} for i in range(10)}}
+    few = {
+        "bot1": {"evaluations": 30},
+        "bot2": {"evaluations": 20},
+        **{f"u{i}": {"evaluations": 1} for i in range(10)},
+    }
     assert [f["kind"] for f in flags.concentrated_bursts(few, RULES)] == ["evaluations_burst"]
     spread = {f"u{i}": {"evaluations": 1, "likes": 1} for i in range(100)}
     assert flags.concentrated_bursts(spread, RULES) == []
 
 
 def test_bulk_filings_just_before_the_cutoff_are_flagged():
-    assert flags.cutoff_bulk({"filings_approved": 40, "filings_approved_near_cutoff": 30}, RULES)[0]["kind"] == \
-        "filings_near_cutoff"
+    assert (
+        flags.cutoff_bulk({"filings_approved": 40, "filings_approved_near_cutoff": 30}, RULES)[0]["kind"]
+        == "filings_near_cutoff"
+    )
     assert flags.cutoff_bulk({"filings_approved": 400, "filings_approved_near_cutoff": 30}, RULES) == []
 
 
-def _swarm(n: int, minute: int, spacing: int = 0, score: int = 5, evaluations: int = 3) -> dict[str, dict[str, int]]:
+def _swarm(
+    n: int, minute: int, spacing: int = 0, score: int = 5, evaluations: int = 3
+) -> dict[str, dict[str, int]]:
     """Account counters of `n` accounts, the i-th first acting at `minute` + i × `spacing`."""
-    return {f"p{i:02d}": {"likes": 3, "evaluations": evaluations, "evaluation_score_sum": score * evaluations,
-                          f"minute#{minute + i * spacing}": 6} for i in range(n)}
+    return {
+        f"p{i:02d}": {
+            "likes": 3,
+            "evaluations": evaluations,
+            "evaluation_score_sum": score * evaluations,
+            f"minute#{minute + i * spacing}": 6,
+        }
+        for i in range(n)
+    }
 
 
 CYCLE_2024 = cycle_by_id("2024")
@@ -156,8 +213,12 @@ CYCLE_2024 = cycle_by_id("2024")
 def _judge(accounts, units_of=None, province="320000"):
     units_of = units_of if units_of is not None else {a: {f"2024#{province}": 6} for a in accounts}
     found = flags.swarm_candidates(accounts, RULES)
-    return [f["kind"] for f in flags.puppet_swarms(accounts, {a: u for a, u in units_of.items() if a in found},
-                                                   province, CYCLE_2024, RULES)]
+    return [
+        f["kind"]
+        for f in flags.puppet_swarms(
+            accounts, {a: u for a, u in units_of.items() if a in found}, province, CYCLE_2024, RULES
+        )
+    ]
 
 
 def test_new_single_purpose_accounts_crowding_a_window_are_a_swarm_with_uniformly_extreme_scores():
@@ -177,7 +238,9 @@ def test_accounts_active_on_other_units_or_in_an_earlier_cycle_are_not_puppets()
     elsewhere = {a: {"2024#320000": 6, "2024#330000": 1} for a in accounts}
     veterans = {a: {"2024#320000": 6, "2021-2023#320000": 1} for a in accounts}
     assert _judge(accounts, elsewhere) == [] and _judge(accounts, veterans) == []
-    assert _judge(accounts, {a: {"2024#320000": 6, "2025#330000": 2} for a in accounts}) != []  # later is fine
+    assert (
+        _judge(accounts, {a: {"2024#320000": 6, "2025#330000": 2} for a in accounts}) != []
+    )  # later is fine
 
 
 def test_too_few_accounts_are_not_a_swarm_and_the_candidates_stay_few():
@@ -194,6 +257,7 @@ def test_one_or_two_top_scores_per_account_are_not_uniformly_extreme():
 
 
 # ---- scheme --------------------------------------------------------------------------
+
 
 def test_the_default_scheme_has_three_areas_and_weights_adding_to_100():
     s = scheme.default_scheme()

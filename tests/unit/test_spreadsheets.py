@@ -1,4 +1,5 @@
 """The one export rule (core/spreadsheets.py): text a spreadsheet would run is neutralised, numbers stay numbers."""
+
 from __future__ import annotations
 
 import csv
@@ -45,6 +46,6 @@ def test_workbook_cells_are_strings_never_formulas_and_numbers_stay_numbers():
     cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
     assert all(c.data_type != "f" for c in cells)
     # XML reads a stored CR back as LF
-    assert [c.value for c in cells[:len(HOSTILE)]] == ["'" + t.replace("\r", "\n") for t in HOSTILE]
-    assert [(c.value, c.data_type) for c in cells[len(HOSTILE):len(HOSTILE) + 2]] == [(-1, "n"), (2.5, "n")]
+    assert [c.value for c in cells[: len(HOSTILE)]] == ["'" + t.replace("\r", "\n") for t in HOSTILE]
+    assert [(c.value, c.data_type) for c in cells[len(HOSTILE) : len(HOSTILE) + 2]] == [(-1, "n"), (2.5, "n")]
     assert sheet["A3"].value == "after a blank row"

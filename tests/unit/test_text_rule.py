@@ -1,5 +1,6 @@
 """The one text rule (core/schemas.py Text): one-line names refuse line separators and invisible format
 characters; every text refuses tag characters; multi-line text keeps its line breaks."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,23 @@ ONE_LINE = TypeAdapter(Text(0, 200))
 LINES = TypeAdapter(Text(0, 2000, multiline=True))
 
 
-@pytest.mark.parametrize("text", ["示范\u2028企业", "示范\u2029企业", "示范\u200b企业", "示范\u200d企业", "示范\ufeff",
-                                  "示范\u00ad企业", "a\r\nb", "a\nb", "a\tb", "\u200b", "a\x00b", "\u202e示范"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "示范\u2028企业",
+        "示范\u2029企业",
+        "示范\u200b企业",
+        "示范\u200d企业",
+        "示范\ufeff",
+        "示范\u00ad企业",
+        "a\r\nb",
+        "a\nb",
+        "a\tb",
+        "\u200b",
+        "a\x00b",
+        "\u202e示范",
+    ],
+)
 def test_one_line_text_refuses_separators_invisible_and_control_characters(text):
     with pytest.raises(ValidationError):
         ONE_LINE.validate_python(text)

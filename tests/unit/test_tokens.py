@@ -1,4 +1,5 @@
 """The local-stage token helper, as the README's curl example uses it."""
+
 from __future__ import annotations
 
 import jwt
