@@ -12,7 +12,8 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Cron, Response
 
-from chalicelib.core import cors, http, openapi, reference, runtime, spreadsheets, store
+from chalicelib import composition
+from chalicelib.core import cors, http, openapi, reference, spreadsheets, store
 from chalicelib.core.auth import Caller, admit
 from chalicelib.core.cycles import cycle_or_404, cycles_until
 from chalicelib.core.errors import Problem
@@ -45,6 +46,7 @@ from chalicelib.scoring import (
     flag_resolutions,
     objections,
     populations,
+    reminders,
     runs,
     scheme,
 )
@@ -60,7 +62,7 @@ from chalicelib.selection import (
     subscriptions,
     workflow,
 )
-from chalicelib.usage import counters, interactions, stats, sushi, usage_reports
+from chalicelib.usage import downloads, interactions, running_counters, stats, sushi, usage_reports
 from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn
 
 app = Chalice(app_name="patentnavi-eval", configure_logs=False)  # Powertools writes the log lines
@@ -72,8 +74,8 @@ FACTS_STREAM_ARN = os.environ.get(
 )
 
 
-def _services() -> runtime.Services:
-    return runtime.services()
+def _services() -> composition.Services:
+    return composition.services()
 
 
 def _now():
@@ -856,7 +858,7 @@ def _file_routes(owner: str) -> None:
         tag=tag,
     )
     def download_file(file_id, **path):
-        url = attachments.download(
+        url = downloads.download(
             _caller(),
             owner,
             path[param],
@@ -1408,7 +1410,7 @@ def list_form_proofs(code, year):
     tag="scoring",
 )
 def download_form_proof(code, year, file_id):
-    url = attachments.download(
+    url = downloads.download(
         _caller(),
         attachments.FORM_OWNER,
         _form_proofs(code, year),
@@ -2478,13 +2480,13 @@ def get_population_announcements(population, cycle):
 @flushed
 def on_fact_change(event):
     """Keep the running counters in step with the facts; reports records it could not use."""
-    return counters.count_stream_batch(event.to_dict(), _now(), _services().settings.marker_ttl)
+    return running_counters.count_stream_batch(event.to_dict(), _now(), _services().settings.marker_ttl)
 
 
 @app.schedule(Cron(1, 16, "*", "*", "?", "*"), name="annual_form_reminders")
 def annual_form_reminders(event):
     """00:01 China time each day: tell province admins the annual-form window opens or closes soon."""
-    return {"written": notifications.remind_province_admins(_now())}
+    return {"written": reminders.remind_province_admins(_now())}
 
 
 @app.schedule(Cron(0, 15, 31, 12, "?", "*"), name="year_end")

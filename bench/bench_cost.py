@@ -126,7 +126,8 @@ class Stack:
     def __init__(self, batch_size: int):
         from chalice.test import Client
 
-        from chalicelib.core import models, runtime
+        from chalicelib import composition
+        from chalicelib.core import models
         from chalicelib.core.clock import FixedClock, parse_instant
         from chalicelib.core.config import load_settings
         from infra.tables import create_tables
@@ -137,7 +138,7 @@ class Stack:
         self.tables = {key: models.table_name(settings, key) for key in models.TABLES}
         arns = create_tables(boto3.client("dynamodb", region_name="cn-north-1"), settings)
         self.clock = FixedClock(parse_instant("2024-05-15T09:00:00+08:00"))
-        runtime.install(runtime.Services(settings=settings, clock=self.clock))
+        composition.install(composition.Services(settings=settings, clock=self.clock))
         import app as app_module
 
         self.client = Client(app_module.app, stage_name="local")
@@ -296,13 +297,13 @@ def measure(
                 )
             else:
                 delivered = stack.drain("events")
-            from chalicelib.usage import counters
+            from chalicelib.usage import running_counters
 
-            assert not counters.drift(), "counters differ from a recount"
+            assert not running_counters.drift(), "counters differ from a recount"
             storage = {key: meter.stored_bytes(name) for key, name in stack.tables.items()}
-        from chalicelib.core import runtime
+        from chalicelib import composition
 
-        runtime.reset()
+        composition.reset()
     return Run(accepted, filings, stack.phases, storage, event_bytes, delivered / max(1, accepted), night)
 
 

@@ -61,7 +61,7 @@ def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
     would have, written straight into the embedded store; their counters are kept too."""
     from chalicelib.core.clock import parse_instant
     from chalicelib.core.models import ChainHead, Counter, UsageEvent
-    from chalicelib.usage import counting
+    from chalicelib.usage import counting_rules
     from local_stack import moto_store
 
     settings = stack.services.settings
@@ -70,7 +70,7 @@ def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
     have = sum(len(p) for p in facts.items.values())
     heads: dict[tuple, tuple[int, object]] = {}
     at = parse_instant("2024-03-01T09:00:00+08:00")
-    deltas: counting.Deltas = {}
+    deltas: counting_rules.Deltas = {}
     with stack.poller.lock, moto_store.STORE_LOCK:
         for n in range(have, total):
             # Users of their own per size: a chain never spans two preloads (each starts its heads afresh).
@@ -98,8 +98,9 @@ def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
             )
             facts.put_item(event.serialize())
             heads[chain] = (seq + 1, at)
-            counting.merge(
-                deltas, counting.event_contribution(event.attribute_values | {"at": at, "prev_at": prev})
+            counting_rules.merge(
+                deltas,
+                counting_rules.event_contribution(event.attribute_values | {"at": at, "prev_at": prev}),
             )
         for (filing, kind, user), (seq, last) in heads.items():
             facts.put_item(
@@ -350,10 +351,13 @@ def main() -> None:
             rows.append(row)
             _print(row, rows[0])
     finally:
-        from chalicelib.usage import counters
+        from chalicelib.usage import running_counters
 
-        facts = list(counters.facts())
-        drifted, order = counters.drift(counters.recount(facts)), counters.order_problems(facts)
+        facts = list(running_counters.facts())
+        drifted, order = (
+            running_counters.drift(running_counters.recount(facts)),
+            running_counters.order_problems(facts),
+        )
         print(
             f"after the run: {len(facts)} facts, counters == recount: {not drifted} "
             f"({len(drifted)} drifted), click-order problems: {len(order)}"

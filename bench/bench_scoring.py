@@ -33,7 +33,7 @@ os.environ["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from chalicelib.core import runtime  # noqa: E402
+from chalicelib import composition  # noqa: E402
 from chalicelib.core.clock import FixedClock  # noqa: E402
 from chalicelib.core.config import load_settings  # noqa: E402
 from chalicelib.core.reference import PROVINCES  # noqa: E402
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             {"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "navi-bench", "AWS_REGION": "cn-north-1"}
         )
         create_tables(boto3.client("dynamodb", region_name="cn-north-1"), settings)
-        runtime.install(runtime.Services(settings=settings, clock=FixedClock(NOW)))
+        composition.install(composition.Services(settings=settings, clock=FixedClock(NOW)))
         print(
             f"seeding: {args.filings:,} approved filings, counters for {args.events:,} events, "
             f"{args.accounts:,} account items, 32 units",

@@ -126,11 +126,11 @@ class Stack:
         Tests that use moto's `mock_aws` reset every moto backend in the process, this
         server's included, and test fixtures install their own services.
         """
-        from chalicelib.core import runtime
+        from chalicelib import composition
         from infra.tables import create_tables
 
         with self.poller.lock:
-            runtime.install(self.services)
+            composition.install(self.services)
             create_files_bucket(self.services.settings)
             arn = create_tables(self._dynamodb, self.services.settings)["facts"]
             if arn != self.stream_arn:
@@ -191,7 +191,7 @@ class Stack:
         Workers are daemon threads: one still inside a handler after the grace period is
         left to die with the process rather than holding Ctrl-C or SIGTERM hostage.
         """
-        from chalicelib.core import runtime
+        from chalicelib import composition
 
         self._stop.set()
         deadline = time.monotonic() + grace
@@ -206,9 +206,9 @@ class Stack:
         stopper.join(timeout=max(0.1, deadline - time.monotonic()))
         restore_environment(self._previous_env)
         if self._previous_services is not None:
-            runtime.install(self._previous_services)
+            composition.install(self._previous_services)
         else:
-            runtime.reset()
+            composition.reset()
 
 
 def start_stack(
@@ -255,14 +255,14 @@ def start_stack(
     try:
         previous_env = apply_environment(local_environment(moto_endpoint, env_overrides))
         # Settings, models and the app read the environment: all of it is set before they load.
-        from chalicelib.core import runtime
+        from chalicelib import composition
         from chalicelib.core.config import load_settings
         from infra.tables import create_tables
 
-        previous_services = getattr(runtime, "_services", None)
+        previous_services = getattr(composition, "_services", None)
         settings = load_settings()
-        services = runtime.build(settings)
-        runtime.install(services)
+        services = composition.build(settings)
+        composition.install(services)
 
         dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name=settings.region)
         stream_arn = create_tables(dynamodb, settings)["facts"]
@@ -325,7 +325,7 @@ def start_stack(
             log.info("local store %s: loaded %s", data_dir, loaded)
 
         def app_clock() -> datetime | None:
-            current = runtime.services()
+            current = composition.services()
             # Services of another store (a moto-backed test in this process) own the clock then:
             # the stack's schedules must not fire into that store.
             return current.clock.now() if current.settings == settings else None

@@ -29,10 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
             os.environ.setdefault(name, value)
 
-    from chalicelib.core import runtime
+    from chalicelib import composition
     from chalicelib.usage import interactions
 
-    services = runtime.services()
+    services = composition.services()
     print(interactions.backfill(services.clock.now()))
     return 0
 

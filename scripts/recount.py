@@ -31,14 +31,14 @@ def main(argv: list[str] | None = None) -> int:
         for name, value in (("AWS_ACCESS_KEY_ID", "local"), ("AWS_SECRET_ACCESS_KEY", "local")):
             os.environ.setdefault(name, value)
 
-    from chalicelib.core import runtime
-    from chalicelib.usage import counters
+    from chalicelib import composition
+    from chalicelib.usage import running_counters
 
-    runtime.services()  # binds the models to the stage's tables
-    facts = list(counters.facts())
-    expected, kept = counters.recount(facts), counters.stored()
-    found = counters.drift(expected, kept)
-    problems = counters.order_problems(facts)
+    composition.services()  # binds the models to the stage's tables
+    facts = list(running_counters.facts())
+    expected, kept = running_counters.recount(facts), running_counters.stored()
+    found = running_counters.drift(expected, kept)
+    problems = running_counters.order_problems(facts)
     print(
         f"counters kept: {len(kept)} keys; recounted from {len(facts)} facts: {len(expected)} keys; "
         f"drifted: {len(found)}; click-order problems: {len(problems)}"
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             f"  {d.pk} {d.sk} {d.name}: kept {d.stored}, facts say {d.expected} ({d.expected - d.stored:+d})"
         )
     if found and args.repair:
-        print(f"repaired {counters.repair(found)} counters")
+        print(f"repaired {running_counters.repair(found)} counters")
         return 1 if problems else 0
     return 1 if found or problems else 0
 

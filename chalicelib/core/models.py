@@ -185,7 +185,7 @@ class UsageEvent(FactBase):
     type, user and filing or publication), given when
     it was stored and never changed: `seq` (1, 2, ...) and `prev_at`, the time of the chain's
     event before it (absent for the first). Double clicks and uniques are judged from that
-    place alone, so no event stored later can precede it (see usage_order.py).
+    place alone, so no event stored later can precede it (see event_chains.py).
     """
 
     class Meta(FactBase.Meta):
@@ -193,7 +193,7 @@ class UsageEvent(FactBase):
 
     id = UnicodeAttribute()
     type = UnicodeAttribute()
-    filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting.TARGETS)
+    filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting_rules.TARGETS)
     publication = UnicodeAttribute(null=True)
     file = UnicodeAttribute(null=True)  # a download: the attachment the platform served
     user = UnicodeAttribute()  # the pseudonym in the event's cycle (core/pseudonyms.py), never the user id
@@ -201,7 +201,7 @@ class UsageEvent(FactBase):
     province = UnicodeAttribute()
     user_agent = UnicodeAttribute(null=True)  # no longer written: `agent_family` and `robot` are what is kept
     agent_family = UnicodeAttribute(null=True)
-    expires_at = NumberAttribute(null=True)  # TTL (epoch seconds): usage_order.retention_end
+    expires_at = NumberAttribute(null=True)  # TTL (epoch seconds): event_chains.retention_end
     robot = BooleanAttribute(default=False)
     author = BooleanAttribute(default=False)
     # The service base or institution the filing is attributed to ("<population>#<code>"), copied
@@ -235,7 +235,7 @@ class Reaction(FactBase):
     by_user = ByAll()  # gsi3: the user's reactions, comments and evaluations (GET/DELETE /me/data)
 
     kind = UnicodeAttribute()
-    filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting.TARGETS)
+    filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting_rules.TARGETS)
     publication = UnicodeAttribute(null=True)
     user = UnicodeAttribute()
     province = UnicodeAttribute()
@@ -254,7 +254,7 @@ class Comment(FactBase):
     by_user = ByAll()
 
     id = UnicodeAttribute()
-    filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting.TARGETS)
+    filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting_rules.TARGETS)
     publication = UnicodeAttribute(null=True)
     user = UnicodeAttribute()
     province = UnicodeAttribute()

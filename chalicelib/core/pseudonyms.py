@@ -12,10 +12,16 @@ import hashlib
 import hmac
 from functools import lru_cache
 
-from chalicelib.core import runtime
+from chalicelib.core.config import load_settings
 
 PREFIX = "u1_"  # marks a pseudonym (and its scheme's version) wherever it is stored
 NO_CYCLE = "-"  # the cycle id of an instant no cycle holds
+_bound: list[str] = []  # the stage secret bound by the composition root (chalicelib/services.py)
+
+
+def bind(secret: str) -> None:
+    """Use this stage secret from now on (the composition root binds it with the tables)."""
+    _bound[:] = [secret]
 
 
 @lru_cache(maxsize=64)
@@ -31,7 +37,9 @@ def _pseudonym(secret: str, cycle_id: str, user: str) -> str:
 
 def of(user: str, cycle_id: str | None) -> str:
     """The user's pseudonym in one cycle (None: an instant outside every cycle)."""
-    return keyed(runtime.services().settings.pseudonym_secret, user, cycle_id)
+    if not _bound:  # a process that has not built its services yet reads the stage's own
+        bind(load_settings().pseudonym_secret)
+    return keyed(_bound[0], user, cycle_id)
 
 
 def keyed(secret: str, user: str, cycle_id: str | None) -> str:

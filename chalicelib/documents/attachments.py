@@ -9,7 +9,7 @@ declaration, moves it under `files/` and only then stores the attachment. Bytes 
 upload never completed expire under `incoming/` by the bucket's lifecycle (infra/files.py).
 
 Download: the platform answers 303 to a presigned GET valid for DOWNLOAD_TTL and counts
-the download itself (interactions.record_download): clients no longer report downloads.
+the download itself (usage/downloads.py): clients no longer report downloads.
 """
 
 from __future__ import annotations
@@ -39,8 +39,6 @@ from chalicelib.core.store import CONDITION_FAILED, TransactWriteError, cancella
 from chalicelib.core.vocabulary import NATIONAL_OFFICE
 from chalicelib.documents import filings, lifecycle, publications
 from chalicelib.documents.lifecycle import FILERS
-from chalicelib.usage import interactions
-from chalicelib.usage.robots import Robots
 
 MAX_SIZE = 50 * 1024 * 1024  # 50 MiB: a report or a scan, not a database dump (databases are linked)
 UPLOAD_TTL = timedelta(minutes=15)
@@ -567,17 +565,8 @@ def versions(
     return page.to_dict(lambda v: v)
 
 
-def download(
-    caller: Caller | None,
-    owner: str,
-    owner_id: str,
-    file_id: str,
-    agent: str | None,
-    robots: Robots,
-    settings: Settings,
-    now: datetime,
-) -> str:
-    """A short-lived URL of the file's bytes; the download is counted here, not by the client."""
+def downloadable(caller: Caller | None, owner: str, owner_id: str, file_id: str) -> tuple[Any, Attachment]:
+    """The record and the stored file the caller may download (usage/downloads.py counts it)."""
     caller = require(caller)
     doc = _visible(caller, owner, owner_id)  # the public cannot see a pending record, nor its files
     attachment = _stored(owner, doc.id, file_id)
@@ -585,7 +574,11 @@ def download(
         attachment.proposal == _proposal(doc)[0] and caller.sees_all_of(doc.province)
     ):
         raise NotFound(f"No file {file_id} on {owner} {owner_id}")  # a revision's file before its approval
-    interactions.record_download(caller, owner, doc, file_id, agent, robots, now)
+    return doc, attachment
+
+
+def download_url(settings: Settings, attachment: Attachment) -> str:
+    """A short-lived URL of the file's bytes, named for the browser as it was uploaded."""
     return s3(settings).generate_presigned_url(
         "get_object",
         ExpiresIn=int(DOWNLOAD_TTL.total_seconds()),

@@ -188,7 +188,7 @@ def withdraw(doc: Any, prefix: str, entity: str, caller: Caller, now: datetime) 
 def take_down(doc: Any, prefix: str, entity: str, caller: Caller, body: TakedownIn, now: datetime) -> Any:
     """Take an approved record out of public view (national admins): audited and told to its filer.
 
-    Its counters stay for its cycle's scoring unless the takedown excludes it (counting.scored);
+    Its counters stay for its cycle's scoring unless the takedown excludes it (counting_rules.scored);
     usage already counted stays with the province either way. Taking it down twice changes nothing.
     """
     if doc.status == "taken_down":

@@ -4,11 +4,9 @@
   transaction as the decision (documents.review), so no decision is recorded untold.
 - Each province's admins are told of its selection decisions, revocations and results to
   contest (scoring, selection), through `to_province`, in the transaction of the decision.
-- Each province's admins are told when the annual-form window opens and two days before it
-  closes (only those whose form is not in), and 14 and 2 days before a cycle's filing cutoff
-  (30 September): a daily schedule (app clock, China dates) writes one item per province to the
-  audience `NOTE#ROLE#province_admin#<province>`, keyed by year and topic so a second run
-  writes nothing. The platform keeps no list of admins; every token of the role reads it.
+- Each province's admins are reminded of the annual-form window and the filing cutoff by a daily
+  schedule (scoring/reminders.py), written to their role's audience `NOTE#ROLE#<role>#<province>`.
+  The platform keeps no list of admins; every token of the role reads it.
 
 Items live in the records table, sorted by time; GET /me/notifications merges the caller's
 own items with its role's, newest first. A user keeps the newest NOTIFICATIONS_KEPT_PER_USER of
@@ -18,21 +16,20 @@ its own (core/config.py): each write drops the oldest beyond them.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, PutError
+from pynamodb.exceptions import DeleteError
 
 from chalicelib.core import config, keys, quotas
 from chalicelib.core.auth import Caller, require
-from chalicelib.core.clock import china, iso, sortable
-from chalicelib.core.cycles import cycle_for
+from chalicelib.core.clock import iso, sortable
 from chalicelib.core.models import Record
 from chalicelib.core.paging import decode_cursor, encode_cursor, scope_of
-from chalicelib.core.reference import PROVINCES
 from chalicelib.core.store import cancelled_by_condition
 
 KIND = "notification"
+PROVINCE_AUDIENCE_ROLE = "province_admin"  # the role told of its own province's matters
 TOPICS = (
     "review_decision",
     "taken_down",
@@ -49,11 +46,6 @@ TOPICS = (
     "objection_answered",
     "results_final",
 )
-REMIND_BEFORE_CLOSE = timedelta(days=2)
-# The filing cutoff (a cycle's last day, 30 September) is announced this many days before it.
-REMIND_BEFORE_CUTOFF = (timedelta(days=14), timedelta(days=2))
-FORM_TOPICS = ("annual_form_window_opens", "annual_form_window_closing")
-REMINDED_ROLE = "province_admin"
 
 
 def pk(user: str) -> str:
@@ -73,7 +65,7 @@ def audiences(caller: Caller) -> list[str]:
     own = [pk(caller.sub)]
     if caller.is_national_admin:
         return own + [role_pk(caller.role, NATIONAL)]
-    return own + [role_pk(caller.role, caller.province)] if caller.role == REMINDED_ROLE else own
+    return own + [role_pk(caller.role, caller.province)] if caller.role == PROVINCE_AUDIENCE_ROLE else own
 
 
 def to_national_admins(topic: str, data: dict[str, Any], now: datetime) -> Record:
@@ -120,7 +112,7 @@ def trim(user: str) -> int:
 def to_province(province: str, topic: str, data: dict[str, Any], now: datetime) -> Record:
     """A notification to every admin of `province` (save it in the transaction of what it tells about)."""
     return Record(
-        role_pk(REMINDED_ROLE, province),
+        role_pk(PROVINCE_AUDIENCE_ROLE, province),
         f"{sortable(now)}#{uuid.uuid4().hex[:12]}",
         kind=KIND,
         created_at=now,
@@ -183,68 +175,3 @@ def page(caller: Caller | None, limit: int, cursor: str | None, secret: str) -> 
         "items": [r.data for r in items],
         "next_cursor": encode_cursor({"sk": items[-1].sk}, scope, secret) if more else None,
     }
-
-
-# ---- the annual-form window ----------------------------------------------------------
-
-
-def due_reminders(now: datetime) -> list[tuple[str, int, datetime]]:
-    """(topic, year, instant it names) of the window and filing-cutoff reminders whose China day is today."""
-    from chalicelib.scoring.annual_forms import window
-
-    today = china(now).date()
-    opens, closes = window(today.year)
-    due = []
-    for topic, at in (
-        ("annual_form_window_opens", opens),
-        ("annual_form_window_closing", closes - REMIND_BEFORE_CLOSE),
-    ):
-        if at.date() == today:
-            due.append((topic, today.year, at))
-    cycle = cycle_for(now)
-    for before in REMIND_BEFORE_CUTOFF:
-        if cycle is not None and cycle.ends_before.date() - timedelta(days=1) - before == today:
-            due.append(("filing_cutoff", cycle.closing_year, cycle.ends_before - timedelta(days=1) - before))
-    return due
-
-
-def remind_province_admins(now: datetime) -> int:
-    """Write today's reminders for every province (once each; form reminders only to provinces whose form
-    is not in); returns how many were new."""
-    from chalicelib.scoring.annual_forms import submitted, window
-
-    written = 0
-    for topic, year, at in due_reminders(now):
-        opens, closes = window(year)
-        done = submitted(year) if topic in FORM_TOPICS else set()
-        for province in PROVINCES:
-            if province in done:
-                continue
-            if topic == "filing_cutoff":
-                cycle = cycle_for(now)
-                data = {
-                    "cycle": cycle.id,
-                    "cutoff": iso(cycle.ends_before),
-                    "days_left": (cycle.ends_before.date() - china(now).date()).days - 1,
-                    "link": "/filings",
-                }
-            else:
-                data = {
-                    "opens_at": iso(opens),
-                    "closes_at": iso(closes),
-                    "link": f"/provinces/{province}/annual-forms/{year}",
-                }
-            note = Record(
-                role_pk(REMINDED_ROLE, province),
-                f"{sortable(at)}#{topic}#{year}",
-                kind=KIND,
-                created_at=now,
-                data={"topic": topic, "at": iso(at), "year": year, "province": province, **data},
-            )
-            try:
-                note.save(condition=Record.pk.does_not_exist())
-                written += 1
-            except PutError as error:
-                if not cancelled_by_condition(error):
-                    raise
-    return written

@@ -17,7 +17,7 @@ from chalicelib.core.errors import NotFound
 from chalicelib.core.reference import PROVINCES
 from chalicelib.scoring import flag_resolutions, objections, runs
 from chalicelib.scoring import scheme as scheme_mod
-from chalicelib.usage import counting
+from chalicelib.usage import counting_rules
 
 HOW = {
     "log_best": "score = log(1 + min(value, cap)) / log(1 + best); points = weight × score",
@@ -178,7 +178,7 @@ def explain(caller: Caller | None, cycle_id: str, run_id: str, province: str) ->
         loaded["results"],
         province,
         "province",
-        counting.cycle_key(province, cycle_id),
+        counting_rules.cycle_key(province, cycle_id),
         cycle_id,
     )
 

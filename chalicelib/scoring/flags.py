@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import Cycle, cycle_by_id
 from chalicelib.core.vocabulary import NEAR_CUTOFF_TEXT
-from chalicelib.usage.counting import ACCOUNT_ACTIVITY, MINUTE, unit_of
+from chalicelib.usage.counting_rules import ACCOUNT_ACTIVITY, MINUTE, unit_of
 
 Flag = dict[str, Any]  # {"kind", "detail"} and, where a check has it, "evidence"
 NAMED_ACCOUNTS = 100  # a flag names at most this many accounts (and says how many there are)
@@ -136,7 +136,7 @@ def form_checks(form: Mapping[str, Any] | None, counters: Mapping[str, int]) -> 
 # activity of the cycle lies on this unit) acting on the unit within a short window, or
 # giving it uniformly extreme scores. The run reads the unit's account counters, picks the
 # accounts that could belong to a swarm (swarm_candidates), reads only those accounts' own
-# counters, and judges (puppet_swarms). See counting.py for the counters.
+# counters, and judges (puppet_swarms). See counting_rules.py for the counters.
 
 
 @dataclass(frozen=True)

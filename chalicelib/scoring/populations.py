@@ -5,7 +5,7 @@ each with its own registry, its own scheme (versioned data) and its own runs and
 
 A filing counts for a base or institution once its province (or a national admin) attributes
 it (`Filing.attributed_to`, "<population>#<code>") before approval, or through a revision review
-approves; the counters keep each unit's approved filings per cycle (counting.unit_cycle_key) and the
+approves; the counters keep each unit's approved filings per cycle (counting_rules.unit_cycle_key) and the
 counted views, downloads and evaluations of its attributed results (each fact carries the attribution
 of its time). Like the provinces' runs, these runs read only counters: one BatchGet for all units of
 the population.
@@ -50,7 +50,7 @@ from chalicelib.scoring import (
     runs,
 )
 from chalicelib.scoring import scheme as scheme_mod
-from chalicelib.usage import counters, counting
+from chalicelib.usage import counting_rules, running_counters
 
 PROVINCES_ID = "provinces"
 # A run's results are stored in transactions of this many (DynamoDB takes 100 items per
@@ -234,13 +234,13 @@ def registry_pk(population: str) -> str:
 
 def registry_key(population: str, code: str) -> tuple[str, str]:
     """A unit's entry in its population's registry (the prefix is the one its counters use)."""
-    return registry_pk(population), f"{counting.UNIT}{code}"
+    return registry_pk(population), f"{counting_rules.UNIT}{code}"
 
 
 def _units(population: str) -> dict[str, dict[str, Any]]:
     return {
         r.data["code"]: r.data
-        for r in Record.query(registry_pk(population), Record.sk.startswith(counting.UNIT))
+        for r in Record.query(registry_pk(population), Record.sk.startswith(counting_rules.UNIT))
     }
 
 
@@ -253,7 +253,7 @@ def units(population: str, limit: int, cursor: str | None, secret: str) -> dict[
         return computed_page(provinces, limit, cursor, scope, secret, lambda u: (u["code"],)).to_dict(
             lambda u: u
         )
-    query = partial(Record.query, registry_pk(population), Record.sk.startswith(counting.UNIT))
+    query = partial(Record.query, registry_pk(population), Record.sk.startswith(counting_rules.UNIT))
     return query_page(query, limit, cursor, scope, secret).to_dict(lambda r: r.data)
 
 
@@ -423,8 +423,8 @@ def _run(
         raise Conflict(f"{population} has no registered units to score")
     scheme = current_scheme(population)
     rules = scheme_mod.flag_rules(scheme)
-    found = counters.read_many(
-        {code: counting.unit_cycle_key(f"{population}#{code}", cycle.id) for code in sorted(registry)}
+    found = running_counters.read_many(
+        {code: counting_rules.unit_cycle_key(f"{population}#{code}", cycle.id) for code in sorted(registry)}
     )
     numbers = {code: found.get(code, {}) for code in registry}
     gathered = {
@@ -721,7 +721,7 @@ def explain(caller: Caller | None, population: str, cycle_id: str, run_id: str, 
         runs.ranked_results(run_id),
         code,
         "unit",
-        counting.unit_cycle_key(f"{population}#{code}", cycle_id),
+        counting_rules.unit_cycle_key(f"{population}#{code}", cycle_id),
         f"{population}#{cycle_id}",
     )
 

@@ -37,7 +37,7 @@ from chalicelib.core.vocabulary import SIDES
 from chalicelib.scoring import adjustments as adjustments_mod
 from chalicelib.scoring import announcements, annual_forms, bonus, flags
 from chalicelib.scoring import scheme as scheme_mod
-from chalicelib.usage import counters, counting
+from chalicelib.usage import counting_rules, running_counters
 
 RUNS = "RUNS#"
 
@@ -108,10 +108,10 @@ def gather(cycle: Cycle, provisional: bool) -> dict[str, Any]:
     """Everything a run reads, per unit: counters, derived inputs, flag evidence, bonus, adjustments."""
     scheme = scheme_mod.current()
     rules = scheme_mod.flag_rules(scheme)
-    numbers = counters.province_cycle_all(cycle.id)
+    numbers = running_counters.province_cycle_all(cycle.id)
     forms = _forms(cycle, provisional)
     month_counters = _months(cycle)
-    accounts_of = {code: counters.accounts(code, cycle.id) for code in PROVINCES}
+    accounts_of = {code: running_counters.accounts(code, cycle.id) for code in PROVINCES}
     # An account acting on two units is no puppet of either: only single-unit candidates are read.
     seen_on = Tally(account for accounts in accounts_of.values() for account in accounts)
     units_of = _units_of(
@@ -163,8 +163,12 @@ def spike_months(cycle: Cycle) -> list[str]:
 def _months(cycle: Cycle) -> dict[str, dict[str, dict[str, int]]]:
     """province → month → usage counters, read by exact key (BatchGet: 32 × 24 keys for a one-year
     cycle). A Query per unit would read the same items but cost a request per unit."""
-    found = counters.read_many(
-        {(code, m): counting.province_month_key(code, m) for code in PROVINCES for m in spike_months(cycle)}
+    found = running_counters.read_many(
+        {
+            (code, m): counting_rules.province_month_key(code, m)
+            for code in PROVINCES
+            for m in spike_months(cycle)
+        }
     )
     out: dict[str, dict[str, dict[str, int]]] = {}
     for (code, month), numbers in found.items():
@@ -175,7 +179,7 @@ def _months(cycle: Cycle) -> dict[str, dict[str, dict[str, int]]]:
 def _units_of(users: set[str]) -> dict[str, dict[str, int]]:
     """account → counted activity per "<cycle>#<province>", for the swarm candidates only
     (BatchGet by exact key: one request per 100 candidates, none when there are none)."""
-    return counters.read_many({u: counting.account_units_key(u) for u in sorted(users)})
+    return running_counters.read_many({u: counting_rules.account_units_key(u) for u in sorted(users)})
 
 
 def _evidence(

@@ -35,13 +35,13 @@ from chalicelib.core.models import Record
 from chalicelib.core.schemas import Text
 from chalicelib.core.store import TransactWriteError, transaction
 from chalicelib.core.vocabulary import NEAR_CUTOFF_TEXT
-from chalicelib.usage.counting import APPROVED_NAMES, PUBLICATION_USAGE_NAMES, USAGE_NAMES
+from chalicelib.usage.counting_rules import APPROVED_NAMES, PUBLICATION_USAGE_NAMES, USAGE_NAMES
 
 PK = "SCHEME"
 DEFAULT_VERSION = 1
 
 # Inputs an indicator may read: counter names of the province×cycle item, plus facts the run derives.
-# Derived from counting.py's names, so a new kind, report type or side is an input at once.
+# Derived from counting_rules.py's names, so a new kind, report type or side is an input at once.
 COUNTER_INPUTS = (
     list(USAGE_NAMES)
     + list(APPROVED_NAMES)

@@ -32,8 +32,8 @@ from chalicelib.core.vocabulary import CANDIDATE_STATUSES, RESULT_KINDS, SIDES, 
 from chalicelib.documents import filings, notifications
 from chalicelib.scoring import bonus
 from chalicelib.selection import home_provinces, subscriptions
-from chalicelib.usage import counters
-from chalicelib.usage.counting import filing_key
+from chalicelib.usage import running_counters
+from chalicelib.usage.counting_rules import filing_key
 
 ENTITY = "excellence_candidate"
 STEPS = (
@@ -196,7 +196,7 @@ def _entity_id(cycle_id: str, filing_id: str) -> str:
 
 def evaluations_of(filing_id: str) -> dict[str, int]:
     """The filing's evaluation counters (missing means none yet)."""
-    return counters.values(*filing_key(filing_id))
+    return running_counters.values(*filing_key(filing_id))
 
 
 # ---- rules -----------------------------------------------------------------------------
@@ -546,7 +546,7 @@ def cut(caller: Caller, cycle_id: str, now: datetime) -> dict[str, Any]:
     current = rules()
     everyone = list(Record.query(candidates_pk(cycle_id)))
     waiting = [c for c in everyone if c.data["status"] == "candidate"]
-    numbers = counters.read_many({c.sk: filing_key(c.sk) for c in waiting})
+    numbers = running_counters.read_many({c.sk: filing_key(c.sk) for c in waiting})
     kept: dict[str, int] = {}  # per field, the candidates an earlier cut already shortlisted
     for c in everyone:
         if c.data.get("shortlisted_at"):
@@ -801,7 +801,7 @@ def _library_rows(cycle_id: str, industry: str | None, status: str | None) -> li
         if (industry is None or c.data["industry"] == industry)
         and (status is None or c.data["status"] == status)
     ]
-    numbers = counters.read_many({c.sk: filing_key(c.sk) for c in candidates})
+    numbers = running_counters.read_many({c.sk: filing_key(c.sk) for c in candidates})
     scores = expert_scores(cycle_id)
     rows = []
     for c in candidates:

@@ -31,8 +31,8 @@ from chalicelib.core.schemas import Body
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.documents import feedback, filings
 from chalicelib.selection import excellence, organisations, subscriptions
-from chalicelib.usage import counters
-from chalicelib.usage.counting import filing_key
+from chalicelib.usage import running_counters
+from chalicelib.usage.counting_rules import filing_key
 
 MAX_EVALUATORS = 50
 Sub = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=excellence.MAX_SUB)]
@@ -198,7 +198,7 @@ def screening(
     declared = [r.data for r in Record.query(declared_pk(cycle_id))]
     ids = [d["filing"] for d in declared]
     found = {f.id: f for f in Filing.batch_get([filings.doc_key(i) for i in ids])} if ids else {}
-    numbers = counters.read_many({i: filing_key(i) for i in ids})
+    numbers = running_counters.read_many({i: filing_key(i) for i in ids})
     candidates = {c.sk for c in Record.query(excellence.candidates_pk(cycle_id))}
     current = excellence.rules()
     items = []

@@ -1,7 +1,7 @@
 """Interactions on approved filings and publications: usage events, likes, favorites, comments; evaluations
 (filings only).
 
-Endpoints store facts only; the stream trigger turns them into counters (counters.py).
+Endpoints store facts only; the stream trigger turns them into counters (running_counters.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from chalicelib.core.schemas import Body, FieldErrors, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.vocabulary import RAW_FACTS_GRACE, RAW_FACTS_UNTIL_FINAL, ClientEventType
 from chalicelib.documents import feedback, filings, publications
-from chalicelib.usage import counting, usage_order
+from chalicelib.usage import counting_rules, event_chains
 from chalicelib.usage.own_staff import is_own_staff
 from chalicelib.usage.robots import Robots
 
@@ -108,10 +108,10 @@ def record_events(
 
     Robots (by the event's user agent, else the request's) are stored for the record but
     flagged so they never count. All events of a batch carry the server's receipt time;
-    counted ones take their places in their chains in request order (usage_order.py).
+    counted ones take their places in their chains in request order (event_chains.py).
     """
     caller = require(caller)
-    named = [counting.target_of(event.model_dump()) for event in batch.events]
+    named = [counting_rules.target_of(event.model_dump()) for event in batch.events]
     approved = _approved_targets(set(named))
 
     items: list[UsageEvent] = []
@@ -171,7 +171,7 @@ def usage_event(
     user = pseudonyms.of(caller.sub, cycle.id if cycle else None)
     kept_until = (cycle.ends_before if cycle else now) + RAW_FACTS_UNTIL_FINAL + RAW_FACTS_GRACE
     return UsageEvent(
-        *usage_order.event_key(user, event_id),
+        *event_chains.event_key(user, event_id),
         entity="event",
         id=event_id,
         type=type_,
@@ -188,9 +188,9 @@ def usage_event(
     )
 
 
-def _store(items: list[UsageEvent], now: datetime) -> usage_order.Outcome:
-    return usage_order.store(
-        items, [counting.counts({"robot": e.robot, "author": e.author}) for e in items], now
+def _store(items: list[UsageEvent], now: datetime) -> event_chains.Outcome:
+    return event_chains.store(
+        items, [counting_rules.counts({"robot": e.robot, "author": e.author}) for e in items], now
     )
 
 
@@ -215,7 +215,7 @@ def _approved_targets(named: set[tuple[str, str]]) -> dict[tuple[str, str], Fili
 
 # ---- likes, favorites and comments (on filings and publications alike) ----------------
 
-# What likes, favorites and comments may be held on (counting.TARGETS): each kind's module reads
+# What likes, favorites and comments may be held on (counting_rules.TARGETS): each kind's module reads
 # the record (`get`, `get_approved`) and builds its partition (`key`).
 _OWNERS = {"filing": filings, "publication": publications}
 
@@ -442,7 +442,7 @@ def pseudonym(user: str, secret: str) -> str:
 def render_comment(comment: Comment, caller: Caller | None = None, secret: str = "") -> dict[str, Any]:
     """A comment as `caller` may see it: a pseudonym for the public, the user id for national admins only;
     moderators also see why it was hidden and how many reported it."""
-    owner, target = counting.target_of(comment.attribute_values)
+    owner, target = counting_rules.target_of(comment.attribute_values)
     shown = {
         "id": comment.id,
         owner: target,

@@ -11,8 +11,13 @@ from chalicelib.core.paging import computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.vocabulary import SIDES
 from chalicelib.documents import filings, publications
-from chalicelib.usage import counters, counting
-from chalicelib.usage.counting import PUBLICATION_PREFIX, PUBLICATION_USAGE_NAMES, REACTION_NAMES, USAGE_NAMES
+from chalicelib.usage import counting_rules, running_counters
+from chalicelib.usage.counting_rules import (
+    PUBLICATION_PREFIX,
+    PUBLICATION_USAGE_NAMES,
+    REACTION_NAMES,
+    USAGE_NAMES,
+)
 
 
 def _mean(total: int, count: int) -> float | None:
@@ -46,7 +51,7 @@ def shape(numbers: dict[str, int]) -> dict[str, Any]:
 def filing_stats(caller: Caller | None, filing_id: str) -> dict[str, Any]:
     """Stats of a filing visible to the caller."""
     filings.get(caller, filing_id)
-    return {"filing": filing_id, **shape(counters.filing_stats(filing_id))}
+    return {"filing": filing_id, **shape(running_counters.filing_stats(filing_id))}
 
 
 def publication_stats(caller: Caller | None, publication_id: str) -> dict[str, Any]:
@@ -54,7 +59,7 @@ def publication_stats(caller: Caller | None, publication_id: str) -> dict[str, A
     publications.get(caller, publication_id)
     return {
         "publication": publication_id,
-        **shape(counters.values(*counting.publication_key(publication_id))),
+        **shape(running_counters.values(*counting_rules.publication_key(publication_id))),
     }
 
 
@@ -69,11 +74,11 @@ def _publication_usage(numbers: dict[str, int]) -> dict[str, Any]:
 
 def province_activity(province: str, cycle: Cycle) -> dict[str, Any]:
     """A province's running counters for one cycle, with its months inside the cycle."""
-    numbers = counters.province_cycle(province, cycle.id)
+    numbers = running_counters.province_cycle(province, cycle.id)
     first, last = f"{cycle.first_day:%Y-%m}", f"{cycle.last_day:%Y-%m}"
     months = {
         m: {**shape(v), "publications": _publication_usage(v)}
-        for m, v in sorted(counters.province_months(province).items())
+        for m, v in sorted(running_counters.province_months(province).items())
         if first <= m <= last
     }
     return {
@@ -99,7 +104,7 @@ def national_activity(
     """Every unit's counters for one cycle (default: the current one) from one batched read; the 32
     units are read whole and paged in code order (the default page holds them all)."""
     cycle = _asked_cycle(cycle_id, now)
-    units = counters.province_cycle_all(cycle.id)
+    units = running_counters.province_cycle_all(cycle.id)
     rows = [
         {
             "province": code,

@@ -21,7 +21,7 @@ from chalicelib.core.errors import Forbidden, Invalid, NotFound, Problem, Unauth
 from chalicelib.core.paging import MAX_LIMIT
 from chalicelib.core.reference import PROVINCES
 from chalicelib.documents import filings, publications
-from chalicelib.usage import counters, usage_reports
+from chalicelib.usage import running_counters, usage_reports
 
 BASE = "/sushi/r51"
 NAMESPACE = "patentnavi"  # Proprietary identifiers are "patentnavi:<id>" (COUNTER's namespace pattern)
@@ -145,7 +145,7 @@ def reports(caller: Caller | None, params: Mapping[str, str], now: datetime) -> 
     """The reports offered to the customer, with the months that can be harvested."""
     caller, customer = _customer(caller, params)
     last = _previous_month(now)
-    months = sorted(m for m in counters.province_months(customer) if m <= last)
+    months = sorted(m for m in running_counters.province_months(customer) if m <= last)
     first = months[0] if months else last
     return [
         {

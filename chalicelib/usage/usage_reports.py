@@ -21,7 +21,7 @@ from chalicelib.core.clock import china
 from chalicelib.core.errors import Forbidden, Invalid, NotFound
 from chalicelib.core.reference import PROVINCES
 from chalicelib.documents import filings, publications
-from chalicelib.usage import counters, counting
+from chalicelib.usage import counting_rules, running_counters
 
 RELEASE = "5.1"
 PLATFORM = "patentnavi-eval"
@@ -127,7 +127,7 @@ def months(begin: str | None, end: str | None, now: datetime) -> list[str]:
 
 
 def _by_month(pk: str) -> dict[str, dict[str, int]]:
-    return counters.months(pk)
+    return running_counters.months(pk)
 
 
 def province_report(
@@ -140,10 +140,10 @@ def province_report(
     if not caller.sees_all_of(province):
         raise Forbidden("Only the province's own staff and national admins read its usage report")
     report = Report("Platform Report", "PR", PROVINCES[province], province, months(begin, end, now), now)
-    by_month = _by_month(counting.month_key(province, now)[0])
+    by_month = _by_month(counting_rules.month_key(province, now)[0])
     report.add(f"{PROVINCES[province]} 备案成果", province, "Other", by_month)
     report.add(
-        f"{PROVINCES[province]} 发布信息", province, "News_Item", by_month, counting.PUBLICATION_PREFIX
+        f"{PROVINCES[province]} 发布信息", province, "News_Item", by_month, counting_rules.PUBLICATION_PREFIX
     )
     return report
 
@@ -165,7 +165,7 @@ def item_report(
         doc.title,
         doc.id,
         DATA_TYPES.get(doc.kind, "Other"),
-        _by_month(counting.item_month_key(kind, doc.id, now)[0]),
+        _by_month(counting_rules.item_month_key(kind, doc.id, now)[0]),
     )
     return report
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 from chalicelib.core import pseudonyms
 from chalicelib.core.clock import china, parse_instant
 from chalicelib.core.cycles import cycle_for
-from chalicelib.usage import counters
+from chalicelib.usage import running_counters
 
 CLIENTS = 8
 REQUESTS_PER_CLIENT = 12
@@ -142,7 +142,7 @@ def test_eight_concurrent_clients_are_counted_exactly_and_never_act_as_each_othe
     assert all(c["text"].startswith(c["user"] + " ") for c in mine)  # under its own author
 
     api.drain()
-    facts = list(counters.facts())
+    facts = list(running_counters.facts())
     # Events keep their author's pseudonym in the cycle of their instant (core/pseudonyms.py), never the id.
     stored = {(f["user"], f["id"]): f for f in facts if f.get("entity") == "event"}
     services = api.stack.services
@@ -154,8 +154,8 @@ def test_eight_concurrent_clients_are_counted_exactly_and_never_act_as_each_othe
     for user, requests in sent.items():
         for batch in requests:
             assert all((user, e["id"]) in stored for e in batch), "an accepted event is missing"
-    assert counters.drift(counters.recount(facts)) == []
-    assert counters.order_problems(facts) == []
+    assert running_counters.drift(running_counters.recount(facts)) == []
+    assert running_counters.order_problems(facts) == []
 
     expected: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for user, requests in sent.items():

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from chalice import Chalice, Cron
 
-from chalicelib.core import runtime
+from chalicelib import composition
 from chalicelib.core.clock import FixedClock, parse_instant
 from local_stack.stack import start_stack
 
@@ -216,7 +216,7 @@ def test_unknown_route_is_a_404_problem(start_fake):
 def test_scheduler_fires_when_the_app_clock_crosses_the_cron_instant(start_fake):
     stack = start_fake()
     clock = FixedClock(parse_instant("2025-12-31T22:59:58+08:00"))
-    runtime.override(clock=clock)
+    composition.override(clock=clock)
     stack.scheduler.check()
     assert stack.app_module.fired == []
 
@@ -335,8 +335,8 @@ def test_schedules_do_not_fire_into_another_stores_clock(start_fake):
 
     stack = start_fake()
     clock = FixedClock(parse_instant("2025-12-31T22:59:58+08:00"))
-    runtime.install(
-        runtime.Services(
+    composition.install(
+        composition.Services(
             settings=load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "other"}), clock=clock
         )
     )

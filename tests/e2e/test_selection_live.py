@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.core import runtime
+from chalicelib import composition
 from chalicelib.core.clock import FixedClock, parse_instant
 
 PUSH_WITHIN_SECONDS = 5.0
@@ -203,7 +203,7 @@ def test_a_run_over_service_bases_ranks_them_with_their_own_scheme(api):
 def app_clock(api):
     """The stack's app clock, held still and moved by the test; the stack's own clock after it."""
     clock = FixedClock(datetime.now(UTC))
-    runtime.override(clock=clock)
+    composition.override(clock=clock)
     yield clock
     api.stack.ensure()  # reinstalls the stack's services, its clock included
 

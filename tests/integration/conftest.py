@@ -16,10 +16,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.core import runtime
+from chalicelib import composition
 from chalicelib.core.clock import FixedClock, parse_instant
 from chalicelib.core.config import load_settings
-from chalicelib.usage import counters
+from chalicelib.usage import running_counters
 from infra.files import create_bucket
 from infra.tables import create_tables
 from local_stack import moto_store
@@ -36,7 +36,7 @@ class Store:
     def __init__(self, clock: FixedClock, stream_arn: str | None):
         self.clock = clock
         self.stream_arn = stream_arn
-        self.settings = runtime.services().settings
+        self.settings = composition.services().settings
 
     def at(self, instant: str | datetime) -> None:
         self.clock.set(parse_instant(instant) if isinstance(instant, str) else instant)
@@ -73,9 +73,9 @@ def store(monkeypatch):
         arns = create_tables(_aws("dynamodb"), settings)
         create_bucket(_aws("s3"), settings)
         clock = FixedClock(parse_instant(DEFAULT_NOW))
-        runtime.install(runtime.Services(settings=settings, clock=clock))
+        composition.install(composition.Services(settings=settings, clock=clock))
         yield Store(clock, arns["facts"])
-        runtime.reset()
+        composition.reset()
 
 
 @pytest.fixture
@@ -93,7 +93,9 @@ def client(store):
 def settle(store):
     """A function that runs the stream trigger over everything written since the test began."""
     tap = StreamTap(store.stream_arn)
-    return lambda: deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
+    return lambda: deliver(
+        lambda event: running_counters.handle_stream_batch(event, store.clock.now()), tap.take()
+    )
 
 
 @pytest.fixture

@@ -201,12 +201,12 @@ def test_only_national_admins_reopen_a_window(store, client):
 
 
 def test_the_closing_reminder_goes_only_to_provinces_whose_form_is_not_in(store, client):
-    from chalicelib.documents import notifications
+    from chalicelib.scoring import reminders
 
     store.at("2024-10-20T10:00:00+08:00")
     client.put(PATH, form(), headers=JS_ADMIN)
     store.at("2024-10-30T00:01:00+08:00")
-    assert notifications.remind_province_admins(store.clock.now()) == 31
+    assert reminders.remind_province_admins(store.clock.now()) == 31
     assert client.get("/me/notifications", headers=JS_ADMIN).json["items"] == []
     told = client.get("/me/notifications", headers=ZJ_ADMIN).json["items"]
     assert [n["topic"] for n in told] == ["annual_form_window_closing"]
@@ -216,11 +216,11 @@ def test_the_closing_reminder_goes_only_to_provinces_whose_form_is_not_in(store,
 def test_every_province_is_reminded_of_the_30_september_filing_cutoff_14_and_2_days_before(
     store, client, day, days_left
 ):
-    from chalicelib.documents import notifications
+    from chalicelib.scoring import reminders
 
     store.at(f"2024-09-{day}T00:01:00+08:00")
-    assert notifications.remind_province_admins(store.clock.now()) == 32
-    assert notifications.remind_province_admins(store.clock.now()) == 0
+    assert reminders.remind_province_admins(store.clock.now()) == 32
+    assert reminders.remind_province_admins(store.clock.now()) == 0
     told = client.get("/me/notifications", headers=ZJ_ADMIN).json["items"]
     assert [(n["topic"], n["cycle"], n["days_left"], n["cutoff"]) for n in told] == [
         ("filing_cutoff", "2024", days_left, "2024-10-01T00:00:00+08:00")

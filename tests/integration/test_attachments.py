@@ -10,7 +10,7 @@ import requests
 
 from chalicelib.core.models import UsageEvent
 from chalicelib.documents import attachments
-from chalicelib.usage import counters
+from chalicelib.usage import running_counters
 from tests.conftest import auth
 from tests.support import report_body, stored_items
 from tests.support.documents import (
@@ -42,7 +42,7 @@ def test_an_uploaded_report_is_listed_with_its_checksum_and_downloads_through_a_
     assert "filename*=UTF-8''%E5%AF%BC" in fetched.headers["content-disposition"]
     settle()
     assert client.get(f"/filings/{filing['id']}/stats").json["downloads"] == {"total": 1, "unique": 1}
-    assert counters.drift() == [] and counters.order_problems() == []
+    assert running_counters.drift() == [] and running_counters.order_problems() == []
 
 
 def test_downloads_follow_the_counter_rules_robots_and_own_staff_do_not_count(client, settle, store):
@@ -62,7 +62,7 @@ def test_downloads_follow_the_counter_rules_robots_and_own_staff_do_not_count(cl
     assert client.get(f"/filings/{filing['id']}/stats").json["downloads"] == {"total": 2, "unique": 1}
     stored = list(UsageEvent.scan(UsageEvent.entity == "event"))
     assert len(stored) == 6 and {e.file for e in stored} == {file["id"]}  # every download is kept
-    assert counters.drift() == [] and counters.order_problems() == []
+    assert running_counters.drift() == [] and running_counters.order_problems() == []
 
 
 def test_a_client_download_event_is_malformed_and_rejects_the_whole_batch(client):
@@ -203,7 +203,7 @@ def test_a_revision_replaces_an_approved_records_file_and_the_public_keeps_the_o
         store.clock.advance(seconds=31)  # past the double-click window
     settle()
     assert client.get(f"/filings/{filing['id']}/stats").json["downloads"]["total"] == 2
-    assert counters.drift() == []
+    assert running_counters.drift() == []
 
 
 def test_files_of_a_dropped_revision_never_join_the_record(client):
@@ -287,7 +287,7 @@ def test_national_admins_attach_files_to_national_notices_only_and_the_public_do
     assert answer.status == 303 and requests.get(answer.headers["Location"], timeout=10).content == PDF
     settle()
     assert client.get(f"/publications/{notice['id']}/stats").json["downloads"] == {"total": 1, "unique": 1}
-    assert counters.drift() == []
+    assert running_counters.drift() == []
 
     province_pub = client.post(
         "/publications",

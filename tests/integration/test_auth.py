@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from chalicelib.core import runtime
+from chalicelib import composition
 from chalicelib.core.auth import Authenticator
 from chalicelib.core.config import LOCAL_JWT_SECRET, ConfigError, load_settings
 from chalicelib.core.errors import Unauthorized
@@ -419,7 +419,7 @@ def jwks_url(idp):
 def test_the_deployed_api_verifies_tokens_against_a_jwks_document(client, store, idp, jwks_url):
     """Black box through the API on a deployed stage: the app fetches the JWKS from its URL."""
     settings = load_settings(deployed_env(jwks_url))
-    runtime.install(runtime.Services(settings=settings, clock=store.clock))
+    composition.install(composition.Services(settings=settings, clock=store.clock))
 
     created = client.post(
         "/filings",

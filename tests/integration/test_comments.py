@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.usage import counters
+from chalicelib.usage import running_counters
 from tests.conftest import auth
 from tests.support import ADMIN_JS, FILER, NATIONAL, USER, approved_filing, stored_items
 
@@ -73,7 +73,7 @@ def test_a_moderator_hides_a_comment_with_a_reason_it_leaves_the_list_and_the_co
     assert [(e["action"], e["actor"], e["data"]["reason"]) for e in audit.trail("comment", made["id"])] == [
         ("hidden", moderator["sub"], "含广告信息")
     ]
-    assert counters.drift() == []
+    assert running_counters.drift() == []
 
 
 def test_hidden_publication_comments_leave_the_publication_and_province_counts(pipeline):
@@ -99,7 +99,7 @@ def test_hidden_publication_comments_leave_the_publication_and_province_counts(p
     assert (
         client.get(f"/provinces/320000/activity?cycle={pub['cycle']}").json["publications"]["comments"] == 0
     )
-    assert counters.drift() == []
+    assert running_counters.drift() == []
 
 
 @pytest.mark.parametrize("who,status", [(ADMIN_ZJ, 403), (USER, 403), (FILER, 403), (None, 401)])

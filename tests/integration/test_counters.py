@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.usage import counters
+from chalicelib.usage import running_counters
 from tests.conftest import auth
 from tests.support import approved_filing
 from tests.support.usage import events
@@ -185,7 +185,7 @@ def test_counters_equal_the_recount_after_a_mixed_history(pipeline):
     client.put(f"/filings/{filing['id']}/like", headers=auth(**USER))
     client.put(f"/filings/{filing['id']}/evaluation", {"score": 3}, headers=auth(**USER))
     settle()
-    assert counters.drift() == []
+    assert running_counters.drift() == []
 
 
 def test_records_written_after_a_failed_moto_transaction_still_reach_the_trigger(pipeline):

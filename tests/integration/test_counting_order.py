@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import china
-from chalicelib.usage import counters, counting, interactions, usage_order
+from chalicelib.usage import counting_rules, event_chains, interactions, running_counters
 from chalicelib.usage.interactions import EventsIn
 from tests.support.usage import ROBOTS, TARGETS, Crash, poison_record, run_batch, send_usage, world
 
@@ -96,16 +96,16 @@ def test_counters_follow_the_stored_order_whatever_the_interleaving(steps, skew)
             nonlocal position
             take()
             for start in range(position, len(records), 100):
-                counters.handle_stream_batch({"Records": records[start : start + 100]}, clock.now())
+                running_counters.handle_stream_batch({"Records": records[start : start + 100]}, clock.now())
             position = len(records)
             for batch in held:
-                counters.handle_stream_batch({"Records": batch}, clock.now())
+                running_counters.handle_stream_batch({"Records": batch}, clock.now())
             held.clear()
-            facts = list(counters.facts())
-            assert counters.drift(counters.recount(facts)) == [], (steps, skew)
-            assert counters.order_problems(facts) == [], (steps, skew)
+            facts = list(running_counters.facts())
+            assert running_counters.drift(running_counters.recount(facts)) == [], (steps, skew)
+            assert running_counters.order_problems(facts) == [], (steps, skew)
             for target in TARGETS:
-                kept = counters.values(*counting.STATS_KEYS[target[0]](target[1]))
+                kept = running_counters.values(*counting_rules.STATS_KEYS[target[0]](target[1]))
                 assert {k: kept.get(k, 0) for k in USAGE} == {
                     k: model.expected(target).get(k, 0) for k in USAGE
                 }, (steps, skew, target)
@@ -150,9 +150,9 @@ def test_counters_follow_the_stored_order_whatever_the_interleaving(steps, skew)
                 if fault in ("crash_before", "crash_after"):
                     with contextlib.suppress(Crash):
                         run_batch(batch, clock.now(), fault, crash_at)
-                counters.handle_stream_batch({"Records": batch}, clock.now())
+                running_counters.handle_stream_batch({"Records": batch}, clock.now())
                 if fault == "duplicate":
-                    counters.handle_stream_batch({"Records": batch}, clock.now())
+                    running_counters.handle_stream_batch({"Records": batch}, clock.now())
             elif step[0] == "settle":
                 settle_all()
         settle_all()
@@ -171,42 +171,42 @@ def test_a_request_of_many_clicks_on_one_filing_counts_once():
         assert receipt.accepted == 100
         records = tap.take()
         # Split across two stream batches: the second half must not count again.
-        counters.handle_stream_batch({"Records": records[:37]}, clock.now())
-        counters.handle_stream_batch({"Records": records[37:]}, clock.now())
-        stats = counters.filing_stats("f1")
+        running_counters.handle_stream_batch({"Records": records[:37]}, clock.now())
+        running_counters.handle_stream_batch({"Records": records[37:]}, clock.now())
+        stats = running_counters.filing_stats("f1")
         assert (stats["views_total"], stats["views_unique"]) == (1, 1)
 
 
 def test_places_are_monotone_when_a_writer_clock_lags():
     """A writer whose clock is behind still takes the next place, at the chain's latest time."""
-    head = usage_order.Head(seq=3, last_at=None)
+    head = event_chains.Head(seq=3, last_at=None)
     with world() as (clock, _):
         now = clock.now()
-        later = usage_order.places(usage_order.Head(3, now), now - timedelta(seconds=4), 2)
+        later = event_chains.places(event_chains.Head(3, now), now - timedelta(seconds=4), 2)
         assert [p.seq for p in later] == [4, 5]
         assert all(p.at == now for p in later) and later[0].prev_at == now
-        assert usage_order.places(head, now, 1)[0].prev_at is None
+        assert event_chains.places(head, now, 1)[0].prev_at is None
 
 
 def test_a_publication_and_a_filing_with_the_same_id_keep_separate_chains_and_counters():
     """Chains and counters are keyed by the target's kind: the same id never shares a place."""
-    assert usage_order.chain_key("filing", "x", "view", "u") != usage_order.chain_key(
+    assert event_chains.chain_key("filing", "x", "view", "u") != event_chains.chain_key(
         "publication", "x", "view", "u"
     )
-    assert counting.filing_key("x") != counting.publication_key("x")
+    assert counting_rules.filing_key("x") != counting_rules.publication_key("x")
     with world() as (clock, tap):
         send_usage(USERS[0], "view", ("publication", "p1"), "Mozilla/5.0 (X11)", clock.now(), 3)
         send_usage(USERS[0], "download", ("publication", "p1"), "Mozilla/5.0 (X11)", clock.now(), 2)
-        counters.handle_stream_batch({"Records": tap.take()}, clock.now())
-        kept = counters.values(*counting.publication_key("p1"))
+        running_counters.handle_stream_batch({"Records": tap.take()}, clock.now())
+        kept = running_counters.values(*counting_rules.publication_key("p1"))
         assert {k: kept[k] for k in USAGE} == {
             "views_total": 1,
             "views_unique": 1,
             "downloads_total": 1,
             "downloads_unique": 1,
         }
-        unit = counters.province_cycle("320000", "2024")
+        unit = running_counters.province_cycle("320000", "2024")
         assert (
             unit["publication_views_total"] == 1 and "views_total" not in unit
         )  # filings' own views untouched
-        assert counters.drift() == [] and counters.order_problems() == []
+        assert running_counters.drift() == [] and running_counters.order_problems() == []

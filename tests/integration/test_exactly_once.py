@@ -19,7 +19,7 @@ from chalicelib.core.errors import NotFound
 from chalicelib.documents import filings, publications
 from chalicelib.documents.filings import ApplicationChangeIn
 from chalicelib.documents.lifecycle import TakedownIn
-from chalicelib.usage import counters, interactions
+from chalicelib.usage import interactions, running_counters
 from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn, HideIn
 from tests.support.usage import FILINGS, ROBOTS, TARGETS, Crash, poison_record, run_batch, send_usage, world
 
@@ -151,7 +151,7 @@ def deliver_hostile(records: list[dict], plan, now) -> None:
         if what in ("crash_before", "crash_after"):
             with contextlib.suppress(Crash):
                 run_batch(batch, now, what, crash_at)
-        answer = counters.handle_stream_batch({"Records": batch}, now)
+        answer = running_counters.handle_stream_batch({"Records": batch}, now)
         failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
         assert all(
             r["dynamodb"]["SequenceNumber"] in failed
@@ -159,17 +159,17 @@ def deliver_hostile(records: list[dict], plan, now) -> None:
             if r["eventID"] not in {x["eventID"] for x in records}
         ), "only the poison record may fail"
         if what == "duplicate":
-            counters.handle_stream_batch({"Records": batch}, now)
+            running_counters.handle_stream_batch({"Records": batch}, now)
         position += size
     if position < len(records):
-        counters.handle_stream_batch({"Records": records[position:]}, now) if len(
+        running_counters.handle_stream_batch({"Records": records[position:]}, now) if len(
             records
         ) - position <= 100 else [
-            counters.handle_stream_batch({"Records": records[i : i + 100]}, now)
+            running_counters.handle_stream_batch({"Records": records[i : i + 100]}, now)
             for i in range(position, len(records), 100)
         ]
     for batch in reversed(pending):
-        counters.handle_stream_batch({"Records": batch}, now)
+        running_counters.handle_stream_batch({"Records": batch}, now)
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -184,5 +184,7 @@ def test_counters_equal_the_recount_under_any_delivery_schedule(history, plan):
         deliver_hostile(records, plan, now)
         # A replay hours later of everything the stream still holds changes nothing.
         for start in range(0, len(records), 100):
-            counters.handle_stream_batch({"Records": records[start : start + 100]}, now + timedelta(hours=20))
-        assert counters.drift() == [], (history, plan)
+            running_counters.handle_stream_batch(
+                {"Records": records[start : start + 100]}, now + timedelta(hours=20)
+            )
+        assert running_counters.drift() == [], (history, plan)

@@ -3,7 +3,7 @@ with the review decisions they are told of."""
 
 from __future__ import annotations
 
-from chalicelib.documents import notifications
+from chalicelib.scoring import reminders
 from tests.conftest import auth
 from tests.support import report_body
 from tests.support.documents import china
@@ -13,8 +13,8 @@ ADMIN_JS = dict(sub="admin-js", role="province_admin", province="320000")
 
 def test_every_province_admin_is_told_once_and_only_of_their_province(client, store):
     store.at(china(2025, 10, 15, 0, 1))
-    assert notifications.remind_province_admins(store.clock.now()) == 32
-    assert notifications.remind_province_admins(store.clock.now()) == 0  # a second run writes nothing
+    assert reminders.remind_province_admins(store.clock.now()) == 32
+    assert reminders.remind_province_admins(store.clock.now()) == 0  # a second run writes nothing
     told = client.get("/me/notifications", headers=auth(**ADMIN_JS)).json["items"]
     assert [(n["topic"], n["province"]) for n in told] == [("annual_form_window_opens", "320000")]
     assert told[0]["link"] == "/provinces/320000/annual-forms/2025"
@@ -33,7 +33,7 @@ def test_an_admins_own_decisions_and_the_reminders_page_together_newest_first(cl
         headers=auth(sub="admin", role="national_admin"),
     )
     store.at(china(2025, 10, 15, 0, 1))
-    notifications.remind_province_admins(store.clock.now())
+    reminders.remind_province_admins(store.clock.now())
     store.at(china(2025, 10, 16, 9, 0))
     client.post(f"/filings/{filing['id']}/revisions", report_body(), headers=auth(**ADMIN_JS))
     client.post(

@@ -262,7 +262,7 @@ JS_DEPT_MEMBER = dict(sub="js-dept-user", role="user")
 
 
 def test_a_member_of_a_provinces_own_department_is_stored_but_never_counted_on_its_results(store, client):
-    from chalicelib.usage import counters
+    from chalicelib.usage import running_counters
 
     tap = StreamTap(store.stream_arn)
     own, other = (
@@ -277,7 +277,7 @@ def test_a_member_of_a_provinces_own_department_is_stored_but_never_counted_on_i
             f"/filings/{filing['id']}/evaluation", {"score": 5}, headers=auth(**JS_DEPT_MEMBER)
         )
         assert answer.status == 200 and answer.json["side"] == "government", answer.json
-    deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), tap.take())
+    deliver(lambda event: running_counters.handle_stream_batch(event, store.clock.now()), tap.take())
     assert client.get(f"/filings/{own['id']}/stats").json["evaluations"]["count"] == 0  # like own staff
     assert client.get(f"/filings/{other['id']}/stats").json["evaluations"]["count"] == 1
     stored = client.get(f"/filings/{own['id']}/evaluations", headers=auth(**ADMIN)).json["items"]

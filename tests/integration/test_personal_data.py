@@ -8,7 +8,7 @@ import random
 import boto3
 
 from chalicelib.core.audit import trail
-from chalicelib.usage import counters
+from chalicelib.usage import running_counters
 from tests.conftest import auth
 from tests.streams import StreamTap, deliver
 from tests.support import approved_filing
@@ -72,7 +72,7 @@ def test_erasure_removes_what_the_person_did_and_the_counters_follow_exactly(pip
     assert after["comments"] == before["comments"] - 1
     assert after["evaluations"]["count"] == before["evaluations"]["count"] - 1
     assert after["views"] == before["views"]  # usage events are pseudonymous and stay until they expire
-    assert counters.drift() == []
+    assert running_counters.drift() == []
     again = client.get("/me/data", headers=auth(**ME)).json
     assert again["reactions"] == again["comments"] == again["evaluations"] == []
     facts = boto3.client("dynamodb", region_name="cn-north-1").scan(TableName=store.settings.facts_table)[
@@ -106,10 +106,10 @@ def test_recount_stays_equal_when_erasures_interleave_with_new_events_and_late_d
         cut = rng.randint(0, len(records))
         # part now (some twice), part later: the stream's at-least-once, out-of-batch delivery
         now, later = records[:cut], records[cut:]
-        deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), now + now[:2])
+        deliver(lambda event: running_counters.handle_stream_batch(event, store.clock.now()), now + now[:2])
         held_back += later
-    deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), held_back)
-    assert counters.drift() == []
+    deliver(lambda event: running_counters.handle_stream_batch(event, store.clock.now()), held_back)
+    assert running_counters.drift() == []
 
 
 def test_the_backfill_indexes_older_interactions_and_retains_older_events_without_changing_counters(pipeline):
@@ -133,4 +133,4 @@ def test_the_backfill_indexes_older_interactions_and_retains_older_events_withou
     event = next(iter(UsageEvent.scan(UsageEvent.entity == "event")))
     assert event.user_agent is None and event.agent_family == "Firefox" and event.expires_at
     settle()
-    assert counters.drift() == []
+    assert running_counters.drift() == []

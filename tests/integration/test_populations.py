@@ -9,7 +9,7 @@ from datetime import UTC
 import pytest
 
 from chalicelib.core import spreadsheets
-from chalicelib.usage import counters, counting
+from chalicelib.usage import counting_rules, running_counters
 from tests.conftest import auth
 from tests.streams import StreamTap, deliver
 from tests.support import report_body, stored_items
@@ -138,10 +138,15 @@ def test_attribution_is_the_filings_own_province_to_a_unit_located_there(client,
 
 
 def test_attributed_filings_count_for_the_unit_and_still_for_their_province(client, bases):
-    js = counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))
+    js = running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024"))
     assert js["filings_approved"] == 4 and js["filings_approved_database"] == 1
-    assert counters.province_cycle("320000", "2024")["filings_approved"] == 4
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))["filings_approved"] == 1
+    assert running_counters.province_cycle("320000", "2024")["filings_approved"] == 4
+    assert (
+        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-ZJ", "2024"))[
+            "filings_approved"
+        ]
+        == 1
+    )
 
 
 def test_an_approved_filings_attribution_is_proposed_for_review_and_nothing_moves_meanwhile(
@@ -159,9 +164,16 @@ def test_an_approved_filings_attribution_is_proposed_for_review_and_nothing_move
     shown = client.get(f"/filings/{filing}", headers=auth(**JS_FILER)).json
     assert shown["status"] == "approved" and shown["revision_pending"] is True
     settle()
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 4
     assert (
-        counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024")).get("filings_approved", 0)
+        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024"))[
+            "filings_approved"
+        ]
+        == 4
+    )
+    assert (
+        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS2", "2024")).get(
+            "filings_approved", 0
+        )
         == 0
     )
 
@@ -183,26 +195,36 @@ def test_approving_an_attribution_proposal_moves_the_filing_and_later_usage_to_t
     approve(client, filing)
     view(client, filing, "reader-after")
     settle()
-    old = counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))
-    new = counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024"))
+    old = running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024"))
+    new = running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS2", "2024"))
     assert (old["filings_approved"], new["filings_approved"]) == (3, 1)  # moved once, from the old unit
     assert (old["views_unique"], new["views_unique"]) == (
         1,
         1,
     )  # the view before the move stays with the old unit
     assert (old["evaluations"], new.get("evaluations", 0)) == (1, 0)
-    assert counters.province_cycle("320000", "2024")["filings_approved"] == 4
-    assert counters.drift() == []
+    assert running_counters.province_cycle("320000", "2024")["filings_approved"] == 4
+    assert running_counters.drift() == []
     approve(client, filing)  # reviewing again changes nothing
     settle()
     # Lambda may deliver the whole stream again: the move is still applied once.
     deliver(
-        lambda event: counters.handle_stream_batch(event, store.clock.now()),
+        lambda event: running_counters.handle_stream_batch(event, store.clock.now()),
         StreamTap(store.stream_arn).take(),
     )
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 3
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024"))["filings_approved"] == 1
-    assert counters.drift() == []
+    assert (
+        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024"))[
+            "filings_approved"
+        ]
+        == 3
+    )
+    assert (
+        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS2", "2024"))[
+            "filings_approved"
+        ]
+        == 1
+    )
+    assert running_counters.drift() == []
 
 
 def test_a_dropped_attribution_proposal_keeps_the_old_attribution(client, store, bases, settle):
@@ -212,12 +234,19 @@ def test_a_dropped_attribution_proposal_keeps_the_old_attribution(client, store,
     dropped = client.post(f"/filings/{filing}/review", {"decision": "reject"}, headers=auth(**ADMIN))
     assert dropped.status == 200 and dropped.json["status"] == "approved" and dropped.json["revision"] == 1
     settle()
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 4
     assert (
-        counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024")).get("filings_approved", 0)
+        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024"))[
+            "filings_approved"
+        ]
+        == 4
+    )
+    assert (
+        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS2", "2024")).get(
+            "filings_approved", 0
+        )
         == 0
     )
-    assert counters.drift() == []
+    assert running_counters.drift() == []
 
 
 def test_a_content_revision_keeps_a_waiting_attribution_proposal(client, store, bases, settle):
@@ -232,8 +261,13 @@ def test_a_content_revision_keeps_a_waiting_attribution_proposal(client, store, 
     assert revised.status == 200, revised.json
     assert approve(client, filing)["title"].endswith("（修订）")
     settle()
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS2", "2024"))["filings_approved"] == 1
-    assert counters.drift() == []
+    assert (
+        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS2", "2024"))[
+            "filings_approved"
+        ]
+        == 1
+    )
+    assert running_counters.drift() == []
 
 
 def test_an_attribution_proposal_is_refused_elsewhere_after_withdrawal_or_takedown(client, store, bases):
@@ -263,9 +297,19 @@ def test_moving_an_attribution_before_approval_moves_the_count(client, bases, se
     assert attribute(client, filing["id"], "SB-ZJ", ADMIN).status == 200
     approve(client, filing["id"])
     settle()
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024"))["filings_approved"] == 4
-    assert counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))["filings_approved"] == 2
-    assert counters.drift() == []
+    assert (
+        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024"))[
+            "filings_approved"
+        ]
+        == 4
+    )
+    assert (
+        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-ZJ", "2024"))[
+            "filings_approved"
+        ]
+        == 2
+    )
+    assert running_counters.drift() == []
 
 
 def test_a_run_over_service_bases_ranks_them_with_their_own_scheme(client, store, bases):
@@ -427,12 +471,15 @@ def test_a_bases_score_moves_with_the_usage_of_its_attributed_results(client, st
             == 200
         )
     settle()
-    unit = counters.values(*counting.unit_cycle_key("service_bases#SB-ZJ", "2024"))
+    unit = running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-ZJ", "2024"))
     assert unit["views_unique"] == 4 and unit["evaluations"] == 4 and unit["evaluation_score_sum"] == 20
     assert (
-        counters.values(*counting.unit_cycle_key("service_bases#SB-JS", "2024")).get("views_unique", 0) == 0
+        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024")).get(
+            "views_unique", 0
+        )
+        == 0
     )
-    assert counters.drift() == []
+    assert running_counters.drift() == []
     store.at(CLOSED)
     busy = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import boto3
 
 from chalicelib.core import pseudonyms
-from chalicelib.usage import counters, counting
+from chalicelib.usage import counting_rules, running_counters
 from tests.conftest import auth
 from tests.support import approved_filing
 from tests.support.documents import attached_filing
@@ -56,7 +56,7 @@ def test_no_usage_fact_holds_a_raw_user_id_or_user_agent(pipeline):
         ("other", True),
     }
     assert client.get(f"/filings/{filing['id']}/stats").json["views"] == {"total": 3, "unique": 3}
-    assert counters.drift() == []
+    assert running_counters.drift() == []
 
 
 def test_account_counters_name_the_pseudonym_for_events_and_reactions_alike(pipeline):
@@ -67,11 +67,13 @@ def test_account_counters_name_the_pseudonym_for_events_and_reactions_alike(pipe
     client.put(f"/filings/{filing['id']}/like", headers=auth(**reader))
     settle()
     account = pseudonyms.of(reader["sub"], "2024")
-    accounts = counters.accounts("320000", "2024")
+    accounts = running_counters.accounts("320000", "2024")
     assert list(accounts) == [account] and accounts[account]["likes"] == 1
-    units = counters.Counter.get(*counting.account_units_key(account))
-    assert counters.numbers(units)[counting.unit_name("2024", "320000")] == 2  # the view and the like
-    assert counters.drift() == []
+    units = running_counters.Counter.get(*counting_rules.account_units_key(account))
+    assert (
+        running_counters.numbers(units)[counting_rules.unit_name("2024", "320000")] == 2
+    )  # the view and the like
+    assert running_counters.drift() == []
 
 
 def test_a_users_chain_and_uniques_hold_within_a_cycle_and_restart_in_the_next(pipeline):
@@ -86,4 +88,4 @@ def test_a_users_chain_and_uniques_hold_within_a_cycle_and_restart_in_the_next(p
     client.post("/events", events(filing["id"]), headers=auth(**reader))
     settle()
     assert client.get(f"/filings/{filing['id']}/stats").json["views"] == {"total": 2, "unique": 2}
-    assert counters.drift() == []
+    assert running_counters.drift() == []

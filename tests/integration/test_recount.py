@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.core.models import Counter
-from chalicelib.usage import counters
+from chalicelib.usage import running_counters
 from scripts import recount
 from tests.conftest import auth
 from tests.support import approved_filing
@@ -25,4 +25,4 @@ def test_recount_reports_drift_per_counter_and_repair_sets_it_right(pipeline, ca
     assert "PROV#110000 CYCLE#2024 likes: kept 2, facts say 0 (-2)" in out
 
     assert recount.main(["--repair"]) == 0
-    assert counters.drift() == []
+    assert running_counters.drift() == []

@@ -10,7 +10,7 @@ import boto3
 
 from chalicelib.core.cycles import cycle_by_id
 from chalicelib.core.vocabulary import RAW_FACTS_GRACE, RAW_FACTS_UNTIL_FINAL
-from chalicelib.usage import counters
+from chalicelib.usage import running_counters
 from tests.conftest import auth
 from tests.streams import StreamTap, deliver
 from tests.support import approved_filing
@@ -54,7 +54,7 @@ def test_a_ttl_removal_changes_no_counter_but_a_persons_removal_does(pipeline):
     client.post("/events", events(filing["id"]), headers=auth(**READER))
     client.put(f"/filings/{filing['id']}/like", headers=auth(**READER))
     records = tap.take()
-    deliver(lambda e: counters.handle_stream_batch(e, store.clock.now()), records)
+    deliver(lambda e: running_counters.handle_stream_batch(e, store.clock.now()), records)
     before = client.get(f"/filings/{filing['id']}/stats").json
     assert before["views"]["total"] == 1 and before["likes"] == 1
     inserts = [
@@ -65,8 +65,11 @@ def test_a_ttl_removal_changes_no_counter_but_a_persons_removal_does(pipeline):
         and r["dynamodb"]["NewImage"]["entity"]["S"] in ("event", "reaction")
     ]
     expired = [removal(r, n, by_ttl=True) for n, r in enumerate(inserts)]
-    deliver(lambda e: counters.handle_stream_batch(e, store.clock.now()), expired)
+    deliver(lambda e: running_counters.handle_stream_batch(e, store.clock.now()), expired)
     assert client.get(f"/filings/{filing['id']}/stats").json == before
     like = next(r for r in inserts if r["dynamodb"]["NewImage"]["entity"]["S"] == "reaction")
-    deliver(lambda e: counters.handle_stream_batch(e, store.clock.now()), [removal(like, 99, by_ttl=False)])
+    deliver(
+        lambda e: running_counters.handle_stream_batch(e, store.clock.now()),
+        [removal(like, 99, by_ttl=False)],
+    )
     assert client.get(f"/filings/{filing['id']}/stats").json["likes"] == 0

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.core import http, runtime
+from chalicelib import composition
+from chalicelib.core import http
 from chalicelib.core.auth import ROLES
 from chalicelib.core.errors import Conflict
 from chalicelib.scoring import scheme
@@ -137,9 +138,9 @@ def test_app_keeps_no_services_of_its_own():
 
 
 def test_services_build_the_authenticator_once_and_again_for_new_settings(store):
-    built = runtime.services()
-    assert runtime.services().authenticator is built.authenticator
-    assert runtime.override(clock=built.clock).authenticator is built.authenticator
-    other = runtime.override(settings=replace(built.settings, jwt_secret="x" * 40))
+    built = composition.services()
+    assert composition.services().authenticator is built.authenticator
+    assert composition.override(clock=built.clock).authenticator is built.authenticator
+    other = composition.override(settings=replace(built.settings, jwt_secret="x" * 40))
     assert other.authenticator is not built.authenticator
-    assert runtime.services().robots is runtime.services().robots
+    assert composition.services().robots is composition.services().robots

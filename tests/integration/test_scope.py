@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.usage import counters
+from chalicelib.usage import running_counters
 from tests.conftest import auth
 from tests.support import ADMIN_JS, FILER, NATIONAL, USER, report_body, stored_items
 
@@ -40,7 +40,7 @@ def test_a_result_completed_outside_its_cycles_window_is_out_of_scope_with_the_r
     approved = client.get("/provinces/320000/activity?cycle=2024").json["approved"]
     assert approved["filings_approved"] == 2 and approved["filings_approved_out_of_scope"] == 1
     assert approved["funding_approved"] == 1_200_000
-    assert counters.drift() == []
+    assert running_counters.drift() == []
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from chalicelib.usage import counters
+from chalicelib.usage import running_counters
 from tests.conftest import auth
 from tests.streams import StreamTap, deliver
 from tests.support import ADMIN_JS, FILER_ZJ, NATIONAL, USER, approved_filing, report_body, stored_items
@@ -42,7 +42,7 @@ def test_a_taken_down_filing_leaves_public_reads_and_lists_and_its_filer_is_told
     trail = client.get(f"/filings/{filing['id']}/history", headers=auth(**NATIONAL)).json["items"]
     assert trail[-1]["action"] == "taken_down" and trail[-1]["actor"] == NATIONAL["sub"]
     settle()
-    assert counters.drift() == []
+    assert running_counters.drift() == []
 
 
 def use(client, filing_id, who=USER):
@@ -66,7 +66,7 @@ USAGE = (
 
 
 def scored_usage(cycle="2024"):
-    numbers = counters.province_cycle("320000", cycle)
+    numbers = running_counters.province_cycle("320000", cycle)
     return {name: numbers.get(name, 0) for name in USAGE}
 
 
@@ -95,16 +95,16 @@ def test_a_takedown_keeps_the_cycles_counts_unless_it_excludes_the_record_and_it
         "evaluations": 1,
         "evaluation_score_sum": 4,
     }
-    assert counters.filing_stats(excluded["id"])["views_total"] == 1
-    assert counters.filing_stats(excluded["id"])["likes"] == 1
-    assert counters.drift() == []
+    assert running_counters.filing_stats(excluded["id"])["views_total"] == 1
+    assert running_counters.filing_stats(excluded["id"])["likes"] == 1
+    assert running_counters.drift() == []
 
 
 def test_an_excluding_takedown_counted_twice_or_before_the_usage_it_excludes_takes_it_out_once(store, client):
     tap = StreamTap(store.stream_arn)
 
     def count(records):
-        return deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), records)
+        return deliver(lambda event: running_counters.handle_stream_batch(event, store.clock.now()), records)
 
     filing = approved_filing(client)
     use(client, filing["id"])
@@ -119,8 +119,8 @@ def test_an_excluding_takedown_counted_twice_or_before_the_usage_it_excludes_tak
     count(takedown + late)  # the takedown first, then the usage stored before it, then the takedown again
     count(tap.history)  # every record delivered again
     assert scored_usage() == dict.fromkeys(USAGE, 0)
-    assert counters.filing_stats(filing["id"])["views_total"] == 2
-    assert counters.drift() == []
+    assert running_counters.filing_stats(filing["id"])["views_total"] == 2
+    assert running_counters.drift() == []
 
 
 def test_usage_counted_while_the_takedown_is_stored_is_retried_and_left_out_of_the_province(
@@ -129,13 +129,13 @@ def test_usage_counted_while_the_takedown_is_stored_is_retried_and_left_out_of_t
     tap = StreamTap(store.stream_arn)
 
     def count(records):
-        return deliver(lambda event: counters.handle_stream_batch(event, store.clock.now()), records)
+        return deliver(lambda event: running_counters.handle_stream_batch(event, store.clock.now()), records)
 
     filing = approved_filing(client)
     count(tap.take())
     use(client, filing["id"])
     usage = tap.take()
-    judged = counters._unscore_excluded
+    judged = running_counters._unscore_excluded
     raced = []
 
     def takedown_lands_meanwhile(deliveries):
@@ -145,11 +145,11 @@ def test_usage_counted_while_the_takedown_is_stored_is_retried_and_left_out_of_t
             count(tap.take())
         return answer
 
-    monkeypatch.setattr(counters, "_unscore_excluded", takedown_lands_meanwhile)
+    monkeypatch.setattr(running_counters, "_unscore_excluded", takedown_lands_meanwhile)
     count(usage)
     assert raced and scored_usage() == dict.fromkeys(USAGE, 0)
-    assert counters.filing_stats(filing["id"])["evaluations"] == 1
-    assert counters.drift() == []
+    assert running_counters.filing_stats(filing["id"])["evaluations"] == 1
+    assert running_counters.drift() == []
 
 
 def test_a_taken_down_record_takes_no_more_interactions_revisions_or_reviews(client, store):
@@ -229,4 +229,4 @@ def test_a_taken_down_publication_leaves_the_public_and_the_recount_agrees(pipel
     assert pub["id"] not in {p["id"] for p in client.get("/publications").json["items"]}
     activity = client.get(f"/provinces/320000/activity?cycle={pub['cycle']}").json
     assert activity["approved"].get("publications_approved", 0) == 0
-    assert counters.drift() == []
+    assert running_counters.drift() == []

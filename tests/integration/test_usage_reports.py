@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from chalicelib.core import spreadsheets
 from chalicelib.core.errors import Invalid
-from chalicelib.usage import counters, usage_reports
+from chalicelib.usage import running_counters, usage_reports
 from tests.conftest import auth
 from tests.support import approved_filing
 from tests.support.documents import BROWSER, attached_filing
@@ -48,7 +48,7 @@ def test_a_filings_report_has_the_r51_header_and_a_column_per_month(client, sett
     assert table["Total_Item_Investigations"] == ["2", "0", "1", "1"]
     assert table["Unique_Item_Requests"] == ["1", "0", "0", "1"]
     assert rows[15][3] == "Report"
-    assert counters.drift() == []
+    assert running_counters.drift() == []
 
 
 def test_a_provinces_report_opens_in_a_spreadsheet_with_filings_and_publications(client, settle):

@@ -3,8 +3,8 @@ member who joined by invitation."""
 
 from __future__ import annotations
 
-from chalicelib.usage import counters
-from chalicelib.usage.counting import filing_key
+from chalicelib.usage import running_counters
+from chalicelib.usage.counting_rules import filing_key
 from tests.conftest import auth
 from tests.support import approved_filing
 
@@ -20,7 +20,7 @@ def evaluated(client, n=3, total=None, **over):
         numbers.update(
             {"evaluations_enterprise": n, "evaluation_score_sum_enterprise": numbers["evaluation_score_sum"]}
         )
-    counters.seed(*filing_key(filing["id"]), numbers)
+    running_counters.seed(*filing_key(filing["id"]), numbers)
     return filing
 
 

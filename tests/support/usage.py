@@ -11,12 +11,12 @@ import uuid
 import boto3
 from moto import mock_aws
 
-from chalicelib.core import runtime
+from chalicelib import composition
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import FixedClock, parse_instant
 from chalicelib.core.config import load_settings
 from chalicelib.core.models import Filing, Publication
-from chalicelib.usage import counters, interactions
+from chalicelib.usage import interactions, running_counters
 from chalicelib.usage.interactions import EventsIn
 from chalicelib.usage.robots import Robots
 from infra.tables import create_tables
@@ -60,7 +60,7 @@ def world():
         s = load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "navi-prop"})
         arns = create_tables(boto3.client("dynamodb", region_name="cn-north-1"), s)
         clock = FixedClock(parse_instant("2024-09-20T10:00:00+08:00"))
-        runtime.install(runtime.Services(settings=s, clock=clock))
+        composition.install(composition.Services(settings=s, clock=clock))
         now = clock.now()
         for fid in FILINGS:
             f = Filing(
@@ -96,7 +96,7 @@ def world():
         try:
             yield clock, StreamTap(arns["facts"])
         finally:
-            runtime.reset()
+            composition.reset()
 
 
 def send_usage(
@@ -135,8 +135,8 @@ def poison_record(template: dict) -> dict:
 def run_batch(batch: list[dict], now, crash: str | None, crash_at: int) -> dict:
     """One Lambda invocation, optionally dying before or after its `crash_at`-th transaction."""
     if crash is None:
-        return counters.handle_stream_batch({"Records": batch}, now)
-    real = counters.transaction
+        return running_counters.handle_stream_batch({"Records": batch}, now)
+    real = running_counters.transaction
     calls = {"n": 0}
 
     @contextlib.contextmanager
@@ -149,8 +149,8 @@ def run_batch(batch: list[dict], now, crash: str | None, crash_at: int) -> dict:
         if crash == "crash_after" and calls["n"] > crash_at:
             raise Crash()
 
-    counters.transaction = failing
+    running_counters.transaction = failing
     try:
-        return counters.handle_stream_batch({"Records": batch}, now)
+        return running_counters.handle_stream_batch({"Records": batch}, now)
     finally:
-        counters.transaction = real
+        running_counters.transaction = real

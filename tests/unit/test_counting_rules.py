@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib.core.clock import parse_instant
-from chalicelib.usage import counting
+from chalicelib.usage import counting_rules
 
 AT = parse_instant("2024-05-15T10:59:50+08:00")
 
@@ -25,29 +25,31 @@ def _event(at=AT, prev_at=None, **extra):
 
 
 def test_the_first_click_of_a_chain_counts_total_and_unique():
-    assert counting.event_values("view", AT, None) == {"views_total": 1, "views_unique": 1}
+    assert counting_rules.event_values("view", AT, None) == {"views_total": 1, "views_unique": 1}
 
 
 def test_a_click_within_30_seconds_of_the_one_before_counts_nothing():
-    assert counting.event_values("download", AT, AT - timedelta(seconds=30)) == {}
+    assert counting_rules.event_values("download", AT, AT - timedelta(seconds=30)) == {}
 
 
 def test_a_click_after_31_seconds_counts_total_but_not_unique_in_the_same_china_hour():
-    assert counting.event_values("view", AT, AT - timedelta(seconds=31)) == {"views_total": 1}
+    assert counting_rules.event_values("view", AT, AT - timedelta(seconds=31)) == {"views_total": 1}
 
 
 def test_a_click_in_the_next_china_hour_is_unique_even_within_30_seconds():
-    assert counting.event_values("view", AT + timedelta(seconds=15), AT) == {"views_unique": 1}
+    assert counting_rules.event_values("view", AT + timedelta(seconds=15), AT) == {"views_unique": 1}
 
 
 def test_robots_and_own_staff_never_count():
-    assert counting.event_contribution(_event(robot=True)) == {}
-    assert counting.event_contribution(_event(author=True)) == {}
+    assert counting_rules.event_contribution(_event(robot=True)) == {}
+    assert counting_rules.event_contribution(_event(author=True)) == {}
 
 
 def test_a_counted_click_is_account_activity_on_its_unit_without_minute_buckets():
-    deltas = counting.event_contribution(_event())
-    assert deltas[counting.account_units_key("reader")] == {counting.unit_name("2024", "320000"): 1}
+    deltas = counting_rules.event_contribution(_event())
+    assert deltas[counting_rules.account_units_key("reader")] == {
+        counting_rules.unit_name("2024", "320000"): 1
+    }
     assert not any(k[0].startswith("ACCT#") for k in deltas)  # per-minute items stay bounded
 
 
@@ -65,18 +67,21 @@ def _comment(**extra):
 
 def test_hiding_a_comment_takes_back_exactly_what_it_added():
     shown, hidden = _comment(), _comment(hidden_at=AT + timedelta(hours=1))
-    assert counting.state_contribution(hidden) == {}
-    added = counting.state_change(None, shown)
-    taken = counting.state_change(shown, hidden)
+    assert counting_rules.state_contribution(hidden) == {}
+    added = counting_rules.state_change(None, shown)
+    taken = counting_rules.state_change(shown, hidden)
     for key, values in added.items():
         assert taken[key] == {name: -value for name, value in values.items()}
 
 
 def test_a_publication_comment_counts_on_the_publication_and_as_publication_activity_of_its_province():
-    deltas = counting.state_contribution({**_comment(filing=None), "publication": "p1"})
-    assert deltas[counting.publication_key("p1")] == {"comments": 1}
-    assert deltas[counting.cycle_key("320000", "2024")] == {"publication_comments": 1}
-    assert counting.filing_key("f1") not in deltas and counting.account_units_key("reader") not in deltas
+    deltas = counting_rules.state_contribution({**_comment(filing=None), "publication": "p1"})
+    assert deltas[counting_rules.publication_key("p1")] == {"comments": 1}
+    assert deltas[counting_rules.cycle_key("320000", "2024")] == {"publication_comments": 1}
+    assert (
+        counting_rules.filing_key("f1") not in deltas
+        and counting_rules.account_units_key("reader") not in deltas
+    )
 
 
 def test_scope_is_judged_on_the_completion_date_against_the_cycles_china_dates():
@@ -105,6 +110,6 @@ def test_an_approved_filing_out_of_scope_adds_only_its_out_of_scope_count():
         "funding_amount": 5,
         "fiscal_funded": True,
     }
-    assert counting.state_contribution(image) == {
-        counting.cycle_key("320000", "2024"): {"filings_approved_out_of_scope": 1}
+    assert counting_rules.state_contribution(image) == {
+        counting_rules.cycle_key("320000", "2024"): {"filings_approved_out_of_scope": 1}
     }

@@ -14,7 +14,7 @@ from chalicelib.core.reference import PROVINCES
 from chalicelib.core.vocabulary import ROLES
 from chalicelib.documents import notifications
 from chalicelib.selection import excellence, home_provinces, organisations, subscriptions, workflow
-from chalicelib.usage import counting, usage_order
+from chalicelib.usage import counting_rules, event_chains
 
 # Text that tries hard: separators, the escape, other namespaces' words, and anything at all.
 HOSTILE = st.lists(
@@ -38,11 +38,11 @@ NAMESPACES = {
         notifications.role_pk,
         lambda r, p: ("NOTE", "ROLE", r, p),
     ),
-    "account": (st.tuples(HOSTILE), counting.account_units_key, lambda u: ("ACCOUNT", u, "|", "UNITS")),
-    "event": (st.tuples(HOSTILE, HOSTILE), usage_order.event_key, lambda u, e: ("EVENT", u, e, "|", "A")),
+    "account": (st.tuples(HOSTILE), counting_rules.account_units_key, lambda u: ("ACCOUNT", u, "|", "UNITS")),
+    "event": (st.tuples(HOSTILE, HOSTILE), event_chains.event_key, lambda u, e: ("EVENT", u, e, "|", "A")),
     "chain": (
         st.tuples(HOSTILE, st.sampled_from(["view", "download"]), HOSTILE),
-        lambda t, k, u: usage_order.chain_key("filing", t, k, u),
+        lambda t, k, u: event_chains.chain_key("filing", t, k, u),
         lambda t, k, u: ("CHAIN", t, k, u, "|", "HEAD"),
     ),
     "subscriptions": (st.tuples(HOSTILE), subscriptions.doc_key, lambda u: ("USER", u, "|", "SUBSCRIPTIONS")),

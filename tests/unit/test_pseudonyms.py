@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.core import pseudonyms, runtime
+from chalicelib import composition
+from chalicelib.core import pseudonyms
 from chalicelib.core.config import load_settings
 
 
 @pytest.fixture
 def secret():
     def use(value: str) -> None:
-        runtime.override(settings=load_settings({"NAVI_STAGE": "test", "NAVI_PSEUDONYM_SECRET": value}))
+        composition.override(settings=load_settings({"NAVI_STAGE": "test", "NAVI_PSEUDONYM_SECRET": value}))
 
     use("k" * 32)
     yield use
-    runtime.reset()
+    composition.reset()
 
 
 def test_a_pseudonym_is_stable_within_a_cycle_and_differs_across_cycles_and_users(secret):

@@ -22,7 +22,7 @@ from chalicelib.documents.publications import PublicationIn
 from chalicelib.scoring import annual_forms, flags, scheme
 from chalicelib.selection.excellence import RulesIn
 from chalicelib.selection.subscriptions import SubscriptionsIn
-from chalicelib.usage import counters, counting
+from chalicelib.usage import counting_rules, running_counters
 from chalicelib.usage.interactions import EventIn
 
 CHALICELIB = Path(__file__).resolve().parents[2] / "chalicelib"
@@ -138,7 +138,7 @@ def test_scheme_inputs_cover_every_filing_counter():
     for kind in vocabulary.FILING_KINDS:
         for report_type in (None, *vocabulary.REPORT_TYPES) if kind == "report" else (None,):
             written |= set(
-                counting.filing_values(_filing_image(kind, report_type, fiscal=True, filed_at=near))
+                counting_rules.filing_values(_filing_image(kind, report_type, fiscal=True, filed_at=near))
             )
     assert written <= set(scheme.INPUTS)
     assert {f"reports_approved_{t}" for t in vocabulary.REPORT_TYPES} <= written
@@ -147,9 +147,9 @@ def test_scheme_inputs_cover_every_filing_counter():
 def test_scheme_inputs_cover_every_publication_and_usage_counter():
     image = {"entity": "publication", "status": "approved", "province": "110000", "cycle": "2024"}
     for kind in vocabulary.PUBLICATION_KINDS:
-        (names,) = counting.state_contribution({**image, "kind": kind}).values()
+        (names,) = counting_rules.state_contribution({**image, "kind": kind}).values()
         assert set(names) <= set(scheme.INPUTS)
-    assert set(counting.USAGE_NAMES) | set(counting.PUBLICATION_USAGE_NAMES) <= set(scheme.INPUTS)
+    assert set(counting_rules.USAGE_NAMES) | set(counting_rules.PUBLICATION_USAGE_NAMES) <= set(scheme.INPUTS)
     assert {f"evaluations_{side}" for side in vocabulary.SIDES} <= set(scheme.INPUTS)
 
 
@@ -196,8 +196,8 @@ def test_annual_form_window_prose():
 
 
 def test_counter_decoder():
-    assert counters.decode(None) == {}
-    assert counters.decode({"views_total": 3, "likes": "2"}) == {"views_total": 3, "likes": 2}
+    assert running_counters.decode(None) == {}
+    assert running_counters.decode({"views_total": 3, "likes": "2"}) == {"views_total": 3, "likes": 2}
 
 
 def _client_error(code):

@@ -4,7 +4,7 @@ Every counter change is f(NewImage) - f(OldImage) for state-like facts (reaction
 comments, evaluations, filings, publications, application updates), so a replay, a
 duplicate or an out-of-order record nets to the same final value. View and download
 events are immutable; each counted one holds its place in its chain (same type, user and
-filing or publication), given once when it was stored (usage_order.py): `prev_at`, the time of the
+filing or publication), given once when it was stored (event_chains.py): `prev_at`, the time of the
 chain's event before it. An event's contribution is a function of its own stored image,
 so the trigger and the recount agree whatever the delivery order or timing:
 

@@ -12,7 +12,7 @@ An event stores its place: `seq` and `prev_at`, the time of the event before it 
 chain. Times in a chain never go back: an event's time is the later of its receipt and
 `last_at`, so writers whose clocks differ still produce a monotone chain. Events of one
 request share the receipt instant and take places in request order. Counting rules read
-only the event's own stored place (counting.event_values), so the stream trigger and the
+only the event's own stored place (counting_rules.event_values), so the stream trigger and the
 recount agree whatever the delivery order or timing: no later write can precede an event.
 """
 
@@ -29,7 +29,7 @@ from chalicelib.core.clock import parse_instant
 from chalicelib.core.errors import Problem
 from chalicelib.core.models import ChainHead, UsageEvent
 from chalicelib.core.store import CONDITION_FAILED, TransactWriteError, cancellation_codes, transaction
-from chalicelib.usage import counting
+from chalicelib.usage import counting_rules
 
 MAX_TRANSACTION_ITEMS = 100
 MAX_ROUNDS = 25  # rounds of re-reading heads when another writer took places first
@@ -47,7 +47,7 @@ def chain_key(target_kind: str, target: str, kind: str, user: str) -> tuple[str,
 
 
 def chain_of(event: Mapping) -> tuple[str, str]:
-    return chain_key(*counting.target_of(event), event["type"], event["user"])
+    return chain_key(*counting_rules.target_of(event), event["type"], event["user"])
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,6 @@
-"""Builds the process-wide services (settings, clock, authenticator, robots list, table binding) once, lazily.
+"""The composition root: builds the process-wide services (settings, clock, authenticator, robots
+list, table and secret bindings) once, lazily. It sits above every capability package, so it may
+import any of them and none imports it.
 
 Lambda and `chalice local` import app.py before the stage environment matters to us, so
 nothing here runs at import: the first call to `services()` reads the environment.
@@ -12,7 +14,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from chalicelib.core import models
+from chalicelib.core import models, pseudonyms
 from chalicelib.core.auth import Authenticator
 from chalicelib.core.clock import Clock, StartedClock, SystemClock
 from chalicelib.core.config import Settings, load_settings
@@ -42,10 +44,15 @@ _services: Services | None = None
 
 
 def build(settings: Settings) -> Services:
-    """Wire the services for `settings`: bind the models and choose the clock."""
-    models.bind(settings)
+    """Wire the services for `settings`: bind the models and the pseudonym key, choose the clock."""
+    _bind(settings)
     clock: Clock = StartedClock(settings.start_at) if settings.start_at else SystemClock()
     return Services(settings=settings, clock=clock)
+
+
+def _bind(settings: Settings) -> None:
+    models.bind(settings)
+    pseudonyms.bind(settings.pseudonym_secret)
 
 
 def services() -> Services:
@@ -62,7 +69,7 @@ def install(built: Services) -> None:
     """Use these services from now on (local runner, tests)."""
     global _services
     with _lock:
-        models.bind(built.settings)
+        _bind(built.settings)
         _services = built
 
 

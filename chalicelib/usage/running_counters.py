@@ -6,7 +6,7 @@ the marker not existing). Either both land or neither does. Before writing, the 
 reads its markers and drops records already applied, so a duplicate delivery, a retried
 batch, a crash between two transactions or a replay hours later (markers live config.MARKER_TTL,
 far longer than the stream's 24 hours) changes nothing. The changes themselves are
-f(new) - f(old) of stored facts (see counting.py), so order does not matter either.
+f(new) - f(old) of stored facts (see counting_rules.py), so order does not matter either.
 Within a batch, the changes to one counter are summed: N events on one filing cost one
 counter update per transaction (a transaction holds at most 100 writes).
 """
@@ -24,8 +24,8 @@ from chalicelib.core.models import Counter, FactBase, Filing, Publication
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.store import transaction
 from chalicelib.documents.lifecycle import DOC_SK
-from chalicelib.usage import counting, usage_order
-from chalicelib.usage.counting import Deltas
+from chalicelib.usage import counting_rules, event_chains
+from chalicelib.usage.counting_rules import Deltas
 
 K = TypeVar("K")
 
@@ -61,20 +61,22 @@ def delivery_of(event_id: str, event_name: str, old: dict | None, new: dict | No
         # a keys-only INSERT or a no-op MODIFY, which carry nothing).
         if event_name != "INSERT" or old or not new:
             return Delivery(event_id)
-        return Delivery(event_id, counting.event_contribution(new), counting.record_of(new))
-    deltas = counting.state_change(old, new)
-    if entity in counting.TARGETS and counting.excluded(new) and not counting.excluded(old):
+        return Delivery(event_id, counting_rules.event_contribution(new), counting_rules.record_of(new))
+    deltas = counting_rules.state_change(old, new)
+    if entity in counting_rules.TARGETS and counting_rules.excluded(new) and not counting_rules.excluded(old):
         # The takedown excluding the record: what its usage added to its province's cycles leaves them. The
         # mirrors are final here: usage committed after the takedown was stored never adds to them (apply).
-        counting.merge(deltas, counting.withdrawn_usage(new["pk"], new["province"], _mirrors(new["pk"])))
-    return Delivery(event_id, deltas, counting.record_of(new or old))
+        counting_rules.merge(
+            deltas, counting_rules.withdrawn_usage(new["pk"], new["province"], _mirrors(new["pk"]))
+        )
+    return Delivery(event_id, deltas, counting_rules.record_of(new or old))
 
 
 def _mirrors(record_pk: str) -> dict[str, dict[str, int]]:
-    """A record's per-cycle mirrors of its usage in its province's cycle counters (counting.mirror_key)."""
+    """A record's per-cycle mirrors of its usage in its province's cycle counters (counting_rules.mirror_key)."""
     return {
-        c.sk.removeprefix(counting.CYCLE): numbers(c)
-        for c in Counter.query(record_pk, Counter.sk.startswith(counting.CYCLE), consistent_read=True)
+        c.sk.removeprefix(counting_rules.CYCLE): numbers(c)
+        for c in Counter.query(record_pk, Counter.sk.startswith(counting_rules.CYCLE), consistent_read=True)
     }
 
 
@@ -101,7 +103,7 @@ def apply(deliveries: list[Delivery], now: datetime, marker_ttl: timedelta = MAR
     for chunk in _chunks(fresh):
         summed: Deltas = {}
         for delivery in chunk:
-            counting.merge(summed, delivery.deltas)
+            counting_rules.merge(summed, delivery.deltas)
         existing = {
             (c.pk, c.sk)
             for c in Counter.batch_get(list(summed), consistent_read=True, attributes_to_get=["pk", "sk"])
@@ -140,7 +142,11 @@ RECORD_MODELS = {"filing": Filing, "publication": Publication}
 
 def _scored_records(deliveries: list[Delivery]) -> set[tuple[str, str]]:
     """The records whose usage these deliveries add to a province's cycle (so each is checked not excluded)."""
-    return {d.record for d in deliveries if d.record and counting.unscored(d.deltas, d.record[1]) != d.deltas}
+    return {
+        d.record
+        for d in deliveries
+        if d.record and counting_rules.unscored(d.deltas, d.record[1]) != d.deltas
+    }
 
 
 def _unscore_excluded(deliveries: list[Delivery]) -> list[Delivery]:
@@ -155,11 +161,13 @@ def _unscore_excluded(deliveries: list[Delivery]) -> list[Delivery]:
                 for r in RECORD_MODELS[kind].batch_get(
                     keys, consistent_read=True, attributes_to_get=["pk", "status", "excluded_from_scoring"]
                 )
-                if counting.excluded({"status": r.status, "excluded_from_scoring": r.excluded_from_scoring})
+                if counting_rules.excluded(
+                    {"status": r.status, "excluded_from_scoring": r.excluded_from_scoring}
+                )
             }
     for delivery in deliveries:
         if delivery.record and delivery.record[1] in excluded:
-            delivery.deltas = counting.unscored(delivery.deltas, delivery.record[1])
+            delivery.deltas = counting_rules.unscored(delivery.deltas, delivery.record[1])
     return deliveries
 
 
@@ -242,17 +250,17 @@ def values(pk: str, sk: str) -> dict[str, int]:
 
 
 def filing_stats(filing_id: str) -> dict[str, int]:
-    return values(*counting.filing_key(filing_id))
+    return values(*counting_rules.filing_key(filing_id))
 
 
 def province_cycle(province: str, cycle_id: str) -> dict[str, int]:
-    return values(*counting.cycle_key(province, cycle_id))
+    return values(*counting_rules.cycle_key(province, cycle_id))
 
 
 def province_cycle_all(cycle_id: str, provinces: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
     """Province×cycle counters of every unit in one batched read."""
     codes = list(provinces or PROVINCES)
-    found = read_many({p: counting.cycle_key(p, cycle_id) for p in codes})
+    found = read_many({p: counting_rules.cycle_key(p, cycle_id) for p in codes})
     return {code: found.get(code, {}) for code in codes}
 
 
@@ -268,19 +276,19 @@ def read_many(keys: Mapping[K, tuple[str, str]]) -> dict[K, dict[str, int]]:
 def months(pk: str) -> dict[str, dict[str, int]]:
     """The per-month counters under one partition (a province, a filing, a publication), keyed "YYYY-MM"."""
     return {
-        c.sk[len(counting.MONTH) :]: numbers(c)
-        for c in Counter.query(pk, Counter.sk.startswith(counting.MONTH))
+        c.sk[len(counting_rules.MONTH) :]: numbers(c)
+        for c in Counter.query(pk, Counter.sk.startswith(counting_rules.MONTH))
     }
 
 
 def province_months(province: str) -> dict[str, dict[str, int]]:
     """Province×month counters, keyed "YYYY-MM" (China time)."""
-    return months(counting.province_pk(province))
+    return months(counting_rules.province_pk(province))
 
 
 def accounts(province: str, cycle_id: str) -> dict[str, dict[str, int]]:
     """Per-account interaction counts on one unit's results in one cycle."""
-    return {c.sk: numbers(c) for c in Counter.query(counting.account_pk(province, cycle_id))}
+    return {c.sk: numbers(c) for c in Counter.query(counting_rules.account_pk(province, cycle_id))}
 
 
 def seed(pk: str, sk: str, counts: dict[str, int]) -> None:
@@ -330,12 +338,12 @@ def facts() -> Iterable[dict[str, Any]]:
 
 def recount(stored_facts: Iterable[dict[str, Any]] | None = None) -> Deltas:
     """Every counter recomputed from the facts alone."""
-    return counting.recount(facts() if stored_facts is None else stored_facts)
+    return counting_rules.recount(facts() if stored_facts is None else stored_facts)
 
 
 def order_problems(stored_facts: Iterable[dict[str, Any]] | None = None) -> list[str]:
     """Places in click chains that break the order rule (none, by construction)."""
-    return usage_order.chain_problems(facts() if stored_facts is None else stored_facts)
+    return event_chains.chain_problems(facts() if stored_facts is None else stored_facts)
 
 
 def stored() -> Deltas:
