@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 from chalice import Chalice, Cron, Response
 
 from chalicelib import composition
-from chalicelib.core import cors, http, openapi, reference, spreadsheets, store
+from chalicelib.core import cors, http, messages, openapi, reference, spreadsheets, store
 from chalicelib.core.auth import Caller, admit
 from chalicelib.core.cycles import cycle_or_404, cycles_until
 from chalicelib.core.errors import Problem
@@ -119,7 +119,7 @@ def _reference_page(name: str, items: list[dict]) -> dict:
 
 def _problem_response(status: int, body: dict, headers: dict | None = None) -> Response:
     return Response(
-        body=http.dumps(body),
+        body=http.dumps(messages.localized_problem(body)),
         status_code=status,
         headers={"Content-Type": http.PROBLEM_TYPE, **(headers or {})},
     )
@@ -249,6 +249,7 @@ def problems_and_logging(event, get_response):
     logger.thread_safe_append_keys(
         request_id=getattr(context, "aws_request_id", None), method=event.method, path=event.path
     )
+    language = messages.choose(event.headers.get("accept-language"), _services().settings.default_language)
     try:
         response = _as_problem(get_response(event))
     except Exception:
@@ -258,8 +259,10 @@ def problems_and_logging(event, get_response):
         response.headers.update(
             cors.response_headers(event.headers.get("origin"), _services().settings.cors_origins)
         )
+        response.headers.update(messages.language_headers(response.headers))
         return response
     finally:
+        messages.release(language)
         flush()
         # The request's keys must not leak into the next invocation's log lines.
         logger.thread_safe_remove_keys(["request_id", "method", "path"])

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import Forbidden, Unauthorized
+from chalicelib.core.messages import Message
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.vocabulary import PROVINCE_ROLES, ROLES, SIDES
 
@@ -60,7 +61,7 @@ class Authenticator:
             return None
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Authorization must be 'Bearer <JWT>'")
+            raise Unauthorized(Message("Authorization must be 'Bearer <JWT>'"))
         claims = self._decode(token.strip())
         return _caller_from(claims)
 
@@ -83,9 +84,9 @@ class Authenticator:
                 audience=self._settings.jwt_audience,
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthorized("The token has expired") from None
+            raise Unauthorized(Message("The token has expired")) from None
         except (jwt.InvalidTokenError, jwt.PyJWKClientError) as exc:
-            raise Unauthorized(f"The token is not valid: {exc}") from None
+            raise Unauthorized(Message("The token is not valid: %(exc)s", exc=exc)) from None
 
 
 def _caller_from(claims: dict) -> Caller:
@@ -94,29 +95,33 @@ def _caller_from(claims: dict) -> Caller:
     for name in ("sub", "role", "province", "side"):
         value = claims.get(name)
         if value is not None and not isinstance(value, str):
-            raise Unauthorized(f"The token's {name} claim must be a string")
+            raise Unauthorized(Message("The token's %(name)s claim must be a string", name=name))
     sub, role = claims.get("sub"), claims.get("role")
     if not sub or len(sub) > 256 or not sub.isprintable():
-        raise Unauthorized("The token's sub claim must be 1 to 256 printable characters")
+        raise Unauthorized(Message("The token's sub claim must be 1 to 256 printable characters"))
     if role not in ROLES:
-        raise Unauthorized(f"The token's role must be one of {', '.join(ROLES)}")
+        raise Unauthorized(Message("The token's role must be one of %(roles)s", roles=", ".join(ROLES)))
     province = claims.get("province")
     if role in PROVINCE_ROLES and province not in PROVINCES:
-        raise Unauthorized("A province_admin or filer token needs a valid 6-digit province claim")
+        raise Unauthorized(Message("A province_admin or filer token needs a valid 6-digit province claim"))
     if province is not None and province not in PROVINCES:
-        raise Unauthorized("The token's province claim is not a known provincial unit")
+        raise Unauthorized(Message("The token's province claim is not a known provincial unit"))
     side = claims.get("side")
     if side is not None and side not in SIDES:
-        raise Unauthorized(f"The token's side claim must be one of {', '.join(SIDES)}")
+        raise Unauthorized(Message("The token's side claim must be one of %(sides)s", sides=", ".join(SIDES)))
     return Caller(sub=sub, role=role, province=province, side=side)
 
 
 def require(caller: Caller | None, *roles: str) -> Caller:
     """The caller, if signed in with one of `roles` (401 when anonymous, 403 otherwise)."""
     if caller is None:
-        raise Unauthorized("This action needs a bearer token")
+        raise Unauthorized(Message("This action needs a bearer token"))
     if roles and caller.role not in roles:
-        raise Forbidden(f"Role {caller.role} may not do this; allowed: {', '.join(roles)}")
+        raise Forbidden(
+            Message(
+                "Role %(role)s may not do this; allowed: %(roles)s", role=caller.role, roles=", ".join(roles)
+            )
+        )
     return caller
 
 
@@ -128,4 +133,11 @@ def admit(caller: Caller | None, roles: Collection[str]) -> Caller:
 def require_province(caller: Caller, province: str) -> None:
     """Refuse writes to another province's records."""
     if not caller.acts_for(province):
-        raise Forbidden(f"A {caller.role} of {caller.province or 'no province'} may not act for {province}")
+        raise Forbidden(
+            Message(
+                "A %(role)s of %(own)s may not act for %(province)s",
+                role=caller.role,
+                own=caller.province or Message("no province"),
+                province=province,
+            )
+        )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.core.clock import parse_instant
+from chalicelib.core.messages import CHINESE, ENGLISH, LANGUAGES
 
 LOCAL_STAGES = frozenset({"local", "test"})
 LOCAL_JWT_SECRET = "navi-local-dev-secret"
@@ -49,6 +50,7 @@ class Settings:
     s3_endpoint: str | None = None  # moto's server locally: presigned URLs must name it
     marker_ttl: timedelta = MARKER_TTL
     pseudonym_secret: str = "navi-local-pseudonym-secret-not-for-deployed-stages"  # core/pseudonyms.py
+    default_language: str = ENGLISH  # answered when Accept-Language names none we hold (core/messages.py)
 
     @property
     def is_local(self) -> bool:
@@ -81,6 +83,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         if missing:
             raise ConfigError(f"deployed stage {stage!r} needs {', '.join(missing)}")
     start = env.get("NAVI_NOW")
+    # Officials read Chinese: deployed stages answer it by default; local runs and tests, English.
+    language = env.get("NAVI_DEFAULT_LANGUAGE") or (ENGLISH if local else CHINESE)
+    if language not in LANGUAGES:
+        raise ConfigError(f"NAVI_DEFAULT_LANGUAGE is {language!r}; give one of {', '.join(LANGUAGES)}")
     cors_origins = _origins(env.get("NAVI_CORS_ORIGINS", ""), https_only=not local)
     return Settings(
         stage=stage,
@@ -101,6 +107,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         s3_endpoint=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL"),
         pseudonym_secret=env.get("NAVI_PSEUDONYM_SECRET")
         or "navi-local-pseudonym-secret-not-for-deployed-stages",
+        default_language=language,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from chalicelib.core.clock import CHINA, china
 from chalicelib.core.errors import NotFound
+from chalicelib.core.messages import Message
 
 FIRST_CYCLE_ID = "2021-2023"
 FIRST_START = date(2021, 1, 1)
@@ -72,7 +73,7 @@ def cycle_or_404(cycle_id: str) -> Cycle:
     """The cycle with this id; NotFound (404) when the id names no cycle."""
     cycle = cycle_by_id(cycle_id)
     if cycle is None:
-        raise NotFound(f"No cycle {cycle_id}; see /cycles")
+        raise NotFound(Message("No cycle %(cycle_id)s; see /cycles", cycle_id=cycle_id))
     return cycle
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import BadRequest
 from chalicelib.core.http import integer_param, param
+from chalicelib.core.messages import Message
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -92,8 +93,8 @@ def decode_cursor(cursor: str | None, scope: str, secret: str) -> dict | None:
 
 def _refused() -> BadRequest:
     return BadRequest(
-        "The cursor is not valid for this query",
-        errors=[{"field": "cursor", "message": "not a cursor this server issued for this query"}],
+        Message("The cursor is not valid for this query"),
+        errors=[{"field": "cursor", "message": Message("not a cursor this server issued for this query")}],
     )
 
 

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from chalicelib.core.errors import Invalid
+from chalicelib.core.messages import Message
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
 
 # What no name, title or text may hold: controls (NUL included), surrogates, private-use and
@@ -37,19 +38,24 @@ def _visible_text(text: str, multiline: bool) -> str:
         if char in LINE_BREAKS and multiline:
             continue
         if char in BIDI_CONTROLS:
-            raise ValueError(f"bidirectional control U+{ord(char):04X} is not allowed")
+            raise ValueError(Message("bidirectional control U+%(code)04X is not allowed", code=ord(char)))
         if unicodedata.category(char) in REFUSED_CATEGORIES:
-            raise ValueError(f"control or unassigned character U+{ord(char):04X} is not allowed")
+            raise ValueError(
+                Message("control or unassigned character U+%(code)04X is not allowed", code=ord(char))
+            )
         if ord(char) in TAGS:
-            raise ValueError(f"invisible tag character U+{ord(char):04X} is not allowed")
+            raise ValueError(Message("invisible tag character U+%(code)04X is not allowed", code=ord(char)))
         if not multiline and unicodedata.category(char) in ONE_LINE_REFUSED_CATEGORIES:
             raise ValueError(
-                f"invisible or line-separator character U+{ord(char):04X} is not allowed on one line"
+                Message(
+                    "invisible or line-separator character U+%(code)04X is not allowed on one line",
+                    code=ord(char),
+                )
             )
     if text and all(
         c.isspace() or c in BLANK_LETTERS or unicodedata.category(c) in INVISIBLE_CATEGORIES for c in text
     ):
-        raise ValueError("must contain visible characters")
+        raise ValueError(Message("must contain visible characters"))
     return text
 
 
@@ -81,20 +87,22 @@ class Body(BaseModel):
 
 def _province(code: str) -> str:
     if code not in PROVINCES:
-        raise ValueError("not a provincial unit code from /provinces")
+        raise ValueError(Message("not a provincial unit code from /provinces"))
     return code
 
 
 def _industry(code: str) -> str:
     if code not in INDUSTRIES:
-        raise ValueError("not an industry code from /industries")
+        raise ValueError(Message("not an industry code from /industries"))
     return code
 
 
 def _industries(codes: list[str]) -> list[str]:
     unknown = [code for code in codes if code not in INDUSTRIES]
     if unknown:
-        raise ValueError(f"not industry codes from /industries: {', '.join(map(str, unknown))}")
+        raise ValueError(
+            Message("not industry codes from /industries: %(codes)s", codes=", ".join(map(str, unknown)))
+        )
     return sorted(set(codes), key=int)
 
 
@@ -115,12 +123,13 @@ def parse(model: type[Body], data: object) -> Body:
     """Validate `data` against `model`; a 422 naming every bad field otherwise."""
     if not isinstance(data, dict):
         raise Invalid(
-            "The body must be a JSON object", errors=[{"field": "", "message": "must be a JSON object"}]
+            Message("The body must be a JSON object"),
+            errors=[{"field": "", "message": Message("must be a JSON object")}],
         )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise Invalid("The body has invalid fields", errors=_errors(exc)) from None
+        raise Invalid(Message("The body has invalid fields"), errors=_errors(exc)) from None
 
 
 def _errors(exc: ValidationError) -> list[dict]:
@@ -132,8 +141,61 @@ def _errors(exc: ValidationError) -> list[dict]:
             # A nested model's rule names its fields below where the model sits (events.3.type).
             out.extend({"field": f"{field}.{f}" if field else f, "message": m} for f, m in ctx_error.problems)
             continue
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            message = "unknown field"
-        out.append({"field": field, "message": message})
+        out.append({"field": field, "message": _message(err, ctx_error)})
     return out
+
+
+# pydantic's messages as catalogue messages, by error type (and whether its count is 1): the English of
+# each is pydantic's own text, so an English answer reads as pydantic wrote it.
+PYDANTIC_MESSAGES = {
+    "missing": Message("Field required"),
+    "extra_forbidden": Message("unknown field"),
+    "string_type": Message("Input should be a valid string"),
+    "int_type": Message("Input should be a valid integer"),
+    "float_type": Message("Input should be a valid number"),
+    "bool_type": Message("Input should be a valid boolean"),
+    "list_type": Message("Input should be a valid list"),
+    "dict_type": Message("Input should be a valid dictionary"),
+    "finite_number": Message("Input should be a finite number"),
+    "literal_error": Message("Input should be %(expected)s"),
+    "enum": Message("Input should be %(expected)s"),
+    "greater_than": Message("Input should be greater than %(gt)s"),
+    "greater_than_equal": Message("Input should be greater than or equal to %(ge)s"),
+    "less_than": Message("Input should be less than %(lt)s"),
+    "less_than_equal": Message("Input should be less than or equal to %(le)s"),
+    ("string_too_short", 1): Message("String should have at least %(min_length)s character"),
+    "string_too_short": Message("String should have at least %(min_length)s characters"),
+    ("string_too_long", 1): Message("String should have at most %(max_length)s character"),
+    "string_too_long": Message("String should have at most %(max_length)s characters"),
+    ("too_short", 1): Message(
+        "%(field_type)s should have at least %(min_length)s item after validation, not %(actual_length)s"
+    ),
+    "too_short": Message(
+        "%(field_type)s should have at least %(min_length)s items after validation, not %(actual_length)s"
+    ),
+    ("too_long", 1): Message(
+        "%(field_type)s should have at most %(max_length)s item after validation, not %(actual_length)s"
+    ),
+    "too_long": Message(
+        "%(field_type)s should have at most %(max_length)s items after validation, not %(actual_length)s"
+    ),
+    "value_error": Message("Value error, %(error)s"),
+}
+
+
+def _message(err: dict, ctx_error: object) -> str:
+    """The error's message from the catalogue; pydantic's own English text where the catalogue has none."""
+    kind, ctx = err["type"], dict(err.get("ctx") or {})
+    if kind == "extra_forbidden":
+        return PYDANTIC_MESSAGES[kind]
+    if isinstance(ctx_error, Exception):
+        ctx["error"] = ctx_error.args[0] if ctx_error.args else str(ctx_error)
+    count = next((ctx[k] for k in ("min_length", "max_length") if k in ctx), None)
+    template = PYDANTIC_MESSAGES.get((kind, count)) or PYDANTIC_MESSAGES.get(kind)
+    if template is None:
+        return err["msg"]
+    try:
+        message = Message(template.msgid, **ctx)
+    except (KeyError, TypeError, ValueError):
+        return err["msg"]
+    return message if message == err["msg"] else err["msg"]

@@ -31,6 +31,7 @@ from chalicelib.core.auth import Caller, require, require_province
 from chalicelib.core.clock import iso
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Attachment, Filing, Publication
 from chalicelib.core.paging import DEFAULT_LIMIT, computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
@@ -97,14 +98,25 @@ class UploadIn(Body):
     @classmethod
     def _plain_name(cls, v: str) -> str:
         if _UNSAFE_NAME.search(v):
-            raise ValueError("must not contain control characters, slashes, backslashes or quotes")
+            raise ValueError(Message("must not contain control characters, slashes, backslashes or quotes"))
         return v
 
     @model_validator(mode="after")
     def _type_fits_purpose(self) -> UploadIn:
         allowed = PURPOSE_TYPES[self.purpose]
         if self.content_type not in allowed:
-            raise FieldErrors([("content_type", f"a {self.purpose} must be one of: {', '.join(allowed)}")])
+            raise FieldErrors(
+                [
+                    (
+                        "content_type",
+                        Message(
+                            "a %(purpose)s must be one of: %(allowed)s",
+                            purpose=self.purpose,
+                            allowed=", ".join(allowed),
+                        ),
+                    )
+                ]
+            )
         return self
 
 
@@ -167,13 +179,13 @@ def _owner(owner: str, owner_id: str) -> Filing | Publication:
     if owner == FORM_OWNER:
         province, _, year = owner_id.partition("-")
         if province not in PROVINCES or not year.isdigit():
-            raise NotFound(f"No annual form {owner_id}")
+            raise NotFound(Message("No annual form %(owner_id)s", owner_id=owner_id))
         return FormProofs(owner_id, province, year)
     model, owner_key = OWNERS[owner]
     try:
         return model.get(owner_key(owner_id), "A")
     except model.DoesNotExist:
-        raise NotFound(f"No {owner} {owner_id}") from None
+        raise NotFound(Message("No %(owner)s %(owner_id)s", owner=owner, owner_id=owner_id)) from None
 
 
 def writable(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publication:
@@ -210,11 +222,18 @@ def _check_open(owner: str, doc: Filing | Publication) -> None:
             return  # a national notice was published by its reviewers: its files join it as they land
         # What the public sees was reviewed; a new file would change it without review.
         raise Conflict(
-            f"The {owner} is approved; submit a revision (POST /{owner}s/{doc.id}/revisions) "
-            "and add its files while it waits for review"
+            Message(
+                "The %(owner)s is approved; submit a revision (POST /%(owner)ss/%(id)s/revisions) and add its files while it waits for review",
+                owner=owner,
+                id=doc.id,
+            )
         )
     if doc.status not in FILES_OPEN:
-        raise Conflict(f"The {owner} is {doc.status}; files cannot be added to it")
+        raise Conflict(
+            Message(
+                "The %(owner)s is %(status)s; files cannot be added to it", owner=owner, status=doc.status
+            )
+        )
 
 
 def _still_open(model: Any, proposal: str | None, national: bool = False) -> Any:
@@ -253,7 +272,7 @@ def _visible(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publi
     if owner == FORM_OWNER:
         proofs = _owner(owner, owner_id)
         if caller is None or not caller.sees_all_of(proofs.province):
-            raise NotFound(f"No annual form {owner_id}")
+            raise NotFound(Message("No annual form %(owner_id)s", owner_id=owner_id))
         return proofs
     module = filings if owner == "filing" else publications
     return module.get(caller, owner_id)
@@ -265,7 +284,14 @@ def _stored(owner: str, owner_id: str, file_id: str) -> Attachment:
     except Attachment.DoesNotExist:
         found = None
     if found is None or found.state != "stored":
-        raise NotFound(f"No file {file_id} on {owner} {owner_id}")
+        raise NotFound(
+            Message(
+                "No file %(file_id)s on %(owner)s %(owner_id)s",
+                file_id=file_id,
+                owner=owner,
+                owner_id=owner_id,
+            )
+        )
     return found
 
 
@@ -284,11 +310,22 @@ def start_upload(
     doc = writable(caller, owner, owner_id)
     if owner == FORM_OWNER and body.purpose not in FORM_PURPOSES:
         raise Invalid(
-            "An annual form takes proofs only",
-            errors=[{"field": "purpose", "message": f"one of {', '.join(FORM_PURPOSES)}"}],
+            Message("An annual form takes proofs only"),
+            errors=[
+                {
+                    "field": "purpose",
+                    "message": Message("one of %(form_purposes)s", form_purposes=", ".join(FORM_PURPOSES)),
+                }
+            ],
         )
     if quotas.used("files", owner, doc.id) >= config.MAX_FILES_PER_RECORD:
-        raise Conflict(f"The {owner} has {config.MAX_FILES_PER_RECORD} files, the most a record may have")
+        raise Conflict(
+            Message(
+                "The %(owner)s has %(max_files_per_record)s files, the most a record may have",
+                owner=owner,
+                max_files_per_record=config.MAX_FILES_PER_RECORD,
+            )
+        )
     proposal, revision = _proposal(doc)
     if body.replaces is not None:
         _check_replaces(owner, doc, body.replaces, proposal)
@@ -323,8 +360,12 @@ def start_upload(
         lambda tx: tx.save(declared, condition=Attachment.pk.does_not_exist()),
     ):
         raise Conflict(
-            f"Province {doc.province} has {config.MAX_PENDING_UPLOADS_PER_PROVINCE} uploads declared "
-            f"and not completed; complete them or let them expire ({UPLOAD_TTL.total_seconds() / 60:.0f} minutes)"
+            Message(
+                "Province %(province)s has %(max_pending_uploads_per_province)s uploads declared and not completed; complete them or let them expire (%(minutes).0f minutes)",
+                province=doc.province,
+                max_pending_uploads_per_province=config.MAX_PENDING_UPLOADS_PER_PROVINCE,
+                minutes=UPLOAD_TTL.total_seconds() / 60,
+            )
         )
     checksum = _sha256_b64(body.sha256)
     url = s3(settings).generate_presigned_url(
@@ -359,9 +400,12 @@ def _check_replaces(owner: str, doc: Filing | Publication, file_id: str, proposa
     )
     if file_id not in {a.id for a in files}:
         raise Invalid(
-            "replaces names no file of the record",
+            Message("replaces names no file of the record"),
             errors=[
-                {"field": "replaces", "message": "not a file of this record's current or proposed version"}
+                {
+                    "field": "replaces",
+                    "message": Message("not a file of this record's current or proposed version"),
+                }
             ],
         )
 
@@ -376,20 +420,35 @@ def complete_upload(
     try:
         declared = Attachment.get(*key(owner, doc.id, file_id), consistent_read=True)
     except Attachment.DoesNotExist:
-        raise NotFound(f"No upload {file_id} on {owner} {owner_id}") from None
+        raise NotFound(
+            Message(
+                "No upload %(file_id)s on %(owner)s %(owner_id)s",
+                file_id=file_id,
+                owner=owner,
+                owner_id=owner_id,
+            )
+        ) from None
     if declared.state == "stored":
         return render(declared)
     _check_open(owner, doc)
     if _proposal(doc)[0] != declared.proposal:
-        raise Conflict(f"The {owner} was reviewed since this file was declared; declare it again")
+        raise Conflict(
+            Message("The %(owner)s was reviewed since this file was declared; declare it again", owner=owner)
+        )
     if quotas.used("files", owner, doc.id) >= config.MAX_FILES_PER_RECORD:  # before copying any bytes
-        raise Conflict(f"The {owner} has {config.MAX_FILES_PER_RECORD} files, the most a record may have")
+        raise Conflict(
+            Message(
+                "The %(owner)s has %(max_files_per_record)s files, the most a record may have",
+                owner=owner,
+                max_files_per_record=config.MAX_FILES_PER_RECORD,
+            )
+        )
     client, bucket = s3(settings), settings.files_bucket
     problems = _check_object(client, bucket, declared)
     if problems:
         client.delete_object(Bucket=bucket, Key=declared.object_key)  # the declaration may be uploaded again
         raise Invalid(
-            "The uploaded file is not the one declared",
+            Message("The uploaded file is not the one declared"),
             errors=[{"field": field, "message": message} for field, message in problems],
         )
     stored_key = f"{STORED_PREFIX}{owner}/{doc.id}/{file_id}"
@@ -434,13 +493,20 @@ def complete_upload(
         checked = 1 if owner in OWNERS else 0
         if checked and cancellation_codes(error)[1:2] == [CONDITION_FAILED]:
             raise Conflict(
-                f"The {owner} was reviewed, withdrawn or taken down meanwhile; files cannot be added to it"
+                Message(
+                    "The %(owner)s was reviewed, withdrawn or taken down meanwhile; files cannot be added to it",
+                    owner=owner,
+                )
             ) from None
         if quotas.refused(error, 1 + checked):
             raise Conflict(
-                f"The {owner} has {config.MAX_FILES_PER_RECORD} files, the most a record may have"
+                Message(
+                    "The %(owner)s has %(max_files_per_record)s files, the most a record may have",
+                    owner=owner,
+                    max_files_per_record=config.MAX_FILES_PER_RECORD,
+                )
             ) from None
-        raise Conflict("The upload was completed meanwhile; read the record's files") from None
+        raise Conflict(Message("The upload was completed meanwhile; read the record's files")) from None
     quotas.release("uploads", (doc.province,), file_id)
     client.delete_object(Bucket=bucket, Key=incoming)
     return render(declared)
@@ -454,12 +520,21 @@ def _check_object(client: Any, bucket: str, declared: Attachment) -> list[tuple[
         got = client.get_object(Bucket=bucket, Key=declared.object_key)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-            raise Conflict("Nothing was uploaded for this file yet: PUT it to the upload URL first") from None
+            raise Conflict(
+                Message("Nothing was uploaded for this file yet: PUT it to the upload URL first")
+            ) from None
         raise
     problems = []
     if got.get("ContentType") != declared.content_type:
         problems.append(
-            ("content_type", f"uploaded as {got.get('ContentType')}, declared {declared.content_type}")
+            (
+                "content_type",
+                Message(
+                    "uploaded as %(uploaded)s, declared %(content_type)s",
+                    uploaded=got.get("ContentType"),
+                    content_type=declared.content_type,
+                ),
+            )
         )
     digest, size = hashlib.sha256(), 0
     for chunk in got["Body"].iter_chunks(CHUNK):
@@ -472,12 +547,19 @@ def _check_object(client: Any, bucket: str, declared: Attachment) -> list[tuple[
         problems.append(
             (
                 "size",
-                f"uploaded {'more than ' if size > declared.size else ''}{size} bytes, "
-                f"declared {int(declared.size)}",
+                Message(
+                    "uploaded more than %(size)s bytes, declared %(declared)s",
+                    size=size,
+                    declared=int(declared.size),
+                )
+                if size > declared.size
+                else Message(
+                    "uploaded %(size)s bytes, declared %(declared)s", size=size, declared=int(declared.size)
+                ),
             )
         )
     elif digest.hexdigest() != declared.sha256:
-        problems.append(("sha256", "the uploaded bytes have another SHA-256"))
+        problems.append(("sha256", Message("the uploaded bytes have another SHA-256")))
     return problems
 
 
@@ -573,7 +655,14 @@ def downloadable(caller: Caller | None, owner: str, owner_id: str, file_id: str)
     if attachment.proposal not in _accepted(doc) and not (
         attachment.proposal == _proposal(doc)[0] and caller.sees_all_of(doc.province)
     ):
-        raise NotFound(f"No file {file_id} on {owner} {owner_id}")  # a revision's file before its approval
+        raise NotFound(
+            Message(
+                "No file %(file_id)s on %(owner)s %(owner_id)s",
+                file_id=file_id,
+                owner=owner,
+                owner_id=owner_id,
+            )
+        )  # a revision's file before its approval
     return doc, attachment
 
 

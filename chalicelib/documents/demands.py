@@ -18,6 +18,7 @@ from chalicelib.core import audit
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Record
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.reference import PROVINCES
@@ -65,7 +66,8 @@ def send(caller: Caller | None, body: DemandIn, now: datetime) -> dict[str, Any]
     caller = require(caller, *SENDERS)
     if body.to != NATIONAL_OFFICE and body.to not in PROVINCES:
         raise Invalid(
-            "Unknown addressee", errors=[{"field": "to", "message": "a province code or 'national'"}]
+            Message("Unknown addressee"),
+            errors=[{"field": "to", "message": Message("a province code or 'national'")}],
         )
     demand_id = uuid.uuid4().hex
     data = {
@@ -114,7 +116,9 @@ def _load(caller: Caller, demand_id: str) -> Record:
         or record.kind != KIND
         or not (record.data["from"] == caller.sub or _may_read(caller, record.data["to"]))
     ):
-        raise NotFound(f"No demand {demand_id}")  # another's demand is not revealed
+        raise NotFound(
+            Message("No demand %(demand_id)s", demand_id=demand_id)
+        )  # another's demand is not revealed
     return record
 
 
@@ -147,7 +151,9 @@ def close(caller: Caller | None, demand_id: str, body: CloseIn, now: datetime) -
 def _addressed(caller: Caller, demand_id: str) -> Record:
     record = _load(caller, demand_id)
     if not _may_answer(caller, record.data["to"]):
-        raise Forbidden("Only the addressed province's admins or national admins answer and close it")
+        raise Forbidden(
+            Message("Only the addressed province's admins or national admins answer and close it")
+        )
     return record
 
 
@@ -155,7 +161,7 @@ def _change(
     record: Record, data: dict, caller: Caller, now: datetime, action: str, extra: dict
 ) -> dict[str, Any]:
     if record.data["status"] == "closed":
-        raise Conflict(f"Demand {data['id']} is closed")
+        raise Conflict(Message("Demand %(id)s is closed", id=data["id"]))
     record.data, record.updated_at = data, now
     told = notifications.item(
         data["from"],
@@ -175,7 +181,9 @@ def _change(
             tx.save(audit.entry(KIND, data["id"], action, caller, now, extra))
             tx.save(told)
     except TransactWriteError:
-        raise Conflict(f"Demand {data['id']} changed meanwhile; read it again and retry") from None
+        raise Conflict(
+            Message("Demand %(id)s changed meanwhile; read it again and retry", id=data["id"])
+        ) from None
     notifications.trim(data["from"])  # the sender keeps the newest NOTIFICATIONS_KEPT_PER_USER
     return render(record, caller)
 
@@ -193,15 +201,19 @@ def page(
     and industry: the province's staff, national admins."""
     caller = require(caller)
     if to is None:
-        raise Invalid("Name the addressee", errors=[{"field": "to", "message": "required"}])
+        raise Invalid(Message("Name the addressee"), errors=[{"field": "to", "message": Message("required")}])
     if to != NATIONAL_OFFICE and to not in PROVINCES:
         raise Invalid(
-            "Unknown addressee", errors=[{"field": "to", "message": "a province code or 'national'"}]
+            Message("Unknown addressee"),
+            errors=[{"field": "to", "message": Message("a province code or 'national'")}],
         )
     if status is not None and status not in DEMAND_STATUSES:
-        raise Invalid(f"Unknown status {status!r}", errors=[{"field": "status", "message": "unknown value"}])
+        raise Invalid(
+            Message("Unknown status %(status)r", status=status),
+            errors=[{"field": "status", "message": Message("unknown value")}],
+        )
     if not _may_read(caller, to):
-        raise Forbidden("Demands are read by the addressed province's staff and national admins")
+        raise Forbidden(Message("Demands are read by the addressed province's staff and national admins"))
     scope = scope_of("DEMANDS", to=to, status=status, industry=industry)
     start = decode_cursor(cursor, scope, secret)
     results = (

@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Forbidden, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Evaluation
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
@@ -40,7 +41,7 @@ def index(evaluation: Evaluation) -> None:
 def _reader(caller: Caller | None, province: str) -> Caller:
     caller = require(caller)
     if not caller.sees_all_of(province):
-        raise Forbidden("Only the province's own staff and national admins read its feedback")
+        raise Forbidden(Message("Only the province's own staff and national admins read its feedback"))
     return caller
 
 
@@ -71,12 +72,15 @@ def province_feed(
 ) -> dict[str, Any]:
     """One page of the feedback users left on a province's results, newest first, by industry and side."""
     if province not in PROVINCES:
-        raise NotFound(f"No provincial unit {province}")
+        raise NotFound(Message("No provincial unit %(province)s", province=province))
     caller = _reader(caller, province)
     industry, side = params.get("industry"), params.get("side")
     for field, value, allowed in (("industry", industry, INDUSTRIES), ("side", side, SIDES)):
         if value is not None and value not in allowed:
-            raise Invalid(f"Unknown {field} {value!r}", errors=[{"field": field, "message": "unknown value"}])
+            raise Invalid(
+                Message("Unknown %(field)s %(value)r", field=field, value=value),
+                errors=[{"field": field, "message": Message("unknown value")}],
+            )
     condition = None
     for term in (
         (Evaluation.industry == industry) if industry else None,

@@ -14,6 +14,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.cycles import Cycle, cycle_by_id
 from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import ApplicationUpdate, Filing, Record
 from chalicelib.core.paging import Page, query_page, scope_of
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
@@ -44,7 +45,7 @@ def _china_date(value: str) -> str:
     try:
         date.fromisoformat(value)
     except ValueError:
-        raise ValueError("must be a date YYYY-MM-DD") from None
+        raise ValueError(Message("must be a date YYYY-MM-DD")) from None
     return value
 
 
@@ -93,17 +94,25 @@ class FilingIn(Body):
     def _kind_rules(self) -> FilingIn:
         problems = []
         if self.kind != "report" and self.report_type is not None:
-            problems.append(("report_type", "only reports have a report_type"))
+            problems.append(("report_type", Message("only reports have a report_type")))
         if self.kind == "application_proof" and not self.proves:
-            problems.append(("proves", "an application_proof names the filing it proves"))
+            problems.append(("proves", Message("an application_proof names the filing it proves")))
         if self.kind != "application_proof" and self.proves is not None:
-            problems.append(("proves", "only an application_proof proves another filing"))
+            problems.append(("proves", Message("only an application_proof proves another filing")))
         if self.access_url is not None and self.kind not in ACCESSIBLE_KINDS:
-            problems.append(("access_url", f"only a {' or a '.join(ACCESSIBLE_KINDS)} has an access URL"))
+            problems.append(
+                (
+                    "access_url",
+                    Message(
+                        "only a %(accessible_kinds)s has an access URL",
+                        accessible_kinds=" or a ".join(ACCESSIBLE_KINDS),
+                    ),
+                )
+            )
         if self.project_start and self.project_end and self.project_end < self.project_start:
-            problems.append(("project_end", "must not be before project_start"))
+            problems.append(("project_end", Message("must not be before project_start")))
         if self.funding_amount is not None and self.funding_source is None:
-            problems.append(("funding_source", "name where the funding_amount came from"))
+            problems.append(("funding_source", Message("name where the funding_amount came from")))
         if problems:
             raise FieldErrors(problems)
         return self
@@ -149,7 +158,9 @@ def create_once(caller: Caller | None, body: FilingIn, reference: str, now: date
     try:
         existing = Record.get(pk, sk)
     except Record.DoesNotExist:  # the filing itself collided: a retry of the same row files it
-        raise Conflict(f"Reference {reference} could not be filed; send the sheet again") from None
+        raise Conflict(
+            Message("Reference %(reference)s could not be filed; send the sheet again", reference=reference)
+        ) from None
     return Filing.get(key(existing.data["filing"]), lifecycle.DOC_SK), False
 
 
@@ -199,7 +210,8 @@ def _check_proves(body: FilingIn) -> None:
             Filing.get(key(body.proves), "A")
         except Filing.DoesNotExist:
             raise Invalid(
-                "proves names no filing", errors=[{"field": "proves", "message": "no such filing"}]
+                Message("proves names no filing"),
+                errors=[{"field": "proves", "message": Message("no such filing")}],
             ) from None
 
 
@@ -236,7 +248,13 @@ def get_approved(caller: Caller | None, filing_id: str) -> Filing:
     """A visible filing that has been approved: what interactions may target."""
     filing = get(caller, filing_id)
     if filing.status != "approved":
-        raise Conflict(f"Filing {filing_id} is {filing.status}; only approved filings take this")
+        raise Conflict(
+            Message(
+                "Filing %(filing_id)s is %(status)s; only approved filings take this",
+                filing_id=filing_id,
+                status=filing.status,
+            )
+        )
     return filing
 
 
@@ -271,7 +289,13 @@ def change_application(
     caller = require(caller, *FILERS)
     filing = writable(caller, filing_id)
     if filing.status != "approved":
-        raise Conflict(f"Filing {filing_id} is {filing.status}; application changes need an approved filing")
+        raise Conflict(
+            Message(
+                "Filing %(filing_id)s is %(status)s; application changes need an approved filing",
+                filing_id=filing_id,
+                status=filing.status,
+            )
+        )
     if body.proof is not None:
         _check_proof(body.proof, filing)
     rank = APPLICATION_PROGRESSION.index(body.status) if body.status in APPLICATION_PROGRESSION else 0
@@ -312,7 +336,10 @@ def change_application(
         if not cancelled_by_condition(error):
             raise
         raise Conflict(
-            f"Filing {filing_id} changed meanwhile; read its application history and retry"
+            Message(
+                "Filing %(filing_id)s changed meanwhile; read its application history and retry",
+                filing_id=filing_id,
+            )
         ) from None
     return update
 
@@ -335,7 +362,9 @@ def _check_proof(proof_id: str, filing: Filing) -> None:
         else None
     )
     if problem:
-        raise Invalid(f"proof {problem}", errors=[{"field": "proof", "message": problem}])
+        raise Invalid(
+            Message("proof %(problem)s", problem=problem), errors=[{"field": "proof", "message": problem}]
+        )
 
 
 def writable(caller: Caller | None, filing_id: str) -> Filing:
@@ -360,7 +389,7 @@ def history(
     """One page of the audit trail of a filing (its province and national admins)."""
     filing = get(caller, filing_id)
     if caller is None or not caller.sees_all_of(filing.province):
-        raise NotFound(f"No filing {filing_id}")
+        raise NotFound(Message("No filing %(filing_id)s", filing_id=filing_id))
     return audit.trail_page("filing", filing_id, limit, cursor, secret)
 
 

@@ -21,6 +21,7 @@ from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import BadRequest, Forbidden, Invalid, NotFound, PayloadTooLarge
 from chalicelib.core.http import MAX_BODY_BYTES
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import DEFAULT_LIMIT, computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
@@ -48,7 +49,7 @@ class FundedProjectsIn(Body):
         seen: set[str] = set()
         for n, project in enumerate(self.projects):
             if project.number in seen:
-                raise FieldErrors([(f"projects.{n}.number", "listed twice")])
+                raise FieldErrors([(f"projects.{n}.number", Message("listed twice"))])
             seen.add(project.number)
         return self
 
@@ -60,18 +61,29 @@ def key(province: str, cycle_id: str) -> tuple[str, str]:
 def from_csv(raw: bytes | None) -> FundedProjectsIn:
     """The list from a CSV body (UTF-8, header `number,title,funding_source,amount`; empty cells are absent)."""
     if not raw:
-        raise BadRequest("A CSV body is required", errors=[{"field": "", "message": "missing body"}])
+        raise BadRequest(
+            Message("A CSV body is required"), errors=[{"field": "", "message": Message("missing body")}]
+        )
     if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLarge(
+            Message("The body is larger than %(max_body_bytes)s bytes", max_body_bytes=MAX_BODY_BYTES)
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadRequest("The CSV is not UTF-8", errors=[{"field": "", "message": "not UTF-8"}]) from None
+        raise BadRequest(
+            Message("The CSV is not UTF-8"), errors=[{"field": "", "message": Message("not UTF-8")}]
+        ) from None
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     if not rows or tuple(cell.strip() for cell in rows[0]) != CSV_HEADER:
         raise Invalid(
-            "The CSV needs the header " + ",".join(CSV_HEADER),
-            errors=[{"field": "body", "message": "first row must be " + ",".join(CSV_HEADER)}],
+            Message("The CSV needs the header %(header)s", header=",".join(CSV_HEADER)),
+            errors=[
+                {
+                    "field": "body",
+                    "message": Message("first row must be %(header)s", header=",".join(CSV_HEADER)),
+                }
+            ],
         )
     projects = []
     for n, row in enumerate(rows[1:]):
@@ -81,8 +93,8 @@ def from_csv(raw: bytes | None) -> FundedProjectsIn:
         amount = cells.get("amount")
         if amount and not (amount.isascii() and amount.isdigit()):
             raise Invalid(
-                "amount must be whole yuan",
-                errors=[{"field": f"projects.{n}.amount", "message": "must be ASCII digits (yuan)"}],
+                Message("amount must be whole yuan"),
+                errors=[{"field": f"projects.{n}.amount", "message": Message("must be ASCII digits (yuan)")}],
             )
         projects.append(
             {
@@ -127,12 +139,14 @@ def checked(
     caller = require(caller)
     _known(province)
     if not caller.sees_all_of(province):
-        raise Forbidden("Only the province's own staff and national admins read its funded projects")
+        raise Forbidden(Message("Only the province's own staff and national admins read its funded projects"))
     cycle = cycle_or_404(cycle_id)
     try:
         doc = Record.get(*key(province, cycle.id))
     except Record.DoesNotExist:
-        raise NotFound(f"{province} has uploaded no funded projects for {cycle.id}") from None
+        raise NotFound(
+            Message("%(province)s has uploaded no funded projects for %(id)s", province=province, id=cycle.id)
+        ) from None
     named = _filings_naming(province)
     items = [{**project, "filing": named.get(project["number"])} for project in doc.data["projects"]]
     # Computed: the list is one stored item of at most MAX_PROJECTS, paged in its uploaded order.
@@ -167,4 +181,4 @@ def _filings_naming(province: str) -> dict[str, dict[str, str]]:
 
 def _known(province: str) -> None:
     if province not in PROVINCES:
-        raise NotFound(f"No provincial unit {province}")
+        raise NotFound(Message("No provincial unit %(province)s", province=province))

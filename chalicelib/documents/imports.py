@@ -26,6 +26,7 @@ from chalicelib.core import spreadsheets
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Forbidden, Invalid
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Record
 from chalicelib.core.paging import query_page, scope_of
 from chalicelib.core.schemas import Body, parse
@@ -97,29 +98,48 @@ def _sheet_rows(fmt: str, content: str) -> list[dict[str, str]]:
         data = base64.b64decode(content, validate=True)
     except (binascii.Error, ValueError):
         raise Invalid(
-            "content_base64 is not base64", errors=[{"field": "content_base64", "message": "not base64"}]
+            Message("content_base64 is not base64"),
+            errors=[{"field": "content_base64", "message": Message("not base64")}],
         ) from None
     if len(data) > MAX_SHEET_BYTES:
         raise Invalid(
-            f"A sheet holds at most {MAX_SHEET_BYTES} bytes",
-            errors=[{"field": "content_base64", "message": f"at most {MAX_SHEET_BYTES} bytes"}],
+            Message("A sheet holds at most %(max_sheet_bytes)s bytes", max_sheet_bytes=MAX_SHEET_BYTES),
+            errors=[
+                {
+                    "field": "content_base64",
+                    "message": Message("at most %(max_sheet_bytes)s bytes", max_sheet_bytes=MAX_SHEET_BYTES),
+                }
+            ],
         )
     table = _csv_table(data) if fmt == "csv" else _xlsx_table(data)
     if not table:
-        raise Invalid("The sheet is empty", errors=[{"field": "content_base64", "message": "no header row"}])
+        raise Invalid(
+            Message("The sheet is empty"),
+            errors=[{"field": "content_base64", "message": Message("no header row")}],
+        )
     header = [str(c or "").strip() for c in table[0]]
     while header and not header[-1]:
         header.pop()
     if header != list(COLUMNS):
         raise Invalid(
-            "The header row is not the template's",
-            errors=[{"field": "content_base64", "message": "header must be: " + ",".join(COLUMNS)}],
+            Message("The header row is not the template's"),
+            errors=[
+                {
+                    "field": "content_base64",
+                    "message": Message("header must be: %(header)s", header=",".join(COLUMNS)),
+                }
+            ],
         )
     rows = [r for r in table[1:] if any(str(c or "").strip() for c in r)]
     if len(rows) > MAX_ROWS:
         raise Invalid(
-            f"A sheet holds at most {MAX_ROWS} rows",
-            errors=[{"field": "content_base64", "message": f"at most {MAX_ROWS} rows"}],
+            Message("A sheet holds at most %(max_rows)s rows", max_rows=MAX_ROWS),
+            errors=[
+                {
+                    "field": "content_base64",
+                    "message": Message("at most %(max_rows)s rows", max_rows=MAX_ROWS),
+                }
+            ],
         )
     return [
         {c: ("" if v is None else str(v)).strip() for c, v in zip(COLUMNS, [*r, *[""] * len(COLUMNS)])}
@@ -132,13 +152,14 @@ def _csv_table(data: bytes) -> list[list[str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise Invalid(
-            "The CSV is not UTF-8", errors=[{"field": "content_base64", "message": "not UTF-8"}]
+            Message("The CSV is not UTF-8"),
+            errors=[{"field": "content_base64", "message": Message("not UTF-8")}],
         ) from None
     try:
         return list(csv.reader(io.StringIO(text)))
     except csv.Error as error:
         raise Invalid(
-            "The CSV cannot be read", errors=[{"field": "content_base64", "message": str(error)}]
+            Message("The CSV cannot be read"), errors=[{"field": "content_base64", "message": str(error)}]
         ) from None
 
 
@@ -150,7 +171,8 @@ def _xlsx_table(data: bytes) -> list[list[Any]]:
         return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
     except Exception:  # openpyxl raises many types for a file that is not a workbook
         raise Invalid(
-            "The xlsx cannot be read", errors=[{"field": "content_base64", "message": "not an xlsx"}]
+            Message("The xlsx cannot be read"),
+            errors=[{"field": "content_base64", "message": Message("not an xlsx")}],
         ) from None
 
 
@@ -218,7 +240,10 @@ def run(caller: Caller | None, body: ImportIn, now: datetime) -> dict[str, Any]:
         return summary
     if problems:
         raise Invalid(
-            f"{len(problems)} problems in the sheet; nothing was filed (send it with dry_run for the list)",
+            Message(
+                "%(problems_count)s problems in the sheet; nothing was filed (send it with dry_run for the list)",
+                problems_count=len(problems),
+            ),
             errors=[{"field": f"rows.{p['row']}.{p['field']}", "message": p["message"]} for p in problems],
         )
     job_id = str(uuid.uuid4())
@@ -289,7 +314,7 @@ def jobs_page(
     """One page of a province's import jobs, newest first, with their counts (its staff and national admins)."""
     caller = require(caller)
     if not caller.sees_all_of(province):
-        raise Forbidden("Only the province's own staff and national admins read its imports")
+        raise Forbidden(Message("Only the province's own staff and national admins read its imports"))
     page = query_page(
         partial(Record.query, job_pk(province), scan_index_forward=False),
         limit,

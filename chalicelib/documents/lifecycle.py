@@ -15,6 +15,7 @@ from chalicelib.core.auth import Caller, require, require_province
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.cycles import Cycle, cycle_by_id, cycle_for
 from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import FactBase
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.schemas import Body, Text
@@ -50,7 +51,7 @@ def filing_cycle(caller: Caller | None, province: str, now: datetime) -> tuple[C
     require_province(caller, province)
     cycle = cycle_for(now)
     if cycle is None:
-        raise Conflict("No evaluation cycle holds the current time")
+        raise Conflict(Message("No evaluation cycle holds the current time"))
     return caller, cycle
 
 
@@ -84,9 +85,9 @@ def get_visible(model: type[FactBase], key: str, caller: Caller | None, what: st
     try:
         doc = model.get(key, "A")
     except model.DoesNotExist:
-        raise NotFound(f"No {what} {key.split('#', 1)[1]}") from None
+        raise NotFound(Message("No %(what)s %(id)s", what=what, id=key.split("#", 1)[1])) from None
     if doc.status != "approved" and not (caller and caller.sees_all_of(doc.province)):
-        raise NotFound(f"No {what} {doc.id}")
+        raise NotFound(Message("No %(what)s %(id)s", what=what, id=doc.id))
     return doc
 
 
@@ -97,7 +98,7 @@ def get_writable(model: type[FactBase], key: str, caller: Caller | None, what: s
     try:
         doc = model.get(key, "A")
     except model.DoesNotExist:
-        raise NotFound(f"No {what} {key.split('#', 1)[1]}") from None
+        raise NotFound(Message("No %(what)s %(id)s", what=what, id=key.split("#", 1)[1])) from None
     require_province(caller, doc.province)
     return doc
 
@@ -111,7 +112,13 @@ def review(
     rejecting drops it; the record stays approved either way.
     """
     if doc.status in ("withdrawn", "taken_down"):
-        raise Conflict(f"The {entity} was {doc.status.replace('_', ' ')}; there is nothing to review")
+        raise Conflict(
+            Message(
+                "The %(entity)s was %(status)s; there is nothing to review",
+                entity=entity,
+                status=doc.status.replace("_", " "),
+            )
+        )
     before = doc.status
     if doc.status == "approved" and doc.proposed:
         proposal, doc.proposed = doc.proposed, None
@@ -152,7 +159,13 @@ def revise(doc: Any, prefix: str, entity: str, caller: Caller, fields: dict[str,
     the record, not the version, so none of this touches them.
     """
     if doc.status in ("withdrawn", "taken_down"):
-        raise Conflict(f"The {entity} was {doc.status.replace('_', ' ')}; file a new one")
+        raise Conflict(
+            Message(
+                "The %(entity)s was %(status)s; file a new one",
+                entity=entity,
+                status=doc.status.replace("_", " "),
+            )
+        )
     before, revision = doc.status, int(doc.revision or 1) + 1
     if doc.status == "approved":
         # A proposal's own id: files added for it (attachments.py) join the record only if it is approved,
@@ -178,7 +191,13 @@ def withdraw(doc: Any, prefix: str, entity: str, caller: Caller, now: datetime) 
     if doc.status == "withdrawn":
         return doc
     if doc.status in ("approved", "taken_down"):
-        raise Conflict(f"The {entity} is {doc.status.replace('_', ' ')}; it cannot be withdrawn")
+        raise Conflict(
+            Message(
+                "The %(entity)s is %(status)s; it cannot be withdrawn",
+                entity=entity,
+                status=doc.status.replace("_", " "),
+            )
+        )
     before, doc.status = doc.status, "withdrawn"
     index_keys(prefix, doc)
     _save(doc, entity, caller, now, "withdrawn", {"from": before})
@@ -194,7 +213,13 @@ def take_down(doc: Any, prefix: str, entity: str, caller: Caller, body: Takedown
     if doc.status == "taken_down":
         return doc
     if doc.status != "approved":
-        raise Conflict(f"The {entity} is {doc.status}; only an approved record is taken down")
+        raise Conflict(
+            Message(
+                "The %(entity)s is %(status)s; only an approved record is taken down",
+                entity=entity,
+                status=doc.status,
+            )
+        )
     doc.status, doc.proposed = "taken_down", None  # a waiting revision goes with it
     doc.taken_down_at, doc.takedown_reason, doc.excluded_from_scoring = (
         now,
@@ -219,8 +244,8 @@ def same_province(asked: str, own: str) -> None:
     """A revision keeps its record's province (422 otherwise)."""
     if asked != own:
         raise Invalid(
-            "A revision keeps the record's province",
-            errors=[{"field": "province", "message": f"must stay {own}"}],
+            Message("A revision keeps the record's province"),
+            errors=[{"field": "province", "message": Message("must stay %(own)s", own=own)}],
         )
 
 
@@ -277,7 +302,9 @@ def _save(doc: Any, entity: str, caller: Caller, now: datetime, action: str, dat
             for extra in also:
                 tx.save(extra)
     except TransactWriteError:
-        raise Conflict(f"The {entity} changed meanwhile; read it again and retry") from None
+        raise Conflict(
+            Message("The %(entity)s changed meanwhile; read it again and retry", entity=entity)
+        ) from None
 
 
 def list_page(
@@ -347,4 +374,7 @@ def checked_filters(
 
 def _check_choice(field: str, value: str | None, allowed: Collection[str]) -> None:
     if value is not None and value not in allowed:
-        raise Invalid(f"Unknown {field} {value!r}", errors=[{"field": field, "message": "unknown value"}])
+        raise Invalid(
+            Message("Unknown %(field)s %(value)r", field=field, value=value),
+            errors=[{"field": field, "message": Message("unknown value")}],
+        )

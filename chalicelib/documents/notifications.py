@@ -9,12 +9,14 @@
   The platform keeps no list of admins; every token of the role reads it.
 
 Items live in the records table, sorted by time; GET /me/notifications merges the caller's
-own items with its role's, newest first. A user keeps the newest NOTIFICATIONS_KEPT_PER_USER of
+own items with its role's, newest first, each with a `message` (title and text) rendered from its
+topic in the caller's language when read: the stored item stays the data it was written with. A user keeps the newest NOTIFICATIONS_KEPT_PER_USER of
 its own (core/config.py): each write drops the oldest beyond them.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -24,6 +26,7 @@ from pynamodb.exceptions import DeleteError
 from chalicelib.core import config, keys, quotas
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
+from chalicelib.core.messages import Message, current
 from chalicelib.core.models import Record
 from chalicelib.core.paging import decode_cursor, encode_cursor, scope_of
 from chalicelib.core.store import cancelled_by_condition
@@ -46,6 +49,75 @@ TOPICS = (
     "objection_answered",
     "results_final",
 )
+
+# Each topic's title and text; the parameters are the item's data fields (absent or null: empty).
+TOPIC_MESSAGES = {
+    "review_decision": (
+        Message("Your %(entity)s was reviewed"),
+        Message("%(title)s: %(decision)s (now %(status)s). %(note)s"),
+    ),
+    "taken_down": (
+        Message("Your %(entity)s was taken down"),
+        Message("%(title)s was taken down: %(reason)s"),
+    ),
+    "annual_form_window_opens": (
+        Message("The annual form window opens"),
+        Message("The %(year)s annual information form is accepted from %(opens_at)s until %(closes_at)s."),
+    ),
+    "annual_form_window_closing": (
+        Message("The annual form window is closing"),
+        Message("The %(year)s annual information form is accepted until %(closes_at)s."),
+    ),
+    "filing_cutoff": (
+        Message("The filing cutoff is near"),
+        Message("Filings count for cycle %(cycle)s until %(cutoff)s: %(days_left)s days left."),
+    ),
+    "demand_answered": (Message("Your demand was answered"), Message("%(title)s was answered.")),
+    "demand_closed": (Message("Your demand was closed"), Message("%(title)s was closed.")),
+    "excellent_project_selected": (
+        Message("An excellent project was selected"),
+        Message("%(title)s is an excellent project of cycle %(cycle)s (panel score %(panel_score)s)."),
+    ),
+    "excellent_project_not_selected": (
+        Message("An excellent project was not selected"),
+        Message("%(title)s was not selected in cycle %(cycle)s (panel score %(panel_score)s)."),
+    ),
+    "excellent_project_revoked": (
+        Message("An excellent project was revoked"),
+        Message("%(title)s is no longer an excellent project of cycle %(cycle)s: %(reason)s"),
+    ),
+    "results_provisional": (
+        Message("Provisional results are published"),
+        Message(
+            "Run %(run_id)s of cycle %(cycle)s is published provisionally; objections until %(closes_at)s."
+        ),
+    ),
+    "objection_filed": (
+        Message("An objection was filed"),
+        Message("%(province)s filed objection %(objection)s to cycle %(cycle)s."),
+    ),
+    "objection_answered": (
+        Message("Your objection was answered"),
+        Message("Objection %(objection)s to cycle %(cycle)s: %(decision)s. %(reason)s"),
+    ),
+    "results_final": (
+        Message("Final results are published"),
+        Message("Run %(run_id)s of cycle %(cycle)s is the final result."),
+    ),
+}
+_FIELD = re.compile(r"%\((\w+)\)")
+
+
+def rendered(data: dict[str, Any], language: str) -> dict[str, Any]:
+    """A stored notification with its topic's `message` (title and text) in `language`."""
+    templates = TOPIC_MESSAGES.get(data.get("topic", ""))
+    if templates is None:
+        return data
+    title, text = (
+        Message(t.msgid, **{f: "" if data.get(f) is None else data[f] for f in _FIELD.findall(t.msgid)})
+        for t in templates
+    )
+    return {**data, "message": {"title": title.render(language), "text": text.render(language).strip()}}
 
 
 def pk(user: str) -> str:
@@ -172,6 +244,6 @@ def page(caller: Caller | None, limit: int, cursor: str | None, secret: str) -> 
     items = found[:limit]
     more = len(found) > limit
     return {
-        "items": [r.data for r in items],
+        "items": [rendered(r.data, current()) for r in items],
         "next_cursor": encode_cursor({"sk": items[-1].sk}, scope, secret) if more else None,
     }

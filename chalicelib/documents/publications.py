@@ -12,6 +12,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_for
 from chalicelib.core.errors import Conflict, Invalid
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Publication
 from chalicelib.core.paging import Page
 from chalicelib.core.reference import PROVINCES
@@ -26,7 +27,12 @@ PUBLISHERS = (*lifecycle.FILERS, "national_admin")  # a province's staff, and th
 
 def _publisher(code: str) -> str:
     if code != NATIONAL_OFFICE and code not in PROVINCES:
-        raise ValueError(f"not a provincial unit code from /provinces, nor '{NATIONAL_OFFICE}'")
+        raise ValueError(
+            Message(
+                "not a provincial unit code from /provinces, nor '%(national_office)s'",
+                national_office=NATIONAL_OFFICE,
+            )
+        )
     return code
 
 
@@ -57,8 +63,8 @@ def create(caller: Caller | None, body: PublicationIn, now: datetime) -> Publica
         return _publish_national(caller, body, now)
     if body.province in (None, NATIONAL_OFFICE):
         raise Invalid(
-            "A province publishes under its own code",
-            errors=[{"field": "province", "message": "required: your 6-digit province code"}],
+            Message("A province publishes under its own code"),
+            errors=[{"field": "province", "message": Message("required: your 6-digit province code")}],
         )
     caller, cycle = lifecycle.filing_cycle(caller, body.province, now)
     publication_id = str(uuid.uuid4())
@@ -86,12 +92,20 @@ def _publish_national(caller: Caller, body: PublicationIn, now: datetime) -> Pub
     is published (audited as published); it counts for no province."""
     if body.province not in (None, NATIONAL_OFFICE):
         raise Invalid(
-            "The national office publishes as 'national'",
-            errors=[{"field": "province", "message": f"absent or '{NATIONAL_OFFICE}' for a national admin"}],
+            Message("The national office publishes as 'national'"),
+            errors=[
+                {
+                    "field": "province",
+                    "message": Message(
+                        "absent or '%(national_office)s' for a national admin",
+                        national_office=NATIONAL_OFFICE,
+                    ),
+                }
+            ],
         )
     cycle = cycle_for(now)
     if cycle is None:
-        raise Conflict("No evaluation cycle holds the current time")
+        raise Conflict(Message("No evaluation cycle holds the current time"))
     publication_id = str(uuid.uuid4())
     publication = Publication(
         key(publication_id),
@@ -150,7 +164,11 @@ def get_approved(caller: Caller | None, publication_id: str) -> Publication:
     publication = get(caller, publication_id)
     if publication.status != "approved":
         raise Conflict(
-            f"Publication {publication_id} is {publication.status}; only approved publications take this"
+            Message(
+                "Publication %(publication_id)s is %(status)s; only approved publications take this",
+                publication_id=publication_id,
+                status=publication.status,
+            )
         )
     return publication
 

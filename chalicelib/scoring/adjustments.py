@@ -20,6 +20,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import Invalid
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Record
 from chalicelib.core.paging import computed_page, query_page, scope_of
 from chalicelib.core.schemas import Body, ProvinceCode, Text
@@ -39,7 +40,7 @@ class AdjustmentIn(Body):
     @classmethod
     def _not_zero(cls, v: Any) -> Any:
         if isinstance(v, (int, float)) and not isinstance(v, bool) and v == 0:
-            raise ValueError("an adjustment of 0 points changes nothing")
+            raise ValueError(Message("an adjustment of 0 points changes nothing"))
         return float(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
@@ -55,8 +56,13 @@ def record(
     cycle_or_404(cycle_id)
     if body.indicator != TOTAL and body.indicator not in indicator_ids:
         raise Invalid(
-            f"Unknown indicator {body.indicator!r}",
-            errors=[{"field": "indicator", "message": "not an indicator of the current scheme, nor 'total'"}],
+            Message("Unknown indicator %(indicator)r", indicator=body.indicator),
+            errors=[
+                {
+                    "field": "indicator",
+                    "message": Message("not an indicator of the current scheme, nor 'total'"),
+                }
+            ],
         )
     return store(
         caller,

@@ -22,6 +22,7 @@ from chalicelib.core import audit
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import BadRequest, Conflict, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import Page, computed_page, decode_cursor, encode_cursor, scope_of
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
@@ -161,20 +162,28 @@ def publish(
         return before, False
     if header["provisional"]:
         raise Conflict(
-            f"Run {run_id} is provisional (the cycle was still open); run the cycle again after "
-            "it closes and publish that run"
+            Message(
+                "Run %(run_id)s is provisional (the cycle was still open); run the cycle again after it closes and publish that run",
+                run_id=run_id,
+            )
         )
     if before:
         if not reason:
             raise Conflict(
-                f"Cycle {cycle_id} already has a published run ({before['run_id']}); to supersede it, "
-                "publish a later run with a written reason",
-                errors=[{"field": "reason", "message": "required to supersede a published run"}],
+                Message(
+                    "Cycle %(cycle_id)s already has a published run (%(run_id)s); to supersede it, publish a later run with a written reason",
+                    cycle_id=cycle_id,
+                    run_id=before["run_id"],
+                ),
+                errors=[{"field": "reason", "message": Message("required to supersede a published run")}],
             )
         if run_sequence(run_id) <= run_sequence(before["run_id"]):
             raise Conflict(
-                f"Run {run_id} is not later than the published run {before['run_id']}; only a later "
-                "run of the cycle can supersede it"
+                Message(
+                    "Run %(run_id)s is not later than the published run %(published_run_id)s; only a later run of the cycle can supersede it",
+                    run_id=run_id,
+                    published_run_id=before["run_id"],
+                )
             )
     seq = before["seq"] + 1 if before and before.get("seq") else (2 if before else 1)
     supersedes = {"run_id": before["run_id"], "published_at": before["published_at"]} if before else None
@@ -221,7 +230,9 @@ def publish(
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
             raise
-        raise Conflict(f"The publication of {scope} changed meanwhile; read it again and retry") from None
+        raise Conflict(
+            Message("The publication of %(scope)s changed meanwhile; read it again and retry", scope=scope)
+        ) from None
     return data, True
 
 
@@ -230,7 +241,8 @@ def publish(
 
 def _bad_cursor() -> BadRequest:
     return BadRequest(
-        "The cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor this server issued"}]
+        Message("The cursor is not valid"),
+        errors=[{"field": "cursor", "message": Message("not a cursor this server issued")}],
     )
 
 
@@ -254,7 +266,7 @@ def _render(record: Record, newest_seq: int | None) -> dict[str, Any]:
 def newest(scope: str) -> Record:
     found = next(iter(Record.query(announcements_pk(scope), scan_index_forward=False, limit=1)), None)
     if found is None:
-        raise NotFound(f"No results of {scope} have been published yet")
+        raise NotFound(Message("No results of %(scope)s have been published yet", scope=scope))
     return found
 
 
@@ -296,7 +308,7 @@ def excellent_projects(
     if province is not None and province not in PROVINCES:
         errors.append({"field": "province", "message": "not a provincial unit code from /provinces"})
     if errors:
-        raise Invalid("Unknown filter value", errors=errors)
+        raise Invalid(Message("Unknown filter value"), errors=errors)
     found = newest(cycle_id).data
     rows = [
         p

@@ -18,6 +18,7 @@ from chalicelib.core import audit
 from chalicelib.core.auth import Caller, require, require_province
 from chalicelib.core.clock import CHINA, iso
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Record
 from chalicelib.core.paging import computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
@@ -61,7 +62,7 @@ class Projects(Body):
     @model_validator(mode="after")
     def _parts(self) -> Projects:
         if self.fiscal_funded > self.declared or self.completed > self.declared:
-            raise ValueError("fiscal_funded and completed cannot exceed declared")
+            raise ValueError(Message("fiscal_funded and completed cannot exceed declared"))
         return self
 
 
@@ -106,15 +107,20 @@ def window_text() -> str:
 def parse_year(raw: str) -> int:
     if not (raw.isdigit() and len(raw) == 4 and FIRST_YEAR <= int(raw) <= 9999):
         raise Invalid(
-            f"year must be a four-digit year from {FIRST_YEAR}",
-            errors=[{"field": "year", "message": f"must be a year from {FIRST_YEAR}"}],
+            Message("year must be a four-digit year from %(first_year)s", first_year=FIRST_YEAR),
+            errors=[
+                {
+                    "field": "year",
+                    "message": Message("must be a year from %(first_year)s", first_year=FIRST_YEAR),
+                }
+            ],
         )
     return int(raw)
 
 
 def _province(code: str) -> str:
     if code not in PROVINCES:
-        raise NotFound(f"No provincial unit {code}")
+        raise NotFound(Message("No provincial unit %(code)s", code=code))
     return code
 
 
@@ -128,14 +134,23 @@ def check_window(year: int, now: datetime, province: str | None = None) -> None:
             return
     if now < opens:
         raise Conflict(
-            f"The {year} annual form window opens at {iso(opens)} ({window_text()} {year}, China time)",
+            Message(
+                "The %(year)s annual form window opens at %(opens)s (%(window_text)s %(year)s, China time)",
+                year=year,
+                opens=iso(opens),
+                window_text=window_text(),
+            ),
             opens_at=iso(opens),
             closes_at=iso(closes),
         )
     if now >= closes:
         raise Conflict(
-            f"The {year} annual form window closed at {iso(closes)} "
-            f"(it was open {window_text()} {year}, China time)",
+            Message(
+                "The %(year)s annual form window closed at %(closes)s (it was open %(window_text)s %(year)s, China time)",
+                year=year,
+                closes=iso(closes),
+                window_text=window_text(),
+            ),
             opens_at=iso(opens),
             closes_at=iso(closes),
         )
@@ -176,7 +191,9 @@ def put(
                 )
             )
     except TransactWriteError:
-        raise Conflict("The form changed while it was being saved; read it again and retry") from None
+        raise Conflict(
+            Message("The form changed while it was being saved; read it again and retry")
+        ) from None
     return render(province, year, record), created
 
 
@@ -184,11 +201,13 @@ def get(caller: Caller | None, province: str, year: int) -> dict:
     """The province's form for `year`: its own staff and national admins only."""
     caller = require(caller)
     if not caller.sees_all_of(_province(province)):
-        raise Forbidden("Annual forms are read by the province's own staff and national admins")
+        raise Forbidden(Message("Annual forms are read by the province's own staff and national admins"))
     try:
         return render(province, year, Record.get(key(province), str(year)))
     except Record.DoesNotExist:
-        raise NotFound(f"No {year} annual form from {province}") from None
+        raise NotFound(
+            Message("No %(year)s annual form from %(province)s", year=year, province=province)
+        ) from None
 
 
 def render(province: str, year: int, record: Record) -> dict[str, Any]:
@@ -237,12 +256,18 @@ def reopen(caller: Caller | None, province: str, year: int, body: ReopenIn, now:
     until = body.until
     if until.tzinfo is None:
         raise Invalid(
-            "until needs an offset", errors=[{"field": "until", "message": "give an offset, e.g. +08:00"}]
+            Message("until needs an offset"),
+            errors=[{"field": "until", "message": Message("give an offset, e.g. +08:00")}],
         )
     if not now < until <= now + MAX_REOPEN:
         raise Invalid(
-            "until must lie in the future, within 60 days",
-            errors=[{"field": "until", "message": f"between now and {iso(now + MAX_REOPEN)}"}],
+            Message("until must lie in the future, within 60 days"),
+            errors=[
+                {
+                    "field": "until",
+                    "message": Message("between now and %(latest)s", latest=iso(now + MAX_REOPEN)),
+                }
+            ],
         )
     data = {"reason": body.reason, "until": iso(until), "by": caller.sub, "at": iso(now)}
     try:

@@ -20,6 +20,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import computed_page, scope_of
 from chalicelib.core.schemas import Body, Text
@@ -52,7 +53,8 @@ def _filing(filing: Filing | str) -> Filing:
         return Filing.get(*filings.doc_key(filing))
     except Filing.DoesNotExist:
         raise Invalid(
-            f"No filing {filing}", errors=[{"field": "filing", "message": "no such filing"}]
+            Message("No filing %(filing)s", filing=filing),
+            errors=[{"field": "filing", "message": Message("no such filing")}],
         ) from None
 
 
@@ -72,15 +74,26 @@ def record_excellent(
     route requires a national admin before calling this. Idempotent per filing and cycle.
     """
     if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}")
+        raise ValueError(Message("source must be one of %(sources)s", sources=SOURCES))
     cycle_or_404(cycle_id)
     found = _filing(filing)
     if found.status != "approved":
         raise Conflict(
-            f"Filing {found.id} is {found.status}; only approved filings can be excellent projects"
+            Message(
+                "Filing %(id)s is %(status)s; only approved filings can be excellent projects",
+                id=found.id,
+                status=found.status,
+            )
         )
     if found.cycle != cycle_id:
-        raise Conflict(f"Filing {found.id} belongs to cycle {found.cycle}, not {cycle_id}")
+        raise Conflict(
+            Message(
+                "Filing %(id)s belongs to cycle %(cycle)s, not %(cycle_id)s",
+                id=found.id,
+                cycle=found.cycle,
+                cycle_id=cycle_id,
+            )
+        )
     data = {
         "filing": found.id,
         "province": found.province,
@@ -155,7 +168,10 @@ def list_for(
             Record.get(*announcements.published_key(cycle_id))
         except Record.DoesNotExist:
             raise NotFound(
-                f"Excellent projects of cycle {cycle_id} are announced with its published scores"
+                Message(
+                    "Excellent projects of cycle %(cycle_id)s are announced with its published scores",
+                    cycle_id=cycle_id,
+                )
             ) from None
     admin = bool(caller and caller.is_national_admin)
     # Computed: whether a project stands (not revoked) is in its data, which a Query cannot filter on;

@@ -14,6 +14,7 @@ from typing import Any
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.reference import PROVINCES
 from chalicelib.scoring import flag_resolutions, objections, runs
 from chalicelib.scoring import scheme as scheme_mod
@@ -170,7 +171,7 @@ def explain(caller: Caller | None, cycle_id: str, run_id: str, province: str) ->
     caller = require(caller, "national_admin", "province_admin")
     cycle_or_404(cycle_id)
     if province not in PROVINCES:
-        raise NotFound(f"No provincial unit {province}")
+        raise NotFound(Message("No provincial unit %(province)s", province=province))
     objections.may_read(caller, cycle_id, run_id, province)
     loaded = runs.stored(cycle_id, run_id)
     return unit_explanation(
@@ -196,7 +197,7 @@ def unit_explanation(
     results = {r[key]: r for r in rows}
     province = code
     if code not in results:
-        raise NotFound(f"No unit {code} in run {header['run_id']}")
+        raise NotFound(Message("No unit %(code)s in run %(run_id)s", code=code, run_id=header["run_id"]))
     result = results[code]
     counters = result["inputs"]["counters"]
     derived = result["inputs"]["derived"]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.core import spreadsheets
+from chalicelib.core.messages import Message, text
 from chalicelib.scoring import runs
 
 
@@ -19,16 +20,21 @@ def _columns(header: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[tup
     return list(runs.area_names(header).items()), runs.indicator_names(header)
 
 
+def _heads(*cells: Message) -> list[str]:
+    """Header cells in the answer's language (the English ids are the columns' historic names)."""
+    return [text(cell) for cell in cells]
+
+
 def ranking_rows(loaded: Mapping[str, Any]) -> list[list[Any]]:
     """The ranking table: one header row, then one row per unit, best first."""
     header = loaded["header"]
     areas, indicators = _columns(header)
     head = (
-        ["rank", "province", "name", "total"]
+        _heads(Message("rank"), Message("province"), Message("name"), Message("total"))
         + [f"{name} ({aid})" for aid, name in areas]
-        + ["bonus", "excellent_projects", "total_adjustment"]
+        + _heads(Message("bonus"), Message("excellent_projects"), Message("total_adjustment"))
         + [f"{name} ({iid})" for _, iid, name, _ in indicators]
-        + ["flags"]
+        + _heads(Message("flags"))
     )
     rows = [head]
     for r in loaded["results"]:
@@ -52,13 +58,13 @@ def filename(loaded: Mapping[str, Any], ext: str) -> str:
 
 
 OVERVIEW_COLUMNS = (
-    ("province", "代码 province"),
-    ("name", "单位 unit"),
-    ("status", "状态 status"),
-    ("submitted_at", "提交时间 submitted_at"),
-    ("updated_at", "更新时间 updated_at"),
-    ("late", "逾期 late"),
-    ("completeness", "完整度 completeness"),
+    ("province", Message("代码 province")),
+    ("name", Message("单位 unit")),
+    ("status", Message("状态 status")),
+    ("submitted_at", Message("提交时间 submitted_at")),
+    ("updated_at", Message("更新时间 updated_at")),
+    ("late", Message("逾期 late")),
+    ("completeness", Message("完整度 completeness")),
 )
 
 
@@ -72,7 +78,12 @@ def annual_overview_xlsx(overview: Mapping[str, Any]) -> bytes:
     sheet = book.active
     sheet.title = f"{overview['year']} 年度信息表"
     spreadsheets.append(
-        sheet, [title for _, title in OVERVIEW_COLUMNS] + ["重新开放至 reopened_until", "理由 reason"]
+        sheet,
+        _heads(
+            *(title for _, title in OVERVIEW_COLUMNS),
+            Message("重新开放至 reopened_until"),
+            Message("理由 reason"),
+        ),
     )
     for item in overview["items"]:
         reopened = item["reopened"] or {}
@@ -105,9 +116,9 @@ def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
     ranking.title = "排名"
     spreadsheets.append(
         ranking,
-        ["名次 rank", "代码 province", "单位 unit", "总分 total"]
+        _heads(Message("名次 rank"), Message("代码 province"), Message("单位 unit"), Message("总分 total"))
         + [name for _, name in areas]
-        + ["加分 bonus", "人工校验 adjustment", "待核查 flags"],
+        + _heads(Message("加分 bonus"), Message("人工校验 adjustment"), Message("待核查 flags")),
     )
     for r in results:
         spreadsheets.append(
@@ -133,20 +144,20 @@ def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
     detail = book.create_sheet("指标明细")
     spreadsheets.append(
         detail,
-        [
-            "代码 province",
-            "单位 unit",
-            "领域 area",
-            "指标 indicator",
+        _heads(
+            Message("代码 province"),
+            Message("单位 unit"),
+            Message("领域 area"),
+            Message("指标 indicator"),
             "id",
-            "权重 weight",
-            "原始值 value",
-            "封顶 capped_at",
-            "得分率 score",
-            "得分 points",
-            "人工校验 adjustment",
-            "最终 final",
-        ],
+            Message("权重 weight"),
+            Message("原始值 value"),
+            Message("封顶 capped_at"),
+            Message("得分率 score"),
+            Message("得分 points"),
+            Message("人工校验 adjustment"),
+            Message("最终 final"),
+        ),
     )
     area_name = dict(areas)
     for r in results:
@@ -173,7 +184,7 @@ def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
         cell.font = Font(bold=True)
 
     flagged = book.create_sheet("待核查")
-    spreadsheets.append(flagged, ["代码 province", "单位 unit", "kind", "detail"])
+    spreadsheets.append(flagged, _heads(Message("代码 province"), Message("单位 unit")) + ["kind", "detail"])
     for r in results:
         for f in r["flags"]:
             spreadsheets.append(flagged, [r["province"], r["name"], f["kind"], f["detail"]])

@@ -23,6 +23,7 @@ from chalicelib.core import audit
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Record
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.schemas import Body, Text
@@ -45,9 +46,9 @@ class ResolutionIn(Body):
     @model_validator(mode="after")
     def _points(self) -> ResolutionIn:
         if self.resolution == "adjusted" and not self.points:
-            raise ValueError("an adjusted flag names the points of its adjustment (not 0)")
+            raise ValueError(Message("an adjusted flag names the points of its adjustment (not 0)"))
         if self.resolution != "adjusted" and self.points is not None:
-            raise ValueError("only an adjusted flag carries points")
+            raise ValueError(Message("only an adjusted flag carries points"))
         return self
 
 
@@ -73,7 +74,7 @@ def resolve(
     """Close one flag of the unit in the run with a note (national admins); adjusted records the adjustment."""
     caller = require(caller, "national_admin")
     if province not in PROVINCES:
-        raise NotFound(f"No provincial unit {province}")
+        raise NotFound(Message("No provincial unit %(province)s", province=province))
     results = {r["province"]: r for r in runs.stored(cycle_id, run_id)["results"]}
 
     def adjust(reason: str) -> str:
@@ -102,13 +103,22 @@ def close(
     """Close one of a unit's flags in a run; `adjust(reason)` records an adjusted flag's adjustment (its id)."""
     if body.flag >= len(flags):
         raise Invalid(
-            f"The unit has {len(flags)} flags in run {run_id}",
-            errors=[{"field": "flag", "message": f"at most {len(flags) - 1}" if flags else "no flags"}],
+            Message(
+                "The unit has %(flags_count)s flags in run %(run_id)s", flags_count=len(flags), run_id=run_id
+            ),
+            errors=[
+                {
+                    "field": "flag",
+                    "message": Message("at most %(last)s", last=len(flags) - 1)
+                    if flags
+                    else Message("no flags"),
+                }
+            ],
         )
     flag = flags[body.flag]
     record_key = key(scope, unit, flag)
     if Record.count(record_key[0], Record.sk == record_key[1]):
-        raise Conflict("This flag is already resolved")
+        raise Conflict(Message("This flag is already resolved"))
     adjustment = adjust(f"异常核查（{flag['kind']}）：{body.note}") if body.resolution == "adjusted" else None
     data = {
         "scope": scope,
@@ -132,5 +142,5 @@ def close(
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
             raise
-        raise Conflict("This flag was resolved meanwhile") from None
+        raise Conflict(Message("This flag was resolved meanwhile")) from None
     return data

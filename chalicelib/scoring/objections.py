@@ -29,6 +29,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, parse_instant
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import Conflict, Forbidden, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Record
 from chalicelib.core.paging import decode_cursor, scope_of, take_page
 from chalicelib.core.reference import PROVINCES
@@ -67,9 +68,9 @@ class AnswerIn(Body):
     @model_validator(mode="after")
     def _points(self) -> AnswerIn:
         if self.decision == "upheld" and not self.points:
-            raise ValueError("an upheld objection names the points of its adjustment (not 0)")
+            raise ValueError(Message("an upheld objection names the points of its adjustment (not 0)"))
         if self.decision == "rejected" and self.points is not None:
-            raise ValueError("a rejected objection adjusts nothing")
+            raise ValueError(Message("a rejected objection adjusts nothing"))
         return self
 
 
@@ -112,10 +113,22 @@ def publish_provisionally(caller: Caller | None, cycle_id: str, run_id: str, now
     cycle_or_404(cycle_id)
     header = runs.stored(cycle_id, run_id)["header"]
     if header["provisional"]:
-        raise Conflict(f"Run {run_id} was made while cycle {cycle_id} was open; run the closed cycle again")
+        raise Conflict(
+            Message(
+                "Run %(run_id)s was made while cycle %(cycle_id)s was open; run the closed cycle again",
+                run_id=run_id,
+                cycle_id=cycle_id,
+            )
+        )
     doc = _get(provisional_key(cycle_id))
     if doc is not None and _window_open(doc.data, now):
-        raise Conflict(f"The objection window of cycle {cycle_id} is open until {doc.data['closes_at']}")
+        raise Conflict(
+            Message(
+                "The objection window of cycle %(cycle_id)s is open until %(closes_at)s",
+                cycle_id=cycle_id,
+                closes_at=doc.data["closes_at"],
+            )
+        )
     days = scheme.objection_days(header["scheme"])
     state = {
         "cycle": cycle_id,
@@ -152,7 +165,7 @@ def publish_provisionally(caller: Caller | None, cycle_id: str, run_id: str, now
             ):
                 tx.save(note)
     except TransactWriteError:
-        raise Conflict("The provisional publication changed meanwhile; read it and retry") from None
+        raise Conflict(Message("The provisional publication changed meanwhile; read it and retry")) from None
     return state
 
 
@@ -162,9 +175,17 @@ def file(caller: Caller | None, cycle_id: str, body: ObjectionIn, now: datetime)
     cycle_or_404(cycle_id)
     state = current(cycle_id)
     if state is None:
-        raise Conflict(f"Cycle {cycle_id} has no provisional result to object to")
+        raise Conflict(
+            Message("Cycle %(cycle_id)s has no provisional result to object to", cycle_id=cycle_id)
+        )
     if not _window_open(state, now):
-        raise Conflict(f"The objection window of cycle {cycle_id} closed at {state['closes_at']}")
+        raise Conflict(
+            Message(
+                "The objection window of cycle %(cycle_id)s closed at %(closes_at)s",
+                cycle_id=cycle_id,
+                closes_at=state["closes_at"],
+            )
+        )
     objection_id = uuid.uuid4().hex[:16]
     data = {
         "id": objection_id,
@@ -211,9 +232,21 @@ def answer(
     cycle_or_404(cycle_id)
     doc = _get((objections_pk(cycle_id), objection_id))
     if doc is None:
-        raise NotFound(f"No objection {objection_id} in cycle {cycle_id}")
+        raise NotFound(
+            Message(
+                "No objection %(objection_id)s in cycle %(cycle_id)s",
+                objection_id=objection_id,
+                cycle_id=cycle_id,
+            )
+        )
     if doc.data["status"] != "open":
-        raise Conflict(f"Objection {objection_id} was already answered ({doc.data['status']})")
+        raise Conflict(
+            Message(
+                "Objection %(objection_id)s was already answered (%(status)s)",
+                objection_id=objection_id,
+                status=doc.data["status"],
+            )
+        )
     data = doc.data
     outcome: dict[str, Any] = {
         "decision": body.decision,
@@ -256,7 +289,9 @@ def answer(
                 )
             )
     except TransactWriteError:
-        raise Conflict("The objection changed while it was being answered; read it and retry") from None
+        raise Conflict(
+            Message("The objection changed while it was being answered; read it and retry")
+        ) from None
     return doc.data
 
 
@@ -328,13 +363,21 @@ def check_final(cycle_id: str, now: datetime) -> None:
         return
     if _window_open(state, now):
         raise Conflict(
-            f"The objection window of cycle {cycle_id} is open until {state['closes_at']}; the final "
-            "publication follows it"
+            Message(
+                "The objection window of cycle %(cycle_id)s is open until %(closes_at)s; the final publication follows it",
+                cycle_id=cycle_id,
+                closes_at=state["closes_at"],
+            )
         )
     waiting = [r.sk for r in Record.query(objections_pk(cycle_id)) if r.data["status"] == "open"]
     if waiting:
         raise Conflict(
-            f"{len(waiting)} objections of cycle {cycle_id} are not answered yet: {', '.join(waiting)}"
+            Message(
+                "%(waiting_count)s objections of cycle %(cycle_id)s are not answered yet: %(waiting)s",
+                waiting_count=len(waiting),
+                cycle_id=cycle_id,
+                waiting=", ".join(waiting),
+            )
         )
 
 
@@ -362,10 +405,13 @@ def may_read(caller: Caller, cycle_id: str, run_id: str, province: str) -> None:
     if caller.is_national_admin:
         return
     if not caller.acts_for(province) or caller.role != "province_admin":
-        raise Forbidden("A province reads only its own explanation")
+        raise Forbidden(Message("A province reads only its own explanation"))
     if not was_provisional(cycle_id, run_id):
         raise Forbidden(
-            f"Run {run_id} was not published provisionally; a province reads its explanation from then"
+            Message(
+                "Run %(run_id)s was not published provisionally; a province reads its explanation from then",
+                run_id=run_id,
+            )
         )
 
 
@@ -380,6 +426,9 @@ def visible_adjustments(
         return adjustments.page(cycle_id, limit, cursor, secret)
     if current(cycle_id) is None:
         raise Forbidden(
-            f"A province reads its adjustments once cycle {cycle_id}'s result is published provisionally"
+            Message(
+                "A province reads its adjustments once cycle %(cycle_id)s's result is published provisionally",
+                cycle_id=cycle_id,
+            )
         )
     return adjustments.page(cycle_id, limit, cursor, secret, province=caller.province)

@@ -31,6 +31,7 @@ from chalicelib.core import audit
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Record
 from chalicelib.core.schemas import Text
 from chalicelib.core.store import TransactWriteError, transaction
@@ -98,11 +99,11 @@ class IndicatorIn(Strict):
     def _known_inputs(self) -> IndicatorIn:
         for name in [*self.inputs, self.denominator, self.count]:
             if name is not None and name not in INPUTS:
-                raise ValueError(f"unknown input {name!r}; see the scheme's `inputs`")
+                raise ValueError(Message("unknown input %(name)r; see the scheme's `inputs`", name=name))
         if self.measure == "ratio" and not self.denominator:
-            raise ValueError("a ratio needs a denominator")
+            raise ValueError(Message("a ratio needs a denominator"))
         if self.measure == "mean" and not self.count:
-            raise ValueError("a mean needs a count")
+            raise ValueError(Message("a mean needs a count"))
         return self
 
 
@@ -172,10 +173,10 @@ class SchemeIn(Strict):
     def _weights(self) -> SchemeIn:
         ids = [i.id for a in self.areas for i in a.indicators]
         if len(set(ids)) != len(ids) or len({a.id for a in self.areas}) != len(self.areas):
-            raise ValueError("area and indicator ids must be unique")
+            raise ValueError(Message("area and indicator ids must be unique"))
         total = sum(i.weight for a in self.areas for i in a.indicators)
         if abs(total - 100) > 1e-6:
-            raise ValueError(f"indicator weights add up to {total:g}, not 100")
+            raise ValueError(Message("indicator weights add up to %(total)g, not 100", total=total))
         return self
 
 
@@ -331,7 +332,7 @@ def get_version(
     try:
         return Record.get(pk, _sk(version)).data
     except Record.DoesNotExist:
-        raise NotFound(f"No scoring scheme version {version}") from None
+        raise NotFound(Message("No scoring scheme version %(version)s", version=version)) from None
 
 
 def parse_version(raw: str | None) -> int | None:
@@ -339,8 +340,8 @@ def parse_version(raw: str | None) -> int | None:
         return None
     if not raw.isdigit() or not 1 <= int(raw) <= 999999:
         raise Invalid(
-            "version must be a positive integer",
-            errors=[{"field": "version", "message": "must be a positive integer"}],
+            Message("version must be a positive integer"),
+            errors=[{"field": "version", "message": Message("must be a positive integer")}],
         )
     return int(raw)
 
@@ -372,7 +373,9 @@ def store_new(
                 )
             )
     except TransactWriteError:
-        raise Conflict("Another scheme version was stored at the same time; read it and retry") from None
+        raise Conflict(
+            Message("Another scheme version was stored at the same time; read it and retry")
+        ) from None
     return data
 
 

@@ -23,6 +23,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import Cycle, cycle_or_404
 from chalicelib.core.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import Page, decode_cursor, encode_cursor, scope_of
 from chalicelib.core.reference import INDUSTRIES
@@ -186,7 +187,13 @@ def candidate_or_404(cycle_id: str, filing_id: str) -> Record:
     cycle_or_404(cycle_id)
     found = find_candidate(cycle_id, filing_id) if len(filing_id) <= MAX_ID else None
     if found is None:
-        raise NotFound(f"Filing {filing_id} is not a candidate of cycle {cycle_id}")
+        raise NotFound(
+            Message(
+                "Filing %(filing_id)s is not a candidate of cycle %(cycle_id)s",
+                filing_id=filing_id,
+                cycle_id=cycle_id,
+            )
+        )
     return found
 
 
@@ -288,7 +295,8 @@ def assigned_fields(expert: str) -> list[str]:
 def _check_sub(expert: str) -> None:
     if len(expert) > MAX_SUB:
         raise Invalid(
-            "The expert id is too long", errors=[{"field": "sub", "message": f"at most {MAX_SUB} characters"}]
+            Message("The expert id is too long"),
+            errors=[{"field": "sub", "message": Message("at most %(max_sub)s characters", max_sub=MAX_SUB)}],
         )
 
 
@@ -319,7 +327,7 @@ def get_fields(caller: Caller | None, expert: str) -> dict[str, Any]:
     """An expert's fields: national admins see anyone's, an expert their own."""
     caller = require(caller, "national_admin", "expert")
     if not caller.is_national_admin and caller.sub != expert:
-        raise Forbidden("An expert sees only their own fields")
+        raise Forbidden(Message("An expert sees only their own fields"))
     _check_sub(expert)
     doc = _get(fields_key(expert))
     return doc.data if doc else {"expert": expert, "industries": [], "assigned_by": None, "assigned_at": None}
@@ -335,11 +343,23 @@ def screening_failures(filing: Filing, cycle_id: str, current: dict[str, Any]) -
     """
     failures = []
     if filing.status != "approved":
-        failures.append(f"the filing is {filing.status}, not approved")
+        failures.append(Message("the filing is %(status)s, not approved", status=filing.status))
     if filing.cycle != cycle_id:
-        failures.append(f"the filing belongs to cycle {filing.cycle}, not {cycle_id}")
+        failures.append(
+            Message(
+                "the filing belongs to cycle %(cycle)s, not %(cycle_id)s",
+                cycle=filing.cycle,
+                cycle_id=cycle_id,
+            )
+        )
     if filing.kind not in current["kinds"]:
-        failures.append(f"a {filing.kind} cannot be a candidate (kinds: {', '.join(current['kinds'])})")
+        failures.append(
+            Message(
+                "a %(kind)s cannot be a candidate (kinds: %(kinds)s)",
+                kind=filing.kind,
+                kinds=", ".join(current["kinds"]),
+            )
+        )
     return failures
 
 
@@ -361,7 +381,8 @@ def nominate(
         filing = Filing.get(*filings.doc_key(body.filing))
     except Filing.DoesNotExist:
         raise Invalid(
-            f"No filing {body.filing}", errors=[{"field": "filing", "message": "no such filing"}]
+            Message("No filing %(filing)s", filing=body.filing),
+            errors=[{"field": "filing", "message": Message("no such filing")}],
         ) from None
     existing = find_candidate(cycle_id, filing.id)
     if existing is not None:
@@ -373,7 +394,7 @@ def nominate(
         failures.insert(0, f"its province has not declared it for cycle {cycle_id} (参与意愿)")
     if failures:
         raise Invalid(
-            f"Filing {filing.id} does not meet the excellence rules (see /excellence-rules)",
+            Message("Filing %(id)s does not meet the excellence rules (see /excellence-rules)", id=filing.id),
             errors=[{"field": "filing", "message": f} for f in failures],
         )
     data = {
@@ -448,7 +469,7 @@ def _push(candidate: Record, caller: Caller, now: datetime) -> Record:
             )
     except TransactWriteError:
         raise Conflict(
-            "The candidate changed while it was being pushed; nominate it again to finish"
+            Message("The candidate changed while it was being pushed; nominate it again to finish")
         ) from None
     return candidate
 
@@ -477,16 +498,26 @@ def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScor
     data = candidate.data
     if data["industry"] not in assigned_fields(caller.sub):
         raise Forbidden(
-            f"Industry field {data['industry']} is not assigned to you; a national admin assigns "
-            "fields at PUT /experts/{sub}/fields"
+            Message(
+                "Industry field %(industry)s is not assigned to you; a national admin assigns fields at PUT /experts/{sub}/fields",
+                industry=data["industry"],
+            )
         )
     home = home_provinces.home_of(caller)
     if home == data["province"]:
-        raise Forbidden(f"Conflict of interest: the candidate is from your registered home province {home}")
+        raise Forbidden(
+            Message(
+                "Conflict of interest: the candidate is from your registered home province %(home)s",
+                home=home,
+            )
+        )
     if data["status"] != "shortlisted":
         raise Conflict(
-            f"Filing {filing_id} is {data['status']}: experts score candidates of the library "
-            "(shortlisted) until the panel decides"
+            Message(
+                "Filing %(filing_id)s is %(status)s: experts score candidates of the library (shortlisted) until the panel decides",
+                filing_id=filing_id,
+                status=data["status"],
+            )
         )
     scored = {
         "filing": filing_id,
@@ -560,11 +591,19 @@ def cut(caller: Caller, cycle_id: str, now: datetime) -> dict[str, Any]:
         failures = []
         if count < current["min_evaluations"]:
             failures.append(
-                f"{count} online evaluations; the library needs at least {current['min_evaluations']}"
+                Message(
+                    "%(count)s online evaluations; the library needs at least %(min_evaluations)s",
+                    count=count,
+                    min_evaluations=current["min_evaluations"],
+                )
             )
         if count and mean < current["min_mean"]:
             failures.append(
-                f"mean online evaluation {round(mean, 3)}; the library needs at least {current['min_mean']}"
+                Message(
+                    "mean online evaluation %(mean)s; the library needs at least %(min_mean)s",
+                    mean=round(mean, 3),
+                    min_mean=current["min_mean"],
+                )
             )
         ranked.append((c, summary, failures))
     ranked.sort(key=lambda r: (-r[1]["ranking_score"], -r[1]["count"], r[0].sk))
@@ -624,14 +663,24 @@ def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
         return render(candidate)
     if status != "shortlisted":
         raise Conflict(
-            f"Filing {filing_id} is not in the candidate library yet; cut the library first "
-            f"(POST /cycles/{cycle_id}/candidate-library)"
+            Message(
+                "Filing %(filing_id)s is not in the candidate library yet; cut the library first (POST /cycles/%(cycle_id)s/candidate-library)",
+                filing_id=filing_id,
+                cycle_id=cycle_id,
+            )
         )
     current = rules()
     scores = [s["score"] for s in expert_scores(cycle_id, filing_id).get(filing_id, [])]
     needed = current["min_expert_scores"]
     if len(scores) < needed:
-        raise Conflict(f"Filing {filing_id} has {len(scores)} expert scores; the panel's quorum is {needed}")
+        raise Conflict(
+            Message(
+                "Filing %(filing_id)s has %(scores_count)s expert scores; the panel's quorum is %(needed)s",
+                filing_id=filing_id,
+                scores_count=len(scores),
+                needed=needed,
+            )
+        )
     result = panel_score(scores, current)
     decision = "selected" if result >= current["pass_score"] else "not_selected"
     project = None
@@ -679,7 +728,7 @@ def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
                 )
             )
     except TransactWriteError:
-        raise Conflict("The candidate changed while it was being decided; try again") from None
+        raise Conflict(Message("The candidate changed while it was being decided; try again")) from None
     return render(candidate)
 
 
@@ -692,10 +741,20 @@ def revoke(
     cycle_or_404(cycle_id)
     project = bonus.find(cycle_id, filing_id) if len(filing_id) <= MAX_ID else None
     if project is None:
-        raise NotFound(f"Filing {filing_id} is not an excellent project of cycle {cycle_id}")
+        raise NotFound(
+            Message(
+                "Filing %(filing_id)s is not an excellent project of cycle %(cycle_id)s",
+                filing_id=filing_id,
+                cycle_id=cycle_id,
+            )
+        )
     if project.data.get("revoked_at"):
         raise Conflict(
-            f"The excellent project {filing_id} was already revoked on {project.data['revoked_at']}"
+            Message(
+                "The excellent project %(filing_id)s was already revoked on %(revoked_at)s",
+                filing_id=filing_id,
+                revoked_at=project.data["revoked_at"],
+            )
         )
     project.data = {
         **project.data,
@@ -752,7 +811,9 @@ def revoke(
                 )
             )
     except TransactWriteError:
-        raise Conflict("The excellent project changed while it was being revoked; try again") from None
+        raise Conflict(
+            Message("The excellent project changed while it was being revoked; try again")
+        ) from None
     return project.data
 
 
@@ -835,18 +896,22 @@ def library(
     cycle_or_404(cycle_id)
     if industry is not None and industry not in INDUSTRIES:
         raise Invalid(
-            f"Unknown industry {industry!r}", errors=[{"field": "industry", "message": "unknown value"}]
+            Message("Unknown industry %(industry)r", industry=industry),
+            errors=[{"field": "industry", "message": Message("unknown value")}],
         )
     if status is not None and status not in STATUSES:
-        raise Invalid(f"Unknown status {status!r}", errors=[{"field": "status", "message": "unknown value"}])
+        raise Invalid(
+            Message("Unknown status %(status)r", status=status),
+            errors=[{"field": "status", "message": Message("unknown value")}],
+        )
     # A ranking is computed whole (a cycle has tens of candidates), so the cursor carries an offset.
     scope = scope_of("CANDIDATES", cycle=cycle_id, industry=industry, status=status)
     start = decode_cursor(cursor, scope, secret) or {"offset": 0}
     offset = start.get("offset")
     if not isinstance(offset, int) or offset < 0:
         raise BadRequest(
-            "The cursor is not valid",
-            errors=[{"field": "cursor", "message": "not a cursor this server issued"}],
+            Message("The cursor is not valid"),
+            errors=[{"field": "cursor", "message": Message("not a cursor this server issued")}],
         )
     rows = _library_rows(cycle_id, industry, status)
     items = rows[offset : offset + limit]

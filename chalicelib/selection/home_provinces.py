@@ -20,6 +20,7 @@ from chalicelib.core import audit, keys
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.errors import Forbidden
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Record
 from chalicelib.core.schemas import Body, ProvinceCode
 
@@ -63,7 +64,7 @@ def describe(caller: Caller | None, sub: str) -> dict[str, Any]:
     """An evaluator's registered home province: national admins see anyone's, others their own."""
     caller = require(caller)
     if not caller.is_national_admin and caller.sub != sub:
-        raise Forbidden("Only national admins read another person's home province")
+        raise Forbidden(Message("Only national admins read another person's home province"))
     doc = _get(sub)
     return doc.data if doc else {"sub": sub, "province": None, "registered_by": None, "registered_at": None}
 
@@ -73,12 +74,19 @@ def home_of(caller: Caller) -> str:
     doc = _get(caller.sub)
     if doc is None:
         raise Forbidden(
-            f"No home province is registered for {caller.sub}; conflicts of interest cannot be "
-            f"judged until a national admin registers it at {REGISTER_PATH}"
+            Message(
+                "No home province is registered for %(sub)s; conflicts of interest cannot be judged until a national admin registers it at %(register_path)s",
+                sub=caller.sub,
+                register_path=REGISTER_PATH,
+            )
         )
     home = doc.data["province"]
     if caller.province is not None and caller.province != home:
         raise Forbidden(
-            f"The token's province claim {caller.province} disagrees with the registered home province {home}"
+            Message(
+                "The token's province claim %(province)s disagrees with the registered home province %(home)s",
+                province=caller.province,
+                home=home,
+            )
         )
     return home

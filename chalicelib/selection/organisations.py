@@ -33,6 +33,7 @@ from chalicelib.core import audit, config, keys, quotas
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, parse_instant, sortable
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Record
 from chalicelib.core.paging import INDEX_KEY, decode_cursor, query_page, scope_of, take_page
 from chalicelib.core.reference import INDUSTRIES, PROVINCES
@@ -76,9 +77,9 @@ class OrganisationIn(Body):
     @model_validator(mode="after")
     def _province_rules(self) -> OrganisationIn:
         if self.kind == "province_department" and (self.province is None or self.department_area is None):
-            raise ValueError("a province_department names its province and department_area")
+            raise ValueError(Message("a province_department names its province and department_area"))
         if self.kind != "province_department" and self.department_area is not None:
-            raise ValueError("only a province_department has a department_area")
+            raise ValueError(Message("only a province_department has a department_area"))
         return self
 
 
@@ -123,9 +124,14 @@ def _may_manage(caller: Caller, kind: str, province: str | None) -> None:
     if caller.is_national_admin:
         return
     if KINDS[kind][1] != "province":
-        raise Forbidden(f"Only national admins manage {kind} entries")
+        raise Forbidden(Message("Only national admins manage %(kind)s entries", kind=kind))
     if province != caller.province:
-        raise Forbidden(f"A province_admin of {caller.province} manages only its own province's departments")
+        raise Forbidden(
+            Message(
+                "A province_admin of %(province)s manages only its own province's departments",
+                province=caller.province,
+            )
+        )
 
 
 def register(caller: Caller | None, body: OrganisationIn, now: datetime) -> dict[str, Any]:
@@ -159,7 +165,7 @@ def _organisation(caller: Caller, org_id: str) -> dict[str, Any]:
     """The organisation if the caller manages it (404 unknown, 403 another province's)."""
     found = _get(org_key(org_id)) if len(org_id) <= MAX_ID else None
     if found is None:
-        raise NotFound(f"No organisation {org_id}")
+        raise NotFound(Message("No organisation %(org_id)s", org_id=org_id))
     _may_manage(caller, found.data["kind"], found.data.get("province"))
     return found.data
 
@@ -176,11 +182,17 @@ def list_page(
     caller = require(caller, "national_admin", "province_admin")
     if province is not None and province not in PROVINCES:
         raise Invalid(
-            "Unknown province", errors=[{"field": "province", "message": "not a code from /provinces"}]
+            Message("Unknown province"),
+            errors=[{"field": "province", "message": Message("not a code from /provinces")}],
         )
     if not caller.is_national_admin:
         if province not in (None, caller.province):
-            raise Forbidden(f"A province_admin of {caller.province} sees only its own province's departments")
+            raise Forbidden(
+                Message(
+                    "A province_admin of %(province)s sees only its own province's departments",
+                    province=caller.province,
+                )
+            )
         province = caller.province
     scope = scope_of("ORGS", province=province)
     start = decode_cursor(cursor, scope, secret)
@@ -247,8 +259,10 @@ def invite(caller: Caller | None, org_id: str, body: InvitationIn, now: datetime
         bound, "invitations", (org_id,), _slot_holder(code), now + timedelta(days=body.valid_days), now, write
     ):
         raise Conflict(
-            f"The organisation has {bound} open invitations, the most it may have; "
-            "wait until some are used or expire"
+            Message(
+                "The organisation has %(bound)s open invitations, the most it may have; wait until some are used or expire",
+                bound=bound,
+            )
         )
     return {**data, "links": {"accept": f"/invitations/{code}/accept"}}
 
@@ -295,10 +309,10 @@ def revoke(caller: Caller | None, org_id: str, code: str, now: datetime) -> dict
     _organisation(caller, org_id)
     invitation = _get(invite_key(code)) if len(code) <= MAX_ID else None
     if invitation is None or invitation.data["organisation"] != org_id:
-        raise NotFound(f"No such invitation of organisation {org_id}")
+        raise NotFound(Message("No such invitation of organisation %(org_id)s", org_id=org_id))
     data = invitation.data
     if data["status"] == "accepted":
-        raise Conflict("This invitation was used; its member stays")
+        raise Conflict(Message("This invitation was used; its member stays"))
     if data["status"] == "revoked":
         return _render_invitation(data, now)
     invitation.data = {**data, "status": "revoked", "revoked_by": caller.sub, "revoked_at": iso(now)}
@@ -336,24 +350,29 @@ def accept(caller: Caller | None, code: str, now: datetime) -> dict[str, Any]:
     caller = require(caller, *MEMBER_ROLES)
     invitation = _get(invite_key(code)) if len(code) <= MAX_ID else None
     if invitation is None:
-        raise NotFound("No such invitation")
+        raise NotFound(Message("No such invitation"))
     data = invitation.data
     if data["status"] == "revoked":
-        raise Conflict("This invitation was revoked")
+        raise Conflict(Message("This invitation was revoked"))
     if data["status"] != "open":
         if data["accepted_by"] == caller.sub:
             return membership(caller.sub)
-        raise Conflict("This invitation has already been used")
+        raise Conflict(Message("This invitation has already been used"))
     if now >= parse_instant(data["expires_at"]):
-        raise Conflict(f"This invitation expired at {data['expires_at']}")
+        raise Conflict(Message("This invitation expired at %(expires_at)s", expires_at=data["expires_at"]))
     org = _get(org_key(data["organisation"]))
     if org is None:
-        raise NotFound("The invitation's organisation no longer exists")
+        raise NotFound(Message("The invitation's organisation no longer exists"))
     existing = _get(member_key(caller.sub))
     if existing is not None:
         if existing.data["organisation"] == org.data["id"]:
             return existing.data  # already a member: the code stays unused for someone else
-        raise Conflict(f"You already belong to {existing.data['organisation_name']}")
+        raise Conflict(
+            Message(
+                "You already belong to %(organisation_name)s",
+                organisation_name=existing.data["organisation_name"],
+            )
+        )
     member = {
         "user": caller.sub,
         "organisation": org.data["id"],
@@ -404,7 +423,9 @@ def accept(caller: Caller | None, code: str, now: datetime) -> dict[str, Any]:
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
             raise
-        raise Conflict("This invitation was used, or you joined an organisation, meanwhile") from None
+        raise Conflict(
+            Message("This invitation was used, or you joined an organisation, meanwhile")
+        ) from None
     quotas.release("invitations", (org.data["id"],), _slot_holder(code))  # a used code is no longer open
     return member
 
@@ -419,7 +440,7 @@ def mine(caller: Caller | None) -> dict[str, Any]:
     caller = require(caller)
     found = membership(caller.sub)
     if found is None:
-        raise NotFound("You do not belong to an invited organisation; accept an invitation first")
+        raise NotFound(Message("You do not belong to an invited organisation; accept an invitation first"))
     return found
 
 

@@ -27,6 +27,7 @@ from chalicelib.core import audit, keys, streams
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Conflict, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Evaluation, Filing, Record
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.reference import INDUSTRIES
@@ -135,7 +136,7 @@ def put(caller: Caller | None, body: SubscriptionsIn, now: datetime) -> dict[str
                 )
             )
     except TransactWriteError:
-        raise Conflict("Your subscriptions changed meanwhile; read them again and retry") from None
+        raise Conflict(Message("Your subscriptions changed meanwhile; read them again and retry")) from None
     return data
 
 
@@ -244,7 +245,7 @@ def _change(user: str, filing_id: str, change: Callable[[Record], bool]) -> tupl
         except PutError as error:
             if not cancelled_by_condition(error):
                 raise  # lost a race with another write of the item (a push, a read mark): read again
-    raise Conflict("The feed item kept changing; try again")
+    raise Conflict(Message("The feed item kept changing; try again"))
 
 
 def push(filing: dict[str, Any], data: dict[str, Any], at: datetime) -> int:
@@ -313,7 +314,7 @@ def mark_read(caller: Caller | None, filing_id: str, now: datetime) -> dict[str,
     # An id longer than any filing id (and than DynamoDB takes as a key) is in no feed.
     item = _change(caller.sub, filing_id, read)[0] if len(filing_id) <= MAX_ID else None
     if item is None:
-        raise NotFound(f"Filing {filing_id} is not in your feed")
+        raise NotFound(Message("Filing %(filing_id)s is not in your feed", filing_id=filing_id))
     return render(item)
 
 

@@ -25,6 +25,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso, sortable
 from chalicelib.core.cycles import cycle_or_404, cycles_until
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Evaluation, Filing, Record
 from chalicelib.core.paging import MAX_LIMIT, computed_page, query_page, scope_of
 from chalicelib.core.schemas import Body
@@ -72,7 +73,7 @@ def _filing(filing_id: str) -> Filing:
             raise Filing.DoesNotExist()
         return Filing.get(*filings.doc_key(filing_id))
     except Filing.DoesNotExist:
-        raise NotFound(f"No filing {filing_id}") from None
+        raise NotFound(Message("No filing %(filing_id)s", filing_id=filing_id)) from None
 
 
 # ---- 参与意愿: declarations ----------------------------------------------------------------
@@ -89,20 +90,43 @@ def declare(
     cycle = cycle_or_404(cycle_id)
     filing = _filing(filing_id)
     if not caller.acts_for(filing.province):
-        raise Forbidden(f"Filing {filing_id} belongs to {filing.province}; only its province declares it")
+        raise Forbidden(
+            Message(
+                "Filing %(filing_id)s belongs to %(province)s; only its province declares it",
+                filing_id=filing_id,
+                province=filing.province,
+            )
+        )
     opens, closes = excellence.declaration_period(cycle, excellence.rules())
     if not opens <= now < closes:
         raise Conflict(
-            f"Declarations for cycle {cycle_id} are accepted from {iso(opens)} until before {iso(closes)}"
+            Message(
+                "Declarations for cycle %(cycle_id)s are accepted from %(opens)s until before %(closes)s",
+                cycle_id=cycle_id,
+                opens=iso(opens),
+                closes=iso(closes),
+            )
         )
     failures = []
     if filing.status != "approved":
-        failures.append(f"the filing is {filing.status}; only approved results are declared")
+        failures.append(
+            Message("the filing is %(status)s; only approved results are declared", status=filing.status)
+        )
     if filing.cycle != cycle_id:
-        failures.append(f"the filing belongs to cycle {filing.cycle}, not {cycle_id}")
+        failures.append(
+            Message(
+                "the filing belongs to cycle %(cycle)s, not %(cycle_id)s",
+                cycle=filing.cycle,
+                cycle_id=cycle_id,
+            )
+        )
     if failures:
         raise Invalid(
-            f"Filing {filing_id} cannot be declared for cycle {cycle_id}",
+            Message(
+                "Filing %(filing_id)s cannot be declared for cycle %(cycle_id)s",
+                filing_id=filing_id,
+                cycle_id=cycle_id,
+            ),
             errors=[{"field": "filing_id", "message": f} for f in failures],
         )
     data = {
@@ -156,13 +180,29 @@ def withdraw(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime
     cycle_or_404(cycle_id)
     filing = _filing(filing_id)
     if not caller.acts_for(filing.province):
-        raise Forbidden(f"Filing {filing_id} belongs to {filing.province}; only its province withdraws it")
+        raise Forbidden(
+            Message(
+                "Filing %(filing_id)s belongs to %(province)s; only its province withdraws it",
+                filing_id=filing_id,
+                province=filing.province,
+            )
+        )
     if excellence.find_candidate(cycle_id, filing.id) is not None:
-        raise Conflict(f"Filing {filing_id} is already a candidate; its declaration stands")
+        raise Conflict(
+            Message(
+                "Filing %(filing_id)s is already a candidate; its declaration stands", filing_id=filing_id
+            )
+        )
     try:
         declared = Record.get(declared_pk(cycle_id), filing.id, consistent_read=True)
     except Record.DoesNotExist:
-        raise NotFound(f"Filing {filing_id} is not declared for cycle {cycle_id}") from None
+        raise NotFound(
+            Message(
+                "Filing %(filing_id)s is not declared for cycle %(cycle_id)s",
+                filing_id=filing_id,
+                cycle_id=cycle_id,
+            )
+        ) from None
     with transaction() as tx:
         tx.delete(declared)
         tx.save(audit.entry(excellence.ENTITY, f"{cycle_id}/{filing.id}", "withdrawn", caller, now))
@@ -281,12 +321,18 @@ def assign(
             members[evaluator] = member
     if errors:
         raise Invalid(
-            f"Some evaluators cannot evaluate candidate {filing_id} (field {industry})", errors=errors
+            Message(
+                "Some evaluators cannot evaluate candidate %(filing_id)s (field %(industry)s)",
+                filing_id=filing_id,
+                industry=industry,
+            ),
+            errors=errors,
         )
     due = body.due or (china(now) + timedelta(days=excellence.rules()["evaluation_days"])).date()
     if due < china(now).date():
         raise Invalid(
-            "The due date has passed", errors=[{"field": "due", "message": "a China day from today on"}]
+            Message("The due date has passed"),
+            errors=[{"field": "due", "message": Message("a China day from today on")}],
         )
     existing = {
         r.data["evaluator"] for r in Record.query(f"ASSIGN#{cycle_id}", Record.sk.startswith(f"{filing_id}#"))
@@ -447,8 +493,12 @@ def cut_library(caller: Caller | None, cycle_id: str, now: datetime) -> dict[str
     if open_rows:
         last = max(r["due"] for r in open_rows)
         raise Conflict(
-            f"{len(open_rows)} assignments of cycle {cycle_id} are still open (the last due {last}); "
-            "the library is cut once each is done or due"
+            Message(
+                "%(open_rows_count)s assignments of cycle %(cycle_id)s are still open (the last due %(last)s); the library is cut once each is done or due",
+                open_rows_count=len(open_rows),
+                cycle_id=cycle_id,
+                last=last,
+            )
         )
     return excellence.cut(caller, cycle_id, now)
 

@@ -22,6 +22,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
 from chalicelib.core.cycles import cycle_for
 from chalicelib.core.errors import Conflict, Forbidden, NotFound, TooManyRequests
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Reaction, Record, UsageEvent
 from chalicelib.core.paging import query_page, scope_of
 from chalicelib.core.schemas import Body, FieldErrors, Text
@@ -52,8 +53,9 @@ class EventIn(Body):
                 [
                     (
                         "type",
-                        "downloads are counted by the platform when it serves the file "
-                        "(GET /filings/{id}/files/{file_id}); clients do not send them",
+                        Message(
+                            "downloads are counted by the platform when it serves the file (GET /filings/{id}/files/{file_id}); clients do not send them"
+                        ),
                     )
                 ]
             )
@@ -62,7 +64,7 @@ class EventIn(Body):
     @model_validator(mode="after")
     def _one_target(self) -> EventIn:
         if (self.filing is None) == (self.publication is None):
-            raise FieldErrors([("filing", "name exactly one of filing and publication")])
+            raise FieldErrors([("filing", Message("name exactly one of filing and publication"))])
         return self
 
     @field_validator("id")
@@ -71,7 +73,7 @@ class EventIn(Body):
         try:
             return str(uuid.UUID(v))
         except ValueError:
-            raise ValueError("must be a UUID") from None
+            raise ValueError(Message("must be a UUID")) from None
 
 
 class EventsIn(Body):
@@ -283,8 +285,11 @@ def add_comment(
     except TransactWriteError as error:
         if quotas.refused(error, 1):
             raise TooManyRequests(
-                f"At most {config.MAX_COMMENTS_PER_DAY} comments a day on one {owner}; "
-                "try again tomorrow (China time)"
+                Message(
+                    "At most %(max_comments_per_day)s comments a day on one %(owner)s; try again tomorrow (China time)",
+                    max_comments_per_day=config.MAX_COMMENTS_PER_DAY,
+                    owner=owner,
+                )
             ) from None
         raise
     return comment
@@ -298,7 +303,7 @@ def delete_comment(
     _OWNERS[owner].get(caller, target_id)
     comment = _comment(owner, target_id, comment_id)
     if comment.user != caller.sub and not caller.is_national_admin:
-        raise Forbidden("Only the comment's author or a national admin may delete it")
+        raise Forbidden(Message("Only the comment's author or a national admin may delete it"))
     if comment.deleted_at is None:
         comment.update(actions=[Comment.deleted_at.set(now), Comment.deleted_by.set(caller.sub)])
 
@@ -307,7 +312,14 @@ def _comment(owner: str, target_id: str, comment_id: str) -> Comment:
     try:
         return Comment.get(_OWNERS[owner].key(target_id), f"COMMENT#{comment_id}")
     except Comment.DoesNotExist:
-        raise NotFound(f"No comment {comment_id} on {owner} {target_id}") from None
+        raise NotFound(
+            Message(
+                "No comment %(comment_id)s on %(owner)s %(target_id)s",
+                comment_id=comment_id,
+                owner=owner,
+                target_id=target_id,
+            )
+        ) from None
 
 
 def comments_page(
@@ -367,10 +379,23 @@ def hide_comment(
     caller = require(caller, *MODERATORS)
     doc = _OWNERS[owner].get(caller, target_id)
     if not may_moderate(caller, doc.province):
-        raise Forbidden(f"A province admin of {caller.province} may not moderate comments of {doc.province}")
+        raise Forbidden(
+            Message(
+                "A province admin of %(province)s may not moderate comments of %(record_province)s",
+                province=caller.province,
+                record_province=doc.province,
+            )
+        )
     comment = _comment(owner, target_id, comment_id)
     if comment.deleted_at is not None:
-        raise NotFound(f"No comment {comment_id} on {owner} {target_id}")
+        raise NotFound(
+            Message(
+                "No comment %(comment_id)s on %(owner)s %(target_id)s",
+                comment_id=comment_id,
+                owner=owner,
+                target_id=target_id,
+            )
+        )
     if comment.hidden_at is not None:
         return comment
     try:
@@ -390,7 +415,9 @@ def hide_comment(
                 )
             )
     except TransactWriteError:
-        raise Conflict(f"Comment {comment_id} changed meanwhile; read it again") from None
+        raise Conflict(
+            Message("Comment %(comment_id)s changed meanwhile; read it again", comment_id=comment_id)
+        ) from None
     comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, caller.sub, body.reason
     return comment
 
@@ -415,7 +442,14 @@ def report_comment(
     if comment.deleted_at is not None or (
         comment.hidden_at is not None and not may_moderate(caller, comment.province)
     ):
-        raise NotFound(f"No comment {comment_id} on {owner} {target_id}")
+        raise NotFound(
+            Message(
+                "No comment %(comment_id)s on %(owner)s %(target_id)s",
+                comment_id=comment_id,
+                owner=owner,
+                target_id=target_id,
+            )
+        )
     report = Record(
         *comment_report_key(owner, target_id, comment_id, caller.sub),
         kind="comment_report",
@@ -470,7 +504,7 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
     """One evaluation per user and filing; a second PUT replaces the first."""
     caller = require(caller, "user")
     if caller.side is None:
-        raise Forbidden("Evaluations are counted by side: the token needs a side claim")
+        raise Forbidden(Message("Evaluations are counted by side: the token needs a side claim"))
     filing = filings.get_approved(caller, filing_id)
     evaluation = Evaluation(
         *feedback.evaluation_key(filing_id, caller.sub),

@@ -7,6 +7,7 @@ from typing import Any
 from chalicelib.core.auth import Caller
 from chalicelib.core.cycles import Cycle, cycle_by_id, cycle_for
 from chalicelib.core.errors import Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.paging import computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.vocabulary import SIDES
@@ -124,7 +125,7 @@ def national_activity(
 def province_activity_in(code: str, cycle_id: str | None, now) -> dict[str, Any]:
     """A province's counters for one cycle (default: the current one); 404 for an unknown province."""
     if code not in PROVINCES:
-        raise NotFound(f"No provincial unit {code}")
+        raise NotFound(Message("No provincial unit %(code)s", code=code))
     return province_activity(code, _asked_cycle(cycle_id, now))
 
 
@@ -132,5 +133,8 @@ def _asked_cycle(cycle_id: str | None, now) -> Cycle:
     """The cycle a `cycle` query parameter names, or the current one; 422 for an id naming none."""
     cycle = cycle_by_id(cycle_id) if cycle_id is not None else cycle_for(now)
     if cycle is None:
-        raise Invalid("Unknown cycle", errors=[{"field": "cycle", "message": "not a cycle id from /cycles"}])
+        raise Invalid(
+            Message("Unknown cycle"),
+            errors=[{"field": "cycle", "message": Message("not a cycle id from /cycles")}],
+        )
     return cycle

@@ -19,6 +19,7 @@ from chalicelib.core import cycles, http, spreadsheets
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china
 from chalicelib.core.errors import Forbidden, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.reference import PROVINCES
 from chalicelib.documents import filings, publications
 from chalicelib.usage import counting_rules, running_counters
@@ -102,8 +103,20 @@ def months(begin: str | None, end: str | None, now: datetime) -> list[str]:
         http.param(name, value, "month")
         if value is not None and not first <= value <= latest:
             raise Invalid(
-                f"{name} must lie between {first} and {latest}",
-                errors=[{"field": name, "message": f"must lie between {first} and {latest}"}],
+                Message(
+                    "%(name)s must lie between %(first)s and %(latest)s",
+                    name=name,
+                    first=first,
+                    latest=latest,
+                ),
+                errors=[
+                    {
+                        "field": name,
+                        "message": Message(
+                            "must lie between %(first)s and %(latest)s", first=first, latest=latest
+                        ),
+                    }
+                ],
             )
     this = china(now)
     last = end or f"{this:%Y-%m}"
@@ -118,11 +131,18 @@ def months(begin: str | None, end: str | None, now: datetime) -> list[str]:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
         if len(out) > MAX_MONTHS:
             raise Invalid(
-                f"A report covers at most {MAX_MONTHS} months",
-                errors=[{"field": "begin", "message": f"at most {MAX_MONTHS} months before end"}],
+                Message("A report covers at most %(max_months)s months", max_months=MAX_MONTHS),
+                errors=[
+                    {
+                        "field": "begin",
+                        "message": Message("at most %(max_months)s months before end", max_months=MAX_MONTHS),
+                    }
+                ],
             )
     if not out:
-        raise Invalid("begin is after end", errors=[{"field": "begin", "message": "after end"}])
+        raise Invalid(
+            Message("begin is after end"), errors=[{"field": "begin", "message": Message("after end")}]
+        )
     return out
 
 
@@ -135,10 +155,10 @@ def province_report(
 ) -> Report:
     """A province's filings and publications, month by month (its staff and national admins)."""
     if province not in PROVINCES:
-        raise NotFound(f"No provincial unit {province}")
+        raise NotFound(Message("No provincial unit %(province)s", province=province))
     caller = require(caller)
     if not caller.sees_all_of(province):
-        raise Forbidden("Only the province's own staff and national admins read its usage report")
+        raise Forbidden(Message("Only the province's own staff and national admins read its usage report"))
     report = Report("Platform Report", "PR", PROVINCES[province], province, months(begin, end, now), now)
     by_month = _by_month(counting_rules.month_key(province, now)[0])
     report.add(f"{PROVINCES[province]} 备案成果", province, "Other", by_month)
