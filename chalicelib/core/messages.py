@@ -150,6 +150,19 @@ def language_headers(headers: dict[str, str]) -> dict[str, str]:
     }
 
 
+# The kinds of record a message may name (the API's own words in English).
+NOUNS = {
+    "filing": Message("filing"),
+    "publication": Message("publication"),
+    "annual_form": Message("annual form"),
+}
+
+
+def noun(word: str) -> str:
+    """The record kind `word` as a message (rendered in the answer's language); other words as they are."""
+    return NOUNS.get(word, word)
+
+
 # The titles of the problems http.generic_problem builds (statuses no domain Problem has): their
 # English is their catalogue id.
 GENERIC_TITLES = (

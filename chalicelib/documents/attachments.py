@@ -31,7 +31,7 @@ from chalicelib.core.auth import Caller, require, require_province
 from chalicelib.core.clock import iso
 from chalicelib.core.config import Settings
 from chalicelib.core.errors import Conflict, Invalid, NotFound
-from chalicelib.core.messages import Message
+from chalicelib.core.messages import Message, noun
 from chalicelib.core.models import Attachment, Filing, Publication
 from chalicelib.core.paging import DEFAULT_LIMIT, computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
@@ -185,7 +185,7 @@ def _owner(owner: str, owner_id: str) -> Filing | Publication:
     try:
         return model.get(owner_key(owner_id), "A")
     except model.DoesNotExist:
-        raise NotFound(Message("No %(owner)s %(owner_id)s", owner=owner, owner_id=owner_id)) from None
+        raise NotFound(Message("No %(owner)s %(owner_id)s", owner=noun(owner), owner_id=owner_id)) from None
 
 
 def writable(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publication:
@@ -223,15 +223,17 @@ def _check_open(owner: str, doc: Filing | Publication) -> None:
         # What the public sees was reviewed; a new file would change it without review.
         raise Conflict(
             Message(
-                "The %(owner)s is approved; submit a revision (POST /%(owner)ss/%(id)s/revisions) and add its files while it waits for review",
-                owner=owner,
-                id=doc.id,
+                "The %(owner)s is approved; submit a revision (POST %(revisions)s) and add its files while it waits for review",
+                owner=noun(owner),
+                revisions=f"/{owner}s/{doc.id}/revisions",
             )
         )
     if doc.status not in FILES_OPEN:
         raise Conflict(
             Message(
-                "The %(owner)s is %(status)s; files cannot be added to it", owner=owner, status=doc.status
+                "The %(owner)s is %(status)s; files cannot be added to it",
+                owner=noun(owner),
+                status=doc.status,
             )
         )
 
@@ -288,7 +290,7 @@ def _stored(owner: str, owner_id: str, file_id: str) -> Attachment:
             Message(
                 "No file %(file_id)s on %(owner)s %(owner_id)s",
                 file_id=file_id,
-                owner=owner,
+                owner=noun(owner),
                 owner_id=owner_id,
             )
         )
@@ -322,7 +324,7 @@ def start_upload(
         raise Conflict(
             Message(
                 "The %(owner)s has %(max_files_per_record)s files, the most a record may have",
-                owner=owner,
+                owner=noun(owner),
                 max_files_per_record=config.MAX_FILES_PER_RECORD,
             )
         )
@@ -424,7 +426,7 @@ def complete_upload(
             Message(
                 "No upload %(file_id)s on %(owner)s %(owner_id)s",
                 file_id=file_id,
-                owner=owner,
+                owner=noun(owner),
                 owner_id=owner_id,
             )
         ) from None
@@ -433,13 +435,15 @@ def complete_upload(
     _check_open(owner, doc)
     if _proposal(doc)[0] != declared.proposal:
         raise Conflict(
-            Message("The %(owner)s was reviewed since this file was declared; declare it again", owner=owner)
+            Message(
+                "The %(owner)s was reviewed since this file was declared; declare it again", owner=noun(owner)
+            )
         )
     if quotas.used("files", owner, doc.id) >= config.MAX_FILES_PER_RECORD:  # before copying any bytes
         raise Conflict(
             Message(
                 "The %(owner)s has %(max_files_per_record)s files, the most a record may have",
-                owner=owner,
+                owner=noun(owner),
                 max_files_per_record=config.MAX_FILES_PER_RECORD,
             )
         )
@@ -495,14 +499,14 @@ def complete_upload(
             raise Conflict(
                 Message(
                     "The %(owner)s was reviewed, withdrawn or taken down meanwhile; files cannot be added to it",
-                    owner=owner,
+                    owner=noun(owner),
                 )
             ) from None
         if quotas.refused(error, 1 + checked):
             raise Conflict(
                 Message(
                     "The %(owner)s has %(max_files_per_record)s files, the most a record may have",
-                    owner=owner,
+                    owner=noun(owner),
                     max_files_per_record=config.MAX_FILES_PER_RECORD,
                 )
             ) from None
@@ -659,7 +663,7 @@ def downloadable(caller: Caller | None, owner: str, owner_id: str, file_id: str)
             Message(
                 "No file %(file_id)s on %(owner)s %(owner_id)s",
                 file_id=file_id,
-                owner=owner,
+                owner=noun(owner),
                 owner_id=owner_id,
             )
         )  # a revision's file before its approval

@@ -15,7 +15,7 @@ from chalicelib.core.auth import Caller, require, require_province
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.cycles import Cycle, cycle_by_id, cycle_for
 from chalicelib.core.errors import Conflict, Invalid, NotFound
-from chalicelib.core.messages import Message
+from chalicelib.core.messages import Message, noun
 from chalicelib.core.models import FactBase
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.schemas import Body, Text
@@ -85,9 +85,9 @@ def get_visible(model: type[FactBase], key: str, caller: Caller | None, what: st
     try:
         doc = model.get(key, "A")
     except model.DoesNotExist:
-        raise NotFound(Message("No %(what)s %(id)s", what=what, id=key.split("#", 1)[1])) from None
+        raise NotFound(Message("No %(what)s %(id)s", what=noun(what), id=key.split("#", 1)[1])) from None
     if doc.status != "approved" and not (caller and caller.sees_all_of(doc.province)):
-        raise NotFound(Message("No %(what)s %(id)s", what=what, id=doc.id))
+        raise NotFound(Message("No %(what)s %(id)s", what=noun(what), id=doc.id))
     return doc
 
 
@@ -98,7 +98,7 @@ def get_writable(model: type[FactBase], key: str, caller: Caller | None, what: s
     try:
         doc = model.get(key, "A")
     except model.DoesNotExist:
-        raise NotFound(Message("No %(what)s %(id)s", what=what, id=key.split("#", 1)[1])) from None
+        raise NotFound(Message("No %(what)s %(id)s", what=noun(what), id=key.split("#", 1)[1])) from None
     require_province(caller, doc.province)
     return doc
 
@@ -115,7 +115,7 @@ def review(
         raise Conflict(
             Message(
                 "The %(entity)s was %(status)s; there is nothing to review",
-                entity=entity,
+                entity=noun(entity),
                 status=doc.status.replace("_", " "),
             )
         )
@@ -162,7 +162,7 @@ def revise(doc: Any, prefix: str, entity: str, caller: Caller, fields: dict[str,
         raise Conflict(
             Message(
                 "The %(entity)s was %(status)s; file a new one",
-                entity=entity,
+                entity=noun(entity),
                 status=doc.status.replace("_", " "),
             )
         )
@@ -194,7 +194,7 @@ def withdraw(doc: Any, prefix: str, entity: str, caller: Caller, now: datetime) 
         raise Conflict(
             Message(
                 "The %(entity)s is %(status)s; it cannot be withdrawn",
-                entity=entity,
+                entity=noun(entity),
                 status=doc.status.replace("_", " "),
             )
         )
@@ -216,7 +216,7 @@ def take_down(doc: Any, prefix: str, entity: str, caller: Caller, body: Takedown
         raise Conflict(
             Message(
                 "The %(entity)s is %(status)s; only an approved record is taken down",
-                entity=entity,
+                entity=noun(entity),
                 status=doc.status,
             )
         )
@@ -303,7 +303,7 @@ def _save(doc: Any, entity: str, caller: Caller, now: datetime, action: str, dat
                 tx.save(extra)
     except TransactWriteError:
         raise Conflict(
-            Message("The %(entity)s changed meanwhile; read it again and retry", entity=entity)
+            Message("The %(entity)s changed meanwhile; read it again and retry", entity=noun(entity))
         ) from None
 
 

@@ -26,7 +26,7 @@ from pynamodb.exceptions import DeleteError
 from chalicelib.core import config, keys, quotas
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
-from chalicelib.core.messages import Message, current
+from chalicelib.core.messages import Message, current, noun
 from chalicelib.core.models import Record
 from chalicelib.core.paging import decode_cursor, encode_cursor, scope_of
 from chalicelib.core.store import cancelled_by_condition
@@ -108,14 +108,18 @@ TOPIC_MESSAGES = {
 _FIELD = re.compile(r"%\((\w+)\)")
 
 
+def _field(data: dict[str, Any], name: str) -> Any:
+    value = data.get(name)
+    return "" if value is None else noun(value) if name == "entity" else value
+
+
 def rendered(data: dict[str, Any], language: str) -> dict[str, Any]:
     """A stored notification with its topic's `message` (title and text) in `language`."""
     templates = TOPIC_MESSAGES.get(data.get("topic", ""))
     if templates is None:
         return data
     title, text = (
-        Message(t.msgid, **{f: "" if data.get(f) is None else data[f] for f in _FIELD.findall(t.msgid)})
-        for t in templates
+        Message(t.msgid, **{f: _field(data, f) for f in _FIELD.findall(t.msgid)}) for t in templates
     )
     return {**data, "message": {"title": title.render(language), "text": text.render(language).strip()}}
 

@@ -22,7 +22,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
 from chalicelib.core.cycles import cycle_for
 from chalicelib.core.errors import Conflict, Forbidden, NotFound, TooManyRequests
-from chalicelib.core.messages import Message
+from chalicelib.core.messages import Message, noun
 from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Reaction, Record, UsageEvent
 from chalicelib.core.paging import query_page, scope_of
 from chalicelib.core.schemas import Body, FieldErrors, Text
@@ -288,7 +288,7 @@ def add_comment(
                 Message(
                     "At most %(max_comments_per_day)s comments a day on one %(owner)s; try again tomorrow (China time)",
                     max_comments_per_day=config.MAX_COMMENTS_PER_DAY,
-                    owner=owner,
+                    owner=noun(owner),
                 )
             ) from None
         raise
@@ -316,7 +316,7 @@ def _comment(owner: str, target_id: str, comment_id: str) -> Comment:
             Message(
                 "No comment %(comment_id)s on %(owner)s %(target_id)s",
                 comment_id=comment_id,
-                owner=owner,
+                owner=noun(owner),
                 target_id=target_id,
             )
         ) from None
@@ -392,7 +392,7 @@ def hide_comment(
             Message(
                 "No comment %(comment_id)s on %(owner)s %(target_id)s",
                 comment_id=comment_id,
-                owner=owner,
+                owner=noun(owner),
                 target_id=target_id,
             )
         )
@@ -446,7 +446,7 @@ def report_comment(
             Message(
                 "No comment %(comment_id)s on %(owner)s %(target_id)s",
                 comment_id=comment_id,
-                owner=owner,
+                owner=noun(owner),
                 target_id=target_id,
             )
         )
