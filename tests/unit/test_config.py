@@ -78,3 +78,13 @@ def test_disabled_metrics_never_reach_the_console(monkeypatch, capsys):
         obs.metrics.add_metric(name=obs.BATCH_FAILURES, unit=obs.MetricUnit.Count, value=0)
         obs.flush()
     assert "_aws" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("stage", "language"), [("dev", "zh-CN"), ("prod", "zh-CN"), ("local", "en")])
+def test_deployed_stages_answer_chinese_by_default_and_the_local_stage_english(stage, language):
+    assert load_settings(stage_environment(stage)).default_language == language
+
+
+def test_a_language_the_catalogue_lacks_is_refused_as_the_default():
+    with pytest.raises(ConfigError, match="NAVI_DEFAULT_LANGUAGE"):
+        load_settings({**stage_environment("local"), "NAVI_DEFAULT_LANGUAGE": "fr"})
