@@ -10,19 +10,23 @@ from pydantic import ValidationError
 
 from chalicelib.core.cycles import cycle_by_id
 from chalicelib.core.reference import PROVINCES
-from chalicelib.scoring import bonus, flags, scheme
-from chalicelib.scoring.runs import compute, derived_inputs, indicator_value, normalise
+from chalicelib.scoring import bonus, derived_inputs, flags, scheme
+from chalicelib.scoring.derived_inputs import FormFacts
+from chalicelib.scoring.scoring_math import compute, indicator_value, normalise
 from tests.support.scoring import RULES
 
 LOG = {"id": "x", "normalise": "log_best", "cap_median_multiple": 3.0, "measure": "sum", "inputs": {"a": 1}}
 
 
 def units(numbers_by_code: dict[str, dict[str, int]] | None = None, forms: dict | None = None) -> dict:
+    """Every province's inputs; `forms` maps a code to its annual form's FormFacts."""
     numbers_by_code = numbers_by_code or {}
     return {
         code: {
             "counters": numbers_by_code.get(code, {}),
-            "derived": derived_inputs(numbers_by_code.get(code, {}), (forms or {}).get(code)),
+            "derived": derived_inputs.derive(
+                numbers_by_code.get(code, {}), (forms or {}).get(code, derived_inputs.NO_FORM)
+            )[0],
             "flags": [],
         }
         for code in PROVINCES
@@ -143,8 +147,9 @@ def test_fiscal_completeness_uses_the_annual_form_declaration():
         "projects": {"declared": 12, "fiscal_funded": 10, "completed": 2},
         "training": {"sessions": 0, "participants": 0},
     }
+    proven = FormFacts(2024, form, frozenset({derived_inputs.FUNDING_PROOF}))
     ranked = compute(
-        scheme.default_scheme(), units({"320000": {"filings_approved_fiscal": 5}}, {"320000": form}), [], []
+        scheme.default_scheme(), units({"320000": {"filings_approved_fiscal": 5}}, {"320000": proven}), [], []
     )
     js = next(r for r in ranked if r["province"] == "320000")
     assert js["indicators"]["fiscal_completeness"]["score"] == 0.5
