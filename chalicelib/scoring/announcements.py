@@ -75,21 +75,10 @@ def _industries_of(projects: list[Mapping[str, Any]]) -> dict[str, str]:
     return {f.id: f.industry for f in Filing.batch_get([filings.doc_key(i) for i in missing])}
 
 
-def announcement(
-    cycle_id: str,
-    header: Mapping[str, Any],
-    ranking: list[Mapping[str, Any]],
-    seq: int,
-    caller: Caller,
-    now: datetime,
-    reason: str | None,
-    supersedes: Mapping[str, Any] | None,
-    subject: str = "专利导航工作",
-) -> dict:
-    """The notice and the excellent-project list of one publication (pure but for old projects' fields)."""
-    projects = list(header.get("excellent_projects") or [])
+def _announced_projects(projects: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The 通报 list of a run's excellent projects, by unit and filing."""
     industries = _industries_of(projects)
-    excellent = sorted(
+    return sorted(
         (
             {
                 "filing": p["filing"],
@@ -107,6 +96,21 @@ def announcement(
         ),
         key=lambda p: (p["province"], p["filing"]),
     )
+
+
+def announcement(
+    cycle_id: str,
+    header: Mapping[str, Any],
+    ranking: list[Mapping[str, Any]],
+    seq: int,
+    caller: Caller,
+    now: datetime,
+    reason: str | None,
+    supersedes: Mapping[str, Any] | None,
+    subject: str = "专利导航工作",
+) -> dict:
+    """The notice and the excellent-project list of one publication (pure but for old projects' fields)."""
+    excellent = _announced_projects(list(header.get("excellent_projects") or []))
     population = header.get("population")
     key = "unit" if population else "province"  # the provinces' rows keep the contract's field name
     top = [{"rank": r["rank"], key: r[key], "name": r["name"], "total": r["total"]} for r in ranking]
@@ -138,6 +142,65 @@ def announcement(
     }
 
 
+def _check_replaceable(
+    cycle_id: str, header: Mapping[str, Any], before: Mapping[str, Any] | None, reason: str | None
+) -> None:
+    """409 unless the run is final and, with a run published already, later than it and given a reason."""
+    run_id = header["run_id"]
+    if header["provisional"]:
+        raise Conflict(
+            f"Run {run_id} is provisional (the cycle was still open); run the cycle again after "
+            "it closes and publish that run"
+        )
+    if before:
+        if not reason:
+            raise Conflict(
+                f"Cycle {cycle_id} already has a published run ({before['run_id']}); to supersede it, "
+                "publish a later run with a written reason",
+                errors=[{"field": "reason", "message": "required to supersede a published run"}],
+            )
+        if run_sequence(run_id) <= run_sequence(before["run_id"]):
+            raise Conflict(
+                f"Run {run_id} is not later than the published run {before['run_id']}; only a later "
+                "run of the cycle can supersede it"
+            )
+
+
+def _write(
+    caller: Caller,
+    scope: str,
+    pointer: Record,
+    first: bool,
+    notice: dict[str, Any],
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    """The pointer, the announcement and their audit entries in one transaction (409 if the pointer moved)."""
+    seq, run_id = data["seq"], data["run_id"]
+    audited = {"run_id": run_id, "seq": seq, "reason": data["reason"], "supersedes": data["supersedes"]}
+    try:
+        with transaction() as tx:
+            # A new pointer must not exist yet; an existing one must be the version read above.
+            tx.save(pointer, condition=Record.pk.does_not_exist() if first else None)
+            tx.save(
+                Record(
+                    announcements_pk(scope),
+                    f"{seq:04d}",
+                    kind="announcement",
+                    data=notice,
+                    created_at=now,
+                    updated_at=now,
+                ),
+                condition=Record.pk.does_not_exist(),
+            )
+            tx.save(audit.entry(ENTITY, scope, "published" if first else "superseded", caller, now, audited))
+            tx.save(audit.entry("scoring_run", run_id, "published", caller, now, data))
+    except TransactWriteError as error:
+        if not cancelled_by_condition(error):
+            raise
+        raise Conflict(f"The publication of {scope} changed meanwhile; read it again and retry") from None
+
+
 def publish(
     caller: Caller | None,
     cycle_id: str,
@@ -159,23 +222,7 @@ def publish(
     before = pointer.data if pointer else None
     if before and before["run_id"] == run_id:
         return before, False
-    if header["provisional"]:
-        raise Conflict(
-            f"Run {run_id} is provisional (the cycle was still open); run the cycle again after "
-            "it closes and publish that run"
-        )
-    if before:
-        if not reason:
-            raise Conflict(
-                f"Cycle {cycle_id} already has a published run ({before['run_id']}); to supersede it, "
-                "publish a later run with a written reason",
-                errors=[{"field": "reason", "message": "required to supersede a published run"}],
-            )
-        if run_sequence(run_id) <= run_sequence(before["run_id"]):
-            raise Conflict(
-                f"Run {run_id} is not later than the published run {before['run_id']}; only a later "
-                "run of the cycle can supersede it"
-            )
+    _check_replaceable(cycle_id, header, before, reason)
     seq = before["seq"] + 1 if before and before.get("seq") else (2 if before else 1)
     supersedes = {"run_id": before["run_id"], "published_at": before["published_at"]} if before else None
     notice = announcement(cycle_id, header, ranking, seq, caller, now, reason, supersedes, subject)
@@ -191,37 +238,7 @@ def publish(
     if pointer is None:
         pointer = Record(*published_key(scope), kind="published_run", created_at=now)
     pointer.data, pointer.updated_at = data, now
-    action = "superseded" if before else "published"
-    try:
-        with transaction() as tx:
-            # A new pointer must not exist yet; an existing one must be the version read above.
-            tx.save(pointer, condition=Record.pk.does_not_exist() if before is None else None)
-            tx.save(
-                Record(
-                    announcements_pk(scope),
-                    f"{seq:04d}",
-                    kind="announcement",
-                    data=notice,
-                    created_at=now,
-                    updated_at=now,
-                ),
-                condition=Record.pk.does_not_exist(),
-            )
-            tx.save(
-                audit.entry(
-                    ENTITY,
-                    scope,
-                    action,
-                    caller,
-                    now,
-                    {"run_id": run_id, "seq": seq, "reason": reason, "supersedes": supersedes},
-                )
-            )
-            tx.save(audit.entry("scoring_run", run_id, "published", caller, now, data))
-    except TransactWriteError as error:
-        if not cancelled_by_condition(error):
-            raise
-        raise Conflict(f"The publication of {scope} changed meanwhile; read it again and retry") from None
+    _write(caller, scope, pointer, before is None, notice, data, now)
     return data, True
 
 

@@ -197,30 +197,12 @@ def unit_explanation(
     """One unit of a stored run explained (any population: `key` names the rows' unit field, `scope`
     where its flag resolutions are kept)."""
     results = {r[key]: r for r in rows}
-    province = code
     if code not in results:
         raise NotFound(f"No unit {code} in run {header['run_id']}")
     result = results[code]
     counters = result["inputs"]["counters"]
     counter_key = dict(zip(("pk", "sk"), counter_key))
-    indicators = []
-    for area_id, ind in scheme_mod.indicators(header["scheme"]):
-        scored = result["indicators"][ind["id"]]
-        values = {code: r["indicators"][ind["id"]]["value"] for code, r in results.items()}
-        indicators.append(
-            {
-                "id": ind["id"],
-                "name": ind["name"],
-                "area": area_id,
-                "weight": ind["weight"],
-                "measure": ind.get("measure", "sum"),
-                "normalise": ind["normalise"],
-                "how": f"{MEASURE[ind.get('measure', 'sum')]}; {HOW[ind['normalise']]}",
-                **{k: scored[k] for k in ("value", "capped_at", "score", "points", "adjustment", "final")},
-                "reference": _reference(ind, values),
-                "inputs": _inputs(ind, result["inputs"], counter_key),
-            }
-        )
+    indicators = _indicators(header["scheme"], results, result, counter_key)
     subtotal = round(sum(i["final"] for i in indicators), 4)
     return {
         "run_id": header["run_id"],
@@ -243,7 +225,7 @@ def unit_explanation(
             "points": result["bonus"],
             "rule": header["scheme"]["bonus"],
             "excellent_projects": [
-                p for p in header.get("excellent_projects", []) if p.get("province") == province
+                p for p in header.get("excellent_projects", []) if p.get("province") == code
             ],
         },
         "adjustments": result["adjustments"],
@@ -252,6 +234,34 @@ def unit_explanation(
         "counters": {"key": counter_key, "values": counters},
         "annual_form_year": result["inputs"].get("form_year"),
     }
+
+
+def _indicators(
+    scheme: Mapping[str, Any],
+    results: Mapping[str, Mapping[str, Any]],
+    result: Mapping[str, Any],
+    counter_key: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """Each indicator of the unit's result: how it is made, its numbers, its reference and its inputs."""
+    indicators = []
+    for area_id, ind in scheme_mod.indicators(scheme):
+        scored = result["indicators"][ind["id"]]
+        values = {code: r["indicators"][ind["id"]]["value"] for code, r in results.items()}
+        indicators.append(
+            {
+                "id": ind["id"],
+                "name": ind["name"],
+                "area": area_id,
+                "weight": ind["weight"],
+                "measure": ind.get("measure", "sum"),
+                "normalise": ind["normalise"],
+                "how": f"{MEASURE[ind.get('measure', 'sum')]}; {HOW[ind['normalise']]}",
+                **{k: scored[k] for k in ("value", "capped_at", "score", "points", "adjustment", "final")},
+                "reference": _reference(ind, values),
+                "inputs": _inputs(ind, result["inputs"], counter_key),
+            }
+        )
+    return indicators
 
 
 def _reference(ind: Mapping[str, Any], values: Mapping[str, float | None]) -> dict[str, Any]:
