@@ -138,16 +138,19 @@ def test_bonus_is_per_excellent_project_and_capped_per_unit():
     assert points == {"320000": {"count": 5, "points": 6.0}, "110000": {"count": 1, "points": 2.0}}
 
 
+# An annual form with a leading group, 120 (10k yuan) of funding and 10 of 12 projects fiscal-funded.
+FORM = {
+    "mechanisms": {"leading_group": True, "work_plan": False, "coordination_meetings": 0},
+    "funding": {"provincial_funds": 100.0, "other_funds": 20.0},
+    "carriers": [],
+    "policies": [],
+    "projects": {"declared": 12, "fiscal_funded": 10, "completed": 2},
+    "training": {"sessions": 0, "participants": 0},
+}
+
+
 def test_fiscal_completeness_uses_the_annual_form_declaration():
-    form = {
-        "mechanisms": {"leading_group": True, "work_plan": False, "coordination_meetings": 0},
-        "funding": {"provincial_funds": 100.0, "other_funds": 20.0},
-        "carriers": [],
-        "policies": [],
-        "projects": {"declared": 12, "fiscal_funded": 10, "completed": 2},
-        "training": {"sessions": 0, "participants": 0},
-    }
-    proven = FormFacts(2024, form, frozenset({derived_inputs.FUNDING_PROOF}))
+    proven = FormFacts(2024, FORM, frozenset({derived_inputs.FUNDING_PROOF}))
     ranked = compute(
         scheme.default_scheme(), units({"320000": {"filings_approved_fiscal": 5}}, {"320000": proven}), [], []
     )
@@ -292,19 +295,11 @@ def test_the_scheme_accepts_exactly_the_registered_derived_inputs():
 
 
 def test_a_funding_figure_without_its_proof_counts_as_zero_and_says_why():
-    stated = {
-        "mechanisms": {"leading_group": False, "work_plan": False, "coordination_meetings": 0},
-        "funding": {"provincial_funds": 80.0, "other_funds": 20.0},
-        "carriers": [],
-        "policies": [],
-        "projects": {"declared": 2, "fiscal_funded": 2, "completed": 0},
-        "training": {"sessions": 0, "participants": 0},
-    }
-    values, not_counted = derived_inputs.derive({}, FormFacts(2024, stated, frozenset({"proof_scan"})))
-    assert values["form_funding"] == 0 and values["form_fiscal_projects"] == 2
-    assert set(not_counted) == {"form_funding"} and "100" in not_counted["form_funding"]
-    proven = FormFacts(2024, stated, frozenset({derived_inputs.FUNDING_PROOF}))
-    assert derived_inputs.derive({}, proven) == ({**values, "form_funding": 100.0}, {})
+    values, not_counted = derived_inputs.derive({}, FormFacts(2024, FORM, frozenset({"proof_scan"})))
+    assert values["form_funding"] == 0 and values["form_fiscal_projects"] == 10
+    assert set(not_counted) == {"form_funding"} and "120" in not_counted["form_funding"]
+    proven = FormFacts(2024, FORM, frozenset({derived_inputs.FUNDING_PROOF}))
+    assert derived_inputs.derive({}, proven) == ({**values, "form_funding": 120.0}, {})
     assert derived_inputs.needs_proofs(proven) and not derived_inputs.needs_proofs(derived_inputs.NO_FORM)
 
 
