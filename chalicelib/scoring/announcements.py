@@ -41,7 +41,7 @@ class PublishIn(Body):
 
 def scope_key(cycle_id: str, population: str | None = None) -> str:
     """What publications are kept under: the cycle for the provinces, "<population>#<cycle>" for
-    another evaluated population (populations.py)."""
+    another evaluated population (population_sources.py)."""
     return cycle_id if population is None else f"{population}#{cycle_id}"
 
 
