@@ -49,6 +49,7 @@ from chalicelib.scoring import (
     reminders,
     runs,
     scheme,
+    year_end,
 )
 from chalicelib.scoring.adjustments import AdjustmentIn
 from chalicelib.scoring.annual_forms import AnnualFormIn
@@ -2495,6 +2496,6 @@ def annual_form_reminders(event):
 @app.schedule(Cron(0, 15, 31, 12, "?", "*"), name="year_end")
 def year_end_scoring(event):
     """23:00 China time on 31 December: score every cycle that closed this year."""
-    scored = populations.year_end_all(_now())
+    scored = year_end.run_all(_now())
     logger.info("year-end scoring", extra={"runs": [r["run_id"] for r in scored]})
     return {"scored": [{"cycle": r["cycle"], "run_id": r["run_id"]} for r in scored]}

@@ -1,9 +1,10 @@
 """Manual checks (人工校验): national admins' point adjustments, each with its reason.
 
-An adjustment adds (or, negative, removes) points on one indicator or on the total of one
-province in one cycle. Adjustments are never edited or deleted: a correction is another
-adjustment. Every later run applies all of them and lists them with the unit.
-Stored under pk `ADJUST#{cycle}`, sk `<ISO time>#<id>` (so they read back in order).
+An adjustment adds (or, negative, removes) points on one indicator or on the total of one unit
+(a province, or a unit of another population) in one cycle. Adjustments are never edited or
+deleted: a correction is another adjustment. Every later run applies all of them and lists them
+with the unit. Stored under pk `ADJUST#{scope}` (the cycle, or "<population>#<cycle>"), sk
+`<ISO time>#<id>` (so they read back in order).
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from chalicelib.core.paging import computed_page, query_page, scope_of
 from chalicelib.core.schemas import Body, ProvinceCode, Text
 from chalicelib.core.store import transaction
 from chalicelib.scoring import scheme
-
-TOTAL = "total"
+from chalicelib.scoring.population_sources import PROVINCIAL, Population
+from chalicelib.scoring.scoring_math import TOTAL
 
 
 class AdjustmentIn(Body):
@@ -48,39 +49,9 @@ def key(cycle_id: str) -> str:
     return f"ADJUST#{cycle_id}"
 
 
-def record(
-    caller: Caller | None, cycle_id: str, body: AdjustmentIn, indicator_ids: set[str], now: datetime
-) -> dict[str, Any]:
-    """Keep one adjustment (national admins); `indicator_ids` are those of the current scheme."""
-    caller = require(caller, "national_admin")
-    cycle_or_404(cycle_id)
-    if body.indicator != TOTAL and body.indicator not in indicator_ids:
-        raise Invalid(
-            Message("Unknown indicator %(indicator)r", indicator=body.indicator),
-            errors=[
-                {
-                    "field": "indicator",
-                    "message": Message("not an indicator of the current scheme, nor 'total'"),
-                }
-            ],
-        )
-    return store(
-        caller,
-        cycle_id,
-        cycle_id,
-        {
-            "province": body.province,
-            "indicator": body.indicator,
-            "points": body.points,
-            "reason": body.reason,
-        },
-        now,
-    )
-
-
 def store(caller: Caller, scope: str, cycle_id: str, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Keep one checked adjustment of `scope` (a cycle, or "<population>#<cycle>" for another
-    population, whose unit code stands in `province`: what runs.compute reads) with its audit entry."""
+    population, whose unit code stands in `province`: what scoring_math.compute reads) with its audit entry."""
     adjustment_id = uuid.uuid4().hex[:16]
     data = {"id": adjustment_id, "cycle": cycle_id, **fields, "by": caller.sub, "at": iso(now)}
     item = Record(
@@ -124,9 +95,45 @@ def page(
     )
 
 
+def record_for(
+    caller: Caller | None,
+    population: Population,
+    cycle_id: str,
+    code: str,
+    indicator: str,
+    points: float,
+    reason: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """Keep one adjustment of a unit of `population` (national admins): the unit must be one of its
+    units, the indicator one of its scheme in force (or 'total')."""
+    caller = require(caller, "national_admin")
+    cycle_or_404(cycle_id)
+    if code not in population.units():
+        raise Invalid(
+            Message("%(population)s has no unit %(code)s", population=population.id, code=code),
+            errors=[{"field": population.key, "message": Message("not in the population's registry")}],
+        )
+    ids = {ind["id"] for _, ind in scheme.indicators(population.current_scheme())}
+    if indicator != TOTAL and indicator not in ids:
+        raise Invalid(
+            Message("Unknown indicator %(indicator)r", indicator=indicator),
+            errors=[
+                {
+                    "field": "indicator",
+                    "message": Message("not an indicator of the current scheme, nor 'total'"),
+                }
+            ],
+        )
+    unit = {"province": code, population.key: code, **population.tag()}
+    fields = {**unit, "indicator": indicator, "points": points, "reason": reason}
+    return store(caller, population.scope(cycle_id), cycle_id, fields, now)
+
+
 def record_against_current(
     caller: Caller | None, cycle_id: str, body: AdjustmentIn, now: datetime
 ) -> dict[str, Any]:
-    """Keep one adjustment whose indicator must be one of the scheme in force (or 'total')."""
-    ids = {indicator["id"] for _, indicator in scheme.indicators(scheme.current())}
-    return record(caller, cycle_id, body, ids, now)
+    """Keep one adjustment of a province whose indicator must be one of the scheme in force (or 'total')."""
+    return record_for(
+        caller, PROVINCIAL, cycle_id, body.province, body.indicator, body.points, body.reason, now
+    )

@@ -42,7 +42,7 @@ class PublishIn(Body):
 
 def scope_key(cycle_id: str, population: str | None = None) -> str:
     """What publications are kept under: the cycle for the provinces, "<population>#<cycle>" for
-    another evaluated population (populations.py)."""
+    another evaluated population (population_sources.py)."""
     return cycle_id if population is None else f"{population}#{cycle_id}"
 
 
@@ -76,21 +76,10 @@ def _industries_of(projects: list[Mapping[str, Any]]) -> dict[str, str]:
     return {f.id: f.industry for f in Filing.batch_get([filings.doc_key(i) for i in missing])}
 
 
-def announcement(
-    cycle_id: str,
-    header: Mapping[str, Any],
-    ranking: list[Mapping[str, Any]],
-    seq: int,
-    caller: Caller,
-    now: datetime,
-    reason: str | None,
-    supersedes: Mapping[str, Any] | None,
-    subject: str = "专利导航工作",
-) -> dict:
-    """The notice and the excellent-project list of one publication (pure but for old projects' fields)."""
-    projects = list(header.get("excellent_projects") or [])
+def _announced_projects(projects: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The 通报 list of a run's excellent projects, by unit and filing."""
     industries = _industries_of(projects)
-    excellent = sorted(
+    return sorted(
         (
             {
                 "filing": p["filing"],
@@ -108,6 +97,21 @@ def announcement(
         ),
         key=lambda p: (p["province"], p["filing"]),
     )
+
+
+def announcement(
+    cycle_id: str,
+    header: Mapping[str, Any],
+    ranking: list[Mapping[str, Any]],
+    seq: int,
+    caller: Caller,
+    now: datetime,
+    reason: str | None,
+    supersedes: Mapping[str, Any] | None,
+    subject: str = "专利导航工作",
+) -> dict:
+    """The notice and the excellent-project list of one publication (pure but for old projects' fields)."""
+    excellent = _announced_projects(list(header.get("excellent_projects") or []))
     population = header.get("population")
     key = "unit" if population else "province"  # the provinces' rows keep the contract's field name
     top = [{"rank": r["rank"], key: r[key], "name": r["name"], "total": r["total"]} for r in ranking]
@@ -139,27 +143,11 @@ def announcement(
     }
 
 
-def publish(
-    caller: Caller | None,
-    cycle_id: str,
-    header: Mapping[str, Any],
-    ranking: list[Mapping[str, Any]],
-    reason: str | None,
-    now: datetime,
-    subject: str = "专利导航工作",
-) -> tuple[dict[str, Any], bool]:
-    """Publish a stored, final run: (pointer data, newly published?).
-
-    Publishing the run already published changes nothing. Replacing a published run needs a
-    later run of the cycle and a reason (409 otherwise; nothing changes).
-    """
-    caller = require(caller, "national_admin")
+def _check_replaceable(
+    cycle_id: str, header: Mapping[str, Any], before: Mapping[str, Any] | None, reason: str | None
+) -> None:
+    """409 unless the run is final and, with a run published already, later than it and given a reason."""
     run_id = header["run_id"]
-    scope = scope_key(cycle_id, header.get("population"))
-    pointer = current(scope)
-    before = pointer.data if pointer else None
-    if before and before["run_id"] == run_id:
-        return before, False
     if header["provisional"]:
         raise Conflict(
             Message(
@@ -185,6 +173,67 @@ def publish(
                     published_run_id=before["run_id"],
                 )
             )
+
+
+def _write(
+    caller: Caller,
+    scope: str,
+    pointer: Record,
+    first: bool,
+    notice: dict[str, Any],
+    data: dict[str, Any],
+    now: datetime,
+) -> None:
+    """The pointer, the announcement and their audit entries in one transaction (409 if the pointer moved)."""
+    seq, run_id = data["seq"], data["run_id"]
+    audited = {"run_id": run_id, "seq": seq, "reason": data["reason"], "supersedes": data["supersedes"]}
+    try:
+        with transaction() as tx:
+            # A new pointer must not exist yet; an existing one must be the version read above.
+            tx.save(pointer, condition=Record.pk.does_not_exist() if first else None)
+            tx.save(
+                Record(
+                    announcements_pk(scope),
+                    f"{seq:04d}",
+                    kind="announcement",
+                    data=notice,
+                    created_at=now,
+                    updated_at=now,
+                ),
+                condition=Record.pk.does_not_exist(),
+            )
+            tx.save(audit.entry(ENTITY, scope, "published" if first else "superseded", caller, now, audited))
+            tx.save(audit.entry("scoring_run", run_id, "published", caller, now, data))
+    except TransactWriteError as error:
+        if not cancelled_by_condition(error):
+            raise
+        raise Conflict(
+            Message("The publication of %(scope)s changed meanwhile; read it again and retry", scope=scope)
+        ) from None
+
+
+def publish(
+    caller: Caller | None,
+    cycle_id: str,
+    header: Mapping[str, Any],
+    ranking: list[Mapping[str, Any]],
+    reason: str | None,
+    now: datetime,
+    subject: str = "专利导航工作",
+) -> tuple[dict[str, Any], bool]:
+    """Publish a stored, final run: (pointer data, newly published?).
+
+    Publishing the run already published changes nothing. Replacing a published run needs a
+    later run of the cycle and a reason (409 otherwise; nothing changes).
+    """
+    caller = require(caller, "national_admin")
+    run_id = header["run_id"]
+    scope = scope_key(cycle_id, header.get("population"))
+    pointer = current(scope)
+    before = pointer.data if pointer else None
+    if before and before["run_id"] == run_id:
+        return before, False
+    _check_replaceable(cycle_id, header, before, reason)
     seq = before["seq"] + 1 if before and before.get("seq") else (2 if before else 1)
     supersedes = {"run_id": before["run_id"], "published_at": before["published_at"]} if before else None
     notice = announcement(cycle_id, header, ranking, seq, caller, now, reason, supersedes, subject)
@@ -200,39 +249,7 @@ def publish(
     if pointer is None:
         pointer = Record(*published_key(scope), kind="published_run", created_at=now)
     pointer.data, pointer.updated_at = data, now
-    action = "superseded" if before else "published"
-    try:
-        with transaction() as tx:
-            # A new pointer must not exist yet; an existing one must be the version read above.
-            tx.save(pointer, condition=Record.pk.does_not_exist() if before is None else None)
-            tx.save(
-                Record(
-                    announcements_pk(scope),
-                    f"{seq:04d}",
-                    kind="announcement",
-                    data=notice,
-                    created_at=now,
-                    updated_at=now,
-                ),
-                condition=Record.pk.does_not_exist(),
-            )
-            tx.save(
-                audit.entry(
-                    ENTITY,
-                    scope,
-                    action,
-                    caller,
-                    now,
-                    {"run_id": run_id, "seq": seq, "reason": reason, "supersedes": supersedes},
-                )
-            )
-            tx.save(audit.entry("scoring_run", run_id, "published", caller, now, data))
-    except TransactWriteError as error:
-        if not cancelled_by_condition(error):
-            raise
-        raise Conflict(
-            Message("The publication of %(scope)s changed meanwhile; read it again and retry", scope=scope)
-        ) from None
+    _write(caller, scope, pointer, before is None, notice, data, now)
     return data, True
 
 

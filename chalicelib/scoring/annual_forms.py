@@ -19,11 +19,12 @@ from chalicelib.core.auth import Caller, require, require_province
 from chalicelib.core.clock import CHINA, iso
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.core.messages import Message
-from chalicelib.core.models import Record
+from chalicelib.core.models import Attachment, Record
 from chalicelib.core.paging import computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.schemas import Body, Text
 from chalicelib.core.store import TransactWriteError, transaction
+from chalicelib.documents import attachments
 
 FIRST_YEAR = 2023  # the first cycle closed on 30 September 2023
 # The form window: from this day of October to the month's end, China time.
@@ -347,6 +348,12 @@ def forms_of(year: int) -> dict[str, dict]:
         r.pk.split("#", 1)[1]: r.data
         for r in Record.batch_get([(key(code), str(year)) for code in PROVINCES])
     }
+
+
+def proofs_of(province: str, year: int) -> frozenset[str]:
+    """The purposes of the stored proof files of `province`'s form of `year` (one Query)."""
+    owner = attachments.files_pk(attachments.FORM_OWNER, attachments.form_owner_id(province, year))
+    return frozenset(a.purpose for a in Attachment.query(owner) if a.state == "stored")
 
 
 SECTIONS = ("mechanisms", "funding", "carriers", "projects", "policies", "training", "summary")

@@ -1,9 +1,9 @@
 """Every number explains itself: one unit's total in one run, down to the counters behind it.
 
-Everything comes from the stored run (header and its 32 results), never from the live
-counters: a run's numbers are final, and its explanation must not drift after it. The
-normalisation references (the cap and the best unit's value) are recomputed from the 32
-stored indicator values with the same function the run used.
+A unit of any population. Everything comes from the stored run (header and its results), never
+from the live counters: a run's numbers are final, and its explanation must not drift after it. The
+normalisation references (the cap and the best unit's value) are recomputed from the stored
+indicator values with the same function the run used (scoring_math.py).
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import NotFound
 from chalicelib.core.messages import Message
-from chalicelib.core.reference import PROVINCES
-from chalicelib.scoring import flag_resolutions, objections, runs
+from chalicelib.scoring import derived_inputs, flag_resolutions, objections, runs, scoring_math
 from chalicelib.scoring import scheme as scheme_mod
-from chalicelib.usage import counting_rules
+from chalicelib.scoring.population_sources import PROVINCES_ID, population_or_404
 
 HOW = {
     "log_best": "score = log(1 + min(value, cap)) / log(1 + best); points = weight × score",
@@ -106,6 +105,11 @@ SCHEMA: dict[str, Any] = {
                                     "description": "{counter, key}: a province×cycle counter; "
                                     "{derived, counters}: the formula and its counters",
                                 },
+                                "not_counted": {
+                                    "type": "string",
+                                    "description": "why an annual-form figure counted as 0 "
+                                    "(e.g. funding stated without its proof file)",
+                                },
                             },
                         },
                     },
@@ -164,23 +168,22 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-def explain(caller: Caller | None, cycle_id: str, run_id: str, province: str) -> dict[str, Any]:
+def explain(
+    caller: Caller | None, cycle_id: str, run_id: str, code: str, population: str = PROVINCES_ID
+) -> dict[str, Any]:
     """One unit's result in one run: indicators → inputs → counters, flags with evidence and
     resolutions, adjustments with their authors, bonus (national admins; a province admin its own
     province's, of a run published provisionally)."""
     caller = require(caller, "national_admin", "province_admin")
+    found = population_or_404(population)
     cycle_or_404(cycle_id)
-    if province not in PROVINCES:
-        raise NotFound(Message("No provincial unit %(province)s", province=province))
-    objections.may_read(caller, cycle_id, run_id, province)
-    loaded = runs.stored(cycle_id, run_id)
+    if code not in found.units():
+        raise NotFound(Message("No unit %(code)s in %(population)s", code=code, population=found.id))
+    scope = found.scope(cycle_id)
+    objections.may_read(caller, scope, run_id, code)
+    loaded = runs.stored(cycle_id, run_id, found.id)
     return unit_explanation(
-        loaded["header"],
-        loaded["results"],
-        province,
-        "province",
-        counting_rules.cycle_key(province, cycle_id),
-        cycle_id,
+        loaded["header"], loaded["results"], code, found.key, found.counter_key(code, cycle_id), scope
     )
 
 
@@ -195,31 +198,12 @@ def unit_explanation(
     """One unit of a stored run explained (any population: `key` names the rows' unit field, `scope`
     where its flag resolutions are kept)."""
     results = {r[key]: r for r in rows}
-    province = code
     if code not in results:
         raise NotFound(Message("No unit %(code)s in run %(run_id)s", code=code, run_id=header["run_id"]))
     result = results[code]
     counters = result["inputs"]["counters"]
-    derived = result["inputs"]["derived"]
     counter_key = dict(zip(("pk", "sk"), counter_key))
-    indicators = []
-    for area_id, ind in scheme_mod.indicators(header["scheme"]):
-        scored = result["indicators"][ind["id"]]
-        values = {code: r["indicators"][ind["id"]]["value"] for code, r in results.items()}
-        indicators.append(
-            {
-                "id": ind["id"],
-                "name": ind["name"],
-                "area": area_id,
-                "weight": ind["weight"],
-                "measure": ind.get("measure", "sum"),
-                "normalise": ind["normalise"],
-                "how": f"{MEASURE[ind.get('measure', 'sum')]}; {HOW[ind['normalise']]}",
-                **{k: scored[k] for k in ("value", "capped_at", "score", "points", "adjustment", "final")},
-                "reference": _reference(ind, values),
-                "inputs": _inputs(ind, counters, derived, counter_key),
-            }
-        )
+    indicators = _indicators(header["scheme"], results, result, counter_key)
     subtotal = round(sum(i["final"] for i in indicators), 4)
     return {
         "run_id": header["run_id"],
@@ -242,7 +226,7 @@ def unit_explanation(
             "points": result["bonus"],
             "rule": header["scheme"]["bonus"],
             "excellent_projects": [
-                p for p in header.get("excellent_projects", []) if p.get("province") == province
+                p for p in header.get("excellent_projects", []) if p.get("province") == code
             ],
         },
         "adjustments": result["adjustments"],
@@ -253,10 +237,38 @@ def unit_explanation(
     }
 
 
+def _indicators(
+    scheme: Mapping[str, Any],
+    results: Mapping[str, Mapping[str, Any]],
+    result: Mapping[str, Any],
+    counter_key: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """Each indicator of the unit's result: how it is made, its numbers, its reference and its inputs."""
+    indicators = []
+    for area_id, ind in scheme_mod.indicators(scheme):
+        scored = result["indicators"][ind["id"]]
+        values = {code: r["indicators"][ind["id"]]["value"] for code, r in results.items()}
+        indicators.append(
+            {
+                "id": ind["id"],
+                "name": ind["name"],
+                "area": area_id,
+                "weight": ind["weight"],
+                "measure": ind.get("measure", "sum"),
+                "normalise": ind["normalise"],
+                "how": f"{MEASURE[ind.get('measure', 'sum')]}; {HOW[ind['normalise']]}",
+                **{k: scored[k] for k in ("value", "capped_at", "score", "points", "adjustment", "final")},
+                "reference": _reference(ind, values),
+                "inputs": _inputs(ind, result["inputs"], counter_key),
+            }
+        )
+    return indicators
+
+
 def _reference(ind: Mapping[str, Any], values: Mapping[str, float | None]) -> dict[str, Any]:
     """What the unit's value was measured against (log_best: the cap and the best unit)."""
     if ind["normalise"] == "log_best":
-        cap, best = runs.log_reference(ind, values)
+        cap, best = scoring_math.log_reference(ind, values)
         return {"cap": cap, "cap_median_multiple": ind.get("cap_median_multiple"), "best": best}
     if ind["normalise"] == "mean":
         return {"prior": ind["prior"], "prior_weight": ind["prior_weight"]}
@@ -266,12 +278,12 @@ def _reference(ind: Mapping[str, Any], values: Mapping[str, float | None]) -> di
 
 
 def _inputs(
-    ind: Mapping[str, Any],
-    counters: Mapping[str, int],
-    derived: Mapping[str, Any],
-    counter_key: Mapping[str, str],
+    ind: Mapping[str, Any], inputs: Mapping[str, Any], counter_key: Mapping[str, str]
 ) -> list[dict[str, Any]]:
-    """Each input the indicator read (its factors, denominator, count) and where it came from."""
+    """Each input the indicator read (its factors, denominator, count) and where it came from; a derived
+    input whose annual-form figure was not counted says why."""
+    counters, derived = inputs["counters"], inputs["derived"]
+    not_counted = inputs.get("not_counted") or {}
     roles = [(name, "input", factor) for name, factor in ind["inputs"].items()]
     roles += [(ind[r], r, None) for r in ("denominator", "count") if ind.get(r)]
     out = []
@@ -279,18 +291,21 @@ def _inputs(
         entry: dict[str, Any] = {"name": name, "role": role}
         if factor is not None:
             entry["factor"] = factor
-        if name in runs.DERIVED_FROM:
-            formula, sources = runs.DERIVED_FROM[name]
-            entry.update(
-                value=derived.get(name),
-                source={
-                    "derived": formula,
-                    "counters": {"key": counter_key, "values": {s: counters.get(s, 0) for s in sources}}
-                    if sources
-                    else None,
-                },
-            )
-        else:
+        made = derived_inputs.BY_NAME.get(name)
+        if made is None:
             entry.update(value=counters.get(name, 0), source={"counter": name, "key": counter_key})
+            out.append(entry)
+            continue
+        entry.update(
+            value=derived.get(name),
+            source={
+                "derived": made.derived,
+                "counters": {"key": counter_key, "values": {s: counters.get(s, 0) for s in made.counters}}
+                if made.counters
+                else None,
+            },
+        )
+        if name in not_counted:
+            entry["not_counted"] = not_counted[name]
         out.append(entry)
     return out

@@ -99,18 +99,10 @@ def annual_overview_xlsx(overview: Mapping[str, Any]) -> bytes:
     return out.getvalue()
 
 
-def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
-    """Workbook: 排名 (ranking + bar chart of totals), 指标明细 (indicator breakdown), 待核查 (flags), 说明 (run).
-
-    Every cell goes through core/spreadsheets.py: text is inert, never a formula."""
-    from openpyxl import Workbook
+def _ranking_sheet(book: Any, header: Mapping[str, Any], areas: list[tuple[str, str]], results: list) -> None:
+    """排名: one row per unit, best first, and a native bar chart of the totals."""
     from openpyxl.chart import BarChart, Reference
     from openpyxl.styles import Font
-
-    header = loaded["header"]
-    areas, indicators = _columns(header)
-    results = loaded["results"]
-    book = Workbook()
 
     ranking = book.active
     ranking.title = "排名"
@@ -141,47 +133,53 @@ def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
     chart.x_axis.scaling.orientation = "maxMin"  # best unit at the top
     ranking.add_chart(chart, "M2")
 
+
+DETAIL_COLUMNS = (
+    Message("代码 province"),
+    Message("单位 unit"),
+    Message("领域 area"),
+    Message("指标 indicator"),
+    "id",
+    Message("权重 weight"),
+    Message("原始值 value"),
+    Message("封顶 capped_at"),
+    Message("得分率 score"),
+    Message("得分 points"),
+    Message("人工校验 adjustment"),
+    Message("最终 final"),
+)
+
+
+def _detail_sheet(book: Any, areas: list[tuple[str, str]], indicators: list, results: list) -> None:
+    """指标明细: one row per unit and indicator."""
+    from openpyxl.styles import Font
+
     detail = book.create_sheet("指标明细")
-    spreadsheets.append(
-        detail,
-        _heads(
-            Message("代码 province"),
-            Message("单位 unit"),
-            Message("领域 area"),
-            Message("指标 indicator"),
-            "id",
-            Message("权重 weight"),
-            Message("原始值 value"),
-            Message("封顶 capped_at"),
-            Message("得分率 score"),
-            Message("得分 points"),
-            Message("人工校验 adjustment"),
-            Message("最终 final"),
-        ),
-    )
+    spreadsheets.append(detail, _heads(*DETAIL_COLUMNS))
     area_name = dict(areas)
     for r in results:
         for aid, iid, name, weight in indicators:
             i = r["indicators"][iid]
+            numbers = [i[k] for k in ("value", "capped_at", "score", "points", "adjustment", "final")]
             spreadsheets.append(
-                detail,
-                [
-                    r["province"],
-                    r["name"],
-                    area_name.get(aid, aid),
-                    name,
-                    iid,
-                    weight,
-                    i["value"],
-                    i["capped_at"],
-                    i["score"],
-                    i["points"],
-                    i["adjustment"],
-                    i["final"],
-                ],
+                detail, [r["province"], r["name"], area_name.get(aid, aid), name, iid, weight, *numbers]
             )
     for cell in detail[1]:
         cell.font = Font(bold=True)
+
+
+def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
+    """Workbook: 排名 (ranking + bar chart of totals), 指标明细 (indicator breakdown), 待核查 (flags), 说明 (run).
+
+    Every cell goes through core/spreadsheets.py: text is inert, never a formula."""
+    from openpyxl import Workbook
+
+    header = loaded["header"]
+    areas, indicators = _columns(header)
+    results = loaded["results"]
+    book = Workbook()
+    _ranking_sheet(book, header, areas, results)
+    _detail_sheet(book, areas, indicators, results)
 
     flagged = book.create_sheet("待核查")
     spreadsheets.append(flagged, _heads(Message("代码 province"), Message("单位 unit")) + ["kind", "detail"])

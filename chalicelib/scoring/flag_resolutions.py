@@ -25,11 +25,11 @@ from chalicelib.core.clock import iso
 from chalicelib.core.errors import Conflict, Invalid, NotFound
 from chalicelib.core.messages import Message
 from chalicelib.core.models import Record
-from chalicelib.core.reference import PROVINCES
 from chalicelib.core.schemas import Body, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.vocabulary import FlagResolution
 from chalicelib.scoring import adjustments, runs
+from chalicelib.scoring.population_sources import PROVINCES_ID, population_or_404
 
 ENTITY = "flag_resolution"
 
@@ -69,25 +69,27 @@ def with_resolutions(scope: str, unit: str, flags: list[Mapping[str, Any]]) -> l
 
 
 def resolve(
-    caller: Caller | None, cycle_id: str, run_id: str, province: str, body: ResolutionIn, now: datetime
+    caller: Caller | None,
+    cycle_id: str,
+    run_id: str,
+    code: str,
+    body: ResolutionIn,
+    now: datetime,
+    population: str = PROVINCES_ID,
 ) -> dict[str, Any]:
     """Close one flag of the unit in the run with a note (national admins); adjusted records the adjustment."""
     caller = require(caller, "national_admin")
-    if province not in PROVINCES:
-        raise NotFound(Message("No provincial unit %(province)s", province=province))
-    results = {r["province"]: r for r in runs.stored(cycle_id, run_id)["results"]}
+    found = population_or_404(population)
+    results = {r[found.key]: r for r in runs.stored(cycle_id, run_id, found.id)["results"]}
+    if code not in results:
+        raise NotFound(Message("No unit %(code)s in run %(run_id)s", code=code, run_id=run_id))
 
     def adjust(reason: str) -> str:
-        return adjustments.record_against_current(
-            caller,
-            cycle_id,
-            adjustments.AdjustmentIn(
-                province=province, indicator=body.indicator, points=body.points, reason=reason
-            ),
-            now,
+        return adjustments.record_for(
+            caller, found, cycle_id, code, body.indicator, body.points, reason, now
         )["id"]
 
-    return close(caller, cycle_id, run_id, province, results[province]["flags"], body, adjust, now)
+    return close(caller, found.scope(cycle_id), run_id, code, results[code]["flags"], body, adjust, now)
 
 
 def close(

@@ -38,6 +38,7 @@ from chalicelib.core.store import TransactWriteError, transaction
 from chalicelib.core.vocabulary import ObjectionDecision
 from chalicelib.documents import notifications
 from chalicelib.scoring import adjustments, runs, scheme
+from chalicelib.scoring.population_sources import PROVINCES_ID, population_or_404
 
 ENTITY = "objection"
 MAX_FILES = 10
@@ -357,7 +358,8 @@ def listing(
 
 
 def check_final(cycle_id: str, now: datetime) -> None:
-    """409 while the cycle's objection window is open or an objection is unanswered."""
+    """409 while the cycle's objection window is open or an objection is unanswered (`cycle_id`: the
+    scope of a population's runs; only the provinces' cycles ever have a window)."""
     state = current(cycle_id)
     if state is None:
         return
@@ -382,14 +384,21 @@ def check_final(cycle_id: str, now: datetime) -> None:
 
 
 def publish_final(
-    caller: Caller | None, cycle_id: str, run_id: str, reason: str | None, now: datetime
+    caller: Caller | None,
+    cycle_id: str,
+    run_id: str,
+    reason: str | None,
+    now: datetime,
+    population: str = PROVINCES_ID,
 ) -> dict:
-    """The final publication (runs.publish), once the objection window allows it; provinces are told."""
+    """The final publication (runs.publish), once the objection window allows it; provinces are told.
+    A population never published provisionally (the bases and institutions do not object) publishes at once."""
     require(caller, "national_admin")
+    scope = population_or_404(population).scope(cycle_id)
     cycle_or_404(cycle_id)
-    check_final(cycle_id, now)
-    published = runs.publish(caller, cycle_id, run_id, reason, now)
-    if current(cycle_id) is not None:
+    check_final(scope, now)
+    published = runs.publish(caller, cycle_id, run_id, reason, now, population)
+    if current(scope) is not None:
         with transaction() as tx:
             for note in _to_every_province(
                 "results_final",
@@ -400,13 +409,14 @@ def publish_final(
     return published
 
 
-def may_read(caller: Caller, cycle_id: str, run_id: str, province: str) -> None:
-    """A province admin reads its own province's explanation of a run published provisionally (403 otherwise)."""
+def may_read(caller: Caller, scope: str, run_id: str, province: str) -> None:
+    """A province admin reads its own province's explanation of a run published provisionally (403
+    otherwise); `scope` is the run's (the cycle, for the provinces)."""
     if caller.is_national_admin:
         return
     if not caller.acts_for(province) or caller.role != "province_admin":
         raise Forbidden(Message("A province reads only its own explanation"))
-    if not was_provisional(cycle_id, run_id):
+    if not was_provisional(scope, run_id):
         raise Forbidden(
             Message(
                 "Run %(run_id)s was not published provisionally; a province reads its explanation from then",

@@ -5,7 +5,7 @@ sub-indicators or weights, so the default below is this platform's proposal. It 
 a national admin stores a new version with `PUT /scoring-scheme` and every run records the
 version it used. Version 1 is the built-in default and is never stored.
 
-How a unit's points on one indicator are made (see `indicator_score` in scoring.py):
+How a unit's points on one indicator are made (see scoring_math.py):
   value  = Σ factor × input over the indicator's `inputs` (or a ratio / mean, by `measure`)
   score  ∈ [0, 1] by `normalise`:
     log_best  log(1 + min(value, cap)) / log(1 + best), best = the best unit's capped value
@@ -36,6 +36,7 @@ from chalicelib.core.models import Record
 from chalicelib.core.schemas import Text
 from chalicelib.core.store import TransactWriteError, transaction
 from chalicelib.core.vocabulary import NEAR_CUTOFF_TEXT
+from chalicelib.scoring import derived_inputs
 from chalicelib.usage.counting_rules import APPROVED_NAMES, PUBLICATION_USAGE_NAMES, USAGE_NAMES
 
 PK = "SCHEME"
@@ -48,14 +49,7 @@ COUNTER_INPUTS = (
     + list(APPROVED_NAMES)
     + list(PUBLICATION_USAGE_NAMES)  # views and downloads of the unit's publications (活跃度)
 )
-DERIVED_INPUTS = (
-    "form_filed",  # 1 when the province's annual form for the cycle's closing year is on file
-    "form_completeness",  # share of the form's sections with substance, 0..1
-    "form_funding",  # provincial + other navigation funding declared, 10k yuan
-    "form_fiscal_projects",  # fiscal-funded navigation projects declared on the form
-    "filings_on_time",  # approved filings not filed within NEAR_CUTOFF of the cycle's end
-    "evaluation_sides",  # user sides (of 4) with at least one evaluation
-)
+DERIVED_INPUTS = derived_inputs.NAMES  # each declared once, with how it is derived
 INPUTS = tuple(COUNTER_INPUTS) + DERIVED_INPUTS
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
@@ -180,7 +174,8 @@ class SchemeIn(Strict):
         return self
 
 
-def _ind(id, name, inputs, weight, normalise="log_best", **kw) -> dict:
+def indicator_spec(id, name, inputs, weight, normalise="log_best", **kw) -> dict:
+    """A built-in scheme's indicator: a log_best one is capped at 3 × the median unless told otherwise."""
     body = {"id": id, "name": name, "inputs": inputs, "weight": weight, "normalise": normalise}
     if normalise == "log_best":
         body["cap_median_multiple"] = 3.0
@@ -197,7 +192,7 @@ DEFAULT_SCHEME: dict[str, Any] = {
             "id": "implementation",
             "name": "项目实施",
             "indicators": [
-                _ind(
+                indicator_spec(
                     "reports",
                     "备案导航报告（按类型加权）",
                     {
@@ -212,9 +207,9 @@ DEFAULT_SCHEME: dict[str, Any] = {
                     12,
                     note="Planning reports guide a whole region or industry, so they weigh more.",
                 ),
-                _ind("databases", "专题数据库", {"filings_approved_database": 1}, 6),
-                _ind("tools", "导航工具", {"filings_approved_tool": 1}, 5),
-                _ind(
+                indicator_spec("databases", "专题数据库", {"filings_approved_database": 1}, 6),
+                indicator_spec("tools", "导航工具", {"filings_approved_tool": 1}, 5),
+                indicator_spec(
                     "publications",
                     "信息发布（按类型加权）",
                     {
@@ -225,7 +220,7 @@ DEFAULT_SCHEME: dict[str, Any] = {
                     },
                     6,
                 ),
-                _ind(
+                indicator_spec(
                     "fiscal_completeness",
                     "财政资助项目备案完整率",
                     {"filings_approved_fiscal": 1},
@@ -237,7 +232,7 @@ DEFAULT_SCHEME: dict[str, Any] = {
                     note="Approved fiscal-funded filings ÷ fiscal-funded projects declared on the annual form, "
                     "capped at 1; no form means 0, a form declaring none means 1 (and a flag).",
                 ),
-                _ind(
+                indicator_spec(
                     "timeliness",
                     "备案及时性",
                     {"filings_on_time": 1},
@@ -253,12 +248,14 @@ DEFAULT_SCHEME: dict[str, Any] = {
             "id": "application",
             "name": "应用成效",
             "indicators": [
-                _ind("application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, 9),
-                _ind("application_updates", "应用情况更新", {"application_updates": 1}, 4),
-                _ind("views", "浏览（COUNTER 唯一调查）", {"views_unique": 1}, 5),
-                _ind("downloads", "下载（COUNTER 唯一请求）", {"downloads_unique": 1}, 5),
-                _ind("evaluation_count", "在线评价数量", {"evaluations": 1}, 4),
-                _ind(
+                indicator_spec(
+                    "application_proofs", "成果应用证明", {"filings_approved_application_proof": 1}, 9
+                ),
+                indicator_spec("application_updates", "应用情况更新", {"application_updates": 1}, 4),
+                indicator_spec("views", "浏览（COUNTER 唯一调查）", {"views_unique": 1}, 5),
+                indicator_spec("downloads", "下载（COUNTER 唯一请求）", {"downloads_unique": 1}, 5),
+                indicator_spec("evaluation_count", "在线评价数量", {"evaluations": 1}, 4),
+                indicator_spec(
                     "evaluation_mean",
                     "在线评价均分",
                     {"evaluation_score_sum": 1},
@@ -269,25 +266,27 @@ DEFAULT_SCHEME: dict[str, Any] = {
                     prior=3.0,
                     prior_weight=10.0,
                 ),
-                _ind(
+                indicator_spec(
                     "evaluation_sides",
                     "评价主体覆盖（政府/企业/高校/科研院所）",
                     {"evaluation_sides": 0.25},
                     2,
                     "ratio",
                 ),
-                _ind("comments", "评论", {"comments": 1}, 2),
-                _ind("likes", "点赞", {"likes": 1}, 2),
-                _ind("favorites", "收藏", {"favorites": 1}, 2),
+                indicator_spec("comments", "评论", {"comments": 1}, 2),
+                indicator_spec("likes", "点赞", {"likes": 1}, 2),
+                indicator_spec("favorites", "收藏", {"favorites": 1}, 2),
             ],
         },
         {
             "id": "support",
             "name": "基本保障",
             "indicators": [
-                _ind("annual_form", "年度信息表按期报送", {"form_filed": 1}, 4, "flag"),
-                _ind("form_completeness", "年度信息表内容完整度", {"form_completeness": 1}, 6, "ratio"),
-                _ind("funding", "导航工作经费投入", {"form_funding": 1}, 5),
+                indicator_spec("annual_form", "年度信息表按期报送", {"form_filed": 1}, 4, "flag"),
+                indicator_spec(
+                    "form_completeness", "年度信息表内容完整度", {"form_completeness": 1}, 6, "ratio"
+                ),
+                indicator_spec("funding", "导航工作经费投入", {"form_funding": 1}, 5),
             ],
         },
     ],

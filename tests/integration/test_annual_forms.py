@@ -10,7 +10,7 @@ import requests
 
 from chalicelib.core import audit
 from tests.conftest import auth
-from tests.support.documents import JS_ADMIN, PATH, PDF, form
+from tests.support.documents import JS_ADMIN, PATH, PDF, declaration, form
 
 
 @pytest.mark.parametrize(
@@ -118,6 +118,34 @@ def test_scoring_reads_the_form_of_the_year_the_cycle_closes(store, client):
     assert js["indicators"]["fiscal_completeness"]["score"] == 0.5  # 6 filed of 12 declared
     assert js["indicators"]["annual_form"]["points"] == 4.0
     assert js["indicators"]["form_completeness"]["score"] == 1.0
+
+
+def _scored_funding(client, admin) -> tuple[dict, dict]:
+    """Score cycle 2024 now: Jiangsu's funding indicator and the explanation of its input."""
+    run_id = client.post("/cycles/2024/scoring-runs", headers=admin).json["run_id"]
+    explained = client.get(f"/cycles/2024/scoring-runs/{run_id}/units/320000/explanation", headers=admin).json
+    funding = next(i for i in explained["indicators"] if i["id"] == "funding")
+    return funding, funding["inputs"][0]
+
+
+def test_funding_figures_count_only_with_a_funding_proof_and_the_explanation_says_why(store, client):
+    store.at("2024-10-20T10:00:00+08:00")
+    assert client.put(PATH, form(), headers=JS_ADMIN).status == 201  # 850.5 + 120 declared, no proof
+    store.at("2024-12-31T23:00:00+08:00")
+    admin = auth(role="national_admin")
+    funding, source = _scored_funding(client, admin)
+    assert (funding["value"], funding["points"], source["value"]) == (0.0, 0.0, 0)
+    assert "970.5" in source["not_counted"] and "funding_proof" in source["not_counted"]
+    filer = auth(sub="filer-js", role="filer", province="320000")
+    started = client.post(
+        f"{PATH}/files", declaration(name="资金拨付.pdf", purpose="funding_proof"), headers=filer
+    )
+    put = started.json["upload"]
+    assert requests.put(put["url"], data=PDF, headers=put["headers"], timeout=10).status_code == 200
+    assert client.post(started.json["links"]["complete"], headers=filer).status == 200
+    funding, source = _scored_funding(client, admin)
+    assert funding["value"] == 970.5 and funding["points"] > 0
+    assert source["value"] == 970.5 and "not_counted" not in source
 
 
 # ---- oversight: the national overview, reopening one province's window, reminders -------------

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chalicelib.scoring import runs
+from chalicelib.scoring import year_end
 
 
 def test_the_schedule_scores_the_long_first_cycle_in_2023():
-    assert [c.id for c in runs.cycles_closing_in(2023)] == ["2021-2023"]
+    assert [c.id for c in year_end.cycles_closing_in(2023)] == ["2021-2023"]

@@ -10,19 +10,23 @@ from pydantic import ValidationError
 
 from chalicelib.core.cycles import cycle_by_id
 from chalicelib.core.reference import PROVINCES
-from chalicelib.scoring import bonus, flags, scheme
-from chalicelib.scoring.runs import compute, derived_inputs, indicator_value, normalise
+from chalicelib.scoring import bonus, derived_inputs, flags, scheme
+from chalicelib.scoring.derived_inputs import FormFacts
+from chalicelib.scoring.scoring_math import compute, indicator_value, log_reference, normalise
 from tests.support.scoring import RULES
 
 LOG = {"id": "x", "normalise": "log_best", "cap_median_multiple": 3.0, "measure": "sum", "inputs": {"a": 1}}
 
 
 def units(numbers_by_code: dict[str, dict[str, int]] | None = None, forms: dict | None = None) -> dict:
+    """Every province's inputs; `forms` maps a code to its annual form's FormFacts."""
     numbers_by_code = numbers_by_code or {}
     return {
         code: {
             "counters": numbers_by_code.get(code, {}),
-            "derived": derived_inputs(numbers_by_code.get(code, {}), (forms or {}).get(code)),
+            "derived": derived_inputs.derive(
+                numbers_by_code.get(code, {}), (forms or {}).get(code, derived_inputs.NO_FORM)
+            )[0],
             "flags": [],
         }
         for code in PROVINCES
@@ -134,17 +138,21 @@ def test_bonus_is_per_excellent_project_and_capped_per_unit():
     assert points == {"320000": {"count": 5, "points": 6.0}, "110000": {"count": 1, "points": 2.0}}
 
 
+# An annual form with a leading group, 120 (10k yuan) of funding and 10 of 12 projects fiscal-funded.
+FORM = {
+    "mechanisms": {"leading_group": True, "work_plan": False, "coordination_meetings": 0},
+    "funding": {"provincial_funds": 100.0, "other_funds": 20.0},
+    "carriers": [],
+    "policies": [],
+    "projects": {"declared": 12, "fiscal_funded": 10, "completed": 2},
+    "training": {"sessions": 0, "participants": 0},
+}
+
+
 def test_fiscal_completeness_uses_the_annual_form_declaration():
-    form = {
-        "mechanisms": {"leading_group": True, "work_plan": False, "coordination_meetings": 0},
-        "funding": {"provincial_funds": 100.0, "other_funds": 20.0},
-        "carriers": [],
-        "policies": [],
-        "projects": {"declared": 12, "fiscal_funded": 10, "completed": 2},
-        "training": {"sessions": 0, "participants": 0},
-    }
+    proven = FormFacts(2024, FORM, frozenset({derived_inputs.FUNDING_PROOF}))
     ranked = compute(
-        scheme.default_scheme(), units({"320000": {"filings_approved_fiscal": 5}}, {"320000": form}), [], []
+        scheme.default_scheme(), units({"320000": {"filings_approved_fiscal": 5}}, {"320000": proven}), [], []
     )
     js = next(r for r in ranked if r["province"] == "320000")
     assert js["indicators"]["fiscal_completeness"]["score"] == 0.5
@@ -274,3 +282,38 @@ def test_a_scheme_whose_weights_do_not_add_to_100_or_names_unknown_inputs_is_ref
     body["areas"][0]["indicators"][0]["inputs"] = {"page_rank": 1}
     with pytest.raises(ValidationError, match="unknown input"):
         scheme.SchemeIn.model_validate({k: body[k] for k in ("name", "areas", "bonus")})
+
+
+# ---- derived inputs and the math's references ---------------------------------------------------
+
+
+def test_the_scheme_accepts_exactly_the_registered_derived_inputs():
+    assert scheme.DERIVED_INPUTS == derived_inputs.NAMES
+    assert set(derived_inputs.NAMES) <= set(scheme.INPUTS)
+    with pytest.raises(ValidationError, match="unknown input"):
+        scheme.IndicatorIn(id="x", name="x", inputs={"form_budget": 1}, normalise="log_best", weight=1)
+
+
+def test_a_funding_figure_without_its_proof_counts_as_zero_and_says_why():
+    values, not_counted = derived_inputs.derive({}, FormFacts(2024, FORM, frozenset({"proof_scan"})))
+    assert values["form_funding"] == 0 and values["form_fiscal_projects"] == 10
+    assert set(not_counted) == {"form_funding"} and "120" in not_counted["form_funding"]
+    proven = FormFacts(2024, FORM, frozenset({derived_inputs.FUNDING_PROOF}))
+    assert derived_inputs.derive({}, proven) == ({**values, "form_funding": 120.0}, {})
+    assert derived_inputs.needs_proofs(proven) and not derived_inputs.needs_proofs(derived_inputs.NO_FORM)
+
+
+def test_without_a_form_nothing_is_missing_a_proof():
+    values, not_counted = derived_inputs.derive({"filings_approved": 5, "filings_approved_near_cutoff": 7})
+    assert (values["form_filed"], values["form_funding"], values["filings_on_time"], not_counted) == (
+        0,
+        0,
+        0,
+        {},
+    )
+
+
+def test_the_log_reference_caps_at_a_multiple_of_the_median_of_the_non_zero_values():
+    assert log_reference(LOG, {"a": 0.0, "b": 10.0, "c": 20.0, "d": 1000.0}) == (60.0, 60.0)
+    assert log_reference(LOG, {"a": 0.0, "b": None}) == (None, 0.0)
+    assert log_reference({**LOG, "cap_median_multiple": None}, {"a": 5.0, "b": 50.0}) == (None, 50.0)
