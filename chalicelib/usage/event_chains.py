@@ -28,10 +28,15 @@ from chalicelib.core import keys
 from chalicelib.core.clock import parse_instant
 from chalicelib.core.errors import Problem
 from chalicelib.core.models import ChainHead, UsageEvent
-from chalicelib.core.store import CONDITION_FAILED, TransactWriteError, cancellation_codes, transaction
+from chalicelib.core.store import (
+    CONDITION_FAILED,
+    MAX_TRANSACTION_ITEMS,
+    TransactWriteError,
+    cancellation_codes,
+    transaction,
+)
 from chalicelib.usage import counting_rules
 
-MAX_TRANSACTION_ITEMS = 100
 MAX_ROUNDS = 25  # rounds of re-reading heads when another writer took places first
 
 
