@@ -214,14 +214,13 @@ def _chunks(deliveries: list[Delivery]) -> Iterable[list[Delivery]]:
     chunk: list[Delivery] = []
     keys: set[tuple[str, str]] = set()
     for delivery in deliveries:
-        new_keys = set(delivery.deltas) - keys
-        if delivery.record:
-            new_keys.add(delivery.record)  # its condition check (a facts-table item: never a counter key)
-        if chunk and len(chunk) + 1 + len(keys) + len(new_keys) > MAX_TRANSACTION_ITEMS:
+        # Its counters, and its record's condition check (a facts-table item: never a counter key).
+        own = set(delivery.deltas) | ({delivery.record} if delivery.record else set())
+        if chunk and len(chunk) + 1 + len(keys | own) > MAX_TRANSACTION_ITEMS:
             yield chunk
-            chunk, keys, new_keys = [], set(), set(delivery.deltas)
+            chunk, keys = [], set()
         chunk.append(delivery)
-        keys |= new_keys
+        keys |= own
     if chunk:
         yield chunk
 
