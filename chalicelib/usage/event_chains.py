@@ -40,15 +40,18 @@ from chalicelib.usage import counting_rules
 MAX_ROUNDS = 25  # rounds of re-reading heads when another writer took places first
 
 
+EVENT, CHAIN = "EVENT#", "CHAIN#"  # partition prefixes of usage events and of their chains' heads
+
+
 def event_key(user: str, event_id: str) -> tuple[str, str]:
     """Events are keyed by (user, client event id): a resend hits the same key."""
-    return f"EVENT#{keys.part(user)}#{keys.part(event_id)}", "A"
+    return f"{EVENT}{keys.part(user)}#{keys.part(event_id)}", "A"
 
 
 def chain_key(target_kind: str, target: str, kind: str, user: str) -> tuple[str, str]:
     """A filing's chains keep their first key format; other targets name their kind."""
     named = keys.part(target) if target_kind == "filing" else f"{target_kind}:{keys.part(target)}"
-    return f"CHAIN#{named}#{kind}#{keys.part(user)}", "HEAD"
+    return f"{CHAIN}{named}#{kind}#{keys.part(user)}", "HEAD"
 
 
 def chain_of(event: Mapping) -> tuple[str, str]:

@@ -79,7 +79,7 @@ class EventIn(Body):
 
 
 class EventsIn(Body):
-    events: list[EventIn] = Field(min_length=1, max_length=100)
+    events: list[EventIn] = Field(min_length=1, max_length=config.MAX_EVENTS_PER_REQUEST)
 
 
 class CommentIn(Body):
