@@ -39,8 +39,14 @@ UNIT_BATCHES = 5  # 100-event batches metered for write units
 
 def kind_of(table: str, key: dict) -> str:
     """What a written item is, by its key (the write units per event are split by this)."""
+    from chalicelib.usage import event_chains, running_counters
+
     pk = key.get("pk", {}).get("S", "")
-    for prefix, kind in (("EVENT#", "event"), ("CHAIN#", "chain head"), ("SEEN#", "dedup marker")):
+    for prefix, kind in (
+        (event_chains.EVENT, "event"),
+        (event_chains.CHAIN, "chain head"),
+        (running_counters.MARKER, "dedup marker"),
+    ):
         if pk.startswith(prefix):
             return kind
     return "counter" if table.endswith("-counters") else "other"
@@ -61,7 +67,7 @@ def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
     would have, written straight into the embedded store; their counters are kept too."""
     from chalicelib.core.clock import parse_instant
     from chalicelib.core.models import ChainHead, Counter, UsageEvent
-    from chalicelib.usage import counting_rules
+    from chalicelib.usage import counting_rules, event_chains
     from local_stack import moto_store
 
     settings = stack.services.settings
@@ -83,8 +89,7 @@ def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
             chain = (filing, kind, user)
             seq, prev = heads.get(chain, (0, None))
             event = UsageEvent(
-                f"EVENT#{user}#{uuid.uuid4()}",
-                "A",
+                *event_chains.event_key(user, str(uuid.uuid4())),
                 entity="event",
                 id=str(n),
                 type=kind,
@@ -105,7 +110,10 @@ def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
         for (filing, kind, user), (seq, last) in heads.items():
             facts.put_item(
                 ChainHead(
-                    f"CHAIN#{filing}#{kind}#{user}", "HEAD", entity="chain", seq=seq, last_at=last
+                    *event_chains.chain_key("filing", filing, kind, user),
+                    entity="chain",
+                    seq=seq,
+                    last_at=last,
                 ).serialize()
             )
         for (pk, sk), values in deltas.items():

@@ -55,6 +55,9 @@ USAGE_SHARE = {
 def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[str, float]:
     """Write the counters, forms and records; returns seconds per step."""
     from chalicelib.core.models import Counter, Record
+    from chalicelib.core.vocabulary import SIDES
+    from chalicelib.scoring import adjustments, annual_forms, bonus
+    from chalicelib.usage import counting_rules
 
     timings: dict[str, float] = {}
     codes = sorted(PROVINCES)
@@ -67,8 +70,7 @@ def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[s
         for i in range(filings):
             batch.save(
                 Counter(
-                    f"FILING#bench-{i:06d}",
-                    "STATS",
+                    *counting_rules.filing_key(f"bench-{i:06d}"),
                     n={
                         "views_total": int(per_filing * 0.55),
                         "views_unique": int(per_filing * 0.3),
@@ -105,17 +107,16 @@ def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[s
                 publications_approved_news=int(f * 0.1),
                 publications_approved_policy=int(f * 0.02),
             )
-            for side in ("government", "enterprise", "university", "research_institute"):
+            for side in SIDES:
                 n[f"evaluations_{side}"] = n["evaluations"] // 4
                 n[f"evaluation_score_sum_{side}"] = n["evaluation_score_sum"] // 4
-            batch.save(Counter(f"PROV#{c}", f"CYCLE#{CYCLE}", n=n))
+            batch.save(Counter(*counting_rules.cycle_key(c, CYCLE), n=n))
             monthly = n["views_total"] // 12
             for m in range(24):
                 year, month = 2022 + (9 + m) // 12, (9 + m) % 12 + 1
                 batch.save(
                     Counter(
-                        f"PROV#{c}",
-                        f"MONTH#{year:04d}-{month:02d}",
+                        *counting_rules.province_month_key(c, f"{year:04d}-{month:02d}"),
                         n={
                             "views_total": int(monthly * rng.uniform(0.7, 1.3)),
                             "downloads_total": monthly // 3,
@@ -130,8 +131,7 @@ def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[s
             c = rng.choices(codes, [share[x] for x in codes])[0]
             batch.save(
                 Counter(
-                    f"ACCT#{c}#{CYCLE}",
-                    f"user-{i:07d}",
+                    *counting_rules.account_key(c, CYCLE, f"user-{i:07d}"),
                     n={
                         "likes": rng.randint(0, 40),
                         "evaluations": rng.randint(0, 10),
@@ -146,7 +146,7 @@ def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[s
         for c in codes:
             batch.save(
                 Record(
-                    f"FORM#{c}",
+                    annual_forms.key(c),
                     "2024",
                     kind="annual_form",
                     data={
@@ -172,7 +172,7 @@ def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[s
             c = codes[i % 32]
             batch.save(
                 Record(
-                    f"EXCELLENT#{CYCLE}",
+                    bonus.key(CYCLE),
                     f"bench-{i:06d}",
                     kind="excellent_project",
                     data={"filing": f"bench-{i:06d}", "province": c, "title": "优秀项目"},
@@ -181,7 +181,7 @@ def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[s
         for i in range(20):
             batch.save(
                 Record(
-                    f"ADJUST#{CYCLE}",
+                    adjustments.key(CYCLE),
                     f"2024-12-{10 + i % 10:02d}#{i:04d}",
                     kind="adjustment",
                     data={
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
 
         from chalicelib.core.models import Record
 
-        stored = sum(len(str(r.data)) for r in Record.query(f"RUN#{header['run_id']}"))
+        stored = sum(len(str(r.data)) for r in Record.query(runs.results_pk(header["run_id"])))
         own = elapsed - in_store
         # DynamoDB answers a GetItem/Query page in ~5-10 ms from Lambda in-region; take 25 ms to be safe.
         estimate = own + calls * 0.025

@@ -20,10 +20,9 @@ import requests
 
 # Run as `python scripts/export_scores.py`: the repository root holds local_stack.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from chalicelib.core.spreadsheets import XLSX_TYPE  # noqa: E402
 from local_stack.tokens import LOCAL_JWT_SECRET  # noqa: E402
 from local_stack.tokens import token as local_token
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def export(url: str, cycle: str, path: str, run_id: str | None = None, token: str | None = None) -> int:

@@ -34,6 +34,8 @@ import requests
 
 # Run as `python scripts/rehearse.py`: the repository root holds local_stack.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from chalicelib.core.config import MAX_EVENTS_PER_REQUEST  # noqa: E402
+from chalicelib.core.spreadsheets import XLSX_TYPE  # noqa: E402
 from chalicelib.core.vocabulary import REPORT_TYPES, SIDES  # noqa: E402
 from local_stack.tokens import LOCAL_JWT_SECRET  # noqa: E402
 from local_stack.tokens import token as local_token
@@ -171,7 +173,7 @@ def rehearse(
     publish: bool = False,
     export: str | None = None,
     out=sys.stdout,
-    events_per_batch: int = 100,
+    events_per_batch: int = MAX_EVENTS_PER_REQUEST,
     store: str | None = None,
 ) -> dict:
     """Fill the stack, score the current cycle, recount against `store`; returns the scores document."""
@@ -345,11 +347,7 @@ def rehearse(
     say(table(scores))
     if export:
         fmt = "xlsx" if export.endswith(".xlsx") else "csv"
-        accept = (
-            {"Accept": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-            if fmt == "xlsx"
-            else {}
-        )
+        accept = {"Accept": XLSX_TYPE} if fmt == "xlsx" else {}
         body = api.call(
             "GET", f"/cycles/{cycle}/scores.{fmt}?run_id={run['run_id']}", admin, headers=accept
         ).content
@@ -430,7 +428,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 ≈ 3,200 filings; tests use 0.02")
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--workers", type=int, default=4, help="parallel clients (default 4)")
-    parser.add_argument("--events-per-batch", type=int, default=100, help="views per POST /events (≤100)")
+    parser.add_argument(
+        "--events-per-batch",
+        type=int,
+        default=MAX_EVENTS_PER_REQUEST,
+        help=f"views per POST /events (≤{MAX_EVENTS_PER_REQUEST})",
+    )
     parser.add_argument("--publish", action="store_true", help="publish the run when the cycle has closed")
     parser.add_argument("--export", help="also write the run as .csv or .xlsx to this path")
     parser.add_argument(
@@ -446,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         args.workers,
         args.publish,
         args.export,
-        events_per_batch=max(1, min(100, args.events_per_batch)),
+        events_per_batch=max(1, min(MAX_EVENTS_PER_REQUEST, args.events_per_batch)),
         store=_store(args.url, args.store),
     )
     return 0 if scores.get("recount_clean", True) else 1

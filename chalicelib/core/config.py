@@ -22,6 +22,7 @@ MAX_FILES_PER_RECORD = 20  # stored files of one filing or publication (409)
 MAX_PENDING_UPLOADS_PER_PROVINCE = 100  # declared, not completed, not expired uploads of one province (409)
 MAX_COMMENTS_PER_DAY = 20  # comments of one user on one record in one China day (429)
 MAX_OPEN_INVITATIONS_PER_ORGANISATION = 500  # unused, unexpired invitation codes of one organisation (409)
+MAX_EVENTS_PER_REQUEST = 100  # views in one POST /events (422 beyond)
 NOTIFICATIONS_KEPT_PER_USER = 500  # a user's own notifications: the newest are kept, older ones dropped
 # A browser origin: scheme, host and optional port, nothing else (no path, no wildcard).
 _ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?", re.ASCII)

@@ -16,3 +16,8 @@ def part(value: str) -> str:
     Injective, and a no-op on values without `#` or `%` (every sub and id the platform has stored),
     so existing keys keep their format."""
     return value.replace(ESCAPE, "%25").replace(SEPARATOR, "%23")
+
+
+def whole(component: str) -> str:
+    """The value a `part` encoded (its inverse): every escape in a component starts `%23` or `%25`."""
+    return component.replace("%23", SEPARATOR).replace("%25", ESCAPE)

@@ -13,7 +13,11 @@ __all__ = [
     "cancelled_by_condition",
     "cancellation_codes",
     "CONDITION_FAILED",
+    "MAX_TRANSACTION_ITEMS",
 ]
+
+# DynamoDB's limit on the writes and checks of one transaction.
+MAX_TRANSACTION_ITEMS = 100
 
 # The cancellation reason of a transaction item whose condition did not hold; a single write
 # refused the same way reports it with an "Exception" suffix.

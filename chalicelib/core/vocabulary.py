@@ -82,12 +82,6 @@ APPLICATION_PROGRESSION = get_args(ApplicationProgression)
 ApplicationState = Literal[ApplicationProgression, "paused", "discontinued"]
 APPLICATION_STATES = get_args(ApplicationState)
 
-# ---- usage --------------------------------------------------------------------------------
-
-EventType = Literal["view", "download"]
-EVENT_TYPES = get_args(EventType)
-ClientEventType = Literal["view"]  # downloads are counted by the platform when it serves a file
-
 # ---- the excellent-project selection ------------------------------------------------------
 
 # A candidate is screened in (candidate), kept by the library cut (shortlisted) or not, and the

@@ -15,7 +15,8 @@ from typing import Any
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import Cycle, cycle_by_id
 from chalicelib.core.vocabulary import NEAR_CUTOFF_TEXT
-from chalicelib.usage.counting_rules import ACCOUNT_ACTIVITY, MINUTE, unit_of
+from chalicelib.usage import metrics
+from chalicelib.usage.counting_rules import MINUTE, unit_of
 
 Flag = dict[str, Any]  # {"kind", "detail"} and, where a check has it, "evidence"
 NAMED_ACCOUNTS = 100  # a flag names at most this many accounts (and says how many there are)
@@ -166,9 +167,9 @@ def _accounts(accounts: Mapping[str, Mapping[str, int]]) -> list[_Account]:
                 _Account(
                     account,
                     min(minutes),
-                    sum(int(numbers.get(n, 0)) for n in ACCOUNT_ACTIVITY),
-                    int(numbers.get("evaluations", 0)),
-                    int(numbers.get("evaluation_score_sum", 0)),
+                    sum(int(numbers.get(n, 0)) for n in metrics.REGISTRY.account_activity),
+                    int(numbers.get(metrics.REGISTRY.evaluations, 0)),
+                    int(numbers.get(metrics.REGISTRY.evaluation_score_sum, 0)),
                 )
             )
     return out

@@ -37,17 +37,19 @@ from chalicelib.core.schemas import Text
 from chalicelib.core.store import TransactWriteError, transaction
 from chalicelib.core.vocabulary import NEAR_CUTOFF_TEXT
 from chalicelib.scoring import derived_inputs
-from chalicelib.usage.counting_rules import APPROVED_NAMES, PUBLICATION_USAGE_NAMES, USAGE_NAMES
+from chalicelib.usage import metrics
+from chalicelib.usage.counting_rules import APPROVED_NAMES
 
 PK = "SCHEME"
 DEFAULT_VERSION = 1
 
 # Inputs an indicator may read: counter names of the province×cycle item, plus facts the run derives.
-# Derived from counting_rules.py's names, so a new kind, report type or side is an input at once.
+# Derived from the metrics registry and counting_rules.py's names, so a new metric, kind, report type or
+# side is an input at once.
 COUNTER_INPUTS = (
-    list(USAGE_NAMES)
+    list(metrics.REGISTRY.usage_counters)
     + list(APPROVED_NAMES)
-    + list(PUBLICATION_USAGE_NAMES)  # views and downloads of the unit's publications (活跃度)
+    + list(metrics.REGISTRY.publication_usage_counters)  # usage of the unit's publications (活跃度)
 )
 DERIVED_INPUTS = derived_inputs.NAMES  # each declared once, with how it is derived
 INPUTS = tuple(COUNTER_INPUTS) + DERIVED_INPUTS

@@ -35,23 +35,10 @@ from chalicelib.core.vocabulary import (
     SIDES,
 )
 from chalicelib.documents import filings, publications
+from chalicelib.usage import metrics
 
 DOUBLE_CLICK = timedelta(seconds=30)
 
-USAGE_NAMES = (
-    "views_total",
-    "views_unique",
-    "downloads_total",
-    "downloads_unique",
-    "likes",
-    "favorites",
-    "comments",
-    "application_updates",
-    "evaluations",
-    "evaluation_score_sum",
-    *(f"evaluations_{s}" for s in SIDES),
-    *(f"evaluation_score_sum_{s}" for s in SIDES),
-)
 # What approved filings and publications add to their province×cycle item (filing_values).
 # An approved filing out of its cycle's scope (filings.in_scope) adds only filings_approved_out_of_scope;
 # funding_approved sums the funding (投入, yuan) of those in scope.
@@ -79,13 +66,6 @@ def filing_key(filing_id: str) -> tuple[str, str]:
 
 # What views and downloads count on: an event names exactly one of these (its attribute of that name).
 TARGETS = ("filing", "publication")
-# Publications' usage goes into the province counters under names of its own: the scheme's
-# filing indicators keep reading filings' views and downloads alone.
-PUBLICATION_PREFIX = "publication_"
-EVENT_NAMES = ("views_total", "views_unique", "downloads_total", "downloads_unique")
-# Likes, favorites and comments are held on filings and publications alike (interactions.py).
-REACTION_NAMES = ("likes", "favorites", "comments")
-PUBLICATION_USAGE_NAMES = tuple(PUBLICATION_PREFIX + name for name in (*EVENT_NAMES, *REACTION_NAMES))
 
 
 def publication_key(publication_id: str) -> tuple[str, str]:
@@ -165,13 +145,12 @@ def account_key(province: str, cycle_id: str, user: str) -> tuple[str, str]:
 
 
 # Per-account counters for the puppet-swarm check (flags.py). On a unit's account item:
-# the account's counted facts (ACCOUNT_ACTIVITY), its evaluation score sum, and how many of
+# the account's counted facts (metrics.REGISTRY.account_activity), its evaluation score sum, and how many of
 # its facts fall in each minute ("minute#<minutes since the epoch>"): the smallest minute
 # holding any is its first action on the unit. On the account's own item: how many counted
 # facts it has on each unit in each cycle ("<cycle>#<province>"), which tells whether it is
 # new in a cycle and whether all its activity lies on one unit. All are sums of facts, so
 # f(new) - f(old) keeps them exact like every other counter.
-ACCOUNT_ACTIVITY = ("likes", "favorites", "comments", "evaluations")
 MINUTE = "minute#"
 
 
@@ -211,10 +190,21 @@ def merge(into: Deltas, other: Deltas) -> None:
         add(into, key, values)
 
 
-def mirror_key(record_pk: str, cycle_id: str) -> tuple[str, str]:
-    """What a record's usage added to its province's cycle counters, kept under the record so that a
-    takedown excluding it from scoring (excluded) takes exactly that back (withdrawn_usage)."""
-    return record_pk, cycle_sk(cycle_id)
+# What a record's usage added to every counter outside the record's own partition (its province's cycle and
+# month, its service base's cycle, the per-account ones) is mirrored under the record, one mirror item per
+# counter, so that a takedown excluding it from scoring takes exactly that back (withdrawn_usage).
+MIRROR = "MIRROR#"
+
+
+def mirror_key(record_pk: str, key: tuple[str, str]) -> tuple[str, str]:
+    """The mirror under a record of what its usage added to `key` (both key parts escaped: one component each)."""
+    return record_pk, f"{MIRROR}{keys.part(key[0])}{keys.SEPARATOR}{keys.part(key[1])}"
+
+
+def mirrored_key(mirror_sk: str) -> tuple[str, str]:
+    """The counter a mirror's sort key names (the inverse of mirror_key)."""
+    pk, _, sk = mirror_sk.removeprefix(MIRROR).partition(keys.SEPARATOR)
+    return keys.whole(pk), keys.whole(sk)
 
 
 def excluded(image: Mapping[str, Any] | None) -> bool:
@@ -233,22 +223,22 @@ def record_of(image: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def unscored(deltas: Deltas, record_pk: str) -> Deltas:
-    """A usage fact's changes without its province × cycle part (and its mirror): its record is excluded."""
-    return {
-        key: values
-        for key, values in deltas.items()
-        if not (key[1].startswith(CYCLE) and (key[0] == record_pk or key[0].startswith(PROVINCE)))
-    }
-
-
-def withdrawn_usage(record_pk: str, province: str, mirrors: Mapping[str, Mapping[str, int]]) -> Deltas:
-    """A takedown excluding a record: its usage (per cycle id, as mirrored) leaves its province's cycles."""
-    deltas: Deltas = {}
-    for cycle_id, values in mirrors.items():
-        add(deltas, cycle_key(province, cycle_id), values, -1)
-        add(deltas, mirror_key(record_pk, cycle_id), values, -1)
+def _mirrored(deltas: Deltas, image: Mapping[str, Any]) -> Deltas:
+    """A usage fact's changes with their mirrors under its record (every counter outside its partition)."""
+    record = record_of(image)
+    if record is None:
+        return deltas
+    for key, values in list(deltas.items()):
+        if key[0] != record[1]:
+            add(deltas, mirror_key(record[1], key), values)
     return deltas
+
+
+def unscored(deltas: Deltas, record_pk: str) -> Deltas:
+    """A usage fact's changes to its record's own counters alone (stats, months): its record is excluded."""
+    return {
+        key: values for key, values in deltas.items() if key[0] == record_pk and not key[1].startswith(MIRROR)
+    }
 
 
 def _usage(
@@ -266,7 +256,6 @@ def _usage(
     if cycle is None:
         return
     add(deltas, cycle_key(province, cycle.id), values, sign)
-    add(deltas, mirror_key(filing_key(filing)[0], cycle.id), values, sign)
     add(deltas, month_key(province, at), values, sign)
     if user is not None and account_values:
         # Per-account counters name the cycle's pseudonym, as the account's usage events do.
@@ -276,50 +265,69 @@ def _usage(
 
 
 def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
-    """What one stored state of a fact adds to the counters (the f in f(new) - f(old))."""
+    """What one stored state of a fact adds to the counters (the f in f(new) - f(old)), a usage fact's with
+    its mirrors."""
     deltas: Deltas = {}
-    if not image:
-        return deltas
-    entity = image.get("entity")
-    if entity == "reaction":
-        if image.get("active") and not image.get("author"):
-            name = "likes" if image["kind"] == "like" else "favorites"
-            _held(deltas, image, _time(image["since"]), name)
-    elif entity == "comment":
-        if comment_counts(image):
-            _held(deltas, image, _time(image["created_at"]), "comments")
-    elif entity == "evaluation":
-        if not image.get("author"):
-            score, side = int(image["score"]), image["side"]
-            values = {"evaluations": 1, "evaluation_score_sum": score}
-            if side in SIDES:
-                values.update({f"evaluations_{side}": 1, f"evaluation_score_sum_{side}": score})
-            _usage(
-                deltas,
-                image["filing"],
-                image["province"],
-                _time(image["updated_at"]),
-                values,
-                image["user"],
-                {"evaluations": 1, "evaluation_score_sum": score},
-            )
-            _unit_usage(deltas, image, _time(image["updated_at"]), values)
-    elif entity == "application_update":
-        if image.get("earned"):  # a new state of the progression, with proof (filings.change_application)
-            _usage(deltas, image["filing"], image["province"], _time(image["at"]), {"application_updates": 1})
-    elif entity == "filing":
-        if scored(image):
-            add(deltas, cycle_key(image["province"], image["cycle"]), filing_values(image))
-            if image.get("attributed_to"):  # also counts for the service base or institution it names
-                add(deltas, unit_cycle_key(image["attributed_to"], image["cycle"]), filing_values(image))
-    elif entity == "publication":
-        if scored(image) and image["province"] != NATIONAL_OFFICE:
-            add(
-                deltas,
-                cycle_key(image["province"], image["cycle"]),
-                {"publications_approved": 1, f"publications_approved_{image['kind']}": 1},
-            )
-    return deltas
+    if image:
+        rule = _STATE_RULES.get(image.get("entity"))
+        if rule is not None:
+            rule(deltas, image)
+    return _mirrored(deltas, image) if image else deltas
+
+
+def _reaction(deltas: Deltas, image: Mapping[str, Any]) -> None:
+    if image.get("active") and not image.get("author"):
+        _held(deltas, image, _time(image["since"]), metrics.REGISTRY.reaction(image["kind"]))
+
+
+def _comment(deltas: Deltas, image: Mapping[str, Any]) -> None:
+    if comment_counts(image):
+        _held(deltas, image, _time(image["created_at"]), metrics.REGISTRY.comments)
+
+
+def _evaluation(deltas: Deltas, image: Mapping[str, Any]) -> None:
+    if image.get("author"):
+        return
+    registry, score, side = metrics.REGISTRY, int(image["score"]), image["side"]
+    given = {registry.evaluations: 1, registry.evaluation_score_sum: score}
+    values = dict(given)
+    if side in SIDES:
+        values.update({registry.evaluations_of(side): 1, registry.evaluation_score_sum_of(side): score})
+    at = _time(image["updated_at"])
+    _usage(deltas, image["filing"], image["province"], at, values, image["user"], given)
+    _unit_usage(deltas, image, at, values)
+
+
+def _application_update(deltas: Deltas, image: Mapping[str, Any]) -> None:
+    if image.get("earned"):  # a new state of the progression, with proof (filings.change_application)
+        values = {metrics.REGISTRY.application_updates: 1}
+        _usage(deltas, image["filing"], image["province"], _time(image["at"]), values)
+
+
+def _filing(deltas: Deltas, image: Mapping[str, Any]) -> None:
+    if scored(image):
+        add(deltas, cycle_key(image["province"], image["cycle"]), filing_values(image))
+        if image.get("attributed_to"):  # also counts for the service base or institution it names
+            add(deltas, unit_cycle_key(image["attributed_to"], image["cycle"]), filing_values(image))
+
+
+def _publication(deltas: Deltas, image: Mapping[str, Any]) -> None:
+    if scored(image) and image["province"] != NATIONAL_OFFICE:
+        add(
+            deltas,
+            cycle_key(image["province"], image["cycle"]),
+            {"publications_approved": 1, f"publications_approved_{image['kind']}": 1},
+        )
+
+
+_STATE_RULES = {
+    "reaction": _reaction,
+    "comment": _comment,
+    "evaluation": _evaluation,
+    "application_update": _application_update,
+    "filing": _filing,
+    "publication": _publication,
+}
 
 
 def scored(image: Mapping[str, Any]) -> bool:
@@ -371,12 +379,12 @@ def state_change(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -
 
 def event_values(kind: str, at: datetime, prev_at: datetime | None) -> dict[str, int]:
     """What one counted event adds, given the time of its chain's event before it (its stored place)."""
-    plural = "views" if kind == "view" else "downloads"
+    metric = metrics.REGISTRY.event(kind)
     values = {}
     if prev_at is None or at - prev_at > DOUBLE_CLICK:
-        values[f"{plural}_total"] = 1
+        values[metric.total] = 1
     if prev_at is None or _hour(prev_at) != _hour(at):
-        values[f"{plural}_unique"] = 1
+        values[metric.unique] = 1
     return values
 
 
@@ -397,7 +405,7 @@ def event_contribution(image: Mapping[str, Any]) -> Deltas:
     add(deltas, item_month_key(kind, target, at), values)
     if kind == "publication":
         _publication_usage(deltas, target, image["province"], at, values)
-        return deltas
+        return _mirrored(deltas, image)
     _usage(deltas, target, image["province"], at, values)
     _unit_usage(deltas, image, at, values)
     cycle = cycle_for(at)
@@ -405,7 +413,7 @@ def event_contribution(image: Mapping[str, Any]) -> Deltas:
         # A counted click is activity on its unit: an account that reads widely is no single-purpose
         # puppet. Not per minute: a reader's clicks would grow its account item without bound.
         add(deltas, account_units_key(image["user"]), {unit_name(cycle.id, image["province"]): 1})
-    return deltas
+    return _mirrored(deltas, image)
 
 
 def _unit_usage(deltas: Deltas, image: Mapping[str, Any], at: datetime, values: dict[str, int]) -> None:
@@ -422,15 +430,15 @@ def _publication_usage(
     cycle = cycle_for(at)
     if cycle is None or province == NATIONAL_OFFICE:  # the national office's own: counted for no province
         return
-    prefixed = {PUBLICATION_PREFIX + name: value for name, value in values.items()}
+    prefixed = {metrics.REGISTRY.publication_prefix + name: value for name, value in values.items()}
     add(deltas, cycle_key(province, cycle.id), prefixed)
-    add(deltas, mirror_key(publication_key(publication)[0], cycle.id), prefixed)
     add(deltas, month_key(province, at), prefixed)
 
 
 def recount(facts: Iterable[Mapping[str, Any]]) -> Deltas:
     """Every counter recomputed from the stored facts alone (the reference for drift). The usage of a
-    record a takedown excluded counts for no province × cycle (held back until every record is seen)."""
+    record a takedown excluded counts only in the record's own counters (the rest is held back until every
+    record is seen)."""
     totals: Deltas = {}
     held: dict[str, Deltas] = {}
     excluded_records: set[str] = set()

@@ -28,22 +28,30 @@ from chalicelib.core import keys
 from chalicelib.core.clock import parse_instant
 from chalicelib.core.errors import Problem
 from chalicelib.core.models import ChainHead, UsageEvent
-from chalicelib.core.store import CONDITION_FAILED, TransactWriteError, cancellation_codes, transaction
+from chalicelib.core.store import (
+    CONDITION_FAILED,
+    MAX_TRANSACTION_ITEMS,
+    TransactWriteError,
+    cancellation_codes,
+    transaction,
+)
 from chalicelib.usage import counting_rules
 
-MAX_TRANSACTION_ITEMS = 100
 MAX_ROUNDS = 25  # rounds of re-reading heads when another writer took places first
+
+
+EVENT, CHAIN = "EVENT#", "CHAIN#"  # partition prefixes of usage events and of their chains' heads
 
 
 def event_key(user: str, event_id: str) -> tuple[str, str]:
     """Events are keyed by (user, client event id): a resend hits the same key."""
-    return f"EVENT#{keys.part(user)}#{keys.part(event_id)}", "A"
+    return f"{EVENT}{keys.part(user)}#{keys.part(event_id)}", "A"
 
 
 def chain_key(target_kind: str, target: str, kind: str, user: str) -> tuple[str, str]:
     """A filing's chains keep their first key format; other targets name their kind."""
     named = keys.part(target) if target_kind == "filing" else f"{target_kind}:{keys.part(target)}"
-    return f"CHAIN#{named}#{kind}#{keys.part(user)}", "HEAD"
+    return f"{CHAIN}{named}#{kind}#{keys.part(user)}", "HEAD"
 
 
 def chain_of(event: Mapping) -> tuple[str, str]:

@@ -27,9 +27,10 @@ from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Rea
 from chalicelib.core.paging import query_page, scope_of
 from chalicelib.core.schemas import Body, FieldErrors, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
-from chalicelib.core.vocabulary import RAW_FACTS_GRACE, RAW_FACTS_UNTIL_FINAL, ClientEventType
+from chalicelib.core.vocabulary import RAW_FACTS_GRACE, RAW_FACTS_UNTIL_FINAL
 from chalicelib.documents import feedback, filings, publications
-from chalicelib.usage import counting_rules, event_chains
+from chalicelib.usage import counting_rules, event_chains, metrics
+from chalicelib.usage.metrics import ClientEventType
 from chalicelib.usage.own_staff import is_own_staff
 from chalicelib.usage.robots import Robots
 
@@ -48,13 +49,18 @@ class EventIn(Body):
     @model_validator(mode="before")
     @classmethod
     def _no_client_downloads(cls, data: object) -> object:
-        if isinstance(data, dict) and data.get("type") == "download":
+        """An event kind the platform records itself (a download, when it serves the file) is refused by name."""
+        kind = data.get("type") if isinstance(data, dict) else None
+        metric = {m.kind: m for m in metrics.REGISTRY.events if not m.from_client}.get(kind)  # type: ignore[arg-type]
+        if metric is not None:
             raise FieldErrors(
                 [
                     (
                         "type",
                         Message(
-                            "downloads are counted by the platform when it serves the file (GET /filings/{id}/files/{file_id}); clients do not send them"
+                            "%(field)s are counted by the platform when it serves the file (%(recorded_by)s); clients do not send them",
+                            field=metric.field,
+                            recorded_by=metric.recorded_by,
                         ),
                     )
                 ]
@@ -77,7 +83,7 @@ class EventIn(Body):
 
 
 class EventsIn(Body):
-    events: list[EventIn] = Field(min_length=1, max_length=100)
+    events: list[EventIn] = Field(min_length=1, max_length=config.MAX_EVENTS_PER_REQUEST)
 
 
 class CommentIn(Body):
@@ -151,7 +157,7 @@ def record_download(
     """Count one download the platform served (approved records only), by the same rules as views."""
     if doc.status != "approved":
         return None
-    event = usage_event(caller, uuid.uuid4().hex, "download", kind, doc, agent, robots, now, file_id)
+    event = usage_event(caller, uuid.uuid4().hex, metrics.DOWNLOAD, kind, doc, agent, robots, now, file_id)
     return _store([event], now).stored[0]
 
 

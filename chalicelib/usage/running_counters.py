@@ -20,27 +20,32 @@ from typing import Any, TypeVar
 
 from chalicelib.core import observability as obs
 from chalicelib.core import streams
+from chalicelib.core.config import MARKER_TTL
 from chalicelib.core.models import Counter, FactBase, Filing, Publication
 from chalicelib.core.reference import PROVINCES
-from chalicelib.core.store import transaction
+from chalicelib.core.store import (
+    MAX_TRANSACTION_ITEMS,
+    TransactWriteError,
+    cancelled_by_condition,
+    transaction,
+)
 from chalicelib.documents.lifecycle import DOC_SK
 from chalicelib.usage import counting_rules, event_chains
 from chalicelib.usage.counting_rules import Deltas
 
 K = TypeVar("K")
 
-MARKER_TTL = timedelta(days=7)  # outlives the stream's 24 h retention: a replay finds its markers
-MAX_TRANSACTION_ITEMS = 100
-
 
 @dataclass
 class Delivery:
     """One stream record's counter changes; `marker` is the record's eventID. `record`: (kind, partition)
-    of the filing or publication a usage fact counts on, whose exclusion from scoring apply() checks."""
+    of the filing or publication a usage fact counts on, whose exclusion from scoring apply() checks.
+    `withdrawn`: the mirrors (sort key -> numbers) of a record the takedown it carries excludes."""
 
     marker: str
     deltas: Deltas = field(default_factory=dict)
     record: tuple[str, str] | None = None
+    withdrawn: tuple[str, dict[str, dict[str, int]]] | None = None
 
 
 MARKER = "SEEN#"  # partition prefix of the applied-delivery markers (not counters)
@@ -62,21 +67,19 @@ def delivery_of(event_id: str, event_name: str, old: dict | None, new: dict | No
         if event_name != "INSERT" or old or not new:
             return Delivery(event_id)
         return Delivery(event_id, counting_rules.event_contribution(new), counting_rules.record_of(new))
-    deltas = counting_rules.state_change(old, new)
+    delivery = Delivery(event_id, counting_rules.state_change(old, new), counting_rules.record_of(new or old))
     if entity in counting_rules.TARGETS and counting_rules.excluded(new) and not counting_rules.excluded(old):
-        # The takedown excluding the record: what its usage added to its province's cycles leaves them. The
-        # mirrors are final here: usage committed after the takedown was stored never adds to them (apply).
-        counting_rules.merge(
-            deltas, counting_rules.withdrawn_usage(new["pk"], new["province"], _mirrors(new["pk"]))
-        )
-    return Delivery(event_id, deltas, counting_rules.record_of(new or old))
+        # The takedown excluding the record: what its usage added outside the record leaves every counter.
+        # The mirrors are final here: usage committed after the takedown was stored never adds to them (apply).
+        delivery.withdrawn = (new["pk"], _mirrors(new["pk"]))
+    return delivery
 
 
 def _mirrors(record_pk: str) -> dict[str, dict[str, int]]:
-    """A record's per-cycle mirrors of its usage in its province's cycle counters (counting_rules.mirror_key)."""
+    """A record's mirrors of what its usage added outside its partition (counting_rules.mirror_key)."""
     return {
-        c.sk.removeprefix(counting_rules.CYCLE): numbers(c)
-        for c in Counter.query(record_pk, Counter.sk.startswith(counting_rules.CYCLE), consistent_read=True)
+        c.sk: numbers(c)
+        for c in Counter.query(record_pk, Counter.sk.startswith(counting_rules.MIRROR), consistent_read=True)
     }
 
 
@@ -85,7 +88,7 @@ def _mirrors(record_pk: str) -> dict[str, dict[str, int]]:
 
 def apply(deliveries: list[Delivery], now: datetime, marker_ttl: timedelta = MARKER_TTL) -> int:
     """Apply each delivery's changes unless its marker shows it was applied; returns how many were."""
-    pending = {d.marker: d for d in deliveries if d.deltas}
+    pending = {d.marker: d for d in deliveries if d.deltas or d.withdrawn}
     if not pending:
         return 0
     seen = {
@@ -94,54 +97,65 @@ def apply(deliveries: list[Delivery], now: datetime, marker_ttl: timedelta = MAR
             [marker_key(m) for m in pending], consistent_read=True, attributes_to_get=["pk", "sk"]
         )
     }
-    fresh = [
-        d
-        for d in _unscore_excluded([d for m, d in pending.items() if marker_key(m)[0] not in seen])
-        if d.deltas
-    ]
+    fresh = [d for m, d in pending.items() if marker_key(m)[0] not in seen]
+    for delivery in fresh:
+        if delivery.withdrawn:
+            _withdraw(*delivery.withdrawn)
+    expires = int((now + marker_ttl).timestamp())
     applied = 0
-    for chunk in _chunks(fresh):
-        summed: Deltas = {}
-        for delivery in chunk:
-            counting_rules.merge(summed, delivery.deltas)
-        existing = {
-            (c.pk, c.sk)
-            for c in Counter.batch_get(list(summed), consistent_read=True, attributes_to_get=["pk", "sk"])
-        }
-        expires = int((now + marker_ttl).timestamp())
-        # A failed condition (a concurrent writer) cancels the whole transaction; the
-        # stream retries the batch and the markers sort out what already landed.
-        with transaction() as tx:
-            for delivery in chunk:
-                tx.save(
-                    Counter(*marker_key(delivery.marker), expires_at=expires),
-                    condition=Counter.pk.does_not_exist(),
-                )
-            for kind, record_pk in _scored_records(chunk):
-                # Usage lands on its province's cycle only while no takedown excluded the record: one stored
-                # since the read above cancels this, and the retry leaves that part out.
-                model = RECORD_MODELS[kind]
-                tx.condition_check(
-                    model,
-                    record_pk,
-                    DOC_SK,
-                    condition=model.excluded_from_scoring.does_not_exist()
-                    | (model.excluded_from_scoring == False),  # noqa: E712 (a condition, not a test)
-                )
-            for key, values in summed.items():
-                if key in existing:
-                    tx.update(Counter(*key), actions=[Counter.n[name].add(v) for name, v in values.items()])
-                else:
-                    tx.save(Counter(*key, n=values), condition=Counter.pk.does_not_exist())
+    for chunk in _chunks([d for d in fresh if d.deltas]):
+        try:
+            _commit(chunk, expires)
+        except TransactWriteError as error:
+            if not cancelled_by_condition(error):
+                raise
+            # Optimistic: records are read only when a condition failed, most often because a takedown
+            # excluded one of them. A failure again (a duplicate delivery being applied concurrently)
+            # raises: the stream retries the batch and the markers sort out what already landed.
+            _unscore_excluded(chunk)
+            _commit([d for d in chunk if d.deltas], expires)
         applied += len(chunk)
     return applied
+
+
+def _commit(chunk: list[Delivery], expires: int) -> None:
+    """One transaction: the chunk's markers, a check that no record it adds usage of outside the record is
+    excluded, and its summed changes (an existing counter updated, a new one created)."""
+    summed: Deltas = {}
+    for delivery in chunk:
+        counting_rules.merge(summed, delivery.deltas)
+    existing = {
+        (c.pk, c.sk)
+        for c in Counter.batch_get(list(summed), consistent_read=True, attributes_to_get=["pk", "sk"])
+    }
+    with transaction() as tx:
+        for delivery in chunk:
+            tx.save(
+                Counter(*marker_key(delivery.marker), expires_at=expires),
+                condition=Counter.pk.does_not_exist(),
+            )
+        for kind, record_pk in _scored_records(chunk):
+            # A takedown excluding the record, stored at any time before this commits, cancels it.
+            model = RECORD_MODELS[kind]
+            tx.condition_check(
+                model,
+                record_pk,
+                DOC_SK,
+                condition=model.excluded_from_scoring.does_not_exist()
+                | (model.excluded_from_scoring == False),  # noqa: E712 (a condition, not a test)
+            )
+        for key, values in summed.items():
+            if key in existing:
+                tx.update(Counter(*key), actions=[Counter.n[name].add(v) for name, v in values.items()])
+            else:
+                tx.save(Counter(*key, n=values), condition=Counter.pk.does_not_exist())
 
 
 RECORD_MODELS = {"filing": Filing, "publication": Publication}
 
 
 def _scored_records(deliveries: list[Delivery]) -> set[tuple[str, str]]:
-    """The records whose usage these deliveries add to a province's cycle (so each is checked not excluded)."""
+    """The records whose usage these deliveries add outside the record (so each is checked not excluded)."""
     return {
         d.record
         for d in deliveries
@@ -150,7 +164,7 @@ def _scored_records(deliveries: list[Delivery]) -> set[tuple[str, str]]:
 
 
 def _unscore_excluded(deliveries: list[Delivery]) -> list[Delivery]:
-    """Leave out the province × cycle part of usage on records a takedown excluded from scoring."""
+    """Leave out what usage on records a takedown excluded from scoring adds outside the record."""
     records = {d.record for d in deliveries if d.record}
     excluded: set[str] = set()
     for kind in RECORD_MODELS:
@@ -171,18 +185,42 @@ def _unscore_excluded(deliveries: list[Delivery]) -> list[Delivery]:
     return deliveries
 
 
+def _withdraw(record_pk: str, mirrors: Mapping[str, Mapping[str, int]]) -> None:
+    """Take an excluded record's mirrored usage out of the counters it was added to, each mirror deleted in
+    the transaction that subtracts it (on condition it is still there), so a retry or a duplicate delivery
+    finds nothing left to take; as many transactions as the mirrors need."""
+    remaining = sorted(mirrors)
+    per = MAX_TRANSACTION_ITEMS // 2  # a mirror costs two writes: its deletion and the subtraction
+    while remaining:
+        part, remaining = remaining[:per], remaining[per:]
+        try:
+            with transaction() as tx:
+                for sk in part:
+                    tx.delete(Counter(record_pk, sk), condition=Counter.pk.exists())
+                    taken = [Counter.n[name].add(-v) for name, v in mirrors[sk].items() if v]
+                    if taken:
+                        tx.update(Counter(*counting_rules.mirrored_key(sk)), actions=taken)
+        except TransactWriteError as error:
+            if not cancelled_by_condition(error):
+                raise
+            # A duplicate delivery took some of them meanwhile: the rest are taken again.
+            left = Counter.batch_get(
+                [(record_pk, sk) for sk in part], consistent_read=True, attributes_to_get=["sk"]
+            )
+            remaining = sorted({c.sk for c in left}) + remaining
+
+
 def _chunks(deliveries: list[Delivery]) -> Iterable[list[Delivery]]:
     chunk: list[Delivery] = []
     keys: set[tuple[str, str]] = set()
     for delivery in deliveries:
-        new_keys = set(delivery.deltas) - keys
-        if delivery.record:
-            new_keys.add(delivery.record)  # its condition check (a facts-table item: never a counter key)
-        if chunk and len(chunk) + 1 + len(keys) + len(new_keys) > MAX_TRANSACTION_ITEMS:
+        # Its counters, and its record's condition check (a facts-table item: never a counter key).
+        own = set(delivery.deltas) | ({delivery.record} if delivery.record else set())
+        if chunk and len(chunk) + 1 + len(keys | own) > MAX_TRANSACTION_ITEMS:
             yield chunk
-            chunk, keys, new_keys = [], set(), set(delivery.deltas)
+            chunk, keys = [], set()
         chunk.append(delivery)
-        keys |= new_keys
+        keys |= own
     if chunk:
         yield chunk
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.core.auth import Caller
@@ -12,36 +13,35 @@ from chalicelib.core.paging import computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
 from chalicelib.core.vocabulary import SIDES
 from chalicelib.documents import filings, publications
-from chalicelib.usage import counting_rules, running_counters
-from chalicelib.usage.counting_rules import (
-    PUBLICATION_PREFIX,
-    PUBLICATION_USAGE_NAMES,
-    REACTION_NAMES,
-    USAGE_NAMES,
-)
+from chalicelib.usage import counting_rules, metrics, running_counters
 
 
 def _mean(total: int, count: int) -> float | None:
     return round(total / count, 4) if count else None
 
 
+def _events(n: Callable[[str], int]) -> dict[str, Any]:
+    """Each event metric's stats field: its total and unique counts."""
+    return {m.field: {"total": n(m.total), "unique": n(m.unique)} for m in metrics.REGISTRY.events}
+
+
 def shape(numbers: dict[str, int]) -> dict[str, Any]:
-    """The contract's stats document from a bag of counters."""
+    """The contract's stats document from a bag of counters (every field named by the metrics registry)."""
+    registry = metrics.REGISTRY
     n = lambda name: numbers.get(name, 0)  # noqa: E731
     return {
-        "views": {"total": n("views_total"), "unique": n("views_unique")},
-        "downloads": {"total": n("downloads_total"), "unique": n("downloads_unique")},
-        "likes": n("likes"),
-        "favorites": n("favorites"),
-        "comments": n("comments"),
-        "application_updates": n("application_updates"),
-        "evaluations": {
-            "count": n("evaluations"),
-            "mean": _mean(n("evaluation_score_sum"), n("evaluations")),
+        **_events(n),
+        **{name: n(name) for name in registry.held},
+        registry.application_updates: n(registry.application_updates),
+        registry.evaluations: {
+            "count": n(registry.evaluations),
+            "mean": _mean(n(registry.evaluation_score_sum), n(registry.evaluations)),
             "by_side": {
                 side: {
-                    "count": n(f"evaluations_{side}"),
-                    "mean": _mean(n(f"evaluation_score_sum_{side}"), n(f"evaluations_{side}")),
+                    "count": n(registry.evaluations_of(side)),
+                    "mean": _mean(
+                        n(registry.evaluation_score_sum_of(side)), n(registry.evaluations_of(side))
+                    ),
                 }
                 for side in SIDES
             },
@@ -65,12 +65,10 @@ def publication_stats(caller: Caller | None, publication_id: str) -> dict[str, A
 
 
 def _publication_usage(numbers: dict[str, int]) -> dict[str, Any]:
-    n = {name[len(PUBLICATION_PREFIX) :]: numbers.get(name, 0) for name in PUBLICATION_USAGE_NAMES}
-    return {
-        "views": {"total": n["views_total"], "unique": n["views_unique"]},
-        "downloads": {"total": n["downloads_total"], "unique": n["downloads_unique"]},
-        **{name: n[name] for name in REACTION_NAMES},
-    }
+    """A province's counters of its publications' usage, in the shape of a record's events and held counts."""
+    prefix = metrics.REGISTRY.publication_prefix
+    n = lambda name: numbers.get(prefix + name, 0)  # noqa: E731
+    return {**_events(n), **{name: n(name) for name in metrics.REGISTRY.held}}
 
 
 def province_activity(province: str, cycle: Cycle) -> dict[str, Any]:
@@ -94,9 +92,8 @@ def province_activity(province: str, cycle: Cycle) -> dict[str, Any]:
 
 def _approved(numbers: dict[str, int]) -> dict[str, int]:
     """The province×cycle counters of approved records (everything but usage)."""
-    return {
-        k: v for k, v in sorted(numbers.items()) if k not in USAGE_NAMES and k not in PUBLICATION_USAGE_NAMES
-    }
+    usage = {*metrics.REGISTRY.usage_counters, *metrics.REGISTRY.publication_usage_counters}
+    return {k: v for k, v in sorted(numbers.items()) if k not in usage}
 
 
 def national_activity(

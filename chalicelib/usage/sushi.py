@@ -21,6 +21,7 @@ from chalicelib.core.errors import Forbidden, Invalid, NotFound, Problem, Unauth
 from chalicelib.core.paging import MAX_LIMIT
 from chalicelib.core.reference import PROVINCES
 from chalicelib.documents import filings, publications
+from chalicelib.usage import metrics as usage_metrics
 from chalicelib.usage import running_counters, usage_reports
 
 BASE = "/sushi/r51"
@@ -207,7 +208,7 @@ def _parse(report: str, params: Mapping[str, str], now: datetime) -> _Request:
         good = list(dict.fromkeys(v for v in values if v in allowed))
         return good or None
 
-    metrics = chosen("metric_type", tuple(m for m, _ in usage_reports.METRICS))
+    metrics = chosen("metric_type", tuple(m for m, _ in usage_metrics.REGISTRY.report_metrics))
     data_types = chosen("data_type", tuple(dict.fromkeys(usage_reports.DATA_TYPES.values())))
     access = chosen("access_method", ACCESS_METHODS)
     attributes = _list(params.get("attributes_to_show")) or []

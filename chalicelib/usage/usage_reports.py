@@ -1,8 +1,8 @@
 """Usage reports in the shape of COUNTER R5.1 tabular reports, as TSV and xlsx.
 
 A report has the R5.1 header (Report_Name ... Registry_Record, a blank row), then one row
-per item and metric with Reporting_Period_Total and one column per month (Mmm-yyyy). Views
-are investigations and downloads requests (the contract's v2 names). Numbers come from the
+per item and metric with Reporting_Period_Total and one column per month (Mmm-yyyy). The metrics
+are the registry's (metrics.py: views are investigations, downloads requests, the contract's v2 names). Numbers come from the
 counters the stream keeps per province and month and per filing or publication and month.
 
 openpyxl is imported only when a workbook is built.
@@ -22,17 +22,10 @@ from chalicelib.core.errors import Forbidden, Invalid, NotFound
 from chalicelib.core.messages import Message
 from chalicelib.core.reference import PROVINCES
 from chalicelib.documents import filings, publications
-from chalicelib.usage import counting_rules, running_counters
+from chalicelib.usage import counting_rules, metrics, running_counters
 
 RELEASE = "5.1"
 PLATFORM = "patentnavi-eval"
-# COUNTER metric -> counter name (views are investigations, downloads requests).
-METRICS = (
-    ("Total_Item_Investigations", "views_total"),
-    ("Unique_Item_Investigations", "views_unique"),
-    ("Total_Item_Requests", "downloads_total"),
-    ("Unique_Item_Requests", "downloads_unique"),
-)
 MAX_MONTHS = 36
 DEFAULT_MONTHS = 12
 DEFAULT_BEGIN_TEXT = f"{DEFAULT_MONTHS - 1} months before end"  # what the API docs say `begin` defaults to
@@ -70,7 +63,7 @@ class Report:
             ["Release", RELEASE],
             ["Institution_Name", self.institution],
             ["Institution_ID", self.institution_id],
-            ["Metric_Types", "; ".join(m for m, _ in METRICS)],
+            ["Metric_Types", "; ".join(m for m, _ in metrics.REGISTRY.report_metrics)],
             ["Report_Filters", period],
             ["Report_Attributes", ""],
             ["Exceptions", ""],
@@ -89,7 +82,7 @@ class Report:
     def add(
         self, item: str, item_id: str, data_type: str, by_month: dict[str, dict[str, int]], prefix: str = ""
     ) -> None:
-        for metric, name in METRICS:
+        for metric, name in metrics.REGISTRY.report_metrics:
             counts = [by_month.get(m, {}).get(prefix + name, 0) for m in self.months]
             self.rows.append([item, item_id, PLATFORM, data_type, metric, sum(counts), *counts])
 
@@ -163,7 +156,11 @@ def province_report(
     by_month = _by_month(counting_rules.month_key(province, now)[0])
     report.add(f"{PROVINCES[province]} 备案成果", province, "Other", by_month)
     report.add(
-        f"{PROVINCES[province]} 发布信息", province, "News_Item", by_month, counting_rules.PUBLICATION_PREFIX
+        f"{PROVINCES[province]} 发布信息",
+        province,
+        "News_Item",
+        by_month,
+        metrics.REGISTRY.publication_prefix,
     )
     return report
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from chalicelib.usage import running_counters
+from chalicelib.usage import counting_rules, running_counters
 from tests.conftest import auth
 from tests.streams import StreamTap, deliver
 from tests.support import ADMIN_JS, FILER_ZJ, NATIONAL, USER, approved_filing, report_body, stored_items
@@ -70,12 +70,52 @@ def scored_usage(cycle="2024"):
     return {name: numbers.get(name, 0) for name in USAGE}
 
 
+BASE = "service_bases#SB-JS"
+
+
+def attributed_filing(client):
+    """An approved report attributed to the service base SB-JS (registered once), whose usage counts for it."""
+    client.post(
+        "/populations/service_bases/units",
+        {"code": "SB-JS", "name": "江苏服务基地", "province": "320000"},
+        headers=auth(**NATIONAL),
+    )
+    pending = client.post("/filings", report_body(), headers=auth(**FILER)).json
+    answer = client.put(
+        f"/filings/{pending['id']}/attribution",
+        {"population": "service_bases", "unit": "SB-JS"},
+        headers=auth(**FILER),
+    )
+    assert answer.status == 200, answer.json
+    reviewed = client.post(
+        f"/filings/{pending['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL)
+    )
+    assert reviewed.status == 200, reviewed.json
+    return reviewed.json
+
+
+def outside_usage(cycle="2024"):
+    """What the anomaly flags and the service base's runs read of the province's and the base's usage: the
+    province's months, its per-account counters and each account's units, and the base's cycle counters."""
+    accounts = running_counters.accounts("320000", cycle)
+    found = {
+        **{("month", m): v for m, v in running_counters.province_months("320000").items()},
+        **{("account", a): v for a, v in accounts.items()},
+        **{("units", a): running_counters.values(*counting_rules.account_units_key(a)) for a in accounts},
+        ("unit", BASE): running_counters.values(*counting_rules.unit_cycle_key(BASE, cycle)),
+    }
+    return {
+        key: {n: v for n, v in values.items() if v} for key, values in found.items() if any(values.values())
+    }
+
+
 def test_a_takedown_keeps_the_cycles_counts_unless_it_excludes_the_record_and_its_usage(pipeline):
     client, settle, store = pipeline
-    kept, excluded = approved_filing(client), approved_filing(client)
+    kept, excluded = attributed_filing(client), attributed_filing(client)
     for f in (kept, excluded):
         use(client, f["id"])
     settle()
+    outside_before = outside_usage()
     before = client.get("/provinces/320000/activity?cycle=2024").json
     assert before["approved"]["filings_approved"] == 2 and before["views"]["total"] == 2
     assert scored_usage()["evaluation_score_sum"] == 8
@@ -97,6 +137,11 @@ def test_a_takedown_keeps_the_cycles_counts_unless_it_excludes_the_record_and_it
     }
     assert running_counters.filing_stats(excluded["id"])["views_total"] == 1
     assert running_counters.filing_stats(excluded["id"])["likes"] == 1
+    # So do the months, the per-account counters and the base's: the two records were used alike.
+    assert outside_usage() == {
+        key: {name: value // 2 for name, value in values.items()} for key, values in outside_before.items()
+    }
+    assert ("unit", BASE) in outside_before and any(k[0] == "account" for k in outside_before)
     assert running_counters.drift() == []
 
 
@@ -106,9 +151,10 @@ def test_an_excluding_takedown_counted_twice_or_before_the_usage_it_excludes_tak
     def count(records):
         return deliver(lambda event: running_counters.handle_stream_batch(event, store.clock.now()), records)
 
-    filing = approved_filing(client)
+    filing = attributed_filing(client)
     use(client, filing["id"])
     count(tap.take())
+    assert {key[0] for key in outside_usage()} == {"month", "account", "units", "unit"}
     use(client, filing["id"], dict(sub="reader-2", role="user"))  # not counted yet when the takedown is
     take_down(client, "filing", filing["id"], exclude_from_scoring=True)
     late = tap.take()
@@ -119,6 +165,7 @@ def test_an_excluding_takedown_counted_twice_or_before_the_usage_it_excludes_tak
     count(takedown + late)  # the takedown first, then the usage stored before it, then the takedown again
     count(tap.history)  # every record delivered again
     assert scored_usage() == dict.fromkeys(USAGE, 0)
+    assert outside_usage() == {}
     assert running_counters.filing_stats(filing["id"])["views_total"] == 2
     assert running_counters.drift() == []
 
@@ -131,24 +178,51 @@ def test_usage_counted_while_the_takedown_is_stored_is_retried_and_left_out_of_t
     def count(records):
         return deliver(lambda event: running_counters.handle_stream_batch(event, store.clock.now()), records)
 
-    filing = approved_filing(client)
+    filing = attributed_filing(client)
     count(tap.take())
     use(client, filing["id"])
     usage = tap.take()
-    judged = running_counters._unscore_excluded
+    commit = running_counters._commit
     raced = []
 
-    def takedown_lands_meanwhile(deliveries):
-        answer = judged(deliveries)  # read while the record still counts...
-        if not raced:  # ...then the takedown is stored and counted before these counts are written
+    def takedown_lands_meanwhile(chunk, expires):
+        if not raced:  # computed while the record still counts, then the takedown is stored and counted
             raced.append(take_down(client, "filing", filing["id"], exclude_from_scoring=True))
             count(tap.take())
-        return answer
+        return commit(chunk, expires)
 
-    monkeypatch.setattr(running_counters, "_unscore_excluded", takedown_lands_meanwhile)
+    monkeypatch.setattr(running_counters, "_commit", takedown_lands_meanwhile)
     count(usage)
     assert raced and scored_usage() == dict.fromkeys(USAGE, 0)
+    assert outside_usage() == {}
     assert running_counters.filing_stats(filing["id"])["evaluations"] == 1
+    assert running_counters.drift() == []
+
+
+def test_a_record_used_by_many_accounts_leaves_their_counters_in_several_transactions_once(
+    store, client, monkeypatch
+):
+    tap = StreamTap(store.stream_arn)
+
+    def count(records):
+        return deliver(lambda event: running_counters.handle_stream_batch(event, store.clock.now()), records)
+
+    filing = attributed_filing(client)
+    for i in range(
+        40
+    ):  # two mirrors per account (its unit item and its own): more than one transaction holds
+        client.put(f"/filings/{filing['id']}/like", headers=auth(sub=f"reader-{i}", role="user"))
+    count(tap.take())
+    pk = counting_rules.filing_key(filing["id"])[0]
+    read_before = running_counters._mirrors(pk)
+    assert len(read_before) > running_counters.MAX_TRANSACTION_ITEMS // 2
+    take_down(client, "filing", filing["id"], exclude_from_scoring=True)
+    count(tap.take())
+    assert outside_usage() == {} and running_counters._mirrors(pk) == {}
+    # A duplicate delivery that read the mirrors before the first one took them takes nothing again.
+    running_counters._withdraw(pk, read_before)
+    assert outside_usage() == {} and scored_usage() == dict.fromkeys(USAGE, 0)
+    assert running_counters.filing_stats(filing["id"])["likes"] == 40
     assert running_counters.drift() == []
 
 

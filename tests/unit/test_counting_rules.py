@@ -113,3 +113,17 @@ def test_an_approved_filing_out_of_scope_adds_only_its_out_of_scope_count():
     assert counting_rules.state_contribution(image) == {
         counting_rules.cycle_key("320000", "2024"): {"filings_approved_out_of_scope": 1}
     }
+
+
+def test_a_trigger_batch_is_cut_into_transactions_of_at_most_the_dynamodb_limit():
+    from chalicelib.usage.running_counters import MAX_TRANSACTION_ITEMS, Delivery, _chunks
+
+    deliveries = [
+        Delivery(f"m{i}", {(f"P{i}", f"S{k}"): {"n": 1} for k in range(i % 9)}, ("filing", f"FILING#{i}"))
+        for i in range(300)
+    ]
+    chunks = list(_chunks(deliveries))
+    for chunk in chunks:  # a marker each, the distinct counters, a check per record
+        writes = {key for d in chunk for key in d.deltas} | {d.record for d in chunk}
+        assert len(chunk) + len(writes) <= MAX_TRANSACTION_ITEMS
+    assert [d for chunk in chunks for d in chunk] == deliveries

@@ -22,7 +22,7 @@ from chalicelib.documents.publications import PublicationIn
 from chalicelib.scoring import annual_forms, flags, scheme
 from chalicelib.selection.excellence import RulesIn
 from chalicelib.selection.subscriptions import SubscriptionsIn
-from chalicelib.usage import counting_rules, running_counters
+from chalicelib.usage import counting_rules, metrics, running_counters
 from chalicelib.usage.interactions import EventIn
 
 CHALICELIB = Path(__file__).resolve().parents[2] / "chalicelib"
@@ -41,7 +41,6 @@ CLOSED_SETS = {
     "REVIEW_DECISIONS": vocabulary.ReviewDecision,
     "APPLICATION_PROGRESSION": vocabulary.ApplicationProgression,
     "APPLICATION_STATES": vocabulary.ApplicationState,
-    "EVENT_TYPES": vocabulary.EventType,
     "CANDIDATE_STATUSES": vocabulary.CandidateStatus,
     "EXCELLENT_SOURCES": vocabulary.ExcellentSource,
     "FLAG_RESOLUTIONS": vocabulary.FlagResolution,
@@ -114,9 +113,9 @@ def test_request_enums_are_the_vocabulary(model, field, expected):
 
 
 def test_clients_send_views_only():
-    assert get_args(vocabulary.ClientEventType) == ("view",)
+    assert get_args(metrics.ClientEventType) == metrics.REGISTRY.client_kinds == ("view",)
     assert _enum(EventIn, "type") == ("view",)
-    assert set(get_args(vocabulary.ClientEventType)) <= set(vocabulary.EVENT_TYPES)
+    assert set(metrics.REGISTRY.client_kinds) <= set(metrics.REGISTRY.event_kinds)
 
 
 # ---- the scheme can read every counter the counting rules write ----------------------------
@@ -149,7 +148,8 @@ def test_scheme_inputs_cover_every_publication_and_usage_counter():
     for kind in vocabulary.PUBLICATION_KINDS:
         (names,) = counting_rules.state_contribution({**image, "kind": kind}).values()
         assert set(names) <= set(scheme.INPUTS)
-    assert set(counting_rules.USAGE_NAMES) | set(counting_rules.PUBLICATION_USAGE_NAMES) <= set(scheme.INPUTS)
+    usage = metrics.REGISTRY.usage_counters + metrics.REGISTRY.publication_usage_counters
+    assert set(usage) <= set(scheme.INPUTS)
     assert {f"evaluations_{side}" for side in vocabulary.SIDES} <= set(scheme.INPUTS)
 
 
