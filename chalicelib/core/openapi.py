@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.core.http import JSON_TYPE, PATH_PARAMS, RouteDoc, param_schema
+from chalicelib.core.request_parsing import PATH_PARAMS, param_schema
+from chalicelib.core.route_registry import JSON_TYPE, RouteDoc
 
 PROBLEM_SCHEMA = {
     "type": "object",

@@ -20,10 +20,10 @@ from chalicelib.core.auth import Caller, require, require_province
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import BadRequest, Forbidden, Invalid, NotFound, PayloadTooLarge
-from chalicelib.core.http import MAX_BODY_BYTES
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import DEFAULT_LIMIT, computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
+from chalicelib.core.request_parsing import MAX_BODY_BYTES
 from chalicelib.core.schemas import Body, FieldErrors, Text, parse
 from chalicelib.core.vocabulary import FundingSource
 from chalicelib.documents import filings
