@@ -25,7 +25,7 @@ from chalicelib.documents import (
 from chalicelib.documents.attachments import UploadIn
 from chalicelib.documents.filings import ApplicationChangeIn, FilingIn
 from chalicelib.documents.imports import ImportIn
-from chalicelib.documents.lifecycle import ReviewIn, TakedownIn
+from chalicelib.documents.lifecycle import FILERS, ReviewIn, TakedownIn
 from chalicelib.documents.publications import PublicationIn
 from chalicelib.usage import downloads
 
@@ -57,7 +57,7 @@ PUBLICATION_FILTERS = {"province": "publisher", "kind": "word", "status": "word"
     "POST",
     "File a result (备案) for the caller's province",
     body=FilingIn,
-    roles=filings.FILERS,
+    roles=FILERS,
     status=201,
     tag="filings",
 )
@@ -97,7 +97,7 @@ def filing_import_template_xlsx():
     "Bulk-import the province's filings from the template: dry run (per-row "
     "problems, nothing stored) or commit (idempotent by the sheet's reference column)",
     body=ImportIn,
-    roles=filings.FILERS,
+    roles=FILERS,
     tag="filings",
 )
 def import_filings():
@@ -156,7 +156,7 @@ def review_filing(filing_id):
     "PUT",
     "Record a change of how the result is applied",
     body=ApplicationChangeIn,
-    roles=filings.FILERS,
+    roles=FILERS,
     tag="filings",
 )
 def change_application(filing_id):
@@ -195,7 +195,7 @@ def filing_history(filing_id):
     "Correct and resubmit a filing (its province): back to review; "
     "an approved one stays public as approved until the change is",
     body=FilingIn,
-    roles=filings.FILERS,
+    roles=FILERS,
     tag="filings",
 )
 def revise_filing(filing_id):
@@ -208,7 +208,7 @@ def revise_filing(filing_id):
     "/filings/{filing_id}/withdraw",
     "POST",
     "Withdraw a filing before approval (its province)",
-    roles=filings.FILERS,
+    roles=FILERS,
     tag="filings",
 )
 def withdraw_filing(filing_id):
@@ -280,7 +280,7 @@ def review_publication(publication_id):
     "POST",
     "Correct and resubmit a publication (its province): back to review",
     body=PublicationIn,
-    roles=filings.FILERS,
+    roles=FILERS,
     tag="publications",
 )
 def revise_publication(publication_id):
@@ -295,7 +295,7 @@ def revise_publication(publication_id):
     "/publications/{publication_id}/withdraw",
     "POST",
     "Withdraw a publication before approval (its province)",
-    roles=filings.FILERS,
+    roles=FILERS,
     tag="publications",
 )
 def withdraw_publication(publication_id):
@@ -477,7 +477,7 @@ def file_download(owner: str, owner_id: str, file_id: str) -> Response:
 
 def _upload_routes(owner: str) -> None:
     param, base = _paths(owner)
-    uploaders = attachments.UPLOADERS.get(owner, filings.FILERS)
+    uploaders = attachments.UPLOADERS.get(owner, FILERS)
     national = "; national admins, to a national notice" if owner == "publication" else ""
 
     @route(

@@ -11,8 +11,9 @@ from chalicelib.api.routing import LIST_QUERY, Routes
 from chalicelib.core import spreadsheets
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.request_parsing import param_schema
-from chalicelib.documents import attachments, filings
+from chalicelib.documents import attachments
 from chalicelib.documents.attachments import UploadIn
+from chalicelib.documents.lifecycle import FILERS
 from chalicelib.scoring import (
     adjustments,
     announcements,
@@ -124,7 +125,7 @@ FORM_FILES = "/provinces/{code}/annual-forms/{year}/files"
     "Declare a proof of the annual form's scored figures (funding_proof or proof_scan) and "
     "get its presigned upload (the province's staff)",
     body=UploadIn,
-    roles=filings.FILERS,
+    roles=FILERS,
     status=201,
     tag="scoring",
 )
@@ -148,7 +149,7 @@ def start_form_proof_upload(code, year):
     FORM_FILES + "/{file_id}/complete",
     "POST",
     "Check an uploaded proof of the annual form and attach it",
-    roles=filings.FILERS,
+    roles=FILERS,
     tag="scoring",
 )
 def complete_form_proof_upload(code, year, file_id):
@@ -312,7 +313,7 @@ def post_scoring_run(cycle):
     "GET",
     "Scoring runs of a cycle, newest first (national admin)",
     query=LIST_QUERY,
-    auth="required",
+    roles=("national_admin",),
     tag="scoring",
 )
 def get_scoring_runs(cycle):
@@ -444,7 +445,7 @@ def get_announced_excellent(cycle):
     "GET",
     "Audit trail of the cycle's publications (national admin)",
     query=LIST_QUERY,
-    auth="required",
+    roles=("national_admin",),
     tag="scoring",
 )
 def get_announcement_trail(cycle):

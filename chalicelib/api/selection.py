@@ -61,7 +61,7 @@ def put_subscriptions():
     "GET",
     "Results pushed to you, newest first, with read and evaluated state",
     query=FEED_QUERY,
-    auth="required",
+    roles=subscriptions.SUBSCRIBERS,
     tag="push",
 )
 def get_feed():
@@ -177,7 +177,7 @@ def post_candidate(cycle):
     "GET",
     "The candidate case library, ranked by online evaluation (national admin, expert)",
     query=CANDIDATE_QUERY,
-    auth="required",
+    roles=("national_admin", "expert"),
     tag="excellence",
 )
 def get_candidates(cycle):
@@ -263,7 +263,7 @@ def post_organisation():
     "/organisations",
     "GET",
     "Organisations the caller manages",
-    auth="required",
+    roles=("national_admin", "province_admin"),
     tag="organisations",
     query={**LIST_QUERY, "province": param_schema("province")},
 )
@@ -455,7 +455,7 @@ def post_assignments(cycle, filing_id):
     "GET",
     "Assignments with completion per candidate and per evaluator (national admin)",
     query={**LIST_QUERY, "filing": param_schema("id"), "evaluator": param_schema("sub")},
-    auth="required",
+    roles=("national_admin",),
     tag="excellence",
 )
 def get_assignments(cycle):

@@ -154,7 +154,7 @@ for _owner in ("filing", "publication"):
     "PUT",
     "Evaluate an approved filing (role user; replaces your last)",
     body=EvaluationIn,
-    auth="required",
+    roles=("user",),
     tag="interactions",
 )
 def put_evaluation(filing_id):

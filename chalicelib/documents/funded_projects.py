@@ -99,7 +99,7 @@ def put(
 ) -> dict[str, Any]:
     """Store the province's list for the cycle (its province admin), replacing any before; audited. Answers
     the first page of the checked list."""
-    caller = require(caller, "province_admin")
+    caller = require(caller)
     _known(province)
     require_province(caller, province)
     cycle = cycle_or_404(cycle_id)

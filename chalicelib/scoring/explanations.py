@@ -167,7 +167,7 @@ def explain(caller: Caller | None, cycle_id: str, run_id: str, province: str) ->
     """One unit's result in one run: indicators → inputs → counters, flags with evidence and
     resolutions, adjustments with their authors, bonus (national admins; a province admin its own
     province's, of a run published provisionally)."""
-    caller = require(caller, "national_admin", "province_admin")
+    caller = require(caller)
     cycle_or_404(cycle_id)
     if province not in PROVINCES:
         raise NotFound(f"No provincial unit {province}")

