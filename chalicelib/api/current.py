@@ -76,13 +76,10 @@ def filters(declared: dict[str, str]) -> dict[str, str | None]:
     return {name: query(name, kind) for name, kind in declared.items()}
 
 
-def limit() -> int:
-    return parse_limit((request().query_params or {}).get("limit"))
-
-
 def paging() -> tuple[int, str | None, str]:
     """limit, cursor and the stage's cursor secret: what every list's domain function pages with."""
-    return limit(), query("cursor", "cursor"), cursor_secret()
+    limit = parse_limit((request().query_params or {}).get("limit"))
+    return limit, query("cursor", "cursor"), cursor_secret()
 
 
 def reference_page(name: str, items: list[Any]) -> dict:

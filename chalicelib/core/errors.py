@@ -1,4 +1,4 @@
-"""Domain errors. Each maps to one RFC 9457 problem; app.py renders them."""
+"""Domain errors. Each maps to one RFC 9457 problem; chalicelib/api renders them."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ def _refusal(r: RouteDoc) -> Callable[[str], dict]:
 
 
 def document(routes: list[RouteDoc]) -> dict[str, Any]:
-    """The whole document; paths equal the routes app.py registers."""
+    """The whole document; paths equal the routes the app registers (chalicelib/api), in that order."""
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     paths: dict[str, dict] = {}
     for r in routes:

@@ -122,7 +122,7 @@ def key(owner: str, owner_id: str, file_id: str) -> tuple[str, str]:
 
 @lru_cache(maxsize=4)
 def _s3(endpoint: str | None, region: str) -> Any:
-    # boto3 is imported here, not with the module: app.py imports UploadIn at cold start.
+    # boto3 is imported here, not with the module: the app imports UploadIn at cold start.
     import boto3
     from botocore.config import Config
 
