@@ -16,7 +16,7 @@ def request_handler_cls() -> type:
 
     from chalice.local import ChaliceRequestHandler, ForbiddenError
 
-    from chalicelib.core import http
+    from chalicelib.core import logs, problems
     from chalicelib.core.errors import NotFound
 
     class ProblemRequestHandler(ChaliceRequestHandler):
@@ -57,10 +57,10 @@ def request_handler_cls() -> type:
                 status, extra = HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": ", ".join(self._allowed_methods())}
                 message = f"{self.command} is not served here; see Allow"
             self.log_error("code %d, message %s", status, message)
-            body = json.dumps(http.generic_problem(status, message or HTTPStatus(status).phrase)).encode()
+            body = json.dumps(problems.generic_problem(status, message or HTTPStatus(status).phrase)).encode()
             self.send_response(status)
             for name, value in {
-                "Content-Type": http.PROBLEM_TYPE,
+                "Content-Type": problems.PROBLEM_TYPE,
                 "Content-Length": str(len(body)),
                 "Connection": "close",
                 **extra,
@@ -99,6 +99,6 @@ def request_handler_cls() -> type:
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
         def log_message(self, format: str, *args: Any) -> None:
-            log.info("%s %s", self.address_string(), http.redact(format % args))
+            log.info("%s %s", self.address_string(), logs.redact(format % args))
 
     return ProblemRequestHandler

@@ -1,7 +1,7 @@
 """CORS for the portal: exact origins per stage (Settings.cors_origins), never a wildcard.
 
-The app answers preflights itself (app.py registers an OPTIONS route per path), so the local
-server and API Gateway, which proxies OPTIONS to the function, give the same answers."""
+The app answers preflights itself (chalicelib/api/routing.py registers an OPTIONS route per path), so
+the local server and API Gateway, which proxies OPTIONS to the function, give the same answers."""
 
 from __future__ import annotations
 

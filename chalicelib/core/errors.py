@@ -1,4 +1,4 @@
-"""Domain errors. Each maps to one RFC 9457 problem; app.py renders them in the request's language
+"""Domain errors. Each maps to one RFC 9457 problem; chalicelib/api renders them in the request's language
 (title and detail are core/messages.py Messages: English, with their catalogue id)."""
 
 from __future__ import annotations

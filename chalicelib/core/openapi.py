@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.core.http import JSON_TYPE, PATH_PARAMS, RouteDoc, param_schema
+from chalicelib.core.request_parsing import PATH_PARAMS, param_schema
+from chalicelib.core.route_registry import JSON_TYPE, RouteDoc
 
 PROBLEM_SCHEMA = {
     "type": "object",
@@ -75,7 +76,7 @@ def _refusal(r: RouteDoc) -> Callable[[str], dict]:
 
 
 def document(routes: list[RouteDoc]) -> dict[str, Any]:
-    """The whole document; paths equal the routes app.py registers."""
+    """The whole document; paths equal the routes the app registers (chalicelib/api), in that order."""
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     paths: dict[str, dict] = {}
     for r in routes:

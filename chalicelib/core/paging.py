@@ -17,8 +17,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.core.errors import BadRequest
-from chalicelib.core.http import integer_param, param
 from chalicelib.core.messages import Message
+from chalicelib.core.request_parsing import integer_param, param
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM

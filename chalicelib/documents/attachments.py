@@ -134,7 +134,7 @@ def key(owner: str, owner_id: str, file_id: str) -> tuple[str, str]:
 
 @lru_cache(maxsize=4)
 def _s3(endpoint: str | None, region: str) -> Any:
-    # boto3 is imported here, not with the module: app.py imports UploadIn at cold start.
+    # boto3 is imported here, not with the module: the app imports UploadIn at cold start.
     import boto3
     from botocore.config import Config
 
@@ -192,7 +192,7 @@ def writable(caller: Caller | None, owner: str, owner_id: str) -> Filing | Publi
     """The record, if the caller's province owns it (404 missing, 403 another province's) and its files may
     change: before approval, or with a revision of the approved record waiting for review (the new files join
     the record only when that revision is approved)."""
-    caller = require(caller, *UPLOADERS.get(owner, FILERS))
+    caller = require(caller)
     doc = _owner(owner, owner_id)
     _require_filer(caller, owner, doc)
     _check_open(owner, doc)
@@ -416,7 +416,7 @@ def complete_upload(
     caller: Caller | None, owner: str, owner_id: str, file_id: str, settings: Settings, now: datetime
 ) -> dict[str, Any]:
     """Check the uploaded bytes against the declaration and register the attachment (idempotent)."""
-    caller = require(caller, *UPLOADERS.get(owner, FILERS))
+    caller = require(caller)
     doc = _owner(owner, owner_id)
     _require_filer(caller, owner, doc)
     try:

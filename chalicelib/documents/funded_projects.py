@@ -20,11 +20,11 @@ from chalicelib.core.auth import Caller, require, require_province
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import BadRequest, Forbidden, Invalid, NotFound, PayloadTooLarge
-from chalicelib.core.http import MAX_BODY_BYTES
 from chalicelib.core.messages import Message
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import DEFAULT_LIMIT, computed_page, scope_of
 from chalicelib.core.reference import PROVINCES
+from chalicelib.core.request_parsing import MAX_BODY_BYTES
 from chalicelib.core.schemas import Body, FieldErrors, Text, parse
 from chalicelib.core.vocabulary import FundingSource
 from chalicelib.documents import filings
@@ -111,7 +111,7 @@ def put(
 ) -> dict[str, Any]:
     """Store the province's list for the cycle (its province admin), replacing any before; audited. Answers
     the first page of the checked list."""
-    caller = require(caller, "province_admin")
+    caller = require(caller)
     _known(province)
     require_province(caller, province)
     cycle = cycle_or_404(cycle_id)

@@ -47,7 +47,7 @@ class TakedownIn(Body):
 
 def filing_cycle(caller: Caller | None, province: str, now: datetime) -> tuple[Caller, Cycle]:
     """The caller, if it files for `province`, and the cycle a document filed `now` belongs to."""
-    caller = require(caller, *FILERS)
+    caller = require(caller)
     require_province(caller, province)
     cycle = cycle_for(now)
     if cycle is None:
@@ -94,7 +94,7 @@ def get_visible(model: type[FactBase], key: str, caller: Caller | None, what: st
 def get_writable(model: type[FactBase], key: str, caller: Caller | None, what: str) -> Any:
     """The document if the caller's province may change it: 404 when it does not exist, 403 when it is
     another province's (ids are random UUIDs: the token's province is what does not allow the action)."""
-    caller = require(caller, *FILERS)
+    caller = require(caller)
     try:
         doc = model.get(key, "A")
     except model.DoesNotExist:

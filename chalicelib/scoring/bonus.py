@@ -125,7 +125,7 @@ def record_override(
     caller: Caller | None, cycle_id: str, body: ExcellentIn, now: datetime
 ) -> tuple[dict, bool]:
     """The national admin's override: an excellent project outside the expert panel, with its reason."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     cycle_or_404(cycle_id)
     return record_excellent(
         cycle_id, body.filing, caller, now, source="override", note=body.note, reason=body.reason

@@ -174,7 +174,7 @@ def explain(
     """One unit's result in one run: indicators → inputs → counters, flags with evidence and
     resolutions, adjustments with their authors, bonus (national admins; a province admin its own
     province's, of a run published provisionally)."""
-    caller = require(caller, "national_admin", "province_admin")
+    caller = require(caller)
     found = population_or_404(population)
     cycle_or_404(cycle_id)
     if code not in found.units():

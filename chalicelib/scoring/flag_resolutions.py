@@ -78,7 +78,7 @@ def resolve(
     population: str = PROVINCES_ID,
 ) -> dict[str, Any]:
     """Close one flag of the unit in the run with a note (national admins); adjusted records the adjustment."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     found = population_or_404(population)
     results = {r[found.key]: r for r in runs.stored(cycle_id, run_id, found.id)["results"]}
     if code not in results:

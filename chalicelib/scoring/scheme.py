@@ -355,7 +355,7 @@ def store_new(
     default: Callable[[], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Store `body` as the next version; runs from now on use it (older runs keep theirs)."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     version = current(pk, default)["version"] + 1
     data = {"version": version, "created_at": iso(now), "created_by": caller.sub, **body.model_dump()}
     record = Record(pk, _sk(version), kind="scoring_scheme", data=data, created_at=now, updated_at=now)

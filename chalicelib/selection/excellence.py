@@ -272,7 +272,7 @@ def describe_rules() -> dict[str, Any]:
 
 def put_rules(caller: Caller | None, body: RulesIn, now: datetime) -> dict[str, Any]:
     """Replace the rules (national admins); later screenings and rankings use them."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     doc = _get(RULES_KEY) or Record(*RULES_KEY, kind="excellence_rules", created_at=now)
     before = doc.data
     doc.data, doc.updated_at = body.model_dump(), now
@@ -302,7 +302,7 @@ def _check_sub(expert: str) -> None:
 
 def put_fields(caller: Caller | None, expert: str, body: ExpertFieldsIn, now: datetime) -> dict[str, Any]:
     """Assign an expert the industry fields they score (national admins; replaces the last assignment)."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     _check_sub(expert)
     doc = _get(fields_key(expert)) or Record(*fields_key(expert), kind="expert_fields", created_at=now)
     before = doc.data["industries"] if doc.data else []
@@ -325,7 +325,7 @@ def put_fields(caller: Caller | None, expert: str, body: ExpertFieldsIn, now: da
 
 def get_fields(caller: Caller | None, expert: str) -> dict[str, Any]:
     """An expert's fields: national admins see anyone's, an expert their own."""
-    caller = require(caller, "national_admin", "expert")
+    caller = require(caller)
     if not caller.is_national_admin and caller.sub != expert:
         raise Forbidden(Message("An expert sees only their own fields"))
     _check_sub(expert)
@@ -375,7 +375,7 @@ def nominate(
 
     Nominating again changes nothing but finishes an interrupted push.
     """
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     cycle_or_404(cycle_id)
     try:
         filing = Filing.get(*filings.doc_key(body.filing))
@@ -493,7 +493,7 @@ def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScor
     the token's province claim disagrees with it, and for candidates of the registered home
     province (conflict of interest); 409 once the candidate is confirmed.
     """
-    caller = require(caller, "expert")
+    caller = require(caller)
     candidate = candidate_or_404(cycle_id, filing_id)
     data = candidate.data
     if data["industry"] not in assigned_fields(caller.sub):
@@ -656,7 +656,7 @@ def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
     """The panel decides a library candidate (national admins): with the quorum of expert scores,
     a panel score at the pass mark selects it as an excellent project (bonus points), below it is
     not_selected. A decided candidate is returned as it stands."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     candidate = candidate_or_404(cycle_id, filing_id)
     status = candidate.data["status"]
     if status in ("selected", "not_selected", "revoked"):
@@ -737,7 +737,7 @@ def revoke(
 ) -> dict[str, Any]:
     """Revoke an excellent project with a reason (national admins): later runs leave its bonus out,
     its candidate ends revoked, and its province is told; audited in the same transaction."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     cycle_or_404(cycle_id)
     project = bonus.find(cycle_id, filing_id) if len(filing_id) <= MAX_ID else None
     if project is None:
@@ -892,7 +892,7 @@ def library(
     secret: str,
 ) -> dict[str, Any]:
     """The cycle's candidates ranked by online evaluation, with expert score summaries (admins, experts)."""
-    require(caller, "national_admin", "expert")
+    require(caller)
     cycle_or_404(cycle_id)
     if industry is not None and industry not in INDUSTRIES:
         raise Invalid(
@@ -928,7 +928,7 @@ def detail(caller: Caller | None, cycle_id: str, filing_id: str) -> dict[str, An
 
     National admins see every expert's score and comment; an expert sees their own.
     """
-    caller = require(caller, "national_admin", "expert")
+    caller = require(caller)
     candidate = candidate_or_404(cycle_id, filing_id)
     scores = expert_scores(cycle_id, filing_id).get(filing_id, [])
     visible = scores if caller.is_national_admin else [s for s in scores if s["expert"] == caller.sub]

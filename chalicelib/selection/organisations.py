@@ -136,7 +136,7 @@ def _may_manage(caller: Caller, kind: str, province: str | None) -> None:
 
 def register(caller: Caller | None, body: OrganisationIn, now: datetime) -> dict[str, Any]:
     """Register an organisation (national admins: any kind; province admins: their departments)."""
-    caller = require(caller, "national_admin", "province_admin")
+    caller = require(caller)
     _may_manage(caller, body.kind, body.province)
     org_id = f"org-{uuid.uuid4().hex[:12]}"
     data = {
@@ -171,7 +171,7 @@ def _organisation(caller: Caller, org_id: str) -> dict[str, Any]:
 
 
 def get(caller: Caller | None, org_id: str) -> dict[str, Any]:
-    caller = require(caller, "national_admin", "province_admin")
+    caller = require(caller)
     return _organisation(caller, org_id)
 
 
@@ -179,7 +179,7 @@ def list_page(
     caller: Caller | None, province: str | None, limit: int, cursor: str | None, secret: str
 ) -> dict:
     """Organisations the caller manages: national admins all (or one province's), a province admin its own."""
-    caller = require(caller, "national_admin", "province_admin")
+    caller = require(caller)
     if province is not None and province not in PROVINCES:
         raise Invalid(
             Message("Unknown province"),
@@ -212,7 +212,7 @@ def list_page(
 
 def invite(caller: Caller | None, org_id: str, body: InvitationIn, now: datetime) -> dict[str, Any]:
     """Issue a single-use invitation code for an organisation the caller manages."""
-    caller = require(caller, "national_admin", "province_admin")
+    caller = require(caller)
     org = _organisation(caller, org_id)
     code = secrets.token_urlsafe(24)
     data = {
@@ -289,7 +289,7 @@ def invitations_page(
     caller: Caller | None, org_id: str, now: datetime, limit: int, cursor: str | None, secret: str
 ) -> dict[str, Any]:
     """One page of the organisation's invitations and their state, newest first."""
-    caller = require(caller, "national_admin", "province_admin")
+    caller = require(caller)
     _organisation(caller, org_id)
     page = query_page(
         partial(Record.by_group.query, f"INVITES#{org_id}", scan_index_forward=False),
@@ -305,7 +305,7 @@ def invitations_page(
 def revoke(caller: Caller | None, org_id: str, code: str, now: datetime) -> dict[str, Any]:
     """Revoke an unused invitation of an organisation the caller manages (403/404 as for issuing);
     revoking twice is harmless; a used one is 409: its member stays."""
-    caller = require(caller, "national_admin", "province_admin")
+    caller = require(caller)
     _organisation(caller, org_id)
     invitation = _get(invite_key(code)) if len(code) <= MAX_ID else None
     if invitation is None or invitation.data["organisation"] != org_id:
@@ -331,7 +331,7 @@ def members_page(
     caller: Caller | None, org_id: str, limit: int, cursor: str | None, secret: str
 ) -> dict[str, Any]:
     """One page of the organisation's members, by user."""
-    caller = require(caller, "national_admin", "province_admin")
+    caller = require(caller)
     _organisation(caller, org_id)
     page = query_page(
         partial(Record.by_group.query, f"MEMBERS#{org_id}"),
@@ -347,7 +347,7 @@ def members_page(
 def accept(caller: Caller | None, code: str, now: datetime) -> dict[str, Any]:
     """The signed-in user joins the invitation's organisation; refused (409) when it is used or
     expired, or the user already belongs to another organisation. Nothing changes when refused."""
-    caller = require(caller, *MEMBER_ROLES)
+    caller = require(caller)
     invitation = _get(invite_key(code)) if len(code) <= MAX_ID else None
     if invitation is None:
         raise NotFound(Message("No such invitation"))

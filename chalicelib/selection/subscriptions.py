@@ -81,10 +81,6 @@ def feed_pk(user: str) -> str:
 # ---- subscriptions ---------------------------------------------------------------------
 
 
-def _subscriber(caller: Caller | None) -> Caller:
-    return require(caller, *SUBSCRIBERS)
-
-
 def _current(user: str) -> Record | None:
     try:
         return Record.get(*doc_key(user), consistent_read=True)
@@ -94,7 +90,7 @@ def _current(user: str) -> Record | None:
 
 def get(caller: Caller | None) -> dict[str, Any]:
     """The caller's subscriptions (none yet: no industries, every kind)."""
-    caller = _subscriber(caller)
+    caller = require(caller)
     doc = _current(caller.sub)
     if doc is None:
         return {"industries": [], "kinds": list(PUSHED_KINDS), "updated_at": None}
@@ -103,7 +99,7 @@ def get(caller: Caller | None) -> dict[str, Any]:
 
 def put(caller: Caller | None, body: SubscriptionsIn, now: datetime) -> dict[str, Any]:
     """Replace the caller's subscriptions; the per-field subscriber rows change in the same transaction."""
-    caller = _subscriber(caller)
+    caller = require(caller)
     doc = _current(caller.sub) or Record(*doc_key(caller.sub), kind="subscriptions", created_at=now)
     before = set(doc.data["industries"]) if doc.data else set()
     data = {"industries": body.industries, "kinds": body.kinds, "updated_at": iso(now)}
@@ -255,7 +251,7 @@ def push(filing: dict[str, Any], data: dict[str, Any], at: datetime) -> int:
 
 def page(caller: Caller | None, unread_only: bool, limit: int, cursor: str | None, secret: str) -> Page:
     """The caller's feed, newest push first; `unread_only` skips items already read."""
-    caller = _subscriber(caller)
+    caller = require(caller)
     scope = scope_of("FEED", user=caller.sub, unread=unread_only)
     start = decode_cursor(cursor, scope, secret)
     results = Record.by_group.query(
@@ -302,7 +298,7 @@ def render(item: Record, status: str | None = None, my_score: int | None = None)
 
 def mark_read(caller: Caller | None, filing_id: str, now: datetime) -> dict[str, Any]:
     """Mark one feed item read (idempotent: the first read time is kept)."""
-    caller = _subscriber(caller)
+    caller = require(caller)
 
     def read(item: Record) -> bool:
         if item.data.get("read_at") is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from chalicelib.core import cycles, http, spreadsheets
+from chalicelib.core import cycles, request_parsing, spreadsheets
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china
 from chalicelib.core.errors import Forbidden, Invalid, NotFound
@@ -93,7 +93,7 @@ def months(begin: str | None, end: str | None, now: datetime) -> list[str]:
     Each month given lies in the platform's range (cycles.month_range), else a 422 naming it."""
     first, latest = cycles.month_range(now)
     for name, value in (("begin", begin), ("end", end)):
-        http.param(name, value, "month")
+        request_parsing.param(name, value, "month")
         if value is not None and not first <= value <= latest:
             raise Invalid(
                 Message(

@@ -1,5 +1,5 @@
-"""app.route(..., roles=...): the role check runs before the handler and the roles are documented;
-app.py only wires (imports at the top, services from the one container)."""
+"""route(..., roles=...) (chalicelib/api/routing.py): the role check runs before the handler and the
+roles are documented; app.py only wires (imports at the top, services from the one container)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 
 from chalicelib import composition
-from chalicelib.core import http
 from chalicelib.core.auth import ROLES
 from chalicelib.core.errors import Conflict
+from chalicelib.core.route_registry import ROUTES
 from chalicelib.scoring import scheme
 from tests.conftest import auth
 
-APP = Path(__file__).resolve().parents[2] / "app.py"
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "app.py"
+API = sorted((ROOT / "chalicelib" / "api").glob("*.py"))
 NATIONAL_ONLY = "/scoring-scheme"  # PUT: roles=("national_admin",), with a body
 
 
@@ -72,7 +74,7 @@ def test_an_allowed_role_reaches_the_handler(client, reached):
 
 def test_declared_roles_are_in_the_openapi_document(client):
     document = client.get("/openapi.json").json
-    declared = [r for r in http.ROUTES if r.roles]
+    declared = [r for r in ROUTES if r.roles]
     assert len(declared) >= 40
     for r in declared:
         op = document["paths"][r.path][r.method.lower()]
@@ -87,7 +89,7 @@ def test_declared_roles_are_in_the_openapi_document(client):
 
 
 def test_declared_roles_are_roles_and_need_a_token():
-    for r in http.ROUTES:
+    for r in ROUTES:
         assert set(r.roles) <= set(ROLES), (r.method, r.path)
         if r.roles:
             assert r.auth == "required", (r.method, r.path)
@@ -117,16 +119,25 @@ def test_app_imports_only_at_the_top():
 
 
 def test_roles_are_checked_in_one_place():
-    tree = ast.parse(APP.read_text(encoding="utf-8"))
-    checks = [
-        n.lineno
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Call)
-        and getattr(n.func, "id", getattr(n.func, "attr", None)) in ("require", "admit")
-    ]
-    route = next(f for f in _functions(tree) if f.name == "route")
-    assert len(checks) == 1 and route.lineno < checks[0] <= route.end_lineno  # in route()'s wrapper only
-    assert "require(" not in APP.read_text(encoding="utf-8")  # no hand-written checks in handlers
+    checks = []
+    for module in [APP, *API]:
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        checks += [
+            (module.name, n.lineno)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call)
+            and getattr(n.func, "id", getattr(n.func, "attr", None)) in ("require", "admit")
+        ]
+    routing = ROOT / "chalicelib" / "api" / "routing.py"
+    guard = next(
+        f for f in _functions(ast.parse(routing.read_text(encoding="utf-8"))) if f.name == "_guarded"
+    )
+    assert len(checks) == 1 and checks[0][0] == "routing.py"  # no hand-written checks in handlers
+    assert guard.lineno < checks[0][1] <= guard.end_lineno  # in route()'s wrapper only
+
+
+def test_app_declares_no_route_of_its_own():
+    assert "route(" not in APP.read_text(encoding="utf-8")  # each capability's are in chalicelib/api/
 
 
 def test_app_keeps_no_services_of_its_own():

@@ -27,7 +27,7 @@ def test_the_scheme_models_refuse_nan_even_without_the_http_layer():
     ],
 )
 def test_tokens_are_redacted_whatever_carried_them(text):
-    from chalicelib.core.http import redact
+    from chalicelib.core.logs import redact
 
     assert "opaque-secret-1" not in redact(text) and "[redacted]" in redact(text)
 

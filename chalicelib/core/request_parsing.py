@@ -1,32 +1,17 @@
-"""HTTP plumbing kept out of app.py: problem+json rendering, strict body and parameter parsing,
-log redaction, the route registry that the OpenAPI document is generated from. No Chalice
-import: app.py adapts."""
+"""What a request may carry: the strict JSON body and the declared format of every path and query
+parameter (the OpenAPI document publishes the same patterns). No Chalice import: chalicelib/api adapts."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.core.errors import BadRequest, Invalid, PayloadTooLarge, Problem, UnsupportedMediaType
+from chalicelib.core.errors import BadRequest, Invalid, PayloadTooLarge, UnsupportedMediaType
 
-PROBLEM_TYPE = "application/problem+json"
-JSON_TYPE = "application/json"
 MAX_BODY_BYTES = 256 * 1024
 MAX_DEPTH = 32  # the deepest body model nests 5 levels; Python's parser dies near 1,000
-
-# A JWT (header.payload.signature, the header always base64 of '{"'), a credential after a scheme,
-# a token in a query string or form (`access_token=...`) or a JSON body (`"access_token": "..."`,
-# its quotes escaped once or more when a message quoting it is itself logged as JSON).
-_TOKEN_NAMES = r"(?:access|id|refresh)_token"
-_SECRETS = re.compile(
-    r"eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"
-    r"|(?i:\b(bearer|basic)\s+)[^\s\"'\\,]+"
-    rf"|(?i:\b({_TOKEN_NAMES})=)[^&\s\"'\\,]+"
-    rf'|(?i:(\\*"{_TOKEN_NAMES}\\*"\s*:\s*\\*"))[^"\\]*'
-)
 
 # Path and query parameter formats, each declared once: (regex, what the 422 says); the OpenAPI
 # document publishes the same regex as the parameter's pattern.
@@ -52,29 +37,6 @@ PARAM_FORMATS: dict[str, tuple[str, str]] = {
 }
 # A value the client cannot read, only return: altered, it is a bad request (400), not invalid input.
 OPAQUE_FORMATS = frozenset({"cursor"})
-
-
-@dataclass(frozen=True)
-class RouteDoc:
-    """What the OpenAPI document says about one route."""
-
-    method: str
-    path: str
-    summary: str
-    body: type | None = None
-    query: dict[str, dict] = field(default_factory=dict)
-    auth: str = "none"  # "none" | "optional" | "required"
-    status: int = 200
-    response: dict | None = None
-    tag: str = "platform"
-    roles: tuple[str, ...] = ()  # who may call it (checked before the body); empty: anyone the auth admits
-    media: tuple[str, ...] = (JSON_TYPE,)  # what a success answers (a 303 or 204 answers no body)
-    errors: dict | None = (
-        None  # a protocol's own JSON error body (COUNTER_SUSHI's Exception) instead of a problem
-    )
-
-
-ROUTES: list[RouteDoc] = []
 
 
 def param_schema(kind: str, **extra: Any) -> dict[str, Any]:
@@ -126,41 +88,6 @@ def integer_param(name: str, raw: str | None, lo: int, hi: int) -> int | None:
             errors=[{"field": name, "message": f"must be an integer from {lo} to {hi}"}],
         )
     return int(digits)
-
-
-def problem_body(problem: Problem) -> tuple[int, dict[str, Any]]:
-    return problem.status, problem.to_dict()
-
-
-def generic_problem(status: int, detail: str) -> dict[str, Any]:
-    titles = {
-        400: "Bad request",
-        401: "Unauthorized",
-        403: "Forbidden",
-        404: "Not found",
-        405: "Method not allowed",
-        409: "Conflict",
-        413: "Payload too large",
-        414: "URI too long",
-        415: "Unsupported media type",
-        422: "Validation failed",
-        431: "Request header fields too large",
-        500: "Internal server error",
-        501: "Not implemented",
-        503: "Service unavailable",
-    }
-    title = titles.get(status, "Error")
-    return {
-        "type": f"/problems/{title.lower().replace(' ', '-')}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-    }
-
-
-def dumps(body: Any) -> str:
-    """Strict JSON out: a NaN or Infinity that slipped through is a bug, never bare `NaN` on the wire."""
-    return json.dumps(body, ensure_ascii=False, allow_nan=False)
 
 
 # application/json or a structured-syntax JSON type (RFC 6839), with at most a UTF-8 charset.
@@ -277,23 +204,3 @@ def _has_surrogate(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
-
-
-def redact(text: str) -> str:
-    """`text` with every token cut out (JWTs, bearer/basic credentials, access_token= and JSON values)."""
-
-    def replace(m: re.Match) -> str:
-        if m.group(1):
-            return f"{m.group(1)} [redacted]"
-        if m.group(2):
-            return f"{m.group(2)}=[redacted]"
-        if m.group(3):
-            return f"{m.group(3)}[redacted]"
-        return "[redacted-jwt]"
-
-    return _SECRETS.sub(replace, text)
-
-
-def redacted_json(log: dict) -> str:
-    """Powertools' log serializer with tokens cut out, whatever carried them (an exception, a header)."""
-    return redact(json.dumps(log, default=str, separators=(",", ":"), ensure_ascii=False))
