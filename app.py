@@ -943,12 +943,12 @@ def _comment_routes(owner: str) -> None:
     def post_comment(**params):
         caller = _caller()
         comment = interactions.add_comment(caller, params[param], _body(CommentIn), _now(), owner)
-        return _json(interactions.render_comment(comment, caller, _services().settings.cursor_secret), 201)
+        return _json(interactions.render_comment(comment, caller), 201)
 
     @route(
         base,
         "GET",
-        f"Comments of a {owner}, oldest first: authors by pseudonym (user ids for national "
+        f"Comments of a {owner}, oldest first: authors by display name (pseudonyms for national "
         "admins); hidden ones for its moderators only",
         query=LIST_QUERY,
         tag="interactions",
@@ -982,7 +982,7 @@ def _comment_routes(owner: str) -> None:
         comment = interactions.hide_comment(
             caller, params[param], comment_id, _body(interactions.HideIn), _now(), owner
         )
-        return interactions.render_comment(comment, caller, _services().settings.cursor_secret)
+        return interactions.render_comment(comment, caller)
 
     @route(
         f"{base}/{{comment_id}}/reports",

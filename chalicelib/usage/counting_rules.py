@@ -257,7 +257,7 @@ def _usage(
     province: str,
     at: datetime,
     values: dict[str, int],
-    user: str | None = None,
+    actor: Mapping[str, Any] | None = None,
     account_values: dict[str, int] | None = None,
     sign: int = 1,
 ) -> None:
@@ -268,11 +268,17 @@ def _usage(
     add(deltas, cycle_key(province, cycle.id), values, sign)
     add(deltas, mirror_key(filing_key(filing)[0], cycle.id), values, sign)
     add(deltas, month_key(province, at), values, sign)
-    if user is not None and account_values:
-        # Per-account counters name the cycle's pseudonym, as the account's usage events do.
-        account = pseudonyms.of(user, cycle.id)
+    if actor is not None and account_values:
+        account = account_of(actor, cycle.id)
         add(deltas, account_key(province, cycle.id, account), {**account_values, minute_name(at): 1}, sign)
         add(deltas, account_units_key(account), {unit_name(cycle.id, province): 1}, sign)
+
+
+def account_of(image: Mapping[str, Any], cycle_id: str) -> str:
+    """The account a reaction, comment or evaluation counts for: its pseudonym in the cycle of its
+    counted instant, as the account's usage events name it (stored as `account`; a fact stored while
+    they held the user id is hashed here as it was then, so its change or removal nets exactly)."""
+    return image.get("account") or pseudonyms.of(image["user"], cycle_id)
 
 
 def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
@@ -300,7 +306,7 @@ def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
                 image["province"],
                 _time(image["updated_at"]),
                 values,
-                image["user"],
+                image,
                 {"evaluations": 1, "evaluation_score_sum": score},
             )
             _unit_usage(deltas, image, _time(image["updated_at"]), values)
@@ -340,7 +346,7 @@ def _held(deltas: Deltas, image: Mapping[str, Any], at: datetime, name: str) -> 
     if kind == "publication":
         _publication_usage(deltas, target, image["province"], at, {name: 1})
     else:
-        _usage(deltas, target, image["province"], at, {name: 1}, image["user"], {name: 1})
+        _usage(deltas, target, image["province"], at, {name: 1}, image, {name: 1})
 
 
 def filing_values(image: Mapping[str, Any]) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.core import pseudonyms
 from chalicelib.usage import running_counters
 from tests.conftest import auth
 from tests.support import ADMIN_JS, FILER, NATIONAL, USER, approved_filing, stored_items
@@ -37,7 +38,9 @@ def test_the_public_sees_a_stable_pseudonym_never_the_user_id(client, store):
     mine = client.get(f"/filings/{filing['id']}/comments", headers=auth(**USER)).json["items"]
     assert [c["mine"] for c in mine] == [True, True, False]
     national = client.get(f"/filings/{filing['id']}/comments", headers=auth(**NATIONAL)).json["items"]
-    assert [c["user"] for c in national] == [USER["sub"], USER["sub"], READER_2["sub"]]
+    facts_names = [pseudonyms.of(who["sub"], filing["cycle"]) for who in (USER, USER, READER_2)]
+    assert [c["user"] for c in national] == facts_names  # the facts' pseudonym, never the id
+    assert not set(names) & set(facts_names)  # and the public name cannot be linked to it
 
 
 @pytest.mark.parametrize("moderator", [NATIONAL, ADMIN_JS])
