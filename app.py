@@ -985,6 +985,22 @@ def _comment_routes(owner: str) -> None:
         return interactions.render_comment(comment, caller)
 
     @route(
+        f"{base}/{{comment_id}}/unhide",
+        "POST",
+        f"Show a hidden comment again with a reason (national admins; the {owner}'s "
+        "province admin): audited, shown and counted again",
+        body=interactions.UnhideIn,
+        roles=interactions.MODERATORS,
+        tag="interactions",
+    )
+    def unhide_comment(comment_id, **params):
+        caller = _caller()
+        comment = interactions.unhide_comment(
+            caller, params[param], comment_id, _body(interactions.UnhideIn), _now(), owner
+        )
+        return interactions.render_comment(comment, caller)
+
+    @route(
         f"{base}/{{comment_id}}/reports",
         "POST",
         "Report a comment to its moderators (once per user)",
@@ -998,7 +1014,14 @@ def _comment_routes(owner: str) -> None:
         )
 
     if owner != "filing":
-        for view in (post_comment, get_comments, delete_comment, hide_comment, report_comment):
+        for view in (
+            post_comment,
+            get_comments,
+            delete_comment,
+            hide_comment,
+            unhide_comment,
+            report_comment,
+        ):
             view.__name__ = f"{view.__name__}_{owner}"
 
 

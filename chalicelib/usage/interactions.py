@@ -368,6 +368,12 @@ class HideIn(Body):
     )
 
 
+class UnhideIn(Body):
+    reason: Text(1, 500, multiline=True) = Field(
+        description="why the comment is shown again (kept in the audit trail)"
+    )
+
+
 class ReportIn(Body):
     reason: Text(0, 500, multiline=True) | None = None
 
@@ -413,6 +419,54 @@ def hide_comment(
         raise Conflict(f"Comment {comment_id} changed meanwhile; read it again") from None
     comment.hidden_at, comment.hidden_reason = now, body.reason
     comment.hidden_by = pseudonyms.of(caller.sub, doc.cycle)
+    return comment
+
+
+def unhide_comment(
+    caller: Caller | None,
+    target_id: str,
+    comment_id: str,
+    body: UnhideIn,
+    now: datetime,
+    owner: str = "filing",
+) -> Comment:
+    """Show a hidden comment again with a reason (audited; the moderators who may hide it): it returns to
+    the public list and the counts (the delta rule and the recount agree). Unhiding a shown comment
+    changes nothing."""
+    caller = require(caller, *MODERATORS)
+    doc = _OWNERS[owner].get(caller, target_id)
+    if not may_moderate(caller, doc.province):
+        raise Forbidden(f"A province admin of {caller.province} may not moderate comments of {doc.province}")
+    comment = _comment(owner, target_id, comment_id)
+    if comment.deleted_at is not None:
+        raise NotFound(f"No comment {comment_id} on {owner} {target_id}")
+    if comment.hidden_at is None:
+        return comment
+    hidden = {"hidden_at": iso(comment.hidden_at), "hidden_reason": comment.hidden_reason}
+    try:
+        with transaction() as tx:
+            tx.update(
+                comment,
+                actions=[
+                    Comment.hidden_at.remove(),
+                    Comment.hidden_by.remove(),
+                    Comment.hidden_reason.remove(),
+                ],
+                condition=(Comment.hidden_at == comment.hidden_at) & Comment.deleted_at.does_not_exist(),
+            )
+            tx.save(
+                audit.entry(
+                    "comment",
+                    comment_id,
+                    "unhidden",
+                    caller,
+                    now,
+                    {owner: target_id, "reason": body.reason, **hidden},
+                )
+            )
+    except TransactWriteError:
+        raise Conflict(f"Comment {comment_id} changed meanwhile; read it again") from None
+    comment.hidden_at = comment.hidden_by = comment.hidden_reason = None
     return comment
 
 
