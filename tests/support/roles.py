@@ -43,6 +43,11 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
         "national_admin",
         "province_admin",
     },
+    ("POST", "/filings/{filing_id}/comments/{comment_id}/unhide"): {"national_admin", "province_admin"},
+    ("POST", "/publications/{publication_id}/comments/{comment_id}/unhide"): {
+        "national_admin",
+        "province_admin",
+    },
     ("POST", "/filings/{filing_id}/comments/{comment_id}/reports"): ANY,
     ("POST", "/publications/{publication_id}/comments/{comment_id}/reports"): ANY,
     ("PUT", "/filings/{filing_id}/evaluation"): {"user"},
