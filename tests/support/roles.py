@@ -64,6 +64,7 @@ ALLOWED: dict[tuple[str, str], set[str] | None] = {
     ("PUT", "/experts/{sub}/fields"): NATIONAL,
     ("PUT", "/experts/{sub}/home-province"): NATIONAL,
     ("POST", "/cycles/{cycle}/candidates"): NATIONAL,
+    ("PUT", "/cycles/{cycle}/candidates/{filing_id}/panel"): NATIONAL,
     ("PUT", "/cycles/{cycle}/candidates/{filing_id}/expert-score"): {"expert"},
     ("POST", "/cycles/{cycle}/candidates/{filing_id}/confirm"): NATIONAL,
     ("POST", "/cycles/{cycle}/candidate-library"): NATIONAL,
