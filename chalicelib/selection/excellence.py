@@ -614,19 +614,13 @@ def name_panel(caller: Caller | None, cycle_id: str, filing_id: str, body: Panel
     before = (data.get("panel") or {}).get("experts")
     panel = {"experts": body.experts, "size": len(body.experts), "named_by": caller.sub, "named_at": iso(now)}
     candidate.data, candidate.updated_at = {**data, "panel": panel}, now
+    entry = audit.entry(
+        ENTITY, _entity_id(cycle_id, filing_id), "panel", caller, now, {"from": before, "to": body.experts}
+    )
     try:
         with transaction() as tx:
-            tx.save(candidate)
-            tx.save(
-                audit.entry(
-                    ENTITY,
-                    _entity_id(cycle_id, filing_id),
-                    "panel",
-                    caller,
-                    now,
-                    {"from": before, "to": body.experts},
-                )
-            )
+            for item in (candidate, entry):
+                tx.save(item)
     except TransactWriteError:
         raise Conflict("The candidate changed while its panel was being named; try again") from None
     return render(candidate)
@@ -724,7 +718,7 @@ def cut(caller: Caller, cycle_id: str, now: datetime) -> dict[str, Any]:
 
 
 def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> dict[str, Any]:
-    """The panel decides a library candidate (national admins): with the quorum of expert scores,
+    """The panel decides a library candidate (national admins): with the quorum of its experts' scores,
     a panel score at the pass mark selects it as an excellent project (bonus points), below it is
     not_selected. A decided candidate is returned as it stands."""
     caller = require(caller, "national_admin")
@@ -737,11 +731,60 @@ def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
             f"Filing {filing_id} is not in the candidate library yet; cut the library first "
             f"(POST /cycles/{cycle_id}/candidate-library)"
         )
-    current = rules()
-    panel = named_panel(candidate.data, filing_id)
+    decided = _panel_decision(candidate.data, filing_id, rules())
+    outcome = "selected" if decided["panel_score"] >= decided["pass_score"] else "not_selected"
+    project = None
+    if outcome == "selected":
+        panel = {
+            "size": decided["panel_size"],
+            "scores": decided["expert_scores"],
+            "panel_score": decided["panel_score"],
+        }
+        project, _ = bonus.record_excellent(cycle_id, filing_id, caller, now, source="selection", panel=panel)
+    data = candidate.data
+    candidate.data = {
+        **data,
+        "status": outcome,
+        "confirmed_by": caller.sub,
+        "confirmed_at": iso(now),
+        "decision": decided,
+    }
+    candidate.updated_at = now
+    told = notifications.to_province(
+        data["province"],
+        f"excellent_project_{outcome}",
+        {
+            "cycle": cycle_id,
+            "filing": filing_id,
+            "title": data["title"],
+            "panel_score": decided["panel_score"],
+            "link": f"/cycles/{cycle_id}/candidates/{filing_id}",
+        },
+        now,
+    )
+    entry = audit.entry(
+        ENTITY,
+        _entity_id(cycle_id, filing_id),
+        outcome,
+        caller,
+        now,
+        {**decided, "excellent_project": project},
+    )
+    try:
+        with transaction() as tx:
+            for item in (candidate, entry, told):
+                tx.save(item)
+    except TransactWriteError:
+        raise Conflict("The candidate changed while it was being decided; try again") from None
+    return render(candidate)
+
+
+def _panel_decision(candidate: dict[str, Any], filing_id: str, current: dict[str, Any]) -> dict[str, Any]:
+    """The panel's score from the scores of the experts on it; 409 without a panel or below the quorum."""
+    panel = named_panel(candidate, filing_id)
     scores = [
         s["score"]
-        for s in expert_scores(cycle_id, filing_id).get(filing_id, [])
+        for s in expert_scores(candidate["cycle"], filing_id).get(filing_id, [])
         if s["expert"] in panel["experts"]
     ]
     needed = current["min_expert_scores"]
@@ -750,63 +793,13 @@ def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
             f"Filing {filing_id} has {len(scores)} expert scores from its panel of {panel['size']}; "
             f"the panel's quorum is {needed}"
         )
-    result = panel_score(scores, current)
-    decision = "selected" if result >= current["pass_score"] else "not_selected"
-    project = None
-    if decision == "selected":
-        project, _ = bonus.record_excellent(
-            cycle_id,
-            filing_id,
-            caller,
-            now,
-            source="selection",
-            panel={"size": panel["size"], "scores": len(scores), "panel_score": result},
-        )
-    data = candidate.data
-    candidate.data = {
-        **data,
-        "status": decision,
-        "confirmed_by": caller.sub,
-        "confirmed_at": iso(now),
-        "decision": {
-            "panel_score": result,
-            "panel_size": panel["size"],
-            "expert_scores": len(scores),
-            "trimmed": len(scores) >= current["trim_from"],
-            "pass_score": current["pass_score"],
-        },
+    return {
+        "panel_score": panel_score(scores, current),
+        "panel_size": panel["size"],
+        "expert_scores": len(scores),
+        "trimmed": len(scores) >= current["trim_from"],
+        "pass_score": current["pass_score"],
     }
-    candidate.updated_at = now
-    try:
-        with transaction() as tx:
-            tx.save(candidate)
-            tx.save(
-                audit.entry(
-                    ENTITY,
-                    _entity_id(cycle_id, filing_id),
-                    decision,
-                    caller,
-                    now,
-                    {**candidate.data["decision"], "excellent_project": project},
-                )
-            )
-            tx.save(
-                notifications.to_province(
-                    data["province"],
-                    f"excellent_project_{decision}",
-                    {
-                        "cycle": cycle_id,
-                        "filing": filing_id,
-                        "title": data["title"],
-                        "panel_score": result,
-                        "link": f"/cycles/{cycle_id}/candidates/{filing_id}",
-                    },
-                    now,
-                )
-            )
-    except TransactWriteError:
-        raise Conflict("The candidate changed while it was being decided; try again") from None
-    return render(candidate)
 
 
 def revoke(

@@ -385,11 +385,11 @@ def may_moderate(caller: Caller | None, province: str) -> bool:
     )
 
 
-def hide_comment(
-    caller: Caller | None, target_id: str, comment_id: str, body: HideIn, now: datetime, owner: str = "filing"
-) -> Comment:
-    """Hide a comment with a reason (audited): it leaves the public list and the counts; hiding twice
-    keeps the first reason."""
+def _moderated(
+    caller: Caller | None, owner: str, target_id: str, comment_id: str
+) -> tuple[Caller, Filing | Publication, Comment]:
+    """The moderator, the record and its comment (not deleted) a moderation acts on; 403 for another
+    province's admin, 404 for no such comment."""
     caller = require(caller, *MODERATORS)
     doc = _OWNERS[owner].get(caller, target_id)
     if not may_moderate(caller, doc.province):
@@ -397,6 +397,15 @@ def hide_comment(
     comment = _comment(owner, target_id, comment_id)
     if comment.deleted_at is not None:
         raise NotFound(f"No comment {comment_id} on {owner} {target_id}")
+    return caller, doc, comment
+
+
+def hide_comment(
+    caller: Caller | None, target_id: str, comment_id: str, body: HideIn, now: datetime, owner: str = "filing"
+) -> Comment:
+    """Hide a comment with a reason (audited): it leaves the public list and the counts; hiding twice
+    keeps the first reason."""
+    caller, doc, comment = _moderated(caller, owner, target_id, comment_id)
     if comment.hidden_at is not None:
         return comment
     try:
@@ -433,13 +442,7 @@ def unhide_comment(
     """Show a hidden comment again with a reason (audited; the moderators who may hide it): it returns to
     the public list and the counts (the delta rule and the recount agree). Unhiding a shown comment
     changes nothing."""
-    caller = require(caller, *MODERATORS)
-    doc = _OWNERS[owner].get(caller, target_id)
-    if not may_moderate(caller, doc.province):
-        raise Forbidden(f"A province admin of {caller.province} may not moderate comments of {doc.province}")
-    comment = _comment(owner, target_id, comment_id)
-    if comment.deleted_at is not None:
-        raise NotFound(f"No comment {comment_id} on {owner} {target_id}")
+    caller, _, comment = _moderated(caller, owner, target_id, comment_id)
     if comment.hidden_at is None:
         return comment
     hidden = {"hidden_at": iso(comment.hidden_at), "hidden_reason": comment.hidden_reason}

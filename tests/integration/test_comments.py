@@ -10,6 +10,7 @@ from chalicelib.usage import running_counters
 from tests.conftest import auth
 from tests.streams import StreamTap, deliver
 from tests.support import ADMIN_JS, FILER, NATIONAL, USER, approved_filing, stored_items
+from tests.support.documents import approved_publication
 
 ADMIN_ZJ = dict(sub="admin-zj", role="province_admin", province="330000")
 READER_2 = dict(sub="reader-2", role="user", side="government")
@@ -82,12 +83,7 @@ def test_a_moderator_hides_a_comment_with_a_reason_it_leaves_the_list_and_the_co
 
 def test_hidden_publication_comments_leave_the_publication_and_province_counts(pipeline):
     client, settle, _ = pipeline
-    pub = client.post(
-        "/publications",
-        {"kind": "news", "title": "新闻", "province": "320000", "body": "正文"},
-        headers=auth(**FILER),
-    ).json
-    client.post(f"/publications/{pub['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL))
+    pub = approved_publication(client)
     made = client.post(f"/publications/{pub['id']}/comments", {"text": "广告"}, headers=auth(**USER)).json
     settle()
     assert (
@@ -244,12 +240,7 @@ def test_unhiding_needs_a_reason_and_a_comment_not_deleted(client, store):
 
 def test_an_unhidden_publication_comment_counts_for_the_publication_and_province_again(pipeline):
     client, settle, _ = pipeline
-    pub = client.post(
-        "/publications",
-        {"kind": "news", "title": "新闻", "province": "320000", "body": "正文"},
-        headers=auth(**FILER),
-    ).json
-    client.post(f"/publications/{pub['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL))
+    pub = approved_publication(client)
     made = client.post(f"/publications/{pub['id']}/comments", {"text": "好"}, headers=auth(**USER)).json
     path = f"/publications/{pub['id']}/comments/{made['id']}"
     assert client.post(f"{path}/hide", {"reason": "广告"}, headers=auth(**ADMIN_JS)).status == 200

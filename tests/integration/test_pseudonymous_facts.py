@@ -9,7 +9,7 @@ from chalicelib.core import pseudonyms
 from chalicelib.usage import counting_rules, running_counters
 from tests.conftest import auth
 from tests.support import approved_filing
-from tests.support.documents import attached_filing
+from tests.support.documents import approved_publication, attached_filing
 from tests.support.usage import events
 
 READERS = [dict(sub=f"reader-{i}@example.cn", role="user", side="enterprise") for i in range(3)]
@@ -97,12 +97,7 @@ MODERATOR = dict(sub="moderator-boss", role="national_admin")
 def test_no_reaction_comment_or_evaluation_holds_a_raw_user_id_through_moderation(pipeline):
     client, settle, store = pipeline
     filing = approved_filing(client)
-    pub = client.post(
-        "/publications",
-        {"kind": "news", "title": "新闻", "province": "320000", "body": "正文"},
-        headers=auth(sub="filer-js", role="filer", province="320000"),
-    ).json
-    client.post(f"/publications/{pub['id']}/review", {"decision": "approve"}, headers=auth(**MODERATOR))
+    pub = approved_publication(client)
     made = []
     for reader in READERS:
         for path in (f"/filings/{filing['id']}", f"/publications/{pub['id']}"):
