@@ -265,7 +265,7 @@ class Comment(FactBase):
     text = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     deleted_at = UTCDateTimeAttribute(null=True)
-    deleted_by = UnicodeAttribute(null=True)  # "author", or the deleting national admin's pseudonym
+    deleted_by = UnicodeAttribute(null=True)  # the deleter's pseudonym (its author or a national admin)
     hidden_at = UTCDateTimeAttribute(
         null=True
     )  # a moderator hid it (interactions.hide_comment): not shown, not counted
