@@ -1,6 +1,10 @@
-"""Once, after deploying the PIPL changes: index older likes, favourites, comments and evaluations by
-user (GET/DELETE /me/data find them) and give older usage events their retention TTL, dropping
-their raw user agent. Idempotent; the counters do not change.
+"""Once, after deploying the PIPL changes: store older likes, favourites, comments and evaluations
+under the user's pseudonyms instead of the id (keys that name the user move; comments get their
+display name; moderators' ids become pseudonyms), index them by pseudonym (GET/DELETE /me/data find
+them) and give older usage events their retention TTL, dropping their raw user agent. Idempotent;
+the counters do not change (the per-account counters name the same account before and after).
+Deploy the code first: it counts both forms of these facts alike, and a like given meanwhile under
+the pseudonym wins over the old one.
 
     python scripts/pipl_backfill.py --endpoint http://127.0.0.1:PORT   # the local stack's moto
     NAVI_STAGE=prod python scripts/pipl_backfill.py                     # a deployed stage (AWS creds)

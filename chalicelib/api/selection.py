@@ -202,9 +202,24 @@ def get_candidate(cycle, filing_id):
 
 
 @route(
+    "/cycles/{cycle}/candidates/{filing_id}/panel",
+    "PUT",
+    "Name a candidate's expert panel: at least the rules' panel_size experts of its field without a conflict "
+    "of interest; only they score it (national admin; replaces the last until the panel decides)",
+    body=excellence.PanelIn,
+    roles=("national_admin",),
+    tag="excellence",
+)
+def put_candidate_panel(cycle, filing_id):
+    return excellence.name_panel(
+        current.caller(), cycle, filing_id, current.body(excellence.PanelIn), current.now()
+    )
+
+
+@route(
     "/cycles/{cycle}/candidates/{filing_id}/expert-score",
     "PUT",
-    "Score a candidate of your fields 0-100 (expert; not your own province; replaces your last)",
+    "Score a candidate of your fields 0-100 (expert on its panel; not your own province; replaces your last)",
     body=excellence.ExpertScoreIn,
     roles=("expert",),
     tag="excellence",

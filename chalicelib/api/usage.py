@@ -77,12 +77,12 @@ def _comment_routes(owner: str) -> None:
         comment = interactions.add_comment(
             caller, params[param], current.body(CommentIn), current.now(), owner
         )
-        return json_response(interactions.render_comment(comment, caller, current.cursor_secret()), 201)
+        return json_response(interactions.render_comment(comment, caller), 201)
 
     @route(
         base,
         "GET",
-        f"Comments of a {owner}, oldest first: authors by pseudonym (user ids for national "
+        f"Comments of a {owner}, oldest first: authors by display name (pseudonyms for national "
         "admins); hidden ones for its moderators only",
         query=LIST_QUERY,
         tag="interactions",
@@ -121,7 +121,23 @@ def _moderation_routes(owner: str) -> None:
         comment = interactions.hide_comment(
             caller, params[param], comment_id, current.body(interactions.HideIn), current.now(), owner
         )
-        return interactions.render_comment(comment, caller, current.cursor_secret())
+        return interactions.render_comment(comment, caller)
+
+    @route(
+        f"{base}/{{comment_id}}/unhide",
+        "POST",
+        f"Show a hidden comment again with a reason (national admins; the {owner}'s "
+        "province admin): audited, shown and counted again",
+        body=interactions.UnhideIn,
+        roles=interactions.MODERATORS,
+        tag="interactions",
+    )
+    def unhide_comment(comment_id, **params):
+        caller = current.caller()
+        comment = interactions.unhide_comment(
+            caller, params[param], comment_id, current.body(interactions.UnhideIn), current.now(), owner
+        )
+        return interactions.render_comment(comment, caller)
 
     @route(
         f"{base}/{{comment_id}}/reports",

@@ -237,7 +237,8 @@ class Reaction(FactBase):
     kind = UnicodeAttribute()
     filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting_rules.TARGETS)
     publication = UnicodeAttribute(null=True)
-    user = UnicodeAttribute()
+    user = UnicodeAttribute()  # the pseudonym in the record's cycle (one per user and record), never the id
+    account = UnicodeAttribute(null=True)  # the pseudonym in the cycle of `since` (per-account counters)
     province = UnicodeAttribute()
     active = BooleanAttribute()
     since = UTCDateTimeAttribute()
@@ -256,16 +257,19 @@ class Comment(FactBase):
     id = UnicodeAttribute()
     filing = UnicodeAttribute(null=True)  # exactly one of filing, publication (counting_rules.TARGETS)
     publication = UnicodeAttribute(null=True)
-    user = UnicodeAttribute()
+    user = UnicodeAttribute()  # the pseudonym in the record's cycle, never the id
+    account = UnicodeAttribute(null=True)  # the pseudonym in the cycle of `created_at` (per-account counters)
+    cycle = UnicodeAttribute(null=True)  # the record's cycle: whose pseudonym `user` is
+    author_name = UnicodeAttribute(null=True)  # the public display name (pseudonyms.display_name)
     province = UnicodeAttribute()
     text = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     deleted_at = UTCDateTimeAttribute(null=True)
-    deleted_by = UnicodeAttribute(null=True)
+    deleted_by = UnicodeAttribute(null=True)  # the deleter's pseudonym (its author or a national admin)
     hidden_at = UTCDateTimeAttribute(
         null=True
     )  # a moderator hid it (interactions.hide_comment): not shown, not counted
-    hidden_by = UnicodeAttribute(null=True)
+    hidden_by = UnicodeAttribute(null=True)  # the moderator's pseudonym (the audit entry names them)
     hidden_reason = UnicodeAttribute(null=True)
     reports = NumberAttribute(default=0)  # users who reported it (one report each, kept in the records table)
     author = BooleanAttribute(default=False)
@@ -285,7 +289,8 @@ class Evaluation(FactBase):
     industry = UnicodeAttribute(null=True)
 
     filing = UnicodeAttribute()
-    user = UnicodeAttribute()
+    user = UnicodeAttribute()  # the pseudonym in the filing's cycle (one evaluation per user), never the id
+    account = UnicodeAttribute(null=True)  # the pseudonym in the cycle of `updated_at` (per-account counters)
     side = UnicodeAttribute()
     province = UnicodeAttribute()
     score = NumberAttribute()

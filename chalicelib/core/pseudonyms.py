@@ -1,9 +1,12 @@
-"""Pseudonyms of users in usage facts (PIPL minimisation): a keyed hash, never the user id.
+"""Pseudonyms of users in facts (PIPL minimisation): a keyed hash, never the user id.
 
 pseudonym = HMAC-SHA256(cycle key, user id), cycle key = HMAC-SHA256(stage secret, cycle id).
 The stage secret comes from the secret store (NAVI_PSEUDONYM_SECRET, like the cursor secret), so
 nobody holding the facts alone can test a guessed id; one key per cycle means a user's facts link
 within a cycle (chains, COUNTER uniques, per-account flags) and not across cycles.
+
+A commenter's public display name is keyed by the same secret for another purpose (`display_name`),
+so nobody can link it to the facts' pseudonyms.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from chalicelib.core.config import load_settings
 
 PREFIX = "u1_"  # marks a pseudonym (and its scheme's version) wherever it is stored
 NO_CYCLE = "-"  # the cycle id of an instant no cycle holds
-_bound: list[str] = []  # the stage secret bound by the composition root (chalicelib/services.py)
+DISPLAY_PREFIX = "用户-"  # a commenter's public name: this and ten hex digits
+_bound: list[str] = []  # the stage secret bound by the composition root (chalicelib/composition.py)
 
 
 def bind(secret: str) -> None:
@@ -35,11 +39,35 @@ def _pseudonym(secret: str, cycle_id: str, user: str) -> str:
     return PREFIX + digest[:40]  # 160 bits: no collision among any number of users this platform sees
 
 
-def of(user: str, cycle_id: str | None) -> str:
-    """The user's pseudonym in one cycle (None: an instant outside every cycle)."""
+def _secret() -> str:
     if not _bound:  # a process that has not built its services yet reads the stage's own
         bind(load_settings().pseudonym_secret)
-    return keyed(_bound[0], user, cycle_id)
+    return _bound[0]
+
+
+def of(user: str, cycle_id: str | None) -> str:
+    """The user's pseudonym in one cycle (None: an instant outside every cycle)."""
+    return keyed(_secret(), user, cycle_id)
+
+
+def is_pseudonym(value: str) -> bool:
+    """Whether a stored `user` is already a pseudonym (facts stored before it was one hold the id)."""
+    return value.startswith(PREFIX)
+
+
+@lru_cache(maxsize=4)
+def _display_key(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"purpose:comment-display-name", hashlib.sha256).digest()
+
+
+@lru_cache(maxsize=4096)
+def _display(secret: str, user: str) -> str:
+    return DISPLAY_PREFIX + hmac.new(_display_key(secret), user.encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def display_name(user: str) -> str:
+    """The user's public name on comments: stable across records and cycles, unlinkable to `of`."""
+    return _display(_secret(), user)
 
 
 def keyed(secret: str, user: str, cycle_id: str | None) -> str:

@@ -3,13 +3,15 @@
 The feed reads the facts index by_province: an evaluation with feedback, by someone other
 than the evaluated unit's own staff, carries gsi1pk `FEEDBACK#<province>` and gsi1sk
 `<updated at>#<filing>#<user>`, set when it is stored (`index`), so the newest comes first
-and a replaced evaluation moves to the top. Who evaluated is shown to national admins only.
+and a replaced evaluation moves to the top. Who evaluated (their pseudonym in the filing's cycle)
+is shown to national admins only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.core import pseudonyms
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Forbidden, Invalid, NotFound
@@ -25,8 +27,14 @@ EVALUATION = "EVAL#"  # sort-key prefix of the evaluations in a filing's partiti
 
 
 def evaluation_key(filing_id: str, user: str) -> tuple[str, str]:
-    """One user's evaluation of one filing (a second evaluation replaces the first)."""
+    """One user's evaluation of one filing (a second evaluation replaces the first); `user` as stored:
+    the pseudonym in the filing's cycle."""
     return filings.key(filing_id), f"{EVALUATION}{user}"
+
+
+def evaluation_of(filing_id: str, filing_cycle: str, sub: str) -> tuple[str, str]:
+    """The key of the evaluation user `sub` holds on a filing of `filing_cycle`."""
+    return evaluation_key(filing_id, pseudonyms.of(sub, filing_cycle))
 
 
 def index(evaluation: Evaluation) -> None:

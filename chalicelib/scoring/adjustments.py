@@ -107,7 +107,7 @@ def record_for(
 ) -> dict[str, Any]:
     """Keep one adjustment of a unit of `population` (national admins): the unit must be one of its
     units, the indicator one of its scheme in force (or 'total')."""
-    caller = require(caller, "national_admin")
+    caller = require(caller)
     cycle_or_404(cycle_id)
     if code not in population.units():
         raise Invalid(

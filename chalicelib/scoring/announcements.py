@@ -92,6 +92,7 @@ def _announced_projects(projects: list[Mapping[str, Any]]) -> list[dict[str, Any
                 # an override is announced as such, with its reason; older projects were "selection"
                 "source": p.get("source") if p.get("source") == "override" else "selection",
                 "reason": p.get("reason") if p.get("source") == "override" else None,
+                "panel_size": (p.get("panel") or {}).get("size"),  # none for an override or older projects
             }
             for p in projects
         ),

@@ -66,12 +66,14 @@ def record_excellent(
     source: str = "selection",
     note: str | None = None,
     reason: str | None = None,
+    panel: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Confirm `filing` as an excellent project of `cycle_id`; (record, newly recorded?).
 
     The filing must be approved and belong to that cycle. `caller` is who confirmed it (None
     for an automated step); the selection workflow authorizes its own callers, the override
-    route requires a national admin before calling this. Idempotent per filing and cycle.
+    route requires a national admin before calling this. Idempotent per filing and cycle. `panel`: the
+    expert panel's size, how many of it scored and its score (a selection's; shown where it is announced).
     """
     if source not in SOURCES:
         raise ValueError(Message("source must be one of %(sources)s", sources=SOURCES))
@@ -104,6 +106,7 @@ def record_excellent(
         "note": note,
         "source": source,
         "reason": reason,
+        "panel": panel,
         "by": caller.sub if caller else "system",
         "at": iso(now),
     }

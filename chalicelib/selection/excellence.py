@@ -5,7 +5,8 @@ Storage (records table):
 - `EXCELLENCE` / `RULES`: the screening and ranking rules (kind `excellence_rules`).
 - `EXPERT#{sub}` / `FIELDS`: the industry fields national admins assigned to an expert.
 - `CANDIDATE#{cycle}` / `{filing id}`: a candidate and its state (kind `excellence_candidate`).
-- `EXPERTSCORE#{cycle}` / `{filing id}#{expert}`: one expert's score of one candidate.
+- `EXPERTSCORE#{cycle}` / `{filing id}#{expert}`: one expert's score of one candidate; only the scores of
+  the experts on the candidate's named panel (its `panel`) count.
 Every step writes an audit entry (entity `excellence_candidate`, id `{cycle}/{filing}`) in
 the same transaction, so a candidate's journey can be read back.
 """
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from chalicelib.core import audit, keys
 from chalicelib.core.auth import Caller, require
@@ -27,7 +28,7 @@ from chalicelib.core.messages import Message
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import Page, decode_cursor, encode_cursor, scope_of
 from chalicelib.core.reference import INDUSTRIES
-from chalicelib.core.schemas import Body, IndustryCodes, Text
+from chalicelib.core.schemas import Body, FieldErrors, IndustryCodes, Text
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
 from chalicelib.core.vocabulary import CANDIDATE_STATUSES, RESULT_KINDS, SIDES, ResultKind
 from chalicelib.documents import filings, notifications
@@ -43,6 +44,7 @@ STEPS = (
     "pushed",
     "assigned",
     "shortlisted",
+    "panel",
     "expert_score",
     "selected",
     "not_selected",
@@ -51,6 +53,7 @@ STEPS = (
 STATUSES = CANDIDATE_STATUSES
 ELIGIBLE_KINDS = RESULT_KINDS  # proofs of application are not results and are never selected
 MAX_ID, MAX_SUB = 64, 256
+MAX_PANEL = 50  # experts one candidate's panel names at most
 # The notice's order (参与意愿 → 初筛 → 推送至用户端 → 组织线上评价 → 备选案例库 → 专家评选).
 ORDER = ("declaration", "screening", "push", "organised_evaluation", "candidate_library", "expert_panel")
 
@@ -106,12 +109,19 @@ class RulesIn(Body):
     prior_weight: int = Field(
         default=5, ge=0, le=10000, description="how many evaluations' worth the prior counts for"
     )
+    panel_size: int = Field(
+        default=5,
+        ge=1,
+        le=MAX_PANEL,
+        description="专家评选: the experts (of the candidate's field, without a conflict of interest) "
+        "a candidate's named panel holds at least",
+    )
     min_expert_scores: int = Field(
         default=3,
         ge=1,
         le=100,
-        description="专家评选: the panel's quorum, scores by experts of the candidate's "
-        "field without a conflict of interest needed before it decides",
+        description="专家评选: the panel's quorum, scores by experts on the candidate's panel needed "
+        "before it decides",
     )
     trim_from: int = Field(
         default=5,
@@ -128,6 +138,14 @@ class RulesIn(Body):
     def _unique(cls, v: list[str]) -> list[str]:
         return [k for k in ELIGIBLE_KINDS if k in v]
 
+    @model_validator(mode="after")
+    def _quorum_within_the_panel(self) -> RulesIn:
+        if self.min_expert_scores > self.panel_size:
+            raise FieldErrors(
+                [("min_expert_scores", "the quorum cannot exceed panel_size, the smallest panel")]
+            )
+        return self
+
 
 DEFAULT_RULES = RulesIn().model_dump()
 
@@ -141,6 +159,21 @@ class ExpertFieldsIn(Body):
 class NominationIn(Body):
     filing: Text(1, 64) = Field(description="id of an approved filing of the cycle")
     note: Text(0, 2000, multiline=True) | None = None
+
+
+class PanelIn(Body):
+    experts: list[Text(1, MAX_SUB)] = Field(
+        min_length=1,
+        max_length=MAX_PANEL,
+        description="the experts (their subs) who sit on the candidate's panel; at least the rules' panel_size",
+    )
+
+    @field_validator("experts")
+    @classmethod
+    def _once_each(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("names an expert more than once")
+        return v
 
 
 class ExpertScoreIn(Body):
@@ -261,9 +294,12 @@ def describe_rules() -> dict[str, Any]:
             f"(prior_weight + evaluations); means are shown with at least {current['min_sample']} "
             "evaluations; ties break on the expert mean, then the evaluation count"
         ),
+        "panel": (
+            f"a national admin names each candidate's panel: at least {current['panel_size']} experts of "
+            "the candidate's field whose registered home province is not the candidate's; only they score it"
+        ),
         "confirmation": (
-            f"the panel decides with at least {current['min_expert_scores']} scores by experts of "
-            f"the candidate's field whose registered home province is not the candidate's; its "
+            f"the panel decides with at least {current['min_expert_scores']} scores by its experts; its "
             f"score is the mean (trimmed of the highest and lowest from {current['trim_from']} "
             f"scores); at least {current['pass_score']} is selected, below is not_selected"
         ),
@@ -490,8 +526,8 @@ def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScor
     """An expert's score of a candidate in their fields; a second PUT replaces the first.
 
     Refused (403) outside the expert's assigned fields, without a registered home province, when
-    the token's province claim disagrees with it, and for candidates of the registered home
-    province (conflict of interest); 409 once the candidate is confirmed.
+    the token's province claim disagrees with it, for candidates of the registered home province
+    (conflict of interest) and off the candidate's panel; 409 outside the library or with no panel.
     """
     caller = require(caller)
     candidate = candidate_or_404(cycle_id, filing_id)
@@ -519,6 +555,8 @@ def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScor
                 status=data["status"],
             )
         )
+    if caller.sub not in named_panel(data, filing_id)["experts"]:
+        raise Forbidden(f"You are not on the expert panel of filing {filing_id}; only its panel scores it")
     scored = {
         "filing": filing_id,
         "cycle": cycle_id,
@@ -551,6 +589,72 @@ def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScor
             )
         )
     return scored
+
+
+def named_panel(candidate: dict[str, Any], filing_id: str) -> dict[str, Any]:
+    """The candidate's named panel; 409 before a national admin names it."""
+    panel = candidate.get("panel")
+    if not panel:
+        raise Conflict(
+            f"No expert panel is named for filing {filing_id} yet; a national admin names it at "
+            f"PUT /cycles/{candidate['cycle']}/candidates/{filing_id}/panel"
+        )
+    return panel
+
+
+def panel_refusals(experts: list[str], candidate: dict[str, Any]) -> list[dict[str, str]]:
+    """Why each proposed expert cannot sit on the candidate's panel: not of its field, no registered
+    home province, or a conflict of interest (that province is the candidate's)."""
+    errors = []
+    for n, expert in enumerate(experts):
+        home = home_provinces.registered(expert)
+        if candidate["industry"] not in assigned_fields(expert):
+            reason = (
+                f"{expert} is not an expert of field {candidate['industry']} (PUT /experts/{{sub}}/fields)"
+            )
+        elif home is None:
+            reason = f"no home province is registered for {expert}, so conflicts of interest cannot be judged"
+        elif home == candidate["province"]:
+            reason = (
+                f"conflict of interest: the registered home province of {expert} is the candidate's ({home})"
+            )
+        else:
+            continue
+        errors.append({"field": f"experts.{n}", "message": reason})
+    return errors
+
+
+def name_panel(caller: Caller | None, cycle_id: str, filing_id: str, body: PanelIn, now: datetime) -> dict:
+    """Name a candidate's expert panel (national admins), audited; naming it again replaces it until the
+    panel decides. Each expert is of the candidate's field without a conflict of interest, and the
+    panel holds at least the rules' panel_size (422 naming each refusal)."""
+    caller = require(caller)
+    candidate = candidate_or_404(cycle_id, filing_id)
+    data = candidate.data
+    if data["status"] not in ("candidate", "shortlisted"):
+        raise Conflict(f"Filing {filing_id} is {data['status']}: a panel is named before it decides")
+    needed = rules()["panel_size"]
+    errors = panel_refusals(body.experts, data)
+    if len(body.experts) < needed:
+        errors.insert(
+            0,
+            {"field": "experts", "message": f"{len(body.experts)} experts; a panel holds at least {needed}"},
+        )
+    if errors:
+        raise Invalid("The panel cannot be named as proposed", errors=errors)
+    before = (data.get("panel") or {}).get("experts")
+    panel = {"experts": body.experts, "size": len(body.experts), "named_by": caller.sub, "named_at": iso(now)}
+    candidate.data, candidate.updated_at = {**data, "panel": panel}, now
+    entry = audit.entry(
+        ENTITY, _entity_id(cycle_id, filing_id), "panel", caller, now, {"from": before, "to": body.experts}
+    )
+    try:
+        with transaction() as tx:
+            for item in (candidate, entry):
+                tx.save(item)
+    except TransactWriteError:
+        raise Conflict("The candidate changed while its panel was being named; try again") from None
+    return render(candidate)
 
 
 def expert_scores(cycle_id: str, filing_id: str | None = None) -> dict[str, list[dict[str, Any]]]:
@@ -653,7 +757,7 @@ def cut(caller: Caller, cycle_id: str, now: datetime) -> dict[str, Any]:
 
 
 def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime) -> dict[str, Any]:
-    """The panel decides a library candidate (national admins): with the quorum of expert scores,
+    """The panel decides a library candidate (national admins): with the quorum of its experts' scores,
     a panel score at the pass mark selects it as an excellent project (bonus points), below it is
     not_selected. A decided candidate is returned as it stands."""
     caller = require(caller)
@@ -669,67 +773,75 @@ def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
                 cycle_id=cycle_id,
             )
         )
-    current = rules()
-    scores = [s["score"] for s in expert_scores(cycle_id, filing_id).get(filing_id, [])]
-    needed = current["min_expert_scores"]
-    if len(scores) < needed:
-        raise Conflict(
-            Message(
-                "Filing %(filing_id)s has %(scores_count)s expert scores; the panel's quorum is %(needed)s",
-                filing_id=filing_id,
-                scores_count=len(scores),
-                needed=needed,
-            )
-        )
-    result = panel_score(scores, current)
-    decision = "selected" if result >= current["pass_score"] else "not_selected"
+    decided = _panel_decision(candidate.data, filing_id, rules())
+    outcome = "selected" if decided["panel_score"] >= decided["pass_score"] else "not_selected"
     project = None
-    if decision == "selected":
-        project, _ = bonus.record_excellent(cycle_id, filing_id, caller, now, source="selection")
+    if outcome == "selected":
+        panel = {
+            "size": decided["panel_size"],
+            "scores": decided["expert_scores"],
+            "panel_score": decided["panel_score"],
+        }
+        project, _ = bonus.record_excellent(cycle_id, filing_id, caller, now, source="selection", panel=panel)
     data = candidate.data
     candidate.data = {
         **data,
-        "status": decision,
+        "status": outcome,
         "confirmed_by": caller.sub,
         "confirmed_at": iso(now),
-        "decision": {
-            "panel_score": result,
-            "expert_scores": len(scores),
-            "trimmed": len(scores) >= current["trim_from"],
-            "pass_score": current["pass_score"],
-        },
+        "decision": decided,
     }
     candidate.updated_at = now
+    told = notifications.to_province(
+        data["province"],
+        f"excellent_project_{outcome}",
+        {
+            "cycle": cycle_id,
+            "filing": filing_id,
+            "title": data["title"],
+            "panel_score": decided["panel_score"],
+            "link": f"/cycles/{cycle_id}/candidates/{filing_id}",
+        },
+        now,
+    )
+    entry = audit.entry(
+        ENTITY,
+        _entity_id(cycle_id, filing_id),
+        outcome,
+        caller,
+        now,
+        {**decided, "excellent_project": project},
+    )
     try:
         with transaction() as tx:
-            tx.save(candidate)
-            tx.save(
-                audit.entry(
-                    ENTITY,
-                    _entity_id(cycle_id, filing_id),
-                    decision,
-                    caller,
-                    now,
-                    {**candidate.data["decision"], "excellent_project": project},
-                )
-            )
-            tx.save(
-                notifications.to_province(
-                    data["province"],
-                    f"excellent_project_{decision}",
-                    {
-                        "cycle": cycle_id,
-                        "filing": filing_id,
-                        "title": data["title"],
-                        "panel_score": result,
-                        "link": f"/cycles/{cycle_id}/candidates/{filing_id}",
-                    },
-                    now,
-                )
-            )
+            for item in (candidate, entry, told):
+                tx.save(item)
     except TransactWriteError:
         raise Conflict(Message("The candidate changed while it was being decided; try again")) from None
     return render(candidate)
+
+
+def _panel_decision(candidate: dict[str, Any], filing_id: str, current: dict[str, Any]) -> dict[str, Any]:
+    """The panel's score from the scores of the experts on it; 409 without a panel or below the quorum."""
+    panel = named_panel(candidate, filing_id)
+    scores = [
+        s["score"]
+        for s in expert_scores(candidate["cycle"], filing_id).get(filing_id, [])
+        if s["expert"] in panel["experts"]
+    ]
+    needed = current["min_expert_scores"]
+    if len(scores) < needed:
+        raise Conflict(
+            f"Filing {filing_id} has {len(scores)} expert scores from its panel of {panel['size']}; "
+            f"the panel's quorum is {needed}"
+        )
+    return {
+        "panel_score": panel_score(scores, current),
+        "panel_size": panel["size"],
+        "expert_scores": len(scores),
+        "trimmed": len(scores) >= current["trim_from"],
+        "pass_score": current["pass_score"],
+    }
 
 
 def revoke(

@@ -69,6 +69,12 @@ def describe(caller: Caller | None, sub: str) -> dict[str, Any]:
     return doc.data if doc else {"sub": sub, "province": None, "registered_by": None, "registered_at": None}
 
 
+def registered(sub: str) -> str | None:
+    """The registered home province of `sub`, None when none is registered."""
+    doc = _get(sub)
+    return doc.data["province"] if doc else None
+
+
 def home_of(caller: Caller) -> str:
     """The caller's registered home province; 403 when none is registered or the token claims another."""
     doc = _get(caller.sub)

@@ -1,8 +1,9 @@
 """A person's rights over their data (PIPL arts. 45 and 47): a copy of what the platform holds
 about the caller, and its erasure. Both are audited with counts only, never the content.
 
-Usage events are not listed or erased here: they hold a per-cycle pseudonym, not the user id
-(core/pseudonyms.py), and expire by the retention rule.
+Facts hold per-cycle pseudonyms, never the user id (core/pseudonyms.py): the caller's reactions,
+comments and evaluations are found under their pseudonym in each cycle. Usage events are not listed
+or erased here: they expire by the retention rule.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def _membership_records(sub: str) -> list[Record]:
 def export(caller: Caller | None, now: datetime) -> dict[str, Any]:
     """Everything held about the caller, as JSON."""
     caller = require(caller)
-    held = interactions.held_by(caller.sub)
+    held = interactions.held_by(caller.sub, now)
     subscription = (
         Record.get(*subscriptions.doc_key(caller.sub)) if _exists(subscriptions.doc_key(caller.sub)) else None
     )
@@ -66,7 +67,7 @@ def erase(caller: Caller | None, now: datetime) -> dict[str, Any]:
     """Erase the caller's reactions, comments, evaluations, membership, subscriptions, feed and
     notifications; counters follow through the stream. Repeating it erases what is left."""
     caller = require(caller)
-    counts = interactions.erase(interactions.held_by(caller.sub))
+    counts = interactions.erase(interactions.held_by(caller.sub, now))
     groups = {
         "memberships": _membership_records(caller.sub),
         "subscriptions": (

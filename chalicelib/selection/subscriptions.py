@@ -270,15 +270,16 @@ def page(caller: Caller | None, unread_only: bool, limit: int, cursor: str | Non
 def render_page(caller: Caller, found: Page) -> dict[str, Any]:
     """Feed items with the filing's current status and whether the caller has evaluated it."""
     ids = [item.sk for item in found.items]
+    read = list(Filing.batch_get([filings.doc_key(i) for i in ids])) if ids else []
+    status = {f.id: f.status for f in read}
     evaluated = (
         {
             e.filing: int(e.score)
-            for e in Evaluation.batch_get([feedback.evaluation_key(i, caller.sub) for i in ids])
+            for e in Evaluation.batch_get([feedback.evaluation_of(f.id, f.cycle, caller.sub) for f in read])
         }
-        if ids
+        if read
         else {}
     )
-    status = {f.id: f.status for f in Filing.batch_get([filings.doc_key(i) for i in ids])} if ids else {}
     return found.to_dict(lambda item: render(item, status.get(item.sk), evaluated.get(item.sk)))
 
 

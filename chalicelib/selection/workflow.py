@@ -391,11 +391,12 @@ def assign(
 
 
 def _with_completion(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    keys = [feedback.evaluation_key(r["filing"], r["evaluator"]) for r in rows]
-    done = {(e.filing, e.user): e for e in Evaluation.batch_get(keys)} if keys else {}
+    # A candidate's filing belongs to the candidate's cycle, whose pseudonym its evaluations carry.
+    keys = [feedback.evaluation_of(r["filing"], r["cycle"], r["evaluator"]) for r in rows]
+    done = {(e.pk, e.sk): e for e in Evaluation.batch_get(set(keys))} if keys else {}
     out = []
-    for r in rows:
-        evaluation = done.get((r["filing"], r["evaluator"]))
+    for r, key in zip(rows, keys):
+        evaluation = done.get(key)
         out.append(
             {
                 **r,

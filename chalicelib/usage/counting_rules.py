@@ -247,7 +247,7 @@ def _usage(
     province: str,
     at: datetime,
     values: dict[str, int],
-    user: str | None = None,
+    actor: Mapping[str, Any] | None = None,
     account_values: dict[str, int] | None = None,
     sign: int = 1,
 ) -> None:
@@ -257,11 +257,17 @@ def _usage(
         return
     add(deltas, cycle_key(province, cycle.id), values, sign)
     add(deltas, month_key(province, at), values, sign)
-    if user is not None and account_values:
-        # Per-account counters name the cycle's pseudonym, as the account's usage events do.
-        account = pseudonyms.of(user, cycle.id)
+    if actor is not None and account_values:
+        account = account_of(actor, cycle.id)
         add(deltas, account_key(province, cycle.id, account), {**account_values, minute_name(at): 1}, sign)
         add(deltas, account_units_key(account), {unit_name(cycle.id, province): 1}, sign)
+
+
+def account_of(image: Mapping[str, Any], cycle_id: str) -> str:
+    """The account a reaction, comment or evaluation counts for: its pseudonym in the cycle of its
+    counted instant, as the account's usage events name it (stored as `account`; a fact stored while
+    they held the user id is hashed here as it was then, so its change or removal nets exactly)."""
+    return image.get("account") or pseudonyms.of(image["user"], cycle_id)
 
 
 def state_contribution(image: Mapping[str, Any] | None) -> Deltas:
@@ -294,7 +300,7 @@ def _evaluation(deltas: Deltas, image: Mapping[str, Any]) -> None:
     if side in SIDES:
         values.update({registry.evaluations_of(side): 1, registry.evaluation_score_sum_of(side): score})
     at = _time(image["updated_at"])
-    _usage(deltas, image["filing"], image["province"], at, values, image["user"], given)
+    _usage(deltas, image["filing"], image["province"], at, values, image, given)
     _unit_usage(deltas, image, at, values)
 
 
@@ -348,7 +354,7 @@ def _held(deltas: Deltas, image: Mapping[str, Any], at: datetime, name: str) -> 
     if kind == "publication":
         _publication_usage(deltas, target, image["province"], at, {name: 1})
     else:
-        _usage(deltas, target, image["province"], at, {name: 1}, image["user"], {name: 1})
+        _usage(deltas, target, image["province"], at, {name: 1}, image, {name: 1})
 
 
 def filing_values(image: Mapping[str, Any]) -> dict[str, int]:

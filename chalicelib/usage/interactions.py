@@ -6,8 +6,6 @@ Endpoints store facts only; the stream trigger turns them into counters (running
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +18,7 @@ from chalicelib.core import audit, config, keys, pseudonyms, quotas
 from chalicelib.core import observability as obs
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso
-from chalicelib.core.cycles import cycle_for
+from chalicelib.core.cycles import cycle_for, cycles_until
 from chalicelib.core.errors import Conflict, Forbidden, NotFound, TooManyRequests
 from chalicelib.core.messages import Message, noun
 from chalicelib.core.models import Comment, Evaluation, Filing, Publication, Reaction, Record, UsageEvent
@@ -230,6 +228,22 @@ _OWNERS = {"filing": filings, "publication": publications}
 REACTIONS = {"like": "LIKE", "favorite": "FAVORITE"}
 
 
+def reaction_sk(kind: str, user: str) -> str:
+    """One user's like or favorite of a record, in the record's partition (`user`: as stored)."""
+    return f"{REACTIONS[kind]}#{user}"
+
+
+def actor(sub: str, record_cycle: str, instant: datetime) -> dict[str, str]:
+    """Who acts, as a reaction, comment or evaluation stores it: `user`, the pseudonym in the record's
+    cycle (one per user and record, whenever they act), and `account`, the pseudonym in the cycle of
+    the instant that counts, which the per-account counters name as the user's usage events do."""
+    counted_in = cycle_for(instant)
+    return {
+        "user": pseudonyms.of(sub, record_cycle),
+        "account": pseudonyms.of(sub, counted_in.id if counted_in else None),
+    }
+
+
 def set_reaction(
     caller: Caller | None, target_id: str, kind: str, active: bool, now: datetime, owner: str = "filing"
 ) -> dict[str, Any]:
@@ -237,7 +251,8 @@ def set_reaction(
     caller = require(caller)
     module = _OWNERS[owner]
     doc = module.get_approved(caller, target_id)
-    sk = f"{REACTIONS[kind]}#{caller.sub}"
+    who = actor(caller.sub, doc.cycle, now)
+    sk = reaction_sk(kind, who["user"])
     try:
         current = Reaction.get(module.key(target_id), sk, consistent_read=True)
     except Reaction.DoesNotExist:
@@ -249,7 +264,8 @@ def set_reaction(
             sk,
             entity="reaction",
             kind=kind,
-            user=caller.sub,
+            user=who["user"],
+            account=who["account"] if active else current.account,
             province=doc.province,
             active=active,
             since=since,
@@ -275,7 +291,9 @@ def add_comment(
         f"COMMENT#{comment_id}",
         entity="comment",
         id=comment_id,
-        user=caller.sub,
+        **actor(caller.sub, doc.cycle, now),
+        cycle=doc.cycle,
+        author_name=pseudonyms.display_name(caller.sub),
         province=doc.province,
         text=body.text,
         created_at=now,
@@ -306,12 +324,13 @@ def delete_comment(
 ) -> None:
     """Soft-delete a comment (its author or a national admin); deleting twice is harmless."""
     caller = require(caller)
-    _OWNERS[owner].get(caller, target_id)
+    doc = _OWNERS[owner].get(caller, target_id)
     comment = _comment(owner, target_id, comment_id)
-    if comment.user != caller.sub and not caller.is_national_admin:
+    deleter = pseudonyms.of(caller.sub, doc.cycle)
+    if comment.user != deleter and not caller.is_national_admin:
         raise Forbidden(Message("Only the comment's author or a national admin may delete it"))
     if comment.deleted_at is None:
-        comment.update(actions=[Comment.deleted_at.set(now), Comment.deleted_by.set(caller.sub)])
+        comment.update(actions=[Comment.deleted_at.set(now), Comment.deleted_by.set(deleter)])
 
 
 def _comment(owner: str, target_id: str, comment_id: str) -> Comment:
@@ -348,13 +367,14 @@ def comments_page(
         scope,
         secret,
     )
-    return page.to_dict(lambda c: render_comment(c, caller, secret))
+    return page.to_dict(lambda c: render_comment(c, caller))
 
 
 # ---- moderation --------------------------------------------------------------------------
 # A comment item (facts table, the partition of its filing or publication, sort key COMMENT#<id>)
-# holds: id, filing | publication, user, province, text, created_at, deleted_at/by,
-# hidden_at/by/reason, reports (how many users reported it), author (own staff: never counted).
+# holds: id, filing | publication, user and account (pseudonyms, see `actor`), cycle, author_name,
+# province, text, created_at, deleted_at/by, hidden_at/by/reason, reports (how many users reported
+# it), author (own staff: never counted).
 # Each report is one records item per user (comment_report_key), so a user reports a comment once.
 
 MODERATORS = ("national_admin", "province_admin")
@@ -363,6 +383,12 @@ MODERATORS = ("national_admin", "province_admin")
 class HideIn(Body):
     reason: Text(1, 500, multiline=True) = Field(
         description="why the comment is hidden (kept in the audit trail)"
+    )
+
+
+class UnhideIn(Body):
+    reason: Text(1, 500, multiline=True) = Field(
+        description="why the comment is shown again (kept in the audit trail)"
     )
 
 
@@ -377,11 +403,11 @@ def may_moderate(caller: Caller | None, province: str) -> bool:
     )
 
 
-def hide_comment(
-    caller: Caller | None, target_id: str, comment_id: str, body: HideIn, now: datetime, owner: str = "filing"
-) -> Comment:
-    """Hide a comment with a reason (audited): it leaves the public list and the counts; hiding twice
-    keeps the first reason."""
+def _moderated(
+    caller: Caller | None, owner: str, target_id: str, comment_id: str
+) -> tuple[Caller, Filing | Publication, Comment]:
+    """The moderator, the record and its comment (not deleted) a moderation acts on; 403 for another
+    province's admin, 404 for no such comment."""
     caller = require(caller)
     doc = _OWNERS[owner].get(caller, target_id)
     if not may_moderate(caller, doc.province):
@@ -402,6 +428,15 @@ def hide_comment(
                 target_id=target_id,
             )
         )
+    return caller, doc, comment
+
+
+def hide_comment(
+    caller: Caller | None, target_id: str, comment_id: str, body: HideIn, now: datetime, owner: str = "filing"
+) -> Comment:
+    """Hide a comment with a reason (audited): it leaves the public list and the counts; hiding twice
+    keeps the first reason."""
+    caller, doc, comment = _moderated(caller, owner, target_id, comment_id)
     if comment.hidden_at is not None:
         return comment
     try:
@@ -410,7 +445,7 @@ def hide_comment(
                 comment,
                 actions=[
                     Comment.hidden_at.set(now),
-                    Comment.hidden_by.set(caller.sub),
+                    Comment.hidden_by.set(pseudonyms.of(caller.sub, doc.cycle)),
                     Comment.hidden_reason.set(body.reason),
                 ],
                 condition=Comment.hidden_at.does_not_exist() & Comment.deleted_at.does_not_exist(),
@@ -424,7 +459,52 @@ def hide_comment(
         raise Conflict(
             Message("Comment %(comment_id)s changed meanwhile; read it again", comment_id=comment_id)
         ) from None
-    comment.hidden_at, comment.hidden_by, comment.hidden_reason = now, caller.sub, body.reason
+    comment.hidden_at, comment.hidden_reason = now, body.reason
+    comment.hidden_by = pseudonyms.of(caller.sub, doc.cycle)
+    return comment
+
+
+def unhide_comment(
+    caller: Caller | None,
+    target_id: str,
+    comment_id: str,
+    body: UnhideIn,
+    now: datetime,
+    owner: str = "filing",
+) -> Comment:
+    """Show a hidden comment again with a reason (audited; the moderators who may hide it): it returns to
+    the public list and the counts (the delta rule and the recount agree). Unhiding a shown comment
+    changes nothing."""
+    caller, _, comment = _moderated(caller, owner, target_id, comment_id)
+    if comment.hidden_at is None:
+        return comment
+    hidden = {"hidden_at": iso(comment.hidden_at), "hidden_reason": comment.hidden_reason}
+    try:
+        with transaction() as tx:
+            tx.update(
+                comment,
+                actions=[
+                    Comment.hidden_at.remove(),
+                    Comment.hidden_by.remove(),
+                    Comment.hidden_reason.remove(),
+                ],
+                condition=(Comment.hidden_at == comment.hidden_at) & Comment.deleted_at.does_not_exist(),
+            )
+            tx.save(
+                audit.entry(
+                    "comment",
+                    comment_id,
+                    "unhidden",
+                    caller,
+                    now,
+                    {owner: target_id, "reason": body.reason, **hidden},
+                )
+            )
+    except TransactWriteError:
+        raise Conflict(
+            Message("Comment %(comment_id)s changed meanwhile; read it again", comment_id=comment_id)
+        ) from None
+    comment.hidden_at = comment.hidden_by = comment.hidden_reason = None
     return comment
 
 
@@ -473,23 +553,19 @@ def report_comment(
     return {"comment": comment_id, "reported": True, "first": True}
 
 
-def pseudonym(user: str, secret: str) -> str:
-    """A stable public name for a user: a keyed hash, so the id cannot be recovered or guessed from it."""
-    key = hmac.new(secret.encode(), b"comment-pseudonym", hashlib.sha256).digest()
-    return "用户-" + hmac.new(key, user.encode(), hashlib.sha256).hexdigest()[:10]
-
-
-def render_comment(comment: Comment, caller: Caller | None = None, secret: str = "") -> dict[str, Any]:
-    """A comment as `caller` may see it: a pseudonym for the public, the user id for national admins only;
-    moderators also see why it was hidden and how many reported it."""
+def render_comment(comment: Comment, caller: Caller | None = None) -> dict[str, Any]:
+    """A comment as `caller` may see it: its display name for the public, also the stored pseudonym for
+    national admins; moderators also see why it was hidden and how many reported it."""
     owner, target = counting_rules.target_of(comment.attribute_values)
     shown = {
         "id": comment.id,
         owner: target,
-        "author_name": pseudonym(comment.user, secret),
+        "author_name": comment.author_name,
         "text": comment.text,
         "created_at": iso(comment.created_at),
-        "mine": caller is not None and caller.sub == comment.user,
+        "mine": caller is not None
+        and comment.cycle is not None
+        and pseudonyms.of(caller.sub, comment.cycle) == comment.user,
     }
     if caller is not None and caller.is_national_admin:
         shown["user"] = comment.user
@@ -512,11 +588,12 @@ def evaluate(caller: Caller | None, filing_id: str, body: EvaluationIn, now: dat
     if caller.side is None:
         raise Forbidden(Message("Evaluations are counted by side: the token needs a side claim"))
     filing = filings.get_approved(caller, filing_id)
+    who = actor(caller.sub, filing.cycle, now)
     evaluation = Evaluation(
-        *feedback.evaluation_key(filing_id, caller.sub),
+        *feedback.evaluation_key(filing_id, who["user"]),
         entity="evaluation",
         filing=filing_id,
-        user=caller.sub,
+        **who,
         side=caller.side,
         province=filing.province,
         score=body.score,
@@ -563,7 +640,7 @@ PERSONAL = ((Reaction, "reaction"), (Comment, "comment"), (Evaluation, "evaluati
 
 
 def by_user_pk(user: str) -> str:
-    """The gsi3 partition of one user's reactions, comments and evaluations."""
+    """The gsi3 partition of one pseudonym's reactions, comments and evaluations."""
     return f"BYUSER#{keys.part(user)}"
 
 
@@ -571,19 +648,22 @@ def index_by_user(item: Reaction | Comment | Evaluation) -> None:
     item.gsi3pk, item.gsi3sk = by_user_pk(item.user), f"{item.entity}#{item.pk}#{item.sk}"
 
 
-def held_by(user: str) -> dict[str, list]:
-    """The user's own reactions, comments and evaluations (stored items, every state)."""
-    return {
-        entity: list(model.by_user.query(by_user_pk(user), model.gsi3sk.startswith(f"{entity}#")))
-        for model, entity in PERSONAL
-    }
+def held_by(sub: str, now: datetime) -> dict[str, list]:
+    """The user's own reactions, comments and evaluations (stored items, every state), found under
+    their pseudonym in each cycle so far (a record's cycle names the pseudonym its items carry)."""
+    held: dict[str, list] = {entity: [] for _, entity in PERSONAL}
+    for cycle in cycles_until(now):
+        partition = by_user_pk(pseudonyms.of(sub, cycle.id))
+        for model, entity in PERSONAL:
+            held[entity] += model.by_user.query(partition, model.gsi3sk.startswith(f"{entity}#"))
+    return held
 
 
 def render_held(held: dict[str, list]) -> dict[str, list[dict[str, Any]]]:
     return {
         "reactions": [
             {
-                "filing": r.filing,
+                **dict([counting_rules.target_of(r.attribute_values)]),
                 "kind": r.kind,
                 "active": r.active,
                 "since": iso(r.since),
@@ -592,7 +672,7 @@ def render_held(held: dict[str, list]) -> dict[str, list[dict[str, Any]]]:
             for r in held["reaction"]
         ],
         "comments": [
-            {**render_comment(c), "deleted_at": iso(c.deleted_at) if c.deleted_at else None}
+            {**render_comment(c), "mine": True, "deleted_at": iso(c.deleted_at) if c.deleted_at else None}
             for c in held["comment"]
         ],
         "evaluations": [render_evaluation(e) for e in held["evaluation"]],
@@ -610,16 +690,73 @@ def erase(held: dict[str, list]) -> dict[str, int]:
 
 # ---- once, on deploying the PIPL changes (scripts/pipl_backfill.py) -------------------------
 
+_COUNTED_AT = {"reaction": "since", "comment": "created_at", "evaluation": "updated_at"}
+
 
 def backfill(now: datetime) -> dict[str, int]:
-    """Index older reactions, comments and evaluations by user, and give older usage events their
-    retention TTL without their raw agent. Both are MODIFYs the counting trigger finds no change in."""
-    indexed = 0
+    """Give older reactions, comments and evaluations pseudonyms instead of the user id (and index
+    them by it), and older usage events their retention TTL without their raw agent. The counting
+    trigger finds no change in any of it: the accounts the counters name stay the same."""
+    found = {"pseudonymised": 0, "indexed": 0}
+    record_cycles: dict[tuple[str, str], str] = {}
     for model, entity in PERSONAL:
-        for item in model.scan(filter_condition=(model.entity == entity) & model.gsi3pk.does_not_exist()):
-            index_by_user(item)
-            item.update(actions=[model.gsi3pk.set(item.gsi3pk), model.gsi3sk.set(item.gsi3sk)])
-            indexed += 1
+        for item in model.scan(filter_condition=model.entity == entity):
+            if not pseudonyms.is_pseudonym(item.user):
+                _pseudonymise(item, _record_cycle(item, record_cycles))
+                found["pseudonymised"] += 1
+            elif item.gsi3pk is None:
+                index_by_user(item)
+                item.update(actions=[model.gsi3pk.set(item.gsi3pk), model.gsi3sk.set(item.gsi3sk)])
+                found["indexed"] += 1
+    return {**found, "events_given_ttl": _retain_events(now)}
+
+
+def _record_cycle(item: Reaction | Comment | Evaluation, known: dict[tuple[str, str], str]) -> str:
+    """The cycle of the filing or publication an interaction is held on (read once per record)."""
+    target = counting_rules.target_of(item.attribute_values)
+    if target not in known:
+        model, key = _TARGET_MODELS[target[0]]
+        known[target] = model.get(key(target[1]), "A", attributes_to_get=["cycle"]).cycle
+    return known[target]
+
+
+def _pseudonymise(item: Reaction | Comment | Evaluation, cycle: str) -> None:
+    """Store an item of the raw-id era under its pseudonyms. A reaction's or evaluation's key names the
+    user, so it moves (the old item leaves in the same transaction; one the user stored since under
+    the pseudonym is newer and wins); the per-account counters name the same account before and after."""
+    raw, old_key = item.user, (item.pk, item.sk)
+    for name, value in actor(raw, cycle, getattr(item, _COUNTED_AT[item.entity])).items():
+        setattr(item, name, value)
+    if isinstance(item, Comment):
+        item.cycle, item.author_name = cycle, pseudonyms.display_name(raw)
+        for name in ("deleted_by", "hidden_by"):
+            if getattr(item, name) and not pseudonyms.is_pseudonym(getattr(item, name)):
+                setattr(item, name, pseudonyms.of(getattr(item, name), cycle))
+    elif isinstance(item, Reaction):
+        item.sk = reaction_sk(item.kind, item.user)
+    else:
+        item.sk = feedback.evaluation_key(item.filing, item.user)[1]
+        feedback.index(item)
+    index_by_user(item)
+    model, moved = type(item), (item.pk, item.sk) != old_key
+    newer = moved and _exists(model, item.pk, item.sk)
+    with transaction() as tx:
+        if moved:
+            tx.delete(model(*old_key))
+        if not newer:
+            tx.save(item)
+
+
+def _exists(model: type[Reaction] | type[Evaluation], pk: str, sk: str) -> bool:
+    try:
+        model.get(pk, sk, consistent_read=True, attributes_to_get=["pk"])
+    except model.DoesNotExist:
+        return False
+    return True
+
+
+def _retain_events(now: datetime) -> int:
+    """Give older usage events their retention TTL and keep only the family of their raw agent."""
     retained = 0
     for event in UsageEvent.scan(
         filter_condition=(UsageEvent.entity == "event") & UsageEvent.expires_at.does_not_exist()
@@ -634,4 +771,4 @@ def backfill(now: datetime) -> dict[str, int]:
             ]
         )
         retained += 1
-    return {"indexed": indexed, "events_given_ttl": retained}
+    return retained

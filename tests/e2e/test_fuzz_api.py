@@ -186,6 +186,7 @@ VALID_BODIES = {
     ("PUT", "/experts/{sub}/fields"): {"industries": ["5"]},
     ("PUT", "/experts/{sub}/home-province"): {"province": "110000"},
     ("PUT", "/me/subscriptions"): {"industries": ["5"]},
+    ("PUT", "/cycles/{cycle}/candidates/{filing_id}/panel"): {"experts": ["expert-1"]},
     ("PUT", "/cycles/{cycle}/candidates/{filing_id}/expert-score"): {"score": 50},
 }
 # Text that is never acceptable wherever it lands: lone surrogates always; controls, bidi

@@ -1,6 +1,7 @@
 """Issue 23 on the running local stack (HTTP, moto, the stream poller): a 500-row import with errors
 dry-runs and then commits once; SUSHI answers validate against the COUNTER schema; usage facts hold no
-raw user id; a person's data is copied and erased."""
+raw user id; a person's data is copied and erased, interleaved with others' new events, and a recount
+still agrees."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import uuid
 
 import boto3
 
+from chalicelib.usage import running_counters
 from tests.support.documents import BROWSER, import_csv
 from tests.support.sushi import schema_errors
 
@@ -78,6 +80,9 @@ def test_sushi_answers_validate_and_usage_facts_hold_no_raw_user_id(api):
     }
     assert api.post("/events", view, token=reader).status == 202
     assert api.put(f"/filings/{filing['id']}/like", token=reader).status == 200
+    assert api.put(f"/filings/{filing['id']}/favorite", token=reader).status == 200
+    assert api.post(f"/filings/{filing['id']}/comments", {"text": "有用"}, token=reader).status == 201
+    assert api.put(f"/filings/{filing['id']}/evaluation", {"score": 5}, token=reader).status == 200
 
     status = api.get("/sushi/r51/status")
     assert status.status == 200 and schema_errors(status.json, "Status_List") == []
@@ -101,9 +106,24 @@ def test_sushi_answers_validate_and_usage_facts_hold_no_raw_user_id(api):
     )
     items = dynamodb.scan(TableName=api.stack.services.settings.facts_table)["Items"]
     usage = [i for i in items if i["pk"]["S"].startswith(("EVENT#", "CHAIN#"))]
-    assert usage and sub not in repr(usage) and "Chrome/120" not in repr(usage)
+    assert usage and "Chrome/120" not in repr(usage)
+    kinds = {i["entity"]["S"] for i in items if i.get("user", {}).get("S", "").startswith("u1_")}
+    assert {"event", "reaction", "comment", "evaluation"} <= kinds and sub not in repr(items)
 
     mine = api.get("/me/data", token=reader).json
-    assert [r["kind"] for r in mine["reactions"]] == ["like"]
-    assert api.delete("/me/data", token=reader).json["erased"]["reactions"] == 1
+    assert sorted(r["kind"] for r in mine["reactions"]) == ["favorite", "like"]
+    assert len(mine["comments"]) == len(mine["evaluations"]) == 1
+    others = [api.token(role="user", side="university", sub=f"{sub}-{n}") for n in range(3)]
+    for n, other in enumerate(others):  # others' new acts interleave with the erasure
+        view["events"][0]["id"] = str(uuid.uuid4())
+        assert api.post("/events", view, token=other).status == 202
+        assert api.put(f"/filings/{filing['id']}/like", token=other).status == 200
+        if n == 1:
+            erased = api.delete("/me/data", token=reader).json["erased"]
+            assert (erased["reactions"], erased["comments"], erased["evaluations"]) == (2, 1, 1)
     assert api.get("/me/data", token=reader).json["reactions"] == []
+    api.drain()
+    stats = api.get(f"/filings/{filing['id']}/stats").json
+    assert (stats["likes"], stats["favorites"], stats["comments"], stats["views"]["total"]) == (3, 0, 0, 4)
+    facts = list(running_counters.facts())
+    assert running_counters.drift(running_counters.recount(facts)) == []

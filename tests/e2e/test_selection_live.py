@@ -270,17 +270,24 @@ def test_a_full_cycle_from_declaration_to_announcement_and_a_revocation_that_sup
     # 备选案例库
     cut = api.post(f"/cycles/{cycle}/candidate-library", token=admin)
     assert cut.status == 200 and filing_id in cut.json["shortlisted"], cut.text
-    # 专家评选: three experts of the field from other provinces; the province's own expert is refused.
-    for i, home in enumerate(("110000", "440000", "310000", "350000")):
-        sub = f"expert-{tag}-{i}"
+    # 专家评选: a named panel of five experts of the field from other provinces, three of whom score;
+    # the province's own expert can neither sit on it nor score.
+    homes = ("110000", "440000", "310000", "420000", "510000", "350000")
+    experts = [f"expert-{tag}-{i}" for i in range(len(homes))]
+    for sub, home in zip(experts, homes):
         assert api.put(f"/experts/{sub}/fields", {"industries": ["4"]}, token=admin).status == 200
         assert api.put(f"/experts/{sub}/home-province", {"province": home}, token=admin).status == 200
+    panel = f"/cycles/{cycle}/candidates/{filing_id}/panel"
+    conflicted = api.put(panel, {"experts": experts}, token=admin)
+    assert conflicted.status == 422 and conflicted.json["errors"][0]["field"] == "experts.5", conflicted.text
+    assert api.put(panel, {"experts": experts[:5]}, token=admin).status == 200
+    for i, sub in enumerate((*experts[:3], experts[5])):
         scored = api.put(
             f"/cycles/{cycle}/candidates/{filing_id}/expert-score",
             {"score": 80 + i},
             token=api.token(role="expert", sub=sub),
         )
-        assert scored.status == (403 if home == "350000" else 200), scored.text
+        assert scored.status == (403 if sub == experts[5] else 200), scored.text
     decided = api.post(f"/cycles/{cycle}/candidates/{filing_id}/confirm", token=admin)
     assert decided.status == 200 and decided.json["status"] == "selected", decided.text
     assert api.post(f"/cycles/{cycle}/excellent-projects", {"filing": undeclared}, token=admin).status == 422
@@ -299,6 +306,8 @@ def test_a_full_cycle_from_declaration_to_announcement_and_a_revocation_that_sup
     assert opened.status == 201, opened.text
     own = api.get(f"/cycles/{cycle}/scoring-runs/{run}/units/350000/explanation", token=fj_admin)
     assert own.status == 200 and own.json["total"] == fujian["total"], own.text
+    shown = own.json["bonus"]["excellent_projects"]
+    assert [p["panel"]["size"] for p in shown if p["filing"] == filing_id] == [5]
     assert (
         api.get(f"/cycles/{cycle}/scoring-runs/{run}/units/440000/explanation", token=fj_admin).status == 403
     )
@@ -322,7 +331,9 @@ def test_a_full_cycle_from_declaration_to_announcement_and_a_revocation_that_sup
     published = api.post(f"/cycles/{cycle}/scoring-runs/{run}/publish", {"reason": "年度结果"}, token=admin)
     assert published.status == 200, published.text
     announced = api.get(f"/cycles/{cycle}/announcement").json["excellent_projects"]
-    assert [p["source"] for p in announced if p["filing"] == filing_id] == ["selection"]
+    assert [(p["source"], p["panel_size"]) for p in announced if p["filing"] == filing_id] == [
+        ("selection", 5)
+    ]
 
     # Revoked with a reason: a later run leaves its bonus out and supersedes the published one.
     revoked = api.post(

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.core import pseudonyms
 from chalicelib.usage import running_counters
 from tests.conftest import auth
+from tests.streams import StreamTap, deliver
 from tests.support import ADMIN_JS, FILER, NATIONAL, USER, approved_filing, stored_items
+from tests.support.documents import approved_publication
 
 ADMIN_ZJ = dict(sub="admin-zj", role="province_admin", province="330000")
 READER_2 = dict(sub="reader-2", role="user", side="government")
@@ -37,7 +40,9 @@ def test_the_public_sees_a_stable_pseudonym_never_the_user_id(client, store):
     mine = client.get(f"/filings/{filing['id']}/comments", headers=auth(**USER)).json["items"]
     assert [c["mine"] for c in mine] == [True, True, False]
     national = client.get(f"/filings/{filing['id']}/comments", headers=auth(**NATIONAL)).json["items"]
-    assert [c["user"] for c in national] == [USER["sub"], USER["sub"], READER_2["sub"]]
+    facts_names = [pseudonyms.of(who["sub"], filing["cycle"]) for who in (USER, USER, READER_2)]
+    assert [c["user"] for c in national] == facts_names  # the facts' pseudonym, never the id
+    assert not set(names) & set(facts_names)  # and the public name cannot be linked to it
 
 
 @pytest.mark.parametrize("moderator", [NATIONAL, ADMIN_JS])
@@ -78,12 +83,7 @@ def test_a_moderator_hides_a_comment_with_a_reason_it_leaves_the_list_and_the_co
 
 def test_hidden_publication_comments_leave_the_publication_and_province_counts(pipeline):
     client, settle, _ = pipeline
-    pub = client.post(
-        "/publications",
-        {"kind": "news", "title": "新闻", "province": "320000", "body": "正文"},
-        headers=auth(**FILER),
-    ).json
-    client.post(f"/publications/{pub['id']}/review", {"decision": "approve"}, headers=auth(**NATIONAL))
+    pub = approved_publication(client)
     made = client.post(f"/publications/{pub['id']}/comments", {"text": "广告"}, headers=auth(**USER)).json
     settle()
     assert (
@@ -152,3 +152,101 @@ def test_a_user_reports_a_comment_once_and_moderators_see_how_many_reported_it(c
     assert seen[0]["reports"] == 2
     public = client.get(f"/filings/{filing['id']}/comments").json["items"]
     assert "reports" not in public[0] and "hidden" not in public[0]
+
+
+def unhide(client, filing, made, who=NATIONAL, reason="误判，已核实"):
+    return client.post(
+        f"/filings/{filing['id']}/comments/{made['id']}/unhide", {"reason": reason}, headers=auth(**who)
+    )
+
+
+def hide(client, filing, made, who=NATIONAL):
+    answer = client.post(
+        f"/filings/{filing['id']}/comments/{made['id']}/hide", {"reason": "广告"}, headers=auth(**who)
+    )
+    assert answer.status == 200, answer.json
+
+
+@pytest.mark.parametrize("moderator", [NATIONAL, ADMIN_JS])
+def test_a_moderator_unhides_a_comment_with_a_reason_it_returns_to_the_list_and_the_count(
+    pipeline, moderator
+):
+    from chalicelib.core import audit
+
+    client, settle, store = pipeline
+    filing, made = commented(client)
+    hide(client, filing, made)
+    settle()
+    assert client.get(f"/filings/{filing['id']}/stats").json["comments"] == 0
+    store.clock.advance(seconds=1)
+    shown = unhide(client, filing, made, moderator)
+    assert shown.status == 200, shown.json
+    assert shown.json["hidden"] is None and shown.json["author_name"] == made["author_name"]
+    assert unhide(client, filing, made, moderator).status == 200  # a shown comment: nothing changes
+    settle()
+    assert client.get(f"/filings/{filing['id']}/stats").json["comments"] == 1
+    assert [c["id"] for c in client.get(f"/filings/{filing['id']}/comments").json["items"]] == [made["id"]]
+    trail = [(e["action"], e["actor"], e["data"]["reason"]) for e in audit.trail("comment", made["id"])]
+    assert trail == [("hidden", NATIONAL["sub"], "广告"), ("unhidden", moderator["sub"], "误判，已核实")]
+    assert running_counters.drift() == []
+
+
+def test_hide_and_unhide_counted_in_any_order_and_twice_leave_the_count_exact(store, client):
+    tap = StreamTap(store.stream_arn)
+
+    def count(records):
+        return deliver(lambda event: running_counters.handle_stream_batch(event, store.clock.now()), records)
+
+    filing, made = commented(client)
+    count(tap.take())
+    hide(client, filing, made)
+    assert unhide(client, filing, made).status == 200
+    hide(client, filing, made)
+    assert unhide(client, filing, made).status == 200
+    moderation = tap.take()
+    count(list(reversed(moderation)) + moderation[:2])  # the newest first, some twice
+    count(tap.history)  # every record again
+    assert running_counters.filing_stats(filing["id"])["comments"] == 1
+    assert running_counters.drift() == []
+
+
+@pytest.mark.parametrize("who,status", [(ADMIN_ZJ, 403), (USER, 403), (FILER, 403), (None, 401)])
+def test_only_the_moderators_who_may_hide_a_comment_unhide_it(client, store, who, status):
+    filing, made = commented(client)
+    hide(client, filing, made)
+    before = stored_items(store)
+    answer = client.post(
+        f"/filings/{filing['id']}/comments/{made['id']}/unhide",
+        {"reason": "x"},
+        headers=auth(**who) if who else {},
+    )
+    assert answer.status == status
+    assert stored_items(store) == before
+
+
+def test_unhiding_needs_a_reason_and_a_comment_not_deleted(client, store):
+    filing, made = commented(client)
+    hide(client, filing, made)
+    before = stored_items(store)
+    bad = client.post(f"/filings/{filing['id']}/comments/{made['id']}/unhide", {}, headers=auth(**NATIONAL))
+    assert bad.status == 422 and [e["field"] for e in bad.json["errors"]] == ["reason"]
+    assert unhide(client, filing, {"id": "nope"}).status == 404
+    assert stored_items(store) == before
+    client.delete(f"/filings/{filing['id']}/comments/{made['id']}", headers=auth(**NATIONAL))
+    after_delete = stored_items(store)
+    assert unhide(client, filing, made).status == 404
+    assert stored_items(store) == after_delete
+
+
+def test_an_unhidden_publication_comment_counts_for_the_publication_and_province_again(pipeline):
+    client, settle, _ = pipeline
+    pub = approved_publication(client)
+    made = client.post(f"/publications/{pub['id']}/comments", {"text": "好"}, headers=auth(**USER)).json
+    path = f"/publications/{pub['id']}/comments/{made['id']}"
+    assert client.post(f"{path}/hide", {"reason": "广告"}, headers=auth(**ADMIN_JS)).status == 200
+    assert client.post(f"{path}/unhide", {"reason": "误判"}, headers=auth(**ADMIN_JS)).status == 200
+    settle()
+    assert client.get(f"/publications/{pub['id']}/stats").json["comments"] == 1
+    activity = client.get(f"/provinces/320000/activity?cycle={pub['cycle']}").json
+    assert activity["publications"]["comments"] == 1
+    assert running_counters.drift() == []

@@ -8,8 +8,17 @@ import pytest
 from chalicelib.core.models import Record
 from tests.conftest import auth
 from tests.streams import StreamTap, deliver
-from tests.support import approved_filing, report_body
-from tests.support.selection import ADMIN, CYCLE, cut_library, evaluated, nominate, shortlisted
+from tests.support import approved_filing, report_body, stored_items
+from tests.support.selection import (
+    ADMIN,
+    CYCLE,
+    assign_expert,
+    cut_library,
+    evaluated,
+    name_panel,
+    nominate,
+    shortlisted,
+)
 
 EXPERT = dict(sub="expert-1", role="expert", province="110000")
 LOCAL_EXPERT = dict(sub="expert-js", role="expert", province="320000")  # the filings' own province
@@ -18,15 +27,7 @@ FILER = dict(sub="filer-320000", role="filer", province="320000")
 
 
 def assign(client, expert=EXPERT, industries=("5",)):
-    """Assign the expert fields and register their home province (their token's claim here)."""
-    answer = client.put(
-        f"/experts/{expert['sub']}/fields", {"industries": list(industries)}, headers=auth(**ADMIN)
-    )
-    assert answer.status == 200, answer.json
-    home = client.put(
-        f"/experts/{expert['sub']}/home-province", {"province": expert["province"]}, headers=auth(**ADMIN)
-    )
-    assert home.status == 200, home.json
+    assign_expert(client, expert, industries)
 
 
 def expert_score(client, filing_id, score=80, who=EXPERT, cycle=CYCLE, **extra):
@@ -45,10 +46,19 @@ PANEL = [
 ]
 
 
-def panel(client, filing_id, scores):
-    """Experts of field 5 from other provinces score the candidate, one score each."""
-    for expert, value in zip(PANEL, scores):
+def seat(client, filing_id, *experts):
+    """Assign `experts` field 5 and name them, with the rest of PANEL, the candidate's panel."""
+    seated = [*experts, *PANEL[len(experts) :]]
+    for expert in seated:
         assign(client, expert)
+    named = name_panel(client, filing_id, seated)
+    assert named.status == 200, named.json
+
+
+def panel(client, filing_id, scores):
+    """The candidate's panel (experts of field 5 from other provinces) scores it, one score each."""
+    seat(client, filing_id)
+    for expert, value in zip(PANEL, scores):
         answer = expert_score(client, filing_id, value, who=expert)
         assert answer.status == 200, answer.json
 
@@ -60,6 +70,7 @@ def test_rules_are_public_with_documented_defaults(client):
     rules = client.get("/excellence-rules").json
     assert rules["min_evaluations"] == 3 and rules["min_sample"] == 3 and rules["min_expert_scores"] == 3
     assert rules["trim_from"] == 5 and rules["pass_score"] == 60 and rules["top_per_field"] == 10
+    assert rules["panel_size"] == 5 and "at least 5 experts" in rules["panel"]
     assert rules["kinds"] == ["report", "database", "tool"] and rules["updated_at"] is None
     assert rules["order"] == [
         "declaration",
@@ -275,7 +286,7 @@ def test_national_admins_assign_fields_and_experts_read_their_own(client):
 
 def test_an_expert_scores_a_candidate_of_their_field_and_a_second_put_replaces(store, client):
     filing = shortlisted(client)
-    assign(client)
+    seat(client, filing["id"], EXPERT)
     first = expert_score(client, filing["id"], 70, comment="方法扎实")
     assert first.status == 200 and first.json["score"] == 70 and first.json["comment"] == "方法扎实"
     store.at("2024-05-15T11:00:00+08:00")
@@ -333,11 +344,107 @@ def test_scoring_a_filing_that_is_not_a_candidate_is_404(client):
     assert expert_score(client, filing["id"], cycle="1999").status == 404
 
 
+# ---- the named panel ------------------------------------------------------------------------
+
+
+def test_a_national_admin_names_a_panel_of_field_experts_and_renaming_it_is_audited(client, store):
+    filing = shortlisted(client)
+    seat(client, filing["id"])
+    store.clock.advance(seconds=1)  # the trail orders by time
+    others = [dict(sub=f"other-{i}", role="expert", province="110000") for i in range(5)]
+    for expert in others:
+        assign(client, expert)
+    renamed = name_panel(client, filing["id"], others)
+    assert renamed.status == 200 and renamed.json["panel"]["size"] == 5
+    assert renamed.json["panel"]["experts"] == [e["sub"] for e in others]
+    detail = client.get(f"/cycles/{CYCLE}/candidates/{filing['id']}", headers=auth(**ADMIN)).json
+    named = [h["data"] for h in detail["history"] if h["action"] == "panel"]
+    assert [n["to"] for n in named] == [[e["sub"] for e in PANEL], [e["sub"] for e in others]]
+    assert named[1]["from"] == [e["sub"] for e in PANEL]
+
+
+def test_a_panel_refuses_too_few_off_field_conflicted_and_unregistered_experts_naming_each(client, store):
+    filing = shortlisted(client)
+    for expert in PANEL[:2]:
+        assign(client, expert)
+    assign(client, LOCAL_EXPERT)
+    assign(client, EXPERT, ["1"])
+    client.put("/experts/no-home/fields", {"industries": ["5"]}, headers=auth(**ADMIN))
+    before = stored_items(store)
+    proposed = [*PANEL[:2], LOCAL_EXPERT, EXPERT, dict(sub="no-home")]
+    answer = name_panel(client, filing["id"], proposed)
+    assert answer.status == 422
+    assert [e["field"] for e in answer.json["errors"]] == ["experts.2", "experts.3", "experts.4"]
+    assert "conflict of interest" in answer.json["errors"][0]["message"]
+    assert "not an expert of field 5" in answer.json["errors"][1]["message"]
+    assert "no home province" in answer.json["errors"][2]["message"]
+    few = name_panel(client, filing["id"], PANEL[:2])
+    assert few.status == 422 and few.json["errors"] == [
+        {"field": "experts", "message": "2 experts; a panel holds at least 5"}
+    ]
+    twice = name_panel(client, filing["id"], [PANEL[0], PANEL[0]])
+    assert twice.status == 422 and twice.json["errors"][0]["field"] == "experts"
+    assert name_panel(client, filing["id"], []).status == 422
+    assert stored_items(store) == before
+
+
+@pytest.mark.parametrize("who, status", [(EXPERT, 403), (READER, 403), (FILER, 403)])
+def test_only_national_admins_name_panels(client, store, who, status):
+    filing = shortlisted(client)
+    before = stored_items(store)
+    assert name_panel(client, filing["id"], PANEL, who=who).status == status
+    assert stored_items(store) == before
+
+
+def test_a_decided_or_unknown_candidate_takes_no_panel(client):
+    filing = shortlisted(client)
+    panel(client, filing["id"], [90, 90, 90])
+    assert confirm(client, filing["id"]).json["status"] == "selected"
+    assert name_panel(client, filing["id"], PANEL).status == 409
+    assert name_panel(client, "nope", PANEL).status == 404
+    assert name_panel(client, filing["id"], PANEL, cycle="1999").status == 404
+
+
+def test_only_the_candidates_panel_scores_it(client):
+    filing = shortlisted(client)
+    assign(client, EXPERT)
+    unnamed = expert_score(client, filing["id"])
+    assert unnamed.status == 409 and "No expert panel" in unnamed.json["detail"]
+    seat(client, filing["id"])
+    off = expert_score(client, filing["id"])  # of the field, no conflict, but not on this panel
+    assert off.status == 403 and "not on the expert panel" in off.json["detail"]
+
+
+def test_the_quorum_counts_only_scores_of_the_experts_on_the_panel(client):
+    filing = shortlisted(client)
+    panel(client, filing["id"], [90, 90, 90])
+    others = [dict(sub=f"other-{i}", role="expert", province="110000") for i in range(5)]
+    for expert in others:
+        assign(client, expert)
+    assert name_panel(client, filing["id"], [*PANEL[:1], *others[:4]]).status == 200  # two scorers leave
+    answer = confirm(client, filing["id"])
+    assert answer.status == 409 and "1 expert scores from its panel of 5" in answer.json["detail"]
+    for expert in others[:2]:
+        assert expert_score(client, filing["id"], 40, who=expert).status == 200
+    decided = confirm(client, filing["id"]).json
+    assert decided["decision"]["expert_scores"] == 3 and decided["decision"]["panel_score"] == 56.67
+
+
+def test_the_quorum_cannot_exceed_the_smallest_panel(client):
+    answer = client.put("/excellence-rules", {"panel_size": 2, "min_expert_scores": 3}, headers=auth(**ADMIN))
+    assert answer.status == 422 and [e["field"] for e in answer.json["errors"]] == ["min_expert_scores"]
+    smaller = client.put("/excellence-rules", {"panel_size": 3}, headers=auth(**ADMIN))
+    assert smaller.status == 200 and smaller.json["panel_size"] == 3
+
+
 # ---- confirmation ---------------------------------------------------------------------------
 
 
 def test_the_panel_decides_only_with_its_quorum_of_scores(client):
     filing = shortlisted(client)
+    unnamed = confirm(client, filing["id"])
+    assert unnamed.status == 409 and "No expert panel" in unnamed.json["detail"]
+    seat(client, filing["id"])
     answer = confirm(client, filing["id"])
     assert (
         answer.status == 409
@@ -371,6 +478,7 @@ def test_the_panel_selects_at_the_pass_mark_once_and_closes_scores(client):
     )
     assert first.json["decision"] == {
         "panel_score": 74.0,
+        "panel_size": 5,
         "expert_scores": 3,
         "trimmed": False,
         "pass_score": 60,
@@ -378,6 +486,7 @@ def test_the_panel_selects_at_the_pass_mark_once_and_closes_scores(client):
     assert confirm(client, filing["id"]).json["confirmed_at"] == first.json["confirmed_at"]
     projects = [r.data for r in Record.query(f"EXCELLENT#{CYCLE}")]
     assert len(projects) == 1 and projects[0]["source"] == "selection" and projects[0]["province"] == "320000"
+    assert projects[0]["panel"] == {"size": 5, "scores": 3, "panel_score": 74.0}
     assert expert_score(client, filing["id"], 10, who=PANEL[0]).status == 409
     history = client.get(f"/cycles/{CYCLE}/candidates/{filing['id']}", headers=auth(**ADMIN)).json["history"]
     assert [h["action"] for h in history] == [
@@ -385,6 +494,7 @@ def test_the_panel_selects_at_the_pass_mark_once_and_closes_scores(client):
         "nominated",
         "pushed",
         "shortlisted",
+        "panel",
         "expert_score",
         "expert_score",
         "expert_score",
@@ -472,8 +582,7 @@ def test_the_library_is_for_national_admins_and_experts(client, who, status):
 def test_an_expert_sees_only_their_own_score_in_a_candidates_detail(client):
     filing = shortlisted(client)
     other = dict(sub="expert-2", role="expert", province="440000")
-    assign(client, EXPERT)
-    assign(client, other)
+    seat(client, filing["id"], EXPERT, other)
     expert_score(client, filing["id"], 60)
     expert_score(client, filing["id"], 100, who=other)
     mine = client.get(f"/cycles/{CYCLE}/candidates/{filing['id']}", headers=auth(**EXPERT)).json

@@ -13,6 +13,7 @@ import pytest
 from chalicelib.scoring import scheme
 from tests.conftest import auth, token
 from tests.support import FILER, approved_filing, assert_problem, report_body, stored_items
+from tests.support.selection import assign_expert, name_panel
 
 ADMIN = dict(sub="admin", role="national_admin")
 CYCLE = "2024"
@@ -284,6 +285,10 @@ def test_an_expert_without_a_registered_home_province_cannot_score(client, store
     answer = _score(client, filing, dict(sub="new-expert", role="expert", province="110000"))
     assert answer.status == 403 and "No home province is registered" in answer.json["detail"]
     assert _register(client, "new-expert", "110000").status == 200
+    others = [dict(sub=f"panel-{i}", role="expert", province="110000") for i in range(4)]
+    for expert in others:
+        assign_expert(client, expert)
+    assert name_panel(client, filing["id"], [dict(sub="new-expert"), *others]).status == 200
     scored = _score(client, filing, dict(sub="new-expert", role="expert"))  # no claim: the registry decides
     assert scored.status == 200 and scored.json["expert_province"] == "110000"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.core import pseudonyms
+from chalicelib.documents import feedback
 from chalicelib.selection import subscriptions
 from tests.conftest import auth
 from tests.streams import StreamTap, deliver
@@ -89,7 +91,10 @@ def test_accepting_makes_the_user_a_member_with_the_organisations_side(client):
     )
     from chalicelib.core.models import Evaluation
 
-    assert Evaluation.get(f"FILING#{filing['id']}", "EVAL#ent-user").side == "enterprise"
+    assert (
+        Evaluation.get(*feedback.evaluation_of(filing["id"], filing["cycle"], "ent-user")).side
+        == "enterprise"
+    )
 
 
 def test_a_used_invitation_is_refused_and_changes_nothing(client, store):
@@ -281,7 +286,7 @@ def test_a_member_of_a_provinces_own_department_is_stored_but_never_counted_on_i
     assert client.get(f"/filings/{own['id']}/stats").json["evaluations"]["count"] == 0  # like own staff
     assert client.get(f"/filings/{other['id']}/stats").json["evaluations"]["count"] == 1
     stored = client.get(f"/filings/{own['id']}/evaluations", headers=auth(**ADMIN)).json["items"]
-    assert [e["user"] for e in stored] == ["js-dept-user"]
+    assert [e["user"] for e in stored] == [pseudonyms.of("js-dept-user", own["cycle"])]
 
 
 def test_assigning_a_provinces_own_department_member_to_its_candidate_is_422_naming_them(store, client):

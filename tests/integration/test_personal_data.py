@@ -7,8 +7,10 @@ import random
 
 import boto3
 
+from chalicelib.core import pseudonyms
 from chalicelib.core.audit import trail
 from chalicelib.usage import running_counters
+from scripts import pipl_backfill
 from tests.conftest import auth
 from tests.streams import StreamTap, deliver
 from tests.support import approved_filing
@@ -112,25 +114,62 @@ def test_recount_stays_equal_when_erasures_interleave_with_new_events_and_late_d
     assert running_counters.drift() == []
 
 
-def test_the_backfill_indexes_older_interactions_and_retains_older_events_without_changing_counters(pipeline):
-    from chalicelib.core.models import Reaction, UsageEvent
+def stored_before_pseudonyms(store, sub: str, cycle: str) -> None:
+    """Put the caller's reactions, comments and evaluations back as they were stored while they held the
+    user id: `user` and keys with the raw id, no account, cycle or display name, not indexed by user."""
+    dynamodb = boto3.client("dynamodb", region_name="cn-north-1")
+    table = store.settings.facts_table
+    for item in dynamodb.scan(TableName=table)["Items"]:
+        entity = item.get("entity", {}).get("S")
+        if entity not in ("reaction", "comment", "evaluation") or item["user"]["S"] != pseudonyms.of(
+            sub, cycle
+        ):
+            continue
+        legacy = {
+            k: v for k, v in item.items() if k not in ("account", "cycle", "author_name", "gsi3pk", "gsi3sk")
+        }
+        legacy["user"] = {"S": sub}
+        if entity != "comment":
+            legacy["sk"] = {"S": item["sk"]["S"].split("#")[0] + "#" + sub}
+        if "gsi1sk" in item:  # the province's feedback feed names the evaluator
+            legacy["gsi1sk"] = {"S": item["gsi1sk"]["S"].rsplit("#", 1)[0] + "#" + sub}
+        dynamodb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+        dynamodb.put_item(TableName=table, Item=legacy)
+
+
+def test_the_backfill_pseudonymises_older_interactions_and_retains_older_events_without_changing_counters(
+    pipeline, capsys
+):
+    from chalicelib.core.models import UsageEvent
     from chalicelib.usage import interactions
 
     client, settle, store = pipeline
     filing = approved_filing(client)
     interact(client, filing["id"], ME)
+    interact(client, filing["id"], OTHERS[0], text="other")
     settle()
-    for reaction in Reaction.scan(Reaction.entity == "reaction"):  # as stored before the change
-        reaction.update(actions=[Reaction.gsi3pk.remove(), Reaction.gsi3sk.remove()])
+    before = stats(client, filing["id"])
+    stored_before_pseudonyms(store, ME["sub"], filing["cycle"])
     for event in UsageEvent.scan(UsageEvent.entity == "event"):
         event.update(
             actions=[UsageEvent.expires_at.remove(), UsageEvent.user_agent.set("Mozilla/5.0 Firefox/1")]
         )
+    settle()
+    assert stats(client, filing["id"]) == before and running_counters.drift() == []
     assert client.get("/me/data", headers=auth(**ME)).json["reactions"] == []
-    assert interactions.backfill(store.clock.now()) == {"indexed": 2, "events_given_ttl": 1}
-    assert interactions.backfill(store.clock.now()) == {"indexed": 0, "events_given_ttl": 0}
-    assert len(client.get("/me/data", headers=auth(**ME)).json["reactions"]) == 2
+    # between the deploy and the backfill the person likes again, under the pseudonym: that like wins
+    assert client.put(f"/filings/{filing['id']}/like", headers=auth(**ME)).status == 200
+    assert pipl_backfill.main([]) == 0
+    assert capsys.readouterr().out.strip() == str({"pseudonymised": 4, "indexed": 0, "events_given_ttl": 2})
+    again = interactions.backfill(store.clock.now())
+    assert again == {"pseudonymised": 0, "indexed": 0, "events_given_ttl": 0}
+    settle()
+    facts = boto3.client("dynamodb", region_name="cn-north-1").scan(TableName=store.settings.facts_table)
+    assert ME["sub"] not in repr(facts["Items"])
+    mine = client.get("/me/data", headers=auth(**ME)).json
+    assert (len(mine["reactions"]), len(mine["comments"]), len(mine["evaluations"])) == (2, 1, 1)
+    assert client.put(f"/filings/{filing['id']}/like", headers=auth(**ME)).status == 200  # held already
     event = next(iter(UsageEvent.scan(UsageEvent.entity == "event")))
     assert event.user_agent is None and event.agent_family == "Firefox" and event.expires_at
     settle()
-    assert running_counters.drift() == []
+    assert stats(client, filing["id"]) == before and running_counters.drift() == []

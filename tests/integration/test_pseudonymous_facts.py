@@ -9,7 +9,7 @@ from chalicelib.core import pseudonyms
 from chalicelib.usage import counting_rules, running_counters
 from tests.conftest import auth
 from tests.support import approved_filing
-from tests.support.documents import attached_filing
+from tests.support.documents import approved_publication, attached_filing
 from tests.support.usage import events
 
 READERS = [dict(sub=f"reader-{i}@example.cn", role="user", side="enterprise") for i in range(3)]
@@ -88,4 +88,63 @@ def test_a_users_chain_and_uniques_hold_within_a_cycle_and_restart_in_the_next(p
     client.post("/events", events(filing["id"]), headers=auth(**reader))
     settle()
     assert client.get(f"/filings/{filing['id']}/stats").json["views"] == {"total": 2, "unique": 2}
+    assert running_counters.drift() == []
+
+
+MODERATOR = dict(sub="moderator-boss", role="national_admin")
+
+
+def test_no_reaction_comment_or_evaluation_holds_a_raw_user_id_through_moderation(pipeline):
+    client, settle, store = pipeline
+    filing = approved_filing(client)
+    pub = approved_publication(client)
+    made = []
+    for reader in READERS:
+        for path in (f"/filings/{filing['id']}", f"/publications/{pub['id']}"):
+            assert client.put(f"{path}/like", headers=auth(**reader)).status == 200
+            assert client.put(f"{path}/favorite", headers=auth(**reader)).status == 200
+            made.append((path, client.post(f"{path}/comments", {"text": "好"}, headers=auth(**reader)).json))
+        client.put(f"/filings/{filing['id']}/evaluation", {"score": 4}, headers=auth(**reader))
+    client.delete(f"/filings/{filing['id']}/like", headers=auth(**READERS[0]))
+    client.delete(f"{made[0][0]}/comments/{made[0][1]['id']}", headers=auth(**READERS[0]))  # by its author
+    client.delete(f"{made[1][0]}/comments/{made[1][1]['id']}", headers=auth(**MODERATOR))
+    client.post(
+        f"{made[2][0]}/comments/{made[2][1]['id']}/hide", {"reason": "广告"}, headers=auth(**MODERATOR)
+    )
+    settle()
+    interactions = [
+        i for i in facts_items(store) if i["entity"]["S"] in ("reaction", "comment", "evaluation")
+    ]
+    assert len(interactions) == 3 * 2 * 3 + 3  # likes, favourites, comments on both; evaluations
+    for sub in [r["sub"] for r in READERS] + [MODERATOR["sub"]]:
+        assert sub not in repr(interactions)
+    assert {i["user"]["S"] for i in interactions} == {pseudonyms.of(r["sub"], "2024") for r in READERS}
+    assert client.get(f"/filings/{filing['id']}/stats").json["likes"] == 2
+    assert client.get(f"/publications/{pub['id']}/stats").json["comments"] == 2
+    assert running_counters.drift() == []
+
+
+def test_one_like_per_user_and_record_across_cycles_and_accounts_named_as_in_the_cycle_of_the_act(pipeline):
+    client, settle, store = pipeline
+    reader = READERS[2]
+    store.at("2023-09-01T10:00:00+08:00")
+    older = approved_filing(client)  # a result of cycle 2021-2023
+    assert older["cycle"] == "2021-2023"
+    client.put(f"/filings/{older['id']}/like", headers=auth(**reader))
+    store.at("2024-03-01T10:00:00+08:00")  # cycle 2024: the same user, the same record
+    client.put(f"/filings/{older['id']}/like", headers=auth(**reader))
+    client.delete(f"/filings/{older['id']}/like", headers=auth(**reader))
+    client.put(f"/filings/{older['id']}/like", headers=auth(**reader))
+    client.post("/events", events(older["id"]), headers=auth(**reader))
+    settle()
+    likes = [i for i in facts_items(store) if i["entity"]["S"] == "reaction"]
+    assert [i["user"]["S"] for i in likes] == [pseudonyms.of(reader["sub"], "2021-2023")]
+    assert likes[0]["account"]["S"] == pseudonyms.of(reader["sub"], "2024")  # liked again in 2024
+    assert client.get(f"/filings/{older['id']}/stats").json["likes"] == 1
+    accounts = running_counters.accounts("320000", "2024")
+    assert (
+        list(accounts) == [pseudonyms.of(reader["sub"], "2024")] and accounts[list(accounts)[0]]["likes"] == 1
+    )
+    mine = client.get("/me/data", headers=auth(**reader)).json
+    assert [(r["filing"], r["active"]) for r in mine["reactions"]] == [(older["id"], True)]
     assert running_counters.drift() == []

@@ -70,6 +70,18 @@ def approve(client, owner: str, owner_id: str) -> None:
     )
 
 
+def approved_publication(client, province: str = "320000", kind: str = "news") -> dict:
+    """A publication of the province's filer, approved by a national admin."""
+    created = client.post(
+        "/publications",
+        {"kind": kind, "title": "新闻", "province": province, "body": "正文"},
+        headers=auth(sub=f"filer-{province}", role="filer", province=province),
+    )
+    assert created.status == 201, created.json
+    approve(client, "publication", created.json["id"])
+    return created.json
+
+
 def attached_filing(client) -> tuple[dict, dict]:
     """An approved report with its PDF attached: (filing, file)."""
     filing = filed(client)

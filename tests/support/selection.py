@@ -1,5 +1,5 @@
-"""Selection helpers: evaluated filings nominated in a cycle, and organisations registered with a
-member who joined by invitation."""
+"""Selection helpers: evaluated filings nominated in a cycle, experts seated on a candidate's panel, and
+organisations registered with a member who joined by invitation."""
 
 from __future__ import annotations
 
@@ -38,6 +38,27 @@ def nominate(client, filing_id, cycle=CYCLE, who=ADMIN, declared=True, province=
     if declared:
         declare(client, filing_id, cycle, province)
     return client.post(f"/cycles/{cycle}/candidates", {"filing": filing_id, **extra}, headers=auth(**who))
+
+
+def assign_expert(client, expert, industries=("5",)):
+    """A national admin assigns the expert fields and registers their home province (their token's claim)."""
+    answer = client.put(
+        f"/experts/{expert['sub']}/fields", {"industries": list(industries)}, headers=auth(**ADMIN)
+    )
+    assert answer.status == 200, answer.json
+    home = client.put(
+        f"/experts/{expert['sub']}/home-province", {"province": expert["province"]}, headers=auth(**ADMIN)
+    )
+    assert home.status == 200, home.json
+
+
+def name_panel(client, filing_id, experts, cycle=CYCLE, who=ADMIN):
+    """Name `experts` (token claims) the candidate's expert panel: the answer, whatever its status."""
+    return client.put(
+        f"/cycles/{cycle}/candidates/{filing_id}/panel",
+        {"experts": [e["sub"] for e in experts]},
+        headers=auth(**who),
+    )
 
 
 def cut_library(client, cycle=CYCLE):

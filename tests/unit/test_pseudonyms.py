@@ -54,3 +54,15 @@ def test_without_the_stage_secret_the_pseudonym_cannot_be_recomputed(secret):
 )
 def test_an_agent_is_reduced_to_its_browser_family(agent, family):
     assert pseudonyms.agent_family(agent) == family
+
+
+def test_a_display_name_is_stable_keyed_and_shares_no_key_with_the_facts_pseudonyms(secret):
+    name = pseudonyms.display_name("reader-1")
+    assert name == pseudonyms.display_name("reader-1") != pseudonyms.display_name("reader-2")
+    assert name.startswith(pseudonyms.DISPLAY_PREFIX) and len(name) == len(pseudonyms.DISPLAY_PREFIX) + 10
+    digits = name.removeprefix(pseudonyms.DISPLAY_PREFIX)
+    assert all(
+        digits not in pseudonyms.of("reader-1", cycle) for cycle in ("2021-2023", "2024", "2025", None)
+    )
+    secret("j" * 32)
+    assert pseudonyms.display_name("reader-1") != name
