@@ -100,3 +100,14 @@ def test_a_kind_the_platform_records_is_refused_from_clients_by_its_registry_ent
         "downloads are counted by the platform when it serves the file (GET /filings/{id}/files/{file_id})"
         in str(refused.value)
     )
+
+
+@pytest.mark.parametrize("kind", [{}, ["download"], 7, None])
+def test_an_event_type_that_is_not_a_string_is_a_validation_error_not_a_crash(kind):
+    from chalicelib.core.errors import Invalid
+    from chalicelib.core.schemas import parse
+    from chalicelib.usage.interactions import EventIn
+
+    with pytest.raises(Invalid) as refused:
+        parse(EventIn, {"id": "00000000-0000-4000-8000-000000000000", "type": kind, "filing": "f"})
+    assert [e["field"] for e in refused.value.errors] == ["type"]
