@@ -80,57 +80,7 @@ def document(routes: list[RouteDoc]) -> dict[str, Any]:
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     paths: dict[str, dict] = {}
     for r in routes:
-        _problem = _refusal(r)
-        op: dict[str, Any] = {
-            "summary": r.summary,
-            "operationId": f"{r.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', r.path.lower()).strip('_') or 'root'}",
-            "tags": [r.tag],
-            "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": param_schema(PATH_PARAMS[name])}
-                for name in re.findall(r"{(\w+)}", r.path)
-            ]
-            + [
-                {"name": name, "in": "query", "required": False, "schema": schema}
-                for name, schema in r.query.items()
-            ],
-            "responses": {
-                str(r.status): _success(r),
-                "400": _problem("Malformed request"),
-                "404": _problem("Not found"),
-                # Every other refusal (405, 406, 413, 431, 503...) is a problem too.
-                "default": _problem("Refused: the status and detail say why"),
-            },
-        }
-        if r.roles:
-            # Machine-readable for generated clients, and a line a reader of the rendered docs sees.
-            op["x-roles"] = list(r.roles)
-            op["description"] = "Roles: " + ", ".join(r.roles) + "."
-        if r.auth != "none":
-            op["security"] = [{"bearer": []}] if r.auth == "required" else [{"bearer": []}, {}]
-            op["responses"]["401"] = _problem("Missing or bad token")
-            op["responses"]["403"] = _problem("Role or province does not allow this")
-        if r.body is not None:
-            body_schema = r.body.model_json_schema(ref_template="#/components/schemas/{model}")
-            for name, sub in body_schema.pop("$defs", {}).items():
-                schemas[name] = sub
-            schemas[r.body.__name__] = body_schema
-            op["requestBody"] = {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{r.body.__name__}"}}
-                },
-            }
-            op["responses"]["415"] = _problem("Body is not JSON")
-            op["responses"]["422"] = _problem("Invalid fields or parameters, each named in errors")
-        if op["parameters"]:
-            op["responses"].setdefault(
-                "422", _problem("A parameter outside its documented format, named in errors")
-            )
-        if r.method == "OPTIONS":
-            op["responses"]["403"] = _problem("The Origin is not one of the stage's portal origins")
-        if r.method in ("POST", "PUT", "DELETE"):
-            op["responses"]["409"] = _problem("Conflicts with the current state")
-        paths.setdefault(r.path, {})[r.method.lower()] = op
+        paths.setdefault(r.path, {})[r.method.lower()] = _operation(r, schemas)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -144,6 +94,63 @@ def document(routes: list[RouteDoc]) -> dict[str, Any]:
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
+    }
+
+
+def _operation(r: RouteDoc, schemas: dict[str, Any]) -> dict[str, Any]:
+    """One route's operation; the body models it names join `schemas`."""
+    _problem = _refusal(r)
+    op: dict[str, Any] = {
+        "summary": r.summary,
+        "operationId": f"{r.method.lower()}_{re.sub(r'[^a-z0-9]+', '_', r.path.lower()).strip('_') or 'root'}",
+        "tags": [r.tag],
+        "parameters": [
+            {"name": name, "in": "path", "required": True, "schema": param_schema(PATH_PARAMS[name])}
+            for name in re.findall(r"{(\w+)}", r.path)
+        ]
+        + [
+            {"name": name, "in": "query", "required": False, "schema": schema}
+            for name, schema in r.query.items()
+        ],
+        "responses": {
+            str(r.status): _success(r),
+            "400": _problem("Malformed request"),
+            "404": _problem("Not found"),
+            # Every other refusal (405, 406, 413, 431, 503...) is a problem too.
+            "default": _problem("Refused: the status and detail say why"),
+        },
+    }
+    if r.roles:
+        # Machine-readable for generated clients, and a line a reader of the rendered docs sees.
+        op["x-roles"] = list(r.roles)
+        op["description"] = "Roles: " + ", ".join(r.roles) + "."
+    if r.auth != "none":
+        op["security"] = [{"bearer": []}] if r.auth == "required" else [{"bearer": []}, {}]
+        op["responses"]["401"] = _problem("Missing or bad token")
+        op["responses"]["403"] = _problem("Role or province does not allow this")
+    if r.body is not None:
+        op["requestBody"] = _request_body(r.body, schemas)
+        op["responses"]["415"] = _problem("Body is not JSON")
+        op["responses"]["422"] = _problem("Invalid fields or parameters, each named in errors")
+    if op["parameters"]:
+        op["responses"].setdefault(
+            "422", _problem("A parameter outside its documented format, named in errors")
+        )
+    if r.method == "OPTIONS":
+        op["responses"]["403"] = _problem("The Origin is not one of the stage's portal origins")
+    if r.method in ("POST", "PUT", "DELETE"):
+        op["responses"]["409"] = _problem("Conflicts with the current state")
+    return op
+
+
+def _request_body(model: type, schemas: dict[str, Any]) -> dict[str, Any]:
+    body_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in body_schema.pop("$defs", {}).items():
+        schemas[name] = sub
+    schemas[model.__name__] = body_schema
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
     }
 
 
