@@ -38,19 +38,6 @@ def test_a_units_counters_share_its_partition_and_its_accounts_name_it_apart_fro
     assert counting_rules.registered_unit(unit) and not counting_rules.registered_unit("320000")
 
 
-def _view(**extra):
-    return {
-        "entity": "event",
-        "type": "view",
-        "filing": "f1",
-        "user": "reader",
-        "province": "320000",
-        "at": AT,
-        "seq": 1,
-        **extra,
-    }
-
-
 def _evaluation(**extra):
     return {
         "entity": "evaluation",
@@ -64,18 +51,6 @@ def _evaluation(**extra):
     }
 
 
-def test_an_attributed_view_counts_for_its_unit_per_month_and_as_its_readers_activity_there():
-    deltas = counting_rules.event_contribution(_view(attributed_to=BASE))
-    clicks = {"views_total": 1, "views_unique": 1}
-    assert deltas[counting_rules.unit_month_key(BASE, "2024-05")] == clicks
-    assert deltas[counting_rules.unit_cycle_key(BASE, "2024")] == clicks
-    assert deltas[counting_rules.account_units_key("reader")] == {
-        "2024#320000": 1,
-        "2024#UNIT#service_bases#SB-1": 1,
-    }
-    assert not any(k[0].startswith("ACCT#") for k in deltas)  # clicks are no per-account activity
-
-
 def test_an_attributed_evaluation_counts_on_the_units_account_item_with_its_minute():
     deltas = counting_rules.state_contribution(_evaluation(attributed_to=BASE))
     account = pseudonyms.of("reader", "2024")
@@ -87,20 +62,3 @@ def test_an_attributed_evaluation_counts_on_the_units_account_item_with_its_minu
     filing_pk = counting_rules.filing_key("f1")[0]
     outside = [k for k in deltas if k[0] != filing_pk]
     assert all(counting_rules.mirror_key(filing_pk, k) in deltas for k in outside)
-
-
-def test_a_view_of_an_unattributed_result_writes_the_counters_it_always_wrote():
-    deltas = counting_rules.event_contribution(_view())
-    filing_pk = counting_rules.filing_key("f1")[0]
-    outside = {
-        counting_rules.cycle_key("320000", "2024"),
-        counting_rules.province_month_key("320000", "2024-05"),
-        counting_rules.account_units_key("reader"),
-    }
-    assert set(deltas) == {
-        counting_rules.filing_key("f1"),
-        counting_rules.item_month_key("filing", "f1", AT),
-        *outside,
-        *(counting_rules.mirror_key(filing_pk, k) for k in outside),
-    }
-    assert deltas[counting_rules.account_units_key("reader")] == {"2024#320000": 1}
