@@ -16,7 +16,7 @@ from chalicelib.core.clock import iso
 from chalicelib.core.cycles import Cycle, cycle_by_id
 from chalicelib.core.vocabulary import NEAR_CUTOFF_TEXT
 from chalicelib.usage import metrics
-from chalicelib.usage.counting_rules import MINUTE, unit_of
+from chalicelib.usage.counting_rules import MINUTE, registered_unit, unit_of
 
 Flag = dict[str, Any]  # {"kind", "detail"} and, where a check has it, "evidence"
 NAMED_ACCOUNTS = 100  # a flag names at most this many accounts (and says how many there are)
@@ -205,34 +205,40 @@ def swarm_candidates(accounts: Mapping[str, Mapping[str, int]], rules: Mapping[s
     return found
 
 
-def _suspect(units: Mapping[str, int], province: str, cycle: Cycle) -> bool:
+def _suspect(units: Mapping[str, int], unit: str, cycle: Cycle) -> bool:
     """New in the cycle (no counted activity in an earlier one) and single-purpose (all its
-    counted activity in the cycle lies on `province`)."""
+    counted activity in the cycle lies on `unit`). Every counted fact names its province, and one
+    on an attributed result its service base or institution as well: the provinces' names add up
+    to all its activity."""
+    on_unit = everywhere = 0
     for name, value in units.items():
         if value <= 0:
             continue
         cycle_id, code = unit_of(name)
-        if cycle_id == cycle.id and code != province:
-            return False
         earlier = cycle_by_id(cycle_id)
         if earlier is not None and earlier.starts_at < cycle.starts_at:
             return False
-    return True
+        if cycle_id != cycle.id:
+            continue
+        on_unit += value if code == unit else 0
+        everywhere += 0 if registered_unit(code) else value
+    return on_unit == everywhere
 
 
 def puppet_swarms(
     accounts: Mapping[str, Mapping[str, int]],
     units_of: Mapping[str, Mapping[str, int]],
-    province: str,
+    unit: str,
     cycle: Cycle,
     rules: Mapping[str, Any],
 ) -> list[Flag]:
-    """Flags for swarms of new, single-purpose accounts on the unit; `units_of` holds each
-    candidate account's activity per unit and cycle (accounts missing from it are not suspects)."""
+    """Flags for swarms of new, single-purpose accounts on the unit (named as the accounts' own
+    counters name it: counting_rules.unit_name); `units_of` holds each candidate account's activity
+    per unit and cycle (accounts missing from it are not suspects)."""
     parsed = _accounts(accounts)
     unit_activity = sum(a.activity for a in parsed)
     unit_evaluations = sum(a.evaluations for a in parsed)
-    suspects = [a for a in parsed if a.id in units_of and _suspect(units_of[a.id], province, cycle)]
+    suspects = [a for a in parsed if a.id in units_of and _suspect(units_of[a.id], unit, cycle)]
     flags: list[Flag] = []
     ordered, spans = _windows(suspects, rules["swarm_window_minutes"])
     start, end = max(spans, key=lambda span: (span[1] - span[0], -span[0]), default=(0, 0))

@@ -53,11 +53,11 @@ class Population:
     registered: bool  # its units are a stored registry (else reference data)
     units: Callable[[], Units]
     counter_key: Callable[[str, str], tuple[str, str]]  # (code, cycle) → the unit's cycle counters
-    # (code, "YYYY-MM") → the unit's month counters, and (code, cycle) → its per-account counters;
-    # None while the counting rules keep no such counters for the population (no spike, burst or swarm
-    # check can then find anything)
-    month_key: Callable[[str, str], tuple[str, str]] | None
-    accounts: Callable[[str, str], dict[str, dict[str, int]]] | None
+    # (code, "YYYY-MM") → the unit's month counters (spikes), (code, cycle) → its per-account counters
+    # (bursts, swarms), code → how accounts' own counters name the unit (swarms: counting_rules.unit_name)
+    month_key: Callable[[str, str], tuple[str, str]]
+    accounts: Callable[[str, str], dict[str, dict[str, int]]]
+    account_name: Callable[[str], str]
     forms: Callable[[Cycle, bool], dict[str, FormFacts]]  # code → its annual form, as a run reads it
     excellent: Callable[
         [str, Units], list[dict[str, Any]]
@@ -288,8 +288,12 @@ _UNITS_ANSWER = ScoresAnswer(
 
 
 def _registered_population(population: str, name: str) -> Population:
-    """A population of registered units: its counters are the `UNIT#` cycle counters its attributed
-    filings and their usage add to; there are no month or per-account counters per unit yet."""
+    """A population of registered units: its counters are the `UNIT#` counters (per cycle, per month, per
+    account) its attributed filings and their usage add to."""
+
+    def ref(code: str) -> str:
+        return f"{population}#{code}"  # what a filing's `attributed_to` names
+
     return Population(
         id=population,
         name=name,
@@ -298,9 +302,12 @@ def _registered_population(population: str, name: str) -> Population:
         stored_as=population,
         registered=True,
         units=lambda: registered(population),
-        counter_key=lambda code, cycle_id: counting_rules.unit_cycle_key(f"{population}#{code}", cycle_id),
-        month_key=None,
-        accounts=None,
+        counter_key=lambda code, cycle_id: counting_rules.unit_cycle_key(ref(code), cycle_id),
+        month_key=lambda code, month: counting_rules.unit_month_key(ref(code), month),
+        accounts=lambda code, cycle_id: running_counters.accounts(
+            counting_rules.unit_pk(ref(code)), cycle_id
+        ),
+        account_name=lambda code: counting_rules.unit_pk(ref(code)),
         forms=lambda cycle, provisional: {},
         excellent=_excellent_of(population),
         scheme_pk=f"{scheme_mod.PK}#{population}",
@@ -322,6 +329,7 @@ POPULATIONS: dict[str, Population] = {
         counter_key=counting_rules.cycle_key,
         month_key=counting_rules.province_month_key,
         accounts=running_counters.accounts,
+        account_name=lambda code: code,
         forms=_province_forms,
         excellent=lambda cycle_id, units: bonus.excellent_projects(cycle_id),
         scheme_pk=scheme_mod.PK,

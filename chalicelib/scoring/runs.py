@@ -4,9 +4,9 @@ One code path for the provinces, the service bases and the support institutions;
 units, the scheme, where the inputs come from, what the answer shows) is the `Population`
 (population_sources.py). A run reads a number of items that does not grow with the interaction
 events: the units' cycle counters (one BatchGet per 100 units), their month and per-account counters
-where the population has them (anomaly flags), the own counters of the few accounts that could be
-puppets (flags.swarm_candidates), the annual forms and their proofs, excellent projects, adjustments and
-the scheme. The math is scoring_math.py: same facts, same numbers.
+(anomaly flags), the own counters of the few accounts that could be puppets (flags.swarm_candidates),
+the annual forms and their proofs, excellent projects, adjustments and the scheme. The math is
+scoring_math.py: same facts, same numbers.
 
 A run stores the scheme it used, every input value, every indicator score, bonus, adjustments, total
 and rank of every unit. Its header is stored first, incomplete, claiming the run id (two runs started
@@ -78,8 +78,6 @@ def spike_months(cycle: Cycle) -> list[str]:
 def _months(population: Population, codes: list[str], cycle: Cycle) -> dict[str, dict[str, dict[str, int]]]:
     """unit → month → usage counters, read by exact key (BatchGet: 32 × 24 keys for the provinces'
     one-year cycle). A Query per unit would read the same items but cost a request per unit."""
-    if population.month_key is None:
-        return {}
     found = running_counters.read_many(
         {(code, m): population.month_key(code, m) for code in codes for m in spike_months(cycle)}
     )
@@ -141,7 +139,7 @@ def gather(population: Population, cycle: Cycle, provisional: bool) -> dict[str,
     found = running_counters.read_many({code: population.counter_key(code, cycle.id) for code in codes})
     forms = population.forms(cycle, provisional)
     months = _months(population, codes, cycle)
-    accounts_of = {code: population.accounts(code, cycle.id) if population.accounts else {} for code in codes}
+    accounts_of = {code: population.accounts(code, cycle.id) for code in codes}
     units_of = _units_of(accounts_of, rules)
     units = {}
     for code in codes:
@@ -156,7 +154,7 @@ def gather(population: Population, cycle: Cycle, provisional: bool) -> dict[str,
             "form_year": facts.year,
             "flags": flags.usage_spikes(unit_months, cycle.first_day, cycle.last_day, rules)
             + flags.concentrated_bursts(accounts, rules)
-            + flags.puppet_swarms(accounts, units_of, code, cycle, rules)
+            + flags.puppet_swarms(accounts, units_of, population.account_name(code), cycle, rules)
             + flags.cutoff_bulk(numbers, rules)
             + flags.form_checks(facts.form, numbers),
             "evidence": _evidence(unit_months, accounts, cycle, rules),

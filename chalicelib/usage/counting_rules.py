@@ -120,10 +120,26 @@ def cycle_key(province: str, cycle_id: str) -> tuple[str, str]:
 UNIT = "UNIT#"
 
 
+def unit_pk(unit_ref: str) -> str:
+    """The partition of the counters (per cycle and per month) of an evaluated unit of another population
+    ("<population>#<code>", e.g. a national patent navigation service base) that filings are attributed
+    to. Per-account counters name the unit by it (account_pk, unit_name), a province by its code."""
+    return f"{UNIT}{unit_ref}"
+
+
 def unit_cycle_key(unit_ref: str, cycle_id: str) -> tuple[str, str]:
-    """The cycle counters of an evaluated unit of another population ("<population>#<code>",
-    e.g. a national patent navigation service base) that approved filings are attributed to."""
-    return f"{UNIT}{unit_ref}", cycle_sk(cycle_id)
+    return unit_pk(unit_ref), cycle_sk(cycle_id)
+
+
+def unit_month_key(unit_ref: str, month: str) -> tuple[str, str]:
+    """A registered unit's counters of one China month "YYYY-MM" (its spike check)."""
+    return unit_pk(unit_ref), month_sk(month)
+
+
+def registered_unit(unit: str) -> bool:
+    """Whether a unit as per-account counters name it is a registered one (a `unit_pk`), not a province: its
+    activity is also its province's, which alone adds up to every counted fact."""
+    return unit.startswith(UNIT)
 
 
 def month_key(province: str, instant: datetime) -> tuple[str, str]:
@@ -135,22 +151,24 @@ def province_month_key(province: str, month: str) -> tuple[str, str]:
     return province_pk(province), month_sk(month)
 
 
-def account_pk(province: str, cycle_id: str) -> str:
-    """The partition of the per-account counters on one unit in one cycle (sort key: the user)."""
-    return f"ACCT#{province}#{cycle_id}"
+def account_pk(unit: str, cycle_id: str) -> str:
+    """The partition of the per-account counters on one unit (a province code or a `unit_pk`) in one cycle
+    (sort key: the user)."""
+    return f"ACCT#{unit}#{cycle_id}"
 
 
-def account_key(province: str, cycle_id: str, user: str) -> tuple[str, str]:
-    return account_pk(province, cycle_id), user
+def account_key(unit: str, cycle_id: str, user: str) -> tuple[str, str]:
+    return account_pk(unit, cycle_id), user
 
 
 # Per-account counters for the puppet-swarm check (flags.py). On a unit's account item:
 # the account's counted facts (metrics.REGISTRY.account_activity), its evaluation score sum, and how many of
 # its facts fall in each minute ("minute#<minutes since the epoch>"): the smallest minute
 # holding any is its first action on the unit. On the account's own item: how many counted
-# facts it has on each unit in each cycle ("<cycle>#<province>"), which tells whether it is
-# new in a cycle and whether all its activity lies on one unit. All are sums of facts, so
-# f(new) - f(old) keeps them exact like every other counter.
+# facts it has on each unit in each cycle ("<cycle>#<province>", and "<cycle>#UNIT#<population>#<code>" for
+# a fact on a result attributed to a registered unit), which tells whether it is new in a cycle and whether
+# all its activity lies on one unit. All are sums of facts, so f(new) - f(old) keeps them exact like every
+# other counter.
 MINUTE = "minute#"
 
 
@@ -162,14 +180,14 @@ def minute_name(at: datetime) -> str:
     return f"{MINUTE}{int(at.timestamp()) // 60}"
 
 
-def unit_name(cycle_id: str, province: str) -> str:
-    return f"{cycle_id}#{province}"
+def unit_name(cycle_id: str, unit: str) -> str:
+    return f"{cycle_id}#{unit}"
 
 
 def unit_of(name: str) -> tuple[str, str]:
-    """(cycle id, province) of a `unit_name`."""
-    cycle_id, _, province = name.partition("#")
-    return cycle_id, province
+    """(cycle id, unit) of a `unit_name`."""
+    cycle_id, _, unit = name.partition("#")
+    return cycle_id, unit
 
 
 def add(deltas: Deltas, key: tuple[str, str], values: Mapping[str, int], sign: int = 1) -> None:
@@ -241,6 +259,15 @@ def unscored(deltas: Deltas, record_pk: str) -> Deltas:
     }
 
 
+def _units(province: str, attributed_to: str | None) -> list[tuple[str, str]]:
+    """(partition of its counters, its name in per-account counters) of each unit a fact on a filing counts
+    for: its province and, when the fact carries an attribution, that service base or institution."""
+    units = [(province_pk(province), province)]
+    if attributed_to:
+        units.append((unit_pk(attributed_to), unit_pk(attributed_to)))
+    return units
+
+
 def _usage(
     deltas: Deltas,
     filing: str,
@@ -249,18 +276,28 @@ def _usage(
     values: dict[str, int],
     actor: Mapping[str, Any] | None = None,
     account_values: dict[str, int] | None = None,
-    sign: int = 1,
+    attributed_to: str | None = None,
 ) -> None:
     cycle = cycle_for(at)
-    add(deltas, filing_key(filing), values, sign)
+    add(deltas, filing_key(filing), values)
     if cycle is None:
         return
-    add(deltas, cycle_key(province, cycle.id), values, sign)
-    add(deltas, month_key(province, at), values, sign)
-    if actor is not None and account_values:
-        account = account_of(actor, cycle.id)
-        add(deltas, account_key(province, cycle.id, account), {**account_values, minute_name(at): 1}, sign)
-        add(deltas, account_units_key(account), {unit_name(cycle.id, province): 1}, sign)
+    for pk, unit in _units(province, attributed_to):
+        add(deltas, (pk, cycle_sk(cycle.id)), values)
+        add(deltas, (pk, month_sk(month_of(at))), values)
+        if actor is not None and account_values:
+            # Per-account counters name the cycle's pseudonym, as the account's usage events do.
+            _activity(deltas, unit, cycle.id, account_of(actor, cycle.id), at, account_values)
+
+
+def _activity(
+    deltas: Deltas, unit: str, cycle_id: str, account: str, at: datetime, values: dict[str, int] | None = None
+) -> None:
+    """An account's counted fact on a unit: `values` with its minute on the unit's account item (none for a
+    click), and one fact on that unit on the account's own item."""
+    if values:
+        add(deltas, account_key(unit, cycle_id, account), {**values, minute_name(at): 1})
+    add(deltas, account_units_key(account), {unit_name(cycle_id, unit): 1})
 
 
 def account_of(image: Mapping[str, Any], cycle_id: str) -> str:
@@ -300,8 +337,7 @@ def _evaluation(deltas: Deltas, image: Mapping[str, Any]) -> None:
     if side in SIDES:
         values.update({registry.evaluations_of(side): 1, registry.evaluation_score_sum_of(side): score})
     at = _time(image["updated_at"])
-    _usage(deltas, image["filing"], image["province"], at, values, image, given)
-    _unit_usage(deltas, image, at, values)
+    _usage(deltas, image["filing"], image["province"], at, values, image, given, image.get("attributed_to"))
 
 
 def _application_update(deltas: Deltas, image: Mapping[str, Any]) -> None:
@@ -412,21 +448,14 @@ def event_contribution(image: Mapping[str, Any]) -> Deltas:
     if kind == "publication":
         _publication_usage(deltas, target, image["province"], at, values)
         return _mirrored(deltas, image)
-    _usage(deltas, target, image["province"], at, values)
-    _unit_usage(deltas, image, at, values)
+    _usage(deltas, target, image["province"], at, values, attributed_to=image.get("attributed_to"))
     cycle = cycle_for(at)
     if cycle is not None:
-        # A counted click is activity on its unit: an account that reads widely is no single-purpose
+        # A counted click is activity on its units: an account that reads widely is no single-purpose
         # puppet. Not per minute: a reader's clicks would grow its account item without bound.
-        add(deltas, account_units_key(image["user"]), {unit_name(cycle.id, image["province"]): 1})
+        for _, unit in _units(image["province"], image.get("attributed_to")):
+            _activity(deltas, unit, cycle.id, image["user"], at)
     return _mirrored(deltas, image)
-
-
-def _unit_usage(deltas: Deltas, image: Mapping[str, Any], at: datetime, values: dict[str, int]) -> None:
-    """Usage of an attributed result also counts for its service base or institution, per cycle."""
-    cycle = cycle_for(at)
-    if image.get("attributed_to") and cycle is not None:
-        add(deltas, unit_cycle_key(image["attributed_to"], cycle.id), values)
 
 
 def _publication_usage(

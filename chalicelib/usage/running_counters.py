@@ -324,9 +324,9 @@ def province_months(province: str) -> dict[str, dict[str, int]]:
     return months(counting_rules.province_pk(province))
 
 
-def accounts(province: str, cycle_id: str) -> dict[str, dict[str, int]]:
-    """Per-account interaction counts on one unit's results in one cycle."""
-    return {c.sk: numbers(c) for c in Counter.query(counting_rules.account_pk(province, cycle_id))}
+def accounts(unit: str, cycle_id: str) -> dict[str, dict[str, int]]:
+    """Per-account interaction counts on one unit's results (a province code or a `unit_pk`) in one cycle."""
+    return {c.sk: numbers(c) for c in Counter.query(counting_rules.account_pk(unit, cycle_id))}
 
 
 def seed(pk: str, sk: str, counts: dict[str, int]) -> None:

@@ -8,7 +8,7 @@ from datetime import UTC
 
 import pytest
 
-from chalicelib.core import spreadsheets
+from chalicelib.core import pseudonyms, spreadsheets
 from chalicelib.usage import counting_rules, running_counters
 from tests.conftest import auth
 from tests.streams import StreamTap, deliver
@@ -400,7 +400,8 @@ def test_a_population_run_reads_counters_only_whatever_the_number_of_events(
         populations.run(admin, "service_bases", "2024", datetime(2024, 11, 20, 2, tzinfo=UTC))
         counts.append(list(calls))
     assert counts[0] == counts[1]
-    assert "Scan" not in counts[0] and len(counts[0]) < 12, counts[0]
+    bases = 2  # each base's per-account counters are one Query (the flags' months: one BatchGet for all)
+    assert "Scan" not in counts[0] and len(counts[0]) < 11 + bases, counts[0]
 
 
 def test_the_year_end_schedule_scores_populations_with_units_too(client, store, bases):
@@ -636,3 +637,86 @@ def test_a_bases_flag_is_resolved_with_a_note_and_shown_in_its_explanation(clien
     assert shown["resolution"] == "adjusted" and shown["note"] == "集中补录"
     adjusted = client.get(f"{BASES}/cycles/2024/adjustments", headers=auth(**ADMIN)).json["items"]
     assert [(a["unit"], a["points"]) for a in adjusted] == [("SB-JS", -1.0)]
+
+
+# ---- usage anomalies of a base (spikes, bursts, swarms), as the provinces' ------------------------------
+
+
+def explained(client, run_id, code):
+    path = f"{BASES}/cycles/2024/scoring-runs/{run_id}/units/{code}"
+    return path, client.get(f"{path}/explanation", headers=auth(**ADMIN)).json
+
+
+def test_a_spike_in_the_views_of_a_bases_result_flags_the_base_with_its_months_explained(
+    client, store, bases, settle
+):
+    filing = bases["js"][0]["id"]
+    for month in ("2023-11", "2023-12", "2024-01"):  # the history: a view a month
+        store.at(f"{month}-10T10:00:00+08:00")
+        view(client, filing, "reader-history")
+    store.at("2024-03-05T10:00:00+08:00")
+    for _ in range(110):
+        store.clock.advance(seconds=31)  # each one a counted click (COUNTER's 30 s double-click rule)
+        view(client, filing, "reader-spike")
+    settle()
+    assert running_counters.drift() == []
+    base_months = running_counters.months(counting_rules.unit_pk("service_bases#SB-JS"))
+    assert base_months["2024-03"]["views_total"] == 110 and base_months["2023-11"]["views_total"] == 1
+    store.at(CLOSED)
+    run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    path, js = explained(client, run_id, "SB-JS")
+    assert [f["kind"] for f in js["flags"]] == ["usage_spike"], js["flags"]
+    assert (
+        "views_total in 2024-03 was 110" in js["flags"][0]["detail"] and js["flags"][0]["resolution"] is None
+    )
+    assert js["flag_evidence"]["months"]["2024-03"] == {"views_total": 110, "downloads_total": 0}
+    assert explained(client, run_id, "SB-ZJ")[1]["flags"] == []
+    answer = client.post(
+        f"{path}/flag-resolutions",
+        {"flag": 0, "resolution": "confirmed", "note": "推广活动带来的真实访问"},
+        headers=auth(**ADMIN),
+    )
+    assert answer.status == 201, answer.json
+    shown = explained(client, run_id, "SB-JS")[1]["flags"][0]["resolution"]
+    assert shown["resolution"] == "confirmed" and shown["note"] == "推广活动带来的真实访问"
+
+
+def test_a_swarm_on_a_bases_results_is_flagged_for_it_however_its_facts_are_delivered(client, store, bases):
+    tap = StreamTap(store.stream_arn)  # from the stream's start: the fixture's records come again too
+
+    def count(records):
+        deliver(lambda event: running_counters.handle_stream_batch(event, store.clock.now()), records)
+
+    store.at("2024-06-01T10:00:00+08:00")
+    for i in range(20):  # new accounts, a second apart, each giving 5 to three of the base's results
+        store.clock.advance(seconds=1)
+        who = dict(sub=f"puppet-{i:02d}", role="user", side="enterprise")
+        for filing in bases["js"][:3]:
+            answer = client.put(f"/filings/{filing['id']}/evaluation", {"score": 5}, headers=auth(**who))
+            assert answer.status == 200, answer.json
+    records = tap.take()
+    count(records[::-1])  # newest first
+    count(tap.history)  # and every record once more
+    assert running_counters.drift() == []
+    store.at(CLOSED)
+    run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    js = explained(client, run_id, "SB-JS")[1]
+    flagged = {f["kind"]: f for f in js["flags"]}
+    assert set(flagged) == {"puppet_swarm", "puppet_extreme_scores"}, js["flags"]
+    puppets = sorted(pseudonyms.of(f"puppet-{i:02d}", "2024") for i in range(20))
+    assert sorted(flagged["puppet_swarm"]["evidence"]["accounts"]) == puppets
+    assert flagged["puppet_swarm"]["evidence"]["share"] == 1.0
+    assert js["flag_evidence"]["accounts"]["evaluations"]["total"] == 60
+    assert explained(client, run_id, "SB-ZJ")[1]["flags"] == []
+
+
+def test_evaluations_of_a_bases_results_from_a_few_accounts_are_a_burst_of_that_base(client, store, bases):
+    from chalicelib.core.models import Counter
+
+    zj = counting_rules.account_pk(counting_rules.unit_pk("service_bases#SB-ZJ"), "2024")
+    Counter(zj, "sock-1", n={"evaluations": 25, "evaluation_score_sum": 125}).save()
+    Counter(zj, "sock-2", n={"evaluations": 10, "evaluation_score_sum": 50}).save()
+    store.at(CLOSED)
+    run_id = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
+    assert [f["kind"] for f in explained(client, run_id, "SB-ZJ")[1]["flags"]] == ["evaluations_burst"]
+    assert explained(client, run_id, "SB-JS")[1]["flags"] == []

@@ -96,13 +96,17 @@ def attributed_filing(client):
 
 def outside_usage(cycle="2024"):
     """What the anomaly flags and the service base's runs read of the province's and the base's usage: the
-    province's months, its per-account counters and each account's units, and the base's cycle counters."""
+    province's months, its per-account counters and each account's units, and the base's cycle, month and
+    per-account counters."""
     accounts = running_counters.accounts("320000", cycle)
+    base = counting_rules.unit_pk(BASE)
     found = {
         **{("month", m): v for m, v in running_counters.province_months("320000").items()},
         **{("account", a): v for a, v in accounts.items()},
         **{("units", a): running_counters.values(*counting_rules.account_units_key(a)) for a in accounts},
         ("unit", BASE): running_counters.values(*counting_rules.unit_cycle_key(BASE, cycle)),
+        **{("unit month", m): v for m, v in running_counters.months(base).items()},
+        **{("unit account", a): v for a, v in running_counters.accounts(base, cycle).items()},
     }
     return {
         key: {n: v for n, v in values.items() if v} for key, values in found.items() if any(values.values())
@@ -141,7 +145,9 @@ def test_a_takedown_keeps_the_cycles_counts_unless_it_excludes_the_record_and_it
     assert outside_usage() == {
         key: {name: value // 2 for name, value in values.items()} for key, values in outside_before.items()
     }
-    assert ("unit", BASE) in outside_before and any(k[0] == "account" for k in outside_before)
+    assert ("unit", BASE) in outside_before and {"account", "unit month", "unit account"} <= {
+        k[0] for k in outside_before
+    }
     assert running_counters.drift() == []
 
 
@@ -154,7 +160,14 @@ def test_an_excluding_takedown_counted_twice_or_before_the_usage_it_excludes_tak
     filing = attributed_filing(client)
     use(client, filing["id"])
     count(tap.take())
-    assert {key[0] for key in outside_usage()} == {"month", "account", "units", "unit"}
+    assert {key[0] for key in outside_usage()} == {
+        "month",
+        "account",
+        "units",
+        "unit",
+        "unit month",
+        "unit account",
+    }
     use(client, filing["id"], dict(sub="reader-2", role="user"))  # not counted yet when the takedown is
     take_down(client, "filing", filing["id"], exclude_from_scoring=True)
     late = tap.take()

@@ -53,6 +53,37 @@ def test_a_counted_click_is_account_activity_on_its_unit_without_minute_buckets(
     assert not any(k[0].startswith("ACCT#") for k in deltas)  # per-minute items stay bounded
 
 
+BASE = "service_bases#SB-1"
+
+
+def test_an_attributed_click_counts_for_its_unit_per_month_and_as_its_readers_activity_there():
+    deltas = counting_rules.event_contribution(_event(attributed_to=BASE))
+    clicks = {"views_total": 1, "views_unique": 1}
+    assert deltas[counting_rules.unit_month_key(BASE, "2024-05")] == clicks
+    assert deltas[counting_rules.unit_cycle_key(BASE, "2024")] == clicks
+    assert deltas[counting_rules.account_units_key("reader")] == {
+        "2024#320000": 1,
+        "2024#UNIT#service_bases#SB-1": 1,
+    }
+    assert not any(k[0].startswith("ACCT#") for k in deltas)
+
+
+def test_a_click_on_an_unattributed_result_writes_the_counters_it_always_wrote():
+    deltas = counting_rules.event_contribution(_event())
+    filing_pk = counting_rules.filing_key("f1")[0]
+    outside = {
+        counting_rules.cycle_key("320000", "2024"),
+        counting_rules.province_month_key("320000", "2024-05"),
+        counting_rules.account_units_key("reader"),
+    }
+    assert set(deltas) == {
+        counting_rules.filing_key("f1"),
+        counting_rules.item_month_key("filing", "f1", AT),
+        *outside,
+        *(counting_rules.mirror_key(filing_pk, k) for k in outside),
+    }
+
+
 def _comment(**extra):
     return {
         "entity": "comment",

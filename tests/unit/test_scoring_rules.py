@@ -218,13 +218,13 @@ def _swarm(
 CYCLE_2024 = cycle_by_id("2024")
 
 
-def _judge(accounts, units_of=None, province="320000"):
-    units_of = units_of if units_of is not None else {a: {f"2024#{province}": 6} for a in accounts}
+def _judge(accounts, units_of=None, unit="320000"):
+    units_of = units_of if units_of is not None else {a: {f"2024#{unit}": 6} for a in accounts}
     found = flags.swarm_candidates(accounts, RULES)
     return [
         f["kind"]
         for f in flags.puppet_swarms(
-            accounts, {a: u for a, u in units_of.items() if a in found}, province, CYCLE_2024, RULES
+            accounts, {a: u for a, u in units_of.items() if a in found}, unit, CYCLE_2024, RULES
         )
     ]
 
@@ -249,6 +249,23 @@ def test_accounts_active_on_other_units_or_in_an_earlier_cycle_are_not_puppets()
     assert (
         _judge(accounts, {a: {"2024#320000": 6, "2025#330000": 2} for a in accounts}) != []
     )  # later is fine
+
+
+def test_new_accounts_acting_only_on_a_bases_results_are_its_swarm_and_their_provinces_too():
+    accounts, base = _swarm(40, 29_000_000), "UNIT#service_bases#SB-1"
+    # every counted fact names its province; one on an attributed result names its base as well
+    only_the_base = {a: {"2024#320000": 6, f"2024#{base}": 6} for a in accounts}
+    assert _judge(accounts, only_the_base, base) == ["puppet_swarm", "puppet_extreme_scores"]
+    assert _judge(accounts, only_the_base, "320000") == ["puppet_swarm", "puppet_extreme_scores"]
+
+
+def test_accounts_also_active_on_the_provinces_other_results_are_no_puppets_of_the_base():
+    accounts, base = _swarm(40, 29_000_000), "UNIT#service_bases#SB-1"
+    wider = {a: {"2024#320000": 7, f"2024#{base}": 6} for a in accounts}
+    assert _judge(accounts, wider, base) == []
+    assert _judge(accounts, wider, "320000") != []  # all of it still lies on the province
+    veterans = {a: {"2024#320000": 6, f"2024#{base}": 6, f"2021-2023#{base}": 1} for a in accounts}
+    assert _judge(accounts, veterans, base) == []
 
 
 def test_too_few_accounts_are_not_a_swarm_and_the_candidates_stay_few():
