@@ -21,14 +21,12 @@ _T = "moto.dynamodb.models.table."
 DIGESTS = {
     # replaced or wrapped by local_stack.moto_store
     "moto.dynamodb.models.DynamoDBBackend.transact_write_items": "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
-    _T + "Table.get_item": "b08e98fe37b7e5836afe03b010d637ef50df5dea6cbecd9cf8816eef326a21cd",
-    _T + "Table.query": "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
     _T + "Table.scan": "5ef1ab21eef06a74d4d142aaf817f31c3147c39fd9aaaa5dd037cb62d64e4af3",
     _T + "Table.put_item": "de23933013ef842639046c19bcf7e418bce0474d810f6719368be4cedce11d47",
     "moto.dynamodbstreams.models.DynamoDBStreamsBackend.get_records": "db8c6cb04430c08f76be9e6b3cc9317387643b4fee26f43071c5ac22e25d2b64",
     "moto.core.responses.ActionResult.execute_result": "6333faa349b58671258985778d2aaf02d31e0617aae380442e4c683c36ab248d",
     "moto.core.responses.BaseResponse.parse_parameters": "fd3d04c9194814f4f8dd755aa8eedae7155fbef66a1421cb934be8ce8f2c7b59",
-    # shadowed on a table for one query or scan call: the items it walks
+    # shadowed on a table for one scan call: the items it walks
     _T + "Table.all_items": "c80d2ee3c896acd0cab6ca35aaeae3ab3fb65858933f8a3403d4e027c240f31d",
     # built without their constructors (restore_item; the journal's replayed stream records)
     "moto.dynamodb.models.dynamo_type.Item.__init__": "d9c12b62cb921831aab9b2eb22ac24fbd600689064a0219ae3ffbe057ae4be74",

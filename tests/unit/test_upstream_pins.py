@@ -42,8 +42,8 @@ def test_it_refuses_another_moto_version(monkeypatch):
 
 
 def test_it_refuses_when_a_replaced_moto_function_changed(monkeypatch):
-    monkeypatch.setitem(upstream_pins.DIGESTS, "moto.dynamodb.models.table.Table.query", "0" * 64)
-    with pytest.raises(upstream_pins.UpstreamChanged, match="Table.query changed"):
+    monkeypatch.setitem(upstream_pins.DIGESTS, "moto.dynamodb.models.table.Table.scan", "0" * 64)
+    with pytest.raises(upstream_pins.UpstreamChanged, match="Table.scan changed"):
         upstream_pins.check()
 
 
@@ -69,12 +69,12 @@ def test_every_moto_function_the_store_replaces_is_pinned_by_its_source():
     assert replaced <= set(upstream_pins.DIGESTS)
 
 
-def test_a_query_reads_its_arguments_by_name_whatever_their_order(monkeypatch):
-    """moto moving `index_name` first: an index query still goes to moto, not to a base-table partition."""
+def test_a_scan_reads_its_arguments_by_name_whatever_their_order(monkeypatch):
+    """moto moving `index_name` first: an index scan still goes to moto, not to a walk of the base table."""
 
-    def reordered(self, index_name, hash_key, *rest, **kwargs):
-        return "walked the index" if "all_items" not in vars(self) else "walked a base-table partition"
+    def reordered(self, index_name, filters, limit, exclusive_start_key, *rest, **kwargs):
+        return "walked the index" if "all_items" not in vars(self) else "walked the base table"
 
-    monkeypatch.setitem(moto_store._originals, "Table.query", reordered)
-    table = SimpleNamespace(has_range_key=True, items={})
-    assert moto_store._query(table, "by-index", "pk") == "walked the index"
+    monkeypatch.setitem(moto_store._originals, "Table.scan", reordered)
+    table = SimpleNamespace(hash_key_type="S", range_key_attr=None, items={})
+    assert moto_store._scan(table, "by-index", {}, 10, None) == "walked the index"
