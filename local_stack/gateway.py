@@ -1,104 +1,134 @@
-"""The local HTTP server's own answers, shaped like API Gateway's and the app's (problems, 404, 405)."""
+"""The local HTTP server's request handler: API Gateway in front of the app, its own answers problems.
+
+It drives Chalice's public `LocalGateway.handle_request` (what `chalice local` runs per request) from
+the standard library's request handler instead of subclassing Chalice's handler, whose private
+methods change with any release. What it answers itself is shaped like the app's: problems, 404 for
+a path no route serves, 405 with Allow for a method none serves.
+"""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import uuid
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
+
+from chalicelib.core import logs, problems
+from chalicelib.core.errors import NotFound
 
 log = logging.getLogger("local_stack")
 
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's own limit: nothing larger is read
 
-def request_handler_cls() -> type:
-    """ChaliceRequestHandler whose every own answer is a problem, like the app's, and whose access
-    log never holds a token (`?access_token=` is redacted like the Authorization header)."""
-    from http import HTTPStatus
 
-    from chalice.local import ChaliceRequestHandler, ForbiddenError
+class ProblemRequestHandler(BaseHTTPRequestHandler):
+    """One connection of the local server; `LocalDevServer` builds it with the app and its config."""
 
-    from chalicelib.core import logs, problems
-    from chalicelib.core.errors import NotFound
+    protocol_version = "HTTP/1.1"  # kept-alive connections, as API Gateway and `chalice local`
 
-    class ProblemRequestHandler(ChaliceRequestHandler):
-        max_request_bytes = 10 * 1024 * 1024  # API Gateway's own limit: nothing larger is read
+    def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any):
+        self.routes = RouteMatcher(list(app_object.routes))
+        self.app_object = app_object
+        self.gateway = LocalGateway(app_object, config)
+        super().__init__(request, client_address, server)
 
-        def _send_error_response(self, error: Any) -> None:
+    def handle_http(self) -> None:
+        """Every method the app may serve: the request through the gateway, its answer sent back."""
+        length = self._content_length()
+        if length is None:
+            return
+        body = self.rfile.read(length) if length > 0 else None
+        try:
+            self.routes.match_route(self.path)
+        except ValueError:
             # API Gateway says 403 "Missing Authentication Token" for a path it does not know;
-            # the portal contract wants a 404 problem. Authorizer refusals keep their codes.
-            unknown_route = (
-                isinstance(error, ForbiddenError)
-                and error.headers.get("x-amzn-ErrorType") == "UnauthorizedException"
+            # the portal contract wants a 404 problem.
+            return self._send_unknown_route()
+        try:
+            response = self.gateway.handle_request(
+                method=self.command, path=self.path, headers=dict(self.headers), body=body
             )
-            if not unknown_route:
-                return super()._send_error_response(error)
-            path = self.path.split("?", 1)[0]
-            body = NotFound(f"No resource at {self.command} {path}").to_dict()
-            headers = {
-                "Content-Type": "application/problem+json",
-                "x-amzn-RequestId": error.headers.get("x-amzn-RequestId", ""),
-            }
-            self._send_http_response(404, headers, json.dumps(body))
+        except LocalGatewayException as error:  # an authorizer's refusal keeps its code
+            return self.respond(error.CODE, dict(error.headers), error.body)
+        headers = {**response["headers"], **response["multiValueHeaders"]}
+        payload = response["body"]
+        if response.get("isBase64Encoded"):
+            payload = base64.b64decode(payload)
+        self.respond(response["statusCode"], headers, payload)
 
-        def _allowed_methods(self) -> list[str]:
-            """What the request's route serves; for a target that is no route, what this server serves."""
-            try:
-                match = self.local_gateway.event_converter._route_matcher.match_route(self.path or "/")
-                methods = set(self.local_gateway._app_object.routes[match.route])
-            except (ValueError, KeyError):
-                methods = {name[3:] for name in dir(self) if name.startswith("do_")}
-            return sorted(methods)
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = handle_http
 
-        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-            # http.server answers what it cannot parse or serve with its own HTML page: an unknown
-            # method (TRACE, CONNECT: 501), oversized headers (431), a long request line (414).
-            # A method this server does not know is one no route serves: 405 with Allow.
-            status, extra = code, {}
-            if code == HTTPStatus.NOT_IMPLEMENTED:
-                status, extra = HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": ", ".join(self._allowed_methods())}
-                message = f"{self.command} is not served here; see Allow"
-            self.log_error("code %d, message %s", status, message)
-            body = json.dumps(problems.generic_problem(status, message or HTTPStatus(status).phrase)).encode()
-            self.send_response(status)
-            for name, value in {
-                "Content-Type": problems.PROBLEM_TYPE,
-                "Content-Length": str(len(body)),
-                "Connection": "close",
-                **extra,
-            }.items():
-                self.send_header(name, value)
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-            self.close_connection = True
-
-        def _send_http_response_with_body(self, code: int, headers: dict, body: str | bytes) -> None:
-            # A HEAD answer has a GET's headers and never a body (RFC 9110 §9.3.2): on a kept-alive
-            # connection the client would read those bytes as the start of its next response.
-            if self.command != "HEAD":
-                return super()._send_http_response_with_body(code, headers, body)
-            self.send_response(code)
-            self.send_header(
-                "Content-Length", str(len(body.encode("utf-8") if isinstance(body, str) else body))
+    def _content_length(self) -> int | None:
+        """The request's declared body length; None once a length not to be read has been answered."""
+        length = self.headers.get("content-length", "0").strip()
+        if not (length.isascii() and length.isdigit()):
+            self.send_error(HTTPStatus.BAD_REQUEST, "Content-Length must be ASCII digits")
+            return None
+        if int(length) > MAX_REQUEST_BYTES:
+            self.send_error(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"The request is larger than {MAX_REQUEST_BYTES} bytes"
             )
+            return None
+        return int(length)
+
+    def _send_unknown_route(self) -> None:
+        path = self.path.split("?", 1)[0]
+        body = NotFound(f"No resource at {self.command} {path}").to_dict()
+        headers = {"Content-Type": problems.PROBLEM_TYPE, "x-amzn-RequestId": str(uuid.uuid4())}
+        self.respond(404, headers, json.dumps(body))
+
+    def respond(self, code: int, headers: dict[str, Any], body: str | bytes | None) -> None:
+        """Send an answer as `chalice local` does; a HEAD answer has a GET's headers and never a body
+        (RFC 9110 §9.3.2: on a kept-alive connection the client would read it as its next response)."""
+        self.send_response(code)
+        if body is None:
+            headers["Content-Length"] = "0"
+        else:
+            body = body if isinstance(body, bytes) else body.encode("utf-8")
+            self.send_header("Content-Length", str(len(body)))
             self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
-            self._send_headers(headers)
+        for name, value in headers.items():
+            for one in value if isinstance(value, list) else [value]:
+                self.send_header(name, one)
+        self.end_headers()
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
 
-        def _generic_handle(self) -> None:
-            # Chalice's handler int()s Content-Length unchecked (a crash, no answer) and would read
-            # any length it is told.
-            length = self.headers.get("content-length", "0").strip()
-            if not (length.isascii() and length.isdigit()):
-                return self.send_error(HTTPStatus.BAD_REQUEST, "Content-Length must be ASCII digits")
-            if int(length) > self.max_request_bytes:
-                return self.send_error(
-                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                    f"The request is larger than {self.max_request_bytes} bytes",
-                )
-            super()._generic_handle()
+    def _allowed_methods(self) -> list[str]:
+        """What the request's route serves; for a target that is no route, what this server serves."""
+        try:
+            methods = set(self.app_object.routes[self.routes.match_route(self.path or "/").route])
+        except (ValueError, KeyError):
+            methods = {name[3:] for name in dir(self) if name.startswith("do_")}
+        return sorted(methods)
 
-        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server answers what it cannot parse or serve with its own HTML page: an unknown
+        # method (TRACE, CONNECT: 501), oversized headers (431), a long request line (414).
+        # A method this server does not know is one no route serves: 405 with Allow.
+        status, extra = code, {}
+        if code == HTTPStatus.NOT_IMPLEMENTED:
+            status, extra = HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": ", ".join(self._allowed_methods())}
+            message = f"{self.command} is not served here; see Allow"
+        self.log_error("code %d, message %s", status, message)
+        body = json.dumps(problems.generic_problem(status, message or HTTPStatus(status).phrase)).encode()
+        self.send_response(status)
+        for name, value in {
+            "Content-Type": problems.PROBLEM_TYPE,
+            "Content-Length": str(len(body)),
+            "Connection": "close",
+            **extra,
+        }.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.close_connection = True
 
-        def log_message(self, format: str, *args: Any) -> None:
-            log.info("%s %s", self.address_string(), logs.redact(format % args))
-
-    return ProblemRequestHandler
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), logs.redact(format % args))

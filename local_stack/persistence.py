@@ -115,6 +115,8 @@ def _install_hooks() -> None:
             _dirty.add((table_name, item.hash_key, item.range_key))
         return item
 
+    # moto's own functions stay reachable, as local_stack.upstream_pins reads them.
+    put_item.__wrapped__, delete_item.__wrapped__, update_item.__wrapped__ = put, delete, update
     Table.put_item, Table.delete_item, DynamoDBBackend.update_item = put_item, delete_item, update_item
     _hooked = True
 

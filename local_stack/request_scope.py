@@ -3,8 +3,9 @@
 Chalice keeps the request being served in `app.current_request` (and its context in
 `app.lambda_context`): plain attributes of the one app object. Lambda never runs two
 events in one environment, but the local server serves each connection on its own
-thread, so a request could read another's caller and body. These attributes become
-per-thread here; the deployed app is untouched.
+thread, so a request could read another's caller and body. `chalice local` makes the
+request per thread with Chalice's public `LocalChalice`, by giving the app that class;
+this does the same and makes the Lambda context per thread too. The deployed app is untouched.
 """
 
 from __future__ import annotations
@@ -12,31 +13,29 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-_PER_THREAD = ("current_request", "lambda_context")
+from chalice.local import LocalChalice
 
 
-def _per_thread(name: str) -> property:
-    def get(self: Any) -> Any:
-        return getattr(self._navi_thread_state, name, None)
+class _LambdaContextPerThread:
+    """`lambda_context` kept per thread, as `LocalChalice` keeps `current_request`."""
 
-    def set_(self: Any, value: Any) -> None:
-        self._navi_thread_state.__dict__[name] = value
+    _CONTEXTS = threading.local()
 
-    return property(get, set_)
+    @property
+    def lambda_context(self) -> Any:
+        return getattr(self._CONTEXTS, "value", None)
+
+    @lambda_context.setter
+    def lambda_context(self, value: Any) -> None:
+        self._CONTEXTS.value = value
 
 
 def one_request_per_thread(app: Any) -> None:
     """Make `app`'s current request and Lambda context per thread (idempotent)."""
-    if getattr(type(app), "_navi_per_thread", False):
-        return
-    state = threading.local()
     cls = type(app)
-    scoped = type(
-        f"PerThread{cls.__name__}",
-        (cls,),
-        {"_navi_per_thread": True, **{name: _per_thread(name) for name in _PER_THREAD}},
-    )
-    for name in _PER_THREAD:
+    if issubclass(cls, _LambdaContextPerThread):
+        return
+    for name in ("current_request", "lambda_context"):  # set on the instance before: would hide the class's
         app.__dict__.pop(name, None)
-    object.__setattr__(app, "_navi_thread_state", state)
-    app.__class__ = scoped
+    # What chalice.local.create_local_server does for `chalice local` (it cannot take our handler).
+    app.__class__ = type(f"Local{cls.__name__}", (_LambdaContextPerThread, LocalChalice, cls), {})

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from local_stack import moto_store
-from local_stack.gateway import request_handler_cls
+from local_stack.gateway import ProblemRequestHandler
 from local_stack.poller import StreamMapping, StreamPoller
+from local_stack.request_scope import one_request_per_thread
 from local_stack.scheduler import CronSchedule, ScheduledJob, Scheduler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -232,139 +233,33 @@ def start_stack(
     Stream mappings batch and retry as the deployed ones (`infra.package.stream_mapping`);
     `batch_size` and `retry_limit` override that for tests of the poller itself.
     """
-    import boto3
-    from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
-    from chalice.config import Config
-    from chalice.local import LocalDevServer
-
-    from infra.package import stream_mapping
-    from local_stack.admission import TriggerPaced
-    from local_stack.moto_store import LockedMotoServer
-    from local_stack.request_scope import one_request_per_thread
-
-    deployed = stream_mapping(STAGE)
-    batch_size = deployed.batch_size if batch_size is None else batch_size
-    retry_limit = deployed.max_retries if retry_limit is None else retry_limit
-
-    # moto's werkzeug logs every AWS call at INFO, drowning the app's own lines.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    moto = LockedMotoServer(ip_address=host, port=store_port, verbose=False)
-    moto.start()
-    moto_host, moto_port = moto.get_host_and_port()
-    moto_endpoint = f"http://{moto_host}:{moto_port}"
+    moto, moto_endpoint = _start_moto(host, store_port)
     try:
-        previous_env = apply_environment(local_environment(moto_endpoint, env_overrides))
-        # Settings, models and the app read the environment: all of it is set before they load.
-        from chalicelib import composition
-        from chalicelib.core.config import load_settings
-        from infra.tables import create_tables
-
-        previous_services = getattr(composition, "_services", None)
-        settings = load_settings()
-        services = composition.build(settings)
-        composition.install(services)
-
-        dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name=settings.region)
-        stream_arn = create_tables(dynamodb, settings)["facts"]
-        create_files_bucket(settings)
-        # app.py reads its stream ARN from here at import (a placeholder otherwise).
-        previous_env.update(apply_environment({"NAVI_FACTS_STREAM_ARN": stream_arn}))
+        store = _open_store(moto_endpoint, env_overrides)
         module = importlib.import_module(app_module) if isinstance(app_module, str) else app_module
-        app = module.app
-        one_request_per_thread(app)
-
-        mappings, jobs = [], []
-        for source in app.event_sources:
-            function_name = f"{app.app_name}-{STAGE}-{source.name}"
-            if isinstance(source, DynamoDBEventConfig):
-                # Every stream handler reads the facts stream, the only one; the ARN in the
-                # decorator is a deploy-time placeholder, and so is its batch size: the
-                # template sets the stage's, and so does this.
-                mappings.append(
-                    StreamMapping(
-                        source.name,
-                        _handler(module, source.handler_string),
-                        batch_size,
-                        source.starting_position,
-                        function_name,
-                    )
-                )
-            elif isinstance(source, ScheduledEventConfig):
-                try:
-                    cron = CronSchedule.parse(source.schedule_expression)
-                except ValueError as exc:
-                    log.warning("schedule %s is not run locally: %s", source.name, exc)
-                    continue
-                jobs.append(
-                    ScheduledJob(source.name, _handler(module, source.handler_string), cron, function_name)
-                )
-        streams = boto3.client("dynamodbstreams", endpoint_url=moto_endpoint, region_name=settings.region)
-        poller = StreamPoller(
-            streams,
-            stream_arn,
-            settings.region,
-            mappings,
-            retry_limit,
-            trim=lambda before: moto_store.trim_stream(settings.facts_table, settings.region, before),
-        )
-        poller.start_positions()
-        data = None
-        if data_dir is not None:
-            from chalicelib.core import models
-            from infra.tables import TABLES
-            from local_stack.persistence import DataStore
-
-            data = DataStore(
-                Path(data_dir),
-                settings.region,
-                {spec.key: models.table_name(settings, spec.key) for spec in TABLES},
-                settings.facts_table,
-                poller.passed,
-            )
-            loaded = data.open()
-            log.info("local store %s: loaded %s", data_dir, loaded)
-
-        def app_clock() -> datetime | None:
-            current = composition.services()
-            # Services of another store (a moto-backed test in this process) own the clock then:
-            # the stack's schedules must not fire into that store.
-            return current.clock.now() if current.settings == settings else None
-
-        scheduler = Scheduler(jobs, app_clock, settings.region)
-
-        config = Config.create(
-            chalice_stage=STAGE,
-            app_name=app.app_name,
-            project_dir=str(ROOT),
-            chalice_app=app,
-            config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()),
-        )
-
-        def backlog() -> int:
-            try:
-                return moto_store.stream_end(settings.facts_table, settings.region) - poller.passed()
-            except Exception:  # tables dropped by a test's mock_aws: nothing to wait for
-                return 0
-
-        paced = TriggerPaced(app, backlog, limit=max(m.batch_size for m in mappings) * 3 if mappings else 0)
-        http = LocalDevServer(paced, config, host, port, handler_cls=request_handler_cls())
-        url = f"http://{host}:{http.server.server_address[1]}"
+        one_request_per_thread(module.app)
+        settings = store.services.settings
+        mappings, jobs = _event_sources(module, batch_size)
+        poller = _stream_poller(moto_endpoint, store.stream_arn, settings, mappings, retry_limit)
+        data = _open_data(Path(data_dir), settings, poller) if data_dir is not None else None
+        scheduler = Scheduler(jobs, _app_clock(settings), settings.region)
+        http = _http_server(module.app, settings, poller, host, port)
     except BaseException:
         moto.stop()
         raise
     stack = Stack(
-        url=url,
+        url=f"http://{host}:{http.server.server_address[1]}",
         moto_endpoint=moto_endpoint,
         app_module=module,
-        stream_arn=stream_arn,
+        stream_arn=store.stream_arn,
         poller=poller,
         scheduler=scheduler,
         _moto=moto,
         _http=http,
-        _dynamodb=dynamodb,
-        services=services,
-        _previous_env=previous_env,
-        _previous_services=previous_services,
+        _dynamodb=store.dynamodb,
+        services=store.services,
+        _previous_env=store.previous_env,
+        _previous_services=store.previous_services,
         data=data,
     )
     stack.start_threads(poll_interval, schedule_interval)
@@ -374,6 +269,162 @@ def start_stack(
         [f"{j.name}@{j.cron.next_after(scheduler.now())}" for j in jobs] or "none",
     )
     return stack
+
+
+def _start_moto(host: str, port: int) -> tuple[Any, str]:
+    """The embedded store's server, started, and its endpoint."""
+    from local_stack.moto_store import LockedMotoServer
+
+    # moto's werkzeug logs every AWS call at INFO, drowning the app's own lines.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    moto = LockedMotoServer(ip_address=host, port=port)
+    moto.start()
+    moto_host, moto_port = moto.get_host_and_port()
+    return moto, f"http://{moto_host}:{moto_port}"
+
+
+@dataclass
+class _Store:
+    """The embedded store as the stack set it up, and what it replaced in the process."""
+
+    services: Any
+    dynamodb: Any
+    stream_arn: str
+    previous_env: dict[str, str | None]
+    previous_services: Any
+
+
+def _open_store(moto_endpoint: str, env_overrides: Mapping[str, str | None] | None) -> _Store:
+    """The environment set, the services installed, the tables and the bucket created on moto."""
+    import boto3
+
+    previous_env = apply_environment(local_environment(moto_endpoint, env_overrides))
+    # Settings, models and the app read the environment: all of it is set before they load.
+    from chalicelib import composition
+    from chalicelib.core.config import load_settings
+    from infra.tables import create_tables
+
+    previous_services = getattr(composition, "_services", None)
+    settings = load_settings()
+    services = composition.build(settings)
+    composition.install(services)
+
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint, region_name=settings.region)
+    stream_arn = create_tables(dynamodb, settings)["facts"]
+    create_files_bucket(settings)
+    # app.py reads its stream ARN from here at import (a placeholder otherwise).
+    previous_env.update(apply_environment({"NAVI_FACTS_STREAM_ARN": stream_arn}))
+    return _Store(services, dynamodb, stream_arn, previous_env, previous_services)
+
+
+def _event_sources(
+    module: types.ModuleType, batch_size: int | None
+) -> tuple[list[StreamMapping], list[ScheduledJob]]:
+    """The app's stream handlers (batching as the deployed mappings unless told) and the schedules
+    this stack can run."""
+    from chalice.app import DynamoDBEventConfig, ScheduledEventConfig
+
+    from infra.package import stream_mapping
+
+    batch_size = stream_mapping(STAGE).batch_size if batch_size is None else batch_size
+    app = module.app
+    mappings, jobs = [], []
+    for source in app.event_sources:
+        function_name = f"{app.app_name}-{STAGE}-{source.name}"
+        handler = _handler(module, source.handler_string)
+        if isinstance(source, DynamoDBEventConfig):
+            # Every stream handler reads the facts stream, the only one; the ARN in the
+            # decorator is a deploy-time placeholder, and so is its batch size: the
+            # template sets the stage's, and so does this.
+            mappings.append(
+                StreamMapping(source.name, handler, batch_size, source.starting_position, function_name)
+            )
+        elif isinstance(source, ScheduledEventConfig):
+            try:
+                cron = CronSchedule.parse(source.schedule_expression)
+            except ValueError as exc:
+                log.warning("schedule %s is not run locally: %s", source.name, exc)
+                continue
+            jobs.append(ScheduledJob(source.name, handler, cron, function_name))
+    return mappings, jobs
+
+
+def _stream_poller(
+    moto_endpoint: str, stream_arn: str, settings: Any, mappings: list[StreamMapping], retry_limit: int | None
+) -> StreamPoller:
+    """The poller of the facts stream, retrying as the deployed mappings unless told."""
+    import boto3
+
+    from infra.package import stream_mapping
+
+    retry_limit = stream_mapping(STAGE).max_retries if retry_limit is None else retry_limit
+    streams = boto3.client("dynamodbstreams", endpoint_url=moto_endpoint, region_name=settings.region)
+    poller = StreamPoller(
+        streams,
+        stream_arn,
+        settings.region,
+        mappings,
+        retry_limit,
+        trim=lambda before: moto_store.trim_stream(settings.facts_table, settings.region, before),
+    )
+    poller.start_positions()
+    return poller
+
+
+def _open_data(data_dir: Path, settings: Any, poller: StreamPoller) -> Any:
+    """The data directory loaded into the store, every change journalled from here on."""
+    from chalicelib.core import models
+    from infra.tables import TABLES
+    from local_stack.persistence import DataStore
+
+    data = DataStore(
+        data_dir,
+        settings.region,
+        {spec.key: models.table_name(settings, spec.key) for spec in TABLES},
+        settings.facts_table,
+        poller.passed,
+    )
+    loaded = data.open()
+    log.info("local store %s: loaded %s", data_dir, loaded)
+    return data
+
+
+def _app_clock(settings: Any) -> Callable[[], datetime | None]:
+    from chalicelib import composition
+
+    def app_clock() -> datetime | None:
+        current = composition.services()
+        # Services of another store (a moto-backed test in this process) own the clock then:
+        # the stack's schedules must not fire into that store.
+        return current.clock.now() if current.settings == settings else None
+
+    return app_clock
+
+
+def _http_server(app: Any, settings: Any, poller: StreamPoller, host: str, port: int) -> Any:
+    """Chalice's local server for the app, writes paced by the trigger's backlog."""
+    from chalice.config import Config
+    from chalice.local import LocalDevServer
+
+    from local_stack.admission import TriggerPaced
+
+    config = Config.create(
+        chalice_stage=STAGE,
+        app_name=app.app_name,
+        project_dir=str(ROOT),
+        chalice_app=app,
+        config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()),
+    )
+
+    def backlog() -> int:
+        try:
+            return moto_store.stream_end(settings.facts_table, settings.region) - poller.passed()
+        except Exception:  # tables dropped by a test's mock_aws: nothing to wait for
+            return 0
+
+    mappings = poller.mappings
+    paced = TriggerPaced(app, backlog, limit=max(m.batch_size for m in mappings) * 3 if mappings else 0)
+    return LocalDevServer(paced, config, host, port, handler_cls=ProblemRequestHandler)
 
 
 def wait_until_up(url: str, has_health: bool = True, timeout: float = 30.0) -> None:

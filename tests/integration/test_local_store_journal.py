@@ -21,7 +21,7 @@ REGION = "cn-northwest-1"  # not the session stack's region: its tables stay out
 
 @pytest.fixture
 def server():
-    moto = LockedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto = LockedMotoServer(ip_address="127.0.0.1", port=0)
     moto.start()
     host, port = moto.get_host_and_port()
     try:

@@ -197,15 +197,6 @@ def test_a_transaction_copies_no_table(monkeypatch):
     assert Table not in copied
 
 
-def test_a_missing_key_leaves_no_empty_partition():
-    with patched(True), mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        _table(client)
-        for n in range(50):
-            client.get_item(TableName="t", Key={"pk": {"S": f"none{n}"}, "sk": {"S": "x"}})
-        assert len(moto_store.table("t", REGION).items) == 0
-
-
 def test_items_expire_when_their_ttl_passes_and_not_before():
     with patched(True), mock_aws():
         client = boto3.client("dynamodb", region_name=REGION)

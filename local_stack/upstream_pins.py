@@ -1,0 +1,167 @@
+"""What local_stack relies on inside moto and Chalice beyond their documented APIs, pinned.
+
+DIGESTS: code local_stack replaces, wraps or re-implements, or whose internal state it builds or
+moves (sha256 of the source, as written for the pinned version). SIGNATURES: functions it calls
+or wraps, by their parameter names in order. `check()` raises UpstreamChanged on any difference,
+so an upgrade stops `make run` with the name to re-check instead of misbinding silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+from importlib.metadata import version
+from typing import Any
+
+# The versions pinned in requirements-dev.txt (tests/unit/test_upstream_pins.py keeps them equal).
+VERSIONS = {"moto": "5.2.5", "chalice": "1.34.0"}
+
+_T = "moto.dynamodb.models.table."
+DIGESTS = {
+    # replaced or wrapped by local_stack.moto_store
+    "moto.dynamodb.models.DynamoDBBackend.transact_write_items": "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
+    _T + "Table.scan": "5ef1ab21eef06a74d4d142aaf817f31c3147c39fd9aaaa5dd037cb62d64e4af3",
+    _T + "Table.put_item": "de23933013ef842639046c19bcf7e418bce0474d810f6719368be4cedce11d47",
+    "moto.dynamodbstreams.models.DynamoDBStreamsBackend.get_records": "db8c6cb04430c08f76be9e6b3cc9317387643b4fee26f43071c5ac22e25d2b64",
+    "moto.core.responses.ActionResult.execute_result": "6333faa349b58671258985778d2aaf02d31e0617aae380442e4c683c36ab248d",
+    "moto.core.responses.BaseResponse.parse_parameters": "fd3d04c9194814f4f8dd755aa8eedae7155fbef66a1421cb934be8ce8f2c7b59",
+    # shadowed on a table for one scan call: the items it walks
+    _T + "Table.all_items": "c80d2ee3c896acd0cab6ca35aaeae3ab3fb65858933f8a3403d4e027c240f31d",
+    # built without their constructors (restore_item; the journal's replayed stream records)
+    "moto.dynamodb.models.dynamo_type.Item.__init__": "d9c12b62cb921831aab9b2eb22ac24fbd600689064a0219ae3ffbe057ae4be74",
+    _T + "StreamRecord.__init__": "511904c6352cfd9a0dc7eb26ebbff6ad007d734698d7097b194f7f56a85482be",
+    # a trimmed stream moves starting_sequence_number: how records and iterators are numbered from it
+    _T + "StreamShard.add": "357dc6da267e5dd7d46e18ee25d14b232a98679677906a2f02e4d454d1f11e03",
+    _T + "StreamShard.get": "fa7e9a0d7b438c2fbd4bcc8a04fecc79f70862760d1f176d3bc86775967e2d7e",
+    "moto.dynamodbstreams.models.ShardIterator.__init__": "5842e50a95242ef84673613918b71c4a2a9c149d4baa10904b0c84034c4c793e",
+    # the app's current request and Lambda context made per thread (local_stack.request_scope)
+    "chalice.local.LocalChalice": "ad145db52c5cc9090e2b7c2c6fb313217d6ae8ee69629acb65b37c734fd4d4bc",
+    "chalice.app.Chalice.__call__": "3b8045cee6274f9ac1006a9aba2913431f5c9497a63f07c5e9b0d24f71ea8093",
+}
+SIGNATURES = {
+    "moto.dynamodb.models.DynamoDBBackend.get_item": ("self", "table_name", "keys", "projection_expressions"),
+    "moto.dynamodb.models.DynamoDBBackend.put_item": (
+        "self",
+        "table_name",
+        "item_attrs",
+        "expected",
+        "condition_expression",
+        "expression_attribute_names",
+        "expression_attribute_values",
+        "overwrite",
+        "return_values_on_condition_check_failure",
+    ),
+    "moto.dynamodb.models.DynamoDBBackend.delete_item": (
+        "self",
+        "table_name",
+        "key",
+        "expression_attribute_names",
+        "expression_attribute_values",
+        "condition_expression",
+        "return_values_on_condition_check_failure",
+    ),
+    "moto.dynamodb.models.DynamoDBBackend.update_item": (
+        "self",
+        "table_name",
+        "key",
+        "update_expression",
+        "expression_attribute_names",
+        "expression_attribute_values",
+        "attribute_updates",
+        "expected",
+        "condition_expression",
+        "return_values_on_condition_check_failure",
+    ),
+    _T + "Table.delete_item": ("self", "hash_key", "range_key"),
+    "moto.dynamodb.comparisons.get_filter_expression": ("expr", "names", "values"),
+    "moto.dynamodb.exceptions.TransactionCanceledException.__init__": ("self", "errors"),
+    "moto.s3.models.S3Backend.put_object": (
+        "self",
+        "bucket_name",
+        "key_name",
+        "value",
+        "storage",
+        "etag",
+        "multipart",
+        "encryption",
+        "kms_key_id",
+        "bucket_key_enabled",
+        "lock_mode",
+        "lock_legal_status",
+        "lock_until",
+        "checksum_value",
+        "request_method",
+        "disable_notification",
+    ),
+    "moto.moto_server.werkzeug_app.DomainDispatcherApplication.__init__": ("self", "create_app"),
+    "chalice.local.LocalGateway.__init__": ("self", "app_object", "config"),
+    "chalice.local.LocalGateway.handle_request": ("self", "method", "path", "headers", "body"),
+    "chalice.local.RouteMatcher.match_route": ("self", "url"),
+    "chalice.local.LocalDevServer.__init__": (
+        "self",
+        "app_object",
+        "config",
+        "host",
+        "port",
+        "handler_cls",
+        "server_cls",
+    ),
+}
+
+
+class UpstreamChanged(RuntimeError):
+    """moto or Chalice is not what local_stack was written against: its adaptations could corrupt data."""
+
+
+def resolve(path: str) -> Any:
+    """The object a dotted path names: the longest importable module, then attributes."""
+    parts = path.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            found: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for name in parts[cut:]:
+            found = getattr(found, name)
+        return found
+    raise ImportError(path)
+
+
+def digest(path: str) -> str:
+    """sha256 of the source of what `path` names (a replacement's `__wrapped__` original: the upstream one)."""
+    return hashlib.sha256(inspect.getsource(resolve(path)).encode()).hexdigest()
+
+
+def parameters(path: str) -> tuple[str, ...]:
+    return tuple(inspect.signature(inspect.unwrap(resolve(path))).parameters)
+
+
+def differences() -> list[str]:
+    """Every way the installed moto and Chalice differ from the pins, as sentences."""
+    found = [
+        f"{package} {version(package)} is installed; local_stack is pinned to {pinned}"
+        for package, pinned in VERSIONS.items()
+        if version(package) != pinned
+    ]
+    found += [
+        f"{path} changed (sha256 {digest(path)})"
+        for path, pinned in DIGESTS.items()
+        if digest(path) != pinned
+    ]
+    found += [
+        f"{path} now takes {parameters(path)}"
+        for path, pinned in SIGNATURES.items()
+        if parameters(path) != pinned
+    ]
+    return found
+
+
+def check() -> None:
+    """Raise UpstreamChanged unless moto and Chalice are the pinned versions with the pinned internals."""
+    found = differences()
+    if found:
+        raise UpstreamChanged(
+            "local_stack adapts moto and Chalice internals that changed; re-check each use, then move "
+            "the pins in local_stack/upstream_pins.py: " + "; ".join(found)
+        )
