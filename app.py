@@ -22,8 +22,7 @@ app = Chalice(app_name="patentnavi-eval", configure_logs=False)  # Powertools wr
 
 # The .xlsx exports are binary: Chalice/API Gateway return them base64-encoded only because their
 # content type is in app.api.binary_types AND the request's Accept header names that type; without the
-# header Chalice answers 400 (a problem). Clients send
-# `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`.
+# header Chalice answers 400 (a problem). Clients send that type (spreadsheets.XLSX_TYPE) as `Accept`.
 app.api.binary_types.append(spreadsheets.XLSX_TYPE)
 
 # The OpenAPI document lists the routes in this order.
