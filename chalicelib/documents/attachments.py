@@ -320,19 +320,47 @@ def start_upload(
                 }
             ],
         )
-    if quotas.used("files", owner, doc.id) >= config.MAX_FILES_PER_RECORD:
-        raise Conflict(
-            Message(
-                "The %(owner)s has %(max_files_per_record)s files, the most a record may have",
-                owner=noun(owner),
-                max_files_per_record=config.MAX_FILES_PER_RECORD,
-            )
-        )
-    proposal, revision = _proposal(doc)
+    _check_room(owner, doc.id)
     if body.replaces is not None:
-        _check_replaces(owner, doc, body.replaces, proposal)
+        _check_replaces(owner, doc, body.replaces, _proposal(doc)[0])
+    declared = _declaration(caller, owner, doc, body, now)
+    _hold_upload_slot(declared, now)
+    checksum = _sha256_b64(body.sha256)
+    return {
+        "file": render(declared),
+        "upload": {
+            "method": "PUT",
+            "url": _presigned_put(settings, declared, checksum),
+            "expires_at": iso(now + UPLOAD_TTL),
+            "headers": {"Content-Type": body.content_type, "x-amz-checksum-sha256": checksum},
+        },
+        "links": {"complete": f"{_files_path(owner, doc.id)}/{declared.id}/complete"},
+    }
+
+
+def _too_many_files(owner: str) -> Conflict:
+    return Conflict(
+        Message(
+            "The %(owner)s has %(max_files_per_record)s files, the most a record may have",
+            owner=noun(owner),
+            max_files_per_record=config.MAX_FILES_PER_RECORD,
+        )
+    )
+
+
+def _check_room(owner: str, owner_id: str) -> None:
+    """409 when the record already holds as many files as a record may (the count is rechecked on storing)."""
+    if quotas.used("files", owner, owner_id) >= config.MAX_FILES_PER_RECORD:
+        raise _too_many_files(owner)
+
+
+def _declaration(
+    caller: Caller, owner: str, doc: Filing | Publication, body: UploadIn, now: datetime
+) -> Attachment:
+    """The declared file, still `uploading`, for the version new files of `doc` join."""
+    proposal, revision = _proposal(doc)
     file_id = uuid.uuid4().hex
-    declared = Attachment(
+    return Attachment(
         *key(owner, doc.id, file_id),
         id=file_id,
         owner=owner,
@@ -351,12 +379,16 @@ def start_upload(
         revision=revision,
         replaces=body.replaces,
     )
-    # the declaration holds one of its province's pending-upload slots until completed or expired
+
+
+def _hold_upload_slot(declared: Attachment, now: datetime) -> None:
+    """Store the declaration with one of its province's pending-upload slots, held until completed or
+    expired (409 when every slot is held)."""
     if not quotas.with_slot(
         config.MAX_PENDING_UPLOADS_PER_PROVINCE,
         "uploads",
-        (doc.province,),
-        file_id,
+        (declared.province,),
+        declared.id,
         now + UPLOAD_TTL,
         now,
         lambda tx: tx.save(declared, condition=Attachment.pk.does_not_exist()),
@@ -364,34 +396,26 @@ def start_upload(
         raise Conflict(
             Message(
                 "Province %(province)s has %(max_pending_uploads_per_province)s uploads declared and not completed; complete them or let them expire (%(minutes).0f minutes)",
-                province=doc.province,
+                province=declared.province,
                 max_pending_uploads_per_province=config.MAX_PENDING_UPLOADS_PER_PROVINCE,
                 minutes=UPLOAD_TTL.total_seconds() / 60,
             )
         )
-    checksum = _sha256_b64(body.sha256)
-    url = s3(settings).generate_presigned_url(
+
+
+def _presigned_put(settings: Settings, declared: Attachment, checksum: str) -> str:
+    """The PUT URL S3 honours only for the declared type, length and SHA-256."""
+    return s3(settings).generate_presigned_url(
         "put_object",
         ExpiresIn=int(UPLOAD_TTL.total_seconds()),
         Params={
             "Bucket": settings.files_bucket,
             "Key": declared.object_key,
-            "ContentType": body.content_type,
-            "ContentLength": body.size,
+            "ContentType": declared.content_type,
+            "ContentLength": declared.size,
             "ChecksumSHA256": checksum,
         },
     )
-    base = f"{_files_path(owner, doc.id)}/{file_id}"
-    return {
-        "file": render(declared),
-        "upload": {
-            "method": "PUT",
-            "url": url,
-            "expires_at": iso(now + UPLOAD_TTL),
-            "headers": {"Content-Type": body.content_type, "x-amz-checksum-sha256": checksum},
-        },
-        "links": {"complete": f"{base}/complete"},
-    }
 
 
 def _check_replaces(owner: str, doc: Filing | Publication, file_id: str, proposal: str | None) -> None:
@@ -419,17 +443,7 @@ def complete_upload(
     caller = require(caller)
     doc = _owner(owner, owner_id)
     _require_filer(caller, owner, doc)
-    try:
-        declared = Attachment.get(*key(owner, doc.id, file_id), consistent_read=True)
-    except Attachment.DoesNotExist:
-        raise NotFound(
-            Message(
-                "No upload %(file_id)s on %(owner)s %(owner_id)s",
-                file_id=file_id,
-                owner=noun(owner),
-                owner_id=owner_id,
-            )
-        ) from None
+    declared = _declared(owner, owner_id, doc.id, file_id)
     if declared.state == "stored":
         return render(declared)
     _check_open(owner, doc)
@@ -439,23 +453,43 @@ def complete_upload(
                 "The %(owner)s was reviewed since this file was declared; declare it again", owner=noun(owner)
             )
         )
-    if quotas.used("files", owner, doc.id) >= config.MAX_FILES_PER_RECORD:  # before copying any bytes
-        raise Conflict(
-            Message(
-                "The %(owner)s has %(max_files_per_record)s files, the most a record may have",
-                owner=noun(owner),
-                max_files_per_record=config.MAX_FILES_PER_RECORD,
-            )
-        )
+    _check_room(owner, doc.id)  # before copying any bytes
     client, bucket = s3(settings), settings.files_bucket
+    stored_key = f"{STORED_PREFIX}{owner}/{doc.id}/{file_id}"
+    _move_checked_bytes(client, bucket, declared, stored_key)
+    incoming = declared.object_key
+    declared.state, declared.stored_at, declared.object_key = "stored", now, stored_key
+    _register(caller, owner, doc, declared, now)
+    quotas.release("uploads", (doc.province,), file_id)
+    client.delete_object(Bucket=bucket, Key=incoming)
+    return render(declared)
+
+
+def _declared(owner: str, owner_id: str, doc_id: str, file_id: str) -> Attachment:
+    """The file as declared (404 naming the record as the caller did when there is none)."""
+    try:
+        return Attachment.get(*key(owner, doc_id, file_id), consistent_read=True)
+    except Attachment.DoesNotExist:
+        raise NotFound(
+            Message(
+                "No upload %(file_id)s on %(owner)s %(owner_id)s",
+                file_id=file_id,
+                owner=noun(owner),
+                owner_id=owner_id,
+            )
+        ) from None
+
+
+def _move_checked_bytes(client: Any, bucket: str, declared: Attachment, stored_key: str) -> None:
+    """Copy the uploaded object to `stored_key` once its bytes match the declaration; a mismatch deletes
+    it, so the declaration may be uploaded again (422 naming each difference)."""
     problems = _check_object(client, bucket, declared)
     if problems:
-        client.delete_object(Bucket=bucket, Key=declared.object_key)  # the declaration may be uploaded again
+        client.delete_object(Bucket=bucket, Key=declared.object_key)
         raise Invalid(
             Message("The uploaded file is not the one declared"),
             errors=[{"field": field, "message": message} for field, message in problems],
         )
-    stored_key = f"{STORED_PREFIX}{owner}/{doc.id}/{file_id}"
     client.copy_object(
         Bucket=bucket,
         Key=stored_key,
@@ -463,12 +497,18 @@ def complete_upload(
         ContentType=declared.content_type,
         MetadataDirective="REPLACE",
     )
-    incoming = declared.object_key
-    declared.state, declared.stored_at, declared.object_key = "stored", now, stored_key
+
+
+def _register(
+    caller: Caller, owner: str, doc: Filing | Publication, declared: Attachment, now: datetime
+) -> None:
+    """Store the attachment, counted against the record's files and audited, in one transaction, while the
+    record still takes files (409 when a review, withdrawal, takedown or another completion won)."""
+    checked = owner in OWNERS  # an annual form's proofs have no record whose status could move
     try:
         with transaction() as tx:
             tx.save(declared, condition=Attachment.state == "uploading")
-            if owner in OWNERS:  # an annual form's proofs have no record whose status could move
+            if checked:
                 model, owner_key = OWNERS[owner]
                 tx.condition_check(
                     model,
@@ -485,7 +525,7 @@ def complete_upload(
                     caller,
                     now,
                     {
-                        "file": file_id,
+                        "file": declared.id,
                         "name": declared.name,
                         "purpose": declared.purpose,
                         "size": int(declared.size),
@@ -494,7 +534,6 @@ def complete_upload(
                 )
             )
     except TransactWriteError as error:
-        checked = 1 if owner in OWNERS else 0
         if checked and cancellation_codes(error)[1:2] == [CONDITION_FAILED]:
             raise Conflict(
                 Message(
@@ -502,18 +541,9 @@ def complete_upload(
                     owner=noun(owner),
                 )
             ) from None
-        if quotas.refused(error, 1 + checked):
-            raise Conflict(
-                Message(
-                    "The %(owner)s has %(max_files_per_record)s files, the most a record may have",
-                    owner=noun(owner),
-                    max_files_per_record=config.MAX_FILES_PER_RECORD,
-                )
-            ) from None
+        if quotas.refused(error, 2 if checked else 1):  # the tally follows the attachment and the check
+            raise _too_many_files(owner) from None
         raise Conflict(Message("The upload was completed meanwhile; read the record's files")) from None
-    quotas.release("uploads", (doc.province,), file_id)
-    client.delete_object(Bucket=bucket, Key=incoming)
-    return render(declared)
 
 
 def _check_object(client: Any, bucket: str, declared: Attachment) -> list[tuple[str, str]]:

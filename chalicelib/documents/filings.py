@@ -300,21 +300,7 @@ def change_application(
         _check_proof(body.proof, filing)
     rank = APPLICATION_PROGRESSION.index(body.status) if body.status in APPLICATION_PROGRESSION else 0
     earned = body.proof is not None and rank > (filing.application_reached or 0)
-    change_id = uuid.uuid4().hex
-    update = ApplicationUpdate(
-        key(filing_id),
-        f"APP#{sortable(now)}#{change_id}",
-        entity="application_update",
-        id=change_id,
-        filing=filing_id,
-        province=filing.province,
-        status=body.status,
-        note=body.note,
-        by=caller.sub,
-        at=now,
-        proof=body.proof,
-        earned=earned,
-    )
+    update = _application_update(caller, filing, body, earned, now)
     actions = [Filing.application_status.set(body.status)]
     if earned:
         actions.append(Filing.application_reached.set(rank))
@@ -342,6 +328,27 @@ def change_application(
             )
         ) from None
     return update
+
+
+def _application_update(
+    caller: Caller, filing: Filing, body: ApplicationChangeIn, earned: bool, now: datetime
+) -> ApplicationUpdate:
+    """One change of the filing's application history, kept under the filing in time order."""
+    change_id = uuid.uuid4().hex
+    return ApplicationUpdate(
+        key(filing.id),
+        f"APP#{sortable(now)}#{change_id}",
+        entity="application_update",
+        id=change_id,
+        filing=filing.id,
+        province=filing.province,
+        status=body.status,
+        note=body.note,
+        by=caller.sub,
+        at=now,
+        proof=body.proof,
+        earned=earned,
+    )
 
 
 def _check_proof(proof_id: str, filing: Filing) -> None:

@@ -58,6 +58,27 @@ def _filing(filing: Filing | str) -> Filing:
         ) from None
 
 
+def _check_eligible(found: Filing, cycle_id: str) -> None:
+    """Only an approved filing of the cycle itself can be one of its excellent projects."""
+    if found.status != "approved":
+        raise Conflict(
+            Message(
+                "Filing %(id)s is %(status)s; only approved filings can be excellent projects",
+                id=found.id,
+                status=found.status,
+            )
+        )
+    if found.cycle != cycle_id:
+        raise Conflict(
+            Message(
+                "Filing %(id)s belongs to cycle %(cycle)s, not %(cycle_id)s",
+                id=found.id,
+                cycle=found.cycle,
+                cycle_id=cycle_id,
+            )
+        )
+
+
 def record_excellent(
     cycle_id: str,
     filing: Filing | str,
@@ -79,23 +100,7 @@ def record_excellent(
         raise ValueError(Message("source must be one of %(sources)s", sources=SOURCES))
     cycle_or_404(cycle_id)
     found = _filing(filing)
-    if found.status != "approved":
-        raise Conflict(
-            Message(
-                "Filing %(id)s is %(status)s; only approved filings can be excellent projects",
-                id=found.id,
-                status=found.status,
-            )
-        )
-    if found.cycle != cycle_id:
-        raise Conflict(
-            Message(
-                "Filing %(id)s belongs to cycle %(cycle)s, not %(cycle_id)s",
-                id=found.id,
-                cycle=found.cycle,
-                cycle_id=cycle_id,
-            )
-        )
+    _check_eligible(found, cycle_id)
     data = {
         "filing": found.id,
         "province": found.province,

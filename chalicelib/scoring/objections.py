@@ -231,23 +231,7 @@ def answer(
     superseding run that becomes the provisional one; rejected: the reason. The province is told."""
     caller = require(caller)
     cycle_or_404(cycle_id)
-    doc = _get((objections_pk(cycle_id), objection_id))
-    if doc is None:
-        raise NotFound(
-            Message(
-                "No objection %(objection_id)s in cycle %(cycle_id)s",
-                objection_id=objection_id,
-                cycle_id=cycle_id,
-            )
-        )
-    if doc.data["status"] != "open":
-        raise Conflict(
-            Message(
-                "Objection %(objection_id)s was already answered (%(status)s)",
-                objection_id=objection_id,
-                status=doc.data["status"],
-            )
-        )
+    doc = _open_objection(cycle_id, objection_id)
     data = doc.data
     outcome: dict[str, Any] = {
         "decision": body.decision,
@@ -256,20 +240,7 @@ def answer(
         "at": iso(now),
     }
     if body.decision == "upheld":
-        adjusted = adjustments.record_against_current(
-            caller,
-            cycle_id,
-            adjustments.AdjustmentIn(
-                province=data["province"],
-                indicator=body.indicator,
-                points=body.points,
-                reason=f"异议 {objection_id} 成立：{body.reason}",
-            ),
-            now,
-        )
-        superseding = runs.run(cycle_id, caller, now, trigger="objection")
-        outcome.update(adjustment=adjusted["id"], run_id=superseding["run_id"])
-        _supersede_provisional(caller, cycle_id, superseding["run_id"], body.reason, objection_id, now)
+        outcome.update(_uphold(caller, cycle_id, objection_id, data["province"], body, now))
     doc.data = {**data, "status": body.decision, "answer": outcome}
     doc.updated_at = now
     try:
@@ -294,6 +265,48 @@ def answer(
             Message("The objection changed while it was being answered; read it and retry")
         ) from None
     return doc.data
+
+
+def _open_objection(cycle_id: str, objection_id: str) -> Record:
+    """The objection still waiting for its answer: 404 when there is none, 409 once answered."""
+    doc = _get((objections_pk(cycle_id), objection_id))
+    if doc is None:
+        raise NotFound(
+            Message(
+                "No objection %(objection_id)s in cycle %(cycle_id)s",
+                objection_id=objection_id,
+                cycle_id=cycle_id,
+            )
+        )
+    if doc.data["status"] != "open":
+        raise Conflict(
+            Message(
+                "Objection %(objection_id)s was already answered (%(status)s)",
+                objection_id=objection_id,
+                status=doc.data["status"],
+            )
+        )
+    return doc
+
+
+def _uphold(
+    caller: Caller, cycle_id: str, objection_id: str, province: str, body: AnswerIn, now: datetime
+) -> dict[str, str]:
+    """An upheld objection's adjustment and the superseding run it makes provisional; their ids."""
+    adjusted = adjustments.record_against_current(
+        caller,
+        cycle_id,
+        adjustments.AdjustmentIn(
+            province=province,
+            indicator=body.indicator,
+            points=body.points,
+            reason=f"异议 {objection_id} 成立：{body.reason}",
+        ),
+        now,
+    )
+    superseding = runs.run(cycle_id, caller, now, trigger="objection")
+    _supersede_provisional(caller, cycle_id, superseding["run_id"], body.reason, objection_id, now)
+    return {"adjustment": adjusted["id"], "run_id": superseding["run_id"]}
 
 
 def _supersede_provisional(

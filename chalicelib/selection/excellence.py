@@ -13,7 +13,7 @@ the same transaction, so a candidate's journey can be read back.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -413,45 +413,14 @@ def nominate(
     """
     caller = require(caller)
     cycle_or_404(cycle_id)
-    try:
-        filing = Filing.get(*filings.doc_key(body.filing))
-    except Filing.DoesNotExist:
-        raise Invalid(
-            Message("No filing %(filing)s", filing=body.filing),
-            errors=[{"field": "filing", "message": Message("no such filing")}],
-        ) from None
+    filing = _nominated_filing(body.filing)
     existing = find_candidate(cycle_id, filing.id)
     if existing is not None:
         return render(_push(existing, caller, now)), False
     current = rules()
     evaluations = evaluations_of(filing.id).get("evaluations", 0)
-    failures = screening_failures(filing, cycle_id, current)
-    if not is_declared(filing.id):
-        failures.insert(0, f"its province has not declared it for cycle {cycle_id} (参与意愿)")
-    if failures:
-        raise Invalid(
-            Message("Filing %(id)s does not meet the excellence rules (see /excellence-rules)", id=filing.id),
-            errors=[{"field": "filing", "message": f} for f in failures],
-        )
-    data = {
-        "filing": filing.id,
-        "cycle": cycle_id,
-        "title": filing.title,
-        "kind": filing.kind,
-        "industry": filing.industry,
-        "province": filing.province,
-        "unit": filing.unit,
-        "status": "candidate",
-        "note": body.note,
-        "nominated_by": caller.sub,
-        "nominated_at": iso(now),
-        "evaluations_at_nomination": evaluations,
-        "pushed_to": 0,
-        "pushed_at": None,
-        "confirmed_by": None,
-        "confirmed_at": None,
-        "decision": None,
-    }
+    _check_screened(filing, cycle_id, current, is_declared)
+    data = _candidate_data(filing, cycle_id, body, caller, evaluations, now)
     candidate = Record(
         *candidate_key(cycle_id, filing.id), kind=ENTITY, data=data, created_at=now, updated_at=now
     )
@@ -475,6 +444,55 @@ def nominate(
     return render(
         _push(Record.get(*candidate_key(cycle_id, filing.id), consistent_read=True), caller, now)
     ), True
+
+
+def _nominated_filing(filing_id: str) -> Filing:
+    try:
+        return Filing.get(*filings.doc_key(filing_id))
+    except Filing.DoesNotExist:
+        raise Invalid(
+            Message("No filing %(filing)s", filing=filing_id),
+            errors=[{"field": "filing", "message": Message("no such filing")}],
+        ) from None
+
+
+def _check_screened(
+    filing: Filing, cycle_id: str, current: dict[str, Any], is_declared: Callable[[str], bool]
+) -> None:
+    """初筛: a declared filing that breaks no screening rule (422 naming every rule it breaks)."""
+    failures = screening_failures(filing, cycle_id, current)
+    if not is_declared(filing.id):
+        failures.insert(0, f"its province has not declared it for cycle {cycle_id} (参与意愿)")
+    if failures:
+        raise Invalid(
+            Message("Filing %(id)s does not meet the excellence rules (see /excellence-rules)", id=filing.id),
+            errors=[{"field": "filing", "message": f} for f in failures],
+        )
+
+
+def _candidate_data(
+    filing: Filing, cycle_id: str, body: NominationIn, caller: Caller, evaluations: int, now: datetime
+) -> dict[str, Any]:
+    """A new candidate: the filing's shown facts, who nominated it, and nothing pushed or decided yet."""
+    return {
+        "filing": filing.id,
+        "cycle": cycle_id,
+        "title": filing.title,
+        "kind": filing.kind,
+        "industry": filing.industry,
+        "province": filing.province,
+        "unit": filing.unit,
+        "status": "candidate",
+        "note": body.note,
+        "nominated_by": caller.sub,
+        "nominated_at": iso(now),
+        "evaluations_at_nomination": evaluations,
+        "pushed_to": 0,
+        "pushed_at": None,
+        "confirmed_by": None,
+        "confirmed_at": None,
+        "decision": None,
+    }
 
 
 def _push(candidate: Record, caller: Caller, now: datetime) -> Record:
@@ -531,32 +549,7 @@ def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScor
     """
     caller = require(caller)
     candidate = candidate_or_404(cycle_id, filing_id)
-    data = candidate.data
-    if data["industry"] not in assigned_fields(caller.sub):
-        raise Forbidden(
-            Message(
-                "Industry field %(industry)s is not assigned to you; a national admin assigns fields at PUT /experts/{sub}/fields",
-                industry=data["industry"],
-            )
-        )
-    home = home_provinces.home_of(caller)
-    if home == data["province"]:
-        raise Forbidden(
-            Message(
-                "Conflict of interest: the candidate is from your registered home province %(home)s",
-                home=home,
-            )
-        )
-    if data["status"] != "shortlisted":
-        raise Conflict(
-            Message(
-                "Filing %(filing_id)s is %(status)s: experts score candidates of the library (shortlisted) until the panel decides",
-                filing_id=filing_id,
-                status=data["status"],
-            )
-        )
-    if caller.sub not in named_panel(data, filing_id)["experts"]:
-        raise Forbidden(f"You are not on the expert panel of filing {filing_id}; only its panel scores it")
+    home = _check_scorer(caller, candidate.data, filing_id)
     scored = {
         "filing": filing_id,
         "cycle": cycle_id,
@@ -589,6 +582,36 @@ def score(caller: Caller | None, cycle_id: str, filing_id: str, body: ExpertScor
             )
         )
     return scored
+
+
+def _check_scorer(caller: Caller, data: dict[str, Any], filing_id: str) -> str:
+    """The expert's registered home province, once they may score the candidate now (403/409 otherwise)."""
+    if data["industry"] not in assigned_fields(caller.sub):
+        raise Forbidden(
+            Message(
+                "Industry field %(industry)s is not assigned to you; a national admin assigns fields at PUT /experts/{sub}/fields",
+                industry=data["industry"],
+            )
+        )
+    home = home_provinces.home_of(caller)
+    if home == data["province"]:
+        raise Forbidden(
+            Message(
+                "Conflict of interest: the candidate is from your registered home province %(home)s",
+                home=home,
+            )
+        )
+    if data["status"] != "shortlisted":
+        raise Conflict(
+            Message(
+                "Filing %(filing_id)s is %(status)s: experts score candidates of the library (shortlisted) until the panel decides",
+                filing_id=filing_id,
+                status=data["status"],
+            )
+        )
+    if caller.sub not in named_panel(data, filing_id)["experts"]:
+        raise Forbidden(f"You are not on the expert panel of filing {filing_id}; only its panel scores it")
+    return home
 
 
 def named_panel(candidate: dict[str, Any], filing_id: str) -> dict[str, Any]:
@@ -682,55 +705,9 @@ def cut(caller: Caller, cycle_id: str, now: datetime) -> dict[str, Any]:
     everyone = list(Record.query(candidates_pk(cycle_id)))
     waiting = [c for c in everyone if c.data["status"] == "candidate"]
     numbers = running_counters.read_many({c.sk: filing_key(c.sk) for c in waiting})
-    kept: dict[str, int] = {}  # per field, the candidates an earlier cut already shortlisted
-    for c in everyone:
-        if c.data.get("shortlisted_at"):
-            kept[c.data["industry"]] = kept.get(c.data["industry"], 0) + 1
-    ranked = []
-    for c in waiting:
-        n = numbers.get(c.sk, {})
-        count, total = n.get("evaluations", 0), n.get("evaluation_score_sum", 0)
-        mean = total / count if count else 0.0
-        summary = evaluation_summary(n, current)
-        failures = []
-        if count < current["min_evaluations"]:
-            failures.append(
-                Message(
-                    "%(count)s online evaluations; the library needs at least %(min_evaluations)s",
-                    count=count,
-                    min_evaluations=current["min_evaluations"],
-                )
-            )
-        if count and mean < current["min_mean"]:
-            failures.append(
-                Message(
-                    "mean online evaluation %(mean)s; the library needs at least %(min_mean)s",
-                    mean=round(mean, 3),
-                    min_mean=current["min_mean"],
-                )
-            )
-        ranked.append((c, summary, failures))
-    ranked.sort(key=lambda r: (-r[1]["ranking_score"], -r[1]["count"], r[0].sk))
-    decided = []
-    for c, summary, failures in ranked:
-        field = c.data["industry"]
-        if not failures and kept.get(field, 0) >= current["top_per_field"]:
-            failures = [f"not among the top {current['top_per_field']} of field {field}"]
-        status = "not_selected" if failures else "shortlisted"
-        if status == "shortlisted":
-            kept[field] = kept.get(field, 0) + 1
-        c.data = {
-            **c.data,
-            "status": status,
-            "shortlisted_at": iso(now) if status == "shortlisted" else None,
-            "library": {
-                "evaluations": summary["count"],
-                "ranking_score": summary["ranking_score"],
-                "failures": failures,
-            },
-        }
-        c.updated_at = now
-        decided.append(c)
+    decided = _decide_library(
+        _ranked(waiting, numbers, current), _shortlisted_per_field(everyone), current, now
+    )
     # One transaction per candidate: each keeps its audit entry, and a partial cut is resumable.
     for c in decided:
         with transaction() as tx:
@@ -751,6 +728,83 @@ def cut(caller: Caller, cycle_id: str, now: datetime) -> dict[str, Any]:
         "shortlisted": sorted(c.sk for c in decided if c.data["status"] == "shortlisted"),
         "not_selected": sorted(c.sk for c in decided if c.data["status"] == "not_selected"),
     }
+
+
+def _shortlisted_per_field(candidates: list[Record]) -> dict[str, int]:
+    """Per field, the candidates an earlier cut already shortlisted (they keep their places)."""
+    kept: dict[str, int] = {}
+    for c in candidates:
+        if c.data.get("shortlisted_at"):
+            kept[c.data["industry"]] = kept.get(c.data["industry"], 0) + 1
+    return kept
+
+
+def _ranked(
+    waiting: list[Record], numbers: dict[str, dict[str, int]], current: dict[str, Any]
+) -> list[tuple[Record, dict[str, Any], list[str]]]:
+    """(candidate, evaluation summary, library rules it breaks), best ranking score first."""
+    ranked = []
+    for c in waiting:
+        n = numbers.get(c.sk, {})
+        count, total = n.get("evaluations", 0), n.get("evaluation_score_sum", 0)
+        mean = total / count if count else 0.0
+        ranked.append((c, evaluation_summary(n, current), _library_failures(count, mean, current)))
+    ranked.sort(key=lambda r: (-r[1]["ranking_score"], -r[1]["count"], r[0].sk))
+    return ranked
+
+
+def _library_failures(count: int, mean: float, current: dict[str, Any]) -> list[str]:
+    """The library's minimum count and mean of online evaluations a candidate misses."""
+    failures = []
+    if count < current["min_evaluations"]:
+        failures.append(
+            Message(
+                "%(count)s online evaluations; the library needs at least %(min_evaluations)s",
+                count=count,
+                min_evaluations=current["min_evaluations"],
+            )
+        )
+    if count and mean < current["min_mean"]:
+        failures.append(
+            Message(
+                "mean online evaluation %(mean)s; the library needs at least %(min_mean)s",
+                mean=round(mean, 3),
+                min_mean=current["min_mean"],
+            )
+        )
+    return failures
+
+
+def _decide_library(
+    ranked: list[tuple[Record, dict[str, Any], list[str]]],
+    already: dict[str, int],
+    current: dict[str, Any],
+    now: datetime,
+) -> list[Record]:
+    """Each ranked candidate shortlisted or not_selected (with why), in rank order, while its field has room
+    beside the candidates `already` shortlisted."""
+    kept = dict(already)
+    decided = []
+    for c, summary, failures in ranked:
+        field = c.data["industry"]
+        if not failures and kept.get(field, 0) >= current["top_per_field"]:
+            failures = [f"not among the top {current['top_per_field']} of field {field}"]
+        status = "not_selected" if failures else "shortlisted"
+        if status == "shortlisted":
+            kept[field] = kept.get(field, 0) + 1
+        c.data = {
+            **c.data,
+            "status": status,
+            "shortlisted_at": iso(now) if status == "shortlisted" else None,
+            "library": {
+                "evaluations": summary["count"],
+                "ranking_score": summary["ranking_score"],
+                "failures": failures,
+            },
+        }
+        c.updated_at = now
+        decided.append(c)
+    return decided
 
 
 # ---- the expert panel's decision ---------------------------------------------------------
@@ -792,18 +846,7 @@ def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
         "decision": decided,
     }
     candidate.updated_at = now
-    told = notifications.to_province(
-        data["province"],
-        f"excellent_project_{outcome}",
-        {
-            "cycle": cycle_id,
-            "filing": filing_id,
-            "title": data["title"],
-            "panel_score": decided["panel_score"],
-            "link": f"/cycles/{cycle_id}/candidates/{filing_id}",
-        },
-        now,
-    )
+    told = _decision_notice(cycle_id, filing_id, data, outcome, decided["panel_score"], now)
     entry = audit.entry(
         ENTITY,
         _entity_id(cycle_id, filing_id),
@@ -819,6 +862,24 @@ def confirm(caller: Caller | None, cycle_id: str, filing_id: str, now: datetime)
     except TransactWriteError:
         raise Conflict(Message("The candidate changed while it was being decided; try again")) from None
     return render(candidate)
+
+
+def _decision_notice(
+    cycle_id: str, filing_id: str, candidate: dict[str, Any], outcome: str, panel_score: float, now: datetime
+) -> Record:
+    """The notification telling the candidate's province the panel's decision."""
+    return notifications.to_province(
+        candidate["province"],
+        f"excellent_project_{outcome}",
+        {
+            "cycle": cycle_id,
+            "filing": filing_id,
+            "title": candidate["title"],
+            "panel_score": panel_score,
+            "link": f"/cycles/{cycle_id}/candidates/{filing_id}",
+        },
+        now,
+    )
 
 
 def _panel_decision(candidate: dict[str, Any], filing_id: str, current: dict[str, Any]) -> dict[str, Any]:
@@ -851,6 +912,36 @@ def revoke(
     its candidate ends revoked, and its province is told; audited in the same transaction."""
     caller = require(caller)
     cycle_or_404(cycle_id)
+    project = _revocable_project(cycle_id, filing_id)
+    project.data = {
+        **project.data,
+        "revoked_at": iso(now),
+        "revoked_by": caller.sub,
+        "revoked_reason": body.reason,
+    }
+    project.updated_at = now
+    candidate = find_candidate(cycle_id, filing_id)
+    if candidate is not None:
+        candidate.data = {
+            **candidate.data,
+            "status": "revoked",
+            "revoked_at": iso(now),
+            "revoked_reason": body.reason,
+        }
+        candidate.updated_at = now
+    try:
+        with transaction() as tx:
+            for item in _revocation_items(caller, cycle_id, filing_id, project, candidate, body.reason, now):
+                tx.save(item)
+    except TransactWriteError:
+        raise Conflict(
+            Message("The excellent project changed while it was being revoked; try again")
+        ) from None
+    return project.data
+
+
+def _revocable_project(cycle_id: str, filing_id: str) -> Record:
+    """The cycle's excellent project of the filing, not yet revoked (404 when none, 409 once revoked)."""
     project = bonus.find(cycle_id, filing_id) if len(filing_id) <= MAX_ID else None
     if project is None:
         raise NotFound(
@@ -868,65 +959,39 @@ def revoke(
                 revoked_at=project.data["revoked_at"],
             )
         )
-    project.data = {
-        **project.data,
-        "revoked_at": iso(now),
-        "revoked_by": caller.sub,
-        "revoked_reason": body.reason,
-    }
-    project.updated_at = now
-    candidate = find_candidate(cycle_id, filing_id)
-    try:
-        with transaction() as tx:
-            tx.save(project)
-            tx.save(
-                audit.entry(
-                    "excellent_project",
-                    f"{cycle_id}/{filing_id}",
-                    "revoked",
-                    caller,
-                    now,
-                    {"reason": body.reason},
-                )
-            )
-            if candidate is not None:
-                candidate.data = {
-                    **candidate.data,
-                    "status": "revoked",
-                    "revoked_at": iso(now),
-                    "revoked_reason": body.reason,
-                }
-                candidate.updated_at = now
-                tx.save(candidate)
-                tx.save(
-                    audit.entry(
-                        ENTITY,
-                        _entity_id(cycle_id, filing_id),
-                        "revoked",
-                        caller,
-                        now,
-                        {"reason": body.reason},
-                    )
-                )
-            tx.save(
-                notifications.to_province(
-                    project.data["province"],
-                    "excellent_project_revoked",
-                    {
-                        "cycle": cycle_id,
-                        "filing": filing_id,
-                        "title": project.data["title"],
-                        "reason": body.reason,
-                        "link": f"/cycles/{cycle_id}/excellent-projects",
-                    },
-                    now,
-                )
-            )
-    except TransactWriteError:
-        raise Conflict(
-            Message("The excellent project changed while it was being revoked; try again")
-        ) from None
-    return project.data
+    return project
+
+
+def _revocation_items(
+    caller: Caller,
+    cycle_id: str,
+    filing_id: str,
+    project: Record,
+    candidate: Record | None,
+    reason: str,
+    now: datetime,
+) -> Iterator[Record]:
+    """What one revocation writes, in one transaction: the project and its audit entry, the revoked candidate
+    (if any) and its entry, and the province's notification."""
+    yield project
+    yield audit.entry(
+        "excellent_project", f"{cycle_id}/{filing_id}", "revoked", caller, now, {"reason": reason}
+    )
+    if candidate is not None:
+        yield candidate
+        yield audit.entry(ENTITY, _entity_id(cycle_id, filing_id), "revoked", caller, now, {"reason": reason})
+    yield notifications.to_province(
+        project.data["province"],
+        "excellent_project_revoked",
+        {
+            "cycle": cycle_id,
+            "filing": filing_id,
+            "title": project.data["title"],
+            "reason": reason,
+            "link": f"/cycles/{cycle_id}/excellent-projects",
+        },
+        now,
+    )
 
 
 # ---- the candidate case library ----------------------------------------------------------

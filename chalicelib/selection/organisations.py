@@ -373,18 +373,33 @@ def accept(caller: Caller | None, code: str, now: datetime) -> dict[str, Any]:
                 organisation_name=existing.data["organisation_name"],
             )
         )
-    member = {
-        "user": caller.sub,
-        "organisation": org.data["id"],
-        "organisation_name": org.data["name"],
-        "kind": org.data["kind"],
-        "side": org.data["side"],
-        "industries": org.data["industries"],
-        "province": org.data.get("province"),
-        "joined_at": iso(now),
-    }
+    member = _member_data(caller, org.data, now)
     invitation.data = {**data, "status": "accepted", "accepted_by": caller.sub, "accepted_at": iso(now)}
     invitation.updated_at = now
+    _join(caller, invitation, org.data, member, code, now)
+    quotas.release("invitations", (org.data["id"],), _slot_holder(code))  # a used code is no longer open
+    return member
+
+
+def _member_data(caller: Caller, org: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The caller's membership: the organisation's side and fields, from now on."""
+    return {
+        "user": caller.sub,
+        "organisation": org["id"],
+        "organisation_name": org["name"],
+        "kind": org["kind"],
+        "side": org["side"],
+        "industries": org["industries"],
+        "province": org.get("province"),
+        "joined_at": iso(now),
+    }
+
+
+def _join(
+    caller: Caller, invitation: Record, org: dict[str, Any], member: dict[str, Any], code: str, now: datetime
+) -> None:
+    """Write the used invitation, the membership, its field rows and the audit entry in one transaction
+    (409 when the code was used, or the caller joined an organisation, meanwhile)."""
     try:
         with transaction() as tx:
             tx.save(invitation)  # versioned: a second acceptance of the same code fails here
@@ -395,25 +410,25 @@ def accept(caller: Caller | None, code: str, now: datetime) -> dict[str, Any]:
                     data=member,
                     created_at=now,
                     updated_at=now,
-                    gsi1pk=f"MEMBERS#{org.data['id']}",
+                    gsi1pk=f"MEMBERS#{org['id']}",
                     gsi1sk=caller.sub,
                 ),
                 condition=Record.pk.does_not_exist(),
             )
-            for industry in org.data["industries"]:
+            for industry in org["industries"]:
                 tx.save(
                     Record(
                         *field_row_key(industry, caller.sub),
                         kind="member_field",
                         created_at=now,
-                        data={"user": caller.sub, "organisation": org.data["id"], "industry": industry},
+                        data={"user": caller.sub, "organisation": org["id"], "industry": industry},
                     ),
                     condition=Record.pk.does_not_exist(),
                 )
             tx.save(
                 audit.entry(
                     "organisation",
-                    org.data["id"],
+                    org["id"],
                     "joined",
                     caller,
                     now,
@@ -426,8 +441,6 @@ def accept(caller: Caller | None, code: str, now: datetime) -> dict[str, Any]:
         raise Conflict(
             Message("This invitation was used, or you joined an organisation, meanwhile")
         ) from None
-    quotas.release("invitations", (org.data["id"],), _slot_holder(code))  # a used code is no longer open
-    return member
 
 
 def membership(sub: str) -> dict[str, Any] | None:

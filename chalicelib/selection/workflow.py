@@ -107,28 +107,7 @@ def declare(
                 closes=iso(closes),
             )
         )
-    failures = []
-    if filing.status != "approved":
-        failures.append(
-            Message("the filing is %(status)s; only approved results are declared", status=filing.status)
-        )
-    if filing.cycle != cycle_id:
-        failures.append(
-            Message(
-                "the filing belongs to cycle %(cycle)s, not %(cycle_id)s",
-                cycle=filing.cycle,
-                cycle_id=cycle_id,
-            )
-        )
-    if failures:
-        raise Invalid(
-            Message(
-                "Filing %(filing_id)s cannot be declared for cycle %(cycle_id)s",
-                filing_id=filing_id,
-                cycle_id=cycle_id,
-            ),
-            errors=[{"field": "filing_id", "message": f} for f in failures],
-        )
+    _check_declarable(filing, filing_id, cycle_id)
     data = {
         "filing": filing.id,
         "cycle": cycle_id,
@@ -155,6 +134,32 @@ def declare(
             raise
         return Record.get(declared_pk(cycle_id), filing.id, consistent_read=True).data, False
     return data, True
+
+
+def _check_declarable(filing: Filing, filing_id: str, cycle_id: str) -> None:
+    """Only an approved result of the cycle itself is declared (422 naming every rule it breaks)."""
+    failures = []
+    if filing.status != "approved":
+        failures.append(
+            Message("the filing is %(status)s; only approved results are declared", status=filing.status)
+        )
+    if filing.cycle != cycle_id:
+        failures.append(
+            Message(
+                "the filing belongs to cycle %(cycle)s, not %(cycle_id)s",
+                cycle=filing.cycle,
+                cycle_id=cycle_id,
+            )
+        )
+    if failures:
+        raise Invalid(
+            Message(
+                "Filing %(filing_id)s cannot be declared for cycle %(cycle_id)s",
+                filing_id=filing_id,
+                cycle_id=cycle_id,
+            ),
+            errors=[{"field": "filing_id", "message": f} for f in failures],
+        )
 
 
 def is_declared(cycle_id: str, filing_id: str) -> bool:
@@ -292,9 +297,38 @@ def assign(
     the candidate's field (422 naming each one that does not; nothing is stored then)."""
     caller = require(caller)
     candidate = excellence.candidate_or_404(cycle_id, filing_id).data
+    members = _eligible_members(body.evaluators, candidate, filing_id)
+    due = _due_date(body.due, now)
+    existing = {
+        r.data["evaluator"] for r in Record.query(f"ASSIGN#{cycle_id}", Record.sk.startswith(f"{filing_id}#"))
+    }
+    new = [e for e in body.evaluators if e not in existing]
+    if new:
+        with transaction() as tx:
+            for item in _assignment_items(caller, cycle_id, filing_id, candidate, members, new, due, now):
+                tx.save(item, condition=Record.pk.does_not_exist())
+            tx.save(
+                audit.entry(
+                    excellence.ENTITY,
+                    f"{cycle_id}/{filing_id}",
+                    "assigned",
+                    caller,
+                    now,
+                    {"evaluators": new, "due": due.isoformat()},
+                )
+            )
+    _push_assigned(cycle_id, filing_id, candidate, body.evaluators, now)
+    return completion(caller, cycle_id, filing_id, None, MAX_LIMIT, None, secret)
+
+
+def _eligible_members(
+    evaluators: list[str], candidate: dict[str, Any], filing_id: str
+) -> dict[str, dict[str, Any]]:
+    """Each evaluator's membership: accepted, covering the candidate's field and not of the candidate's
+    own province (422 naming every evaluator that is not)."""
     industry = candidate["industry"]
     members, errors = {}, []
-    for i, evaluator in enumerate(body.evaluators):
+    for i, evaluator in enumerate(evaluators):
         member = organisations.membership(evaluator)
         if member is None:
             errors.append(
@@ -328,66 +362,71 @@ def assign(
             ),
             errors=errors,
         )
-    due = body.due or (china(now) + timedelta(days=excellence.rules()["evaluation_days"])).date()
+    return members
+
+
+def _due_date(asked: date | None, now: datetime) -> date:
+    """The last China day to evaluate: the one asked, or evaluation_days from today (422 when past)."""
+    due = asked or (china(now) + timedelta(days=excellence.rules()["evaluation_days"])).date()
     if due < china(now).date():
         raise Invalid(
             Message("The due date has passed"),
             errors=[{"field": "due", "message": Message("a China day from today on")}],
         )
-    existing = {
-        r.data["evaluator"] for r in Record.query(f"ASSIGN#{cycle_id}", Record.sk.startswith(f"{filing_id}#"))
-    }
-    new = [e for e in body.evaluators if e not in existing]
-    if new:
-        with transaction() as tx:
-            for evaluator in new:
-                m = members[evaluator]
-                data = {
-                    "cycle": cycle_id,
-                    "filing": filing_id,
-                    "title": candidate["title"],
-                    "industry": industry,
-                    "province": candidate["province"],
-                    "evaluator": evaluator,
-                    "organisation": m["organisation"],
-                    "organisation_name": m["organisation_name"],
-                    "side": m["side"],
-                    "assigned_by": caller.sub,
-                    "assigned_at": iso(now),
-                    "due": due.isoformat(),
-                    "reminders": 0,
-                    "last_reminded_on": None,
-                }
-                tx.save(
-                    Record(
-                        *assignment_key(cycle_id, filing_id, evaluator),
-                        kind="assignment",
-                        data=data,
-                        created_at=now,
-                        updated_at=now,
-                        gsi1pk=f"ASSIGNED#{evaluator}",
-                        gsi1sk=f"{sortable(now)}#{cycle_id}#{filing_id}",
-                    ),
-                    condition=Record.pk.does_not_exist(),
-                )
-            tx.save(
-                audit.entry(
-                    excellence.ENTITY,
-                    f"{cycle_id}/{filing_id}",
-                    "assigned",
-                    caller,
-                    now,
-                    {"evaluators": new, "due": due.isoformat()},
-                )
-            )
+    return due
+
+
+def _assignment_items(
+    caller: Caller,
+    cycle_id: str,
+    filing_id: str,
+    candidate: dict[str, Any],
+    members: dict[str, dict[str, Any]],
+    evaluators: list[str],
+    due: date,
+    now: datetime,
+) -> Iterator[Record]:
+    """One assignment of the candidate per evaluator, listed under the evaluator (gsi1)."""
+    for evaluator in evaluators:
+        m = members[evaluator]
+        data = {
+            "cycle": cycle_id,
+            "filing": filing_id,
+            "title": candidate["title"],
+            "industry": candidate["industry"],
+            "province": candidate["province"],
+            "evaluator": evaluator,
+            "organisation": m["organisation"],
+            "organisation_name": m["organisation_name"],
+            "side": m["side"],
+            "assigned_by": caller.sub,
+            "assigned_at": iso(now),
+            "due": due.isoformat(),
+            "reminders": 0,
+            "last_reminded_on": None,
+        }
+        yield Record(
+            *assignment_key(cycle_id, filing_id, evaluator),
+            kind="assignment",
+            data=data,
+            created_at=now,
+            updated_at=now,
+            gsi1pk=f"ASSIGNED#{evaluator}",
+            gsi1sk=f"{sortable(now)}#{cycle_id}#{filing_id}",
+        )
+
+
+def _push_assigned(
+    cycle_id: str, filing_id: str, candidate: dict[str, Any], evaluators: list[str], now: datetime
+) -> None:
+    """Push the candidate to every evaluator asked, also finishing the pushes of an interrupted earlier call."""
     filing = {k: candidate[k] for k in ("title", "kind", "industry", "province", "unit", "cycle")}
     filing["id"] = filing_id
     item = subscriptions.item_data(
         filing, excellence.approved_at(filing_id, now), "assigned", now, cycle=cycle_id
     )
-    for evaluator in body.evaluators:  # also finishes the pushes of an interrupted earlier call
+    for evaluator in evaluators:
         subscriptions.deliver(evaluator, item, now)
-    return completion(caller, cycle_id, filing_id, None, MAX_LIMIT, None, secret)
 
 
 def _with_completion(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
