@@ -10,14 +10,6 @@ ROOT = Path(__file__).resolve().parents[2]
 TREES = ("chalicelib", "local_stack")
 MAX_LINES = 60
 
-# Being split on another branch while this test lands: the lead empties this after merging that
-# work (test_the_allowed_long_functions_are_still_long then fails for each entry left behind).
-ALLOWED_LONG = {
-    "local_stack/stack.py::start_stack",
-    "local_stack/gateway.py::request_handler_cls",
-    "local_stack/moto_store.py::_transact_write_items",
-}
-
 
 def _function_lengths() -> dict[str, int]:
     """Every function and method of both trees (nested ones included): `path::name` -> lines."""
@@ -33,17 +25,7 @@ def _function_lengths() -> dict[str, int]:
 
 
 def test_no_function_is_longer_than_60_lines():
-    too_long = {
-        name: lines
-        for name, lines in _function_lengths().items()
-        if lines > MAX_LINES and name not in ALLOWED_LONG
-    }
+    too_long = {name: lines for name, lines in _function_lengths().items() if lines > MAX_LINES}
     assert not too_long, "split these into named steps (def line to last line, at most 60):\n" + "\n".join(
         f"{name} ({lines} lines)" for name, lines in sorted(too_long.items())
     )
-
-
-def test_the_allowed_long_functions_are_still_long():
-    lengths = _function_lengths()
-    stale = sorted(name for name in ALLOWED_LONG if lengths.get(name, 0) <= MAX_LINES)
-    assert not stale, f"short now (or gone), remove from ALLOWED_LONG: {stale}"
