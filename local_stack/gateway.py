@@ -9,6 +9,21 @@ from typing import Any
 log = logging.getLogger("local_stack")
 
 
+def localized_problem(
+    body: dict[str, Any], accept_language: str | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A gateway problem in the language `accept_language` negotiates (the stage's default without one),
+    and the Content-Language and Vary headers that say so, as the app's own problems."""
+    from chalicelib import composition
+    from chalicelib.core import messages
+
+    token = messages.choose(accept_language, composition.services().settings.default_language)
+    try:
+        return messages.localized_problem(body), messages.language_headers({})
+    finally:
+        messages.release(token)
+
+
 def request_handler_cls() -> type:
     """ChaliceRequestHandler whose every own answer is a problem, like the app's, and whose access
     log never holds a token (`?access_token=` is redacted like the Authorization header)."""
@@ -18,6 +33,13 @@ def request_handler_cls() -> type:
 
     from chalicelib.core import http
     from chalicelib.core.errors import NotFound
+    from chalicelib.core.messages import Message
+
+    # What http.server says of a header block it refuses (431): its English, with a translation.
+    server_details = {
+        "Line too long": Message("Line too long"),
+        "Too many headers": Message("Too many headers"),
+    }
 
     class ProblemRequestHandler(ChaliceRequestHandler):
         max_request_bytes = 10 * 1024 * 1024  # API Gateway's own limit: nothing larger is read
@@ -32,12 +54,24 @@ def request_handler_cls() -> type:
             if not unknown_route:
                 return super()._send_error_response(error)
             path = self.path.split("?", 1)[0]
-            body = NotFound(f"No resource at {self.command} {path}").to_dict()
+            body, language = localized_problem(
+                NotFound(
+                    Message("No resource at %(method)s %(path)s", method=self.command, path=path)
+                ).to_dict(),
+                self.headers.get("Accept-Language"),
+            )
             headers = {
                 "Content-Type": "application/problem+json",
                 "x-amzn-RequestId": error.headers.get("x-amzn-RequestId", ""),
+                **language,
             }
             self._send_http_response(404, headers, json.dumps(body))
+
+        def parse_request(self) -> bool:
+            # A request refused before its header block is read (431, 414) must not answer in the
+            # language of the connection's previous request.
+            self.headers = None
+            return super().parse_request()
 
         def _allowed_methods(self) -> list[str]:
             """What the request's route serves; for a target that is no route, what this server serves."""
@@ -55,15 +89,21 @@ def request_handler_cls() -> type:
             status, extra = code, {}
             if code == HTTPStatus.NOT_IMPLEMENTED:
                 status, extra = HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": ", ".join(self._allowed_methods())}
-                message = f"{self.command} is not served here; see Allow"
+                message = Message("%(method)s is not served here; see Allow", method=self.command)
             self.log_error("code %d, message %s", status, message)
-            body = json.dumps(http.generic_problem(status, message or HTTPStatus(status).phrase)).encode()
+            detail = server_details.get(message, message) or HTTPStatus(status).phrase
+            problem, language = localized_problem(
+                http.generic_problem(status, detail),
+                self.headers.get("Accept-Language") if self.headers else None,
+            )
+            body = json.dumps(problem).encode()
             self.send_response(status)
             for name, value in {
                 "Content-Type": http.PROBLEM_TYPE,
                 "Content-Length": str(len(body)),
                 "Connection": "close",
                 **extra,
+                **language,
             }.items():
                 self.send_header(name, value)
             self.end_headers()

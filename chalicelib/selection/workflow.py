@@ -298,23 +298,34 @@ def assign(
         member = organisations.membership(evaluator)
         if member is None:
             errors.append(
-                {"field": f"evaluators.{i}", "message": f"{evaluator} has not accepted an invitation"}
+                {
+                    "field": f"evaluators.{i}",
+                    "message": Message("%(evaluator)s has not accepted an invitation", evaluator=evaluator),
+                }
             )
         elif industry not in member["industries"]:
             errors.append(
                 {
                     "field": f"evaluators.{i}",
-                    "message": f"{evaluator}'s organisation "
-                    f"{member['organisation_name']} does not cover industry field {industry}",
+                    "message": Message(
+                        "%(evaluator)s's organisation %(organisation)s does not cover industry field %(industry)s",
+                        evaluator=evaluator,
+                        organisation=member["organisation_name"],
+                        industry=industry,
+                    ),
                 }
             )
         elif organisations.own_side_of(member) == candidate["province"]:
             errors.append(
                 {
                     "field": f"evaluators.{i}",
-                    "message": f"conflict of interest: {evaluator} belongs to "
-                    f"{member['organisation_name']}, a department of the candidate's own province "
-                    f"{candidate['province']}",
+                    "message": Message(
+                        "conflict of interest: %(evaluator)s belongs to %(organisation)s, a department of "
+                        "the candidate's own province %(province)s",
+                        evaluator=evaluator,
+                        organisation=member["organisation_name"],
+                        province=candidate["province"],
+                    ),
                 }
             )
         else:
