@@ -24,6 +24,14 @@ def localized_problem(
         messages.release(token)
 
 
+def server_detail(message: str | None) -> str | None:
+    """What http.server says of a header block it refuses (431), as a message of the catalogue."""
+    from chalicelib.core.messages import Message
+
+    known = {"Line too long": Message("Line too long"), "Too many headers": Message("Too many headers")}
+    return known.get(message, message)
+
+
 def request_handler_cls() -> type:
     """ChaliceRequestHandler whose every own answer is a problem, like the app's, and whose access
     log never holds a token (`?access_token=` is redacted like the Authorization header)."""
@@ -34,12 +42,6 @@ def request_handler_cls() -> type:
     from chalicelib.core import http
     from chalicelib.core.errors import NotFound
     from chalicelib.core.messages import Message
-
-    # What http.server says of a header block it refuses (431): its English, with a translation.
-    server_details = {
-        "Line too long": Message("Line too long"),
-        "Too many headers": Message("Too many headers"),
-    }
 
     class ProblemRequestHandler(ChaliceRequestHandler):
         max_request_bytes = 10 * 1024 * 1024  # API Gateway's own limit: nothing larger is read
@@ -91,7 +93,7 @@ def request_handler_cls() -> type:
                 status, extra = HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": ", ".join(self._allowed_methods())}
                 message = Message("%(method)s is not served here; see Allow", method=self.command)
             self.log_error("code %d, message %s", status, message)
-            detail = server_details.get(message, message) or HTTPStatus(status).phrase
+            detail = server_detail(message) or HTTPStatus(status).phrase
             problem, language = localized_problem(
                 http.generic_problem(status, detail),
                 self.headers.get("Accept-Language") if self.headers else None,

@@ -183,24 +183,8 @@ def describe_scheme(population: str, raw_version: str | None) -> dict[str, Any]:
 # ---- attribution -----------------------------------------------------------------------------
 
 
-def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: datetime) -> dict[str, Any]:
-    """Attribute a filing to a base or institution: the filing's own province staff (for a unit in
-    their province) or a national admin. Before approval (pending or rejected) it applies at once; an
-    approved filing's attribution changes through review (a proposed revision); a withdrawn or taken
-    down one is attributed to nobody (409)."""
-    caller = require(caller, "national_admin", "province_admin", "filer")
-    try:
-        filing = Filing.get(*filings.doc_key(filing_id)) if len(filing_id) <= 64 else None
-    except Filing.DoesNotExist:
-        filing = None
-    if filing is None:
-        raise NotFound(Message("No filing %(filing_id)s", filing_id=filing_id))
-    if not caller.sees_all_of(filing.province):
-        raise Forbidden(
-            Message(
-                "Filing %(filing_id)s belongs to %(province)s", filing_id=filing_id, province=filing.province
-            )
-        )
+def _attributable_unit(caller: Caller, filing: Filing, body: AttributionIn) -> dict[str, Any]:
+    """The registered unit the body names, one the caller may attribute the filing to (422 otherwise)."""
     target = POPULATIONS.get(body.population)
     if target is None or not target.registered:
         raise Invalid(
@@ -228,6 +212,28 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
                 }
             ],
         )
+    return unit
+
+
+def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: datetime) -> dict[str, Any]:
+    """Attribute a filing to a base or institution: the filing's own province staff (for a unit in
+    their province) or a national admin. Before approval (pending or rejected) it applies at once; an
+    approved filing's attribution changes through review (a proposed revision); a withdrawn or taken
+    down one is attributed to nobody (409)."""
+    caller = require(caller, "national_admin", "province_admin", "filer")
+    try:
+        filing = Filing.get(*filings.doc_key(filing_id)) if len(filing_id) <= 64 else None
+    except Filing.DoesNotExist:
+        filing = None
+    if filing is None:
+        raise NotFound(Message("No filing %(filing_id)s", filing_id=filing_id))
+    if not caller.sees_all_of(filing.province):
+        raise Forbidden(
+            Message(
+                "Filing %(filing_id)s belongs to %(province)s", filing_id=filing_id, province=filing.province
+            )
+        )
+    unit = _attributable_unit(caller, filing, body)
     ref = f"{body.population}#{body.unit}"
     before = filing.attributed_to
     answer = {
