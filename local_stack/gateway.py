@@ -18,12 +18,28 @@ from typing import Any
 
 from chalice.local import LocalGateway, LocalGatewayException, RouteMatcher
 
-from chalicelib.core import logs, problems
+from chalicelib import composition
+from chalicelib.core import logs, messages, problems
 from chalicelib.core.errors import NotFound
+from chalicelib.core.messages import Message
 
 log = logging.getLogger("local_stack")
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's own limit: nothing larger is read
+# What http.server says of a header block it refuses (431), as messages of the catalogue.
+SERVER_DETAILS = {"Line too long": Message("Line too long"), "Too many headers": Message("Too many headers")}
+
+
+def localized_problem(
+    body: dict[str, Any], accept_language: str | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """A gateway problem in the language `accept_language` negotiates (the stage's default without one),
+    and the Content-Language and Vary headers that say so, as the app's own problems."""
+    token = messages.choose(accept_language, composition.services().settings.default_language)
+    try:
+        return messages.localized_problem(body), messages.language_headers({})
+    finally:
+        messages.release(token)
 
 
 class ProblemRequestHandler(BaseHTTPRequestHandler):
@@ -67,20 +83,30 @@ class ProblemRequestHandler(BaseHTTPRequestHandler):
         """The request's declared body length; None once a length not to be read has been answered."""
         length = self.headers.get("content-length", "0").strip()
         if not (length.isascii() and length.isdigit()):
-            self.send_error(HTTPStatus.BAD_REQUEST, "Content-Length must be ASCII digits")
+            self.send_error(HTTPStatus.BAD_REQUEST, Message("Content-Length must be ASCII digits"))
             return None
         if int(length) > MAX_REQUEST_BYTES:
             self.send_error(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"The request is larger than {MAX_REQUEST_BYTES} bytes"
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                Message("The request is larger than %(max_bytes)s bytes", max_bytes=MAX_REQUEST_BYTES),
             )
             return None
         return int(length)
 
     def _send_unknown_route(self) -> None:
         path = self.path.split("?", 1)[0]
-        body = NotFound(f"No resource at {self.command} {path}").to_dict()
-        headers = {"Content-Type": problems.PROBLEM_TYPE, "x-amzn-RequestId": str(uuid.uuid4())}
+        body, language = localized_problem(
+            NotFound(Message("No resource at %(method)s %(path)s", method=self.command, path=path)).to_dict(),
+            self.headers.get("Accept-Language"),
+        )
+        headers = {"Content-Type": problems.PROBLEM_TYPE, "x-amzn-RequestId": str(uuid.uuid4()), **language}
         self.respond(404, headers, json.dumps(body))
+
+    def parse_request(self) -> bool:
+        # A request refused before its header block is read (431, 414) must not answer in the
+        # language of the connection's previous request.
+        self.headers = None
+        return super().parse_request()
 
     def respond(self, code: int, headers: dict[str, Any], body: str | bytes | None) -> None:
         """Send an answer as `chalice local` does; a HEAD answer has a GET's headers and never a body
@@ -114,15 +140,21 @@ class ProblemRequestHandler(BaseHTTPRequestHandler):
         status, extra = code, {}
         if code == HTTPStatus.NOT_IMPLEMENTED:
             status, extra = HTTPStatus.METHOD_NOT_ALLOWED, {"Allow": ", ".join(self._allowed_methods())}
-            message = f"{self.command} is not served here; see Allow"
+            message = Message("%(method)s is not served here; see Allow", method=self.command)
         self.log_error("code %d, message %s", status, message)
-        body = json.dumps(problems.generic_problem(status, message or HTTPStatus(status).phrase)).encode()
+        detail = SERVER_DETAILS.get(message, message) or HTTPStatus(status).phrase
+        problem, language = localized_problem(
+            problems.generic_problem(status, detail),
+            self.headers.get("Accept-Language") if self.headers else None,
+        )
+        body = json.dumps(problem).encode()
         self.send_response(status)
         for name, value in {
             "Content-Type": problems.PROBLEM_TYPE,
             "Content-Length": str(len(body)),
             "Connection": "close",
             **extra,
+            **language,
         }.items():
             self.send_header(name, value)
         self.end_headers()

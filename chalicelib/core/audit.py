@@ -10,6 +10,7 @@ from typing import Any
 from chalicelib.core.auth import Caller
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Conflict
+from chalicelib.core.messages import Message
 from chalicelib.core.models import AuditEntry, RecordBase
 from chalicelib.core.paging import query_page, scope_of
 from chalicelib.core.store import TransactWriteError, transaction
@@ -39,7 +40,7 @@ def entry(
     )
 
 
-def replace(doc: RecordBase, entry_: AuditEntry, conflict: str) -> None:
+def replace(doc: RecordBase, entry_: AuditEntry, conflict: Message) -> None:
     """Save a replaced record and its audit entry in one transaction; 409 (`conflict`) when the
     record changed since it was read (its version attribute makes the save conditional)."""
     try:

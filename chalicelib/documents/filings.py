@@ -358,13 +358,13 @@ def _check_proof(proof_id: str, filing: Filing) -> None:
     except Filing.DoesNotExist:
         proof = None
     problem = (
-        "names no filing"
+        Message("names no filing")
         if proof is None or proof.province != filing.province
-        else "is not an application_proof"
+        else Message("is not an application_proof")
         if proof.kind != "application_proof"
-        else "proves another result"
+        else Message("proves another result")
         if proof.proves != filing.id
-        else f"is {proof.status}; only an approved proof counts"
+        else Message("is %(status)s; only an approved proof counts", status=proof.status)
         if proof.status != "approved"
         else None
     )

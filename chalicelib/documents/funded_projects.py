@@ -126,7 +126,7 @@ def put(
         audit.entry(
             KIND, f"{province}/{cycle.id}", "uploaded", caller, now, {"projects": len(body.projects)}
         ),
-        "The list changed meanwhile; read it again and retry",
+        Message("The list changed meanwhile; read it again and retry"),
     )
     return checked(caller, province, cycle.id, DEFAULT_LIMIT, None, secret)
 

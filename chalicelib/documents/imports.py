@@ -26,10 +26,11 @@ from chalicelib.core import spreadsheets
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso, sortable
 from chalicelib.core.errors import Forbidden, Invalid
-from chalicelib.core.messages import Message
+from chalicelib.core.messages import LANGUAGES, Message, localized, text
 from chalicelib.core.models import Record
 from chalicelib.core.paging import query_page, scope_of
 from chalicelib.core.schemas import Body, parse
+from chalicelib.core.vocabulary import ACCESSIBLE_KINDS, FILING_KINDS, FUNDING_SOURCES, REPORT_TYPES
 from chalicelib.documents import filings
 from chalicelib.documents.filings import FilingIn
 
@@ -38,6 +39,7 @@ COLUMNS = (REFERENCE, *FilingIn.model_fields)  # the template's header row, in t
 MAX_ROWS = 1000
 MAX_SHEET_BYTES = 180_000  # base64 of it stays under the 256 KB body limit
 REFERENCE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./"
+REFERENCE_RULE = Message("1–64 characters of A–Z a–z 0–9 - _ . /")
 PROGRESS_EVERY = 25  # rows between two updates of the job's counts
 # New filings per commit request: each is one transaction (~10-20 ms on DynamoDB), so a request stays
 # seconds under the API's 25 s; the answer's `remaining` says to send the same sheet again.
@@ -64,6 +66,41 @@ EXAMPLE = {
 }
 
 
+# The template's help row under the header, in the reader's language: what each column takes. The
+# header stays the column names the parser requires; a help row left in the sheet is skipped.
+HELP = {
+    REFERENCE: Message(
+        "required: your own reference of the row (%(rule)s); a reference is filed once", rule=REFERENCE_RULE
+    ),
+    "kind": Message("required: one of %(kinds)s", kinds=", ".join(FILING_KINDS)),
+    "title": Message("required: the result's title, 1–200 characters"),
+    "province": Message("required: your 6-digit province code from /provinces"),
+    "unit": Message("required: the unit that made the result, 1–100 characters"),
+    "industry": Message("required: an industry code from /industries"),
+    "report_type": Message("reports only: one of %(report_types)s", report_types=", ".join(REPORT_TYPES)),
+    "fiscal_funded": Message("fiscally funded: true or false (是 or 否); empty is false"),
+    "summary": Message("optional: a summary of at most 2000 characters"),
+    "proves": Message("application_proof only: the id of the filing it proves"),
+    "access_url": Message(
+        "for a %(kinds)s: where it is used (http or https URL)", kinds=" or ".join(ACCESSIBLE_KINDS)
+    ),
+    "completed_on": Message("optional: when the result was completed, YYYY-MM-DD (China date)"),
+    "project_start": Message("optional: the project's start, YYYY-MM-DD"),
+    "project_end": Message("optional: the project's end, YYYY-MM-DD"),
+    "funding_source": Message("optional: one of %(sources)s", sources=", ".join(FUNDING_SOURCES)),
+    "funding_amount": Message(
+        "optional: funding in yuan, digits only; attach its proof as a funding_proof file"
+    ),
+    "funded_project": Message(
+        "optional: the project's number in the province's list of fiscally funded projects"
+    ),
+}
+
+
+def _help_row(language: str) -> list[str]:
+    return [HELP[c].render(language) for c in COLUMNS]
+
+
 class ImportIn(Body):
     format: Literal["csv", "xlsx"]
     content_base64: str = Field(
@@ -74,7 +111,7 @@ class ImportIn(Body):
 
 
 def template_csv() -> str:
-    rows = [list(COLUMNS), [EXAMPLE[c] for c in COLUMNS]]
+    rows = [list(COLUMNS), [text(HELP[c]) for c in COLUMNS], [EXAMPLE[c] for c in COLUMNS]]
     return "\ufeff" + spreadsheets.csv_text(rows)  # the BOM makes Excel read UTF-8
 
 
@@ -83,16 +120,18 @@ def template_xlsx() -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = "filings"
+    sheet.title = text(Message("filings"))
     spreadsheets.append(sheet, list(COLUMNS))
+    spreadsheets.append(sheet, [text(HELP[c]) for c in COLUMNS])
     spreadsheets.append(sheet, [EXAMPLE[c] for c in COLUMNS])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def _sheet_rows(fmt: str, content: str) -> list[dict[str, str]]:
-    """The sheet's data rows as {column: text}; 422 for what is not the template."""
+def _sheet_rows(fmt: str, content: str) -> list[tuple[int, dict[str, str]]]:
+    """The sheet's data rows as (row number, {column: text}), blank and help rows left out; 422 for what
+    is not the template."""
     try:
         data = base64.b64decode(content, validate=True)
     except (binascii.Error, ValueError):
@@ -129,7 +168,12 @@ def _sheet_rows(fmt: str, content: str) -> list[dict[str, str]]:
                 }
             ],
         )
-    rows = [r for r in table[1:] if any(str(c or "").strip() for c in r)]
+    helps = [_help_row(language) for language in LANGUAGES]
+    rows = [
+        (number, cells)
+        for number, cells in enumerate(([str(c or "").strip() for c in r] for r in table[1:]), start=2)
+        if any(cells) and (cells + [""] * len(COLUMNS))[: len(COLUMNS)] not in helps
+    ]
     if len(rows) > MAX_ROWS:
         raise Invalid(
             Message("A sheet holds at most %(max_rows)s rows", max_rows=MAX_ROWS),
@@ -140,10 +184,7 @@ def _sheet_rows(fmt: str, content: str) -> list[dict[str, str]]:
                 }
             ],
         )
-    return [
-        {c: ("" if v is None else str(v)).strip() for c, v in zip(COLUMNS, [*r, *[""] * len(COLUMNS)])}
-        for r in rows
-    ]
+    return [(number, dict(zip(COLUMNS, [*cells, *[""] * len(COLUMNS)]))) for number, cells in rows]
 
 
 def _csv_table(data: bytes) -> list[list[str]]:
@@ -188,16 +229,18 @@ def _body_of(row: dict[str, str]) -> dict[str, Any]:
     return body
 
 
-def check(caller: Caller, rows: list[dict[str, str]]) -> tuple[list[tuple[int, str, FilingIn]], list[dict]]:
+def check(
+    caller: Caller, rows: list[tuple[int, dict[str, str]]]
+) -> tuple[list[tuple[int, str, FilingIn]], list[dict]]:
     """Each row judged as a single filing would be: (row number, reference, body) and the problems."""
     good, problems, seen = [], [], {}
-    for number, row in enumerate(rows, start=2):  # row 1 is the header, as a spreadsheet numbers them
+    for number, row in rows:  # numbered as the spreadsheet numbers them: row 1 is the header
         found = []
         reference = row[REFERENCE]
         if not reference or len(reference) > 64 or any(ch not in REFERENCE_CHARS for ch in reference):
-            found.append((REFERENCE, "1–64 characters of A–Z a–z 0–9 - _ . /"))
+            found.append((REFERENCE, REFERENCE_RULE))
         elif reference in seen:
-            found.append((REFERENCE, f"also on row {seen[reference]}"))
+            found.append((REFERENCE, Message("also on row %(row)s", row=seen[reference])))
         else:
             seen[reference] = number
         body = None
@@ -207,7 +250,7 @@ def check(caller: Caller, rows: list[dict[str, str]]) -> tuple[list[tuple[int, s
             found.extend((e["field"], e["message"]) for e in invalid.errors or [])
         if body is not None:
             if not caller.acts_for(body.province):
-                found.append(("province", "you file for your own province only"))
+                found.append(("province", Message("you file for your own province only")))
             elif body.proves is not None:
                 try:
                     filings.check_proves(body)
@@ -236,7 +279,7 @@ def run(caller: Caller | None, body: ImportIn, now: datetime) -> dict[str, Any]:
     good, problems = check(caller, rows)
     summary = {"dry_run": body.dry_run, "rows": len(rows), "valid": len(good), "problems": problems}
     if body.dry_run:
-        return summary
+        return localized(summary)  # the problems in the caller's language
     if problems:
         raise Invalid(
             Message(

@@ -322,9 +322,9 @@ def excellent_projects(
     """The 通报 of the newest publication, filtered by industry field and province (public)."""
     errors = []
     if industry is not None and industry not in INDUSTRIES:
-        errors.append({"field": "industry", "message": "not an industry code from /industries"})
+        errors.append({"field": "industry", "message": Message("not an industry code from /industries")})
     if province is not None and province not in PROVINCES:
-        errors.append({"field": "province", "message": "not a provincial unit code from /provinces"})
+        errors.append({"field": "province", "message": Message("not a provincial unit code from /provinces")})
     if errors:
         raise Invalid(Message("Unknown filter value"), errors=errors)
     found = newest(cycle_id).data

@@ -285,7 +285,7 @@ def reopen(caller: Caller | None, province: str, year: int, body: ReopenIn, now:
     audit.replace(
         record,
         audit.entry("annual_form", f"{province}/{year}", "reopened", caller, now, data),
-        "The window was reopened meanwhile; read the overview and retry",
+        Message("The window was reopened meanwhile; read the overview and retry"),
     )
     return {"province": province, "year": year, "reopened": data}
 

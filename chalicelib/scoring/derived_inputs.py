@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.core.messages import Message
 from chalicelib.core.vocabulary import SIDES
 from chalicelib.scoring import annual_forms
 
@@ -37,16 +38,22 @@ class DerivedInput:
     proofs: tuple[str, ...] = ()  # proof purposes the form must carry for its figures to count
     claimed: Callable[[FormFacts], Any] = lambda facts: None  # the figure the form states (proofs only)
 
-    def unproven(self, facts: FormFacts) -> str | None:
+    def unproven(self, facts: FormFacts) -> Message | None:
         """Why the form's figure is not counted (a figure stated without its proofs), None when it counts."""
         missing = [p for p in self.proofs if p not in facts.proofs]
         figure = self.claimed(facts)
         if not missing or not figure:
             return None
-        return (
-            f"the {facts.year} annual form states {figure:g} but carries no {', '.join(missing)} file: "
-            "counted as 0 until the proof is attached"
-        )
+        return not_counted_reason(year=facts.year, figure=f"{figure:g}", missing=", ".join(missing))
+
+
+def not_counted_reason(**params: Any) -> Message:
+    """Why a form's figure counted as 0; a run keeps these parameters, its explanation renders them."""
+    return Message(
+        "the %(year)s annual form states %(figure)s but carries no %(missing)s file: "
+        "counted as 0 until the proof is attached",
+        **params,
+    )
 
 
 def _funding(facts: FormFacts) -> float | None:
@@ -102,10 +109,12 @@ def needs_proofs(facts: FormFacts) -> bool:
     return any(d.proofs and d.claimed(facts) for d in DERIVED_INPUTS)
 
 
-def derive(numbers: Mapping[str, int], facts: FormFacts = NO_FORM) -> tuple[dict[str, Any], dict[str, str]]:
+def derive(
+    numbers: Mapping[str, int], facts: FormFacts = NO_FORM
+) -> tuple[dict[str, Any], dict[str, Message]]:
     """(input → value, input → why the form's figure was not counted) for one unit."""
     values: dict[str, Any] = {}
-    not_counted: dict[str, str] = {}
+    not_counted: dict[str, Message] = {}
     for d in DERIVED_INPUTS:
         reason = d.unproven(facts)
         if reason:

@@ -14,7 +14,7 @@ from typing import Any
 from chalicelib.core.auth import Caller, require
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import NotFound
-from chalicelib.core.messages import Message
+from chalicelib.core.messages import Message, text
 from chalicelib.scoring import derived_inputs, flag_resolutions, objections, runs, scoring_math
 from chalicelib.scoring import scheme as scheme_mod
 from chalicelib.scoring.population_sources import PROVINCES_ID, population_or_404
@@ -306,6 +306,9 @@ def _inputs(
             },
         )
         if name in not_counted:
-            entry["not_counted"] = not_counted[name]
+            reason = not_counted[name]  # runs stored before the reasons were translated kept their English
+            entry["not_counted"] = (
+                text(derived_inputs.not_counted_reason(**reason)) if isinstance(reason, dict) else reason
+            )
         out.append(entry)
     return out

@@ -124,7 +124,9 @@ def _ranking_sheet(book: Any, header: Mapping[str, Any], areas: list[tuple[str, 
     ranking.column_dimensions["C"].width = 22
     chart = BarChart()
     chart.type = "bar"  # horizontal bars read better with 32 unit names
-    chart.title = f"{header['cycle']} 总分 (run {header['run_id']})"
+    chart.title = text(
+        Message("%(cycle)s 总分 (run %(run_id)s)", cycle=header["cycle"], run_id=header["run_id"])
+    )
     chart.y_axis.title = "总分"
     chart.x_axis.title = "单位"
     chart.height, chart.width = 18, 24
@@ -139,7 +141,7 @@ DETAIL_COLUMNS = (
     Message("单位 unit"),
     Message("领域 area"),
     Message("指标 indicator"),
-    "id",
+    Message("id"),
     Message("权重 weight"),
     Message("原始值 value"),
     Message("封顶 capped_at"),
@@ -182,23 +184,25 @@ def to_xlsx(loaded: Mapping[str, Any]) -> bytes:
     _detail_sheet(book, areas, indicators, results)
 
     flagged = book.create_sheet("待核查")
-    spreadsheets.append(flagged, _heads(Message("代码 province"), Message("单位 unit")) + ["kind", "detail"])
+    spreadsheets.append(
+        flagged, _heads(Message("代码 province"), Message("单位 unit"), Message("kind"), Message("detail"))
+    )
     for r in results:
         for f in r["flags"]:
             spreadsheets.append(flagged, [r["province"], r["name"], f["kind"], f["detail"]])
 
     about = book.create_sheet("说明")
     published = loaded.get("published")
-    for row in (
-        ["run_id", header["run_id"]],
-        ["cycle", header["cycle"]],
-        ["scheme_version", header["scheme_version"]],
-        ["scheme", header["scheme"]["name"]],
-        ["provisional", header["provisional"]],
-        ["created_at", header["created_at"]],
-        ["published", bool(published and published["run_id"] == header["run_id"])],
+    for label, value in (
+        (Message("run_id"), header["run_id"]),
+        (Message("cycle"), header["cycle"]),
+        (Message("scheme_version"), header["scheme_version"]),
+        (Message("scheme"), header["scheme"]["name"]),
+        (Message("provisional"), header["provisional"]),
+        (Message("created_at"), header["created_at"]),
+        (Message("published"), bool(published and published["run_id"] == header["run_id"])),
     ):
-        spreadsheets.append(about, row)
+        spreadsheets.append(about, [text(label), value])
 
     out = io.BytesIO()
     book.save(out)

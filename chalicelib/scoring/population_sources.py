@@ -20,6 +20,7 @@ from typing import Any
 
 from chalicelib.core.cycles import Cycle
 from chalicelib.core.errors import NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.reference import PROVINCES
 from chalicelib.documents import filings
@@ -346,5 +347,7 @@ PROVINCIAL = POPULATIONS[PROVINCES_ID]
 def population_or_404(population: str) -> Population:
     found = POPULATIONS.get(population)
     if found is None:
-        raise NotFound(f"No evaluated population {population}; see /populations")
+        raise NotFound(
+            Message("No evaluated population %(population)s; see /populations", population=population)
+        )
     return found

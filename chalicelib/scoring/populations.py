@@ -23,6 +23,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import cycle_or_404
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Filing, Record
 from chalicelib.core.paging import computed_page, decode_cursor, query_page, scope_of, take_page
 from chalicelib.core.schemas import Body, ProvinceCode, Text
@@ -91,7 +92,9 @@ def _registered(population: str) -> Population:
     """A population with a stored registry (every one but the provinces)."""
     found = _population(population)
     if not found.registered:
-        raise Conflict("The provincial units are the reference list of /provinces and are scored at /cycles")
+        raise Conflict(
+            Message("The provincial units are the reference list of /provinces and are scored at /cycles")
+        )
     return found
 
 
@@ -147,7 +150,9 @@ def register_unit(caller: Caller | None, population: str, body: UnitIn, now: dat
     except TransactWriteError as error:
         if not cancelled_by_condition(error):
             raise
-        raise Conflict(f"{population} already has a unit {body.code}") from None
+        raise Conflict(
+            Message("%(population)s already has a unit %(code)s", population=population, code=body.code)
+        ) from None
     return data
 
 
@@ -178,6 +183,38 @@ def describe_scheme(population: str, raw_version: str | None) -> dict[str, Any]:
 # ---- attribution -----------------------------------------------------------------------------
 
 
+def _attributable_unit(caller: Caller, filing: Filing, body: AttributionIn) -> dict[str, Any]:
+    """The registered unit the body names, one the caller may attribute the filing to (422 otherwise)."""
+    target = POPULATIONS.get(body.population)
+    if target is None or not target.registered:
+        raise Invalid(
+            Message("Unknown population"),
+            errors=[{"field": "population", "message": Message("a population other than the provinces")}],
+        )
+    unit = registered(body.population).get(body.unit)
+    if unit is None:
+        raise Invalid(
+            Message("%(population)s has no unit %(code)s", population=body.population, code=body.unit),
+            errors=[{"field": "unit", "message": Message("not in the population's registry")}],
+        )
+    if not caller.is_national_admin and unit["province"] != filing.province:
+        # The caller may attribute this filing, but not to that unit: the body is what is wrong.
+        raise Invalid(
+            Message(
+                "%(unit)s is located in %(province)s, not in the filing's province",
+                unit=unit["name"],
+                province=unit["province"],
+            ),
+            errors=[
+                {
+                    "field": "unit",
+                    "message": Message("a unit located in %(province)s", province=filing.province),
+                }
+            ],
+        )
+    return unit
+
+
 def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: datetime) -> dict[str, Any]:
     """Attribute a filing to a base or institution: the filing's own province staff (for a unit in
     their province) or a national admin. Before approval (pending or rejected) it applies at once; an
@@ -189,27 +226,14 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
     except Filing.DoesNotExist:
         filing = None
     if filing is None:
-        raise NotFound(f"No filing {filing_id}")
+        raise NotFound(Message("No filing %(filing_id)s", filing_id=filing_id))
     if not caller.sees_all_of(filing.province):
-        raise Forbidden(f"Filing {filing_id} belongs to {filing.province}")
-    target = POPULATIONS.get(body.population)
-    if target is None or not target.registered:
-        raise Invalid(
-            "Unknown population",
-            errors=[{"field": "population", "message": "a population other than the provinces"}],
+        raise Forbidden(
+            Message(
+                "Filing %(filing_id)s belongs to %(province)s", filing_id=filing_id, province=filing.province
+            )
         )
-    unit = registered(body.population).get(body.unit)
-    if unit is None:
-        raise Invalid(
-            f"{body.population} has no unit {body.unit}",
-            errors=[{"field": "unit", "message": "not in the population's registry"}],
-        )
-    if not caller.is_national_admin and unit["province"] != filing.province:
-        # The caller may attribute this filing, but not to that unit: the body is what is wrong.
-        raise Invalid(
-            f"{unit['name']} is located in {unit['province']}, not in the filing's province",
-            errors=[{"field": "unit", "message": f"a unit located in {filing.province}"}],
-        )
+    unit = _attributable_unit(caller, filing, body)
     ref = f"{body.population}#{body.unit}"
     before = filing.attributed_to
     answer = {
@@ -223,7 +247,12 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
     if before == ref and "attributed_to" not in waiting:
         return answer
     if filing.status == "withdrawn":
-        raise Conflict(f"Filing {filing_id} was withdrawn; a withdrawn filing cannot be attributed")
+        raise Conflict(
+            Message(
+                "Filing %(filing_id)s was withdrawn; a withdrawn filing cannot be attributed",
+                filing_id=filing_id,
+            )
+        )
     if filing.status in ("approved", "taken_down"):
         # What review accepted changes only through review: the counts move when the revision is approved.
         proposed = filings.propose(filing, caller, {"attributed_to": ref}, now)
@@ -233,7 +262,7 @@ def attribute(caller: Caller | None, filing_id: str, body: AttributionIn, now: d
             tx.update(filing, actions=[Filing.attributed_to.set(ref)])  # versioned: refused if it changed
             tx.save(audit.entry("filing", filing.id, "attributed", caller, now, {"from": before, "to": ref}))
     except TransactWriteError:
-        raise Conflict("The filing changed meanwhile; try again") from None
+        raise Conflict(Message("The filing changed meanwhile; try again")) from None
     return answer
 
 

@@ -31,6 +31,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import iso
 from chalicelib.core.cycles import Cycle, cycle_or_404
 from chalicelib.core.errors import Conflict, Invalid, NotFound
+from chalicelib.core.messages import Message
 from chalicelib.core.models import Record
 from chalicelib.core.paging import Page, decode_cursor, scope_of, take_page
 from chalicelib.core.store import TransactWriteError, cancelled_by_condition, transaction
@@ -132,7 +133,7 @@ def gather(population: Population, cycle: Cycle, provisional: bool) -> dict[str,
     scheme, the unit names, the excellent projects and the adjustments."""
     registry = population.units()
     if not registry:
-        raise Conflict(f"{population.id} has no registered units to score")
+        raise Conflict(Message("%(population)s has no registered units to score", population=population.id))
     codes = sorted(registry)
     scheme = population.current_scheme()
     rules = scheme_mod.flag_rules(scheme)
@@ -150,7 +151,8 @@ def gather(population: Population, cycle: Cycle, provisional: bool) -> dict[str,
         units[code] = {
             "counters": numbers,
             "derived": derived,
-            "not_counted": not_counted,
+            # the reasons' parameters: the explanation renders them in its reader's language
+            "not_counted": {name: reason.params for name, reason in not_counted.items()},
             "form_year": facts.year,
             "flags": flags.usage_spikes(unit_months, cycle.first_day, cycle.last_day, rules)
             + flags.concentrated_bursts(accounts, rules)
@@ -216,7 +218,7 @@ def _claim_run_id(scope: str, header: dict[str, Any], now: datetime) -> Record:
         except TransactWriteError as error:
             if not cancelled_by_condition(error):
                 raise
-    raise Conflict("Other runs of this cycle were being stored at the same time; try again")
+    raise Conflict(Message("Other runs of this cycle were being stored at the same time; try again"))
 
 
 def _store(
@@ -262,7 +264,13 @@ def run(
     found = population_or_404(population)
     cycle = cycle_or_404(cycle_id)
     if now < cycle.starts_at:
-        raise Conflict(f"Cycle {cycle.id} has not started; it opens at {iso(cycle.starts_at)}")
+        raise Conflict(
+            Message(
+                "Cycle %(cycle)s has not started; it opens at %(opens)s",
+                cycle=cycle.id,
+                opens=iso(cycle.starts_at),
+            )
+        )
     provisional = not cycle.is_closed(now)
     gathered, ranked = _scored(found, cycle, provisional)
     header = {
@@ -298,9 +306,21 @@ def header_of(population: Population, cycle_id: str, run_id: str) -> dict[str, A
             raise Record.DoesNotExist()
         header = Record.get(runs_pk(population.scope(cycle_id)), run_id).data
     except Record.DoesNotExist:
-        raise NotFound(f"No scoring run {run_id} of {population.id} in cycle {cycle_id}") from None
+        raise NotFound(
+            Message(
+                "No scoring run %(run_id)s of %(population)s in cycle %(cycle_id)s",
+                run_id=run_id,
+                population=population.id,
+                cycle_id=cycle_id,
+            )
+        ) from None
     if not header.get("complete", True):  # runs stored before the flag existed were written whole
-        raise Conflict(f"Run {run_id} is still being stored (or was interrupted); read it again or run again")
+        raise Conflict(
+            Message(
+                "Run %(run_id)s is still being stored (or was interrupted); read it again or run again",
+                run_id=run_id,
+            )
+        )
     return header
 
 
@@ -369,7 +389,13 @@ def _latest(population: Population, cycle_id: str) -> str:
     for record in Record.query(runs_pk(population.scope(cycle_id)), scan_index_forward=False):
         if record.data.get("complete", True):
             return record.sk
-    raise NotFound(f"{population.id} has not been scored for cycle {cycle_id} yet")
+    raise NotFound(
+        Message(
+            "%(population)s has not been scored for cycle %(cycle_id)s yet",
+            population=population.id,
+            cycle_id=cycle_id,
+        )
+    )
 
 
 def load(caller: Caller | None, cycle_id: str, run_id: str | None, population: str = PROVINCES_ID) -> dict:
@@ -382,10 +408,18 @@ def load(caller: Caller | None, cycle_id: str, run_id: str | None, population: s
     published = _published(found, cycle_id)
     admin = caller is not None and caller.is_national_admin
     if run_id is not None and not run_id.strip():
-        raise Invalid("run_id must not be empty", errors=[{"field": "run_id", "message": "empty"}])
+        raise Invalid(
+            Message("run_id must not be empty"), errors=[{"field": "run_id", "message": Message("empty")}]
+        )
     if not admin:
         if published is None or (run_id is not None and run_id != published["run_id"]):
-            raise NotFound(f"{found.id} has no published scores for cycle {cycle_id} yet")
+            raise NotFound(
+                Message(
+                    "%(population)s has no published scores for cycle %(cycle_id)s yet",
+                    population=found.id,
+                    cycle_id=cycle_id,
+                )
+            )
         run_id = published["run_id"]
     elif run_id is None:
         run_id = _latest(found, cycle_id)

@@ -315,7 +315,7 @@ def put_rules(caller: Caller | None, body: RulesIn, now: datetime) -> dict[str, 
     audit.replace(
         doc,
         audit.entry("excellence_rules", "current", "replaced", caller, now, {"from": before, "to": doc.data}),
-        "The rules changed meanwhile; read them again and retry",
+        Message("The rules changed meanwhile; read them again and retry"),
     )
     return describe_rules()
 
@@ -354,7 +354,7 @@ def put_fields(caller: Caller | None, expert: str, body: ExpertFieldsIn, now: da
         audit.entry(
             "expert_fields", expert, "assigned", caller, now, {"from": before, "to": body.industries}
         ),
-        "The assignment changed meanwhile; read it again and retry",
+        Message("The assignment changed meanwhile; read it again and retry"),
     )
     return doc.data
 
@@ -462,7 +462,9 @@ def _check_screened(
     """初筛: a declared filing that breaks no screening rule (422 naming every rule it breaks)."""
     failures = screening_failures(filing, cycle_id, current)
     if not is_declared(filing.id):
-        failures.insert(0, f"its province has not declared it for cycle {cycle_id} (参与意愿)")
+        failures.insert(
+            0, Message("its province has not declared it for cycle %(cycle)s (参与意愿)", cycle=cycle_id)
+        )
     if failures:
         raise Invalid(
             Message("Filing %(id)s does not meet the excellence rules (see /excellence-rules)", id=filing.id),

@@ -55,7 +55,7 @@ def register(caller: Caller | None, sub: str, body: HomeProvinceIn, now: datetim
     audit.replace(
         doc,
         audit.entry(ENTITY, sub, "registered", caller, now, {"from": before, "to": body.province}),
-        "The home province changed meanwhile; read it again and retry",
+        Message("The home province changed meanwhile; read it again and retry"),
     )
     return doc.data
 

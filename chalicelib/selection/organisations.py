@@ -321,7 +321,7 @@ def revoke(caller: Caller | None, org_id: str, code: str, now: datetime) -> dict
     audit.replace(
         invitation,
         audit.entry("organisation", org_id, "invitation_revoked", caller, now, {"code_prefix": code[:6]}),
-        "The invitation changed meanwhile (it may have been used); read it again",
+        Message("The invitation changed meanwhile (it may have been used); read it again"),
     )
     quotas.release("invitations", (org_id,), _slot_holder(code))  # a revoked code is no longer open
     return _render_invitation(invitation.data, now)

@@ -25,7 +25,7 @@ from chalicelib.core.auth import Caller, require
 from chalicelib.core.clock import china, iso, sortable
 from chalicelib.core.cycles import cycle_or_404, cycles_until
 from chalicelib.core.errors import Conflict, Forbidden, Invalid, NotFound
-from chalicelib.core.messages import Message
+from chalicelib.core.messages import Message, text
 from chalicelib.core.models import Evaluation, Filing, Record
 from chalicelib.core.paging import MAX_LIMIT, computed_page, query_page, scope_of
 from chalicelib.core.schemas import Body
@@ -263,7 +263,7 @@ def screening(
                 "evaluations": evaluations,
                 "declared_at": d["declared_at"],
                 "eligible": not failures,
-                "failures": failures,
+                "failures": [text(f) for f in failures],  # in the reader's language
                 "candidate": filing.id in candidates,
                 "links": {"nominate": f"/cycles/{cycle_id}/candidates"},
             }
@@ -288,6 +288,28 @@ def screening(
 
 
 # ---- assignments to invited evaluators ----------------------------------------------------
+
+
+def _unfit(evaluator: str, member: dict[str, Any] | None, candidate: dict[str, Any]) -> Message | None:
+    """Why an invited evaluator cannot evaluate the candidate (None: they can)."""
+    if member is None:
+        return Message("%(evaluator)s has not accepted an invitation", evaluator=evaluator)
+    if candidate["industry"] not in member["industries"]:
+        return Message(
+            "%(evaluator)s's organisation %(organisation)s does not cover industry field %(industry)s",
+            evaluator=evaluator,
+            organisation=member["organisation_name"],
+            industry=candidate["industry"],
+        )
+    if organisations.own_side_of(member) == candidate["province"]:
+        return Message(
+            "conflict of interest: %(evaluator)s belongs to %(organisation)s, a department of "
+            "the candidate's own province %(province)s",
+            evaluator=evaluator,
+            organisation=member["organisation_name"],
+            province=candidate["province"],
+        )
+    return None
 
 
 def assign(
@@ -330,29 +352,11 @@ def _eligible_members(
     members, errors = {}, []
     for i, evaluator in enumerate(evaluators):
         member = organisations.membership(evaluator)
-        if member is None:
-            errors.append(
-                {"field": f"evaluators.{i}", "message": f"{evaluator} has not accepted an invitation"}
-            )
-        elif industry not in member["industries"]:
-            errors.append(
-                {
-                    "field": f"evaluators.{i}",
-                    "message": f"{evaluator}'s organisation "
-                    f"{member['organisation_name']} does not cover industry field {industry}",
-                }
-            )
-        elif organisations.own_side_of(member) == candidate["province"]:
-            errors.append(
-                {
-                    "field": f"evaluators.{i}",
-                    "message": f"conflict of interest: {evaluator} belongs to "
-                    f"{member['organisation_name']}, a department of the candidate's own province "
-                    f"{candidate['province']}",
-                }
-            )
-        else:
+        unfit = _unfit(evaluator, member, candidate)
+        if unfit is None:
             members[evaluator] = member
+        else:
+            errors.append({"field": f"evaluators.{i}", "message": unfit})
     if errors:
         raise Invalid(
             Message(

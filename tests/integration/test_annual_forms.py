@@ -136,6 +136,8 @@ def test_funding_figures_count_only_with_a_funding_proof_and_the_explanation_say
     funding, source = _scored_funding(client, admin)
     assert (funding["value"], funding["points"], source["value"]) == (0.0, 0.0, 0)
     assert "970.5" in source["not_counted"] and "funding_proof" in source["not_counted"]
+    chinese = _scored_funding(client, {**admin, "Accept-Language": "zh-CN"})[1]["not_counted"]
+    assert chinese == "2024 年度信息表填报 970.5，但未附 funding_proof 文件：补充证明材料前按 0 计"
     filer = auth(sub="filer-js", role="filer", province="320000")
     started = client.post(
         f"{PATH}/files", declaration(name="资金拨付.pdf", purpose="funding_proof"), headers=filer

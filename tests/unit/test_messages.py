@@ -55,9 +55,9 @@ def test_an_absent_unmatched_or_garbage_header_gets_the_stages_default(header):
 
 
 def _code_messages() -> set[str]:
-    """Every catalogue id in chalicelib: the first argument of each Message("...") call (babel.cfg)."""
+    """Every catalogue id of the code: the first argument of each Message("...") call (babel.cfg)."""
     found = set()
-    for path in (ROOT / "chalicelib").rglob("*.py"):
+    for path in [*(ROOT / "chalicelib").rglob("*.py"), *(ROOT / "local_stack").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import date
 
 import pytest
 from pydantic import ValidationError
 
 from chalicelib.core.cycles import cycle_by_id
+from chalicelib.core.messages import CHINESE, ENGLISH
 from chalicelib.core.reference import PROVINCES
 from chalicelib.scoring import bonus, derived_inputs, flags, scheme
 from chalicelib.scoring.derived_inputs import FormFacts
@@ -318,6 +320,18 @@ def test_a_funding_figure_without_its_proof_counts_as_zero_and_says_why():
     proven = FormFacts(2024, FORM, frozenset({derived_inputs.FUNDING_PROOF}))
     assert derived_inputs.derive({}, proven) == ({**values, "form_funding": 120.0}, {})
     assert derived_inputs.needs_proofs(proven) and not derived_inputs.needs_proofs(derived_inputs.NO_FORM)
+
+
+def test_an_unproven_figures_reason_is_kept_as_parameters_and_renders_in_either_language():
+    reason = derived_inputs.derive({}, FormFacts(2024, FORM))[1]["form_funding"]
+    assert reason == (
+        "the 2024 annual form states 120 but carries no funding_proof file: counted as 0 until the proof is attached"
+    )
+    again = derived_inputs.not_counted_reason(**json.loads(json.dumps(reason.params)))  # as a run stores it
+    assert (
+        again.render(CHINESE) == "2024 年度信息表填报 120，但未附 funding_proof 文件：补充证明材料前按 0 计"
+    )
+    assert again.render(ENGLISH) == reason
 
 
 def test_without_a_form_nothing_is_missing_a_proof():
