@@ -21,6 +21,9 @@ def request_handler_cls() -> type:
 
     class ProblemRequestHandler(ChaliceRequestHandler):
         max_request_bytes = 10 * 1024 * 1024  # API Gateway's own limit: nothing larger is read
+        # Chalice writes the headers and the body in two sends: with Nagle on, the body waits for
+        # the client's delayed ACK, ~40 ms added to every answer (measured: 44 ms -> 1 ms a 4xx).
+        disable_nagle_algorithm = True
 
         def _send_error_response(self, error: Any) -> None:
             # API Gateway says 403 "Missing Authentication Token" for a path it does not know;
