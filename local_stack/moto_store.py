@@ -532,7 +532,7 @@ class LockedMotoServer(ThreadedMotoServer):
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
         )
         self._server_ready_event.set()
-        self._server.serve_forever()
+        self._server.serve_forever(poll_interval=0.05)  # stop() waits for the next poll (default 0.5 s)
 
     def start(self) -> None:
         install()
