@@ -22,11 +22,13 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 run: install
 	$(PY) -m local_stack
 
-# pytest-xdist: one worker per core, each with its own moto and its own session stack.
+# pytest-xdist: one worker per core, each with its own moto and its own session stack. Work stealing:
+# `load` hands each worker its first eighth of the suite up front, so one got every e2e test (the
+# long ones) and finished minutes after the other; an idle worker now takes the other's queued tests.
 TEST_WORKERS ?= auto
 
 test: install lint
-	$(PY) -m pytest -q -n $(TEST_WORKERS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 # ruff: the linter (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and the formatter, checked.
 lint: install

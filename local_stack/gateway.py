@@ -45,6 +45,10 @@ def localized_problem(
 class ProblemRequestHandler(BaseHTTPRequestHandler):
     """One connection of the local server; `LocalDevServer` builds it with the app and its config."""
 
+    # The answer's headers and body go out in separate sends: with Nagle on, the body waits for the
+    # client's delayed ACK, ~40 ms added to every answer (measured: 44 ms -> 1 ms a 4xx).
+    disable_nagle_algorithm = True
+
     protocol_version = "HTTP/1.1"  # kept-alive connections, as API Gateway and `chalice local`
 
     def __init__(self, request: Any, client_address: Any, server: Any, app_object: Any, config: Any):

@@ -486,7 +486,10 @@ class LockedMotoServer:
         install()
         app = _Serialized(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(*self._address, app, threaded=True, request_handler=MotoRequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        # stop() waits for the next poll (default 0.5 s).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="moto", daemon=True
+        )
         self._thread.start()
 
     def get_host_and_port(self) -> tuple[str, int]:

@@ -182,7 +182,10 @@ class Stack:
             t.start()
             self._threads.append(t)
         # The server's own serve_forever, not LocalDevServer's: that one prints the requested port (0).
-        t = threading.Thread(target=self._http.server.serve_forever, name="http", daemon=True)
+        # shutdown() waits for its next poll: 0.5 s by default, paid by every stop.
+        t = threading.Thread(
+            target=self._http.server.serve_forever, kwargs={"poll_interval": 0.05}, name="http", daemon=True
+        )
         t.start()
         self._threads.append(t)
 

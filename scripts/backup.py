@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from local_stack import persistence  # noqa: E402
 
 TABLE_KEYS = ("facts", "counters", "records")
+POLL_SECONDS = 5.0  # between status checks of a DynamoDB export or import (they take minutes)
 FILES = "files"
 
 
@@ -256,7 +257,7 @@ def _wait(describe: Any, status: str, timeout: float) -> dict[str, Any]:
             return description
         if time.monotonic() > deadline:
             raise BackupRefused(f"still {description[status]} after {timeout:.0f} s")
-        time.sleep(5)
+        time.sleep(POLL_SECONDS)
 
 
 def main(argv: list[str] | None = None) -> int:

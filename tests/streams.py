@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import boto3
-
 from local_stack.events import lambda_record
+from tests.support import moto_client
 
 
 class StreamTap:
@@ -13,7 +12,7 @@ class StreamTap:
     def __init__(self, stream_arn: str, region: str = "cn-north-1"):
         self.arn = stream_arn
         self.region = region
-        self._client = boto3.client("dynamodbstreams", region_name=region)
+        self._client = moto_client("dynamodbstreams", region)
         self._shard = self._client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0][
             "ShardId"
         ]

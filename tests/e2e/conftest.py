@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from tests.conftest import Client, over_http
+from tests.support.served import quick_session
 
 
 @pytest.fixture(scope="session")
@@ -35,6 +35,6 @@ def stack(stack_env) -> Iterator[Any]:
 def api(stack) -> Iterator[Client]:
     """The API of the session stack over HTTP; restores its tables and services first."""
     stack.ensure()
-    session = requests.Session()
+    session = quick_session()
     yield Client(over_http(stack.url, session), url=stack.url, stack=stack, session=session)
     session.close()

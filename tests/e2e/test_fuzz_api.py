@@ -95,7 +95,7 @@ RESPONSE_CHECKS = [content_type_conformance, response_schema_conformance]
 
 def _check(case, api, failures: list[str], who: str, token: str | None) -> None:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = case.call(base_url=api.url, headers=headers, timeout=30)
+    response = case.call(base_url=api.url, session=api.session, headers=headers, timeout=30)
     where = f"{case.method} {response.request.url} as {who}"
     problem = _broken(response, where)
     if problem is None:

@@ -9,10 +9,8 @@ import fcntl
 import json
 import os
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 
-import boto3
 import pytest
 from moto import mock_aws
 
@@ -25,6 +23,7 @@ from infra.tables import create_tables
 from local_stack import moto_store
 from tests.conftest import Client, in_process
 from tests.streams import StreamTap, deliver
+from tests.support import moto_client
 from tests.support.infra import STAGE
 
 DEFAULT_NOW = "2024-05-15T10:00:00+08:00"  # the store's clock until a test moves it
@@ -40,13 +39,6 @@ class Store:
 
     def at(self, instant: str | datetime) -> None:
         self.clock.set(parse_instant(instant) if isinstance(instant, str) else instant)
-
-
-@cache
-def _aws(service: str):
-    # Built once per process: moto intercepts every client made after it was imported, and
-    # building one costs more than creating the tables with it.
-    return boto3.client(service, region_name="cn-north-1")
 
 
 @pytest.fixture
@@ -70,8 +62,8 @@ def store(monkeypatch):
         settings = load_settings(
             {"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "navi-test", "AWS_REGION": "cn-north-1"}
         )
-        arns = create_tables(_aws("dynamodb"), settings)
-        create_bucket(_aws("s3"), settings)
+        arns = create_tables(moto_client("dynamodb"), settings)
+        create_bucket(moto_client("s3"), settings)
         clock = FixedClock(parse_instant(DEFAULT_NOW))
         composition.install(composition.Services(settings=settings, clock=clock))
         yield Store(clock, arns["facts"])

@@ -157,9 +157,10 @@ def _bad_tokens() -> dict[str, str]:
 def test_every_write_route_refuses_missing_and_bad_tokens_with_401(client, store, targets):
     before = stored_items(store)
     failures = []
+    bad_tokens = _bad_tokens()  # one RSA key for the run, not one per route (~40 ms each)
     for method, path in write_routes():
         url = concrete(path, targets)
-        for name, header in _bad_tokens().items():
+        for name, header in bad_tokens.items():
             headers = {"Content-Type": "application/json", **({"Authorization": header} if header else {})}
             response = client.call(
                 method, url, valid_body(method, path, targets["filing_id"]), headers=headers

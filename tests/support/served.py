@@ -19,6 +19,13 @@ from tests.conftest import Client, over_http
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def quick_session() -> requests.Session:
+    """A requests session to a loopback stack: no proxy or netrc lookup from the environment per request."""
+    session = requests.Session()
+    session.trust_env = False  # ~0.13 ms of CPU a request, and a loopback stack sits behind no proxy
+    return session
+
+
 def free_port() -> int:
     """A port whose next one is free too (the embedded DynamoDB listens on port + 1)."""
     while True:
@@ -49,7 +56,7 @@ class Served:
             stderr=subprocess.PIPE,
             text=True,
         )
-        self.session = requests.Session()
+        self.session = quick_session()
         self.api = Client(over_http(self.url, self.session), url=self.url, session=self.session)
 
     def wait_up(self, timeout: float = 60) -> Served:
@@ -64,7 +71,7 @@ class Served:
                     return self
             except requests.RequestException:
                 pass
-            time.sleep(0.2)
+            time.sleep(0.05)  # a start takes ~1-2 s: poll finely, the first answer ends the wait
         self.kill()
         raise AssertionError("the stack did not answer /health")
 

@@ -8,7 +8,6 @@ import contextlib
 import copy
 import uuid
 
-import boto3
 from moto import mock_aws
 
 from chalicelib import composition
@@ -22,6 +21,7 @@ from chalicelib.usage.robots import Robots
 from infra.tables import create_tables
 from tests.conftest import auth
 from tests.streams import StreamTap
+from tests.support import moto_client
 from tests.support.documents import BROWSER
 
 
@@ -58,7 +58,7 @@ def world():
     """A moto store with two approved filings and a publication; yields (clock, tap on the facts stream)."""
     with mock_aws():
         s = load_settings({"NAVI_STAGE": "test", "NAVI_TABLE_PREFIX": "navi-prop"})
-        arns = create_tables(boto3.client("dynamodb", region_name="cn-north-1"), s)
+        arns = create_tables(moto_client("dynamodb"), s)
         clock = FixedClock(parse_instant("2024-09-20T10:00:00+08:00"))
         composition.install(composition.Services(settings=s, clock=clock))
         now = clock.now()
