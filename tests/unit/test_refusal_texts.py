@@ -138,6 +138,13 @@ def test_no_refusal_is_built_from_plain_english_text():
     )
 
 
+def test_app_py_writes_no_message_of_its_own():
+    # babel.cfg extracts chalicelib and local_stack only: a Message written in app.py has no translation.
+    tree = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
+    written = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Call) and _name(n.func) == "Message"]
+    assert written == [], "declare these texts in chalicelib (core/problems.py) and import them"
+
+
 def test_the_check_sees_a_plain_refusal_in_each_of_its_shapes():
     source = """
 class Busy(Problem):
