@@ -13,7 +13,13 @@ from chalicelib.api.responses import problem_response
 from chalicelib.core import cors, messages, spreadsheets
 from chalicelib.core.logs import logger
 from chalicelib.core.observability import flush, flushed
-from chalicelib.core.problems import PROBLEM_TYPE, generic_problem
+from chalicelib.core.problems import (
+    CHALICE_DETAILS,
+    INTERNAL_ERROR,
+    NOT_SERVED,
+    PROBLEM_TYPE,
+    generic_problem,
+)
 from chalicelib.scoring import reminders, year_end
 from chalicelib.selection import subscriptions, workflow
 from chalicelib.usage import running_counters
@@ -55,7 +61,7 @@ def problems_and_logging(event, get_response):
         response = _as_problem(get_response(event))
     except Exception:
         logger.exception("unhandled error")
-        response = problem_response(500, generic_problem(500, "An internal error occurred"))
+        response = problem_response(500, generic_problem(500, INTERNAL_ERROR))
     try:
         response.headers.update(
             cors.response_headers(event.headers.get("origin"), composition.services().settings.cors_origins)
@@ -80,7 +86,7 @@ def _as_problem(response: Response) -> Response:
         detail = response.body.get("Message") if isinstance(response.body, dict) else None
         if response.status_code >= 500:
             logger.error("server error", extra={"status": response.status_code})
-        body = generic_problem(response.status_code, detail or "The request could not be served")
+        body = generic_problem(response.status_code, CHALICE_DETAILS.get(detail, detail) or NOT_SERVED)
         extra = {k: v for k, v in response.headers.items() if k.lower() == "allow"}
         response = problem_response(response.status_code, body, extra)
     logger.info("request", extra={"status": response.status_code})

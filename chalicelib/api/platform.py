@@ -10,6 +10,7 @@ from chalicelib.api.routing import LIST_QUERY, Routes
 from chalicelib.core import openapi, reference, store
 from chalicelib.core.cycles import cycles_until
 from chalicelib.core.logs import logger
+from chalicelib.core.messages import Message
 from chalicelib.core.problems import generic_problem
 from chalicelib.core.route_registry import ROUTES
 
@@ -23,7 +24,7 @@ def health():
         store.ping()
     except Exception:  # any store failure means not healthy
         logger.exception("store unreachable")
-        return problem_response(503, generic_problem(503, "The store is not reachable"))
+        return problem_response(503, generic_problem(503, Message("The store is not reachable")))
     return {"status": "ok"}
 
 

@@ -16,6 +16,7 @@ from chalicelib.api.responses import json_response, problem_response
 from chalicelib.core import cors
 from chalicelib.core.auth import admit
 from chalicelib.core.errors import Problem
+from chalicelib.core.messages import Message
 from chalicelib.core.paging import DEFAULT_LIMIT, MAX_LIMIT
 from chalicelib.core.problems import generic_problem, problem_body
 from chalicelib.core.request_parsing import PATH_PARAMS, param, param_schema
@@ -152,7 +153,7 @@ def _preflight_answer(request: Any, allowed: list[str]) -> Response:
     if headers is None:
         return problem_response(
             403,
-            generic_problem(403, "This origin may not call the API from a browser"),
+            generic_problem(403, Message("This origin may not call the API from a browser")),
             {"Allow": ", ".join(allowed)},
         )
     return Response(body="", status_code=204, headers={"Allow": ", ".join(allowed), **headers})

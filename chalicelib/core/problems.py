@@ -6,8 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core.errors import Problem
+from chalicelib.core.messages import Message
 
 PROBLEM_TYPE = "application/problem+json"
+# The details of the app's own answers to what no view answered (app.py's middleware).
+INTERNAL_ERROR = Message("An internal error occurred")
+NOT_SERVED = Message("The request could not be served")
+# Chalice's own fixed details (its 500 for an exception a view raised), answered from the catalogue.
+CHALICE_DETAILS = {"An internal server error occurred.": Message("An internal server error occurred.")}
 
 TITLES = {
     400: "Bad request",

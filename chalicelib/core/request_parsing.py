@@ -9,31 +9,35 @@ import re
 from typing import Any
 
 from chalicelib.core.errors import BadRequest, Invalid, PayloadTooLarge, UnsupportedMediaType
+from chalicelib.core.messages import Message
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_DEPTH = 32  # the deepest body model nests 5 levels; Python's parser dies near 1,000
 
 # Path and query parameter formats, each declared once: (regex, what the 422 says); the OpenAPI
-# document publishes the same regex as the parameter's pattern.
+# document publishes the same regex as the parameter's pattern, and the English text as its description.
 # Only ASCII: str.isdigit() and \d accept superscripts and other scripts' digits that int() refuses
 # or reads differently, and those would reach keys of the table.
-PARAM_FORMATS: dict[str, tuple[str, str]] = {
-    "digits": (r"[0-9]{1,9}", "must be ASCII digits"),
+PARAM_FORMATS: dict[str, tuple[str, Message]] = {
+    "digits": (r"[0-9]{1,9}", Message("must be ASCII digits")),
     "id": (
         r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
-        "must be an id of letters, digits, '_', '.', '-' (at most 64)",
+        Message("must be an id of letters, digits, '_', '.', '-' (at most 64)"),
     ),
-    "sub": (r"[\x21-\x7e]{1,256}", "must be 1 to 256 printable ASCII characters"),
-    "cycle": (r"2021-2023|[0-9]{4}", "must be a cycle id from /cycles"),
-    "province": (r"[0-9]{6}", "must be a 6-digit province code from /provinces"),
-    "publisher": (r"[0-9]{6}|national", "must be a 6-digit province code from /provinces or 'national'"),
-    "year": (r"[0-9]{4}", "must be a four-digit year"),
-    "word": (r"[a-z_]{1,40}", "must be a lowercase word from the documented values"),
-    "industry": (r"[0-9]{1,3}", "must be an industry code from /industries"),
-    "cursor": (r"[A-Za-z0-9_-]{1,4096}", "must be a next_cursor this API returned"),
-    "flag": (r"true|false", "must be true or false"),
-    "invitation": (r"[A-Za-z0-9_-]{32}", "must be the 32-character code of an invitation"),
-    "month": (r"[0-9]{4}-(?:0[1-9]|1[0-2])", "must be a month YYYY-MM"),
+    "sub": (r"[\x21-\x7e]{1,256}", Message("must be 1 to 256 printable ASCII characters")),
+    "cycle": (r"2021-2023|[0-9]{4}", Message("must be a cycle id from /cycles")),
+    "province": (r"[0-9]{6}", Message("must be a 6-digit province code from /provinces")),
+    "publisher": (
+        r"[0-9]{6}|national",
+        Message("must be a 6-digit province code from /provinces or 'national'"),
+    ),
+    "year": (r"[0-9]{4}", Message("must be a four-digit year")),
+    "word": (r"[a-z_]{1,40}", Message("must be a lowercase word from the documented values")),
+    "industry": (r"[0-9]{1,3}", Message("must be an industry code from /industries")),
+    "cursor": (r"[A-Za-z0-9_-]{1,4096}", Message("must be a next_cursor this API returned")),
+    "flag": (r"true|false", Message("must be true or false")),
+    "invitation": (r"[A-Za-z0-9_-]{32}", Message("must be the 32-character code of an invitation")),
+    "month": (r"[0-9]{4}-(?:0[1-9]|1[0-2])", Message("must be a month YYYY-MM")),
 }
 # A value the client cannot read, only return: altered, it is a bad request (400), not invalid input.
 OPAQUE_FORMATS = frozenset({"cursor"})
@@ -42,7 +46,8 @@ OPAQUE_FORMATS = frozenset({"cursor"})
 def param_schema(kind: str, **extra: Any) -> dict[str, Any]:
     """The OpenAPI schema of a parameter of format `kind` (its pattern is what `param` enforces)."""
     pattern, message = PARAM_FORMATS[kind]
-    return {"type": "string", "pattern": f"^(?:{pattern})$", "description": message, **extra}
+    # The document is the same in every language: its English text, not the Message.
+    return {"type": "string", "pattern": f"^(?:{pattern})$", "description": str(message), **extra}
 
 
 # Every path parameter of every route, by name; the route wrapper checks them all before the view.
@@ -73,7 +78,10 @@ def param(name: str, raw: str | None, kind: str) -> str | None:
     pattern, message = PARAM_FORMATS[kind]
     if not re.fullmatch(pattern, raw):
         refusal = BadRequest if kind in OPAQUE_FORMATS else Invalid
-        raise refusal(f"{name} {message}", errors=[{"field": name, "message": message}])
+        raise refusal(
+            Message("%(name)s %(rule)s", name=name, rule=message),
+            errors=[{"field": name, "message": message}],
+        )
     return raw
 
 
@@ -83,9 +91,9 @@ def integer_param(name: str, raw: str | None, lo: int, hi: int) -> int | None:
     if digits is None:
         return None
     if not lo <= int(digits) <= hi:
+        rule = Message("must be an integer from %(lo)s to %(hi)s", lo=lo, hi=hi)
         raise Invalid(
-            f"{name} must be an integer from {lo} to {hi}",
-            errors=[{"field": name, "message": f"must be an integer from {lo} to {hi}"}],
+            Message("%(name)s %(rule)s", name=name, rule=rule), errors=[{"field": name, "message": rule}]
         )
     return int(digits)
 
@@ -112,31 +120,40 @@ def json_body(raw: bytes | None, content_type: str | None) -> Any:
     MAX_DEPTH, duplicate keys, NaN/Infinity (also 1e999), lone surrogates.
     """
     if raw is None or raw == b"":
-        raise BadRequest("A JSON body is required", errors=[{"field": "", "message": "missing body"}])
+        raise BadRequest(
+            Message("A JSON body is required"), errors=[{"field": "", "message": Message("missing body")}]
+        )
     if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLarge(
+            Message("The body is larger than %(max_bytes)s bytes", max_bytes=MAX_BODY_BYTES)
+        )
     if not is_json_media_type(content_type):
-        raise UnsupportedMediaType("Send the body as application/json (charset utf-8 if any)")
+        raise UnsupportedMediaType(Message("Send the body as application/json (charset utf-8 if any)"))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(
-            f"The body is not valid UTF-8: {exc}", errors=[{"field": "", "message": "malformed JSON"}]
+            Message("The body is not valid UTF-8: %(error)s", error=str(exc)),
+            errors=[{"field": "", "message": Message("malformed JSON")}],
         ) from None
     if _too_deep(text):
         raise BadRequest(
-            f"The body nests deeper than {MAX_DEPTH} levels",
-            errors=[{"field": "", "message": f"nested deeper than {MAX_DEPTH}"}],
+            Message("The body nests deeper than %(max_depth)s levels", max_depth=MAX_DEPTH),
+            errors=[
+                {"field": "", "message": Message("nested deeper than %(max_depth)s", max_depth=MAX_DEPTH)}
+            ],
         )
     try:
         data = json.loads(text, object_pairs_hook=_unique_keys)
     except _DuplicateKey as dup:
         raise BadRequest(
-            f"The body repeats the key {dup.key!r}", errors=[{"field": dup.key, "message": "duplicate key"}]
+            Message("The body repeats the key %(key)r", key=dup.key),
+            errors=[{"field": dup.key, "message": Message("duplicate key")}],
         ) from None
     except (ValueError, RecursionError) as exc:
         raise BadRequest(
-            f"The body is not valid JSON: {exc}", errors=[{"field": "", "message": "malformed JSON"}]
+            Message("The body is not valid JSON: %(error)s", error=str(exc)),
+            errors=[{"field": "", "message": Message("malformed JSON")}],
         ) from None
     _refuse_untrustworthy_values(data)
     return data
@@ -178,20 +195,20 @@ def _refuse_untrustworthy_values(data: Any) -> None:
         where, value = stack.pop()
         if isinstance(value, float) and not math.isfinite(value):
             raise Invalid(
-                "NaN and Infinity are not numbers this API accepts",
-                errors=[{"field": where, "message": "must be a finite number"}],
+                Message("NaN and Infinity are not numbers this API accepts"),
+                errors=[{"field": where, "message": Message("must be a finite number")}],
             )
         if isinstance(value, str) and _has_surrogate(value):
             raise Invalid(
-                "The body holds text that is not valid Unicode",
-                errors=[{"field": where, "message": "lone surrogate"}],
+                Message("The body holds text that is not valid Unicode"),
+                errors=[{"field": where, "message": Message("lone surrogate")}],
             )
         if isinstance(value, dict):
             for key, item in value.items():
                 if _has_surrogate(key):
                     raise Invalid(
-                        "The body holds a key that is not valid Unicode",
-                        errors=[{"field": where, "message": "lone surrogate in a key"}],
+                        Message("The body holds a key that is not valid Unicode"),
+                        errors=[{"field": where, "message": Message("lone surrogate in a key")}],
                     )
                 stack.append((f"{where}.{key}" if where else key, item))
         elif isinstance(value, list):

@@ -172,7 +172,7 @@ class PanelIn(Body):
     @classmethod
     def _once_each(cls, v: list[str]) -> list[str]:
         if len(set(v)) != len(v):
-            raise ValueError("names an expert more than once")
+            raise ValueError(Message("names an expert more than once"))
         return v
 
 
@@ -612,7 +612,12 @@ def _check_scorer(caller: Caller, data: dict[str, Any], filing_id: str) -> str:
             )
         )
     if caller.sub not in named_panel(data, filing_id)["experts"]:
-        raise Forbidden(f"You are not on the expert panel of filing {filing_id}; only its panel scores it")
+        raise Forbidden(
+            Message(
+                "You are not on the expert panel of filing %(filing_id)s; only its panel scores it",
+                filing_id=filing_id,
+            )
+        )
     return home
 
 
@@ -621,27 +626,38 @@ def named_panel(candidate: dict[str, Any], filing_id: str) -> dict[str, Any]:
     panel = candidate.get("panel")
     if not panel:
         raise Conflict(
-            f"No expert panel is named for filing {filing_id} yet; a national admin names it at "
-            f"PUT /cycles/{candidate['cycle']}/candidates/{filing_id}/panel"
+            Message(
+                "No expert panel is named for filing %(filing_id)s yet; a national admin names it at "
+                "PUT /cycles/%(cycle)s/candidates/%(filing_id)s/panel",
+                filing_id=filing_id,
+                cycle=candidate["cycle"],
+            )
         )
     return panel
 
 
-def panel_refusals(experts: list[str], candidate: dict[str, Any]) -> list[dict[str, str]]:
+def panel_refusals(experts: list[str], candidate: dict[str, Any]) -> list[dict[str, Any]]:
     """Why each proposed expert cannot sit on the candidate's panel: not of its field, no registered
     home province, or a conflict of interest (that province is the candidate's)."""
     errors = []
     for n, expert in enumerate(experts):
         home = home_provinces.registered(expert)
         if candidate["industry"] not in assigned_fields(expert):
-            reason = (
-                f"{expert} is not an expert of field {candidate['industry']} (PUT /experts/{{sub}}/fields)"
+            reason = Message(
+                "%(expert)s is not an expert of field %(industry)s (PUT /experts/{sub}/fields)",
+                expert=expert,
+                industry=candidate["industry"],
             )
         elif home is None:
-            reason = f"no home province is registered for {expert}, so conflicts of interest cannot be judged"
+            reason = Message(
+                "no home province is registered for %(expert)s, so conflicts of interest cannot be judged",
+                expert=expert,
+            )
         elif home == candidate["province"]:
-            reason = (
-                f"conflict of interest: the registered home province of {expert} is the candidate's ({home})"
+            reason = Message(
+                "conflict of interest: the registered home province of %(expert)s is the candidate's (%(home)s)",
+                expert=expert,
+                home=home,
             )
         else:
             continue
@@ -657,16 +673,29 @@ def name_panel(caller: Caller | None, cycle_id: str, filing_id: str, body: Panel
     candidate = candidate_or_404(cycle_id, filing_id)
     data = candidate.data
     if data["status"] not in ("candidate", "shortlisted"):
-        raise Conflict(f"Filing {filing_id} is {data['status']}: a panel is named before it decides")
+        raise Conflict(
+            Message(
+                "Filing %(filing_id)s is %(status)s: a panel is named before it decides",
+                filing_id=filing_id,
+                status=data["status"],
+            )
+        )
     needed = rules()["panel_size"]
     errors = panel_refusals(body.experts, data)
     if len(body.experts) < needed:
         errors.insert(
             0,
-            {"field": "experts", "message": f"{len(body.experts)} experts; a panel holds at least {needed}"},
+            {
+                "field": "experts",
+                "message": Message(
+                    "%(count)s experts; a panel holds at least %(needed)s",
+                    count=len(body.experts),
+                    needed=needed,
+                ),
+            },
         )
     if errors:
-        raise Invalid("The panel cannot be named as proposed", errors=errors)
+        raise Invalid(Message("The panel cannot be named as proposed"), errors=errors)
     before = (data.get("panel") or {}).get("experts")
     panel = {"experts": body.experts, "size": len(body.experts), "named_by": caller.sub, "named_at": iso(now)}
     candidate.data, candidate.updated_at = {**data, "panel": panel}, now
@@ -678,7 +707,7 @@ def name_panel(caller: Caller | None, cycle_id: str, filing_id: str, body: Panel
             for item in (candidate, entry):
                 tx.save(item)
     except TransactWriteError:
-        raise Conflict("The candidate changed while its panel was being named; try again") from None
+        raise Conflict(Message("The candidate changed while its panel was being named; try again")) from None
     return render(candidate)
 
 
@@ -895,8 +924,14 @@ def _panel_decision(candidate: dict[str, Any], filing_id: str, current: dict[str
     needed = current["min_expert_scores"]
     if len(scores) < needed:
         raise Conflict(
-            f"Filing {filing_id} has {len(scores)} expert scores from its panel of {panel['size']}; "
-            f"the panel's quorum is {needed}"
+            Message(
+                "Filing %(filing_id)s has %(scores)s expert scores from its panel of %(size)s; "
+                "the panel's quorum is %(needed)s",
+                filing_id=filing_id,
+                scores=len(scores),
+                size=panel["size"],
+                needed=needed,
+            )
         )
     return {
         "panel_score": panel_score(scores, current),

@@ -27,6 +27,7 @@ from datetime import datetime
 from chalicelib.core import keys
 from chalicelib.core.clock import parse_instant
 from chalicelib.core.errors import Problem
+from chalicelib.core.messages import Message
 from chalicelib.core.models import ChainHead, UsageEvent
 from chalicelib.core.store import (
     CONDITION_FAILED,
@@ -85,7 +86,7 @@ def places(head: Head, received: datetime, count: int) -> list[Place]:
 
 class Busy(Problem):
     status = 503
-    title = "Busy"
+    title = Message("Busy")
 
 
 @dataclass
@@ -136,7 +137,7 @@ def store(events: Sequence[UsageEvent], counted: Sequence[bool], received: datet
         if not pending:
             return outcome
         time.sleep(random.uniform(0, 0.005 * (round_ + 1)))  # let the other writer finish
-    raise Busy("Too many concurrent writes to the same click chains; send the batch again")
+    raise Busy(Message("Too many concurrent writes to the same click chains; send the batch again"))
 
 
 def _chain(event: UsageEvent) -> tuple[str, str]:

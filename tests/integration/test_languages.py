@@ -9,10 +9,14 @@ import io
 
 from openpyxl import load_workbook
 
-from chalicelib.core import spreadsheets
+from chalicelib.core import spreadsheets, store
+from chalicelib.documents import filings
+from chalicelib.usage import event_chains
 from tests.conftest import auth
-from tests.support import FILER, NATIONAL, assert_problem, report_body
+from tests.support import FILER, NATIONAL, USER, approved_filing, assert_problem, report_body
 from tests.support.scoring import ADMIN, CLOSED, seed_counters
+from tests.support.selection import CYCLE, shortlisted
+from tests.support.usage import events
 
 CHINESE = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
 
@@ -128,3 +132,57 @@ def test_a_chinese_import_dry_run_names_each_rows_problem_in_chinese(client):
         (4, "province", "只能为本省备案"),
         (5, "kind", "必填字段"),
     ]
+
+
+def test_a_chinese_caller_reads_body_and_parameter_refusals_in_chinese(client):
+    headers = {**auth(**FILER), **CHINESE, "Content-Type": "application/json"}
+    twice = assert_problem(client.post("/filings", raw=b'{"a": 1, "a": 2}', headers=headers), 400)
+    assert (twice["detail"], twice["errors"]) == (
+        "请求体重复使用键 'a'",
+        [{"field": "a", "message": "键重复"}],
+    )
+    limit = assert_problem(client.get("/filings?limit=x", headers=CHINESE), 422)
+    assert limit["detail"] == "参数 limit 须为 ASCII 数字"
+    assert limit["errors"] == [{"field": "limit", "message": "须为 ASCII 数字"}]
+    english = assert_problem(client.get("/filings?limit=x"), 422)
+    assert (english["detail"], english["errors"][0]["message"]) == (
+        "limit must be ASCII digits",
+        "must be ASCII digits",
+    )
+
+
+def test_a_chinese_caller_reads_the_expert_panels_refusals_in_chinese(client):
+    filing = shortlisted(client)
+    path = f"/cycles/{CYCLE}/candidates/{filing['id']}/panel"
+    few = assert_problem(
+        client.put(path, {"experts": ["expert-1"]}, headers={**auth(**NATIONAL), **CHINESE}), 422
+    )
+    assert few["detail"] == "无法按所提名单组建专家组"
+    assert few["errors"][0] == {"field": "experts", "message": "专家 1 名；专家组至少须有 5 名"}
+    twice = client.put(path, {"experts": ["expert-1", "expert-1"]}, headers={**auth(**NATIONAL), **CHINESE})
+    assert {"field": "experts", "message": "取值错误：同一专家被列入多次"} in assert_problem(twice, 422)[
+        "errors"
+    ]
+
+
+def test_a_chinese_caller_told_to_resend_a_batch_reads_why_in_chinese(client, monkeypatch):
+    filing = approved_filing(client)
+    monkeypatch.setattr(event_chains, "MAX_ROUNDS", 0)  # every round lost to another writer
+    busy = assert_problem(
+        client.post("/events", events(filing["id"]), headers={**auth(**USER), **CHINESE}), 503
+    )
+    assert (busy["title"], busy["detail"]) == ("服务繁忙", "同一点击链的并发写入过多；请重新发送该批次")
+
+
+def test_a_chinese_caller_reads_the_apps_own_problems_in_chinese(client, monkeypatch):
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("no route to DynamoDB")
+
+    monkeypatch.setattr(store, "ping", unreachable)
+    assert assert_problem(client.get("/health", headers=CHINESE), 503)["detail"] == "无法连接数据存储"
+    stranger = {**CHINESE, "Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    refused = assert_problem(client.call("OPTIONS", "/filings", headers=stranger), 403)
+    assert refused["detail"] == "该来源不得从浏览器调用本接口"
+    monkeypatch.setattr(filings, "list_page", unreachable)
+    assert assert_problem(client.get("/filings", headers=CHINESE), 500)["detail"] == "服务器发生内部错误。"
+    assert assert_problem(client.get("/filings"), 500)["detail"] == "An internal server error occurred."
