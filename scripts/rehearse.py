@@ -165,41 +165,45 @@ def annual_form(rng: random.Random, declared_fiscal: int) -> dict:
     }
 
 
-def rehearse(
-    url: str,
-    scale: float = 1.0,
-    seed: int = 2024,
-    workers: int = 4,
-    publish: bool = False,
-    export: str | None = None,
-    out=sys.stdout,
-    events_per_batch: int = MAX_EVENTS_PER_REQUEST,
-    store: str | None = None,
-) -> dict:
-    """Fill the stack, score the current cycle, recount against `store`; returns the scores document."""
-    rng = random.Random(seed)
-    api = Api(url, os.environ.get("NAVI_JWT_SECRET", LOCAL_JWT_SECRET))
-    started = time.monotonic()
-    progress = Progress(out)
+class Rehearsal:
+    """One rehearsal's shared state: the API, the random source, the units and how busy each is."""
 
-    def say(*parts):
-        print(f"[{time.monotonic() - started:7.1f}s]", *parts, file=out, flush=True)
+    def __init__(self, api: Api, rng: random.Random, workers: int, out, events_per_batch: int):
+        self.api, self.rng, self.workers, self.out = api, rng, workers, out
+        self.events_per_batch = events_per_batch
+        self.started = time.monotonic()
+        self.progress = Progress(out)
+        api.call("GET", "/health")
+        self.provinces = [p["code"] for p in api.call("GET", "/provinces").json()["items"]]
+        self.admin = api.token("rehearsal-admin", "national_admin")
+        self.weights = activity_weights(self.provinces, rng)
 
-    api.call("GET", "/health")
-    provinces = [p["code"] for p in api.call("GET", "/provinces").json()["items"]]
-    admin = api.token("rehearsal-admin", "national_admin")
-    weights = activity_weights(provinces, rng)
+    def say(self, *parts) -> None:
+        print(f"[{time.monotonic() - self.started:7.1f}s]", *parts, file=self.out, flush=True)
+
+    def parallel(self, fn, items: list, phase: str) -> list:
+        return parallel(self.workers, fn, items, self.progress.track(phase, len(items)))
+
+    def filer(self, code: str) -> str:
+        return self.api.token(f"filer-{code}", "filer", code)
 
     # ---- filings, reviewed
-    plan = []
-    for code in provinces:
-        n = max(1, round(FILINGS_PER_UNIT * scale * weights[code]))
-        for i in range(n):
-            kind = rng.choices(("report", "database", "tool", "application_proof"), (55, 15, 15, 15))[0]
-            plan.append((code, i, kind))
 
-    def file(item):
+    def file_results(self, scale: float) -> list[dict]:
+        """Every unit files in proportion to its activity; application proofs follow their report."""
+        plan = []
+        for code in self.provinces:
+            n = max(1, round(FILINGS_PER_UNIT * scale * self.weights[code]))
+            for i in range(n):
+                kind = self.rng.choices(
+                    ("report", "database", "tool", "application_proof"), (55, 15, 15, 15)
+                )[0]
+                plan.append((code, i, kind))
+        return [f for group in self.parallel(self._file, plan, "filing") for f in group]
+
+    def _file(self, item) -> list[dict]:
         code, i, kind = item
+        rng = self.rng
         body = {
             "kind": "report" if kind == "application_proof" else kind,
             "title": f"{code} 专利导航成果 {i}",
@@ -212,8 +216,8 @@ def rehearse(
         }
         if body["kind"] == "report":
             body["report_type"] = rng.choice(REPORT_TYPES)
-        token = api.token(f"filer-{code}", "filer", code)
-        created = api.call("POST", "/filings", token, body).json()
+        token = self.filer(code)
+        created = self.api.call("POST", "/filings", token, body).json()
         if kind == "application_proof":  # prove the use of the report just filed
             proof = {
                 **body,
@@ -222,48 +226,62 @@ def rehearse(
                 "proves": created["id"],
                 "report_type": None,
             }
-            return [created, api.call("POST", "/filings", token, proof).json()]
+            return [created, self.api.call("POST", "/filings", token, proof).json()]
         return [created]
 
-    filed = [f for group in parallel(workers, file, plan, progress.track("filing", len(plan))) for f in group]
-    server_now = datetime.fromisoformat(filed[0]["filed_at"])
-    cycle = filed[0]["cycle"]
-    say(f"filed {len(filed)} results in cycle {cycle} (server time {server_now.isoformat()})")
+    def review(self, filed: list[dict]) -> list[dict]:
+        """The national admin approves about nine in ten; returns the approved filings."""
 
-    def review(f):
-        decision = "approve" if rng.random() < 0.9 else "reject"
-        return api.call("POST", f"/filings/{f['id']}/review", admin, {"decision": decision}).json()
+        def review(f):
+            decision = "approve" if self.rng.random() < 0.9 else "reject"
+            return self.api.call(
+                "POST", f"/filings/{f['id']}/review", self.admin, {"decision": decision}
+            ).json()
 
-    approved = [
-        f
-        for f in parallel(workers, review, filed, progress.track("reviewing", len(filed)))
-        if f["status"] == "approved"
-    ]
-    say(f"approved {len(approved)}")
+        return [f for f in self.parallel(review, filed, "reviewing") if f["status"] == "approved"]
 
-    def publication(item):
-        code, i = item
-        token = api.token(f"filer-{code}", "filer", code)
-        kind = rng.choice(("news", "notice", "policy", "navigation_info"))
-        created = api.call(
-            "POST",
-            "/publications",
-            token,
-            {"kind": kind, "title": f"{code} 动态 {i}", "province": code, "body": "专利导航工作动态"},
-        ).json()
-        api.call("POST", f"/publications/{created['id']}/review", admin, {"decision": "approve"})
+    def publish_news(self, scale: float) -> None:
+        """Each unit files and the national admin approves a few publications."""
 
-    news = [(c, i) for c in provinces for i in range(max(1, round(5 * scale * weights[c])))]
-    parallel(workers, publication, news, progress.track("publishing", len(news)))
+        def publication(item):
+            code, i = item
+            kind = self.rng.choice(("news", "notice", "policy", "navigation_info"))
+            created = self.api.call(
+                "POST",
+                "/publications",
+                self.filer(code),
+                {"kind": kind, "title": f"{code} 动态 {i}", "province": code, "body": "专利导航工作动态"},
+            ).json()
+            self.api.call(
+                "POST", f"/publications/{created['id']}/review", self.admin, {"decision": "approve"}
+            )
+
+        news = [(c, i) for c in self.provinces for i in range(max(1, round(5 * scale * self.weights[c])))]
+        self.parallel(publication, news, "publishing")
 
     # ---- interactions on approved filings, from users of every side
-    users = [(f"user-{i}", SIDES[i % len(SIDES)]) for i in range(max(8, int(400 * scale)))]
-    popular = sorted(approved, key=lambda f: weights[f["province"]] * rng.random(), reverse=True)
 
-    def usage(user_index: int):
-        sub, side = users[user_index % len(users)]
-        token = api.token(sub, "user", side=side)
-        targets = rng.sample(popular, min(len(popular), events_per_batch))
+    def record_usage(self, approved: list[dict], scale: float) -> None:
+        """Batches of views plus likes, favorites, evaluations and comments from users of every side."""
+        users = [(f"user-{i}", SIDES[i % len(SIDES)]) for i in range(max(8, int(400 * scale)))]
+        popular = sorted(
+            approved, key=lambda f: self.weights[f["province"]] * self.rng.random(), reverse=True
+        )
+
+        def usage(user_index: int):
+            sub, side = users[user_index % len(users)]
+            return self._use(self.api.token(sub, "user", side=side), popular)
+
+        batches = max(16, int(600 * scale))
+        statuses = self.parallel(usage, list(range(batches)), "usage batches")
+        self.say(f"recorded usage and reactions of {len(users)} users")
+        if 202 not in statuses:
+            self.say("warning: POST /events is not served by this stack; usage indicators will be 0")
+
+    def _use(self, token: str, popular: list[dict]) -> int:
+        """One user's batch of views and reactions; returns the status of POST /events."""
+        api, rng = self.api, self.rng
+        targets = rng.sample(popular, min(len(popular), self.events_per_batch))
         events = [
             {
                 "id": str(uuid.uuid4()),
@@ -292,79 +310,120 @@ def rehearse(
                 )
         return answer.status_code
 
-    batches = max(16, int(600 * scale))
-    statuses = parallel(workers, usage, list(range(batches)), progress.track("usage batches", batches))
-    say(f"recorded usage and reactions of {len(users)} users")
-    if 202 not in statuses:
-        say("warning: POST /events is not served by this stack; usage indicators will be 0")
+    def change_applications(self, approved: list[dict]) -> None:
+        """A fifth of the approved results move to in_progress or applied."""
 
-    def application_change(f):
-        token = api.token(f"filer-{f['province']}", "filer", f["province"])
-        api.call(
-            "PUT",
-            f"/filings/{f['id']}/application",
-            token,
-            {"status": rng.choice(("in_progress", "applied"))},
-        )
+        def application_change(f):
+            self.api.call(
+                "PUT",
+                f"/filings/{f['id']}/application",
+                self.filer(f["province"]),
+                {"status": self.rng.choice(("in_progress", "applied"))},
+            )
 
-    changed = rng.sample(approved, len(approved) // 5)
-    parallel(workers, application_change, changed, progress.track("application changes", len(changed)))
+        changed = self.rng.sample(approved, len(approved) // 5)
+        self.parallel(application_change, changed, "application changes")
 
     # ---- annual forms, when the server's clock is in the window
-    year = server_now.year
-    fiscal = {
-        code: sum(1 for f in filed if f["province"] == code and f["fiscal_funded"]) for code in provinces
-    }
 
-    def form(code):
-        token = api.token(f"admin-{code}", "province_admin", code)
-        declared = max(0, fiscal[code] + rng.randint(-2, 6))
-        return api.call(
-            "PUT",
-            f"/provinces/{code}/annual-forms/{year}",
-            token,
-            annual_form(rng, declared),
-            ok=(200, 201, 409),
-        ).status_code
+    def file_annual_forms(self, filed: list[dict], year: int) -> None:
+        """Each unit's form for `year`; the server refuses them all (409) outside 15–31 October."""
+        fiscal = {
+            code: sum(1 for f in filed if f["province"] == code and f["fiscal_funded"])
+            for code in self.provinces
+        }
 
-    if set(parallel(workers, form, provinces, progress.track("annual forms", len(provinces)))) == {409}:
-        say(
-            f"annual forms skipped: the server's clock is outside 15–31 October {year} "
-            f"(start the stack with NAVI_NOW={year}-10-20T09:00:00+08:00 to rehearse them)"
+        def form(code):
+            token = self.api.token(f"admin-{code}", "province_admin", code)
+            declared = max(0, fiscal[code] + self.rng.randint(-2, 6))
+            return self.api.call(
+                "PUT",
+                f"/provinces/{code}/annual-forms/{year}",
+                token,
+                annual_form(self.rng, declared),
+                ok=(200, 201, 409),
+            ).status_code
+
+        if set(self.parallel(form, self.provinces, "annual forms")) == {409}:
+            self.say(
+                f"annual forms skipped: the server's clock is outside 15–31 October {year} "
+                f"(start the stack with NAVI_NOW={year}-10-20T09:00:00+08:00 to rehearse them)"
+            )
+        else:
+            self.say(f"filed the {year} annual forms of {len(self.provinces)} units")
+
+    # ---- scoring, export, recount
+
+    def score(self, cycle: str, publish: bool) -> dict:
+        """Start a scoring run of `cycle`, publish it if asked and allowed; returns its scores."""
+        api, admin = self.api, self.admin
+        run = api.call("POST", f"/cycles/{cycle}/scoring-runs", admin).json()
+        self.say(
+            f"scoring run {run['run_id']} (scheme v{run['scheme_version']}, "
+            f"{'provisional' if run['provisional'] else 'final'})"
         )
-    else:
-        say(f"filed the {year} annual forms of {len(provinces)} units")
+        if publish and not run["provisional"]:
+            api.call("POST", f"/cycles/{cycle}/scoring-runs/{run['run_id']}/publish", admin)
+        scores = api.call("GET", f"/cycles/{cycle}/scores?run_id={run['run_id']}", admin).json()
+        self.say(table(scores))
+        return scores
 
-    settle(api, cycle, provinces, approved, say)
-    run = api.call("POST", f"/cycles/{cycle}/scoring-runs", admin).json()
-    say(
-        f"scoring run {run['run_id']} (scheme v{run['scheme_version']}, "
-        f"{'provisional' if run['provisional'] else 'final'})"
-    )
-    if publish and not run["provisional"]:
-        api.call("POST", f"/cycles/{cycle}/scoring-runs/{run['run_id']}/publish", admin)
-    scores = api.call("GET", f"/cycles/{cycle}/scores?run_id={run['run_id']}", admin).json()
-    say(table(scores))
-    if export:
-        fmt = "xlsx" if export.endswith(".xlsx") else "csv"
+    def export(self, cycle: str, run_id: str, path: str) -> None:
+        """The run's scores as .xlsx (by the path's suffix) or .csv, written to `path`."""
+        fmt = "xlsx" if path.endswith(".xlsx") else "csv"
         accept = {"Accept": XLSX_TYPE} if fmt == "xlsx" else {}
-        body = api.call(
-            "GET", f"/cycles/{cycle}/scores.{fmt}?run_id={run['run_id']}", admin, headers=accept
+        body = self.api.call(
+            "GET", f"/cycles/{cycle}/scores.{fmt}?run_id={run_id}", self.admin, headers=accept
         ).content
-        with open(export, "wb") as fh:
+        with open(path, "wb") as fh:
             fh.write(body)
-        say(f"wrote {export}")
-    say(f"{api.calls} API calls in {time.monotonic() - started:.1f} s")
-    if store:
-        say(f"recounting every counter from the stored facts ({store})")
+        self.say(f"wrote {path}")
+
+    def recount(self, store: str) -> bool:
+        """Run scripts/recount.py against `store`; True when the counters matched it."""
+        self.say(f"recounting every counter from the stored facts ({store})")
         recount = subprocess.run(
             [sys.executable, str(Path(__file__).with_name("recount.py")), "--endpoint", store],
             capture_output=True,
             text=True,
         )
-        print(recount.stdout.rstrip(), file=out, flush=True)
-        scores["recount_clean"] = recount.returncode == 0
-        say("counters == recount" if recount.returncode == 0 else "counters DRIFTED from the recount")
+        print(recount.stdout.rstrip(), file=self.out, flush=True)
+        clean = recount.returncode == 0
+        self.say("counters == recount" if clean else "counters DRIFTED from the recount")
+        return clean
+
+
+def rehearse(
+    url: str,
+    scale: float = 1.0,
+    seed: int = 2024,
+    workers: int = 4,
+    publish: bool = False,
+    export: str | None = None,
+    out=sys.stdout,
+    events_per_batch: int = MAX_EVENTS_PER_REQUEST,
+    store: str | None = None,
+) -> dict:
+    """Fill the stack, score the current cycle, recount against `store`; returns the scores document."""
+    api = Api(url, os.environ.get("NAVI_JWT_SECRET", LOCAL_JWT_SECRET))
+    r = Rehearsal(api, random.Random(seed), workers, out, events_per_batch)
+    filed = r.file_results(scale)
+    server_now = datetime.fromisoformat(filed[0]["filed_at"])
+    cycle = filed[0]["cycle"]
+    r.say(f"filed {len(filed)} results in cycle {cycle} (server time {server_now.isoformat()})")
+    approved = r.review(filed)
+    r.say(f"approved {len(approved)}")
+    r.publish_news(scale)
+    r.record_usage(approved, scale)
+    r.change_applications(approved)
+    r.file_annual_forms(filed, server_now.year)
+    settle(api, cycle, r.provinces, approved, r.say)
+    scores = r.score(cycle, publish)
+    if export:
+        r.export(cycle, scores["run_id"], export)
+    r.say(f"{api.calls} API calls in {time.monotonic() - r.started:.1f} s")
+    if store:
+        scores["recount_clean"] = r.recount(store)
     return scores
 
 
