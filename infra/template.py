@@ -304,94 +304,149 @@ def merge_template(
     """What to merge into the packaged `sam` template for a stage with environment `stage_env`."""
     check_sizing(sam)
     tables = cloudformation_resources()
-    resources: dict[str, Any] = dict(tables)
-    resources["FailureQueue"] = {
-        "Type": "AWS::SQS::Queue",
-        "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True},
+    resources: dict[str, Any] = {**tables, **_failure_handling()}
+    environment = _function_environment()
+    for function, definition in sorted(functions_of(sam).items()):
+        resources.update(_function_resources(function, definition, tables, environment, deployment, wiring))
+    resources.update(_api_resources(deployment))
+    resources["Dashboard"] = dashboard(deployment, sorted(functions_of(sam)))
+    outputs = {
+        **{f"{spec.logical_id}Name": {"Value": {"Ref": spec.logical_id}} for spec in TABLES},
+        "FailureQueueUrl": {"Value": {"Ref": "FailureQueue"}},
+        "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+        "DashboardName": {"Value": {"Ref": "Dashboard"}},
+        "ApiAccessLogGroup": {"Value": {"Ref": "ApiAccessLogGroup"}},
     }
-    resources["AlarmTopic"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
-    resources["FailureQueueDepthAlarm"] = _alarm(
-        "Stream records gave up on after retries wait in the on-failure queue",
-        "AWS/SQS",
-        "ApproximateNumberOfMessagesVisible",
-        [{"Name": "QueueName", "Value": _getatt("FailureQueue", "QueueName")}],
-        "Maximum",
-        1,
-    )
+    add_files_bucket(resources, outputs)
+    conditions = {"InChina": {"Fn::Equals": [{"Ref": "AWS::Partition"}, "aws-cn"]}}
+    return {
+        "Parameters": _parameters(stage_env),
+        "Conditions": conditions,
+        "Resources": resources,
+        "Outputs": outputs,
+    }
 
+
+def _failure_handling() -> dict[str, Any]:
+    """The on-failure queue of the stream triggers, the alarm topic, and the queue's depth alarm."""
+    return {
+        "FailureQueue": {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {"MessageRetentionPeriod": 1_209_600, "SqsManagedSseEnabled": True},
+        },
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        "FailureQueueDepthAlarm": _alarm(
+            "Stream records gave up on after retries wait in the on-failure queue",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            [{"Name": "QueueName", "Value": _getatt("FailureQueue", "QueueName")}],
+            "Maximum",
+            1,
+        ),
+    }
+
+
+def _function_environment() -> dict[str, Any]:
+    """Every function's environment: the table names, the identity parameters and the two secrets."""
     environment = {
         var: {"Ref": spec.logical_id} for spec in TABLES for key, var in ENV_TABLES.items() if spec.key == key
     }
     environment.update({var: {"Ref": param} for param, var in IDENTITY.items()})
     environment["NAVI_CURSOR_SECRET"] = {"Ref": "CursorSecret"}
     environment["NAVI_PSEUDONYM_SECRET"] = {"Ref": "PseudonymSecret"}
+    return environment
 
-    for function, definition in sorted(functions_of(sam).items()):
-        events: dict[str, Any] = {}
-        streams: list[TableSpec] = []
-        for event_name, event in (definition["Properties"].get("Events") or {}).items():
-            if event.get("Type") != "DynamoDB":
-                continue
-            spec = table_of_stream(event["Properties"].get("Stream"))
-            streams.append(spec)
-            events[event_name] = {
-                "Properties": {
-                    "Stream": _getatt(spec.logical_id, "StreamArn"),
-                    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-                    "MaximumRetryAttempts": wiring.max_retries,
-                    "BisectBatchOnFunctionError": True,
-                    "DestinationConfig": {"OnFailure": {"Destination": _getatt("FailureQueue", "Arn")}},
-                    "BatchSize": deployment.batch_size,
-                    "MaximumBatchingWindowInSeconds": deployment.window_seconds,
-                }
-            }
-            resources[f"{function}IteratorAgeAlarm"] = _alarm(
-                f"{function} is falling behind the {spec.key} stream",
-                "AWS/Lambda",
-                "IteratorAge",
-                [{"Name": "FunctionName", "Value": {"Ref": function}}],
-                "Maximum",
-                wiring.iterator_age_alarm_ms,
-                3,
-            )
-        resources[f"{function}Role"] = _role(function, streams, tables)
-        resources[f"{function}LogGroup"] = {
-            "Type": "AWS::Logs::LogGroup",
-            "DeletionPolicy": "Delete",
-            "UpdateReplacePolicy": "Delete",
+
+def _function_resources(
+    function: str,
+    definition: dict[str, Any],
+    tables: dict[str, Any],
+    environment: dict[str, Any],
+    deployment: Deployment,
+    wiring: Wiring,
+) -> dict[str, Any]:
+    """One packaged function's stream wiring, role, log group and alarms, and its merged properties."""
+    events, streams, resources = _stream_events(function, definition, deployment, wiring)
+    resources[f"{function}Role"] = _role(function, streams, tables)
+    resources[f"{function}LogGroup"] = {
+        "Type": "AWS::Logs::LogGroup",
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "LogGroupName": {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{function}"},
+            "RetentionInDays": wiring.log_retention_days,
+        },
+    }
+    resources.update(_function_alarms(function))
+    properties: dict[str, Any] = {
+        # A fixed name lets the log group (and its policy) exist before the function runs.
+        "FunctionName": {"Fn::Sub": f"${{AWS::StackName}}-{function}"},
+        "Role": _getatt(f"{function}Role", "Arn"),
+        # Lambda's X-Ray integration is not offered in the China regions.
+        "Tracing": {"Fn::If": ["InChina", "PassThrough", "Active"]},
+        "Environment": {"Variables": environment},
+    }
+    if events:
+        properties["Events"] = events
+    resources[function] = {"DependsOn": [f"{function}LogGroup"], "Properties": properties}
+    return resources
+
+
+def _stream_events(
+    function: str, definition: dict[str, Any], deployment: Deployment, wiring: Wiring
+) -> tuple[dict[str, Any], list[TableSpec], dict[str, Any]]:
+    """(the function's DynamoDB stream events rewired, the tables they read, an iterator-age alarm each)."""
+    events: dict[str, Any] = {}
+    streams: list[TableSpec] = []
+    alarms: dict[str, Any] = {}
+    for event_name, event in (definition["Properties"].get("Events") or {}).items():
+        if event.get("Type") != "DynamoDB":
+            continue
+        spec = table_of_stream(event["Properties"].get("Stream"))
+        streams.append(spec)
+        events[event_name] = {
             "Properties": {
-                "LogGroupName": {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}-{function}"},
-                "RetentionInDays": wiring.log_retention_days,
-            },
+                "Stream": _getatt(spec.logical_id, "StreamArn"),
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "MaximumRetryAttempts": wiring.max_retries,
+                "BisectBatchOnFunctionError": True,
+                "DestinationConfig": {"OnFailure": {"Destination": _getatt("FailureQueue", "Arn")}},
+                "BatchSize": deployment.batch_size,
+                "MaximumBatchingWindowInSeconds": deployment.window_seconds,
+            }
         }
-        resources[f"{function}ErrorsAlarm"] = _alarm(
-            f"{function} raised errors",
+        alarms[f"{function}IteratorAgeAlarm"] = _alarm(
+            f"{function} is falling behind the {spec.key} stream",
             "AWS/Lambda",
-            "Errors",
+            "IteratorAge",
             [{"Name": "FunctionName", "Value": {"Ref": function}}],
-            "Sum",
-            1,
+            "Maximum",
+            wiring.iterator_age_alarm_ms,
+            3,
         )
-        resources[f"{function}ThrottlesAlarm"] = _alarm(
+    return events, streams, alarms
+
+
+def _function_alarms(function: str) -> dict[str, Any]:
+    """Alarms on any error or throttled invocation of the function."""
+    dimensions = [{"Name": "FunctionName", "Value": {"Ref": function}}]
+    return {
+        f"{function}ErrorsAlarm": _alarm(
+            f"{function} raised errors", "AWS/Lambda", "Errors", dimensions, "Sum", 1
+        ),
+        f"{function}ThrottlesAlarm": _alarm(
             f"{function} invocations were throttled (account or reserved concurrency exhausted)",
             "AWS/Lambda",
             "Throttles",
-            [{"Name": "FunctionName", "Value": {"Ref": function}}],
+            dimensions,
             "Sum",
             1,
-        )
-        properties: dict[str, Any] = {
-            # A fixed name lets the log group (and its policy) exist before the function runs.
-            "FunctionName": {"Fn::Sub": f"${{AWS::StackName}}-{function}"},
-            "Role": _getatt(f"{function}Role", "Arn"),
-            # Lambda's X-Ray integration is not offered in the China regions.
-            "Tracing": {"Fn::If": ["InChina", "PassThrough", "Active"]},
-            "Environment": {"Variables": environment},
-        }
-        if events:
-            properties["Events"] = events
-        resources[function] = {"DependsOn": [f"{function}LogGroup"], "Properties": properties}
+        ),
+    }
 
+
+def _parameters(stage_env: dict[str, str]) -> dict[str, Any]:
+    """The identity provider's parameters (defaulting to the stage's values) and the two secrets."""
     parameters: dict[str, Any] = {
         param: {
             "Type": "String",
@@ -414,22 +469,15 @@ def merge_template(
         "Description": "Key of the users' pseudonyms in usage facts (NAVI_PSEUDONYM_SECRET); at least 32 "
         "characters; changing it cuts every chain and unique count of the running cycle",
     }
+    return parameters
+
+
+def _api_resources(deployment: Deployment) -> dict[str, Any]:
+    """The API stage with its unknown-route problem answer, and the API's alarms."""
     api = api_stage(deployment)
     body = api["RestAPI"]["Properties"]["DefinitionBody"]
     body.update(gateway_problems()["RestAPI"]["Properties"]["DefinitionBody"])
-    resources.update(api)
-    resources.update(api_alarms(deployment))
-    resources["Dashboard"] = dashboard(deployment, sorted(functions_of(sam)))
-    outputs = {
-        **{f"{spec.logical_id}Name": {"Value": {"Ref": spec.logical_id}} for spec in TABLES},
-        "FailureQueueUrl": {"Value": {"Ref": "FailureQueue"}},
-        "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
-        "DashboardName": {"Value": {"Ref": "Dashboard"}},
-        "ApiAccessLogGroup": {"Value": {"Ref": "ApiAccessLogGroup"}},
-    }
-    add_files_bucket(resources, outputs)
-    conditions = {"InChina": {"Fn::Equals": [{"Ref": "AWS::Partition"}, "aws-cn"]}}
-    return {"Parameters": parameters, "Conditions": conditions, "Resources": resources, "Outputs": outputs}
+    return {**api, **api_alarms(deployment)}
 
 
 # One JSON line per request. `requestId` is API Gateway's (the x-amzn-RequestId answer header);
@@ -595,125 +643,145 @@ def gateway_problems() -> dict[str, Any]:
 
 def dashboard(deployment: Deployment, functions: list[str]) -> dict[str, Any]:
     """One CloudWatch dashboard: intake, counter lag, stream failures, API latency and errors, year-end."""
-    ns, service = deployment.metrics_namespace, deployment.service
-    emf = ["service", service]  # Powertools puts every EMF metric under the service dimension
-    api = ["ApiName", "${AWS::StackName}", "Stage", deployment.api_stage]
-
-    def function(name: str) -> list[str]:
-        return ["FunctionName", f"${{AWS::StackName}}-{name}"]
-
-    def widget(title: str, metrics: list[list[Any]], x: int, y: int, **extra: Any) -> dict[str, Any]:
-        return {
-            "type": "metric",
-            "x": x,
-            "y": y,
-            "width": 12,
-            "height": 6,
-            "properties": {
-                "title": title,
-                "region": "${AWS::Region}",
-                "view": "timeSeries",
-                "stacked": False,
-                "metrics": metrics,
-                "period": 60,
-                **extra,
-            },
-        }
-
+    ns = deployment.metrics_namespace
+    emf = ["service", deployment.service]  # Powertools puts every EMF metric under the service dimension
     streams = [f for f in functions if f in STREAM_FUNCTIONS]
     widgets = [
-        widget(
-            "Events accepted per second",
-            [
-                [ns, EVENTS_ACCEPTED, *emf, {"id": "accepted", "stat": "Sum", "visible": False}],
-                [{"expression": "accepted / PERIOD(accepted)", "label": "events/s", "id": "rate"}],
-                [ns, EVENTS_DUPLICATE, *emf, {"stat": "Sum", "label": "duplicates / min"}],
-            ],
-            0,
-            0,
-        ),
-        widget(
-            "Counter lag: fact written -> counted (s)",
-            [
-                [ns, COUNTER_LAG_SECONDS, *emf, {"stat": "p95", "label": "lag p95"}],
-                [ns, COUNTER_LAG_SECONDS, *emf, {"stat": "Maximum", "label": "lag max"}],
-                *[
-                    [
-                        "AWS/Lambda",
-                        "IteratorAge",
-                        *function(f),
-                        {"stat": "Maximum", "label": f"{f} iterator age (ms)", "yAxis": "right"},
-                    ]
-                    for f in streams
-                ],
-            ],
-            12,
-            0,
-        ),
-        widget(
-            "Stream batch failures",
-            [
-                [ns, BATCH_FAILURES, *emf, {"stat": "Sum", "label": "records reported failed"}],
-                [
-                    "AWS/SQS",
-                    "ApproximateNumberOfMessagesVisible",
-                    "QueueName",
-                    "${FailureQueue.QueueName}",
-                    {"stat": "Maximum", "label": "parked in the failure queue"},
-                ],
-                *[
-                    ["AWS/Lambda", "Errors", *function(f), {"stat": "Sum", "label": f"{f} errors"}]
-                    for f in streams
-                ],
-            ],
-            0,
-            6,
-        ),
-        widget(
-            "API latency p95 (ms) and errors",
-            [
-                ["AWS/ApiGateway", "Latency", *api, {"stat": "p95", "label": "latency p95"}],
-                ["AWS/ApiGateway", "IntegrationLatency", *api, {"stat": "p95", "label": "integration p95"}],
-                ["AWS/ApiGateway", "5XXError", *api, {"stat": "Sum", "label": "5xx", "yAxis": "right"}],
-                ["AWS/ApiGateway", "4XXError", *api, {"stat": "Sum", "label": "4xx", "yAxis": "right"}],
-                [
-                    ns,
-                    THROTTLED_METRIC,
-                    "ApiId",
-                    "${RestAPI}",
-                    {"stat": "Sum", "label": "429 throttled", "yAxis": "right"},
-                ],
-            ],
-            12,
-            6,
-        ),
+        _intake_widget(ns, emf),
+        _counter_lag_widget(ns, emf, streams),
+        _stream_failures_widget(ns, emf, streams),
+        _api_widget(ns, ["ApiName", "${AWS::StackName}", "Stage", deployment.api_stage]),
     ]
     if YEAR_END_FUNCTION in functions:
-        widgets.append(
-            widget(
-                "Year-end run duration (s); set the range to include 31 December",
-                [
-                    [
-                        "AWS/Lambda",
-                        "Duration",
-                        *function(YEAR_END_FUNCTION),
-                        {"id": "ms", "stat": "Maximum", "visible": False},
-                    ],
-                    [{"expression": "ms / 1000", "label": "year-end run (s)", "id": "seconds"}],
-                    [
-                        "AWS/Lambda",
-                        "Errors",
-                        *function(YEAR_END_FUNCTION),
-                        {"stat": "Sum", "label": "errors", "yAxis": "right"},
-                    ],
-                ],
-                0,
-                12,
-                period=3600,
-            )
-        )
+        widgets.append(_year_end_widget())
     body = json.dumps({"widgets": widgets}, ensure_ascii=False, separators=(",", ":"))
     return {
         "Type": "AWS::CloudWatch::Dashboard",
         "Properties": {"DashboardName": {"Fn::Sub": "${AWS::StackName}"}, "DashboardBody": {"Fn::Sub": body}},
     }
+
+
+def _function_dimension(name: str) -> list[str]:
+    """The FunctionName dimension of a packaged function, as a dashboard metric spells it."""
+    return ["FunctionName", f"${{AWS::StackName}}-{name}"]
+
+
+def _widget(title: str, metrics: list[list[Any]], x: int, y: int, **extra: Any) -> dict[str, Any]:
+    """A 12x6 time-series metric widget at (x, y), one-minute periods unless `extra` says otherwise."""
+    return {
+        "type": "metric",
+        "x": x,
+        "y": y,
+        "width": 12,
+        "height": 6,
+        "properties": {
+            "title": title,
+            "region": "${AWS::Region}",
+            "view": "timeSeries",
+            "stacked": False,
+            "metrics": metrics,
+            "period": 60,
+            **extra,
+        },
+    }
+
+
+def _intake_widget(ns: str, emf: list[str]) -> dict[str, Any]:
+    return _widget(
+        "Events accepted per second",
+        [
+            [ns, EVENTS_ACCEPTED, *emf, {"id": "accepted", "stat": "Sum", "visible": False}],
+            [{"expression": "accepted / PERIOD(accepted)", "label": "events/s", "id": "rate"}],
+            [ns, EVENTS_DUPLICATE, *emf, {"stat": "Sum", "label": "duplicates / min"}],
+        ],
+        0,
+        0,
+    )
+
+
+def _counter_lag_widget(ns: str, emf: list[str], streams: list[str]) -> dict[str, Any]:
+    return _widget(
+        "Counter lag: fact written -> counted (s)",
+        [
+            [ns, COUNTER_LAG_SECONDS, *emf, {"stat": "p95", "label": "lag p95"}],
+            [ns, COUNTER_LAG_SECONDS, *emf, {"stat": "Maximum", "label": "lag max"}],
+            *[
+                [
+                    "AWS/Lambda",
+                    "IteratorAge",
+                    *_function_dimension(f),
+                    {"stat": "Maximum", "label": f"{f} iterator age (ms)", "yAxis": "right"},
+                ]
+                for f in streams
+            ],
+        ],
+        12,
+        0,
+    )
+
+
+def _stream_failures_widget(ns: str, emf: list[str], streams: list[str]) -> dict[str, Any]:
+    return _widget(
+        "Stream batch failures",
+        [
+            [ns, BATCH_FAILURES, *emf, {"stat": "Sum", "label": "records reported failed"}],
+            [
+                "AWS/SQS",
+                "ApproximateNumberOfMessagesVisible",
+                "QueueName",
+                "${FailureQueue.QueueName}",
+                {"stat": "Maximum", "label": "parked in the failure queue"},
+            ],
+            *[
+                ["AWS/Lambda", "Errors", *_function_dimension(f), {"stat": "Sum", "label": f"{f} errors"}]
+                for f in streams
+            ],
+        ],
+        0,
+        6,
+    )
+
+
+def _api_widget(ns: str, api: list[str]) -> dict[str, Any]:
+    return _widget(
+        "API latency p95 (ms) and errors",
+        [
+            ["AWS/ApiGateway", "Latency", *api, {"stat": "p95", "label": "latency p95"}],
+            ["AWS/ApiGateway", "IntegrationLatency", *api, {"stat": "p95", "label": "integration p95"}],
+            ["AWS/ApiGateway", "5XXError", *api, {"stat": "Sum", "label": "5xx", "yAxis": "right"}],
+            ["AWS/ApiGateway", "4XXError", *api, {"stat": "Sum", "label": "4xx", "yAxis": "right"}],
+            [
+                ns,
+                THROTTLED_METRIC,
+                "ApiId",
+                "${RestAPI}",
+                {"stat": "Sum", "label": "429 throttled", "yAxis": "right"},
+            ],
+        ],
+        12,
+        6,
+    )
+
+
+def _year_end_widget() -> dict[str, Any]:
+    return _widget(
+        "Year-end run duration (s); set the range to include 31 December",
+        [
+            [
+                "AWS/Lambda",
+                "Duration",
+                *_function_dimension(YEAR_END_FUNCTION),
+                {"id": "ms", "stat": "Maximum", "visible": False},
+            ],
+            [{"expression": "ms / 1000", "label": "year-end run (s)", "id": "seconds"}],
+            [
+                "AWS/Lambda",
+                "Errors",
+                *_function_dimension(YEAR_END_FUNCTION),
+                {"stat": "Sum", "label": "errors", "yAxis": "right"},
+            ],
+        ],
+        0,
+        12,
+        period=3600,
+    )
