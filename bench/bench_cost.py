@@ -33,6 +33,7 @@ import time
 import tracemalloc
 import uuid
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -322,7 +323,22 @@ def money(
     return cost
 
 
-def main(argv: list[str] | None = None) -> int:
+@dataclass(frozen=True)
+class Costing:
+    """What prices a phase besides the price list: the functions' memory, DynamoDB latency, architecture."""
+
+    memory: dict[str, int]
+    latency: dict[str, float]
+    arch: str
+
+    def of(self, phase: Phase, price: dict[str, float]) -> float:
+        return money(phase, self.memory, price, self.latency, self.arch)
+
+    def per_event(self, phases: Iterable[Phase], price: dict[str, float], events: int) -> float:
+        return sum(self.of(p, price) for p in phases) / events
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--events",
@@ -343,35 +359,64 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sweep-events", type=int, default=400)
     parser.add_argument("--seed", type=int, default=11)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(argv)
     currency, price, latency = prices(args.region)
     memory = sizing()
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())["stages"]["prod"]
-    arch = config.get("lambda_architecture", "x86_64")
+    costing = Costing(memory, latency, config.get("lambda_architecture", "x86_64"))
     batching = config["stream_batching"]
 
     run = measure(args.events, args.filings, batching["batch_size"], args.per_request, args.seed)
-    n, f = run.events, run.filings
     print(
-        f"measured on moto: {f} filings filed+approved, {n:,} events in POST /events of {args.per_request}, "
-        f"stream batches of {batching['batch_size']}; prices {args.region} ({currency}), memory {memory}, {arch}"
+        f"measured on moto: {run.filings} filings filed+approved, {run.events:,} events in POST /events of "
+        f"{args.per_request}, stream batches of {batching['batch_size']}; prices {args.region} ({currency}), "
+        f"memory {memory}, {costing.arch}"
     )
+    print_phases(run, costing)
+    print_sizing(run, costing, config, price, currency)
+    print_unit_costs(run, costing, price, currency)
+
+    # ---- batching: cost per event and settle lag against the delivered batch size -------
+    sweep: dict[int, Run] = {}
+    for size in (int(b) for b in args.sweep.split(",")):
+        sweep[size] = measure(args.sweep_events, args.filings, size, args.per_request, args.seed)
+    night_run = measure(
+        args.sweep_events, args.filings, batching["batch_size"], args.per_request, args.seed, nightly=True
+    )
+    trigger = trigger_table(sweep, costing, price)
+    record_rate = print_batching(trigger, run.records_per_event, batching["batch_size"], currency)
+    print_years(run, night_run, sweep, costing, batching, record_rate)
+    return 0
+
+
+def print_phases(run: Run, costing: Costing) -> None:
+    """Calls, request units, time and memory of every measured phase."""
     print(
         f"\n{'phase':<22}{'calls':>7}{'WRU':>10}{'RRU':>10}{'requests':>10}{'own ms/call':>13}"
         f"{'est. ms/call':>14}{'peak MB':>9}"
     )
     for name, phase in run.phases.items():
-        mb = memory[phase.function]
+        mb = costing.memory[phase.function]
         print(
             f"{name:<22}{phase.invocations:>7}{phase.units.get('write', 0):>10.0f}{phase.units.get('read', 0):>10.1f}"
             f"{phase.units.get('requests', 0):>10.0f}{phase.own_seconds() / phase.invocations * 1000:>13.1f}"
-            f"{phase.lambda_seconds(mb, latency) / phase.invocations * 1000:>14.1f}"
+            f"{phase.lambda_seconds(mb, costing.latency) / phase.invocations * 1000:>14.1f}"
             f"{phase.peak_bytes / 2**20:>9.1f}"
         )
+
+
+def print_sizing(
+    run: Run, costing: Costing, config: dict[str, Any], price: dict[str, float], currency: str
+) -> None:
+    """Each function's memory against what it needs, its timeout headroom, and the Power Tuning options."""
+    latency = costing.latency
     base = baseline_rss_mb()
     print(f"fresh interpreter after `import app`: {base:.0f} MB resident; sizing of the prod stage:")
-    for function, mb in memory.items():
+    for function, mb in costing.memory.items():
         phases = [p for p in run.phases.values() if p.function == function]
         if not phases:
             continue  # year_end: bench/bench_scoring.py
@@ -386,15 +431,22 @@ def main(argv: list[str] | None = None) -> int:
         options = []
         for size in POWER_VALUES:  # what Power Tuning would try: own CPU time scales, waiting does not
             seconds = busiest.lambda_seconds(size, latency) / busiest.invocations
-            gb_s = seconds * size / 1024 * price[f"lambda_gb_second_{arch}"] * 1e6
+            gb_s = seconds * size / 1024 * price[f"lambda_gb_second_{costing.arch}"] * 1e6
             options.append(f"{size} MB {seconds * 1000:5.0f} ms {currency} {gb_s:6.2f}/M calls")
         cold = COLD_IMPORT_S * max(1.0, FULL_VCPU_MB / mb)
         print("      " + " | ".join(options) + f"  (cold `import app` ~{cold:.2f} s at {mb} MB)")
 
-    per_event = {k: p for k, p in run.phases.items() if k.startswith("events:")}
-    per_filing = {k: p for k, p in run.phases.items() if k.startswith("filings:")}
-    event_cost = sum(money(p, memory, price, latency, arch) for p in per_event.values()) / n
-    filing_cost = sum(money(p, memory, price, latency, arch) for p in per_filing.values()) / f
+
+def _phases_of(run: Run, prefix: str) -> dict[str, Phase]:
+    return {k: p for k, p in run.phases.items() if k.startswith(prefix)}
+
+
+def print_unit_costs(run: Run, costing: Costing, price: dict[str, float], currency: str) -> None:
+    """Units and cost per event (by phase) and per filing, and what the run left in storage."""
+    n = run.events
+    per_event = _phases_of(run, "events:")
+    event_cost = costing.per_event(per_event.values(), price, n)
+    filing_cost = costing.per_event(_phases_of(run, "filings:").values(), price, run.filings)
     wru_event = sum(p.units.get("write", 0) for p in per_event.values()) / n
     rru_event = sum(p.units.get("read", 0) for p in per_event.values()) / n
     print(
@@ -402,44 +454,41 @@ def main(argv: list[str] | None = None) -> int:
         f"{currency} {event_cost * 1e6:,.2f} per million events"
     )
     for name, p in per_event.items():
-        cost = money(p, memory, price, latency, arch) / n
+        cost = costing.of(p, price) / n
         print(
             f"  {name:<20} {p.units.get('write', 0) / n:6.2f} WRU {p.units.get('read', 0) / n:6.2f} RRU "
             f"{p.invocations / n:6.3f} invocations  {currency} {cost * 1e6:9.2f}/M"
         )
     print(f"per filing: {currency} {filing_cost:.5f} (file + approve + its stream records)")
-
-    stored_events = run.event_bytes
     counters_items, counters_bytes = run.storage["counters"]
     print(
         f"storage: facts {run.storage['facts'][0]} items {run.storage['facts'][1] / 1e6:.2f} MB "
-        f"(~{stored_events:.0f} B per event incl. index copies); counters {counters_items} items "
+        f"(~{run.event_bytes:.0f} B per event incl. index copies); counters {counters_items} items "
         f"{counters_bytes / 1e6:.2f} MB (markers expire after 7 days)"
     )
 
-    # ---- batching: cost per event and settle lag against the delivered batch size -------
-    sweep: dict[int, Run] = {}
-    for size in (int(b) for b in args.sweep.split(",")):
-        sweep[size] = measure(args.sweep_events, args.filings, size, args.per_request, args.seed)
-    night_run = measure(
-        args.sweep_events, args.filings, batching["batch_size"], args.per_request, args.seed, nightly=True
-    )
 
-    def trigger_table(price: dict[str, float]) -> dict[int, tuple[float, float]]:
-        """Per delivered batch size: the stream functions' cost per event, est. seconds per facts batch."""
-        out = {}
-        for size, small in sweep.items():
-            phases = [
-                p for k, p in small.phases.items() if k.startswith("events:") and p.function != "api_handler"
-            ]
-            facts = small.phases["events:facts_stream"]
-            out[size] = (
-                sum(money(p, memory, price, latency, arch) for p in phases) / small.events,
-                facts.lambda_seconds(memory["facts_stream"], latency) / facts.invocations,
-            )
-        return out
+def trigger_table(
+    sweep: dict[int, Run], costing: Costing, price: dict[str, float]
+) -> dict[int, tuple[float, float]]:
+    """Per delivered batch size: the stream functions' cost per event, est. seconds per facts batch."""
+    out = {}
+    for size, small in sweep.items():
+        phases = [
+            p for k, p in small.phases.items() if k.startswith("events:") and p.function != "api_handler"
+        ]
+        facts = small.phases["events:facts_stream"]
+        out[size] = (
+            costing.per_event(phases, price, small.events),
+            facts.lambda_seconds(costing.memory["facts_stream"], costing.latency) / facts.invocations,
+        )
+    return out
 
-    trigger = trigger_table(price)
+
+def print_batching(
+    trigger: dict[int, tuple[float, float]], records_per_event: float, batch_size: int, currency: str
+) -> float:
+    """The trigger's cost and settle lag by delivered batch and window; returns the national record rate."""
     print(
         f"\nstream trigger (facts + push) by records per delivered batch: {currency}/M events and est. "
         f"seconds per facts batch"
@@ -449,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     _, national_events = YEARS["national scale (bench_scoring.py)"]
     rate = national_events / WORKING_SECONDS
     # A mapping's batch counts stream records; each event causes `records_per_event` of them.
-    record_rate = rate * run.records_per_event
+    record_rate = rate * records_per_event
     print(
         f"settle lag vs window at the national office-hours rate ({rate:.2f} events/s, {record_rate:.2f} "
         f"records/s) and 10x that; batch = records per delivered batch:"
@@ -457,12 +506,22 @@ def main(argv: list[str] | None = None) -> int:
     for window in (0, 1, 2, 5, 10, 30):
         row = []
         for r in (record_rate, record_rate * 10):
-            delivered = max(1.0, min(batching["batch_size"], r * window))
+            delivered = max(1.0, min(batch_size, r * window))
             cost, seconds = _interpolate(trigger, delivered)
             row.append(f"batch {delivered:5.1f}: lag <= {window + seconds:5.1f} s, {cost * 1e6:8.2f}/M")
         print(f"  window {window:>2} s   " + "   |   ".join(row))
+    return record_rate
 
-    # ---- 1 million events and national years, real time vs nightly, in every priced region
+
+def print_years(
+    run: Run,
+    night_run: Run,
+    sweep: dict[int, Run],
+    costing: Costing,
+    batching: dict[str, int],
+    record_rate: float,
+) -> None:
+    """1 million events and national years, real time vs nightly, in every priced region."""
     window = batching["window_seconds"]
     delivered = max(1.0, min(batching["batch_size"], record_rate * window))
     print(
@@ -476,31 +535,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     for region in json.loads(PRICES.read_text())["regions"]:
         money_unit, region_price, _ = prices(region)
-        ingest = (
-            sum(
-                money(p, memory, region_price, latency, arch)
-                for p in per_event.values()
-                if p.function == "api_handler"
-            )
-            / n
-        )
-        realtime = ingest + _interpolate(trigger_table(region_price), delivered)[0]
-        read_back = stored_events / 8192 / 1e6 * region_price["dynamodb_read_per_million"]  # eventual, once
-        nightly = (
-            ingest
-            + money(night_run.nightly, memory, region_price, latency, arch) / night_run.events
-            + read_back
-        )
-        filing = sum(money(p, memory, region_price, latency, arch) for p in per_filing.values()) / f
-        years = []
-        for year_filings, year_events in YEARS.values():
-            # Facts grow through the year: half the year-end size is stored on average.
-            storage = (
-                year_events * stored_events / 1e9 / 2 * 12 * region_price["dynamodb_storage_per_gb_month"]
-            )
-            fixed = year_filings * filing + storage
-            real, batch = year_events * realtime + fixed, year_events * nightly + fixed
-            years.append(f"{money_unit} {real:>9,.1f} / {batch:>9,.1f}")
+        api = [p for p in _phases_of(run, "events:").values() if p.function == "api_handler"]
+        ingest = costing.per_event(api, region_price, run.events)
+        realtime = ingest + _interpolate(trigger_table(sweep, costing, region_price), delivered)[0]
+        read_back = run.event_bytes / 8192 / 1e6 * region_price["dynamodb_read_per_million"]  # eventual, once
+        nightly = ingest + costing.of(night_run.nightly, region_price) / night_run.events + read_back
+        filing = costing.per_event(_phases_of(run, "filings:").values(), region_price, run.filings)
+        years = [
+            f"{money_unit} {real:>9,.1f} / {batch:>9,.1f}"
+            for real, batch in _year_costs(realtime, nightly, filing, run.event_bytes, region_price)
+        ]
         print(
             f"{region:<16}{money_unit:>5} {realtime * 1e6:>15,.2f}{nightly * 1e6:>10,.2f}"
             f"{(realtime - nightly) * 1e6:>17,.2f}" + "".join(f"{y:>40}" for y in years)
@@ -508,9 +552,21 @@ def main(argv: list[str] | None = None) -> int:
     for label, (year_filings, year_events) in YEARS.items():
         print(
             f"  {label}: {year_filings:,} filings, {year_events:,} events, "
-            f"{year_events * stored_events / 1e9:.2f} GB of facts at year end"
+            f"{year_events * run.event_bytes / 1e9:.2f} GB of facts at year end"
         )
-    return 0
+
+
+def _year_costs(
+    realtime: float, nightly: float, filing: float, event_bytes: float, price: dict[str, float]
+) -> list[tuple[float, float]]:
+    """(real time, nightly) cost of each year in YEARS at the given per-event and per-filing costs."""
+    costs = []
+    for year_filings, year_events in YEARS.values():
+        # Facts grow through the year: half the year-end size is stored on average.
+        storage = year_events * event_bytes / 1e9 / 2 * 12 * price["dynamodb_storage_per_gb_month"]
+        fixed = year_filings * filing + storage
+        costs.append((year_events * realtime + fixed, year_events * nightly + fixed))
+    return costs
 
 
 def _interpolate(table: dict[int, tuple[float, float]], size: float) -> tuple[float, float]:
