@@ -54,17 +54,28 @@ USAGE_SHARE = {
 
 def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[str, float]:
     """Write the counters, forms and records; returns seconds per step."""
-    from chalicelib.core.models import Counter, Record
-    from chalicelib.core.vocabulary import SIDES
-    from chalicelib.scoring import adjustments, annual_forms, bonus
-    from chalicelib.usage import counting_rules
-
-    timings: dict[str, float] = {}
     codes = sorted(PROVINCES)
     weight = {c: rng.uniform(0.3, 3.0) for c in codes}
     share = {c: weight[c] / sum(weight.values()) for c in codes}
+    steps = {
+        "filing counters": lambda: _seed_filing_counters(filings, events),
+        "province and month counters": lambda: _seed_province_counters(filings, events, share, rng),
+        "account counters": lambda: _seed_account_counters(accounts, share, rng),
+        "forms, excellent projects, adjustments": lambda: _seed_records(filings, share, rng),
+    }
+    timings: dict[str, float] = {}
+    for step, write in steps.items():
+        t = time.perf_counter()
+        write()
+        timings[step] = time.perf_counter() - t
+    return timings
 
-    t = time.perf_counter()
+
+def _seed_filing_counters(filings: int, events: int) -> None:
+    """One stats item per approved filing, the events shared evenly among them."""
+    from chalicelib.core.models import Counter
+    from chalicelib.usage import counting_rules
+
     per_filing = events // max(filings, 1)
     with Counter.batch_write() as batch:
         for i in range(filings):
@@ -81,35 +92,16 @@ def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[s
                     },
                 )
             )
-    timings["filing counters"] = time.perf_counter() - t
 
-    t = time.perf_counter()
+
+def _seed_province_counters(filings: int, events: int, share: dict[str, float], rng: random.Random) -> None:
+    """Each unit's cycle item (its share of events and filings) and its 24 month items."""
+    from chalicelib.core.models import Counter
+    from chalicelib.usage import counting_rules
+
     with Counter.batch_write() as batch:
-        for c in codes:
-            e, f = events * share[c], filings * share[c]
-            n = {name: int(e * s) for name, s in USAGE_SHARE.items()}
-            n.update(
-                views_unique=int(n["views_total"] * 0.6),
-                downloads_unique=int(n["downloads_total"] * 0.6),
-                evaluation_score_sum=int(n["evaluations"] * rng.uniform(3.2, 4.6)),
-                filings_approved=int(f),
-                filings_approved_report=int(f * 0.55),
-                filings_approved_database=int(f * 0.15),
-                filings_approved_tool=int(f * 0.15),
-                filings_approved_application_proof=int(f * 0.15),
-                filings_approved_fiscal=int(f * 0.4),
-                filings_approved_near_cutoff=int(f * rng.uniform(0.02, 0.2)),
-                reports_approved_industry_planning=int(f * 0.2),
-                reports_approved_regional_planning=int(f * 0.1),
-                reports_approved_enterprise_operation=int(f * 0.1),
-                reports_approved_rd_activity=int(f * 0.1),
-                reports_approved_other=int(f * 0.05),
-                publications_approved_news=int(f * 0.1),
-                publications_approved_policy=int(f * 0.02),
-            )
-            for side in SIDES:
-                n[f"evaluations_{side}"] = n["evaluations"] // 4
-                n[f"evaluation_score_sum_{side}"] = n["evaluation_score_sum"] // 4
+        for c in share:
+            n = _cycle_counts(events * share[c], filings * share[c], rng)
             batch.save(Counter(*counting_rules.cycle_key(c, CYCLE), n=n))
             monthly = n["views_total"] // 12
             for m in range(24):
@@ -123,9 +115,44 @@ def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[s
                         },
                     )
                 )
-    timings["province and month counters"] = time.perf_counter() - t
 
-    t = time.perf_counter()
+
+def _cycle_counts(e: float, f: float, rng: random.Random) -> dict[str, int]:
+    """A unit's cycle counters for `e` events and `f` approved filings."""
+    from chalicelib.core.vocabulary import SIDES
+
+    n = {name: int(e * s) for name, s in USAGE_SHARE.items()}
+    n.update(
+        views_unique=int(n["views_total"] * 0.6),
+        downloads_unique=int(n["downloads_total"] * 0.6),
+        evaluation_score_sum=int(n["evaluations"] * rng.uniform(3.2, 4.6)),
+        filings_approved=int(f),
+        filings_approved_report=int(f * 0.55),
+        filings_approved_database=int(f * 0.15),
+        filings_approved_tool=int(f * 0.15),
+        filings_approved_application_proof=int(f * 0.15),
+        filings_approved_fiscal=int(f * 0.4),
+        filings_approved_near_cutoff=int(f * rng.uniform(0.02, 0.2)),
+        reports_approved_industry_planning=int(f * 0.2),
+        reports_approved_regional_planning=int(f * 0.1),
+        reports_approved_enterprise_operation=int(f * 0.1),
+        reports_approved_rd_activity=int(f * 0.1),
+        reports_approved_other=int(f * 0.05),
+        publications_approved_news=int(f * 0.1),
+        publications_approved_policy=int(f * 0.02),
+    )
+    for side in SIDES:
+        n[f"evaluations_{side}"] = n["evaluations"] // 4
+        n[f"evaluation_score_sum_{side}"] = n["evaluation_score_sum"] // 4
+    return n
+
+
+def _seed_account_counters(accounts: int, share: dict[str, float], rng: random.Random) -> None:
+    """Per-account items for the burst check, spread over the units by their share."""
+    from chalicelib.core.models import Counter
+    from chalicelib.usage import counting_rules
+
+    codes = list(share)
     with Counter.batch_write() as batch:
         for i in range(accounts):
             c = rng.choices(codes, [share[x] for x in codes])[0]
@@ -139,9 +166,14 @@ def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[s
                     },
                 )
             )
-    timings["account counters"] = time.perf_counter() - t
 
-    t = time.perf_counter()
+
+def _seed_records(filings: int, share: dict[str, float], rng: random.Random) -> None:
+    """32 annual forms, 96 excellent projects and 20 adjustments."""
+    from chalicelib.core.models import Record
+    from chalicelib.scoring import adjustments, annual_forms, bonus
+
+    codes = list(share)
     with Record.batch_write() as batch:
         for c in codes:
             batch.save(
@@ -149,23 +181,7 @@ def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[s
                     annual_forms.key(c),
                     "2024",
                     kind="annual_form",
-                    data={
-                        "mechanisms": {
-                            "leading_group": True,
-                            "work_plan": rng.random() < 0.8,
-                            "coordination_meetings": 3,
-                        },
-                        "funding": {"provincial_funds": rng.uniform(100, 3000), "other_funds": 50.0},
-                        "carriers": [{"name": "基地", "type": "navigation_service_base", "city": None}],
-                        "projects": {
-                            "declared": 60,
-                            "fiscal_funded": int(filings * share[c] * 0.45),
-                            "completed": 20,
-                        },
-                        "policies": [],
-                        "training": {"sessions": 4, "participants": 300},
-                        "summary": "总结",
-                    },
+                    data=_annual_form(filings * share[c], rng),
                 )
             )
         for i in range(96):
@@ -193,8 +209,27 @@ def seed(filings: int, events: int, accounts: int, rng: random.Random) -> dict[s
                     },
                 )
             )
-    timings["forms, excellent projects, adjustments"] = time.perf_counter() - t
-    return timings
+
+
+def _annual_form(unit_filings: float, rng: random.Random) -> dict:
+    """A unit's annual form; its fiscally funded projects follow its share of the filings."""
+    return {
+        "mechanisms": {
+            "leading_group": True,
+            "work_plan": rng.random() < 0.8,
+            "coordination_meetings": 3,
+        },
+        "funding": {"provincial_funds": rng.uniform(100, 3000), "other_funds": 50.0},
+        "carriers": [{"name": "基地", "type": "navigation_service_base", "city": None}],
+        "projects": {
+            "declared": 60,
+            "fiscal_funded": int(unit_filings * 0.45),
+            "completed": 20,
+        },
+        "policies": [],
+        "training": {"sessions": 4, "participants": 300},
+        "summary": "总结",
+    }
 
 
 class Requests:
