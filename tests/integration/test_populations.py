@@ -57,6 +57,11 @@ def attributed(client, unit, province="320000", **over):
     return approve(client, filing["id"])
 
 
+def base_counters(code, cycle="2024"):
+    """The running counters of a service base's cycle."""
+    return running_counters.values(*counting_rules.unit_cycle_key(f"service_bases#{code}", cycle))
+
+
 def view(client, filing_id, reader):
     """A counted view of the filing by a distinct reader."""
     body = {"events": [{"id": str(uuid.uuid4()), "type": "view", "filing": filing_id, "user_agent": BROWSER}]}
@@ -138,15 +143,10 @@ def test_attribution_is_the_filings_own_province_to_a_unit_located_there(client,
 
 
 def test_attributed_filings_count_for_the_unit_and_still_for_their_province(client, bases):
-    js = running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024"))
+    js = base_counters("SB-JS")
     assert js["filings_approved"] == 4 and js["filings_approved_database"] == 1
     assert running_counters.province_cycle("320000", "2024")["filings_approved"] == 4
-    assert (
-        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-ZJ", "2024"))[
-            "filings_approved"
-        ]
-        == 1
-    )
+    assert base_counters("SB-ZJ")["filings_approved"] == 1
 
 
 def test_an_approved_filings_attribution_is_proposed_for_review_and_nothing_moves_meanwhile(
@@ -164,18 +164,8 @@ def test_an_approved_filings_attribution_is_proposed_for_review_and_nothing_move
     shown = client.get(f"/filings/{filing}", headers=auth(**JS_FILER)).json
     assert shown["status"] == "approved" and shown["revision_pending"] is True
     settle()
-    assert (
-        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024"))[
-            "filings_approved"
-        ]
-        == 4
-    )
-    assert (
-        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS2", "2024")).get(
-            "filings_approved", 0
-        )
-        == 0
-    )
+    assert base_counters("SB-JS")["filings_approved"] == 4
+    assert base_counters("SB-JS2").get("filings_approved", 0) == 0
 
 
 def test_approving_an_attribution_proposal_moves_the_filing_and_later_usage_to_the_new_unit(
@@ -195,8 +185,8 @@ def test_approving_an_attribution_proposal_moves_the_filing_and_later_usage_to_t
     approve(client, filing)
     view(client, filing, "reader-after")
     settle()
-    old = running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024"))
-    new = running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS2", "2024"))
+    old = base_counters("SB-JS")
+    new = base_counters("SB-JS2")
     assert (old["filings_approved"], new["filings_approved"]) == (3, 1)  # moved once, from the old unit
     assert (old["views_unique"], new["views_unique"]) == (
         1,
@@ -212,18 +202,8 @@ def test_approving_an_attribution_proposal_moves_the_filing_and_later_usage_to_t
         lambda event: running_counters.handle_stream_batch(event, store.clock.now()),
         StreamTap(store.stream_arn).take(),
     )
-    assert (
-        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024"))[
-            "filings_approved"
-        ]
-        == 3
-    )
-    assert (
-        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS2", "2024"))[
-            "filings_approved"
-        ]
-        == 1
-    )
+    assert base_counters("SB-JS")["filings_approved"] == 3
+    assert base_counters("SB-JS2")["filings_approved"] == 1
     assert running_counters.drift() == []
 
 
@@ -234,18 +214,8 @@ def test_a_dropped_attribution_proposal_keeps_the_old_attribution(client, store,
     dropped = client.post(f"/filings/{filing}/review", {"decision": "reject"}, headers=auth(**ADMIN))
     assert dropped.status == 200 and dropped.json["status"] == "approved" and dropped.json["revision"] == 1
     settle()
-    assert (
-        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024"))[
-            "filings_approved"
-        ]
-        == 4
-    )
-    assert (
-        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS2", "2024")).get(
-            "filings_approved", 0
-        )
-        == 0
-    )
+    assert base_counters("SB-JS")["filings_approved"] == 4
+    assert base_counters("SB-JS2").get("filings_approved", 0) == 0
     assert running_counters.drift() == []
 
 
@@ -261,12 +231,7 @@ def test_a_content_revision_keeps_a_waiting_attribution_proposal(client, store, 
     assert revised.status == 200, revised.json
     assert approve(client, filing)["title"].endswith("（修订）")
     settle()
-    assert (
-        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS2", "2024"))[
-            "filings_approved"
-        ]
-        == 1
-    )
+    assert base_counters("SB-JS2")["filings_approved"] == 1
     assert running_counters.drift() == []
 
 
@@ -297,18 +262,8 @@ def test_moving_an_attribution_before_approval_moves_the_count(client, bases, se
     assert attribute(client, filing["id"], "SB-ZJ", ADMIN).status == 200
     approve(client, filing["id"])
     settle()
-    assert (
-        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024"))[
-            "filings_approved"
-        ]
-        == 4
-    )
-    assert (
-        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-ZJ", "2024"))[
-            "filings_approved"
-        ]
-        == 2
-    )
+    assert base_counters("SB-JS")["filings_approved"] == 4
+    assert base_counters("SB-ZJ")["filings_approved"] == 2
     assert running_counters.drift() == []
 
 
@@ -472,14 +427,9 @@ def test_a_bases_score_moves_with_the_usage_of_its_attributed_results(client, st
             == 200
         )
     settle()
-    unit = running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-ZJ", "2024"))
+    unit = base_counters("SB-ZJ")
     assert unit["views_unique"] == 4 and unit["evaluations"] == 4 and unit["evaluation_score_sum"] == 20
-    assert (
-        running_counters.values(*counting_rules.unit_cycle_key("service_bases#SB-JS", "2024")).get(
-            "views_unique", 0
-        )
-        == 0
-    )
+    assert base_counters("SB-JS").get("views_unique", 0) == 0
     assert running_counters.drift() == []
     store.at(CLOSED)
     busy = client.post(f"{BASES}/cycles/2024/scoring-runs", headers=auth(**ADMIN)).json["run_id"]
