@@ -31,6 +31,10 @@ from tests.support import report_body
 MAX_EXAMPLES = 15  # generated cases per operation and mode
 HOSTILE_EXAMPLES = 6  # hostile bodies per write route and role
 ROLES = ("anonymous", "national_admin", "province_admin", "filer", "user", "expert")
+# The generated and hostile runs are cut into shards (every operation or route in exactly one), so
+# pytest-xdist's workers share them: whole, the generated run alone held one worker ~3 minutes.
+GENERATED_SHARDS = 8
+HOSTILE_SHARDS = 3
 
 
 @pytest.fixture
@@ -137,7 +141,8 @@ def test_the_coverage_phase_gets_no_5xx_and_only_problems(api, fuzz_schema):
     assert not failures, f"{len(failures)} of {sent}:\n" + "\n".join(failures[:40])
 
 
-def test_generated_requests_get_no_5xx_and_only_problems(api, fuzz_schema):
+@pytest.mark.parametrize("shard", range(GENERATED_SHARDS))
+def test_generated_requests_get_no_5xx_and_only_problems(api, fuzz_schema, shard):
     failures: list[str] = []
     # Preflights answer the same whatever is generated; the coverage phase reaches them.
     operations = [
@@ -148,7 +153,7 @@ def test_generated_requests_get_no_5xx_and_only_problems(api, fuzz_schema):
     assert len(operations) > 30
     tokens = _tokens(api)
     callers = {who: tokens[who] for who in ("anonymous", "national_admin", "filer", "user")}
-    for operation in operations:
+    for operation in operations[shard::GENERATED_SHARDS]:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             found: list[str] = []
 
@@ -253,7 +258,10 @@ def _stored(api) -> int:
     )
 
 
-def test_hostile_bodies_on_every_write_route_as_every_role_are_refused_and_store_nothing(api, fuzz_schema):
+@pytest.mark.parametrize("shard", range(HOSTILE_SHARDS))
+def test_hostile_bodies_on_every_write_route_as_every_role_are_refused_and_store_nothing(
+    api, fuzz_schema, shard
+):
     import app
     from chalicelib.core.route_registry import ROUTES
 
@@ -281,7 +289,7 @@ def test_hostile_bodies_on_every_write_route_as_every_role_are_refused_and_store
     }
     # Routes that read a body first: every hostile body must be refused there, storing nothing.
     # Body-less writes (likes, reads, runs) may act whatever the body; they must only never fail.
-    writes.sort(key=lambda r: r.body is None)
+    writes = sorted(writes[shard::HOSTILE_SHARDS], key=lambda r: r.body is None)
     tokens = _tokens(api)
     failures: list[str] = []
     api.drain()
@@ -318,5 +326,8 @@ def test_hostile_bodies_on_every_write_route_as_every_role_are_refused_and_store
                     failures.append(problem)
 
             send()
+    if after_body_routes is None:  # a shard of body routes only
+        api.drain()
+        after_body_routes = _stored(api)
     assert not failures, f"{len(failures)} broken answers:\n" + "\n".join(failures[:40])
     assert after_body_routes == before, "a refused write stored something"
