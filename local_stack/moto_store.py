@@ -29,13 +29,17 @@ import heapq
 import inspect
 import json
 import threading
+import types
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from moto.core.responses import ActionResult, BaseResponse
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb import responses as dynamodb_responses
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
+    ItemSizeTooLarge,
     MockValidationException,
     MultipleTransactionsException,
     TooManyTransactionsException,
@@ -45,6 +49,8 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import StreamShard, Table
+from moto.dynamodb.models.utilities import bytesize
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
@@ -86,15 +92,31 @@ def _replacements() -> dict[tuple[type, str], Callable[..., Any]]:
         (Table, "put_item"): _put_item,
         (DynamoDBStreamsBackend, "get_records"): _get_records,
         # speed, measured (README, "moto and Chalice, upstream"): the hot calls' JSON, ~45% of the
-        # pipeline's CPU per event; scan pages, a full recount 3x faster at 46k facts
+        # pipeline's CPU per event; scan pages, a full recount 3x faster at 46k facts; a query walks its
+        # partition, not the whole table sorted (an erasure's index queries: ~1 s each on a loaded stack)
         (Table, "scan"): _scan,
+        (Table, "query"): _query,
         (ActionResult, "execute_result"): _execute_result,
         (BaseResponse, "parse_parameters"): _parse_parameters,
+        # speed, measured (README): moto parsed each condition and update expression of a transaction
+        # twice per item, copied every item a transaction touched, re-summed an item's size per
+        # attribute and round-tripped projections through JSON: ~35% of the pipeline's CPU
+        (dynamodb_responses, "create_condition_expression_parser"): _condition_parser,
+        (dynamodb_responses, "UpdateExpressionParser"): _HANDLER_UPDATES,
+        (dynamodb_models, "UpdateExpressionParser"): _BACKEND_UPDATES,
+        (Item, "__init__"): _item_init,
+        (Item, "project"): _project,
     }
 
 
-def _name(owner: type, attr: str) -> str:
+def _name(owner: Any, attr: str) -> str:
     return f"{owner.__name__}.{attr}"
+
+
+def upstream_path(owner: Any, attr: str) -> str:
+    """The dotted path local_stack/upstream_pins.py names a replaced function or class by."""
+    prefix = owner.__name__ if isinstance(owner, types.ModuleType) else f"{owner.__module__}.{owner.__name__}"
+    return f"{prefix}.{attr}"
 
 
 def install() -> None:
@@ -154,7 +176,7 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
         raise TransactionCanceledException(errors)
     undo = _Undo(self)
     for index, (op_type, op, key) in enumerate(ops):
-        undo.remember(op["TableName"], key)
+        undo.remember(op["TableName"], key, op_type)
         try:
             _write(self, op_type, op, key)
         except MockValidationException:
@@ -223,18 +245,133 @@ def _write(backend: DynamoDBBackend, op_type: str, op: dict[str, Any], key: dict
         )
 
 
-_conditions: dict[str, Any] = {}
+# ---- parsing, once per text ------------------------------------------------------------
+# A transaction of 100 puts repeats one condition 100 times, and moto parses each twice (the
+# handler validates it, the backend judges it) and each update expression twice: parsed trees are
+# never changed afterwards (moto's validator works on a deep copy), so one parse per text serves.
+
+MAX_PARSED = 10_000
+_parsed: dict[tuple[str, str], Any] = {}
+
+
+def _slot(kind: str, key: Any) -> tuple[str, str]:
+    return kind, json.dumps(key, sort_keys=True)
+
+
+def _keep(slot: tuple[str, str], parsed: Any) -> Any:
+    if len(_parsed) >= MAX_PARSED:
+        _parsed.clear()
+    _parsed[slot] = parsed
+    return parsed
+
+
+def _memo(kind: str, key: Any, parse: Callable[[], Any]) -> Any:
+    """What `parse()` returns, kept per (kind, key); a parse that raises is not kept."""
+    slot = _slot(kind, key)
+    found = _parsed.get(slot)
+    return found if found is not None else _keep(slot, parse())
 
 
 def _condition(expression: str, names: dict | None, values: dict | None) -> Any:
-    """A parsed condition, kept per text: a transaction of 100 puts repeats one condition 100 times."""
-    key = json.dumps([expression, names, values], sort_keys=True)
-    parsed = _conditions.get(key)
-    if parsed is None:
-        if len(_conditions) > 10_000:
-            _conditions.clear()
-        parsed = _conditions[key] = get_filter_expression(expression, names, values)
-    return parsed
+    """A condition's operator tree, as moto's get_filter_expression builds it."""
+    return _memo(
+        "filter", [expression, names, values], lambda: get_filter_expression(expression, names, values)
+    )
+
+
+def _condition_parser(expr: str | None, names: dict | None, values: dict | None) -> Any:
+    """moto's create_condition_expression_parser for its request handlers: a text parsed before
+    answers from its kept parse; a new one parses when the handler asks (where it catches errors)."""
+    slot = _slot("condition", [expr, names, values])
+    kept = _parsed.get(slot)
+    if kept is not None:
+        return kept
+    return _FirstParse(
+        slot, _originals[_name(dynamodb_responses, "create_condition_expression_parser")](expr, names, values)
+    )
+
+
+class _FirstParse:
+    """A fresh moto parser whose successful parse is kept for its text."""
+
+    def __init__(self, slot: tuple[str, str], parser: Any):
+        self._slot, self._parser = slot, parser
+
+    def parse(self) -> Any:
+        tree = self._parser.parse()
+        _keep(self._slot, _KeptParse(tree, self._parser))
+        return tree
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+
+class _KeptParse:
+    """What moto's handlers read of a parser that has parsed: its tree, and the names and values it
+    found (fresh lists on each read: handlers extend them)."""
+
+    def __init__(self, tree: Any, parser: Any):
+        self._tree = tree
+        self._names, self._values = list(parser.expr_attr_names_found), list(parser.expr_attr_values_found)
+
+    def parse(self) -> Any:
+        return self._tree
+
+    @property
+    def expr_attr_names_found(self) -> list[str]:
+        return list(self._names)
+
+    @property
+    def expr_attr_values_found(self) -> list[str]:
+        return list(self._values)
+
+
+def _update_expression(expression: str) -> Any:
+    """moto's UpdateExpressionParser.make, parsed once per text."""
+    return _memo("update", expression, lambda: UpdateExpressionParser.make(expression))
+
+
+# What moto's handler and backend modules call UpdateExpressionParser (they call only `make`).
+_HANDLER_UPDATES = types.SimpleNamespace(make=_update_expression)
+_BACKEND_UPDATES = types.SimpleNamespace(make=_update_expression)
+
+
+# ---- items --------------------------------------------------------------------------------
+
+MOTO_ITEM_SIZE_LIMIT = 405_000  # LimitedSizeDict's: "between 409 and 410KB" measured by moto
+
+
+def _item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, attrs: dict[str, Any]) -> None:
+    """moto's Item constructor, its size limit summed once: moto re-sums the whole item for each
+    attribute it sets (quadratic). Sizes are never negative, so the sum at the end decides alone."""
+    self.hash_key, self.range_key = hash_key, range_key
+    values = {key: DynamoType(value) for key, value in attrs.items()}
+    if sum(bytesize(key) + value.size() for key, value in values.items()) > MOTO_ITEM_SIZE_LIMIT:
+        raise ItemSizeTooLarge
+    self.attrs = LimitedSizeDict(values)  # its constructor sets without the per-attribute walk
+
+
+def _project(self: Item, projection_expressions: list[list[str]]) -> Item:
+    """moto's Item.project; top-level string attributes (keys, most often) copied without its
+    round trip through plain JSON, which answers the same for them."""
+    if not all(
+        len(path) == 1 and "[" not in path[0] and self.attrs.get(path[0], _STRING).type == "S"
+        for path in projection_expressions
+    ):
+        return _originals["Item.project"](self, projection_expressions)
+    projected = Item.__new__(Item)
+    projected.hash_key, projected.range_key = self.hash_key, self.range_key
+    projected.attrs = LimitedSizeDict(
+        {
+            path[0]: copy.deepcopy(self.attrs[path[0]])
+            for path in projection_expressions
+            if path[0] in self.attrs
+        }
+    )
+    return projected
+
+
+_STRING = DynamoType({"S": ""})  # what an absent attribute counts as above: left out, as moto does
 
 
 class _Undo:
@@ -245,12 +382,15 @@ class _Undo:
         self.items: list[tuple[Table, DynamoType, DynamoType | None, Item | None]] = []
         self.streams: dict[str, int] = {}
 
-    def remember(self, table_name: str, key: dict[str, Any]) -> None:
+    def remember(self, table_name: str, key: dict[str, Any], op_type: str) -> None:
         table = self.backend.get_table(table_name)
         hash_value = DynamoType(key[table.hash_key_attr])
         range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        stored = table.get_item(hash_value, range_value)
+        # A put or a delete replaces the stored Item object and leaves it whole: only an update
+        # changes it in place, so only an update needs a copy to put back.
         self.items.append(
-            (table, hash_value, range_value, copy.deepcopy(table.get_item(hash_value, range_value)))
+            (table, hash_value, range_value, copy.deepcopy(stored) if op_type == "Update" else stored)
         )
         if table.stream_shard is not None:
             self.streams.setdefault(table_name, len(table.stream_shard.items))
@@ -283,23 +423,48 @@ def _scan(self: Table, *args: Any, **kwargs: Any):
     if call.arguments.get("index_name") or not string_keys:
         return original(self, *args, **kwargs)
 
-    def order(item: Item) -> tuple[str, str]:
-        return item.hash_key.value, item.range_key.value if item.range_key is not None else ""
-
-    items = sorted(_unsorted_items(self), key=order)
+    items = sorted(_unsorted_items(self), key=_key_order)
     start_key = call.arguments["exclusive_start_key"]
     if start_key:
         start = (
             start_key[self.hash_key_attr]["S"],
             start_key[self.range_key_attr]["S"] if self.range_key_attr else "",
         )
-        items = items[bisect.bisect_right([order(i) for i in items], start) :]
+        items = items[bisect.bisect_right([_key_order(i) for i in items], start) :]
     call.arguments["exclusive_start_key"] = None
     self.all_items = lambda: items  # what moto's scan walks; shadowed on the instance for this call
     try:
         return original(*call.args, **call.kwargs)
     finally:
         del self.all_items
+
+
+def _query(self: Table, *args: Any, **kwargs: Any):
+    """A query that walks its partition (or, on an index, every item once) instead of all of them sorted.
+
+    moto sorts the whole table with DynamoType comparisons on every query, then keeps the
+    partition's items: a query's cost grew with the table. A partition's items sort by their
+    range key alone, which moto does next; an index query's items in the table's key order,
+    with string keys sorted as their strings.
+    """
+    original = _originals["Table.query"]
+    call = _bind("Table.query", self, *args, **kwargs)
+    string_keys = self.hash_key_type == "S" and self.range_key_attr and self.range_key_type == "S"
+    if not string_keys:
+        return original(self, *args, **kwargs)
+    if call.arguments.get("index_name"):
+        items = sorted(_unsorted_items(self), key=_key_order)
+    else:
+        items = list(self.items.get(call.arguments["hash_key"], {}).values())
+    self.all_items = lambda: items  # what moto's query walks; shadowed on the instance for this call
+    try:
+        return original(*call.args, **call.kwargs)
+    finally:
+        del self.all_items
+
+
+def _key_order(item: Item) -> tuple[str, str]:
+    return item.hash_key.value, item.range_key.value if item.range_key is not None else ""
 
 
 def _unsorted_items(table: Table) -> list[Item]:

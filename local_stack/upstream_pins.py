@@ -18,14 +18,35 @@ from typing import Any
 VERSIONS = {"moto": "5.2.5", "chalice": "1.34.0"}
 
 _T = "moto.dynamodb.models.table."
+_R = "moto.dynamodb.responses."
 DIGESTS = {
     # replaced or wrapped by local_stack.moto_store
     "moto.dynamodb.models.DynamoDBBackend.transact_write_items": "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
     _T + "Table.scan": "5ef1ab21eef06a74d4d142aaf817f31c3147c39fd9aaaa5dd037cb62d64e4af3",
+    _T + "Table.query": "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
     _T + "Table.put_item": "de23933013ef842639046c19bcf7e418bce0474d810f6719368be4cedce11d47",
     "moto.dynamodbstreams.models.DynamoDBStreamsBackend.get_records": "db8c6cb04430c08f76be9e6b3cc9317387643b4fee26f43071c5ac22e25d2b64",
     "moto.core.responses.ActionResult.execute_result": "6333faa349b58671258985778d2aaf02d31e0617aae380442e4c683c36ab248d",
     "moto.core.responses.BaseResponse.parse_parameters": "fd3d04c9194814f4f8dd755aa8eedae7155fbef66a1421cb934be8ce8f2c7b59",
+    # parsed once per text (moto_store._memo): the parsers, what each handler reads of a parser, and
+    # the validator's copy of an update expression's tree before it changes it
+    _R
+    + "create_condition_expression_parser": "a667986752c086a5a6f0f24c794a591ea68e9b56785a706faa277d09b81161cd",
+    "moto.dynamodb.comparisons.ConditionExpressionParser.parse": "5c9b63c5f49ed5d5d644eb0ac7422fb3c2ac4bbd310374f4161686bc4e10c453",
+    _R + "UpdateExpressionParser": "4f53df8e573dc135223f96ed3acff6421d94a00621f6173b8130af726a1e6a04",
+    "moto.dynamodb.models.UpdateExpressionParser": "4f53df8e573dc135223f96ed3acff6421d94a00621f6173b8130af726a1e6a04",
+    "moto.dynamodb.models.DynamoDBBackend.update_item": "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f",
+    "moto.dynamodb.parsing.validators.Validator.__init__": "9489b532dd0fb359e273711c1a67971f1b73af47ddbaa91868e9cc42a26ddbb3",
+    _R + "DynamoHandler.put_item": "4c9efb73275195eccc6268d6c3952decc1b240da158661ad59421ccec55a74e0",
+    _R + "DynamoHandler.query": "681834c64038af93f0bf17657b7d24065f907f31e2d5cafb67f8cc15bb5e9f96",
+    _R + "DynamoHandler.scan": "530223d9fd284f2be3f3ed302ad8eab62f3fbe2cbeecd56a4ce4c7e1f006db05",
+    _R + "DynamoHandler.delete_item": "677cb014c5c455d9fa3088aa5213b34b514a9773156f62847f114159b9a75d05",
+    _R + "DynamoHandler.update_item": "638893af1afd43d274f3788d61ac13b447729de915c6f5ad3bbf008b92dd8e80",
+    _R
+    + "DynamoHandler.transact_write_items": "61c163fff213f33a39317a17fda194a9c1e800992421575d2080f4500bf45372",
+    # re-implemented: an item's size limit (Item.__init__ above) and a projection of top-level strings
+    "moto.dynamodb.models.dynamo_type.LimitedSizeDict.__setitem__": "d979580fdbe14f79f3216564e1385c4b3485db82bc88193326c467a037331e81",
+    "moto.dynamodb.models.dynamo_type.Item.project": "f411e6d8b56886f45f401edc20c2fd6d4e671136d9cf7ff21c434479b1e84a79",
     # shadowed on a table for one scan call: the items it walks
     _T + "Table.all_items": "c80d2ee3c896acd0cab6ca35aaeae3ab3fb65858933f8a3403d4e027c240f31d",
     # built without their constructors (restore_item; the journal's replayed stream records)

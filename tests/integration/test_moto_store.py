@@ -8,6 +8,7 @@ expiry, a trimmed stream that still reads on.
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
 import boto3
@@ -37,8 +38,20 @@ def _table(client, name="t", ttl=False):
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+            {"AttributeName": "gs", "AttributeType": "S"},
         ],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_g",
+                "KeySchema": [
+                    {"AttributeName": "g", "KeyType": "HASH"},
+                    {"AttributeName": "gs", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
     if ttl:
@@ -139,6 +152,8 @@ def _scenario() -> dict[str, Any]:
         Limit=1,
         ExpressionAttributeValues={":p": {"S": "P0"}},
     )["LastEvaluatedKey"]
+    seen["parsed once"] = _parsed_once(client)
+    seen["index"] = _index_queries(client)
     seen["items"] = sorted(client.scan(TableName="t")["Items"], key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
     seen["pages"] = [
         page["Items"]
@@ -163,6 +178,105 @@ def _scenario() -> dict[str, Any]:
             type(r["dynamodb"]["ApproximateCreationDateTime"]),
         )
         for r in records
+    ]
+    return seen
+
+
+def _index_queries(client) -> list[Any]:
+    """Queries on an index (ties on its keys, items without them) and on the table, forward, backward
+    and paged: what the query patch walks must come out in moto's order."""
+    for n in range(12):
+        item = {"pk": {"S": f"G{n % 4}"}, "sk": {"S": f"{n:02d}"}, "g": {"S": f"g{n % 2}"}}
+        if n % 5:
+            item["gs"] = {"S": f"{n % 3}"}
+        client.put_item(TableName="t", Item=item)
+    answers = []
+    for forward in (True, False):
+        for limit in (2, 100):
+            for index, key, value in (("by_g", "g", "g0"), ("by_g", "g", "g1"), (None, "pk", "G1")):
+                args = {"IndexName": index} if index else {}
+                answers.append(
+                    [
+                        (page["Items"], page.get("LastEvaluatedKey"))
+                        for page in client.get_paginator("query").paginate(
+                            TableName="t",
+                            KeyConditionExpression=f"{key} = :v",
+                            ExpressionAttributeValues={":v": {"S": value}},
+                            ScanIndexForward=forward,
+                            PaginationConfig={"PageSize": limit},
+                            **args,
+                        )
+                    ]
+                )
+    return answers
+
+
+def _refusal(call) -> tuple[str, str]:
+    with pytest.raises(ClientError) as refused:
+        call()
+    return refused.value.response["Error"]["Code"], refused.value.response["Error"]["Message"]
+
+
+def _parsed_once(client) -> dict[str, Any]:
+    """What the patches that parse once per text, copy only updated items, size an item once and
+    project top-level strings directly must answer as moto does: each text twice, refusals too."""
+    seen: dict[str, Any] = {}
+    add = {
+        "Update": {
+            "TableName": "t",
+            "Key": {"pk": {"S": "P0"}, "sk": {"S": "000"}},
+            "UpdateExpression": "ADD #n.#a :one",
+            "ExpressionAttributeNames": {"#n": "n", "#a": "a"},
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }
+    client.update_item(
+        TableName="t",
+        Key={"pk": {"S": "P0"}, "sk": {"S": "000"}},
+        UpdateExpression="SET n = :m, s = :s",
+        ExpressionAttributeValues={":m": {"M": {"b": {"N": "5"}}}, ":s": {"S": "text"}},
+    )
+    named = _put("T", "c")
+    named["Put"].update(ConditionExpression="attribute_not_exists(#p)", ExpressionAttributeNames={"#p": "pk"})
+    for n in range(2):  # the same condition and update texts again: answered from what was parsed
+        named["Put"]["Item"] = {**named["Put"]["Item"], "pk": {"S": f"T{n}"}}
+        client.transact_write_items(
+            TransactItems=[_put(f"T{n}", "a", v=n), _put(f"T{n}", "b", v=n), named, add]
+        )
+    # A write that fails inside a transaction puts back the update before it, in place, and the put.
+    bad_add = {"Update": {**add["Update"], "Key": {"pk": {"S": "P1"}, "sk": {"S": "001"}}}}
+    bad_add["Update"]["UpdateExpression"] = "ADD s :one"
+    bad_add["Update"]["ExpressionAttributeNames"] = None
+    del bad_add["Update"]["ExpressionAttributeNames"]
+    client.put_item(TableName="t", Item={"pk": {"S": "P1"}, "sk": {"S": "001"}, "s": {"S": "x"}})
+    seen["rolled back"] = [
+        _refusal(lambda: client.transact_write_items(TransactItems=[add, _put("T9", "a"), bad_add]))
+        for _ in range(2)
+    ]
+    unused = {**_put("T8", "a"), "Put": {**_put("T8", "a")["Put"], "ExpressionAttributeNames": {"#x": "x"}}}
+    seen["unused name"] = [
+        _refusal(lambda: client.transact_write_items(TransactItems=[unused])) for _ in range(2)
+    ]
+    seen["bad filter"] = [
+        _refusal(lambda: client.scan(TableName="t", FilterExpression="v >")) for _ in range(2)
+    ]
+    seen["too large"] = [
+        _refusal(
+            lambda: client.put_item(
+                TableName="t", Item={"pk": {"S": "big"}, "sk": {"S": "a"}, "x": {"S": "x" * 410_000}}
+            )
+        )
+        for _ in range(2)
+    ]
+    keys = [{"pk": {"S": "P0"}, "sk": {"S": "000"}}, {"pk": {"S": "T0"}, "sk": {"S": "a"}}]
+    seen["projected"] = [
+        sorted(
+            client.batch_get_item(RequestItems={"t": {"Keys": keys, "ProjectionExpression": projection}})[
+                "Responses"
+            ]["t"],
+            key=lambda i: json.dumps(i, sort_keys=True),
+        )
+        for projection in ("pk, sk", "pk, absent", "sk, v", "n.a", "s")
     ]
     return seen
 

@@ -65,7 +65,7 @@ def test_the_pins_read_moto_s_own_functions_while_the_store_is_installed():
 
 
 def test_every_moto_function_the_store_replaces_is_pinned_by_its_source():
-    replaced = {f"{owner.__module__}.{owner.__name__}.{attr}" for owner, attr in moto_store._replacements()}
+    replaced = {moto_store.upstream_path(owner, attr) for owner, attr in moto_store._replacements()}
     assert replaced <= set(upstream_pins.DIGESTS)
 
 
