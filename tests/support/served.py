@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -26,18 +27,28 @@ def quick_session() -> requests.Session:
     return session
 
 
+def _ephemeral_ports() -> range:
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return range(low, high + 1)
+
+
 def free_port() -> int:
-    """A port whose next one is free too (the embedded DynamoDB listens on port + 1)."""
+    """A free port whose next one is free too (the embedded DynamoDB listens on port + 1), taken below
+    the kernel's ephemeral range: a port the kernel hands out can go to another worker's outgoing
+    connection between this check and the child's bind (seen: "Address already in use")."""
+    ephemeral, rng = _ephemeral_ports(), random.SystemRandom()
     while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-                return port
-            except OSError:
-                continue
+        port = rng.randrange(10_000, min(ephemeral.start, 30_000) - 1)
+        try:
+            for candidate in (port, port + 1):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", candidate))
+            return port
+        except OSError:
+            continue
 
 
 class Served:
