@@ -357,3 +357,22 @@ def test_a_trimmed_stream_reads_on_from_where_a_reader_stood():
             )["ShardIterator"]
         )["Records"]
         assert horizon[0]["dynamodb"]["SequenceNumber"] == str(last_seq + 1)
+
+
+def test_stored_items_share_their_short_strings_and_keep_long_ones_apart():
+    long_text = "x" * (moto_store.SHARED_TEXT + 1)
+    with patched(True), mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _table(client)
+        for n in range(2):
+            # Each request's JSON brings its own copies of the same texts.
+            agent, text = "".join(["Mozilla/5.0 ", "(X11)"]), "".join(["x" * moto_store.SHARED_TEXT, "x"])
+            client.put_item(
+                TableName="t",
+                Item={"pk": {"S": f"E{n}"}, "sk": {"S": "A"}, "agent": {"S": agent}, "long": {"S": text}},
+            )
+        table = moto_store.table("t", REGION)
+        first, second = (next(iter(table.items[key].values())) for key in list(table.items)[:2])
+        assert first.attrs["agent"].value is second.attrs["agent"].value
+        assert first.attrs["long"].value == second.attrs["long"].value == long_text
+        assert first.attrs["long"].value is not second.attrs["long"].value
