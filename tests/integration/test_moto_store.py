@@ -244,10 +244,14 @@ def _parsed_once(client) -> dict[str, Any]:
             TransactItems=[_put(f"T{n}", "a", v=n), _put(f"T{n}", "b", v=n), named, add]
         )
     # A write that fails inside a transaction puts back the update before it, in place, and the put.
-    bad_add = {"Update": {**add["Update"], "Key": {"pk": {"S": "P1"}, "sk": {"S": "001"}}}}
-    bad_add["Update"]["UpdateExpression"] = "ADD s :one"
-    bad_add["Update"]["ExpressionAttributeNames"] = None
-    del bad_add["Update"]["ExpressionAttributeNames"]
+    bad_add = {
+        "Update": {
+            "TableName": "t",
+            "Key": {"pk": {"S": "P1"}, "sk": {"S": "001"}},
+            "UpdateExpression": "ADD s :one",
+            "ExpressionAttributeValues": {":one": {"N": "1"}},
+        }
+    }
     client.put_item(TableName="t", Item={"pk": {"S": "P1"}, "sk": {"S": "001"}, "s": {"S": "x"}})
     seen["rolled back"] = [
         _refusal(lambda: client.transact_write_items(TransactItems=[add, _put("T9", "a"), bad_add]))

@@ -27,21 +27,20 @@ def quick_session() -> requests.Session:
     return session
 
 
-def _ephemeral_ports() -> range:
+def _first_ephemeral_port() -> int:
     try:
-        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
-    except (OSError, ValueError):
-        low, high = 32768, 60999  # Linux's default
-    return range(low, high + 1)
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
 
 
 def free_port() -> int:
     """A free port whose next one is free too (the embedded DynamoDB listens on port + 1), taken below
     the kernel's ephemeral range: a port the kernel hands out can go to another worker's outgoing
     connection between this check and the child's bind (seen: "Address already in use")."""
-    ephemeral, rng = _ephemeral_ports(), random.SystemRandom()
+    highest, rng = min(_first_ephemeral_port(), 30_000) - 1, random.SystemRandom()
     while True:
-        port = rng.randrange(10_000, min(ephemeral.start, 30_000) - 1)
+        port = rng.randrange(10_000, highest)
         try:
             for candidate in (port, port + 1):
                 with socket.socket() as s:
