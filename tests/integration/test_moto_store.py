@@ -154,6 +154,7 @@ def _scenario() -> dict[str, Any]:
     )["LastEvaluatedKey"]
     seen["parsed once"] = _parsed_once(client)
     seen["index"] = _index_queries(client)
+    seen["counters"] = _counter_updates(client)
     seen["items"] = sorted(client.scan(TableName="t")["Items"], key=lambda i: (i["pk"]["S"], i["sk"]["S"]))
     seen["pages"] = [
         page["Items"]
@@ -180,6 +181,79 @@ def _scenario() -> dict[str, Any]:
         for r in records
     ]
     return seen
+
+
+def _counter_updates(client) -> dict[str, Any]:
+    """ADDs of numbers on a table without a stream (the counters'): what the patch applies itself and
+    everything it must leave to moto, alone and inside transactions, answered and stored as moto does."""
+    client.create_table(
+        TableName="c",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk", "g")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    key = {"pk": {"S": "C"}, "sk": {"S": "1"}}
+    client.put_item(
+        TableName="c",
+        Item={
+            **key,
+            "n": {"M": {"a": {"N": "2"}, "s": {"S": "x"}, "m": {"M": {}}}},
+            "v": {"N": "1"},
+            "t": {"S": "x"},
+        },
+    )
+
+    def add(expression: str, names: dict[str, str], values: dict[str, str], on: dict = key) -> dict:
+        return {
+            "TableName": "c",
+            "Key": on,
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {k: {"N": v} for k, v in values.items()},
+        }
+
+    n, a = {"#0": "n", "#1": "a"}, {":0": "1"}
+    updates = [
+        add("ADD #0.#1 :0, #0.#2 :1", {**n, "#2": "new"}, {":0": "5", ":1": "-3"}),  # existing and absent
+        add("ADD #0.#1 :0", n, {":0": "1.5"}),  # int + decimal
+        add("ADD #0.#1 :0", n, {":0": "-0.5"}),
+        add("ADD #0 :0", {"#0": "v"}, {":0": "10"}),  # top level
+        add("ADD #0 :0", {"#0": "w"}, {":0": "4"}),  # top level, absent
+        add("ADD #0.#1.#2 :0", {**n, "#1": "m", "#2": "deep"}, a),  # a nested map
+        add("ADD #0.#1 :0", n, a, on={"pk": {"S": "C"}, "sk": {"S": "absent"}}),  # no item yet: moto's
+        add("ADD #0.#1 :0", {**n, "#1": "s"}, a),  # a string: refused
+        add("ADD #0 :0", {"#0": "t"}, a),  # a string at the top: refused
+        add("ADD #0.#1.#2 :0", {**n, "#1": "nomap", "#2": "x"}, a),  # no such map: refused
+        add("ADD #0.#1 :0", {**n, "#2": "unused"}, a),  # an unused name: refused
+        add("ADD #0.#1 :0", n, {":0": "1", ":9": "2"}),  # an unused value: refused
+        add("ADD #0.#1 :0, #0.#1 :1", n, {":0": "1", ":1": "2"}),  # one path twice: refused
+        add("ADD #0.#1 :0, #0 :1", n, {":0": "1", ":1": "2"}),  # overlapping paths: refused
+        add("ADD #0 :0", {"#0": "g"}, a),  # an index key: moto's
+        add("ADD #0 :0", {"#0": "sk"}, a),  # a table key: refused
+        add("ADD #0.#1   :0", n, a),  # another spelling: moto's
+    ]
+    answers = []
+    for update in updates:
+        try:
+            answers.append(client.update_item(**update, ReturnValues="ALL_NEW")["Attributes"])
+        except ClientError as error:
+            answers.append(error.response["Error"])
+    other = {"pk": {"S": "C"}, "sk": {"S": "2"}}
+    client.put_item(TableName="c", Item={**other, "t": {"S": "x"}})
+    good, bad = updates[0], add("ADD #0 :0", {"#0": "t"}, a, on=other)
+    client.transact_write_items(TransactItems=[{"Update": good}, _put("C2", "a")])
+    answers.append(
+        _refusal(lambda: client.transact_write_items(TransactItems=[{"Update": good}, {"Update": bad}]))
+    )
+    answers.append(client.scan(TableName="c")["Items"])
+    return {"answers": answers}
 
 
 def _index_queries(client) -> list[Any]:
@@ -285,12 +359,23 @@ def _parsed_once(client) -> dict[str, Any]:
     return seen
 
 
-def test_patched_moto_answers_exactly_as_stock_moto():
+def test_patched_moto_answers_exactly_as_stock_moto(monkeypatch):
+    applied = []
+    add_numbers = moto_store._add_numbers
+
+    def counted(*args):
+        item = add_numbers(*args)
+        applied.append(item is not None)
+        return item
+
+    monkeypatch.setattr(moto_store, "_add_numbers", counted)
     with patched(False), mock_aws():
         stock = _scenario()
     with patched(True), mock_aws():
         fast = _scenario()
     assert fast == stock
+    # The counter updates the patch applies itself: six alone, then one in each transaction.
+    assert applied.count(True) == 8, applied
     assert [r.get("Code") for r in fast["reasons"]] == [
         "None",
         "ConditionalCheckFailed",
