@@ -1,6 +1,7 @@
 """The black-box pipeline on the local stack as its data grows: HTTP -> facts -> stream -> counters.
 
     .venv/bin/python bench/bench_pipeline.py [--sizes 10000,100000,300000] [--batches 30] [--clients 8]
+                                             [--one-process]
 
 For each table size (facts already stored, their counters already kept, as after a
 national year), in one run: a raw moto put_item rate into the same facts table, the
@@ -11,6 +12,10 @@ applied the request's records; the contract says 2 s), the write units per event
 (event, chain head, dedup marker, counter; DynamoDB bills a transactional write twice),
 and the stack's memory with what moto keeps of the stream. Ratios are measured in the
 same run, so they hold on a noisy machine when the absolute rates do not.
+
+The stack is the one `make run` serves (local_stack/supervisor.py: the store in this process, the API
+and the trigger in their own); `--one-process` runs stack.py's instead, the tests' stack. Write units
+are metered by hooks on this process's DynamoDB clients, so only `--one-process` reports them.
 """
 
 from __future__ import annotations
@@ -55,11 +60,17 @@ def kind_of(table: str, key: dict) -> str:
 # ---- the stack and its data -------------------------------------------------------------------
 
 
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def rss_mb(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def stack_rss(stack) -> dict[str, float]:
+    """MB resident by process: the store (this one) and, for the supervised stack, the API and trigger."""
+    pids = stack.pids() if hasattr(stack, "pids") else {"store": "self"}
+    return {name: rss_mb(pid) for name, pid in pids.items()}
 
 
 def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
@@ -77,7 +88,9 @@ def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
     heads: dict[tuple, tuple[int, object]] = {}
     at = parse_instant("2024-03-01T09:00:00+08:00")
     deltas: counting_rules.Deltas = {}
-    with stack.poller.lock, moto_store.STORE_LOCK:
+    with moto_store.STORE_LOCK:
+        # Stored as if long delivered: no stream records (the trigger never sees them).
+        shard, facts.stream_shard = facts.stream_shard, None
         for n in range(have, total):
             # Users of their own per size: a chain never spans two preloads (each starts its heads afresh).
             user, filing, kind = (
@@ -122,12 +135,7 @@ def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:
             for name, value in values.items():
                 numbers[name] = numbers.get(name, 0) + value
             counter_table.put_item(Counter(pk, sk, n=numbers).serialize())
-        # What was preloaded counts as already delivered: every mapping starts after it.
-        shard = facts.stream_shard
-        last = shard.starting_sequence_number + len(shard.items) - 1
-        for m in stack.poller.mappings:
-            m.resume, m.iterator = ("AFTER_SEQUENCE_NUMBER", str(last)), None
-        moto_store._trim(shard, last + 1)
+        facts.stream_shard = shard
 
 
 def _keys(table, pk, sk):
@@ -308,17 +316,25 @@ def main() -> None:
         default=None,
         help="keep the data there as `make run` does (local_stack/persistence.py); default: memory",
     )
+    parser.add_argument(
+        "--one-process",
+        action="store_true",
+        help="the tests' one-process stack (stack.py) instead of make run's; it also meters write units",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
     meter = CapacityMeter(region="cn-north-1", classify=kind_of)
     meter.install()  # every DynamoDB client built from here on is metered inside a phase
     from local_stack.stack import quiet_console, start_stack
+    from local_stack.supervisor import start_supervised
 
     quiet_console()
-    stack = start_stack(
+    start = start_stack if args.one_process else start_supervised
+    stack = start(
         port=0, env_overrides={"NAVI_NOW": None}, data_dir=Path(args.data_dir) if args.data_dir else None
     )
+    print(f"stack: {'one process (stack.py)' if args.one_process else 'store, API and trigger processes'}")
     meter.restart()  # its own reader, on the stack's embedded store
     api = Api(stack)
     rng = random.Random(7)
@@ -335,23 +351,23 @@ def main() -> None:
                 stack.data.longest_flush, stack.data.flush_times = 0.0, []
             raw = raw_put_rate(stack, args.raw)
             rate = pipeline_rate(stack, api, tokens, filings, args.batches, rng)
-            # Units on a separate run: the meter reads each written item back, which would slow the rate.
-            with meter.phase(f"units at {size}") as used:
-                pipeline_rate(stack, api, tokens, filings, UNIT_BATCHES, rng)
-            per_event = {
-                k.split(":", 1)[1]: v / (UNIT_BATCHES * 100)
-                for k, v in used.items()
-                if k.startswith("write:")
-            }
             row = {
                 "size": size,
                 "raw": raw,
                 "rate": rate,
-                "units": per_event,
-                "reads": used["read"] / (UNIT_BATCHES * 100),
-                "rss": rss_mb(),
+                "rss": stack_rss(stack),
                 "stream": len(_shard(stack).items),
             }
+            if args.one_process:
+                # On a separate run: the meter reads each written item back, which would slow the rate.
+                with meter.phase(f"units at {size}") as used:
+                    pipeline_rate(stack, api, tokens, filings, UNIT_BATCHES, rng)
+                row["units"] = {
+                    k.split(":", 1)[1]: v / (UNIT_BATCHES * 100)
+                    for k, v in used.items()
+                    if k.startswith("write:")
+                }
+                row["reads"] = used["read"] / (UNIT_BATCHES * 100)
             if size == args.concurrent_at:
                 row["concurrent"] = concurrent(
                     stack, lambda: Api(stack), tokens, filings, args.clients, args.seconds
@@ -395,14 +411,16 @@ def _print(row: dict, first: dict) -> None:
         f"(target >= 1.0x on a small table); {row['rate'] / first['rate']:.2f}x the rate at "
         f"{first['size']:,} (target >= 0.8x)"
     )
-    units = row["units"]
-    print(
-        "write units per event:            "
-        + ", ".join(f"{k} {v:.2f}" for k, v in sorted(units.items()))
-        + f"; total {sum(units.values()):.2f} (index writes included; transactional writes count twice); "
-        f"read units per event {row['reads']:.2f}"
-    )
-    print(f"stack memory: {row['rss']:.0f} MB RSS; stream records kept by moto: {row['stream']}")
+    if "units" in row:
+        units = row["units"]
+        print(
+            "write units per event:            "
+            + ", ".join(f"{k} {v:.2f}" for k, v in sorted(units.items()))
+            + f"; total {sum(units.values()):.2f} (index writes included; transactional writes count twice); "
+            f"read units per event {row['reads']:.2f}"
+        )
+    rss = ", ".join(f"{name} {mb:.0f}" for name, mb in row["rss"].items())
+    print(f"stack memory (MB RSS): {rss}; stream records kept by moto: {row['stream']}")
     if "concurrent" in row:
         c = row["concurrent"]
         print(

@@ -11,7 +11,8 @@ import threading
 from pathlib import Path
 
 from local_stack.persistence import DEFAULT_DIR, StoreRefused
-from local_stack.stack import DEFAULT_PORT, ROOT, quiet_console, start_stack, wait_until_up
+from local_stack.stack import DEFAULT_PORT, ROOT, quiet_console, wait_until_up
+from local_stack.supervisor import LOG_FORMAT, start_supervised
 
 log = logging.getLogger("local_stack")
 
@@ -32,15 +33,13 @@ def main(argv: list[str] | None = None) -> int:
         help="where the data is kept across restarts (default: $NAVI_DATA_DIR or .local-data/)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format=LOG_FORMAT)
     quiet_console()
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:
-        stack = start_stack(
+        stack = start_supervised(
             port=args.port,
             store_port=args.port + 1 if args.store_port is None else args.store_port,
             data_dir=Path(args.data_dir),
@@ -49,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refusing to start: {refused}", file=sys.stderr, flush=True)
         return 2
     try:
-        wait_until_up(stack.url, has_health="/health" in stack.app_module.app.routes)
+        wait_until_up(stack.url)
         print(f"patentnavi-eval serving on {stack.url} (data in {args.data_dir})", flush=True)
         print(
             f"embedded DynamoDB (moto) on {stack.moto_endpoint}: "

@@ -99,6 +99,22 @@ def _handler(module: types.ModuleType, handler_string: str) -> Callable[[dict, A
     return getattr(owner, attr)
 
 
+def run_loop(stop: Any, interval: float, work: Callable[[], Any], what: str) -> None:
+    """Call `work` until `stop` (an Event) is set: again at once while it reports work done, else
+    after `interval`."""
+    failing = busy = False
+    # A busy worker goes again at once (a backlog drains at full speed); an idle one waits.
+    while not (stop.is_set() if busy else stop.wait(interval)):
+        try:
+            busy = bool(work())
+            failing = False
+        except Exception:
+            # Keep going (moto reset by a test, a bad deploy of a handler); one traceback per outage.
+            if not failing:
+                log.exception("%s tick failed; retrying quietly", what)
+            failing, busy = True, False
+
+
 @dataclass
 class Stack:
     url: str
@@ -152,19 +168,6 @@ class Stack:
                     self._dynamodb.delete_table(TableName=name)
             self.ensure()
 
-    def _loop(self, interval: float, work: Callable[[], Any], what: str) -> None:
-        failing = busy = False
-        # A busy worker goes again at once (a backlog drains at full speed); an idle one waits.
-        while not (self._stop.is_set() if busy else self._stop.wait(interval)):
-            try:
-                busy = bool(work())
-                failing = False
-            except Exception:
-                # Keep going (moto reset by a test, a bad deploy of a handler); one traceback per outage.
-                if not failing:
-                    log.exception("%s tick failed; retrying quietly", what)
-                failing, busy = True, False
-
     def expire(self) -> int:
         """Delete counters-table items whose TTL passed on the app clock (the dedup markers)."""
         settings = self.services.settings
@@ -178,7 +181,9 @@ class Stack:
             ("scheduler", schedule_interval, self.scheduler.check),
             ("ttl", 1.0, self.expire),
         ):
-            t = threading.Thread(target=self._loop, args=(interval, work, name), name=name, daemon=True)
+            t = threading.Thread(
+                target=run_loop, args=(self._stop, interval, work, name), name=name, daemon=True
+            )
             t.start()
             self._threads.append(t)
         # The server's own serve_forever, not LocalDevServer's: that one prints the requested port (0).
@@ -236,17 +241,17 @@ def start_stack(
     Stream mappings batch and retry as the deployed ones (`infra.package.stream_mapping`);
     `batch_size` and `retry_limit` override that for tests of the poller itself.
     """
-    moto, moto_endpoint = _start_moto(host, store_port)
+    moto, moto_endpoint = start_moto(host, store_port)
     try:
-        store = _open_store(moto_endpoint, env_overrides)
+        store = open_store(moto_endpoint, env_overrides)
         module = importlib.import_module(app_module) if isinstance(app_module, str) else app_module
         one_request_per_thread(module.app)
         settings = store.services.settings
-        mappings, jobs = _event_sources(module, batch_size)
-        poller = _stream_poller(moto_endpoint, store.stream_arn, settings, mappings, retry_limit)
-        data = _open_data(Path(data_dir), settings, poller) if data_dir is not None else None
-        scheduler = Scheduler(jobs, _app_clock(settings), settings.region)
-        http = _http_server(module.app, settings, poller, host, port)
+        mappings, jobs = event_sources(module, batch_size)
+        poller = stream_poller(moto_endpoint, store.stream_arn, settings, mappings, retry_limit)
+        data = open_data(Path(data_dir), settings, poller.passed) if data_dir is not None else None
+        scheduler = Scheduler(jobs, app_clock(settings), settings.region)
+        http = http_server(module.app, host, port, _backlog(settings, poller), admission_limit(mappings))
     except BaseException:
         moto.stop()
         raise
@@ -274,7 +279,7 @@ def start_stack(
     return stack
 
 
-def _start_moto(host: str, port: int) -> tuple[Any, str]:
+def start_moto(host: str, port: int) -> tuple[Any, str]:
     """The embedded store's server, started, and its endpoint."""
     from local_stack.moto_store import LockedMotoServer
 
@@ -287,7 +292,7 @@ def _start_moto(host: str, port: int) -> tuple[Any, str]:
 
 
 @dataclass
-class _Store:
+class Store:
     """The embedded store as the stack set it up, and what it replaced in the process."""
 
     services: Any
@@ -297,7 +302,7 @@ class _Store:
     previous_services: Any
 
 
-def _open_store(moto_endpoint: str, env_overrides: Mapping[str, str | None] | None) -> _Store:
+def open_store(moto_endpoint: str, env_overrides: Mapping[str, str | None] | None) -> Store:
     """The environment set, the services installed, the tables and the bucket created on moto."""
     import boto3
 
@@ -317,10 +322,10 @@ def _open_store(moto_endpoint: str, env_overrides: Mapping[str, str | None] | No
     create_files_bucket(settings)
     # app.py reads its stream ARN from here at import (a placeholder otherwise).
     previous_env.update(apply_environment({"NAVI_FACTS_STREAM_ARN": stream_arn}))
-    return _Store(services, dynamodb, stream_arn, previous_env, previous_services)
+    return Store(services, dynamodb, stream_arn, previous_env, previous_services)
 
 
-def _event_sources(
+def event_sources(
     module: types.ModuleType, batch_size: int | None
 ) -> tuple[list[StreamMapping], list[ScheduledJob]]:
     """The app's stream handlers (batching as the deployed mappings unless told) and the schedules
@@ -352,10 +357,16 @@ def _event_sources(
     return mappings, jobs
 
 
-def _stream_poller(
-    moto_endpoint: str, stream_arn: str, settings: Any, mappings: list[StreamMapping], retry_limit: int | None
+def stream_poller(
+    moto_endpoint: str,
+    stream_arn: str,
+    settings: Any,
+    mappings: list[StreamMapping],
+    retry_limit: int | None,
+    trims: bool = True,
 ) -> StreamPoller:
-    """The poller of the facts stream, retrying as the deployed mappings unless told."""
+    """The poller of the facts stream, retrying as the deployed mappings unless told; `trims`: it drops
+    the records it passed from the store (which must then run in this process)."""
     import boto3
 
     from infra.package import stream_mapping
@@ -368,14 +379,17 @@ def _stream_poller(
         settings.region,
         mappings,
         retry_limit,
-        trim=lambda before: moto_store.trim_stream(settings.facts_table, settings.region, before),
+        trim=(lambda before: moto_store.trim_stream(settings.facts_table, settings.region, before))
+        if trims
+        else None,
     )
     poller.start_positions()
     return poller
 
 
-def _open_data(data_dir: Path, settings: Any, poller: StreamPoller) -> Any:
-    """The data directory loaded into the store, every change journalled from here on."""
+def open_data(data_dir: Path, settings: Any, passed: Callable[[], int | None]) -> Any:
+    """The data directory loaded into the store, every change journalled from here on (`passed`: the
+    first stream sequence number the trigger may still need)."""
     from chalicelib.core import models
     from infra.tables import TABLES
     from local_stack.persistence import DataStore
@@ -385,14 +399,14 @@ def _open_data(data_dir: Path, settings: Any, poller: StreamPoller) -> Any:
         settings.region,
         {spec.key: models.table_name(settings, spec.key) for spec in TABLES},
         settings.facts_table,
-        poller.passed,
+        passed,
     )
     loaded = data.open()
     log.info("local store %s: loaded %s", data_dir, loaded)
     return data
 
 
-def _app_clock(settings: Any) -> Callable[[], datetime | None]:
+def app_clock(settings: Any) -> Callable[[], datetime | None]:
     from chalicelib import composition
 
     def app_clock() -> datetime | None:
@@ -404,7 +418,24 @@ def _app_clock(settings: Any) -> Callable[[], datetime | None]:
     return app_clock
 
 
-def _http_server(app: Any, settings: Any, poller: StreamPoller, host: str, port: int) -> Any:
+def _backlog(settings: Any, poller: StreamPoller) -> Callable[[], int]:
+    """Stream records the trigger has still to pass, read from the store in this process."""
+
+    def backlog() -> int:
+        try:
+            return moto_store.stream_end(settings.facts_table, settings.region) - poller.passed()
+        except Exception:  # tables dropped by a test's mock_aws: nothing to wait for
+            return 0
+
+    return backlog
+
+
+def admission_limit(mappings: list[StreamMapping]) -> int:
+    """How far behind the trigger may fall before writes wait: three of its batches."""
+    return max(m.batch_size for m in mappings) * 3 if mappings else 0
+
+
+def http_server(app: Any, host: str, port: int, backlog: Callable[[], int], limit: int) -> Any:
     """Chalice's local server for the app, writes paced by the trigger's backlog."""
     from chalice.config import Config
     from chalice.local import LocalDevServer
@@ -418,15 +449,7 @@ def _http_server(app: Any, settings: Any, poller: StreamPoller, host: str, port:
         chalice_app=app,
         config_from_disk=json.loads((ROOT / ".chalice" / "config.json").read_text()),
     )
-
-    def backlog() -> int:
-        try:
-            return moto_store.stream_end(settings.facts_table, settings.region) - poller.passed()
-        except Exception:  # tables dropped by a test's mock_aws: nothing to wait for
-            return 0
-
-    mappings = poller.mappings
-    paced = TriggerPaced(app, backlog, limit=max(m.batch_size for m in mappings) * 3 if mappings else 0)
+    paced = TriggerPaced(app, backlog, limit=limit)
     return LocalDevServer(paced, config, host, port, handler_cls=ProblemRequestHandler)
 
 
