@@ -91,21 +91,20 @@ def apply(deliveries: list[Delivery], now: datetime, marker_ttl: timedelta = MAR
     pending = {d.marker: d for d in deliveries if d.deltas or d.withdrawn}
     if not pending:
         return 0
-    seen = {
-        c.pk
-        for c in Counter.batch_get(
-            [marker_key(m) for m in pending], consistent_read=True, attributes_to_get=["pk", "sk"]
-        )
-    }
-    fresh = [d for m, d in pending.items() if marker_key(m)[0] not in seen]
+    # One read for the markers and for which counters exist (update or create): a round trip saved per batch.
+    counters = {key for d in pending.values() for key in d.deltas}
+    stored = _stored([marker_key(m) for m in pending] + sorted(counters))
+    fresh = [d for m, d in pending.items() if marker_key(m) not in stored]
     for delivery in fresh:
         if delivery.withdrawn:
             _withdraw(*delivery.withdrawn)
+    # A withdrawal deletes mirrors: which counters exist is read again then.
+    existing = None if any(d.withdrawn for d in fresh) else stored
     expires = int((now + marker_ttl).timestamp())
     applied = 0
     for chunk in _chunks([d for d in fresh if d.deltas]):
         try:
-            _commit(chunk, expires)
+            _commit(chunk, expires, existing)
         except TransactWriteError as error:
             if not cancelled_by_condition(error):
                 raise
@@ -113,21 +112,27 @@ def apply(deliveries: list[Delivery], now: datetime, marker_ttl: timedelta = MAR
             # excluded one of them. A failure again (a duplicate delivery being applied concurrently)
             # raises: the stream retries the batch and the markers sort out what already landed.
             _unscore_excluded(chunk)
-            _commit([d for d in chunk if d.deltas], expires)
+            existing = None  # what another writer created meanwhile is read again from here on
+            _commit([d for d in chunk if d.deltas], expires, existing)
         applied += len(chunk)
     return applied
 
 
-def _commit(chunk: list[Delivery], expires: int) -> None:
+def _stored(keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these counters-table keys hold an item (a consistent read)."""
+    return {
+        (c.pk, c.sk) for c in Counter.batch_get(keys, consistent_read=True, attributes_to_get=["pk", "sk"])
+    }
+
+
+def _commit(chunk: list[Delivery], expires: int, existing: set[tuple[str, str]] | None) -> None:
     """One transaction: the chunk's markers, a check that no record it adds usage of outside the record is
-    excluded, and its summed changes (an existing counter updated, a new one created)."""
+    excluded, and its summed changes (an existing counter updated, a new one created). `existing`: the
+    counter keys known to exist (None: read them), extended by what this transaction creates."""
     summed: Deltas = {}
     for delivery in chunk:
         counting_rules.merge(summed, delivery.deltas)
-    existing = {
-        (c.pk, c.sk)
-        for c in Counter.batch_get(list(summed), consistent_read=True, attributes_to_get=["pk", "sk"])
-    }
+    known = _stored(list(summed)) if existing is None else existing
     with transaction() as tx:
         for delivery in chunk:
             tx.save(
@@ -145,10 +150,12 @@ def _commit(chunk: list[Delivery], expires: int) -> None:
                 | (model.excluded_from_scoring == False),  # noqa: E712 (a condition, not a test)
             )
         for key, values in summed.items():
-            if key in existing:
+            if key in known:
                 tx.update(Counter(*key), actions=[Counter.n[name].add(v) for name, v in values.items()])
             else:
                 tx.save(Counter(*key, n=values), condition=Counter.pk.does_not_exist())
+    if existing is not None:
+        existing.update(summed)  # each was updated or created: the next chunk updates it
 
 
 RECORD_MODELS = {"filing": Filing, "publication": Publication}

@@ -16,12 +16,26 @@ from hypothesis import strategies as st
 
 from chalicelib.core.auth import Caller
 from chalicelib.core.errors import NotFound
+from chalicelib.core.store import TransactWriteError
 from chalicelib.documents import filings, publications
 from chalicelib.documents.filings import ApplicationChangeIn
 from chalicelib.documents.lifecycle import TakedownIn
 from chalicelib.usage import interactions, running_counters
 from chalicelib.usage.interactions import CommentIn, EvaluationIn, EventsIn, HideIn
-from tests.support.usage import FILINGS, ROBOTS, TARGETS, Crash, poison_record, run_batch, send_usage, world
+from tests.conftest import auth
+from tests.streams import StreamTap, deliver
+from tests.support import approved_filing
+from tests.support.usage import (
+    FILINGS,
+    ROBOTS,
+    TARGETS,
+    Crash,
+    events,
+    poison_record,
+    run_batch,
+    send_usage,
+    world,
+)
 
 EXAMPLES = int(os.environ.get("NAVI_FAULT_EXAMPLES", "30"))
 USERS = [
@@ -188,3 +202,40 @@ def test_counters_equal_the_recount_under_any_delivery_schedule(history, plan):
                 {"Records": records[start : start + 100]}, now + timedelta(hours=20)
             )
         assert running_counters.drift() == [], (history, plan)
+
+
+def test_a_batch_over_several_transactions_reads_what_exists_once_and_cancels_none(
+    store, client, monkeypatch
+):
+    # Before: a second read per transaction; without carrying what the first created, the next one's
+    # create of the same counter was cancelled and committed again.
+    tap = StreamTap(store.stream_arn)
+    filing = approved_filing(client)
+    count = lambda records: deliver(  # noqa: E731
+        lambda event: running_counters.handle_stream_batch(event, store.clock.now()), records
+    )
+    count(tap.take())
+    for n in range(60):  # each view adds to the filing's and the province's counters, none of them stored yet
+        answer = client.post(
+            "/events", events(filing["id"]), headers=auth(sub=f"many-{n}", role="user", side="enterprise")
+        )
+        assert answer.json["accepted"] == 1
+    reads, commits, cancelled = [], [], []
+    stored, commit = running_counters._stored, running_counters._commit
+    monkeypatch.setattr(running_counters, "_stored", lambda keys: reads.append(len(keys)) or stored(keys))
+
+    def counted(chunk, expires, existing):
+        commits.append(len(chunk))
+        try:
+            return commit(chunk, expires, existing)
+        except TransactWriteError:
+            cancelled.append(len(chunk))
+            raise
+
+    monkeypatch.setattr(running_counters, "_commit", counted)
+    usage = [r for r in tap.take() if r["dynamodb"]["NewImage"].get("entity", {}).get("S") == "event"]
+    assert len(usage) == 60
+    count(usage)
+    assert len(commits) > 1 and cancelled == [] and len(reads) == 1, (commits, cancelled, reads)
+    assert client.get(f"/filings/{filing['id']}/stats").json["views"]["total"] == 60
+    assert running_counters.drift() == []

@@ -198,11 +198,11 @@ def test_usage_counted_while_the_takedown_is_stored_is_retried_and_left_out_of_t
     commit = running_counters._commit
     raced = []
 
-    def takedown_lands_meanwhile(chunk, expires):
+    def takedown_lands_meanwhile(chunk, expires, existing):
         if not raced:  # computed while the record still counts, then the takedown is stored and counted
             raced.append(take_down(client, "filing", filing["id"], exclude_from_scoring=True))
             count(tap.take())
-        return commit(chunk, expires)
+        return commit(chunk, expires, existing)
 
     monkeypatch.setattr(running_counters, "_commit", takedown_lands_meanwhile)
     count(usage)
