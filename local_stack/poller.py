@@ -32,6 +32,28 @@ class StreamMapping:
     resume: tuple[str, str] | None = None  # (iterator type, sequence number) to read from next
 
 
+class _ReadAhead:
+    """One get_records call on a thread of its own; `result()` is its page, or None if it failed."""
+
+    def __init__(self, streams: Any, iterator: str, limit: int):
+        self.key = (iterator, limit)
+        self._page: dict | None = None
+        self._thread = threading.Thread(
+            target=self._read, args=(streams, iterator, limit), name="stream-read-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, streams: Any, iterator: str, limit: int) -> None:
+        try:
+            self._page = streams.get_records(ShardIterator=iterator, Limit=limit)
+        except Exception:  # read again by the caller, which sees the error itself
+            self._page = None
+
+    def result(self) -> dict | None:
+        self._thread.join()
+        return self._page
+
+
 class StreamPoller:
     """Reads the facts stream the way Lambda's event source mappings do and calls the handlers.
 
@@ -59,11 +81,12 @@ class StreamPoller:
         self._shard_id: str | None = None
         self._first: int | None = None  # the shard's first sequence number, where TRIM_HORIZON starts
         self._page: tuple[Any, dict] | None = None  # this pass's last page, by (position, batch size)
+        self._ahead: _ReadAhead | None = None  # the next page, being read
 
     def reset(self, stream_arn: str) -> None:
         """Follow a new stream (tables recreated) from its start."""
         with self.lock:
-            self.stream_arn, self._shard_id = stream_arn, None
+            self.stream_arn, self._shard_id, self._ahead = stream_arn, None, None
             for m in self.mappings:
                 m.iterator, m.failing_seq, m.retries, m.resume = None, None, 0, None
 
@@ -105,7 +128,7 @@ class StreamPoller:
             page = self._page[1]
         else:
             try:
-                page = self.streams.get_records(ShardIterator=m.iterator, Limit=m.batch_size)
+                page = self._read(m.iterator, m.batch_size)
             except Exception:
                 # An iterator expires (DynamoDB: after 15 minutes; the embedded store keeps the
                 # newest): read again from where the mapping stood, next pass.
@@ -117,6 +140,8 @@ class StreamPoller:
             # moto always returns a NextShardIterator; an empty page means caught up.
             m.iterator = page.get("NextShardIterator") or m.iterator
             return False
+        if page.get("NextShardIterator"):
+            self._read_ahead(page["NextShardIterator"], m.batch_size)
         batch = [lambda_record(r, self.stream_arn, self.region) for r in raw]
         failed = self._invoke(m, batch)
         if not failed:
@@ -153,6 +178,22 @@ class StreamPoller:
         m.iterator = page["NextShardIterator"]
         m.resume = ("AFTER_SEQUENCE_NUMBER", seqs[-1])
         return True
+
+    def _read(self, iterator: str, limit: int) -> dict:
+        """A page from `iterator`: the one read ahead for it when that found records, else read now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.key == (iterator, limit):
+            page = ahead.result()
+            # An empty page read ahead may predate records written since: only records are taken from it.
+            if page is not None and page.get("Records"):
+                return page
+        return self.streams.get_records(ShardIterator=iterator, Limit=limit)
+
+    def _read_ahead(self, iterator: str, limit: int) -> None:
+        """Read the page after this one while the handler runs, as Lambda's poller reads ahead of its
+        function: the read no longer waits behind the writes that the handler's progress lets in."""
+        if self._ahead is None or self._ahead.key != (iterator, limit):
+            self._ahead = _ReadAhead(self.streams, iterator, limit)
 
     def _invoke(self, m: StreamMapping, batch: list[dict[str, Any]]) -> set[str]:
         """Call the handler; return the sequence numbers Lambda would treat as failed."""
