@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     except StoreRefused as refused:
         print(f"refusing to start: {refused}", file=sys.stderr, flush=True)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while starting: what had started was stopped
+        return 0
+    # From here Ctrl-C (the terminal's whole group: the children ignore it) stops in order, like SIGTERM.
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
     try:
         wait_until_up(stack.url)
         print(f"patentnavi-eval serving on {stack.url} (data in {args.data_dir})", flush=True)
@@ -57,8 +61,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         while not stopping.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         log.info("stopping")
         stack.stop()

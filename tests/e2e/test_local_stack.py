@@ -125,6 +125,37 @@ def test_batches_respect_batch_size(start_fake):
     assert batches == [["1", "2"], ["3", "4"], ["5"]]
 
 
+def test_the_next_page_is_read_while_the_handler_runs_and_taken_when_it_holds_records(start_fake):
+    batches, reads = [], []
+    stack = start_fake(lambda event: batches.append([pk_of(r) for r in event]), batch_size=2)
+    get_records = stack.poller.streams.get_records
+    stack.poller.streams.get_records = lambda **kw: reads.append(kw["ShardIterator"]) or get_records(**kw)
+    put_facts(stack, "1", "2", "3")
+    mapping = stack.poller.mappings[0]
+    with stack.poller.lock:
+        assert stack.poller.step(mapping)  # reads 1-2, and reads ahead from where it ends
+        stack.poller._ahead.result()
+        ahead = mapping.iterator
+        assert reads == [reads[0], ahead]
+        assert stack.poller.step(mapping)  # 3, from the page read ahead: no read of its own
+        assert reads.count(ahead) == 1
+    assert batches == [["1", "2"], ["3"]]
+
+
+def test_a_page_read_ahead_empty_is_read_again_so_records_written_since_are_delivered(start_fake):
+    # Before: taken as "caught up", the records waited for a later pass (and drain could end early).
+    batches = []
+    stack = start_fake(lambda event: batches.append([pk_of(r) for r in event]), batch_size=2)
+    put_facts(stack, "1", "2")
+    mapping = stack.poller.mappings[0]
+    with stack.poller.lock:
+        assert stack.poller.step(mapping)
+        assert stack.poller._ahead.result()["Records"] == []  # nothing after 1-2 yet
+        put_facts(stack, "3")
+        assert stack.poller.step(mapping)
+    assert batches == [["1", "2"], ["3"]]
+
+
 def test_partial_failure_redelivers_from_lowest_failed_sequence(start_fake):
     batches, failures_left = [], {"c": 2, "d": 1}
 

@@ -50,6 +50,23 @@ def free_port() -> int:
             continue
 
 
+def processes_under(pid: int) -> set[int]:
+    """The live processes descended from `pid` (zombies are dead)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
 class Served:
     """One `python -m local_stack` process serving `data_dir`."""
 
@@ -65,6 +82,7 @@ class Served:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its own process group, as a terminal's: Ctrl-C is sent to it whole
         )
         self.session = quick_session()
         self.api = Client(over_http(self.url, self.session), url=self.url, session=self.session)
