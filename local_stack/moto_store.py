@@ -758,48 +758,14 @@ def _execute_result(self: ActionResult, context: Any) -> Any:
 # ---- the server ---------------------------------------------------------------------------
 
 
-# The stream trigger's requests name this in their User-Agent (botocore's AWS_SDK_UA_APP_ID) and go first.
-TRIGGER_AGENT = "navi-local-trigger"
-
-
-class _TriggerFirst:
-    """Other requests wait while one of the trigger's waits for the store. Deployed, DynamoDB never
-    queues the trigger's calls behind the API's; here one lock serves both, and the trigger's progress
-    lets paced API writes in at once (admission.py): each of its calls queued behind their burst."""
-
-    def __init__(self) -> None:
-        self._turn = threading.Condition()
-        self._waiting = 0  # trigger requests waiting for the store
-
-    def enter(self, environ: dict[str, Any]) -> bool:
-        """Wait for the turn; True for a trigger request (which waits for nobody here)."""
-        first = TRIGGER_AGENT in environ.get("HTTP_USER_AGENT", "")
-        with self._turn:
-            if first:
-                self._waiting += 1
-            else:
-                self._turn.wait_for(lambda: not self._waiting)
-        return first
-
-    def entered(self) -> None:
-        """A trigger request holds the store lock: the others may queue for it again."""
-        with self._turn:
-            self._waiting -= 1
-            self._turn.notify_all()
-
-
 class _Serialized:
     """WSGI middleware: one request at a time inside moto, its body built under the lock."""
 
     def __init__(self, app: Callable[..., Any]):
         self.app = app
-        self.order = _TriggerFirst()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        first = self.order.enter(environ)
         with STORE_LOCK:
-            if first:
-                self.order.entered()
             body = list(self.app(environ, start_response))
             for hook in AFTER_REQUEST:
                 hook(environ)

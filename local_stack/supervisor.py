@@ -365,7 +365,6 @@ def _run_trigger(
     from chalicelib import composition
 
     stopping = _child(level)
-    os.environ["AWS_SDK_UA_APP_ID"] = moto_store.TRIGGER_AGENT  # the store serves its requests first
     module = importlib.import_module("app")
     settings = composition.services().settings
     mappings, jobs = event_sources(module, None)

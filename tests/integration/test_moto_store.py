@@ -465,20 +465,3 @@ def test_stored_items_share_their_short_strings_and_keep_long_ones_apart():
         assert first.attrs["agent"].value is second.attrs["agent"].value
         assert first.attrs["long"].value == second.attrs["long"].value == long_text
         assert first.attrs["long"].value is not second.attrs["long"].value
-
-
-def test_requests_wait_while_a_trigger_request_waits_for_the_store():
-    import threading
-
-    order = moto_store._TriggerFirst()
-    trigger = {"HTTP_USER_AGENT": f"Boto3/1.40 md/Botocore#1.40 app/{moto_store.TRIGGER_AGENT}"}
-    api = {"HTTP_USER_AGENT": "Boto3/1.40 md/Botocore#1.40"}
-    assert order.enter(trigger) is True  # waits for the store lock now
-    entered = threading.Event()
-    other = threading.Thread(target=lambda: (order.enter(api), entered.set()))
-    other.start()
-    assert not entered.wait(0.2)  # the API's request queues behind it
-    order.entered()  # the trigger's request holds the lock
-    assert entered.wait(2)
-    other.join()
-    assert order.enter(api) is False  # nobody waiting: straight on
