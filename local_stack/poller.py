@@ -122,19 +122,7 @@ class StreamPoller:
             m.iterator = (
                 self._iterator(*m.resume) if m.resume is not None else self._iterator(m.starting_position)
             )
-        # Mappings standing at the same place read the same page: read it once per pass.
-        where = (m.resume, m.batch_size)
-        if m.resume is not None and self._page is not None and self._page[0] == where:
-            page = self._page[1]
-        else:
-            try:
-                page = self._read(m.iterator, m.batch_size)
-            except Exception:
-                # An iterator expires (DynamoDB: after 15 minutes; the embedded store keeps the
-                # newest): read again from where the mapping stood, next pass.
-                m.iterator = None
-                raise
-            self._page = (where, page)
+        page = self._page_at(m)
         raw = page.get("Records", [])
         if not raw:
             # moto always returns a NextShardIterator; an empty page means caught up.
@@ -178,6 +166,21 @@ class StreamPoller:
         m.iterator = page["NextShardIterator"]
         m.resume = ("AFTER_SEQUENCE_NUMBER", seqs[-1])
         return True
+
+    def _page_at(self, m: StreamMapping) -> dict:
+        """The page where `m` stands: mappings standing at the same place read it once per pass."""
+        where = (m.resume, m.batch_size)
+        if m.resume is not None and self._page is not None and self._page[0] == where:
+            return self._page[1]
+        try:
+            page = self._read(m.iterator, m.batch_size)
+        except Exception:
+            # An iterator expires (DynamoDB: after 15 minutes; the embedded store keeps the
+            # newest): read again from where the mapping stood, next pass.
+            m.iterator = None
+            raise
+        self._page = (where, page)
+        return page
 
     def _read(self, iterator: str, limit: int) -> dict:
         """A page from `iterator`: the one read ahead for it when that found records, else read now."""

@@ -198,15 +198,23 @@ def start_supervised(
         _previous_services=store.previous_services,
     )
 
+    _keep_house(supervised, publish, heap, poll_interval)
+    return supervised
+
+
+def _keep_house(
+    supervised: Supervised, publish: Callable[[], None], heap: FrozenHeap, poll_interval: float
+) -> None:
+    """The store process's own loops: TTL expiry, the stream trimmed to where the trigger stands, the heap."""
+    settings, clock = supervised.services.settings, supervised.services.clock
+
     def expire() -> int:
-        removed = moto_store.expire(
-            settings.counters_table, settings.region, store.services.clock.now().timestamp()
-        )
+        removed = moto_store.expire(settings.counters_table, settings.region, clock.now().timestamp())
         publish()  # a TTL deletion writes a stream record without a request
         return removed
 
     def trim() -> int:
-        return moto_store.trim_stream(settings.facts_table, settings.region, trigger.passed())
+        return moto_store.trim_stream(settings.facts_table, settings.region, supervised.poller.passed())
 
     heap.tend()  # what was loaded
     for name, interval, work in (
@@ -219,7 +227,6 @@ def start_supervised(
         )
         t.start()
         supervised._threads.append(t)
-    return supervised
 
 
 class FrozenHeap:
