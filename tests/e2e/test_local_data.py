@@ -172,11 +172,7 @@ def test_a_start_with_nothing_to_fold_in_journals_on_top_of_its_snapshot(data_di
 
 def test_after_a_kill_9_in_the_middle_of_writes_the_counters_equal_the_recount_of_what_survived(data_dir):
     # Without the replay of stream records the triggers had not applied, the recount finds drift.
-    import subprocess
-    import sys
     import threading
-
-    from tests.support.served import ROOT
 
     served = Served(data_dir).wait_up()
     filing = filed(served.api)["id"]
@@ -202,13 +198,7 @@ def test_after_a_kill_9_in_the_middle_of_writes_the_counters_equal_the_recount_o
     again = Served(data_dir).wait_up()
     try:
         time.sleep(3)  # replayed stream records are applied
-        recount = subprocess.run(
-            [sys.executable, "scripts/recount.py", "--endpoint", again.moto_endpoint],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        recount = again.recount()
         assert recount.returncode == 0 and "drifted: 0" in recount.stdout, recount.stdout + recount.stderr
         views = again.api.get(f"/filings/{filing}/stats").json["views"]["total"]
         assert views > 0

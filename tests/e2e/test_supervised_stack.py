@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -15,7 +13,7 @@ import pytest
 
 from tests.conftest import auth
 from tests.support.documents import approve, filed
-from tests.support.served import ROOT, Served, processes_under
+from tests.support.served import Served, processes_under
 
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 STOP_SECONDS = 2.0  # the bound for Ctrl-C and SIGTERM
@@ -105,13 +103,7 @@ def test_eight_clients_writing_while_the_trigger_runs_leave_counters_equal_to_th
     assert failures == []
     deadline = time.monotonic() + 60
     while True:  # the trigger applies what was written meanwhile; then nothing drifts
-        recount = subprocess.run(
-            [sys.executable, "scripts/recount.py", "--endpoint", served.moto_endpoint],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        recount = served.recount()
         if recount.returncode == 0:
             break
         assert time.monotonic() < deadline, recount.stdout + recount.stderr

@@ -103,6 +103,16 @@ class Served:
         self.kill()
         raise AssertionError("the stack did not answer /health")
 
+    def recount(self) -> subprocess.CompletedProcess:
+        """scripts/recount.py against this stack's store: exit 0 when no counter drifted."""
+        return subprocess.run(
+            [sys.executable, "scripts/recount.py", "--endpoint", self.moto_endpoint],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
     def stop(self, sig: int = signal.SIGTERM) -> int:
         """Send `sig` and wait for the process to end; its exit code."""
         self.session.close()
