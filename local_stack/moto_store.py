@@ -12,7 +12,8 @@ data on it, so this module:
 - answers a scan page from its start key (moto re-walks every earlier item: a full scan
   costs O(n^2));
 - reads and writes the hot calls' plain DynamoDB JSON with json instead of moto's
-  shape-walking parser and serializer;
+  shape-walking parser and serializer, and applies counter updates (ADD of numbers) without
+  moto's copy and walk of the expression per item;
 - trims stream records every reader has passed (`trim_stream`), bounds the shard
   iterators kept, and deletes items whose TTL has passed (`expire`), as DynamoDB does.
 

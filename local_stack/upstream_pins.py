@@ -22,6 +22,8 @@ _R = "moto.dynamodb.responses."
 DIGESTS = {
     # replaced or wrapped by local_stack.moto_store
     "moto.dynamodb.models.DynamoDBBackend.transact_write_items": "81db2cb7d94e39c90b3a2077e1f4bb41a449c558ef9b1b1e2910fdaa39978ad4",
+    # (update_item: counter updates applied directly; it also reads the update expression's parse)
+    "moto.dynamodb.models.DynamoDBBackend.update_item": "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f",
     _T + "Table.scan": "5ef1ab21eef06a74d4d142aaf817f31c3147c39fd9aaaa5dd037cb62d64e4af3",
     _T + "Table.query": "002b4d00be6df07cf37f6cbe0132e5eb89455ae12a8e79b23db3fb492450f21e",
     _T + "Table.put_item": "de23933013ef842639046c19bcf7e418bce0474d810f6719368be4cedce11d47",
@@ -35,7 +37,6 @@ DIGESTS = {
     "moto.dynamodb.comparisons.ConditionExpressionParser.parse": "5c9b63c5f49ed5d5d644eb0ac7422fb3c2ac4bbd310374f4161686bc4e10c453",
     _R + "UpdateExpressionParser": "4f53df8e573dc135223f96ed3acff6421d94a00621f6173b8130af726a1e6a04",
     "moto.dynamodb.models.UpdateExpressionParser": "4f53df8e573dc135223f96ed3acff6421d94a00621f6173b8130af726a1e6a04",
-    "moto.dynamodb.models.DynamoDBBackend.update_item": "218984588dd689a5de81678ce11e6a40d05c91e7b6c21b44c4ed4122fe74aa9f",
     "moto.dynamodb.parsing.validators.Validator.__init__": "9489b532dd0fb359e273711c1a67971f1b73af47ddbaa91868e9cc42a26ddbb3",
     _R + "DynamoHandler.put_item": "4c9efb73275195eccc6268d6c3952decc1b240da158661ad59421ccec55a74e0",
     _R + "DynamoHandler.query": "681834c64038af93f0bf17657b7d24065f907f31e2d5cafb67f8cc15bb5e9f96",
