@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -36,14 +37,15 @@ def _gone_within(pids: set[int], seconds: float) -> None:
 
 def _state(pid: int) -> str:
     try:
-        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
 
 
 def test_the_api_and_the_trigger_run_in_processes_of_their_own(served):
-    children = processes_under(served.process.pid)
-    assert len(children) >= 2, children  # the API, the trigger (and multiprocessing's resource tracker)
+    commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in processes_under(served.process.pid)]
+    spawned = [c for c in commands if b"spawn_main" in c]  # besides multiprocessing's resource tracker
+    assert len(spawned) == 2, commands
     assert served.api.get("/health").status == 200
 
 
