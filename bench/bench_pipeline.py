@@ -60,7 +60,7 @@ def kind_of(table: str, key: dict) -> str:
 # ---- the stack and its data -------------------------------------------------------------------
 
 
-def rss_mb(pid: int | str = "self") -> float:
+def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
@@ -69,8 +69,7 @@ def rss_mb(pid: int | str = "self") -> float:
 
 def stack_rss(stack) -> dict[str, float]:
     """MB resident by process: the store (this one) and, for the supervised stack, the API and trigger."""
-    pids = stack.pids() if hasattr(stack, "pids") else {"store": "self"}
-    return {name: rss_mb(pid) for name, pid in pids.items()}
+    return {name: rss_mb(pid) for name, pid in stack.pids().items()}
 
 
 def preload(stack, total: int, filings: list[str], rng: random.Random) -> None:

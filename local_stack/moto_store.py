@@ -422,7 +422,7 @@ def _add_numbers(
     keys = set(table.attribute_keys)  # the table's and its indexes'
     if any(path[0] in keys for path, _ in clauses):
         return None
-    item = table.get_item(DynamoType(key[table.hash_key_attr]), _range_of(table, key))
+    item = table.get_item(*backend.get_keys_value(table, key))
     if item is None or item.size() > MOTO_ITEM_SIZE_LIMIT // 2:  # far below any size limit
         return None
     changes = []
@@ -443,10 +443,6 @@ def _add_numbers(
     for parent, name, total in changes:
         parent[name] = total
     return item
-
-
-def _range_of(table: Table, key: dict[str, Any]) -> DynamoType | None:
-    return DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
 
 
 # ---- items --------------------------------------------------------------------------------
@@ -512,8 +508,7 @@ class _Undo:
 
     def remember(self, table_name: str, key: dict[str, Any], op_type: str) -> None:
         table = self.backend.get_table(table_name)
-        hash_value = DynamoType(key[table.hash_key_attr])
-        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+        hash_value, range_value = self.backend.get_keys_value(table, key)
         stored = table.get_item(hash_value, range_value)
         # A put or a delete replaces the stored Item object and leaves it whole: only an update
         # changes it in place, so only an update needs a copy to put back.

@@ -169,11 +169,11 @@ class Stack:
             self.ensure()
 
     def expire(self) -> int:
-        """Delete counters-table items whose TTL passed on the app clock (the dedup markers)."""
-        settings = self.services.settings
-        return moto_store.expire(
-            settings.counters_table, settings.region, self.services.clock.now().timestamp()
-        )
+        return expire_markers(self.services)
+
+    def pids(self) -> dict[str, int]:
+        """The processes serving: this one (the supervised stack names three)."""
+        return {"stack": os.getpid()}
 
     def start_threads(self, poll_interval: float, schedule_interval: float) -> None:
         for name, interval, work in (
@@ -200,7 +200,6 @@ class Stack:
         Workers are daemon threads: one still inside a handler after the grace period is
         left to die with the process rather than holding Ctrl-C or SIGTERM hostage.
         """
-        from chalicelib import composition
 
         self._stop.set()
         deadline = time.monotonic() + grace
@@ -213,11 +212,24 @@ class Stack:
         stopper = threading.Thread(target=self._moto.stop, daemon=True)
         stopper.start()
         stopper.join(timeout=max(0.1, deadline - time.monotonic()))
-        restore_environment(self._previous_env)
-        if self._previous_services is not None:
-            composition.install(self._previous_services)
-        else:
-            composition.reset()
+        give_back(self._previous_env, self._previous_services)
+
+
+def expire_markers(services: Any) -> int:
+    """Delete counters-table items whose TTL passed on the app clock (the dedup markers)."""
+    settings = services.settings
+    return moto_store.expire(settings.counters_table, settings.region, services.clock.now().timestamp())
+
+
+def give_back(previous_env: dict[str, str | None], previous_services: Any) -> None:
+    """Put back the environment and the services a stack replaced in this process."""
+    from chalicelib import composition
+
+    restore_environment(previous_env)
+    if previous_services is not None:
+        composition.install(previous_services)
+    else:
+        composition.reset()
 
 
 def start_stack(

@@ -36,8 +36,9 @@ from local_stack.scheduler import Scheduler
 from local_stack.stack import (
     admission_limit,
     app_clock,
-    apply_environment,
     event_sources,
+    expire_markers,
+    give_back,
     http_server,
     open_data,
     open_store,
@@ -123,8 +124,6 @@ class Supervised:
 
     def stop(self, grace: float = 1.5) -> None:
         """Stop the children (SIGTERM, then SIGKILL at `grace`), then journal the last changes and stop moto."""
-        from chalicelib import composition
-
         deadline = time.monotonic() + grace
         self._stop.set()
         _end(list(self._children.values()), deadline)
@@ -136,11 +135,7 @@ class Supervised:
         stopper.start()
         stopper.join(timeout=max(0.1, deadline - time.monotonic()))
         moto_store.AFTER_REQUEST.remove(self._hook)
-        apply_environment(self._previous_env)
-        if self._previous_services is not None:
-            composition.install(self._previous_services)
-        else:
-            composition.reset()
+        give_back(self._previous_env, self._previous_services)
 
 
 def start_supervised(
@@ -207,10 +202,10 @@ def _keep_house(
     supervised: Supervised, publish: Callable[[], None], heap: FrozenHeap, poll_interval: float
 ) -> None:
     """The store process's own loops: TTL expiry, the stream trimmed to where the trigger stands, the heap."""
-    settings, clock = supervised.services.settings, supervised.services.clock
+    settings = supervised.services.settings
 
     def expire() -> int:
-        removed = moto_store.expire(settings.counters_table, settings.region, clock.now().timestamp())
+        removed = expire_markers(supervised.services)
         publish()  # a TTL deletion writes a stream record without a request
         return removed
 

@@ -62,6 +62,7 @@ DIGESTS = {
     "chalice.app.Chalice.__call__": "3b8045cee6274f9ac1006a9aba2913431f5c9497a63f07c5e9b0d24f71ea8093",
 }
 SIGNATURES = {
+    "moto.dynamodb.models.DynamoDBBackend.get_keys_value": ("self", "table", "keys"),
     "moto.dynamodb.models.DynamoDBBackend.get_item": ("self", "table_name", "keys", "projection_expressions"),
     "moto.dynamodb.models.DynamoDBBackend.put_item": (
         "self",

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import auth
 from tests.support.documents import approve, filed
-from tests.support.served import Served, processes_under
+from tests.support.served import Served, live, processes_under
 
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
 STOP_SECONDS = 2.0  # the bound for Ctrl-C and SIGTERM
@@ -30,16 +30,9 @@ def served(tmp_path):
 
 def _gone_within(pids: set[int], seconds: float) -> None:
     start = time.monotonic()
-    while alive := {pid for pid in pids if _state(pid) != "Z"}:
+    while alive := live(pids):
         assert time.monotonic() - start < seconds, f"still running after {seconds:.1f} s: {alive}"
         time.sleep(0.02)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"
 
 
 def test_the_api_and_the_trigger_run_in_processes_of_their_own(served):

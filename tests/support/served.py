@@ -50,16 +50,27 @@ def free_port() -> int:
             continue
 
 
+def _parent_if_live(pid: int) -> int | None:
+    """The parent of process `pid`, or None once it has ended (zombies have ended)."""
+    try:
+        state, parent = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+    except OSError:
+        return None
+    return None if state == "Z" else int(parent)
+
+
+def live(pids: set[int]) -> set[int]:
+    """Those of `pids` still running."""
+    return {pid for pid in pids if _parent_if_live(pid) is not None}
+
+
 def processes_under(pid: int) -> set[int]:
-    """The live processes descended from `pid` (zombies are dead)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[0] != "Z":
-            parents[int(stat.parent.name)] = int(fields[1])
+    """The live processes descended from `pid`."""
+    parents = {
+        int(entry.name): parent
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and (parent := _parent_if_live(int(entry.name))) is not None
+    }
     found, frontier = set(), {pid}
     while frontier:
         frontier = {child for child, parent in parents.items() if parent in frontier} - found
